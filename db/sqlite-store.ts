@@ -1,0 +1,336 @@
+// The Store on SQLite. better-sqlite3 is synchronous and one connection has one transaction,
+// so transactions are serialised through a queue and opened with BEGIN IMMEDIATE (which also
+// takes the write lock against other processes on the same file). The services' async calls
+// resolve at once; no other transaction can interleave while one is open.
+import { and, asc, desc, eq, inArray, isNull, or, sql } from "drizzle-orm";
+import type { AccountKind } from "../src/core/ledger.ts";
+import type { AccountRow, CodeRow, GoalRow, OutboxRow, RoomRow, Store, Tx } from "../src/store.ts";
+import { openSqlite, type SqliteDb } from "./client.ts";
+import * as t from "./schema.ts";
+
+const first = <T>(rows: T[]): T | undefined => rows[0];
+
+function makeTx(db: SqliteDb): Tx {
+  return {
+    async insertPool(p) {
+      return db.insert(t.pools).values(p).returning({ id: t.pools.id }).get().id;
+    },
+    async pool(id) {
+      return db.select().from(t.pools).where(eq(t.pools.id, id)).get();
+    },
+    async setPoolPolicy(id, policy) {
+      db.update(t.pools).set({ policy }).where(eq(t.pools.id, id)).run();
+    },
+
+    async identity(platform, externalId) {
+      return db
+        .select({ platform: t.identities.platform, externalId: t.identities.externalId, memberId: t.identities.memberId })
+        .from(t.identities)
+        .where(and(eq(t.identities.platform, platform), eq(t.identities.externalId, externalId)))
+        .get();
+    },
+    async identitiesOf(memberId) {
+      return db
+        .select({ platform: t.identities.platform, externalId: t.identities.externalId, memberId: t.identities.memberId })
+        .from(t.identities)
+        .where(eq(t.identities.memberId, memberId))
+        .orderBy(asc(t.identities.id))
+        .all();
+    },
+    async insertMember(handle, createdAt) {
+      return db.insert(t.members).values({ handle, createdAt }).returning({ id: t.members.id }).get().id;
+    },
+    async insertIdentity(i) {
+      db.insert(t.identities).values(i).run();
+    },
+    async moveIdentities(fromMember, toMember) {
+      db.update(t.identities).set({ memberId: toMember }).where(eq(t.identities.memberId, fromMember)).run();
+    },
+    async markMerged(memberId, into) {
+      db.update(t.members).set({ mergedInto: into }).where(eq(t.members.id, memberId)).run();
+    },
+    async member(id) {
+      return db.select().from(t.members).where(eq(t.members.id, id)).get();
+    },
+    async memberByHandle(handle) {
+      return db.select().from(t.members).where(eq(t.members.handle, handle)).get();
+    },
+
+    async membership(poolId, memberId) {
+      return db
+        .select()
+        .from(t.memberships)
+        .where(and(eq(t.memberships.poolId, poolId), eq(t.memberships.memberId, memberId)))
+        .get();
+    },
+    async membershipsOf(memberId) {
+      return db.select().from(t.memberships).where(eq(t.memberships.memberId, memberId)).all();
+    },
+    async insertMembership(m) {
+      db.insert(t.memberships).values(m).run();
+    },
+    async setRole(poolId, memberId, role) {
+      db.update(t.memberships)
+        .set({ role })
+        .where(and(eq(t.memberships.poolId, poolId), eq(t.memberships.memberId, memberId)))
+        .run();
+    },
+    async members(poolId) {
+      return db
+        .select({
+          poolId: t.memberships.poolId,
+          memberId: t.memberships.memberId,
+          role: t.memberships.role,
+          joinedAt: t.memberships.joinedAt,
+          handle: t.members.handle,
+        })
+        .from(t.memberships)
+        .innerJoin(t.members, eq(t.members.id, t.memberships.memberId))
+        .where(and(eq(t.memberships.poolId, poolId), isNull(t.members.mergedInto)))
+        .orderBy(asc(t.members.handle))
+        .all();
+    },
+
+    async insertProject(p) {
+      return db.insert(t.projects).values(p).returning({ id: t.projects.id }).get().id;
+    },
+    async project(id) {
+      return db.select().from(t.projects).where(eq(t.projects.id, id)).get();
+    },
+    async projectBySlug(poolId, slug) {
+      return db
+        .select()
+        .from(t.projects)
+        .where(and(eq(t.projects.poolId, poolId), eq(t.projects.slug, slug)))
+        .get();
+    },
+    async projects(poolId) {
+      return db.select().from(t.projects).where(eq(t.projects.poolId, poolId)).orderBy(asc(t.projects.slug)).all();
+    },
+    async coordinators(projectId) {
+      return db
+        .select({ memberId: t.coordinators.memberId, handle: t.members.handle, addedAt: t.coordinators.addedAt })
+        .from(t.coordinators)
+        .innerJoin(t.members, eq(t.members.id, t.coordinators.memberId))
+        .where(eq(t.coordinators.projectId, projectId))
+        .orderBy(asc(t.coordinators.addedAt), asc(t.members.handle))
+        .all();
+    },
+    async coordinatorProjects(poolId, memberId) {
+      return db
+        .select({
+          id: t.projects.id,
+          poolId: t.projects.poolId,
+          slug: t.projects.slug,
+          name: t.projects.name,
+          createdAt: t.projects.createdAt,
+          createdBy: t.projects.createdBy,
+        })
+        .from(t.coordinators)
+        .innerJoin(t.projects, eq(t.projects.id, t.coordinators.projectId))
+        .where(and(eq(t.projects.poolId, poolId), eq(t.coordinators.memberId, memberId)))
+        .orderBy(asc(t.projects.slug))
+        .all();
+    },
+    async insertCoordinator(projectId, memberId, addedAt) {
+      db.insert(t.coordinators).values({ projectId, memberId, addedAt }).onConflictDoNothing().run();
+    },
+    async deleteCoordinator(projectId, memberId) {
+      db.delete(t.coordinators)
+        .where(and(eq(t.coordinators.projectId, projectId), eq(t.coordinators.memberId, memberId)))
+        .run();
+    },
+
+    async room(platform, externalId) {
+      return db
+        .select()
+        .from(t.rooms)
+        .where(and(eq(t.rooms.platform, platform), eq(t.rooms.externalId, externalId)))
+        .get() as RoomRow | undefined;
+    },
+    async rooms(poolId) {
+      return db.select().from(t.rooms).where(eq(t.rooms.poolId, poolId)).orderBy(asc(t.rooms.id)).all() as RoomRow[];
+    },
+    async insertRoom(r) {
+      return db.insert(t.rooms).values(r).returning({ id: t.rooms.id }).get().id;
+    },
+    async setRoomProject(roomId, projectId) {
+      db.update(t.rooms).set({ projectId }).where(eq(t.rooms.id, roomId)).run();
+    },
+
+    async insertGoal(g) {
+      return db.insert(t.goals).values(g).returning({ id: t.goals.id }).get().id;
+    },
+    async goal(id) {
+      return db.select().from(t.goals).where(eq(t.goals.id, id)).get() as GoalRow | undefined;
+    },
+    async goals(poolId, filter) {
+      const conditions = [eq(t.goals.poolId, poolId)];
+      if (filter.projectId !== undefined) conditions.push(eq(t.goals.projectId, filter.projectId));
+      if (filter.status !== undefined) conditions.push(eq(t.goals.status, filter.status));
+      return db
+        .select()
+        .from(t.goals)
+        .where(and(...conditions))
+        .orderBy(asc(t.goals.id))
+        .all() as GoalRow[];
+    },
+    async finishGoal(id, doneAt, doneBy) {
+      db.update(t.goals).set({ status: "done", doneAt, doneBy }).where(eq(t.goals.id, id)).run();
+    },
+
+    async insertCode(c) {
+      db.insert(t.codes).values(c).run();
+    },
+    async code(code) {
+      return db.select().from(t.codes).where(eq(t.codes.code, code)).get() as CodeRow | undefined;
+    },
+    async useCode(code, usedAt, usedBy) {
+      db.update(t.codes).set({ usedAt, usedBy }).where(eq(t.codes.code, code)).run();
+    },
+
+    async account(poolId, kind, ownerId) {
+      return db
+        .select()
+        .from(t.accounts)
+        .where(and(eq(t.accounts.poolId, poolId), eq(t.accounts.kind, kind), eq(t.accounts.ownerId, ownerId)))
+        .get() as AccountRow | undefined;
+    },
+    async accountById(id) {
+      return db.select().from(t.accounts).where(eq(t.accounts.id, id)).get() as AccountRow | undefined;
+    },
+    async insertAccount(a) {
+      return db
+        .insert(t.accounts)
+        .values({ ...a, balance: 0 })
+        .returning({ id: t.accounts.id })
+        .get().id;
+    },
+    async insertEntry(e) {
+      const id = db.insert(t.entries).values(e).returning({ id: t.entries.id }).get().id;
+      db.update(t.accounts)
+        .set({ balance: sql`${t.accounts.balance} - ${e.amount}` })
+        .where(eq(t.accounts.id, e.fromAccount))
+        .run();
+      db.update(t.accounts)
+        .set({ balance: sql`${t.accounts.balance} + ${e.amount}` })
+        .where(eq(t.accounts.id, e.toAccount))
+        .run();
+      return id;
+    },
+    async entry(id) {
+      return db.select().from(t.entries).where(eq(t.entries.id, id)).get();
+    },
+    async reversalOf(entryId) {
+      return db.select().from(t.entries).where(eq(t.entries.reverses, entryId)).get();
+    },
+    async entriesOf(accountId, limit) {
+      return db
+        .select()
+        .from(t.entries)
+        .where(or(eq(t.entries.fromAccount, accountId), eq(t.entries.toAccount, accountId)))
+        .orderBy(desc(t.entries.id))
+        .limit(limit)
+        .all();
+    },
+    async auditFacts(poolId) {
+      const accounts = db.select().from(t.accounts).where(eq(t.accounts.poolId, poolId)).orderBy(asc(t.accounts.id)).all() as AccountRow[];
+      const incoming = db
+        .select({ account: t.entries.toAccount, total: sql<number>`sum(${t.entries.amount})` })
+        .from(t.entries)
+        .where(eq(t.entries.poolId, poolId))
+        .groupBy(t.entries.toAccount)
+        .all();
+      const outgoing = db
+        .select({ account: t.entries.fromAccount, total: sql<number>`sum(${t.entries.amount})` })
+        .from(t.entries)
+        .where(eq(t.entries.poolId, poolId))
+        .groupBy(t.entries.fromAccount)
+        .all();
+      const net = new Map<number, number>();
+      for (const r of incoming) net.set(r.account, (net.get(r.account) ?? 0) + Number(r.total));
+      for (const r of outgoing) net.set(r.account, (net.get(r.account) ?? 0) - Number(r.total));
+      const count = db
+        .select({ n: sql<number>`count(*)` })
+        .from(t.entries)
+        .where(eq(t.entries.poolId, poolId))
+        .get();
+      return { accounts: accounts.map((account) => ({ account, net: net.get(account.id) ?? 0 })), entries: Number(count?.n ?? 0) };
+    },
+
+    async request(requestId) {
+      return db.select().from(t.requests).where(eq(t.requests.requestId, requestId)).get();
+    },
+    async insertRequest(r) {
+      db.insert(t.requests).values(r).run();
+    },
+    async insertOutbox(o) {
+      return db.insert(t.outbox).values(o).returning({ id: t.outbox.id }).get().id;
+    },
+  };
+}
+
+export class SqliteStore implements Store {
+  readonly db: SqliteDb;
+  private readonly tx: Tx;
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  constructor(file: string) {
+    this.db = openSqlite(file);
+    this.tx = makeTx(this.db);
+  }
+
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    const run = async (): Promise<T> => {
+      if (this.closed) throw new Error("the database is closed");
+      const client = this.db.$client;
+      client.prepare("BEGIN IMMEDIATE").run();
+      try {
+        const value = await fn(this.tx);
+        client.prepare("COMMIT").run();
+        return value;
+      } catch (e) {
+        if (client.inTransaction) client.prepare("ROLLBACK").run();
+        throw e;
+      }
+    };
+    const result = this.queue.then(run, run);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  async pendingOutbox(platform: string, limit: number) {
+    await this.queue;
+    const rows = this.db
+      .select({ outbox: t.outbox, room: t.rooms })
+      .from(t.outbox)
+      .innerJoin(t.rooms, eq(t.rooms.id, t.outbox.roomId))
+      .where(and(isNull(t.outbox.deliveredAt), eq(t.rooms.platform, platform)))
+      .orderBy(asc(t.outbox.id))
+      .limit(limit)
+      .all();
+    return rows.map((r) => ({ ...(r.outbox as OutboxRow), room: r.room as RoomRow }));
+  }
+
+  async markDelivered(ids: readonly number[], at: number) {
+    if (ids.length === 0) return;
+    await this.transaction(async () => {
+      this.db
+        .update(t.outbox)
+        .set({ deliveredAt: at })
+        .where(inArray(t.outbox.id, [...ids]))
+        .run();
+    });
+  }
+
+  async close() {
+    await this.queue;
+    if (!this.closed) {
+      this.closed = true;
+      this.db.$client.close();
+    }
+  }
+}
+
+export type { AccountKind };

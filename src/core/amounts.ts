@@ -1,0 +1,42 @@
+// Amounts of the ledger are integer milli-hours (1 weighted hour = 1000). Weights and
+// ratios are integer thousandths (1.00 = 1000). Floats appear only at the edges: when a
+// user types "1.5" and when JSON shows hours with at most three decimals.
+
+export const MILLI = 1000;
+
+/** Largest amount a single value may carry: a million weighted hours. */
+export const MAX_MILLI_HOURS = 1_000_000 * MILLI;
+
+/**
+ * Parses a decimal such as "1.5", "-2", "0.125" into thousandths without going through a
+ * float. Returns null for anything else (more than three decimals, exponents, NaN...).
+ */
+export function parseThousandths(text: string): number | null {
+  const m = /^([+-])?(\d{1,12})(?:\.(\d{1,3}))?$/.exec(text.trim());
+  if (!m) return null;
+  const whole = Number(m[2]);
+  const frac = Number((m[3] ?? "").padEnd(3, "0"));
+  const value = whole * MILLI + frac;
+  if (!Number.isSafeInteger(value)) return null;
+  return m[1] === "-" ? -value : value;
+}
+
+/** Formats thousandths as a decimal with two to three decimals: 1500 -> "1.50", 1234 -> "1.234". */
+export function formatThousandths(value: number, minDecimals = 2): string {
+  const sign = value < 0 ? "-" : "";
+  const abs = Math.abs(value);
+  const whole = Math.floor(abs / MILLI);
+  let frac = String(abs % MILLI).padStart(3, "0");
+  while (frac.length > minDecimals && frac.endsWith("0")) frac = frac.slice(0, -1);
+  return frac.length > 0 ? `${sign}${whole}.${frac}` : `${sign}${whole}`;
+}
+
+/** Weighted hours for JSON output: a number with at most three decimals. */
+export function toHours(milliHours: number): number {
+  return Number(formatThousandths(milliHours, 0));
+}
+
+/** "12.50 wh" style text for chat replies. */
+export function formatHours(milliHours: number): string {
+  return `${formatThousandths(milliHours)} wh`;
+}

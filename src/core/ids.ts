@@ -1,0 +1,33 @@
+// Codes people type: short, unambiguous (no 0/O, 1/I/L), grouped for reading aloud.
+// Randomness is a parameter so that tests decide the codes.
+const ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+
+export type RandomBytes = (n: number) => Uint8Array;
+
+export function makeCode(random: RandomBytes, groups = 2, groupLength = 4): string {
+  const bytes = random(groups * groupLength);
+  const chars = Array.from(bytes, (b) => ALPHABET[b % ALPHABET.length]);
+  const parts: string[] = [];
+  for (let g = 0; g < groups; g++) parts.push(chars.slice(g * groupLength, (g + 1) * groupLength).join(""));
+  return parts.join("-");
+}
+
+/** Normalises what a user typed for a code: case, spaces and dashes do not matter. */
+export function normaliseCode(text: string, groupLength = 4): string {
+  const flat = text.toUpperCase().replace(/[\s-]/g, "");
+  const parts: string[] = [];
+  for (let i = 0; i < flat.length; i += groupLength) parts.push(flat.slice(i, i + groupLength));
+  return parts.join("-");
+}
+
+/** Handles are how members are named in text (@alice): lower case letters, digits, - and _. */
+export function handleFrom(displayName: string): string {
+  const h = displayName
+    .normalize("NFKD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 32);
+  return h.length > 0 ? h : "member";
+}

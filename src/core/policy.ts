@@ -1,0 +1,236 @@
+// A pool's policy: every number of the model that a pool may change, with MODEL.md's
+// defaults. Stored as one JSON document of integers; parsing an older document fills in keys
+// added since, so a pool created by an earlier version keeps working.
+import { z } from "zod";
+import { formatThousandths, MAX_MILLI_HOURS, MILLI, parseThousandths } from "./amounts.ts";
+
+type Unit = "hours" | "weight" | "percent" | "count" | "timezone";
+
+interface KeySpec {
+  readonly unit: Unit;
+  /** Stored value: milli-hours, thousandths, thousandths of one (percent), a count, or text. */
+  readonly default: number | string;
+  readonly min?: number;
+  readonly max?: number;
+  readonly summary: string;
+  /** True where the rule is ours rather than Siefkes'. */
+  readonly ours: boolean;
+}
+
+export const POLICY_KEYS = {
+  creditLimit: {
+    unit: "hours",
+    default: 10 * MILLI,
+    min: 0,
+    max: MAX_MILLI_HOURS,
+    summary: "How far a member's balance may go below zero (weighted hours)",
+    ours: false,
+  },
+  newKindWeight: {
+    unit: "weight",
+    default: 1000,
+    min: 10,
+    max: 100 * MILLI,
+    summary: "Market weight of a kind of work the first time it is used",
+    ours: true,
+  },
+  weightGrowthPerDay: {
+    unit: "percent",
+    default: 100,
+    min: 0,
+    max: 1000,
+    summary: "How much an unclaimed task's weight rises per full day (compounded)",
+    ours: true,
+  },
+  weightCap: {
+    unit: "weight",
+    default: 4 * MILLI,
+    min: 10,
+    max: 100 * MILLI,
+    summary: "Highest weight a task can reach",
+    ours: true,
+  },
+  weightFloor: {
+    unit: "weight",
+    default: 250,
+    min: 10,
+    max: 100 * MILLI,
+    summary: "Lowest market weight a kind can fall to",
+    ours: true,
+  },
+  waitlistPenalty: {
+    unit: "percent",
+    default: 50,
+    min: 0,
+    max: 1000,
+    summary: "How much a kind's weight falls when a volunteer finds a task's slots full",
+    ours: true,
+  },
+  creditCapFactor: {
+    unit: "weight",
+    default: 2 * MILLI,
+    min: 1000,
+    max: 100 * MILLI,
+    summary: "Most hours credited without an explicit hours: from the verifier, as a multiple of the estimate",
+    ours: true,
+  },
+  claimDays: {
+    unit: "count",
+    default: 7,
+    min: 1,
+    max: 365,
+    summary: "Days a claim may stay unreported before it is released",
+    ours: true,
+  },
+  roundHours: {
+    unit: "count",
+    default: 24,
+    min: 1,
+    max: 24 * 60,
+    summary: "Hours an auction round stays open after its first unmet request",
+    ours: true,
+  },
+  deficitCap: {
+    unit: "hours",
+    default: 200 * MILLI,
+    min: 0,
+    max: MAX_MILLI_HOURS,
+    summary: "Deficit (effort nobody took yet) above which a project may post no new production tasks",
+    ours: true,
+  },
+  deficitWarnPercent: {
+    unit: "percent",
+    default: 750,
+    min: 0,
+    max: 1000,
+    summary: "Share of the deficit cap at which project info and summaries start to warn",
+    ours: true,
+  },
+  inviteDays: {
+    unit: "count",
+    default: 7,
+    min: 1,
+    max: 365,
+    summary: "Days a pool invite code stays valid",
+    ours: true,
+  },
+  timezone: {
+    unit: "timezone",
+    default: "UTC",
+    summary: "Time zone of the pool's schedules (an IANA name such as Europe/Berlin)",
+    ours: true,
+  },
+} as const satisfies Record<string, KeySpec>;
+
+export type PolicyKey = keyof typeof POLICY_KEYS;
+export const POLICY_KEY_NAMES = Object.keys(POLICY_KEYS) as PolicyKey[];
+
+export function isValidTimezone(name: string): boolean {
+  if (name.length === 0 || name.length > 64) return false;
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function keySchema(spec: KeySpec) {
+  if (spec.unit === "timezone") {
+    return z.string().refine(isValidTimezone, "not a known time zone").default(spec.default as string);
+  }
+  return z
+    .number()
+    .int()
+    .min(spec.min ?? 0)
+    .max(spec.max ?? Number.MAX_SAFE_INTEGER)
+    .default(spec.default as number);
+}
+
+export const policySchema = z.object(
+  Object.fromEntries(POLICY_KEY_NAMES.map((k) => [k, keySchema(POLICY_KEYS[k])])) as {
+    [K in PolicyKey]: z.ZodDefault<(typeof POLICY_KEYS)[K]["unit"] extends "timezone" ? z.ZodString : z.ZodNumber>;
+  },
+);
+
+export type Policy = z.infer<typeof policySchema>;
+
+export const defaultPolicy = (): Policy => policySchema.parse({});
+
+/** Reads a stored policy document; unknown keys are dropped, missing keys get defaults. */
+export function readPolicy(json: string): Policy {
+  return policySchema.parse(JSON.parse(json));
+}
+
+export type PolicyValueProblem = { readonly expected: string };
+
+/** Parses what a user typed for a key ("12%", "1.5", "Europe/Berlin") into the stored value. */
+export function parsePolicyValue(key: PolicyKey, text: string): { ok: true; value: number | string } | { ok: false; problem: PolicyValueProblem } {
+  const spec: KeySpec = POLICY_KEYS[key];
+  const expected = describeRange(key);
+  if (spec.unit === "timezone") {
+    return isValidTimezone(text.trim()) ? { ok: true, value: text.trim() } : { ok: false, problem: { expected } };
+  }
+  let value: number | null;
+  if (spec.unit === "count") {
+    value = /^\d{1,9}$/.test(text.trim()) ? Number(text.trim()) : null;
+  } else if (spec.unit === "percent") {
+    const t = text.trim().replace(/%$/, "");
+    const thousandthsOfPercent = parseThousandths(t);
+    // 12.5% = 0.125 = 125 thousandths of one; a percent value keeps one decimal at most.
+    value = thousandthsOfPercent === null || thousandthsOfPercent % 100 !== 0 ? null : thousandthsOfPercent / 100;
+  } else {
+    value = parseThousandths(text);
+  }
+  if (value === null || value < (spec.min ?? 0) || value > (spec.max ?? Number.MAX_SAFE_INTEGER)) {
+    return { ok: false, problem: { expected } };
+  }
+  return { ok: true, value };
+}
+
+/** The stored value as a user reads it: "10.00 wh", "1.00", "10%", "7", "UTC". */
+export function formatPolicyValue(key: PolicyKey, value: number | string): string {
+  const spec: KeySpec = POLICY_KEYS[key];
+  if (typeof value === "string") return value;
+  switch (spec.unit) {
+    case "hours":
+      return `${formatThousandths(value)} wh`;
+    case "weight":
+      return formatThousandths(value);
+    case "percent":
+      return `${formatThousandths(value * 100, 0)}%`;
+    default:
+      return String(value);
+  }
+}
+
+/** The value as JSON shows it: hours and weights as decimals, percents as percent numbers. */
+export function policyValueJson(key: PolicyKey, value: number | string): number | string {
+  const spec: KeySpec = POLICY_KEYS[key];
+  if (typeof value === "string") return value;
+  switch (spec.unit) {
+    case "hours":
+    case "weight":
+      return value / MILLI;
+    case "percent":
+      return value / 10;
+    default:
+      return value;
+  }
+}
+
+export function describeRange(key: PolicyKey): string {
+  const spec: KeySpec = POLICY_KEYS[key];
+  switch (spec.unit) {
+    case "timezone":
+      return "a time zone name such as UTC or Europe/Berlin";
+    case "count":
+      return `a whole number from ${spec.min} to ${spec.max}`;
+    case "percent":
+      return `a percentage from ${formatPolicyValue(key, spec.min ?? 0)} to ${formatPolicyValue(key, spec.max ?? 0)}, such as 12%`;
+    case "hours":
+      return `weighted hours from ${formatThousandths(spec.min ?? 0, 0)} to ${formatThousandths(spec.max ?? 0, 0)}, such as 12.5`;
+    case "weight":
+      return `a weight from ${formatThousandths(spec.min ?? 0)} to ${formatThousandths(spec.max ?? 0)}, such as 1.25`;
+  }
+}

@@ -1,0 +1,21 @@
+// Expected refusals are data, not prose: adapters word them (commands/errors.ts).
+export type Role = "admin" | "coordinator";
+
+export type DomainError =
+  | { readonly kind: "room_unbound" }
+  | { readonly kind: "room_bound"; readonly pool: string; readonly project: string | null }
+  | { readonly kind: "forbidden"; readonly need: "admin" }
+  | { readonly kind: "forbidden"; readonly need: "coordinator"; readonly project: string; readonly orAdmin: boolean }
+  | { readonly kind: "not_found"; readonly what: "project" | "goal" | "member" | "entry"; readonly ref: string }
+  | { readonly kind: "project_exists"; readonly slug: string }
+  | { readonly kind: "code_invalid"; readonly reason: "unknown" | "expired" | "used" | "other_purpose" }
+  | { readonly kind: "already_linked" }
+  | { readonly kind: "already_coordinator"; readonly member: string; readonly project: string }
+  | { readonly kind: "not_coordinator"; readonly member: string; readonly project: string }
+  | { readonly kind: "last_coordinator"; readonly project: string }
+  | { readonly kind: "goal_done"; readonly id: number }
+  | { readonly kind: "policy_value"; readonly key: string; readonly expected: string }
+  | { readonly kind: "room_is_project_room"; readonly project: string }
+  | { readonly kind: "already_reversed"; readonly entry: number; readonly by: number };
+
+export type DomainErrorKind = DomainError["kind"];

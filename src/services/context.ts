@@ -1,0 +1,131 @@
+// What every service call gets: who acts, where, when, and the open transaction.
+// Adapters build the `Caller`; `resolveCaller` turns it into a member of the room's pool.
+import type { RandomBytes } from "../core/ids.ts";
+import { handleFrom } from "../core/ids.ts";
+import { readPolicy, type Policy } from "../core/policy.ts";
+import type { DomainError } from "../errors.ts";
+import { err, ok, type Result } from "../result.ts";
+import type { MemberRow, PoolRole, PoolRow, ProjectRow, RoomRow, Tx } from "../store.ts";
+
+/** A person on a platform, speaking in a room; what an adapter knows before the core does. */
+export interface Caller {
+  readonly platform: string;
+  readonly userId: string;
+  readonly displayName: string;
+  readonly roomId: string;
+}
+
+export interface Ctx {
+  readonly tx: Tx;
+  readonly now: number;
+  readonly requestId: string;
+  readonly random: RandomBytes;
+  readonly caller: Caller;
+  readonly member: MemberRow;
+  /** The room, if it is bound to a pool. */
+  readonly room: RoomRow | undefined;
+  /** The room's pool, with the member's role in it. */
+  readonly pool: { readonly row: PoolRow; readonly policy: Policy; readonly role: PoolRole } | undefined;
+}
+
+export type PoolCtx = Ctx & { readonly room: RoomRow; readonly pool: NonNullable<Ctx["pool"]> };
+
+export function inPool(ctx: Ctx): Result<PoolCtx, DomainError> {
+  return ctx.room && ctx.pool ? ok(ctx as PoolCtx) : err({ kind: "room_unbound" });
+}
+
+/** Finds the member behind a platform identity, creating both on first use. */
+export async function ensureMember(tx: Tx, platform: string, userId: string, displayName: string, now: number): Promise<MemberRow> {
+  const identity = await tx.identity(platform, userId);
+  if (identity) {
+    const m = await tx.member(identity.memberId);
+    if (m) return m;
+  }
+  const handle = await freeHandle(tx, handleFrom(displayName));
+  const id = await tx.insertMember(handle, now);
+  await tx.insertIdentity({ platform, externalId: userId, memberId: id, createdAt: now });
+  return { id, handle, createdAt: now, mergedInto: null };
+}
+
+async function freeHandle(tx: Tx, base: string): Promise<string> {
+  if (!(await tx.memberByHandle(base))) return base;
+  for (let n = 2; ; n++) {
+    const candidate = `${base.slice(0, 28)}${n}`;
+    if (!(await tx.memberByHandle(candidate))) return candidate;
+  }
+}
+
+/** Makes the member a member of the pool (on first use of one of its rooms) and opens their account. */
+export async function ensureMembership(tx: Tx, poolId: number, memberId: number, role: PoolRole, now: number): Promise<PoolRole> {
+  const existing = await tx.membership(poolId, memberId);
+  if (existing) return existing.role;
+  await tx.insertMembership({ poolId, memberId, role, joinedAt: now });
+  await ensureAccount(tx, poolId, "member", memberId);
+  return role;
+}
+
+export async function ensureAccount(tx: Tx, poolId: number, kind: "member" | "project" | "commons", ownerId: number): Promise<number> {
+  const a = await tx.account(poolId, kind, ownerId);
+  return a ? a.id : tx.insertAccount({ poolId, kind, ownerId });
+}
+
+/** Everything the services need about the caller, resolved inside the command's transaction. */
+export async function resolveCaller(
+  tx: Tx,
+  caller: Caller,
+  base: { now: number; requestId: string; random: RandomBytes },
+): Promise<Ctx> {
+  const member = await ensureMember(tx, caller.platform, caller.userId, caller.displayName, base.now);
+  const room = await tx.room(caller.platform, caller.roomId);
+  let pool: Ctx["pool"];
+  if (room) {
+    const row = await tx.pool(room.poolId);
+    if (!row) throw new Error(`room ${room.id} points at missing pool ${room.poolId}`);
+    const role = await ensureMembership(tx, row.id, member.id, "member", base.now);
+    pool = { row, policy: readPolicy(row.policy), role };
+  }
+  return { tx, ...base, caller, member, room, pool };
+}
+
+export function requireAdmin(ctx: PoolCtx): DomainError | null {
+  return ctx.pool.role === "admin" ? null : { kind: "forbidden", need: "admin" };
+}
+
+export async function isCoordinator(ctx: PoolCtx, project: ProjectRow): Promise<boolean> {
+  const list = await ctx.tx.coordinators(project.id);
+  return list.some((c) => c.memberId === ctx.member.id);
+}
+
+/** Coordinators of the project may act; with `orAdmin`, so may the pool's admins. */
+export async function requireCoordinator(ctx: PoolCtx, project: ProjectRow, orAdmin: boolean): Promise<DomainError | null> {
+  if (orAdmin && ctx.pool.role === "admin") return null;
+  if (await isCoordinator(ctx, project)) return null;
+  return { kind: "forbidden", need: "coordinator", project: project.slug, orAdmin };
+}
+
+export async function findProject(ctx: PoolCtx, slug: string): Promise<Result<ProjectRow, DomainError>> {
+  const p = await ctx.tx.projectBySlug(ctx.pool.row.id, slug.toLowerCase());
+  return p ? ok(p) : err({ kind: "not_found", what: "project", ref: slug });
+}
+
+/** A member reference as typed: `@handle`, or a platform identity the adapter resolved. */
+export type MemberRef = { readonly handle: string } | { readonly platform: string; readonly userId: string; readonly displayName: string };
+
+/** Finds a member of the pool. Platform mentions of people never seen before are created. */
+export async function findPoolMember(ctx: PoolCtx, ref: MemberRef): Promise<Result<MemberRow, DomainError>> {
+  let m: MemberRow | undefined;
+  if ("handle" in ref) {
+    m = await ctx.tx.memberByHandle(ref.handle.toLowerCase());
+    while (m && m.mergedInto !== null) m = await ctx.tx.member(m.mergedInto);
+    if (!m || !(await ctx.tx.membership(ctx.pool.row.id, m.id))) return err({ kind: "not_found", what: "member", ref: `@${ref.handle}` });
+  } else {
+    m = await ensureMember(ctx.tx, ref.platform, ref.userId, ref.displayName, ctx.now);
+    await ensureMembership(ctx.tx, ctx.pool.row.id, m.id, "member", ctx.now);
+  }
+  return ok(m);
+}
+
+/** Queues a message for a room; the app delivers it after the transaction commits. */
+export async function announce(ctx: Ctx, roomIds: readonly number[], kind: string, body: string): Promise<void> {
+  for (const roomId of roomIds) await ctx.tx.insertOutbox({ roomId, kind, body, createdAt: ctx.now });
+}

@@ -1,0 +1,114 @@
+// Writing to the ledger: every movement of weighted hours goes through `postEntry`, which
+// checks the entry with the pure rules and appends it; corrections reverse an entry.
+import { checkEntry, reversal } from "../core/ledger.ts";
+import type { DomainError } from "../errors.ts";
+import { err, ok, type Result } from "../result.ts";
+import type { AccountRow, EntryRow, Tx } from "../store.ts";
+import { inPool, requireAdmin, type Ctx } from "./context.ts";
+
+type R<T> = Promise<Result<T, DomainError>>;
+
+export interface Posting {
+  readonly poolId: number;
+  readonly fromAccount: number;
+  readonly toAccount: number;
+  readonly amount: number;
+  readonly kind: string;
+  readonly memo: string;
+  readonly reverses?: number | null;
+  readonly requestId: string;
+  readonly createdAt: number;
+  readonly createdBy: number | null;
+}
+
+/**
+ * Appends one entry. Callers decide amounts with the pure rules first; a bad entry here is a
+ * bug, so it throws and the whole command rolls back.
+ */
+export async function postEntry(tx: Tx, p: Posting): Promise<EntryRow> {
+  const problem = checkEntry(p);
+  if (problem) throw new Error(`refusing ledger entry (${problem}): ${JSON.stringify(p)}`);
+  const [from, to] = [await tx.accountById(p.fromAccount), await tx.accountById(p.toAccount)];
+  if (!from || !to || from.poolId !== p.poolId || to.poolId !== p.poolId) {
+    throw new Error(`ledger entry between accounts of different pools: ${JSON.stringify(p)}`);
+  }
+  const row = { ...p, reverses: p.reverses ?? null };
+  const id = await tx.insertEntry(row);
+  return { id, ...row };
+}
+
+/** Reverses an entry with a new one (pool admins); the original stays as it was. */
+export async function correctEntry(ctx: Ctx, entryId: number, reason: string): R<{ original: EntryRow; correction: EntryRow }> {
+  const p = inPool(ctx);
+  if (!p.ok) return p;
+  const c = p.value;
+  const denied = requireAdmin(c);
+  if (denied) return err(denied);
+  const original = await c.tx.entry(entryId);
+  if (!original || original.poolId !== c.pool.row.id) return err({ kind: "not_found", what: "entry", ref: `#${entryId}` });
+  const earlier = await c.tx.reversalOf(entryId);
+  if (earlier) return err({ kind: "already_reversed", entry: entryId, by: earlier.id });
+  const back = reversal(original);
+  const correction = await postEntry(c.tx, {
+    poolId: c.pool.row.id,
+    ...back,
+    kind: "correction",
+    memo: reason,
+    reverses: original.id,
+    requestId: c.requestId,
+    createdAt: c.now,
+    createdBy: c.member.id,
+  });
+  return ok({ original, correction });
+}
+
+export interface BalanceView {
+  readonly balance: number;
+  readonly creditLimit: number;
+  /** How much the member may still take: balance plus the credit limit. */
+  readonly available: number;
+}
+
+export async function myBalance(ctx: Ctx): R<BalanceView> {
+  const p = inPool(ctx);
+  if (!p.ok) return p;
+  const c = p.value;
+  const account = await c.tx.account(c.pool.row.id, "member", c.member.id);
+  const balance = account?.balance ?? 0;
+  return ok({ balance, creditLimit: c.pool.policy.creditLimit, available: balance + c.pool.policy.creditLimit });
+}
+
+export interface HistoryLine {
+  readonly entry: EntryRow;
+  /** Signed amount as seen from the member's account. */
+  readonly amount: number;
+  readonly counterparty: string;
+}
+
+export async function myHistory(ctx: Ctx, limit: number): R<{ lines: HistoryLine[]; balance: number }> {
+  const p = inPool(ctx);
+  if (!p.ok) return p;
+  const c = p.value;
+  const account = await c.tx.account(c.pool.row.id, "member", c.member.id);
+  if (!account) return ok({ lines: [], balance: 0 });
+  const rows = await c.tx.entriesOf(account.id, limit);
+  const lines: HistoryLine[] = [];
+  for (const e of rows) {
+    const incoming = e.toAccount === account.id;
+    const other = await c.tx.accountById(incoming ? e.fromAccount : e.toAccount);
+    lines.push({ entry: e, amount: incoming ? e.amount : -e.amount, counterparty: other ? await accountName(c.tx, other) : "?" });
+  }
+  return ok({ lines, balance: account.balance });
+}
+
+/** How an account is named to people: @handle, project slug, or "commons". */
+export async function accountName(tx: Tx, a: AccountRow): Promise<string> {
+  switch (a.kind) {
+    case "commons":
+      return "commons";
+    case "project":
+      return (await tx.project(a.ownerId))?.slug ?? `project ${a.ownerId}`;
+    case "member":
+      return `@${(await tx.member(a.ownerId))?.handle ?? a.ownerId}`;
+  }
+}

@@ -1,0 +1,202 @@
+// What the services need from storage. `db/` implements it (SQLite now, PostgreSQL later),
+// so nothing here knows about better-sqlite3 or SQL. Every call is async so that a
+// networked database fits the same shape; the SQLite store answers them synchronously under
+// the hood, inside one serialised transaction.
+import type { AccountKind } from "./core/ledger.ts";
+
+export interface PoolRow {
+  readonly id: number;
+  readonly name: string;
+  readonly policy: string;
+  readonly createdAt: number;
+  readonly createdBy: number;
+}
+
+export interface MemberRow {
+  readonly id: number;
+  readonly handle: string;
+  readonly createdAt: number;
+  readonly mergedInto: number | null;
+}
+
+export interface IdentityRow {
+  readonly platform: string;
+  readonly externalId: string;
+  readonly memberId: number;
+}
+
+export type PoolRole = "admin" | "member";
+
+export interface MembershipRow {
+  readonly poolId: number;
+  readonly memberId: number;
+  readonly role: PoolRole;
+  readonly joinedAt: number;
+}
+
+export interface ProjectRow {
+  readonly id: number;
+  readonly poolId: number;
+  readonly slug: string;
+  readonly name: string;
+  readonly createdAt: number;
+  readonly createdBy: number;
+}
+
+export interface RoomRow {
+  readonly id: number;
+  readonly platform: string;
+  readonly externalId: string;
+  readonly poolId: number;
+  readonly projectId: number | null;
+  readonly isLobby: boolean;
+  readonly boundAt: number;
+  readonly boundBy: number;
+}
+
+export interface GoalRow {
+  readonly id: number;
+  readonly poolId: number;
+  readonly projectId: number;
+  readonly text: string;
+  readonly status: "open" | "done";
+  readonly createdAt: number;
+  readonly createdBy: number;
+  readonly doneAt: number | null;
+  readonly doneBy: number | null;
+}
+
+export interface CodeRow {
+  readonly code: string;
+  readonly purpose: "invite" | "link";
+  readonly poolId: number | null;
+  readonly memberId: number;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+  readonly usedAt: number | null;
+  readonly usedBy: number | null;
+}
+
+export interface AccountRow {
+  readonly id: number;
+  readonly poolId: number;
+  readonly kind: AccountKind;
+  readonly ownerId: number;
+  readonly balance: number;
+}
+
+export interface EntryRow {
+  readonly id: number;
+  readonly poolId: number;
+  readonly fromAccount: number;
+  readonly toAccount: number;
+  readonly amount: number;
+  readonly kind: string;
+  readonly memo: string;
+  readonly reverses: number | null;
+  readonly requestId: string;
+  readonly createdAt: number;
+  readonly createdBy: number | null;
+}
+
+export type NewEntry = Omit<EntryRow, "id">;
+
+export interface RequestRow {
+  readonly requestId: string;
+  readonly command: string;
+  readonly memberId: number | null;
+  readonly reply: string;
+  readonly createdAt: number;
+}
+
+export interface OutboxRow {
+  readonly id: number;
+  readonly roomId: number;
+  readonly kind: string;
+  readonly body: string;
+  readonly createdAt: number;
+  readonly deliveredAt: number | null;
+}
+
+export interface AccountNet {
+  readonly account: AccountRow;
+  readonly net: number;
+}
+
+/** One unit of work: everything a command reads and writes, committed or rolled back together. */
+export interface Tx {
+  // pools
+  insertPool(p: Omit<PoolRow, "id">): Promise<number>;
+  pool(id: number): Promise<PoolRow | undefined>;
+  setPoolPolicy(id: number, policy: string): Promise<void>;
+
+  // members and identities
+  identity(platform: string, externalId: string): Promise<IdentityRow | undefined>;
+  identitiesOf(memberId: number): Promise<IdentityRow[]>;
+  insertMember(handle: string, createdAt: number): Promise<number>;
+  insertIdentity(i: IdentityRow & { createdAt: number }): Promise<void>;
+  moveIdentities(fromMember: number, toMember: number): Promise<void>;
+  markMerged(memberId: number, into: number): Promise<void>;
+  member(id: number): Promise<MemberRow | undefined>;
+  memberByHandle(handle: string): Promise<MemberRow | undefined>;
+
+  // memberships
+  membership(poolId: number, memberId: number): Promise<MembershipRow | undefined>;
+  membershipsOf(memberId: number): Promise<MembershipRow[]>;
+  insertMembership(m: MembershipRow): Promise<void>;
+  setRole(poolId: number, memberId: number, role: PoolRole): Promise<void>;
+  members(poolId: number): Promise<Array<MembershipRow & { handle: string }>>;
+
+  // projects and coordinators
+  insertProject(p: Omit<ProjectRow, "id">): Promise<number>;
+  project(id: number): Promise<ProjectRow | undefined>;
+  projectBySlug(poolId: number, slug: string): Promise<ProjectRow | undefined>;
+  projects(poolId: number): Promise<ProjectRow[]>;
+  coordinators(projectId: number): Promise<Array<{ memberId: number; handle: string; addedAt: number }>>;
+  coordinatorProjects(poolId: number, memberId: number): Promise<ProjectRow[]>;
+  insertCoordinator(projectId: number, memberId: number, addedAt: number): Promise<void>;
+  deleteCoordinator(projectId: number, memberId: number): Promise<void>;
+
+  // rooms
+  room(platform: string, externalId: string): Promise<RoomRow | undefined>;
+  rooms(poolId: number): Promise<RoomRow[]>;
+  insertRoom(r: Omit<RoomRow, "id">): Promise<number>;
+  setRoomProject(roomId: number, projectId: number | null): Promise<void>;
+
+  // goals
+  insertGoal(g: Omit<GoalRow, "id">): Promise<number>;
+  goal(id: number): Promise<GoalRow | undefined>;
+  goals(poolId: number, filter: { projectId?: number; status?: "open" | "done" }): Promise<GoalRow[]>;
+  finishGoal(id: number, doneAt: number, doneBy: number): Promise<void>;
+
+  // one-time codes
+  insertCode(c: CodeRow): Promise<void>;
+  code(code: string): Promise<CodeRow | undefined>;
+  useCode(code: string, usedAt: number, usedBy: number): Promise<void>;
+
+  // ledger
+  account(poolId: number, kind: AccountKind, ownerId: number): Promise<AccountRow | undefined>;
+  accountById(id: number): Promise<AccountRow | undefined>;
+  insertAccount(a: Omit<AccountRow, "id" | "balance">): Promise<number>;
+  /** Appends an entry and moves the two balances, in the same transaction. */
+  insertEntry(e: NewEntry): Promise<number>;
+  entry(id: number): Promise<EntryRow | undefined>;
+  reversalOf(entryId: number): Promise<EntryRow | undefined>;
+  entriesOf(accountId: number, limit: number): Promise<EntryRow[]>;
+  /** Every account of the pool with the net of its entries, and how many entries the pool has. */
+  auditFacts(poolId: number): Promise<{ accounts: AccountNet[]; entries: number }>;
+
+  // idempotency and delivery
+  request(requestId: string): Promise<RequestRow | undefined>;
+  insertRequest(r: RequestRow): Promise<void>;
+  insertOutbox(o: Omit<OutboxRow, "id" | "deliveredAt">): Promise<number>;
+}
+
+export interface Store {
+  /** Runs `fn` in one transaction: committed if it resolves, rolled back if it throws. */
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /** Messages not yet delivered to rooms of a platform, oldest first. */
+  pendingOutbox(platform: string, limit: number): Promise<Array<OutboxRow & { room: RoomRow }>>;
+  markDelivered(ids: readonly number[], at: number): Promise<void>;
+  close(): Promise<void>;
+}

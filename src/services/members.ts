@@ -12,7 +12,13 @@ type R<T> = Promise<Result<T, DomainError>>;
 export const LINK_CODE_TTL_MS = 15 * MINUTE_MS;
 
 /** A code to type on another platform (or as another identity) within 15 minutes. */
-export async function makeLinkCode(ctx: Ctx): R<{ code: string; expiresAt: number; member: MemberRow }> {
+export interface LinkCode {
+  readonly code: string;
+  readonly expiresAt: number;
+  readonly member: MemberRow;
+}
+
+export async function makeLinkCode(ctx: Ctx): R<LinkCode> {
   const code = await freshCode(ctx, "link");
   const expiresAt = ctx.now + LINK_CODE_TTL_MS;
   await ctx.tx.insertCode({ code, purpose: "link", poolId: null, memberId: ctx.member.id, createdAt: ctx.now, expiresAt, usedAt: null, usedBy: null });

@@ -1,0 +1,157 @@
+// The local console room: type commands as a local user, switch user and room, read the
+// pool's announcements for the room you are in. Platform code only: every command goes
+// through the same engine as Discord and Matrix.
+import { randomBytes } from "node:crypto";
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+import type { Readable, Writable } from "node:stream";
+import { renderAnnouncement } from "../../commands/announcements.ts";
+import { commandName } from "../../commands/define.ts";
+import { runText, type Engine } from "../../commands/dispatch.ts";
+import { docToText, type Doc } from "../../commands/doc.ts";
+import type { Clock } from "../../src/clock.ts";
+import type { Store } from "../../src/store.ts";
+import { ansiSpan } from "./render.ts";
+
+export interface ConsoleOptions {
+  readonly engine: Engine;
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly user?: string;
+  readonly room?: string;
+  readonly input?: Readable;
+  readonly output?: Writable;
+  /** Colours and an interactive prompt; defaults to whether output is a terminal. */
+  readonly tty?: boolean;
+  readonly firstStart?: boolean;
+  /** File that keeps the input history between sessions. */
+  readonly historyFile?: string;
+}
+
+const NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/i;
+
+export const WELCOME = [
+  "Welcome to d-pool, a distribution pool for peer-production projects.",
+  "This is a local console room. You are @admin in the room #lobby; try:",
+  '  pool create "Riverside commons"      start a pool (this room becomes its lobby)',
+  '  project create bakery "The Bakery"   add a project you coordinate',
+  '  goal announce bakery "Bread for 40"  tell every room of the pool',
+  "  /as bob  then  me balance            act as another member",
+  "  help                                 every command;  /quit leaves",
+];
+
+export async function startConsole(o: ConsoleOptions): Promise<void> {
+  const output = o.output ?? process.stdout;
+  const input = o.input ?? process.stdin;
+  const tty = o.tty ?? Boolean((output as NodeJS.WriteStream).isTTY);
+  let user = (o.user ?? "admin").toLowerCase();
+  let room = (o.room ?? "lobby").toLowerCase();
+  const print = (text: string) => output.write(`${text}\n`);
+  const show = (d: Doc) => print(docToText(d, tty ? ansiSpan : undefined));
+
+  const history = o.historyFile && existsSync(o.historyFile) ? readFileSync(o.historyFile, "utf8").split("\n").filter(Boolean).reverse().slice(0, 500) : [];
+  const names = o.engine.table.map(commandName);
+  const rl = createInterface({
+    input,
+    output,
+    terminal: tty,
+    history,
+    historySize: 500,
+    completer: (line: string) => {
+      const hits = names.filter((n) => n.startsWith(line.toLowerCase()));
+      return [hits.length > 0 ? hits : names, line];
+    },
+  });
+  const prompt = () => {
+    rl.setPrompt(tty ? `\u001b[2m${user}@${room}\u001b[22m › ` : `${user}@${room}> `);
+    if (tty) rl.prompt();
+  };
+
+  /** Prints announcements queued for this console room; other rooms keep theirs until visited. */
+  const deliver = async () => {
+    const pending = await o.store.pendingOutbox("console", 500);
+    const here = pending.filter((p) => p.room.externalId === room);
+    for (const p of here) show(renderAnnouncement(p.kind, p.body));
+    await o.store.markDelivered(
+      here.map((p) => p.id),
+      o.clock.now().getTime(),
+    );
+    const elsewhere = new Set(pending.filter((p) => p.room.externalId !== room).map((p) => p.room.externalId));
+    if (elsewhere.size > 0 && tty) print(`\u001b[2m(news waiting in ${[...elsewhere].map((r) => `#${r}`).join(", ")}: /room <name> to read)\u001b[22m`);
+  };
+
+  print(o.firstStart ? WELCOME.join("\n") : `d-pool console: you are @${user} in #${room}. Type help for commands, /quit to leave.`);
+  await deliver();
+  prompt();
+
+  const handle = async (line: string): Promise<boolean> => {
+    const text = line.trim();
+    if (text.length === 0) return true;
+    if (o.historyFile) {
+      try {
+        appendFileSync(o.historyFile, `${text.replace(/\n/g, " ")}\n`);
+      } catch {
+        // history is a convenience; a read-only disk must not stop the console
+      }
+    }
+    if (text.startsWith("/")) {
+      const [cmd, arg, ...extra] = text.split(/\s+/);
+      switch (cmd) {
+        case "/quit":
+        case "/exit":
+          return false;
+        case "/as":
+        case "/room": {
+          if (!arg || extra.length > 0 || !NAME.test(arg)) {
+            print(`✗ type ${cmd} <name>, with a name of letters, digits, - and _ (like ${cmd === "/as" ? "alice" : "bakery"})`);
+            return true;
+          }
+          if (cmd === "/as") user = arg.toLowerCase();
+          else room = arg.toLowerCase();
+          print(`You are @${user} in #${room}.`);
+          await deliver();
+          return true;
+        }
+        case "/help":
+          print("Console: /as <name> switch user · /room <name> switch room · /quit leave. Pool commands: help");
+          return true;
+        default:
+          print(`✗ unknown console command ${cmd}: /as <name>, /room <name>, /help or /quit (pool commands have no slash, e.g. help)`);
+          return true;
+      }
+    }
+    const reply = await runText(
+      o.engine,
+      {
+        caller: { platform: "console", userId: user, displayName: user, roomId: room },
+        requestId: `console:${randomBytes(8).toString("hex")}`,
+        now: o.clock.now(),
+      },
+      text,
+    );
+    show(reply.doc);
+    await deliver();
+    return true;
+  };
+
+  // Lines are handled one at a time, in order, even when pasted or piped in all at once.
+  let chain = Promise.resolve(true);
+  await new Promise<void>((resolve) => {
+    let open = true;
+    rl.on("line", (line) => {
+      chain = chain.then(async (go) => {
+        if (!go || !open) return false;
+        const more = await handle(line);
+        if (!more) {
+          open = false;
+          rl.close();
+        } else prompt();
+        return more;
+      });
+    });
+    rl.on("close", () => {
+      void chain.then(() => resolve());
+    });
+  });
+  print("Bye.");
+}

@@ -1,0 +1,175 @@
+// Argument kinds of the command table. Each argument carries its zod schema (the only
+// validator: text tokens and, later, Discord option values both go through it), what a user
+// should type (`expect`), and how to write a parsed value back as text (for the round trip).
+import { z } from "zod";
+import { formatThousandths, MAX_MILLI_HOURS, parseThousandths } from "../src/core/amounts.ts";
+import { normaliseCode } from "../src/core/ids.ts";
+import { POLICY_KEY_NAMES, type PolicyKey } from "../src/core/policy.ts";
+import type { MemberRef } from "../src/services/context.ts";
+
+export type ArgKind = "text" | "slug" | "integer" | "hours" | "choice" | "member" | "code" | "policyKey";
+
+export interface ArgSpec {
+  readonly kind: ArgKind;
+  readonly description: string;
+  /** Name shown in usage lines: `<placeholder>` or `key:<placeholder>`. */
+  readonly placeholder: string;
+  /** What a valid value looks like, for error messages. */
+  readonly expect: string;
+  readonly optional: boolean;
+  /** Positional arguments may be typed bare; named ones only as key:value. */
+  readonly positional: boolean;
+  /** The last positional text argument may take every remaining word. */
+  readonly rest: boolean;
+  readonly min?: number;
+  readonly max?: number;
+  readonly choices?: readonly string[];
+}
+
+// Control characters (newlines, escapes, NUL...) are never accepted in any value.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+export class Arg<T> {
+  constructor(
+    readonly spec: ArgSpec,
+    readonly schema: z.ZodType<T>,
+    /** Writes a parsed value back as it would be typed. */
+    readonly toText: (value: T) => string,
+  ) {}
+
+  optional(): Arg<T | undefined> {
+    return new Arg<T | undefined>({ ...this.spec, optional: true }, this.schema.optional(), (v) => (v === undefined ? "" : this.toText(v)));
+  }
+  named(): Arg<T> {
+    return new Arg({ ...this.spec, positional: false }, this.schema, this.toText);
+  }
+  rest(): Arg<T> {
+    return new Arg({ ...this.spec, rest: true }, this.schema, this.toText);
+  }
+  as(placeholder: string): Arg<T> {
+    return new Arg({ ...this.spec, placeholder }, this.schema, this.toText);
+  }
+}
+
+// biome-ignore lint: any is the honest type of a heterogeneous table
+export type AnyArg = Arg<any>;
+export type ArgValues<A extends Record<string, AnyArg>> = { [K in keyof A]: A[K] extends Arg<infer T> ? T : never };
+
+function spec(kind: ArgKind, description: string, placeholder: string, expect: string, extra: Partial<ArgSpec> = {}): ArgSpec {
+  return { kind, description, placeholder, expect, optional: false, positional: true, rest: false, ...extra };
+}
+
+const noControl = (s: string) => !CONTROL.test(s);
+
+/** Accepts a string of digits (text) or a number (Discord) and yields an integer. */
+const intInput = z.union([
+  z.number(),
+  z
+    .string()
+    .regex(/^#?[+-]?\d{1,15}$/)
+    .transform((s) => Number(s.replace("#", ""))),
+]);
+
+export const arg = {
+  text(description: string, o: { min?: number; max: number; placeholder?: string }) {
+    const min = o.min ?? 1;
+    return new Arg<string>(
+      spec("text", description, o.placeholder ?? "text", `text of ${min} to ${o.max} characters, without line breaks`, { min, max: o.max }),
+      z
+        .string()
+        .transform((s) => s.trim().replace(/\s+/g, " "))
+        .pipe(z.string().min(min).max(o.max).refine(noControl)),
+      (v) => v,
+    );
+  },
+
+  /** Short lower-case names such as project slugs: `bakery`, `bike-workshop`. */
+  slug(description: string, placeholder = "slug") {
+    return new Arg<string>(
+      spec("slug", description, placeholder, "2 to 32 lower-case letters, digits or dashes, starting with a letter (like bike-workshop)", {
+        min: 2,
+        max: 32,
+      }),
+      z
+        .string()
+        .transform((s) => s.toLowerCase())
+        .pipe(z.string().regex(/^[a-z][a-z0-9-]{1,31}$/)),
+      (v) => v,
+    );
+  },
+
+  integer(description: string, o: { min: number; max: number; placeholder?: string }) {
+    return new Arg<number>(
+      spec("integer", description, o.placeholder ?? "n", `a whole number from ${o.min} to ${o.max}`, { min: o.min, max: o.max }),
+      intInput.pipe(z.number().int().min(o.min).max(o.max)),
+      (v) => String(v),
+    );
+  },
+
+  /** Weighted or plain hours, typed as decimals ("1.5"), kept as integer milli-hours. */
+  hours(description: string, o: { min: number; max?: number; placeholder?: string }) {
+    const max = o.max ?? MAX_MILLI_HOURS;
+    return new Arg<number>(
+      spec("hours", description, o.placeholder ?? "hours", `hours from ${formatThousandths(o.min, 0)} to ${formatThousandths(max, 0)} with at most three decimals, such as 1.5`, {
+        min: o.min,
+        max,
+      }),
+      z
+        .union([z.number().transform((n) => parseThousandths(String(n))), z.string().transform((s) => parseThousandths(s))])
+        .pipe(z.number().int().min(o.min).max(max)),
+      (v) => formatThousandths(v, 0),
+    );
+  },
+
+  choice<const C extends readonly [string, ...string[]]>(description: string, choices: C, placeholder = "choice") {
+    return new Arg<C[number]>(
+      spec("choice", description, placeholder, `one of ${choices.join(", ")}`, { choices }),
+      z
+        .string()
+        .transform((s) => s.toLowerCase())
+        .pipe(z.enum(choices)) as unknown as z.ZodType<C[number]>,
+      (v) => v,
+    );
+  },
+
+  /** A member: `@handle` in text; adapters may pass platform identities (Discord users, Matrix ids). */
+  member(description: string, placeholder = "@member") {
+    return new Arg<MemberRef>(
+      spec("member", description, placeholder, "a member written as @name"),
+      z.union([
+        z.object({ platform: z.string().min(1), userId: z.string().min(1), displayName: z.string() }),
+        z.string().transform((s, c): MemberRef => {
+          const discord = /^<@!?(\d{1,20})>$/.exec(s);
+          if (discord) return { platform: "discord", userId: discord[1]!, displayName: discord[1]! };
+          const matrix = /^(@[a-z0-9._=\-/+]{1,200}):([a-z0-9.-]{1,200}(?::\d{1,5})?)$/i.exec(s);
+          if (matrix) return { platform: "matrix", userId: `${matrix[1]!.toLowerCase()}:${matrix[2]!.toLowerCase()}`, displayName: matrix[1]!.slice(1) };
+          const handle = /^@([a-z0-9_-]{1,32})$/i.exec(s);
+          if (handle) return { handle: handle[1]!.toLowerCase() };
+          c.addIssue({ code: "custom", message: "not a member" });
+          return z.NEVER;
+        }),
+      ]),
+      (v) => ("handle" in v ? `@${v.handle}` : v.platform === "discord" ? `<@${v.userId}>` : v.userId),
+    );
+  },
+
+  /** One-time codes such as K7QM-4ZPA; case, spaces and dashes do not matter. */
+  code(description: string, placeholder = "code") {
+    return new Arg<string>(
+      spec("code", description, placeholder, "a code such as K7QM-4ZPA"),
+      z
+        .string()
+        .regex(/^[A-Za-z0-9][A-Za-z0-9 -]{3,19}$/)
+        .transform((s) => normaliseCode(s)),
+      (v) => v,
+    );
+  },
+
+  policyKey(description: string) {
+    return new Arg<PolicyKey>(
+      spec("policyKey", description, "key", `a policy key: ${POLICY_KEY_NAMES.join(", ")}`, { choices: POLICY_KEY_NAMES }),
+      z.string().pipe(z.enum(POLICY_KEY_NAMES as [PolicyKey, ...PolicyKey[]])),
+      (v) => v,
+    );
+  },
+};

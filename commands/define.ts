@@ -1,0 +1,41 @@
+// How a command is declared: once, with everything the parser, help, the dispatcher and
+// (later) Discord's slash-command JSON need. Handlers get the core's narrow context, never a
+// platform object.
+import type { DomainError } from "../src/errors.ts";
+import type { Result } from "../src/result.ts";
+import type { Ctx } from "../src/services/context.ts";
+import type { AnyArg, ArgValues } from "./args.ts";
+import type { Doc } from "./doc.ts";
+
+/** Who may run a command; the services enforce it, help shows it. */
+export type Access = "anyone" | "pool admin" | "coordinator of the project" | "coordinator of the project or pool admin";
+
+export interface CommandEnv {
+  /** The whole table, for commands that describe the others (help). */
+  readonly table: readonly AnyCommand[];
+}
+
+export interface CommandDef<A extends Record<string, AnyArg>, D> {
+  readonly path: readonly string[];
+  readonly summary: string;
+  /** A few sentences for `help <command>`: what happens and the rules behind it. */
+  readonly details?: string;
+  readonly access: Access;
+  /** Mutating commands record their answer by request id; a replay returns it. */
+  readonly mutates: boolean | ((args: ArgValues<A>) => boolean);
+  readonly args: A;
+  readonly examples?: readonly string[];
+  readonly run: (ctx: Ctx, args: ArgValues<A>, env: CommandEnv) => Promise<Result<D, DomainError>>;
+  readonly render: (data: D) => Doc;
+  /** What `--json` shows as `data`; amounts as weighted hours. */
+  readonly json: (data: D) => unknown;
+}
+
+// biome-ignore lint: the table holds commands of many argument and result types
+export type AnyCommand = CommandDef<Record<string, AnyArg>, any>;
+
+export function defineCommand<A extends Record<string, AnyArg>, D>(def: CommandDef<A, D>): AnyCommand {
+  return def as unknown as AnyCommand;
+}
+
+export const commandName = (c: { path: readonly string[] }) => c.path.join(" ");

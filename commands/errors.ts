@@ -1,0 +1,78 @@
+// The words for every refusal, in one exhaustive switch: each says what went wrong and what
+// to type instead, on one line.
+import type { DomainError } from "../src/errors.ts";
+import { commandName, type AnyCommand } from "./define.ts";
+import { usageLine, type UsageError } from "./text.ts";
+
+function assertNever(x: never): never {
+  throw new Error(`unhandled refusal ${JSON.stringify(x)}`);
+}
+
+export function describeDomainError(e: DomainError): string {
+  switch (e.kind) {
+    case "room_unbound":
+      return 'this room belongs to no pool yet: type "pool create <name>" to start one, or "pool join <code>" with an invite from a pool admin';
+    case "room_bound":
+      return `this room already belongs to the pool "${e.pool}"${e.project ? ` (project ${e.project})` : ""}: use another room, or type "pool info"`;
+    case "forbidden":
+      return e.need === "admin"
+        ? 'only a pool admin can do that: "pool members" shows who the admins are'
+        : `only a coordinator of ${e.project}${e.orAdmin ? " or a pool admin" : ""} can do that: "project info ${e.project}" shows who coordinates it`;
+    case "not_found":
+      switch (e.what) {
+        case "project":
+          return `there is no project "${e.ref}" in this pool: "project list" shows them`;
+        case "goal":
+          return `there is no goal ${e.ref} in this pool: "goal list" shows them`;
+        case "member":
+          return `${e.ref} is not a member of this pool: they become one by typing any command in a room of the pool ("pool members" lists them)`;
+        case "entry":
+          return `there is no ledger entry ${e.ref} in this pool: "me history" shows entry numbers`;
+        default:
+          return assertNever(e.what);
+      }
+    case "project_exists":
+      return `a project "${e.slug}" exists already: choose another short name, or type "project info ${e.slug}"`;
+    case "code_invalid":
+      switch (e.reason) {
+        case "unknown":
+          return "that code is not known: check it for typos, or ask for a new one";
+        case "expired":
+          return "that code has expired: ask for a new one";
+        case "used":
+          return "that code was used already: each code works once, ask for a new one";
+        case "other_purpose":
+          return 'that code is for something else: pool invites go with "pool join <code>", link codes with "me link <code>"';
+        default:
+          return assertNever(e.reason);
+      }
+    case "already_linked":
+      return 'that link code is your own: type it as your other account (on the other platform), not this one';
+    case "already_coordinator":
+      return `@${e.member} already coordinates ${e.project}`;
+    case "not_coordinator":
+      return `@${e.member} is not a coordinator of ${e.project}: "project info ${e.project}" shows who is`;
+    case "last_coordinator":
+      return `${e.project} needs at least one coordinator: add another with "project coordinator add ${e.project} @member" first`;
+    case "goal_done":
+      return `goal #${e.id} is done already: "goal list" shows the open ones`;
+    case "policy_value":
+      return `${e.key} must be ${e.expected}: type "pool policy ${e.key} <value>"`;
+    case "room_is_project_room":
+      return `this room is already the room of ${e.project}`;
+    case "already_reversed":
+      return `entry #${e.entry} was already corrected by entry #${e.by}`;
+    default:
+      return assertNever(e);
+  }
+}
+
+export function describeUsageError(e: UsageError): string {
+  const parts = [e.problem];
+  if (e.command) parts.push(`usage: ${usageLine(e.command)}`);
+  if (e.suggestion) parts.push(e.command ? `did you mean "${e.suggestion}"?` : `did you mean "${e.suggestion}"?`);
+  if (e.command) parts.push(`("help ${commandName(e.command)}" explains it)`);
+  return parts.join(" · ");
+}
+
+export type { AnyCommand };

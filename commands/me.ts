@@ -1,0 +1,99 @@
+// me ...: your balance, your ledger entries, and linking your accounts on several platforms;
+// pool correct: the admins' way to undo a ledger entry with a new one.
+import { formatHours, toHours } from "../src/core/amounts.ts";
+import * as ledger from "../src/services/ledger.ts";
+import * as members from "../src/services/members.ts";
+import type { DomainError } from "../src/errors.ts";
+import type { Result } from "../src/result.ts";
+import type { EntryRow } from "../src/store.ts";
+import { arg } from "./args.ts";
+import { defineCommand } from "./define.ts";
+import { doc } from "./doc.ts";
+import { iso, when } from "./present.ts";
+
+type LinkData = ({ mode: "code" } & members.LinkCode) | ({ mode: "linked" } & members.Linked);
+
+const entryJson = (e: EntryRow) => ({ id: e.id, kind: e.kind, memo: e.memo, amount: toHours(e.amount), reverses: e.reverses, createdAt: iso(e.createdAt) });
+
+export const meCommands = [
+  defineCommand({
+    path: ["me", "balance"],
+    summary: "Your balance in this pool: what you contributed minus what you took",
+    details:
+      "Credit for verified work is added, goods you take are subtracted. Your balance may go below zero down to the pool's credit limit, so newcomers can take before they give.",
+    access: "anyone",
+    mutates: false,
+    args: {},
+    run: (ctx) => ledger.myBalance(ctx),
+    render: (d) => [
+      doc.line("Your balance: ", doc.strong(formatHours(d.balance)), `. You can take up to ${formatHours(d.available)} more (credit limit ${formatHours(d.creditLimit)}).`),
+    ],
+    json: (d) => ({ balance: toHours(d.balance), creditLimit: toHours(d.creditLimit), available: toHours(d.available) }),
+  }),
+
+  defineCommand({
+    path: ["me", "history"],
+    summary: "Your latest ledger entries in this pool",
+    access: "anyone",
+    mutates: false,
+    args: { limit: arg.integer("How many entries to show", { min: 1, max: 100, placeholder: "limit" }).optional() },
+    examples: ["me history", "me history 50"],
+    run: (ctx, a) => ledger.myHistory(ctx, a.limit ?? 10),
+    render: (d) =>
+      d.lines.length === 0
+        ? [doc.line(doc.muted("No entries yet."), " Credit comes from verified work on tasks.")]
+        : [
+            doc.table(
+              ["#", "when", "amount", "with", "what"],
+              d.lines.map((l) => [String(l.entry.id), when(l.entry.createdAt), `${l.amount > 0 ? "+" : ""}${formatHours(l.amount)}`, l.counterparty, `${l.entry.kind}: ${l.entry.memo}`]),
+            ),
+            doc.line("Balance now: ", doc.strong(formatHours(d.balance))),
+          ],
+    json: (d) => ({ balance: toHours(d.balance), entries: d.lines.map((l) => ({ ...entryJson(l.entry), amount: toHours(l.amount), with: l.counterparty })) }),
+  }),
+
+  defineCommand({
+    path: ["me", "link"],
+    summary: "Join your accounts on several platforms into one member",
+    details:
+      "Type me link on one platform to get a code, then me link <code> as your other account (another platform, or another console name) within 15 minutes. The second account is merged into the first: roles, coordinator seats and balances move over through ledger entries.",
+    access: "anyone",
+    mutates: true,
+    args: { code: arg.code("The code you got from me link on your other account").optional() },
+    examples: ["me link", "me link K7QM-4ZPA"],
+    run: async (ctx, a): Promise<Result<LinkData, DomainError>> => {
+      if (a.code === undefined) {
+        const r = await members.makeLinkCode(ctx);
+        return r.ok ? { ok: true, value: { mode: "code" as const, ...r.value } } : r;
+      }
+      const r = await members.useLinkCode(ctx, a.code);
+      return r.ok ? { ok: true, value: { mode: "linked" as const, ...r.value } } : r;
+    },
+    render: (d) =>
+      d.mode === "code"
+        ? [doc.line("Your link code: ", doc.strong(d.code), `. As your other account, type `, doc.code(`me link ${d.code}`), ` before ${when(d.expiresAt)}.`)]
+        : [
+            doc.line(doc.good("Linked."), " You are ", doc.strong(`@${d.member.handle}`), " on all of these: ", d.identities.map((i) => `${i.platform}:${i.externalId}`).join(", "), "."),
+          ],
+    json: (d) =>
+      d.mode === "code"
+        ? { code: d.code, expiresAt: iso(d.expiresAt) }
+        : { member: d.member.handle, merged: d.merged.handle, identities: d.identities.map((i) => ({ platform: i.platform, id: i.externalId })), movedBalances: d.movedBalances },
+  }),
+
+  defineCommand({
+    path: ["pool", "correct"],
+    summary: "Undo a ledger entry with a new, reversing entry",
+    details: "The ledger is append-only: nothing is ever edited or deleted. A correction posts the same amount back between the same two accounts, with your reason, and keeps both entries visible.",
+    access: "pool admin",
+    mutates: true,
+    args: {
+      entry: arg.integer("Entry number (see me history)", { min: 1, max: 1_000_000_000_000, placeholder: "entry" }),
+      reason: arg.text("Why it is corrected", { max: 200, placeholder: "reason" }).rest(),
+    },
+    examples: ['pool correct 12 "hours were reported twice"'],
+    run: (ctx, a) => ledger.correctEntry(ctx, a.entry, a.reason),
+    render: (d) => [doc.line(`Entry #${d.original.id} (${formatHours(d.original.amount)}) reversed by entry #${d.correction.id}: ${d.correction.memo}`)],
+    json: (d) => ({ original: entryJson(d.original), correction: entryJson(d.correction) }),
+  }),
+];

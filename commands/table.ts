@@ -1,0 +1,9 @@
+// The one table of commands. Parser, help, dispatcher, README and (later) Discord's slash
+// commands are all derived from it.
+import type { AnyCommand } from "./define.ts";
+import { helpCommand } from "./help.ts";
+import { meCommands } from "./me.ts";
+import { poolCommands } from "./pool.ts";
+import { projectCommands } from "./project.ts";
+
+export const table: readonly AnyCommand[] = [helpCommand, ...poolCommands, ...projectCommands, ...meCommands];

@@ -1,0 +1,34 @@
+// Wiring: one store, one command table, one engine shared by every adapter.
+import { randomBytes } from "node:crypto";
+import { table } from "../commands/table.ts";
+import type { Engine } from "../commands/dispatch.ts";
+import { SqliteStore } from "../db/sqlite-store.ts";
+import type { RandomBytes } from "./core/ids.ts";
+import type { Store } from "./store.ts";
+
+export interface App {
+  readonly store: Store;
+  readonly engine: Engine;
+  close(): Promise<void>;
+}
+
+export interface AppOptions {
+  readonly dbFile: string;
+  readonly random?: RandomBytes;
+  readonly log?: (msg: string, err?: unknown) => void;
+  readonly afterCommit?: () => void;
+}
+
+export const cryptoRandom: RandomBytes = (n) => new Uint8Array(randomBytes(n));
+
+export function openApp(o: AppOptions): App {
+  const store = new SqliteStore(o.dbFile);
+  const engine: Engine = {
+    store,
+    table,
+    random: o.random ?? cryptoRandom,
+    log: o.log ?? ((msg, err) => console.error(msg, err)),
+    afterCommit: o.afterCommit,
+  };
+  return { store, engine, close: () => store.close() };
+}

@@ -1,0 +1,167 @@
+// `dpool`: the one-shot command line for scripts and tests, and the way into the console.
+//   dpool exec [--db FILE] [--as NAME] [--room NAME] [--at ISO-TIME] [--json] [--request-id ID] -- <command text>
+//   dpool console [--db FILE]      (the same as npm start without platform tokens)
+// Exit codes of exec: 0 ok, 1 refused, 2 usage error.
+import { randomBytes } from "node:crypto";
+import { pathToFileURL } from "node:url";
+import { docToText } from "../commands/doc.ts";
+import { runText } from "../commands/dispatch.ts";
+import { quote } from "../commands/text.ts";
+import { DEFAULT_DB_FILE } from "../db/client.ts";
+import { ansiSpan } from "../adapters/console/render.ts";
+import { openApp } from "./app.ts";
+import { runConsole } from "./main.ts";
+import { systemClock } from "./clock.ts";
+
+const USAGE =
+  "usage: dpool exec [--db FILE] [--as NAME] [--room NAME] [--at ISO-TIME] [--json] [--request-id ID] -- <command text>\n" +
+  "       dpool console [--db FILE] [--as NAME] [--room NAME]";
+
+export interface CliOptions {
+  db: string;
+  as: string;
+  room: string;
+  at: Date | undefined;
+  json: boolean;
+  requestId: string | undefined;
+  rest: string[];
+}
+
+const CONSOLE_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/i;
+
+export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): { ok: true; opts: CliOptions } | { ok: false; problem: string } {
+  const opts: CliOptions = { db: env.DPOOL_DB || DEFAULT_DB_FILE, as: "admin", room: "lobby", at: undefined, json: false, requestId: undefined, rest: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--") {
+      opts.rest = argv.slice(i + 1);
+      break;
+    }
+    const [flag, inline] = a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a, undefined];
+    const value = () => {
+      const v = inline ?? argv[++i];
+      if (v === undefined || v === "") throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    try {
+      switch (flag) {
+        case "--db":
+          opts.db = value();
+          break;
+        case "--as":
+          opts.as = value();
+          if (!CONSOLE_NAME.test(opts.as)) return { ok: false, problem: `--as takes a name of letters, digits, - and _ (like alice), not "${opts.as}"` };
+          break;
+        case "--room":
+          opts.room = value();
+          if (!CONSOLE_NAME.test(opts.room)) return { ok: false, problem: `--room takes a name of letters, digits, - and _ (like bakery), not "${opts.room}"` };
+          break;
+        case "--at": {
+          const v = value();
+          const d = new Date(v);
+          if (!/^\d{4}-\d{2}-\d{2}/.test(v) || Number.isNaN(d.getTime())) return { ok: false, problem: `--at takes an ISO time such as 2026-11-27T09:00:00Z, not "${v}"` };
+          opts.at = d;
+          break;
+        }
+        case "--json":
+          opts.json = true;
+          break;
+        case "--request-id":
+          opts.requestId = value();
+          break;
+        default:
+          if (a.startsWith("-")) return { ok: false, problem: `unknown option ${a}` };
+          opts.rest = argv.slice(i);
+          i = argv.length;
+      }
+    } catch (e) {
+      return { ok: false, problem: (e as Error).message };
+    }
+  }
+  return { ok: true, opts };
+}
+
+/** Shell words back to command text: one word is taken as the whole line; several are re-quoted. */
+export function argvToText(words: readonly string[]): string {
+  if (words.length === 1) return words[0]!;
+  return words
+    .map((w) => {
+      const m = /^([a-z][a-z0-9-]{0,31}):(.*)$/is.exec(w);
+      return m ? `${m[1]}:${quote(m[2]!)}` : quote(w);
+    })
+    .join(" ");
+}
+
+export async function exec(argv: readonly string[], env: NodeJS.ProcessEnv, out: (s: string) => void, errOut: (s: string) => void): Promise<number> {
+  const parsed = parseCliArgs(argv, env);
+  if (!parsed.ok) {
+    errOut(`${parsed.problem}\n${USAGE}`);
+    return 2;
+  }
+  const o = parsed.opts;
+  if (o.rest.length === 0) {
+    errOut(`no command given\n${USAGE}`);
+    return 2;
+  }
+  const app = openApp({ dbFile: o.db, log: (m, e) => errOut(`${m}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`) });
+  try {
+    const reply = await runText(
+      app.engine,
+      {
+        caller: { platform: "console", userId: o.as.toLowerCase(), displayName: o.as, roomId: o.room.toLowerCase() },
+        requestId: o.requestId ?? `console:${randomBytes(8).toString("hex")}`,
+        now: o.at ?? systemClock.now(),
+      },
+      argvToText(o.rest),
+    );
+    if (o.json) {
+      out(JSON.stringify(reply.ok ? { ok: true, command: reply.command, data: reply.data, text: docToText(reply.doc), replayed: reply.replayed } : { ok: false, error: { code: reply.code, message: reply.message } }));
+    } else {
+      (reply.ok ? out : errOut)(docToText(reply.doc, process.stdout.isTTY && !env.NO_COLOR ? ansiSpan : undefined));
+    }
+    return reply.ok ? 0 : reply.code === "usage" ? 2 : 1;
+  } finally {
+    await app.close();
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  const write = (s: string) => process.stdout.write(`${s}\n`);
+  const writeErr = (s: string) => process.stderr.write(`${s}\n`);
+  switch (sub) {
+    case "exec":
+      return exec(rest, process.env, write, writeErr);
+    case "console": {
+      const parsed = parseCliArgs(rest, process.env);
+      if (!parsed.ok) {
+        writeErr(`${parsed.problem}\n${USAGE}`);
+        return 2;
+      }
+      await runConsole(parsed.opts.db, parsed.opts.as, parsed.opts.room);
+      return 0;
+    }
+    case undefined:
+    case "help":
+    case "--help":
+    case "-h":
+      write(USAGE);
+      return sub === undefined ? 2 : 0;
+    default:
+      writeErr(`unknown subcommand "${sub}"\n${USAGE}`);
+      return 2;
+  }
+}
+
+const isEntry = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (isEntry) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e) => {
+      process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

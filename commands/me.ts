@@ -59,7 +59,7 @@ export const meCommands = [
       "Type me link on one platform to get a code, then me link <code> as your other account (another platform, or another console name) within 15 minutes. The second account is merged into the first: roles, coordinator seats and balances move over through ledger entries.",
     access: "anyone",
     mutates: true,
-    args: { code: arg.code("The code you got from me link on your other account").optional() },
+    args: { code: arg.code("The code you got from me link on your other account").optional().rest() },
     examples: ["me link", "me link K7QM-4ZPA"],
     run: async (ctx, a): Promise<Result<LinkData, DomainError>> => {
       if (a.code === undefined) {

@@ -80,7 +80,7 @@ export const poolCommands = [
     summary: "Bind this room to a pool with an invite code",
     access: "anyone",
     mutates: true,
-    args: { code: arg.code("Invite code from pool invite") },
+    args: { code: arg.code("Invite code from pool invite").rest() },
     examples: ["pool join K7QM-4ZPA"],
     run: (ctx, a) => pools.joinPool(ctx, a.code),
     render: (d) => [

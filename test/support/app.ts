@@ -1,0 +1,73 @@
+// Test harness: a fresh in-memory database with migrations applied, a fixed clock, seeded
+// randomness, and a way to type commands as a console user in a console room.
+import { runText, type Reply } from "../../commands/dispatch.ts";
+import { docToText } from "../../commands/doc.ts";
+import { openApp, type App } from "../../src/app.ts";
+import { fixedClock } from "../../src/clock.ts";
+import type { RandomBytes } from "../../src/core/ids.ts";
+import type { SqliteStore } from "../../db/sqlite-store.ts";
+
+/** Deterministic bytes (a small xorshift), so codes and ids repeat from run to run. */
+export function seededRandom(seed = 42): RandomBytes {
+  let x = seed >>> 0 || 1;
+  return (n) => {
+    const out = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      out[i] = x & 0xff;
+    }
+    return out;
+  };
+}
+
+export interface TestPool {
+  readonly app: App;
+  readonly store: SqliteStore;
+  readonly clock: ReturnType<typeof fixedClock>;
+  /** Runs a line of text as `user` in console room `room`, with a fresh request id unless given. */
+  say(user: string, text: string, o?: { room?: string; requestId?: string }): Promise<Reply>;
+  /** Like say, but fails the test unless the command succeeded; returns the JSON data. */
+  ok(user: string, text: string, o?: { room?: string; requestId?: string }): Promise<any>;
+  /** Every row of every table, to compare the database before and after a command. */
+  dump(): string;
+  close(): Promise<void>;
+}
+
+export async function testPool(o: { start?: string; seed?: number } = {}): Promise<TestPool> {
+  const clock = fixedClock(o.start ?? "2026-11-27T09:00:00Z");
+  const errors: unknown[] = [];
+  const app = openApp({ dbFile: ":memory:", random: seededRandom(o.seed), log: (m, e) => errors.push([m, e]) });
+  const store = app.store as SqliteStore;
+  let n = 0;
+  const say = (user: string, text: string, opt: { room?: string; requestId?: string } = {}) =>
+    runText(
+      app.engine,
+      {
+        caller: { platform: "console", userId: user, displayName: user, roomId: opt.room ?? "lobby" },
+        requestId: opt.requestId ?? `console:test-${++n}`,
+        now: clock.now(),
+      },
+      text,
+    );
+  return {
+    app,
+    store,
+    clock,
+    say,
+    async ok(user, text, opt) {
+      const r = await say(user, text, opt);
+      if (!r.ok) throw new Error(`"${text}" as ${user} was refused: ${r.message} ${JSON.stringify(errors)}`);
+      return r.data;
+    },
+    dump() {
+      const db = store.db.$client;
+      const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>;
+      return JSON.stringify(tables.map((t) => [t.name, db.prepare(`SELECT * FROM "${t.name}" ORDER BY rowid`).all()]));
+    },
+    close: () => app.close(),
+  };
+}
+
+export const text = (r: Reply) => docToText(r.doc);

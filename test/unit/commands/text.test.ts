@@ -1,0 +1,124 @@
+import { describe, expect, it } from "vitest";
+import { commandName } from "../../../commands/define.ts";
+import { describeUsageError } from "../../../commands/errors.ts";
+import { table } from "../../../commands/table.ts";
+import { formatCommand, parseCommand, tokenize, usageLine } from "../../../commands/text.ts";
+
+const parse = (s: string) => parseCommand(table, s);
+const values = (s: string) => {
+  const r = parse(s);
+  if (!r.ok) throw new Error(describeUsageError(r.error));
+  return { command: commandName(r.command), values: r.values };
+};
+const problem = (s: string) => {
+  const r = parse(s);
+  if (r.ok) throw new Error(`"${s}" parsed`);
+  return describeUsageError(r.error);
+};
+
+describe("tokenize", () => {
+  it.each([
+    ['goal announce bakery "Bread for 40 households"', ["goal", "announce", "bakery", "Bread for 40 households"]],
+    ["a  b\tc", ["a", "b", "c"]],
+    ['say "he said \\"hi\\""', ["say", 'he said "hi"']],
+    ["goal announce bakery \u201cCurly quotes\u201d", ["goal", "announce", "bakery", "Curly quotes"]],
+    ['key:"a b"', ["key:a b"]],
+    ['""', [""]],
+  ])("GIVEN %j THEN %j", (input, tokens) => {
+    const r = tokenize(input);
+    expect(r.ok && r.tokens.map((t) => t.value)).toEqual(tokens);
+  });
+
+  it("GIVEN key:value THEN the key is seen unless it is inside quotes", () => {
+    const r = tokenize('status:all "status:all" kind:"deep clean"');
+    expect(r.ok && r.tokens.map((t) => t.key)).toEqual(["status", undefined, "kind"]);
+  });
+
+  it("GIVEN an unclosed quote THEN a problem naming the fix", () => {
+    const r = tokenize('goal announce bakery "Bread');
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.problem).toMatch(/quote is not closed/);
+  });
+});
+
+describe("parseCommand", () => {
+  it.each([
+    ["pool create Riverside commons", "pool create", { name: "Riverside commons" }],
+    ['pool create "Riverside  commons"', "pool create", { name: "Riverside commons" }],
+    ["POOL INFO", "pool info", {}],
+    ["project create bakery The Bakery", "project create", { slug: "bakery", name: "The Bakery" }],
+    ["project create Bakery x", "project create", { slug: "bakery", name: "x" }],
+    ["project coordinator add bakery @Alice", "project coordinator add", { project: "bakery", member: { handle: "alice" } }],
+    ["project coordinator remove bakery <@123456>", "project coordinator remove", { project: "bakery", member: { platform: "discord", userId: "123456", displayName: "123456" } }],
+    ["project coordinator add bakery @bob:example.org", "project coordinator add", { project: "bakery", member: { platform: "matrix", userId: "@bob:example.org", displayName: "bob" } }],
+    ['goal announce bakery "Bread for 40"', "goal announce", { project: "bakery", text: "Bread for 40" }],
+    ["goal announce bakery Note: bread at 10:30", "goal announce", { project: "bakery", text: "Note: bread at 10:30" }],
+    ["goal list status:all", "goal list", { status: "all" }],
+    ["goal list bakery status:done", "goal list", { project: "bakery", status: "done" }],
+    ["goal list project:bakery", "goal list", { project: "bakery" }],
+    ["goal done #3", "goal done", { id: 3 }],
+    ["me history", "me history", {}],
+    ["me history 25", "me history", { limit: 25 }],
+    ["me link k7qm 4zpa", "me link", { code: "K7QM-4ZPA" }],
+    ["me link", "me link", {}],
+    ["pool policy", "pool policy", {}],
+    ["pool policy creditLimit 12.5", "pool policy", { key: "creditLimit", value: "12.5" }],
+    ["help pool create", "help", { command: "pool create" }],
+    ["pool correct 12 reported twice", "pool correct", { entry: 12, reason: "reported twice" }],
+  ])("GIVEN %j THEN %s with %j", (input, command, expected) => {
+    expect(values(input)).toEqual({ command, values: expected });
+  });
+
+  it.each([
+    ["pool creat Riverside", /unknown command "pool creat".*did you mean "pool create"\?/],
+    ["projet list", /unknown command "projet".*did you mean "project list"\?/],
+    ["goal", /"goal" needs a verb: announce, list, done/],
+    ["me history abc", /limit must be a whole number from 1 to 100, not "abc".*usage: me history \[limit\]/],
+    ["me history 101", /limit must be a whole number from 1 to 100/],
+    ["me history 1e3", /limit must be a whole number/],
+    ["me history NaN", /limit must be a whole number/],
+    ["me history 5 6", /too many values: "6"/],
+    ["project create", /missing <slug>.*usage: project create <slug> <name>/],
+    ["project create bakery", /missing <name>/],
+    ["project create 9lives Nine", /slug must be 2 to 32 lower-case letters/],
+    ["project info bakery extra", /too many values/],
+    ["goal list statsu:all", /unknown option "statsu:".*did you mean "status:"/],
+    ["goal list status:maybe", /status must be one of open, done, all/],
+    ["goal list status:all status:open", /status: is given twice/],
+    ["project coordinator add bakery bob", /member must be a member written as @name/],
+    ["pool policy creditLimt 5", /key must be a policy key/],
+    ["pool create \u0007bell", /name must be text of 1 to 80 characters, without line breaks/],
+    [`goal announce bakery ${"x".repeat(301)}`, /text must be text of 1 to 300 characters/],
+    ["", /type a command/],
+  ])("GIVEN %j THEN a one-line usage error matching %s", (input, pattern) => {
+    const message = problem(input);
+    expect(message).toMatch(pattern);
+    expect(message).not.toContain("\n");
+  });
+});
+
+describe("usage lines and formatting", () => {
+  it.each([
+    ["goal announce", "goal announce <project> <text>"],
+    ["me history", "me history [limit]"],
+    ["pool policy", "pool policy [key] [value]"],
+    ["goal list", "goal list [project] [status:<status>]"],
+    ["project coordinator add", "project coordinator add <project> <@member>"],
+    ["help", "help [command]"],
+  ])("GIVEN %s THEN %s", (name, usage) => {
+    const c = table.find((x) => commandName(x) === name);
+    expect(c && usageLine(c)).toBe(usage);
+  });
+
+  it("GIVEN values with spaces, quotes and colons THEN formatting quotes them so they parse back", () => {
+    const c = table.find((x) => commandName(x) === "goal announce")!;
+    const v = { project: "bakery", text: 'Say "hi": status:all \\o/' };
+    const text = formatCommand(c, v);
+    expect(values(text)).toEqual({ command: "goal announce", values: v });
+  });
+
+  it("GIVEN an optional positional left out before a later one THEN the later one is written as key:value", () => {
+    const c = table.find((x) => commandName(x) === "goal list")!;
+    expect(formatCommand(c, { status: "all" })).toBe("goal list status:all");
+  });
+});

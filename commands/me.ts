@@ -81,6 +81,9 @@ export const meCommands = [
         : { member: d.member.handle, merged: d.merged.handle, identities: d.identities.map((i) => ({ platform: i.platform, id: i.externalId })), movedBalances: d.movedBalances },
   }),
 
+];
+
+export const ledgerCommands = [
   defineCommand({
     path: ["pool", "correct"],
     summary: "Undo a ledger entry with a new, reversing entry",

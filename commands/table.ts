@@ -2,8 +2,8 @@
 // commands are all derived from it.
 import type { AnyCommand } from "./define.ts";
 import { helpCommand } from "./help.ts";
-import { meCommands } from "./me.ts";
+import { ledgerCommands, meCommands } from "./me.ts";
 import { poolCommands } from "./pool.ts";
 import { projectCommands } from "./project.ts";
 
-export const table: readonly AnyCommand[] = [helpCommand, ...poolCommands, ...projectCommands, ...meCommands];
+export const table: readonly AnyCommand[] = [helpCommand, ...poolCommands, ...ledgerCommands, ...projectCommands, ...meCommands];

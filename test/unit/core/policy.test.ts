@@ -13,7 +13,7 @@ describe("pool policy defaults are MODEL.md's numbers", () => {
     ["creditCapFactor", 2000, "at most twice the estimate"],
     ["claimDays", 7, "claims released after 7 days"],
     ["roundHours", 24, "a round closes 24 h after its first unmet request"],
-  ] as const)("GIVEN the defaults THEN %s is %i (%s)", (key, value) => {
+  ] as const)("GIVEN the defaults THEN %s is %i (%s)", (key, value, _why) => {
     expect(p[key]).toBe(value);
   });
 

@@ -1,0 +1,78 @@
+// `npm start` with no platform tokens: the local console room, driven through its stdin.
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+
+const root = resolve(import.meta.dirname, "..", "..");
+const dir = mkdtempSync(join(tmpdir(), "dpool-console-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function session(lines: string[], db: string): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((done, fail) => {
+    const child = spawn("npm", ["start", "--silent"], { cwd: root, env: { ...process.env, DPOOL_DB: db, NO_COLOR: "1" } });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (b) => (out += b));
+    child.stderr.on("data", (b) => (err += b));
+    child.on("error", fail);
+    child.on("close", (code) => done({ code, out, err }));
+    child.stdin.end(`${lines.join("\n")}\n`);
+  });
+}
+
+describe("npm start (console room)", () => {
+  it("GIVEN a fresh database THEN the welcome and tour print, commands answer, users and rooms switch, goals reach the rooms", async () => {
+    const db = join(dir, "fresh", "dpool.sqlite");
+    const r = await session(
+      [
+        'pool create "Riverside commons"',
+        "pool invite",
+        "/as alice",
+        'project create bakery "The Bakery"',
+        'goal announce bakery "Bread for 40 households"',
+        "/as bob",
+        "goal announce bakery sneaky",
+        "me balance",
+        "projet list",
+        "/room garden",
+        "me balance",
+        "/bogus",
+        "/quit",
+        "help",
+      ],
+      db,
+    );
+    expect(r.code).toBe(0);
+    expect(r.err).toBe("");
+    const out = r.out;
+    expect(out).toContain("Welcome to d-pool");
+    expect(out).toContain("Pool Riverside commons created.");
+    expect(out).toMatch(/Invite code [A-Z2-9]{4}-[A-Z2-9]{4}/);
+    expect(out).toContain("You are @alice in #lobby.");
+    expect(out).toContain("Project bakery (The Bakery) created");
+    expect(out).toContain("Goal #1 of bakery announced in 1 room");
+    expect(out).toMatch(/📣 The Bakery \(bakery\) has a new goal #1: Bread for 40 households/);
+    expect(out).toContain("✗ only a coordinator of bakery can do that");
+    expect(out).toContain("Your balance: 0.00 wh");
+    expect(out).toContain('did you mean "project list"?');
+    expect(out).toContain("You are @bob in #garden.");
+    expect(out).toContain("this room belongs to no pool yet");
+    expect(out).toContain("unknown console command /bogus");
+    // /quit leaves: the help typed after it never runs.
+    expect(out).not.toContain("d-pool commands");
+    expect(out.trimEnd().endsWith("Bye.")).toBe(true);
+    expect(existsSync(db)).toBe(true);
+    expect(readFileSync(join(dir, "fresh", "console_history"), "utf8")).toContain("/as alice");
+  });
+
+  it("GIVEN an existing database THEN a second start greets briefly and keeps the pool", async () => {
+    const db = join(dir, "again.sqlite");
+    await session(["pool create Again"], db);
+    const r = await session(["pool info"], db);
+    expect(r.out).not.toContain("Welcome to d-pool");
+    expect(r.out).toContain("d-pool console: you are @admin in #lobby");
+    expect(r.out).toContain("Pool Again");
+  });
+});

@@ -1,0 +1,100 @@
+// A scripted session through the real `npx dpool exec`, as a script or a newcomer would run it.
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, describe, expect, it } from "vitest";
+
+const run = promisify(execFile);
+const root = resolve(import.meta.dirname, "..", "..");
+const dir = mkdtempSync(join(tmpdir(), "dpool-exec-"));
+const db = join(dir, "pool.sqlite");
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Outcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function dpool(args: string[]): Promise<Outcome> {
+  try {
+    const r = await run("npx", ["--no-install", "dpool", "exec", "--db", db, ...args], { cwd: root, env: { ...process.env, NO_COLOR: "1" } });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const x = e as { code: number; stdout: string; stderr: string };
+    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
+  }
+}
+
+async function json(as: string, room: string, ...command: string[]) {
+  const r = await dpool(["--as", as, "--room", room, "--at", "2026-11-27T10:00:00Z", "--json", "--", ...command]);
+  return { code: r.code, body: JSON.parse(r.stdout) };
+}
+
+describe("dpool exec", () => {
+  it("GIVEN a fresh database THEN a scripted session builds a pool with two projects, a goal and linked identities, and the audit balances", async () => {
+    const created = await json("admin", "lobby", "pool", "create", "Riverside commons");
+    expect(created).toEqual({ code: 0, body: expect.objectContaining({ ok: true, command: "pool create" }) });
+
+    const bakery = await json("alice", "lobby", "project", "create", "bakery", "The Bakery");
+    expect(bakery.body.data.project.slug).toBe("bakery");
+    const bikes = await json("bob", "lobby", "project create bikes \"Bike Workshop\"");
+    expect(bikes.body.data.project).toMatchObject({ slug: "bikes", name: "Bike Workshop" });
+
+    const info = await json("carol", "lobby", "pool", "info");
+    expect(info.body.data.commons).toBe(0);
+    expect(info.body.data.projects.map((p: { slug: string; coordinators: string[] }) => [p.slug, p.coordinators])).toEqual([
+      ["bakery", ["alice"]],
+      ["bikes", ["bob"]],
+    ]);
+
+    const refused = await json("bob", "lobby", "goal", "announce", "bakery", "Not my project");
+    expect(refused).toEqual({ code: 1, body: { ok: false, error: { code: "forbidden", message: expect.stringMatching(/^only a coordinator of bakery can do that/) } } });
+
+    const goal = await json("alice", "lobby", "goal", "announce", "bakery", "Bread for 40 households");
+    expect(goal.body.data.goal).toEqual({ id: 1, project: "bakery", text: "Bread for 40 households", status: "open" });
+
+    const link = await json("alice", "lobby", "me", "link");
+    expect(link.body.data.code).toMatch(/^[A-Z2-9]{4}-[A-Z2-9]{4}$/);
+    const linked = await json("alice-matrix", "garden", "me", "link", link.body.data.code);
+    expect(linked.body.data).toMatchObject({ member: "alice", merged: "alice-matrix" });
+    expect(linked.body.data.identities).toEqual([
+      { platform: "console", id: "alice" },
+      { platform: "console", id: "alice-matrix" },
+    ]);
+
+    const balance = await json("alice-matrix", "lobby", "me", "balance");
+    expect(balance.body).toMatchObject({ ok: true, command: "me balance", data: { balance: 0, creditLimit: 10, available: 10 } });
+
+    const audit = await json("carol", "lobby", "pool", "audit");
+    expect(audit.body.data).toMatchObject({ balanced: true, sum: 0 });
+    expect(audit.body.text).toMatch(/^Balanced\. Checked \d+ accounts/);
+  });
+
+  it("GIVEN no --json THEN the reply is the text a chat user sees, and exit codes tell ok, refused and usage apart", async () => {
+    const ok = await dpool(["--as", "carol", "--", "pool", "audit"]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/^Balanced\./);
+    const refused = await dpool(["--as", "carol", "--", "pool", "invite"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/only a pool admin can do that/);
+    const usage = await dpool(["--", "pool", "creat", "x"]);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/did you mean "pool create"\?/);
+    const badFlag = await dpool(["--at", "yesterday", "--", "pool", "info"]);
+    expect(badFlag.code).toBe(2);
+    expect(badFlag.stderr).toMatch(/--at takes an ISO time/);
+    const usageJson = await dpool(["--json", "--", "me", "history", "lots"]);
+    expect(usageJson.code).toBe(2);
+    expect(JSON.parse(usageJson.stdout)).toEqual({ ok: false, error: { code: "usage", message: expect.stringContaining("limit must be a whole number") } });
+  });
+
+  it("GIVEN --request-id THEN a replay returns the first answer", async () => {
+    const a = await dpool(["--json", "--request-id", "console:fixed-1", "--", "pool", "invite"]);
+    const b = await dpool(["--json", "--request-id", "console:fixed-1", "--", "pool", "invite"]);
+    expect(JSON.parse(b.stdout).data).toEqual(JSON.parse(a.stdout).data);
+    expect(JSON.parse(b.stdout).replayed).toBe(true);
+  });
+});

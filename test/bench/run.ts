@@ -1,0 +1,71 @@
+// `npm run bench`: command throughput and latency on a real SQLite file (WAL, synchronous=FULL),
+// and the audit over a large ledger. Prints figures; unit tests never time anything.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { runText } from "../../commands/dispatch.ts";
+import { openApp } from "../../src/app.ts";
+import { postEntry } from "../../src/services/ledger.ts";
+import { seededRandom } from "../support/app.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "dpool-bench-"));
+const app = openApp({ dbFile: join(dir, "bench.sqlite"), random: seededRandom(7) });
+let clock = Date.parse("2026-11-27T09:00:00Z");
+let n = 0;
+const say = (user: string, text: string) =>
+  runText(app.engine, { caller: { platform: "console", userId: user, displayName: user, roomId: "lobby" }, requestId: `bench:${++n}`, now: new Date((clock += 1000)) }, text);
+
+function stats(label: string, samples: number[]) {
+  samples.sort((a, b) => a - b);
+  const pct = (p: number) => samples[Math.min(samples.length - 1, Math.floor((p / 100) * samples.length))]!;
+  const total = samples.reduce((a, b) => a + b, 0);
+  console.log(
+    `${label.padEnd(34)} ${String(samples.length).padStart(6)} ops  ${(samples.length / (total / 1000)).toFixed(0).padStart(6)} ops/s  p50 ${pct(50).toFixed(2)} ms  p99 ${pct(99).toFixed(2)} ms`,
+  );
+}
+
+async function timeEach(label: string, count: number, make: (i: number) => [string, string]) {
+  const samples: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const [user, text] = make(i);
+    const t0 = performance.now();
+    const r = await say(user, text);
+    samples.push(performance.now() - t0);
+    if (!r.ok) throw new Error(`${text}: ${r.message}`);
+  }
+  stats(label, samples);
+}
+
+async function main() {
+  await say("admin", "pool create Bench");
+  await timeEach("project create (write)", 200, (i) => [`coord${i}`, `project create p${i} "Project ${i}"`]);
+  await timeEach("goal announce (write + outbox)", 1000, (i) => [`coord${i % 200}`, `goal announce p${i % 200} "Goal number ${i}"`]);
+  await timeEach("me balance (read, new members)", 2000, (i) => [`member${i}`, "me balance"]);
+  await timeEach("me balance (read)", 2000, (i) => [`member${i % 50}`, "me balance"]);
+
+  const entries = 100_000;
+  const t0 = performance.now();
+  await app.store.transaction(async (tx) => {
+    const facts = await tx.auditFacts(1);
+    const ids = facts.accounts.map((a) => a.account.id);
+    for (let i = 0; i < entries; i++) {
+      const from = ids[i % ids.length]!;
+      const to = ids[(i * 7 + 3) % ids.length]!;
+      if (from === to) continue;
+      await postEntry(tx, { poolId: 1, fromAccount: from, toAccount: to, amount: 1 + (i % 5000), kind: "bench", memo: "bench", requestId: `bench-entry:${i}`, createdAt: clock, createdBy: null });
+    }
+  });
+  console.log(`${"append 100k ledger entries (1 tx)".padEnd(34)} ${(performance.now() - t0).toFixed(0)} ms`);
+  await timeEach("pool audit over 100k entries", 20, () => ["admin", "pool audit"]);
+  await timeEach("me history 50 (read)", 500, (i) => [`member${i % 50}`, "me history 50"]);
+  const mem = process.memoryUsage();
+  console.log(`memory: rss ${(mem.rss / 2 ** 20).toFixed(0)} MiB, heap used ${(mem.heapUsed / 2 ** 20).toFixed(0)} MiB`);
+  await app.close();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exitCode = 1;
+});

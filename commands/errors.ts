@@ -54,12 +54,18 @@ export function describeDomainError(e: DomainError): string {
       return `@${e.member} is not a coordinator of ${e.project}: "project info ${e.project}" shows who is`;
     case "last_coordinator":
       return `${e.project} needs at least one coordinator: add another with "project coordinator add ${e.project} @member" first`;
+    case "already_admin":
+      return `@${e.member} is already a pool admin`;
+    case "not_admin":
+      return `@${e.member} is not a pool admin: "pool members" shows who is`;
+    case "last_admin":
+      return 'the pool needs at least one admin: add another with "pool admin add @member" first';
     case "goal_done":
       return `goal #${e.id} is done already: "goal list" shows the open ones`;
     case "policy_value":
       return `${e.key} must be ${e.expected}: type "pool policy ${e.key} <value>"`;
     case "room_is_project_room":
-      return `this room is already the room of ${e.project}`;
+      return `this room is already a room of ${e.project}: nothing to change ("project info ${e.project}" lists its rooms)`;
     case "already_reversed":
       return `entry #${e.entry} was already corrected by entry #${e.by}`;
     default:
@@ -70,7 +76,7 @@ export function describeDomainError(e: DomainError): string {
 export function describeUsageError(e: UsageError): string {
   const parts = [e.problem];
   if (e.command) parts.push(`usage: ${usageLine(e.command)}`);
-  if (e.suggestion) parts.push(e.command ? `did you mean "${e.suggestion}"?` : `did you mean "${e.suggestion}"?`);
+  if (e.suggestion) parts.push(`did you mean "${e.suggestion}"?`);
   if (e.command) parts.push(`("help ${commandName(e.command)}" explains it)`);
   return parts.join(" · ");
 }

@@ -143,10 +143,25 @@ export const poolCommands = [
     json: (d) => ({ members: d.members.map((m) => ({ handle: m.handle, role: m.role, coordinates: m.coordinates, balance: toHours(m.balance) })) }),
   }),
 
+  ...(["add", "remove"] as const).map((op) =>
+    defineCommand({
+      path: ["pool", "admin", op],
+      summary: op === "add" ? "Make a member a pool admin" : "Take the pool admin role from a member",
+      details: "Pool admins set the pool's policy, invite rooms and correct ledger entries; they may also act for any project's coordinators on rooms and coordinator seats. A pool always keeps at least one admin.",
+      access: "pool admin",
+      mutates: true,
+      args: { member: arg.member("The member") },
+      examples: [`pool admin ${op} @alice`],
+      run: (ctx, a) => pools.changeAdmin(ctx, op, a.member),
+      render: (d) => [doc.line(`@${d.member} ${op === "add" ? "is now" : "is no longer"} a pool admin. Admins: ${d.admins.map((h) => `@${h}`).join(" ")}.`)],
+      json: (d) => ({ member: d.member, admins: d.admins }),
+    }),
+  ),
+
   defineCommand({
     path: ["pool", "audit"],
     summary: "Check the ledger: balances sum to zero and each equals its entries",
-    details: "Recomputes every account's balance from the ledger's entries and checks that all balances of the pool add up to zero (double entry). Anyone may run it.",
+    details: "Recomputes every account's balance from the ledger's entries and checks that all balances of the pool add up to zero (double entry).",
     access: "anyone",
     mutates: false,
     args: {},

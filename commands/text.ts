@@ -119,7 +119,8 @@ export function parseCommand(table: readonly AnyCommand[], input: string): Parse
       group && tokens.length === 1
         ? `"${group}" needs a verb: ${verbsOf(table, group)}`
         : `unknown command "${words.slice(0, group ? 2 : 1).join(" ")}"`;
-    return { ok: false, error: { kind: "usage", problem, suggestion: suggestion ?? (group ? `help ${group}` : "help") } };
+    const onlyGroup = group !== undefined && tokens.length === 1;
+    return { ok: false, error: { kind: "usage", problem, suggestion: onlyGroup ? `help ${group}` : (suggestion ?? (group ? `help ${group}` : "help")) } };
   }
   return bindArgs(command, tokens.slice(command.path.length));
 }
@@ -170,7 +171,9 @@ function bindArgs(command: AnyCommand, tokens: readonly Token[]): Parsed {
     const r = a.schema.safeParse(text);
     if (!r.success) {
       const shown = text.length > 40 ? `${text.slice(0, 40)}…` : text;
-      return fail(`${name} must be ${a.spec.expect}, not "${shown.replace(/[\u0000-\u001f\u007f-\u009f]/g, "?")}"`);
+      const near = a.spec.choices ? closest(text, a.spec.choices) : null;
+      const written = a.spec.positional ? near : near && `${name}:${near}`;
+      return fail(`${name} must be ${a.spec.expect}, not "${shown.replace(/[\u0000-\u001f\u007f-\u009f]/g, "?")}"`, written ?? undefined);
     }
     values[name] = r.data;
   }

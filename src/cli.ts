@@ -94,15 +94,16 @@ export function argvToText(words: readonly string[]): string {
 
 export async function exec(argv: readonly string[], env: NodeJS.ProcessEnv, out: (s: string) => void, errOut: (s: string) => void): Promise<number> {
   const parsed = parseCliArgs(argv, env);
-  if (!parsed.ok) {
-    errOut(`${parsed.problem}\n${USAGE}`);
+  const dashes = argv.indexOf("--");
+  const wantsJson = (dashes < 0 ? argv : argv.slice(0, dashes)).includes("--json");
+  const usage = (problem: string) => {
+    if (wantsJson) out(JSON.stringify({ ok: false, error: { code: "usage", message: problem } }));
+    else errOut(`${problem}\n${USAGE}`);
     return 2;
-  }
+  };
+  if (!parsed.ok) return usage(parsed.problem);
   const o = parsed.opts;
-  if (o.rest.length === 0) {
-    errOut(`no command given\n${USAGE}`);
-    return 2;
-  }
+  if (o.rest.length === 0) return usage("no command given: put it after --, e.g. dpool exec -- pool info");
   const app = openApp({ dbFile: o.db, log: (m, e) => errOut(`${m}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`) });
   try {
     const reply = await runText(

@@ -13,6 +13,9 @@ export type DomainError =
   | { readonly kind: "already_coordinator"; readonly member: string; readonly project: string }
   | { readonly kind: "not_coordinator"; readonly member: string; readonly project: string }
   | { readonly kind: "last_coordinator"; readonly project: string }
+  | { readonly kind: "already_admin"; readonly member: string }
+  | { readonly kind: "not_admin"; readonly member: string }
+  | { readonly kind: "last_admin" }
   | { readonly kind: "goal_done"; readonly id: number }
   | { readonly kind: "policy_value"; readonly key: string; readonly expected: string }
   | { readonly kind: "room_is_project_room"; readonly project: string }

@@ -5,8 +5,15 @@ const ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789";
 export type RandomBytes = (n: number) => Uint8Array;
 
 export function makeCode(random: RandomBytes, groups = 2, groupLength = 4): string {
-  const bytes = random(groups * groupLength);
-  const chars = Array.from(bytes, (b) => ALPHABET[b % ALPHABET.length]);
+  // Rejection sampling: only bytes below the largest multiple of the alphabet's size are used,
+  // so every character is equally likely.
+  const limit = 256 - (256 % ALPHABET.length);
+  const chars: string[] = [];
+  while (chars.length < groups * groupLength) {
+    for (const b of random(groups * groupLength)) {
+      if (b < limit && chars.length < groups * groupLength) chars.push(ALPHABET[b % ALPHABET.length]!);
+    }
+  }
   const parts: string[] = [];
   for (let g = 0; g < groups; g++) parts.push(chars.slice(g * groupLength, (g + 1) * groupLength).join(""));
   return parts.join("-");

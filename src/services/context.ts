@@ -38,7 +38,8 @@ export function inPool(ctx: Ctx): Result<PoolCtx, DomainError> {
 export async function ensureMember(tx: Tx, platform: string, userId: string, displayName: string, now: number): Promise<MemberRow> {
   const identity = await tx.identity(platform, userId);
   if (identity) {
-    const m = await tx.member(identity.memberId);
+    let m = await tx.member(identity.memberId);
+    while (m && m.mergedInto !== null) m = await tx.member(m.mergedInto);
     if (m) return m;
   }
   const handle = await freeHandle(tx, handleFrom(displayName));

@@ -44,8 +44,11 @@ export async function useLinkCode(ctx: Ctx, typed: string): R<Linked> {
   const { tx, now } = ctx;
   const from = ctx.member;
   if (code.memberId === from.id) return err({ kind: "already_linked" });
-  const into = await tx.member(code.memberId);
+  let into = await tx.member(code.memberId);
+  // The code's maker may have been merged into someone else since: link to where they are now.
+  while (into && into.mergedInto !== null) into = await tx.member(into.mergedInto);
   if (!into) throw new Error(`link code ${code.code} has no member`);
+  if (into.id === from.id) return err({ kind: "already_linked" });
   await tx.useCode(code.code, now, from.id);
   let movedBalances = 0;
   for (const m of await tx.membershipsOf(from.id)) {

@@ -13,7 +13,7 @@ import { DAY_MS } from "../clock.ts";
 import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
 import type { AccountRow, PoolRole, PoolRow, ProjectRow, RoomRow } from "../store.ts";
-import { ensureAccount, ensureMembership, inPool, requireAdmin, type Ctx, type PoolCtx } from "./context.ts";
+import { ensureAccount, ensureMembership, findPoolMember, inPool, requireAdmin, type Ctx, type MemberRef, type PoolCtx } from "./context.ts";
 
 type R<T> = Promise<Result<T, DomainError>>;
 
@@ -150,6 +150,31 @@ export async function policy(ctx: Ctx, key: PolicyKey | undefined, value: string
 }
 
 export const policyKeySpec = (key: PolicyKey) => POLICY_KEYS[key];
+
+/** Makes a member of the pool an admin, or takes the role away (admins only; one always stays). */
+export async function changeAdmin(ctx: Ctx, op: "add" | "remove", who: MemberRef): R<{ member: string; admins: string[] }> {
+  const p = inPool(ctx);
+  if (!p.ok) return p;
+  const c = p.value;
+  const denied = requireAdmin(c);
+  if (denied) return err(denied);
+  const target = await findPoolMember(c, who);
+  if (!target.ok) return target;
+  const poolId = c.pool.row.id;
+  const everyone = await c.tx.members(poolId);
+  const admins = everyone.filter((m) => m.role === "admin");
+  const isAdmin = admins.some((m) => m.memberId === target.value.id);
+  if (op === "add") {
+    if (isAdmin) return err({ kind: "already_admin", member: target.value.handle });
+    await c.tx.setRole(poolId, target.value.id, "admin");
+  } else {
+    if (!isAdmin) return err({ kind: "not_admin", member: target.value.handle });
+    if (admins.length === 1) return err({ kind: "last_admin" });
+    await c.tx.setRole(poolId, target.value.id, "member");
+  }
+  const after = (await c.tx.members(poolId)).filter((m) => m.role === "admin").map((m) => m.handle);
+  return ok({ member: target.value.handle, admins: after });
+}
 
 export interface MemberLine {
   readonly memberId: number;

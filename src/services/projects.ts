@@ -91,6 +91,7 @@ export async function bindProjectRoom(ctx: Ctx, slug: string): R<{ project: Proj
   if (!found.ok) return found;
   const denied = await requireCoordinator(c, found.value, true);
   if (denied) return err(denied);
+  if (c.room.projectId === found.value.id) return err({ kind: "room_is_project_room", project: found.value.slug });
   const previous = c.room.projectId === null ? null : ((await c.tx.project(c.room.projectId))?.slug ?? null);
   await c.tx.setRoomProject(c.room.id, found.value.id);
   return ok({ project: found.value, room: { ...c.room, projectId: found.value.id }, previous });

@@ -86,6 +86,9 @@ describe("dpool exec", () => {
     const badFlag = await dpool(["--at", "yesterday", "--", "pool", "info"]);
     expect(badFlag.code).toBe(2);
     expect(badFlag.stderr).toMatch(/--at takes an ISO time/);
+    const badFlagJson = await dpool(["--json", "--at", "soon", "--", "pool", "info"]);
+    expect(badFlagJson.code).toBe(2);
+    expect(JSON.parse(badFlagJson.stdout)).toEqual({ ok: false, error: { code: "usage", message: expect.stringContaining("--at takes an ISO time") } });
     const usageJson = await dpool(["--json", "--", "me", "history", "lots"]);
     expect(usageJson.code).toBe(2);
     expect(JSON.parse(usageJson.stdout)).toEqual({ ok: false, error: { code: "usage", message: expect.stringContaining("limit must be a whole number") } });

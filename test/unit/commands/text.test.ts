@@ -84,6 +84,8 @@ describe("parseCommand", () => {
     ["project info bakery extra", /too many values/],
     ["goal list statsu:all", /unknown option "statsu:".*did you mean "status:"/],
     ["goal list status:maybe", /status must be one of open, done, all/],
+    ["goal list status:al", /status must be one of open, done, all, not "al".*did you mean "status:all"\?/],
+    ["project", /"project" needs a verb: create, list, info.*did you mean "help project"\?/],
     ["goal list status:all status:open", /status: is given twice/],
     ["project coordinator add bakery bob", /member must be a member written as @name/],
     ["pool policy creditLimt 5", /key must be a policy key/],

@@ -155,12 +155,56 @@ describe("me link", () => {
     expect(!twice.ok && twice.message).toMatch(/used already/);
   });
 
+  it("GIVEN a code whose maker was merged into someone else THEN using it links to where the maker is now", async () => {
+    t = await testPool();
+    await t.ok("admin", "pool create Riverside");
+    const anna = await t.ok("anna", "me link");
+    const bert = await t.ok("bert", "me link");
+    await t.ok("anna", `me link ${bert.code}`);
+    const cora = await t.ok("cora", `me link ${anna.code}`);
+    expect(cora.member).toBe("bert");
+    expect(cora.identities.map((i: { id: string }) => i.id).sort()).toEqual(["anna", "bert", "cora"]);
+    expect((await t.ok("cora", "pool members")).members.map((m: { handle: string }) => m.handle)).toEqual(["admin", "bert"]);
+    expect(await t.ok("admin", "pool audit")).toMatchObject({ balanced: true });
+  });
+
   it("GIVEN an admin's second identity linked into a member THEN the member becomes admin", async () => {
     t = await testPool();
     await t.ok("admin", "pool create Riverside");
     const { code } = await t.ok("newme", "me link");
     await t.ok("admin", `me link ${code}`);
     expect((await t.ok("newme", "pool members")).members).toEqual([{ handle: "newme", role: "admin", coordinates: [], balance: 0 }]);
+  });
+});
+
+describe("pool admins", () => {
+  it("GIVEN an admin THEN they add and remove admins, but never the last one", async () => {
+    t = await testPool();
+    await t.ok("admin", "pool create Riverside");
+    await t.ok("alice", "me balance");
+    expect(await t.ok("admin", "pool admin add @alice")).toEqual({ member: "alice", admins: ["admin", "alice"] });
+    expect((await t.ok("alice", "pool policy creditLimit 20")).value).toBe(20);
+    expect(await t.ok("alice", "pool admin remove @admin")).toEqual({ member: "admin", admins: ["alice"] });
+    const last = await t.say("alice", "pool admin remove @alice");
+    expect(!last.ok && last.code).toBe("last_admin");
+    const notAdmin = await t.say("admin", "pool admin add @admin");
+    expect(!notAdmin.ok && notAdmin.message).toMatch(/^only a pool admin can do that/);
+  });
+});
+
+describe("project rooms", () => {
+  it("GIVEN a room already bound to the project THEN binding it again is refused; binding to another project moves it", async () => {
+    t = await testPool();
+    await t.ok("admin", "pool create Riverside");
+    await t.ok("admin", "project create bakery Bakery");
+    await t.ok("admin", "project create bikes Bikes");
+    expect(await t.ok("admin", "project room bakery")).toMatchObject({ project: { slug: "bakery" } });
+    const again = await t.say("admin", "project room bakery");
+    expect(!again.ok && again.code).toBe("room_is_project_room");
+    const moved = await t.say("admin", "project room bikes");
+    expect(moved.ok && moved.doc.length).toBe(1);
+    expect((await t.ok("admin", "project info bikes")).rooms).toHaveLength(1);
+    expect((await t.ok("admin", "project info bakery")).rooms).toHaveLength(0);
   });
 });
 

@@ -1,0 +1,166 @@
+// `npm run docs`: writes the command reference (from the command table) and the policy table
+// (from POLICY_KEYS) into README.md, between marker comments. `npm run docs -- --check` only
+// compares, and exits 1 when README.md is out of date. The render functions are pure, so a
+// test can check that the README is in sync without writing anything.
+import { readFileSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import type { AnyCommand } from "../commands/define.ts";
+import { describeCommand, type CommandDetails } from "../commands/help.ts";
+import { table } from "../commands/table.ts";
+import { describeRange, formatPolicyValue, POLICY_KEY_NAMES, POLICY_KEYS } from "../src/core/policy.ts";
+
+export const README_FILE = resolve(fileURLToPath(new URL("..", import.meta.url)), "README.md");
+
+export const MARKERS = {
+  commands: { start: "<!-- commands:start -->", end: "<!-- commands:end -->" },
+  policy: { start: "<!-- policy:start -->", end: "<!-- policy:end -->" },
+} as const;
+
+export type Section = keyof typeof MARKERS;
+
+/** Escapes prose for Markdown, so `pool join <code>` is not read as an HTML tag. */
+export function escapeMarkdown(text: string): string {
+  return text.replace(/[\\`*_[\]<>]/g, (c) => `\\${c}`);
+}
+
+/** A code span that survives backticks inside the code. */
+export function codeSpan(text: string): string {
+  const longest = Math.max(0, ...Array.from(text.matchAll(/`+/g), (m) => m[0].length));
+  const fence = "`".repeat(longest + 1);
+  const pad = text.startsWith("`") || text.endsWith("`") ? " " : "";
+  return `${fence}${pad}${text}${pad}${fence}`;
+}
+
+/** A table cell: GitHub splits cells at `|` even inside code spans. */
+const cell = (markdown: string) => markdown.replace(/\|/g, "\\|");
+
+const sentence = (text: string) => (/[.!?]$/.test(text.trim()) ? text.trim() : `${text.trim()}.`);
+
+/** Commands grouped by their first word, groups in the order the table first uses them. */
+function groups(commands: readonly AnyCommand[]): Array<[string, CommandDetails[]]> {
+  const out = new Map<string, CommandDetails[]>();
+  for (const c of commands) {
+    const group = c.path[0]!;
+    const list = out.get(group) ?? [];
+    list.push(describeCommand(c));
+    out.set(group, list);
+  }
+  return [...out.entries()];
+}
+
+function renderCommand(c: CommandDetails): string {
+  const lines: string[] = [`#### ${c.name}`, "", codeSpan(c.usage), "", escapeMarkdown(sentence(c.summary))];
+  if (c.details) lines.push("", escapeMarkdown(sentence(c.details)));
+  lines.push("", `Who may run it: ${escapeMarkdown(c.access)}.`);
+  if (c.args.length > 0) {
+    lines.push("", "Arguments:", "");
+    for (const a of c.args) {
+      lines.push(`- ${codeSpan(a.shown)}${a.optional ? " (optional)" : ""}: ${escapeMarkdown(a.description)}; ${escapeMarkdown(a.expect)}.`);
+    }
+  }
+  if (c.examples.length > 0) {
+    lines.push("", `${c.examples.length === 1 ? "Example" : "Examples"}: ${c.examples.map(codeSpan).join(", ")}`);
+  }
+  return lines.join("\n");
+}
+
+/** The command reference: an overview table, then every command with its arguments and examples. */
+export function renderCommandsMarkdown(commands: readonly AnyCommand[] = table): string {
+  const parts: string[] = [];
+  parts.push(
+    [
+      "| command | what it does | who may run it |",
+      "| --- | --- | --- |",
+      ...commands.map((c) => {
+        const d = describeCommand(c);
+        return `| ${cell(codeSpan(d.usage))} | ${cell(escapeMarkdown(d.summary))} | ${cell(escapeMarkdown(d.access))} |`;
+      }),
+    ].join("\n"),
+  );
+  for (const [group, list] of groups(commands)) {
+    parts.push(`### ${group}`);
+    for (const c of list) parts.push(renderCommand(c));
+  }
+  return parts.join("\n\n");
+}
+
+/** The policy table: key, default, meaning, accepted values, and whose rule it is. */
+export function renderPolicyMarkdown(): string {
+  const rows = POLICY_KEY_NAMES.map((k) => {
+    const spec = POLICY_KEYS[k];
+    return [
+      codeSpan(k),
+      codeSpan(formatPolicyValue(k, spec.default)),
+      escapeMarkdown(sentence(spec.summary)),
+      escapeMarkdown(describeRange(k)),
+      spec.ours ? "ours" : "Siefkes'",
+    ];
+  });
+  return [
+    "| key | default | meaning | accepts | rule |",
+    "| --- | --- | --- | --- | --- |",
+    ...rows.map((r) => `| ${r.map(cell).join(" | ")} |`),
+  ].join("\n");
+}
+
+export function renderSection(section: Section): string {
+  return section === "commands" ? renderCommandsMarkdown() : renderPolicyMarkdown();
+}
+
+/** Replaces what stands between one pair of markers; throws if the markers are missing. */
+export function replaceSection(text: string, section: Section, body: string): string {
+  const { start, end } = MARKERS[section];
+  const from = text.indexOf(start);
+  const to = text.indexOf(end, from < 0 ? 0 : from + start.length);
+  if (from < 0 || to < 0) throw new Error(`README.md has no ${start} ... ${end} markers`);
+  if (text.indexOf(start, from + start.length) >= 0) throw new Error(`README.md has ${start} twice`);
+  return `${text.slice(0, from + start.length)}\n${body}\n${text.slice(to)}`;
+}
+
+/** The README with both generated sections brought up to date; the rest is left as it is. */
+export function updateReadme(text: string): string {
+  let out = text;
+  for (const section of Object.keys(MARKERS) as Section[]) out = replaceSection(out, section, renderSection(section));
+  return out;
+}
+
+/** The generated sections whose text in `text` differs from what the table says now. */
+export function staleSections(text: string): Section[] {
+  return (Object.keys(MARKERS) as Section[]).filter((s) => replaceSection(text, s, renderSection(s)) !== text);
+}
+
+export function main(argv: readonly string[], file = README_FILE): number {
+  const check = argv.includes("--check");
+  const unknown = argv.filter((a) => a !== "--check");
+  if (unknown.length > 0) {
+    process.stderr.write(`unknown argument ${unknown[0]}\nusage: tsx scripts/gen-docs.ts [--check]\n`);
+    return 2;
+  }
+  const before = readFileSync(file, "utf8");
+  let after: string;
+  try {
+    after = updateReadme(before);
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
+    return 1;
+  }
+  if (check) {
+    if (after === before) {
+      process.stdout.write("README.md is up to date.\n");
+      return 0;
+    }
+    process.stderr.write(`README.md is out of date (${staleSections(before).join(", ")}): run npm run docs\n`);
+    return 1;
+  }
+  if (after !== before) {
+    writeFileSync(file, after);
+    process.stdout.write("README.md updated.\n");
+  } else {
+    process.stdout.write("README.md was up to date.\n");
+  }
+  return 0;
+}
+
+const isEntry = process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href;
+if (isEntry) process.exitCode = main(process.argv.slice(2));

@@ -142,7 +142,7 @@ export const arg = {
           const discord = /^<@!?(\d{1,20})>$/.exec(s);
           if (discord) return { platform: "discord", userId: discord[1]!, displayName: discord[1]! };
           const matrix = /^(@[a-z0-9._=\-/+]{1,200}):([a-z0-9.-]{1,200}(?::\d{1,5})?)$/i.exec(s);
-          if (matrix) return { platform: "matrix", userId: `${matrix[1]!.toLowerCase()}:${matrix[2]!.toLowerCase()}`, displayName: matrix[1]!.slice(1) };
+          if (matrix) return { platform: "matrix", userId: s, displayName: matrix[1]!.slice(1) };
           const handle = /^@([a-z0-9_-]{1,32})$/i.exec(s);
           if (handle) return { handle: handle[1]!.toLowerCase() };
           c.addIssue({ code: "custom", message: "not a member" });
@@ -159,7 +159,8 @@ export const arg = {
       spec("code", description, placeholder, "a code such as K7QM-4ZPA"),
       z
         .string()
-        .regex(/^[A-Za-z0-9][A-Za-z0-9 -]{3,19}$/)
+        .transform((s) => s.replace(/[\s-]/g, ""))
+        .pipe(z.string().regex(/^[A-Za-z0-9]{4,16}$/))
         .transform((s) => normaliseCode(s)),
       (v) => v,
     );

@@ -47,7 +47,7 @@ export function tokenize(input: string): { ok: true; tokens: Token[] } | { ok: f
         let closed = false;
         while (i < n) {
           const c = input[i]!;
-          if (c === "\\" && i + 1 < n && (input[i + 1] === '"' || input[i + 1] === "\\")) {
+          if (c === "\\" && i + 1 < n && (input[i + 1] === "\\" || OPEN_QUOTES.has(input[i + 1]!) || CLOSE_QUOTES.has(input[i + 1]!))) {
             value += input[i + 1];
             i += 2;
             continue;
@@ -140,12 +140,14 @@ function bindArgs(command: AnyCommand, tokens: readonly Token[]): Parsed {
   let next = 0;
   let restName: string | undefined;
   for (const tok of tokens) {
-    if (tok.key !== undefined && command.args[tok.key]) {
+    // After a rest argument has started, a key:value word is still an option when it names one
+    // not given yet; any other word (project:alpha after the project) belongs to the text.
+    const option = tok.key !== undefined && command.args[tok.key] && !(restName !== undefined && raw.has(tok.key));
+    if (option && tok.key !== undefined) {
       if (raw.has(tok.key)) return fail(`${tok.key}: is given twice`);
       raw.set(tok.key, tok.rest ?? "");
       continue;
     }
-    // A rest argument takes every remaining word, even ones that look like key:value.
     if (restName !== undefined) {
       raw.set(restName, `${raw.get(restName)} ${tok.value}`);
       continue;
@@ -199,7 +201,7 @@ const NEEDS_QUOTES = /[\s"\\\u201c\u201d\u201e]/;
 
 export function quote(value: string): string {
   if (value.length > 0 && !NEEDS_QUOTES.test(value) && !KEY.test(value)) return value;
-  return `"${value.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+  return `"${value.replace(/[\\"\u201c\u201d\u201e]/g, (ch) => `\\${ch}`)}"`;
 }
 
 /** Writes a command and its parsed values as text that parses back to the same values. */

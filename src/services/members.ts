@@ -1,5 +1,6 @@
 // Members and their platform identities: one person, many accounts on many platforms.
 import { MINUTE_MS } from "../clock.ts";
+import { MAX_ENTRY_MILLI_HOURS } from "../core/ledger.ts";
 import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
 import type { IdentityRow, MemberRow } from "../store.ts";
@@ -62,17 +63,20 @@ export async function useLinkCode(ctx: Ctx, typed: string): R<Linked> {
     const target = await ensureAccount(tx, m.poolId, "member", into.id);
     if (source && source.balance !== 0) {
       const positive = source.balance > 0;
-      await postEntry(tx, {
-        poolId: m.poolId,
-        fromAccount: positive ? source.id : target,
-        toAccount: positive ? target : source.id,
-        amount: Math.abs(source.balance),
-        kind: "merge",
-        memo: `@${from.handle} linked to @${into.handle}`,
-        requestId: ctx.requestId,
-        createdAt: now,
-        createdBy: from.id,
-      });
+      // One entry per largest allowed amount: a balance beyond it moves in several entries.
+      for (let left = Math.abs(source.balance); left > 0; left -= Math.min(left, MAX_ENTRY_MILLI_HOURS)) {
+        await postEntry(tx, {
+          poolId: m.poolId,
+          fromAccount: positive ? source.id : target,
+          toAccount: positive ? target : source.id,
+          amount: Math.min(left, MAX_ENTRY_MILLI_HOURS),
+          kind: "merge",
+          memo: `@${from.handle} linked to @${into.handle}`,
+          requestId: ctx.requestId,
+          createdAt: now,
+          createdBy: from.id,
+        });
+      }
       movedBalances++;
     }
   }

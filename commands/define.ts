@@ -3,7 +3,7 @@
 // platform object.
 import type { DomainError } from "../src/errors.ts";
 import type { Result } from "../src/result.ts";
-import type { Ctx } from "../src/services/context.ts";
+import type { Ctx, PoolCtx } from "../src/services/context.ts";
 import type { AnyArg, ArgValues } from "./args.ts";
 import type { Doc } from "./doc.ts";
 
@@ -15,8 +15,13 @@ export interface CommandEnv {
   readonly table: readonly AnyCommand[];
 }
 
-export interface CommandDef<A extends Record<string, AnyArg>, D> {
+/** Where a command works: in a room of a pool (most), or in any room (help, pool create, me link). */
+export type Where = "pool" | "anywhere";
+
+export interface CommandDef<A extends Record<string, AnyArg>, D, W extends Where = Where> {
   readonly path: readonly string[];
+  /** "pool" commands are refused in rooms of no pool before they run, and get the pool's context. */
+  readonly where: W;
   readonly summary: string;
   /** A few sentences for `help <command>`: what happens and the rules behind it. */
   readonly details?: string;
@@ -25,16 +30,16 @@ export interface CommandDef<A extends Record<string, AnyArg>, D> {
   readonly mutates: boolean | ((args: ArgValues<A>) => boolean);
   readonly args: A;
   readonly examples?: readonly string[];
-  readonly run: (ctx: Ctx, args: ArgValues<A>, env: CommandEnv) => Promise<Result<D, DomainError>>;
+  readonly run: (ctx: W extends "pool" ? PoolCtx : Ctx, args: ArgValues<A>, env: CommandEnv) => Promise<Result<D, DomainError>>;
   readonly render: (data: D) => Doc;
   /** What `--json` shows as `data`; amounts as weighted hours. */
   readonly json: (data: D) => unknown;
 }
 
 // biome-ignore lint: the table holds commands of many argument and result types
-export type AnyCommand = CommandDef<Record<string, AnyArg>, any>;
+export type AnyCommand = CommandDef<Record<string, AnyArg>, any, Where>;
 
-export function defineCommand<A extends Record<string, AnyArg>, D>(def: CommandDef<A, D>): AnyCommand {
+export function defineCommand<A extends Record<string, AnyArg>, D, const W extends Where>(def: CommandDef<A, D, W>): AnyCommand {
   return def as unknown as AnyCommand;
 }
 

@@ -4,7 +4,7 @@
 // incident id, and shown to the user as that id.
 import type { RandomBytes } from "../src/core/ids.ts";
 import type { DomainError } from "../src/errors.ts";
-import { resolveCaller, type Caller } from "../src/services/context.ts";
+import { inPool, resolveCaller, type Caller, type Ctx, type PoolCtx } from "../src/services/context.ts";
 import type { Store } from "../src/store.ts";
 import type { AnyCommand } from "./define.ts";
 import { commandName } from "./define.ts";
@@ -70,7 +70,13 @@ export async function execute(engine: Engine, inv: Invocation, command: AnyComma
         if (earlier) return { replayed: true as const, command: earlier.command, data: JSON.parse(earlier.reply) as unknown };
       }
       const ctx = await resolveCaller(tx, inv.caller, { now, requestId: inv.requestId, random: engine.random });
-      const result = await command.run(ctx, values, { table: engine.table });
+      let runCtx: Ctx = ctx;
+      if (command.where === "pool") {
+        const pooled = inPool(ctx);
+        if (!pooled.ok) throw new Refusal(pooled.error);
+        runCtx = pooled.value;
+      }
+      const result = await command.run(runCtx as PoolCtx, values, { table: engine.table });
       if (!result.ok) throw new Refusal(result.error);
       // Stored as JSON and rendered from the stored copy, so a replay answers exactly the same.
       const stored = JSON.stringify(result.value ?? null);

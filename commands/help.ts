@@ -64,6 +64,7 @@ export function renderOverview(commands: readonly CommandSummary[], group?: stri
 
 export const helpCommand = defineCommand({
   path: ["help"],
+  where: "anywhere",
   summary: "List the commands, or explain one",
   access: "anyone",
   mutates: false,

@@ -18,6 +18,7 @@ const entryJson = (e: EntryRow) => ({ id: e.id, kind: e.kind, memo: e.memo, amou
 export const meCommands = [
   defineCommand({
     path: ["me", "balance"],
+    where: "pool",
     summary: "Your balance in this pool: what you contributed minus what you took",
     details:
       "Credit for verified work is added, goods you take are subtracted. Your balance may go below zero down to the pool's credit limit, so newcomers can take before they give.",
@@ -33,6 +34,7 @@ export const meCommands = [
 
   defineCommand({
     path: ["me", "history"],
+    where: "pool",
     summary: "Your latest ledger entries in this pool",
     access: "anyone",
     mutates: false,
@@ -54,6 +56,7 @@ export const meCommands = [
 
   defineCommand({
     path: ["me", "link"],
+    where: "anywhere",
     summary: "Join your accounts on several platforms into one member",
     details:
       "Type me link on one platform to get a code, then me link <code> as your other account (another platform, or another console name) within 15 minutes. The second account is merged into the first: roles, coordinator seats and balances move over through ledger entries.",
@@ -86,6 +89,7 @@ export const meCommands = [
 export const ledgerCommands = [
   defineCommand({
     path: ["pool", "correct"],
+    where: "pool",
     summary: "Undo a ledger entry with a new, reversing entry",
     details: "The ledger is append-only: nothing is ever edited or deleted. A correction posts the same amount back between the same two accounts, with your reason, and keeps both entries visible.",
     access: "pool admin",

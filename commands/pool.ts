@@ -12,6 +12,7 @@ const policyJson = (p: Policy) => Object.fromEntries(POLICY_KEY_NAMES.map((k) =>
 export const poolCommands = [
   defineCommand({
     path: ["pool", "create"],
+    where: "anywhere",
     summary: "Start a pool here: this room becomes its lobby and you its first admin",
     details:
       "A pool joins several projects that share tasks, goods and one ledger of weighted hours. The room you type this in becomes the pool's lobby. Other rooms, on any platform, join with an invite code (pool invite, then pool join).",
@@ -29,6 +30,7 @@ export const poolCommands = [
 
   defineCommand({
     path: ["pool", "info"],
+    where: "pool",
     summary: "The pool of this room: projects, members, rooms and the commons",
     access: "anyone",
     mutates: false,
@@ -62,6 +64,7 @@ export const poolCommands = [
 
   defineCommand({
     path: ["pool", "invite"],
+    where: "pool",
     summary: "A one-time code that binds another room to this pool",
     details: "Type the code in the other room (Discord channel, Matrix room or console room) with pool join <code>. Each code works once and expires after the policy's inviteDays.",
     access: "pool admin",
@@ -77,6 +80,7 @@ export const poolCommands = [
 
   defineCommand({
     path: ["pool", "join"],
+    where: "anywhere",
     summary: "Bind this room to a pool with an invite code",
     access: "anyone",
     mutates: true,
@@ -92,6 +96,7 @@ export const poolCommands = [
 
   defineCommand({
     path: ["pool", "policy"],
+    where: "pool",
     summary: "Show the pool's policy, or change one key (admins)",
     details: `Keys: ${POLICY_KEY_NAMES.join(", ")}. With no key, every value is listed; with a key, its value and meaning; with a key and a value, a pool admin changes it.`,
     access: "anyone",
@@ -128,6 +133,7 @@ export const poolCommands = [
 
   defineCommand({
     path: ["pool", "members"],
+    where: "pool",
     summary: "Everyone in the pool, with roles and balances",
     access: "anyone",
     mutates: false,
@@ -146,6 +152,7 @@ export const poolCommands = [
   ...(["add", "remove"] as const).map((op) =>
     defineCommand({
       path: ["pool", "admin", op],
+      where: "pool",
       summary: op === "add" ? "Make a member a pool admin" : "Take the pool admin role from a member",
       details: "Pool admins set the pool's policy, invite rooms and correct ledger entries; they may also act for any project's coordinators on rooms and coordinator seats. A pool always keeps at least one admin.",
       access: "pool admin",
@@ -160,6 +167,7 @@ export const poolCommands = [
 
   defineCommand({
     path: ["pool", "audit"],
+    where: "pool",
     summary: "Check the ledger: balances sum to zero and each equals its entries",
     details: "Recomputes every account's balance from the ledger's entries and checks that all balances of the pool add up to zero (double entry).",
     access: "anyone",

@@ -15,6 +15,7 @@ const handles = (hs: readonly string[]) => hs.map((h) => `@${h}`).join(" ") || "
 export const projectCommands = [
   defineCommand({
     path: ["project", "create"],
+    where: "pool",
     summary: "Start a project in this pool; you become its coordinator",
     details:
       "A project sets its own goals and runs itself; the pool shares its tasks, goods and accounts. The slug is the short name used in commands (bakery, bike-workshop). The project gets its own account: effort spent on it minus effort recovered by goods taken.",
@@ -35,6 +36,7 @@ export const projectCommands = [
 
   defineCommand({
     path: ["project", "list"],
+    where: "pool",
     summary: "The projects of this pool with their coordinators and balances",
     access: "anyone",
     mutates: false,
@@ -56,6 +58,7 @@ export const projectCommands = [
 
   defineCommand({
     path: ["project", "info"],
+    where: "pool",
     summary: "A project: coordinators, rooms, open goals, balance and deficit",
     access: "anyone",
     mutates: false,
@@ -85,6 +88,7 @@ export const projectCommands = [
 
   defineCommand({
     path: ["project", "room"],
+    where: "pool",
     summary: "Make this room the project's room",
     details: "The room must already belong to the pool (pool create or pool join). A room may belong to one project; binding it to another moves it. The project's own announcements go to its rooms.",
     access: "coordinator of the project or pool admin",
@@ -98,6 +102,7 @@ export const projectCommands = [
   ...(["add", "remove"] as const).map((op) =>
     defineCommand({
       path: ["project", "coordinator", op],
+      where: "pool",
       summary: op === "add" ? "Make a member a coordinator of the project" : "Remove a coordinator from the project",
       details: "Coordinators post tasks, verify work, add and produce goods and announce goals. A project always keeps at least one coordinator.",
       access: "coordinator of the project or pool admin",
@@ -114,6 +119,7 @@ export const projectCommands = [
 
   defineCommand({
     path: ["goal", "announce"],
+    where: "pool",
     summary: "Announce a goal of your project in every room of the pool",
     access: "coordinator of the project",
     mutates: true,
@@ -129,6 +135,7 @@ export const projectCommands = [
 
   defineCommand({
     path: ["goal", "list"],
+    where: "pool",
     summary: "Goals of the pool's projects (open ones unless status: says otherwise)",
     access: "anyone",
     mutates: false,
@@ -147,6 +154,7 @@ export const projectCommands = [
 
   defineCommand({
     path: ["goal", "done"],
+    where: "pool",
     summary: "Mark a goal of your project as reached",
     access: "coordinator of the project",
     mutates: true,

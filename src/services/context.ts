@@ -30,6 +30,7 @@ export interface Ctx {
 
 export type PoolCtx = Ctx & { readonly room: RoomRow; readonly pool: NonNullable<Ctx["pool"]> };
 
+/** Services that need a pool take a PoolCtx; the dispatcher makes one, or refuses, with this. */
 export function inPool(ctx: Ctx): Result<PoolCtx, DomainError> {
   return ctx.room && ctx.pool ? ok(ctx as PoolCtx) : err({ kind: "room_unbound" });
 }

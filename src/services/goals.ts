@@ -2,7 +2,7 @@
 import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
 import type { GoalRow, ProjectRow } from "../store.ts";
-import { announce, findProject, inPool, requireCoordinator, type Ctx } from "./context.ts";
+import { announce, findProject, requireCoordinator, type PoolCtx } from "./context.ts";
 
 type R<T> = Promise<Result<T, DomainError>>;
 
@@ -16,10 +16,7 @@ export interface GoalAnnouncement {
 }
 
 /** Stores a goal and queues its announcement for every room of the pool. Coordinators only. */
-export async function announceGoal(ctx: Ctx, slug: string, text: string): R<{ goal: GoalRow; project: ProjectRow; rooms: number }> {
-  const p = inPool(ctx);
-  if (!p.ok) return p;
-  const c = p.value;
+export async function announceGoal(c: PoolCtx, slug: string, text: string): R<{ goal: GoalRow; project: ProjectRow; rooms: number }> {
   const found = await findProject(c, slug);
   if (!found.ok) return found;
   const denied = await requireCoordinator(c, found.value, false);
@@ -33,13 +30,10 @@ export async function announceGoal(ctx: Ctx, slug: string, text: string): R<{ go
 }
 
 export async function listGoals(
-  ctx: Ctx,
+  c: PoolCtx,
   slug: string | undefined,
   status: "open" | "done" | "all",
 ): R<{ goals: Array<GoalRow & { project: string }> }> {
-  const p = inPool(ctx);
-  if (!p.ok) return p;
-  const c = p.value;
   let projectId: number | undefined;
   if (slug !== undefined) {
     const found = await findProject(c, slug);
@@ -52,10 +46,7 @@ export async function listGoals(
 }
 
 /** Marks a goal reached (a coordinator of its project) and tells every room. */
-export async function finishGoal(ctx: Ctx, id: number): R<{ goal: GoalRow; project: ProjectRow }> {
-  const p = inPool(ctx);
-  if (!p.ok) return p;
-  const c = p.value;
+export async function finishGoal(c: PoolCtx, id: number): R<{ goal: GoalRow; project: ProjectRow }> {
   const goal = await c.tx.goal(id);
   if (!goal || goal.poolId !== c.pool.row.id) return err({ kind: "not_found", what: "goal", ref: `#${id}` });
   const project = await c.tx.project(goal.projectId);

@@ -3,23 +3,13 @@
 import { checkEntry, reversal } from "../core/ledger.ts";
 import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
-import type { AccountRow, EntryRow, Tx } from "../store.ts";
-import { inPool, requireAdmin, type Ctx } from "./context.ts";
+import type { AccountRow, EntryRow, NewEntry, Tx } from "../store.ts";
+import { requireAdmin, type PoolCtx } from "./context.ts";
 
 type R<T> = Promise<Result<T, DomainError>>;
 
-export interface Posting {
-  readonly poolId: number;
-  readonly fromAccount: number;
-  readonly toAccount: number;
-  readonly amount: number;
-  readonly kind: string;
-  readonly memo: string;
-  readonly reverses?: number | null;
-  readonly requestId: string;
-  readonly createdAt: number;
-  readonly createdBy: number | null;
-}
+/** An entry to append; `reverses` only for corrections. */
+export type Posting = Omit<NewEntry, "reverses"> & { readonly reverses?: number | null };
 
 /**
  * Appends one entry. Callers decide amounts with the pure rules first; a bad entry here is a
@@ -38,10 +28,7 @@ export async function postEntry(tx: Tx, p: Posting): Promise<EntryRow> {
 }
 
 /** Reverses an entry with a new one (pool admins); the original stays as it was. */
-export async function correctEntry(ctx: Ctx, entryId: number, reason: string): R<{ original: EntryRow; correction: EntryRow }> {
-  const p = inPool(ctx);
-  if (!p.ok) return p;
-  const c = p.value;
+export async function correctEntry(c: PoolCtx, entryId: number, reason: string): R<{ original: EntryRow; correction: EntryRow }> {
   const denied = requireAdmin(c);
   if (denied) return err(denied);
   const original = await c.tx.entry(entryId);
@@ -69,10 +56,7 @@ export interface BalanceView {
   readonly available: number;
 }
 
-export async function myBalance(ctx: Ctx): R<BalanceView> {
-  const p = inPool(ctx);
-  if (!p.ok) return p;
-  const c = p.value;
+export async function myBalance(c: PoolCtx): R<BalanceView> {
   const account = await c.tx.account(c.pool.row.id, "member", c.member.id);
   const balance = account?.balance ?? 0;
   return ok({ balance, creditLimit: c.pool.policy.creditLimit, available: balance + c.pool.policy.creditLimit });
@@ -85,10 +69,7 @@ export interface HistoryLine {
   readonly counterparty: string;
 }
 
-export async function myHistory(ctx: Ctx, limit: number): R<{ lines: HistoryLine[]; balance: number }> {
-  const p = inPool(ctx);
-  if (!p.ok) return p;
-  const c = p.value;
+export async function myHistory(c: PoolCtx, limit: number): R<{ lines: HistoryLine[]; balance: number }> {
   const account = await c.tx.account(c.pool.row.id, "member", c.member.id);
   if (!account) return ok({ lines: [], balance: 0 });
   const rows = await c.tx.entriesOf(account.id, limit);

@@ -13,7 +13,7 @@ import { DAY_MS } from "../clock.ts";
 import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
 import type { AccountRow, PoolRole, PoolRow, ProjectRow, RoomRow } from "../store.ts";
-import { ensureAccount, ensureMembership, findPoolMember, inPool, requireAdmin, type Ctx, type MemberRef, type PoolCtx } from "./context.ts";
+import { ensureAccount, ensureMembership, findPoolMember, requireAdmin, type Ctx, type MemberRef, type PoolCtx } from "./context.ts";
 
 type R<T> = Promise<Result<T, DomainError>>;
 
@@ -53,10 +53,7 @@ export interface PoolInfo {
   readonly room: RoomRow;
 }
 
-export async function poolInfo(ctx: Ctx): R<PoolInfo> {
-  const p = inPool(ctx);
-  if (!p.ok) return p;
-  const c = p.value;
+export async function poolInfo(c: PoolCtx): R<PoolInfo> {
   const poolId = c.pool.row.id;
   const commons = await c.tx.account(poolId, "commons", poolId);
   const projects = [];
@@ -83,10 +80,7 @@ export interface InviteMade {
 }
 
 /** A one-time code that binds another room (on any platform) to this pool. Admins only. */
-export async function invite(ctx: Ctx): R<InviteMade> {
-  const p = inPool(ctx);
-  if (!p.ok) return p;
-  const c = p.value;
+export async function invite(c: PoolCtx): R<InviteMade> {
   const denied = requireAdmin(c);
   if (denied) return err(denied);
   const code = await freshCode(c, "invite");
@@ -133,10 +127,7 @@ export type PolicyView =
   | { readonly mode: "set"; readonly key: PolicyKey; readonly value: number | string; readonly before: number | string; readonly policy: Policy };
 
 /** Shows the policy, one key of it, or (admins) changes one key. */
-export async function policy(ctx: Ctx, key: PolicyKey | undefined, value: string | undefined): R<PolicyView> {
-  const p = inPool(ctx);
-  if (!p.ok) return p;
-  const c = p.value;
+export async function policy(c: PoolCtx, key: PolicyKey | undefined, value: string | undefined): R<PolicyView> {
   const current = c.pool.policy;
   if (key === undefined) return ok({ mode: "all", policy: current });
   if (value === undefined) return ok({ mode: "one", key, value: current[key], policy: current });
@@ -152,10 +143,7 @@ export async function policy(ctx: Ctx, key: PolicyKey | undefined, value: string
 export const policyKeySpec = (key: PolicyKey) => POLICY_KEYS[key];
 
 /** Makes a member of the pool an admin, or takes the role away (admins only; one always stays). */
-export async function changeAdmin(ctx: Ctx, op: "add" | "remove", who: MemberRef): R<{ member: string; admins: string[] }> {
-  const p = inPool(ctx);
-  if (!p.ok) return p;
-  const c = p.value;
+export async function changeAdmin(c: PoolCtx, op: "add" | "remove", who: MemberRef): R<{ member: string; admins: string[] }> {
   const denied = requireAdmin(c);
   if (denied) return err(denied);
   const target = await findPoolMember(c, who);
@@ -184,10 +172,7 @@ export interface MemberLine {
   readonly balance: number;
 }
 
-export async function listMembers(ctx: Ctx): R<{ members: MemberLine[] }> {
-  const p = inPool(ctx);
-  if (!p.ok) return p;
-  const c = p.value;
+export async function listMembers(c: PoolCtx): R<{ members: MemberLine[] }> {
   const poolId = c.pool.row.id;
   const out: MemberLine[] = [];
   for (const m of await c.tx.members(poolId)) {
@@ -204,10 +189,8 @@ export interface AuditResult {
 }
 
 /** Recomputes every balance from the entries and checks that the pool sums to zero. */
-export async function auditPool(ctx: Ctx): R<AuditResult> {
-  const p = inPool(ctx);
-  if (!p.ok) return p;
-  const facts = await p.value.tx.auditFacts(p.value.pool.row.id);
+export async function auditPool(c: PoolCtx): R<AuditResult> {
+  const facts = await c.tx.auditFacts(c.pool.row.id);
   const report = audit(
     facts.accounts.map((a) => ({ id: a.account.id, kind: a.account.kind, ownerId: a.account.ownerId, balance: a.account.balance, net: a.net })),
     facts.entries,

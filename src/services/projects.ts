@@ -6,19 +6,15 @@ import {
   ensureAccount,
   findPoolMember,
   findProject,
-  inPool,
   requireCoordinator,
-  type Ctx,
+  type PoolCtx,
   type MemberRef,
 } from "./context.ts";
 
 type R<T> = Promise<Result<T, DomainError>>;
 
 /** Any member may start a project in the pool and becomes its first coordinator. */
-export async function createProject(ctx: Ctx, slug: string, name: string): R<{ project: ProjectRow }> {
-  const p = inPool(ctx);
-  if (!p.ok) return p;
-  const c = p.value;
+export async function createProject(c: PoolCtx, slug: string, name: string): R<{ project: ProjectRow }> {
   const poolId = c.pool.row.id;
   if (await c.tx.projectBySlug(poolId, slug)) return err({ kind: "project_exists", slug });
   const row = { poolId, slug, name, createdAt: c.now, createdBy: c.member.id };
@@ -35,10 +31,7 @@ export interface ProjectLine {
   readonly openGoals: number;
 }
 
-export async function listProjects(ctx: Ctx): R<{ projects: ProjectLine[] }> {
-  const p = inPool(ctx);
-  if (!p.ok) return p;
-  const c = p.value;
+export async function listProjects(c: PoolCtx): R<{ projects: ProjectLine[] }> {
   const out: ProjectLine[] = [];
   for (const project of await c.tx.projects(c.pool.row.id)) {
     out.push(await projectLine(c, project));
@@ -46,7 +39,7 @@ export async function listProjects(ctx: Ctx): R<{ projects: ProjectLine[] }> {
   return ok({ projects: out });
 }
 
-async function projectLine(c: Ctx & { pool: NonNullable<Ctx["pool"]> }, project: ProjectRow): Promise<ProjectLine> {
+async function projectLine(c: PoolCtx, project: ProjectRow): Promise<ProjectLine> {
   const account = await c.tx.account(c.pool.row.id, "project", project.id);
   const coordinators = (await c.tx.coordinators(project.id)).map((x) => x.handle);
   const openGoals = (await c.tx.goals(c.pool.row.id, { projectId: project.id, status: "open" })).length;
@@ -62,10 +55,7 @@ export interface ProjectInfo extends ProjectLine {
   readonly deficitWarnAt: number;
 }
 
-export async function projectInfo(ctx: Ctx, slug: string): R<ProjectInfo> {
-  const p = inPool(ctx);
-  if (!p.ok) return p;
-  const c = p.value;
+export async function projectInfo(c: PoolCtx, slug: string): R<ProjectInfo> {
   const found = await findProject(c, slug);
   if (!found.ok) return found;
   const line = await projectLine(c, found.value);
@@ -83,10 +73,7 @@ export async function projectInfo(ctx: Ctx, slug: string): R<ProjectInfo> {
 }
 
 /** Binds this room of the pool to a project (its coordinators or a pool admin). */
-export async function bindProjectRoom(ctx: Ctx, slug: string): R<{ project: ProjectRow; room: RoomRow; previous: string | null }> {
-  const p = inPool(ctx);
-  if (!p.ok) return p;
-  const c = p.value;
+export async function bindProjectRoom(c: PoolCtx, slug: string): R<{ project: ProjectRow; room: RoomRow; previous: string | null }> {
   const found = await findProject(c, slug);
   if (!found.ok) return found;
   const denied = await requireCoordinator(c, found.value, true);
@@ -104,10 +91,7 @@ export interface CoordinatorChange {
 }
 
 /** Adds or removes a coordinator (the project's coordinators or a pool admin). */
-export async function changeCoordinator(ctx: Ctx, op: "add" | "remove", slug: string, who: MemberRef): R<CoordinatorChange> {
-  const p = inPool(ctx);
-  if (!p.ok) return p;
-  const c = p.value;
+export async function changeCoordinator(c: PoolCtx, op: "add" | "remove", slug: string, who: MemberRef): R<CoordinatorChange> {
   const found = await findProject(c, slug);
   if (!found.ok) return found;
   const project = found.value;

@@ -1,6 +1,10 @@
-// How queued announcements read in a room, whatever the platform.
+// How queued announcements and notes read, whatever the platform.
+import { formatThousandths } from "../src/core/amounts.ts";
+import { formatWeight } from "../src/core/weights.ts";
 import type { GoalAnnouncement } from "../src/services/goals.ts";
+import type { TaskAnnouncement } from "../src/services/tasks.ts";
 import { doc, type Doc } from "./doc.ts";
+import { when } from "./present.ts";
 
 export function renderAnnouncement(kind: string, body: string): Doc {
   switch (kind) {
@@ -10,6 +14,41 @@ export function renderAnnouncement(kind: string, body: string): Doc {
         ? [doc.line("🎉 ", doc.strong(g.projectName), ` reached goal #${g.goal}: `, g.text)]
         : [doc.line("📣 ", doc.strong(g.projectName), ` (${g.project}) has a new goal #${g.goal}: `, doc.strong(g.text), doc.muted(` (by @${g.by})`))];
     }
+    case "task": {
+      const t = JSON.parse(body) as TaskAnnouncement;
+      return [
+        doc.line(
+          "🛠 New task ",
+          doc.strong(`#${t.task}`),
+          ` for ${t.project}: ${t.title} `,
+          doc.muted(`(${t.kind}, ${formatThousandths(t.estimate, 0)} h, ${t.slots} slot${t.slots === 1 ? "" : "s"}${t.dueAt === null ? "" : `, due ${when(t.dueAt)}`})`),
+          " at weight ",
+          doc.strong(formatWeight(t.weight)),
+          ". Take it with ",
+          doc.code(`task claim ${t.task}`),
+          ".",
+        ),
+      ];
+    }
+    default:
+      return [doc.line(body)];
+  }
+}
+
+/** Notes to one member: why a claim ended, work sent back, a slot open again. */
+export function renderNote(kind: string, body: string): Doc {
+  const n = JSON.parse(body) as { task: number; title: string; project?: string; reason?: string; by?: string; expiresAt?: number };
+  switch (kind) {
+    case "released":
+      return [doc.line(doc.warn("⏰ "), `Your claim on task #${n.task} (${n.title}) ran out at ${when(n.expiresAt ?? 0)} without a report, so its slot was released. `, doc.code(`task claim ${n.task}`), " takes it again if it is still open.")];
+    case "refused":
+      return [doc.line(`${n.project} turned you down for task #${n.task} (${n.title}). `, doc.code("task list"), " shows other work.")];
+    case "rejected":
+      return [doc.line(`@${n.by} sent your work on task #${n.task} (${n.title}) back: ${n.reason}. Redo it and `, doc.code(`task done ${n.task}`), ", or ", doc.code(`task drop ${n.task}`), ".")];
+    case "cancelled":
+      return [doc.line(`Task #${n.task} (${n.title}) was cancelled by ${n.project}; your claim ended.`)];
+    case "slot_open":
+      return [doc.line(`A slot of task #${n.task} (${n.title}) is open again: `, doc.code(`task claim ${n.task}`), ".")];
     default:
       return [doc.line(body)];
   }

@@ -7,7 +7,7 @@ import { normaliseCode } from "../src/core/ids.ts";
 import { POLICY_KEY_NAMES, type PolicyKey } from "../src/core/policy.ts";
 import type { MemberRef } from "../src/services/context.ts";
 
-export type ArgKind = "text" | "slug" | "integer" | "hours" | "choice" | "member" | "code" | "policyKey";
+export type ArgKind = "text" | "slug" | "integer" | "hours" | "choice" | "member" | "code" | "policyKey" | "date";
 
 export interface ArgSpec {
   readonly kind: ArgKind;
@@ -163,6 +163,28 @@ export const arg = {
         .pipe(z.string().regex(/^[A-Za-z0-9]{4,16}$/))
         .transform((s) => normaliseCode(s)),
       (v) => v,
+    );
+  },
+
+  /**
+   * A moment: a date (2026-12-01, meaning the end of that day, UTC) or an ISO time
+   * (2026-12-01T18:00Z). Kept as epoch milliseconds.
+   */
+  date(description: string, placeholder = "date") {
+    const DAY = 86_400_000;
+    return new Arg<number>(
+      spec("date", description, placeholder, "a date such as 2026-12-01 or a time such as 2026-12-01T18:00Z"),
+      z.string().transform((s, c) => {
+        const day = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s);
+        const ms = day ? Date.UTC(Number(day[1]), Number(day[2]) - 1, Number(day[3])) + DAY - 1 : /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(s) ? Date.parse(s) : Number.NaN;
+        const valid = Number.isFinite(ms) && ms >= 0 && ms < Date.UTC(10000, 0, 1) && (!day || new Date(ms).getUTCDate() === Number(day[3]));
+        if (!valid) {
+          c.addIssue({ code: "custom", message: "not a date" });
+          return z.NEVER;
+        }
+        return ms;
+      }),
+      (v) => ((v + 1) % DAY === 0 ? new Date(v + 1 - DAY).toISOString().slice(0, 10) : new Date(v).toISOString()),
     );
   },
 

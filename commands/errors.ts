@@ -1,5 +1,6 @@
 // The words for every refusal, in one exhaustive switch: each says what went wrong and what
 // to type instead, on one line.
+import { formatThousandths } from "../src/core/amounts.ts";
 import type { DomainError } from "../src/errors.ts";
 import { commandName, type AnyCommand } from "./define.ts";
 import { usageLine, type UsageError } from "./text.ts";
@@ -28,6 +29,8 @@ export function describeDomainError(e: DomainError): string {
           return `${e.ref} is not a member of this pool: they become one by typing any command in a room of the pool ("pool members" lists them)`;
         case "entry":
           return `there is no ledger entry ${e.ref} in this pool: "me history" shows entry numbers`;
+        case "task":
+          return `there is no task ${e.ref} in this pool: "task list status:all" shows them`;
         default:
           return assertNever(e.what);
       }
@@ -68,6 +71,30 @@ export function describeDomainError(e: DomainError): string {
       return `this room is already a room of ${e.project}: nothing to change ("project info ${e.project}" lists its rooms)`;
     case "already_reversed":
       return `entry #${e.entry} was already corrected by entry #${e.by}`;
+    case "task_closed":
+      return `task #${e.id} is ${e.state === "done" ? "done" : "cancelled"}: "task list" shows the open ones`;
+    case "already_claimed":
+      return e.state === "active"
+        ? `you already have a slot on task #${e.id}: report it with "task done ${e.id}", or give it back with "task drop ${e.id}"`
+        : e.state === "reported"
+          ? `you reported task #${e.id} done already: it waits for a coordinator's "task verify"`
+          : `your work on task #${e.id} is verified already`;
+    case "turned_down":
+      return `${e.project} turned you down for task #${e.id}: "task list" shows other work`;
+    case "no_claim":
+      return e.member === null
+        ? `you have no slot on task #${e.id}: "task claim ${e.id}" takes one`
+        : `@${e.member} has no slot on task #${e.id}: "task show ${e.id}" lists who has`;
+    case "not_reported":
+      return `@${e.member} has not reported task #${e.id} done yet: they type "task done ${e.id}" first`;
+    case "already_reported":
+      return `you reported task #${e.id} done already: wait for verification, or "task drop ${e.id}" to give it back`;
+    case "self_verify":
+      return `nobody verifies their own work: another coordinator of the project or a pool admin verifies task #${e.id}`;
+    case "needs_hours":
+      return `@${e.member} reported ${formatThousandths(e.reported, 0)} h, above the cap of ${formatThousandths(e.cap, 0)} h (twice the estimate): type "task verify ${e.id} @${e.member} hours:<h>" with the hours you confirm`;
+    case "due_past":
+      return `that due date has passed: give a date ahead, such as due:${new Date(e.due + 7 * 86_400_000).toISOString().slice(0, 10)}`;
     default:
       return assertNever(e);
   }

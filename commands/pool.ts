@@ -5,7 +5,7 @@ import * as pools from "../src/services/pools.ts";
 import { arg } from "./args.ts";
 import { defineCommand } from "./define.ts";
 import { doc } from "./doc.ts";
-import { when } from "./present.ts";
+import { plural, when } from "./present.ts";
 
 const policyJson = (p: Policy) => Object.fromEntries(POLICY_KEY_NAMES.map((k) => [k, policyValueJson(k, p[k])]));
 
@@ -176,8 +176,8 @@ export const poolCommands = [
     run: (ctx) => pools.auditPool(ctx),
     render: (d) => [
       d.report.balanced
-        ? doc.line(doc.good("Balanced."), ` Checked ${d.report.accounts} accounts and ${d.report.entries} entries: balances sum to ${formatHours(d.report.sum)} and each equals its entries.`)
-        : doc.line(doc.bad("NOT balanced."), ` Checked ${d.report.accounts} accounts and ${d.report.entries} entries: balances sum to ${formatHours(d.report.sum)}; ${d.report.mismatched.length} account(s) differ from their entries.`),
+        ? doc.line(doc.good("Balanced."), ` Checked ${plural(d.report.accounts, "account")} and ${plural(d.report.entries, "entry", "entries")}: balances sum to ${formatHours(d.report.sum)} and each equals its entries.`)
+        : doc.line(doc.bad("NOT balanced."), ` Checked ${plural(d.report.accounts, "account")} and ${plural(d.report.entries, "entry", "entries")}: balances sum to ${formatHours(d.report.sum)}; ${d.report.mismatched.length} account(s) differ from their entries.`),
       ...(d.report.mismatched.length > 0
         ? [doc.list(d.report.mismatched.map((m) => [`account ${m.id} (${m.kind}): balance ${formatHours(m.balance)}, entries say ${formatHours(m.net)}`]))]
         : []),

@@ -6,4 +6,4 @@ export function when(ms: number): string {
 
 export const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+export const plural = (n: number, word: string, many = `${word}s`) => `${n} ${n === 1 ? word : many}`;

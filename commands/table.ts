@@ -5,5 +5,6 @@ import { helpCommand } from "./help.ts";
 import { ledgerCommands, meCommands } from "./me.ts";
 import { poolCommands } from "./pool.ts";
 import { projectCommands } from "./project.ts";
+import { taskCommands } from "./task.ts";
 
-export const table: readonly AnyCommand[] = [helpCommand, ...poolCommands, ...ledgerCommands, ...projectCommands, ...meCommands];
+export const table: readonly AnyCommand[] = [helpCommand, ...poolCommands, ...ledgerCommands, ...projectCommands, ...taskCommands, ...meCommands];

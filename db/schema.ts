@@ -206,3 +206,134 @@ export const outbox = sqliteTable(
   },
   (t) => [index("outbox_pending").on(t.roomId, t.deliveredAt)],
 );
+
+// ---- Weighted labour: kinds of work, tasks, claims (issue 3). Weights are integer
+// millionths (1.000000 = 1_000_000), so that 1.1^3 = 1.331 and 0.95^3 = 0.857375 are exact.
+
+/** A kind of work and its pool-wide market weight. */
+export const kinds = sqliteTable(
+  "kinds",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    poolId: integer("pool_id")
+      .notNull()
+      .references(() => pools.id),
+    name: text("name").notNull(),
+    weight: integer("weight").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("kinds_pool_name").on(t.poolId, t.name)],
+);
+
+/** Every change of a kind's market weight, with its reason: the audit trail of the weights. */
+export const kindChanges = sqliteTable(
+  "kind_changes",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    kindId: integer("kind_id")
+      .notNull()
+      .references(() => kinds.id),
+    before: integer("before"),
+    after: integer("after").notNull(),
+    reason: text("reason", { enum: ["new", "claim", "waitlist"] }).notNull(),
+    taskId: integer("task_id"),
+    memberId: integer("member_id").references(() => members.id),
+    at: integer("at").notNull(),
+  },
+  (t) => [index("kind_changes_kind").on(t.kindId, t.at)],
+);
+
+export const tasks = sqliteTable(
+  "tasks",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    poolId: integer("pool_id")
+      .notNull()
+      .references(() => pools.id),
+    projectId: integer("project_id")
+      .notNull()
+      .references(() => projects.id),
+    kindId: integer("kind_id")
+      .notNull()
+      .references(() => kinds.id),
+    title: text("title").notNull(),
+    estimate: integer("estimate").notNull(),
+    slots: integer("slots").notNull(),
+    postedWeight: integer("posted_weight").notNull(),
+    postedAt: integer("posted_at").notNull(),
+    postedBy: integer("posted_by")
+      .notNull()
+      .references(() => members.id),
+    dueAt: integer("due_at"),
+    /** Start of the current stretch with an open slot; null while every slot is taken. */
+    openSince: integer("open_since"),
+    /** Milliseconds with an open slot before the current stretch. */
+    openMs: integer("open_ms").notNull(),
+    cancelledAt: integer("cancelled_at"),
+    cancelledBy: integer("cancelled_by").references(() => members.id),
+  },
+  (t) => [index("tasks_pool").on(t.poolId), index("tasks_project").on(t.projectId)],
+);
+
+export const claims = sqliteTable(
+  "claims",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    taskId: integer("task_id")
+      .notNull()
+      .references(() => tasks.id),
+    memberId: integer("member_id")
+      .notNull()
+      .references(() => members.id),
+    weight: integer("weight").notNull(),
+    status: text("status", { enum: ["active", "reported", "verified", "dropped", "refused", "released", "cancelled"] }).notNull(),
+    claimedAt: integer("claimed_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    reportedAt: integer("reported_at"),
+    reportedHours: integer("reported_hours"),
+    note: text("note"),
+    rejectReason: text("reject_reason"),
+    verifiedAt: integer("verified_at"),
+    verifiedBy: integer("verified_by").references(() => members.id),
+    creditedHours: integer("credited_hours"),
+    credited: integer("credited"),
+    entryId: integer("entry_id").references(() => entries.id),
+    endedAt: integer("ended_at"),
+    endedBy: integer("ended_by").references(() => members.id),
+  },
+  (t) => [index("claims_task").on(t.taskId), index("claims_member").on(t.memberId), index("claims_open").on(t.status, t.expiresAt)],
+);
+
+/** Volunteers who found a task's slots full; each lowered the kind's weight once. */
+export const waitlist = sqliteTable(
+  "waitlist",
+  {
+    taskId: integer("task_id")
+      .notNull()
+      .references(() => tasks.id),
+    memberId: integer("member_id")
+      .notNull()
+      .references(() => members.id),
+    at: integer("at").notNull(),
+  },
+  (t) => [uniqueIndex("waitlist_task_member").on(t.taskId, t.memberId)],
+);
+
+/** Notes for one member (released claims, rejected work, reopened slots), delivered after commit. */
+export const memberNotes = sqliteTable(
+  "member_notes",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    poolId: integer("pool_id")
+      .notNull()
+      .references(() => pools.id),
+    memberId: integer("member_id")
+      .notNull()
+      .references(() => members.id),
+    kind: text("kind").notNull(),
+    body: text("body").notNull(),
+    createdAt: integer("created_at").notNull(),
+    deliveredAt: integer("delivered_at"),
+  },
+  (t) => [index("member_notes_pending").on(t.memberId, t.deliveredAt)],
+);

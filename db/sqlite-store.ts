@@ -2,9 +2,9 @@
 // so transactions are serialised through a queue and opened with BEGIN IMMEDIATE (which also
 // takes the write lock against other processes on the same file). The services' async calls
 // resolve at once; no other transaction can interleave while one is open.
-import { and, asc, desc, eq, inArray, isNull, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gte, inArray, isNull, lte, or, sql } from "drizzle-orm";
 import type { AccountKind } from "../src/core/ledger.ts";
-import type { AccountRow, CodeRow, GoalRow, OutboxRow, RoomRow, Store, Tx } from "../src/store.ts";
+import type { AccountRow, ClaimRow, CodeRow, GoalRow, KindChangeRow, NoteRow, OutboxRow, RoomRow, Store, Tx } from "../src/store.ts";
 import { openSqlite, type SqliteDb } from "./client.ts";
 import * as t from "./schema.ts";
 
@@ -258,6 +258,110 @@ function makeTx(db: SqliteDb): Tx {
       return { accounts: accounts.map((account) => ({ account, net: net.get(account.id) ?? 0 })), entries: Number(count?.n ?? 0) };
     },
 
+    async kind(poolId, name) {
+      return db
+        .select()
+        .from(t.kinds)
+        .where(and(eq(t.kinds.poolId, poolId), eq(t.kinds.name, name)))
+        .get();
+    },
+    async kindById(id) {
+      return db.select().from(t.kinds).where(eq(t.kinds.id, id)).get();
+    },
+    async kinds(poolId) {
+      return db.select().from(t.kinds).where(eq(t.kinds.poolId, poolId)).orderBy(asc(t.kinds.name)).all();
+    },
+    async insertKind(k) {
+      return db.insert(t.kinds).values(k).returning({ id: t.kinds.id }).get().id;
+    },
+    async setKindWeight(kindId, weight) {
+      db.update(t.kinds).set({ weight }).where(eq(t.kinds.id, kindId)).run();
+    },
+    async insertKindChange(c) {
+      db.insert(t.kindChanges).values(c).run();
+    },
+    async kindChanges(kindId, since) {
+      return db
+        .select()
+        .from(t.kindChanges)
+        .where(and(eq(t.kindChanges.kindId, kindId), gte(t.kindChanges.at, since)))
+        .orderBy(asc(t.kindChanges.at), asc(t.kindChanges.id))
+        .all() as KindChangeRow[];
+    },
+
+    async insertTask(row) {
+      return db.insert(t.tasks).values(row).returning({ id: t.tasks.id }).get().id;
+    },
+    async task(id) {
+      return db.select().from(t.tasks).where(eq(t.tasks.id, id)).get();
+    },
+    async tasks(poolId, filter) {
+      const conditions = [eq(t.tasks.poolId, poolId)];
+      if (filter.projectId !== undefined) conditions.push(eq(t.tasks.projectId, filter.projectId));
+      if (filter.kindId !== undefined) conditions.push(eq(t.tasks.kindId, filter.kindId));
+      return db
+        .select()
+        .from(t.tasks)
+        .where(and(...conditions))
+        .orderBy(asc(t.tasks.id))
+        .all();
+    },
+    async setTaskOpen(taskId, openSince, openMs) {
+      db.update(t.tasks).set({ openSince, openMs }).where(eq(t.tasks.id, taskId)).run();
+    },
+    async cancelTask(taskId, at, by) {
+      db.update(t.tasks).set({ cancelledAt: at, cancelledBy: by }).where(eq(t.tasks.id, taskId)).run();
+    },
+    async claimsOf(taskId) {
+      return db.select().from(t.claims).where(eq(t.claims.taskId, taskId)).orderBy(asc(t.claims.id)).all() as ClaimRow[];
+    },
+    async claimsOfTasks(taskIds) {
+      if (taskIds.length === 0) return [];
+      return db
+        .select()
+        .from(t.claims)
+        .where(inArray(t.claims.taskId, [...taskIds]))
+        .orderBy(asc(t.claims.id))
+        .all() as ClaimRow[];
+    },
+    async claim(id) {
+      return db.select().from(t.claims).where(eq(t.claims.id, id)).get() as ClaimRow | undefined;
+    },
+    async insertClaim(c) {
+      return db.insert(t.claims).values(c).returning({ id: t.claims.id }).get().id;
+    },
+    async updateClaim(id, patch) {
+      db.update(t.claims).set(patch).where(eq(t.claims.id, id)).run();
+    },
+    async expiredClaims(now) {
+      return db
+        .select()
+        .from(t.claims)
+        .where(and(eq(t.claims.status, "active"), lte(t.claims.expiresAt, now)))
+        .orderBy(asc(t.claims.expiresAt), asc(t.claims.id))
+        .all() as ClaimRow[];
+    },
+    async waitlistOf(taskId) {
+      return db
+        .select({ memberId: t.waitlist.memberId, at: t.waitlist.at })
+        .from(t.waitlist)
+        .where(eq(t.waitlist.taskId, taskId))
+        .orderBy(asc(t.waitlist.at), asc(t.waitlist.memberId))
+        .all();
+    },
+    async insertWaitlist(taskId, memberId, at) {
+      db.insert(t.waitlist).values({ taskId, memberId, at }).onConflictDoNothing().run();
+    },
+    async deleteWaitlist(taskId, memberId) {
+      db.delete(t.waitlist)
+        .where(and(eq(t.waitlist.taskId, taskId), eq(t.waitlist.memberId, memberId)))
+        .run();
+    },
+
+    async insertNote(n) {
+      return db.insert(t.memberNotes).values(n).returning({ id: t.memberNotes.id }).get().id;
+    },
+
     async request(requestId) {
       return db.select().from(t.requests).where(eq(t.requests.requestId, requestId)).get();
     },
@@ -320,6 +424,30 @@ export class SqliteStore implements Store {
         .update(t.outbox)
         .set({ deliveredAt: at })
         .where(inArray(t.outbox.id, [...ids]))
+        .run();
+    });
+  }
+
+  async pendingNotes(platform: string, limit: number) {
+    await this.queue;
+    const rows = this.db
+      .select({ note: t.memberNotes, externalId: t.identities.externalId })
+      .from(t.memberNotes)
+      .innerJoin(t.identities, and(eq(t.identities.memberId, t.memberNotes.memberId), eq(t.identities.platform, platform)))
+      .where(isNull(t.memberNotes.deliveredAt))
+      .orderBy(asc(t.memberNotes.id))
+      .limit(limit)
+      .all();
+    return rows.map((r) => ({ ...(r.note as NoteRow), externalId: r.externalId }));
+  }
+
+  async markNotesDelivered(ids: readonly number[], at: number) {
+    if (ids.length === 0) return;
+    await this.transaction(async () => {
+      this.db
+        .update(t.memberNotes)
+        .set({ deliveredAt: at })
+        .where(inArray(t.memberNotes.id, [...ids]))
         .run();
     });
   }

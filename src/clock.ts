@@ -18,6 +18,4 @@ export function fixedClock(at: Date | string): Clock & { set(at: Date | string):
   };
 }
 
-export const MINUTE_MS = 60_000;
-export const HOUR_MS = 60 * MINUTE_MS;
-export const DAY_MS = 24 * HOUR_MS;
+export { DAY_MS, HOUR_MS, MINUTE_MS } from "./core/time.ts";

@@ -6,7 +6,7 @@ export type DomainError =
   | { readonly kind: "room_bound"; readonly pool: string; readonly project: string | null }
   | { readonly kind: "forbidden"; readonly need: "admin" }
   | { readonly kind: "forbidden"; readonly need: "coordinator"; readonly project: string; readonly orAdmin: boolean }
-  | { readonly kind: "not_found"; readonly what: "project" | "goal" | "member" | "entry"; readonly ref: string }
+  | { readonly kind: "not_found"; readonly what: "project" | "goal" | "member" | "entry" | "task"; readonly ref: string }
   | { readonly kind: "project_exists"; readonly slug: string }
   | { readonly kind: "code_invalid"; readonly reason: "unknown" | "expired" | "used" | "other_purpose" }
   | { readonly kind: "already_linked" }
@@ -19,6 +19,15 @@ export type DomainError =
   | { readonly kind: "goal_done"; readonly id: number }
   | { readonly kind: "policy_value"; readonly key: string; readonly expected: string }
   | { readonly kind: "room_is_project_room"; readonly project: string }
-  | { readonly kind: "already_reversed"; readonly entry: number; readonly by: number };
+  | { readonly kind: "already_reversed"; readonly entry: number; readonly by: number }
+  | { readonly kind: "task_closed"; readonly id: number; readonly state: "done" | "cancelled" }
+  | { readonly kind: "already_claimed"; readonly id: number; readonly state: "active" | "reported" | "verified" }
+  | { readonly kind: "turned_down"; readonly id: number; readonly project: string }
+  | { readonly kind: "no_claim"; readonly id: number; readonly member: string | null }
+  | { readonly kind: "not_reported"; readonly id: number; readonly member: string }
+  | { readonly kind: "already_reported"; readonly id: number }
+  | { readonly kind: "self_verify"; readonly id: number }
+  | { readonly kind: "needs_hours"; readonly id: number; readonly member: string; readonly reported: number; readonly cap: number }
+  | { readonly kind: "due_past"; readonly due: number };
 
 export type DomainErrorKind = DomainError["kind"];

@@ -118,6 +118,78 @@ export interface OutboxRow {
   readonly deliveredAt: number | null;
 }
 
+export interface KindRow {
+  readonly id: number;
+  readonly poolId: number;
+  readonly name: string;
+  /** Market weight in millionths. */
+  readonly weight: number;
+  readonly createdAt: number;
+}
+
+export interface KindChangeRow {
+  readonly id: number;
+  readonly kindId: number;
+  readonly before: number | null;
+  readonly after: number;
+  readonly reason: "new" | "claim" | "waitlist";
+  readonly taskId: number | null;
+  readonly memberId: number | null;
+  readonly at: number;
+}
+
+export interface TaskRow {
+  readonly id: number;
+  readonly poolId: number;
+  readonly projectId: number;
+  readonly kindId: number;
+  readonly title: string;
+  /** Estimated hours, milli-hours. */
+  readonly estimate: number;
+  readonly slots: number;
+  readonly postedWeight: number;
+  readonly postedAt: number;
+  readonly postedBy: number;
+  readonly dueAt: number | null;
+  readonly openSince: number | null;
+  readonly openMs: number;
+  readonly cancelledAt: number | null;
+  readonly cancelledBy: number | null;
+}
+
+export type ClaimStatus = "active" | "reported" | "verified" | "dropped" | "refused" | "released" | "cancelled";
+
+export interface ClaimRow {
+  readonly id: number;
+  readonly taskId: number;
+  readonly memberId: number;
+  readonly weight: number;
+  readonly status: ClaimStatus;
+  readonly claimedAt: number;
+  readonly expiresAt: number;
+  readonly reportedAt: number | null;
+  readonly reportedHours: number | null;
+  readonly note: string | null;
+  readonly rejectReason: string | null;
+  readonly verifiedAt: number | null;
+  readonly verifiedBy: number | null;
+  readonly creditedHours: number | null;
+  readonly credited: number | null;
+  readonly entryId: number | null;
+  readonly endedAt: number | null;
+  readonly endedBy: number | null;
+}
+
+export interface NoteRow {
+  readonly id: number;
+  readonly poolId: number;
+  readonly memberId: number;
+  readonly kind: string;
+  readonly body: string;
+  readonly createdAt: number;
+  readonly deliveredAt: number | null;
+}
+
 export interface AccountNet {
   readonly account: AccountRow;
   readonly net: number;
@@ -186,6 +258,37 @@ export interface Tx {
   /** Every account of the pool with the net of its entries, and how many entries the pool has. */
   auditFacts(poolId: number): Promise<{ accounts: AccountNet[]; entries: number }>;
 
+  // kinds of work and their market weights
+  kind(poolId: number, name: string): Promise<KindRow | undefined>;
+  kindById(id: number): Promise<KindRow | undefined>;
+  kinds(poolId: number): Promise<KindRow[]>;
+  insertKind(k: Omit<KindRow, "id">): Promise<number>;
+  setKindWeight(kindId: number, weight: number): Promise<void>;
+  insertKindChange(c: Omit<KindChangeRow, "id">): Promise<void>;
+  /** Changes of a kind's weight, oldest first, from `since` on. */
+  kindChanges(kindId: number, since: number): Promise<KindChangeRow[]>;
+
+  // tasks, claims and waitlists
+  insertTask(t: Omit<TaskRow, "id">): Promise<number>;
+  task(id: number): Promise<TaskRow | undefined>;
+  tasks(poolId: number, filter: { projectId?: number; kindId?: number }): Promise<TaskRow[]>;
+  setTaskOpen(taskId: number, openSince: number | null, openMs: number): Promise<void>;
+  cancelTask(taskId: number, at: number, by: number): Promise<void>;
+  claimsOf(taskId: number): Promise<ClaimRow[]>;
+  /** Claims of every listed task, in one query. */
+  claimsOfTasks(taskIds: readonly number[]): Promise<ClaimRow[]>;
+  claim(id: number): Promise<ClaimRow | undefined>;
+  insertClaim(c: Omit<ClaimRow, "id">): Promise<number>;
+  updateClaim(id: number, patch: Partial<Omit<ClaimRow, "id" | "taskId" | "memberId">>): Promise<void>;
+  /** Active claims (not reported) whose time ran out by `now`, in every pool. */
+  expiredClaims(now: number): Promise<ClaimRow[]>;
+  waitlistOf(taskId: number): Promise<Array<{ memberId: number; at: number }>>;
+  insertWaitlist(taskId: number, memberId: number, at: number): Promise<void>;
+  deleteWaitlist(taskId: number, memberId: number): Promise<void>;
+
+  // notes to one member
+  insertNote(n: Omit<NoteRow, "id" | "deliveredAt">): Promise<number>;
+
   // idempotency and delivery
   request(requestId: string): Promise<RequestRow | undefined>;
   insertRequest(r: RequestRow): Promise<void>;
@@ -198,5 +301,8 @@ export interface Store {
   /** Messages not yet delivered to rooms of a platform, oldest first. */
   pendingOutbox(platform: string, limit: number): Promise<Array<OutboxRow & { room: RoomRow }>>;
   markDelivered(ids: readonly number[], at: number): Promise<void>;
+  /** Notes not yet delivered to members known on a platform, with the identity to reach them. */
+  pendingNotes(platform: string, limit: number): Promise<Array<NoteRow & { externalId: string }>>;
+  markNotesDelivered(ids: readonly number[], at: number): Promise<void>;
   close(): Promise<void>;
 }

@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
-import { renderAnnouncement } from "../../commands/announcements.ts";
+import { renderAnnouncement, renderNote } from "../../commands/announcements.ts";
 import { commandName } from "../../commands/define.ts";
 import { runText, type Engine } from "../../commands/dispatch.ts";
 import { docToText, type Doc } from "../../commands/doc.ts";
@@ -67,13 +67,22 @@ export async function startConsole(o: ConsoleOptions): Promise<void> {
     if (tty) rl.prompt();
   };
 
-  /** Prints announcements queued for this console room; other rooms keep theirs until visited. */
+  /**
+   * Prints announcements queued for this console room (other rooms keep theirs until visited)
+   * and notes for the current user.
+   */
   const deliver = async () => {
     const pending = await o.store.pendingOutbox("console", 500);
     const here = pending.filter((p) => p.room.externalId === room);
     for (const p of here) show(renderAnnouncement(p.kind, p.body));
     await o.store.markDelivered(
       here.map((p) => p.id),
+      o.clock.now().getTime(),
+    );
+    const notes = (await o.store.pendingNotes("console", 500)).filter((n) => n.externalId === user);
+    for (const n of notes) show(renderNote(n.kind, n.body));
+    await o.store.markNotesDelivered(
+      notes.map((n) => n.id),
       o.clock.now().getTime(),
     );
     const elsewhere = new Set(pending.filter((p) => p.room.externalId !== room).map((p) => p.room.externalId));

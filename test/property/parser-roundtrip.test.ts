@@ -109,6 +109,12 @@ function valueOf(a: AnyArg): fc.Arbitrary<unknown> {
       return memberValue;
     case "code":
       return codeValue;
+    case "date":
+      // The end of a day (typed as 2026-12-01) or any millisecond (typed as an ISO time).
+      return fc.oneof(
+        fc.integer({ min: 0, max: 2_900_000 }).map((day) => (day + 1) * 86_400_000 - 1),
+        fc.integer({ min: 0, max: 253_402_300_799_000 }),
+      );
     default: {
       const never: never = s.kind;
       throw new Error(`no generator for argument kind ${String(never)}`);
@@ -227,6 +233,11 @@ function typedToken(a: AnyArg): fc.Arbitrary<string> {
         .map(([chars, seps]) => [...chars].map((ch, i) => (i === 0 ? ch : `${seps[i] ?? ""}${ch}`)).join(""))
         .filter((t) => t.length <= 20)
         .map((t) => (t.includes(" ") ? `"${t}"` : t));
+    case "date":
+      return fc.oneof(
+        fc.date({ min: new Date(0), max: new Date("9999-12-31T00:00:00Z"), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10)),
+        fc.date({ min: new Date(0), max: new Date("9999-12-31T00:00:00Z"), noInvalidDate: true }).map((d) => d.toISOString()),
+      );
     default: {
       const never: never = s.kind;
       throw new Error(`no generator for argument kind ${String(never)}`);

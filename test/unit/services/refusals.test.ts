@@ -45,7 +45,7 @@ describe("GIVEN a pool with bakery (alice) and bikes (bob)", () => {
     ["alice", "lobby", "me history 99999999999999999999", "usage", /limit must be a whole number/],
     ["alice", "lobby", "goal announce bakery", "usage", /missing <text>/],
     ["alice", "lobby", "goal announce bakery \u001b[31mred", "usage", /without line breaks/],
-    ["alice", "lobby", "task claim 3", "usage", /unknown command "task"/],
+    ["alice", "lobby", "chore claim 3", "usage", /unknown command "chore"/],
   ])("WHEN %s in #%s types %j THEN %s and nothing changes", async (who, room, command, code, pattern) => {
     const before = t.dump();
     const r = await t.say(who, command, { room });

@@ -1,0 +1,285 @@
+// task ... and kind list: weighted labour. Weights follow the volunteers; no command sets one.
+import { formatHours, formatThousandths, toHours } from "../src/core/amounts.ts";
+import { formatWeight, weightJson } from "../src/core/weights.ts";
+import * as tasks from "../src/services/tasks.ts";
+import { arg } from "./args.ts";
+import { defineCommand } from "./define.ts";
+import { doc, type Block, type Span } from "./doc.ts";
+import { iso, plural, when } from "./present.ts";
+
+const taskId = arg.integer("Task number (see task list)", { min: 1, max: 1_000_000_000, placeholder: "id" });
+const memberArg = arg.member("The volunteer");
+const hoursText = (mh: number) => `${formatThousandths(mh, 0)} h`;
+
+/** "3 d 4 h", "5 h", "0 h". */
+export function duration(ms: number): string {
+  const hours = Math.floor(ms / 3_600_000);
+  const days = Math.floor(hours / 24);
+  return days > 0 ? `${days} d ${hours % 24} h` : `${hours} h`;
+}
+
+const taken = (t: tasks.TaskView) => t.claims.filter((c) => c.status === "active" || c.status === "reported" || c.status === "verified").length;
+
+export function taskJson(t: tasks.TaskView) {
+  return {
+    id: t.id,
+    title: t.title,
+    project: t.project,
+    kind: t.kind,
+    weight: weightJson(t.weight),
+    status: t.state,
+    slots: t.slots,
+    estimate: toHours(t.estimate),
+    postedWeight: weightJson(t.postedWeight),
+    postedAt: iso(t.postedAt),
+    dueAt: iso(t.dueAt),
+    openHours: Math.floor(t.openMs / 3_600_000),
+    nextRiseAt: iso(t.nextRiseAt),
+    claims: t.claims.map((c) => ({
+      member: c.member,
+      weight: weightJson(c.weight),
+      status: c.status,
+      claimedAt: iso(c.claimedAt),
+      reportedHours: c.reportedHours === null ? null : toHours(c.reportedHours),
+      credited: c.credited === null ? null : toHours(c.credited),
+      verifiedBy: c.verifiedBy,
+    })),
+    waitlist: t.waitlist,
+  };
+}
+
+/** One line for lists and announcements. */
+export function taskLine(t: tasks.TaskView): Span[] {
+  return [
+    doc.strong(`#${t.id}`),
+    ` ${t.title} `,
+    doc.muted(`(${t.project}, ${t.kind})`),
+    " weight ",
+    doc.strong(formatWeight(t.weight)),
+    ` · ${hoursText(t.estimate)} · ${taken(t)}/${t.slots} taken`,
+    ...(t.state === "open" && t.openMs >= 3_600_000 ? [doc.muted(` · open ${duration(t.openMs)}`)] : []),
+    ...(t.state !== "open" ? [doc.muted(` · ${t.state}`)] : []),
+  ];
+}
+
+function taskCard(t: tasks.TaskView): Block[] {
+  const blocks: Block[] = [doc.line(...taskLine(t))];
+  const why: Span[] =
+    t.state === "open"
+      ? [
+          `Posted at ${formatWeight(t.postedWeight)} (the ${t.kind} market weight then) by @${t.postedBy}, ${when(t.postedAt)}. `,
+          `Unclaimed for ${duration(t.openMs)}; +${(t.growth - 1_000_000) / 10_000}% per full day, compounded, up to ${formatWeight(t.cap)}. `,
+          t.nextRiseAt === null ? "It is at the cap." : `Next rise: ${when(t.nextRiseAt)}.`,
+        ]
+      : [`Posted at ${formatWeight(t.postedWeight)} by @${t.postedBy}, ${when(t.postedAt)}; open ${duration(t.openMs)} in all.`];
+  blocks.push(doc.line(doc.muted("Why this weight: "), ...why));
+  if (t.dueAt !== null) blocks.push(doc.line(`Due ${when(t.dueAt)}.`));
+  if (t.claims.length > 0) {
+    blocks.push(
+      doc.table(
+        ["member", "weight", "status", "since", "hours", "credited"],
+        t.claims.map((c) => [
+          `@${c.member}`,
+          formatWeight(c.weight),
+          c.status,
+          when(c.claimedAt),
+          c.reportedHours === null ? "-" : hoursText(c.reportedHours),
+          c.credited === null ? "-" : `${formatHours(c.credited)}${c.verifiedBy ? ` by @${c.verifiedBy}` : ""}`,
+        ]),
+      ),
+    );
+  }
+  if (t.waitlist.length > 0) blocks.push(doc.line(doc.muted(`Waitlist: ${t.waitlist.map((h) => `@${h}`).join(" ")}`)));
+  return blocks;
+}
+
+export const taskCommands = [
+  defineCommand({
+    path: ["task", "post"],
+    where: "pool",
+    summary: "Post a task of your project at its kind's current market weight",
+    details:
+      "The task starts at the market weight of its kind (a new kind starts at the policy's newKindWeight, 1.00). While it has an open slot its weight rises by weightGrowthPerDay (10%) per full day, up to weightCap (4.00). Nobody sets a weight by hand. The task is announced in the project's rooms and the lobby.",
+    access: "coordinator of the project",
+    mutates: true,
+    args: {
+      project: arg.slug("Project short name (see project list)", "project"),
+      title: arg.text("What needs doing", { max: 120, placeholder: "title" }).rest(),
+      hours: arg.hours("Estimated hours of work", { min: 250, max: 1_000_000, placeholder: "estimate" }).named(),
+      kind: arg.slug("Kind of work, like cleaning or baking (default general)", "label").optional().named(),
+      slots: arg.integer("How many volunteers it needs (default 1)", { min: 1, max: 100 }).optional().named(),
+      due: arg.date("When it must be done").optional().named(),
+    },
+    examples: ["task post bakery Knead the dough hours:2 kind:baking", 'task post bikes "Fix the lathe" hours:4 slots:2 due:2026-12-20'],
+    run: (ctx, a) => tasks.postTask(ctx, { project: a.project, title: a.title, estimate: a.hours, kind: a.kind ?? "general", slots: a.slots ?? 1, dueAt: a.due }),
+    render: (d) => [doc.line("Posted: ", ...taskLine(d.task)), doc.line(doc.muted(`Announced in ${plural(d.rooms, "room")}. Volunteers type `), doc.code(`task claim ${d.task.id}`), doc.muted("."))],
+    json: (d) => ({ task: taskJson(d.task), rooms: d.rooms }),
+  }),
+
+  defineCommand({
+    path: ["task", "list"],
+    where: "pool",
+    summary: "The pool's to-do list with current weights, most neglected first",
+    access: "anyone",
+    mutates: false,
+    args: {
+      project: arg.slug("Only this project's tasks", "project").optional(),
+      kind: arg.slug("Only tasks of this kind", "label").optional().named(),
+      status: arg.choice("Which tasks (default open)", ["open", "claimed", "done", "cancelled", "all"] as const, "status").optional().named(),
+    },
+    examples: ["task list", "task list bakery", "task list kind:cleaning status:all"],
+    run: (ctx, a) => tasks.listTasks(ctx, { project: a.project, kind: a.kind, state: a.status ?? "open" }),
+    render: (d) =>
+      d.tasks.length === 0
+        ? [doc.line(doc.muted("No tasks to show."), " Coordinators post them with ", doc.code("task post <project> <title> hours:<estimate>"), ".")]
+        : [doc.list(d.tasks.map(taskLine)), doc.line(doc.muted("Take one with "), doc.code("task claim <id>"), doc.muted("; "), doc.code("task show <id>"), doc.muted(" explains its weight."))],
+    json: (d) => ({ tasks: d.tasks.map(taskJson) }),
+  }),
+
+  defineCommand({
+    path: ["task", "show"],
+    where: "pool",
+    summary: "A task, its claims, and why it has its weight",
+    access: "anyone",
+    mutates: false,
+    args: { id: taskId },
+    examples: ["task show 12"],
+    run: (ctx, a) => tasks.showTask(ctx, a.id),
+    render: (d) => taskCard(d.task),
+    json: (d) => ({ task: taskJson(d.task) }),
+  }),
+
+  defineCommand({
+    path: ["task", "claim"],
+    where: "pool",
+    summary: "Take a slot of a task at its current weight (locked from then on)",
+    details:
+      "Your claim keeps the weight the task has at this moment, and the kind's market weight moves to it. If every slot is taken you go on the waitlist, and the kind's weight falls by waitlistPenalty (5%) once per volunteer and task: popular work gets cheaper. Report your work within claimDays (7) or by the due date, or the slot is released.",
+    access: "anyone",
+    mutates: true,
+    args: { id: taskId },
+    examples: ["task claim 12"],
+    run: (ctx, a) => tasks.claimTask(ctx, a.id),
+    render: (d) =>
+      d.outcome === "claimed"
+        ? [
+            doc.line("You took task ", doc.strong(`#${d.task.id}`), ` ${d.task.title} at weight `, doc.strong(formatWeight(d.weight)), "."),
+            doc.line(doc.muted(`Report it with `), doc.code(`task done ${d.task.id} hours:<h>`), doc.muted(` before ${when(d.expiresAt)}. The ${d.kind} market weight is now ${formatWeight(d.weight)}.`)),
+          ]
+        : [
+            doc.line(`Every slot of task #${d.task.id} is taken: you are number ${d.position} on its waitlist, and you will hear when a slot opens.`),
+            d.lowered
+              ? doc.line(doc.muted(`So many volunteers: the ${d.kind} market weight fell from ${formatWeight(d.kindBefore)} to ${formatWeight(d.kindAfter)}.`))
+              : doc.line(doc.muted("You were on the waitlist already.")),
+          ],
+    json: (d) =>
+      d.outcome === "claimed"
+        ? { outcome: d.outcome, task: taskJson(d.task), weight: weightJson(d.weight), expiresAt: iso(d.expiresAt) }
+        : { outcome: d.outcome, task: taskJson(d.task), position: d.position, kind: { name: d.kind, before: weightJson(d.kindBefore), after: weightJson(d.kindAfter) } },
+  }),
+
+  defineCommand({
+    path: ["task", "drop"],
+    where: "pool",
+    summary: "Give your slot of a task back",
+    access: "anyone",
+    mutates: true,
+    args: { id: taskId },
+    run: (ctx, a) => tasks.dropTask(ctx, a.id),
+    render: (d) => [doc.line(`You gave your slot of task #${d.task.id} back. Its weight goes on rising from `, doc.strong(formatWeight(d.task.weight)), ".")],
+    json: (d) => ({ task: taskJson(d.task) }),
+  }),
+
+  defineCommand({
+    path: ["task", "refuse"],
+    where: "pool",
+    summary: "Turn a volunteer down: their slot reopens and the weight keeps rising",
+    access: "coordinator of the project",
+    mutates: true,
+    args: { id: taskId, member: memberArg },
+    examples: ["task refuse 12 @bob"],
+    run: (ctx, a) => tasks.refuseVolunteer(ctx, a.id, a.member),
+    render: (d) => [doc.line(`@${d.member} is turned down for task #${d.task.id}; the slot is open again at weight `, doc.strong(formatWeight(d.task.weight)), ", still rising.")],
+    json: (d) => ({ task: taskJson(d.task), member: d.member }),
+  }),
+
+  defineCommand({
+    path: ["task", "done"],
+    where: "pool",
+    summary: "Report your work on a task for verification",
+    access: "anyone",
+    mutates: true,
+    args: {
+      id: taskId,
+      hours: arg.hours("Hours you spent (default: the estimate)", { min: 1, max: 1_000_000 }).optional().named(),
+      note: arg.text("Anything the verifier should know", { max: 300, placeholder: "note" }).optional().rest(),
+    },
+    examples: ["task done 12 hours:2.5", "task done 12 hours:3 the oven was cold"],
+    run: (ctx, a) => tasks.reportDone(ctx, a.id, a.hours, a.note),
+    render: (d) => [doc.line(`Reported ${hoursText(d.hours)} on task #${d.task.id}. A coordinator of ${d.task.project} verifies it.`)],
+    json: (d) => ({ task: taskJson(d.task), hours: toHours(d.hours) }),
+  }),
+
+  defineCommand({
+    path: ["task", "verify"],
+    where: "pool",
+    summary: "Credit reported work: hours x the locked weight, from the project to the worker",
+    details:
+      "Without hours: the reported hours are credited, up to creditCapFactor (2) times the estimate; above that, give hours: with what you confirm. Nobody verifies their own work.",
+    access: "coordinator of the project or pool admin",
+    mutates: true,
+    args: { id: taskId, member: memberArg, hours: arg.hours("Hours to credit, if not the reported ones", { min: 1, max: 1_000_000 }).optional().named() },
+    examples: ["task verify 12 @bob", "task verify 12 @bob hours:5"],
+    run: (ctx, a) => tasks.verifyWork(ctx, a.id, a.member, a.hours),
+    render: (d) => [doc.line(doc.good("Verified: "), `@${d.member} is credited `, doc.strong(formatHours(d.credited)), ` (${hoursText(d.hours)} x ${formatWeight(d.weight)}) for task #${d.task.id}.`)],
+    json: (d) => ({ task: taskJson(d.task), member: d.member, hours: toHours(d.hours), weight: weightJson(d.weight), credited: toHours(d.credited), entry: d.entry }),
+  }),
+
+  defineCommand({
+    path: ["task", "reject"],
+    where: "pool",
+    summary: "Send reported work back to the worker to redo or drop",
+    access: "coordinator of the project or pool admin",
+    mutates: true,
+    args: { id: taskId, member: memberArg, reason: arg.text("What is missing", { max: 300, placeholder: "reason" }).rest() },
+    examples: ['task reject 12 @bob "the floor is still wet"'],
+    run: (ctx, a) => tasks.rejectWork(ctx, a.id, a.member, a.reason),
+    render: (d) => [doc.line(`Task #${d.task.id} goes back to @${d.member}, who has until ${when(d.expiresAt)} to redo or drop it.`)],
+    json: (d) => ({ task: taskJson(d.task), member: d.member, expiresAt: iso(d.expiresAt) }),
+  }),
+
+  defineCommand({
+    path: ["task", "cancel"],
+    where: "pool",
+    summary: "Cancel a task: open claims end and nothing is credited",
+    access: "coordinator of the project",
+    mutates: true,
+    args: { id: taskId },
+    run: (ctx, a) => tasks.cancelTask(ctx, a.id),
+    render: (d) => [doc.line(`Task #${d.task.id} is cancelled.`, d.ended.length > 0 ? ` Claims ended: ${d.ended.map((h) => `@${h}`).join(" ")}.` : "")],
+    json: (d) => ({ task: taskJson(d.task), ended: d.ended }),
+  }),
+
+  defineCommand({
+    path: ["kind", "list"],
+    where: "pool",
+    summary: "Every kind of work with its market weight, open tasks and trend",
+    details: "A kind's market weight is where its next task starts. Claims move it to the weight the volunteer accepted; volunteers who find tasks full lower it. The trend compares it with a week ago.",
+    access: "anyone",
+    mutates: false,
+    args: {},
+    run: (ctx) => tasks.listKinds(ctx),
+    render: (d) =>
+      d.kinds.length === 0
+        ? [doc.line(doc.muted("No kinds yet: the first task posted with kind:<label> makes one."))]
+        : [
+            doc.table(
+              ["kind", "weight", "open tasks", "a week ago", "trend"],
+              d.kinds.map((k) => [k.kind, formatWeight(k.weight), String(k.open), formatWeight(k.weekAgo), k.weight > k.weekAgo ? "↑ rising" : k.weight < k.weekAgo ? "↓ falling" : "→ steady"]),
+            ),
+          ],
+    json: (d) => ({
+      kinds: d.kinds.map((k) => ({ kind: k.kind, weight: weightJson(k.weight), open: k.open, weekAgo: weightJson(k.weekAgo), trend: k.weight > k.weekAgo ? "rising" : k.weight < k.weekAgo ? "falling" : "steady" })),
+    }),
+  }),
+];

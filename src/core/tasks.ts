@@ -1,0 +1,45 @@
+// Tasks and claims: how many slots are taken, what state a task is in, how its open time
+// moves when slots fill and reopen, when a claim runs out, and how many hours a verifier credits.
+import { DAY_MS } from "./time.ts";
+import { openMsAt, type OpenTime } from "./weights.ts";
+
+export type ClaimState = "active" | "reported" | "verified" | "dropped" | "refused" | "released" | "cancelled";
+export type TaskState = "open" | "claimed" | "done" | "cancelled";
+
+/** Claims that hold a slot: being worked on, reported, or verified. */
+export const HOLDS_SLOT: ReadonlySet<ClaimState> = new Set(["active", "reported", "verified"]);
+
+export const slotsTaken = (claims: ReadonlyArray<{ status: ClaimState }>) => claims.filter((c) => HOLDS_SLOT.has(c.status)).length;
+
+export function taskState(task: { slots: number; cancelledAt: number | null }, claims: ReadonlyArray<{ status: ClaimState }>): TaskState {
+  if (task.cancelledAt !== null) return "cancelled";
+  if (claims.filter((c) => c.status === "verified").length >= task.slots) return "done";
+  return slotsTaken(claims) >= task.slots ? "claimed" : "open";
+}
+
+/** Open time after the number of taken slots changed at `at`: the clock stops when the last slot fills and restarts when one reopens. */
+export function openTimeAfter(t: OpenTime, slots: number, takenBefore: number, takenAfter: number, at: number): OpenTime {
+  const wasOpen = takenBefore < slots;
+  const isOpen = takenAfter < slots;
+  if (wasOpen && !isOpen) return { openMs: openMsAt(t, at), openSince: null };
+  if (!wasOpen && isOpen) return { openMs: t.openMs, openSince: at };
+  return t;
+}
+
+/** A claim runs until the task's due date, if it has one ahead, or for the policy's claim days. */
+export function claimDeadline(dueAt: number | null, now: number, claimDays: number): number {
+  return dueAt !== null && dueAt > now ? dueAt : now + claimDays * DAY_MS;
+}
+
+export type CreditHours = { readonly ok: true; readonly hours: number } | { readonly ok: false; readonly reported: number; readonly cap: number };
+
+/**
+ * Hours to credit: the verifier's explicit hours count as given; otherwise the reported hours,
+ * which may not exceed the cap (creditCapFactor x estimate) without the verifier saying so.
+ */
+export function creditHours(estimate: number, reported: number, explicit: number | undefined, capFactorThousandths: number): CreditHours {
+  if (explicit !== undefined) return { ok: true, hours: explicit };
+  const cap = Math.floor((estimate * capFactorThousandths) / 1000);
+  if (reported > cap) return { ok: false, reported, cap };
+  return { ok: true, hours: reported };
+}

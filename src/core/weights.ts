@@ -1,0 +1,86 @@
+// Weighted labour (MODEL.md, "Effort is counted in weighted hours"). A task's weight is a pure
+// function of stored facts and the time: the kind's weight when it was posted, how long it has
+// had an open slot, the growth per full day (compounded, rounded to millionths each day) and
+// the cap. So a bot that was down for a day computes the same weight as one that ran all day.
+import { DAY_MS } from "./time.ts";
+import type { Policy } from "./policy.ts";
+
+/** Weights are integer millionths: 1.331 = 1_331_000, 0.857375 = 857_375. */
+export const WEIGHT_ONE = 1_000_000;
+
+export interface WeightRules {
+  /** Factor per full open day, in millionths (10% -> 1_100_000). */
+  readonly growth: number;
+  readonly cap: number;
+  readonly floor: number;
+  /** Factor applied to a kind's weight when a volunteer finds a task full (5% -> 950_000). */
+  readonly waitlistFactor: number;
+  readonly newKind: number;
+}
+
+/** The weight rules of a pool's policy (policy weights are thousandths, percents thousandths of one). */
+export function weightRules(p: Policy): WeightRules {
+  return {
+    growth: WEIGHT_ONE + p.weightGrowthPerDay * 1000,
+    cap: p.weightCap * 1000,
+    floor: p.weightFloor * 1000,
+    waitlistFactor: WEIGHT_ONE - p.waitlistPenalty * 1000,
+    newKind: p.newKindWeight * 1000,
+  };
+}
+
+/** a x b for millionths, rounded half up. */
+export function mulWeight(a: number, factor: number): number {
+  return Math.round((a * factor) / WEIGHT_ONE);
+}
+
+/** The weight after `openMs` with an open slot: +growth per full day, compounded, up to the cap. */
+export function taskWeight(postedWeight: number, openMs: number, r: WeightRules): number {
+  if (postedWeight >= r.cap || r.growth <= WEIGHT_ONE) return postedWeight;
+  const days = Math.floor(openMs / DAY_MS);
+  let w = postedWeight;
+  for (let d = 0; d < days; d++) {
+    w = mulWeight(w, r.growth);
+    if (w >= r.cap) return r.cap;
+  }
+  return w;
+}
+
+export interface OpenTime {
+  /** Milliseconds with an open slot before the current stretch. */
+  readonly openMs: number;
+  /** Start of the current stretch with an open slot, or null while every slot is taken. */
+  readonly openSince: number | null;
+}
+
+export function openMsAt(t: OpenTime, now: number): number {
+  return t.openMs + (t.openSince === null ? 0 : Math.max(0, now - t.openSince));
+}
+
+/** When the weight next rises: after the next full day of open time; null when full or capped. */
+export function nextRiseAt(postedWeight: number, t: OpenTime, now: number, r: WeightRules): number | null {
+  if (t.openSince === null) return null;
+  const open = openMsAt(t, now);
+  if (taskWeight(postedWeight, open, r) >= r.cap || r.growth <= WEIGHT_ONE) return null;
+  return now + (DAY_MS - (open % DAY_MS));
+}
+
+/** A kind's weight after one more volunteer found a task of it full: -5%, not below the floor. */
+export function waitlistWeight(kindWeight: number, r: WeightRules): number {
+  return Math.max(r.floor, Math.min(kindWeight, mulWeight(kindWeight, r.waitlistFactor)));
+}
+
+/** Credit for verified work: hours (milli-hours) x weight (millionths), in milli-hours. */
+export function credit(hoursMilli: number, weight: number): number {
+  return Math.round((hoursMilli * weight) / WEIGHT_ONE);
+}
+
+/** "1.331", "0.857375", "1.00": at least two decimals, at most six. */
+export function formatWeight(w: number): string {
+  const whole = Math.floor(w / WEIGHT_ONE);
+  let frac = String(w % WEIGHT_ONE).padStart(6, "0");
+  while (frac.length > 2 && frac.endsWith("0")) frac = frac.slice(0, -1);
+  return `${whole}.${frac}`;
+}
+
+export const weightJson = (w: number) => w / WEIGHT_ONE;

@@ -1,0 +1,501 @@
+// Weighted labour: posting tasks, claiming them at their current weight, reporting and
+// verifying work. Weights are never set by a coordinator: a task is posted at its kind's
+// market weight, rises while it has an open slot, and a claim moves the kind's weight to the
+// accepted one; volunteers who find a task full lower it.
+import { HOLDS_SLOT, claimDeadline, creditHours, openTimeAfter, slotsTaken, taskState, type TaskState } from "../core/tasks.ts";
+import { credit, nextRiseAt, openMsAt, taskWeight, waitlistWeight, weightRules } from "../core/weights.ts";
+import type { DomainError } from "../errors.ts";
+import { err, ok, type Result } from "../result.ts";
+import type { ClaimRow, ClaimStatus, KindRow, ProjectRow, TaskRow, Tx } from "../store.ts";
+import { announce, ensureAccount, findPoolMember, findProject, requireCoordinator, type MemberRef, type PoolCtx } from "./context.ts";
+import { postEntry } from "./ledger.ts";
+
+type R<T> = Promise<Result<T, DomainError>>;
+
+export interface ClaimView {
+  readonly id: number;
+  readonly member: string;
+  readonly weight: number;
+  readonly status: ClaimStatus;
+  readonly claimedAt: number;
+  readonly expiresAt: number;
+  readonly reportedHours: number | null;
+  readonly note: string | null;
+  readonly credited: number | null;
+  readonly verifiedBy: string | null;
+}
+
+export interface TaskView {
+  readonly id: number;
+  readonly title: string;
+  readonly project: string;
+  readonly kind: string;
+  readonly estimate: number;
+  readonly slots: number;
+  readonly state: TaskState;
+  /** The weight a claim would get now (the posted weight once nothing is open). */
+  readonly weight: number;
+  readonly postedWeight: number;
+  readonly postedAt: number;
+  readonly postedBy: string;
+  readonly dueAt: number | null;
+  readonly openMs: number;
+  readonly nextRiseAt: number | null;
+  readonly growth: number;
+  readonly cap: number;
+  readonly claims: readonly ClaimView[];
+  readonly waitlist: readonly string[];
+}
+
+async function handle(tx: Tx, memberId: number | null, cache: Map<number, string>): Promise<string> {
+  if (memberId === null) return "?";
+  const known = cache.get(memberId);
+  if (known) return known;
+  const h = (await tx.member(memberId))?.handle ?? String(memberId);
+  cache.set(memberId, h);
+  return h;
+}
+
+export async function viewTask(c: PoolCtx, task: TaskRow, claims?: readonly ClaimRow[]): Promise<TaskView> {
+  const rules = weightRules(c.pool.policy);
+  const all = claims ?? (await c.tx.claimsOf(task.id));
+  const names = new Map<number, string>();
+  const project = await c.tx.project(task.projectId);
+  const kind = await c.tx.kindById(task.kindId);
+  const openMs = openMsAt(task, c.now);
+  const state = taskState(task, all);
+  const claimViews: ClaimView[] = [];
+  for (const cl of all) {
+    claimViews.push({
+      id: cl.id,
+      member: await handle(c.tx, cl.memberId, names),
+      weight: cl.weight,
+      status: cl.status,
+      claimedAt: cl.claimedAt,
+      expiresAt: cl.expiresAt,
+      reportedHours: cl.reportedHours,
+      note: cl.note,
+      credited: cl.credited,
+      verifiedBy: cl.verifiedBy === null ? null : await handle(c.tx, cl.verifiedBy, names),
+    });
+  }
+  const waitlist: string[] = [];
+  for (const w of await c.tx.waitlistOf(task.id)) waitlist.push(await handle(c.tx, w.memberId, names));
+  return {
+    id: task.id,
+    title: task.title,
+    project: project?.slug ?? "?",
+    kind: kind?.name ?? "?",
+    estimate: task.estimate,
+    slots: task.slots,
+    state,
+    weight: taskWeight(task.postedWeight, openMs, rules),
+    postedWeight: task.postedWeight,
+    postedAt: task.postedAt,
+    postedBy: await handle(c.tx, task.postedBy, names),
+    dueAt: task.dueAt,
+    openMs,
+    nextRiseAt: state === "open" ? nextRiseAt(task.postedWeight, task, c.now, rules) : null,
+    growth: rules.growth,
+    cap: rules.cap,
+    claims: claimViews,
+    waitlist,
+  };
+}
+
+async function findTask(c: PoolCtx, id: number): Promise<Result<TaskRow, DomainError>> {
+  const t = await c.tx.task(id);
+  return t && t.poolId === c.pool.row.id ? ok(t) : err({ kind: "not_found", what: "task", ref: `#${id}` });
+}
+
+async function projectOf(c: PoolCtx, task: TaskRow): Promise<ProjectRow> {
+  const p = await c.tx.project(task.projectId);
+  if (!p) throw new Error(`task ${task.id} has no project`);
+  return p;
+}
+
+/** The kind of work by name, created at the policy's weight for new kinds on first use. */
+async function kindFor(c: PoolCtx, name: string): Promise<KindRow> {
+  const existing = await c.tx.kind(c.pool.row.id, name);
+  if (existing) return existing;
+  const weight = weightRules(c.pool.policy).newKind;
+  const row = { poolId: c.pool.row.id, name, weight, createdAt: c.now };
+  const id = await c.tx.insertKind(row);
+  await c.tx.insertKindChange({ kindId: id, before: null, after: weight, reason: "new", taskId: null, memberId: c.member.id, at: c.now });
+  return { id, ...row };
+}
+
+async function setKindWeight(c: PoolCtx, kind: KindRow, after: number, reason: "claim" | "waitlist", taskId: number, memberId: number): Promise<void> {
+  await c.tx.setKindWeight(kind.id, after);
+  await c.tx.insertKindChange({ kindId: kind.id, before: kind.weight, after, reason, taskId, memberId, at: c.now });
+}
+
+/** The rooms that hear about a project's tasks: its own rooms and the pool's lobby. */
+async function taskRooms(c: PoolCtx, projectId: number): Promise<number[]> {
+  return (await c.tx.rooms(c.pool.row.id)).filter((r) => r.isLobby || r.projectId === projectId).map((r) => r.id);
+}
+
+export interface TaskAnnouncement {
+  readonly task: number;
+  readonly title: string;
+  readonly project: string;
+  readonly kind: string;
+  readonly weight: number;
+  readonly estimate: number;
+  readonly slots: number;
+  readonly by: string;
+  readonly dueAt: number | null;
+}
+
+export interface PostTask {
+  readonly project: string;
+  readonly title: string;
+  readonly estimate: number;
+  readonly kind: string;
+  readonly slots: number;
+  readonly dueAt: number | undefined;
+}
+
+/** Posts a task at its kind's current market weight (coordinators of the project). */
+export async function postTask(c: PoolCtx, a: PostTask): R<{ task: TaskView; rooms: number }> {
+  const found = await findProject(c, a.project);
+  if (!found.ok) return found;
+  const denied = await requireCoordinator(c, found.value, false);
+  if (denied) return err(denied);
+  if (a.dueAt !== undefined && a.dueAt <= c.now) return err({ kind: "due_past", due: c.now });
+  const kind = await kindFor(c, a.kind);
+  const row = {
+    poolId: c.pool.row.id,
+    projectId: found.value.id,
+    kindId: kind.id,
+    title: a.title,
+    estimate: a.estimate,
+    slots: a.slots,
+    postedWeight: kind.weight,
+    postedAt: c.now,
+    postedBy: c.member.id,
+    dueAt: a.dueAt ?? null,
+    openSince: c.now,
+    openMs: 0,
+    cancelledAt: null,
+    cancelledBy: null,
+  };
+  const id = await c.tx.insertTask(row);
+  const rooms = await taskRooms(c, found.value.id);
+  const body: TaskAnnouncement = { task: id, title: a.title, project: found.value.slug, kind: kind.name, weight: kind.weight, estimate: a.estimate, slots: a.slots, by: c.member.handle, dueAt: row.dueAt };
+  await announce(c, rooms, "task", JSON.stringify(body));
+  return ok({ task: await viewTask(c, { id, ...row }, []), rooms: rooms.length });
+}
+
+export type TaskListFilter = { readonly project?: string; readonly kind?: string; readonly state: TaskState | "all" };
+
+/** The pool's to-do list with current weights; the most neglected work (longest open) first. */
+export async function listTasks(c: PoolCtx, f: TaskListFilter): R<{ tasks: TaskView[] }> {
+  let projectId: number | undefined;
+  if (f.project !== undefined) {
+    const found = await findProject(c, f.project);
+    if (!found.ok) return found;
+    projectId = found.value.id;
+  }
+  let kindId: number | undefined;
+  if (f.kind !== undefined) {
+    const k = await c.tx.kind(c.pool.row.id, f.kind);
+    if (!k) return ok({ tasks: [] });
+    kindId = k.id;
+  }
+  const rows = await c.tx.tasks(c.pool.row.id, { projectId, kindId });
+  const claims = await c.tx.claimsOfTasks(rows.map((r) => r.id));
+  const byTask = new Map<number, ClaimRow[]>();
+  for (const cl of claims) byTask.set(cl.taskId, [...(byTask.get(cl.taskId) ?? []), cl]);
+  const views: TaskView[] = [];
+  for (const row of rows) {
+    const state = taskState(row, byTask.get(row.id) ?? []);
+    if (f.state !== "all" && state !== f.state) continue;
+    views.push(await viewTask(c, row, byTask.get(row.id) ?? []));
+  }
+  const rank: Record<TaskState, number> = { open: 0, claimed: 1, done: 2, cancelled: 3 };
+  views.sort((a, b) => rank[a.state] - rank[b.state] || b.openMs - a.openMs || a.id - b.id);
+  return ok({ tasks: views });
+}
+
+export async function showTask(c: PoolCtx, id: number): R<{ task: TaskView }> {
+  const t = await findTask(c, id);
+  if (!t.ok) return t;
+  return ok({ task: await viewTask(c, t.value) });
+}
+
+/** Moves a task's open-time clock after its taken slots changed. */
+async function retime(c: PoolCtx, task: TaskRow, takenBefore: number, takenAfter: number, at: number): Promise<void> {
+  const next = openTimeAfter(task, task.slots, takenBefore, takenAfter, at);
+  if (next !== task) await c.tx.setTaskOpen(task.id, next.openSince, next.openMs);
+}
+
+/** Tells the waitlist that a slot of the task is open again. */
+async function noteWaitlist(tx: Tx, task: TaskRow, now: number): Promise<void> {
+  for (const w of await tx.waitlistOf(task.id)) {
+    await tx.insertNote({ poolId: task.poolId, memberId: w.memberId, kind: "slot_open", body: JSON.stringify({ task: task.id, title: task.title }), createdAt: now });
+  }
+}
+
+export type ClaimOutcome =
+  | { readonly outcome: "claimed"; readonly task: TaskView; readonly weight: number; readonly expiresAt: number; readonly kind: string; readonly kindBefore: number }
+  | { readonly outcome: "waitlisted"; readonly task: TaskView; readonly position: number; readonly kind: string; readonly kindBefore: number; readonly kindAfter: number; readonly lowered: boolean };
+
+/**
+ * Takes a slot at the current weight, locked from then on; the kind's market weight moves to it.
+ * A volunteer who finds every slot taken goes on the waitlist and, once per task, lowers the
+ * kind's weight.
+ */
+export async function claimTask(c: PoolCtx, id: number): R<ClaimOutcome> {
+  const t = await findTask(c, id);
+  if (!t.ok) return t;
+  const task = t.value;
+  const claims = await c.tx.claimsOf(task.id);
+  const state = taskState(task, claims);
+  if (state === "done" || state === "cancelled") return err({ kind: "task_closed", id, state });
+  const mine = claims.filter((cl) => cl.memberId === c.member.id);
+  const holding = mine.find((cl) => HOLDS_SLOT.has(cl.status));
+  if (holding) return err({ kind: "already_claimed", id, state: holding.status as "active" | "reported" | "verified" });
+  const project = await projectOf(c, task);
+  if (mine.some((cl) => cl.status === "refused")) return err({ kind: "turned_down", id, project: project.slug });
+  const kind = await c.tx.kindById(task.kindId);
+  if (!kind) throw new Error(`task ${task.id} has no kind`);
+  const rules = weightRules(c.pool.policy);
+  const taken = slotsTaken(claims);
+  if (taken < task.slots) {
+    const weight = taskWeight(task.postedWeight, openMsAt(task, c.now), rules);
+    const expiresAt = claimDeadline(task.dueAt, c.now, c.pool.policy.claimDays);
+    await c.tx.insertClaim({
+      taskId: task.id,
+      memberId: c.member.id,
+      weight,
+      status: "active",
+      claimedAt: c.now,
+      expiresAt,
+      reportedAt: null,
+      reportedHours: null,
+      note: null,
+      rejectReason: null,
+      verifiedAt: null,
+      verifiedBy: null,
+      creditedHours: null,
+      credited: null,
+      entryId: null,
+      endedAt: null,
+      endedBy: null,
+    });
+    await retime(c, task, taken, taken + 1, c.now);
+    await c.tx.deleteWaitlist(task.id, c.member.id);
+    await setKindWeight(c, kind, weight, "claim", task.id, c.member.id);
+    const after = await c.tx.task(task.id);
+    return ok({ outcome: "claimed", task: await viewTask(c, after ?? task), weight, expiresAt, kind: kind.name, kindBefore: kind.weight });
+  }
+  const waiting = await c.tx.waitlistOf(task.id);
+  const already = waiting.findIndex((w) => w.memberId === c.member.id);
+  if (already >= 0) {
+    return ok({ outcome: "waitlisted", task: await viewTask(c, task, claims), position: already + 1, kind: kind.name, kindBefore: kind.weight, kindAfter: kind.weight, lowered: false });
+  }
+  await c.tx.insertWaitlist(task.id, c.member.id, c.now);
+  const lowered = waitlistWeight(kind.weight, rules);
+  await setKindWeight(c, kind, lowered, "waitlist", task.id, c.member.id);
+  return ok({ outcome: "waitlisted", task: await viewTask(c, task, claims), position: waiting.length + 1, kind: kind.name, kindBefore: kind.weight, kindAfter: lowered, lowered: true });
+}
+
+/**
+ * Ends a claim that holds a slot at `at`; unless the task is being cancelled, the slot reopens
+ * then, the weight goes on rising from where it was, and the waitlist hears of it.
+ */
+async function endClaim(tx: Tx, task: TaskRow, claim: ClaimRow, status: "dropped" | "refused" | "released" | "cancelled", at: number, by: number | null, now: number): Promise<void> {
+  const before = slotsTaken(await tx.claimsOf(task.id));
+  await tx.updateClaim(claim.id, { status, endedAt: at, endedBy: by });
+  if (status === "cancelled") return;
+  const next = openTimeAfter(task, task.slots, before, before - 1, at);
+  if (next !== task) await tx.setTaskOpen(task.id, next.openSince, next.openMs);
+  if (before >= task.slots) await noteWaitlist(tx, task, now);
+}
+
+/** The caller gives their slot back (before verification). */
+export async function dropTask(c: PoolCtx, id: number): R<{ task: TaskView }> {
+  const t = await findTask(c, id);
+  if (!t.ok) return t;
+  const claim = (await c.tx.claimsOf(id)).find((cl) => cl.memberId === c.member.id && (cl.status === "active" || cl.status === "reported"));
+  if (!claim) return err({ kind: "no_claim", id, member: null });
+  await endClaim(c.tx, t.value, claim, "dropped", c.now, c.member.id, c.now);
+  return ok({ task: await viewTask(c, (await c.tx.task(id)) ?? t.value) });
+}
+
+async function claimOfMember(c: PoolCtx, task: TaskRow, who: MemberRef, statuses: readonly ClaimStatus[]) {
+  const target = await findPoolMember(c, who);
+  if (!target.ok) return target;
+  const claim = (await c.tx.claimsOf(task.id)).find((cl) => cl.memberId === target.value.id && statuses.includes(cl.status));
+  return ok({ member: target.value, claim });
+}
+
+/** A coordinator turns a volunteer down: the slot reopens and the weight keeps rising. */
+export async function refuseVolunteer(c: PoolCtx, id: number, who: MemberRef): R<{ task: TaskView; member: string }> {
+  const t = await findTask(c, id);
+  if (!t.ok) return t;
+  const project = await projectOf(c, t.value);
+  const denied = await requireCoordinator(c, project, false);
+  if (denied) return err(denied);
+  const found = await claimOfMember(c, t.value, who, ["active", "reported"]);
+  if (!found.ok) return found;
+  const { member, claim } = found.value;
+  if (!claim) return err({ kind: "no_claim", id, member: member.handle });
+  await endClaim(c.tx, t.value, claim, "refused", c.now, c.member.id, c.now);
+  await c.tx.insertNote({ poolId: c.pool.row.id, memberId: member.id, kind: "refused", body: JSON.stringify({ task: id, title: t.value.title, project: project.slug }), createdAt: c.now });
+  return ok({ task: await viewTask(c, (await c.tx.task(id)) ?? t.value), member: member.handle });
+}
+
+/** The worker reports their work done, with the hours spent (the estimate if not given). */
+export async function reportDone(c: PoolCtx, id: number, hours: number | undefined, note: string | undefined): R<{ task: TaskView; hours: number }> {
+  const t = await findTask(c, id);
+  if (!t.ok) return t;
+  const mine = (await c.tx.claimsOf(id)).filter((cl) => cl.memberId === c.member.id);
+  if (mine.some((cl) => cl.status === "reported")) return err({ kind: "already_reported", id });
+  const claim = mine.find((cl) => cl.status === "active");
+  if (!claim) return err({ kind: "no_claim", id, member: null });
+  const reported = hours ?? t.value.estimate;
+  await c.tx.updateClaim(claim.id, { status: "reported", reportedAt: c.now, reportedHours: reported, note: note ?? null });
+  return ok({ task: await viewTask(c, t.value), hours: reported });
+}
+
+export interface Verified {
+  readonly task: TaskView;
+  readonly member: string;
+  readonly hours: number;
+  readonly weight: number;
+  readonly credited: number;
+  readonly entry: number;
+}
+
+/**
+ * Credits reported work: hours x the claim's locked weight, from the project's account to the
+ * worker's. A coordinator of the project or a pool admin verifies, never the worker.
+ */
+export async function verifyWork(c: PoolCtx, id: number, who: MemberRef, explicitHours: number | undefined): R<Verified> {
+  const t = await findTask(c, id);
+  if (!t.ok) return t;
+  const task = t.value;
+  const project = await projectOf(c, task);
+  const denied = await requireCoordinator(c, project, true);
+  if (denied) return err(denied);
+  const found = await claimOfMember(c, task, who, ["active", "reported"]);
+  if (!found.ok) return found;
+  const { member, claim } = found.value;
+  if (member.id === c.member.id) return err({ kind: "self_verify", id });
+  if (!claim) return err({ kind: "no_claim", id, member: member.handle });
+  if (claim.status !== "reported" || claim.reportedHours === null) return err({ kind: "not_reported", id, member: member.handle });
+  const hours = creditHours(task.estimate, claim.reportedHours, explicitHours, c.pool.policy.creditCapFactor);
+  if (!hours.ok) return err({ kind: "needs_hours", id, member: member.handle, reported: hours.reported, cap: hours.cap });
+  const amount = credit(hours.hours, claim.weight);
+  const poolId = c.pool.row.id;
+  let entryId: number | null = null;
+  if (amount > 0) {
+    const from = await ensureAccount(c.tx, poolId, "project", project.id);
+    const to = await ensureAccount(c.tx, poolId, "member", member.id);
+    const entry = await postEntry(c.tx, {
+      poolId,
+      fromAccount: from,
+      toAccount: to,
+      amount,
+      kind: "work",
+      memo: `task #${task.id} ${task.title}`,
+      requestId: c.requestId,
+      createdAt: c.now,
+      createdBy: c.member.id,
+    });
+    entryId = entry.id;
+  }
+  await c.tx.updateClaim(claim.id, { status: "verified", verifiedAt: c.now, verifiedBy: c.member.id, creditedHours: hours.hours, credited: amount, entryId });
+  return ok({ task: await viewTask(c, task), member: member.handle, hours: hours.hours, weight: claim.weight, credited: amount, entry: entryId ?? 0 });
+}
+
+/** Sends reported work back to the worker to redo (or drop), with a reason and a fresh deadline. */
+export async function rejectWork(c: PoolCtx, id: number, who: MemberRef, reason: string): R<{ task: TaskView; member: string; expiresAt: number }> {
+  const t = await findTask(c, id);
+  if (!t.ok) return t;
+  const project = await projectOf(c, t.value);
+  const denied = await requireCoordinator(c, project, true);
+  if (denied) return err(denied);
+  const found = await claimOfMember(c, t.value, who, ["active", "reported"]);
+  if (!found.ok) return found;
+  const { member, claim } = found.value;
+  if (member.id === c.member.id) return err({ kind: "self_verify", id });
+  if (!claim) return err({ kind: "no_claim", id, member: member.handle });
+  if (claim.status !== "reported") return err({ kind: "not_reported", id, member: member.handle });
+  const expiresAt = claimDeadline(t.value.dueAt, c.now, c.pool.policy.claimDays);
+  await c.tx.updateClaim(claim.id, { status: "active", rejectReason: reason, reportedAt: null, reportedHours: null, expiresAt });
+  await c.tx.insertNote({ poolId: c.pool.row.id, memberId: member.id, kind: "rejected", body: JSON.stringify({ task: id, title: t.value.title, reason, by: c.member.handle }), createdAt: c.now });
+  return ok({ task: await viewTask(c, t.value), member: member.handle, expiresAt });
+}
+
+/** Cancels a task (its coordinators): open claims end, nothing is credited. */
+export async function cancelTask(c: PoolCtx, id: number): R<{ task: TaskView; ended: string[] }> {
+  const t = await findTask(c, id);
+  if (!t.ok) return t;
+  const task = t.value;
+  const project = await projectOf(c, task);
+  const denied = await requireCoordinator(c, project, false);
+  if (denied) return err(denied);
+  const claims = await c.tx.claimsOf(id);
+  const state = taskState(task, claims);
+  if (state === "done" || state === "cancelled") return err({ kind: "task_closed", id, state });
+  const ended: string[] = [];
+  for (const cl of claims.filter((x) => x.status === "active" || x.status === "reported")) {
+    await endClaim(c.tx, task, cl, "cancelled", c.now, c.member.id, c.now);
+    await c.tx.insertNote({ poolId: c.pool.row.id, memberId: cl.memberId, kind: "cancelled", body: JSON.stringify({ task: id, title: task.title, project: project.slug }), createdAt: c.now });
+    ended.push((await c.tx.member(cl.memberId))?.handle ?? "?");
+  }
+  await c.tx.cancelTask(id, c.now, c.member.id);
+  return ok({ task: await viewTask(c, (await c.tx.task(id)) ?? task), ended });
+}
+
+export interface KindView {
+  readonly kind: string;
+  readonly weight: number;
+  readonly open: number;
+  /** Weight a week ago (or at creation, if newer), to show the trend. */
+  readonly weekAgo: number;
+  readonly changes: number;
+}
+
+/** Every kind's market weight, open tasks of it, and how the weight moved over the last week. */
+export async function listKinds(c: PoolCtx): R<{ kinds: KindView[] }> {
+  const WEEK_MS = 7 * 86_400_000;
+  const kinds = await c.tx.kinds(c.pool.row.id);
+  const tasks = await c.tx.tasks(c.pool.row.id, {});
+  const claims = await c.tx.claimsOfTasks(tasks.map((t) => t.id));
+  const out: KindView[] = [];
+  for (const k of kinds) {
+    const open = tasks.filter((t) => t.kindId === k.id && taskState(t, claims.filter((cl) => cl.taskId === t.id)) === "open").length;
+    const recent = await c.tx.kindChanges(k.id, c.now - WEEK_MS);
+    const weekAgo = recent.length > 0 ? (recent[0]!.before ?? recent[0]!.after) : k.weight;
+    out.push({ kind: k.name, weight: k.weight, open, weekAgo, changes: recent.length });
+  }
+  return ok({ kinds: out });
+}
+
+export interface Released {
+  readonly claim: number;
+  readonly task: number;
+  readonly member: number;
+  readonly pool: number;
+}
+
+/**
+ * Releases claims not reported within their time (claimDays, or the due date); the scheduler
+ * calls it. Each slot reopens at the moment the claim ran out, not when this runs, so the
+ * weights come out the same however late it runs. The worker gets a note.
+ */
+export async function releaseExpiredClaims(tx: Tx, now: number): Promise<Released[]> {
+  const released: Released[] = [];
+  for (const claim of await tx.expiredClaims(now)) {
+    const task = await tx.task(claim.taskId);
+    if (!task) throw new Error(`claim ${claim.id} has no task`);
+    await endClaim(tx, task, claim, "released", claim.expiresAt, null, now);
+    await tx.insertNote({ poolId: task.poolId, memberId: claim.memberId, kind: "released", body: JSON.stringify({ task: task.id, title: task.title, expiresAt: claim.expiresAt }), createdAt: now });
+    released.push({ claim: claim.id, task: task.id, member: claim.memberId, pool: task.poolId });
+  }
+  return released;
+}

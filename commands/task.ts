@@ -89,7 +89,7 @@ function taskCard(t: tasks.TaskView): Block[] {
       ),
     );
   }
-  if (t.waitlist.length > 0) blocks.push(doc.line(doc.muted(`Waitlist: ${t.waitlist.map((h) => `@${h}`).join(" ")}`)));
+  if (t.waitlist.length > 0 && (t.state === "open" || t.state === "claimed")) blocks.push(doc.line(doc.muted(`Waitlist: ${t.waitlist.map((h) => `@${h}`).join(" ")}`)));
   return blocks;
 }
 
@@ -169,7 +169,7 @@ export const taskCommands = [
         : [
             doc.line(`Every slot of task #${d.task.id} is taken: you are number ${d.position} on its waitlist, and you will hear when a slot opens.`),
             d.lowered
-              ? doc.line(doc.muted(`So many volunteers: the ${d.kind} market weight fell from ${formatWeight(d.kindBefore)} to ${formatWeight(d.kindAfter)}.`))
+              ? doc.line(doc.muted(`More volunteers than slots: the ${d.kind} market weight fell from ${formatWeight(d.kindBefore)} to ${formatWeight(d.kindAfter)}.`))
               : doc.line(doc.muted("You were on the waitlist already.")),
           ],
     json: (d) =>

@@ -9,6 +9,7 @@ import type { AnyCommand } from "../commands/define.ts";
 import { describeCommand, type CommandDetails } from "../commands/help.ts";
 import { table } from "../commands/table.ts";
 import { describeRange, formatPolicyValue, POLICY_KEY_NAMES, POLICY_KEYS } from "../src/core/policy.ts";
+import { simulateMonth, simulationMarkdown } from "./simulate.ts";
 
 export const README_FILE = resolve(fileURLToPath(new URL("..", import.meta.url)), "README.md");
 
@@ -18,6 +19,14 @@ export const MARKERS = {
 } as const;
 
 export type Section = keyof typeof MARKERS;
+
+/** The month simulation's figures: generated too, but asynchronously (it runs the real commands). */
+export const SIMULATION_MARKERS = { start: "<!-- simulation:start -->", end: "<!-- simulation:end -->" };
+export const SIMULATION_SEED = 1;
+
+export async function simulationSection(): Promise<string> {
+  return simulationMarkdown(await simulateMonth(SIMULATION_SEED));
+}
 
 /** Escapes prose for Markdown, so `pool join <code>` is not read as an HTML tag. */
 export function escapeMarkdown(text: string): string {
@@ -109,8 +118,8 @@ export function renderSection(section: Section): string {
 }
 
 /** Replaces what stands between one pair of markers; throws if the markers are missing. */
-export function replaceSection(text: string, section: Section, body: string): string {
-  const { start, end } = MARKERS[section];
+export function replaceSection(text: string, section: Section | "simulation", body: string): string {
+  const { start, end } = section === "simulation" ? SIMULATION_MARKERS : MARKERS[section];
   const from = text.indexOf(start);
   const to = text.indexOf(end, from < 0 ? 0 : from + start.length);
   if (from < 0 || to < 0) throw new Error(`README.md has no ${start} ... ${end} markers`);
@@ -130,7 +139,7 @@ export function staleSections(text: string): Section[] {
   return (Object.keys(MARKERS) as Section[]).filter((s) => replaceSection(text, s, renderSection(s)) !== text);
 }
 
-export function main(argv: readonly string[], file = README_FILE): number {
+export async function main(argv: readonly string[], file = README_FILE): Promise<number> {
   const check = argv.includes("--check");
   const unknown = argv.filter((a) => a !== "--check");
   if (unknown.length > 0) {
@@ -140,7 +149,7 @@ export function main(argv: readonly string[], file = README_FILE): number {
   const before = readFileSync(file, "utf8");
   let after: string;
   try {
-    after = updateReadme(before);
+    after = replaceSection(updateReadme(before), "simulation", await simulationSection());
   } catch (e) {
     process.stderr.write(`${(e as Error).message}\n`);
     return 1;
@@ -150,7 +159,8 @@ export function main(argv: readonly string[], file = README_FILE): number {
       process.stdout.write("README.md is up to date.\n");
       return 0;
     }
-    process.stderr.write(`README.md is out of date (${staleSections(before).join(", ")}): run npm run docs\n`);
+    const stale = [...staleSections(before), ...(replaceSection(before, "simulation", await simulationSection()) === before ? [] : ["simulation"])];
+    process.stderr.write(`README.md is out of date (${stale.join(", ")}): run npm run docs\n`);
     return 1;
   }
   if (after !== before) {
@@ -163,4 +173,4 @@ export function main(argv: readonly string[], file = README_FILE): number {
 }
 
 const isEntry = process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href;
-if (isEntry) process.exitCode = main(process.argv.slice(2));
+if (isEntry) main(process.argv.slice(2)).then((code) => (process.exitCode = code));

@@ -33,11 +33,12 @@ const NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/i;
 export const WELCOME = [
   "Welcome to d-pool, a distribution pool for peer-production projects.",
   "This is a local console room. You are @admin in the room #lobby; try:",
-  '  pool create "Riverside commons"      start a pool (this room becomes its lobby)',
-  '  project create bakery "The Bakery"   add a project you coordinate',
-  '  goal announce bakery "Bread for 40"  tell every room of the pool',
-  "  /as bob  then  me balance            act as another member",
-  "  help                                 every command;  /quit leaves",
+  '  pool create "Riverside commons"                start a pool (this room becomes its lobby)',
+  '  project create bakery "The Bakery"             add a project you coordinate',
+  "  task post bakery Knead dough hours:2 kind:baking  post a task at its kind's weight",
+  "  /as bob  then  task claim 1  and  task done 1   work as another member",
+  "  /as admin  then  task verify 1 @bob            credit the work (me balance shows it)",
+  "  help                                           every command;  /quit leaves",
 ];
 
 export async function startConsole(o: ConsoleOptions): Promise<void> {

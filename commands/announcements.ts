@@ -37,8 +37,12 @@ export function renderAnnouncement(kind: string, body: string): Doc {
 
 /** Notes to one member: why a claim ended, work sent back, a slot open again. */
 export function renderNote(kind: string, body: string): Doc {
-  const n = JSON.parse(body) as { task: number; title: string; project?: string; reason?: string; by?: string; expiresAt?: number };
+  const n = JSON.parse(body) as { task: number; title: string; project?: string; reason?: string; by?: string; expiresAt?: number; good?: string; qty?: number; cost?: number; clearing?: number };
   switch (kind) {
+    case "allocated":
+      return [doc.line(`🎁 The round of ${n.good} closed: you got ${n.qty} for ${formatThousandths(n.cost ?? 0)} wh (clearing weight ${formatWeight(n.clearing ?? 0)}).`)];
+    case "skipped":
+      return [doc.line(doc.warn("⚠ "), `You won ${n.qty} of ${n.good} in its round, but ${formatThousandths(n.cost ?? 0)} wh would take you past the credit limit; your request stays queued for the next round.`)];
     case "released":
       return [doc.line(doc.warn("⏰ "), `Your claim on task #${n.task} (${n.title}) ran out at ${when(n.expiresAt ?? 0)} without a report, so its slot was released. `, doc.code(`task claim ${n.task}`), " takes it again if it is still open.")];
     case "refused":

@@ -107,10 +107,10 @@ export const arg = {
   },
 
   /** Weighted or plain hours, typed as decimals ("1.5"), kept as integer milli-hours. */
-  hours(description: string, o: { min: number; max?: number; placeholder?: string }) {
+  hours(description: string, o: { min: number; max?: number; placeholder?: string; noun?: string }) {
     const max = o.max ?? MAX_MILLI_HOURS;
     return new Arg<number>(
-      spec("hours", description, o.placeholder ?? "hours", `hours from ${formatThousandths(o.min, 0)} to ${formatThousandths(max, 0)} with at most three decimals, such as 1.5`, {
+      spec("hours", description, o.placeholder ?? "hours", `${o.noun ?? "hours"} from ${formatThousandths(o.min, 0)} to ${formatThousandths(max, 0)} with at most three decimals, such as 1.5`, {
         min: o.min,
         max,
       }),

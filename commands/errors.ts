@@ -31,8 +31,14 @@ export function describeDomainError(e: DomainError): string {
           return `there is no ledger entry ${e.ref} in this pool: "me history" shows entry numbers`;
         case "task":
           return `there is no task ${e.ref} in this pool: "task list status:all" shows them`;
+        case "good":
+          return `there is no good "${e.ref}" in this pool: "good list" shows them`;
+        case "request":
+          return `there is no request ${e.ref} in this pool: "good show <good>" lists the waiting ones`;
+        case "loan":
+          return `there is no loan ${e.ref} in this pool: the number came with "good borrow"`;
         default:
-          return assertNever(e.what);
+          return assertNever(e);
       }
     case "project_exists":
       return `a project "${e.slug}" exists already: choose another short name, or type "project info ${e.slug}"`;
@@ -95,6 +101,36 @@ export function describeDomainError(e: DomainError): string {
       return `@${e.member} reported ${formatThousandths(e.reported, 0)} h, above the cap of ${formatThousandths(e.cap, 0)} h (twice the estimate): type "task verify ${e.id} @${e.member} hours:<h>" with the hours you confirm`;
     case "due_past":
       return `that due date has passed: give a date ahead, such as due:${new Date(e.due + 7 * 86_400_000).toISOString().slice(0, 10)}`;
+    case "good_exists":
+      return `a good "${e.name}" exists already: choose another name, or "good show ${e.name}"`;
+    case "good_model":
+      return e.need === "stock"
+        ? `${e.good} is copyable: it has no stock to produce; its effort is credited through tasks posted with good:${e.good}`
+        : e.model === "flat-rate"
+          ? `${e.good} is a flat-rate good: type "good subscribe ${e.good}" instead`
+          : e.model === "durable"
+            ? `${e.good} is a durable good: type "good borrow ${e.good} days:<n>" instead`
+            : e.model === "copyable"
+              ? `${e.good} is copyable: "good request ${e.good}" gives access, there is nothing to ${e.need === "durable" ? "borrow" : "subscribe to"}`
+              : `${e.good} is a per-unit good: type "good request ${e.good} qty:<n>" instead`;
+    case "insufficient_credit":
+      return `that costs ${formatThousandths(e.needed)} wh and you can take ${formatThousandths(Math.max(0, e.available))} wh more (balance plus the credit limit): contribute first, or ask for less`;
+    case "out_of_stock":
+      return `no ${e.good} is in stock right now: try later, or ask its coordinators`;
+    case "no_round":
+      return `nobody is waiting for ${e.good}: there is no round to close`;
+    case "not_yours":
+      return `${e.what} #${e.id} is not yours: only the member who made it can ${e.what === "request" ? "cancel" : "return"} it`;
+    case "request_closed":
+      return `request #${e.id} is ${e.status} already: only waiting requests can be cancelled`;
+    case "subscription":
+      return e.subscribed ? `you are subscribed to ${e.good} already` : `you are not subscribed to ${e.good}`;
+    case "loan_returned":
+      return `loan #${e.id} was returned already`;
+    case "deficit_cap":
+      return `${e.project}'s deficit is ${formatThousandths(e.deficit)} wh, past the pool's cap of ${formatThousandths(e.cap)} wh: no new production tasks until members take more of its goods`;
+    case "good_other_project":
+      return `${e.good} is not a good of ${e.project}: a production task makes its own project's goods`;
     default:
       return assertNever(e);
   }

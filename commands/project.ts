@@ -76,7 +76,13 @@ export const projectCommands = [
       ...(d.goals.length > 0 ? [doc.line("Open goals:"), doc.list(d.goals.map((g) => [`#${g.id} `, g.text]))] : [doc.line(doc.muted("No open goals."))]),
     ],
     json: (d) => ({
-      project: projectJson(d.project),
+      project: {
+        ...projectJson(d.project),
+        balance: toHours(d.balance),
+        deficit: toHours(d.deficit),
+        deficitCap: toHours(d.deficitCap),
+        deficitWarning: d.deficit >= d.deficitCap ? "over_cap" : d.deficit >= d.deficitWarnAt && d.deficit > 0 ? "near_cap" : null,
+      },
       coordinators: d.coordinators,
       balance: toHours(d.balance),
       deficit: toHours(d.deficit),

@@ -5,6 +5,7 @@ import { helpCommand } from "./help.ts";
 import { ledgerCommands, meCommands } from "./me.ts";
 import { poolCommands } from "./pool.ts";
 import { projectCommands } from "./project.ts";
+import { goodCommands } from "./good.ts";
 import { taskCommands } from "./task.ts";
 
-export const table: readonly AnyCommand[] = [helpCommand, ...poolCommands, ...ledgerCommands, ...projectCommands, ...taskCommands, ...meCommands];
+export const table: readonly AnyCommand[] = [helpCommand, ...poolCommands, ...ledgerCommands, ...projectCommands, ...taskCommands, ...goodCommands, ...meCommands];

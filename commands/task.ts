@@ -45,6 +45,7 @@ export function taskJson(t: tasks.TaskView) {
       verifiedBy: c.verifiedBy,
     })),
     waitlist: t.waitlist,
+    good: t.good,
   };
 }
 
@@ -99,7 +100,7 @@ export const taskCommands = [
     where: "pool",
     summary: "Post a task of your project at its kind's current market weight",
     details:
-      "The task starts at the market weight of its kind (a new kind starts at the policy's newKindWeight, 1.00). While it has an open slot its weight rises by weightGrowthPerDay (10%) per full day, up to weightCap (4.00). Nobody sets a weight by hand. The task is announced in the project's rooms and the lobby.",
+      "The task starts at the market weight of its kind (a new kind starts at the policy's newKindWeight, 1.00). While it has an open slot its weight rises by weightGrowthPerDay (10%) per full day, up to weightCap (4.00). Nobody sets a weight by hand. The task is announced in the project's rooms and the lobby. With good: it is a production task: its verified work measures the good's effort per unit, and it is refused while the project's deficit is past the pool's deficitCap.",
     access: "coordinator of the project",
     mutates: true,
     args: {
@@ -109,9 +110,20 @@ export const taskCommands = [
       kind: arg.slug("Kind of work, like cleaning or baking (default general)", "label").optional().named(),
       slots: arg.integer("How many volunteers it needs (default 1)", { min: 1, max: 100 }).optional().named(),
       due: arg.date("When it must be done").optional().named(),
+      good: arg.slug("The good this task produces (a production task)", "good").optional().named(),
+      qty: arg.integer("How many units of the good it makes (default 1)", { min: 1, max: 1_000_000, placeholder: "n" }).optional().named(),
     },
-    examples: ["task post bakery Knead the dough hours:2 kind:baking", 'task post bikes "Fix the lathe" hours:4 slots:2 due:2026-12-20'],
-    run: (ctx, a) => tasks.postTask(ctx, { project: a.project, title: a.title, estimate: a.hours, kind: a.kind ?? "general", slots: a.slots ?? 1, dueAt: a.due }),
+    examples: ["task post bakery Knead the dough hours:2 kind:baking", 'task post bikes "Fix the lathe" hours:4 slots:2 due:2026-12-20', "task post bakery Bake bread hours:3 kind:baking good:bread qty:20"],
+    run: (ctx, a) =>
+      tasks.postTask(ctx, {
+        project: a.project,
+        title: a.title,
+        estimate: a.hours,
+        kind: a.kind ?? "general",
+        slots: a.slots ?? 1,
+        dueAt: a.due,
+        good: a.good === undefined ? undefined : { name: a.good, qty: a.qty ?? 1 },
+      }),
     render: (d) => [doc.line("Posted: ", ...taskLine(d.task)), doc.line(doc.muted(`Announced in ${plural(d.rooms, "room")}. Volunteers type `), doc.code(`task claim ${d.task.id}`), doc.muted("."))],
     json: (d) => ({ task: taskJson(d.task), rooms: d.rooms }),
   }),

@@ -271,8 +271,11 @@ export const tasks = sqliteTable(
     openMs: integer("open_ms").notNull(),
     cancelledAt: integer("cancelled_at"),
     cancelledBy: integer("cancelled_by").references(() => members.id),
+    /** A production task makes `goodQty` units of this good; its credited work measures the effort. */
+    goodId: integer("good_id"),
+    goodQty: integer("good_qty"),
   },
-  (t) => [index("tasks_pool").on(t.poolId), index("tasks_project").on(t.projectId)],
+  (t) => [index("tasks_pool").on(t.poolId), index("tasks_project").on(t.projectId), index("tasks_good").on(t.goodId)],
 );
 
 export const claims = sqliteTable(
@@ -336,4 +339,161 @@ export const memberNotes = sqliteTable(
     deliveredAt: integer("delivered_at"),
   },
   (t) => [index("member_notes_pending").on(t.memberId, t.deliveredAt)],
+);
+
+// ---- Goods (issue 4): production effort per unit in milli-hours, preference weights and
+// clearing weights in millionths.
+
+export const goods = sqliteTable(
+  "goods",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    poolId: integer("pool_id")
+      .notNull()
+      .references(() => pools.id),
+    projectId: integer("project_id")
+      .notNull()
+      .references(() => projects.id),
+    name: text("name").notNull(),
+    unit: text("unit").notNull(),
+    model: text("model", { enum: ["per-unit", "flat-rate", "copyable", "durable"] }).notNull(),
+    sector: text("sector"),
+    declaredEffort: integer("declared_effort").notNull(),
+    stock: integer("stock").notNull(),
+    createdAt: integer("created_at").notNull(),
+    createdBy: integer("created_by")
+      .notNull()
+      .references(() => members.id),
+  },
+  (t) => [uniqueIndex("goods_pool_name").on(t.poolId, t.name), check("goods_stock_non_negative", sql`${t.stock} >= 0`)],
+);
+
+/** Units added by `good produce`, with the effort per unit in force then (flat rates settle on it). */
+export const productions = sqliteTable(
+  "productions",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    goodId: integer("good_id")
+      .notNull()
+      .references(() => goods.id),
+    qty: integer("qty").notNull(),
+    effort: integer("effort").notNull(),
+    at: integer("at").notNull(),
+    by: integer("by")
+      .notNull()
+      .references(() => members.id),
+  },
+  (t) => [index("productions_good").on(t.goodId, t.at)],
+);
+
+export const goodRequests = sqliteTable(
+  "good_requests",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    goodId: integer("good_id")
+      .notNull()
+      .references(() => goods.id),
+    memberId: integer("member_id")
+      .notNull()
+      .references(() => members.id),
+    qty: integer("qty").notNull(),
+    filled: integer("filled").notNull(),
+    weight: integer("weight").notNull(),
+    status: text("status", { enum: ["pending", "allocated", "cancelled", "access"] }).notNull(),
+    createdAt: integer("created_at").notNull(),
+    closedAt: integer("closed_at"),
+  },
+  (t) => [index("good_requests_good").on(t.goodId, t.status)],
+);
+
+export const rounds = sqliteTable(
+  "rounds",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    goodId: integer("good_id")
+      .notNull()
+      .references(() => goods.id),
+    openedAt: integer("opened_at").notNull(),
+    closesAt: integer("closes_at").notNull(),
+    closedAt: integer("closed_at"),
+    clearingWeight: integer("clearing_weight"),
+    supply: integer("supply"),
+    allocated: integer("allocated"),
+  },
+  (t) => [index("rounds_good").on(t.goodId), index("rounds_due").on(t.closedAt, t.closesAt)],
+);
+
+/** Units a member took: at once (no round) or when a round closed. */
+export const allocations = sqliteTable(
+  "allocations",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    goodId: integer("good_id")
+      .notNull()
+      .references(() => goods.id),
+    requestId: integer("request_id")
+      .notNull()
+      .references(() => goodRequests.id),
+    roundId: integer("round_id").references(() => rounds.id),
+    memberId: integer("member_id")
+      .notNull()
+      .references(() => members.id),
+    qty: integer("qty").notNull(),
+    effort: integer("effort").notNull(),
+    weight: integer("weight").notNull(),
+    cost: integer("cost").notNull(),
+    at: integer("at").notNull(),
+  },
+  (t) => [index("allocations_good").on(t.goodId, t.at)],
+);
+
+export const subscriptions = sqliteTable(
+  "subscriptions",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    goodId: integer("good_id")
+      .notNull()
+      .references(() => goods.id),
+    memberId: integer("member_id")
+      .notNull()
+      .references(() => members.id),
+    since: integer("since").notNull(),
+    until: integer("until"),
+  },
+  (t) => [index("subscriptions_good").on(t.goodId)],
+);
+
+/** One row per flat-rate good and settled period: a period is never settled twice. */
+export const settlements = sqliteTable(
+  "settlements",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    goodId: integer("good_id")
+      .notNull()
+      .references(() => goods.id),
+    periodStart: integer("period_start").notNull(),
+    periodEnd: integer("period_end").notNull(),
+    effort: integer("effort").notNull(),
+    subscribers: integer("subscribers").notNull(),
+    at: integer("at").notNull(),
+  },
+  (t) => [uniqueIndex("settlements_good_period").on(t.goodId, t.periodStart)],
+);
+
+export const loans = sqliteTable(
+  "loans",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    goodId: integer("good_id")
+      .notNull()
+      .references(() => goods.id),
+    memberId: integer("member_id")
+      .notNull()
+      .references(() => members.id),
+    borrowedAt: integer("borrowed_at").notNull(),
+    dueAt: integer("due_at").notNull(),
+    returnedAt: integer("returned_at"),
+    charged: integer("charged"),
+  },
+  (t) => [index("loans_good").on(t.goodId)],
 );

@@ -2,9 +2,9 @@
 // so transactions are serialised through a queue and opened with BEGIN IMMEDIATE (which also
 // takes the write lock against other processes on the same file). The services' async calls
 // resolve at once; no other transaction can interleave while one is open.
-import { and, asc, desc, eq, gte, inArray, isNull, lte, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gte, inArray, isNotNull, isNull, lt, lte, or, sql } from "drizzle-orm";
 import type { AccountKind } from "../src/core/ledger.ts";
-import type { AccountRow, ClaimRow, CodeRow, GoalRow, KindChangeRow, NoteRow, OutboxRow, RoomRow, Store, Tx } from "../src/store.ts";
+import type { AccountRow, ClaimRow, CodeRow, GoalRow, GoodRequestRow, GoodRow, KindChangeRow, NoteRow, OutboxRow, RoomRow, Store, Tx } from "../src/store.ts";
 import { openSqlite, type SqliteDb } from "./client.ts";
 import * as t from "./schema.ts";
 
@@ -356,6 +356,146 @@ function makeTx(db: SqliteDb): Tx {
       db.delete(t.waitlist)
         .where(and(eq(t.waitlist.taskId, taskId), eq(t.waitlist.memberId, memberId)))
         .run();
+    },
+
+    async insertGood(g) {
+      return db.insert(t.goods).values(g).returning({ id: t.goods.id }).get().id;
+    },
+    async good(id) {
+      return db.select().from(t.goods).where(eq(t.goods.id, id)).get() as GoodRow | undefined;
+    },
+    async goodByName(poolId, name) {
+      return db
+        .select()
+        .from(t.goods)
+        .where(and(eq(t.goods.poolId, poolId), eq(t.goods.name, name)))
+        .get() as GoodRow | undefined;
+    },
+    async goods(poolId, filter) {
+      const conditions = [eq(t.goods.poolId, poolId)];
+      if (filter.projectId !== undefined) conditions.push(eq(t.goods.projectId, filter.projectId));
+      if (filter.sector !== undefined) conditions.push(eq(t.goods.sector, filter.sector));
+      return db
+        .select()
+        .from(t.goods)
+        .where(and(...conditions))
+        .orderBy(asc(t.goods.name))
+        .all() as GoodRow[];
+    },
+    async setStock(goodId, stock) {
+      db.update(t.goods).set({ stock }).where(eq(t.goods.id, goodId)).run();
+    },
+    async insertProduction(p) {
+      db.insert(t.productions).values(p).run();
+    },
+    async productions(goodId, from, to) {
+      return db
+        .select()
+        .from(t.productions)
+        .where(and(eq(t.productions.goodId, goodId), gte(t.productions.at, from), lt(t.productions.at, to)))
+        .orderBy(asc(t.productions.id))
+        .all();
+    },
+    async measuredEffort(goodId) {
+      const rows = db
+        .select({ task: t.tasks.id, qty: t.tasks.goodQty, credited: sql<number>`sum(${t.claims.credited})` })
+        .from(t.tasks)
+        .innerJoin(t.claims, and(eq(t.claims.taskId, t.tasks.id), eq(t.claims.status, "verified")))
+        .where(eq(t.tasks.goodId, goodId))
+        .groupBy(t.tasks.id)
+        .all();
+      return { units: rows.reduce((a, r) => a + (r.qty ?? 0), 0), effort: rows.reduce((a, r) => a + Number(r.credited ?? 0), 0) };
+    },
+    async insertGoodRequest(r) {
+      return db.insert(t.goodRequests).values(r).returning({ id: t.goodRequests.id }).get().id;
+    },
+    async goodRequest(id) {
+      return db.select().from(t.goodRequests).where(eq(t.goodRequests.id, id)).get() as GoodRequestRow | undefined;
+    },
+    async goodRequestsOf(goodId, status) {
+      return db
+        .select()
+        .from(t.goodRequests)
+        .where(and(eq(t.goodRequests.goodId, goodId), eq(t.goodRequests.status, status)))
+        .orderBy(asc(t.goodRequests.id))
+        .all() as GoodRequestRow[];
+    },
+    async updateGoodRequest(id, patch) {
+      db.update(t.goodRequests).set(patch).where(eq(t.goodRequests.id, id)).run();
+    },
+    async openRound(goodId) {
+      return db
+        .select()
+        .from(t.rounds)
+        .where(and(eq(t.rounds.goodId, goodId), isNull(t.rounds.closedAt)))
+        .get();
+    },
+    async lastClosedRound(goodId) {
+      return db
+        .select()
+        .from(t.rounds)
+        .where(and(eq(t.rounds.goodId, goodId), isNotNull(t.rounds.closedAt), isNotNull(t.rounds.clearingWeight)))
+        .orderBy(desc(t.rounds.closedAt), desc(t.rounds.id))
+        .get();
+    },
+    async insertRound(r) {
+      return db.insert(t.rounds).values(r).returning({ id: t.rounds.id }).get().id;
+    },
+    async closeRound(id, patch) {
+      db.update(t.rounds).set(patch).where(eq(t.rounds.id, id)).run();
+    },
+    async dueRounds(now) {
+      return db
+        .select()
+        .from(t.rounds)
+        .where(and(isNull(t.rounds.closedAt), lte(t.rounds.closesAt, now)))
+        .orderBy(asc(t.rounds.closesAt), asc(t.rounds.id))
+        .all();
+    },
+    async insertAllocation(a) {
+      return db.insert(t.allocations).values(a).returning({ id: t.allocations.id }).get().id;
+    },
+    async allocationsOf(goodId, since) {
+      return db
+        .select()
+        .from(t.allocations)
+        .where(and(eq(t.allocations.goodId, goodId), gte(t.allocations.at, since)))
+        .orderBy(asc(t.allocations.id))
+        .all();
+    },
+    async subscriptions(goodId) {
+      return db.select().from(t.subscriptions).where(eq(t.subscriptions.goodId, goodId)).orderBy(asc(t.subscriptions.id)).all();
+    },
+    async insertSubscription(s) {
+      db.insert(t.subscriptions).values(s).run();
+    },
+    async endSubscription(id, until) {
+      db.update(t.subscriptions).set({ until }).where(eq(t.subscriptions.id, id)).run();
+    },
+    async settlement(goodId, periodStart) {
+      return db
+        .select({ id: t.settlements.id })
+        .from(t.settlements)
+        .where(and(eq(t.settlements.goodId, goodId), eq(t.settlements.periodStart, periodStart)))
+        .get();
+    },
+    async insertSettlement(s) {
+      db.insert(t.settlements).values(s).run();
+    },
+    async flatRateGoods() {
+      return db.select().from(t.goods).where(eq(t.goods.model, "flat-rate")).orderBy(asc(t.goods.id)).all() as GoodRow[];
+    },
+    async insertLoan(l) {
+      return db.insert(t.loans).values(l).returning({ id: t.loans.id }).get().id;
+    },
+    async loan(id) {
+      return db.select().from(t.loans).where(eq(t.loans.id, id)).get();
+    },
+    async loansOf(goodId) {
+      return db.select().from(t.loans).where(eq(t.loans.goodId, goodId)).orderBy(asc(t.loans.id)).all();
+    },
+    async returnLoan(id, returnedAt, charged) {
+      db.update(t.loans).set({ returnedAt, charged }).where(eq(t.loans.id, id)).run();
     },
 
     async insertNote(n) {

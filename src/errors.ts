@@ -6,7 +6,7 @@ export type DomainError =
   | { readonly kind: "room_bound"; readonly pool: string; readonly project: string | null }
   | { readonly kind: "forbidden"; readonly need: "admin" }
   | { readonly kind: "forbidden"; readonly need: "coordinator"; readonly project: string; readonly orAdmin: boolean }
-  | { readonly kind: "not_found"; readonly what: "project" | "goal" | "member" | "entry" | "task"; readonly ref: string }
+  | { readonly kind: "not_found"; readonly what: "project" | "goal" | "member" | "entry" | "task" | "good" | "request" | "loan"; readonly ref: string }
   | { readonly kind: "project_exists"; readonly slug: string }
   | { readonly kind: "code_invalid"; readonly reason: "unknown" | "expired" | "used" | "other_purpose" }
   | { readonly kind: "already_linked" }
@@ -28,6 +28,17 @@ export type DomainError =
   | { readonly kind: "already_reported"; readonly id: number }
   | { readonly kind: "self_verify"; readonly id: number }
   | { readonly kind: "needs_hours"; readonly id: number; readonly member: string; readonly reported: number; readonly cap: number }
-  | { readonly kind: "due_past"; readonly due: number };
+  | { readonly kind: "due_past"; readonly due: number }
+  | { readonly kind: "good_exists"; readonly name: string }
+  | { readonly kind: "good_model"; readonly good: string; readonly model: string; readonly need: "per-unit" | "flat-rate" | "durable" | "stock" }
+  | { readonly kind: "insufficient_credit"; readonly needed: number; readonly available: number }
+  | { readonly kind: "out_of_stock"; readonly good: string }
+  | { readonly kind: "no_round"; readonly good: string }
+  | { readonly kind: "not_yours"; readonly what: "request" | "loan"; readonly id: number }
+  | { readonly kind: "request_closed"; readonly id: number; readonly status: string }
+  | { readonly kind: "subscription"; readonly good: string; readonly subscribed: boolean }
+  | { readonly kind: "loan_returned"; readonly id: number }
+  | { readonly kind: "deficit_cap"; readonly project: string; readonly deficit: number; readonly cap: number }
+  | { readonly kind: "good_other_project"; readonly good: string; readonly project: string };
 
 export type DomainErrorKind = DomainError["kind"];

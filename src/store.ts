@@ -155,6 +155,8 @@ export interface TaskRow {
   readonly openMs: number;
   readonly cancelledAt: number | null;
   readonly cancelledBy: number | null;
+  readonly goodId: number | null;
+  readonly goodQty: number | null;
 }
 
 export type ClaimStatus = "active" | "reported" | "verified" | "dropped" | "refused" | "released" | "cancelled";
@@ -178,6 +180,94 @@ export interface ClaimRow {
   readonly entryId: number | null;
   readonly endedAt: number | null;
   readonly endedBy: number | null;
+}
+
+export type GoodModel = "per-unit" | "flat-rate" | "copyable" | "durable";
+
+export interface GoodRow {
+  readonly id: number;
+  readonly poolId: number;
+  readonly projectId: number;
+  readonly name: string;
+  readonly unit: string;
+  readonly model: GoodModel;
+  readonly sector: string | null;
+  /** Effort per unit the project declared, milli-hours. */
+  readonly declaredEffort: number;
+  readonly stock: number;
+  readonly createdAt: number;
+  readonly createdBy: number;
+}
+
+export interface ProductionRow {
+  readonly id: number;
+  readonly goodId: number;
+  readonly qty: number;
+  readonly effort: number;
+  readonly at: number;
+  readonly by: number;
+}
+
+export type RequestStatus = "pending" | "allocated" | "cancelled" | "access";
+
+export interface GoodRequestRow {
+  readonly id: number;
+  readonly goodId: number;
+  readonly memberId: number;
+  readonly qty: number;
+  readonly filled: number;
+  readonly weight: number;
+  readonly status: RequestStatus;
+  readonly createdAt: number;
+  readonly closedAt: number | null;
+}
+
+export interface RoundRow {
+  readonly id: number;
+  readonly goodId: number;
+  readonly openedAt: number;
+  readonly closesAt: number;
+  readonly closedAt: number | null;
+  readonly clearingWeight: number | null;
+  readonly supply: number | null;
+  readonly allocated: number | null;
+}
+
+export interface AllocationRow {
+  readonly id: number;
+  readonly goodId: number;
+  readonly requestId: number;
+  readonly roundId: number | null;
+  readonly memberId: number;
+  readonly qty: number;
+  readonly effort: number;
+  readonly weight: number;
+  readonly cost: number;
+  readonly at: number;
+}
+
+export interface SubscriptionRow {
+  readonly id: number;
+  readonly goodId: number;
+  readonly memberId: number;
+  readonly since: number;
+  readonly until: number | null;
+}
+
+export interface LoanRow {
+  readonly id: number;
+  readonly goodId: number;
+  readonly memberId: number;
+  readonly borrowedAt: number;
+  readonly dueAt: number;
+  readonly returnedAt: number | null;
+  readonly charged: number | null;
+}
+
+/** Verified work on production tasks of a good: what measures its effort per unit. */
+export interface MeasuredEffort {
+  readonly units: number;
+  readonly effort: number;
 }
 
 export interface NoteRow {
@@ -285,6 +375,41 @@ export interface Tx {
   waitlistOf(taskId: number): Promise<Array<{ memberId: number; at: number }>>;
   insertWaitlist(taskId: number, memberId: number, at: number): Promise<void>;
   deleteWaitlist(taskId: number, memberId: number): Promise<void>;
+
+  // goods
+  insertGood(g: Omit<GoodRow, "id">): Promise<number>;
+  good(id: number): Promise<GoodRow | undefined>;
+  goodByName(poolId: number, name: string): Promise<GoodRow | undefined>;
+  goods(poolId: number, filter: { projectId?: number; sector?: string }): Promise<GoodRow[]>;
+  setStock(goodId: number, stock: number): Promise<void>;
+  insertProduction(p: Omit<ProductionRow, "id">): Promise<void>;
+  productions(goodId: number, from: number, to: number): Promise<ProductionRow[]>;
+  /** Units and credited effort of the good's production tasks that have verified work. */
+  measuredEffort(goodId: number): Promise<MeasuredEffort>;
+  insertGoodRequest(r: Omit<GoodRequestRow, "id">): Promise<number>;
+  goodRequest(id: number): Promise<GoodRequestRow | undefined>;
+  goodRequestsOf(goodId: number, status: RequestStatus): Promise<GoodRequestRow[]>;
+  updateGoodRequest(id: number, patch: Partial<Pick<GoodRequestRow, "filled" | "status" | "closedAt">>): Promise<void>;
+  openRound(goodId: number): Promise<RoundRow | undefined>;
+  /** The last round that handed units out (and so has a clearing weight). */
+  lastClosedRound(goodId: number): Promise<RoundRow | undefined>;
+  insertRound(r: Omit<RoundRow, "id">): Promise<number>;
+  closeRound(id: number, patch: { closedAt: number; clearingWeight: number | null; supply: number; allocated: number }): Promise<void>;
+  /** Open rounds whose closing time has come, in every pool, oldest first. */
+  dueRounds(now: number): Promise<RoundRow[]>;
+  insertAllocation(a: Omit<AllocationRow, "id">): Promise<number>;
+  allocationsOf(goodId: number, since: number): Promise<AllocationRow[]>;
+  subscriptions(goodId: number): Promise<SubscriptionRow[]>;
+  insertSubscription(s: Omit<SubscriptionRow, "id">): Promise<void>;
+  endSubscription(id: number, until: number): Promise<void>;
+  settlement(goodId: number, periodStart: number): Promise<{ id: number } | undefined>;
+  insertSettlement(s: { goodId: number; periodStart: number; periodEnd: number; effort: number; subscribers: number; at: number }): Promise<void>;
+  /** Flat-rate goods of every pool, for the settlement job. */
+  flatRateGoods(): Promise<GoodRow[]>;
+  insertLoan(l: Omit<LoanRow, "id">): Promise<number>;
+  loan(id: number): Promise<LoanRow | undefined>;
+  loansOf(goodId: number): Promise<LoanRow[]>;
+  returnLoan(id: number, returnedAt: number, charged: number): Promise<void>;
 
   // notes to one member
   insertNote(n: Omit<NoteRow, "id" | "deliveredAt">): Promise<number>;

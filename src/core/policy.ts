@@ -4,7 +4,7 @@
 import { z } from "zod";
 import { formatThousandths, MAX_MILLI_HOURS, MILLI, parseThousandths } from "./amounts.ts";
 
-type Unit = "hours" | "weight" | "percent" | "count" | "timezone";
+type Unit = "hours" | "weight" | "percent" | "count" | "timezone" | "choice";
 
 interface KeySpec {
   readonly unit: Unit;
@@ -15,6 +15,7 @@ interface KeySpec {
   readonly summary: string;
   /** True where the rule is ours rather than Siefkes'. */
   readonly ours: boolean;
+  readonly choices?: readonly string[];
 }
 
 export const POLICY_KEYS = {
@@ -106,6 +107,29 @@ export const POLICY_KEYS = {
     summary: "Share of the deficit cap at which project info and summaries start to warn",
     ours: true,
   },
+  measuredEffortMinUnits: {
+    unit: "count",
+    default: 10,
+    min: 1,
+    max: 1_000_000,
+    summary: "Units made by verified production tasks before a good is charged at its measured effort instead of the declared one",
+    ours: true,
+  },
+  settlePeriod: {
+    unit: "choice",
+    default: "monthly",
+    choices: ["weekly", "monthly"],
+    summary: "How often flat-rate goods are settled among their subscribers (weeks start on Monday, UTC)",
+    ours: true,
+  },
+  durableDayPercent: {
+    unit: "percent",
+    default: 10,
+    min: 0,
+    max: 1000,
+    summary: "Share of a durable good's production effort charged per day it is borrowed",
+    ours: true,
+  },
   inviteDays: {
     unit: "count",
     default: 7,
@@ -136,6 +160,9 @@ export function isValidTimezone(name: string): boolean {
 }
 
 function keySchema(spec: KeySpec) {
+  if (spec.unit === "choice") {
+    return z.enum(spec.choices as [string, ...string[]]).default(spec.default as string);
+  }
   if (spec.unit === "timezone") {
     return z.string().refine(isValidTimezone, "not a known time zone").default(spec.default as string);
   }
@@ -149,7 +176,7 @@ function keySchema(spec: KeySpec) {
 
 export const policySchema = z.object(
   Object.fromEntries(POLICY_KEY_NAMES.map((k) => [k, keySchema(POLICY_KEYS[k])])) as {
-    [K in PolicyKey]: z.ZodDefault<(typeof POLICY_KEYS)[K]["unit"] extends "timezone" ? z.ZodString : z.ZodNumber>;
+    [K in PolicyKey]: z.ZodDefault<(typeof POLICY_KEYS)[K]["unit"] extends "timezone" | "choice" ? z.ZodString : z.ZodNumber>;
   },
 );
 
@@ -170,6 +197,10 @@ export function parsePolicyValue(key: PolicyKey, text: string): { ok: true; valu
   const expected = describeRange(key);
   if (spec.unit === "timezone") {
     return isValidTimezone(text.trim()) ? { ok: true, value: text.trim() } : { ok: false, problem: { expected } };
+  }
+  if (spec.unit === "choice") {
+    const v = text.trim().toLowerCase();
+    return spec.choices?.includes(v) ? { ok: true, value: v } : { ok: false, problem: { expected } };
   }
   let value: number | null;
   if (spec.unit === "count") {
@@ -224,6 +255,8 @@ export function describeRange(key: PolicyKey): string {
   switch (spec.unit) {
     case "timezone":
       return "a time zone name such as UTC or Europe/Berlin";
+    case "choice":
+      return `one of ${(spec.choices ?? []).join(", ")}`;
     case "count":
       return `a whole number from ${spec.min} to ${spec.max}`;
     case "percent":

@@ -8,6 +8,7 @@ import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
 import type { ClaimRow, ClaimStatus, KindRow, ProjectRow, TaskRow, Tx } from "../store.ts";
 import { announce, ensureAccount, findPoolMember, findProject, requireCoordinator, type MemberRef, type PoolCtx } from "./context.ts";
+import { productionGood } from "./goods.ts";
 import { postEntry } from "./ledger.ts";
 
 type R<T> = Promise<Result<T, DomainError>>;
@@ -45,6 +46,7 @@ export interface TaskView {
   readonly cap: number;
   readonly claims: readonly ClaimView[];
   readonly waitlist: readonly string[];
+  readonly good: { readonly name: string; readonly qty: number } | null;
 }
 
 async function handle(tx: Tx, memberId: number | null, cache: Map<number, string>): Promise<string> {
@@ -100,6 +102,7 @@ export async function viewTask(c: PoolCtx, task: TaskRow, claims?: readonly Clai
     cap: rules.cap,
     claims: claimViews,
     waitlist,
+    good: task.goodId === null ? null : { name: (await c.tx.good(task.goodId))?.name ?? "?", qty: task.goodQty ?? 0 },
   };
 }
 
@@ -154,6 +157,8 @@ export interface PostTask {
   readonly kind: string;
   readonly slots: number;
   readonly dueAt: number | undefined;
+  /** A production task: it makes `qty` units of this good of the project. */
+  readonly good?: { readonly name: string; readonly qty: number };
 }
 
 /** Posts a task at its kind's current market weight (coordinators of the project). */
@@ -163,6 +168,12 @@ export async function postTask(c: PoolCtx, a: PostTask): R<{ task: TaskView; roo
   const denied = await requireCoordinator(c, found.value, false);
   if (denied) return err(denied);
   if (a.dueAt !== undefined && a.dueAt <= c.now) return err({ kind: "due_past", due: c.now });
+  let good: { id: number; qty: number } | null = null;
+  if (a.good) {
+    const g = await productionGood(c, found.value, a.good.name);
+    if (!g.ok) return g;
+    good = { id: g.value.id, qty: a.good.qty };
+  }
   const kind = await kindFor(c, a.kind);
   const row = {
     poolId: c.pool.row.id,
@@ -179,6 +190,8 @@ export async function postTask(c: PoolCtx, a: PostTask): R<{ task: TaskView; roo
     openMs: 0,
     cancelledAt: null,
     cancelledBy: null,
+    goodId: good?.id ?? null,
+    goodQty: good?.qty ?? null,
   };
   const id = await c.tx.insertTask(row);
   const rooms = await taskRooms(c, found.value.id);
@@ -392,7 +405,9 @@ export async function verifyWork(c: PoolCtx, id: number, who: MemberRef, explici
   const poolId = c.pool.row.id;
   let entryId: number | null = null;
   if (amount > 0) {
-    const from = await ensureAccount(c.tx, poolId, "project", project.id);
+    // Work on a copyable good is carried by the commons: nobody is charged for taking it.
+    const good = task.goodId === null ? undefined : await c.tx.good(task.goodId);
+    const from = good?.model === "copyable" ? await ensureAccount(c.tx, poolId, "commons", poolId) : await ensureAccount(c.tx, poolId, "project", project.id);
     const to = await ensureAccount(c.tx, poolId, "member", member.id);
     const entry = await postEntry(c.tx, {
       poolId,

@@ -1,0 +1,303 @@
+// good ..., sector report and pool settle: goods are taken at their production effort and
+// auctioned at a higher cost when scarce; producers are credited only the effort.
+import { formatHours, formatThousandths, toHours } from "../src/core/amounts.ts";
+import { formatWeight, weightJson, WEIGHT_ONE } from "../src/core/weights.ts";
+import * as goods from "../src/services/goods.ts";
+import { arg } from "./args.ts";
+import { defineCommand } from "./define.ts";
+import { doc, type Block, type Span } from "./doc.ts";
+import { iso, plural, when } from "./present.ts";
+
+const goodArg = arg.slug("The good's name (see good list)", "good");
+const MODELS = ["per-unit", "flat-rate", "copyable", "durable"] as const;
+
+export function goodJson(v: goods.GoodView) {
+  return {
+    id: v.good.id,
+    name: v.good.name,
+    project: v.project,
+    model: v.good.model,
+    unit: v.good.unit,
+    sector: v.good.sector,
+    stock: v.good.stock,
+    effort: toHours(v.effort.effort),
+    declaredEffort: toHours(v.effort.declared),
+    measuredEffort: v.effort.measured === null ? null : toHours(v.effort.measured),
+    measuredUnits: v.effort.measuredUnits,
+    demand: v.demand,
+    openRound: v.round === null ? null : { id: v.round.id, closesAt: iso(v.round.closesAt), waiting: v.waiting },
+    lastClearingWeight: v.lastClearing === null ? null : weightJson(v.lastClearing),
+    subscribers: v.subscribers,
+    onLoan: v.onLoan,
+  };
+}
+
+function goodLine(v: goods.GoodView): Span[] {
+  const g = v.good;
+  const stock = g.model === "copyable" ? "copyable" : `${g.stock} in stock`;
+  return [
+    doc.strong(g.name),
+    doc.muted(` (${v.project}${g.sector ? `, ${g.sector}` : ""}, ${g.model})`),
+    ` · ${formatHours(v.effort.effort)} per ${g.unit} · ${stock}`,
+    ...(v.demand > 0 ? [` · ${v.demand} waiting`] : []),
+    ...(v.lastClearing !== null && v.lastClearing > WEIGHT_ONE ? [doc.muted(` · last cleared at ${formatWeight(v.lastClearing)}`)] : []),
+  ];
+}
+
+function goodCard(v: goods.GoodView): Block[] {
+  const e = v.effort;
+  const blocks: Block[] = [doc.line(...goodLine(v))];
+  blocks.push(
+    doc.line(
+      doc.muted("Effort per unit: "),
+      `declared ${formatHours(e.declared)}`,
+      e.measured === null ? "; not measured yet (production tasks with good:" + v.good.name + " measure it)" : `; measured ${formatHours(e.measured)} over ${plural(e.measuredUnits, "unit")}`,
+      e.usesMeasured ? ", which is what a unit costs." : ", the declared one is charged.",
+    ),
+  );
+  if (v.round) blocks.push(doc.line(`Round open: ${plural(v.waiting, "request")} for ${plural(v.demand, "unit")}, closes ${when(v.round.closesAt)}. `, doc.code(`good request ${v.good.name} weight:<w>`), " to bid higher."));
+  if (v.lastClearing !== null) blocks.push(doc.line(doc.muted(`Last round cleared at weight ${formatWeight(v.lastClearing)}.`)));
+  if (v.good.model === "flat-rate") blocks.push(doc.line(`${plural(v.subscribers, "subscriber")} share its effort each period.`));
+  if (v.good.model === "durable") blocks.push(doc.line(`${v.onLoan} on loan.`));
+  return blocks;
+}
+
+export const goodCommands = [
+  defineCommand({
+    path: ["good", "add"],
+    where: "pool",
+    summary: "Offer a good of your project to the pool, with its production effort per unit",
+    details:
+      "Models: per-unit (a member who takes a unit is charged its effort), flat-rate (subscribers share each period's effort), copyable (free for all; the commons carries its effort), durable (borrowed and charged per day of use). The declared effort is charged until production tasks (task post ... good:<good>) have measured it over measuredEffortMinUnits units.",
+    access: "coordinator of the project",
+    mutates: true,
+    args: {
+      project: arg.slug("Project short name (see project list)", "project"),
+      name: arg.slug("Short name of the good, like bread", "name"),
+      effort: arg.hours("Weighted hours it takes to make one unit", { min: 0, max: 1_000_000, placeholder: "hours per unit", noun: "weighted hours" }).named(),
+      unit: arg.slug("What one unit is, like loaf (default unit)", "label").optional().named(),
+      model: arg.choice("How it is shared (default per-unit)", MODELS, "model").optional().named(),
+      sector: arg.slug("Sector it belongs to, like food", "label").optional().named(),
+      stock: arg.integer("Units already made (default 0)", { min: 0, max: 1_000_000, placeholder: "n" }).optional().named(),
+    },
+    examples: ["good add bakery bread effort:0.5 unit:loaf sector:food stock:20", "good add bikes drill effort:20 model:durable stock:2"],
+    run: (ctx, a) => goods.addGood(ctx, { project: a.project, name: a.name, effort: a.effort, unit: a.unit ?? "unit", model: a.model ?? "per-unit", sector: a.sector, stock: a.stock ?? 0 }),
+    render: (v) => [doc.line("Added: ", ...goodLine(v))],
+    json: (v) => ({ good: goodJson(v) }),
+  }),
+
+  defineCommand({
+    path: ["good", "produce"],
+    where: "pool",
+    summary: "Add units you made to a good's stock",
+    details: "If more units are waiting in requests than there are now, the new units go to the open round (the auction), not to the earliest requests; if everyone waiting can be served, they are served at once at the effort.",
+    access: "coordinator of the project",
+    mutates: true,
+    args: { good: goodArg, qty: arg.integer("How many units", { min: 1, max: 1_000_000, placeholder: "qty" }) },
+    examples: ["good produce bread 20"],
+    run: (ctx, a) => goods.produceGood(ctx, a.good, a.qty),
+    render: (d) => [
+      doc.line("Stock now: ", ...goodLine(d.good)),
+      ...(d.allocated ? [doc.line(`Everyone waiting was served: ${d.allocated.allocations.map((x) => `@${x.member} ${x.qty}`).join(", ")}.`)] : []),
+    ],
+    json: (d) => ({ good: goodJson(d.good), allocated: d.allocated?.allocations.map((x) => ({ ...x, cost: toHours(x.cost) })) ?? [] }),
+  }),
+
+  defineCommand({
+    path: ["good", "list"],
+    where: "pool",
+    summary: "The pool's goods: stock, effort per unit, demand and last clearing weight",
+    access: "anyone",
+    mutates: false,
+    args: { project: arg.slug("Only this project's goods", "project").optional(), sector: arg.slug("Only goods of this sector", "label").optional().named() },
+    examples: ["good list", "good list bakery", "good list sector:food"],
+    run: (ctx, a) => goods.listGoods(ctx, a.project, a.sector),
+    render: (d) =>
+      d.goods.length === 0
+        ? [doc.line(doc.muted("No goods yet."), " Coordinators add them with ", doc.code("good add <project> <name> effort:<hours per unit>"), ".")]
+        : [doc.list(d.goods.map(goodLine)), doc.line(doc.muted("Take some with "), doc.code("good request <good> qty:<n>"), doc.muted("."))],
+    json: (d) => ({ goods: d.goods.map(goodJson) }),
+  }),
+
+  defineCommand({
+    path: ["good", "show"],
+    where: "pool",
+    summary: "A good: stock, declared and measured effort, demand, open round, last clearing weight",
+    access: "anyone",
+    mutates: false,
+    args: { good: goodArg },
+    run: (ctx, a) => goods.showGood(ctx, a.good),
+    render: (d) => goodCard(d.good),
+    json: (d) => ({ good: goodJson(d.good) }),
+  }),
+
+  defineCommand({
+    path: ["good", "request"],
+    where: "pool",
+    summary: "Ask for units of a good; scarce goods go to the highest preference weights",
+    details:
+      "With enough free stock you get the units at once, at their effort. When more is asked for than there is, your request waits for the round to close (roundHours, 24 h after the first unmet request): units go to the highest preference weights (weight:, at least 1.00; ties go to the earliest), and every winner pays the same: the highest losing weight (at least 1.00) x the effort. Stating your true preference is your best strategy. Producers are credited only the effort; the rest goes to the commons. Copyable goods are free.",
+    access: "anyone",
+    mutates: true,
+    args: {
+      good: goodArg,
+      qty: arg.integer("How many units (default 1)", { min: 1, max: 10_000, placeholder: "n" }).optional().named(),
+      weight: arg.hours("Your preference weight if it is scarce (default 1.00)", { min: 1000, max: 100_000, placeholder: "w", noun: "a weight" }).optional().named(),
+    },
+    examples: ["good request bread qty:2", "good request bread weight:1.5"],
+    run: (ctx, a) => goods.requestGood(ctx, a.good, a.qty ?? 1, (a.weight ?? 1000) * 1000),
+    render: (d) =>
+      d.request.status === "allocated"
+        ? [doc.line(`You took ${d.request.qty} x ${d.good.good.name} (${d.good.good.unit}) for `, doc.strong(formatHours(d.cost ?? 0)), ` (request #${d.request.id}).`)]
+        : d.request.status === "access"
+          ? [doc.line(`${d.good.good.name} is copyable: it is yours to use, at no charge.`)]
+          : [
+              doc.line(
+                `Request #${d.request.id} for ${d.request.qty} of ${d.good.good.name} waits for the round (${d.good.good.stock} in stock, ${d.good.demand} asked for), at preference weight ${formatWeight(d.request.weight)}.`,
+              ),
+              doc.line(doc.muted(`The round closes ${when(d.round?.closesAt ?? 0)}. `), doc.code(`good cancel ${d.request.id}`), doc.muted(" withdraws it.")),
+            ],
+    json: (d) => ({
+      request: {
+        id: d.request.id,
+        status: d.request.status,
+        qty: d.request.qty,
+        weight: weightJson(d.request.weight),
+        ...(d.cost === null ? {} : { cost: toHours(d.cost) }),
+        ...(d.round ? { roundClosesAt: iso(d.round.closesAt) } : {}),
+      },
+      good: goodJson(d.good),
+    }),
+  }),
+
+  defineCommand({
+    path: ["good", "allocate"],
+    where: "pool",
+    summary: "Close a good's round now: the auction hands out the stock",
+    access: "coordinator of the project",
+    mutates: true,
+    args: { good: goodArg },
+    run: (ctx, a) => goods.allocateGood(ctx, a.good),
+    render: (d) => [
+      d.allocations.length > 0
+        ? doc.line(`Round of ${d.good} closed at clearing weight `, doc.strong(formatWeight(d.outcome.clearing)), ` (${formatHours(d.outcome.unitCost)} per unit, effort ${formatHours(d.effort)}):`)
+        : doc.line(`Round of ${d.good} closed with nothing to hand out (no stock, or nobody could pay).`),
+      ...(d.allocations.length > 0 ? [doc.list(d.allocations.map((x) => [`@${x.member}: ${x.qty} for ${formatHours(x.cost)}`]))] : []),
+      ...(d.skipped.length > 0 ? [doc.line(doc.warn(`Skipped (past the credit limit): ${d.skipped.map((s) => `@${s.member}`).join(" ")}.`))] : []),
+      ...(d.queued > 0 ? [doc.line(doc.muted(`${plural(d.queued, "unit")} still asked for: they wait for the next round.`))] : []),
+    ],
+    json: (d) => ({
+      round: {
+        id: d.round,
+        clearingWeight: weightJson(d.outcome.clearing),
+        unitCost: toHours(d.outcome.unitCost),
+        allocations: d.allocations.map((x) => ({ member: x.member, qty: x.qty, cost: toHours(x.cost) })),
+        skipped: d.skipped,
+        queued: d.queued,
+      },
+    }),
+  }),
+
+  defineCommand({
+    path: ["good", "cancel"],
+    where: "pool",
+    summary: "Withdraw your waiting request",
+    access: "anyone",
+    mutates: true,
+    args: { request: arg.integer("Request number", { min: 1, max: 1_000_000_000, placeholder: "request" }) },
+    run: (ctx, a) => goods.cancelRequest(ctx, a.request),
+    render: (d) => [doc.line(`Request #${d.request.id} for ${d.good} is withdrawn.`)],
+    json: (d) => ({ request: { id: d.request.id, status: d.request.status } }),
+  }),
+
+  ...([true, false] as const).map((on) =>
+    defineCommand({
+      path: ["good", on ? "subscribe" : "unsubscribe"],
+      where: "pool",
+      summary: on ? "Subscribe to a flat-rate good: share its effort each period" : "End your subscription to a flat-rate good",
+      details: "Each period (settlePeriod: weekly or monthly) the effort of the units made is split evenly among the members subscribed at its end.",
+      access: "anyone",
+      mutates: true,
+      args: { good: goodArg },
+      run: (ctx, a) => goods.subscribe(ctx, a.good, on),
+      render: (d) => [doc.line(on ? `You are subscribed to ${d.good.good.name} (${plural(d.good.subscribers, "subscriber")}).` : `Your subscription to ${d.good.good.name} has ended.`)],
+      json: (d) => ({ good: goodJson(d.good), subscribed: d.subscribed }),
+    }),
+  ),
+
+  defineCommand({
+    path: ["good", "borrow"],
+    where: "pool",
+    summary: "Borrow a durable good; it is charged per day of use",
+    access: "anyone",
+    mutates: true,
+    args: { good: goodArg, days: arg.integer("For how many days", { min: 1, max: 365 }).named() },
+    examples: ["good borrow drill days:3"],
+    run: (ctx, a) => goods.borrowGood(ctx, a.good, a.days),
+    render: (d) => [doc.line(`Loan #${d.loan.id}: one ${d.good} until ${when(d.loan.dueAt)}, at ${formatHours(d.perDay)} per day of use. `, doc.code(`good return ${d.loan.id}`), " when you bring it back.")],
+    json: (d) => ({ loan: { id: d.loan.id, good: d.good, dueAt: iso(d.loan.dueAt), perDay: toHours(d.perDay) } }),
+  }),
+
+  defineCommand({
+    path: ["good", "return"],
+    where: "pool",
+    summary: "Bring a borrowed good back; the days of use are charged",
+    access: "anyone",
+    mutates: true,
+    args: { loan: arg.integer("Loan number from good borrow", { min: 1, max: 1_000_000_000, placeholder: "loan" }) },
+    run: (ctx, a) => goods.returnGood(ctx, a.loan),
+    render: (d) => [doc.line(`Returned ${d.good} after ${plural(d.days, "day")}: charged `, doc.strong(formatHours(d.charged)), ".")],
+    json: (d) => ({ loan: { id: d.loan.id, good: d.good, days: d.days, charged: toHours(d.charged) } }),
+  }),
+
+  defineCommand({
+    path: ["sector", "report"],
+    where: "pool",
+    summary: "Supply, demand, clearing weights and deficits of the projects making a sector's goods",
+    details: "What a prosumer association needs to adjust production together: projects that make similar goods see each other's stock, demand and deficits side by side.",
+    access: "anyone",
+    mutates: false,
+    args: { sector: arg.slug("Only this sector", "sector").optional() },
+    run: (ctx, a) => goods.sectorReport(ctx, a.sector),
+    render: (d) =>
+      d.sectors.length === 0
+        ? [doc.line(doc.muted("No goods with a sector yet: "), doc.code("good add ... sector:<label>"), doc.muted(" gives one."))]
+        : d.sectors.flatMap((s) => [
+            doc.heading(`Sector ${s.sector}`),
+            doc.table(
+              ["good", "project", "stock", "waiting", "effort", "last clearing"],
+              s.goods.map((g) => [g.good.name, g.project, g.good.model === "copyable" ? "∞" : String(g.good.stock), String(g.demand), formatHours(g.effort.effort), g.lastClearing === null ? "-" : formatWeight(g.lastClearing)]),
+            ),
+            doc.line(doc.muted("Deficits: "), s.projects.map((p) => `${p.slug} ${formatHours(p.deficit)} of ${formatHours(p.cap)}`).join(", ")),
+          ]),
+    json: (d) => ({
+      sectors: d.sectors.map((s) => ({
+        sector: s.sector,
+        goods: s.goods.map((g) => ({ name: g.good.name, project: g.project, stock: g.good.stock, demand: g.demand, effort: toHours(g.effort.effort), lastClearingWeight: g.lastClearing === null ? null : weightJson(g.lastClearing) })),
+        projects: s.projects.map((p) => ({ slug: p.slug, deficit: toHours(p.deficit), cap: toHours(p.cap) })),
+      })),
+    }),
+  }),
+
+  defineCommand({
+    path: ["pool", "settle"],
+    where: "pool",
+    summary: "Settle flat-rate goods now: each ended period's effort is split among subscribers",
+    details: "The scheduler does this by itself at the end of each period; every period is settled once, however often this runs.",
+    access: "pool admin",
+    mutates: true,
+    args: {},
+    run: (ctx) => goods.settleNow(ctx),
+    render: (d) =>
+      d.settled.length === 0
+        ? [doc.line(doc.muted("Nothing to settle: no flat-rate good has an ended period that was not settled yet."))]
+        : [
+            doc.list(
+              d.settled.map((s) => [
+                `${s.good}, ${new Date(s.periodStart).toISOString().slice(0, 10)} to ${new Date(s.periodEnd).toISOString().slice(0, 10)}: ${formatHours(s.effort)} ${s.subscribers > 0 ? `split among ${plural(s.subscribers, "subscriber")} (${formatThousandths(s.share)} wh each)` : "with no subscribers: it stays with the project"}`,
+              ]),
+            ),
+          ],
+    json: (d) => ({ settled: d.settled.map((s) => ({ good: s.good, periodStart: iso(s.periodStart), periodEnd: iso(s.periodEnd), effort: toHours(s.effort), subscribers: s.subscribers, share: toHours(s.share) })) }),
+  }),
+];

@@ -29,6 +29,8 @@ export interface CommandDef<A extends Record<string, AnyArg>, D, W extends Where
   /** Mutating commands record their answer by request id; a replay returns it. */
   readonly mutates: boolean | ((args: ArgValues<A>) => boolean);
   readonly args: A;
+  /** Replies that show one member's own data (balance, history, link codes): only they see them. */
+  readonly personal?: boolean;
   readonly examples?: readonly string[];
   readonly run: (ctx: W extends "pool" ? PoolCtx : Ctx, args: ArgValues<A>, env: CommandEnv) => Promise<Result<D, DomainError>>;
   readonly render: (data: D) => Doc;

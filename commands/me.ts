@@ -18,6 +18,7 @@ const entryJson = (e: EntryRow) => ({ id: e.id, kind: e.kind, memo: e.memo, amou
 export const meCommands = [
   defineCommand({
     path: ["me", "balance"],
+    personal: true,
     where: "pool",
     summary: "Your balance in this pool: what you contributed minus what you took",
     details:
@@ -34,6 +35,7 @@ export const meCommands = [
 
   defineCommand({
     path: ["me", "history"],
+    personal: true,
     where: "pool",
     summary: "Your latest ledger entries in this pool",
     access: "anyone",
@@ -56,6 +58,7 @@ export const meCommands = [
 
   defineCommand({
     path: ["me", "link"],
+    personal: true,
     where: "anywhere",
     summary: "Join your accounts on several platforms into one member",
     details:

@@ -163,15 +163,25 @@ function bindArgs(command: AnyCommand, tokens: readonly Token[]): Parsed {
     if (free[1].spec.rest) restName = free[0];
     next++;
   }
+  return checkValues(command, raw);
+}
+
+/**
+ * Validates raw option values (text tokens, or typed values from Discord) with each argument's
+ * zod schema: the one validator for every platform.
+ */
+export function checkValues(command: AnyCommand, raw: ReadonlyMap<string, unknown>): Parsed {
+  const fail = (problem: string, suggestion?: string): Parsed => ({ ok: false, error: { kind: "usage", command, problem, suggestion } });
   const values: Record<string, unknown> = {};
-  for (const [name, a] of entries) {
-    const text = raw.get(name);
-    if (text === undefined) {
+  for (const [name, a] of Object.entries(command.args) as Array<[string, AnyArg]>) {
+    const given = raw.get(name);
+    if (given === undefined) {
       if (!a.spec.optional) return fail(`missing ${describe(name, a)}`);
       continue;
     }
-    const r = a.schema.safeParse(text);
+    const r = a.schema.safeParse(given);
     if (!r.success) {
+      const text = typeof given === "string" ? given : typeof given === "number" ? String(given) : JSON.stringify(given);
       const shown = text.length > 40 ? `${text.slice(0, 40)}…` : text;
       const near = a.spec.choices ? closest(text, a.spec.choices) : null;
       const written = a.spec.positional ? near : near && `${name}:${near}`;

@@ -1,0 +1,26 @@
+// Discord's configuration from the environment (or .env): checked up front, so that a bad
+// value gives one clear line instead of a stack trace.
+export interface DiscordConfig {
+  readonly token: string;
+  readonly appId: string;
+  readonly guildId?: string;
+  readonly apiBase?: string;
+}
+
+const SNOWFLAKE = /^\d{15,22}$/;
+
+/** null when Discord is not configured at all; an error line when it is half or badly configured. */
+export function discordConfig(env: NodeJS.ProcessEnv): { ok: true; value: DiscordConfig | null } | { ok: false; error: string } {
+  const token = env.DISCORD_TOKEN?.trim();
+  const appId = env.DISCORD_APP_ID?.trim();
+  if (!token && !appId) return { ok: true, value: null };
+  if (!token) return { ok: false, error: "DISCORD_APP_ID is set but DISCORD_TOKEN is not: copy the bot token from the Developer Portal (Bot > Reset Token)." };
+  if (!appId) return { ok: false, error: "DISCORD_TOKEN is set but DISCORD_APP_ID is not: copy the Application ID from the Developer Portal (General Information)." };
+  if (!SNOWFLAKE.test(appId)) return { ok: false, error: `DISCORD_APP_ID must be the application's numeric id, not "${appId.slice(0, 30)}".` };
+  if (!/^[\w.-]{20,200}$/.test(token)) return { ok: false, error: "DISCORD_TOKEN does not look like a bot token: copy it again from the Developer Portal (Bot > Reset Token)." };
+  const guildId = env.DISCORD_GUILD_ID?.trim() || undefined;
+  if (guildId !== undefined && !SNOWFLAKE.test(guildId)) return { ok: false, error: `DISCORD_GUILD_ID must be a server's numeric id, not "${guildId.slice(0, 30)}".` };
+  const apiBase = env.DISCORD_API_URL?.trim() || undefined;
+  if (apiBase !== undefined && !/^https?:\/\/[^\s]+$/.test(apiBase)) return { ok: false, error: `DISCORD_API_URL must be an http(s) URL such as http://localhost:8080/api, not "${apiBase.slice(0, 40)}".` };
+  return { ok: true, value: { token, appId, guildId, apiBase } };
+}

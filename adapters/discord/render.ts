@@ -1,0 +1,120 @@
+// Reply documents as Discord messages: Markdown in an embed, cards with buttons for tasks and
+// goods, plain ephemeral text for refusals. Formatting only: no rule of the pool lives here.
+import {
+  ActionRowBuilder,
+  ButtonBuilder,
+  ButtonStyle,
+  escapeMarkdown,
+  type APIEmbed,
+  type MessageActionRowComponentBuilder,
+} from "discord.js";
+import type { Doc, Span } from "../../commands/doc.ts";
+
+/** Discord's limits on what one message may carry. */
+export const LIMITS = { content: 2000, description: 4096, embedTitle: 256, fieldValue: 1024, fields: 25, embedTotal: 6000 } as const;
+
+const COLOURS = { ok: 0x3ba55d, error: 0xed4245, info: 0x5865f2, task: 0xf0b232, good: 0x57a5f2 } as const;
+
+function span(s: Span): string {
+  if (typeof s === "string") return escapeMarkdown(s);
+  const t = escapeMarkdown(s.text);
+  switch (s.style) {
+    case "strong":
+      return `**${t}**`;
+    case "code":
+      return `\`${s.text.replace(/`/g, "'")}\``;
+    case "muted":
+      return `*${t}*`;
+    case "warn":
+      return `⚠️ ${t}`;
+    default:
+      return t;
+  }
+}
+
+/** A Doc as Discord Markdown; tables become monospaced code blocks. */
+export function docToMarkdown(d: Doc): string {
+  const out: string[] = [];
+  for (const b of d) {
+    switch (b.kind) {
+      case "heading":
+        out.push(`**${escapeMarkdown(b.text)}**`);
+        break;
+      case "line":
+        out.push(b.spans.map(span).join(""));
+        break;
+      case "list":
+        for (const item of b.items) out.push(`• ${item.map(span).join("")}`);
+        break;
+      case "table": {
+        const widths = b.head.map((h, i) => Math.max(h.length, ...b.rows.map((r) => (r[i] ?? "").length)));
+        const row = (cells: readonly string[]) =>
+          cells
+            .map((c, i) => c.padEnd(widths[i] ?? 0))
+            .join("  ")
+            .trimEnd();
+        out.push(["```", row(b.head), ...b.rows.map(row), "```"].join("\n"));
+        break;
+      }
+    }
+  }
+  return out.join("\n");
+}
+
+export function clipText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const cut = text.slice(0, max - 2);
+  // Do not leave a code block open.
+  const fences = (cut.match(/```/g) ?? []).length;
+  return fences % 2 === 1 ? `${cut.slice(0, max - 6)}\n\`\`\`…` : `${cut}…`;
+}
+
+export interface ReplyPayload {
+  content?: string;
+  embeds?: APIEmbed[];
+  components?: ActionRowBuilder<MessageActionRowComponentBuilder>[];
+}
+
+/** A successful reply: the document in an embed, with buttons where the data calls for them. */
+export function okPayload(command: string, d: Doc, data: unknown): ReplyPayload {
+  const group = command.split(" ")[0];
+  const colour = group === "task" ? COLOURS.task : group === "good" ? COLOURS.good : COLOURS.ok;
+  const embed: APIEmbed = { description: clipText(docToMarkdown(d), LIMITS.description), color: colour };
+  const buttons = buttonsFor(data);
+  return { embeds: [embed], components: buttons.length > 0 ? [new ActionRowBuilder<MessageActionRowComponentBuilder>().addComponents(buttons)] : [] };
+}
+
+export function errorPayload(message: string): ReplyPayload {
+  return { content: clipText(`✗ ${message}`, LIMITS.content) };
+}
+
+export function announcementPayload(d: Doc, data: unknown): ReplyPayload {
+  const buttons = buttonsFor(data);
+  return {
+    embeds: [{ description: clipText(docToMarkdown(d), LIMITS.description), color: COLOURS.info }],
+    components: buttons.length > 0 ? [new ActionRowBuilder<MessageActionRowComponentBuilder>().addComponents(buttons)] : [],
+  };
+}
+
+/** Buttons run text commands of the table: `dpool:<command text>` in the custom id. */
+export const BUTTON_PREFIX = "dpool:";
+
+function button(label: string, command: string, style: ButtonStyle): ButtonBuilder {
+  return new ButtonBuilder().setCustomId(`${BUTTON_PREFIX}${command}`.slice(0, 100)).setLabel(label).setStyle(style);
+}
+
+/**
+ * A task card carries Claim while it has an open slot; the card of a claim just made carries
+ * Done for its worker; a good card carries Request.
+ */
+function buttonsFor(data: unknown): ButtonBuilder[] {
+  if (typeof data !== "object" || data === null) return [];
+  const d = data as { task?: { id: number; status?: string }; good?: { name: string; model: string }; outcome?: string };
+  const out: ButtonBuilder[] = [];
+  if (d.task && typeof d.task.id === "number") {
+    if (d.outcome === "claimed") out.push(button("Done", `task done ${d.task.id}`, ButtonStyle.Success));
+    else if (d.task.status === undefined || d.task.status === "open") out.push(button("Claim", `task claim ${d.task.id}`, ButtonStyle.Primary));
+  }
+  if (d.good && (d.good.model === "per-unit" || d.good.model === "copyable")) out.push(button("Request", `good request ${d.good.name}`, ButtonStyle.Primary));
+  return out;
+}

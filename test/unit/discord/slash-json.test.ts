@@ -1,0 +1,78 @@
+// Discord reports violations of its limits only at deploy time: check them on the derived JSON.
+import type { APIApplicationCommandOption } from "discord-api-types/v10";
+import { ApplicationCommandOptionType } from "discord-api-types/v10";
+import { describe, expect, it } from "vitest";
+import { commandForSlash, slashCommands } from "../../../adapters/discord/slash-json.ts";
+import { commandName } from "../../../commands/define.ts";
+import { table } from "../../../commands/table.ts";
+
+const NAME = /^[-_\p{Ll}\p{N}]{1,32}$/u;
+const commands = slashCommands(table);
+
+function walk(options: readonly APIApplicationCommandOption[] | undefined, visit: (o: APIApplicationCommandOption, depth: number) => void, depth = 1): void {
+  for (const o of options ?? []) {
+    visit(o, depth);
+    if ("options" in o && (o.type === ApplicationCommandOptionType.Subcommand || o.type === ApplicationCommandOptionType.SubcommandGroup)) walk(o.options as APIApplicationCommandOption[], visit, depth + 1);
+  }
+}
+
+describe("slash commands derived from the table", () => {
+  it("GIVEN the table THEN every command is reachable as a slash command and maps back to itself", () => {
+    for (const c of table) {
+      const [name, ...rest] = c.path;
+      const group = rest.length === 2 ? rest[0]! : null;
+      const sub = rest.length === 2 ? rest[1]! : (rest[0] ?? null);
+      expect(commandForSlash(table, name!, group, sub), commandName(c)).toBe(c);
+      const top = commands.find((x) => x.name === name);
+      expect(top, commandName(c)).toBeDefined();
+    }
+  });
+
+  it("GIVEN Discord's limits THEN names, descriptions, option counts and order all fit", () => {
+    expect(commands.length).toBeLessThanOrEqual(100);
+    for (const c of commands) {
+      expect(c.name).toMatch(NAME);
+      expect(c.description.length).toBeGreaterThan(0);
+      expect(c.description.length).toBeLessThanOrEqual(100);
+      expect((c.options ?? []).length).toBeLessThanOrEqual(25);
+      expect(JSON.stringify(c).length).toBeLessThan(8000);
+      const checkLevel = (opts: readonly APIApplicationCommandOption[] | undefined) => {
+        const list = opts ?? [];
+        expect(list.length).toBeLessThanOrEqual(25);
+        const names = list.map((o) => o.name);
+        expect(new Set(names).size).toBe(names.length);
+        let seenOptional = false;
+        for (const o of list) {
+          if (o.type === ApplicationCommandOptionType.Subcommand || o.type === ApplicationCommandOptionType.SubcommandGroup) continue;
+          if (!o.required) seenOptional = true;
+          else expect(seenOptional, `${c.name}: required option ${o.name} after an optional one`).toBe(false);
+        }
+      };
+      checkLevel(c.options);
+      walk(c.options, (o) => {
+        expect(o.name).toMatch(NAME);
+        expect(o.description.length).toBeGreaterThan(0);
+        expect(o.description.length).toBeLessThanOrEqual(100);
+        if ("choices" in o && o.choices) expect(o.choices.length).toBeLessThanOrEqual(25);
+        if ("options" in o) checkLevel(o.options as APIApplicationCommandOption[]);
+      });
+    }
+  });
+
+  it("GIVEN argument kinds THEN options are typed with their limits", () => {
+    const task = commands.find((c) => c.name === "task")!;
+    const post = task.options!.find((o) => o.name === "post") as { options: APIApplicationCommandOption[] };
+    const byName = Object.fromEntries(post.options.map((o) => [o.name, o]));
+    expect(byName.project).toMatchObject({ type: ApplicationCommandOptionType.String, required: true, autocomplete: true });
+    expect(byName.hours).toMatchObject({ type: ApplicationCommandOptionType.Number, required: true, min_value: 0.25, max_value: 1000 });
+    expect(byName.slots).toMatchObject({ type: ApplicationCommandOptionType.Integer, required: false, min_value: 1, max_value: 100 });
+    const verify = task.options!.find((o) => o.name === "verify") as { options: APIApplicationCommandOption[] };
+    expect(verify.options.find((o) => o.name === "member")).toMatchObject({ type: ApplicationCommandOptionType.User, required: true });
+    expect(verify.options.find((o) => o.name === "id")).toMatchObject({ type: ApplicationCommandOptionType.Integer, autocomplete: true });
+    const project = commands.find((c) => c.name === "project")!;
+    const coordinator = project.options!.find((o) => o.name === "coordinator")!;
+    expect(coordinator.type).toBe(ApplicationCommandOptionType.SubcommandGroup);
+    const list = commands.find((c) => c.name === "goal")!.options!.find((o) => o.name === "list") as { options: APIApplicationCommandOption[] };
+    expect(list.options.find((o) => o.name === "status")).toMatchObject({ choices: [{ name: "open", value: "open" }, { name: "done", value: "done" }, { name: "all", value: "all" }] });
+  });
+});

@@ -1,0 +1,260 @@
+// The Discord adapter end to end: the real discord.js client against the local Discord server
+// (test/fakes/discord-server.ts). Two members in a guild run the pool like users would.
+import type { APIMessage } from "discord-api-types/v10";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DiscordAdapter } from "../../adapters/discord/client.ts";
+import { registerCommands } from "../../adapters/discord/deploy.ts";
+import type { SqliteStore } from "../../db/sqlite-store.ts";
+import { openApp, type App } from "../../src/app.ts";
+import { fixedClock } from "../../src/clock.ts";
+import { DAY_MS } from "../../src/core/time.ts";
+import { FAKE_IDS, FakeDiscord } from "../fakes/discord-server.ts";
+import { seededRandom } from "../support/app.ts";
+
+const STRING = 3;
+const INTEGER = 4;
+const USER = 6;
+const NUMBER = 10;
+
+let fake: FakeDiscord;
+let app: App;
+let bot: DiscordAdapter;
+const clock = fixedClock("2026-11-02T09:00:00Z");
+const logged: Array<[string, unknown]> = [];
+
+beforeAll(async () => {
+  fake = await FakeDiscord.start();
+  const holder: DiscordAdapter[] = [];
+  app = openApp({ dbFile: ":memory:", random: seededRandom(5), log: (m, e) => logged.push([m, e]), afterCommit: () => holder.forEach((b) => void b.deliver()) });
+  bot = new DiscordAdapter({ token: fake.token, apiBase: fake.apiBase, engine: app.engine, store: app.store, clock, log: (m, e) => logged.push([m, e]) });
+  holder.push(bot);
+  await bot.start();
+});
+
+afterAll(async () => {
+  await bot.stop();
+  await fake.close();
+  await app.close();
+});
+
+const slash = (user: string, channel: string, name: string, subcommand: string, options: Array<{ name: string; type: number; value: string | number }> = [], group?: string) =>
+  fake.interact({ user, channelId: channel, name, subcommand, group, options });
+
+async function run(user: string, channel: string, name: string, subcommand: string, options: Array<{ name: string; type: number; value: string | number }> = [], group?: string) {
+  const i = slash(user, channel, name, subcommand, options, group);
+  await i.settled();
+  return i;
+}
+
+/** Every row of every table, to check that refusals change nothing. */
+function dump(): string {
+  const db = (app.store as SqliteStore).db.$client;
+  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>;
+  return JSON.stringify(tables.map((t) => [t.name, db.prepare(`SELECT * FROM "${t.name}" ORDER BY rowid`).all()]));
+}
+
+describe("Discord end to end", () => {
+  it("GIVEN the table THEN discord:register bulk-overwrites the guild's slash commands", async () => {
+    const n = await registerCommands({ token: fake.token, appId: fake.applicationId, guildId: FAKE_IDS.guild, apiBase: fake.apiBase });
+    const registered = fake.registeredCommands(FAKE_IDS.guild).map((c) => c.name);
+    expect(n).toBe(registered.length);
+    expect(registered).toEqual(expect.arrayContaining(["help", "pool", "project", "task", "good", "me", "kind", "goal", "sector"]));
+  });
+
+  it("GIVEN two members THEN pool, project, task, Claim, done, verify and a good request work, and the ledger balances", async () => {
+    const created = await run("alice", "lobby", "pool", "create", [{ name: "name", type: STRING, value: "Riverside commons" }]);
+    expect(created.ephemeral).toBe(false);
+    expect(created.text).toContain("Pool **Riverside commons** created");
+
+    const project = await run("alice", "lobby", "project", "create", [
+      { name: "slug", type: STRING, value: "bakery" },
+      { name: "name", type: STRING, value: "The Bakery" },
+    ]);
+    expect(project.text).toContain("Project **bakery**");
+
+    const posted = await run("alice", "lobby", "task", "post", [
+      { name: "project", type: STRING, value: "bakery" },
+      { name: "title", type: STRING, value: "Knead the dough" },
+      { name: "hours", type: NUMBER, value: 2 },
+      { name: "kind", type: STRING, value: "baking" },
+    ]);
+    expect(posted.text).toContain("Knead the dough");
+    expect(JSON.stringify(posted.components)).toContain("dpool:task claim 1");
+
+    // The announcement reaches the lobby with a Claim button.
+    const announcement: APIMessage = await fake.waitForChannelMessage("lobby", (m) => JSON.stringify(m).includes("New task"));
+    expect(JSON.stringify(announcement.components)).toContain("dpool:task claim 1");
+
+    // Two days later bob presses Claim on the announcement.
+    clock.advance(2 * DAY_MS);
+    const claim = fake.interact({ type: "button", user: "bob", channelId: "lobby", customId: "dpool:task claim 1", message: announcement.id });
+    await claim.settled();
+    expect(claim.ephemeral).toBe(true);
+    expect(claim.text).toContain("at weight **1.21**");
+    expect(JSON.stringify(claim.components)).toContain("dpool:task done 1");
+
+    const done = await run("bob", "lobby", "task", "done", [{ name: "id", type: INTEGER, value: 1 }]);
+    expect(done.text).toContain("Reported 2 h on task #1");
+
+    const verified = await run("alice", "lobby", "task", "verify", [
+      { name: "id", type: INTEGER, value: 1 },
+      { name: "member", type: USER, value: FAKE_IDS.bob },
+    ]);
+    expect(verified.text).toMatch(/is credited \*\*2\.42 wh\*\* \(2 h x 1\.21\)/);
+
+    const balance = await run("bob", "lobby", "me", "balance");
+    expect(balance.ephemeral).toBe(true);
+    expect(balance.text).toContain("Your balance: **2.42 wh**");
+
+    await run("alice", "lobby", "good", "add", [
+      { name: "project", type: STRING, value: "bakery" },
+      { name: "name", type: STRING, value: "bread" },
+      { name: "effort", type: NUMBER, value: 0.5 },
+      { name: "stock", type: INTEGER, value: 10 },
+    ]);
+    const request = await run("bob", "lobby", "good", "request", [
+      { name: "good", type: STRING, value: "bread" },
+      { name: "qty", type: INTEGER, value: 2 },
+    ]);
+    expect(request.text).toContain("for **1.00 wh**");
+
+    const audit = await run("alice", "lobby", "pool", "audit");
+    expect(audit.text).toContain("Balanced.");
+
+    await run("alice", "lobby", "goal", "announce", [
+      { name: "project", type: STRING, value: "bakery" },
+      { name: "text", type: STRING, value: "Bread for 40 households" },
+    ]);
+    const goal = await fake.waitForChannelMessage("lobby", (m) => JSON.stringify(m).includes("Bread for 40 households"));
+    expect(JSON.stringify(goal.embeds)).toContain("has a new goal #1");
+    expect(fake.unhandled).toEqual([]);
+  });
+
+  it("GIVEN refusals THEN the replies are ephemeral and specific, and nothing changes", async () => {
+    const before = dump();
+    const forbidden = await run("bob", "lobby", "goal", "announce", [
+      { name: "project", type: STRING, value: "bakery" },
+      { name: "text", type: STRING, value: "Bob's goal" },
+    ]);
+    expect(forbidden.ephemeral).toBe(true);
+    expect(forbidden.content).toMatch(/^✗ only a coordinator of bakery can do that/);
+
+    const unknown = await run("bob", "lobby", "project", "info", [{ name: "project", type: STRING, value: "bakrey" }]);
+    expect(unknown.ephemeral).toBe(true);
+    expect(unknown.content).toContain('there is no project "bakrey"');
+
+    const invalid = await run("bob", "lobby", "me", "history", [{ name: "limit", type: INTEGER, value: 1000 }]);
+    expect(invalid.ephemeral).toBe(true);
+    expect(invalid.content).toContain("limit must be a whole number from 1 to 100");
+
+    const badDate = await run("alice", "lobby", "task", "post", [
+      { name: "project", type: STRING, value: "bakery" },
+      { name: "title", type: STRING, value: "Later" },
+      { name: "hours", type: NUMBER, value: 1 },
+      { name: "due", type: STRING, value: "next week" },
+    ]);
+    expect(badDate.content).toContain("due must be a date such as 2026-12-01");
+
+    const unbound = await run("bob", "bakery", "me", "balance");
+    expect(unbound.content).toContain("this room belongs to no pool yet");
+    expect(dump()).toBe(before);
+  });
+
+  it("GIVEN work sent back THEN the worker gets a direct message", async () => {
+    await run("alice", "lobby", "task", "post", [
+      { name: "project", type: STRING, value: "bakery" },
+      { name: "title", type: STRING, value: "Wash the trays" },
+      { name: "hours", type: NUMBER, value: 1 },
+    ]);
+    await run("bob", "lobby", "task", "claim", [{ name: "id", type: INTEGER, value: 2 }]);
+    await run("bob", "lobby", "task", "done", [{ name: "id", type: INTEGER, value: 2 }]);
+    await run("alice", "lobby", "task", "reject", [
+      { name: "id", type: INTEGER, value: 2 },
+      { name: "member", type: USER, value: FAKE_IDS.bob },
+      { name: "reason", type: STRING, value: "still greasy" },
+    ]);
+    const dm = await fake.waitForChannelMessage(fake.dmChannel(FAKE_IDS.bob).id, (m) => JSON.stringify(m).includes("still greasy"));
+    expect(JSON.stringify(dm.embeds)).toContain("sent your work on task #2");
+    await run("bob", "lobby", "task", "drop", [{ name: "id", type: INTEGER, value: 2 }]);
+  });
+
+  it("GIVEN autocomplete THEN open tasks come with their weights, and projects by name", async () => {
+    await run("alice", "lobby", "task", "post", [
+      { name: "project", type: STRING, value: "bakery" },
+      { name: "title", type: STRING, value: "Sweep the floor" },
+      { name: "hours", type: NUMBER, value: 1 },
+    ]);
+    const tasks = fake.interact({ type: "autocomplete", user: "bob", channelId: "lobby", name: "task", subcommand: "claim", options: [{ name: "id", type: INTEGER, value: "", focused: true } as never] });
+    await tasks.settled();
+    expect(tasks.choices?.map((c) => c.name)).toEqual(expect.arrayContaining(["#3 Sweep the floor · weight 1 · open", "#2 Wash the trays · weight 1 · open"]));
+    expect(tasks.choices?.map((c) => c.value).sort()).toEqual([2, 3]);
+    const projects = fake.interact({ type: "autocomplete", user: "bob", channelId: "lobby", name: "task", subcommand: "list", options: [{ name: "project", type: STRING, value: "bak", focused: true }] });
+    await projects.settled();
+    expect(projects.choices).toEqual([{ name: "bakery · The Bakery", value: "bakery" }]);
+  });
+
+  it("GIVEN the same interaction delivered twice THEN its credit is posted once", async () => {
+    await run("bob", "lobby", "task", "claim", [{ name: "id", type: INTEGER, value: 3 }]);
+    await run("bob", "lobby", "task", "done", [{ name: "id", type: INTEGER, value: 3 }]);
+    const verify = slash("alice", "lobby", "task", "verify", [
+      { name: "id", type: INTEGER, value: 3 },
+      { name: "member", type: USER, value: FAKE_IDS.bob },
+    ]);
+    await verify.settled();
+    const before = (await run("bob", "lobby", "me", "balance")).text;
+    fake.dispatch("INTERACTION_CREATE", verify.payload as never);
+    await fake.waitFor(() => logged.length > 0 || fake.errors.length > 0, 3000).catch(() => undefined);
+    const after = (await run("bob", "lobby", "me", "balance")).text;
+    expect(after).toBe(before);
+  });
+
+  it("GIVEN a bug while a command runs THEN the member gets an ephemeral incident id and the bot stays connected", async () => {
+    const store = app.store as unknown as { transaction: (...a: unknown[]) => Promise<unknown> };
+    const real = store.transaction.bind(store);
+    store.transaction = async () => {
+      store.transaction = real;
+      throw new Error("disk on fire");
+    };
+    const broken = await run("bob", "lobby", "me", "balance");
+    expect(broken.ephemeral).toBe(true);
+    expect(broken.content).toMatch(/something went wrong on our side \(incident [0-9a-f]{8}\); nothing was changed/);
+    expect(logged.some(([m]) => m.startsWith("incident "))).toBe(true);
+    const fine = await run("bob", "lobby", "me", "balance");
+    expect(fine.text).toContain("Your balance:");
+  });
+});
+
+describe("Discord replies that take longer", () => {
+  it("GIVEN a slow command THEN the reply is deferred and then edited; a refusal after a public deferral becomes a private follow-up", async () => {
+    const slowFake = await FakeDiscord.start();
+    const slowApp = openApp({ dbFile: ":memory:", random: seededRandom(9) });
+    // Every command takes 50 ms more than the adapter waits before deferring.
+    const store = slowApp.store as unknown as { transaction: <T>(fn: unknown) => Promise<T> };
+    const real = store.transaction.bind(store);
+    store.transaction = async <T>(fn: unknown) => {
+      await new Promise((r) => setTimeout(r, 50));
+      return real<T>(fn);
+    };
+    const slow = new DiscordAdapter({ token: slowFake.token, apiBase: slowFake.apiBase, engine: slowApp.engine, store: slowApp.store, clock, deferAfterMs: 0 });
+    try {
+      await slow.start();
+      const created = slowFake.interact({ user: "alice", channelId: "lobby", name: "pool", subcommand: "create", options: [{ name: "name", type: STRING, value: "Slow pool" }] });
+      await created.settled();
+      expect(created.deferred).toBe(true);
+      expect(created.text).toContain("Pool **Slow pool** created");
+      const refused = slowFake.interact({ user: "bob", channelId: "lobby", name: "pool", subcommand: "invite" });
+      await refused.settled();
+      expect(refused.responses.map((r) => r.kind)).toEqual(["callback", "delete", "followup"]);
+      expect(refused.followups[0]?.flags).toBe(64);
+      expect(JSON.stringify(refused.followups[0])).toContain("only a pool admin can do that");
+      const personal = slowFake.interact({ user: "bob", channelId: "lobby", name: "me", subcommand: "balance" });
+      await personal.settled();
+      expect(personal.ephemeral).toBe(true);
+      expect(personal.text).toContain("Your balance");
+    } finally {
+      await slow.stop();
+      await slowFake.close();
+      await slowApp.close();
+    }
+  });
+});

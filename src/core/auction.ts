@@ -56,31 +56,58 @@ function group(units: readonly UnitBid[]): Share[] {
   return out;
 }
 
+interface Trial {
+  readonly winners: UnitBid[];
+  readonly losers: UnitBid[];
+  readonly clearing: number;
+  readonly unitCost: number;
+  /** Winning units their member cannot pay at this price (each member's lowest-ranked ones). */
+  readonly unpaid: UnitBid[];
+}
+
+/** The round with some units left out: who wins, at what price, and who could not pay it. */
+function trial(units: readonly UnitBid[], out: ReadonlySet<UnitBid>, input: RoundInput): Trial {
+  const eligible = units.filter((u) => !out.has(u));
+  const winners = eligible.slice(0, Math.max(0, input.supply));
+  const losers = eligible.slice(winners.length);
+  const clearing = Math.max(WEIGHT_ONE, losers[0]?.bid.weight ?? 0);
+  const unitCost = credit(input.effort, clearing);
+  const won = new Map<number, UnitBid[]>();
+  for (const u of winners) won.set(u.bid.member, [...(won.get(u.bid.member) ?? []), u]);
+  const unpaid: UnitBid[] = [];
+  for (const [member, list] of won) {
+    const room = (input.balances.get(member) ?? 0) + input.creditLimit;
+    const affordable = unitCost === 0 ? list.length : Math.max(0, Math.floor(room / unitCost));
+    unpaid.push(...list.slice(affordable));
+  }
+  return { winners, losers, clearing, unitCost, unpaid };
+}
+
 export function roundOutcome(input: RoundInput): RoundOutcome {
   const sorted = [...input.bids].sort((a, b) => b.weight - a.weight || a.at - b.at || a.request - b.request);
   const units: UnitBid[] = sorted.flatMap((bid) => Array.from({ length: bid.units }, (_, i) => ({ bid, order: i })));
-  const excluded = new Set<UnitBid>();
-  for (;;) {
-    const eligible = units.filter((u) => !excluded.has(u));
-    const winners = eligible.slice(0, Math.max(0, input.supply));
-    const losers = eligible.slice(winners.length);
-    const clearing = Math.max(WEIGHT_ONE, losers[0]?.bid.weight ?? 0);
-    const unitCost = credit(input.effort, clearing);
-    // Each winning member may take as many units as their balance allows within the limit;
-    // the units they cannot pay (their lowest-ranked ones) leave the round.
-    const won = new Map<number, UnitBid[]>();
-    for (const u of winners) won.set(u.bid.member, [...(won.get(u.bid.member) ?? []), u]);
-    let changed = false;
-    for (const [member, list] of won) {
-      const room = (input.balances.get(member) ?? 0) + input.creditLimit;
-      const affordable = unitCost === 0 ? list.length : Math.max(0, Math.floor(room / unitCost));
-      for (const u of list.slice(affordable)) {
-        excluded.add(u);
+  // First leave out, pass by pass, the winning units their members cannot pay at the price of
+  // the moment; the price can only fall as they go.
+  const out = new Set<UnitBid>();
+  let t = trial(units, out, input);
+  while (t.unpaid.length > 0) {
+    for (const u of t.unpaid) out.add(u);
+    t = trial(units, out, input);
+  }
+  // Then give each left-out unit, best-ranked first, its place back if everyone who wins can
+  // still pay the price that results: a unit dropped at a higher price may be payable now.
+  // Repeated until nothing changes, since a unit given back can change the price again.
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const u of units) {
+      if (!out.has(u)) continue;
+      out.delete(u);
+      const again = trial(units, out, input);
+      if (again.unpaid.length === 0) {
+        t = again;
         changed = true;
-      }
-    }
-    if (!changed) {
-      return { clearing, unitCost, winners: group(winners), losers: group(losers), skipped: group(units.filter((u) => excluded.has(u))) };
+      } else out.add(u);
     }
   }
+  return { clearing: t.clearing, unitCost: t.unitCost, winners: group(t.winners), losers: group(t.losers), skipped: group(units.filter((u) => out.has(u))) };
 }

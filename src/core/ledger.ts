@@ -57,5 +57,6 @@ export function audit(accounts: readonly AccountFacts[], entryCount: number): Au
 
 /** Whether a member may take `amount` more without passing the credit limit. */
 export function withinCreditLimit(balance: number, amount: number, creditLimit: number): boolean {
-  return balance - amount >= -creditLimit;
+  // Taking nothing is always allowed, also for a member already past the limit.
+  return amount <= 0 || balance - amount >= -creditLimit;
 }

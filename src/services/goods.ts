@@ -118,8 +118,10 @@ export async function produceGood(c: PoolCtx, name: string, qty: number): R<{ go
   const denied = await requireCoordinator(c, await projectOfGood(c.tx, good), false);
   if (denied) return err(denied);
   if (good.model === "copyable") return err({ kind: "good_model", good: good.name, model: good.model, need: "stock" });
+  await catchUp(c.tx, good.id, c.now);
+  const current = (await c.tx.good(good.id)) ?? good;
   const { effort } = await effortOf(c.tx, good, c.pool.policy);
-  const stock = good.stock + qty;
+  const stock = current.stock + qty;
   await c.tx.setStock(good.id, stock);
   await c.tx.insertProduction({ goodId: good.id, qty, effort, at: c.now, by: c.member.id });
   let allocated: RoundClosed | null = null;
@@ -155,9 +157,11 @@ export async function requestGood(c: PoolCtx, name: string, qty: number, weight:
     return ok({ request: { id, ...base, filled: qty, status: "access", closedAt: c.now }, good: await viewGood(c.tx, good, c.pool.policy), cost: 0, round: null });
   }
   if (good.model !== "per-unit") return err(needModel(good, "per-unit"));
+  await catchUp(c.tx, good.id, c.now);
+  const fresh = (await c.tx.good(good.id)) ?? good;
   const pending = await c.tx.goodRequestsOf(good.id, "pending");
   const { effort } = await effortOf(c.tx, good, c.pool.policy);
-  if (pending.length === 0 && good.stock >= qty) {
+  if (pending.length === 0 && fresh.stock >= qty) {
     const cost = effort * qty;
     const account = await ensureAccount(c.tx, c.pool.row.id, "member", c.member.id);
     const balance = (await c.tx.accountById(account))?.balance ?? 0;
@@ -165,7 +169,7 @@ export async function requestGood(c: PoolCtx, name: string, qty: number, weight:
       return err({ kind: "insufficient_credit", needed: cost, available: balance + c.pool.policy.creditLimit });
     }
     const id = await c.tx.insertGoodRequest({ ...base, filled: qty, status: "allocated", closedAt: c.now });
-    await allocate(c.tx, good, { requestId: id, roundId: null, memberId: c.member.id, qty, effort, weight: WEIGHT_ONE, unitCost: effort, at: c.now, requestKey: c.requestId });
+    await allocate(c.tx, fresh, { requestId: id, roundId: null, memberId: c.member.id, qty, effort, weight: WEIGHT_ONE, unitCost: effort, at: c.now, requestKey: c.requestId });
     const after = (await c.tx.good(good.id)) ?? good;
     return ok({ request: { id, ...base, filled: qty, status: "allocated", closedAt: c.now }, good: await viewGood(c.tx, after, c.pool.policy), cost, round: null });
   }
@@ -175,7 +179,7 @@ export async function requestGood(c: PoolCtx, name: string, qty: number, weight:
     const r = { goodId: good.id, openedAt: c.now, closesAt: c.now + c.pool.policy.roundHours * HOUR_MS, closedAt: null, clearingWeight: null, supply: null, allocated: null };
     round = { id: await c.tx.insertRound(r), ...r };
   }
-  return ok({ request: { id, ...base, filled: 0, status: "pending", closedAt: null }, good: await viewGood(c.tx, good, c.pool.policy), cost: null, round });
+  return ok({ request: { id, ...base, filled: 0, status: "pending", closedAt: null }, good: await viewGood(c.tx, fresh, c.pool.policy), cost: null, round });
 }
 
 interface Allocation {
@@ -264,9 +268,23 @@ export async function allocateGood(c: PoolCtx, name: string): R<RoundClosed> {
   if (!g.ok) return g;
   const denied = await requireCoordinator(c, await projectOfGood(c.tx, g.value), false);
   if (denied) return err(denied);
+  await catchUp(c.tx, g.value.id, c.now);
   const round = await c.tx.openRound(g.value.id);
   if (!round) return err({ kind: "no_round", good: g.value.name });
   return ok(await closeRound(c.tx, round, c.now, c.requestId, c.now));
+}
+
+/**
+ * Closes the good's rounds whose time has come, each as of its closing time, before anything
+ * else happens to the good: a request or new units after the close never reach a round that
+ * should have closed before them, whether or not the scheduler ran on time.
+ */
+async function catchUp(tx: Tx, goodId: number, now: number): Promise<void> {
+  for (let guard = 0; guard < 10_000; guard++) {
+    const round = await tx.openRound(goodId);
+    if (!round || round.closesAt > now) return;
+    await closeRound(tx, round, round.closesAt, `cron:round:${round.id}`, round.closesAt);
+  }
 }
 
 /**
@@ -292,6 +310,10 @@ export async function cancelRequest(c: PoolCtx, id: number): R<{ request: GoodRe
   if (!r || !good || good.poolId !== c.pool.row.id) return err({ kind: "not_found", what: "request", ref: `#${id}` });
   if (r.memberId !== c.member.id) return err({ kind: "not_yours", what: "request", id });
   if (r.status !== "pending") return err({ kind: "request_closed", id, status: r.status });
+  await catchUp(c.tx, good.id, c.now);
+  // The round that should have closed already may have served this request.
+  const now = await c.tx.goodRequest(id);
+  if (now && now.status !== "pending") return err({ kind: "request_closed", id, status: now.status });
   await c.tx.updateGoodRequest(id, { status: "cancelled", closedAt: c.now });
   // A round with nobody left waiting closes with nothing to do.
   const round = await c.tx.openRound(good.id);
@@ -389,6 +411,19 @@ export async function settleNow(c: PoolCtx): R<{ settled: Settled[] }> {
 
 const perDay = (effort: number, policy: Policy) => Math.round((effort * policy.durableDayPercent) / 1000);
 
+/** The charges a member's open loans will have by their due dates, across the pool's durable goods. */
+async function openLoanCharges(c: PoolCtx, memberId: number): Promise<number> {
+  let total = 0;
+  for (const g of await c.tx.goods(c.pool.row.id, {})) {
+    if (g.model !== "durable") continue;
+    const open = (await c.tx.loansOf(g.id)).filter((l) => l.memberId === memberId && l.returnedAt === null);
+    if (open.length === 0) continue;
+    const daily = perDay((await effortOf(c.tx, g, c.pool.policy)).effort, c.pool.policy);
+    for (const l of open) total += daily * Math.max(1, Math.ceil((l.dueAt - l.borrowedAt) / DAY_MS));
+  }
+  return total;
+}
+
 /** Borrows one item of a durable good; it is charged per day of use when it comes back. */
 export async function borrowGood(c: PoolCtx, name: string, days: number): R<{ loan: LoanRow; good: string; perDay: number }> {
   const g = await findGood(c, name);
@@ -400,8 +435,10 @@ export async function borrowGood(c: PoolCtx, name: string, days: number): R<{ lo
   const daily = perDay(effort, c.pool.policy);
   const account = await ensureAccount(c.tx, c.pool.row.id, "member", c.member.id);
   const balance = (await c.tx.accountById(account))?.balance ?? 0;
-  if (!withinCreditLimit(balance, daily * days, c.pool.policy.creditLimit)) {
-    return err({ kind: "insufficient_credit", needed: daily * days, available: balance + c.pool.policy.creditLimit });
+  // What the member's open loans will cost by their due dates is already spoken for.
+  const committed = await openLoanCharges(c, c.member.id);
+  if (!withinCreditLimit(balance - committed, daily * days, c.pool.policy.creditLimit)) {
+    return err({ kind: "insufficient_credit", needed: daily * days, available: balance - committed + c.pool.policy.creditLimit });
   }
   await c.tx.setStock(good.id, good.stock - 1);
   const row = { goodId: good.id, memberId: c.member.id, borrowedAt: c.now, dueAt: c.now + days * DAY_MS, returnedAt: null, charged: null };

@@ -44,6 +44,15 @@ async function main() {
   await timeEach("me balance (read, new members)", 2000, (i) => [`member${i}`, "me balance"]);
   await timeEach("me balance (read)", 2000, (i) => [`member${i % 50}`, "me balance"]);
 
+  await timeEach("task post (write + announce)", 500, (i) => [`coord${i % 200}`, `task post p${i % 200} "Task ${i}" hours:2 kind:k${i % 7}`]);
+  await timeEach("task claim", 500, (i) => [`member${i}`, `task claim ${i + 1}`]);
+  await timeEach("task done", 500, (i) => [`member${i}`, `task done ${i + 1}`]);
+  await timeEach("task verify (ledger entry)", 500, (i) => [`coord${i % 200}`, `task verify ${i + 1} @member${i}`]);
+  await timeEach("task list over 500 tasks (read)", 20, () => ["admin", "task list status:all"]);
+  await timeEach("kind list (read)", 50, () => ["admin", "kind list"]);
+  await say("coord0", "good add p0 bread effort:0.5 stock:100000");
+  await timeEach("good request at once (2 entries)", 500, (i) => [`member${i}`, "good request bread qty:2"]);
+
   const entries = 100_000;
   const t0 = performance.now();
   await app.store.transaction(async (tx) => {

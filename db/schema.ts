@@ -307,7 +307,10 @@ export const claims = sqliteTable(
   (t) => [index("claims_task").on(t.taskId), index("claims_member").on(t.memberId), index("claims_open").on(t.status, t.expiresAt)],
 );
 
-/** Volunteers who found a task's slots full; each lowered the kind's weight once. */
+/**
+ * Volunteers who found a task's slots full; each lowered the kind's weight once. The row stays
+ * when they later get a slot (`leftAt`), so that nobody lowers the same task's kind twice.
+ */
 export const waitlist = sqliteTable(
   "waitlist",
   {
@@ -318,6 +321,7 @@ export const waitlist = sqliteTable(
       .notNull()
       .references(() => members.id),
     at: integer("at").notNull(),
+    leftAt: integer("left_at"),
   },
   (t) => [uniqueIndex("waitlist_task_member").on(t.taskId, t.memberId)],
 );

@@ -345,16 +345,29 @@ function makeTx(db: SqliteDb): Tx {
       return db
         .select({ memberId: t.waitlist.memberId, at: t.waitlist.at })
         .from(t.waitlist)
-        .where(eq(t.waitlist.taskId, taskId))
-        .orderBy(asc(t.waitlist.at), asc(t.waitlist.memberId))
+        .where(and(eq(t.waitlist.taskId, taskId), isNull(t.waitlist.leftAt)))
+        .orderBy(asc(t.waitlist.at), sql`rowid`)
         .all();
     },
-    async insertWaitlist(taskId, memberId, at) {
-      db.insert(t.waitlist).values({ taskId, memberId, at }).onConflictDoNothing().run();
+    async waitedBefore(taskId, memberId) {
+      return (
+        db
+          .select({ at: t.waitlist.at })
+          .from(t.waitlist)
+          .where(and(eq(t.waitlist.taskId, taskId), eq(t.waitlist.memberId, memberId)))
+          .get() !== undefined
+      );
     },
-    async deleteWaitlist(taskId, memberId) {
-      db.delete(t.waitlist)
-        .where(and(eq(t.waitlist.taskId, taskId), eq(t.waitlist.memberId, memberId)))
+    async joinWaitlist(taskId, memberId, at) {
+      db.insert(t.waitlist)
+        .values({ taskId, memberId, at, leftAt: null })
+        .onConflictDoUpdate({ target: [t.waitlist.taskId, t.waitlist.memberId], set: { leftAt: null } })
+        .run();
+    },
+    async leaveWaitlist(taskId, memberId, at) {
+      db.update(t.waitlist)
+        .set({ leftAt: at })
+        .where(and(eq(t.waitlist.taskId, taskId), eq(t.waitlist.memberId, memberId), isNull(t.waitlist.leftAt)))
         .run();
     },
 

@@ -372,9 +372,13 @@ export interface Tx {
   updateClaim(id: number, patch: Partial<Omit<ClaimRow, "id" | "taskId" | "memberId">>): Promise<void>;
   /** Active claims (not reported) whose time ran out by `now`, in every pool. */
   expiredClaims(now: number): Promise<ClaimRow[]>;
+  /** Who waits for a slot of the task now, in the order they came. */
   waitlistOf(taskId: number): Promise<Array<{ memberId: number; at: number }>>;
-  insertWaitlist(taskId: number, memberId: number, at: number): Promise<void>;
-  deleteWaitlist(taskId: number, memberId: number): Promise<void>;
+  /** Whether the member ever waited for this task (and so lowered its kind's weight once). */
+  waitedBefore(taskId: number, memberId: number): Promise<boolean>;
+  /** Puts the member on the waitlist, or back on it (keeping their first place in time). */
+  joinWaitlist(taskId: number, memberId: number, at: number): Promise<void>;
+  leaveWaitlist(taskId: number, memberId: number, at: number): Promise<void>;
 
   // goods
   insertGood(g: Omit<GoodRow, "id">): Promise<number>;

@@ -67,7 +67,8 @@ export function nextRiseAt(postedWeight: number, t: OpenTime, now: number, r: We
 
 /** A kind's weight after one more volunteer found a task of it full: -5%, not below the floor. */
 export function waitlistWeight(kindWeight: number, r: WeightRules): number {
-  return Math.max(r.floor, Math.min(kindWeight, mulWeight(kindWeight, r.waitlistFactor)));
+  // Never a rise: a kind already below a floor raised since stays where it is.
+  return Math.min(kindWeight, Math.max(r.floor, mulWeight(kindWeight, r.waitlistFactor)));
 }
 
 /** Credit for verified work: hours (milli-hours) x weight (millionths), in milli-hours. */

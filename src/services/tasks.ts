@@ -106,9 +106,10 @@ export async function viewTask(c: PoolCtx, task: TaskRow, claims?: readonly Clai
   };
 }
 
+/** The task, with its claims that ran out released first (see catchUp). */
 async function findTask(c: PoolCtx, id: number): Promise<Result<TaskRow, DomainError>> {
   const t = await c.tx.task(id);
-  return t && t.poolId === c.pool.row.id ? ok(t) : err({ kind: "not_found", what: "task", ref: `#${id}` });
+  return t && t.poolId === c.pool.row.id ? ok(await catchUp(c.tx, t, c.now)) : err({ kind: "not_found", what: "task", ref: `#${id}` });
 }
 
 async function projectOf(c: PoolCtx, task: TaskRow): Promise<ProjectRow> {
@@ -121,7 +122,8 @@ async function projectOf(c: PoolCtx, task: TaskRow): Promise<ProjectRow> {
 async function kindFor(c: PoolCtx, name: string): Promise<KindRow> {
   const existing = await c.tx.kind(c.pool.row.id, name);
   if (existing) return existing;
-  const weight = weightRules(c.pool.policy).newKind;
+  const rules = weightRules(c.pool.policy);
+  const weight = Math.min(rules.cap, Math.max(rules.floor, rules.newKind));
   const row = { poolId: c.pool.row.id, name, weight, createdAt: c.now };
   const id = await c.tx.insertKind(row);
   await c.tx.insertKindChange({ kindId: id, before: null, after: weight, reason: "new", taskId: null, memberId: c.member.id, at: c.now });
@@ -232,9 +234,10 @@ export async function listTasks(c: PoolCtx, f: TaskListFilter): R<{ tasks: TaskV
 }
 
 export async function showTask(c: PoolCtx, id: number): R<{ task: TaskView }> {
-  const t = await findTask(c, id);
-  if (!t.ok) return t;
-  return ok({ task: await viewTask(c, t.value) });
+  // A read: it shows the stored facts and does not release claims that ran out.
+  const t = await c.tx.task(id);
+  if (!t || t.poolId !== c.pool.row.id) return err({ kind: "not_found", what: "task", ref: `#${id}` });
+  return ok({ task: await viewTask(c, t) });
 }
 
 /** Moves a task's open-time clock after its taken slots changed. */
@@ -298,20 +301,18 @@ export async function claimTask(c: PoolCtx, id: number): R<ClaimOutcome> {
       endedBy: null,
     });
     await retime(c, task, taken, taken + 1, c.now);
-    await c.tx.deleteWaitlist(task.id, c.member.id);
+    await c.tx.leaveWaitlist(task.id, c.member.id, c.now);
     await setKindWeight(c, kind, weight, "claim", task.id, c.member.id);
     const after = await c.tx.task(task.id);
     return ok({ outcome: "claimed", task: await viewTask(c, after ?? task), weight, expiresAt, kind: kind.name, kindBefore: kind.weight });
   }
-  const waiting = await c.tx.waitlistOf(task.id);
-  const already = waiting.findIndex((w) => w.memberId === c.member.id);
-  if (already >= 0) {
-    return ok({ outcome: "waitlisted", task: await viewTask(c, task, claims), position: already + 1, kind: kind.name, kindBefore: kind.weight, kindAfter: kind.weight, lowered: false });
-  }
-  await c.tx.insertWaitlist(task.id, c.member.id, c.now);
-  const lowered = waitlistWeight(kind.weight, rules);
-  await setKindWeight(c, kind, lowered, "waitlist", task.id, c.member.id);
-  return ok({ outcome: "waitlisted", task: await viewTask(c, task, claims), position: waiting.length + 1, kind: kind.name, kindBefore: kind.weight, kindAfter: lowered, lowered: true });
+  // Each volunteer lowers the kind's weight once per task, even if they come back to wait again.
+  const lowersWeight = !(await c.tx.waitedBefore(task.id, c.member.id));
+  await c.tx.joinWaitlist(task.id, c.member.id, c.now);
+  const position = (await c.tx.waitlistOf(task.id)).findIndex((w) => w.memberId === c.member.id) + 1;
+  const after = lowersWeight ? waitlistWeight(kind.weight, rules) : kind.weight;
+  if (after !== kind.weight) await setKindWeight(c, kind, after, "waitlist", task.id, c.member.id);
+  return ok({ outcome: "waitlisted", task: await viewTask(c, task, claims), position, kind: kind.name, kindBefore: kind.weight, kindAfter: after, lowered: after !== kind.weight });
 }
 
 /**
@@ -462,6 +463,9 @@ export async function cancelTask(c: PoolCtx, id: number): R<{ task: TaskView; en
     await c.tx.insertNote({ poolId: c.pool.row.id, memberId: cl.memberId, kind: "cancelled", body: JSON.stringify({ task: id, title: task.title, project: project.slug }), createdAt: c.now });
     ended.push((await c.tx.member(cl.memberId))?.handle ?? "?");
   }
+  // A cancelled task's weight stops where it is.
+  const stopped = (await c.tx.task(id)) ?? task;
+  await c.tx.setTaskOpen(id, null, openMsAt(stopped, c.now));
   await c.tx.cancelTask(id, c.now, c.member.id);
   return ok({ task: await viewTask(c, (await c.tx.task(id)) ?? task), ended });
 }
@@ -505,12 +509,25 @@ export interface Released {
  */
 export async function releaseExpiredClaims(tx: Tx, now: number): Promise<Released[]> {
   const released: Released[] = [];
-  for (const claim of await tx.expiredClaims(now)) {
-    const task = await tx.task(claim.taskId);
-    if (!task) throw new Error(`claim ${claim.id} has no task`);
-    await endClaim(tx, task, claim, "released", claim.expiresAt, null, now);
-    await tx.insertNote({ poolId: task.poolId, memberId: claim.memberId, kind: "released", body: JSON.stringify({ task: task.id, title: task.title, expiresAt: claim.expiresAt }), createdAt: now });
-    released.push({ claim: claim.id, task: task.id, member: claim.memberId, pool: task.poolId });
-  }
+  for (const claim of await tx.expiredClaims(now)) released.push(await releaseClaim(tx, claim, now));
   return released;
+}
+
+async function releaseClaim(tx: Tx, claim: ClaimRow, now: number): Promise<Released> {
+  const task = await tx.task(claim.taskId);
+  if (!task) throw new Error(`claim ${claim.id} has no task`);
+  await endClaim(tx, task, claim, "released", claim.expiresAt, null, now);
+  await tx.insertNote({ poolId: task.poolId, memberId: claim.memberId, kind: "released", body: JSON.stringify({ task: task.id, title: task.title, expiresAt: claim.expiresAt }), createdAt: now });
+  return { claim: claim.id, task: task.id, member: claim.memberId, pool: task.poolId };
+}
+
+/**
+ * Releases the task's claims that ran out, as of their deadlines, before anything else happens
+ * to it: no slot change after a deadline comes before that deadline's release, so the open time
+ * (and so the weight) does not depend on when the scheduler last ran.
+ */
+async function catchUp(tx: Tx, task: TaskRow, now: number): Promise<TaskRow> {
+  const expired = (await tx.claimsOf(task.id)).filter((cl) => cl.status === "active" && cl.expiresAt <= now).sort((a, b) => a.expiresAt - b.expiresAt || a.id - b.id);
+  for (const claim of expired) await releaseClaim(tx, claim, now);
+  return expired.length === 0 ? task : ((await tx.task(task.id)) ?? task);
 }

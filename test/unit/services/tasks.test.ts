@@ -285,3 +285,65 @@ describe("refusals change nothing", () => {
     expect(t.dump()).toBe(before);
   });
 });
+
+describe("found by the property tests", () => {
+  it("GIVEN a claim that ran out while the scheduler was down THEN the next command on the task releases it as of its deadline first", async () => {
+    t = await bakery();
+    await t.ok("alice", "task post bakery Two hands hours:1 slots:2");
+    await t.ok("bob", "task claim 1");
+    t.clock.advance(8 * DAY_MS);
+    await t.ok("carol", "task claim 1");
+    t.clock.advance(2 * DAY_MS);
+    expect(await release(t)).toEqual([]);
+    // Open all the time but day 7 to 8 (one slot always free): 10 days, 1.1^10 rounded daily -> 2.593743.
+    const shown = (await t.ok("dave", "task show 1")).task;
+    expect(shown).toMatchObject({ openHours: 240, weight: 2.593743 });
+    const late = await t.say("bob", "task done 1");
+    expect(!late.ok && late.code).toBe("no_claim");
+  });
+
+  it("GIVEN a member who waited, claimed, dropped and waits again THEN the kind is lowered only once for them", async () => {
+    t = await bakery();
+    await t.ok("alice", "task post bakery Fun hours:1 kind:fun");
+    await t.ok("bob", "task claim 1");
+    await t.ok("carol", "task claim 1");
+    await t.ok("bob", "task drop 1");
+    await t.ok("carol", "task claim 1");
+    await t.ok("carol", "task drop 1");
+    await t.ok("bob", "task claim 1");
+    const again = await t.ok("carol", "task claim 1");
+    expect(again).toMatchObject({ outcome: "waitlisted", kind: { before: 1, after: 1 } });
+    expect((await t.ok("bob", "kind list")).kinds[0].weight).toBe(1);
+  });
+
+  it("GIVEN a cancelled task THEN its weight stops rising", async () => {
+    t = await bakery();
+    await t.ok("alice", "task post bakery Gone hours:1");
+    t.clock.advance(DAY_MS);
+    await t.ok("alice", "task cancel 1");
+    t.clock.advance(5 * DAY_MS);
+    expect((await t.ok("bob", "task show 1")).task).toMatchObject({ weight: 1.1, openHours: 24, status: "cancelled" });
+  });
+
+  it("GIVEN volunteers waiting in the same millisecond THEN each is told the place the list shows", async () => {
+    t = await bakery();
+    await t.ok("alice", "task post bakery Busy hours:1");
+    await t.ok("bob", "task claim 1");
+    const erin = await t.ok("erin", "task claim 1");
+    const dave = await t.ok("dave", "task claim 1");
+    const list = (await t.ok("bob", "task show 1")).task.waitlist as string[];
+    expect(list[erin.position - 1]).toBe("erin");
+    expect(list[dave.position - 1]).toBe("dave");
+  });
+
+  it("GIVEN a floor raised above a kind's weight THEN a waitlisted volunteer does not raise it; new kinds start within floor and cap", async () => {
+    t = await bakery();
+    await t.ok("alice", "task post bakery A hours:1 kind:fun");
+    await t.ok("bob", "task claim 1");
+    await t.ok("admin", "pool policy weightFloor 2");
+    await t.ok("carol", "task claim 1");
+    expect((await t.ok("bob", "kind list")).kinds[0].weight).toBe(1);
+    const fresh = await t.ok("alice", "task post bakery B hours:1 kind:brand-new");
+    expect(fresh.task.weight).toBe(2);
+  });
+});

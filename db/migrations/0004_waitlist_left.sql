@@ -1,0 +1,1 @@
+ALTER TABLE `waitlist` ADD `left_at` integer;

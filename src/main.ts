@@ -1,12 +1,16 @@
 // `npm start`: config -> database -> adapters. Discord connects when DISCORD_TOKEN and
-// DISCORD_APP_ID are set (environment or .env); with no platform configured it opens the local
-// console room on the SQLite file (./data/dpool.sqlite, DPOOL_DB or --db).
+// DISCORD_APP_ID are set, Matrix when MATRIX_HOMESERVER_URL and MATRIX_ACCESS_TOKEN (or
+// MATRIX_USER and MATRIX_PASSWORD) are (environment or .env), side by side on one engine and
+// database; with no platform configured it opens the local console room on the SQLite file
+// (./data/dpool.sqlite, DPOOL_DB or --db).
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { startConsole } from "../adapters/console/repl.ts";
 import { discordConfig } from "../adapters/discord/config.ts";
 import { DiscordAdapter } from "../adapters/discord/client.ts";
+import { MatrixAdapter } from "../adapters/matrix/client.ts";
+import { matrixConfig } from "../adapters/matrix/config.ts";
 import { DEFAULT_DB_FILE } from "../db/client.ts";
 import { openApp } from "./app.ts";
 import { systemClock } from "./clock.ts";
@@ -37,37 +41,71 @@ export function dbFileFrom(argv: readonly string[], env: NodeJS.ProcessEnv): str
   return env.DPOOL_DB || DEFAULT_DB_FILE;
 }
 
+interface Running {
+  readonly name: string;
+  deliver(): Promise<void>;
+  stop(): Promise<void>;
+}
+
 /** Runs the bot until SIGINT/SIGTERM; returns the exit code. Configuration errors are one line. */
 export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const dbFile = dbFileFrom(argv, env);
   const discord = discordConfig(env);
-  if (!discord.ok) {
-    process.stderr.write(`d-pool: ${discord.error}\n`);
-    return 2;
+  const matrix = matrixConfig(env);
+  for (const c of [discord, matrix]) {
+    if (!c.ok) {
+      process.stderr.write(`d-pool: ${c.error}\n`);
+      return 2;
+    }
   }
-  if (discord.value === null || argv.includes("--console")) {
+  if (!discord.ok || !matrix.ok) return 2;
+  if ((discord.value === null && matrix.value === null) || argv.includes("--console")) {
     await runConsole(dbFile);
     return 0;
   }
-  const adapters: DiscordAdapter[] = [];
-  const app = openApp({ dbFile, afterCommit: () => adapters.forEach((a) => void a.deliver()) });
-  const bot = new DiscordAdapter({ token: discord.value.token, apiBase: discord.value.apiBase, engine: app.engine, store: app.store, clock: systemClock });
-  adapters.push(bot);
-  try {
-    await bot.start();
-  } catch (e) {
-    process.stderr.write(`d-pool: could not connect to Discord: ${e instanceof Error ? e.message : String(e)} (check DISCORD_TOKEN${discord.value.apiBase ? " and DISCORD_API_URL" : ""})\n`);
-    await bot.stop().catch(() => undefined);
+  // One engine and one database for every platform: announcements reach them all after commit.
+  const running: Running[] = [];
+  const app = openApp({ dbFile, afterCommit: () => running.forEach((a) => void a.deliver()) });
+  const stopAll = async () => {
+    for (const r of running) await r.stop().catch(() => undefined);
     await app.close();
-    return 1;
+  };
+  if (discord.value) {
+    const bot = new DiscordAdapter({ token: discord.value.token, apiBase: discord.value.apiBase, engine: app.engine, store: app.store, clock: systemClock });
+    try {
+      await bot.start();
+    } catch (e) {
+      process.stderr.write(`d-pool: could not connect to Discord: ${e instanceof Error ? e.message : String(e)} (check DISCORD_TOKEN${discord.value.apiBase ? " and DISCORD_API_URL" : ""})\n`);
+      await bot.stop().catch(() => undefined);
+      await stopAll();
+      return 1;
+    }
+    running.push({ name: `Discord as ${bot.client.user?.tag ?? "the bot"}`, deliver: () => bot.deliver(), stop: () => bot.stop() });
   }
-  process.stdout.write(`d-pool is connected to Discord as ${bot.client.user?.tag ?? "the bot"}, database ${dbFile}. Ctrl-C stops it.\n`);
+  if (matrix.value) {
+    const m = matrix.value;
+    try {
+      const bot = await MatrixAdapter.connect({
+        ...m,
+        storageFile: dbFile === ":memory:" ? join(process.cwd(), "data", "matrix-state.json") : join(dirname(resolve(dbFile)), "matrix-state.json"),
+        engine: app.engine,
+        store: app.store,
+        clock: systemClock,
+      });
+      await bot.start();
+      running.push({ name: `Matrix as ${bot.userId}`, deliver: () => bot.deliver(), stop: () => bot.stop() });
+    } catch (e) {
+      process.stderr.write(`d-pool: could not connect to Matrix at ${m.homeserverUrl}: ${e instanceof Error ? e.message : String(e)} (check MATRIX_ACCESS_TOKEN, or MATRIX_USER and MATRIX_PASSWORD)\n`);
+      await stopAll();
+      return 1;
+    }
+  }
+  process.stdout.write(`d-pool is connected to ${running.map((r) => r.name).join(" and ")}, database ${dbFile}. Ctrl-C stops it.\n`);
   await new Promise<void>((resolveStop) => {
     process.once("SIGINT", resolveStop);
     process.once("SIGTERM", resolveStop);
   });
-  await bot.stop();
-  await app.close();
+  await stopAll();
   return 0;
 }
 

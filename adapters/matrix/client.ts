@@ -1,0 +1,291 @@
+// The Matrix adapter: `!dpool` (or `!dp`) text commands in rooms, ✋ reactions on task
+// announcements, replies as HTML notices, all through the same engine as Discord and the
+// console. Platform code only: the event id is the request id, the room is the room, the
+// Matrix user id is the identity.
+//
+// Element reserves a leading "/" for its own commands, hence the "!dpool" prefix.
+import { randomBytes } from "node:crypto";
+import { LogLevel, LogService, MatrixAuth, MatrixClient, MatrixError, SimpleFsStorageProvider, type IStorageProvider } from "@vector-im/matrix-bot-sdk";
+import { renderAnnouncement, renderNote } from "../../commands/announcements.ts";
+import { runText, type Engine, type Reply } from "../../commands/dispatch.ts";
+import { doc } from "../../commands/doc.ts";
+import { parseCommand } from "../../commands/text.ts";
+import type { Clock } from "../../src/clock.ts";
+import type { Store } from "../../src/store.ts";
+import { notice } from "./render.ts";
+
+export const PREFIXES = ["!dpool", "!dp"] as const;
+/** Reactions that claim a task when put on its announcement. */
+export const CLAIM_KEYS = new Set(["✋", "✋️", "🙋", "🙋‍♀️", "🙋‍♂️"]);
+/** Commands that bind a room to a pool or project: only room moderators may run them. */
+const BINDING = new Set(["pool create", "pool join", "project room"]);
+const MODERATOR = 50;
+
+type Event = { event_id: string; sender: string; type: string; origin_server_ts: number; content: Record<string, unknown>; state_key?: string };
+
+export interface MatrixOptions {
+  readonly homeserverUrl: string;
+  readonly accessToken?: string;
+  readonly user?: string;
+  readonly password?: string;
+  /** Where the sync token, the access token from a password login and room facts are kept. */
+  readonly storageFile: string;
+  readonly engine: Engine;
+  readonly store: Store;
+  readonly clock: Clock;
+  /** Servers whose users may invite the bot; empty: any server. */
+  readonly inviteServers?: readonly string[];
+  readonly log?: (msg: string, err?: unknown) => void;
+  /** Long-poll timeout of /sync (ms); short in tests. */
+  readonly syncTimeoutMs?: number;
+}
+
+/**
+ * A MatrixClient whose sync loop waits for d-pool to handle each event before the next one,
+ * so that the sync token is stored only after the commands of a batch are committed: a restart
+ * neither loses a command nor (thanks to request ids) answers one twice.
+ */
+class DpoolMatrixClient extends MatrixClient {
+  handle: ((name: string, ...args: unknown[]) => Promise<void>) | undefined;
+
+  protected override startSyncInternal(): Promise<unknown> {
+    return this.startSync(async (name: string, ...args: unknown[]) => {
+      await Promise.resolve(this.emit(name, ...args));
+      await this.handle?.(name, ...args);
+    });
+  }
+}
+
+const localpart = (userId: string) => userId.replace(/^@/, "").split(":")[0] ?? userId;
+const serverOf = (userId: string) => userId.slice(userId.indexOf(":") + 1);
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+/** Runs a homeserver call, waiting out rate limits (429 with retry_after_ms) instead of failing. */
+export async function withRateLimit<T>(call: () => Promise<T>, tries = 6): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (e) {
+      const limited = e instanceof MatrixError ? e.errcode === "M_LIMIT_EXCEEDED" : (e as { statusCode?: number })?.statusCode === 429;
+      if (!limited || attempt >= tries) throw e;
+      const wait = (e as MatrixError).retryAfterMs ?? 1000 * attempt;
+      await sleep(Math.min(wait, 60_000));
+    }
+  }
+}
+
+export class MatrixAdapter {
+  private constructor(
+    readonly client: DpoolMatrixClient,
+    private readonly storage: IStorageProvider,
+    private readonly o: MatrixOptions,
+    readonly userId: string,
+  ) {}
+  private delivering: Promise<void> = Promise.resolve();
+  private readonly warnedEncrypted = new Set<string>();
+
+  private get log() {
+    return this.o.log ?? ((m: string, e?: unknown) => console.error(m, e ?? ""));
+  }
+
+  /** Logs in (with the stored or given token, or once with user and password) and prepares the client. */
+  static async connect(o: MatrixOptions): Promise<MatrixAdapter> {
+    // The SDK logs expected 404s (m.direct, unset account data) as errors: keep only real trouble.
+    LogService.setLevel(LogLevel.WARN);
+    LogService.muteModule("MatrixHttpClient");
+    LogService.muteModule("MatrixClientLite");
+    const storage = new SimpleFsStorageProvider(o.storageFile);
+    let token = o.accessToken ?? (storage.readValue("dpool.accessToken") as string | null | undefined) ?? undefined;
+    if (!token) {
+      if (!o.user || !o.password) throw new Error("no MATRIX_ACCESS_TOKEN, and no MATRIX_USER and MATRIX_PASSWORD to log in with");
+      const login = await new MatrixAuth(o.homeserverUrl).passwordLogin(o.user, o.password, "d-pool");
+      token = login.accessToken;
+      // Logged in once: the token is kept, so the password is not needed at the next start.
+      storage.storeValue("dpool.accessToken", token);
+    }
+    const client = new DpoolMatrixClient(o.homeserverUrl, token, storage);
+    client.syncingTimeout = o.syncTimeoutMs ?? 30_000;
+    const userId = await client.getUserId();
+    const adapter = new MatrixAdapter(client, storage, o, userId);
+    client.handle = (name, ...args) => adapter.onSync(name, ...args);
+    return adapter;
+  }
+
+  async start(): Promise<void> {
+    await this.client.start();
+    await this.deliver();
+  }
+
+  async stop(): Promise<void> {
+    this.client.stop();
+    await this.delivering;
+  }
+
+  private joinedAt(roomId: string): number | undefined {
+    const v = this.storage.readValue(`dpool.joined.${roomId}`);
+    return typeof v === "string" ? Number(v) : undefined;
+  }
+
+  private async onSync(name: string, ...args: unknown[]): Promise<void> {
+    try {
+      if (name === "room.invite") await this.onInvite(args[0] as string, args[1] as Event);
+      else if (name === "room.join") this.onJoin(args[0] as string, args[1] as Event);
+      else if (name === "room.event") await this.onEvent(args[0] as string, args[1] as Event);
+    } catch (e) {
+      this.log(`matrix: could not handle ${name}`, e);
+    }
+  }
+
+  private async onInvite(roomId: string, invite: Event): Promise<void> {
+    const servers = this.o.inviteServers ?? [];
+    if (servers.length > 0 && !servers.includes(serverOf(invite.sender))) {
+      this.log(`matrix: ignoring an invite to ${roomId} from ${invite.sender} (server not in MATRIX_INVITE_SERVERS)`);
+      return;
+    }
+    await withRateLimit(() => this.client.joinRoom(roomId));
+    this.storage.storeValue(`dpool.joined.${roomId}`, String(this.o.clock.now().getTime()));
+    const encrypted = await this.isEncrypted(roomId);
+    await this.send(
+      roomId,
+      notice(
+        encrypted
+          ? [doc.line(ENCRYPTED)]
+          : [
+              doc.line("Hello! I keep a distribution pool: shared tasks, goods and weighted hours for peer-production projects."),
+              doc.line("Start with ", doc.code("!dpool pool create <name>"), " (this room becomes the lobby) or ", doc.code("!dpool pool join <code>"), " with an invite from a pool admin. ", doc.code("!dpool help"), " lists every command."),
+            ],
+      ),
+    );
+  }
+
+  private onJoin(roomId: string, membership: Event): void {
+    if (this.joinedAt(roomId) === undefined) this.storage.storeValue(`dpool.joined.${roomId}`, String(membership.origin_server_ts));
+  }
+
+  private async isEncrypted(roomId: string): Promise<boolean> {
+    try {
+      await this.client.getRoomStateEvent(roomId, "m.room.encryption", "");
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private async onEvent(roomId: string, event: Event): Promise<void> {
+    if (event.sender === this.userId) return;
+    const joined = this.joinedAt(roomId);
+    if (joined === undefined) this.storage.storeValue(`dpool.joined.${roomId}`, String(event.origin_server_ts));
+    else if (event.origin_server_ts < joined) return; // history from before the bot was there
+    if (event.type === "m.room.encrypted") {
+      if (!this.warnedEncrypted.has(roomId)) {
+        this.warnedEncrypted.add(roomId);
+        await this.send(roomId, notice([doc.line(ENCRYPTED)]));
+      }
+      return;
+    }
+    if (event.type === "m.room.message") await this.onMessage(roomId, event);
+    else if (event.type === "m.reaction") await this.onReaction(roomId, event);
+  }
+
+  private invocation(roomId: string, event: Event) {
+    return {
+      caller: { platform: "matrix", userId: event.sender, displayName: localpart(event.sender), roomId },
+      requestId: `matrix:${event.event_id}`,
+      now: this.o.clock.now(),
+    };
+  }
+
+  private async onMessage(roomId: string, event: Event): Promise<void> {
+    const body = typeof event.content.body === "string" ? event.content.body.trim() : "";
+    const prefix = PREFIXES.find((p) => body === p || body.startsWith(`${p} `));
+    if (!prefix) return;
+    const text = body.slice(prefix.length).trim() || "help";
+    const parsed = parseCommand(this.o.engine.table, text);
+    if (parsed.ok) {
+      if (parsed.command.where === "pool" && !(await this.roomIsBound(roomId))) return; // rooms of no pool: only starting commands
+      if (BINDING.has(parsed.command.path.join(" ")) && (await this.powerLevel(roomId, event.sender)) < MODERATOR) {
+        await this.send(roomId, notice([doc.line(`✗ only a room moderator (power level ${MODERATOR} or more) can bind this room: ask one to type `, doc.code(`!dpool ${text}`))], event.event_id));
+        return;
+      }
+    }
+    const reply = await this.run(() => runText(this.o.engine, this.invocation(roomId, event), text));
+    await this.send(roomId, notice(reply.doc, event.event_id));
+    await this.deliver();
+  }
+
+  /** ✋ on a task announcement claims the task, as the Claim button does on Discord. */
+  private async onReaction(roomId: string, event: Event): Promise<void> {
+    const rel = event.content["m.relates_to"] as { rel_type?: string; event_id?: string; key?: string } | undefined;
+    if (rel?.rel_type !== "m.annotation" || !rel.event_id || !rel.key || !CLAIM_KEYS.has(rel.key)) return;
+    const task = this.storage.readValue(`dpool.announce.${rel.event_id}`);
+    if (typeof task !== "string") return;
+    const reply = await this.run(() => runText(this.o.engine, this.invocation(roomId, event), `task claim ${task}`));
+    await this.send(roomId, notice([doc.line(`${localpart(event.sender)}: `), ...reply.doc], rel.event_id));
+    await this.deliver();
+  }
+
+  /** A bug in this adapter: logged once with an incident id; the member is told the id. */
+  private async run(work: () => Promise<Reply>): Promise<Reply> {
+    try {
+      return await work();
+    } catch (e) {
+      const incident = randomBytes(4).toString("hex");
+      this.log(`matrix: incident ${incident}`, e);
+      const message = `something went wrong on our side (incident ${incident}); nothing was changed.`;
+      return { ok: false, code: "internal", message, doc: [doc.line(doc.bad("✗ "), message)] };
+    }
+  }
+
+  private async roomIsBound(roomId: string): Promise<boolean> {
+    return this.o.store.transaction(async (tx) => (await tx.room("matrix", roomId)) !== undefined);
+  }
+
+  private async powerLevel(roomId: string, userId: string): Promise<number> {
+    try {
+      const pl = (await this.client.getRoomStateEvent(roomId, "m.room.power_levels", "")) as { users?: Record<string, number>; users_default?: number };
+      return pl.users?.[userId] ?? pl.users_default ?? 0;
+    } catch {
+      return 0;
+    }
+  }
+
+  private send(roomId: string, content: object): Promise<string> {
+    return withRateLimit(() => this.client.sendMessage(roomId, content));
+  }
+
+  /** Sends queued announcements to their rooms and notes to their members, in order, once. */
+  deliver(): Promise<void> {
+    this.delivering = this.delivering.then(() => this.deliverNow()).catch((e: unknown) => this.log("matrix: delivery failed", e));
+    return this.delivering;
+  }
+
+  private async deliverNow(): Promise<void> {
+    const now = () => this.o.clock.now().getTime();
+    for (const item of await this.o.store.pendingOutbox("matrix", 100)) {
+      try {
+        const d = renderAnnouncement(item.kind, item.body);
+        const hint = item.kind === "task" ? [doc.line(doc.muted("React with ✋ to claim it."))] : [];
+        const eventId = await this.send(item.room.externalId, notice([...d, ...hint]));
+        if (item.kind === "task") this.storage.storeValue(`dpool.announce.${eventId}`, String((JSON.parse(item.body) as { task: number }).task));
+      } catch (e) {
+        this.log(`matrix: could not announce in ${item.room.externalId}`, e);
+      }
+      await this.o.store.markDelivered([item.id], now());
+    }
+    const seen = new Set<number>();
+    for (const n of await this.o.store.pendingNotes("matrix", 100)) {
+      if (seen.has(n.id)) continue;
+      seen.add(n.id);
+      try {
+        const dm = await withRateLimit(() => this.client.dms.getOrCreateDm(n.externalId));
+        await this.send(dm, notice(renderNote(n.kind, n.body)));
+      } catch (e) {
+        this.log(`matrix: could not send a note to ${n.externalId}`, e);
+      }
+      await this.o.store.markNotesDelivered([n.id], now());
+    }
+  }
+}
+
+const ENCRYPTED =
+  "This room is encrypted, and this build of d-pool cannot read or send encrypted messages (the Matrix crypto library does not install here). Please use an unencrypted room for !dpool commands.";

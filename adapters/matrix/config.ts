@@ -1,0 +1,26 @@
+// Matrix's configuration from the environment (or .env), checked up front: one clear line on a
+// bad value, never a stack trace.
+export interface MatrixConfig {
+  readonly homeserverUrl: string;
+  readonly accessToken?: string;
+  readonly user?: string;
+  readonly password?: string;
+  readonly inviteServers: readonly string[];
+}
+
+export function matrixConfig(env: NodeJS.ProcessEnv): { ok: true; value: MatrixConfig | null } | { ok: false; error: string } {
+  const url = env.MATRIX_HOMESERVER_URL?.trim();
+  const token = env.MATRIX_ACCESS_TOKEN?.trim() || undefined;
+  const user = env.MATRIX_USER?.trim() || undefined;
+  const password = env.MATRIX_PASSWORD || undefined;
+  if (!url && !token && !user) return { ok: true, value: null };
+  if (!url) return { ok: false, error: "MATRIX_HOMESERVER_URL is missing: set it to your homeserver's client URL, such as https://matrix.example.org." };
+  if (!/^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(url)) return { ok: false, error: `MATRIX_HOMESERVER_URL must be an http(s) URL such as https://matrix.example.org, not "${url.slice(0, 40)}".` };
+  if (!token && !(user && password)) return { ok: false, error: "Matrix needs MATRIX_ACCESS_TOKEN, or MATRIX_USER and MATRIX_PASSWORD for a first login (the token is then kept)." };
+  if (user && !/^@?[a-z0-9._=\-/+]+(:[^\s]+)?$/i.test(user)) return { ok: false, error: `MATRIX_USER must be a user name or id such as @dpool:example.org, not "${user.slice(0, 40)}".` };
+  const inviteServers = (env.MATRIX_INVITE_SERVERS ?? "")
+    .split(",")
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
+  return { ok: true, value: { homeserverUrl: url.replace(/\/+$/, ""), accessToken: token, user, password, inviteServers } };
+}

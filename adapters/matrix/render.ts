@@ -1,0 +1,69 @@
+// Reply documents as Matrix messages: an m.notice with an HTML body (tables as compact HTML
+// tables) and a plain-text body for clients without HTML. Formatting only.
+import { docToText, type Doc, type Span } from "../../commands/doc.ts";
+
+const escapeHtml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+
+function span(s: Span): string {
+  if (typeof s === "string") return escapeHtml(s);
+  const t = escapeHtml(s.text);
+  switch (s.style) {
+    case "strong":
+      return `<strong>${t}</strong>`;
+    case "code":
+      return `<code>${t}</code>`;
+    case "muted":
+      return `<em>${t}</em>`;
+    case "good":
+      return `<font color="#2e7d32">${t}</font>`;
+    case "bad":
+      return `<font color="#c62828">${t}</font>`;
+    case "warn":
+      return `<font color="#e65100">⚠️ ${t}</font>`;
+  }
+}
+
+export function docToHtml(d: Doc): string {
+  const out: string[] = [];
+  for (const b of d) {
+    switch (b.kind) {
+      case "heading":
+        out.push(`<strong>${escapeHtml(b.text)}</strong>`);
+        break;
+      case "line":
+        out.push(b.spans.map(span).join(""));
+        break;
+      case "list":
+        out.push(`<ul>${b.items.map((i) => `<li>${i.map(span).join("")}</li>`).join("")}</ul>`);
+        break;
+      case "table":
+        out.push(
+          `<table><thead><tr>${b.head.map((h) => `<th>${escapeHtml(h)}</th>`).join("")}</tr></thead><tbody>${b.rows
+            .map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join("")}</tr>`)
+            .join("")}</tbody></table>`,
+        );
+        break;
+    }
+  }
+  // Lists and tables are blocks already; lines are separated by line breaks.
+  return out.reduce((acc, part, i) => (i === 0 ? part : /^<(ul|table)/.test(part) || /<\/(ul|table)>$/.test(out[i - 1]!) ? acc + part : `${acc}<br>${part}`), "");
+}
+
+export interface NoticeContent {
+  msgtype: "m.notice";
+  body: string;
+  format: "org.matrix.custom.html";
+  formatted_body: string;
+  "m.relates_to"?: { "m.in_reply_to": { event_id: string } };
+}
+
+/** An m.notice with both bodies; a reply to `replyTo` when given. */
+export function notice(d: Doc, replyTo?: string): NoticeContent {
+  return {
+    msgtype: "m.notice",
+    body: docToText(d),
+    format: "org.matrix.custom.html",
+    formatted_body: docToHtml(d),
+    ...(replyTo ? { "m.relates_to": { "m.in_reply_to": { event_id: replyTo } } } : {}),
+  };
+}

@@ -48,6 +48,12 @@ export interface MatrixOptions {
 class DpoolMatrixClient extends MatrixClient {
   handle: ((name: string, ...args: unknown[]) => Promise<void>) | undefined;
 
+  constructor(homeserverUrl: string, accessToken: string, storage: IStorageProvider) {
+    super(homeserverUrl, accessToken, storage);
+    // The sync token is stored only after a batch was handled (see startSyncInternal).
+    this.persistTokenAfterSync = true;
+  }
+
   protected override startSyncInternal(): Promise<unknown> {
     return this.startSync(async (name: string, ...args: unknown[]) => {
       await Promise.resolve(this.emit(name, ...args));
@@ -82,6 +88,8 @@ export class MatrixAdapter {
     readonly userId: string,
   ) {}
   private delivering: Promise<void> = Promise.resolve();
+  private stopped = false;
+  private busy: Promise<void> = Promise.resolve();
   private readonly warnedEncrypted = new Set<string>();
 
   private get log() {
@@ -112,12 +120,19 @@ export class MatrixAdapter {
   }
 
   async start(): Promise<void> {
+    // Rooms the bot is already in count as joined from now on: their history stays unanswered.
+    for (const roomId of await withRateLimit(() => this.client.getJoinedRooms())) {
+      if (this.joinedAt(roomId) === undefined) this.storage.storeValue(`dpool.joined.${roomId}`, String(this.o.clock.now().getTime()));
+    }
     await this.client.start();
     await this.deliver();
   }
 
+  /** Stops syncing and waits for the event being handled, so nothing is left half done. */
   async stop(): Promise<void> {
+    this.stopped = true;
     this.client.stop();
+    await this.busy;
     await this.delivering;
   }
 
@@ -127,6 +142,15 @@ export class MatrixAdapter {
   }
 
   private async onSync(name: string, ...args: unknown[]): Promise<void> {
+    // stop() does not abort a /sync the server holds. Its batch must not be handled now, and
+    // its token must not be stored (throwing keeps it), so the next start gets those events.
+    if (this.stopped) throw new Error("d-pool's Matrix adapter has stopped");
+    const work = this.dispatch(name, ...args);
+    this.busy = work;
+    await work;
+  }
+
+  private async dispatch(name: string, ...args: unknown[]): Promise<void> {
     try {
       if (name === "room.invite") await this.onInvite(args[0] as string, args[1] as Event);
       else if (name === "room.join") this.onJoin(args[0] as string, args[1] as Event);
@@ -143,7 +167,6 @@ export class MatrixAdapter {
       return;
     }
     await withRateLimit(() => this.client.joinRoom(roomId));
-    this.storage.storeValue(`dpool.joined.${roomId}`, String(this.o.clock.now().getTime()));
     const encrypted = await this.isEncrypted(roomId);
     await this.send(
       roomId,
@@ -159,7 +182,7 @@ export class MatrixAdapter {
   }
 
   private onJoin(roomId: string, membership: Event): void {
-    if (this.joinedAt(roomId) === undefined) this.storage.storeValue(`dpool.joined.${roomId}`, String(membership.origin_server_ts));
+    this.storage.storeValue(`dpool.joined.${roomId}`, String(membership.origin_server_ts));
   }
 
   private async isEncrypted(roomId: string): Promise<boolean> {
@@ -173,9 +196,11 @@ export class MatrixAdapter {
 
   private async onEvent(roomId: string, event: Event): Promise<void> {
     if (event.sender === this.userId) return;
+    // The first sync of a new bot hands over history; after that only events since the stored
+    // sync token come. In a room just joined, events before the bot's own join are history too.
+    if (!(await Promise.resolve(this.storage.getSyncToken()))) return;
     const joined = this.joinedAt(roomId);
-    if (joined === undefined) this.storage.storeValue(`dpool.joined.${roomId}`, String(event.origin_server_ts));
-    else if (event.origin_server_ts < joined) return; // history from before the bot was there
+    if (joined === undefined || event.origin_server_ts < joined) return;
     if (event.type === "m.room.encrypted") {
       if (!this.warnedEncrypted.has(roomId)) {
         this.warnedEncrypted.add(roomId);
@@ -185,6 +210,24 @@ export class MatrixAdapter {
     }
     if (event.type === "m.room.message") await this.onMessage(roomId, event);
     else if (event.type === "m.reaction") await this.onReaction(roomId, event);
+  }
+
+  /**
+   * Events answered lately. A batch interrupted by a stop is delivered again at the next start
+   * (its sync token was not stored); its commands are not answered twice. (Replays would credit
+   * nothing twice anyway: the event id is the request id.)
+   */
+  private answered(eventId: string): boolean {
+    return this.recent().includes(eventId);
+  }
+
+  private markAnswered(eventId: string): void {
+    this.storage.storeValue("dpool.answered", JSON.stringify([...this.recent(), eventId].slice(-1000)));
+  }
+
+  private recent(): string[] {
+    const raw = this.storage.readValue("dpool.answered");
+    return typeof raw === "string" ? (JSON.parse(raw) as string[]) : [];
   }
 
   private invocation(roomId: string, event: Event) {
@@ -199,17 +242,20 @@ export class MatrixAdapter {
     const body = typeof event.content.body === "string" ? event.content.body.trim() : "";
     const prefix = PREFIXES.find((p) => body === p || body.startsWith(`${p} `));
     if (!prefix) return;
+    if (this.answered(event.event_id)) return;
     const text = body.slice(prefix.length).trim() || "help";
     const parsed = parseCommand(this.o.engine.table, text);
     if (parsed.ok) {
       if (parsed.command.where === "pool" && !(await this.roomIsBound(roomId))) return; // rooms of no pool: only starting commands
       if (BINDING.has(parsed.command.path.join(" ")) && (await this.powerLevel(roomId, event.sender)) < MODERATOR) {
         await this.send(roomId, notice([doc.line(`✗ only a room moderator (power level ${MODERATOR} or more) can bind this room: ask one to type `, doc.code(`!dpool ${text}`))], event.event_id));
+        this.markAnswered(event.event_id);
         return;
       }
     }
     const reply = await this.run(() => runText(this.o.engine, this.invocation(roomId, event), text));
     await this.send(roomId, notice(reply.doc, event.event_id));
+    this.markAnswered(event.event_id);
     await this.deliver();
   }
 
@@ -218,9 +264,10 @@ export class MatrixAdapter {
     const rel = event.content["m.relates_to"] as { rel_type?: string; event_id?: string; key?: string } | undefined;
     if (rel?.rel_type !== "m.annotation" || !rel.event_id || !rel.key || !CLAIM_KEYS.has(rel.key)) return;
     const task = this.storage.readValue(`dpool.announce.${rel.event_id}`);
-    if (typeof task !== "string") return;
+    if (typeof task !== "string" || this.answered(event.event_id)) return;
     const reply = await this.run(() => runText(this.o.engine, this.invocation(roomId, event), `task claim ${task}`));
     await this.send(roomId, notice([doc.line(`${localpart(event.sender)}: `), ...reply.doc], rel.event_id));
+    this.markAnswered(event.event_id);
     await this.deliver();
   }
 

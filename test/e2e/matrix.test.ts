@@ -1,0 +1,201 @@
+// The Matrix adapter end to end: the real matrix-bot-sdk client against the local homeserver
+// (test/fakes/homeserver.ts), side by side with the Discord adapter against the local Discord
+// server, on one engine and database. Members act like users would.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DiscordAdapter } from "../../adapters/discord/client.ts";
+import { MatrixAdapter } from "../../adapters/matrix/client.ts";
+import { openApp, type App } from "../../src/app.ts";
+import { fixedClock } from "../../src/clock.ts";
+import { FakeDiscord } from "../fakes/discord-server.ts";
+import { FakeHomeserver, type FakeEvent } from "../fakes/homeserver.ts";
+import { seededRandom } from "../support/app.ts";
+
+const STRING = 3;
+const INTEGER = 4;
+const NUMBER = 10;
+
+let hs: FakeHomeserver;
+let discord: FakeDiscord;
+let app: App;
+let dbot: DiscordAdapter;
+let mbot: MatrixAdapter;
+let dir: string;
+let botToken: string;
+let botId: string;
+let alice: { userId: string; accessToken: string };
+let bob: { userId: string; accessToken: string };
+let room: string;
+const clock = fixedClock("2026-11-02T09:00:00Z");
+const logged: Array<[string, unknown]> = [];
+const adapters: Array<{ deliver(): Promise<void> }> = [];
+
+async function startMatrix(): Promise<MatrixAdapter> {
+  const m = await MatrixAdapter.connect({
+    homeserverUrl: hs.baseUrl,
+    accessToken: botToken,
+    storageFile: join(dir, "matrix-state.json"),
+    engine: app.engine,
+    store: app.store,
+    clock,
+    syncTimeoutMs: 200,
+    log: (msg, e) => logged.push([msg, e]),
+  });
+  await m.start();
+  return m;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "dpool-matrix-"));
+  hs = await FakeHomeserver.start();
+  discord = await FakeDiscord.start();
+  const bot = hs.registerUser("dpool");
+  botToken = bot.accessToken;
+  botId = bot.userId;
+  alice = hs.registerUser("alice");
+  bob = hs.registerUser("bob");
+  app = openApp({ dbFile: join(dir, "pool.sqlite"), random: seededRandom(3), log: (m, e) => logged.push([m, e]), afterCommit: () => adapters.forEach((a) => void a.deliver()) });
+  dbot = new DiscordAdapter({ token: discord.token, apiBase: discord.apiBase, engine: app.engine, store: app.store, clock, log: (m, e) => logged.push([m, e]) });
+  await dbot.start();
+  adapters.push(dbot);
+  mbot = await startMatrix();
+  adapters.push({ deliver: () => mbot.deliver() });
+});
+
+afterAll(async () => {
+  await mbot.stop();
+  await dbot.stop();
+  await discord.close();
+  await hs.close();
+  await app.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Sends a message as a Matrix user and waits for the bot's reply to it. */
+async function say(user: { userId: string }, roomId: string, body: string): Promise<FakeEvent> {
+  const id = hs.send(roomId, user.userId, { msgtype: "m.text", body });
+  return hs.waitForEvent(roomId, (e) => e.sender === botId && (e.content as any)?.["m.relates_to"]?.["m.in_reply_to"]?.event_id === id, 5000, { after: id });
+}
+
+const text = (e: FakeEvent) => String((e.content as { body?: string }).body ?? "");
+const html = (e: FakeEvent) => String((e.content as { formatted_body?: string }).formatted_body ?? "");
+
+async function slash(user: string, name: string, subcommand: string, options: Array<{ name: string; type: number; value: string | number }> = []) {
+  const i = discord.interact({ user, channelId: "lobby", name, subcommand, options });
+  await i.settled();
+  return i;
+}
+
+describe("Matrix end to end", () => {
+  it("GIVEN an invite THEN the bot joins and says how to start; history from before it joined stays unanswered", async () => {
+    room = hs.createRoom(alice.userId, { name: "Bakery" });
+    hs.invite(room, alice.userId, bob.userId);
+    hs.join(room, bob.userId);
+    hs.send(room, alice.userId, { msgtype: "m.text", body: "!dpool help" }); // before the bot is there
+    hs.invite(room, alice.userId, botId);
+    const hello = await hs.waitForEvent(room, (e) => e.sender === botId && e.type === "m.room.message");
+    expect(text(hello)).toContain("!dpool pool create <name>");
+    await new Promise((r) => setTimeout(r, 400));
+    expect(hs.events(room).filter((e) => e.sender === botId && e.type === "m.room.message")).toHaveLength(1);
+  });
+
+  it("GIVEN a Discord pool THEN a Matrix room joins it, and a Matrix member claims a Discord project's task with ✋, is verified and takes a good", async () => {
+    await slash("alice", "pool", "create", [{ name: "name", type: STRING, value: "Riverside" }]);
+    const invite = await slash("alice", "pool", "invite");
+    const code = /[A-Z2-9]{4}-[A-Z2-9]{4}/.exec(invite.text)![0];
+
+    // Only a room moderator binds a room.
+    const refused = await say(bob, room, `!dpool pool join ${code}`);
+    expect(text(refused)).toContain("only a room moderator (power level 50 or more) can bind this room");
+    const joined = await say(alice, room, `!dpool pool join ${code}`);
+    expect(text(joined)).toContain("This room is now part of the pool Riverside.");
+    expect((joined.content as any)["m.relates_to"]["m.in_reply_to"].event_id).toBeDefined();
+    expect(joined.content).toMatchObject({ msgtype: "m.notice", format: "org.matrix.custom.html" });
+
+    await slash("alice", "project", "create", [
+      { name: "slug", type: STRING, value: "bakery" },
+      { name: "name", type: STRING, value: "The Bakery" },
+    ]);
+    // Alice links her Matrix account to her Discord one, then makes this room the bakery's.
+    const link = discord.interact({ user: "alice", channelId: "lobby", name: "me", subcommand: "link" });
+    await link.settled();
+    expect(link.ephemeral).toBe(true);
+    const linkCode = /[A-Z2-9]{4}-[A-Z2-9]{4}/.exec(link.text)![0];
+    expect(text(await say(alice, room, `!dp me link ${linkCode}`))).toContain("Linked.");
+    expect(text(await say(alice, room, "!dpool project room bakery"))).toContain("This room is now a room of bakery");
+
+    await slash("alice", "task", "post", [
+      { name: "project", type: STRING, value: "bakery" },
+      { name: "title", type: STRING, value: "Knead the dough" },
+      { name: "hours", type: NUMBER, value: 2 },
+    ]);
+    const announcement = await hs.waitForEvent(room, (e) => e.sender === botId && text(e).includes("New task #1"));
+    expect(html(announcement)).toContain("<strong>#1</strong>");
+    expect(text(announcement)).toContain("React with ✋ to claim it.");
+
+    hs.react(room, bob.userId, announcement.event_id, "✋");
+    const claimed = await hs.waitForEvent(room, (e) => e.sender === botId && text(e).includes("You took task"), 5000, { after: announcement.event_id });
+    expect(text(claimed)).toContain("bob:");
+    expect(text(await say(bob, room, "!dpool task done 1"))).toContain("Reported 2 h on task #1");
+    const verified = await say(alice, room, `!dpool task verify 1 ${bob.userId}`);
+    expect(text(verified)).toContain("credited 2.00 wh");
+
+    await slash("alice", "good", "add", [
+      { name: "project", type: STRING, value: "bakery" },
+      { name: "name", type: STRING, value: "bread" },
+      { name: "effort", type: NUMBER, value: 0.5 },
+      { name: "stock", type: INTEGER, value: 10 },
+    ]);
+    expect(text(await say(bob, room, "!dpool good request bread qty:3"))).toContain("for 1.50 wh");
+    expect(text(await say(bob, room, "!dpool me balance"))).toContain("Your balance: 0.50 wh");
+    const audit = await slash("alice", "pool", "audit");
+    expect(audit.text).toContain("Balanced.");
+    const table = await say(bob, room, "!dpool task list status:all");
+    expect(html(table)).toContain("Knead the dough");
+    expect(discord.unhandled).toEqual([]);
+    expect(hs.unhandled).toEqual([]);
+  });
+
+  it("GIVEN bad input THEN the refusal names what to type instead, and commands of no pool are ignored", async () => {
+    expect(text(await say(bob, room, "!dpool task clam 1"))).toContain('did you mean "task claim"?');
+    expect(text(await say(bob, room, "!dpool goal announce bakery Mine"))).toContain("only a coordinator of bakery can do that");
+    const other = hs.createRoom(bob.userId, { name: "Elsewhere" });
+    hs.invite(other, bob.userId, botId);
+    await hs.waitForEvent(other, (e) => e.sender === botId && e.type === "m.room.message");
+    const ignored = hs.send(other, bob.userId, { msgtype: "m.text", body: "!dpool task list" });
+    const help = await say(bob, other, "!dpool help");
+    expect(text(help)).toContain("d-pool commands");
+    expect(hs.events(other).some((e) => (e.content as any)?.["m.relates_to"]?.["m.in_reply_to"]?.event_id === ignored)).toBe(false);
+  });
+
+  it("GIVEN an encrypted room THEN the bot says it cannot work there", async () => {
+    const secret = hs.createRoom(alice.userId, { name: "Secret", encrypted: true });
+    hs.invite(secret, alice.userId, botId);
+    const reply = await hs.waitForEvent(secret, (e) => e.sender === botId && e.type === "m.room.message");
+    expect(text(reply)).toContain("This room is encrypted");
+  });
+
+  it("GIVEN a rate limit on sending THEN the reply is waited out, not lost", async () => {
+    hs.rateLimitNext(1, 300, "/_matrix/client/v3/rooms");
+    const started = Date.now();
+    expect(text(await say(bob, room, "!dpool me balance"))).toContain("Your balance");
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+  });
+
+  it("GIVEN a restart in the middle of a conversation THEN no command is lost and none is answered twice", async () => {
+    const before = await say(bob, room, "!dpool me balance");
+    await mbot.stop();
+    // While the bot is down, bob reacts and types.
+    const whileDown = hs.send(room, bob.userId, { msgtype: "m.text", body: "!dpool good request bread" });
+    mbot = await startMatrix();
+    const answer = await hs.waitForEvent(room, (e) => e.sender === botId && (e.content as any)?.["m.relates_to"]?.["m.in_reply_to"]?.event_id === whileDown, 8000, { after: whileDown });
+    expect(text(answer)).toContain("for 0.50 wh");
+    await new Promise((r) => setTimeout(r, 500));
+    const repliesTo = (id: string) => hs.events(room).filter((e) => e.sender === botId && (e.content as any)?.["m.relates_to"]?.["m.in_reply_to"]?.event_id === id);
+    expect(repliesTo(whileDown)).toHaveLength(1);
+    expect(repliesTo((before.content as any)["m.relates_to"]["m.in_reply_to"].event_id)).toHaveLength(1);
+    expect(text(await say(bob, room, "!dpool me balance"))).toContain("Your balance: 0.00 wh");
+  });
+});

@@ -12,7 +12,7 @@ import { doc } from "../../commands/doc.ts";
 import { parseCommand } from "../../commands/text.ts";
 import type { Clock } from "../../src/clock.ts";
 import type { Store } from "../../src/store.ts";
-import { notice } from "./render.ts";
+import { cards, notice } from "./render.ts";
 
 export const PREFIXES = ["!dpool", "!dp"] as const;
 /** Reactions that claim a task when put on its announcement. */
@@ -254,7 +254,10 @@ export class MatrixAdapter {
       }
     }
     const reply = await this.run(() => runText(this.o.engine, this.invocation(roomId, event), text));
-    await this.send(roomId, notice(reply.doc, event.event_id));
+    // Lists of tasks and goods read best as compact tables in Matrix clients.
+    const table = reply.ok && (reply.command === "task list" || reply.command === "good list") ? cards(reply.data) : null;
+    const hint = reply.command === "task list" ? doc.line(doc.muted("Take one with "), doc.code("!dpool task claim <id>"), doc.muted(", or ✋ on its announcement.")) : doc.line(doc.muted("Take some with "), doc.code("!dpool good request <good> qty:<n>"), doc.muted("."));
+    await this.send(roomId, notice(table ? [...table, hint] : reply.doc, event.event_id));
     this.markAnswered(event.event_id);
     await this.deliver();
   }

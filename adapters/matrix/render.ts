@@ -67,3 +67,31 @@ export function notice(d: Doc, replyTo?: string): NoticeContent {
     ...(replyTo ? { "m.relates_to": { "m.in_reply_to": { event_id: replyTo } } } : {}),
   };
 }
+
+type TaskCard = { id: number; title: string; kind: string; weight: number; slots: number; status: string; claims?: Array<{ status: string }> };
+type GoodCard = { name: string; model: string; stock: number; effort: number; demand: number; lastClearingWeight: number | null };
+
+/**
+ * Task and good cards as compact tables, from a reply's data: a task list, a task, goods, a
+ * good. Null when the data holds none.
+ */
+export function cards(data: unknown): Doc | null {
+  if (typeof data !== "object" || data === null) return null;
+  const d = data as { tasks?: TaskCard[]; task?: TaskCard; goods?: GoodCard[]; good?: GoodCard };
+  const tasks = d.tasks ?? (d.task ? [d.task] : null);
+  if (tasks && tasks.length > 0) {
+    const taken = (t: TaskCard) => (t.claims ?? []).filter((c) => c.status === "active" || c.status === "reported" || c.status === "verified").length;
+    return [{ kind: "table", head: ["#", "task", "kind", "weight", "slots", "status"], rows: tasks.map((t) => [String(t.id), t.title, t.kind, String(t.weight), `${taken(t)}/${t.slots}`, t.status]) }];
+  }
+  const goods = d.goods ?? (d.good ? [d.good] : null);
+  if (goods && goods.length > 0) {
+    return [
+      {
+        kind: "table",
+        head: ["good", "model", "stock", "effort", "waiting", "last clearing"],
+        rows: goods.map((g) => [g.name, g.model, g.model === "copyable" ? "∞" : String(g.stock), `${g.effort} wh`, String(g.demand), g.lastClearingWeight === null ? "-" : String(g.lastClearingWeight)]),
+      },
+    ];
+  }
+  return null;
+}

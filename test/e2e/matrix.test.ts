@@ -199,3 +199,16 @@ describe("Matrix end to end", () => {
     expect(text(await say(bob, room, "!dpool me balance"))).toContain("Your balance: 0.00 wh");
   });
 });
+
+describe("Matrix login", () => {
+  it("GIVEN a user and password THEN the bot logs in once and keeps the token for the next start", async () => {
+    hs.registerUser("pwbot", { password: "s3cret" });
+    const file = join(dir, "pw-state.json");
+    const base = { homeserverUrl: hs.baseUrl, storageFile: file, engine: app.engine, store: app.store, clock, syncTimeoutMs: 200 };
+    const first = await MatrixAdapter.connect({ ...base, user: "pwbot", password: "s3cret" });
+    expect(first.userId).toBe(`@pwbot:${hs.serverName}`);
+    const again = await MatrixAdapter.connect(base);
+    expect(again.userId).toBe(first.userId);
+    await expect(MatrixAdapter.connect({ ...base, storageFile: join(dir, "empty.json") })).rejects.toThrow(/no MATRIX_ACCESS_TOKEN, and no MATRIX_USER and MATRIX_PASSWORD/);
+  });
+});

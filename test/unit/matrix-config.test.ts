@@ -1,0 +1,55 @@
+import { describe, expect, it } from "vitest";
+import { discordConfig } from "../../adapters/discord/config.ts";
+import { matrixConfig } from "../../adapters/matrix/config.ts";
+import { cards, docToHtml, notice } from "../../adapters/matrix/render.ts";
+import { doc } from "../../commands/doc.ts";
+
+describe("platform configuration gives one clear line", () => {
+  it.each([
+    [{}, null],
+    [{ MATRIX_HOMESERVER_URL: "https://m.example.org/", MATRIX_ACCESS_TOKEN: "syt_x" }, { homeserverUrl: "https://m.example.org", accessToken: "syt_x", inviteServers: [] }],
+    [{ MATRIX_HOMESERVER_URL: "https://m.example.org", MATRIX_USER: "@bot:m.example.org", MATRIX_PASSWORD: "pw", MATRIX_INVITE_SERVERS: "A.org, b.org" }, { user: "@bot:m.example.org", password: "pw", inviteServers: ["a.org", "b.org"] }],
+  ])("GIVEN %j THEN %j", (env, expected) => {
+    const r = matrixConfig(env as NodeJS.ProcessEnv);
+    expect(r.ok).toBe(true);
+    if (r.ok) expected === null ? expect(r.value).toBeNull() : expect(r.value).toMatchObject(expected);
+  });
+
+  it.each([
+    [{ MATRIX_ACCESS_TOKEN: "syt_x" }, /MATRIX_HOMESERVER_URL is missing/],
+    [{ MATRIX_HOMESERVER_URL: "matrix.example.org", MATRIX_ACCESS_TOKEN: "x" }, /must be an http\(s\) URL/],
+    [{ MATRIX_HOMESERVER_URL: "https://m.example.org", MATRIX_USER: "@bot:m.example.org" }, /needs MATRIX_ACCESS_TOKEN, or MATRIX_USER and MATRIX_PASSWORD/],
+  ])("GIVEN %j THEN refused with %s", (env, pattern) => {
+    const r = matrixConfig(env as NodeJS.ProcessEnv);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error).toMatch(pattern);
+  });
+
+  it.each([
+    [{ DISCORD_TOKEN: "x".repeat(40) }, /DISCORD_APP_ID is not/],
+    [{ DISCORD_APP_ID: "123456789012345678" }, /DISCORD_TOKEN is not/],
+    [{ DISCORD_TOKEN: "x".repeat(40), DISCORD_APP_ID: "my-app" }, /numeric id/],
+    [{ DISCORD_TOKEN: "short", DISCORD_APP_ID: "123456789012345678" }, /does not look like a bot token/],
+    [{ DISCORD_TOKEN: "x".repeat(40), DISCORD_APP_ID: "123456789012345678", DISCORD_API_URL: "localhost:8080" }, /http\(s\) URL/],
+  ])("GIVEN Discord settings %j THEN refused with %s", (env, pattern) => {
+    const r = discordConfig(env as NodeJS.ProcessEnv);
+    expect(!r.ok && r.error).toMatch(pattern);
+  });
+});
+
+describe("Matrix rendering", () => {
+  it("GIVEN a document THEN the notice has an HTML and a plain body, escaped", () => {
+    const n = notice([doc.line("a <b> & ", doc.strong("bold"), " ", doc.code("!dpool help"))], "$ev");
+    expect(n.formatted_body).toBe("a &lt;b&gt; &amp; <strong>bold</strong> <code>!dpool help</code>");
+    expect(n.body).toBe("a <b> & bold `!dpool help`");
+    expect(n["m.relates_to"]).toEqual({ "m.in_reply_to": { event_id: "$ev" } });
+  });
+  it("GIVEN a table THEN it is an HTML table", () => {
+    expect(docToHtml([doc.line("x"), doc.table(["a"], [["1"]])])).toBe("x<table><thead><tr><th>a</th></tr></thead><tbody><tr><td>1</td></tr></tbody></table>");
+  });
+  it("GIVEN task data THEN a compact card table", () => {
+    const t = cards({ tasks: [{ id: 3, title: "Sweep", kind: "cleaning", weight: 1.331, slots: 2, status: "open", claims: [{ status: "active" }] }] });
+    expect(t).toEqual([{ kind: "table", head: ["#", "task", "kind", "weight", "slots", "status"], rows: [["3", "Sweep", "cleaning", "1.331", "1/2", "open"]] }]);
+    expect(cards({ tasks: [] })).toBeNull();
+  });
+});

@@ -8,8 +8,6 @@ import type { AccountRow, ClaimRow, CodeRow, GoalRow, GoodRequestRow, GoodRow, K
 import { openSqlite, type SqliteDb } from "./client.ts";
 import * as t from "./schema.ts";
 
-const first = <T>(rows: T[]): T | undefined => rows[0];
-
 function makeTx(db: SqliteDb): Tx {
   return {
     async insertPool(p) {

@@ -84,7 +84,3 @@ export async function useLinkCode(ctx: Ctx, typed: string): R<Linked> {
   await tx.markMerged(from.id, into.id);
   return ok({ member: into, merged: from, identities: await tx.identitiesOf(into.id), movedBalances });
 }
-
-export async function whoAmI(ctx: Ctx): R<{ member: MemberRow; identities: IdentityRow[] }> {
-  return ok({ member: ctx.member, identities: await ctx.tx.identitiesOf(ctx.member.id) });
-}

@@ -4,7 +4,6 @@ import { makeCode, normaliseCode } from "../core/ids.ts";
 import {
   defaultPolicy,
   parsePolicyValue,
-  POLICY_KEYS,
   policySchema,
   type Policy,
   type PolicyKey,
@@ -139,8 +138,6 @@ export async function policy(c: PoolCtx, key: PolicyKey | undefined, value: stri
   await c.tx.setPoolPolicy(c.pool.row.id, JSON.stringify(next));
   return ok({ mode: "set", key, value: next[key], before: current[key], policy: next });
 }
-
-export const policyKeySpec = (key: PolicyKey) => POLICY_KEYS[key];
 
 /** Makes a member of the pool an admin, or takes the role away (admins only; one always stays). */
 export async function changeAdmin(c: PoolCtx, op: "add" | "remove", who: MemberRef): R<{ member: string; admins: string[] }> {

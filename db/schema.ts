@@ -2,7 +2,7 @@
 // milli-hours (1 weighted hour = 1000). Ledger entries are append-only: triggers in the
 // first migration refuse UPDATE and DELETE on them.
 import { sql } from "drizzle-orm";
-import { check, index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 export const pools = sqliteTable("pools", {
   id: integer("id").primaryKey({ autoIncrement: true }),
@@ -500,4 +500,16 @@ export const loans = sqliteTable(
     charged: integer("charged"),
   },
   (t) => [index("loans_good").on(t.goodId)],
+);
+
+/** Slots of the scheduler's jobs that have run: a slot never runs twice, also with two processes. */
+export const jobRuns = sqliteTable(
+  "job_runs",
+  {
+    job: text("job").notNull(),
+    slot: integer("slot").notNull(),
+    ranAt: integer("ran_at").notNull(),
+    outcome: text("outcome").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.job, t.slot] })],
 );

@@ -509,6 +509,28 @@ function makeTx(db: SqliteDb): Tx {
       db.update(t.loans).set({ returnedAt, charged }).where(eq(t.loans.id, id)).run();
     },
 
+    async jobRan(job, slot) {
+      return (
+        db
+          .select({ slot: t.jobRuns.slot })
+          .from(t.jobRuns)
+          .where(and(eq(t.jobRuns.job, job), eq(t.jobRuns.slot, slot)))
+          .get() !== undefined
+      );
+    },
+    async lastJobSlot(job) {
+      return db
+        .select({ slot: t.jobRuns.slot })
+        .from(t.jobRuns)
+        .where(eq(t.jobRuns.job, job))
+        .orderBy(desc(t.jobRuns.slot))
+        .limit(1)
+        .get()?.slot;
+    },
+    async insertJobRun(r) {
+      db.insert(t.jobRuns).values(r).run();
+    },
+
     async insertNote(n) {
       return db.insert(t.memberNotes).values(n).returning({ id: t.memberNotes.id }).get().id;
     },

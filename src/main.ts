@@ -13,11 +13,14 @@ import { MatrixAdapter } from "../adapters/matrix/client.ts";
 import { matrixConfig } from "../adapters/matrix/config.ts";
 import { DEFAULT_DB_FILE } from "../db/client.ts";
 import { openApp } from "./app.ts";
+import { startClockwork, type Clockwork } from "./clockwork.ts";
 import { systemClock } from "./clock.ts";
 
 export async function runConsole(dbFile: string, user = "admin", room = "lobby"): Promise<void> {
   const firstStart = dbFile === ":memory:" || !existsSync(dbFile);
   const app = openApp({ dbFile });
+  // The pool's clockwork runs in the console too; the console shows its news after each command.
+  const clockwork = await startClockwork({ store: app.store, clock: systemClock, afterTick: () => undefined, log: (m, e) => process.stderr.write(`${m}: ${String(e)}\n`) });
   try {
     await startConsole({
       engine: app.engine,
@@ -29,6 +32,7 @@ export async function runConsole(dbFile: string, user = "admin", room = "lobby")
       historyFile: dbFile === ":memory:" ? undefined : join(dirname(resolve(dbFile)), "console_history"),
     });
   } finally {
+    await clockwork.stop();
     await app.close();
   }
 }
@@ -66,7 +70,10 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Prom
   // One engine and one database for every platform: announcements reach them all after commit.
   const running: Running[] = [];
   const app = openApp({ dbFile, afterCommit: () => running.forEach((a) => void a.deliver()) });
+  const log = (m: string, e?: unknown) => process.stderr.write(`d-pool: ${m}${e ? `: ${e instanceof Error ? e.message : String(e)}` : ""}\n`);
+  let clockwork: Clockwork | undefined;
   const stopAll = async () => {
+    await clockwork?.stop();
     for (const r of running) await r.stop().catch(() => undefined);
     await app.close();
   };
@@ -100,6 +107,7 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Prom
       return 1;
     }
   }
+  clockwork = await startClockwork({ store: app.store, clock: systemClock, afterTick: () => running.forEach((a) => void a.deliver()), log });
   process.stdout.write(`d-pool is connected to ${running.map((r) => r.name).join(" and ")}, database ${dbFile}. Ctrl-C stops it.\n`);
   await new Promise<void>((resolveStop) => {
     process.once("SIGINT", resolveStop);

@@ -415,6 +415,11 @@ export interface Tx {
   loansOf(goodId: number): Promise<LoanRow[]>;
   returnLoan(id: number, returnedAt: number, charged: number): Promise<void>;
 
+  // the scheduler's slots
+  jobRan(job: string, slot: number): Promise<boolean>;
+  lastJobSlot(job: string): Promise<number | undefined>;
+  insertJobRun(r: { job: string; slot: number; ranAt: number; outcome: string }): Promise<void>;
+
   // notes to one member
   insertNote(n: Omit<NoteRow, "id" | "deliveredAt">): Promise<number>;
 

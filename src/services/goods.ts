@@ -318,7 +318,8 @@ export async function cancelRequest(c: PoolCtx, id: number): R<{ request: GoodRe
   // A round with nobody left waiting closes with nothing to do.
   const round = await c.tx.openRound(good.id);
   if (round && (await c.tx.goodRequestsOf(good.id, "pending")).length === 0) {
-    await c.tx.closeRound(round.id, { closedAt: c.now, clearingWeight: null, supply: good.stock, allocated: 0 });
+    const stock = (await c.tx.good(good.id))?.stock ?? good.stock;
+    await c.tx.closeRound(round.id, { closedAt: c.now, clearingWeight: null, supply: stock, allocated: 0 });
   }
   return ok({ request: { ...r, status: "cancelled", closedAt: c.now }, good: good.name });
 }

@@ -1,0 +1,137 @@
+// The clockwork with an injected clock: no real timers.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { execFile } from "node:child_process";
+import { resolve } from "node:path";
+import { promisify } from "node:util";
+import { afterEach, describe, expect, it } from "vitest";
+import { runText } from "../../commands/dispatch.ts";
+import { table } from "../../commands/table.ts";
+import { SqliteStore } from "../../db/sqlite-store.ts";
+import { DAY_MS, HOUR_MS, MINUTE_MS } from "../../src/core/time.ts";
+import { JOBS, runDueJobs, type Job, type SlotRun } from "../../src/schedules.ts";
+import { seededRandom } from "../support/app.ts";
+
+const dirs: string[] = [];
+const stores: SqliteStore[] = [];
+afterEach(async () => {
+  for (const s of stores.splice(0)) await s.close();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function fileStore(memory = false): { store: SqliteStore; file: string } {
+  const f = memory ? ":memory:" : join(mkdtempSync(join(tmpdir(), "dpool-sched-")), "pool.sqlite");
+  if (!memory) dirs.push(join(f, ".."));
+  const store = new SqliteStore(f);
+  stores.push(store);
+  return { store, file: f };
+}
+
+const run = promisify(execFile);
+const root = resolve(import.meta.dirname, "..", "..");
+
+const start = Date.parse("2026-11-02T09:00:00Z");
+
+async function setUp(store: SqliteStore) {
+  const engine = { store, table, random: seededRandom(1) };
+  let n = 0;
+  const say = async (user: string, text: string, at: number) => {
+    const r = await runText(engine, { caller: { platform: "console", userId: user, displayName: user, roomId: "lobby" }, requestId: `t:${++n}`, now: new Date(at) }, text);
+    if (!r.ok) throw new Error(`${text}: ${r.message}`);
+    return r.data as any;
+  };
+  await say("admin", "pool create Clockwork", start);
+  await say("admin", "pool policy settlePeriod weekly", start);
+  await say("alice", "project create bakery Bakery", start);
+  await say("alice", "task post bakery Sweep hours:1", start);
+  await say("bob", "task claim 1", start);
+  await say("alice", "good add bakery cake effort:2", start);
+  await say("carol", "good request cake", start + HOUR_MS);
+  await say("alice", "good add bakery soup effort:1 model:flat-rate", start);
+  await say("carol", "good subscribe soup", start);
+  await say("alice", "good produce soup 4", start);
+  return say;
+}
+
+describe("the scheduler", () => {
+  it("GIVEN a simulated week THEN claims are released, rounds closed and the period settled, each at its time, once", async () => {
+    const { store } = fileStore(true);
+    const say = await setUp(store);
+    const runs: SlotRun[] = [];
+    // A tick every 30 minutes; the slots in between are caught up as of their own times.
+    for (let t = start; t <= start + 7 * DAY_MS + HOUR_MS; t += 30 * MINUTE_MS) runs.push(...(await runDueJobs(store, t)));
+    const did = (job: string) => runs.filter((r) => r.job === job && r.outcome !== "0");
+    expect(did("release-claims").map((r) => new Date(r.slot).toISOString())).toEqual(["2026-11-09T09:00:00.000Z"]);
+    expect(did("close-rounds").map((r) => new Date(r.slot).toISOString())[0]).toBe("2026-11-03T10:00:00.000Z");
+    expect(did("settle-periods").map((r) => new Date(r.slot).toISOString())).toEqual(["2026-11-09T00:05:00.000Z"]);
+    expect(runs.every((r) => r.ok)).toBe(true);
+    // Every slot of the week ran once: 12 per hour for the two 5-minute jobs, one a day for settling.
+    const count = (job: string) => runs.filter((r) => r.job === job).length;
+    expect(count("release-claims")).toBe(7 * 24 * 12 + 12 + 1);
+    expect(count("settle-periods")).toBe(8);
+    expect((await say("carol", "me balance", start + 8 * DAY_MS)).balance).toBe(-4);
+    expect((await say("admin", "pool audit", start + 8 * DAY_MS)).balanced).toBe(true);
+  });
+
+  it("GIVEN the bot down for two days THEN the restart runs each missed slot once, as of its time", async () => {
+    const { store } = fileStore(true);
+    await setUp(store);
+    await runDueJobs(store, start);
+    const restart = start + 2 * DAY_MS + 3 * MINUTE_MS;
+    const runs = await runDueJobs(store, restart);
+    expect(runs.filter((r) => r.job === "release-claims")).toHaveLength(2 * 24 * 12);
+    expect(runs.filter((r) => r.job === "settle-periods")).toHaveLength(2);
+    const rounds = runs.filter((r) => r.job === "close-rounds" && r.outcome !== "0");
+    expect(new Date(rounds[0]!.slot).toISOString()).toBe("2026-11-03T10:00:00.000Z");
+    expect(await runDueJobs(store, restart)).toEqual([]);
+  });
+
+  it("GIVEN two scheduler processes on one database THEN no slot runs twice and nothing is doubled", async () => {
+    const { store: a, file } = fileStore();
+    await setUp(a);
+    await runDueJobs(a, start);
+    await a.close();
+    const later = String(start + 8 * DAY_MS);
+    const both = await Promise.all([0, 1].map(() => run(join(root, "node_modules", ".bin", "tsx"), [join(root, "test", "support", "run-scheduler.ts"), file, later], { cwd: root })));
+    const runs = both.flatMap((r) => JSON.parse(r.stdout) as Array<{ job: string; slot: number; ok: boolean }>);
+    const slots = runs.map((r) => `${r.job}@${r.slot}`);
+    expect(new Set(slots).size).toBe(slots.length);
+    expect(runs.every((r) => r.ok)).toBe(true);
+    expect(runs.filter((r) => r.job === "release-claims")).toHaveLength(8 * 24 * 12);
+    const { store: c } = { store: new SqliteStore(file) };
+    stores.push(c);
+    const db = c.db.$client;
+    expect(db.prepare("SELECT kind, count(*) AS n FROM entries GROUP BY kind ORDER BY kind").all()).toEqual([{ kind: "flat-rate", n: 1 }]);
+    expect(db.prepare("SELECT count(*) AS n FROM claims WHERE status = 'released'").get()).toEqual({ n: 1 });
+    expect(db.prepare("SELECT count(*) AS n FROM job_runs").get()).toEqual({ n: 3 + runs.length });
+  });
+
+  it("GIVEN a job that fails THEN it is logged, the others run, and its slot is tried again", async () => {
+    const { store } = fileStore(true);
+    let fail = false;
+    const flaky: Job = {
+      name: "flaky",
+      cron: "* * * * *",
+      summary: "fails once",
+      run: async () => {
+        if (fail) throw new Error("boom");
+        return "fine";
+      },
+    };
+    const logged: string[] = [];
+    const jobs = [flaky, ...JOBS];
+    await runDueJobs(store, start, { jobs });
+    fail = true;
+    const runs = await runDueJobs(store, start + 2 * MINUTE_MS, { jobs, log: (m) => logged.push(m) });
+    expect(runs.filter((r) => r.job === "flaky")).toEqual([{ job: "flaky", slot: start + MINUTE_MS, ok: false, outcome: "boom" }]);
+    expect(runs.filter((r) => r.job !== "flaky").every((r) => r.ok)).toBe(true);
+    expect(logged).toEqual(["job flaky failed for 2026-11-02T09:01:00.000Z"]);
+    fail = false;
+    const again = await runDueJobs(store, start + 2 * MINUTE_MS, { jobs });
+    expect(again.map((r) => [r.job, r.slot - start, r.ok])).toEqual([
+      ["flaky", MINUTE_MS, true],
+      ["flaky", 2 * MINUTE_MS, true],
+    ]);
+  });
+});

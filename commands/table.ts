@@ -6,6 +6,7 @@ import { ledgerCommands, meCommands } from "./me.ts";
 import { poolCommands } from "./pool.ts";
 import { projectCommands } from "./project.ts";
 import { goodCommands } from "./good.ts";
+import { summaryCommands } from "./summary.ts";
 import { taskCommands } from "./task.ts";
 
-export const table: readonly AnyCommand[] = [helpCommand, ...poolCommands, ...ledgerCommands, ...projectCommands, ...taskCommands, ...goodCommands, ...meCommands];
+export const table: readonly AnyCommand[] = [helpCommand, ...poolCommands, ...ledgerCommands, ...summaryCommands, ...projectCommands, ...taskCommands, ...goodCommands, ...meCommands];

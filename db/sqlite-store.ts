@@ -449,6 +449,14 @@ function makeTx(db: SqliteDb): Tx {
         .orderBy(desc(t.rounds.closedAt), desc(t.rounds.id))
         .get();
     },
+    async roundsClosed(goodId, from, to) {
+      return db
+        .select()
+        .from(t.rounds)
+        .where(and(eq(t.rounds.goodId, goodId), gte(t.rounds.closedAt, from), lt(t.rounds.closedAt, to)))
+        .orderBy(asc(t.rounds.closedAt), asc(t.rounds.id))
+        .all();
+    },
     async insertRound(r) {
       return db.insert(t.rounds).values(r).returning({ id: t.rounds.id }).get().id;
     },

@@ -398,6 +398,8 @@ export interface Tx {
   /** The last round that handed units out (and so has a clearing weight). */
   lastClosedRound(goodId: number): Promise<RoundRow | undefined>;
   insertRound(r: Omit<RoundRow, "id">): Promise<number>;
+  /** Rounds of the good closed in [from, to), oldest first. */
+  roundsClosed(goodId: number, from: number, to: number): Promise<RoundRow[]>;
   closeRound(id: number, patch: { closedAt: number; clearingWeight: number | null; supply: number; allocated: number }): Promise<void>;
   /** Open rounds whose closing time has come, in every pool, oldest first. */
   dueRounds(now: number): Promise<RoundRow[]>;

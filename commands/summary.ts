@@ -1,0 +1,82 @@
+// pool summary: what coordinators need to see without asking (also sent on a schedule, later).
+import { formatHours, formatThousandths, toHours } from "../src/core/amounts.ts";
+import { formatWeight, weightJson } from "../src/core/weights.ts";
+import { poolSummary, type ProjectSummary } from "../src/services/summary.ts";
+import { arg } from "./args.ts";
+import { defineCommand } from "./define.ts";
+import { doc, type Block } from "./doc.ts";
+import { iso, plural, when } from "./present.ts";
+import { duration } from "./task.ts";
+
+function renderProject(s: ProjectSummary): Block[] {
+  const blocks: Block[] = [doc.heading(`${s.project.name} (${s.project.slug}), ${when(s.from)} to ${when(s.to)}`)];
+  if (s.open.length === 0) blocks.push(doc.line(doc.muted("No open tasks.")));
+  else
+    blocks.push(
+      doc.table(
+        ["#", "open task", "kind", "weight", "change", "open for"],
+        s.open.slice(0, 15).map((t) => [String(t.id), t.title, t.kind, formatWeight(t.weight), t.weight > t.weightBefore ? `+${formatWeight(t.weight - t.weightBefore)}` : "-", duration(t.openMs)]),
+      ),
+    );
+  if (s.fastestRising) blocks.push(doc.line("Fastest rising: ", doc.strong(`#${s.fastestRising.id} ${s.fastestRising.title}`), ` (${formatWeight(s.fastestRising.weightBefore)} → ${formatWeight(s.fastestRising.weight)}).`));
+  if (s.stalest) blocks.push(doc.line("Stalest: ", doc.strong(`#${s.stalest.id} ${s.stalest.title}`), `, open for ${duration(s.stalest.openMs)}.`));
+  blocks.push(
+    s.waiting.length === 0
+      ? doc.line(doc.muted("No work waits for verification."))
+      : doc.line(`Waiting for verification: ${s.waiting.map((w) => `#${w.task} by @${w.member} (${formatThousandths(w.hours, 0)} h)`).join(", ")}.`),
+  );
+  blocks.push(
+    doc.line(
+      "Contributions: ",
+      doc.strong(formatHours(s.contributions.total)),
+      s.contributions.members.length > 0 ? ` (${s.contributions.members.map((m) => `@${m.member} ${formatHours(m.credited)}`).join(", ")})` : "",
+      ".",
+    ),
+  );
+  for (const g of s.goods) {
+    const rounds = g.rounds.filter((r) => r.allocated > 0);
+    blocks.push(doc.line(`Good ${g.name}: ${g.stock} in stock, ${g.demand} waiting, effort ${formatHours(g.effort)}`, rounds.length > 0 ? `; ${plural(rounds.length, "round")} closed at ${rounds.map((r) => formatWeight(r.clearing ?? 1_000_000)).join(", ")}` : "", "."));
+  }
+  const near = s.deficit >= s.deficitCap ? doc.bad(`past the cap of ${formatHours(s.deficitCap)}: no new production tasks`) : doc.muted(`of a cap of ${formatHours(s.deficitCap)}`);
+  blocks.push(doc.line(`Deficit ${formatHours(s.deficit)} `, near, "."));
+  if (s.goals.length > 0) blocks.push(doc.line(`Goals: ${s.goals.map((g) => `#${g.id} ${g.text}`).join("; ")}.`));
+  for (const w of s.warnings) blocks.push(doc.line(doc.warn(w)));
+  return blocks;
+}
+
+export const summaryCommands = [
+  defineCommand({
+    path: ["pool", "summary"],
+    where: "pool",
+    summary: "A project's summary (or every project's): open work, weights, contributions, goods, deficit",
+    details:
+      "Open tasks with their weights and how they rose in the period, the fastest-rising and stalest task, work waiting for verification, contributions per member, goods with stock, demand and closed rounds, the deficit against the cap, open goals, and patterns worth a human look: a member who takes tasks only after their weight rose, two members who verify each other.",
+    access: "anyone",
+    mutates: false,
+    args: {
+      project: arg.slug("Only this project", "project").optional(),
+      days: arg.integer("How many days back (default 7)", { min: 1, max: 366 }).optional().named(),
+    },
+    examples: ["pool summary", "pool summary bakery days:30"],
+    run: (ctx, a) => poolSummary(ctx, a.project, a.days ?? 7),
+    render: (d) => (d.projects.length === 0 ? [doc.line(doc.muted("No projects yet."))] : d.projects.flatMap(renderProject)),
+    json: (d) => ({
+      projects: d.projects.map((s) => ({
+        project: s.project.slug,
+        from: iso(s.from),
+        to: iso(s.to),
+        open: s.open.map((t) => ({ id: t.id, title: t.title, kind: t.kind, weight: weightJson(t.weight), weightBefore: weightJson(t.weightBefore) })),
+        fastestRising: s.fastestRising?.id ?? null,
+        stalest: s.stalest?.id ?? null,
+        waiting: s.waiting.map((w) => ({ ...w, hours: toHours(w.hours) })),
+        contributions: { total: toHours(s.contributions.total), members: s.contributions.members.map((m) => ({ member: m.member, credited: toHours(m.credited) })) },
+        goods: s.goods.map((g) => ({ name: g.name, stock: g.stock, demand: g.demand, effort: toHours(g.effort), rounds: g.rounds.map((r) => ({ closedAt: iso(r.closedAt), clearingWeight: r.clearing === null ? null : weightJson(r.clearing), allocated: r.allocated })) })),
+        balance: toHours(s.balance),
+        deficit: toHours(s.deficit),
+        deficitCap: toHours(s.deficitCap),
+        goals: s.goals.map((g) => ({ id: g.id, text: g.text })),
+        warnings: s.warnings,
+      })),
+    }),
+  }),
+];

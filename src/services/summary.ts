@@ -1,0 +1,147 @@
+// A project's summary for its coordinators: what is open and how its weights moved, what waits
+// for verification, who contributed, how its goods went, how close its deficit is to the cap,
+// and patterns worth a human look. Read-only: it decides nothing, it shows stored facts.
+import { taskState } from "../core/tasks.ts";
+import { openMsAt, taskWeight, weightRules } from "../core/weights.ts";
+import type { DomainError } from "../errors.ts";
+import { err, ok, type Result } from "../result.ts";
+import type { ClaimRow, GoalRow, ProjectRow, TaskRow } from "../store.ts";
+import { findProject, type PoolCtx } from "./context.ts";
+import { effortOf } from "./goods.ts";
+
+type R<T> = Promise<Result<T, DomainError>>;
+
+/** Claims at or above this share over the posted weight count as taking an escalated task. */
+const ESCALATED = 1.2;
+
+export interface TaskLine {
+  readonly id: number;
+  readonly title: string;
+  readonly kind: string;
+  readonly weight: number;
+  /** The weight at the start of the period (or when posted, if later). */
+  readonly weightBefore: number;
+  readonly openMs: number;
+}
+
+export interface ProjectSummary {
+  readonly project: ProjectRow;
+  readonly from: number;
+  readonly to: number;
+  readonly open: readonly TaskLine[];
+  readonly fastestRising: TaskLine | null;
+  readonly stalest: TaskLine | null;
+  readonly waiting: ReadonlyArray<{ task: number; title: string; member: string; hours: number }>;
+  readonly contributions: { readonly total: number; readonly members: ReadonlyArray<{ member: string; credited: number }> };
+  readonly goods: ReadonlyArray<{ name: string; stock: number; demand: number; effort: number; rounds: ReadonlyArray<{ closedAt: number; clearing: number | null; allocated: number }> }>;
+  readonly balance: number;
+  readonly deficit: number;
+  readonly deficitCap: number;
+  readonly goals: readonly GoalRow[];
+  readonly warnings: readonly string[];
+}
+
+/** The summary of one project over [from, to). */
+export async function projectSummary(c: PoolCtx, slug: string, from: number, to: number): R<ProjectSummary> {
+  const found = await findProject(c, slug);
+  if (!found.ok) return found;
+  const project = found.value;
+  const { tx } = c;
+  const rules = weightRules(c.pool.policy);
+  const names = new Map<number, string>();
+  const handle = async (id: number) => {
+    if (!names.has(id)) names.set(id, (await tx.member(id))?.handle ?? String(id));
+    return names.get(id)!;
+  };
+  const tasks = await tx.tasks(c.pool.row.id, { projectId: project.id });
+  const claims = await tx.claimsOfTasks(tasks.map((t) => t.id));
+  const claimsOf = (t: TaskRow) => claims.filter((cl) => cl.taskId === t.id);
+  const kinds = new Map((await tx.kinds(c.pool.row.id)).map((k) => [k.id, k.name]));
+
+  const open: TaskLine[] = [];
+  for (const t of tasks) {
+    if (taskState(t, claimsOf(t)) !== "open") continue;
+    const openNow = openMsAt(t, to);
+    // Open time at the start of the period: what the task had then, never more than now.
+    const openThen = t.postedAt >= from ? 0 : Math.max(0, openNow - (to - from));
+    open.push({ id: t.id, title: t.title, kind: kinds.get(t.kindId) ?? "?", weight: taskWeight(t.postedWeight, openNow, rules), weightBefore: taskWeight(t.postedWeight, openThen, rules), openMs: openNow });
+  }
+  open.sort((a, b) => b.openMs - a.openMs || a.id - b.id);
+  const rising = [...open].sort((a, b) => b.weight / b.weightBefore - a.weight / a.weightBefore || a.id - b.id)[0] ?? null;
+
+  const waiting = [];
+  for (const cl of claims.filter((x) => x.status === "reported")) {
+    const t = tasks.find((x) => x.id === cl.taskId)!;
+    waiting.push({ task: t.id, title: t.title, member: await handle(cl.memberId), hours: cl.reportedHours ?? 0 });
+  }
+
+  const verified = claims.filter((cl) => cl.status === "verified" && cl.verifiedAt !== null && cl.verifiedAt >= from && cl.verifiedAt < to);
+  const perMember = new Map<number, number>();
+  for (const cl of verified) perMember.set(cl.memberId, (perMember.get(cl.memberId) ?? 0) + (cl.credited ?? 0));
+  const members = [];
+  for (const [id, credited] of [...perMember].sort((a, b) => b[1] - a[1])) members.push({ member: await handle(id), credited });
+
+  const goods = [];
+  for (const g of await tx.goods(c.pool.row.id, { projectId: project.id })) {
+    const pending = await tx.goodRequestsOf(g.id, "pending");
+    const rounds = (await tx.roundsClosed(g.id, from, to)).map((r) => ({ closedAt: r.closedAt ?? 0, clearing: r.clearingWeight, allocated: r.allocated ?? 0 }));
+    goods.push({ name: g.name, stock: g.stock, demand: pending.reduce((a, r) => a + r.qty - r.filled, 0), effort: (await effortOf(tx, g, c.pool.policy)).effort, rounds });
+  }
+
+  const balance = (await tx.account(c.pool.row.id, "project", project.id))?.balance ?? 0;
+  const warnings = await patterns(tasks, claims, from, to, handle);
+  return ok({
+    project,
+    from,
+    to,
+    open,
+    fastestRising: rising && rising.weight > rising.weightBefore ? rising : null,
+    stalest: open[0] ?? null,
+    waiting,
+    contributions: { total: verified.reduce((a, cl) => a + (cl.credited ?? 0), 0), members },
+    goods,
+    balance,
+    deficit: Math.max(0, -balance),
+    deficitCap: c.pool.policy.deficitCap,
+    goals: await tx.goals(c.pool.row.id, { projectId: project.id, status: "open" }),
+    warnings,
+  });
+}
+
+/**
+ * The Twin Oaks lesson, made visible: one member taking escalated tasks again and again (who
+ * may be waiting for weights to rise), and pairs of members who verify each other's work.
+ */
+async function patterns(tasks: readonly TaskRow[], claims: readonly ClaimRow[], from: number, to: number, handle: (id: number) => Promise<string>): Promise<string[]> {
+  const out: string[] = [];
+  const escalated = new Map<number, number>();
+  for (const cl of claims) {
+    const t = tasks.find((x) => x.id === cl.taskId);
+    if (!t || cl.claimedAt < from || cl.claimedAt >= to) continue;
+    if (cl.weight >= t.postedWeight * ESCALATED) escalated.set(cl.memberId, (escalated.get(cl.memberId) ?? 0) + 1);
+  }
+  for (const [member, n] of escalated) if (n >= 3) out.push(`@${await handle(member)} took ${n} tasks only after their weight had risen`);
+  const pairs = new Map<string, number>();
+  for (const cl of claims) {
+    if (cl.status !== "verified" || cl.verifiedBy === null || (cl.verifiedAt ?? 0) < from || (cl.verifiedAt ?? 0) >= to) continue;
+    pairs.set(`${cl.verifiedBy}>${cl.memberId}`, (pairs.get(`${cl.verifiedBy}>${cl.memberId}`) ?? 0) + 1);
+  }
+  for (const [key, n] of pairs) {
+    const [a, b] = key.split(">").map(Number) as [number, number];
+    if (a < b && n >= 2 && (pairs.get(`${b}>${a}`) ?? 0) >= 2) out.push(`@${await handle(a)} and @${await handle(b)} verified each other's work ${n + (pairs.get(`${b}>${a}`) ?? 0)} times`);
+  }
+  return out;
+}
+
+export async function poolSummary(c: PoolCtx, slug: string | undefined, days: number): R<{ projects: ProjectSummary[] }> {
+  const to = c.now;
+  const from = to - days * 86_400_000;
+  const slugs = slug !== undefined ? [slug] : (await c.tx.projects(c.pool.row.id)).map((p) => p.slug);
+  const projects: ProjectSummary[] = [];
+  for (const s of slugs) {
+    const r = await projectSummary(c, s, from, to);
+    if (!r.ok) return err(r.error);
+    projects.push(r.value);
+  }
+  return ok({ projects });
+}

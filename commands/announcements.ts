@@ -2,7 +2,9 @@
 import { formatThousandths } from "../src/core/amounts.ts";
 import { formatWeight } from "../src/core/weights.ts";
 import type { GoalAnnouncement } from "../src/services/goals.ts";
+import type { ProjectSummary } from "../src/services/summary.ts";
 import type { TaskAnnouncement } from "../src/services/tasks.ts";
+import { renderProjectSummary } from "./summary.ts";
 import { doc, type Doc } from "./doc.ts";
 import { when } from "./present.ts";
 
@@ -30,6 +32,8 @@ export function renderAnnouncement(kind: string, body: string): Doc {
         ),
       ];
     }
+    case "summary":
+      return renderProjectSummary(JSON.parse(body) as ProjectSummary);
     default:
       return [doc.line(body)];
   }
@@ -37,6 +41,7 @@ export function renderAnnouncement(kind: string, body: string): Doc {
 
 /** Notes to one member: why a claim ended, work sent back, a slot open again. */
 export function renderNote(kind: string, body: string): Doc {
+  if (kind === "summary") return renderProjectSummary(JSON.parse(body) as ProjectSummary);
   const n = JSON.parse(body) as { task: number; title: string; project?: string; reason?: string; by?: string; expiresAt?: number; good?: string; qty?: number; cost?: number; clearing?: number };
   switch (kind) {
     case "allocated":

@@ -103,7 +103,7 @@ export const poolCommands = [
     mutates: (a) => a.value !== undefined,
     args: {
       key: arg.policyKey("Policy key to show or change").optional(),
-      value: arg.text("New value (admins only)", { max: 64, placeholder: "value" }).optional(),
+      value: arg.text("New value (admins only)", { max: 64, placeholder: "value" }).optional().rest(),
     },
     examples: ["pool policy", "pool policy creditLimit", "pool policy weightGrowthPerDay 12%"],
     run: (ctx, a) => pools.policy(ctx, a.key, a.value),

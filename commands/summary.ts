@@ -8,7 +8,7 @@ import { doc, type Block } from "./doc.ts";
 import { iso, plural, when } from "./present.ts";
 import { duration } from "./task.ts";
 
-function renderProject(s: ProjectSummary): Block[] {
+export function renderProjectSummary(s: ProjectSummary): Block[] {
   const blocks: Block[] = [doc.heading(`${s.project.name} (${s.project.slug}), ${when(s.from)} to ${when(s.to)}`)];
   if (s.open.length === 0) blocks.push(doc.line(doc.muted("No open tasks.")));
   else
@@ -59,7 +59,7 @@ export const summaryCommands = [
     },
     examples: ["pool summary", "pool summary bakery days:30"],
     run: (ctx, a) => poolSummary(ctx, a.project, a.days ?? 7),
-    render: (d) => (d.projects.length === 0 ? [doc.line(doc.muted("No projects yet."))] : d.projects.flatMap(renderProject)),
+    render: (d) => (d.projects.length === 0 ? [doc.line(doc.muted("No projects yet."))] : d.projects.flatMap(renderProjectSummary)),
     json: (d) => ({
       projects: d.projects.map((s) => ({
         project: s.project.slug,

@@ -16,6 +16,9 @@ function makeTx(db: SqliteDb): Tx {
     async pool(id) {
       return db.select().from(t.pools).where(eq(t.pools.id, id)).get();
     },
+    async pools() {
+      return db.select().from(t.pools).orderBy(asc(t.pools.id)).all();
+    },
     async setPoolPolicy(id, policy) {
       db.update(t.pools).set({ policy }).where(eq(t.pools.id, id)).run();
     },

@@ -5,6 +5,7 @@
 // logged and leaves the others alone; the failed slot is tried again at the next tick.
 import { lastSlot, parseCron, slotsBetween } from "./core/cron.ts";
 import { closeDueRounds, settlePeriod } from "./services/goods.ts";
+import { sendSummaries } from "./services/summary.ts";
 import { releaseExpiredClaims } from "./services/tasks.ts";
 import type { Store, Tx } from "./store.ts";
 
@@ -28,6 +29,12 @@ export const JOBS: readonly Job[] = [
     cron: "*/5 * * * *",
     summary: "Close auction rounds roundHours after their first unmet request",
     run: async (tx, slot) => (await closeDueRounds(tx, slot)).length,
+  },
+  {
+    name: "summaries",
+    cron: "*/5 * * * *",
+    summary: "Send each project's summary to its rooms and coordinators at the pool's summarySchedule",
+    run: (tx, slot) => sendSummaries(tx, slot, 5 * 60_000),
   },
   {
     name: "settle-periods",

@@ -290,6 +290,7 @@ export interface Tx {
   // pools
   insertPool(p: Omit<PoolRow, "id">): Promise<number>;
   pool(id: number): Promise<PoolRow | undefined>;
+  pools(): Promise<PoolRow[]>;
   setPoolPolicy(id: number, policy: string): Promise<void>;
 
   // members and identities

@@ -3,8 +3,9 @@
 // added since, so a pool created by an earlier version keeps working.
 import { z } from "zod";
 import { formatThousandths, MAX_MILLI_HOURS, MILLI, parseThousandths } from "./amounts.ts";
+import { parseCron } from "./cron.ts";
 
-type Unit = "hours" | "weight" | "percent" | "count" | "timezone" | "choice";
+type Unit = "hours" | "weight" | "percent" | "count" | "timezone" | "choice" | "cron";
 
 interface KeySpec {
   readonly unit: Unit;
@@ -130,6 +131,12 @@ export const POLICY_KEYS = {
     summary: "Share of a durable good's production effort charged per day it is borrowed",
     ours: true,
   },
+  summarySchedule: {
+    unit: "cron",
+    default: "0 9 * * 1",
+    summary: "When coordinators get their project's summary: a cron expression in the pool's time zone (Mondays 09:00)",
+    ours: true,
+  },
   inviteDays: {
     unit: "count",
     default: 7,
@@ -163,6 +170,9 @@ function keySchema(spec: KeySpec) {
   if (spec.unit === "choice") {
     return z.enum(spec.choices as [string, ...string[]]).default(spec.default as string);
   }
+  if (spec.unit === "cron") {
+    return z.string().refine((s) => parseCron(s) !== null, "not a cron expression").default(spec.default as string);
+  }
   if (spec.unit === "timezone") {
     return z.string().refine(isValidTimezone, "not a known time zone").default(spec.default as string);
   }
@@ -176,7 +186,7 @@ function keySchema(spec: KeySpec) {
 
 export const policySchema = z.object(
   Object.fromEntries(POLICY_KEY_NAMES.map((k) => [k, keySchema(POLICY_KEYS[k])])) as {
-    [K in PolicyKey]: z.ZodDefault<(typeof POLICY_KEYS)[K]["unit"] extends "timezone" | "choice" ? z.ZodString : z.ZodNumber>;
+    [K in PolicyKey]: z.ZodDefault<(typeof POLICY_KEYS)[K]["unit"] extends "timezone" | "choice" | "cron" ? z.ZodString : z.ZodNumber>;
   },
 );
 
@@ -197,6 +207,10 @@ export function parsePolicyValue(key: PolicyKey, text: string): { ok: true; valu
   const expected = describeRange(key);
   if (spec.unit === "timezone") {
     return isValidTimezone(text.trim()) ? { ok: true, value: text.trim() } : { ok: false, problem: { expected } };
+  }
+  if (spec.unit === "cron") {
+    const v = text.trim().replace(/\s+/g, " ");
+    return parseCron(v) ? { ok: true, value: v } : { ok: false, problem: { expected } };
   }
   if (spec.unit === "choice") {
     const v = text.trim().toLowerCase();
@@ -257,6 +271,8 @@ export function describeRange(key: PolicyKey): string {
       return "a time zone name such as UTC or Europe/Berlin";
     case "choice":
       return `one of ${(spec.choices ?? []).join(", ")}`;
+    case "cron":
+      return 'a cron expression of five fields in quotes, such as "0 9 * * 1" (Mondays 09:00)';
     case "count":
       return `a whole number from ${spec.min} to ${spec.max}`;
     case "percent":

@@ -6,6 +6,9 @@ import { openMsAt, taskWeight, weightRules } from "../core/weights.ts";
 import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
 import type { ClaimRow, GoalRow, ProjectRow, TaskRow } from "../store.ts";
+import { lastSlot, parseCron, slotsBetween } from "../core/cron.ts";
+import { readPolicy } from "../core/policy.ts";
+import type { Tx } from "../store.ts";
 import { findProject, type PoolCtx } from "./context.ts";
 import { effortOf } from "./goods.ts";
 
@@ -45,7 +48,13 @@ export interface ProjectSummary {
 export async function projectSummary(c: PoolCtx, slug: string, from: number, to: number): R<ProjectSummary> {
   const found = await findProject(c, slug);
   if (!found.ok) return found;
-  const project = found.value;
+  return ok(await summarize(c, found.value, from, to));
+}
+
+/** What a summary needs of the pool: its transaction, row and policy (no caller, no room). */
+type PoolView = Pick<PoolCtx, "tx" | "pool">;
+
+async function summarize(c: PoolView, project: ProjectRow, from: number, to: number): Promise<ProjectSummary> {
   const { tx } = c;
   const rules = weightRules(c.pool.policy);
   const names = new Map<number, string>();
@@ -90,7 +99,7 @@ export async function projectSummary(c: PoolCtx, slug: string, from: number, to:
 
   const balance = (await tx.account(c.pool.row.id, "project", project.id))?.balance ?? 0;
   const warnings = await patterns(tasks, claims, from, to, handle);
-  return ok({
+  return {
     project,
     from,
     to,
@@ -105,7 +114,33 @@ export async function projectSummary(c: PoolCtx, slug: string, from: number, to:
     deficitCap: c.pool.policy.deficitCap,
     goals: await tx.goals(c.pool.row.id, { projectId: project.id, status: "open" }),
     warnings,
-  });
+  };
+}
+
+/**
+ * The scheduled coordinator summaries of every pool whose `summarySchedule` (in its time zone)
+ * has a slot at `slot`: each project's summary since the schedule's previous slot goes to the
+ * project's rooms and, as a note, to each coordinator.
+ */
+export async function sendSummaries(tx: Tx, slot: number, windowMs: number): Promise<number> {
+  let sent = 0;
+  for (const pool of await tx.pools()) {
+    const policy = readPolicy(pool.policy);
+    const cron = parseCron(policy.summarySchedule);
+    // The summary slot that fell in this job slot's window (the job runs every few minutes).
+    const due = cron ? slotsBetween(cron, slot - windowMs, slot, policy.timezone).at(-1) : undefined;
+    if (!cron || due === undefined) continue;
+    const from = lastSlot(cron, due - 60_000, policy.timezone, 40 * 86_400_000) ?? due - 7 * 86_400_000;
+    const rooms = await tx.rooms(pool.id);
+    for (const project of await tx.projects(pool.id)) {
+      const s = await summarize({ tx, pool: { row: pool, policy, role: "member" } }, project, from, due);
+      const body = JSON.stringify(s);
+      for (const r of rooms.filter((x) => x.projectId === project.id)) await tx.insertOutbox({ roomId: r.id, kind: "summary", body, createdAt: due });
+      for (const co of await tx.coordinators(project.id)) await tx.insertNote({ poolId: pool.id, memberId: co.memberId, kind: "summary", body, createdAt: due });
+      sent++;
+    }
+  }
+  return sent;
 }
 
 /**

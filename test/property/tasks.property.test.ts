@@ -1146,7 +1146,6 @@ describe("tasks and weights under random sequences", () => {
       "slot-open-notes",
     ];
     const summary = JSON.stringify(Object.fromEntries([...coverage].sort()));
-    console.log("COVERAGE", summary);
     for (const key of wanted) expect(seen(key), `${key} in ${summary}`).toBeGreaterThan(0);
     expect(seen("released-claims"), summary).toBeGreaterThan(5);
   });
@@ -1178,7 +1177,6 @@ describe("tasks and weights under random sequences", () => {
       "released-at-deadline",
     ];
     const summary = JSON.stringify(Object.fromEntries([...coverage].sort()));
-    console.log("COVERAGE", summary);
     for (const key of wanted) expect(seen(key), `${key} in ${summary}`).toBeGreaterThan(0);
   });
 });

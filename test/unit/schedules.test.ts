@@ -70,6 +70,12 @@ describe("the scheduler", () => {
     const count = (job: string) => runs.filter((r) => r.job === job).length;
     expect(count("release-claims")).toBe(7 * 24 * 12 + 12 + 1);
     expect(count("settle-periods")).toBe(8);
+    // Coordinator summaries on Mondays at 09:00 (the default summarySchedule): the bakery's
+    // coordinator gets one as a note each week, and the project's rooms get it too.
+    const summaries = store.db.$client.prepare("SELECT created_at FROM member_notes WHERE kind = 'summary' ORDER BY id").all() as Array<{ created_at: number }>;
+    expect(summaries.map((s) => new Date(s.created_at).toISOString())).toEqual(["2026-11-02T09:00:00.000Z", "2026-11-09T09:00:00.000Z"]);
+    const body = JSON.parse((store.db.$client.prepare("SELECT body FROM member_notes WHERE kind = 'summary' ORDER BY id DESC").get() as { body: string }).body);
+    expect(body).toMatchObject({ project: { slug: "bakery" }, from: Date.parse("2026-11-02T09:00:00Z"), to: Date.parse("2026-11-09T09:00:00Z") });
     expect((await say("carol", "me balance", start + 8 * DAY_MS)).balance).toBe(-4);
     expect((await say("admin", "pool audit", start + 8 * DAY_MS)).balanced).toBe(true);
   });
@@ -104,7 +110,7 @@ describe("the scheduler", () => {
     const db = c.db.$client;
     expect(db.prepare("SELECT kind, count(*) AS n FROM entries GROUP BY kind ORDER BY kind").all()).toEqual([{ kind: "flat-rate", n: 1 }]);
     expect(db.prepare("SELECT count(*) AS n FROM claims WHERE status = 'released'").get()).toEqual({ n: 1 });
-    expect(db.prepare("SELECT count(*) AS n FROM job_runs").get()).toEqual({ n: 3 + runs.length });
+    expect(db.prepare("SELECT count(*) AS n FROM job_runs").get()).toEqual({ n: JOBS.length + runs.length });
   });
 
   it("GIVEN a job that fails THEN it is logged, the others run, and its slot is tried again", async () => {

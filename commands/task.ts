@@ -1,5 +1,6 @@
 // task ... and kind list: weighted labour. Weights follow the volunteers; no command sets one.
 import { formatHours, formatThousandths, toHours } from "../src/core/amounts.ts";
+import { HOUR_MS } from "../src/core/time.ts";
 import { formatWeight, weightJson } from "../src/core/weights.ts";
 import * as tasks from "../src/services/tasks.ts";
 import { arg } from "./args.ts";
@@ -13,7 +14,7 @@ const hoursText = (mh: number) => `${formatThousandths(mh, 0)} h`;
 
 /** "3 d 4 h", "5 h", "0 h". */
 export function duration(ms: number): string {
-  const hours = Math.floor(ms / 3_600_000);
+  const hours = Math.floor(ms / HOUR_MS);
   const days = Math.floor(hours / 24);
   return days > 0 ? `${days} d ${hours % 24} h` : `${hours} h`;
 }
@@ -33,7 +34,7 @@ export function taskJson(t: tasks.TaskView) {
     postedWeight: weightJson(t.postedWeight),
     postedAt: iso(t.postedAt),
     dueAt: iso(t.dueAt),
-    openHours: Math.floor(t.openMs / 3_600_000),
+    openHours: Math.floor(t.openMs / HOUR_MS),
     nextRiseAt: iso(t.nextRiseAt),
     claims: t.claims.map((c) => ({
       member: c.member,
@@ -58,7 +59,7 @@ export function taskLine(t: tasks.TaskView): Span[] {
     " weight ",
     doc.strong(formatWeight(t.weight)),
     ` · ${hoursText(t.estimate)} · ${taken(t)}/${t.slots} taken`,
-    ...(t.state === "open" && t.openMs >= 3_600_000 ? [doc.muted(` · open ${duration(t.openMs)}`)] : []),
+    ...(t.state === "open" && t.openMs >= HOUR_MS ? [doc.muted(` · open ${duration(t.openMs)}`)] : []),
     ...(t.state !== "open" ? [doc.muted(` · ${t.state}`)] : []),
   ];
 }

@@ -4,6 +4,7 @@
 // bot that was down runs each missed slot once, as of that slot's time. One job's failure is
 // logged and leaves the others alone; the failed slot is tried again at the next tick.
 import { lastSlot, parseCron, slotsBetween } from "./core/cron.ts";
+import { MINUTE_MS } from "./core/time.ts";
 import { closeDueRounds, settlePeriod } from "./services/goods.ts";
 import { sendSummaries } from "./services/summary.ts";
 import { releaseExpiredClaims } from "./services/tasks.ts";
@@ -34,7 +35,7 @@ export const JOBS: readonly Job[] = [
     name: "summaries",
     cron: "*/5 * * * *",
     summary: "Send each project's summary to its rooms and coordinators at the pool's summarySchedule",
-    run: (tx, slot) => sendSummaries(tx, slot, 5 * 60_000),
+    run: (tx, slot) => sendSummaries(tx, slot, 5 * MINUTE_MS),
   },
   {
     name: "settle-periods",

@@ -182,17 +182,8 @@ export async function requestGood(c: PoolCtx, name: string, qty: number, weight:
   return ok({ request: { id, ...base, filled: 0, status: "pending", closedAt: null }, good: await viewGood(c.tx, fresh, c.pool.policy), cost: null, round });
 }
 
-interface Allocation {
-  readonly requestId: number;
-  readonly roundId: number | null;
-  readonly memberId: number;
-  readonly qty: number;
-  readonly effort: number;
-  readonly weight: number;
-  readonly unitCost: number;
-  readonly at: number;
-  readonly requestKey: string;
-}
+/** An allocation to make: the row's facts, the price of one unit, and the request id for its entries. */
+type Allocation = Omit<AllocationRow, "id" | "goodId" | "cost"> & { readonly unitCost: number; readonly requestKey: string };
 
 /**
  * Hands units to a member: stock goes down, the producing project is credited the effort, and

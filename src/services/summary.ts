@@ -8,6 +8,7 @@ import { err, ok, type Result } from "../result.ts";
 import type { ClaimRow, GoalRow, ProjectRow, TaskRow } from "../store.ts";
 import { lastSlot, parseCron, slotsBetween } from "../core/cron.ts";
 import { readPolicy } from "../core/policy.ts";
+import { DAY_MS, MINUTE_MS } from "../core/time.ts";
 import type { Tx } from "../store.ts";
 import { findProject, type PoolCtx } from "./context.ts";
 import { effortOf } from "./goods.ts";
@@ -130,7 +131,7 @@ export async function sendSummaries(tx: Tx, slot: number, windowMs: number): Pro
     // The summary slot that fell in this job slot's window (the job runs every few minutes).
     const due = cron ? slotsBetween(cron, slot - windowMs, slot, policy.timezone).at(-1) : undefined;
     if (!cron || due === undefined) continue;
-    const from = lastSlot(cron, due - 60_000, policy.timezone, 40 * 86_400_000) ?? due - 7 * 86_400_000;
+    const from = lastSlot(cron, due - MINUTE_MS, policy.timezone, 40 * DAY_MS) ?? due - 7 * DAY_MS;
     const rooms = await tx.rooms(pool.id);
     for (const project of await tx.projects(pool.id)) {
       const s = await summarize({ tx, pool: { row: pool, policy, role: "member" } }, project, from, due);
@@ -170,7 +171,7 @@ async function patterns(tasks: readonly TaskRow[], claims: readonly ClaimRow[], 
 
 export async function poolSummary(c: PoolCtx, slug: string | undefined, days: number): R<{ projects: ProjectSummary[] }> {
   const to = c.now;
-  const from = to - days * 86_400_000;
+  const from = to - days * DAY_MS;
   const slugs = slug !== undefined ? [slug] : (await c.tx.projects(c.pool.row.id)).map((p) => p.slug);
   const projects: ProjectSummary[] = [];
   for (const s of slugs) {

@@ -3,6 +3,7 @@
 // market weight, rises while it has an open slot, and a claim moves the kind's weight to the
 // accepted one; volunteers who find a task full lower it.
 import { HOLDS_SLOT, claimDeadline, creditHours, openTimeAfter, slotsTaken, taskState, type TaskState } from "../core/tasks.ts";
+import { DAY_MS } from "../core/time.ts";
 import { credit, nextRiseAt, openMsAt, taskWeight, waitlistWeight, weightRules } from "../core/weights.ts";
 import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
@@ -481,14 +482,13 @@ export interface KindView {
 
 /** Every kind's market weight, open tasks of it, and how the weight moved over the last week. */
 export async function listKinds(c: PoolCtx): R<{ kinds: KindView[] }> {
-  const WEEK_MS = 7 * 86_400_000;
   const kinds = await c.tx.kinds(c.pool.row.id);
   const tasks = await c.tx.tasks(c.pool.row.id, {});
   const claims = await c.tx.claimsOfTasks(tasks.map((t) => t.id));
   const out: KindView[] = [];
   for (const k of kinds) {
     const open = tasks.filter((t) => t.kindId === k.id && taskState(t, claims.filter((cl) => cl.taskId === t.id)) === "open").length;
-    const recent = await c.tx.kindChanges(k.id, c.now - WEEK_MS);
+    const recent = await c.tx.kindChanges(k.id, c.now - 7 * DAY_MS);
     const weekAgo = recent.length > 0 ? (recent[0]!.before ?? recent[0]!.after) : k.weight;
     out.push({ kind: k.name, weight: k.weight, open, weekAgo, changes: recent.length });
   }

@@ -4,9 +4,13 @@ import { formatWeight } from "../src/core/weights.ts";
 import type { GoalAnnouncement } from "../src/services/goals.ts";
 import type { ProjectSummary } from "../src/services/summary.ts";
 import type { TaskAnnouncement } from "../src/services/tasks.ts";
-import { renderProjectSummary } from "./summary.ts";
+import type { RoundAnnouncement } from "../src/services/goods.ts";
+import type { NeglectedNotice, TaskBoard } from "../src/services/rooms.ts";
+import type { PoolDigest } from "../src/services/summary.ts";
+import { renderPoolDigest, renderProjectSummary } from "./summary.ts";
+import { duration } from "./task.ts";
 import { doc, type Doc } from "./doc.ts";
-import { when } from "./present.ts";
+import { plural, when } from "./present.ts";
 
 export function renderAnnouncement(kind: string, body: string): Doc {
   switch (kind) {
@@ -34,9 +38,69 @@ export function renderAnnouncement(kind: string, body: string): Doc {
     }
     case "summary":
       return renderProjectSummary(JSON.parse(body) as ProjectSummary);
+    case "pool-summary":
+      return renderPoolDigest(JSON.parse(body) as PoolDigest);
+    case "round": {
+      const r = JSON.parse(body) as RoundAnnouncement;
+      return [
+        doc.line(
+          "🏁 The round of ",
+          doc.strong(r.good),
+          ` (${r.project}) closed: ${r.allocated} unit${r.allocated === 1 ? "" : "s"} to ${plural(r.members, "member")} at clearing weight `,
+          doc.strong(formatWeight(r.clearing)),
+          `, ${formatThousandths(r.unitCost)} wh each. ${r.stock} left in stock`,
+          r.queued > 0 ? `, ${r.queued} still asked for (next round).` : ".",
+        ),
+      ];
+    }
+    case "board":
+      return renderBoard(JSON.parse(body) as TaskBoard & { at: number });
+    case "neglected": {
+      const n = JSON.parse(body) as NeglectedNotice;
+      return [
+        doc.line(doc.warn("⏳ "), `${plural(n.tasks.length, "task")} waited long enough to reach weight ${formatWeight(n.threshold)} or more${n.project ? ` in ${n.project}` : ""}:`),
+        doc.list(n.tasks.map((t) => [doc.strong(`#${t.id}`), ` ${t.title} `, doc.muted(`(${t.project}, ${t.kind})`), " weight ", doc.strong(formatWeight(t.weight)), doc.muted(` · open ${duration(t.openMs)}`)])),
+        doc.line(doc.muted("Take one with "), doc.code("task claim <id>"), doc.muted(".")),
+      ];
+    }
     default:
       return [doc.line(body)];
   }
+}
+
+/**
+ * The id of the newest queued board of each room: adapters show only that one, since a board
+ * queued earlier was overtaken before it could be shown.
+ */
+export function newestBoards(items: ReadonlyArray<{ id: number; roomId: number; kind: string }>): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const i of items) if (i.kind === "board") out.set(i.roomId, Math.max(i.id, out.get(i.roomId) ?? 0));
+  return out;
+}
+
+/** A room's live task board: the heaviest open tasks, edited in place as they change. */
+export function renderBoard(b: TaskBoard & { at?: number }): Doc {
+  const scope = b.project ?? b.pool;
+  const head = doc.heading(`📋 Open tasks of ${scope}`);
+  if (b.tasks.length === 0) return [head, doc.line(doc.muted("Nothing open right now. "), doc.code("task post"), doc.muted(" adds work."))];
+  return [
+    head,
+    doc.list(
+      b.tasks.map((t) => [
+        doc.strong(`#${t.id}`),
+        ` ${t.title} `,
+        doc.muted(b.project === null ? `(${t.project}, ${t.kind})` : `(${t.kind})`),
+        " weight ",
+        doc.strong(formatWeight(t.weight)),
+        ` · ${formatThousandths(t.estimate, 0)} h · ${t.taken}/${t.slots} taken`,
+      ]),
+    ),
+    doc.line(
+      doc.muted(`${b.open > b.tasks.length ? `Top ${b.tasks.length} of ${b.open} open, heaviest first` : "Heaviest first"}${b.at === undefined ? "" : `; updated ${when(b.at)}`}. Take one with `),
+      doc.code("task claim <id>"),
+      doc.muted("."),
+    ),
+  ];
 }
 
 /** Notes to one member: why a claim ended, work sent back, a slot open again. */

@@ -5,6 +5,7 @@
 import type { RandomBytes } from "../src/core/ids.ts";
 import type { DomainError } from "../src/errors.ts";
 import { inPool, resolveCaller, type Caller, type Ctx, type PoolCtx } from "../src/services/context.ts";
+import { refreshBoards } from "../src/services/rooms.ts";
 import type { Store } from "../src/store.ts";
 import type { AnyCommand } from "./define.ts";
 import { commandName } from "./define.ts";
@@ -80,6 +81,11 @@ export async function execute(engine: Engine, inv: Invocation, command: AnyComma
       if (!result.ok) throw new Refusal(result.error);
       // Stored as JSON and rendered from the stored copy, so a replay answers exactly the same.
       const stored = JSON.stringify(result.value ?? null);
+      if (mutates) {
+        // Rooms' live boards follow every change (a new pool's lobby, a room that just joined).
+        const room = ctx.room ?? (await tx.room(inv.caller.platform, inv.caller.roomId));
+        if (room) await refreshBoards(tx, room.poolId, now);
+      }
       if (mutates) await tx.insertRequest({ requestId: inv.requestId, command: name, memberId: ctx.member.id, reply: stored, createdAt: now });
       return { replayed: false as const, command: name, data: JSON.parse(stored) as unknown };
     });

@@ -62,6 +62,18 @@ function goodCard(v: goods.GoodView): Block[] {
   return blocks;
 }
 
+/** The sector report's tables: also part of the pool's summary in the lobby. */
+export function renderSectors(sectors: readonly goods.SectorLine[]): Block[] {
+  return sectors.flatMap((s) => [
+    doc.heading(`Sector ${s.sector}`),
+    doc.table(
+      ["good", "project", "stock", "waiting", "effort", "last clearing"],
+      s.goods.map((g) => [g.good.name, g.project, g.good.model === "copyable" ? "∞" : String(g.good.stock), String(g.demand), formatHours(g.effort.effort), g.lastClearing === null ? "-" : formatWeight(g.lastClearing)]),
+    ),
+    doc.line(doc.muted("Deficits: "), s.projects.map((p) => `${p.slug} ${formatHours(p.deficit)} of ${formatHours(p.cap)}`).join(", ")),
+  ]);
+}
+
 export const goodCommands = [
   defineCommand({
     path: ["good", "add"],
@@ -259,17 +271,7 @@ export const goodCommands = [
     mutates: false,
     args: { sector: arg.slug("Only this sector", "sector").optional() },
     run: (ctx, a) => goods.sectorReport(ctx, a.sector),
-    render: (d) =>
-      d.sectors.length === 0
-        ? [doc.line(doc.muted("No goods with a sector yet: "), doc.code("good add ... sector:<label>"), doc.muted(" gives one."))]
-        : d.sectors.flatMap((s) => [
-            doc.heading(`Sector ${s.sector}`),
-            doc.table(
-              ["good", "project", "stock", "waiting", "effort", "last clearing"],
-              s.goods.map((g) => [g.good.name, g.project, g.good.model === "copyable" ? "∞" : String(g.good.stock), String(g.demand), formatHours(g.effort.effort), g.lastClearing === null ? "-" : formatWeight(g.lastClearing)]),
-            ),
-            doc.line(doc.muted("Deficits: "), s.projects.map((p) => `${p.slug} ${formatHours(p.deficit)} of ${formatHours(p.cap)}`).join(", ")),
-          ]),
+    render: (d) => (d.sectors.length === 0 ? [doc.line(doc.muted("No goods with a sector yet: "), doc.code("good add ... sector:<label>"), doc.muted(" gives one."))] : renderSectors(d.sectors)),
     json: (d) => ({
       sectors: d.sectors.map((s) => ({
         sector: s.sector,

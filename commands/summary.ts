@@ -1,7 +1,8 @@
 // pool summary: what coordinators need to see without asking (also sent on a schedule, later).
 import { formatHours, formatThousandths, toHours } from "../src/core/amounts.ts";
 import { formatWeight, weightJson } from "../src/core/weights.ts";
-import { poolSummary, type ProjectSummary } from "../src/services/summary.ts";
+import { poolSummary, type PoolDigest, type ProjectSummary } from "../src/services/summary.ts";
+import { renderSectors } from "./good.ts";
 import { arg } from "./args.ts";
 import { defineCommand } from "./define.ts";
 import { doc, type Block } from "./doc.ts";
@@ -44,6 +45,29 @@ export function renderProjectSummary(s: ProjectSummary): Block[] {
   return blocks;
 }
 
+/** The pool's summary in its lobby: each project in a row, then the sector report. */
+export function renderPoolDigest(p: PoolDigest): Block[] {
+  return [
+    doc.heading(`Pool ${p.pool}, ${when(p.from)} to ${when(p.to)}`),
+    p.projects.length === 0
+      ? doc.line(doc.muted("No projects yet."))
+      : doc.table(
+          ["project", "open", "heaviest", "waiting", "contributed", "deficit"],
+          p.projects.map((x) => [
+            x.slug,
+            String(x.open),
+            x.heaviest ? `#${x.heaviest.id} ${formatWeight(x.heaviest.weight)}` : "-",
+            String(x.waiting),
+            `${formatHours(x.contributed)} (${plural(x.contributors, "member")})`,
+            `${formatHours(x.deficit)} of ${formatHours(x.deficitCap)}`,
+          ]),
+        ),
+    ...p.projects.filter((x) => x.warnings > 0).map((x) => doc.line(doc.warn(`${x.slug}: ${plural(x.warnings, "pattern")} worth a look in its summary`))),
+    ...renderSectors(p.sectors),
+    doc.line(doc.muted("Each project's room has its own summary; "), doc.code("pool summary <project>"), doc.muted(" shows one now.")),
+  ];
+}
+
 export const summaryCommands = [
   defineCommand({
     path: ["pool", "summary"],
@@ -59,7 +83,7 @@ export const summaryCommands = [
     },
     examples: ["pool summary", "pool summary bakery days:30"],
     run: (ctx, a) => poolSummary(ctx, a.project, a.days ?? 7),
-    render: (d) => (d.projects.length === 0 ? [doc.line(doc.muted("No projects yet."))] : d.projects.flatMap(renderProjectSummary)),
+    render: (d) => [...(d.projects.length === 0 ? [doc.line(doc.muted("No projects yet."))] : d.projects.flatMap(renderProjectSummary)), ...renderSectors(d.sectors)],
     json: (d) => ({
       projects: d.projects.map((s) => ({
         project: s.project.slug,
@@ -76,7 +100,12 @@ export const summaryCommands = [
         deficitCap: toHours(s.deficitCap),
         goals: s.goals.map((g) => ({ id: g.id, text: g.text })),
         warnings: s.warnings,
+        chart: {
+          kinds: s.chart.kinds.map((k) => ({ kind: k.kind, points: k.points.map((p) => ({ at: iso(p.at), weight: weightJson(p.weight) })) })),
+          goods: s.chart.goods,
+        },
       })),
+      sectors: d.sectors.map((x) => ({ sector: x.sector, goods: x.goods.map((g) => ({ name: g.good.name, project: g.project, stock: g.good.stock, demand: g.demand })), projects: x.projects.map((p) => ({ slug: p.slug, deficit: toHours(p.deficit), cap: toHours(p.cap) })) })),
     }),
   }),
 ];

@@ -5,8 +5,9 @@ import { helpCommand } from "./help.ts";
 import { ledgerCommands, meCommands } from "./me.ts";
 import { poolCommands } from "./pool.ts";
 import { projectCommands } from "./project.ts";
+import { roomCommands } from "./rooms.ts";
 import { goodCommands } from "./good.ts";
 import { summaryCommands } from "./summary.ts";
 import { taskCommands } from "./task.ts";
 
-export const table: readonly AnyCommand[] = [helpCommand, ...poolCommands, ...ledgerCommands, ...summaryCommands, ...projectCommands, ...taskCommands, ...goodCommands, ...meCommands];
+export const table: readonly AnyCommand[] = [helpCommand, ...poolCommands, ...ledgerCommands, ...summaryCommands, ...roomCommands, ...projectCommands, ...taskCommands, ...goodCommands, ...meCommands];

@@ -513,3 +513,49 @@ export const jobRuns = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.job, t.slot] })],
 );
+
+// ---- Rooms' announcements (issue 7): switches, live task boards, neglected-work notices.
+
+/** Kinds of announcement a room has switched off (`pool announcements <kind> off`). */
+export const roomMutes = sqliteTable(
+  "room_mutes",
+  {
+    roomId: integer("room_id")
+      .notNull()
+      .references(() => rooms.id),
+    kind: text("kind").notNull(),
+    mutedAt: integer("muted_at").notNull(),
+    mutedBy: integer("muted_by")
+      .notNull()
+      .references(() => members.id),
+  },
+  (t) => [primaryKey({ columns: [t.roomId, t.kind] })],
+);
+
+/**
+ * A room's live task board: what it shows now (to tell a change from none) and, once an adapter
+ * has posted it, the platform's id of the message that is edited in place.
+ */
+export const boards = sqliteTable("boards", {
+  roomId: integer("room_id")
+    .primaryKey()
+    .references(() => rooms.id),
+  body: text("body").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+  messageId: text("message_id"),
+});
+
+/** Tasks a room has been told are neglected: each is named once per room. */
+export const roomNotices = sqliteTable(
+  "room_notices",
+  {
+    roomId: integer("room_id")
+      .notNull()
+      .references(() => rooms.id),
+    taskId: integer("task_id")
+      .notNull()
+      .references(() => tasks.id),
+    noticedAt: integer("noticed_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.roomId, t.taskId] })],
+);

@@ -300,6 +300,7 @@ function makeTx(db: SqliteDb): Tx {
       const conditions = [eq(t.tasks.poolId, poolId)];
       if (filter.projectId !== undefined) conditions.push(eq(t.tasks.projectId, filter.projectId));
       if (filter.kindId !== undefined) conditions.push(eq(t.tasks.kindId, filter.kindId));
+      if (filter.open) conditions.push(isNotNull(t.tasks.openSince));
       return db
         .select()
         .from(t.tasks)
@@ -542,6 +543,49 @@ function makeTx(db: SqliteDb): Tx {
       db.insert(t.jobRuns).values(r).run();
     },
 
+    async roomMutes(poolId) {
+      return db
+        .select({ roomId: t.roomMutes.roomId, kind: t.roomMutes.kind })
+        .from(t.roomMutes)
+        .innerJoin(t.rooms, eq(t.rooms.id, t.roomMutes.roomId))
+        .where(eq(t.rooms.poolId, poolId))
+        .orderBy(asc(t.roomMutes.roomId), asc(t.roomMutes.kind))
+        .all();
+    },
+    async setRoomMute(roomId, kind, muted) {
+      if (muted === null) db.delete(t.roomMutes).where(and(eq(t.roomMutes.roomId, roomId), eq(t.roomMutes.kind, kind))).run();
+      else db.insert(t.roomMutes).values({ roomId, kind, mutedAt: muted.at, mutedBy: muted.by }).onConflictDoNothing().run();
+    },
+    async board(roomId) {
+      return db.select().from(t.boards).where(eq(t.boards.roomId, roomId)).get();
+    },
+    async putBoard(roomId, body, at) {
+      db.insert(t.boards)
+        .values({ roomId, body, updatedAt: at })
+        .onConflictDoUpdate({ target: t.boards.roomId, set: { body, updatedAt: at } })
+        .run();
+    },
+    async noticedTasks(roomId) {
+      return db
+        .select({ taskId: t.roomNotices.taskId })
+        .from(t.roomNotices)
+        .where(eq(t.roomNotices.roomId, roomId))
+        .all()
+        .map((r) => r.taskId);
+    },
+    async insertNotice(n) {
+      db.insert(t.roomNotices).values(n).onConflictDoNothing().run();
+    },
+    async lastOutboxAt(roomId, kind) {
+      return db
+        .select({ at: t.outbox.createdAt })
+        .from(t.outbox)
+        .where(and(eq(t.outbox.roomId, roomId), eq(t.outbox.kind, kind)))
+        .orderBy(desc(t.outbox.createdAt))
+        .limit(1)
+        .get()?.at;
+    },
+
     async insertNote(n) {
       return db.insert(t.memberNotes).values(n).returning({ id: t.memberNotes.id }).get().id;
     },
@@ -554,6 +598,15 @@ function makeTx(db: SqliteDb): Tx {
     },
     async insertOutbox(o) {
       return db.insert(t.outbox).values(o).returning({ id: t.outbox.id }).get().id;
+    },
+
+    async goodRequestsMade(goodId, from, to) {
+      return db
+        .select()
+        .from(t.goodRequests)
+        .where(and(eq(t.goodRequests.goodId, goodId), gte(t.goodRequests.createdAt, from), lt(t.goodRequests.createdAt, to)))
+        .orderBy(asc(t.goodRequests.id))
+        .all() as GoodRequestRow[];
     },
   };
 }
@@ -633,6 +686,17 @@ export class SqliteStore implements Store {
         .set({ deliveredAt: at })
         .where(inArray(t.memberNotes.id, [...ids]))
         .run();
+    });
+  }
+
+  async boardMessage(roomId: number) {
+    await this.queue;
+    return this.db.select({ id: t.boards.messageId }).from(t.boards).where(eq(t.boards.roomId, roomId)).get()?.id ?? null;
+  }
+
+  async setBoardMessage(roomId: number, messageId: string | null) {
+    await this.transaction(async () => {
+      this.db.update(t.boards).set({ messageId }).where(eq(t.boards.roomId, roomId)).run();
     });
   }
 

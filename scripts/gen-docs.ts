@@ -8,7 +8,9 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import type { AnyCommand } from "../commands/define.ts";
 import { describeCommand, type CommandDetails } from "../commands/help.ts";
 import { table } from "../commands/table.ts";
+import { ANNOUNCEMENT_SWITCH_NAMES, ANNOUNCEMENT_SWITCHES } from "../src/core/announcements.ts";
 import { describeRange, formatPolicyValue, POLICY_KEY_NAMES, POLICY_KEYS } from "../src/core/policy.ts";
+import { JOBS } from "../src/schedules.ts";
 import { simulateMonth, simulationMarkdown } from "./simulate.ts";
 
 export const README_FILE = resolve(fileURLToPath(new URL("..", import.meta.url)), "README.md");
@@ -16,6 +18,8 @@ export const README_FILE = resolve(fileURLToPath(new URL("..", import.meta.url))
 export const MARKERS = {
   commands: { start: "<!-- commands:start -->", end: "<!-- commands:end -->" },
   policy: { start: "<!-- policy:start -->", end: "<!-- policy:end -->" },
+  jobs: { start: "<!-- jobs:start -->", end: "<!-- jobs:end -->" },
+  announcements: { start: "<!-- announcements:start -->", end: "<!-- announcements:end -->" },
 } as const;
 
 export type Section = keyof typeof MARKERS;
@@ -113,8 +117,31 @@ export function renderPolicyMarkdown(): string {
   ].join("\n");
 }
 
+/** The scheduler's jobs: name, schedule (UTC) and what each does. */
+export function renderJobsMarkdown(): string {
+  return [
+    "| job | runs (cron, UTC) | what it does |",
+    "| --- | --- | --- |",
+    ...JOBS.map((j) => `| ${[codeSpan(j.name), codeSpan(j.cron), escapeMarkdown(sentence(j.summary)) + (j.latestOnly ? " Only the latest missed slot runs." : "")].map(cell).join(" | ")} |`),
+  ].join("\n");
+}
+
+/** The kinds of announcement a room can switch off with `pool announcements <kind> off`. */
+export function renderAnnouncementsMarkdown(): string {
+  return ["| kind | what the room hears |", "| --- | --- |", ...ANNOUNCEMENT_SWITCH_NAMES.map((n) => `| ${codeSpan(n)} | ${cell(escapeMarkdown(sentence(ANNOUNCEMENT_SWITCHES[n].summary)))} |`)].join("\n");
+}
+
 export function renderSection(section: Section): string {
-  return section === "commands" ? renderCommandsMarkdown() : renderPolicyMarkdown();
+  switch (section) {
+    case "commands":
+      return renderCommandsMarkdown();
+    case "policy":
+      return renderPolicyMarkdown();
+    case "jobs":
+      return renderJobsMarkdown();
+    case "announcements":
+      return renderAnnouncementsMarkdown();
+  }
 }
 
 /** Replaces what stands between one pair of markers; throws if the markers are missing. */

@@ -6,6 +6,7 @@
 import { lastSlot, parseCron, slotsBetween } from "./core/cron.ts";
 import { MINUTE_MS } from "./core/time.ts";
 import { closeDueRounds, settlePeriod } from "./services/goods.ts";
+import { refreshAllBoards, sendNeglectedNotices } from "./services/rooms.ts";
 import { sendSummaries } from "./services/summary.ts";
 import { releaseExpiredClaims } from "./services/tasks.ts";
 import type { Store, Tx } from "./store.ts";
@@ -16,6 +17,8 @@ export interface Job {
   readonly cron: string;
   readonly summary: string;
   readonly run: (tx: Tx, slot: number) => Promise<unknown>;
+  /** A job that shows the present (the boards) runs only the latest of several missed slots. */
+  readonly latestOnly?: boolean;
 }
 
 export const JOBS: readonly Job[] = [
@@ -34,8 +37,21 @@ export const JOBS: readonly Job[] = [
   {
     name: "summaries",
     cron: "*/5 * * * *",
-    summary: "Send each project's summary to its rooms and coordinators at the pool's summarySchedule",
+    summary: "Send each project's summary (with its chart) to its rooms and coordinators, and the pool's to the lobby, at the pool's summarySchedule",
     run: (tx, slot) => sendSummaries(tx, slot, 5 * MINUTE_MS),
+  },
+  {
+    name: "neglected-work",
+    cron: "*/5 * * * *",
+    summary: "Tell each room of tasks whose weight reached neglectedWeight, at the pool's noticeSchedule, at most once a day",
+    run: (tx, slot) => sendNeglectedNotices(tx, slot, 5 * MINUTE_MS),
+  },
+  {
+    name: "boards",
+    cron: "*/5 * * * *",
+    summary: "Edit each room's live task board when its tasks or their weights changed (weights rise by the day)",
+    run: (tx, slot) => refreshAllBoards(tx, slot),
+    latestOnly: true,
   },
   {
     name: "settle-periods",
@@ -64,7 +80,8 @@ export async function runDueJobs(store: Store, now: number, o: { jobs?: readonly
     if (!cron) throw new Error(`job ${job.name} has a bad schedule "${job.cron}"`);
     const last = await store.transaction((tx) => tx.lastJobSlot(job.name));
     const first = last === undefined ? lastSlot(cron, now) : null;
-    const slots = last === undefined ? (first === null ? [] : [first]) : slotsBetween(cron, last, now);
+    const missed = last === undefined ? (first === null ? [] : [first]) : slotsBetween(cron, last, now);
+    const slots = job.latestOnly ? missed.slice(-1) : missed;
     for (const slot of slots) {
       try {
         const outcome = await store.transaction(async (tx) => {

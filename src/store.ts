@@ -109,6 +109,13 @@ export interface RequestRow {
   readonly createdAt: number;
 }
 
+export interface BoardRow {
+  readonly roomId: number;
+  readonly body: string;
+  readonly updatedAt: number;
+  readonly messageId: string | null;
+}
+
 export interface OutboxRow {
   readonly id: number;
   readonly roomId: number;
@@ -362,7 +369,8 @@ export interface Tx {
   // tasks, claims and waitlists
   insertTask(t: Omit<TaskRow, "id">): Promise<number>;
   task(id: number): Promise<TaskRow | undefined>;
-  tasks(poolId: number, filter: { projectId?: number; kindId?: number }): Promise<TaskRow[]>;
+  /** With `open`, only tasks that have an open slot now (openSince set). */
+  tasks(poolId: number, filter: { projectId?: number; kindId?: number; open?: boolean }): Promise<TaskRow[]>;
   setTaskOpen(taskId: number, openSince: number | null, openMs: number): Promise<void>;
   cancelTask(taskId: number, at: number, by: number): Promise<void>;
   claimsOf(taskId: number): Promise<ClaimRow[]>;
@@ -423,6 +431,19 @@ export interface Tx {
   lastJobSlot(job: string): Promise<number | undefined>;
   insertJobRun(r: { job: string; slot: number; ranAt: number; outcome: string }): Promise<void>;
 
+  // rooms' announcements: switches, live boards, neglected-work notices
+  /** Announcement kinds switched off in the pool's rooms. */
+  roomMutes(poolId: number): Promise<Array<{ roomId: number; kind: string }>>;
+  setRoomMute(roomId: number, kind: string, muted: { at: number; by: number } | null): Promise<void>;
+  board(roomId: number): Promise<BoardRow | undefined>;
+  /** Records what the room's board shows now (the message id stays). */
+  putBoard(roomId: number, body: string, at: number): Promise<void>;
+  /** Tasks already named as neglected in the room. */
+  noticedTasks(roomId: number): Promise<number[]>;
+  insertNotice(n: { roomId: number; taskId: number; noticedAt: number }): Promise<void>;
+  /** When the room was last sent an announcement of this kind (queued, delivered or not). */
+  lastOutboxAt(roomId: number, kind: string): Promise<number | undefined>;
+
   // notes to one member
   insertNote(n: Omit<NoteRow, "id" | "deliveredAt">): Promise<number>;
 
@@ -430,6 +451,10 @@ export interface Tx {
   request(requestId: string): Promise<RequestRow | undefined>;
   insertRequest(r: RequestRow): Promise<void>;
   insertOutbox(o: Omit<OutboxRow, "id" | "deliveredAt">): Promise<number>;
+
+  // summary charts
+  /** Requests for the good made in [from, to), whatever became of them, oldest first. */
+  goodRequestsMade(goodId: number, from: number, to: number): Promise<GoodRequestRow[]>;
 }
 
 export interface Store {
@@ -441,5 +466,8 @@ export interface Store {
   /** Notes not yet delivered to members known on a platform, with the identity to reach them. */
   pendingNotes(platform: string, limit: number): Promise<Array<NoteRow & { externalId: string }>>;
   markNotesDelivered(ids: readonly number[], at: number): Promise<void>;
+  /** The platform's id of the room's board message, once an adapter has posted it. */
+  boardMessage(roomId: number): Promise<string | null>;
+  setBoardMessage(roomId: number, messageId: string | null): Promise<void>;
   close(): Promise<void>;
 }

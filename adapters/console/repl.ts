@@ -2,10 +2,13 @@
 // pool's announcements for the room you are in. Platform code only: every command goes
 // through the same engine as Discord and Matrix.
 import { randomBytes } from "node:crypto";
-import { appendFileSync, existsSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import { renderAnnouncement, renderNote } from "../../commands/announcements.ts";
+import { chartOfStoredSummary, replyCharts } from "../../commands/chart.ts";
 import { commandName } from "../../commands/define.ts";
 import { runText, type Engine } from "../../commands/dispatch.ts";
 import { docToText, type Doc } from "../../commands/doc.ts";
@@ -49,6 +52,20 @@ export async function startConsole(o: ConsoleOptions): Promise<void> {
   let room = (o.room ?? "lobby").toLowerCase();
   const print = (text: string) => output.write(`${text}\n`);
   const show = (d: Doc) => print(docToText(d, tty ? ansiSpan : undefined));
+  /** Summary charts go to PNG files in a folder of this session under the system's temp folder. */
+  let chartDir: string | undefined;
+  const saveCharts = (draw: () => Array<{ name: string; png: Buffer }>) => {
+    try {
+      for (const c of draw()) {
+        chartDir ??= mkdtempSync(join(tmpdir(), "dpool-charts-"));
+        const file = join(chartDir, c.name);
+        writeFileSync(file, c.png);
+        print(`Chart: ${file}`);
+      }
+    } catch (e) {
+      print(`(the chart could not be drawn: ${(e as Error).message})`);
+    }
+  };
 
   const history = o.historyFile && existsSync(o.historyFile) ? readFileSync(o.historyFile, "utf8").split("\n").filter(Boolean).reverse().slice(0, 500) : [];
   const names = o.engine.table.map(commandName);
@@ -75,13 +92,21 @@ export async function startConsole(o: ConsoleOptions): Promise<void> {
   const deliver = async () => {
     const pending = await o.store.pendingOutbox("console", 500);
     const here = pending.filter((p) => p.room.externalId === room);
-    for (const p of here) show(renderAnnouncement(p.kind, p.body));
+    for (const p of here) {
+      // A terminal cannot edit an earlier message: the board is shown by "task board" instead.
+      if (p.kind === "board") continue;
+      show(renderAnnouncement(p.kind, p.body));
+      if (p.kind === "summary") saveCharts(() => [{ name: `summary-${p.id}.png`, png: chartOfStoredSummary(p.body) }]);
+    }
     await o.store.markDelivered(
       here.map((p) => p.id),
       o.clock.now().getTime(),
     );
     const notes = (await o.store.pendingNotes("console", 500)).filter((n) => n.externalId === user);
-    for (const n of notes) show(renderNote(n.kind, n.body));
+    for (const n of notes) {
+      show(renderNote(n.kind, n.body));
+      if (n.kind === "summary") saveCharts(() => [{ name: `summary-note-${n.id}.png`, png: chartOfStoredSummary(n.body) }]);
+    }
     await o.store.markNotesDelivered(
       notes.map((n) => n.id),
       o.clock.now().getTime(),
@@ -140,6 +165,7 @@ export async function startConsole(o: ConsoleOptions): Promise<void> {
       text,
     );
     show(reply.doc);
+    if (reply.ok) saveCharts(() => replyCharts(reply.command, reply.data));
     await deliver();
     return true;
   };

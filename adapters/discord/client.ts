@@ -4,9 +4,12 @@
 import { randomBytes } from "node:crypto";
 import {
   Client,
+  DiscordAPIError,
   Events,
   GatewayIntentBits,
   MessageFlags,
+  RESTJSONErrorCodes,
+  type AttachmentPayload,
   type AutocompleteInteraction,
   type ButtonInteraction,
   type ChatInputCommandInteraction,
@@ -14,14 +17,16 @@ import {
   type InteractionReplyOptions,
   type User,
 } from "discord.js";
-import { renderAnnouncement, renderNote } from "../../commands/announcements.ts";
+import { newestBoards, renderAnnouncement, renderNote } from "../../commands/announcements.ts";
+import type { TaskBoard } from "../../src/services/rooms.ts";
+import { CHART_FILE, chartOfStoredSummary, replyCharts } from "../../commands/chart.ts";
 import type { AnyCommand } from "../../commands/define.ts";
 import { execute, runText, usageReply, type Engine, type Reply } from "../../commands/dispatch.ts";
 import { checkValues, parseCommand } from "../../commands/text.ts";
 import type { Clock } from "../../src/clock.ts";
 import type { Caller } from "../../src/services/context.ts";
 import type { Store } from "../../src/store.ts";
-import { announcementPayload, BUTTON_PREFIX, errorPayload, okPayload, type ReplyPayload } from "./render.ts";
+import { announcementPayload, boardPayload, BUTTON_PREFIX, errorPayload, okPayload, type ReplyPayload } from "./render.ts";
 import { autocompleteOf, commandForSlash } from "./slash-json.ts";
 
 export interface DiscordOptions {
@@ -149,8 +154,29 @@ export class DiscordAdapter {
 
   private payload(reply: Reply, personal: boolean): InteractionReplyOptions & ReplyPayload {
     if (!reply.ok) return { ...errorPayload(reply.message), flags: MessageFlags.Ephemeral };
-    const p = okPayload(reply.command, reply.doc, reply.data);
+    const p = withCharts(okPayload(reply.command, reply.doc, reply.data), this.charts(reply.command, reply.data));
     return personal ? { ...p, flags: MessageFlags.Ephemeral } : p;
+  }
+
+  /** The charts of an on-demand `pool summary`; none if they fail to draw (the text still goes). */
+  private charts(command: string, data: unknown): Array<{ name: string; png: Buffer }> {
+    try {
+      return replyCharts(command, data);
+    } catch (e) {
+      this.log("could not draw a summary chart", e);
+      return [];
+    }
+  }
+
+  /** A summary (kind "summary") carries its chart; a chart that fails to draw leaves the text alone. */
+  private withChart(kind: string, body: string, payload: ReplyPayload): ReplyPayload & { files?: AttachmentPayload[] } {
+    if (kind !== "summary") return payload;
+    try {
+      return withCharts(payload, [{ name: CHART_FILE, png: chartOfStoredSummary(body) }]);
+    } catch (e) {
+      this.log("could not draw a summary chart", e);
+      return payload;
+    }
   }
 
   /** Offers projects, open tasks (with their weights), goods and kinds as the member types. */
@@ -181,6 +207,33 @@ export class DiscordAdapter {
     await i.respond(matching.slice(0, 25));
   }
 
+  /**
+   * The channel's live task board: the message posted the first time is edited from then on.
+   * A board message someone deleted is posted again; other failures are logged and the next
+   * change tries again.
+   */
+  private async showBoard(roomId: number, channelId: string, body: string): Promise<void> {
+    try {
+      const channel = await this.client.channels.fetch(channelId);
+      if (!channel?.isSendable()) return;
+      const board = JSON.parse(body) as TaskBoard;
+      const payload = boardPayload(renderAnnouncement("board", body), board.tasks.map((t) => t.id));
+      const existing = await this.o.store.boardMessage(roomId);
+      if (existing !== null) {
+        try {
+          await channel.messages.edit(existing, payload);
+          return;
+        } catch (e) {
+          if (!(e instanceof DiscordAPIError && e.code === RESTJSONErrorCodes.UnknownMessage)) throw e;
+        }
+      }
+      const sent = await channel.send(payload);
+      await this.o.store.setBoardMessage(roomId, sent.id);
+    } catch (e) {
+      this.log(`could not update the task board in channel ${channelId}`, e);
+    }
+  }
+
   /** Sends queued announcements to their channels and notes to their members, in order, once. */
   deliver(): Promise<void> {
     this.delivering = this.delivering.then(() => this.deliverNow()).catch((e: unknown) => this.log("delivery failed", e));
@@ -190,10 +243,18 @@ export class DiscordAdapter {
   private async deliverNow(): Promise<void> {
     if (!this.client.isReady()) return;
     const now = () => this.o.clock.now().getTime();
-    for (const item of await this.o.store.pendingOutbox("discord", 100)) {
+    const pending = await this.o.store.pendingOutbox("discord", 100);
+    const newestBoard = newestBoards(pending);
+    for (const item of pending) {
+      if (item.kind === "board") {
+        // Only the newest board of a room is shown; older ones were overtaken on the way.
+        if (newestBoard.get(item.roomId) === item.id) await this.showBoard(item.roomId, item.room.externalId, item.body);
+        await this.o.store.markDelivered([item.id], now());
+        continue;
+      }
       try {
         const channel = await this.client.channels.fetch(item.room.externalId);
-        if (channel?.isSendable()) await channel.send(announcementPayload(renderAnnouncement(item.kind, item.body), announcementData(item.kind, item.body)));
+        if (channel?.isSendable()) await channel.send(this.withChart(item.kind, item.body, announcementPayload(renderAnnouncement(item.kind, item.body), announcementData(item.kind, item.body))));
       } catch (e) {
         this.log(`could not announce in channel ${item.room.externalId}`, e);
       }
@@ -205,13 +266,29 @@ export class DiscordAdapter {
       seen.add(note.id);
       try {
         const user = await this.client.users.fetch(note.externalId);
-        await user.send(announcementPayload(renderNote(note.kind, note.body), null));
+        await user.send(this.withChart(note.kind, note.body, announcementPayload(renderNote(note.kind, note.body), null)));
       } catch (e) {
         this.log(`could not send a note to ${note.externalId}`, e);
       }
       await this.o.store.markNotesDelivered([note.id], now());
     }
   }
+}
+
+/**
+ * PNG charts attached to a message: the first is the image of its embed, the others come in
+ * embeds of their own (Discord shows one image per embed, ten embeds per message).
+ */
+function withCharts(payload: ReplyPayload, charts: ReadonlyArray<{ name: string; png: Buffer }>): ReplyPayload & { files?: AttachmentPayload[] } {
+  const shown = charts.slice(0, 10);
+  if (shown.length === 0) return payload;
+  const [first, ...rest] = payload.embeds ?? [{}];
+  const image = (name: string) => ({ url: `attachment://${name}` });
+  return {
+    ...payload,
+    embeds: [{ ...first, image: image(shown[0]!.name) }, ...rest, ...shown.slice(1).map((c) => ({ image: image(c.name), color: first?.color }))].slice(0, 10),
+    files: shown.map((c) => ({ attachment: c.png, name: c.name })),
+  };
 }
 
 /** The data a queued announcement's buttons need: a new task carries Claim. */

@@ -96,6 +96,15 @@ export function announcementPayload(d: Doc, data: unknown): ReplyPayload {
   };
 }
 
+/** A room's task board: its list in an embed and a Claim button for each of the first five tasks. */
+export function boardPayload(d: Doc, taskIds: readonly number[]): ReplyPayload {
+  const buttons = taskIds.slice(0, 5).map((id) => button(`Claim #${id}`, `task claim ${id}`, ButtonStyle.Primary));
+  return {
+    embeds: [{ description: clipText(docToMarkdown(d), LIMITS.description), color: COLOURS.task }],
+    components: buttons.length > 0 ? [new ActionRowBuilder<MessageActionRowComponentBuilder>().addComponents(buttons)] : [],
+  };
+}
+
 /** Buttons run text commands of the table: `dpool:<command text>` in the custom id. */
 export const BUTTON_PREFIX = "dpool:";
 

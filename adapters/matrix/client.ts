@@ -6,7 +6,8 @@
 // Element reserves a leading "/" for its own commands, hence the "!dpool" prefix.
 import { randomBytes } from "node:crypto";
 import { LogLevel, LogService, MatrixAuth, MatrixClient, MatrixError, SimpleFsStorageProvider, type IStorageProvider } from "@vector-im/matrix-bot-sdk";
-import { renderAnnouncement, renderNote } from "../../commands/announcements.ts";
+import { newestBoards, renderAnnouncement, renderNote } from "../../commands/announcements.ts";
+import { CHART_FILE, CHART_HEIGHT, CHART_WIDTH, chartOfStoredSummary, replyCharts } from "../../commands/chart.ts";
 import { runText, type Engine, type Reply } from "../../commands/dispatch.ts";
 import { doc } from "../../commands/doc.ts";
 import { parseCommand } from "../../commands/text.ts";
@@ -258,6 +259,7 @@ export class MatrixAdapter {
     const table = reply.ok && (reply.command === "task list" || reply.command === "good list") ? cards(reply.data) : null;
     const hint = reply.command === "task list" ? doc.line(doc.muted("Take one with "), doc.code("!dpool task claim <id>"), doc.muted(", or ✋ on its announcement.")) : doc.line(doc.muted("Take some with "), doc.code("!dpool good request <good> qty:<n>"), doc.muted("."));
     await this.send(roomId, notice(table ? [...table, hint] : reply.doc, event.event_id));
+    if (reply.ok) await this.sendCharts(roomId, () => replyCharts(reply.command, reply.data));
     this.markAnswered(event.event_id);
     await this.deliver();
   }
@@ -303,6 +305,46 @@ export class MatrixAdapter {
     return withRateLimit(() => this.client.sendMessage(roomId, content));
   }
 
+  /**
+   * Summary charts after the summary's notice: each PNG uploaded to the media repository and
+   * posted as an m.image. A chart that fails to draw or upload is logged; the text has gone.
+   */
+  private async sendCharts(roomId: string, draw: () => Array<{ name: string; png: Buffer }>): Promise<void> {
+    try {
+      for (const { name, png } of draw()) {
+        const url = await withRateLimit(() => this.client.uploadContent(png, "image/png", name));
+        await this.send(roomId, { msgtype: "m.image", body: name, url, info: { w: CHART_WIDTH, h: CHART_HEIGHT, mimetype: "image/png", size: png.length } });
+      }
+    } catch (e) {
+      this.log(`matrix: could not send a summary chart to ${roomId}`, e);
+    }
+  }
+
+  /**
+   * The room's live task board: posted once, then replaced in place with an `m.replace` edit
+   * of that first event (clients show the newest content where the board was).
+   */
+  private async showBoard(roomId: number, matrixRoom: string, body: string): Promise<void> {
+    try {
+      const content = notice(renderAnnouncement("board", body));
+      const existing = await this.o.store.boardMessage(roomId);
+      if (existing !== null) {
+        await this.send(matrixRoom, {
+          msgtype: content.msgtype,
+          body: `* ${content.body}`,
+          format: content.format,
+          formatted_body: `* ${content.formatted_body}`,
+          "m.new_content": content,
+          "m.relates_to": { rel_type: "m.replace", event_id: existing },
+        });
+        return;
+      }
+      await this.o.store.setBoardMessage(roomId, await this.send(matrixRoom, content));
+    } catch (e) {
+      this.log(`matrix: could not update the task board in ${matrixRoom}`, e);
+    }
+  }
+
   /** Sends queued announcements to their rooms and notes to their members, in order, once. */
   deliver(): Promise<void> {
     this.delivering = this.delivering.then(() => this.deliverNow()).catch((e: unknown) => this.log("matrix: delivery failed", e));
@@ -311,11 +353,19 @@ export class MatrixAdapter {
 
   private async deliverNow(): Promise<void> {
     const now = () => this.o.clock.now().getTime();
-    for (const item of await this.o.store.pendingOutbox("matrix", 100)) {
+    const pending = await this.o.store.pendingOutbox("matrix", 100);
+    const newestBoard = newestBoards(pending);
+    for (const item of pending) {
+      if (item.kind === "board") {
+        if (newestBoard.get(item.roomId) === item.id) await this.showBoard(item.roomId, item.room.externalId, item.body);
+        await this.o.store.markDelivered([item.id], now());
+        continue;
+      }
       try {
         const d = renderAnnouncement(item.kind, item.body);
         const hint = item.kind === "task" ? [doc.line(doc.muted("React with ✋ to claim it."))] : [];
         const eventId = await this.send(item.room.externalId, notice([...d, ...hint]));
+        if (item.kind === "summary") await this.sendCharts(item.room.externalId, () => [{ name: CHART_FILE, png: chartOfStoredSummary(item.body) }]);
         if (item.kind === "task") this.storage.storeValue(`dpool.announce.${eventId}`, String((JSON.parse(item.body) as { task: number }).task));
       } catch (e) {
         this.log(`matrix: could not announce in ${item.room.externalId}`, e);
@@ -329,6 +379,7 @@ export class MatrixAdapter {
       try {
         const dm = await withRateLimit(() => this.client.dms.getOrCreateDm(n.externalId));
         await this.send(dm, notice(renderNote(n.kind, n.body)));
+        if (n.kind === "summary") await this.sendCharts(dm, () => [{ name: CHART_FILE, png: chartOfStoredSummary(n.body) }]);
       } catch (e) {
         this.log(`matrix: could not send a note to ${n.externalId}`, e);
       }

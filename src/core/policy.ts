@@ -137,6 +137,20 @@ export const POLICY_KEYS = {
     summary: "When coordinators get their project's summary: a cron expression in the pool's time zone (Mondays 09:00)",
     ours: true,
   },
+  neglectedWeight: {
+    unit: "weight",
+    default: 2 * 1000,
+    min: 0,
+    max: 100 * 1000,
+    summary: "Weight at which an open task counts as neglected and is named in the rooms' daily notice (0: no notices)",
+    ours: true,
+  },
+  noticeSchedule: {
+    unit: "cron",
+    default: "0 9 * * *",
+    summary: "When rooms get the neglected-work notice: a cron expression in the pool's time zone; a room gets at most one a day",
+    ours: true,
+  },
   inviteDays: {
     unit: "count",
     default: 7,

@@ -5,6 +5,7 @@ import { handleFrom } from "../core/ids.ts";
 import { readPolicy, type Policy } from "../core/policy.ts";
 import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
+import { announceTo } from "./rooms.ts";
 import type { MemberRow, PoolRole, PoolRow, ProjectRow, RoomRow, Tx } from "../store.ts";
 
 /** A person on a platform, speaking in a room; what an adapter knows before the core does. */
@@ -127,7 +128,10 @@ export async function findPoolMember(ctx: PoolCtx, ref: MemberRef): Promise<Resu
   return ok(m);
 }
 
-/** Queues a message for a room; the app delivers it after the transaction commits. */
-export async function announce(ctx: Ctx, roomIds: readonly number[], kind: string, body: string): Promise<void> {
-  for (const roomId of roomIds) await ctx.tx.insertOutbox({ roomId, kind, body, createdAt: ctx.now });
+/**
+ * Queues a message for the pool's rooms that have not switched its kind off; the app delivers
+ * it after the transaction commits. Returns the rooms it went to.
+ */
+export async function announce(ctx: PoolCtx, roomIds: readonly number[], kind: string, body: string): Promise<number[]> {
+  return announceTo(ctx.tx, ctx.pool.row.id, roomIds, kind, body, ctx.now);
 }

@@ -25,8 +25,8 @@ export async function announceGoal(c: PoolCtx, slug: string, text: string): R<{ 
   const id = await c.tx.insertGoal(row);
   const rooms = await c.tx.rooms(c.pool.row.id);
   const body: GoalAnnouncement = { goal: id, project: found.value.slug, projectName: found.value.name, text, by: c.member.handle };
-  await announce(c, rooms.map((r) => r.id), "goal", JSON.stringify(body));
-  return ok({ goal: { id, ...row }, project: found.value, rooms: rooms.length });
+  const heard = await announce(c, rooms.map((r) => r.id), "goal", JSON.stringify(body));
+  return ok({ goal: { id, ...row }, project: found.value, rooms: heard.length });
 }
 
 export async function listGoals(

@@ -11,6 +11,7 @@ import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
 import type { AllocationRow, GoodModel, GoodRequestRow, GoodRow, LoanRow, ProjectRow, RoundRow, Tx } from "../store.ts";
 import { ensureAccount, findProject, requireAdmin, requireCoordinator, type PoolCtx } from "./context.ts";
+import { announceTo } from "./rooms.ts";
 import { postEntry } from "./ledger.ts";
 
 type R<T> = Promise<Result<T, DomainError>>;
@@ -250,7 +251,27 @@ export async function closeRound(tx: Tx, round: RoundRow, now: number, requestKe
   if (queued > 0) {
     await tx.insertRound({ goodId: good.id, openedAt: nextOpensAt, closesAt: nextOpensAt + policy.roundHours * HOUR_MS, closedAt: null, clearingWeight: null, supply: null, allocated: null });
   }
+  if (total > 0) {
+    const project = await tx.project(good.projectId);
+    const rooms = (await tx.rooms(good.poolId)).filter((r) => r.isLobby || r.projectId === good.projectId).map((r) => r.id);
+    const body: RoundAnnouncement = { good: good.name, project: project?.slug ?? "?", clearing: outcome.clearing, unitCost: outcome.unitCost, allocated: total, members: allocations.length, queued, stock: good.stock - total };
+    await announceTo(tx, good.poolId, rooms, "round", JSON.stringify(body), now);
+  }
   return { round: round.id, good: good.name, outcome, effort, allocations, skipped, queued };
+}
+
+/** What the rooms hear of a round that handed out goods. */
+export interface RoundAnnouncement {
+  readonly good: string;
+  readonly project: string;
+  readonly clearing: number;
+  /** Milli-hours per unit. */
+  readonly unitCost: number;
+  readonly allocated: number;
+  readonly members: number;
+  /** Units still asked for, waiting for the next round. */
+  readonly queued: number;
+  readonly stock: number;
 }
 
 /** A coordinator closes the good's open round now. */
@@ -487,6 +508,11 @@ export interface SectorLine {
 
 /** Supply, demand, clearing weights and deficits of every project making goods of a sector. */
 export async function sectorReport(c: PoolCtx, sector: string | undefined): R<{ sectors: SectorLine[] }> {
+  return ok({ sectors: await sectorLines(c, sector) });
+}
+
+/** The sector report of a pool, for a command or a scheduled summary (no caller needed). */
+export async function sectorLines(c: Pick<PoolCtx, "tx" | "pool">, sector: string | undefined): Promise<SectorLine[]> {
   const all = await c.tx.goods(c.pool.row.id, sector === undefined ? {} : { sector });
   const bySector = new Map<string, GoodRow[]>();
   for (const g of all) {
@@ -505,7 +531,7 @@ export async function sectorReport(c: PoolCtx, sector: string | undefined): R<{ 
     }
     out.push({ sector: name, goods: views, projects });
   }
-  return ok({ sectors: out });
+  return out;
 }
 
 /** A production task's good: the project's own, and the project's deficit below the cap. */

@@ -11,7 +11,9 @@ import { readPolicy } from "../core/policy.ts";
 import { DAY_MS, MINUTE_MS } from "../core/time.ts";
 import type { Tx } from "../store.ts";
 import { findProject, type PoolCtx } from "./context.ts";
-import { effortOf } from "./goods.ts";
+import { effortOf, sectorLines, type SectorLine } from "./goods.ts";
+import { announceTo } from "./rooms.ts";
+import { summaryChart, type SummaryChart } from "./summary-chart.ts";
 
 type R<T> = Promise<Result<T, DomainError>>;
 
@@ -43,6 +45,8 @@ export interface ProjectSummary {
   readonly deficitCap: number;
   readonly goals: readonly GoalRow[];
   readonly warnings: readonly string[];
+  /** The figures of the summary's chart: kinds' weights over the period, goods' supply and demand. */
+  readonly chart: SummaryChart;
 }
 
 /** The summary of one project over [from, to). */
@@ -115,6 +119,7 @@ async function summarize(c: PoolView, project: ProjectRow, from: number, to: num
     deficitCap: c.pool.policy.deficitCap,
     goals: await tx.goals(c.pool.row.id, { projectId: project.id, status: "open" }),
     warnings,
+    chart: await summaryChart(tx, project, from, to),
   };
 }
 
@@ -133,15 +138,61 @@ export async function sendSummaries(tx: Tx, slot: number, windowMs: number): Pro
     if (!cron || due === undefined) continue;
     const from = lastSlot(cron, due - MINUTE_MS, policy.timezone, 40 * DAY_MS) ?? due - 7 * DAY_MS;
     const rooms = await tx.rooms(pool.id);
+    const view = { tx, pool: { row: pool, policy, role: "member" as const } };
+    const digests: ProjectDigest[] = [];
     for (const project of await tx.projects(pool.id)) {
-      const s = await summarize({ tx, pool: { row: pool, policy, role: "member" } }, project, from, due);
+      const s = await summarize(view, project, from, due);
       const body = JSON.stringify(s);
-      for (const r of rooms.filter((x) => x.projectId === project.id)) await tx.insertOutbox({ roomId: r.id, kind: "summary", body, createdAt: due });
+      await announceTo(tx, pool.id, rooms.filter((x) => x.projectId === project.id).map((r) => r.id), "summary", body, due);
       for (const co of await tx.coordinators(project.id)) await tx.insertNote({ poolId: pool.id, memberId: co.memberId, kind: "summary", body, createdAt: due });
+      digests.push(digest(s));
       sent++;
     }
+    const lobby: PoolDigest = { pool: pool.name, from, to: due, projects: digests, sectors: await sectorLines(view, undefined) };
+    await announceTo(tx, pool.id, rooms.filter((r) => r.isLobby).map((r) => r.id), "pool-summary", JSON.stringify(lobby), due);
   }
   return sent;
+}
+
+/** One project's line in the pool's summary. */
+export interface ProjectDigest {
+  readonly slug: string;
+  readonly name: string;
+  readonly open: number;
+  readonly heaviest: { readonly id: number; readonly title: string; readonly weight: number } | null;
+  readonly waiting: number;
+  readonly contributed: number;
+  readonly contributors: number;
+  readonly deficit: number;
+  readonly deficitCap: number;
+  readonly goals: number;
+  readonly warnings: number;
+}
+
+/** The pool's summary for its lobby: every project in a line, and the sector report. */
+export interface PoolDigest {
+  readonly pool: string;
+  readonly from: number;
+  readonly to: number;
+  readonly projects: readonly ProjectDigest[];
+  readonly sectors: readonly SectorLine[];
+}
+
+function digest(s: ProjectSummary): ProjectDigest {
+  const heaviest = [...s.open].sort((a, b) => b.weight - a.weight || a.id - b.id)[0];
+  return {
+    slug: s.project.slug,
+    name: s.project.name,
+    open: s.open.length,
+    heaviest: heaviest ? { id: heaviest.id, title: heaviest.title, weight: heaviest.weight } : null,
+    waiting: s.waiting.length,
+    contributed: s.contributions.total,
+    contributors: s.contributions.members.length,
+    deficit: s.deficit,
+    deficitCap: s.deficitCap,
+    goals: s.goals.length,
+    warnings: s.warnings.length,
+  };
 }
 
 /**
@@ -169,7 +220,8 @@ async function patterns(tasks: readonly TaskRow[], claims: readonly ClaimRow[], 
   return out;
 }
 
-export async function poolSummary(c: PoolCtx, slug: string | undefined, days: number): R<{ projects: ProjectSummary[] }> {
+/** Summaries of one project or all; for all, the sector report too (as the lobby gets it). */
+export async function poolSummary(c: PoolCtx, slug: string | undefined, days: number): R<{ projects: ProjectSummary[]; sectors: SectorLine[] }> {
   const to = c.now;
   const from = to - days * DAY_MS;
   const slugs = slug !== undefined ? [slug] : (await c.tx.projects(c.pool.row.id)).map((p) => p.slug);
@@ -179,5 +231,5 @@ export async function poolSummary(c: PoolCtx, slug: string | undefined, days: nu
     if (!r.ok) return err(r.error);
     projects.push(r.value);
   }
-  return ok({ projects });
+  return ok({ projects, sectors: slug === undefined ? await sectorLines(c, undefined) : [] });
 }

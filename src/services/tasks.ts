@@ -199,8 +199,8 @@ export async function postTask(c: PoolCtx, a: PostTask): R<{ task: TaskView; roo
   const id = await c.tx.insertTask(row);
   const rooms = await taskRooms(c, found.value.id);
   const body: TaskAnnouncement = { task: id, title: a.title, project: found.value.slug, kind: kind.name, weight: kind.weight, estimate: a.estimate, slots: a.slots, by: c.member.handle, dueAt: row.dueAt };
-  await announce(c, rooms, "task", JSON.stringify(body));
-  return ok({ task: await viewTask(c, { id, ...row }, []), rooms: rooms.length });
+  const heard = await announce(c, rooms, "task", JSON.stringify(body));
+  return ok({ task: await viewTask(c, { id, ...row }, []), rooms: heard.length });
 }
 
 export type TaskListFilter = { readonly project?: string; readonly kind?: string; readonly state: TaskState | "all" };

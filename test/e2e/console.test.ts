@@ -2,8 +2,9 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { decodePng, distinctColours } from "../support/png.ts";
 
 const root = resolve(import.meta.dirname, "..", "..");
 const dir = mkdtempSync(join(tmpdir(), "dpool-console-"));
@@ -74,5 +75,18 @@ describe("npm start (console room)", () => {
     expect(r.out).not.toContain("Welcome to d-pool");
     expect(r.out).toContain("d-pool console: you are @admin in #lobby");
     expect(r.out).toContain("Pool Again");
+  });
+
+  it("GIVEN pool summary THEN its chart is written as a PNG file whose path is printed", async () => {
+    const r = await session(["pool create Charts", "project create bakery Bakery", "task post bakery Knead hours:1 kind:baking", "pool summary bakery"], join(dir, "charts.sqlite"));
+    const file = /^Chart: (.+summary-bakery\.png)$/m.exec(r.out)?.[1];
+    expect(file, r.out).toBeDefined();
+    try {
+      const picture = decodePng(readFileSync(file!));
+      expect([picture.width, picture.height]).toEqual([800, 400]);
+      expect(distinctColours(picture)).toBeGreaterThan(5);
+    } finally {
+      rmSync(dirname(file!), { recursive: true, force: true });
+    }
   });
 });

@@ -309,6 +309,21 @@ describe("FakeDiscord with the real discord.js client", () => {
     await expect(channel.send({ content: "" })).rejects.toThrow(/empty message/);
   });
 
+  it("GIVEN a message with files (multipart: payload_json and files[n]) THEN the fake keeps each attachment's bytes", async () => {
+    const channel = await client.channels.fetch(FAKE_IDS.lobby);
+    if (!channel?.isSendable()) throw new Error("not sendable");
+    const bytes = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 1, 2, 3, 255]);
+    const sent = await channel.send({ embeds: [{ title: "Chart", image: { url: "attachment://c.png" } }], files: [{ attachment: bytes, name: "c.png" }, { attachment: Buffer.from("notes"), name: "n.txt" }] });
+    expect(sent.attachments.map((a) => [a.name, a.size])).toEqual([
+      ["c.png", bytes.length],
+      ["n.txt", 5],
+    ]);
+    const stored = fake.channelMessages("lobby").at(-1)!;
+    expect(stored.embeds[0]?.image?.url).toBe("attachment://c.png");
+    expect(fake.attachmentData(stored.attachments[0]!)).toEqual(bytes);
+    expect(fake.attachmentData(stored.attachments[1]!.id)?.toString()).toBe("notes");
+  });
+
   it("GIVEN a second callback or an unknown route THEN Discord-like errors are returned and recorded", async () => {
     const i = fake.interact({ user: "alice", channelId: "lobby", name: "ping" });
     await i.settled();

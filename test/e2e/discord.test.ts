@@ -9,7 +9,9 @@ import { openApp, type App } from "../../src/app.ts";
 import { fixedClock } from "../../src/clock.ts";
 import { DAY_MS } from "../../src/core/time.ts";
 import { FAKE_IDS, FakeDiscord } from "../fakes/discord-server.ts";
+import { JOBS, runDueJobs } from "../../src/schedules.ts";
 import { seededRandom } from "../support/app.ts";
+import { decodePng, distinctColours } from "../support/png.ts";
 
 const STRING = 3;
 const INTEGER = 4;
@@ -222,6 +224,35 @@ describe("Discord end to end", () => {
     const fine = await run("bob", "lobby", "me", "balance");
     expect(fine.text).toContain("Your balance:");
   });
+
+  it("GIVEN a summary, scheduled or asked for THEN it comes with its chart attached as a PNG that decodes", async () => {
+    const loggedBefore = logged.length;
+    const invite = await run("alice", "lobby", "pool", "invite");
+    const code = /[A-Z2-9]{4}-[A-Z2-9]{4}/.exec(invite.text)![0];
+    await run("alice", "bakery", "pool", "join", [{ name: "code", type: STRING, value: code }]);
+    expect((await run("alice", "bakery", "project", "room", [{ name: "project", type: STRING, value: "bakery" }])).text).toContain("This room is now a room of **bakery**");
+    // Monday 09:00: the bakery's summary goes to its channel and, as a note, to alice (its coordinator).
+    const summaries = JOBS.filter((j) => j.name === "summaries");
+    expect((await runDueJobs(app.store, Date.parse("2026-11-09T09:00:00Z"), { jobs: summaries }))[0]?.outcome).toBe("1");
+    await bot.deliver();
+    const decodes = (m: APIMessage) => {
+      expect(m.attachments.map((a) => a.filename)).toEqual(["summary.png"]);
+      expect(m.embeds[0]?.image?.url).toBe("attachment://summary.png");
+      expect(m.embeds[0]?.description).toContain("The Bakery (bakery)");
+      const picture = decodePng(fake.attachmentData(m.attachments[0]!)!);
+      expect([picture.width, picture.height]).toEqual([800, 400]);
+      expect(distinctColours(picture)).toBeGreaterThan(10);
+    };
+    decodes(await fake.waitForChannelMessage("bakery", (m) => m.attachments.length > 0));
+    decodes(await fake.waitForChannelMessage(fake.dmChannel(FAKE_IDS.alice).id, (m) => m.attachments.length > 0));
+
+    const asked = await run("bob", "lobby", "pool", "summary", [{ name: "project", type: STRING, value: "bakery" }]);
+    expect(asked.reply?.attachments.map((a) => a.filename)).toEqual(["summary-bakery.png"]);
+    expect(asked.embeds[0]?.image?.url).toBe("attachment://summary-bakery.png");
+    expect(decodePng(fake.attachmentData(asked.reply!.attachments[0]!)!).height).toBe(400);
+    expect(fake.unhandled).toEqual([]);
+    expect(logged.slice(loggedBefore)).toEqual([]);
+  });
 });
 
 describe("Discord replies that take longer", () => {
@@ -256,5 +287,39 @@ describe("Discord replies that take longer", () => {
       await slowFake.close();
       await slowApp.close();
     }
+  });
+
+  it("GIVEN tasks that change THEN the channel's task board is one message, edited in place, with Claim buttons; deleted, it is posted again", async () => {
+    const boards = () => fake.channelMessages("lobby").filter((m) => JSON.stringify(m.embeds).includes("Open tasks of"));
+    const posted = await run("alice", "lobby", "task", "post", [
+      { name: "project", type: STRING, value: "bakery" },
+      { name: "title", type: STRING, value: "Sweep the yard" },
+      { name: "hours", type: NUMBER, value: 1 },
+    ]);
+    const id = (posted.reply?.embeds?.[0]?.description?.match(/#(\d+)/) ?? [])[1];
+    expect(id).toBeDefined();
+    const board = await fake.waitFor(() => boards().find((m) => JSON.stringify(m.embeds).includes("Sweep the yard")), 5000, "a board listing the new task");
+    expect(boards()).toHaveLength(1);
+    expect(JSON.stringify(board.components)).toContain(`dpool:task claim ${id}`);
+
+    const claim = fake.interact({ type: "button", user: "bob", channelId: "lobby", customId: `dpool:task claim ${id}`, message: board.id });
+    await claim.settled();
+    expect(claim.text).toContain("You took task");
+    const edited = await fake.waitFor(() => boards().find((m) => m.id === board.id && !JSON.stringify(m.embeds).includes("Sweep the yard")), 5000, "the board without the claimed task");
+    expect(JSON.stringify(edited.components ?? [])).not.toContain(`dpool:task claim ${id}`);
+    expect(boards()).toHaveLength(1);
+
+    // Someone deletes the board: the next change posts a new one, which is edited from then on.
+    const res = await fetch(`${fake.apiBase}/v10/channels/${FAKE_IDS.lobby}/messages/${board.id}`, { method: "DELETE", headers: { authorization: `Bot ${fake.token}` } });
+    expect(res.status).toBe(204);
+    await run("alice", "lobby", "task", "post", [
+      { name: "project", type: STRING, value: "bakery" },
+      { name: "title", type: STRING, value: "Oil the hinges" },
+      { name: "hours", type: NUMBER, value: 1 },
+    ]);
+    const again = await fake.waitFor(() => boards().find((m) => JSON.stringify(m.embeds).includes("Oil the hinges")), 5000, "a new board");
+    expect(again.id).not.toBe(board.id);
+    expect(boards()).toHaveLength(1);
+    expect(logged.filter(([m]) => m.includes("task board"))).toEqual([]);
   });
 });

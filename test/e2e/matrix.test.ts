@@ -11,7 +11,9 @@ import { openApp, type App } from "../../src/app.ts";
 import { fixedClock } from "../../src/clock.ts";
 import { FakeDiscord } from "../fakes/discord-server.ts";
 import { FakeHomeserver, type FakeEvent } from "../fakes/homeserver.ts";
+import { JOBS, runDueJobs } from "../../src/schedules.ts";
 import { seededRandom } from "../support/app.ts";
+import { decodePng, distinctColours } from "../support/png.ts";
 
 const STRING = 3;
 const INTEGER = 4;
@@ -198,6 +200,32 @@ describe("Matrix end to end", () => {
     expect(repliesTo((before.content as any)["m.relates_to"]["m.in_reply_to"].event_id)).toHaveLength(1);
     expect(text(await say(bob, room, "!dpool me balance"))).toContain("Your balance: 0.00 wh");
   });
+
+  it("GIVEN a summary, scheduled or asked for THEN its chart follows as an m.image whose upload decodes as a PNG", async () => {
+    const isImage = (e: FakeEvent) => e.sender === botId && (e.content as { msgtype?: string }).msgtype === "m.image";
+    const checkImage = (e: FakeEvent, name: string) => {
+      const c = e.content as { body: string; url: string; info: { w: number; h: number; mimetype: string; size: number } };
+      expect(c.body).toBe(name);
+      const media = hs.media(c.url)!;
+      expect(media.contentType).toBe("image/png");
+      expect(c.info).toEqual({ w: 800, h: 400, mimetype: "image/png", size: media.data.length });
+      const picture = decodePng(media.data);
+      expect([picture.width, picture.height]).toEqual([800, 400]);
+      expect(distinctColours(picture)).toBeGreaterThan(10);
+    };
+    // Monday 09:00: the bakery's summary goes to its room (this one), then its chart.
+    const last = hs.events(room).at(-1)!.event_id;
+    const summaries = JOBS.filter((j) => j.name === "summaries");
+    expect((await runDueJobs(app.store, Date.parse("2026-11-09T09:00:00Z"), { jobs: summaries }))[0]?.outcome).toBe("1");
+    await mbot.deliver();
+    const notice = await hs.waitForEvent(room, (e) => e.sender === botId && text(e).includes("The Bakery (bakery)"), 5000, { after: last });
+    checkImage(await hs.waitForEvent(room, isImage, 5000, { after: notice.event_id }), "summary.png");
+
+    const asked = await say(bob, room, "!dpool pool summary bakery");
+    expect(text(asked)).toContain("The Bakery (bakery)");
+    checkImage(await hs.waitForEvent(room, isImage, 5000, { after: asked.event_id }), "summary-bakery.png");
+    expect(hs.unhandled).toEqual([]);
+  });
 });
 
 describe("Matrix login", () => {
@@ -210,5 +238,32 @@ describe("Matrix login", () => {
     const again = await MatrixAdapter.connect(base);
     expect(again.userId).toBe(first.userId);
     await expect(MatrixAdapter.connect({ ...base, storageFile: join(dir, "empty.json") })).rejects.toThrow(/no MATRIX_ACCESS_TOKEN, and no MATRIX_USER and MATRIX_PASSWORD/);
+  });
+
+  it("GIVEN tasks that change THEN the room's task board is one event, replaced in place with m.replace edits", async () => {
+    const isBoard = (e: FakeEvent) => e.sender === botId && text(e).includes("Open tasks of");
+    const original = () => hs.events(room).filter((e) => isBoard(e) && !(e.content as any)["m.relates_to"]);
+    const edits = () => hs.events(room).filter((e) => isBoard(e) && (e.content as any)["m.relates_to"]?.rel_type === "m.replace");
+    const before = edits().length;
+    await slash("alice", "task", "post", [
+      { name: "project", type: STRING, value: "bakery" },
+      { name: "title", type: STRING, value: "Wash the trays" },
+      { name: "hours", type: NUMBER, value: 1 },
+    ]);
+    const edit = await hs.waitForEvent(room, (e) => isBoard(e) && JSON.stringify(e.content).includes("Wash the trays"));
+    // One board event in the room: the first one, and from then on edits of it.
+    expect(original()).toHaveLength(1);
+    const content = edit.content as any;
+    expect(content["m.relates_to"]).toEqual({ rel_type: "m.replace", event_id: original()[0]!.event_id });
+    expect(content.body.startsWith("* ")).toBe(true);
+    expect(content["m.new_content"]).toMatchObject({ msgtype: "m.notice", format: "org.matrix.custom.html" });
+    expect(content["m.new_content"].body).toContain("Wash the trays");
+    expect(content["m.new_content"]["m.relates_to"]).toBeUndefined();
+    expect(edits().length).toBeGreaterThan(before);
+    const id = /#(\d+) Wash the trays/.exec(content["m.new_content"].body)![1];
+    await say(bob, room, `!dpool task claim ${id}`);
+    const after = await hs.waitForEvent(room, (e) => isBoard(e) && !JSON.stringify(e.content).includes("Wash the trays"), 5000, { after: edit.event_id });
+    expect((after.content as any)["m.relates_to"].event_id).toBe(original()[0]!.event_id);
+    expect(logged.filter(([m]) => m.includes("task board"))).toEqual([]);
   });
 });

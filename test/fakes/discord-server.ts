@@ -184,6 +184,15 @@ export interface RecordedRequest {
   at: number;
 }
 
+/** A file part of a multipart message post (`files[n]`), with its bytes. */
+interface UploadedFile {
+  index: number;
+  filename: string;
+  size: number;
+  contentType: string;
+  data: Buffer;
+}
+
 export interface RecordedError {
   method: string;
   path: string;
@@ -640,6 +649,8 @@ export class FakeDiscord {
   private readonly guilds = new Map<string, GuildState>();
   private readonly users = new Map<string, APIUser>();
   private readonly dmChannels = new Map<string, APIDMChannel>(); // by user id
+  private readonly attachmentBytes = new Map<string, Buffer>(); // by attachment id
+  private requestFiles: UploadedFile[] = [];
   private readonly messages = new Map<string, StoredMessage>();
   private readonly channelLists = new Map<string, string[]>();
   private readonly interactionsById = new Map<string, FakeInteraction>();
@@ -1441,15 +1452,26 @@ export class FakeDiscord {
   }
 
   private attachments(body: Json): APIAttachment[] {
-    const files = (body as { __files?: Array<{ index: number; filename: string; size: number; contentType: string }> }).__files ?? [];
-    return files.map((f) => ({
-      id: snowflake(),
-      filename: f.filename,
-      size: f.size,
-      url: `https://cdn.fake.invalid/attachments/${f.filename}`,
-      proxy_url: `https://media.fake.invalid/attachments/${f.filename}`,
-      content_type: f.contentType,
-    }));
+    // The files of the request being handled, given to the first message that takes them.
+    const files = (body as { __files?: UploadedFile[] }).__files ?? this.requestFiles;
+    this.requestFiles = [];
+    return files.map((f) => {
+      const id = snowflake();
+      this.attachmentBytes.set(id, f.data);
+      return {
+        id,
+        filename: f.filename,
+        size: f.size,
+        url: `https://cdn.fake.invalid/attachments/${f.filename}`,
+        proxy_url: `https://media.fake.invalid/attachments/${f.filename}`,
+        content_type: f.contentType,
+      };
+    });
+  }
+
+  /** The bytes uploaded for an attachment (multipart `files[n]`), by the attachment or its id. */
+  attachmentData(attachment: APIAttachment | string): Buffer | undefined {
+    return this.attachmentBytes.get(typeof attachment === "string" ? attachment : attachment.id);
   }
 
   private applyEdit(stored: StoredMessage, body: Json): void {
@@ -1490,6 +1512,8 @@ export class FakeDiscord {
     let out: unknown;
     try {
       record.body = await this.parseBody(req.headers["content-type"], raw);
+      // Handlers spread bodies (which drops the hidden file list): the request's files wait here.
+      this.requestFiles = isRecord(record.body) ? ((record.body as { __files?: UploadedFile[] }).__files ?? []) : [];
       if (!url.pathname.startsWith("/api/v10/")) throw new HttpError(404, 0, "404: Not Found");
       const result = this.route(method, record.path, query, record.body, req.headers.authorization);
       if (result === undefined) {
@@ -1511,6 +1535,7 @@ export class FakeDiscord {
       const interaction = this.interactionOfPath(record.path);
       interaction?.recordError(rec);
     }
+    this.requestFiles = [];
     record.status = status;
     this.requests.push(record);
     this.log("http", method, record.path, status);
@@ -1538,12 +1563,13 @@ export class FakeDiscord {
     if (ct.startsWith("multipart/form-data")) {
       const form = await new Response(raw, { headers: { "content-type": ct } }).formData();
       let body: Json = {};
-      const files: Array<{ index: number; filename: string; size: number; contentType: string }> = [];
+      const files: UploadedFile[] = [];
       for (const [key, value] of form.entries()) {
         if (key === "payload_json" && typeof value === "string") body = { ...body, ...(JSON.parse(value) as Json) };
         else if (typeof value !== "string") {
           const m = /^files\[(\d+)\]$/.exec(key);
-          files.push({ index: m ? Number(m[1]) : files.length, filename: value.name, size: value.size, contentType: value.type || "application/octet-stream" });
+          const data = Buffer.from(await value.arrayBuffer());
+          files.push({ index: m ? Number(m[1]) : files.length, filename: value.name, size: value.size, contentType: value.type || "application/octet-stream", data });
         } else body[key] = value;
       }
       if (files.length) Object.defineProperty(body, "__files", { value: files, enumerable: false });

@@ -6,7 +6,7 @@ import { commandName } from "../../commands/define.ts";
 import { table } from "../../commands/table.ts";
 import { usageLine } from "../../commands/text.ts";
 import { formatPolicyValue, POLICY_KEY_NAMES, POLICY_KEYS } from "../../src/core/policy.ts";
-import { codeSpan, escapeMarkdown, MARKERS, README_FILE, renderCommandsMarkdown, renderPolicyMarkdown, replaceSection, updateReadme } from "../../scripts/gen-docs.ts";
+import { codeSpan, escapeMarkdown, MARKERS, README_FILE, renderAnnouncementsMarkdown, renderCommandsMarkdown, renderJobsMarkdown, renderPolicyMarkdown, replaceSection, updateReadme } from "../../scripts/gen-docs.ts";
 
 const readme = readFileSync(README_FILE, "utf8");
 
@@ -52,7 +52,7 @@ describe("README.md", () => {
 
 describe("gen-docs", () => {
   it("is idempotent and leaves the text outside the markers alone", () => {
-    const text = `intro\n${MARKERS.commands.start}\nold\n${MARKERS.commands.end}\nmiddle\n${MARKERS.policy.start}${MARKERS.policy.end}\nend\n`;
+    const text = `intro\n${MARKERS.commands.start}\nold\n${MARKERS.commands.end}\nmiddle\n${MARKERS.jobs.start}${MARKERS.jobs.end}\n${MARKERS.announcements.start}${MARKERS.announcements.end}\n${MARKERS.policy.start}${MARKERS.policy.end}\nend\n`;
     const once = updateReadme(text);
     expect(updateReadme(once)).toBe(once);
     expect(once.startsWith("intro\n")).toBe(true);
@@ -60,6 +60,8 @@ describe("gen-docs", () => {
     expect(once.endsWith(`${MARKERS.policy.end}\nend\n`)).toBe(true);
     expect(once).toContain(renderCommandsMarkdown());
     expect(once).toContain(renderPolicyMarkdown());
+    expect(once).toContain(renderJobsMarkdown());
+    expect(once).toContain(renderAnnouncementsMarkdown());
     expect(once).not.toContain("\nold\n");
   });
 

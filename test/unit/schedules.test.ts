@@ -102,6 +102,8 @@ describe("the scheduler", () => {
     const both = await Promise.all([0, 1].map(() => run(join(root, "node_modules", ".bin", "tsx"), [join(root, "test", "support", "run-scheduler.ts"), file, later], { cwd: root })));
     const runs = both.flatMap((r) => JSON.parse(r.stdout) as Array<{ job: string; slot: number; ok: boolean }>);
     const slots = runs.map((r) => `${r.job}@${r.slot}`);
+    const dup = slots.filter((s, i) => slots.indexOf(s) !== i);
+    expect(runs.filter((r) => dup.includes(`${r.job}@${r.slot}`))).toEqual([]);
     expect(new Set(slots).size).toBe(slots.length);
     expect(runs.every((r) => r.ok)).toBe(true);
     expect(runs.filter((r) => r.job === "release-claims")).toHaveLength(8 * 24 * 12);

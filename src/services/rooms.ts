@@ -1,0 +1,217 @@
+// What rooms hear without asking: announcements (each kind switchable per room), the live task
+// board (one message per room, edited in place by the adapter) and the daily neglected-work
+// notice. Everything here queues outbox messages inside the caller's transaction.
+import { ANNOUNCEMENT_SWITCH_NAMES, switchOf, type AnnouncementSwitch } from "../core/announcements.ts";
+import { parseCron, slotsBetween } from "../core/cron.ts";
+import { readPolicy, type Policy } from "../core/policy.ts";
+import { slotsTaken, taskState } from "../core/tasks.ts";
+import { DAY_MS } from "../core/time.ts";
+import { openMsAt, taskWeight, weightRules } from "../core/weights.ts";
+import type { DomainError } from "../errors.ts";
+import { err, ok, type Result } from "../result.ts";
+import type { ClaimRow, PoolRow, RoomRow, Tx } from "../store.ts";
+import { isCoordinator, type PoolCtx } from "./context.ts";
+
+type R<T> = Promise<Result<T, DomainError>>;
+
+/** Queues a message for those of the rooms that have not switched its kind off. */
+export async function announceTo(tx: Tx, poolId: number, roomIds: readonly number[], kind: string, body: string, at: number): Promise<number[]> {
+  const sw = switchOf(kind);
+  const muted = sw === undefined ? new Set<number>() : new Set((await tx.roomMutes(poolId)).filter((m) => m.kind === sw).map((m) => m.roomId));
+  const sent: number[] = [];
+  for (const roomId of roomIds) {
+    if (muted.has(roomId)) continue;
+    await tx.insertOutbox({ roomId, kind, body, createdAt: at });
+    sent.push(roomId);
+  }
+  return sent;
+}
+
+// ---- switches
+
+export interface RoomAnnouncements {
+  readonly room: RoomRow;
+  readonly project: string | null;
+  readonly switches: ReadonlyArray<{ readonly name: AnnouncementSwitch; readonly on: boolean }>;
+  /** The switch just changed, if any, and whether it was already so. */
+  readonly changed?: { readonly name: AnnouncementSwitch; readonly on: boolean; readonly already: boolean };
+}
+
+/**
+ * Shows which announcements this room gets, or switches one kind on or off. Pool admins may
+ * change any room; a project's coordinators may change the project's rooms.
+ */
+export async function roomAnnouncements(c: PoolCtx, name: AnnouncementSwitch | undefined, on: boolean | undefined): R<RoomAnnouncements> {
+  const project = c.room.projectId === null ? undefined : await c.tx.project(c.room.projectId);
+  let changed: RoomAnnouncements["changed"];
+  if (name !== undefined && on !== undefined) {
+    if (c.pool.role !== "admin" && !(project && (await isCoordinator(c, project)))) {
+      return err(project ? { kind: "forbidden", need: "coordinator", project: project.slug, orAdmin: true } : { kind: "forbidden", need: "admin" });
+    }
+    const was = !(await c.tx.roomMutes(c.pool.row.id)).some((m) => m.roomId === c.room.id && m.kind === name);
+    await c.tx.setRoomMute(c.room.id, name, on ? null : { at: c.now, by: c.member.id });
+    changed = { name, on, already: was === on };
+    // A board switched on shows up at once; switched off, it stops being edited.
+    if (name === "board" && on && !changed.already) await refreshBoards(c.tx, c.pool.row.id, c.now, { room: c.room.id });
+  }
+  const muted = new Set((await c.tx.roomMutes(c.pool.row.id)).filter((m) => m.roomId === c.room.id).map((m) => m.kind));
+  return ok({
+    room: c.room,
+    project: project?.slug ?? null,
+    switches: ANNOUNCEMENT_SWITCH_NAMES.map((n) => ({ name: n, on: !muted.has(n) })),
+    ...(changed ? { changed } : {}),
+  });
+}
+
+// ---- the live task board
+
+/** Open tasks shown on a board. */
+export const BOARD_SIZE = 10;
+
+export interface BoardTask {
+  readonly id: number;
+  readonly title: string;
+  readonly project: string;
+  readonly kind: string;
+  readonly weight: number;
+  readonly estimate: number;
+  readonly taken: number;
+  readonly slots: number;
+}
+
+export interface TaskBoard {
+  readonly pool: string;
+  /** The project of a project room; null for the lobby and other pool rooms (all projects). */
+  readonly project: string | null;
+  /** The heaviest open tasks, heaviest first. */
+  readonly tasks: readonly BoardTask[];
+  /** How many tasks are open in all. */
+  readonly open: number;
+}
+
+type OpenLine = BoardTask & { readonly openMs: number; readonly projectId: number };
+
+/** Every open task of the pool with its weight at `now`, heaviest (then longest open) first. */
+async function openLines(tx: Tx, pool: PoolRow, policy: Policy, now: number, projectId?: number): Promise<OpenLine[]> {
+  const rules = weightRules(policy);
+  const rows = await tx.tasks(pool.id, { open: true, ...(projectId !== undefined ? { projectId } : {}) });
+  const claims = await tx.claimsOfTasks(rows.map((r) => r.id));
+  const byTask = new Map<number, ClaimRow[]>();
+  for (const cl of claims) byTask.set(cl.taskId, [...(byTask.get(cl.taskId) ?? []), cl]);
+  const projects = new Map((await tx.projects(pool.id)).map((p) => [p.id, p.slug]));
+  const kinds = new Map((await tx.kinds(pool.id)).map((k) => [k.id, k.name]));
+  const open: OpenLine[] = [];
+  for (const t of rows) {
+    const mine = byTask.get(t.id) ?? [];
+    if (taskState(t, mine) !== "open") continue;
+    const openMs = openMsAt(t, now);
+    open.push({
+      id: t.id,
+      title: t.title,
+      project: projects.get(t.projectId) ?? "?",
+      projectId: t.projectId,
+      kind: kinds.get(t.kindId) ?? "?",
+      weight: taskWeight(t.postedWeight, openMs, rules),
+      estimate: t.estimate,
+      taken: slotsTaken(mine),
+      slots: t.slots,
+      openMs,
+    });
+  }
+  return open.sort((a, b) => b.weight - a.weight || b.openMs - a.openMs || a.id - b.id);
+}
+
+/** A room's board from the pool's open tasks: its project's in a project room, all in the others. */
+function boardOf(pool: PoolRow, room: RoomRow, open: readonly OpenLine[], projects: ReadonlyMap<number, string>): TaskBoard {
+  const mine = room.projectId === null ? open : open.filter((t) => t.projectId === room.projectId);
+  return {
+    pool: pool.name,
+    project: room.projectId === null ? null : (projects.get(room.projectId) ?? null),
+    tasks: mine.slice(0, BOARD_SIZE).map((t) => ({ id: t.id, title: t.title, project: t.project, kind: t.kind, weight: t.weight, estimate: t.estimate, taken: t.taken, slots: t.slots })),
+    open: mine.length,
+  };
+}
+
+/** The board of a room now: its project's open tasks (all projects' in other rooms), heaviest first. */
+export async function taskBoard(tx: Tx, pool: PoolRow, policy: Policy, room: RoomRow, now: number): Promise<TaskBoard> {
+  const open = await openLines(tx, pool, policy, now, room.projectId ?? undefined);
+  return boardOf(pool, room, open, new Map((await tx.projects(pool.id)).map((p) => [p.id, p.slug])));
+}
+
+/**
+ * Brings the boards of the pool's rooms up to date: a room whose board would now read
+ * differently gets a "board" message, which its adapter turns into an edit of the board
+ * message. A room gets its first board once it has open work to show. Returns the rooms queued.
+ */
+export async function refreshBoards(tx: Tx, poolId: number, now: number, only?: { room: number }): Promise<number> {
+  const pool = await tx.pool(poolId);
+  if (!pool) return 0;
+  const policy = readPolicy(pool.policy);
+  const muted = new Set((await tx.roomMutes(poolId)).filter((m) => m.kind === "board").map((m) => m.roomId));
+  const rooms = (await tx.rooms(poolId)).filter((r) => !muted.has(r.id) && (!only || only.room === r.id));
+  if (rooms.length === 0) return 0;
+  const open = await openLines(tx, pool, policy, now);
+  const projects = new Map((await tx.projects(poolId)).map((p) => [p.id, p.slug]));
+  let queued = 0;
+  for (const room of rooms) {
+    const board = boardOf(pool, room, open, projects);
+    const body = JSON.stringify(board);
+    const before = await tx.board(room.id);
+    if (before ? before.body === body : board.tasks.length === 0) continue;
+    await tx.putBoard(room.id, body, now);
+    await tx.insertOutbox({ roomId: room.id, kind: "board", body: JSON.stringify({ ...board, at: now }), createdAt: now });
+    queued++;
+  }
+  return queued;
+}
+
+/** The boards of every pool, for the scheduler: weights rise by the day, claims run out. */
+export async function refreshAllBoards(tx: Tx, now: number): Promise<number> {
+  let n = 0;
+  for (const pool of await tx.pools()) n += await refreshBoards(tx, pool.id, now);
+  return n;
+}
+
+// ---- neglected work
+
+export interface NeglectedNotice {
+  readonly project: string | null;
+  readonly threshold: number;
+  readonly tasks: ReadonlyArray<BoardTask & { readonly openMs: number }>;
+}
+
+/**
+ * At each pool's noticeSchedule slot: every room hears of the open tasks whose weight reached
+ * neglectedWeight and that it was not told of before, in one message, and never more than one
+ * such message in a day. Tasks held back by that limit come in the next day's notice.
+ */
+export async function sendNeglectedNotices(tx: Tx, slot: number, windowMs: number): Promise<number> {
+  let sent = 0;
+  for (const pool of await tx.pools()) {
+    const policy = readPolicy(pool.policy);
+    const threshold = policy.neglectedWeight * 1000;
+    const cron = parseCron(policy.noticeSchedule);
+    const due = cron ? slotsBetween(cron, slot - windowMs, slot, policy.timezone).at(-1) : undefined;
+    if (threshold <= 0 || due === undefined) continue;
+    const muted = new Set((await tx.roomMutes(pool.id)).filter((m) => m.kind === "neglected").map((m) => m.roomId));
+    const heavy = (await openLines(tx, pool, policy, due)).filter((t) => t.weight >= threshold);
+    if (heavy.length === 0) continue;
+    for (const room of await tx.rooms(pool.id)) {
+      if (muted.has(room.id)) continue;
+      const last = await tx.lastOutboxAt(room.id, "neglected");
+      if (last !== undefined && due - last < DAY_MS) continue;
+      const told = new Set(await tx.noticedTasks(room.id));
+      const news = heavy.filter((h) => !told.has(h.id) && (room.projectId === null || h.projectId === room.projectId));
+      if (news.length === 0) continue;
+      const body: NeglectedNotice = {
+        project: room.projectId === null ? null : (news[0]?.project ?? null),
+        threshold,
+        tasks: news.map((h) => ({ id: h.id, title: h.title, project: h.project, kind: h.kind, weight: h.weight, estimate: h.estimate, taken: h.taken, slots: h.slots, openMs: h.openMs })),
+      };
+      await tx.insertOutbox({ roomId: room.id, kind: "neglected", body: JSON.stringify(body), createdAt: due });
+      for (const h of news) await tx.insertNotice({ roomId: room.id, taskId: h.id, noticedAt: due });
+      sent++;
+    }
+  }
+  return sent;
+}

@@ -43,3 +43,36 @@ export function creditHours(estimate: number, reported: number, explicit: number
   if (reported > cap) return { ok: false, reported, cap };
   return { ok: true, hours: reported };
 }
+
+/**
+ * The open time a task had gathered by `at`, worked out from its claims: a slot is held from a
+ * claim's start until it ended (dropped, refused, released, cancelled), or for good once the
+ * work is in. Lets a summary show a task's weight at the start of its period exactly.
+ */
+export function openMsBy(
+  task: { readonly postedAt: number; readonly slots: number; readonly cancelledAt: number | null },
+  claims: ReadonlyArray<{ readonly claimedAt: number; readonly endedAt: number | null }>,
+  at: number,
+): number {
+  const end = Math.min(at, task.cancelledAt ?? Number.POSITIVE_INFINITY);
+  if (end <= task.postedAt) return 0;
+  const events: Array<[number, number]> = [];
+  for (const c of claims) {
+    events.push([c.claimedAt, 1]);
+    if (c.endedAt !== null) events.push([c.endedAt, -1]);
+  }
+  events.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let taken = 0;
+  let t = task.postedAt;
+  let open = 0;
+  for (const [time, delta] of events) {
+    const x = Math.min(Math.max(time, task.postedAt), end);
+    if (x > t) {
+      if (taken < task.slots) open += x - t;
+      t = x;
+    }
+    taken += delta;
+  }
+  if (end > t && taken < task.slots) open += end - t;
+  return open;
+}

@@ -1,7 +1,7 @@
 // A project's summary for its coordinators: what is open and how its weights moved, what waits
 // for verification, who contributed, how its goods went, how close its deficit is to the cap,
 // and patterns worth a human look. Read-only: it decides nothing, it shows stored facts.
-import { taskState } from "../core/tasks.ts";
+import { openMsBy, taskState } from "../core/tasks.ts";
 import { openMsAt, taskWeight, weightRules } from "../core/weights.ts";
 import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
@@ -76,8 +76,8 @@ async function summarize(c: PoolView, project: ProjectRow, from: number, to: num
   for (const t of tasks) {
     if (taskState(t, claimsOf(t)) !== "open") continue;
     const openNow = openMsAt(t, to);
-    // Open time at the start of the period: what the task had then, never more than now.
-    const openThen = t.postedAt >= from ? 0 : Math.max(0, openNow - (to - from));
+    // Open time at the start of the period, from the claims that held its slots since.
+    const openThen = Math.min(openNow, openMsBy(t, claimsOf(t), from));
     open.push({ id: t.id, title: t.title, kind: kinds.get(t.kindId) ?? "?", weight: taskWeight(t.postedWeight, openNow, rules), weightBefore: taskWeight(t.postedWeight, openThen, rules), openMs: openNow });
   }
   open.sort((a, b) => b.openMs - a.openMs || a.id - b.id);

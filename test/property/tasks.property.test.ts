@@ -31,8 +31,8 @@ import { table } from "../../commands/table.ts";
 import { parseCommand } from "../../commands/text.ts";
 import { DAY_MS, HOUR_MS, MINUTE_MS } from "../../src/clock.ts";
 import { defaultPolicy, policyValueJson, type Policy, type PolicyKey } from "../../src/core/policy.ts";
-import type { ClaimState, TaskState } from "../../src/core/tasks.ts";
-import { nextRiseAt, taskWeight, weightJson, weightRules, type WeightRules } from "../../src/core/weights.ts";
+import { openMsBy, type ClaimState, type TaskState } from "../../src/core/tasks.ts";
+import { nextRiseAt, openMsAt, taskWeight, weightJson, weightRules, type WeightRules } from "../../src/core/weights.ts";
 import { releaseExpiredClaims } from "../../src/services/tasks.ts";
 import { testPool, type TestPool } from "../support/app.ts";
 
@@ -495,6 +495,25 @@ async function checkAll(t: TestPool, m: Model) {
   await checkReads(t, m);
   expect(t.dump(), "reading changed the database").toBe(before);
   checkNotes(t, m);
+  checkOpenHistory(t);
+}
+
+/** The open time worked out from the claims' history (what summaries use) is the stored clock's. */
+function checkOpenHistory(t: TestPool) {
+  const db = t.store.db.$client;
+  const now = t.clock.now().getTime();
+  const tasks = db.prepare("SELECT id, posted_at AS postedAt, slots, cancelled_at AS cancelledAt, open_ms AS openMs, open_since AS openSince FROM tasks WHERE cancelled_at IS NULL").all() as Array<{
+    id: number;
+    postedAt: number;
+    slots: number;
+    cancelledAt: number | null;
+    openMs: number;
+    openSince: number | null;
+  }>;
+  for (const task of tasks) {
+    const claims = db.prepare("SELECT claimed_at AS claimedAt, ended_at AS endedAt FROM claims WHERE task_id = ?").all(task.id) as Array<{ claimedAt: number; endedAt: number | null }>;
+    expect(openMsBy(task, claims, now), `open time of task ${task.id} from its claims`).toBe(openMsAt(task, now));
+  }
 }
 
 /** The notes to members, in the order they were written, are the ones the model expects. */

@@ -7,6 +7,23 @@ let t: TestPool;
 afterEach(() => t?.close());
 
 describe("pool summary", () => {
+  it("GIVEN a task held by a claim for part of the period THEN its weight before is what it was at the period's start, not a guess", async () => {
+    t = await testPool({ start: "2026-11-02T09:00:00Z" });
+    await t.ok("admin", "pool create Riverside");
+    await t.ok("alice", "project create bakery The Bakery");
+    await t.ok("alice", "task post bakery Knead hours:1 kind:baking");
+    // Open 2 days, held 3 days by bob who drops it, open 4 more days: 6 open days in all.
+    t.clock.advance(2 * DAY_MS);
+    await t.ok("bob", "task claim 1");
+    t.clock.advance(3 * DAY_MS);
+    await t.ok("bob", "task drop 1");
+    t.clock.advance(4 * DAY_MS);
+    const s = (await t.ok("alice", "pool summary bakery days:7")).projects[0];
+    // Seven days ago the task was 2 days old and had been open for all of them: 1.1^2 = 1.21.
+    // A guess from the period's length (6 open days less 7) would say 1.00.
+    expect(s.open[0]).toMatchObject({ id: 1, weight: 1.771561, weightBefore: 1.21 });
+  });
+
   it("GIVEN a week of work THEN the summary shows open tasks with their rise, waiting work, contributions, goods and patterns", async () => {
     t = await testPool({ start: "2026-11-02T09:00:00Z" });
     await t.ok("admin", "pool create Riverside");

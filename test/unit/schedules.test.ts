@@ -100,15 +100,17 @@ describe("the scheduler", () => {
     await a.close();
     const later = String(start + 8 * DAY_MS);
     const both = await Promise.all([0, 1].map(() => run(join(root, "node_modules", ".bin", "tsx"), [join(root, "test", "support", "run-scheduler.ts"), file, later], { cwd: root })));
-    const runs = both.flatMap((r) => JSON.parse(r.stdout) as Array<{ job: string; slot: number; ok: boolean }>);
-    const slots = runs.map((r) => `${r.job}@${r.slot}`);
-    const dup = slots.filter((s, i) => slots.indexOf(s) !== i);
-    expect(runs.filter((r) => dup.includes(`${r.job}@${r.slot}`))).toEqual([]);
-    expect(new Set(slots).size).toBe(slots.length);
-    expect(runs.every((r) => r.ok)).toBe(true);
-    expect(runs.filter((r) => r.job === "release-claims")).toHaveLength(8 * 24 * 12);
+    const attempts = both.flatMap((r) => JSON.parse(r.stdout) as SlotRun[]);
+    // A process that finds the database busy past its timeout leaves that job's slots to the
+    // next tick: an attempt, not a run. Nothing else may fail.
+    expect(attempts.filter((r) => !r.ok && !/locked|busy/i.test(r.outcome))).toEqual([]);
     const { store: c } = { store: new SqliteStore(file) };
     stores.push(c);
+    const runs = [...attempts.filter((r) => r.ok), ...(await runDueJobs(c, Number(later)))];
+    const slots = runs.map((r) => `${r.job}@${r.slot}`);
+    expect(slots.filter((s, i) => slots.indexOf(s) !== i), "slots run twice").toEqual([]);
+    expect(runs.every((r) => r.ok)).toBe(true);
+    expect(runs.filter((r) => r.job === "release-claims")).toHaveLength(8 * 24 * 12);
     const db = c.db.$client;
     expect(db.prepare("SELECT kind, count(*) AS n FROM entries GROUP BY kind ORDER BY kind").all()).toEqual([{ kind: "flat-rate", n: 1 }]);
     expect(db.prepare("SELECT count(*) AS n FROM claims WHERE status = 'released'").get()).toEqual({ n: 1 });

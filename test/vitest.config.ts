@@ -8,5 +8,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // Vitest leaves one core idle by default; on CI's two cores both run test files.
+    maxWorkers: 2,
   },
 });

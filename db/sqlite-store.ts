@@ -565,6 +565,28 @@ function makeTx(db: SqliteDb): Tx {
         .onConflictDoUpdate({ target: t.boards.roomId, set: { body, updatedAt: at } })
         .run();
     },
+    async openTasks(poolId) {
+      // One aggregate query: boards are refreshed after every task command.
+      return db
+        .select({
+          id: t.tasks.id,
+          projectId: t.tasks.projectId,
+          kindId: t.tasks.kindId,
+          title: t.tasks.title,
+          postedWeight: t.tasks.postedWeight,
+          estimate: t.tasks.estimate,
+          slots: t.tasks.slots,
+          openMs: t.tasks.openMs,
+          openSince: t.tasks.openSince,
+          taken: sql<number>`count(${t.claims.id})`,
+        })
+        .from(t.tasks)
+        .leftJoin(t.claims, and(eq(t.claims.taskId, t.tasks.id), inArray(t.claims.status, ["active", "reported", "verified"])))
+        .where(and(eq(t.tasks.poolId, poolId), isNotNull(t.tasks.openSince), isNull(t.tasks.cancelledAt)))
+        .groupBy(t.tasks.id)
+        .having(sql`count(${t.claims.id}) < ${t.tasks.slots}`)
+        .all();
+    },
     async noticedTasks(roomId) {
       return db
         .select({ taskId: t.roomNotices.taskId })

@@ -109,6 +109,21 @@ export interface RequestRow {
   readonly createdAt: number;
 }
 
+/** A task that has an open slot, as boards and notices need it. */
+export interface OpenTaskRow {
+  readonly id: number;
+  readonly projectId: number;
+  readonly kindId: number;
+  readonly title: string;
+  readonly postedWeight: number;
+  readonly estimate: number;
+  readonly slots: number;
+  readonly openMs: number;
+  readonly openSince: number | null;
+  /** Claims holding a slot: active, reported or verified. */
+  readonly taken: number;
+}
+
 export interface BoardRow {
   readonly roomId: number;
   readonly body: string;
@@ -438,6 +453,8 @@ export interface Tx {
   board(roomId: number): Promise<BoardRow | undefined>;
   /** Records what the room's board shows now (the message id stays). */
   putBoard(roomId: number, body: string, at: number): Promise<void>;
+  /** The pool's tasks with an open slot now, with how many slots are taken: what boards list. */
+  openTasks(poolId: number): Promise<OpenTaskRow[]>;
   /** Tasks already named as neglected in the room. */
   noticedTasks(roomId: number): Promise<number[]>;
   insertNotice(n: { roomId: number; taskId: number; noticedAt: number }): Promise<void>;

@@ -4,12 +4,11 @@
 import { ANNOUNCEMENT_SWITCH_NAMES, switchOf, type AnnouncementSwitch } from "../core/announcements.ts";
 import { parseCron, slotsBetween } from "../core/cron.ts";
 import { readPolicy, type Policy } from "../core/policy.ts";
-import { slotsTaken, taskState } from "../core/tasks.ts";
 import { DAY_MS } from "../core/time.ts";
 import { openMsAt, taskWeight, weightRules } from "../core/weights.ts";
 import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
-import type { ClaimRow, PoolRow, RoomRow, Tx } from "../store.ts";
+import type { PoolRow, RoomRow, Tx } from "../store.ts";
 import { isCoordinator, type PoolCtx } from "./context.ts";
 
 type R<T> = Promise<Result<T, DomainError>>;
@@ -94,18 +93,12 @@ type OpenLine = BoardTask & { readonly openMs: number; readonly projectId: numbe
 /** Every open task of the pool with its weight at `now`, heaviest (then longest open) first. */
 async function openLines(tx: Tx, pool: PoolRow, policy: Policy, now: number, projectId?: number): Promise<OpenLine[]> {
   const rules = weightRules(policy);
-  const rows = await tx.tasks(pool.id, { open: true, ...(projectId !== undefined ? { projectId } : {}) });
-  const claims = await tx.claimsOfTasks(rows.map((r) => r.id));
-  const byTask = new Map<number, ClaimRow[]>();
-  for (const cl of claims) byTask.set(cl.taskId, [...(byTask.get(cl.taskId) ?? []), cl]);
+  const rows = (await tx.openTasks(pool.id)).filter((t) => projectId === undefined || t.projectId === projectId);
   const projects = new Map((await tx.projects(pool.id)).map((p) => [p.id, p.slug]));
   const kinds = new Map((await tx.kinds(pool.id)).map((k) => [k.id, k.name]));
-  const open: OpenLine[] = [];
-  for (const t of rows) {
-    const mine = byTask.get(t.id) ?? [];
-    if (taskState(t, mine) !== "open") continue;
+  const open: OpenLine[] = rows.map((t) => {
     const openMs = openMsAt(t, now);
-    open.push({
+    return {
       id: t.id,
       title: t.title,
       project: projects.get(t.projectId) ?? "?",
@@ -113,11 +106,11 @@ async function openLines(tx: Tx, pool: PoolRow, policy: Policy, now: number, pro
       kind: kinds.get(t.kindId) ?? "?",
       weight: taskWeight(t.postedWeight, openMs, rules),
       estimate: t.estimate,
-      taken: slotsTaken(mine),
+      taken: t.taken,
       slots: t.slots,
       openMs,
-    });
-  }
+    };
+  });
   return open.sort((a, b) => b.weight - a.weight || b.openMs - a.openMs || a.id - b.id);
 }
 

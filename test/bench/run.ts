@@ -7,6 +7,7 @@ import { performance } from "node:perf_hooks";
 import { runText } from "../../commands/dispatch.ts";
 import { openApp } from "../../src/app.ts";
 import { postEntry } from "../../src/services/ledger.ts";
+import { refreshBoards } from "../../src/services/rooms.ts";
 import { seededRandom } from "../support/app.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "dpool-bench-"));
@@ -50,6 +51,18 @@ async function main() {
   await timeEach("task verify (ledger entry)", 500, (i) => [`coord${i % 200}`, `task verify ${i + 1} @member${i}`]);
   await timeEach("task list over 500 tasks (read)", 20, () => ["admin", "task list status:all"]);
   await timeEach("kind list (read)", 50, () => ["admin", "kind list"]);
+  await timeEach("task board (read)", 50, () => ["admin", "task board"]);
+  {
+    // The boards job (and every task command) rebuilds each room's board from all open tasks.
+    await timeEach("task post (0 to 1000 open, boards)", 1000, (i) => [`coord${i % 200}`, `task post p${i % 200} "Later task ${i}" hours:1`]);
+    const samples: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      const t0 = performance.now();
+      await app.store.transaction((tx) => refreshBoards(tx, 1, (clock += 1000)));
+      samples.push(performance.now() - t0);
+    }
+    stats("board refresh, 1000 open tasks (1 tx)", samples);
+  }
   await say("coord0", "good add p0 bread effort:0.5 stock:100000");
   await timeEach("good request at once (2 entries)", 500, (i) => [`member${i}`, "good request bread qty:2"]);
 

@@ -1,6 +1,8 @@
 // What rooms hear without asking: announcement switches, the live task board, round results,
 // the neglected-work notice and the pool's summary in the lobby.
 import { afterEach, describe, expect, it } from "vitest";
+import { announcementPayload, LIMITS } from "../../../adapters/discord/render.ts";
+import { notice } from "../../../adapters/matrix/render.ts";
 import { renderAnnouncement } from "../../../commands/announcements.ts";
 import { docToText } from "../../../commands/doc.ts";
 import { DAY_MS, HOUR_MS, MINUTE_MS } from "../../../src/core/time.ts";
@@ -202,6 +204,31 @@ describe("the pool's summary in the lobby", () => {
     expect(lobby).toContain("Sector food");
     const onDemand = await t.ok("bob", "pool summary");
     expect(onDemand.sectors.map((s: { sector: string }) => s.sector)).toEqual(["food"]);
+  });
+});
+
+describe("the pool's summary on a large pool", () => {
+  it("GIVEN forty projects with goods in sectors THEN the lobby's summary fits a Discord embed, and Matrix gets it as HTML", async () => {
+    t = await testPool({ start: "2026-11-09T08:00:00Z" });
+    await t.ok("admin", "pool create Big");
+    for (let i = 0; i < 40; i++) {
+      await t.ok(`c${i}`, `project create project-number-${i} "Project ${i}"`);
+      await t.ok(`c${i}`, `good add project-number-${i} good-with-a-long-name-${i} effort:1 sector:sector-${i % 5}`);
+      await t.ok(`c${i}`, `task post project-number-${i} "A task of project ${i}" hours:1`);
+    }
+    const start = Date.parse("2026-11-09T08:00:00Z");
+    await runDueJobs(t.store, start);
+    await runDueJobs(t.store, start + HOUR_MS);
+    const [lobby] = outbox(t, "pool-summary");
+    const d = renderAnnouncement(lobby!.kind, lobby!.body);
+    const embed = announcementPayload(d, null).embeds![0]!;
+    expect(embed.description!.length).toBeLessThanOrEqual(LIMITS.description);
+    expect(JSON.stringify(embed).length).toBeLessThan(LIMITS.embedTotal);
+    expect((embed.description!.match(/```/g) ?? []).length % 2).toBe(0);
+    const html = notice(d).formatted_body;
+    expect(html).toContain("<table>");
+    expect(html).toContain("project-number-39");
+    expect((html.match(/<table>/g) ?? []).length).toBe((html.match(/<\/table>/g) ?? []).length);
   });
 });
 

@@ -351,6 +351,15 @@ function makeTx(db: SqliteDb): Tx {
         .orderBy(asc(t.waitlist.at), sql`rowid`)
         .all();
     },
+    async waitlistsOfTasks(taskIds) {
+      if (taskIds.length === 0) return [];
+      return db
+        .select({ taskId: t.waitlist.taskId, memberId: t.waitlist.memberId, at: t.waitlist.at })
+        .from(t.waitlist)
+        .where(and(inArray(t.waitlist.taskId, [...taskIds]), isNull(t.waitlist.leftAt)))
+        .orderBy(asc(t.waitlist.at), sql`rowid`)
+        .all();
+    },
     async waitedBefore(taskId, memberId) {
       return (
         db

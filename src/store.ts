@@ -398,6 +398,8 @@ export interface Tx {
   expiredClaims(now: number): Promise<ClaimRow[]>;
   /** Who waits for a slot of the task now, in the order they came. */
   waitlistOf(taskId: number): Promise<Array<{ memberId: number; at: number }>>;
+  /** The waitlists of several tasks at once, each in its order (for lists). */
+  waitlistsOfTasks(taskIds: readonly number[]): Promise<Array<{ taskId: number; memberId: number; at: number }>>;
   /** Whether the member ever waited for this task (and so lowered its kind's weight once). */
   waitedBefore(taskId: number, memberId: number): Promise<boolean>;
   /** Puts the member on the waitlist, or back on it (keeping their first place in time). */

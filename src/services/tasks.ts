@@ -50,28 +50,66 @@ export interface TaskView {
   readonly good: { readonly name: string; readonly qty: number } | null;
 }
 
-async function handle(tx: Tx, memberId: number | null, cache: Map<number, string>): Promise<string> {
-  if (memberId === null) return "?";
-  const known = cache.get(memberId);
-  if (known) return known;
-  const h = (await tx.member(memberId))?.handle ?? String(memberId);
-  cache.set(memberId, h);
-  return h;
+/**
+ * What task views look up: projects, kinds, goods, handles and waitlists, each read once. A
+ * list preloads them for all its tasks; a single view reads what it needs.
+ */
+class Lookups {
+  private readonly projects = new Map<number, string>();
+  private readonly kinds = new Map<number, string>();
+  private readonly goods = new Map<number, string>();
+  private readonly handles = new Map<number, string>();
+  private readonly waitlists = new Map<number, number[]>();
+
+  constructor(private readonly tx: Tx) {}
+
+  /** Reads everything the views of these tasks need in a few queries. */
+  async preload(poolId: number, taskIds: readonly number[]): Promise<void> {
+    for (const p of await this.tx.projects(poolId)) this.projects.set(p.id, p.slug);
+    for (const k of await this.tx.kinds(poolId)) this.kinds.set(k.id, k.name);
+    for (const g of await this.tx.goods(poolId, {})) this.goods.set(g.id, g.name);
+    for (const m of await this.tx.members(poolId)) this.handles.set(m.memberId, m.handle);
+    for (const id of taskIds) this.waitlists.set(id, []);
+    for (const w of await this.tx.waitlistsOfTasks(taskIds)) this.waitlists.get(w.taskId)?.push(w.memberId);
+  }
+
+  async project(id: number): Promise<string> {
+    if (!this.projects.has(id)) this.projects.set(id, (await this.tx.project(id))?.slug ?? "?");
+    return this.projects.get(id)!;
+  }
+
+  async kind(id: number): Promise<string> {
+    if (!this.kinds.has(id)) this.kinds.set(id, (await this.tx.kindById(id))?.name ?? "?");
+    return this.kinds.get(id)!;
+  }
+
+  async good(id: number): Promise<string> {
+    if (!this.goods.has(id)) this.goods.set(id, (await this.tx.good(id))?.name ?? "?");
+    return this.goods.get(id)!;
+  }
+
+  async handle(memberId: number | null): Promise<string> {
+    if (memberId === null) return "?";
+    if (!this.handles.has(memberId)) this.handles.set(memberId, (await this.tx.member(memberId))?.handle ?? String(memberId));
+    return this.handles.get(memberId)!;
+  }
+
+  async waitlist(taskId: number): Promise<number[]> {
+    if (!this.waitlists.has(taskId)) this.waitlists.set(taskId, (await this.tx.waitlistOf(taskId)).map((w) => w.memberId));
+    return this.waitlists.get(taskId)!;
+  }
 }
 
-export async function viewTask(c: PoolCtx, task: TaskRow, claims?: readonly ClaimRow[]): Promise<TaskView> {
+export async function viewTask(c: PoolCtx, task: TaskRow, claims?: readonly ClaimRow[], lookups = new Lookups(c.tx)): Promise<TaskView> {
   const rules = weightRules(c.pool.policy);
   const all = claims ?? (await c.tx.claimsOf(task.id));
-  const names = new Map<number, string>();
-  const project = await c.tx.project(task.projectId);
-  const kind = await c.tx.kindById(task.kindId);
   const openMs = openMsAt(task, c.now);
   const state = taskState(task, all);
   const claimViews: ClaimView[] = [];
   for (const cl of all) {
     claimViews.push({
       id: cl.id,
-      member: await handle(c.tx, cl.memberId, names),
+      member: await lookups.handle(cl.memberId),
       weight: cl.weight,
       status: cl.status,
       claimedAt: cl.claimedAt,
@@ -79,23 +117,23 @@ export async function viewTask(c: PoolCtx, task: TaskRow, claims?: readonly Clai
       reportedHours: cl.reportedHours,
       note: cl.note,
       credited: cl.credited,
-      verifiedBy: cl.verifiedBy === null ? null : await handle(c.tx, cl.verifiedBy, names),
+      verifiedBy: cl.verifiedBy === null ? null : await lookups.handle(cl.verifiedBy),
     });
   }
   const waitlist: string[] = [];
-  for (const w of await c.tx.waitlistOf(task.id)) waitlist.push(await handle(c.tx, w.memberId, names));
+  for (const id of await lookups.waitlist(task.id)) waitlist.push(await lookups.handle(id));
   return {
     id: task.id,
     title: task.title,
-    project: project?.slug ?? "?",
-    kind: kind?.name ?? "?",
+    project: await lookups.project(task.projectId),
+    kind: await lookups.kind(task.kindId),
     estimate: task.estimate,
     slots: task.slots,
     state,
     weight: taskWeight(task.postedWeight, openMs, rules),
     postedWeight: task.postedWeight,
     postedAt: task.postedAt,
-    postedBy: await handle(c.tx, task.postedBy, names),
+    postedBy: await lookups.handle(task.postedBy),
     dueAt: task.dueAt,
     openMs,
     nextRiseAt: state === "open" ? nextRiseAt(task.postedWeight, task, c.now, rules) : null,
@@ -103,7 +141,7 @@ export async function viewTask(c: PoolCtx, task: TaskRow, claims?: readonly Clai
     cap: rules.cap,
     claims: claimViews,
     waitlist,
-    good: task.goodId === null ? null : { name: (await c.tx.good(task.goodId))?.name ?? "?", qty: task.goodQty ?? 0 },
+    good: task.goodId === null ? null : { name: await lookups.good(task.goodId), qty: task.goodQty ?? 0 },
   };
 }
 
@@ -223,12 +261,11 @@ export async function listTasks(c: PoolCtx, f: TaskListFilter): R<{ tasks: TaskV
   const claims = await c.tx.claimsOfTasks(rows.map((r) => r.id));
   const byTask = new Map<number, ClaimRow[]>();
   for (const cl of claims) byTask.set(cl.taskId, [...(byTask.get(cl.taskId) ?? []), cl]);
+  const shown = rows.filter((row) => f.state === "all" || taskState(row, byTask.get(row.id) ?? []) === f.state);
+  const lookups = new Lookups(c.tx);
+  await lookups.preload(c.pool.row.id, shown.map((r) => r.id));
   const views: TaskView[] = [];
-  for (const row of rows) {
-    const state = taskState(row, byTask.get(row.id) ?? []);
-    if (f.state !== "all" && state !== f.state) continue;
-    views.push(await viewTask(c, row, byTask.get(row.id) ?? []));
-  }
+  for (const row of shown) views.push(await viewTask(c, row, byTask.get(row.id) ?? [], lookups));
   const rank: Record<TaskState, number> = { open: 0, claimed: 1, done: 2, cancelled: 3 };
   views.sort((a, b) => rank[a.state] - rank[b.state] || b.openMs - a.openMs || a.id - b.id);
   return ok({ tasks: views });

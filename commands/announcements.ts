@@ -5,7 +5,7 @@ import type { GoalAnnouncement } from "../src/services/goals.ts";
 import type { ProjectSummary } from "../src/services/summary.ts";
 import type { TaskAnnouncement } from "../src/services/tasks.ts";
 import type { RoundAnnouncement } from "../src/services/goods.ts";
-import type { NeglectedNotice, TaskBoard } from "../src/services/rooms.ts";
+import type { BoardMessage, NeglectedNotice, TaskBoard } from "../src/services/rooms.ts";
 import type { PoolDigest } from "../src/services/summary.ts";
 import { renderPoolDigest, renderProjectSummary } from "./summary.ts";
 import { duration } from "./task.ts";
@@ -53,8 +53,10 @@ export function renderAnnouncement(kind: string, body: string): Doc {
         ),
       ];
     }
-    case "board":
-      return renderBoard(JSON.parse(body) as TaskBoard & { at: number });
+    case "board": {
+      const b = JSON.parse(body) as BoardMessage;
+      return b.removed ? [doc.line(doc.muted("The task board of this room was switched off."))] : renderBoard(b);
+    }
     case "neglected": {
       const n = JSON.parse(body) as NeglectedNotice;
       return [

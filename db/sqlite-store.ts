@@ -596,6 +596,9 @@ function makeTx(db: SqliteDb): Tx {
         .having(sql`count(${t.claims.id}) < ${t.tasks.slots}`)
         .all();
     },
+    async deleteBoard(roomId) {
+      db.delete(t.boards).where(eq(t.boards.roomId, roomId)).run();
+    },
     async noticedTasks(roomId) {
       return db
         .select({ taskId: t.roomNotices.taskId })

@@ -455,6 +455,8 @@ export interface Tx {
   board(roomId: number): Promise<BoardRow | undefined>;
   /** Records what the room's board shows now (the message id stays). */
   putBoard(roomId: number, body: string, at: number): Promise<void>;
+  /** Forgets the room's board (switched off): the next board is a new message. */
+  deleteBoard(roomId: number): Promise<void>;
   /** The pool's tasks with an open slot now, with how many slots are taken: what boards list. */
   openTasks(poolId: number): Promise<OpenTaskRow[]>;
   /** Tasks already named as neglected in the room. */

@@ -18,7 +18,7 @@ import {
   type User,
 } from "discord.js";
 import { newestBoards, renderAnnouncement, renderNote } from "../../commands/announcements.ts";
-import type { TaskBoard } from "../../src/services/rooms.ts";
+import type { BoardMessage } from "../../src/services/rooms.ts";
 import { CHART_FILE, chartOfStoredSummary, replyCharts } from "../../commands/chart.ts";
 import type { AnyCommand } from "../../commands/define.ts";
 import { execute, runText, usageReply, type Engine, type Reply } from "../../commands/dispatch.ts";
@@ -216,7 +216,11 @@ export class DiscordAdapter {
     try {
       const channel = await this.client.channels.fetch(channelId);
       if (!channel?.isSendable()) return;
-      const board = JSON.parse(body) as TaskBoard;
+      const board = JSON.parse(body) as BoardMessage;
+      if (board.removed) {
+        if (board.messageId !== null) await channel.messages.delete(board.messageId).catch((e: unknown) => ignoreUnknownMessage(e));
+        return;
+      }
       const payload = boardPayload(renderAnnouncement("board", body), board.tasks.map((t) => t.id));
       const existing = await this.o.store.boardMessage(roomId);
       if (existing !== null) {
@@ -224,7 +228,7 @@ export class DiscordAdapter {
           await channel.messages.edit(existing, payload);
           return;
         } catch (e) {
-          if (!(e instanceof DiscordAPIError && e.code === RESTJSONErrorCodes.UnknownMessage)) throw e;
+          ignoreUnknownMessage(e);
         }
       }
       const sent = await channel.send(payload);
@@ -289,6 +293,11 @@ function withCharts(payload: ReplyPayload, charts: ReadonlyArray<{ name: string;
     embeds: [{ ...first, image: image(shown[0]!.name) }, ...rest, ...shown.slice(1).map((c) => ({ image: image(c.name), color: first?.color }))].slice(0, 10),
     files: shown.map((c) => ({ attachment: c.png, name: c.name })),
   };
+}
+
+/** A board message someone already deleted is no error; anything else is. */
+function ignoreUnknownMessage(e: unknown): void {
+  if (!(e instanceof DiscordAPIError && e.code === RESTJSONErrorCodes.UnknownMessage)) throw e;
 }
 
 /** The data a queued announcement's buttons need: a new task carries Claim. */

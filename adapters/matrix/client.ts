@@ -7,6 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { LogLevel, LogService, MatrixAuth, MatrixClient, MatrixError, SimpleFsStorageProvider, type IStorageProvider } from "@vector-im/matrix-bot-sdk";
 import { newestBoards, renderAnnouncement, renderNote } from "../../commands/announcements.ts";
+import type { BoardMessage } from "../../src/services/rooms.ts";
 import { CHART_FILE, CHART_HEIGHT, CHART_WIDTH, chartOfStoredSummary, replyCharts } from "../../commands/chart.ts";
 import { runText, type Engine, type Reply } from "../../commands/dispatch.ts";
 import { doc } from "../../commands/doc.ts";
@@ -326,6 +327,11 @@ export class MatrixAdapter {
    */
   private async showBoard(roomId: number, matrixRoom: string, body: string): Promise<void> {
     try {
+      const board = JSON.parse(body) as BoardMessage;
+      if (board.removed) {
+        if (board.messageId !== null) await withRateLimit(() => this.client.redactEvent(matrixRoom, board.messageId!, "The task board was switched off"));
+        return;
+      }
       const content = notice(renderAnnouncement("board", body));
       const existing = await this.o.store.boardMessage(roomId);
       if (existing !== null) {

@@ -7,7 +7,7 @@ export const ANNOUNCEMENT_SWITCHES = {
   rounds: { kinds: ["round"], summary: "Auction rounds that handed out goods, with their clearing weights" },
   summaries: { kinds: ["summary", "pool-summary"], summary: "Scheduled summaries (project rooms: the project's; lobby: the pool's)" },
   neglected: { kinds: ["neglected"], summary: "The daily notice of tasks whose weight crossed neglectedWeight" },
-  board: { kinds: ["board"], summary: "The live task board: one message, edited in place as tasks change" },
+  board: { kinds: ["board"], summary: "The live task board: one message, edited in place as tasks change (taken down when switched off)" },
 } as const satisfies Record<string, { kinds: readonly string[]; summary: string }>;
 
 export type AnnouncementSwitch = keyof typeof ANNOUNCEMENT_SWITCHES;

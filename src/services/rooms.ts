@@ -50,8 +50,11 @@ export async function roomAnnouncements(c: PoolCtx, name: AnnouncementSwitch | u
     const was = !(await c.tx.roomMutes(c.pool.row.id)).some((m) => m.roomId === c.room.id && m.kind === name);
     await c.tx.setRoomMute(c.room.id, name, on ? null : { at: c.now, by: c.member.id });
     changed = { name, on, already: was === on };
-    // A board switched on shows up at once; switched off, it stops being edited.
-    if (name === "board" && on && !changed.already) await refreshBoards(c.tx, c.pool.row.id, c.now, { room: c.room.id });
+    // A board switched on shows up at once; switched off, its message is taken down.
+    if (name === "board" && !changed.already) {
+      if (on) await refreshBoards(c.tx, c.pool.row.id, c.now, { room: c.room.id });
+      else await removeBoard(c.tx, c.room.id, c.now);
+    }
   }
   const muted = new Set((await c.tx.roomMutes(c.pool.row.id)).filter((m) => m.roomId === c.room.id).map((m) => m.kind));
   return ok({
@@ -156,6 +159,21 @@ export async function refreshBoards(tx: Tx, poolId: number, now: number, only?: 
     queued++;
   }
   return queued;
+}
+
+/**
+ * What a "board" message carries: the board to show, or (switched off) the platform's id of
+ * the board message to take down, if one was posted.
+ */
+export type BoardMessage = (TaskBoard & { readonly at: number; readonly removed?: undefined }) | { readonly removed: true; readonly messageId: string | null };
+
+/** Queues the removal of the room's board message and forgets the board. */
+async function removeBoard(tx: Tx, roomId: number, now: number): Promise<void> {
+  const before = await tx.board(roomId);
+  if (!before) return;
+  await tx.deleteBoard(roomId);
+  const body: BoardMessage = { removed: true, messageId: before.messageId };
+  await tx.insertOutbox({ roomId, kind: "board", body: JSON.stringify(body), createdAt: now });
 }
 
 /** The boards of every pool, for the scheduler: weights rise by the day, claims run out. */

@@ -320,6 +320,14 @@ describe("Discord replies that take longer", () => {
     const again = await fake.waitFor(() => boards().find((m) => JSON.stringify(m.embeds).includes("Oil the hinges")), 5000, "a new board");
     expect(again.id).not.toBe(board.id);
     expect(boards()).toHaveLength(1);
+
+    // Switched off, the board is taken down.
+    const off = await run("alice", "lobby", "pool", "announcements", [
+      { name: "kind", type: STRING, value: "board" },
+      { name: "state", type: STRING, value: "off" },
+    ]);
+    expect(off.text).toContain("**board** announcements are now off in this room.");
+    await fake.waitFor(() => boards().length === 0, 5000, "the board taken down");
     expect(logged.filter(([m]) => m.includes("task board"))).toEqual([]);
   });
 });

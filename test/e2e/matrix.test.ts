@@ -264,6 +264,14 @@ describe("Matrix login", () => {
     await say(bob, room, `!dpool task claim ${id}`);
     const after = await hs.waitForEvent(room, (e) => isBoard(e) && !JSON.stringify(e.content).includes("Wash the trays"), 5000, { after: edit.event_id });
     expect((after.content as any)["m.relates_to"].event_id).toBe(original()[0]!.event_id);
+
+    // Switched off, the board's event is redacted.
+    const boardEvent = original()[0]!.event_id;
+    const off = await say(alice, room, "!dpool pool announcements board off");
+    expect(text(off)).toContain("board announcements are now off in this room.");
+    const redaction = await hs.waitForEvent(room, (e) => e.sender === botId && e.type === "m.room.redaction");
+    expect(redaction.redacts).toBe(boardEvent);
+    expect(original()).toEqual([]);
     expect(logged.filter(([m]) => m.includes("task board"))).toEqual([]);
   });
 });

@@ -111,6 +111,14 @@ describe("the live task board", () => {
     expect(outbox(t, "board").map((b) => b.room)).toEqual(["lobby"]);
     await t.ok("alice", "pool announcements board on", { room: "bakery" });
     expect(outbox(t, "board").map((b) => b.room)).toEqual(["lobby", "bakery"]);
+    // Once an adapter posted it, switching the board off takes that message down.
+    const bakeryRoom = (t.store.db.$client.prepare("SELECT id FROM rooms WHERE external_id = 'bakery'").get() as { id: number }).id;
+    await t.store.setBoardMessage(bakeryRoom, "msg-17");
+    await t.ok("alice", "pool announcements board off", { room: "bakery" });
+    expect(JSON.parse(outbox(t, "board").at(-1)!.body)).toEqual({ removed: true, messageId: "msg-17" });
+    expect(await t.store.boardMessage(bakeryRoom)).toBeNull();
+    await t.ok("alice", "task post bakery Shape loaves hours:1");
+    expect(outbox(t, "board").map((b) => b.room)).toEqual(["lobby", "bakery", "bakery", "lobby"]);
   });
 
   it("GIVEN weights that rise by the day THEN the boards job edits the boards once a day, not at every tick", async () => {

@@ -58,6 +58,9 @@ export function chartInput(s: ProjectSummary): ChartInput {
   };
 }
 
+/** Charts drawn for one reply at most (Discord shows ten images per message). */
+export const MAX_REPLY_CHARTS = 10;
+
 /**
  * Charts of a `pool summary` reply's JSON data (one per project), for adapters that attach them
  * to the on-demand reply; none for any other command.
@@ -66,7 +69,8 @@ export function replyCharts(command: string, data: unknown): Array<{ name: strin
   if (command !== "pool summary" || typeof data !== "object" || data === null) return [];
   const projects = (data as { projects?: unknown }).projects;
   if (!Array.isArray(projects)) return [];
-  return projects.flatMap((p: ReplyProject) => {
+  // A summary of every project draws the first few: a pool of forty projects is not forty images.
+  return projects.slice(0, MAX_REPLY_CHARTS).flatMap((p: ReplyProject) => {
     if (!p.chart) return [];
     const input: ChartInput = {
       title: p.project,

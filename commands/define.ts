@@ -29,6 +29,11 @@ export interface CommandDef<A extends Record<string, AnyArg>, D, W extends Where
   /** Mutating commands record their answer by request id; a replay returns it. */
   readonly mutates: boolean | ((args: ArgValues<A>) => boolean);
   readonly args: A;
+  /**
+   * True where a room's task board may read differently afterwards (tasks, their weights, a
+   * room's project): the dispatcher refreshes the pool's boards in the command's transaction.
+   */
+  readonly changesBoards?: boolean;
   /** Replies that show one member's own data (balance, history, link codes): only they see them. */
   readonly personal?: boolean;
   readonly examples?: readonly string[];

@@ -51,15 +51,6 @@ export function usageReply(e: UsageError): Reply {
   return { ok: false, code: "usage", command: e.command ? commandName(e.command) : undefined, message, doc: [doc.line(doc.bad("✗ "), message)] };
 }
 
-/**
- * Commands after which a room's task board may read differently: every task command (they also
- * release claims that ran out), a policy change (weights), and a room joining or changing
- * project. Other commands leave the boards to the scheduler's boards job.
- */
-export function changesBoards(command: string): boolean {
-  return command.startsWith("task ") || command === "pool policy" || command === "pool join" || command === "project room";
-}
-
 /** Parses a line of text and runs it. */
 export async function runText(engine: Engine, inv: Invocation, text: string): Promise<Reply> {
   const parsed = parseCommand(engine.table, text);
@@ -90,7 +81,7 @@ export async function execute(engine: Engine, inv: Invocation, command: AnyComma
       if (!result.ok) throw new Refusal(result.error);
       // Stored as JSON and rendered from the stored copy, so a replay answers exactly the same.
       const stored = JSON.stringify(result.value ?? null);
-      if (mutates && changesBoards(name)) {
+      if (mutates && command.changesBoards) {
         // Rooms' live boards follow every change of tasks, weights or rooms.
         const room = ctx.room ?? (await tx.room(inv.caller.platform, inv.caller.roomId));
         if (room) await refreshBoards(tx, room.poolId, now);

@@ -84,6 +84,7 @@ export const poolCommands = [
     summary: "Bind this room to a pool with an invite code",
     access: "anyone",
     mutates: true,
+    changesBoards: true,
     args: { code: arg.code("Invite code from pool invite").rest() },
     examples: ["pool join K7QM-4ZPA"],
     run: (ctx, a) => pools.joinPool(ctx, a.code),
@@ -101,6 +102,7 @@ export const poolCommands = [
     details: `Keys: ${POLICY_KEY_NAMES.join(", ")}. With no key, every value is listed; with a key, its value and meaning; with a key and a value, a pool admin changes it.`,
     access: "anyone",
     mutates: (a) => a.value !== undefined,
+    changesBoards: true,
     args: {
       key: arg.policyKey("Policy key to show or change").optional(),
       value: arg.text("New value (admins only)", { max: 64, placeholder: "value" }).optional().rest(),

@@ -99,6 +99,7 @@ export const projectCommands = [
     details: "The room must already belong to the pool (pool create or pool join). A room may belong to one project; binding it to another moves it. The project's own announcements go to its rooms.",
     access: "coordinator of the project or pool admin",
     mutates: true,
+    changesBoards: true,
     args: { project: projectArg },
     run: (ctx, a) => projects.bindProjectRoom(ctx, a.project),
     render: (d) => [doc.line("This room is now a room of ", doc.strong(d.project.slug), d.previous && d.previous !== d.project.slug ? ` (it was ${d.previous}'s).` : ".")],

@@ -13,10 +13,15 @@ import { isCoordinator, type PoolCtx } from "./context.ts";
 
 type R<T> = Promise<Result<T, DomainError>>;
 
+/** The pool's rooms that switched this kind of announcement off. */
+async function mutedRooms(tx: Tx, poolId: number, sw: AnnouncementSwitch): Promise<Set<number>> {
+  return new Set((await tx.roomMutes(poolId)).filter((m) => m.kind === sw).map((m) => m.roomId));
+}
+
 /** Queues a message for those of the rooms that have not switched its kind off. */
 export async function announceTo(tx: Tx, poolId: number, roomIds: readonly number[], kind: string, body: string, at: number): Promise<number[]> {
   const sw = switchOf(kind);
-  const muted = sw === undefined ? new Set<number>() : new Set((await tx.roomMutes(poolId)).filter((m) => m.kind === sw).map((m) => m.roomId));
+  const muted = sw === undefined ? new Set<number>() : await mutedRooms(tx, poolId, sw);
   const sent: number[] = [];
   for (const roomId of roomIds) {
     if (muted.has(roomId)) continue;
@@ -47,7 +52,7 @@ export async function roomAnnouncements(c: PoolCtx, name: AnnouncementSwitch | u
     if (c.pool.role !== "admin" && !(project && (await isCoordinator(c, project)))) {
       return err(project ? { kind: "forbidden", need: "coordinator", project: project.slug, orAdmin: true } : { kind: "forbidden", need: "admin" });
     }
-    const was = !(await c.tx.roomMutes(c.pool.row.id)).some((m) => m.roomId === c.room.id && m.kind === name);
+    const was = !(await mutedRooms(c.tx, c.pool.row.id, name)).has(c.room.id);
     await c.tx.setRoomMute(c.room.id, name, on ? null : { at: c.now, by: c.member.id });
     changed = { name, on, already: was === on };
     // A board switched on shows up at once; switched off, its message is taken down.
@@ -143,7 +148,7 @@ export async function refreshBoards(tx: Tx, poolId: number, now: number, only?: 
   const pool = await tx.pool(poolId);
   if (!pool) return 0;
   const policy = readPolicy(pool.policy);
-  const muted = new Set((await tx.roomMutes(poolId)).filter((m) => m.kind === "board").map((m) => m.roomId));
+  const muted = await mutedRooms(tx, poolId, "board");
   const rooms = (await tx.rooms(poolId)).filter((r) => !muted.has(r.id) && (!only || only.room === r.id));
   if (rooms.length === 0) return 0;
   const open = await openLines(tx, pool, policy, now);
@@ -204,7 +209,7 @@ export async function sendNeglectedNotices(tx: Tx, slot: number, windowMs: numbe
     const cron = parseCron(policy.noticeSchedule);
     const due = cron ? slotsBetween(cron, slot - windowMs, slot, policy.timezone).at(-1) : undefined;
     if (threshold <= 0 || due === undefined) continue;
-    const muted = new Set((await tx.roomMutes(pool.id)).filter((m) => m.kind === "neglected").map((m) => m.roomId));
+    const muted = await mutedRooms(tx, pool.id, "neglected");
     const heavy = (await openLines(tx, pool, policy, due)).filter((t) => t.weight >= threshold);
     if (heavy.length === 0) continue;
     for (const room of await tx.rooms(pool.id)) {

@@ -69,7 +69,10 @@ async function summarize(c: PoolView, project: ProjectRow, from: number, to: num
   };
   const tasks = await tx.tasks(c.pool.row.id, { projectId: project.id });
   const claims = await tx.claimsOfTasks(tasks.map((t) => t.id));
-  const claimsOf = (t: TaskRow) => claims.filter((cl) => cl.taskId === t.id);
+  const byId = new Map(tasks.map((t) => [t.id, t]));
+  const byTask = new Map<number, ClaimRow[]>();
+  for (const cl of claims) byTask.set(cl.taskId, [...(byTask.get(cl.taskId) ?? []), cl]);
+  const claimsOf = (t: TaskRow) => byTask.get(t.id) ?? [];
   const kinds = new Map((await tx.kinds(c.pool.row.id)).map((k) => [k.id, k.name]));
 
   const open: TaskLine[] = [];
@@ -85,7 +88,7 @@ async function summarize(c: PoolView, project: ProjectRow, from: number, to: num
 
   const waiting = [];
   for (const cl of claims.filter((x) => x.status === "reported")) {
-    const t = tasks.find((x) => x.id === cl.taskId)!;
+    const t = byId.get(cl.taskId)!;
     waiting.push({ task: t.id, title: t.title, member: await handle(cl.memberId), hours: cl.reportedHours ?? 0 });
   }
 
@@ -103,7 +106,7 @@ async function summarize(c: PoolView, project: ProjectRow, from: number, to: num
   }
 
   const balance = (await tx.account(c.pool.row.id, "project", project.id))?.balance ?? 0;
-  const warnings = await patterns(tasks, claims, from, to, handle);
+  const warnings = await patterns(byId, claims, from, to, handle);
   return {
     project,
     from,
@@ -199,11 +202,11 @@ function digest(s: ProjectSummary): ProjectDigest {
  * The Twin Oaks lesson, made visible: one member taking escalated tasks again and again (who
  * may be waiting for weights to rise), and pairs of members who verify each other's work.
  */
-async function patterns(tasks: readonly TaskRow[], claims: readonly ClaimRow[], from: number, to: number, handle: (id: number) => Promise<string>): Promise<string[]> {
+async function patterns(byId: ReadonlyMap<number, TaskRow>, claims: readonly ClaimRow[], from: number, to: number, handle: (id: number) => Promise<string>): Promise<string[]> {
   const out: string[] = [];
   const escalated = new Map<number, number>();
   for (const cl of claims) {
-    const t = tasks.find((x) => x.id === cl.taskId);
+    const t = byId.get(cl.taskId);
     if (!t || cl.claimedAt < from || cl.claimedAt >= to) continue;
     if (cl.weight >= t.postedWeight * ESCALATED) escalated.set(cl.memberId, (escalated.get(cl.memberId) ?? 0) + 1);
   }

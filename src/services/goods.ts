@@ -11,7 +11,7 @@ import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
 import type { AllocationRow, GoodModel, GoodRequestRow, GoodRow, LoanRow, ProjectRow, RoundRow, Tx } from "../store.ts";
 import { ensureAccount, findProject, requireAdmin, requireCoordinator, type PoolCtx } from "./context.ts";
-import { announceTo } from "./rooms.ts";
+import { announceTo, projectRooms } from "./rooms.ts";
 import { postEntry } from "./ledger.ts";
 
 type R<T> = Promise<Result<T, DomainError>>;
@@ -253,7 +253,7 @@ export async function closeRound(tx: Tx, round: RoundRow, now: number, requestKe
   }
   if (total > 0) {
     const project = await tx.project(good.projectId);
-    const rooms = (await tx.rooms(good.poolId)).filter((r) => r.isLobby || r.projectId === good.projectId).map((r) => r.id);
+    const rooms = await projectRooms(tx, good.poolId, good.projectId);
     const body: RoundAnnouncement = { good: good.name, project: project?.slug ?? "?", clearing: outcome.clearing, unitCost: outcome.unitCost, allocated: total, members: allocations.length, queued, stock: good.stock - total };
     await announceTo(tx, good.poolId, rooms, "round", JSON.stringify(body), now);
   }

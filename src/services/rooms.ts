@@ -31,6 +31,11 @@ export async function announceTo(tx: Tx, poolId: number, roomIds: readonly numbe
   return sent;
 }
 
+/** The rooms that hear about a project's tasks and goods: its own rooms and the pool's lobby. */
+export async function projectRooms(tx: Tx, poolId: number, projectId: number): Promise<number[]> {
+  return (await tx.rooms(poolId)).filter((r) => r.isLobby || r.projectId === projectId).map((r) => r.id);
+}
+
 // ---- switches
 
 export interface RoomAnnouncements {

@@ -10,6 +10,7 @@ import { err, ok, type Result } from "../result.ts";
 import type { ClaimRow, ClaimStatus, KindRow, ProjectRow, TaskRow, Tx } from "../store.ts";
 import { announce, ensureAccount, findPoolMember, findProject, requireCoordinator, type MemberRef, type PoolCtx } from "./context.ts";
 import { productionGood } from "./goods.ts";
+import { projectRooms } from "./rooms.ts";
 import { postEntry } from "./ledger.ts";
 
 type R<T> = Promise<Result<T, DomainError>>;
@@ -174,11 +175,6 @@ async function setKindWeight(c: PoolCtx, kind: KindRow, after: number, reason: "
   await c.tx.insertKindChange({ kindId: kind.id, before: kind.weight, after, reason, taskId, memberId, at: c.now });
 }
 
-/** The rooms that hear about a project's tasks: its own rooms and the pool's lobby. */
-async function taskRooms(c: PoolCtx, projectId: number): Promise<number[]> {
-  return (await c.tx.rooms(c.pool.row.id)).filter((r) => r.isLobby || r.projectId === projectId).map((r) => r.id);
-}
-
 export interface TaskAnnouncement {
   readonly task: number;
   readonly title: string;
@@ -235,7 +231,7 @@ export async function postTask(c: PoolCtx, a: PostTask): R<{ task: TaskView; roo
     goodQty: good?.qty ?? null,
   };
   const id = await c.tx.insertTask(row);
-  const rooms = await taskRooms(c, found.value.id);
+  const rooms = await projectRooms(c.tx, c.pool.row.id, found.value.id);
   const body: TaskAnnouncement = { task: id, title: a.title, project: found.value.slug, kind: kind.name, weight: kind.weight, estimate: a.estimate, slots: a.slots, by: c.member.handle, dueAt: row.dueAt };
   const heard = await announce(c, rooms, "task", JSON.stringify(body));
   return ok({ task: await viewTask(c, { id, ...row }, []), rooms: heard.length });

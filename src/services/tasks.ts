@@ -74,31 +74,30 @@ class Lookups {
     for (const w of await this.tx.waitlistsOfTasks(taskIds)) this.waitlists.get(w.taskId)?.push(w.memberId);
   }
 
-  async project(id: number): Promise<string> {
-    if (!this.projects.has(id)) this.projects.set(id, (await this.tx.project(id))?.slug ?? "?");
-    return this.projects.get(id)!;
+  project(id: number): Promise<string> {
+    return cached(this.projects, id, async () => (await this.tx.project(id))?.slug ?? "?");
   }
 
-  async kind(id: number): Promise<string> {
-    if (!this.kinds.has(id)) this.kinds.set(id, (await this.tx.kindById(id))?.name ?? "?");
-    return this.kinds.get(id)!;
+  kind(id: number): Promise<string> {
+    return cached(this.kinds, id, async () => (await this.tx.kindById(id))?.name ?? "?");
   }
 
-  async good(id: number): Promise<string> {
-    if (!this.goods.has(id)) this.goods.set(id, (await this.tx.good(id))?.name ?? "?");
-    return this.goods.get(id)!;
+  good(id: number): Promise<string> {
+    return cached(this.goods, id, async () => (await this.tx.good(id))?.name ?? "?");
   }
 
   async handle(memberId: number | null): Promise<string> {
-    if (memberId === null) return "?";
-    if (!this.handles.has(memberId)) this.handles.set(memberId, (await this.tx.member(memberId))?.handle ?? String(memberId));
-    return this.handles.get(memberId)!;
+    return memberId === null ? "?" : cached(this.handles, memberId, async () => (await this.tx.member(memberId))?.handle ?? String(memberId));
   }
 
-  async waitlist(taskId: number): Promise<number[]> {
-    if (!this.waitlists.has(taskId)) this.waitlists.set(taskId, (await this.tx.waitlistOf(taskId)).map((w) => w.memberId));
-    return this.waitlists.get(taskId)!;
+  waitlist(taskId: number): Promise<number[]> {
+    return cached(this.waitlists, taskId, async () => (await this.tx.waitlistOf(taskId)).map((w) => w.memberId));
   }
+}
+
+async function cached<T>(map: Map<number, T>, id: number, load: () => Promise<T>): Promise<T> {
+  if (!map.has(id)) map.set(id, await load());
+  return map.get(id)!;
 }
 
 export async function viewTask(c: PoolCtx, task: TaskRow, claims?: readonly ClaimRow[], lookups = new Lookups(c.tx)): Promise<TaskView> {

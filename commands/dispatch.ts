@@ -3,10 +3,11 @@
 // command leaves the database exactly as it was. Bugs are caught here once, logged with an
 // incident id, and shown to the user as that id.
 import type { RandomBytes } from "../src/core/ids.ts";
-import type { DomainError } from "../src/errors.ts";
+import { DatabaseBusyError, type DomainError } from "../src/errors.ts";
 import { inPool, resolveCaller, type Caller, type Ctx, type PoolCtx } from "../src/services/context.ts";
 import { refreshBoards } from "../src/services/rooms.ts";
-import type { Store } from "../src/store.ts";
+import type { Logger } from "../src/log.ts";
+import type { Store, Tx } from "../src/store.ts";
 import type { AnyCommand } from "./define.ts";
 import { commandName } from "./define.ts";
 import { doc, type Doc } from "./doc.ts";
@@ -19,7 +20,7 @@ export interface Engine {
   readonly random: RandomBytes;
   /** Called after a command committed (the app delivers queued announcements). */
   readonly afterCommit?: () => void;
-  readonly log?: (msg: string, err?: unknown) => void;
+  readonly logger?: Logger;
 }
 
 export interface Invocation {
@@ -27,7 +28,19 @@ export interface Invocation {
   /** `console:...`, `discord:<interaction id>`, `matrix:<event id>`. */
   readonly requestId: string;
   readonly now: Date;
+  /**
+   * Where a chat platform's answer goes (JSON, in the platform's terms). When given, the answer
+   * is stored as a reply row in the command's own transaction (a refusal's right after the
+   * rollback), and a request id that was answered before gets that same answer back: the
+   * adapter sends it once, keyed by the request id, however often the command arrives.
+   */
+  readonly replyTo?: unknown;
 }
+
+/** An answer as stored in a reply row: enough to render it again exactly. */
+export type StoredReply =
+  | { readonly ok: true; readonly command: string; readonly data: unknown }
+  | { readonly ok: false; readonly code: string; readonly command?: string; readonly message: string };
 
 export type Reply =
   | { readonly ok: true; readonly command: string; readonly data: unknown; readonly doc: Doc; readonly replayed: boolean }
@@ -46,7 +59,7 @@ class Refusal extends Error {
   }
 }
 
-export function usageReply(e: UsageError): Reply {
+export function usageReply(e: UsageError): Reply & { ok: false } {
   const message = describeUsageError(e);
   return { ok: false, code: "usage", command: e.command ? commandName(e.command) : undefined, message, doc: [doc.line(doc.bad("✗ "), message)] };
 }
@@ -54,9 +67,43 @@ export function usageReply(e: UsageError): Reply {
 /** Parses a line of text and runs it. */
 export async function runText(engine: Engine, inv: Invocation, text: string): Promise<Reply> {
   const parsed = parseCommand(engine.table, text);
-  if (!parsed.ok) return usageReply(parsed.error);
+  if (!parsed.ok) return refuse(engine, inv, usageReply(parsed.error));
   return execute(engine, inv, parsed.command, parsed.values);
 }
+
+/** The answer an adapter could not even run (bad input, no right to bind the room...), stored like any answer. */
+export async function refuse(engine: Engine, inv: Invocation, reply: Reply & { ok: false }): Promise<Reply> {
+  if (inv.replyTo === undefined) return reply;
+  const earlier = await engine.store.transaction(async (tx) => {
+    const before = await tx.reply(inv.requestId);
+    if (before) return before;
+    await storeReply(tx, inv, { ok: false, code: reply.code, command: reply.command, message: reply.message });
+    return undefined;
+  });
+  return earlier ? replyFromStored(engine.table, earlier.body, true) : reply;
+}
+
+async function storeReply(tx: Tx, inv: Invocation, body: StoredReply | string): Promise<void> {
+  await tx.insertReply({
+    requestId: inv.requestId,
+    platform: inv.caller.platform,
+    target: JSON.stringify(inv.replyTo ?? null),
+    body: typeof body === "string" ? body : JSON.stringify(body),
+    createdAt: inv.now.getTime(),
+  });
+}
+
+/** Renders a stored answer (a reply row's body) as the Reply it was. */
+export function replyFromStored(table: readonly AnyCommand[], body: string, replayed = false): Reply {
+  const s = JSON.parse(body) as StoredReply;
+  if (!s.ok) return { ok: false, code: s.code, command: s.command, message: s.message, doc: [doc.line(doc.bad("✗ "), s.message)] };
+  const def = table.find((c) => commandName(c) === s.command);
+  if (!def) throw new Error(`a stored reply names the unknown command "${s.command}"`);
+  return { ok: true, command: s.command, data: def.json(s.data), doc: def.render(s.data), replayed };
+}
+
+/** The refusal shown when the database stayed locked by another process: try again, nothing changed. */
+export const BUSY_MESSAGE = "the pool's database is busy right now (another d-pool process is holding it); nothing was changed. Please try again in a moment.";
 
 /** Runs an already parsed (and validated) command. */
 export async function execute(engine: Engine, inv: Invocation, command: AnyCommand, values: Record<string, unknown>): Promise<Reply> {
@@ -66,6 +113,10 @@ export async function execute(engine: Engine, inv: Invocation, command: AnyComma
   if (!Number.isFinite(now)) throw new Error("invocation time is not a valid date");
   try {
     const outcome = await engine.store.transaction(async (tx) => {
+      if (inv.replyTo !== undefined) {
+        const answered = await tx.reply(inv.requestId);
+        if (answered) return { replayed: true as const, answered: answered.body };
+      }
       if (mutates) {
         const earlier = await tx.request(inv.requestId);
         if (earlier) return { replayed: true as const, command: earlier.command, data: JSON.parse(earlier.reply) as unknown };
@@ -87,19 +138,36 @@ export async function execute(engine: Engine, inv: Invocation, command: AnyComma
         if (room) await refreshBoards(tx, room.poolId, now);
       }
       if (mutates) await tx.insertRequest({ requestId: inv.requestId, command: name, memberId: ctx.member.id, reply: stored, createdAt: now });
+      if (inv.replyTo !== undefined) await storeReply(tx, inv, `{"ok":true,"command":${JSON.stringify(name)},"data":${stored}}`);
       return { replayed: false as const, command: name, data: JSON.parse(stored) as unknown };
     });
     engine.afterCommit?.();
+    if ("answered" in outcome && typeof outcome.answered === "string") return replyFromStored(engine.table, outcome.answered, true);
     const def = engine.table.find((c) => commandName(c) === outcome.command) ?? command;
     return { ok: true, command: outcome.command, data: def.json(outcome.data), doc: def.render(outcome.data), replayed: outcome.replayed };
   } catch (e) {
     if (e instanceof Refusal) {
       const message = describeDomainError(e.error);
-      return { ok: false, code: e.error.kind, command: name, message, doc: [doc.line(doc.bad("✗ "), message)] };
+      return refuseSafely(engine, inv, { ok: false, code: e.error.kind, command: name, message, doc: [doc.line(doc.bad("✗ "), message)] });
+    }
+    if (e instanceof DatabaseBusyError) {
+      // Operational, not a bug: one line in the log, and the member may simply try again.
+      engine.logger?.warn({ platform: inv.caller.platform, requestId: inv.requestId, command: name }, `"${name}" refused: ${e.message}`);
+      return { ok: false, code: "busy", command: name, message: BUSY_MESSAGE, doc: [doc.line(doc.bad("✗ "), BUSY_MESSAGE)] };
     }
     const incident = Array.from(engine.random(4), (b) => b.toString(16).padStart(2, "0")).join("");
-    engine.log?.(`incident ${incident} in "${name}"`, e);
+    engine.logger?.error({ err: e, incident, platform: inv.caller.platform, requestId: inv.requestId, command: name }, `incident ${incident} in "${name}"`);
     const message = `something went wrong on our side (incident ${incident}); nothing was changed. Please tell a pool admin.`;
-    return { ok: false, code: "internal", command: name, message, doc: [doc.line(doc.bad("✗ "), message)] };
+    return refuseSafely(engine, inv, { ok: false, code: "internal", command: name, message, doc: [doc.line(doc.bad("✗ "), message)] });
+  }
+}
+
+/** Stores a refusal as the request's answer; if even that fails, the refusal is still shown. */
+async function refuseSafely(engine: Engine, inv: Invocation, reply: Reply & { ok: false }): Promise<Reply> {
+  try {
+    return await refuse(engine, inv, reply);
+  } catch (e) {
+    engine.logger?.error({ err: e, platform: inv.caller.platform, requestId: inv.requestId }, "could not store the answer to a command");
+    return reply;
   }
 }

@@ -98,6 +98,8 @@ export const rooms = sqliteTable(
     boundBy: integer("bound_by")
       .notNull()
       .references(() => members.id),
+    /** Set when the platform refused the bot there (kicked, banned, access removed): no announcements go there until it hears from the room again. */
+    unreachableSince: integer("unreachable_since"),
   },
   (t) => [uniqueIndex("rooms_platform_external").on(t.platform, t.externalId), index("rooms_pool").on(t.poolId)],
 );
@@ -183,6 +185,19 @@ export const entries = sqliteTable(
 );
 
 /** Answers of mutating commands by request id: a replayed id gets the first answer back. */
+/**
+ * What every message waiting to be sent carries: which process claimed it and until when (two
+ * bot processes on one database never send it both), how often it was tried, and why it was
+ * given up, if it was (a room the bot was removed from, an interaction that expired).
+ */
+const deliveryColumns = () => ({
+  claimedBy: text("claimed_by"),
+  claimedUntil: integer("claimed_until"),
+  attempts: integer("attempts").notNull().default(0),
+  failedAt: integer("failed_at"),
+  failure: text("failure"),
+});
+
 export const requests = sqliteTable("requests", {
   requestId: text("request_id").primaryKey(),
   command: text("command").notNull(),
@@ -203,8 +218,30 @@ export const outbox = sqliteTable(
     body: text("body").notNull(),
     createdAt: integer("created_at").notNull(),
     deliveredAt: integer("delivered_at"),
+    ...deliveryColumns(),
   },
-  (t) => [index("outbox_pending").on(t.roomId, t.deliveredAt)],
+  (t) => [index("outbox_pending").on(t.roomId, t.deliveredAt), index("outbox_undelivered").on(t.deliveredAt, t.id)],
+);
+
+/**
+ * The answer to one command, keyed by its request id and written in the command's transaction
+ * (or, for refusals, right after the rollback): the adapter sends it with an idempotency key
+ * derived from the request id and marks it delivered, so a crash never answers a command twice.
+ */
+export const replies = sqliteTable(
+  "replies",
+  {
+    requestId: text("request_id").primaryKey(),
+    platform: text("platform").notNull(),
+    /** JSON: where the answer goes, in the platform's terms (a Matrix room and event, a Discord interaction). */
+    target: text("target").notNull(),
+    /** JSON: the stored reply ({ ok, command, data } or { ok: false, code, message }). */
+    body: text("body").notNull(),
+    createdAt: integer("created_at").notNull(),
+    deliveredAt: integer("delivered_at"),
+    ...deliveryColumns(),
+  },
+  (t) => [index("replies_undelivered").on(t.platform, t.deliveredAt)],
 );
 
 // ---- Weighted labour: kinds of work, tasks, claims (issue 3). Weights are integer
@@ -341,8 +378,9 @@ export const memberNotes = sqliteTable(
     body: text("body").notNull(),
     createdAt: integer("created_at").notNull(),
     deliveredAt: integer("delivered_at"),
+    ...deliveryColumns(),
   },
-  (t) => [index("member_notes_pending").on(t.memberId, t.deliveredAt)],
+  (t) => [index("member_notes_pending").on(t.memberId, t.deliveredAt), index("member_notes_undelivered").on(t.deliveredAt, t.id)],
 );
 
 // ---- Goods (issue 4): production effort per unit in milli-hours, preference weights and

@@ -2,9 +2,35 @@
 // so transactions are serialised through a queue and opened with BEGIN IMMEDIATE (which also
 // takes the write lock against other processes on the same file). The services' async calls
 // resolve at once; no other transaction can interleave while one is open.
+//
+// The event loop must keep turning while commands wait (chat platforms want an answer within
+// seconds, and a Discord interaction must be acknowledged within 3): each transaction starts on
+// a fresh turn of the loop (setImmediate), and a write lock held by another process is waited
+// for with timers, not inside SQLite's blocking busy handler. Reads that decide nothing
+// (autocomplete) use a second, read-only connection and never wait in the queue.
 import { and, asc, desc, eq, gte, inArray, isNotNull, isNull, lt, lte, or, sql } from "drizzle-orm";
 import type { AccountKind } from "../src/core/ledger.ts";
-import type { AccountRow, ClaimRow, CodeRow, GoalRow, GoodRequestRow, GoodRow, KindChangeRow, NoteRow, OutboxRow, RoomRow, Store, Tx } from "../src/store.ts";
+import Database from "better-sqlite3";
+import { drizzle } from "drizzle-orm/better-sqlite3";
+import { DatabaseBusyError } from "../src/errors.ts";
+import type {
+  AccountRow,
+  ClaimOptions,
+  ClaimRow,
+  CodeRow,
+  DeliveryOutcome,
+  DeliveryRef,
+  GoalRow,
+  GoodRequestRow,
+  GoodRow,
+  KindChangeRow,
+  NoteRow,
+  OutboxRow,
+  ReplyRow,
+  RoomRow,
+  Store,
+  Tx,
+} from "../src/store.ts";
 import { openSqlite, type SqliteDb } from "./client.ts";
 import * as t from "./schema.ts";
 
@@ -154,6 +180,9 @@ function makeTx(db: SqliteDb): Tx {
     },
     async insertRoom(r) {
       return db.insert(t.rooms).values(r).returning({ id: t.rooms.id }).get().id;
+    },
+    async setRoomUnreachable(roomId, at) {
+      db.update(t.rooms).set({ unreachableSince: at }).where(eq(t.rooms.id, roomId)).run();
     },
     async setRoomProject(roomId, projectId) {
       db.update(t.rooms).set({ projectId }).where(eq(t.rooms.id, roomId)).run();
@@ -633,6 +662,12 @@ function makeTx(db: SqliteDb): Tx {
     async insertOutbox(o) {
       return db.insert(t.outbox).values(o).returning({ id: t.outbox.id }).get().id;
     },
+    async reply(requestId) {
+      return db.select().from(t.replies).where(eq(t.replies.requestId, requestId)).get() as ReplyRow | undefined;
+    },
+    async insertReply(r) {
+      db.insert(t.replies).values(r).onConflictDoNothing().run();
+    },
 
     async goodRequestsMade(goodId, from, to) {
       return db
@@ -645,33 +680,113 @@ function makeTx(db: SqliteDb): Tx {
   };
 }
 
+/** How long a command waits for another process's write lock before it is refused as busy. */
+export const LOCK_WAIT_MS = 15_000;
+/** SQLite's own (blocking) busy wait per statement: short, so the event loop never stalls long. */
+const BUSY_TIMEOUT_MS = 20;
+
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const isBusy = (e: unknown) => e instanceof Database.SqliteError && (e.code === "SQLITE_BUSY" || e.code.startsWith("SQLITE_BUSY_") || e.code === "SQLITE_LOCKED");
+
+/** A claim is free when nobody holds it or its holder's lease ran out. */
+const claimFree = (claimedUntil: typeof t.outbox.claimedUntil | typeof t.replies.claimedUntil | typeof t.memberNotes.claimedUntil, now: number) =>
+  or(isNull(claimedUntil), lt(claimedUntil, now));
+
+export interface SqliteStoreOptions {
+  /** How long a transaction waits for another process's write lock (ms). */
+  readonly lockWaitMs?: number;
+}
+
 export class SqliteStore implements Store {
   readonly db: SqliteDb;
   private readonly tx: Tx;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** Transactions running or waiting in line. */
+  private pending = 0;
+  private reader: { db: SqliteDb; tx: Tx; queue: Promise<unknown> } | undefined;
+  private readonly lockWaitMs: number;
 
-  constructor(file: string) {
+  constructor(
+    private readonly file: string,
+    o: SqliteStoreOptions = {},
+  ) {
     this.db = openSqlite(file);
+    this.db.$client.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     this.tx = makeTx(this.db);
+    this.lockWaitMs = o.lockWaitMs ?? LOCK_WAIT_MS;
+  }
+
+  idle(): boolean {
+    return this.pending === 0;
+  }
+
+  /** BEGIN IMMEDIATE, waiting for another process's write lock with timers (the loop keeps turning). */
+  private async begin(): Promise<void> {
+    const client = this.db.$client;
+    const deadline = Date.now() + this.lockWaitMs;
+    for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
+      try {
+        client.prepare("BEGIN IMMEDIATE").run();
+        return;
+      } catch (e) {
+        if (!isBusy(e)) throw e;
+        if (Date.now() >= deadline) throw new DatabaseBusyError(this.lockWaitMs);
+        await sleep(wait);
+      }
+    }
   }
 
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    this.pending++;
     const run = async (): Promise<T> => {
-      if (this.closed) throw new Error("the database is closed");
-      const client = this.db.$client;
-      client.prepare("BEGIN IMMEDIATE").run();
       try {
-        const value = await fn(this.tx);
-        client.prepare("COMMIT").run();
-        return value;
-      } catch (e) {
-        if (client.inTransaction) client.prepare("ROLLBACK").run();
-        throw e;
+        // A fresh turn of the event loop: sockets and timers (a Discord acknowledgement) get
+        // their turn between two commands, however many wait in line.
+        await turn();
+        if (this.closed) throw new Error("the database is closed");
+        const client = this.db.$client;
+        await this.begin();
+        try {
+          const value = await fn(this.tx);
+          client.prepare("COMMIT").run();
+          return value;
+        } catch (e) {
+          if (client.inTransaction) client.prepare("ROLLBACK").run();
+          throw e;
+        }
+      } finally {
+        this.pending--;
       }
     };
     const result = this.queue.then(run, run);
     this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  read<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    // An in-memory database has one connection only: reads take their turn in the queue.
+    if (this.file === ":memory:") return this.transaction(fn);
+    if (this.closed) return Promise.reject(new Error("the database is closed"));
+    if (!this.reader) {
+      const client = new Database(this.file, { readonly: true, fileMustExist: true });
+      client.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      const db = drizzle(client, { schema: t }) as unknown as SqliteDb;
+      this.reader = { db, tx: makeTx(db), queue: Promise.resolve() };
+    }
+    const reader = this.reader;
+    const run = async (): Promise<T> => {
+      const client = reader.db.$client;
+      client.prepare("BEGIN").run();
+      try {
+        return await fn(reader.tx);
+      } finally {
+        if (client.inTransaction) client.prepare("COMMIT").run();
+      }
+    };
+    const result = reader.queue.then(run, run);
+    reader.queue = result.catch(() => undefined);
     return result;
   }
 
@@ -723,6 +838,135 @@ export class SqliteStore implements Store {
     });
   }
 
+  claimReplies(platform: string, o: ClaimOptions): Promise<ReplyRow[]> {
+    return this.transaction(async () => {
+      const rows = this.db
+        .select()
+        .from(t.replies)
+        .where(and(eq(t.replies.platform, platform), isNull(t.replies.deliveredAt), isNull(t.replies.failedAt), claimFree(t.replies.claimedUntil, o.now)))
+        .orderBy(asc(t.replies.createdAt))
+        .limit(o.limit)
+        .all();
+      if (rows.length === 0) return [];
+      this.db
+        .update(t.replies)
+        .set({ claimedBy: o.owner, claimedUntil: o.now + o.leaseMs })
+        .where(inArray(t.replies.requestId, rows.map((r) => r.requestId)))
+        .run();
+      return rows as ReplyRow[];
+    });
+  }
+
+  claimReply(requestId: string, o: Omit<ClaimOptions, "limit">): Promise<ReplyRow | undefined> {
+    return this.transaction(async () => {
+      const row = this.db
+        .select()
+        .from(t.replies)
+        .where(and(eq(t.replies.requestId, requestId), isNull(t.replies.deliveredAt), isNull(t.replies.failedAt), claimFree(t.replies.claimedUntil, o.now)))
+        .get();
+      if (!row) return undefined;
+      this.db.update(t.replies).set({ claimedBy: o.owner, claimedUntil: o.now + o.leaseMs }).where(eq(t.replies.requestId, requestId)).run();
+      return row as ReplyRow;
+    });
+  }
+
+  claimOutbox(platform: string, o: ClaimOptions) {
+    return this.transaction(async () => {
+      const rows = this.db
+        .select({ outbox: t.outbox, room: t.rooms })
+        .from(t.outbox)
+        .innerJoin(t.rooms, eq(t.rooms.id, t.outbox.roomId))
+        .where(
+          and(
+            isNull(t.outbox.deliveredAt),
+            isNull(t.outbox.failedAt),
+            eq(t.rooms.platform, platform),
+            isNull(t.rooms.unreachableSince),
+            claimFree(t.outbox.claimedUntil, o.now),
+          ),
+        )
+        .orderBy(asc(t.outbox.id))
+        .limit(o.limit)
+        .all();
+      if (rows.length === 0) return [];
+      this.db
+        .update(t.outbox)
+        .set({ claimedBy: o.owner, claimedUntil: o.now + o.leaseMs })
+        .where(inArray(t.outbox.id, rows.map((r) => r.outbox.id)))
+        .run();
+      return rows.map((r) => ({ ...(r.outbox as OutboxRow), room: r.room as RoomRow }));
+    });
+  }
+
+  claimNotes(platform: string, o: ClaimOptions) {
+    return this.transaction(async () => {
+      const rows = this.db
+        .select({ note: t.memberNotes, externalId: t.identities.externalId })
+        .from(t.memberNotes)
+        .innerJoin(t.identities, and(eq(t.identities.memberId, t.memberNotes.memberId), eq(t.identities.platform, platform)))
+        .where(and(isNull(t.memberNotes.deliveredAt), isNull(t.memberNotes.failedAt), claimFree(t.memberNotes.claimedUntil, o.now)))
+        .orderBy(asc(t.memberNotes.id))
+        .limit(o.limit)
+        .all();
+      // A member with two identities on the platform gets the note once, at the first.
+      const seen = new Set<number>();
+      const notes = rows.filter((r) => !seen.has(r.note.id) && seen.add(r.note.id));
+      if (notes.length === 0) return [];
+      this.db
+        .update(t.memberNotes)
+        .set({ claimedBy: o.owner, claimedUntil: o.now + o.leaseMs })
+        .where(inArray(t.memberNotes.id, notes.map((r) => r.note.id)))
+        .run();
+      return notes.map((r) => ({ ...(r.note as NoteRow), externalId: r.externalId }));
+    });
+  }
+
+  settle(ref: DeliveryRef, owner: string, outcome: DeliveryOutcome): Promise<void> {
+    const set =
+      "delivered" in outcome
+        ? { deliveredAt: outcome.delivered, claimedBy: null, claimedUntil: null }
+        : "retryAt" in outcome
+          ? { claimedBy: null, claimedUntil: outcome.retryAt, failure: outcome.error.slice(0, 500) }
+          : { failedAt: outcome.failedAt, failure: outcome.reason.slice(0, 500), claimedBy: null, claimedUntil: null };
+    return this.transaction(async () => {
+      if (ref.kind === "reply") {
+        this.db
+          .update(t.replies)
+          .set({ ...set, attempts: sql`${t.replies.attempts} + 1` })
+          .where(and(eq(t.replies.requestId, ref.id), eq(t.replies.claimedBy, owner)))
+          .run();
+      } else if (ref.kind === "outbox") {
+        this.db
+          .update(t.outbox)
+          .set({ ...set, attempts: sql`${t.outbox.attempts} + 1` })
+          .where(and(eq(t.outbox.id, ref.id), eq(t.outbox.claimedBy, owner)))
+          .run();
+      } else {
+        this.db
+          .update(t.memberNotes)
+          .set({ ...set, attempts: sql`${t.memberNotes.attempts} + 1` })
+          .where(and(eq(t.memberNotes.id, ref.id), eq(t.memberNotes.claimedBy, owner)))
+          .run();
+      }
+    });
+  }
+
+  markRoomUnreachable(roomId: number, at: number): Promise<void> {
+    return this.transaction(async () => {
+      this.db
+        .update(t.rooms)
+        .set({ unreachableSince: at })
+        .where(and(eq(t.rooms.id, roomId), isNull(t.rooms.unreachableSince)))
+        .run();
+      // What was waiting for the room is given up with it: it would be stale by the time the bot is back.
+      this.db
+        .update(t.outbox)
+        .set({ failedAt: at, failure: "the platform refused the bot in this room", claimedBy: null, claimedUntil: null })
+        .where(and(eq(t.outbox.roomId, roomId), isNull(t.outbox.deliveredAt), isNull(t.outbox.failedAt)))
+        .run();
+    });
+  }
+
   async boardMessage(roomId: number) {
     await this.queue;
     return this.db.select({ id: t.boards.messageId }).from(t.boards).where(eq(t.boards.roomId, roomId)).get()?.id ?? null;
@@ -736,8 +980,10 @@ export class SqliteStore implements Store {
 
   async close() {
     await this.queue;
+    if (this.reader) await this.reader.queue;
     if (!this.closed) {
       this.closed = true;
+      this.reader?.db.$client.close();
       this.db.$client.close();
     }
   }

@@ -4,6 +4,7 @@ import { table } from "../commands/table.ts";
 import type { Engine } from "../commands/dispatch.ts";
 import { SqliteStore } from "../db/sqlite-store.ts";
 import type { RandomBytes } from "./core/ids.ts";
+import { createLogger, type Logger } from "./log.ts";
 import type { Store } from "./store.ts";
 
 export interface App {
@@ -15,7 +16,7 @@ export interface App {
 export interface AppOptions {
   readonly dbFile: string;
   readonly random?: RandomBytes;
-  readonly log?: (msg: string, err?: unknown) => void;
+  readonly logger?: Logger;
   readonly afterCommit?: () => void;
 }
 
@@ -27,7 +28,7 @@ export function openApp(o: AppOptions): App {
     store,
     table,
     random: o.random ?? cryptoRandom,
-    log: o.log ?? ((msg, err) => console.error(msg, err)),
+    logger: o.logger ?? createLogger(),
     afterCommit: o.afterCommit,
   };
   return { store, engine, close: () => store.close() };

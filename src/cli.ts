@@ -2,6 +2,7 @@
 //   dpool exec [--db FILE] [--as NAME] [--room NAME] [--at ISO-TIME] [--json] [--request-id ID] -- <command text>
 //   dpool console [--db FILE]      (the same as npm start without platform tokens)
 // Exit codes of exec: 0 ok, 1 refused, 2 usage error.
+import { createLogger } from "./log.ts";
 import { randomBytes } from "node:crypto";
 import { pathToFileURL } from "node:url";
 import { docToText } from "../commands/doc.ts";
@@ -104,7 +105,7 @@ export async function exec(argv: readonly string[], env: NodeJS.ProcessEnv, out:
   if (!parsed.ok) return usage(parsed.problem);
   const o = parsed.opts;
   if (o.rest.length === 0) return usage("no command given: put it after --, e.g. dpool exec -- pool info");
-  const app = openApp({ dbFile: o.db, log: (m, e) => errOut(`${m}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`) });
+  const app = openApp({ dbFile: o.db, logger: createLogger({ level: env.DPOOL_LOG_LEVEL, pretty: env.DPOOL_LOG_FORMAT !== "json", destination: { write: (line: string) => errOut(line.trimEnd()) } }) });
   try {
     const reply = await runText(
       app.engine,

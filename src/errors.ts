@@ -42,3 +42,14 @@ export type DomainError =
   | { readonly kind: "good_other_project"; readonly good: string; readonly project: string };
 
 export type DomainErrorKind = DomainError["kind"];
+
+/**
+ * The database's write lock stayed with another process longer than a command may wait: an
+ * operational condition, not a bug. Nothing was changed; the member may simply try again.
+ */
+export class DatabaseBusyError extends Error {
+  constructor(readonly waitedMs: number) {
+    super(`the database stayed locked by another process for ${Math.round(waitedMs / 1000)} s`);
+    this.name = "DatabaseBusyError";
+  }
+}

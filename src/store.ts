@@ -52,6 +52,8 @@ export interface RoomRow {
   readonly isLobby: boolean;
   readonly boundAt: number;
   readonly boundBy: number;
+  /** When the platform refused the bot there (kicked, banned, access removed); null while reachable. */
+  readonly unreachableSince: number | null;
 }
 
 export interface GoalRow {
@@ -138,6 +140,54 @@ export interface OutboxRow {
   readonly body: string;
   readonly createdAt: number;
   readonly deliveredAt: number | null;
+}
+
+/**
+ * The answer to one command, waiting to be sent (or sent): see `replies` in db/schema.ts. Its
+ * idempotency key is `reply:<requestId>`.
+ */
+export interface ReplyRow {
+  readonly requestId: string;
+  readonly platform: string;
+  /** JSON: where the answer goes, in the platform's terms. */
+  readonly target: string;
+  /** JSON: a StoredReply (commands/dispatch.ts). */
+  readonly body: string;
+  readonly createdAt: number;
+  readonly deliveredAt: number | null;
+  readonly attempts: number;
+  readonly failedAt: number | null;
+  readonly failure: string | null;
+}
+
+/** What became of one attempt to send a message. */
+export type DeliveryOutcome =
+  /** The platform has it (or had it already: a repeated idempotency key). */
+  | { readonly delivered: number }
+  /** A transient failure (network, 5xx, rate limit): try again from `retryAt`. */
+  | { readonly retryAt: number; readonly error: string }
+  /** It can never be sent (the bot was removed from the room, the interaction expired): given up. */
+  | { readonly failedAt: number; readonly reason: string };
+
+/** One message to send: which table it is in, and its row id there. */
+export type DeliveryRef = { readonly kind: "reply"; readonly id: string } | { readonly kind: "outbox"; readonly id: number } | { readonly kind: "note"; readonly id: number };
+
+/**
+ * The idempotency key of a message: stable across crashes and processes, derived from its row.
+ * Adapters turn it into the platform's own key (Matrix txnId, Discord nonce).
+ */
+export function deliveryKey(ref: DeliveryRef): string {
+  return ref.kind === "reply" ? `reply:${ref.id}` : `${ref.kind}:${ref.id}`;
+}
+
+/** How a process claims messages before it sends them, so that two processes never send one twice. */
+export interface ClaimOptions {
+  /** This process's name for its claims (unique per process). */
+  readonly owner: string;
+  readonly now: number;
+  /** How long the claim holds: a process that died holding it is replaced after this. */
+  readonly leaseMs: number;
+  readonly limit: number;
 }
 
 export interface KindRow {
@@ -345,7 +395,9 @@ export interface Tx {
   // rooms
   room(platform: string, externalId: string): Promise<RoomRow | undefined>;
   rooms(poolId: number): Promise<RoomRow[]>;
-  insertRoom(r: Omit<RoomRow, "id">): Promise<number>;
+  insertRoom(r: Omit<RoomRow, "id" | "unreachableSince">): Promise<number>;
+  /** Marks a room reachable again (null) or refused by its platform since `at`. */
+  setRoomUnreachable(roomId: number, at: number | null): Promise<void>;
   setRoomProject(roomId: number, projectId: number | null): Promise<void>;
 
   // goals
@@ -472,6 +524,10 @@ export interface Tx {
   request(requestId: string): Promise<RequestRow | undefined>;
   insertRequest(r: RequestRow): Promise<void>;
   insertOutbox(o: Omit<OutboxRow, "id" | "deliveredAt">): Promise<number>;
+  /** The stored answer to a request, if one was recorded. */
+  reply(requestId: string): Promise<ReplyRow | undefined>;
+  /** Records the answer to a request; a second answer to the same request id is ignored. */
+  insertReply(r: Omit<ReplyRow, "deliveredAt" | "attempts" | "failedAt" | "failure">): Promise<void>;
 
   // summary charts
   /** Requests for the good made in [from, to), whatever became of them, oldest first. */
@@ -481,6 +537,27 @@ export interface Tx {
 export interface Store {
   /** Runs `fn` in one transaction: committed if it resolves, rolled back if it throws. */
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` on a read-only view of the database: it takes no write lock and does not wait
+   * for transactions in line (autocomplete). Writing through the given Tx throws.
+   */
+  read<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /** True when no transaction is running or waiting: a command started now starts at once. */
+  idle(): boolean;
+
+  // Delivery: claim, send with the row's key, settle. Used by the chat adapters.
+  /** Claims answers not yet sent on the platform (oldest first) that no live process holds. */
+  claimReplies(platform: string, o: ClaimOptions): Promise<ReplyRow[]>;
+  /** Claims one answer, if it is still to be sent and nobody else holds it. */
+  claimReply(requestId: string, o: Omit<ClaimOptions, "limit">): Promise<ReplyRow | undefined>;
+  /** Claims room messages not yet sent on the platform, oldest first, rooms that refused the bot left out. */
+  claimOutbox(platform: string, o: ClaimOptions): Promise<Array<OutboxRow & { room: RoomRow }>>;
+  /** Claims notes to members known on the platform, oldest first, with the identity to reach them. */
+  claimNotes(platform: string, o: ClaimOptions): Promise<Array<NoteRow & { externalId: string }>>;
+  /** Records what became of a claimed message; only the claim's owner may settle it. */
+  settle(ref: DeliveryRef, owner: string, outcome: DeliveryOutcome): Promise<void>;
+  /** A platform refused the bot in this room: announcements stop going there until it hears from the room. */
+  markRoomUnreachable(roomId: number, at: number): Promise<void>;
   /** Messages not yet delivered to rooms of a platform, oldest first. */
   pendingOutbox(platform: string, limit: number): Promise<Array<OutboxRow & { room: RoomRow }>>;
   markDelivered(ids: readonly number[], at: number): Promise<void>;

@@ -79,8 +79,13 @@ export async function resolveCaller(
   base: { now: number; requestId: string; random: RandomBytes },
 ): Promise<Ctx> {
   const member = await ensureMember(tx, caller.platform, caller.userId, caller.displayName, base.now);
-  const room = await tx.room(caller.platform, caller.roomId);
+  let room = await tx.room(caller.platform, caller.roomId);
   let pool: Ctx["pool"];
+  if (room && room.unreachableSince !== null) {
+    // Someone speaks there again: the bot was let back in, so announcements go there again.
+    await tx.setRoomUnreachable(room.id, null);
+    room = { ...room, unreachableSince: null };
+  }
   if (room) {
     const row = await tx.pool(room.poolId);
     if (!row) throw new Error(`room ${room.id} points at missing pool ${room.poolId}`);

@@ -33,7 +33,7 @@ export async function createPool(ctx: Ctx, name: string): R<PoolCreated> {
   const roomId = await tx.insertRoom(room);
   const pool = await tx.pool(poolId);
   if (!pool) throw new Error("pool vanished inside its own transaction");
-  return ok({ pool, room: { id: roomId, ...room } });
+  return ok({ pool, room: { id: roomId, ...room, unreachableSince: null } });
 }
 
 async function boundError(ctx: Ctx, room: RoomRow): Promise<DomainError> {
@@ -117,7 +117,7 @@ export async function joinPool(ctx: Ctx, typedCode: string): R<PoolCreated> {
   await ensureMembership(ctx.tx, pool.id, ctx.member.id, "member", ctx.now);
   const room = { platform: ctx.caller.platform, externalId: ctx.caller.roomId, poolId: pool.id, projectId: null, isLobby: false, boundAt: ctx.now, boundBy: ctx.member.id };
   const roomId = await ctx.tx.insertRoom(room);
-  return ok({ pool, room: { id: roomId, ...room } });
+  return ok({ pool, room: { id: roomId, ...room, unreachableSince: null } });
 }
 
 export type PolicyView =

@@ -18,10 +18,16 @@ async function mutedRooms(tx: Tx, poolId: number, sw: AnnouncementSwitch): Promi
   return new Set((await tx.roomMutes(poolId)).filter((m) => m.kind === sw).map((m) => m.roomId));
 }
 
-/** Queues a message for those of the rooms that have not switched its kind off. */
+/** Rooms that hear nothing now: this kind switched off there, or the platform refused the bot there. */
+async function silentRooms(tx: Tx, poolId: number, sw: AnnouncementSwitch | undefined): Promise<Set<number>> {
+  const silent = sw === undefined ? new Set<number>() : await mutedRooms(tx, poolId, sw);
+  for (const r of await tx.rooms(poolId)) if (r.unreachableSince !== null) silent.add(r.id);
+  return silent;
+}
+
+/** Queues a message for those of the rooms that have not switched its kind off (and that the bot can reach). */
 export async function announceTo(tx: Tx, poolId: number, roomIds: readonly number[], kind: string, body: string, at: number): Promise<number[]> {
-  const sw = switchOf(kind);
-  const muted = sw === undefined ? new Set<number>() : await mutedRooms(tx, poolId, sw);
+  const muted = await silentRooms(tx, poolId, switchOf(kind));
   const sent: number[] = [];
   for (const roomId of roomIds) {
     if (muted.has(roomId)) continue;
@@ -153,7 +159,7 @@ export async function refreshBoards(tx: Tx, poolId: number, now: number, only?: 
   const pool = await tx.pool(poolId);
   if (!pool) return 0;
   const policy = readPolicy(pool.policy);
-  const muted = await mutedRooms(tx, poolId, "board");
+  const muted = await silentRooms(tx, poolId, "board");
   const rooms = (await tx.rooms(poolId)).filter((r) => !muted.has(r.id) && (!only || only.room === r.id));
   if (rooms.length === 0) return 0;
   const open = await openLines(tx, pool, policy, now);
@@ -214,7 +220,7 @@ export async function sendNeglectedNotices(tx: Tx, slot: number, windowMs: numbe
     const cron = parseCron(policy.noticeSchedule);
     const due = cron ? slotsBetween(cron, slot - windowMs, slot, policy.timezone).at(-1) : undefined;
     if (threshold <= 0 || due === undefined) continue;
-    const muted = await mutedRooms(tx, pool.id, "neglected");
+    const muted = await silentRooms(tx, pool.id, "neglected");
     const heavy = (await openLines(tx, pool, policy, due)).filter((t) => t.weight >= threshold);
     if (heavy.length === 0) continue;
     for (const room of await tx.rooms(pool.id)) {

@@ -1,5 +1,6 @@
 // Test harness: a fresh in-memory database with migrations applied, a fixed clock, seeded
 // randomness, and a way to type commands as a console user in a console room.
+import { memoryLogger } from "../../src/log.ts";
 import { runText, type Reply } from "../../commands/dispatch.ts";
 import { docToText } from "../../commands/doc.ts";
 import { openApp, type App } from "../../src/app.ts";
@@ -37,8 +38,8 @@ export interface TestPool {
 
 export async function testPool(o: { start?: string; seed?: number } = {}): Promise<TestPool> {
   const clock = fixedClock(o.start ?? "2026-11-27T09:00:00Z");
-  const errors: unknown[] = [];
-  const app = openApp({ dbFile: ":memory:", random: seededRandom(o.seed), log: (m, e) => errors.push([m, e]) });
+  const { logger, lines: errors } = memoryLogger();
+  const app = openApp({ dbFile: ":memory:", random: seededRandom(o.seed), logger });
   const store = app.store as SqliteStore;
   let n = 0;
   const say = (user: string, text: string, opt: { room?: string; requestId?: string } = {}) =>

@@ -37,6 +37,7 @@ import {
   Locale,
   MessageFlags,
   MessageType,
+  OverwriteType,
   PermissionFlagsBits,
   type APIApplication,
   type APIApplicationCommand,
@@ -61,6 +62,7 @@ import {
   type APIMessage,
   type APIMessageComponentInteraction,
   type APIMessageTopLevelComponent,
+  type APIOverwrite,
   type APIRole,
   type APIUser,
   type GatewayGuildCreateDispatchData,
@@ -96,8 +98,14 @@ export interface FakeGuildSpec {
   channels: Array<{ id: string; name: string; type?: ChannelType.GuildText }>;
   members?: FakeMemberSpec[];
   roles?: Array<{ id: string; name: string; permissions?: string | bigint }>;
-  /** Owner of the guild; default: the bot user (so no test user is implicitly the owner). */
+  /**
+   * Owner of the guild; default: FAKE_IDS.owner, a user who is not a member (so no test user is
+   * implicitly the owner, and the bot is not either: an owner has every permission, in Discord
+   * and in discord.js's permissionsFor).
+   */
   ownerId?: string;
+  /** The bot's permissions in this guild; default: FakeDiscordOptions.botPermissions. */
+  botPermissions?: string | bigint;
 }
 
 export interface FakeDiscordOptions {
@@ -112,6 +120,23 @@ export interface FakeDiscordOptions {
   interactionCallbackDeadlineMs?: number | null;
   /** Print every REST request and gateway frame to stderr. Also on when DEBUG_FAKE_DISCORD is set. */
   verbose?: boolean;
+  /**
+   * How long a `nonce` sent with `enforce_nonce: true` deduplicates `POST /channels/{id}/messages`
+   * (same channel, same author): Discord says "a few minutes"; default 5 minutes.
+   */
+  nonceWindowMs?: number;
+  /** How long an interaction token takes edits and follow-ups after dispatch (Discord: 15 minutes); later: 401/50027. */
+  interactionTokenTtlMs?: number;
+  /**
+   * The bot's permissions in every guild (a guild's `botPermissions` wins); default BOT_PERMISSIONS
+   * (@everyone's, which include Attach Files, plus Manage Messages and Mention Everyone).
+   */
+  botPermissions?: string | bigint;
+  /**
+   * Privileged intents enabled for the application (GuildMembers 1<<1, GuildPresences 1<<8,
+   * MessageContent 1<<15); an IDENTIFY asking for others is closed with 4014. Default: all three.
+   */
+  privilegedIntents?: number;
 }
 
 /** A user: a member's username or id, or a full spec (unknown ids become users on the fly). */
@@ -229,6 +254,7 @@ export const FAKE_IDS = {
   bakery: "1300000000000000102",
   alice: "1300000000000000201",
   bob: "1300000000000000202",
+  owner: "1300000000000000299",
 } as const;
 
 const ALL_PERMISSIONS = Object.values(PermissionFlagsBits).reduce((a, b) => a | b, 0n);
@@ -245,7 +271,8 @@ const EVERYONE_PERMISSIONS =
   PermissionFlagsBits.UseApplicationCommands |
   PermissionFlagsBits.ChangeNickname |
   PermissionFlagsBits.CreateInstantInvite;
-const BOT_PERMISSIONS = EVERYONE_PERMISSIONS | PermissionFlagsBits.ManageMessages | PermissionFlagsBits.MentionEveryone;
+/** The bot's permissions by default (FakeDiscordOptions.botPermissions, setBotPermissions). */
+export const BOT_PERMISSIONS = EVERYONE_PERMISSIONS | PermissionFlagsBits.ManageMessages | PermissionFlagsBits.MentionEveryone;
 
 type Json = Record<string, unknown>;
 
@@ -336,6 +363,21 @@ function validateMessageBody(body: Json, creating: boolean): void {
         if (c.type === ComponentType.Button) {
           if (typeof c.label === "string" && c.label.length > 80) throw formError(fieldError([...at, "label"], "BASE_TYPE_MAX_LENGTH", "Must be 80 or fewer in length."));
           if (c.style !== 5 && c.style !== 6 && typeof c.custom_id !== "string") throw formError(fieldError([...at, "custom_id"], "BASE_TYPE_REQUIRED", "This field is required"));
+        } else if (typeof c.type === "number" && c.type >= ComponentType.StringSelect && c.type <= ComponentType.ChannelSelect && c.type !== ComponentType.TextInput) {
+          // A select menu fills its row (width 5).
+          if (children.length > 1) throw formError(fieldError([...at], "COMPONENT_LAYOUT_WIDTH_EXCEEDED", "The specified component exceeds the maximum width"));
+          if (typeof c.placeholder === "string" && c.placeholder.length > 150) throw formError(fieldError([...at, "placeholder"], "BASE_TYPE_MAX_LENGTH", "Must be 150 or fewer in length."));
+          if (c.type === ComponentType.StringSelect) {
+            const options = Array.isArray(c.options) ? (c.options as unknown[]) : [];
+            if (options.length < 1 || options.length > 25) throw formError(fieldError([...at, "options"], "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 25 in length."));
+            options.forEach((o, k) => {
+              if (!isRecord(o)) return;
+              for (const key of ["label", "value", "description"] as const) {
+                const v = o[key];
+                if (typeof v === "string" && v.length > 100) throw formError(fieldError([...at, "options", String(k), key], "BASE_TYPE_MAX_LENGTH", "Must be 100 or fewer in length."));
+              }
+            });
+          }
         }
       });
     });
@@ -424,6 +466,11 @@ export class FakeInteraction {
   originalMessageId: string | undefined;
   readonly followupIds: string[] = [];
   readonly createdAt = Date.now();
+  /**
+   * When INTERACTION_CREATE went out on the gateway (ms since the epoch). The 3 s callback deadline
+   * and the 15 min token lifetime count from here; `ageBy` moves it back to simulate waiting.
+   */
+  dispatchedAt = Date.now();
   private readonly events = new EventEmitter();
 
   constructor(
@@ -463,6 +510,32 @@ export class FakeInteraction {
   get callbackType(): InteractionResponseType | undefined {
     return this.callback?.type;
   }
+  /** The bot acknowledged the interaction (a callback the fake accepted: 4, 5, 6, 7, 8 or 9). */
+  get acknowledged(): boolean {
+    return this.callback !== undefined;
+  }
+  /** Milliseconds from dispatch to the accepted callback; undefined while unacknowledged. */
+  get ackAfterMs(): number | undefined {
+    const cb = this.callback;
+    return cb ? cb.at - this.dispatchedAt : undefined;
+  }
+  /**
+   * What came after the acknowledgement through the webhook token (edits of @original or of a
+   * follow-up, follow-ups, deletions), in order, with ms after dispatch.
+   */
+  get answers(): Array<{ kind: "edit" | "followup" | "delete"; messageId: string; afterMs: number }> {
+    return this.responses.flatMap((r) => (r.kind === "callback" ? [] : [{ kind: r.kind, messageId: r.messageId, afterMs: r.at - this.dispatchedAt }]));
+  }
+  /** Milliseconds from dispatch to the first later answer (edit, follow-up or deletion); undefined if none. */
+  get answeredAfterMs(): number | undefined {
+    return this.answers[0]?.afterMs;
+  }
+  /** Pretend `ms` more have passed since dispatch (for the 3 s deadline and the 15 min token lifetime). */
+  ageBy(ms: number): this {
+    this.dispatchedAt -= ms;
+    return this;
+  }
+
   /** The callback was a deferral (5 deferred reply, 6 deferred update). */
   get deferred(): boolean {
     const t = this.callbackType;
@@ -619,12 +692,31 @@ interface GuildState {
   channels: APIGuildTextChannel<ChannelType.GuildText>[];
   members: Map<string, FakeMemberSpec>;
   joinedAt: string;
+  /** The bot's guild-wide permissions (exactly these: the fake does not add @everyone's). */
+  botPermissions: bigint;
+  /** Channels the bot has lost access to (a member overwrite denying View Channel). */
+  noAccess: Set<string>;
 }
+
+/** Gateway close codes after which discord.js 14 stops reconnecting (see failIdentify). */
+export const FATAL_CLOSE_CODES = {
+  4004: "Authentication failed.",
+  4010: "Invalid shard.",
+  4011: "Sharding required.",
+  4012: "Invalid API version.",
+  4013: "Invalid intent(s).",
+  4014: "Disallowed intent(s).",
+} as const;
+export type FatalCloseCode = keyof typeof FATAL_CLOSE_CODES;
+
+const PRIVILEGED_INTENTS = (1 << 1) | (1 << 8) | (1 << 15);
+/** Every intent bit Discord knows (v10): 0-16, 20, 21, 24, 25. */
+const KNOWN_INTENTS = 0x1ffff | (1 << 20) | (1 << 21) | (1 << 24) | (1 << 25);
 
 export class FakeDiscord {
   readonly applicationId: string;
   readonly botUserId: string;
-  readonly token: string;
+  private tokenValue: string;
   readonly apiBase: string;
   readonly gatewayUrl: string;
   /** Every REST request, in order. */
@@ -661,6 +753,13 @@ export class FakeDiscord {
   private readonly heartbeatInterval: number;
   private readonly callbackDeadlineMs: number | null;
   private readonly verbose: boolean;
+  private readonly nonceWindowMs: number;
+  private readonly tokenTtlMs: number;
+  private readonly defaultBotPermissions: bigint;
+  private readonly privilegedIntents: number;
+  /** `${channel} ${author} ${nonce}` -> the message first posted with it (enforce_nonce). */
+  private readonly nonces = new Map<string, { messageId: string; at: number }>();
+  private identifyFailure: { code: number; reason: string } | null = null;
   private closed = false;
 
   private constructor(server: Server, wss: WebSocketServer, port: number, opts: FakeDiscordOptions) {
@@ -669,12 +768,16 @@ export class FakeDiscord {
     this.applicationId = opts.applicationId ?? FAKE_IDS.application;
     this.botUserId = opts.botUserId ?? (opts.applicationId ?? FAKE_IDS.bot);
     const idPart = Buffer.from(this.botUserId).toString("base64url");
-    this.token = opts.token ?? `${idPart}.${token(4)}.${token(27)}`;
+    this.tokenValue = opts.token ?? `${idPart}.${token(4)}.${token(27)}`;
     this.apiBase = `http://127.0.0.1:${port}/api`;
     this.gatewayUrl = `ws://127.0.0.1:${port}/gateway`;
     this.heartbeatInterval = opts.heartbeatInterval ?? 41250;
     this.callbackDeadlineMs = opts.interactionCallbackDeadlineMs === undefined ? 3000 : opts.interactionCallbackDeadlineMs;
     this.verbose = opts.verbose ?? Boolean(process.env.DEBUG_FAKE_DISCORD);
+    this.nonceWindowMs = opts.nonceWindowMs ?? 5 * 60_000;
+    this.tokenTtlMs = opts.interactionTokenTtlMs ?? 15 * 60_000;
+    this.defaultBotPermissions = opts.botPermissions === undefined ? BOT_PERMISSIONS : BigInt(opts.botPermissions);
+    this.privilegedIntents = opts.privilegedIntents ?? PRIVILEGED_INTENTS;
     this.events.setMaxListeners(0);
 
     this.users.set(this.botUserId, {
@@ -702,6 +805,7 @@ export class FakeDiscord {
         ],
       },
     ];
+    this.ensureUser({ id: FAKE_IDS.owner, username: "guild-owner" });
     for (const g of guilds) this.addGuildState(g);
   }
 
@@ -721,6 +825,11 @@ export class FakeDiscord {
     server.on("request", (req: IncomingMessage, res: ServerResponse) => void fake.handleHttp(req, res));
     wss.on("connection", (ws: WebSocket) => fake.onGatewayConnection(ws));
     return fake;
+  }
+
+  /** The bot token: REST wants `Bot <token>`, IDENTIFY and RESUME carry it. Changed by resetToken(). */
+  get token(): string {
+    return this.tokenValue;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -755,8 +864,11 @@ export class FakeDiscord {
       members.set(m.id, m);
       this.ensureUser(m);
     }
-    members.set(this.botUserId, { id: this.botUserId, username: this.users.get(this.botUserId)!.username, bot: true, permissions: BOT_PERMISSIONS });
-    this.guilds.set(spec.id, { spec, roles, channels, members, joinedAt: nowIso() });
+    const botPermissions = spec.botPermissions === undefined ? this.defaultBotPermissions : BigInt(spec.botPermissions);
+    members.set(this.botUserId, { id: this.botUserId, username: this.users.get(this.botUserId)!.username, bot: true, permissions: botPermissions });
+    const g: GuildState = { spec, roles, channels, members, joinedAt: nowIso(), botPermissions, noAccess: new Set() };
+    this.guilds.set(spec.id, g);
+    for (const c of channels) c.permission_overwrites = this.botOverwrites(g, c.id);
   }
 
   private role(id: string, name: string, permissions: bigint, position: number): APIRole {
@@ -843,6 +955,96 @@ export class FakeDiscord {
     return dm;
   }
 
+  // -------------------------------------------------------------------------------------------
+  // The bot's permissions
+
+  /**
+   * The bot's permissions in a channel as the fake enforces them: its guild permissions (all of
+   * them with Administrator), none at all where its access was revoked; in a DM everything.
+   */
+  botPermissionsIn(channel: string): bigint {
+    const id = this.channelId(channel);
+    const g = this.guildOfChannel(id);
+    return g ? this.botChannelPermissions(g, id) : ALL_PERMISSIONS & ~PermissionFlagsBits.Administrator;
+  }
+
+  private botChannelPermissions(g: GuildState, channelId: string): bigint {
+    if (g.noAccess.has(channelId)) return 0n;
+    return (g.botPermissions & PermissionFlagsBits.Administrator) !== 0n ? ALL_PERMISSIONS : g.botPermissions;
+  }
+
+  /**
+   * The bot's member overwrite on a channel, so that discord.js's `channel.permissionsFor(me)`
+   * (which starts from @everyone, the bot having no role here) agrees with what the fake enforces.
+   * `guild.members.me.permissions` still shows @everyone's.
+   */
+  private botOverwrites(g: GuildState, channelId: string): APIOverwrite[] {
+    const wanted = this.botChannelPermissions(g, channelId);
+    if ((wanted & PermissionFlagsBits.Administrator) !== 0n) return [];
+    const base = BigInt(g.roles[0]!.permissions);
+    const allow = wanted & ~base;
+    const deny = base & ~wanted;
+    return allow === 0n && deny === 0n ? [] : [{ id: this.botUserId, type: OverwriteType.Member, allow: allow.toString(), deny: deny.toString() }];
+  }
+
+  /** Recompute the bot's overwrites; CHANNEL_UPDATE for each channel that changed (if the bot is connected). */
+  private refreshBotOverwrites(g: GuildState): void {
+    for (const c of g.channels) {
+      const next = this.botOverwrites(g, c.id);
+      if (JSON.stringify(next) === JSON.stringify(c.permission_overwrites)) continue;
+      c.permission_overwrites = next;
+      if (this.currentSession()) this.dispatch(GatewayDispatchEvents.ChannelUpdate, c);
+    }
+  }
+
+  /**
+   * Set the bot's permissions in one guild (default: every guild), e.g.
+   * `BOT_PERMISSIONS & ~PermissionFlagsBits.AttachFiles`. Sends CHANNEL_UPDATE with the bot's
+   * member overwrites, as Discord does when a channel's permissions change.
+   */
+  setBotPermissions(permissions: bigint | string, guildId?: string): void {
+    const targets = guildId === undefined ? [...this.guilds.values()] : [this.guildState(guildId)];
+    for (const g of targets) {
+      g.botPermissions = BigInt(permissions);
+      g.members.get(this.botUserId)!.permissions = g.botPermissions;
+      this.refreshBotOverwrites(g);
+    }
+  }
+
+  /**
+   * Take the bot's access to a guild channel away (a member overwrite denying View Channel, or the
+   * bot removed from the channel): reading, posting, editing or deleting there then gets
+   * 403 `50001 Missing Access`. `restoreChannelAccess` gives it back.
+   */
+  revokeChannelAccess(channel: string): void {
+    this.setChannelAccess(channel, false);
+  }
+  restoreChannelAccess(channel: string): void {
+    this.setChannelAccess(channel, true);
+  }
+  private setChannelAccess(channel: string, access: boolean): void {
+    const id = this.channelId(channel);
+    const g = this.guildOfChannel(id);
+    if (!g) throw new Error(`FakeDiscord: ${channel} is not a guild channel (the bot always has access to its DMs)`);
+    if (access) g.noAccess.delete(id);
+    else g.noAccess.add(id);
+    this.refreshBotOverwrites(g);
+  }
+
+  /**
+   * A channel the bot may use: 404 10003 if unknown, 403 50001 without View Channel, 403 50013
+   * without one of `need` (DMs allow everything).
+   */
+  private requireChannel(channelId: string, need = 0n): NonNullable<ReturnType<FakeDiscord["findChannel"]>> {
+    const place = this.findChannel(channelId);
+    if (!place) throw unknownChannel();
+    if (!place.guild) return place;
+    const p = this.botChannelPermissions(place.guild, channelId);
+    if ((p & PermissionFlagsBits.ViewChannel) === 0n) throw new HttpError(403, 50001, "Missing Access");
+    if ((need & ~p) !== 0n) throw new HttpError(403, 50013, "Missing Permissions");
+    return place;
+  }
+
   private memberPermissions(g: GuildState, m: FakeMemberSpec): bigint {
     if (m.admin || g.spec.ownerId === m.id) return ALL_PERMISSIONS;
     if (m.permissions !== undefined) {
@@ -894,7 +1096,7 @@ export class FakeDiscord {
       icon: null,
       splash: null,
       discovery_splash: null,
-      owner_id: g.spec.ownerId ?? this.botUserId,
+      owner_id: g.spec.ownerId ?? FAKE_IDS.owner,
       afk_channel_id: null,
       afk_timeout: 300,
       widget_enabled: false,
@@ -996,7 +1198,11 @@ export class FakeDiscord {
         return;
       case GatewayOpcodes.Identify: {
         if (conn.session) return void conn.socket.close(4005, "Already authenticated.");
-        if (d.token !== this.token) return void conn.socket.close(4004, "Authentication failed.");
+        if (d.token !== this.token) return void conn.socket.close(4004, FATAL_CLOSE_CODES[4004]);
+        if (this.identifyFailure) return void conn.socket.close(this.identifyFailure.code, this.identifyFailure.reason);
+        const intents = typeof d.intents === "number" ? d.intents : 0;
+        if ((intents & ~KNOWN_INTENTS) !== 0) return void conn.socket.close(4013, FATAL_CLOSE_CODES[4013]);
+        if ((intents & PRIVILEGED_INTENTS & ~this.privilegedIntents) !== 0) return void conn.socket.close(4014, FATAL_CLOSE_CODES[4014]);
         this.identifies.push(d);
         const session: Session = { id: token(16), seq: 0, buffer: [], socket: conn.socket, intents: typeof d.intents === "number" ? d.intents : 0 };
         // One bot, one session: an older session is gone.
@@ -1026,8 +1232,9 @@ export class FakeDiscord {
       }
       case GatewayOpcodes.Resume: {
         this.resumes.push(d);
+        if (d.token !== this.token) return void conn.socket.close(4004, FATAL_CLOSE_CODES[4004]);
         const session = typeof d.session_id === "string" ? this.sessions.get(d.session_id) : undefined;
-        if (!session || d.token !== this.token) {
+        if (!session) {
           this.send(conn.socket, { op: GatewayOpcodes.InvalidSession, d: false });
           return;
         }
@@ -1104,9 +1311,46 @@ export class FakeDiscord {
     });
   }
 
-  /** Close the bot's gateway connection with a close code (4000: the client resumes; 1000: it re-identifies). */
-  dropConnection(code = 4000): void {
-    for (const conn of this.conns) conn.socket.close(code, "Dropped by FakeDiscord");
+  /**
+   * Close every gateway connection with a close code. What discord.js 14.28 (@discordjs/ws 1.2.3,
+   * WebSocketShard.onClose) does with it:
+   * - after 500 ms it resumes on 4000, 4001, 4002, 4009 and unknown codes, and re-identifies (new
+   *   session) on 1000, 4003, 4005, 4007, 4008;
+   * - 4004, 4010, 4011, 4012, 4013, 4014 (FATAL_CLOSE_CODES): no reconnect at all. The shard
+   *   emits an error ("Authentication failed", "Invalid shard", "Sharding is required", "Used an
+   *   invalid API version", "Used invalid intents", "Used disallowed intents"), which the client
+   *   re-emits as `shardError`, and the client emits `shardDisconnect` ({ code }). No `error`
+   *   event, no rejection anywhere after login: a bot that only listens to `error` sees nothing,
+   *   and with no other handle open the process exits 0. During `login()` the same codes make
+   *   `login()` reject with that error.
+   */
+  dropConnection(code = 4000, reason: string = code in FATAL_CLOSE_CODES ? FATAL_CLOSE_CODES[code as FatalCloseCode] : "Dropped by FakeDiscord"): void {
+    for (const conn of this.conns) conn.socket.close(code, reason);
+  }
+
+  /**
+   * Make every later IDENTIFY fail: the connection is closed with `code` (e.g. 4014 disallowed
+   * intents, 4011 sharding required). `null` lets them succeed again. RESUMEs are unaffected
+   * (use resetToken for a 4004 on both).
+   */
+  failIdentify(code: number | null = 4004, reason: string = code !== null && code in FATAL_CLOSE_CODES ? FATAL_CLOSE_CODES[code as FatalCloseCode] : "Identify refused by FakeDiscord"): void {
+    this.identifyFailure = code === null ? null : { code, reason };
+  }
+
+  /**
+   * A new bot token (like "Reset Token" in the developer portal); returns it. The old token gets
+   * REST 401 and, on IDENTIFY or RESUME, close code 4004. A live session keeps running until it
+   * reconnects; `dropConnection(4004)` ends it at once.
+   */
+  resetToken(): string {
+    const idPart = Buffer.from(this.botUserId).toString("base64url");
+    this.tokenValue = `${idPart}.${token(4)}.${token(27)}`;
+    return this.tokenValue;
+  }
+
+  /** Open gateway connections (identified or not). */
+  get gatewayConnections(): number {
+    return this.conns.size;
   }
 
   /** Ask the bot to reconnect and resume (op 7). */
@@ -1121,6 +1365,29 @@ export class FakeDiscord {
   interact(input: InteractInput): FakeInteraction {
     const session = this.currentSession();
     if (!session) throw new Error("FakeDiscord: no bot has identified on the gateway yet");
+    const interaction = this.buildInteraction(input);
+    interaction.dispatchedAt = Date.now();
+    this.dispatchTo(session, GatewayDispatchEvents.InteractionCreate, interaction.payload);
+    return interaction;
+  }
+
+  /**
+   * Many interactions at once (e.g. 150 users pressing a button together): every payload is built
+   * first, then all INTERACTION_CREATE frames are written back to back in one tick, so the bot
+   * receives them as one burst. Each one's 3 s deadline counts from its own dispatch.
+   */
+  interactMany(inputs: InteractInput[]): FakeInteraction[] {
+    const session = this.currentSession();
+    if (!session) throw new Error("FakeDiscord: no bot has identified on the gateway yet");
+    const built = inputs.map((input) => this.buildInteraction(input));
+    for (const interaction of built) {
+      interaction.dispatchedAt = Date.now();
+      this.dispatchTo(session, GatewayDispatchEvents.InteractionCreate, interaction.payload);
+    }
+    return built;
+  }
+
+  private buildInteraction(input: InteractInput): FakeInteraction {
     const user = this.user(input.user);
     const { guild, channelId } = this.placeOf(input, user);
     const id = snowflake();
@@ -1130,7 +1397,7 @@ export class FakeDiscord {
       application_id: this.applicationId,
       token: interactionToken,
       version: 1 as const,
-      app_permissions: (guild ? BOT_PERMISSIONS : ALL_PERMISSIONS & ~PermissionFlagsBits.Administrator).toString(),
+      app_permissions: (guild ? this.botChannelPermissions(guild, channelId) : ALL_PERMISSIONS & ~PermissionFlagsBits.Administrator).toString(),
       locale: (input.locale ?? Locale.EnglishUS) as Locale,
       entitlements: [],
       attachment_size_limit: 10 * 1024 * 1024,
@@ -1187,7 +1454,6 @@ export class FakeDiscord {
     this.interactions.push(interaction);
     this.interactionsById.set(id, interaction);
     this.interactionsByToken.set(interactionToken, interaction);
-    this.dispatchTo(session, GatewayDispatchEvents.InteractionCreate, payload);
     return interaction;
   }
 
@@ -1610,6 +1876,8 @@ export class FakeDiscord {
       if (appId !== this.applicationId) throw new HttpError(404, 10015, "Unknown Webhook");
       const interaction = this.interactionsByToken.get(whToken!);
       if (!interaction) throw new HttpError(404, 10015, "Unknown Webhook");
+      // The token works for 15 minutes after dispatch (and, see requireCallback, only once acknowledged).
+      if (Date.now() - interaction.dispatchedAt > this.tokenTtlMs) throw new HttpError(401, 50027, "Invalid Webhook Token");
       if (seg.length === 3 && method === "POST") return ok(this.followup(interaction, b));
       if (sub === "messages" && messageId && seg.length === 5) {
         if (method === "GET") return ok(this.webhookMessage(interaction, messageId).message);
@@ -1661,23 +1929,24 @@ export class FakeDiscord {
     }
 
     // Channels and messages.
-    if (is("GET", "/channels/:id")) {
-      const place = this.findChannel(seg[1]!);
-      if (!place) throw unknownChannel();
-      return ok(place.channel);
-    }
+    if (is("GET", "/channels/:id")) return ok(this.requireChannel(seg[1]!).channel);
     if (is("POST", "/channels/:id/typing")) {
-      if (!this.findChannel(seg[1]!)) throw unknownChannel();
+      this.requireChannel(seg[1]!, PermissionFlagsBits.SendMessages);
       return undefined;
     }
     if (is("POST", "/channels/:id/messages")) return ok(this.postChannelMessage(seg[1]!, b));
     if (is("GET", "/channels/:id/messages")) {
-      if (!this.findChannel(seg[1]!)) throw unknownChannel();
+      this.requireChannel(seg[1]!);
       const limit = Number(query.limit ?? 50);
       return ok(this.channelMessages(seg[1]!).slice().reverse().slice(0, limit));
     }
-    if (is("GET", "/channels/:id/messages/:mid")) return ok(this.channelMessage(seg[1]!, seg[3]!).message);
+    if (is("GET", "/channels/:id/messages/:mid")) {
+      this.requireChannel(seg[1]!);
+      return ok(this.channelMessage(seg[1]!, seg[3]!).message);
+    }
     if (is("PATCH", "/channels/:id/messages/:mid")) {
+      // New files on an edit need Attach Files too (Discord checks uploads the same way on edit).
+      this.requireChannel(seg[1]!, this.requestFiles.length > 0 ? PermissionFlagsBits.AttachFiles : 0n);
       const stored = this.channelMessage(seg[1]!, seg[3]!);
       if (stored.message.author.id !== this.botUserId) throw new HttpError(403, 50005, "Cannot edit a message authored by another user");
       if ((stored.message.flags ?? 0) & MessageFlags.Ephemeral) throw unknownMessage();
@@ -1687,7 +1956,9 @@ export class FakeDiscord {
       return ok(stored.message);
     }
     if (is("DELETE", "/channels/:id/messages/:mid")) {
+      this.requireChannel(seg[1]!);
       const stored = this.channelMessage(seg[1]!, seg[3]!);
+      if (stored.message.author.id !== this.botUserId) this.requireChannel(seg[1]!, PermissionFlagsBits.ManageMessages);
       stored.deleted = true;
       if (stored.interactionId) this.interactionsById.get(stored.interactionId)?.record({ kind: "delete", messageId: stored.message.id, at: Date.now() });
       return undefined;
@@ -1742,13 +2013,33 @@ export class FakeDiscord {
   }
 
   private postChannelMessage(channelId: string, body: Json): APIMessage {
-    const place = this.findChannel(channelId);
-    if (!place) throw unknownChannel();
+    const place = this.requireChannel(channelId);
+    const nonce = body.nonce;
+    if (nonce !== undefined && nonce !== null) {
+      if (typeof nonce === "string" && nonce.length > 25) throw formError(fieldError(["nonce"], "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length."));
+      if (typeof nonce !== "string" && !(typeof nonce === "number" && Number.isInteger(nonce))) throw formError(fieldError(["nonce"], "NONCE_TYPE_INVALID", "Nonce must be an integer or string."));
+    }
     validateMessageBody(body, true);
+    const nonceKey = nonce !== undefined && nonce !== null && body.enforce_nonce === true ? `${channelId} ${this.botUserId} ${String(nonce)}` : undefined;
+    if (nonceKey) {
+      // Discord: the same nonce from the same author in the same channel within a few minutes
+      // returns the message created the first time, and creates nothing.
+      const earlier = this.nonces.get(nonceKey);
+      const stored = earlier && Date.now() - earlier.at <= this.nonceWindowMs ? this.messages.get(earlier.messageId) : undefined;
+      if (stored) {
+        this.requestFiles = [];
+        return stored.message;
+      }
+    }
+    if (place.guild) {
+      const need = PermissionFlagsBits.SendMessages | (this.requestFiles.length > 0 ? PermissionFlagsBits.AttachFiles : 0n);
+      this.requireChannel(channelId, need);
+    }
     const flags = typeof body.flags === "number" ? body.flags & (MessageFlags.SuppressEmbeds | MessageFlags.SuppressNotifications | MessageFlags.IsComponentsV2) : 0;
     const message = this.newMessage(channelId, place.guild?.spec.id, { ...body, flags }, {});
     if (body.nonce !== undefined && (typeof body.nonce === "string" || typeof body.nonce === "number")) message.nonce = body.nonce;
     this.storeMessage(message, place.guild?.spec.id, true);
+    if (nonceKey) this.nonces.set(nonceKey, { messageId: message.id, at: Date.now() });
     return message;
   }
 
@@ -1784,7 +2075,7 @@ export class FakeDiscord {
   private interactionCallback(id: string, tok: string, body: Json, withResponse: boolean): { body: unknown } | undefined {
     const interaction = this.interactionsById.get(id);
     if (!interaction || interaction.token !== tok) throw new HttpError(404, 10062, "Unknown interaction");
-    if (this.callbackDeadlineMs !== null && Date.now() - interaction.createdAt > this.callbackDeadlineMs) {
+    if (this.callbackDeadlineMs !== null && Date.now() - interaction.dispatchedAt > this.callbackDeadlineMs) {
       throw new HttpError(404, 10062, "Unknown interaction");
     }
     if (interaction.callback) throw new HttpError(400, 40060, "Interaction has already been acknowledged.");
@@ -1830,18 +2121,28 @@ export class FakeDiscord {
         if (p.type !== InteractionType.ApplicationCommandAutocomplete) throw new HttpError(400, 40043, "Interaction callback type is not valid for this interaction");
         const choices = data && Array.isArray(data.choices) ? (data.choices as unknown[]) : [];
         if (choices.length > 25) throw formError(fieldError(["data", "choices"], "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length."));
+        // Lengths in UTF-16 code units (JavaScript's length), as Discord counts them.
         choices.forEach((c, i) => {
           const name = isRecord(c) && typeof c.name === "string" ? c.name : "";
           if (name.length < 1 || name.length > 100) throw formError(fieldError(["data", "choices", String(i), "name"], "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length."));
-          if (isRecord(c) && typeof c.value === "string" && c.value.length > 100) throw formError(fieldError(["data", "choices", String(i), "value"], "BASE_TYPE_MAX_LENGTH", "Must be 100 or fewer in length."));
+          const value = isRecord(c) ? c.value : undefined;
+          if (typeof value !== "string" && typeof value !== "number") throw formError(fieldError(["data", "choices", String(i), "value"], "BASE_TYPE_REQUIRED", "This field is required"));
+          if (typeof value === "string" && value.length > 100) throw formError(fieldError(["data", "choices", String(i), "value"], "BASE_TYPE_MAX_LENGTH", "Must be 100 or fewer in length."));
         });
         break;
       }
-      case InteractionResponseType.Modal:
+      case InteractionResponseType.Modal: {
         if (p.type === InteractionType.ApplicationCommandAutocomplete || p.type === InteractionType.ModalSubmit) {
           throw new HttpError(400, 40043, "Interaction callback type is not valid for this interaction");
         }
+        const title = data && typeof data.title === "string" ? data.title : "";
+        if (title.length < 1 || title.length > 45) throw formError(fieldError(["data", "title"], "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 45 in length."));
+        const customId = data && typeof data.custom_id === "string" ? data.custom_id : "";
+        if (customId.length < 1 || customId.length > 100) throw formError(fieldError(["data", "custom_id"], "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length."));
+        const rows = data && Array.isArray(data.components) ? (data.components as unknown[]) : [];
+        if (rows.length < 1 || rows.length > 5) throw formError(fieldError(["data", "components"], "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 5 in length."));
         break;
+      }
       default:
         throw formError(fieldError(["type"], "BASE_TYPE_CHOICES", `Value must be one of ${Object.values(InteractionResponseType).filter((v) => typeof v === "number").join(", ")}.`));
     }

@@ -894,7 +894,7 @@ export class SqliteStore implements Store {
         .set({ claimedBy: o.owner, claimedUntil: o.now + o.leaseMs })
         .where(inArray(t.outbox.id, rows.map((r) => r.outbox.id)))
         .run();
-      return rows.map((r) => ({ ...(r.outbox as OutboxRow), room: r.room as RoomRow }));
+      return rows.map((r) => ({ ...(r.outbox as OutboxRow), attempts: r.outbox.attempts, room: r.room as RoomRow }));
     });
   }
 
@@ -917,7 +917,7 @@ export class SqliteStore implements Store {
         .set({ claimedBy: o.owner, claimedUntil: o.now + o.leaseMs })
         .where(inArray(t.memberNotes.id, notes.map((r) => r.note.id)))
         .run();
-      return notes.map((r) => ({ ...(r.note as NoteRow), externalId: r.externalId }));
+      return notes.map((r) => ({ ...(r.note as NoteRow), attempts: r.note.attempts, externalId: r.externalId }));
     });
   }
 

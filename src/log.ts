@@ -34,8 +34,20 @@ export function createLogger(o: LoggerOptions = {}): Logger {
   const wantPretty = o.pretty ?? (o.destination === undefined && process.stderr.isTTY === true);
   const base = { name: "d-pool" };
   if (wantPretty) {
+    const dest = o.destination;
     const stream = pretty({
-      destination: o.destination ?? 2,
+      // pino-pretty writes to a real stream: a plain { write } object is wrapped in one.
+      destination:
+        dest === undefined
+          ? 2
+          : dest instanceof Writable
+            ? dest
+            : new Writable({
+                write(chunk: Buffer, _enc, done) {
+                  dest.write(chunk.toString("utf8"));
+                  done();
+                },
+              }),
       sync: true,
       colorize: o.destination === undefined && process.stderr.isTTY === true && !process.env.NO_COLOR,
       ignore: "pid,hostname,name",

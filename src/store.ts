@@ -551,9 +551,9 @@ export interface Store {
   /** Claims one answer, if it is still to be sent and nobody else holds it. */
   claimReply(requestId: string, o: Omit<ClaimOptions, "limit">): Promise<ReplyRow | undefined>;
   /** Claims room messages not yet sent on the platform, oldest first, rooms that refused the bot left out. */
-  claimOutbox(platform: string, o: ClaimOptions): Promise<Array<OutboxRow & { room: RoomRow }>>;
+  claimOutbox(platform: string, o: ClaimOptions): Promise<Array<OutboxRow & { room: RoomRow; attempts: number }>>;
   /** Claims notes to members known on the platform, oldest first, with the identity to reach them. */
-  claimNotes(platform: string, o: ClaimOptions): Promise<Array<NoteRow & { externalId: string }>>;
+  claimNotes(platform: string, o: ClaimOptions): Promise<Array<NoteRow & { externalId: string; attempts: number }>>;
   /** Records what became of a claimed message; only the claim's owner may settle it. */
   settle(ref: DeliveryRef, owner: string, outcome: DeliveryOutcome): Promise<void>;
   /** A platform refused the bot in this room: announcements stop going there until it hears from the room. */

@@ -25,6 +25,7 @@ import { execute, runText, usageReply, type Engine, type Reply } from "../../com
 import { checkValues, parseCommand } from "../../commands/text.ts";
 import type { Clock } from "../../src/clock.ts";
 import type { Caller } from "../../src/services/context.ts";
+import { createLogger, type Logger } from "../../src/log.ts";
 import type { Store } from "../../src/store.ts";
 import { announcementPayload, boardPayload, BUTTON_PREFIX, errorPayload, okPayload, type ReplyPayload } from "./render.ts";
 import { autocompleteOf, commandForSlash } from "./slash-json.ts";
@@ -36,7 +37,7 @@ export interface DiscordOptions {
   readonly clock: Clock;
   /** Base of the REST API (DISCORD_API_URL), e.g. a shared rate-limit proxy or a test server. */
   readonly apiBase?: string;
-  readonly log?: (msg: string, err?: unknown) => void;
+  readonly logger?: Logger;
   /** How long a command may run before the reply is deferred (Discord allows 3 s in all). */
   readonly deferAfterMs?: number;
 }
@@ -46,10 +47,10 @@ const displayName = (u: User) => u.globalName ?? u.username;
 export class DiscordAdapter {
   readonly client: Client;
   private delivering: Promise<void> = Promise.resolve();
-  private readonly log: (msg: string, err?: unknown) => void;
+  private readonly logger: Logger;
 
   constructor(private readonly o: DiscordOptions) {
-    this.log = o.log ?? ((m, e) => console.error(m, e ?? ""));
+    this.logger = (o.logger ?? createLogger()).child({ platform: "discord" });
     // Slash commands need no privileged intent: Guilds is enough.
     this.client = new Client({ intents: [GatewayIntentBits.Guilds], ...(o.apiBase ? { rest: { api: o.apiBase } } : {}) });
     this.client.on(Events.InteractionCreate, (i) => {
@@ -69,6 +70,11 @@ export class DiscordAdapter {
   async stop(): Promise<void> {
     await this.delivering;
     await this.client.destroy();
+  }
+
+  private log(msg: string, err?: unknown): void {
+    if (err === undefined) this.logger.warn(msg);
+    else this.logger.error({ err }, msg);
   }
 
   private caller(i: Interaction): Caller {

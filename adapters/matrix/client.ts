@@ -13,6 +13,7 @@ import { runText, type Engine, type Reply } from "../../commands/dispatch.ts";
 import { doc } from "../../commands/doc.ts";
 import { parseCommand } from "../../commands/text.ts";
 import type { Clock } from "../../src/clock.ts";
+import { createLogger, type Logger } from "../../src/log.ts";
 import type { Store } from "../../src/store.ts";
 import { cards, notice } from "./render.ts";
 
@@ -37,7 +38,7 @@ export interface MatrixOptions {
   readonly clock: Clock;
   /** Servers whose users may invite the bot; empty: any server. */
   readonly inviteServers?: readonly string[];
-  readonly log?: (msg: string, err?: unknown) => void;
+  readonly logger?: Logger;
   /** Long-poll timeout of /sync (ms); short in tests. */
   readonly syncTimeoutMs?: number;
 }
@@ -94,8 +95,14 @@ export class MatrixAdapter {
   private busy: Promise<void> = Promise.resolve();
   private readonly warnedEncrypted = new Set<string>();
 
-  private get log() {
-    return this.o.log ?? ((m: string, e?: unknown) => console.error(m, e ?? ""));
+  private loggerCache: Logger | undefined;
+  private get logger(): Logger {
+    return (this.loggerCache ??= (this.o.logger ?? createLogger()).child({ platform: "matrix" }));
+  }
+
+  private log(msg: string, err?: unknown): void {
+    if (err === undefined) this.logger.warn(msg);
+    else this.logger.error({ err }, msg);
   }
 
   /** Logs in (with the stored or given token, or once with user and password) and prepares the client. */

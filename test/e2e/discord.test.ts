@@ -1,5 +1,6 @@
 // The Discord adapter end to end: the real discord.js client against the local Discord server
 // (test/fakes/discord-server.ts). Two members in a guild run the pool like users would.
+import { memoryLogger } from "../../src/log.ts";
 import type { APIMessage } from "discord-api-types/v10";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DiscordAdapter } from "../../adapters/discord/client.ts";
@@ -22,13 +23,13 @@ let fake: FakeDiscord;
 let app: App;
 let bot: DiscordAdapter;
 const clock = fixedClock("2026-11-02T09:00:00Z");
-const logged: Array<[string, unknown]> = [];
+const { logger, lines: logged } = memoryLogger();
 
 beforeAll(async () => {
   fake = await FakeDiscord.start();
   const holder: DiscordAdapter[] = [];
-  app = openApp({ dbFile: ":memory:", random: seededRandom(5), log: (m, e) => logged.push([m, e]), afterCommit: () => holder.forEach((b) => void b.deliver()) });
-  bot = new DiscordAdapter({ token: fake.token, apiBase: fake.apiBase, engine: app.engine, store: app.store, clock, log: (m, e) => logged.push([m, e]) });
+  app = openApp({ dbFile: ":memory:", random: seededRandom(5), logger, afterCommit: () => holder.forEach((b) => void b.deliver()) });
+  bot = new DiscordAdapter({ token: fake.token, apiBase: fake.apiBase, engine: app.engine, store: app.store, clock, logger });
   holder.push(bot);
   await bot.start();
 });
@@ -220,7 +221,7 @@ describe("Discord end to end", () => {
     const broken = await run("bob", "lobby", "me", "balance");
     expect(broken.ephemeral).toBe(true);
     expect(broken.content).toMatch(/something went wrong on our side \(incident [0-9a-f]{8}\); nothing was changed/);
-    expect(logged.some(([m]) => m.startsWith("incident "))).toBe(true);
+    expect(logged.some((l) => l.msg.includes("incident "))).toBe(true);
     const fine = await run("bob", "lobby", "me", "balance");
     expect(fine.text).toContain("Your balance:");
   });
@@ -328,6 +329,6 @@ describe("Discord replies that take longer", () => {
     ]);
     expect(off.text).toContain("**board** announcements are now off in this room.");
     await fake.waitFor(() => boards().length === 0, 5000, "the board taken down");
-    expect(logged.filter(([m]) => m.includes("task board"))).toEqual([]);
+    expect(logged.filter((l) => l.msg.includes("task board"))).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 // The Matrix adapter end to end: the real matrix-bot-sdk client against the local homeserver
 // (test/fakes/homeserver.ts), side by side with the Discord adapter against the local Discord
 // server, on one engine and database. Members act like users would.
+import { memoryLogger } from "../../src/log.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,7 +32,7 @@ let alice: { userId: string; accessToken: string };
 let bob: { userId: string; accessToken: string };
 let room: string;
 const clock = fixedClock("2026-11-02T09:00:00Z");
-const logged: Array<[string, unknown]> = [];
+const { logger, lines: logged } = memoryLogger();
 const adapters: Array<{ deliver(): Promise<void> }> = [];
 
 async function startMatrix(): Promise<MatrixAdapter> {
@@ -43,7 +44,7 @@ async function startMatrix(): Promise<MatrixAdapter> {
     store: app.store,
     clock,
     syncTimeoutMs: 200,
-    log: (msg, e) => logged.push([msg, e]),
+    logger,
   });
   await m.start();
   return m;
@@ -58,8 +59,8 @@ beforeAll(async () => {
   botId = bot.userId;
   alice = hs.registerUser("alice");
   bob = hs.registerUser("bob");
-  app = openApp({ dbFile: join(dir, "pool.sqlite"), random: seededRandom(3), log: (m, e) => logged.push([m, e]), afterCommit: () => adapters.forEach((a) => void a.deliver()) });
-  dbot = new DiscordAdapter({ token: discord.token, apiBase: discord.apiBase, engine: app.engine, store: app.store, clock, log: (m, e) => logged.push([m, e]) });
+  app = openApp({ dbFile: join(dir, "pool.sqlite"), random: seededRandom(3), logger, afterCommit: () => adapters.forEach((a) => void a.deliver()) });
+  dbot = new DiscordAdapter({ token: discord.token, apiBase: discord.apiBase, engine: app.engine, store: app.store, clock, logger });
   await dbot.start();
   adapters.push(dbot);
   mbot = await startMatrix();
@@ -272,6 +273,6 @@ describe("Matrix login", () => {
     const redaction = await hs.waitForEvent(room, (e) => e.sender === botId && e.type === "m.room.redaction");
     expect(redaction.redacts).toBe(boardEvent);
     expect(original()).toEqual([]);
-    expect(logged.filter(([m]) => m.includes("task board"))).toEqual([]);
+    expect(logged.filter((l) => l.msg.includes("task board"))).toEqual([]);
   });
 });

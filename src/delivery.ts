@@ -1,0 +1,199 @@
+// Delivery: every message the bot sends (answers, announcements, boards, summaries, notes) is a
+// row written in the transaction that caused it. A Deliverer claims rows for its process (so two
+// bot processes on one database never send one twice), hands each to its platform's Courier
+// with an idempotency key derived from the row (the platform drops a repeat of the key, so a
+// crash between sending and recording sends nothing twice), and settles the row: delivered,
+// to be retried later (transient trouble, with back-off), or given up (the bot was removed
+// from the room, the interaction expired). Trouble is logged once when it starts and once when
+// it ends, not at every attempt.
+//
+// Times here are wall-clock times (Date.now): leases and retries are about this process, not
+// about the pool's clock, which tests may hold still.
+import { randomBytes } from "node:crypto";
+import { errorText, type Logger } from "./log.ts";
+import { deliveryKey, type DeliveryOutcome, type DeliveryRef, type NoteRow, type OutboxRow, type ReplyRow, type RoomRow, type Store } from "./store.ts";
+
+export type OutboxItem = OutboxRow & { room: RoomRow; attempts: number };
+export type NoteItem = NoteRow & { externalId: string; attempts: number };
+
+/** What a courier makes of a failed send. */
+export type Failure =
+  /** Try again later: network trouble, 5xx, a rate limit (after `afterMs` if the platform said). */
+  | { readonly retry: true; readonly afterMs?: number; readonly reason: string }
+  /** Never deliverable: given up. `roomGone` also stops announcements to the room. */
+  | { readonly retry: false; readonly reason: string; readonly roomGone?: boolean };
+
+/** A platform's way of sending each kind of message. Each send must use `key` as its idempotency key. */
+export interface Courier {
+  readonly platform: string;
+  /** Whether the platform is connected now (nothing is claimed while it is not). */
+  ready(): boolean;
+  reply(row: ReplyRow, key: string): Promise<void>;
+  /** An announcement, a summary, or a room's board (only the newest board of a room is handed over). */
+  announce(row: OutboxItem, key: string): Promise<void>;
+  note(row: NoteItem, key: string): Promise<void>;
+  /** How to treat a failed send. */
+  classify(e: unknown): Failure;
+}
+
+export interface DelivererOptions {
+  readonly store: Store;
+  readonly courier: Courier;
+  readonly logger: Logger;
+  /** How long a claim holds before another process may take the row over (ms). */
+  readonly leaseMs?: number;
+  /** How often rows waiting for a retry (or left by a process that died) are looked at (ms). */
+  readonly pollMs?: number;
+  /** Rows claimed per round. */
+  readonly batch?: number;
+  /** Longest back-off between two attempts (ms). */
+  readonly maxBackoffMs?: number;
+  /** How many attempts before a message that keeps failing is given up. */
+  readonly maxAttempts?: number;
+  readonly now?: () => number;
+}
+
+export const DEFAULT_LEASE_MS = 60_000;
+
+export class Deliverer {
+  /** This process's name on its claims. */
+  readonly owner = `${process.pid}-${randomBytes(4).toString("hex")}`;
+  private running: Promise<void> = Promise.resolve();
+  private again = false;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  /** Targets failing now (room, member, "replies"), and since when: logged once at start and end. */
+  private readonly failing = new Map<string, { since: number; reason: string }>();
+  private readonly o: Required<Omit<DelivererOptions, "store" | "courier" | "logger">> & DelivererOptions;
+
+  constructor(o: DelivererOptions) {
+    this.o = { leaseMs: DEFAULT_LEASE_MS, pollMs: 5_000, batch: 50, maxBackoffMs: 5 * 60_000, maxAttempts: 50, now: Date.now, ...o };
+  }
+
+  /** Starts looking for waiting rows every pollMs (the timer does not keep the process alive). */
+  start(): void {
+    this.stopped = false;
+    this.timer ??= setInterval(() => void this.kick(), this.o.pollMs).unref();
+  }
+
+  /** Stops the timer and waits for the round in progress. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  /** Delivers what is waiting now; rounds never overlap, and a kick during a round runs one more. */
+  kick(): Promise<void> {
+    if (this.stopped) return this.running;
+    if (this.busy) {
+      this.again = true;
+      return this.running;
+    }
+    this.busy = true;
+    this.running = (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.round();
+        } while (this.again && !this.stopped);
+      } catch (e) {
+        this.o.logger.error({ err: e, platform: this.o.courier.platform }, "delivery round failed");
+      } finally {
+        this.busy = false;
+      }
+    })();
+    return this.running;
+  }
+  private busy = false;
+
+  /** Sends one answer at once, if it is still to be sent and no other process holds it. */
+  async deliverReply(requestId: string): Promise<void> {
+    if (!this.o.courier.ready()) return;
+    const row = await this.o.store.claimReply(requestId, { owner: this.owner, now: this.o.now(), leaseMs: this.o.leaseMs });
+    if (row) await this.sendReply(row);
+  }
+
+  private claim() {
+    return { owner: this.owner, now: this.o.now(), leaseMs: this.o.leaseMs, limit: this.o.batch };
+  }
+
+  private async round(): Promise<void> {
+    const { store, courier } = this.o;
+    if (!courier.ready()) return;
+    for (const row of await store.claimReplies(courier.platform, this.claim())) {
+      if (this.stopped) return;
+      await this.sendReply(row);
+    }
+    for (;;) {
+      const items = await store.claimOutbox(courier.platform, this.claim());
+      const newest = newestBoards(items);
+      for (const item of items) {
+        if (this.stopped) return;
+        const ref = { kind: "outbox", id: item.id } as const;
+        // Only a room's newest board is shown; older ones were overtaken on the way.
+        if (item.kind === "board" && newest.get(item.roomId) !== item.id) await store.settle(ref, this.owner, { delivered: this.o.now() });
+        else await this.attempt(ref, `room ${item.room.externalId}`, item.attempts, () => courier.announce(item, deliveryKey(ref)), item.roomId);
+      }
+      if (items.length < this.o.batch) break;
+    }
+    for (const note of await store.claimNotes(courier.platform, this.claim())) {
+      if (this.stopped) return;
+      const ref = { kind: "note", id: note.id } as const;
+      await this.attempt(ref, `member ${note.externalId}`, note.attempts, () => courier.note(note, deliveryKey(ref)));
+    }
+  }
+
+  private sendReply(row: ReplyRow): Promise<void> {
+    const ref = { kind: "reply", id: row.requestId } as const;
+    return this.attempt(ref, `answer to ${row.requestId}`, row.attempts, () => this.o.courier.reply(row, deliveryKey(ref)));
+  }
+
+  /** One attempt: send, then settle the row as delivered, to retry, or given up. */
+  private async attempt(ref: DeliveryRef, target: string, attempts: number, send: () => Promise<void>, roomId?: number): Promise<void> {
+    const { store, courier, logger } = this.o;
+    let outcome: DeliveryOutcome;
+    const log = logger.child({ platform: courier.platform, ...(ref.kind === "reply" ? { requestId: ref.id } : { delivery: deliveryKey(ref) }) });
+    const key = ref.kind === "reply" ? "answers" : target;
+    try {
+      await send();
+      outcome = { delivered: this.o.now() };
+      const was = this.failing.get(key);
+      if (was) {
+        this.failing.delete(key);
+        log.info(`delivery to ${key} works again (failing since ${new Date(was.since).toISOString()}: ${was.reason})`);
+      }
+    } catch (e) {
+      const f = courier.classify(e);
+      if (!f.retry || attempts + 1 >= this.o.maxAttempts) {
+        outcome = { failedAt: this.o.now(), reason: f.reason };
+        log.warn(`gave up sending to ${target}: ${f.reason}`);
+        if (!f.retry && f.roomGone && roomId !== undefined) {
+          await store.markRoomUnreachable(roomId, this.o.now());
+          log.warn(`${target} refused the bot: no more announcements go there until someone uses the bot there again`);
+        }
+      } else {
+        const backoff = Math.min(this.o.maxBackoffMs, 1000 * 2 ** Math.min(attempts, 16));
+        outcome = { retryAt: this.o.now() + Math.max(f.afterMs ?? 0, backoff), error: f.reason };
+        if (!this.failing.has(key)) {
+          this.failing.set(key, { since: this.o.now(), reason: f.reason });
+          log.warn(`could not deliver to ${key}: ${f.reason}; retrying with back-off`);
+        }
+      }
+    }
+    await store.settle(ref, this.owner, outcome);
+  }
+}
+
+/** The newest board message of each room among the items: older ones need no sending. */
+function newestBoards(items: readonly OutboxItem[]): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const i of items) if (i.kind === "board") out.set(i.roomId, Math.max(i.id, out.get(i.roomId) ?? 0));
+  return out;
+}
+
+/** A short reason for a log line: the error's message, without a stack. */
+export function reasonOf(e: unknown): string {
+  return errorText(e).split("\n")[0]!.slice(0, 300);
+}

@@ -17,8 +17,11 @@
 // Shapes follow the Matrix client-server spec (v1.x): ClientEvent (`event_id`, `sender`,
 // `origin_server_ts`, `type`, `content`, `unsigned`, `state_key` for state, `room_id` except in sync
 // timelines), StrippedStateEvent in `invite_state`, errors `{ errcode, error }`. Behaviour that the spec
-// leaves open follows Synapse (default power levels, idempotency keyed on access token + request path,
-// timeline limit 10, `unsigned.transaction_id` for the sending access token, room version 10).
+// leaves open follows Synapse (default power levels, idempotency keyed on access token + room + txnId,
+// timeline limit 10 with `limited`/`prev_batch`, `/messages` paging, `unsigned.transaction_id` for the
+// sending access token, room version 10).
+// Also like Synapse, opt-in or driven by tests: the rc_message rate limiter (`messageRateLimit`), proxy
+// errors (`startProxyErrors`) and a server that is down (`goOffline`/`goOnline`).
 // Not modelled: federation, end-to-end encryption (an `m.room.encryption` state event is just state),
 // history visibility (every member sees the whole room), typing/receipts in sync, presence events.
 import { randomBytes } from "node:crypto";
@@ -88,6 +91,30 @@ export interface CreateRoomOptions {
   invite?: string[];
   /** Marks the invites as DM invites (`is_direct: true`). */
   isDirect?: boolean;
+}
+
+/** Synapse's `rc_message` shape: a leaky bucket of `burst` actions draining at `perSecond`. */
+export interface MessageRateLimit {
+  perSecond: number;
+  burst: number;
+}
+
+/** Synapse's defaults for `rc_message` (per_second 0.2, burst_count 10). */
+export const SYNAPSE_RC_MESSAGE: Readonly<MessageRateLimit> = Object.freeze({ perSecond: 0.2, burst: 10 });
+
+export interface FakeHomeserverOptions {
+  serverName?: string;
+  /**
+   * Synapse's message rate limiter (rc_message), per user, on `PUT .../send/...`, `PUT .../redact/...`
+   * and non-member `PUT .../state/...`. Off unless given; `SYNAPSE_RC_MESSAGE` holds Synapse's defaults.
+   * `exempt` lists users that are never limited (Synapse's ratelimit override with 0 messages/second).
+   */
+  messageRateLimit?: MessageRateLimit & { exempt?: string[] };
+  /**
+   * How long a transaction id is remembered, in ms. Default 24 h: Synapse keeps the HTTP response
+   * for 30-60 min and, for an event that was stored, the (room, access token, txnId) mapping for 24 h.
+   */
+  txnTtlMs?: number;
 }
 
 /** An error with a Matrix `errcode`, thrown by the test-driving API and answered over HTTP. */
@@ -192,6 +219,11 @@ interface RateLimitRule {
   pathPrefix?: string;
 }
 
+interface TxnEntry {
+  eventId: string;
+  at: number;
+}
+
 interface Reply {
   status?: number;
   json?: unknown;
@@ -223,6 +255,10 @@ interface Route {
 const CLIENT_VERSIONS = ["r0", "v3"] as const;
 const MEDIA_VERSIONS = ["r0", "v3"] as const;
 const DEFAULT_TIMELINE_LIMIT = 10;
+const DEFAULT_TXN_TTL_MS = 24 * 60 * 60 * 1000;
+/** Synapse caps `/messages` `limit` at 1000. */
+const MAX_MESSAGES_LIMIT = 1000;
+const PROXY_TEXT: Record<number, string> = { 502: "Bad Gateway", 503: "Service Temporarily Unavailable", 504: "Gateway Time-out" };
 const ROOM_VERSION = "10";
 const MAX_UPLOAD = 50 * 1024 * 1024;
 const STRIPPED_STATE_TYPES = [
@@ -327,7 +363,14 @@ export class FakeHomeserver {
   private readonly sessions = new Map<string, Session>();
   private readonly rooms = new Map<string, RoomData>();
   private readonly aliases = new Map<string, string>();
-  private readonly txns = new Map<string, string>();
+  private readonly txns = new Map<string, TxnEntry>();
+  private txnTtlMs = DEFAULT_TXN_TTL_MS;
+  private deduped = 0;
+  private messageLimit?: MessageRateLimit;
+  private readonly rateOverrides = new Map<string, MessageRateLimit>();
+  private readonly buckets = new Map<string, { count: number; start: number }>();
+  private offline = false;
+  private proxyError?: { status: number; until?: number };
   private readonly mediaStore = new Map<string, FakeMedia>();
   private readonly waiters = new Set<SyncWaiter>();
   private readonly watchers = new Set<EventWatcher>();
@@ -341,8 +384,14 @@ export class FakeHomeserver {
     this.routes = this.buildRoutes();
   }
 
-  static async start(opts: { serverName?: string } = {}): Promise<FakeHomeserver> {
+  static async start(opts: FakeHomeserverOptions = {}): Promise<FakeHomeserver> {
     const hs = new FakeHomeserver(opts.serverName ?? "test.local");
+    if (opts.txnTtlMs !== undefined) hs.txnTtlMs = opts.txnTtlMs;
+    if (opts.messageRateLimit) {
+      const { exempt = [], ...limit } = opts.messageRateLimit;
+      hs.setMessageRateLimit(limit);
+      for (const u of exempt) hs.exemptFromRateLimit(u);
+    }
     hs.server = createServer((req, res) => {
       hs.handle(req, res).catch((err: unknown) => {
         if (!res.headersSent) {
@@ -617,6 +666,121 @@ export class FakeHomeserver {
     return m ? { ...m, data: Buffer.from(m.data) } : undefined;
   }
 
+  /** Every event `userId` sent in the room, oldest first (only `type` when given). */
+  sentBy(roomId: string, userId: string, type?: string): FakeEvent[] {
+    return this.events(roomId).filter((e) => e.sender === userId && (type === undefined || e.type === type));
+  }
+
+  /**
+   * The events of the room that reply to `eventId` (`content["m.relates_to"]["m.in_reply_to"].event_id`),
+   * oldest first, optionally only those of `sender`. A redacted reply has lost its relation and is not counted.
+   */
+  repliesTo(roomId: string, eventId: string, sender?: string): FakeEvent[] {
+    return this.events(roomId).filter((e) => {
+      if (sender !== undefined && e.sender !== sender) return false;
+      const rel = e.content["m.relates_to"];
+      const inReplyTo = isObject(rel) ? rel["m.in_reply_to"] : undefined;
+      return isObject(inReplyTo) && inReplyTo.event_id === eventId;
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Test-driving API: rate limits, transaction ids, outages
+
+  /**
+   * Turns Synapse's message rate limiter on (or off with `undefined`). Per user over HTTP: sends,
+   * redactions and non-member state events; a txnId repeat is answered from the cache before it.
+   */
+  setMessageRateLimit(limit: MessageRateLimit | undefined): void {
+    this.messageLimit = limit ? { ...limit } : undefined;
+    this.buckets.clear();
+  }
+
+  /**
+   * Synapse's per-user override (`ratelimit_override`): other `perSecond`/`burst` for this user, or
+   * `null` to drop the override. `perSecond: 0` exempts the user.
+   */
+  setRateLimitOverride(userId: string, limit: MessageRateLimit | null): void {
+    if (limit === null) this.rateOverrides.delete(userId);
+    else this.rateOverrides.set(userId, { ...limit });
+  }
+
+  /** The users are never rate limited (an override of 0 messages per second, as Synapse's admin API sets). */
+  exemptFromRateLimit(...userIds: string[]): void {
+    for (const u of userIds) this.rateOverrides.set(u, { perSecond: 0, burst: 0 });
+  }
+
+  /** Forgets what the rate limiter counted so far (a full bucket for everyone). */
+  resetRateLimits(): void {
+    this.buckets.clear();
+  }
+
+  /** How many sends/redactions were answered with an earlier event id because their txnId was reused. */
+  get dedupedSends(): number {
+    return this.deduped;
+  }
+
+  /** Forgets every remembered transaction id (as if they had all expired). */
+  forgetTransactions(): void {
+    this.txns.clear();
+  }
+
+  /**
+   * The server goes down: the listener closes and every open connection is destroyed (a held /sync
+   * gets ECONNRESET, new requests ECONNREFUSED). All state is kept; `goOnline()` listens again on
+   * the same port.
+   */
+  async goOffline(): Promise<void> {
+    if (this.offline || this.closing) return;
+    this.offline = true;
+    // Held polls die with their connections (no answer is written).
+    for (const w of [...this.waiters]) {
+      this.waiters.delete(w);
+      clearTimeout(w.timer);
+    }
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  /** Listens again on the same port after `goOffline()`. */
+  async goOnline(): Promise<void> {
+    if (!this.offline || this.closing) return;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      this.server.once("error", onError);
+      this.server.listen(this.port, "127.0.0.1", () => {
+        this.server.off("error", onError);
+        resolve();
+      });
+    });
+    this.offline = false;
+  }
+
+  get isOffline(): boolean {
+    return this.offline;
+  }
+
+  /**
+   * A reverse proxy in front of a restarting Synapse: every request (and every held /sync, at once)
+   * is answered `status` (502 by default) with nginx's HTML error page, for `forMs` or until
+   * `stopProxyErrors()`. Requests are still recorded in `requests`, with that status.
+   */
+  startProxyErrors(opts: { status?: 502 | 503 | 504; forMs?: number } = {}): void {
+    const status = opts.status ?? 502;
+    this.proxyError = { status, until: opts.forMs === undefined ? undefined : Date.now() + opts.forMs };
+    for (const w of [...this.waiters]) {
+      if (!this.waiters.delete(w)) continue;
+      clearTimeout(w.timer);
+      w.finish(this.proxyErrorReply(status));
+    }
+  }
+
+  stopProxyErrors(): void {
+    this.proxyError = undefined;
+  }
+
   /** How many /sync requests are being held (long polling), optionally for one user. */
   pendingSyncs(userId?: string): number {
     let n = 0;
@@ -626,6 +790,52 @@ export class FakeHomeserver {
 
   // -------------------------------------------------------------------------------------------
   // Model helpers
+
+  private proxyErrorReply(status: number): Reply {
+    const title = `${status} ${PROXY_TEXT[status] ?? "Error"}`;
+    const html = `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${title}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n`;
+    return { status, raw: { data: Buffer.from(html), contentType: "text/html" } };
+  }
+
+  private activeProxyError(): number | undefined {
+    const p = this.proxyError;
+    if (!p) return undefined;
+    if (p.until !== undefined && Date.now() >= p.until) {
+      this.proxyError = undefined;
+      return undefined;
+    }
+    return p.status;
+  }
+
+  /**
+   * Synapse's Ratelimiter.can_do_action for rc_message, keyed by user id: `count` actions since
+   * `start`, draining at `perSecond`; an action is refused while more than `burst - 1` remain. With
+   * `update` false it only checks (Synapse checks before creating the event and counts once it is stored).
+   */
+  private messageRate(userId: string, update: boolean): void {
+    const base = this.messageLimit;
+    if (!base) return;
+    const override = this.rateOverrides.get(userId);
+    if (override && !override.perSecond) return;
+    const { perSecond, burst } = override ?? base;
+    const now = Date.now() / 1000;
+    let b = this.buckets.get(userId) ?? { count: 0, start: now };
+    const performed = b.count - (now - b.start) * perSecond;
+    if (performed < 0) b = { count: 0, start: now };
+    if (Math.max(0, performed) > burst - 1) {
+      const allowedAt = Math.max(now, b.start + (b.count - burst + 1) / perSecond);
+      fail(429, "M_LIMIT_EXCEEDED", "Too Many Requests", { retry_after_ms: Math.floor(1000 * (allowedAt - now)) });
+    }
+    if (update) this.buckets.set(userId, { count: b.count + 1, start: b.start });
+  }
+
+  /** Runs `fn` under the message rate limit of `userId`: checked first, counted if `fn` succeeds. */
+  private rateLimited(userId: string, fn: () => Stored): Stored {
+    this.messageRate(userId, false);
+    const s = fn();
+    this.messageRate(userId, true);
+    return s;
+  }
 
   private newSession(userId: string, deviceId?: string): Session {
     const localpart = userId.slice(1).split(":")[0] ?? "";
@@ -1213,6 +1423,12 @@ export class FakeHomeserver {
       send(e.status, { raw: { data: Buffer.from(JSON.stringify(e.body())), contentType: "application/json", headers } });
     };
 
+    const proxyStatus = this.activeProxyError();
+    if (proxyStatus !== undefined) {
+      send(proxyStatus, this.proxyErrorReply(proxyStatus));
+      return;
+    }
+
     // Route lookup.
     let api: Api | undefined;
     let version = "";
@@ -1350,13 +1566,21 @@ export class FakeHomeserver {
       if (ctx.params.userId !== me(ctx)) fail(403, "M_FORBIDDEN", "Cannot access another user's data");
       return this.user(me(ctx));
     };
-    const txnKey = (ctx: Ctx) => `${ctx.session!.token}\u0000${ctx.method} ${ctx.path}`;
+    // Synapse (up to 1.8x) keys a transaction on the access token: first its HTTP response cache (token
+    // + path, 30-60 min), then, for an event that was stored, (room, token, txnId) for 24 h. The second
+    // covers the first, so the key here is room + token + txnId (a redact reusing a send's txnId in the
+    // same room gets that send's event id back, as on Synapse). Checked before anything else; errors
+    // (403, 429) are not remembered.
     const idempotent = (ctx: Ctx, run: () => Stored): Reply => {
-      const key = txnKey(ctx);
+      const key = `${ctx.session!.token}\u0000${ctx.params.roomId!}\u0000${ctx.params.txnId!}`;
       const prior = this.txns.get(key);
-      if (prior) return { json: { event_id: prior } };
+      if (prior && Date.now() - prior.at < this.txnTtlMs) {
+        this.deduped++;
+        return { json: { event_id: prior.eventId } };
+      }
+      if (prior) this.txns.delete(key);
       const s = run();
-      this.txns.set(key, s.ev.event_id);
+      this.txns.set(key, { eventId: s.ev.event_id, at: Date.now() });
       return { json: { event_id: s.ev.event_id } };
     };
     const visibleRoom = (ctx: Ctx): RoomData => {
@@ -1518,27 +1742,33 @@ export class FakeHomeserver {
     }));
 
     // --- Sending.
-    add("PUT", "client:/rooms/:roomId/send/:type/:txnId", (ctx) => {
-      const room = this.room(ctx.params.roomId!);
-      return idempotent(ctx, () =>
-        this.sendEvent(room, me(ctx), ctx.params.type!, ctx.json(), { token: ctx.session!.token, txnId: ctx.params.txnId! }),
-      );
-    });
+    add("PUT", "client:/rooms/:roomId/send/:type/:txnId", (ctx) =>
+      idempotent(ctx, () => {
+        const room = this.room(ctx.params.roomId!);
+        return this.rateLimited(me(ctx), () =>
+          this.sendEvent(room, me(ctx), ctx.params.type!, ctx.json(), { token: ctx.session!.token, txnId: ctx.params.txnId! }),
+        );
+      }),
+    );
     const putState = (ctx: Ctx) => {
       const room = this.room(ctx.params.roomId!);
-      const s = this.sendStateEvent(room, me(ctx), ctx.params.type!, ctx.params.stateKey ?? "", ctx.json());
+      const put = () => this.sendStateEvent(room, me(ctx), ctx.params.type!, ctx.params.stateKey ?? "", ctx.json());
+      // Synapse counts non-member state events against rc_message; membership has its own limiters.
+      const s = ctx.params.type === "m.room.member" ? put() : this.rateLimited(me(ctx), put);
       return { json: { event_id: s.ev.event_id } };
     };
     add("PUT", "client:/rooms/:roomId/state/:type/:stateKey", putState);
     add("PUT", "client:/rooms/:roomId/state/:type", putState);
-    add("PUT", "client:/rooms/:roomId/redact/:eventId/:txnId", (ctx) => {
-      const room = this.room(ctx.params.roomId!);
-      const b = ctx.json();
-      const content: Json = typeof b.reason === "string" ? { reason: b.reason } : {};
-      return idempotent(ctx, () =>
-        this.redactEvent(room, me(ctx), ctx.params.eventId!, content, { token: ctx.session!.token, txnId: ctx.params.txnId! }),
-      );
-    });
+    add("PUT", "client:/rooms/:roomId/redact/:eventId/:txnId", (ctx) =>
+      idempotent(ctx, () => {
+        const room = this.room(ctx.params.roomId!);
+        const b = ctx.json();
+        const content: Json = typeof b.reason === "string" ? { reason: b.reason } : {};
+        return this.rateLimited(me(ctx), () =>
+          this.redactEvent(room, me(ctx), ctx.params.eventId!, content, { token: ctx.session!.token, txnId: ctx.params.txnId! }),
+        );
+      }),
+    );
 
     // --- Reading rooms.
     add("GET", "client:/rooms/:roomId/state", (ctx) => {
@@ -1582,26 +1812,53 @@ export class FakeHomeserver {
         },
       };
     });
+    // Tokens are stream positions `s<pos>` (sync's next_batch and prev_batch are valid here, as on
+    // Synapse): dir=b returns events at or before `from`, newest first; dir=f events after it. As on
+    // Synapse, `end` comes with every non-empty chunk (even a short last page); the page after the
+    // last one is `chunk: []` without `end`. `to` bounds the walk (dir=b: events after `to` only).
     add("GET", "client:/rooms/:roomId/messages", (ctx) => {
       const room = visibleRoom(ctx);
-      const evs = visibleEvents(room, me(ctx));
-      const dir = ctx.query.get("dir") === "f" ? "f" : "b";
-      const limit = Math.max(1, Number(ctx.query.get("limit") ?? "10") || 10);
-      const fromRaw = ctx.query.get("from");
-      const m = fromRaw ? /^s(\d+)$/.exec(fromRaw) : null;
-      if (fromRaw && !m) fail(400, "M_INVALID_PARAM", "Invalid from token");
-      const from = m ? Number(m[1]) : dir === "b" ? this.pos : 0;
+      const token = (name: string): number | undefined => {
+        const raw = ctx.query.get(name);
+        if (raw === null || raw === "") return undefined;
+        const m = /^s(\d+)$/.exec(raw);
+        if (!m) fail(400, "M_INVALID_PARAM", `Invalid ${name} token ${raw}`);
+        return Number(m[1]);
+      };
+      const dirRaw = ctx.query.get("dir") ?? "f"; // Synapse's default when `dir` is missing
+      if (dirRaw !== "b" && dirRaw !== "f") fail(400, "M_INVALID_PARAM", "Query parameter 'dir' must be one of ['b', 'f']");
+      const dir = dirRaw;
+      const limitRaw = ctx.query.get("limit");
+      const limitNum = limitRaw === null || limitRaw === "" ? 10 : Number(limitRaw);
+      if (!Number.isInteger(limitNum)) fail(400, "M_INVALID_PARAM", "Query parameter 'limit' must be an integer");
+      if (limitNum < 0) fail(400, "M_INVALID_PARAM", "Query parameter 'limit' must be 0 or above");
+      const limit = Math.min(limitNum, MAX_MESSAGES_LIMIT);
+      let eventFilter: EventFilter | undefined;
+      const filterRaw = ctx.query.get("filter");
+      if (filterRaw !== null && filterRaw !== "") {
+        let v: unknown;
+        try {
+          v = JSON.parse(filterRaw);
+        } catch {
+          fail(400, "M_INVALID_PARAM", "Invalid filter JSON");
+        }
+        if (!isObject(v)) fail(400, "M_INVALID_PARAM", "Invalid filter JSON");
+        eventFilter = parseEventFilter(v);
+      }
+      const from = token("from") ?? (dir === "b" ? this.pos : 0);
+      const to = token("to");
+      const evs = visibleEvents(room, me(ctx)).filter((s) => eventFilter === undefined || eventPasses(eventFilter, s.ev));
       const t = ctx.session!.token;
       let chunk: Stored[];
       let end: string | undefined;
       if (dir === "b") {
-        const older = evs.filter((s) => s.pos <= from);
-        chunk = older.slice(-limit).reverse();
-        if (older.length > limit) end = `s${chunk.at(-1)!.pos - 1}`;
+        const older = evs.filter((s) => s.pos <= from && (to === undefined || s.pos > to));
+        chunk = limit === 0 ? [] : older.slice(-limit).reverse();
+        if (chunk.length > 0) end = `s${chunk.at(-1)!.pos - 1}`;
       } else {
-        const newer = evs.filter((s) => s.pos > from);
+        const newer = evs.filter((s) => s.pos > from && (to === undefined || s.pos <= to));
         chunk = newer.slice(0, limit);
-        if (newer.length > limit) end = `s${chunk.at(-1)!.pos}`;
+        if (chunk.length > 0) end = `s${chunk.at(-1)!.pos}`;
       }
       const out: Json = { chunk: chunk.map((s) => this.clientEvent(s, t, true)), start: `s${from}` };
       if (end !== undefined) out.end = end;

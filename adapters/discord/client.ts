@@ -1,33 +1,38 @@
 // The Discord adapter: slash commands, buttons and autocomplete in, replies and announcements
 // out, all through the same engine as the console and Matrix. Platform code only: the
 // interaction id is the request id, the channel is the room, the user is the identity.
+//
+// In time whatever the load: a command that changes something (or any command while others
+// wait for the database) is acknowledged ("thinking…") before any database work, then run; a
+// read on an idle database may answer at once, deferred after `deferAfterMs` if it has not.
+// Every answer is a reply row written in the command's transaction and sent by the Deliverer
+// (src/delivery.ts) through the DiscordCourier, so a crash between the commit and the answer is
+// followed by the answer after the restart. Autocomplete reads on the store's read-only path.
 import { randomBytes } from "node:crypto";
 import {
   Client,
-  DiscordAPIError,
   Events,
   GatewayIntentBits,
-  MessageFlags,
-  RESTJSONErrorCodes,
-  type AttachmentPayload,
   type AutocompleteInteraction,
   type ButtonInteraction,
   type ChatInputCommandInteraction,
   type Interaction,
-  type InteractionReplyOptions,
   type User,
 } from "discord.js";
-import { newestBoards, renderAnnouncement, renderNote } from "../../commands/announcements.ts";
-import type { BoardMessage } from "../../src/services/rooms.ts";
-import { CHART_FILE, chartOfStoredSummary, replyCharts } from "../../commands/chart.ts";
 import type { AnyCommand } from "../../commands/define.ts";
-import { execute, runText, usageReply, type Engine, type Reply } from "../../commands/dispatch.ts";
+import { execute, refuse, runText, usageReply, type Engine, type Invocation, type Reply } from "../../commands/dispatch.ts";
+import { doc } from "../../commands/doc.ts";
 import { checkValues, parseCommand } from "../../commands/text.ts";
 import type { Clock } from "../../src/clock.ts";
+import { Deliverer } from "../../src/delivery.ts";
+import { EXIT, FatalError, type OnFatal } from "../../src/lifecycle.ts";
+import { choiceFacts } from "../../src/services/choices.ts";
 import type { Caller } from "../../src/services/context.ts";
 import { createLogger, type Logger } from "../../src/log.ts";
 import type { Store } from "../../src/store.ts";
-import { announcementPayload, boardPayload, BUTTON_PREFIX, errorPayload, okPayload, type ReplyPayload } from "./render.ts";
+import { choicesOf, fitChoices } from "./choices.ts";
+import { DiscordCourier, LiveInteraction, TOKEN_TTL_MS, type ReplyTarget } from "./courier.ts";
+import { BUTTON_PREFIX } from "./render.ts";
 import { autocompleteOf, commandForSlash } from "./slash-json.ts";
 
 export interface DiscordOptions {
@@ -38,43 +43,110 @@ export interface DiscordOptions {
   /** Base of the REST API (DISCORD_API_URL), e.g. a shared rate-limit proxy or a test server. */
   readonly apiBase?: string;
   readonly logger?: Logger;
-  /** How long a command may run before the reply is deferred (Discord allows 3 s in all). */
+  /** How long a read may run before its reply is deferred (Discord allows 3 s in all). */
   readonly deferAfterMs?: number;
+  /**
+   * Called once when Discord will not take the bot any more (invalid token, gateway close 4004 or
+   * 4010-4014): the wiring logs it and exits with its code. Without it the adapter logs it at fatal level.
+   */
+  readonly onFatal?: OnFatal;
+  /**
+   * How long a process's claim on a message holds (ms). Every Discord send is safe to repeat (nonce,
+   * edits, @original checked first), so a short lease lets a restarted bot take over quickly.
+   */
+  readonly leaseMs?: number;
+  /** How often waiting messages are looked at (ms). */
+  readonly pollMs?: number;
 }
 
 const displayName = (u: User) => u.globalName ?? u.username;
 
+/** Gateway close codes after which Discord will not take the bot again as it is configured. */
+export const FATAL_CLOSES: Readonly<Record<number, string>> = {
+  4004: "Discord refused the bot token (gateway close 4004, authentication failed): it was reset or is wrong; put the current one in DISCORD_TOKEN",
+  4010: "Discord closed the gateway with 4010 (invalid shard)",
+  4011: "Discord closed the gateway with 4011 (sharding required): the bot is in too many servers for one connection",
+  4012: "Discord closed the gateway with 4012 (invalid API version)",
+  4013: "Discord closed the gateway with 4013 (invalid intents)",
+  4014: "Discord closed the gateway with 4014 (disallowed intents): the bot asks for a privileged intent that is switched off in the Developer Portal",
+};
+
 export class DiscordAdapter {
   readonly client: Client;
-  private delivering: Promise<void> = Promise.resolve();
+  readonly deliverer: Deliverer;
+  private readonly courier: DiscordCourier;
   private readonly logger: Logger;
+  /** Interactions received by this process (for 15 minutes), by id. */
+  private readonly live = new Map<string, LiveInteraction>();
+  private started = false;
+  private fatal: FatalError | undefined;
+  private lostAt: number | undefined;
 
   constructor(private readonly o: DiscordOptions) {
     this.logger = (o.logger ?? createLogger()).child({ platform: "discord" });
     // Slash commands need no privileged intent: Guilds is enough.
     this.client = new Client({ intents: [GatewayIntentBits.Guilds], ...(o.apiBase ? { rest: { api: o.apiBase } } : {}) });
+    this.courier = new DiscordCourier({ rest: this.client.rest, store: o.store, table: o.engine.table, logger: this.logger, live: this.live, started: () => this.started });
+    this.deliverer = new Deliverer({ store: o.store, courier: this.courier, logger: this.logger, leaseMs: o.leaseMs ?? 15_000, pollMs: o.pollMs ?? 5_000 });
     this.client.on(Events.InteractionCreate, (i) => {
       void this.onInteraction(i);
     });
-    this.client.on(Events.Error, (e) => this.log("discord client error", e));
+    this.client.on(Events.Error, (e) => this.logger.error({ err: e }, "Discord client error"));
+    this.client.on(Events.ShardDisconnect, (event) => {
+      const reason = FATAL_CLOSES[event.code];
+      if (reason) this.reportFatal(new FatalError(reason, EXIT.credentials));
+    });
+    this.client.on(Events.ShardReconnecting, () => {
+      if (this.lostAt !== undefined || !this.started) return;
+      this.lostAt = Date.now();
+      this.logger.warn("lost the connection to Discord's gateway; reconnecting");
+    });
+    const back = () => {
+      if (this.lostAt === undefined) return;
+      this.logger.info(`connected to Discord's gateway again (after ${((Date.now() - this.lostAt) / 1000).toFixed(1)} s)`);
+      this.lostAt = undefined;
+      void this.deliver();
+    };
+    this.client.on(Events.ShardResume, back);
+    this.client.on(Events.ShardReady, back);
   }
 
-  /** Logs in and resolves once the gateway session is ready. */
+  /** Logs in and resolves once the gateway session is ready; a refused token rejects with a FatalError (also given to onFatal). */
   async start(): Promise<void> {
     const ready = new Promise<void>((resolve) => this.client.once(Events.ClientReady, () => resolve()));
-    await this.client.login(this.o.token);
+    try {
+      await this.client.login(this.o.token);
+    } catch (e) {
+      const fatal = this.fatal ?? fatalOfLogin(e);
+      if (fatal) {
+        this.reportFatal(fatal);
+        throw fatal;
+      }
+      throw e;
+    }
     await ready;
+    this.started = true;
+    this.deliverer.start();
     await this.deliver();
   }
 
   async stop(): Promise<void> {
-    await this.delivering;
+    this.started = false;
+    await this.deliverer.stop();
     await this.client.destroy();
   }
 
-  private log(msg: string, err?: unknown): void {
-    if (err === undefined) this.logger.warn(msg);
-    else this.logger.error({ err }, msg);
+  /** Sends what is waiting (answers, announcements, boards, notes); rounds never overlap. */
+  deliver(): Promise<void> {
+    return this.deliverer.kick();
+  }
+
+  private reportFatal(e: FatalError): void {
+    if (this.fatal) return;
+    this.fatal = e;
+    this.started = false;
+    if (this.o.onFatal) this.o.onFatal(e);
+    else this.logger.fatal({ exitCode: e.exitCode }, e.message);
   }
 
   private caller(i: Interaction): Caller {
@@ -82,31 +154,40 @@ export class DiscordAdapter {
     return { platform: "discord", userId: i.user.id, displayName: nick ?? displayName(i.user), roomId: i.channelId ?? `dm:${i.user.id}` };
   }
 
-  private invocation(i: Interaction) {
-    return { caller: this.caller(i), requestId: `discord:${i.id}`, now: this.o.clock.now() };
-  }
-
   private async onInteraction(i: Interaction): Promise<void> {
+    if (i.isAutocomplete()) return this.onAutocomplete(i);
+    if (!i.isChatInputCommand() && !i.isButton()) return;
+    if (i.isButton() && !i.customId.startsWith(BUTTON_PREFIX)) return;
+    const now = Date.now();
+    for (const [id, l] of this.live) if (now - l.target.at > TOKEN_TTL_MS) this.live.delete(id);
+    if (this.live.has(i.id)) {
+      this.logger.info({ requestId: `discord:${i.id}` }, "the same interaction arrived twice; the second is ignored");
+      return;
+    }
+    const target: ReplyTarget = { interaction: i.id, token: i.token, app: i.applicationId, ephemeral: false, deferred: false, at: i.createdTimestamp };
     try {
-      if (i.isChatInputCommand()) await this.onSlash(i);
-      else if (i.isButton()) await this.onButton(i);
-      else if (i.isAutocomplete()) await this.onAutocomplete(i);
+      const planned = i.isChatInputCommand() ? this.planSlash(i) : this.planButton(i);
+      const live = new LiveInteraction({ ...target, ephemeral: planned.personal });
+      this.live.set(i.id, live);
+      await this.run(i, live, planned);
     } catch (e) {
       // A bug in this adapter: log it once with an incident id, tell the user, stay connected.
       const incident = randomBytes(4).toString("hex");
-      this.log(`incident ${incident} in a Discord interaction`, e);
-      if (i.isRepliable()) {
-        const payload = { content: `✗ something went wrong on our side (incident ${incident}); nothing was changed.`, flags: MessageFlags.Ephemeral } as const;
-        await (i.replied || i.deferred ? i.followUp(payload) : i.reply(payload)).catch((err: unknown) => this.log(`could not report incident ${incident}`, err));
-      }
+      this.logger.error({ err: e, incident, requestId: `discord:${i.id}` }, `incident ${incident} in a Discord interaction`);
+      const live = this.live.get(i.id) ?? new LiveInteraction(target);
+      this.live.set(i.id, live);
+      const message = `something went wrong on our side (incident ${incident}); nothing was changed.`;
+      const reply: Reply = { ok: false, code: "internal", message, doc: [doc.line(doc.bad("✗ "), message)] };
+      await live.serial(() => this.courier.answerLive(live, reply)).catch((err: unknown) => this.logger.warn({ incident, reason: String(err) }, `could not report incident ${incident}`));
     }
   }
 
-  private async onSlash(i: ChatInputCommandInteraction): Promise<void> {
+  /** What a slash command will run, whether it changes anything, and whether its answer is private. */
+  private planSlash(i: ChatInputCommandInteraction): Plan {
     const command = commandForSlash(this.o.engine.table, i.commandName, i.options.getSubcommandGroup(false), i.options.getSubcommand(false));
     if (!command) {
-      await i.reply({ ...errorPayload(`this command is not known to the bot any more: ask an admin to run npm run discord:register`), flags: MessageFlags.Ephemeral });
-      return;
+      const message = "this command is not known to the bot any more: ask an admin to run npm run discord:register";
+      return { personal: true, mutates: false, run: (inv) => refuse(this.o.engine, inv, { ok: false, code: "usage", message, doc: [doc.line(doc.bad("✗ "), message)] }) };
     }
     const raw = new Map<string, unknown>();
     for (const [name, a] of Object.entries(command.args)) {
@@ -119,200 +200,92 @@ export class DiscordAdapter {
       }
     }
     const checked = checkValues(command, raw);
-    const work = checked.ok ? execute(this.o.engine, this.invocation(i), command, checked.values) : Promise.resolve(usageReply(checked.error));
-    await this.answer(i, command, work);
+    if (!checked.ok) return { personal: true, mutates: false, run: (inv) => refuse(this.o.engine, inv, usageReply(checked.error)) };
+    return { personal: command.personal === true, mutates: mutatesWith(command, checked.values), run: (inv) => execute(this.o.engine, inv, command, checked.values) };
   }
 
-  /** Buttons carry a command's text; it runs like a typed command, as the member who pressed. */
-  private async onButton(i: ButtonInteraction): Promise<void> {
-    if (!i.customId.startsWith(BUTTON_PREFIX)) return;
+  /** Buttons carry a command's text; it runs like a typed command, as the member who pressed, answered privately. */
+  private planButton(i: ButtonInteraction): Plan {
     const text = i.customId.slice(BUTTON_PREFIX.length);
     const parsed = parseCommand(this.o.engine.table, text);
-    const work = parsed.ok ? execute(this.o.engine, this.invocation(i), parsed.command, parsed.values) : runText(this.o.engine, this.invocation(i), text);
-    // A button's answer goes to the member who pressed it only; the card stays for everyone.
-    await this.answer(i, parsed.ok ? parsed.command : undefined, work, true);
+    if (!parsed.ok) return { personal: true, mutates: false, run: (inv) => runText(this.o.engine, inv, text) };
+    return { personal: true, mutates: mutatesWith(parsed.command, parsed.values), run: (inv) => execute(this.o.engine, inv, parsed.command, parsed.values) };
   }
 
   /**
-   * Answers within Discord's 3 seconds: at once when the command is quick, else deferred and
-   * edited when it is done. Refusals and personal data are ephemeral.
+   * Acknowledges in time and answers once. A command that changes something, or any command
+   * while the database is busy, is deferred before any database work (and not run at all if
+   * Discord says it is too late: nobody would see the answer). A read on an idle database answers
+   * directly, deferred after deferAfterMs if the answer is not out by then.
    */
-  private async answer(i: ChatInputCommandInteraction | ButtonInteraction, command: AnyCommand | undefined, work: Promise<Reply>, privately = false): Promise<void> {
-    const personal = privately || command?.personal === true;
-    const quick = await Promise.race([work, sleep(this.o.deferAfterMs ?? 1500).then(() => null)]);
-    if (quick) {
-      await i.reply(this.payload(quick, personal));
-      await this.deliver();
-      return;
+  private async run(i: Interaction, live: LiveInteraction, plan: Plan): Promise<void> {
+    const target = live.target;
+    if (plan.mutates || !this.o.store.idle()) {
+      if (!(await this.courier.defer(live))) return;
+      target.deferred = true;
     }
-    await i.deferReply(personal ? { flags: MessageFlags.Ephemeral } : {});
-    const reply = await work;
-    if (!reply.ok && !personal) {
-      // A public deferral cannot turn private: replace it by a private follow-up.
-      await i.deleteReply();
-      await i.followUp(this.payload(reply, true));
-    } else {
-      const { flags: _flags, ...rest } = this.payload(reply, personal);
-      await i.editReply(rest);
+    const requestId = `discord:${i.id}`;
+    const inv: Invocation = { caller: this.caller(i), requestId, now: this.o.clock.now(), replyTo: target };
+    const answered = plan.run(inv).then((reply) => this.answer(live, requestId, reply));
+    if (!target.deferred) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), this.o.deferAfterMs ?? 1500);
+      });
+      const inTime = await Promise.race([answered.then(() => true), late]);
+      clearTimeout(timer);
+      if (!inTime) await this.courier.defer(live);
     }
-    await this.deliver();
+    await answered;
   }
 
-  private payload(reply: Reply, personal: boolean): InteractionReplyOptions & ReplyPayload {
-    if (!reply.ok) return { ...errorPayload(reply.message), flags: MessageFlags.Ephemeral };
-    const p = withCharts(okPayload(reply.command, reply.doc, reply.data), this.charts(reply.command, reply.data));
-    return personal ? { ...p, flags: MessageFlags.Ephemeral } : p;
+  /** Sends the stored answer (keyed by the request id); an answer that could not be stored (busy) goes directly. */
+  private async answer(live: LiveInteraction, requestId: string, reply: Reply): Promise<void> {
+    await this.deliverer.deliverReply(requestId);
+    if (live.ack === "answered" || live.ack === "expired") return;
+    // Another delivery round may hold the row (it answers); without a row, answer directly.
+    const stored = reply.ok === false && reply.code === "busy" ? undefined : await this.o.store.read((tx) => tx.reply(requestId));
+    if (!stored) await live.serial(() => this.courier.answerLive(live, reply));
   }
 
-  /** The charts of an on-demand `pool summary`; none if they fail to draw (the text still goes). */
-  private charts(command: string, data: unknown): Array<{ name: string; png: Buffer }> {
-    try {
-      return replyCharts(command, data);
-    } catch (e) {
-      this.log("could not draw a summary chart", e);
-      return [];
-    }
-  }
-
-  /** A summary (kind "summary") carries its chart; a chart that fails to draw leaves the text alone. */
-  private withChart(kind: string, body: string, payload: ReplyPayload): ReplyPayload & { files?: AttachmentPayload[] } {
-    if (kind !== "summary") return payload;
-    try {
-      return withCharts(payload, [{ name: CHART_FILE, png: chartOfStoredSummary(body) }]);
-    } catch (e) {
-      this.log("could not draw a summary chart", e);
-      return payload;
-    }
-  }
-
-  /** Offers projects, open tasks (with their weights), goods and kinds as the member types. */
+  /** Offers projects, open tasks (with their weights), goods and kinds as the member types: read only, never behind writes. */
   private async onAutocomplete(i: AutocompleteInteraction): Promise<void> {
-    const command = commandForSlash(this.o.engine.table, i.commandName, i.options.getSubcommandGroup(false), i.options.getSubcommand(false));
-    const focused = i.options.getFocused(true);
-    const ref = command ? autocompleteOf(command, focused.name) : undefined;
-    if (!ref) {
-      await i.respond([]);
-      return;
-    }
-    const typed = String(focused.value ?? "").toLowerCase();
-    const list = { project: "project list", task: "task list status:all", good: "good list", kind: "kind list" }[ref];
-    const reply = await runText(this.o.engine, { ...this.invocation(i), requestId: `discord:auto:${i.id}` }, list);
-    const choices: Array<{ name: string; value: string | number }> = [];
-    if (reply.ok) {
-      const d = reply.data as Record<string, Array<Record<string, unknown>>>;
-      if (ref === "project") for (const p of d.projects ?? []) choices.push({ name: `${p.slug} · ${p.name}`, value: String(p.slug) });
-      if (ref === "good") for (const g of d.goods ?? []) choices.push({ name: `${g.name} · ${g.effort} wh · ${g.stock} in stock`, value: String(g.name) });
-      if (ref === "kind") for (const k of d.kinds ?? []) choices.push({ name: `${k.kind} · weight ${k.weight}`, value: String(k.kind) });
-      if (ref === "task") {
-        // Open tasks first (the list is sorted most neglected first), then claimed ones.
-        const tasks = (d.tasks ?? []).filter((t) => t.status === "open" || t.status === "claimed");
-        for (const t of tasks) choices.push({ name: `#${t.id} ${t.title} · weight ${t.weight} · ${t.status}`.slice(0, 100), value: Number(t.id) });
-      }
-    }
-    const matching = choices.filter((c) => typed === "" || c.name.toLowerCase().includes(typed) || String(c.value).startsWith(typed));
-    await i.respond(matching.slice(0, 25));
-  }
-
-  /**
-   * The channel's live task board: the message posted the first time is edited from then on.
-   * A board message someone deleted is posted again; other failures are logged and the next
-   * change tries again.
-   */
-  private async showBoard(roomId: number, channelId: string, body: string): Promise<void> {
     try {
-      const channel = await this.client.channels.fetch(channelId);
-      if (!channel?.isSendable()) return;
-      const board = JSON.parse(body) as BoardMessage;
-      if (board.removed) {
-        if (board.messageId !== null) await channel.messages.delete(board.messageId).catch((e: unknown) => ignoreUnknownMessage(e));
-        return;
-      }
-      const payload = boardPayload(renderAnnouncement("board", body), board.tasks.map((t) => t.id));
-      const existing = await this.o.store.boardMessage(roomId);
-      if (existing !== null) {
-        try {
-          await channel.messages.edit(existing, payload);
-          return;
-        } catch (e) {
-          ignoreUnknownMessage(e);
-        }
-      }
-      const sent = await channel.send(payload);
-      await this.o.store.setBoardMessage(roomId, sent.id);
+      const command = commandForSlash(this.o.engine.table, i.commandName, i.options.getSubcommandGroup(false), i.options.getSubcommand(false));
+      const focused = i.options.getFocused(true);
+      const ref = command ? autocompleteOf(command, focused.name) : undefined;
+      const facts = ref ? await this.o.store.read((tx) => choiceFacts(tx, this.caller(i), this.o.clock.now().getTime(), ref)) : undefined;
+      await i.respond(fitChoices(choicesOf(facts), String(focused.value ?? "")));
     } catch (e) {
-      this.log(`could not update the task board in channel ${channelId}`, e);
-    }
-  }
-
-  /** Sends queued announcements to their channels and notes to their members, in order, once. */
-  deliver(): Promise<void> {
-    this.delivering = this.delivering.then(() => this.deliverNow()).catch((e: unknown) => this.log("delivery failed", e));
-    return this.delivering;
-  }
-
-  private async deliverNow(): Promise<void> {
-    if (!this.client.isReady()) return;
-    const now = () => this.o.clock.now().getTime();
-    const pending = await this.o.store.pendingOutbox("discord", 100);
-    const newestBoard = newestBoards(pending);
-    for (const item of pending) {
-      if (item.kind === "board") {
-        // Only the newest board of a room is shown; older ones were overtaken on the way.
-        if (newestBoard.get(item.roomId) === item.id) await this.showBoard(item.roomId, item.room.externalId, item.body);
-        await this.o.store.markDelivered([item.id], now());
-        continue;
-      }
-      try {
-        const channel = await this.client.channels.fetch(item.room.externalId);
-        if (channel?.isSendable()) await channel.send(this.withChart(item.kind, item.body, announcementPayload(renderAnnouncement(item.kind, item.body), announcementData(item.kind, item.body))));
-      } catch (e) {
-        this.log(`could not announce in channel ${item.room.externalId}`, e);
-      }
-      await this.o.store.markDelivered([item.id], now());
-    }
-    const seen = new Set<number>();
-    for (const note of await this.o.store.pendingNotes("discord", 100)) {
-      if (seen.has(note.id)) continue;
-      seen.add(note.id);
-      try {
-        const user = await this.client.users.fetch(note.externalId);
-        await user.send(this.withChart(note.kind, note.body, announcementPayload(renderNote(note.kind, note.body), null)));
-      } catch (e) {
-        this.log(`could not send a note to ${note.externalId}`, e);
-      }
-      await this.o.store.markNotesDelivered([note.id], now());
+      this.logger.warn({ requestId: `discord:${i.id}`, reason: e instanceof Error ? e.message : String(e) }, "could not offer autocomplete choices");
+      await i.respond([]).catch(() => undefined);
     }
   }
 }
 
-/**
- * PNG charts attached to a message: the first is the image of its embed, the others come in
- * embeds of their own (Discord shows one image per embed, ten embeds per message).
- */
-function withCharts(payload: ReplyPayload, charts: ReadonlyArray<{ name: string; png: Buffer }>): ReplyPayload & { files?: AttachmentPayload[] } {
-  const shown = charts.slice(0, 10);
-  if (shown.length === 0) return payload;
-  const [first, ...rest] = payload.embeds ?? [{}];
-  const image = (name: string) => ({ url: `attachment://${name}` });
-  return {
-    ...payload,
-    embeds: [{ ...first, image: image(shown[0]!.name) }, ...rest, ...shown.slice(1).map((c) => ({ image: image(c.name), color: first?.color }))].slice(0, 10),
-    files: shown.map((c) => ({ attachment: c.png, name: c.name })),
+interface Plan {
+  readonly personal: boolean;
+  readonly mutates: boolean;
+  readonly run: (inv: Invocation) => Promise<Reply>;
+}
+
+function mutatesWith(command: AnyCommand, values: Record<string, unknown>): boolean {
+  return typeof command.mutates === "function" ? command.mutates(values as never) : command.mutates;
+}
+
+/** An error from login() that means Discord will not take the bot as configured. */
+function fatalOfLogin(e: unknown): FatalError | undefined {
+  const err = e as { code?: unknown; message?: unknown };
+  if (err?.code === "TokenInvalid") return new FatalError("Discord refused the bot token (invalid token at login): put the current one in DISCORD_TOKEN", EXIT.credentials);
+  const message = typeof err?.message === "string" ? err.message : "";
+  const byMessage: Record<string, number> = {
+    "Authentication failed": 4004,
+    "Invalid shard": 4010,
+    "Sharding is required": 4011,
+    "Used an invalid API version": 4012,
+    "Used invalid intents": 4013,
+    "Used disallowed intents": 4014,
   };
+  const close = byMessage[message];
+  return close ? new FatalError(FATAL_CLOSES[close]!, EXIT.credentials) : undefined;
 }
-
-/** A board message someone already deleted is no error; anything else is. */
-function ignoreUnknownMessage(e: unknown): void {
-  if (!(e instanceof DiscordAPIError && e.code === RESTJSONErrorCodes.UnknownMessage)) throw e;
-}
-
-/** The data a queued announcement's buttons need: a new task carries Claim. */
-function announcementData(kind: string, body: string): unknown {
-  if (kind === "task") {
-    const t = JSON.parse(body) as { task: number };
-    return { task: { id: t.task, status: "open" } };
-  }
-  return null;
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());

@@ -10,8 +10,38 @@ import {
 } from "discord.js";
 import type { Doc, Span } from "../../commands/doc.ts";
 
-/** Discord's limits on what one message may carry. */
-export const LIMITS = { content: 2000, description: 4096, embedTitle: 256, fieldValue: 1024, fields: 25, embedTotal: 6000 } as const;
+/** Discord's limits on what one message may carry (a payload over any of them is refused whole, 50035). */
+export const LIMITS = {
+  content: 2000,
+  description: 4096,
+  embedTitle: 256,
+  fieldName: 256,
+  fieldValue: 1024,
+  fields: 25,
+  footer: 2048,
+  embedTotal: 6000,
+  embeds: 10,
+  rows: 5,
+  buttonsPerRow: 5,
+  customId: 100,
+  buttonLabel: 80,
+  choices: 25,
+  choiceName: 100,
+  choiceValue: 100,
+  nonce: 25,
+} as const;
+
+/**
+ * Text cut to at most `max` UTF-16 code units (as Discord counts), with an ellipsis when cut, never
+ * inside a surrogate pair.
+ */
+export function clipUnits(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let cut = text.slice(0, max - 1);
+  const last = cut.charCodeAt(cut.length - 1);
+  if (last >= 0xd800 && last <= 0xdbff) cut = cut.slice(0, -1);
+  return `${cut}…`;
+}
 
 const COLOURS = { ok: 0x3ba55d, error: 0xed4245, info: 0x5865f2, task: 0xf0b232, good: 0x57a5f2 } as const;
 
@@ -63,10 +93,12 @@ export function docToMarkdown(d: Doc): string {
 
 export function clipText(text: string, max: number): string {
   if (text.length <= max) return text;
-  const cut = text.slice(0, max - 2);
+  let cut = text.slice(0, max - 6);
+  const last = cut.charCodeAt(cut.length - 1);
+  if (last >= 0xd800 && last <= 0xdbff) cut = cut.slice(0, -1);
   // Do not leave a code block open.
   const fences = (cut.match(/```/g) ?? []).length;
-  return fences % 2 === 1 ? `${cut.slice(0, max - 6)}\n\`\`\`…` : `${cut}…`;
+  return fences % 2 === 1 ? `${cut}\n\`\`\`…` : `${cut}…`;
 }
 
 export interface ReplyPayload {

@@ -12,6 +12,7 @@ import {
 } from "discord-api-types/v10";
 import type { AnyArg } from "../../commands/args.ts";
 import { commandName, type AnyCommand } from "../../commands/define.ts";
+import { clipUnits } from "./render.ts";
 
 /** Arguments whose values name things of the pool: Discord offers autocomplete for them. */
 export const AUTOCOMPLETE: Readonly<Record<string, "project" | "task" | "good" | "kind">> = {
@@ -23,7 +24,7 @@ export const AUTOCOMPLETE: Readonly<Record<string, "project" | "task" | "good" |
 };
 
 export function clip(text: string, max = 100): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+  return clipUnits(text, max);
 }
 
 /** Which arguments of a command get autocomplete: references to projects, tasks, goods, kinds. */

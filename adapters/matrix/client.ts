@@ -4,18 +4,40 @@
 // Matrix user id is the identity.
 //
 // Element reserves a leading "/" for its own commands, hence the "!dpool" prefix.
+//
+// What it guarantees, and how:
+// - Nothing lost on the way in. The adapter runs its own sync loop. A room whose timeline came
+//   `limited` (Synapse sends at most `timeline.limit` events per room and sync) is paged back
+//   with /messages down to the last event handled there (or the bot's join), and the missed
+//   events are handled first, in order. Each room's last handled event and the sync token are
+//   stored together, atomically, only after the batch was handled: after a crash the batch
+//   comes again, and what was handled already is skipped (or, at worst, replayed: the event id
+//   is the request id, so a replay changes nothing and gets the stored answer).
+// - Nothing doubled on the way out. Every answer is a reply row written in the command's own
+//   transaction; announcements, boards and notes are outbox and note rows. A Deliverer claims
+//   each row and this adapter sends it with a transaction id derived from the row
+//   (`PUT /rooms/{room}/send/{type}/{txnId}`): a repeat after a crash, or by a second process,
+//   is answered by the homeserver with the first event and sends nothing.
+// - Never a silent exit. Rate limits (429) are waited out with timers that hold the process;
+//   an unreachable homeserver is retried with back-off, logged once when it starts and once when
+//   it ends, and given up after `giveUpAfterMs` (onFatal with EXIT.unreachable); a refused access
+//   token ends at once (EXIT.credentials).
 import { randomBytes } from "node:crypto";
-import { LogLevel, LogService, MatrixAuth, MatrixClient, MatrixError, SimpleFsStorageProvider, type IStorageProvider } from "@vector-im/matrix-bot-sdk";
-import { newestBoards, renderAnnouncement, renderNote } from "../../commands/announcements.ts";
-import type { BoardMessage } from "../../src/services/rooms.ts";
+import { MatrixAuth, MatrixClient, type IStorageProvider } from "@vector-im/matrix-bot-sdk";
+import { renderAnnouncement, renderNote } from "../../commands/announcements.ts";
 import { CHART_FILE, CHART_HEIGHT, CHART_WIDTH, chartOfStoredSummary, replyCharts } from "../../commands/chart.ts";
-import { runText, type Engine, type Reply } from "../../commands/dispatch.ts";
-import { doc } from "../../commands/doc.ts";
+import { refuse, replyFromStored, runText, type Engine, type Invocation, type Reply } from "../../commands/dispatch.ts";
+import { doc, type Doc } from "../../commands/doc.ts";
 import { parseCommand } from "../../commands/text.ts";
 import type { Clock } from "../../src/clock.ts";
+import { Deliverer, type Courier, type Failure, type NoteItem, type OutboxItem } from "../../src/delivery.ts";
+import { EXIT, FatalError, type ExitCode, type OnFatal } from "../../src/lifecycle.ts";
 import { createLogger, type Logger } from "../../src/log.ts";
-import type { Store } from "../../src/store.ts";
+import type { BoardMessage } from "../../src/services/rooms.ts";
+import type { ReplyRow, Store } from "../../src/store.ts";
+import { routeSdkLogs, troubleOf, txnIdOf } from "./http.ts";
 import { cards, notice } from "./render.ts";
+import { StateFile } from "./state.ts";
 
 export const PREFIXES = ["!dpool", "!dp"] as const;
 /** Reactions that claim a task when put on its announcement. */
@@ -23,8 +45,35 @@ export const CLAIM_KEYS = new Set(["✋", "✋️", "🙋", "🙋‍♀️", "�
 /** Commands that bind a room to a pool or project: only room moderators may run them. */
 const BINDING = new Set(["pool create", "pool join", "project room"]);
 const MODERATOR = 50;
+/** Timeline events per room and sync asked of the homeserver (Synapse's default is 10). */
+export const DEFAULT_TIMELINE_LIMIT = 50;
+export const DEFAULT_GIVE_UP_AFTER_MS = 15 * 60_000;
+/** Events asked per /messages page when a gap is filled, and how many pages at most. */
+const PAGE = 100;
+const MAX_PAGES = 50;
 
-type Event = { event_id: string; sender: string; type: string; origin_server_ts: number; content: Record<string, unknown>; state_key?: string };
+type Event = {
+  event_id: string;
+  sender: string;
+  type: string;
+  origin_server_ts: number;
+  content: Record<string, unknown>;
+  state_key?: string;
+  unsigned?: Record<string, unknown>;
+};
+type SyncRoom = { timeline?: { events?: Event[]; limited?: boolean; prev_batch?: string } };
+type SyncResponse = { next_batch: string; rooms?: { join?: Record<string, SyncRoom> } };
+
+/** Where an answer goes (a reply row's `target`): the room, the event answered, its thread. */
+export interface MatrixTarget {
+  readonly roomId: string;
+  /** The event the answer replies to (the command, or the announcement a reaction was put on). */
+  readonly eventId: string;
+  /** The thread root, when the command was typed in a thread. */
+  readonly thread?: string;
+  /** Whose reaction this answers: the answer starts with their name. */
+  readonly who?: string;
+}
 
 export interface MatrixOptions {
   readonly homeserverUrl: string;
@@ -41,209 +90,436 @@ export interface MatrixOptions {
   readonly logger?: Logger;
   /** Long-poll timeout of /sync (ms); short in tests. */
   readonly syncTimeoutMs?: number;
+  /** Called once when the bot cannot go on (token refused, homeserver unreachable too long). */
+  readonly onFatal?: OnFatal;
+  /** How long the homeserver may stay unreachable before onFatal(EXIT.unreachable) (ms, default 15 min). */
+  readonly giveUpAfterMs?: number;
+  /** Longest wait between two attempts to reach the homeserver (ms, default 30 s). */
+  readonly maxRetryMs?: number;
+  /** Timeline events per room and sync asked of the homeserver (default 50; gaps are paged either way). */
+  readonly timelineLimit?: number;
+  /** Delivery: how long a claim on a message holds (ms), and how often waiting messages are looked at (ms). */
+  readonly leaseMs?: number;
+  readonly pollMs?: number;
+}
+
+class Stopped extends Error {
+  constructor() {
+    super("d-pool's Matrix adapter has stopped");
+  }
 }
 
 /**
- * A MatrixClient whose sync loop waits for d-pool to handle each event before the next one,
- * so that the sync token is stored only after the commands of a batch are committed: a restart
- * neither loses a command nor (thanks to request ids) answers one twice.
+ * A MatrixClient whose sync loop is the adapter's (see MatrixAdapter.syncLoop): the SDK's own
+ * loop advances its token even when handling a batch failed, and swallows every error.
  */
 class DpoolMatrixClient extends MatrixClient {
-  handle: ((name: string, ...args: unknown[]) => Promise<void>) | undefined;
+  loop: (() => Promise<void>) | undefined;
+  /** Called with each batch before its events are handed out (fills the gaps of limited timelines). */
+  beforeBatch: ((raw: SyncResponse) => Promise<void>) | undefined;
 
   constructor(homeserverUrl: string, accessToken: string, storage: IStorageProvider) {
     super(homeserverUrl, accessToken, storage);
-    // The sync token is stored only after a batch was handled (see startSyncInternal).
+    // The token is stored by the adapter, after the batch was handled.
     this.persistTokenAfterSync = true;
   }
 
   protected override startSyncInternal(): Promise<unknown> {
-    return this.startSync(async (name: string, ...args: unknown[]) => {
-      await Promise.resolve(this.emit(name, ...args));
-      await this.handle?.(name, ...args);
-    });
+    void this.loop?.();
+    return Promise.resolve();
+  }
+
+  syncOnce(token: string | null): Promise<SyncResponse> {
+    return this.doSync(token as string) as Promise<SyncResponse>;
+  }
+
+  async handleBatch(raw: SyncResponse, emit: (name: string, ...args: unknown[]) => Promise<void>): Promise<void> {
+    await this.beforeBatch?.(raw);
+    await this.processSync(raw, emit);
   }
 }
 
 const localpart = (userId: string) => userId.replace(/^@/, "").split(":")[0] ?? userId;
 const serverOf = (userId: string) => userId.slice(userId.indexOf(":") + 1);
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+const enc = encodeURIComponent;
 
-/** Runs a homeserver call, waiting out rate limits (429 with retry_after_ms) instead of failing. */
-export async function withRateLimit<T>(call: () => Promise<T>, tries = 6): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await call();
-    } catch (e) {
-      const limited = e instanceof MatrixError ? e.errcode === "M_LIMIT_EXCEEDED" : (e as { statusCode?: number })?.statusCode === 429;
-      if (!limited || attempt >= tries) throw e;
-      const wait = (e as MatrixError).retryAfterMs ?? 1000 * attempt;
-      await sleep(Math.min(wait, 60_000));
-    }
-  }
-}
+export class MatrixAdapter implements Courier {
+  readonly platform = "matrix";
+  private readonly logger: Logger;
+  private readonly deliverer: Deliverer;
+  private stopped = false;
+  private syncing = false;
+  /** The batch being handled (stop waits for it). */
+  private handling: Promise<unknown> = Promise.resolve();
+  /** Per room, the last timeline event handled (stored with the sync token). */
+  private readonly handled = new Map<string, string>();
+  /** Since when the homeserver has been failing, and why (logged once at start and once at end). */
+  private failing: { since: number; reason: string; attempts: number } | undefined;
+  private fatalSent = false;
+  /** Timers that must hold the process (rate-limit waits, back-off): cleared by stop. */
+  private readonly waits = new Set<{ timer: NodeJS.Timeout; done: () => void }>();
 
-export class MatrixAdapter {
   private constructor(
     readonly client: DpoolMatrixClient,
-    private readonly storage: IStorageProvider,
+    private readonly state: StateFile,
     private readonly o: MatrixOptions,
     readonly userId: string,
-  ) {}
-  private delivering: Promise<void> = Promise.resolve();
-  private stopped = false;
-  private busy: Promise<void> = Promise.resolve();
-  private readonly warnedEncrypted = new Set<string>();
-
-  private loggerCache: Logger | undefined;
-  private get logger(): Logger {
-    return (this.loggerCache ??= (this.o.logger ?? createLogger()).child({ platform: "matrix" }));
-  }
-
-  private log(msg: string, err?: unknown): void {
-    if (err === undefined) this.logger.warn(msg);
-    else this.logger.error({ err }, msg);
+  ) {
+    this.logger = (o.logger ?? createLogger()).child({ platform: "matrix" });
+    // (Undefined options must be left out: the Deliverer spreads them over its defaults.)
+    this.deliverer = new Deliverer({
+      store: o.store,
+      courier: this,
+      logger: o.logger ?? createLogger(),
+      pollMs: o.pollMs ?? 2_000,
+      ...(o.leaseMs === undefined ? {} : { leaseMs: o.leaseMs }),
+    });
+    client.loop = () => this.syncLoop();
+    client.beforeBatch = (raw) => this.fillGaps(raw);
   }
 
   /** Logs in (with the stored or given token, or once with user and password) and prepares the client. */
   static async connect(o: MatrixOptions): Promise<MatrixAdapter> {
-    // The SDK logs expected 404s (m.direct, unset account data) as errors: keep only real trouble.
-    LogService.setLevel(LogLevel.WARN);
-    LogService.muteModule("MatrixHttpClient");
-    LogService.muteModule("MatrixClientLite");
-    const storage = new SimpleFsStorageProvider(o.storageFile);
-    let token = o.accessToken ?? (storage.readValue("dpool.accessToken") as string | null | undefined) ?? undefined;
+    routeSdkLogs(o.logger ?? createLogger());
+    const state = new StateFile(o.storageFile);
+    let token = o.accessToken ?? state.readValue("dpool.accessToken");
     if (!token) {
       if (!o.user || !o.password) throw new Error("no MATRIX_ACCESS_TOKEN, and no MATRIX_USER and MATRIX_PASSWORD to log in with");
       const login = await new MatrixAuth(o.homeserverUrl).passwordLogin(o.user, o.password, "d-pool");
       token = login.accessToken;
       // Logged in once: the token is kept, so the password is not needed at the next start.
-      storage.storeValue("dpool.accessToken", token);
+      state.storeValue("dpool.accessToken", token);
     }
-    const client = new DpoolMatrixClient(o.homeserverUrl, token, storage);
+    const client = new DpoolMatrixClient(o.homeserverUrl, token, state);
     client.syncingTimeout = o.syncTimeoutMs ?? 30_000;
-    const userId = await client.getUserId();
-    const adapter = new MatrixAdapter(client, storage, o, userId);
-    client.handle = (name, ...args) => adapter.onSync(name, ...args);
-    return adapter;
+    let userId: string;
+    try {
+      userId = await client.getUserId();
+    } catch (e) {
+      const t = troubleOf(e);
+      if (t.kind === "token") throw new FatalError(`the homeserver at ${o.homeserverUrl} refused the access token (${t.reason}): set a valid MATRIX_ACCESS_TOKEN`, EXIT.credentials);
+      throw e;
+    }
+    return new MatrixAdapter(client, state, o, userId);
   }
 
   async start(): Promise<void> {
-    // Rooms the bot is already in count as joined from now on: their history stays unanswered.
-    for (const roomId of await withRateLimit(() => this.client.getJoinedRooms())) {
-      if (this.joinedAt(roomId) === undefined) this.storage.storeValue(`dpool.joined.${roomId}`, String(this.o.clock.now().getTime()));
+    this.stopped = false;
+    // First start (no sync token yet): the rooms the bot is in count as joined from now on, their
+    // history stays unanswered. Later, a room's join event sets when the bot joined it.
+    if (!this.state.getSyncToken()) {
+      for (const roomId of await this.call(() => this.client.getJoinedRooms())) {
+        if (this.joinedAt(roomId) === undefined) this.state.storeValue(`dpool.joined.${roomId}`, String(Date.now()));
+      }
     }
-    await this.client.start();
-    await this.deliver();
+    const filter = { room: { timeline: { limit: this.o.timelineLimit ?? DEFAULT_TIMELINE_LIMIT } } };
+    // Registered here rather than by client.start(): the SDK forgets the sync token when it makes
+    // a new filter, which would drop what was said while the bot was away.
+    const known = this.state.getFilter();
+    if (!known || JSON.stringify(known.filter) !== JSON.stringify(filter)) {
+      const made = (await this.call(() => this.client.doRequest("POST", `/_matrix/client/v3/user/${enc(this.userId)}/filter`, null, filter))) as { filter_id: string };
+      this.state.setFilter({ id: made.filter_id as unknown as number, filter });
+    }
+    this.syncing = true;
+    await this.call(() => this.client.start(filter));
+    this.deliverer.start();
+    void this.deliverer.kick();
   }
 
-  /** Stops syncing and waits for the event being handled, so nothing is left half done. */
+  /** Stops syncing and delivering, and waits for the batch being handled, so nothing is left half done. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.syncing = false;
     this.client.stop();
-    await this.busy;
-    await this.delivering;
+    for (const w of [...this.waits]) w.done();
+    await this.handling.catch(() => undefined);
+    await this.deliverer.stop();
+    for (const w of [...this.waits]) w.done();
   }
 
+  /** Delivers waiting answers, announcements and notes now (called after each commit). */
+  deliver(): Promise<void> {
+    return this.deliverer.kick();
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // The sync loop
+
+  private async syncLoop(): Promise<void> {
+    let token = this.state.getSyncToken();
+    while (!this.stopped && this.syncing) {
+      let raw: SyncResponse;
+      try {
+        raw = await this.client.syncOnce(token);
+      } catch (e) {
+        if (this.stopped || !(await this.syncFailed(e))) return;
+        continue;
+      }
+      if (this.stopped) return; // the batch is not handled and its token not stored: the next start gets it
+      const initial = token === null;
+      const work = this.client.handleBatch(raw, (name, ...args) => this.emit(initial, name, ...args));
+      this.handling = work;
+      try {
+        await work;
+      } catch (e) {
+        if (this.stopped || e instanceof Stopped) return;
+        // Trouble reaching the homeserver while handling (paging, a join): the batch comes again.
+        if (!(await this.syncFailed(e))) return;
+        continue;
+      }
+      token = raw.next_batch;
+      // The rooms' handled positions and the token, in one write.
+      this.state.batch(() => {
+        for (const [roomId, eventId] of this.handled) if (this.state.readValue(`dpool.handled.${roomId}`) !== eventId) this.state.storeValue(`dpool.handled.${roomId}`, eventId);
+        this.state.setSyncToken(token);
+      });
+      this.reachable();
+    }
+  }
+
+  /** One event of a batch: handled, and the room's position moves past it. */
+  private async emit(initial: boolean, name: string, ...args: unknown[]): Promise<void> {
+    if (this.stopped) throw new Stopped();
+    this.client.emit(name, ...args);
+    if (name === "room.event") {
+      const [roomId, event] = args as [string, Event];
+      // The first sync of a new bot hands over history: nothing of it is answered.
+      if (!initial) await this.dispatch(name, roomId, event);
+      this.handled.set(roomId, event.event_id);
+    } else if (name === "room.invite" || name === "room.leave") {
+      await this.dispatch(name, args[0] as string, args[1] as Event);
+    }
+  }
+
+  /** A failed sync (or batch): false when the loop must end. Waits out the trouble otherwise. */
+  private async syncFailed(e: unknown): Promise<boolean> {
+    const t = troubleOf(e);
+    if (t.kind === "token") {
+      this.fatal(`the homeserver at ${this.o.homeserverUrl} refused the access token (${t.reason}): set a valid MATRIX_ACCESS_TOKEN`, EXIT.credentials);
+      return false;
+    }
+    if (t.kind === "rate") {
+      await this.sleep(Math.min(t.afterMs, 5 * 60_000));
+      return !this.stopped;
+    }
+    const now = Date.now();
+    const giveUp = this.o.giveUpAfterMs ?? DEFAULT_GIVE_UP_AFTER_MS;
+    if (!this.failing) {
+      this.failing = { since: now, reason: t.reason, attempts: 0 };
+      this.logger.warn(`the homeserver at ${this.o.homeserverUrl} cannot be reached (${t.reason}); retrying with back-off, giving up after ${formatMs(giveUp)}`);
+    }
+    this.failing.attempts++;
+    const down = now - this.failing.since;
+    if (down >= giveUp) {
+      this.fatal(`the homeserver at ${this.o.homeserverUrl} stayed unreachable for ${formatMs(down)} (${t.reason}): giving up`, EXIT.unreachable);
+      return false;
+    }
+    const backoff = Math.min(this.o.maxRetryMs ?? 30_000, 250 * 2 ** Math.min(this.failing.attempts, 10));
+    await this.sleep(Math.max(50, Math.min(backoff * (0.75 + Math.random() * 0.5), giveUp - down)));
+    return !this.stopped;
+  }
+
+  private reachable(): void {
+    if (!this.failing) return;
+    const f = this.failing;
+    this.failing = undefined;
+    this.logger.info(`the homeserver at ${this.o.homeserverUrl} is reachable again (it failed for ${formatMs(Date.now() - f.since)}, ${f.attempts} attempt${f.attempts === 1 ? "" : "s"}: ${f.reason})`);
+    void this.deliverer.kick();
+  }
+
+  private fatal(message: string, code: ExitCode): void {
+    this.syncing = false;
+    if (this.fatalSent) return;
+    this.fatalSent = true;
+    const e = new FatalError(message, code);
+    if (this.o.onFatal) this.o.onFatal(e);
+    else {
+      // Nobody to tell: say it here, and make sure the process does not end with 0.
+      this.logger.fatal({ exitCode: code }, message);
+      process.exitCode = code;
+    }
+  }
+
+  /** A wait that holds the process (a rate limit, a back-off); stop() ends it early. */
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const w = {
+        timer: setTimeout(() => w.done(), ms),
+        done: () => {
+          clearTimeout(w.timer);
+          this.waits.delete(w);
+          resolve();
+        },
+      };
+      this.waits.add(w);
+    });
+  }
+
+  /** Runs a homeserver call, waiting out rate limits; other trouble is thrown. */
+  private async call<T>(fn: () => Promise<T>, tries = 8): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        const t = troubleOf(e);
+        if (t.kind !== "rate" || attempt >= tries || this.stopped) throw e;
+        await this.sleep(Math.min(t.afterMs, 60_000));
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Nothing lost on the way in: gaps of limited timelines
+
+  /**
+   * Rooms whose timeline came `limited`: the events the homeserver left out are fetched with
+   * /messages (newest first, page by page) down to the last event handled in the room, the
+   * bot's own join, or the previous sync token, and put in front of the timeline. Events already
+   * handled (a batch that comes again after a crash or a failure) are taken out.
+   */
+  private async fillGaps(raw: SyncResponse): Promise<void> {
+    const since = this.state.getSyncToken();
+    for (const [roomId, room] of Object.entries(raw.rooms?.join ?? {})) {
+      const tl = room.timeline;
+      if (!tl?.events) continue;
+      const last = this.lastHandled(roomId);
+      if (last !== undefined) {
+        const i = tl.events.findIndex((e) => e.event_id === last);
+        if (i >= 0) {
+          tl.events = tl.events.slice(i + 1);
+          continue;
+        }
+      }
+      if (!since || !tl.limited || !tl.prev_batch) continue;
+      const missed = await this.pageBack(roomId, tl.prev_batch, since, last);
+      if (missed.length > 0) this.logger.debug({ room: roomId, events: missed.length }, "filled a gap in a limited timeline");
+      tl.events = [...missed, ...tl.events];
+      tl.limited = false;
+    }
+  }
+
+  private async pageBack(roomId: string, from: string, to: string, last: string | undefined): Promise<Event[]> {
+    const out: Event[] = [];
+    let token = from;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const res = (await this.call(() => this.client.doRequest("GET", `/_matrix/client/v3/rooms/${enc(roomId)}/messages`, { dir: "b", from: token, to, limit: PAGE }))) as {
+        chunk?: Event[];
+        end?: string;
+      };
+      const chunk = res.chunk ?? [];
+      for (const ev of chunk) {
+        if (last !== undefined && ev.event_id === last) return out.reverse();
+        out.push(ev);
+        if (ev.type === "m.room.member" && ev.state_key === this.userId && ev.content?.membership === "join") return out.reverse();
+      }
+      if (chunk.length === 0 || !res.end || res.end === token) return out.reverse();
+      token = res.end;
+    }
+    this.logger.warn({ room: roomId }, `a gap in ${roomId} is longer than ${MAX_PAGES * PAGE} events: older ones are left unanswered`);
+    return out.reverse();
+  }
+
+  private lastHandled(roomId: string): string | undefined {
+    return this.handled.get(roomId) ?? this.state.readValue(`dpool.handled.${roomId}`);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Events
+
   private joinedAt(roomId: string): number | undefined {
-    const v = this.storage.readValue(`dpool.joined.${roomId}`);
+    const v = this.state.readValue(`dpool.joined.${roomId}`);
     return typeof v === "string" ? Number(v) : undefined;
   }
 
-  private async onSync(name: string, ...args: unknown[]): Promise<void> {
-    // stop() does not abort a /sync the server holds. Its batch must not be handled now, and
-    // its token must not be stored (throwing keeps it), so the next start gets those events.
-    if (this.stopped) throw new Error("d-pool's Matrix adapter has stopped");
-    const work = this.dispatch(name, ...args);
-    this.busy = work;
-    await work;
-  }
-
-  private async dispatch(name: string, ...args: unknown[]): Promise<void> {
+  private async dispatch(name: string, roomId: string, event: Event): Promise<void> {
     try {
-      if (name === "room.invite") await this.onInvite(args[0] as string, args[1] as Event);
-      else if (name === "room.join") this.onJoin(args[0] as string, args[1] as Event);
-      else if (name === "room.event") await this.onEvent(args[0] as string, args[1] as Event);
+      if (name === "room.invite") await this.onInvite(roomId, event);
+      else if (name === "room.leave") await this.onLeave(roomId, event);
+      else await this.onEvent(roomId, event);
     } catch (e) {
-      this.log(`matrix: could not handle ${name}`, e);
+      if (e instanceof Stopped) throw e;
+      const t = troubleOf(e);
+      // The homeserver's trouble, not the event's: the batch is handled again once it is over.
+      if (t.kind === "down" || t.kind === "rate" || t.kind === "token") throw e;
+      const incident = randomBytes(4).toString("hex");
+      this.logger.error({ err: e, incident, room: roomId, event: event.event_id }, `could not handle ${name} ${event.event_id} in ${roomId} (incident ${incident})`);
     }
   }
 
   private async onInvite(roomId: string, invite: Event): Promise<void> {
     const servers = this.o.inviteServers ?? [];
     if (servers.length > 0 && !servers.includes(serverOf(invite.sender))) {
-      this.log(`matrix: ignoring an invite to ${roomId} from ${invite.sender} (server not in MATRIX_INVITE_SERVERS)`);
+      this.logger.warn(`ignoring an invite to ${roomId} from ${invite.sender} (server not in MATRIX_INVITE_SERVERS)`);
       return;
     }
-    await withRateLimit(() => this.client.joinRoom(roomId));
-    const encrypted = await this.isEncrypted(roomId);
-    await this.send(
-      roomId,
-      notice(
-        encrypted
-          ? [doc.line(ENCRYPTED)]
-          : [
-              doc.line("Hello! I keep a distribution pool: shared tasks, goods and weighted hours for peer-production projects."),
-              doc.line("Start with ", doc.code("!dpool pool create <name>"), " (this room becomes the lobby) or ", doc.code("!dpool pool join <code>"), " with an invite from a pool admin. ", doc.code("!dpool help"), " lists every command."),
-            ],
-      ),
-    );
+    try {
+      await this.call(() => this.client.joinRoom(roomId));
+    } catch (e) {
+      const t = troubleOf(e);
+      if (t.kind !== "forbidden" && t.kind !== "refused") throw e;
+      this.logger.warn(`could not join ${roomId} on ${invite.sender}'s invite: ${t.reason}`);
+      return;
+    }
+    if (await this.isEncrypted(roomId)) {
+      await this.warnEncrypted(roomId);
+      return;
+    }
+    const hello = notice([
+      doc.line("Hello! I keep a distribution pool: shared tasks, goods and weighted hours for peer-production projects."),
+      doc.line("Start with ", doc.code("!dpool pool create <name>"), " (this room becomes the lobby) or ", doc.code("!dpool pool join <code>"), " with an invite from a pool admin. ", doc.code("!dpool help"), " lists every command."),
+    ]);
+    await this.call(() => this.put(roomId, "m.room.message", hello, txnIdOf(`hello:${roomId}:${invite.event_id}`)));
   }
 
-  private onJoin(roomId: string, membership: Event): void {
-    this.storage.storeValue(`dpool.joined.${roomId}`, String(membership.origin_server_ts));
+  /** The bot left, was kicked or banned: announcements stop going to the room. */
+  private async onLeave(roomId: string, event: Event): Promise<void> {
+    const row = await this.o.store.read((tx) => tx.room("matrix", roomId));
+    if (!row || row.unreachableSince !== null) return;
+    await this.o.store.markRoomUnreachable(row.id, Date.now());
+    const how = event.content?.membership === "ban" ? "banned" : event.sender === this.userId ? "left" : "kicked";
+    const reason = typeof event.content?.reason === "string" && event.content.reason ? ` (${event.content.reason.slice(0, 100)})` : "";
+    this.logger.warn({ room: roomId }, `the bot was ${how} from ${roomId}${how === "left" ? "" : ` by ${event.sender}`}${reason}: no more announcements go there until it is back`);
   }
 
   private async isEncrypted(roomId: string): Promise<boolean> {
     try {
-      await this.client.getRoomStateEvent(roomId, "m.room.encryption", "");
+      await this.call(() => this.client.getRoomStateEvent(roomId, "m.room.encryption", ""));
       return true;
-    } catch {
-      return false;
+    } catch (e) {
+      const t = troubleOf(e);
+      if (t.kind === "refused" || t.kind === "forbidden") return false;
+      throw e;
     }
   }
 
+  /** Said once per room (the transaction id is the room's: a restart does not repeat it either). */
+  private async warnEncrypted(roomId: string): Promise<void> {
+    const key = `dpool.encrypted.${roomId}`;
+    if (this.state.readValue(key)) return;
+    await this.call(() => this.put(roomId, "m.room.message", notice([doc.line(ENCRYPTED)]), txnIdOf(`encrypted:${roomId}`)));
+    this.state.storeValue(key, String(Date.now()));
+  }
+
   private async onEvent(roomId: string, event: Event): Promise<void> {
-    if (event.sender === this.userId) return;
-    // The first sync of a new bot hands over history; after that only events since the stored
-    // sync token come. In a room just joined, events before the bot's own join are history too.
-    if (!(await Promise.resolve(this.storage.getSyncToken()))) return;
-    const joined = this.joinedAt(roomId);
-    if (joined === undefined || event.origin_server_ts < joined) return;
-    if (event.type === "m.room.encrypted") {
-      if (!this.warnedEncrypted.has(roomId)) {
-        this.warnedEncrypted.add(roomId);
-        await this.send(roomId, notice([doc.line(ENCRYPTED)]));
-      }
+    if (event.type === "m.room.member" && event.state_key === this.userId) {
+      // The bot's own join: what was said in the room before it stays unanswered.
+      if (event.content?.membership === "join") this.state.storeValue(`dpool.joined.${roomId}`, String(Math.max(event.origin_server_ts, this.joinedAt(roomId) ?? 0)));
       return;
     }
+    if (event.sender === this.userId) return;
+    const joined = this.joinedAt(roomId);
+    if (joined === undefined || event.origin_server_ts < joined) return;
+    if (event.type === "m.room.encrypted") return this.warnEncrypted(roomId);
     if (event.type === "m.room.message") await this.onMessage(roomId, event);
     else if (event.type === "m.reaction") await this.onReaction(roomId, event);
   }
 
-  /**
-   * Events answered lately. A batch interrupted by a stop is delivered again at the next start
-   * (its sync token was not stored); its commands are not answered twice. (Replays would credit
-   * nothing twice anyway: the event id is the request id.)
-   */
-  private answered(eventId: string): boolean {
-    return this.recent().includes(eventId);
-  }
-
-  private markAnswered(eventId: string): void {
-    this.storage.storeValue("dpool.answered", JSON.stringify([...this.recent(), eventId].slice(-1000)));
-  }
-
-  private recent(): string[] {
-    const raw = this.storage.readValue("dpool.answered");
-    return typeof raw === "string" ? (JSON.parse(raw) as string[]) : [];
-  }
-
-  private invocation(roomId: string, event: Event) {
+  private invocation(roomId: string, event: Event, replyTo: MatrixTarget): Invocation {
     return {
       caller: { platform: "matrix", userId: event.sender, displayName: localpart(event.sender), roomId },
       requestId: `matrix:${event.event_id}`,
       now: this.o.clock.now(),
+      replyTo,
     };
   }
 
@@ -251,80 +527,188 @@ export class MatrixAdapter {
     const body = typeof event.content.body === "string" ? event.content.body.trim() : "";
     const prefix = PREFIXES.find((p) => body === p || body.startsWith(`${p} `));
     if (!prefix) return;
-    if (this.answered(event.event_id)) return;
     const text = body.slice(prefix.length).trim() || "help";
+    const rel = event.content["m.relates_to"] as { rel_type?: string; event_id?: string } | undefined;
+    const thread = rel?.rel_type === "m.thread" && typeof rel.event_id === "string" ? rel.event_id : undefined;
+    const inv = this.invocation(roomId, event, { roomId, eventId: event.event_id, ...(thread ? { thread } : {}) });
     const parsed = parseCommand(this.o.engine.table, text);
     if (parsed.ok) {
       if (parsed.command.where === "pool" && !(await this.roomIsBound(roomId))) return; // rooms of no pool: only starting commands
-      if (BINDING.has(parsed.command.path.join(" ")) && (await this.powerLevel(roomId, event.sender)) < MODERATOR) {
-        await this.send(roomId, notice([doc.line(`✗ only a room moderator (power level ${MODERATOR} or more) can bind this room: ask one to type `, doc.code(`!dpool ${text}`))], event.event_id));
-        this.markAnswered(event.event_id);
-        return;
+      const path = parsed.command.path.join(" ");
+      if (BINDING.has(path) && (await this.powerLevel(roomId, event.sender)) < MODERATOR) {
+        const message = `only a room moderator (power level ${MODERATOR} or more) can bind this room: ask one to type !dpool ${text}`;
+        const reply = await this.run(inv, () => refuse(this.o.engine, inv, { ok: false, code: "forbidden", command: path, message, doc: [doc.line(doc.bad("✗ "), message)] }));
+        return this.answer(inv, reply);
       }
     }
-    const reply = await this.run(() => runText(this.o.engine, this.invocation(roomId, event), text));
-    // Lists of tasks and goods read best as compact tables in Matrix clients.
-    const table = reply.ok && (reply.command === "task list" || reply.command === "good list") ? cards(reply.data) : null;
-    const hint = reply.command === "task list" ? doc.line(doc.muted("Take one with "), doc.code("!dpool task claim <id>"), doc.muted(", or ✋ on its announcement.")) : doc.line(doc.muted("Take some with "), doc.code("!dpool good request <good> qty:<n>"), doc.muted("."));
-    await this.send(roomId, notice(table ? [...table, hint] : reply.doc, event.event_id));
-    if (reply.ok) await this.sendCharts(roomId, () => replyCharts(reply.command, reply.data));
-    this.markAnswered(event.event_id);
-    await this.deliver();
+    await this.answer(inv, await this.run(inv, () => runText(this.o.engine, inv, text)));
   }
 
   /** ✋ on a task announcement claims the task, as the Claim button does on Discord. */
   private async onReaction(roomId: string, event: Event): Promise<void> {
     const rel = event.content["m.relates_to"] as { rel_type?: string; event_id?: string; key?: string } | undefined;
     if (rel?.rel_type !== "m.annotation" || !rel.event_id || !rel.key || !CLAIM_KEYS.has(rel.key)) return;
-    const task = this.storage.readValue(`dpool.announce.${rel.event_id}`);
-    if (typeof task !== "string" || this.answered(event.event_id)) return;
-    const reply = await this.run(() => runText(this.o.engine, this.invocation(roomId, event), `task claim ${task}`));
-    await this.send(roomId, notice([doc.line(`${localpart(event.sender)}: `), ...reply.doc], rel.event_id));
-    this.markAnswered(event.event_id);
-    await this.deliver();
+    const task = this.state.readValue(`dpool.announce.${rel.event_id}`);
+    if (typeof task !== "string") return;
+    const inv = this.invocation(roomId, event, { roomId, eventId: rel.event_id, who: localpart(event.sender) });
+    await this.answer(inv, await this.run(inv, () => runText(this.o.engine, inv, `task claim ${task}`)));
+  }
+
+  /**
+   * Sends the answer: from its reply row, through the Deliverer (claimed, keyed, settled). An
+   * answer that could not be stored (the database was busy, a bug) is sent as it is.
+   */
+  private async answer(inv: Invocation, reply: Reply): Promise<void> {
+    if (!reply.ok && (reply.code === "busy" || reply.code === "internal")) {
+      const stored = await this.o.store.read((tx) => tx.reply(inv.requestId)).catch(() => undefined);
+      if (!stored) {
+        const target = inv.replyTo as MatrixTarget;
+        await this.call(() => this.put(target.roomId, "m.room.message", this.answerContent(reply, target), txnIdOf(`unstored:${inv.requestId}:${randomBytes(6).toString("hex")}`)));
+        return;
+      }
+    }
+    await this.deliverer.deliverReply(inv.requestId);
   }
 
   /** A bug in this adapter: logged once with an incident id; the member is told the id. */
-  private async run(work: () => Promise<Reply>): Promise<Reply> {
+  private async run(inv: Invocation, work: () => Promise<Reply>): Promise<Reply> {
     try {
       return await work();
     } catch (e) {
       const incident = randomBytes(4).toString("hex");
-      this.log(`matrix: incident ${incident}`, e);
+      this.logger.error({ err: e, incident, requestId: inv.requestId }, `incident ${incident}`);
       const message = `something went wrong on our side (incident ${incident}); nothing was changed.`;
       return { ok: false, code: "internal", message, doc: [doc.line(doc.bad("✗ "), message)] };
     }
   }
 
   private async roomIsBound(roomId: string): Promise<boolean> {
-    return this.o.store.transaction(async (tx) => (await tx.room("matrix", roomId)) !== undefined);
+    return this.o.store.read(async (tx) => (await tx.room("matrix", roomId)) !== undefined);
   }
 
   private async powerLevel(roomId: string, userId: string): Promise<number> {
     try {
-      const pl = (await this.client.getRoomStateEvent(roomId, "m.room.power_levels", "")) as { users?: Record<string, number>; users_default?: number };
+      const pl = (await this.call(() => this.client.getRoomStateEvent(roomId, "m.room.power_levels", ""))) as { users?: Record<string, number>; users_default?: number };
       return pl.users?.[userId] ?? pl.users_default ?? 0;
-    } catch {
-      return 0;
+    } catch (e) {
+      const t = troubleOf(e);
+      if (t.kind === "refused" || t.kind === "forbidden") return 0;
+      throw e;
     }
   }
 
-  private send(roomId: string, content: object): Promise<string> {
-    return withRateLimit(() => this.client.sendMessage(roomId, content));
+  // ---------------------------------------------------------------------------------------
+  // Nothing doubled on the way out: the Courier
+
+  ready(): boolean {
+    return this.syncing && !this.stopped && this.failing === undefined;
+  }
+
+  /** The answer to a command, from its reply row; summary charts follow, each with its own key. */
+  async reply(row: ReplyRow, key: string): Promise<void> {
+    await this.sending(row.attempts, async () => {
+      const target = JSON.parse(row.target) as MatrixTarget;
+      const reply = replyFromStored(this.o.engine.table, row.body);
+      await this.put(target.roomId, "m.room.message", this.answerContent(reply, target), txnIdOf(key));
+      if (reply.ok) await this.sendCharts(target.roomId, key, undefined, () => replyCharts(reply.command, reply.data));
+    });
+  }
+
+  async announce(item: OutboxItem, key: string): Promise<void> {
+    await this.sending(item.attempts, async () => {
+      const roomId = item.room.externalId;
+      if (item.kind === "board") return this.showBoard(item, key);
+      const hint = item.kind === "task" ? [doc.line(doc.muted("React with ✋ to claim it."))] : [];
+      const eventId = await this.put(roomId, "m.room.message", notice([...renderAnnouncement(item.kind, item.body), ...hint]), txnIdOf(key, item.createdAt));
+      if (item.kind === "task") this.state.storeValue(`dpool.announce.${eventId}`, String((JSON.parse(item.body) as { task: number }).task));
+      if (item.kind === "summary") await this.sendCharts(roomId, key, item.createdAt, () => [{ name: CHART_FILE, png: chartOfStoredSummary(item.body) }]);
+    });
+  }
+
+  async note(n: NoteItem, key: string): Promise<void> {
+    await this.sending(n.attempts, async () => {
+      const dm = await this.client.dms.getOrCreateDm(n.externalId);
+      await this.put(dm, "m.room.message", notice(renderNote(n.kind, n.body)), txnIdOf(key, n.createdAt));
+      if (n.kind === "summary") await this.sendCharts(dm, key, n.createdAt, () => [{ name: CHART_FILE, png: chartOfStoredSummary(n.body) }]);
+    });
+  }
+
+  classify(e: unknown): Failure {
+    const t = troubleOf(e);
+    switch (t.kind) {
+      case "rate":
+        return { retry: true, afterMs: t.afterMs, reason: `rate limited by the homeserver (${t.reason}, retry after ${t.afterMs} ms)` };
+      case "down":
+        return { retry: true, reason: t.reason };
+      case "token":
+        this.fatal(`the homeserver at ${this.o.homeserverUrl} refused the access token (${t.reason}): set a valid MATRIX_ACCESS_TOKEN`, EXIT.credentials);
+        return { retry: true, reason: t.reason };
+      case "forbidden":
+        return { retry: false, roomGone: true, reason: `the bot may not post there any more, kicked or banned (${t.reason})` };
+      case "refused":
+        return { retry: false, reason: t.reason };
+    }
   }
 
   /**
-   * Summary charts after the summary's notice: each PNG uploaded to the media repository and
-   * posted as an m.image. A chart that fails to draw or upload is logged; the text has gone.
+   * Runs one send for the Deliverer. After a rate limit, a timer that holds the process kicks
+   * the Deliverer again when the retry is due (its own poll timer does not hold the process).
    */
-  private async sendCharts(roomId: string, draw: () => Array<{ name: string; png: Buffer }>): Promise<void> {
+  private async sending(attempts: number, send: () => Promise<void>): Promise<void> {
     try {
-      for (const { name, png } of draw()) {
-        const url = await withRateLimit(() => this.client.uploadContent(png, "image/png", name));
-        await this.send(roomId, { msgtype: "m.image", body: name, url, info: { w: CHART_WIDTH, h: CHART_HEIGHT, mimetype: "image/png", size: png.length } });
-      }
+      await send();
     } catch (e) {
-      this.log(`matrix: could not send a summary chart to ${roomId}`, e);
+      const t = troubleOf(e);
+      if (t.kind === "rate" && !this.stopped) {
+        // The Deliverer retries after the longer of the homeserver's wait and its own back-off.
+        const due = Math.max(t.afterMs, Math.min(5 * 60_000, 1000 * 2 ** Math.min(attempts, 16)));
+        void this.sleep(due + 25).then(() => {
+          if (!this.stopped) void this.deliverer.kick();
+        });
+      }
+      throw e;
+    }
+  }
+
+  /** The answer as a notice replying to its event (in its thread), lists as compact tables. */
+  private answerContent(reply: Reply, target: MatrixTarget): object {
+    let body: Doc = reply.doc;
+    if (reply.ok && (reply.command === "task list" || reply.command === "good list")) {
+      const table = cards(reply.data);
+      const hint =
+        reply.command === "task list"
+          ? doc.line(doc.muted("Take one with "), doc.code("!dpool task claim <id>"), doc.muted(", or ✋ on its announcement."))
+          : doc.line(doc.muted("Take some with "), doc.code("!dpool good request <good> qty:<n>"), doc.muted("."));
+      if (table) body = [...table, hint];
+    }
+    if (target.who !== undefined) body = [doc.line(`${target.who}: `), ...body];
+    const content = notice(body, target.eventId);
+    if (target.thread === undefined) return content;
+    return { ...content, "m.relates_to": { rel_type: "m.thread", event_id: target.thread, is_falling_back: false, "m.in_reply_to": { event_id: target.eventId } } };
+  }
+
+  /** `PUT /rooms/{roomId}/send/{type}/{txnId}`: the homeserver sends a txnId once. */
+  private async put(roomId: string, type: string, content: object, txnId: string): Promise<string> {
+    const res = (await this.client.doRequest("PUT", `/_matrix/client/v3/rooms/${enc(roomId)}/send/${enc(type)}/${enc(txnId)}`, null, content)) as { event_id: string };
+    return res.event_id;
+  }
+
+  /**
+   * Summary charts after the summary's text: each PNG uploaded, then posted as an m.image with a
+   * key derived from the summary's. A chart that cannot be drawn is logged and left out.
+   */
+  private async sendCharts(roomId: string, key: string, salt: number | undefined, draw: () => Array<{ name: string; png: Buffer }>): Promise<void> {
+    let charts: Array<{ name: string; png: Buffer }>;
+    try {
+      charts = draw();
+    } catch (e) {
+      this.logger.error({ err: e, room: roomId }, `could not draw a summary chart for ${roomId}; the text went without it`);
+      return;
+    }
+    for (const [i, { name, png }] of charts.entries()) {
+      const url = await this.client.uploadContent(png, "image/png", name);
+      const content = { msgtype: "m.image", body: name, url, info: { w: CHART_WIDTH, h: CHART_HEIGHT, mimetype: "image/png", size: png.length } };
+      await this.put(roomId, "m.room.message", content, txnIdOf(`${key}:chart:${i}`, salt));
     }
   }
 
@@ -332,73 +716,38 @@ export class MatrixAdapter {
    * The room's live task board: posted once, then replaced in place with an `m.replace` edit
    * of that first event (clients show the newest content where the board was).
    */
-  private async showBoard(roomId: number, matrixRoom: string, body: string): Promise<void> {
-    try {
-      const board = JSON.parse(body) as BoardMessage;
-      if (board.removed) {
-        if (board.messageId !== null) await withRateLimit(() => this.client.redactEvent(matrixRoom, board.messageId!, "The task board was switched off"));
-        return;
+  private async showBoard(item: OutboxItem, key: string): Promise<void> {
+    const matrixRoom = item.room.externalId;
+    const txnId = txnIdOf(key, item.createdAt);
+    const board = JSON.parse(item.body) as BoardMessage;
+    if (board.removed) {
+      if (board.messageId !== null) {
+        await this.client.doRequest("PUT", `/_matrix/client/v3/rooms/${enc(matrixRoom)}/redact/${enc(board.messageId)}/${enc(txnId)}`, null, { reason: "The task board was switched off" });
       }
-      const content = notice(renderAnnouncement("board", body));
-      const existing = await this.o.store.boardMessage(roomId);
-      if (existing !== null) {
-        await this.send(matrixRoom, {
-          msgtype: content.msgtype,
-          body: `* ${content.body}`,
-          format: content.format,
-          formatted_body: `* ${content.formatted_body}`,
-          "m.new_content": content,
-          "m.relates_to": { rel_type: "m.replace", event_id: existing },
-        });
-        return;
-      }
-      await this.o.store.setBoardMessage(roomId, await this.send(matrixRoom, content));
-    } catch (e) {
-      this.log(`matrix: could not update the task board in ${matrixRoom}`, e);
+      return;
     }
+    const content = notice(renderAnnouncement("board", item.body));
+    const existing = await this.o.store.boardMessage(item.roomId);
+    if (existing !== null) {
+      const edit = {
+        msgtype: content.msgtype,
+        body: `* ${content.body}`,
+        format: content.format,
+        formatted_body: `* ${content.formatted_body}`,
+        "m.new_content": content,
+        "m.relates_to": { rel_type: "m.replace", event_id: existing },
+      };
+      await this.put(matrixRoom, "m.room.message", edit, txnId);
+      return;
+    }
+    await this.o.store.setBoardMessage(item.roomId, await this.put(matrixRoom, "m.room.message", content, txnId));
   }
+}
 
-  /** Sends queued announcements to their rooms and notes to their members, in order, once. */
-  deliver(): Promise<void> {
-    this.delivering = this.delivering.then(() => this.deliverNow()).catch((e: unknown) => this.log("matrix: delivery failed", e));
-    return this.delivering;
-  }
-
-  private async deliverNow(): Promise<void> {
-    const now = () => this.o.clock.now().getTime();
-    const pending = await this.o.store.pendingOutbox("matrix", 100);
-    const newestBoard = newestBoards(pending);
-    for (const item of pending) {
-      if (item.kind === "board") {
-        if (newestBoard.get(item.roomId) === item.id) await this.showBoard(item.roomId, item.room.externalId, item.body);
-        await this.o.store.markDelivered([item.id], now());
-        continue;
-      }
-      try {
-        const d = renderAnnouncement(item.kind, item.body);
-        const hint = item.kind === "task" ? [doc.line(doc.muted("React with ✋ to claim it."))] : [];
-        const eventId = await this.send(item.room.externalId, notice([...d, ...hint]));
-        if (item.kind === "summary") await this.sendCharts(item.room.externalId, () => [{ name: CHART_FILE, png: chartOfStoredSummary(item.body) }]);
-        if (item.kind === "task") this.storage.storeValue(`dpool.announce.${eventId}`, String((JSON.parse(item.body) as { task: number }).task));
-      } catch (e) {
-        this.log(`matrix: could not announce in ${item.room.externalId}`, e);
-      }
-      await this.o.store.markDelivered([item.id], now());
-    }
-    const seen = new Set<number>();
-    for (const n of await this.o.store.pendingNotes("matrix", 100)) {
-      if (seen.has(n.id)) continue;
-      seen.add(n.id);
-      try {
-        const dm = await withRateLimit(() => this.client.dms.getOrCreateDm(n.externalId));
-        await this.send(dm, notice(renderNote(n.kind, n.body)));
-        if (n.kind === "summary") await this.sendCharts(dm, () => [{ name: CHART_FILE, png: chartOfStoredSummary(n.body) }]);
-      } catch (e) {
-        this.log(`matrix: could not send a note to ${n.externalId}`, e);
-      }
-      await this.o.store.markNotesDelivered([n.id], now());
-    }
-  }
+function formatMs(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 120_000) return `${Math.round(ms / 100) / 10} s`;
+  return `${Math.round(ms / 6_000) / 10} min`;
 }
 
 const ENCRYPTED =

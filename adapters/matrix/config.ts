@@ -6,7 +6,22 @@ export interface MatrixConfig {
   readonly user?: string;
   readonly password?: string;
   readonly inviteServers: readonly string[];
+  /** MATRIX_SYNC_TIMEOUT_MS: long-poll timeout of /sync (default 30 s). */
+  readonly syncTimeoutMs?: number;
+  /** MATRIX_TIMELINE_LIMIT: timeline events per room and sync asked of the homeserver (default 50). */
+  readonly timelineLimit?: number;
+  /** DPOOL_DELIVERY_LEASE_MS: how long a process's claim on a message holds (default 60 s). */
+  readonly leaseMs?: number;
+  /** DPOOL_DELIVERY_POLL_MS: how often messages waiting for a retry are looked at (default 2 s). */
+  readonly pollMs?: number;
 }
+
+const NUMBERS = [
+  ["MATRIX_SYNC_TIMEOUT_MS", "syncTimeoutMs", 0],
+  ["MATRIX_TIMELINE_LIMIT", "timelineLimit", 1],
+  ["DPOOL_DELIVERY_LEASE_MS", "leaseMs", 100],
+  ["DPOOL_DELIVERY_POLL_MS", "pollMs", 50],
+] as const;
 
 export function matrixConfig(env: NodeJS.ProcessEnv): { ok: true; value: MatrixConfig | null } | { ok: false; error: string } {
   const url = env.MATRIX_HOMESERVER_URL?.trim();
@@ -22,5 +37,13 @@ export function matrixConfig(env: NodeJS.ProcessEnv): { ok: true; value: MatrixC
     .split(",")
     .map((s) => s.trim().toLowerCase())
     .filter(Boolean);
-  return { ok: true, value: { homeserverUrl: url.replace(/\/+$/, ""), accessToken: token, user, password, inviteServers } };
+  const numbers: Record<string, number> = {};
+  for (const [name, field, min] of NUMBERS) {
+    const raw = env[name]?.trim();
+    if (!raw) continue;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min) return { ok: false, error: `${name} must be a whole number of at least ${min}, not "${raw.slice(0, 40)}".` };
+    numbers[field] = n;
+  }
+  return { ok: true, value: { homeserverUrl: url.replace(/\/+$/, ""), accessToken: token, user, password, inviteServers, ...numbers } };
 }

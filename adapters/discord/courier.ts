@@ -97,6 +97,8 @@ export interface DiscordCourierOptions {
 export class DiscordCourier implements Courier {
   readonly platform = "discord";
   private readonly dmChannels = new Map<string, string>();
+  /** Channels that refused the bot during this process: later rows for them are checked against the store first. */
+  private readonly gone = new Set<string>();
 
   constructor(private readonly o: DiscordCourierOptions) {}
 
@@ -244,9 +246,21 @@ export class DiscordCourier implements Courier {
 
   async announce(row: OutboxItem, key: string): Promise<void> {
     const channel = row.room.externalId;
-    if (row.kind === "board") return this.showBoard(row, key);
-    const payload = announcementPayload(renderAnnouncement(row.kind, row.body), announcementData(row.kind, row.body));
-    await this.post(channel, payload, this.chartOf(row.kind, row.body), discordNonce(key, row.createdAt));
+    if (this.gone.has(channel)) {
+      // Claimed in the same round as a message the channel refused: given up with the room, nothing to send.
+      const room = await this.o.store.read((tx) => tx.room("discord", channel));
+      if (room && room.unreachableSince !== null) return;
+      this.gone.delete(channel);
+    }
+    try {
+      if (row.kind === "board") return await this.showBoard(row, key);
+      const payload = announcementPayload(renderAnnouncement(row.kind, row.body), announcementData(row.kind, row.body));
+      await this.post(channel, payload, this.chartOf(row.kind, row.body), discordNonce(key, row.createdAt));
+    } catch (e) {
+      const f = this.classify(e);
+      if (!f.retry && f.roomGone) this.gone.add(channel);
+      throw e;
+    }
   }
 
   async note(row: NoteItem, key: string): Promise<void> {

@@ -9,6 +9,7 @@
 // (src/delivery.ts) through the DiscordCourier, so a crash between the commit and the answer is
 // followed by the answer after the restart. Autocomplete reads on the store's read-only path.
 import { randomBytes } from "node:crypto";
+import { basename, dirname, join } from "node:path";
 import {
   Client,
   Events,
@@ -32,6 +33,7 @@ import { createLogger, type Logger } from "../../src/log.ts";
 import type { Store } from "../../src/store.ts";
 import { choicesOf, fitChoices } from "./choices.ts";
 import { DiscordCourier, LiveInteraction, TOKEN_TTL_MS, type ReplyTarget } from "./courier.ts";
+import { Inbox, type InboxPlan } from "./inbox.ts";
 import { BUTTON_PREFIX } from "./render.ts";
 import { autocompleteOf, commandForSlash } from "./slash-json.ts";
 
@@ -57,6 +59,12 @@ export interface DiscordOptions {
   readonly leaseMs?: number;
   /** How often waiting messages are looked at (ms). */
   readonly pollMs?: number;
+  /**
+   * Where acknowledged interactions are noted before they run (adapters/discord/inbox.ts), so that
+   * one acknowledged just before a crash is still run and answered after the restart. Default:
+   * `<database file>.discord-inbox` next to a SQLite file; none for an in-memory database; null: none.
+   */
+  readonly inboxFile?: string | null;
 }
 
 const displayName = (u: User) => u.globalName ?? u.username;
@@ -81,9 +89,12 @@ export class DiscordAdapter {
   private started = false;
   private fatal: FatalError | undefined;
   private lostAt: number | undefined;
+  private readonly inbox: Inbox | undefined;
 
   constructor(private readonly o: DiscordOptions) {
     this.logger = (o.logger ?? createLogger()).child({ platform: "discord" });
+    const inboxFile = o.inboxFile === undefined ? defaultInbox(o.store) : o.inboxFile;
+    this.inbox = inboxFile ? new Inbox(inboxFile) : undefined;
     // Slash commands need no privileged intent: Guilds is enough.
     this.client = new Client({ intents: [GatewayIntentBits.Guilds], ...(o.apiBase ? { rest: { api: o.apiBase } } : {}) });
     this.courier = new DiscordCourier({ rest: this.client.rest, store: o.store, table: o.engine.table, logger: this.logger, live: this.live, started: () => this.started });
@@ -127,7 +138,32 @@ export class DiscordAdapter {
     await ready;
     this.started = true;
     this.deliverer.start();
+    await this.replayInbox();
     await this.deliver();
+  }
+
+  /**
+   * Runs the interactions acknowledged before a crash that have no stored answer yet; their
+   * answers then go out like any other (the deferral is edited through the token).
+   */
+  private async replayInbox(): Promise<void> {
+    if (!this.inbox) return;
+    let entries;
+    try {
+      entries = this.inbox.compact(Date.now());
+    } catch (e) {
+      this.logger.warn({ reason: e instanceof Error ? e.message : String(e) }, `could not read the interaction inbox ${this.inbox.file}`);
+      return;
+    }
+    let ran = 0;
+    for (const entry of entries) {
+      const requestId = `discord:${entry.target.interaction}`;
+      if (await this.o.store.read((tx) => tx.reply(requestId))) continue;
+      const plan = this.planOf(entry.plan);
+      await plan.run({ caller: entry.caller, requestId, now: new Date(entry.now), replyTo: { ...entry.target, deferred: true } });
+      ran++;
+    }
+    if (ran > 0) this.logger.info(`ran ${ran} interaction(s) acknowledged before the last stop but not yet run; their answers follow`);
   }
 
   async stop(): Promise<void> {
@@ -185,10 +221,7 @@ export class DiscordAdapter {
   /** What a slash command will run, whether it changes anything, and whether its answer is private. */
   private planSlash(i: ChatInputCommandInteraction): Plan {
     const command = commandForSlash(this.o.engine.table, i.commandName, i.options.getSubcommandGroup(false), i.options.getSubcommand(false));
-    if (!command) {
-      const message = "this command is not known to the bot any more: ask an admin to run npm run discord:register";
-      return { personal: true, mutates: false, run: (inv) => refuse(this.o.engine, inv, { ok: false, code: "usage", message, doc: [doc.line(doc.bad("✗ "), message)] }) };
-    }
+    if (!command) return this.planOf({ refuse: { code: "usage", message: "this command is not known to the bot any more: ask an admin to run npm run discord:register" } });
     const raw = new Map<string, unknown>();
     for (const [name, a] of Object.entries(command.args)) {
       if (a.spec.kind === "member") {
@@ -199,17 +232,31 @@ export class DiscordAdapter {
         if (v !== undefined && v !== null) raw.set(name, v);
       }
     }
-    const checked = checkValues(command, raw);
-    if (!checked.ok) return { personal: true, mutates: false, run: (inv) => refuse(this.o.engine, inv, usageReply(checked.error)) };
-    return { personal: command.personal === true, mutates: mutatesWith(command, checked.values), run: (inv) => execute(this.o.engine, inv, command, checked.values) };
+    return this.planOf({ path: command.path, raw: [...raw] });
   }
 
   /** Buttons carry a command's text; it runs like a typed command, as the member who pressed, answered privately. */
   private planButton(i: ButtonInteraction): Plan {
-    const text = i.customId.slice(BUTTON_PREFIX.length);
-    const parsed = parseCommand(this.o.engine.table, text);
-    if (!parsed.ok) return { personal: true, mutates: false, run: (inv) => runText(this.o.engine, inv, text) };
-    return { personal: true, mutates: mutatesWith(parsed.command, parsed.values), run: (inv) => execute(this.o.engine, inv, parsed.command, parsed.values) };
+    return this.planOf({ text: i.customId.slice(BUTTON_PREFIX.length) });
+  }
+
+  /** A plan from its stored form (the same for a live interaction and one run again after a crash). */
+  private planOf(journal: InboxPlan): Plan {
+    const engine = this.o.engine;
+    if ("refuse" in journal) {
+      const { code, message } = journal.refuse;
+      return { journal, personal: true, mutates: false, run: (inv) => refuse(engine, inv, { ok: false, code, message, doc: [doc.line(doc.bad("✗ "), message)] }) };
+    }
+    if ("text" in journal) {
+      const parsed = parseCommand(engine.table, journal.text);
+      if (!parsed.ok) return { journal, personal: true, mutates: false, run: (inv) => runText(engine, inv, journal.text) };
+      return { journal, personal: true, mutates: mutatesWith(parsed.command, parsed.values), run: (inv) => execute(engine, inv, parsed.command, parsed.values) };
+    }
+    const command = engine.table.find((c) => c.path.length === journal.path.length && c.path.every((w, k) => w === journal.path[k]));
+    if (!command) return this.planOf({ refuse: { code: "usage", message: `the command "${journal.path.join(" ")}" is not known to the bot any more` } });
+    const checked = checkValues(command, new Map(journal.raw));
+    if (!checked.ok) return { journal, personal: true, mutates: false, run: (inv) => refuse(engine, inv, usageReply(checked.error)) };
+    return { journal, personal: command.personal === true, mutates: mutatesWith(command, checked.values), run: (inv) => execute(engine, inv, command, checked.values) };
   }
 
   /**
@@ -220,12 +267,14 @@ export class DiscordAdapter {
    */
   private async run(i: Interaction, live: LiveInteraction, plan: Plan): Promise<void> {
     const target = live.target;
+    const requestId = `discord:${i.id}`;
+    const inv: Invocation = { caller: this.caller(i), requestId, now: this.o.clock.now(), replyTo: target };
+    const note = () => this.note({ target: { ...target, deferred: true }, caller: inv.caller, now: inv.now.getTime(), plan: plan.journal });
     if (plan.mutates || !this.o.store.idle()) {
       if (!(await this.courier.defer(live))) return;
       target.deferred = true;
+      note();
     }
-    const requestId = `discord:${i.id}`;
-    const inv: Invocation = { caller: this.caller(i), requestId, now: this.o.clock.now(), replyTo: target };
     const answered = plan.run(inv).then((reply) => this.answer(live, requestId, reply));
     if (!target.deferred) {
       let timer: NodeJS.Timeout | undefined;
@@ -234,9 +283,18 @@ export class DiscordAdapter {
       });
       const inTime = await Promise.race([answered.then(() => true), late]);
       clearTimeout(timer);
-      if (!inTime) await this.courier.defer(live);
+      if (!inTime && (await this.courier.defer(live)) && live.ack === "deferred") note();
     }
     await answered;
+  }
+
+  /** Notes an acknowledged interaction in the inbox before it runs; trouble there is logged, the command still runs. */
+  private note(entry: Parameters<Inbox["record"]>[0]): void {
+    try {
+      this.inbox?.record(entry);
+    } catch (e) {
+      this.logger.warn({ requestId: `discord:${entry.target.interaction}`, reason: e instanceof Error ? e.message : String(e) }, "could not note the interaction in the inbox");
+    }
   }
 
   /** Sends the stored answer (keyed by the request id); an answer that could not be stored (busy) goes directly. */
@@ -264,9 +322,18 @@ export class DiscordAdapter {
 }
 
 interface Plan {
+  /** How to run it again after a crash. */
+  readonly journal: InboxPlan;
   readonly personal: boolean;
   readonly mutates: boolean;
   readonly run: (inv: Invocation) => Promise<Reply>;
+}
+
+/** `<file>.discord-inbox` next to the store's SQLite file; none for an in-memory database. */
+function defaultInbox(store: Store): string | undefined {
+  const client = (store as { db?: { $client?: { name?: unknown; memory?: unknown } } }).db?.$client;
+  if (!client || client.memory === true || typeof client.name !== "string" || client.name === ":memory:" || client.name === "") return undefined;
+  return join(dirname(client.name), `${basename(client.name)}.discord-inbox`);
 }
 
 function mutatesWith(command: AnyCommand, values: Record<string, unknown>): boolean {

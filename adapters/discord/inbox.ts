@@ -1,0 +1,64 @@
+// The interactions this bot acknowledged but may not have run yet. Discord delivers an interaction
+// once; once it is acknowledged ("thinking…") nobody else will answer it. A line is appended here
+// (a plain file, no database lock to wait for) right after the acknowledgement, before the
+// command runs; after a crash, the next start runs every acknowledged interaction that has no
+// stored answer yet and answers it through its token (valid for 15 minutes). The command's
+// request id keeps a second run from changing anything twice.
+import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import type { Caller } from "../../src/services/context.ts";
+import { TOKEN_TTL_MS, type ReplyTarget } from "./courier.ts";
+
+/** How to run an interaction's command again: a slash command's options, a button's text, or a refusal. */
+export type InboxPlan =
+  | { readonly path: readonly string[]; readonly raw: ReadonlyArray<readonly [string, unknown]> }
+  | { readonly text: string }
+  | { readonly refuse: { readonly code: string; readonly message: string } };
+
+export interface InboxEntry {
+  readonly target: ReplyTarget;
+  readonly caller: Caller;
+  /** The invocation time (ms). */
+  readonly now: number;
+  readonly plan: InboxPlan;
+}
+
+export class Inbox {
+  private appended = 0;
+  constructor(readonly file: string) {}
+
+  /** Records an acknowledged interaction (synchronously: it is on disk before the command runs). */
+  record(entry: InboxEntry): void {
+    appendFileSync(this.file, `${JSON.stringify(entry)}\n`);
+    if (++this.appended >= 2000) this.compact(Date.now());
+  }
+
+  /** Entries still answerable (younger than the token's 15 minutes), oldest first, each interaction once. */
+  pending(now: number): InboxEntry[] {
+    if (!existsSync(this.file)) return [];
+    const seen = new Set<string>();
+    const out: InboxEntry[] = [];
+    for (const line of readFileSync(this.file, "utf8").split("\n")) {
+      if (!line.trim()) continue;
+      let e: InboxEntry;
+      try {
+        e = JSON.parse(line) as InboxEntry;
+      } catch {
+        continue; // a line cut by a crash
+      }
+      if (!e?.target?.interaction || seen.has(e.target.interaction) || now - e.target.at > TOKEN_TTL_MS) continue;
+      seen.add(e.target.interaction);
+      out.push(e);
+    }
+    return out;
+  }
+
+  /** Drops what expired; returns what is left. */
+  compact(now: number): InboxEntry[] {
+    const keep = this.pending(now);
+    const tmp = `${this.file}.tmp-${process.pid}`;
+    writeFileSync(tmp, keep.map((e) => `${JSON.stringify(e)}\n`).join(""));
+    renameSync(tmp, this.file);
+    this.appended = 0;
+    return keep;
+  }
+}

@@ -1,0 +1,289 @@
+// Matrix delivery you can trust, end to end: the real matrix-bot-sdk client in the adapter
+// against the fake homeserver, which behaves like Synapse (timeline limit with `limited` and
+// /messages paging, 429 with retry_after_ms, txnId dedupe, outages, kicks).
+//   a. a burst of commands in a busy room: every one answered exactly once, no restart
+//   c. rate limits, a homeserver that goes away and comes back, or stays away, a refused token
+//   d. a room the bot was kicked from goes quiet, with one log line
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { MatrixAdapter, type MatrixOptions } from "../../adapters/matrix/client.ts";
+import { openApp, type App } from "../../src/app.ts";
+import { systemClock } from "../../src/clock.ts";
+import { EXIT, type FatalError } from "../../src/lifecycle.ts";
+import { memoryLogger, type LogLine } from "../../src/log.ts";
+import { FakeHomeserver, type FakeEvent, type FakeHomeserverOptions } from "../fakes/homeserver.ts";
+import { seededRandom } from "../support/app.ts";
+
+type User = { userId: string; accessToken: string };
+
+/** Waits until `check` holds (polling), or fails with `what` after `ms`. */
+async function until(what: string, check: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const text = (e: FakeEvent) => String((e.content as { body?: string }).body ?? "");
+
+/** One homeserver, one database, one bot, a lobby with a pool, a project and two members. */
+class World {
+  hs!: FakeHomeserver;
+  app!: App;
+  bot!: MatrixAdapter;
+  botUser!: User;
+  alice!: User;
+  bob!: User;
+  carol!: User;
+  lobby!: string;
+  dir!: string;
+  readonly log = memoryLogger();
+  readonly fatal: FatalError[] = [];
+  private adapterOptions: Partial<MatrixOptions> = {};
+
+  static async create(hsOptions: FakeHomeserverOptions = {}, adapterOptions: Partial<MatrixOptions> = {}): Promise<World> {
+    const w = new World();
+    w.adapterOptions = adapterOptions;
+    w.dir = mkdtempSync(join(tmpdir(), "dpool-matrix-delivery-"));
+    w.hs = await FakeHomeserver.start(hsOptions);
+    w.botUser = w.hs.registerUser("dpool");
+    w.alice = w.hs.registerUser("alice");
+    w.bob = w.hs.registerUser("bob");
+    w.carol = w.hs.registerUser("carol");
+    w.app = openApp({ dbFile: join(w.dir, "pool.sqlite"), random: seededRandom(7), logger: w.log.logger, afterCommit: () => void w.bot?.deliver() });
+    w.lobby = w.hs.createRoom(w.alice.userId, { name: "Lobby" });
+    for (const u of [w.bob, w.carol]) {
+      w.hs.invite(w.lobby, w.alice.userId, u.userId);
+      w.hs.join(w.lobby, u.userId);
+    }
+    w.hs.invite(w.lobby, w.alice.userId, w.botUser.userId);
+    await w.start();
+    await w.hs.waitForEvent(w.lobby, (e) => e.sender === w.botUser.userId && e.type === "m.room.message", 10_000);
+    expect(text(await w.say(w.alice, w.lobby, "!dpool pool create Bakery"))).toContain("Pool Bakery created");
+    expect(text(await w.say(w.alice, w.lobby, "!dpool project create bakery The Bakery"))).toContain("created; you coordinate it");
+    return w;
+  }
+
+  async start(): Promise<void> {
+    this.bot = await MatrixAdapter.connect({
+      homeserverUrl: this.hs.baseUrl,
+      accessToken: this.botUser.accessToken,
+      storageFile: join(this.dir, "matrix-state.json"),
+      engine: this.app.engine,
+      store: this.app.store,
+      clock: systemClock,
+      logger: this.log.logger,
+      syncTimeoutMs: 200,
+      onFatal: (e) => this.fatal.push(e),
+      ...this.adapterOptions,
+    });
+    await this.bot.start();
+  }
+
+  /** The bot's answers to an event. */
+  answers(roomId: string, eventId: string): FakeEvent[] {
+    return this.hs.repliesTo(roomId, eventId, this.botUser.userId);
+  }
+
+  /** Types a command and waits for its (first) answer. */
+  async say(user: User, roomId: string, body: string, ms = 15_000): Promise<FakeEvent> {
+    const id = this.hs.send(roomId, user.userId, { msgtype: "m.text", body });
+    await until(`an answer to "${body}"`, () => this.answers(roomId, id).length > 0, ms);
+    return this.answers(roomId, id)[0]!;
+  }
+
+  /** Lets what is under way settle: a delivery round, then two more syncs of the bot. */
+  async settle(): Promise<void> {
+    await this.bot.deliver();
+    const syncs = () => this.hs.requests.filter((r) => r.user === this.botUser.userId && r.path.endsWith("/sync") && r.status !== undefined).length;
+    const n = syncs();
+    await until("two more syncs", () => syncs() >= n + 2, 15_000);
+    await this.bot.deliver();
+  }
+
+  warnings(): LogLine[] {
+    return this.log.lines.filter((l) => l.level === "warn" || l.level === "error" || l.level === "fatal");
+  }
+
+  async close(): Promise<void> {
+    await this.bot?.stop();
+    await this.hs.close();
+    await this.app.close();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+let world: World | undefined;
+afterEach(async () => {
+  await world?.close();
+  world = undefined;
+});
+
+describe("Matrix: nothing lost on the way in", () => {
+  it("GIVEN 20 commands typed quickly while other members' tasks and claims fill the room (timeline limit 10, as Synapse's default) THEN each is answered exactly once, without a restart", async () => {
+    world = await World.create({}, { timelineLimit: 10 });
+    const w = world;
+    w.hs.exemptFromRateLimit(w.botUser.userId);
+    for (let i = 1; i <= 6; i++) await w.say(w.alice, w.lobby, `!dpool task post bakery Warm-up task ${i} hours:1`);
+    const before = w.hs.requests.filter((r) => r.path.endsWith("/messages")).length;
+
+    // Bob types 20 commands in a row; alice posts tasks and carol claims them at the same time:
+    // each of those adds an answer, an announcement and a board edit to the room.
+    const bobs: string[] = [];
+    const others: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const cmd = i % 4 === 0 ? "!dpool task list" : i % 4 === 1 ? `!dpool task claim ${1 + (i % 6)}` : i % 4 === 2 ? "!dpool me balance" : "!dpool pool info";
+      bobs.push(w.hs.send(w.lobby, w.bob.userId, { msgtype: "m.text", body: cmd }));
+      if (i % 3 === 0) others.push(w.hs.send(w.lobby, w.alice.userId, { msgtype: "m.text", body: `!dpool task post bakery Burst task ${i} hours:2` }));
+      if (i % 5 === 0) others.push(w.hs.send(w.lobby, w.carol.userId, { msgtype: "m.text", body: `!dpool task claim ${7 + Math.floor(i / 3)}` }));
+      if (i % 7 === 3) await new Promise((r) => setTimeout(r, 30));
+    }
+    await until("an answer to each of bob's 20 commands", () => bobs.every((id) => w.answers(w.lobby, id).length > 0), 40_000);
+    await until("an answer to each of the others' commands", () => others.every((id) => w.answers(w.lobby, id).length > 0), 20_000);
+    await w.settle();
+    const counts = bobs.map((id) => w.answers(w.lobby, id).length);
+    console.log(`matrix burst test: bob sent 20 / answered once ${counts.filter((c) => c === 1).length} / answered twice ${counts.filter((c) => c > 1).length} / lost ${counts.filter((c) => c === 0).length}; /messages pages fetched: ${w.hs.requests.filter((r) => r.path.endsWith("/messages")).length - before}`);
+    expect(counts).toEqual(Array(20).fill(1));
+    expect(others.map((id) => w.answers(w.lobby, id).length)).toEqual(others.map(() => 1));
+    // The gaps were there, and were paged.
+    expect(w.hs.requests.filter((r) => r.path.endsWith("/messages")).length).toBeGreaterThan(before);
+    // Each task announced once.
+    const announced = w.hs.sentBy(w.lobby, w.botUser.userId).filter((e) => /New task #\d+/.test(text(e)));
+    const ids = announced.map((e) => /New task #(\d+)/.exec(text(e))![1]);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.length).toBe(6 + 7);
+    expect(text(await w.say(w.alice, w.lobby, "!dpool pool audit"))).toContain("Balanced.");
+    expect(w.warnings()).toEqual([]);
+    expect(w.hs.unhandled).toEqual([]);
+  });
+
+  it("GIVEN commands typed while the bot is stopped, more than one sync's worth THEN all are answered once after it starts", async () => {
+    world = await World.create({}, { timelineLimit: 10 });
+    const w = world;
+    w.hs.exemptFromRateLimit(w.botUser.userId);
+    await w.bot.stop();
+    const sent: string[] = [];
+    for (let i = 0; i < 25; i++) sent.push(w.hs.send(w.lobby, i % 2 ? w.bob.userId : w.carol.userId, { msgtype: "m.text", body: i % 3 ? "!dpool me balance" : "!dpool task list" }));
+    await w.start();
+    await until("an answer to each command sent while the bot was stopped", () => sent.every((id) => w.answers(w.lobby, id).length > 0), 30_000);
+    await w.settle();
+    expect(sent.map((id) => w.answers(w.lobby, id).length)).toEqual(sent.map(() => 1));
+    expect(w.warnings()).toEqual([]);
+  });
+});
+
+describe("Matrix: never a silent exit", () => {
+  it("GIVEN Synapse's message rate limiter on the bot THEN every answer arrives once, after the waits, and each spell of trouble is logged when it starts and ends", async () => {
+    world = await World.create({}, { timelineLimit: 10 });
+    const w = world;
+    w.hs.setMessageRateLimit({ perSecond: 4, burst: 3 });
+    const sent: string[] = [];
+    for (let i = 0; i < 10; i++) sent.push(w.hs.send(w.lobby, w.bob.userId, { msgtype: "m.text", body: "!dpool me balance" }));
+    await until("an answer to each of 10 commands despite the rate limit", () => sent.every((id) => w.answers(w.lobby, id).length > 0), 40_000);
+    await w.settle();
+    expect(sent.map((id) => w.answers(w.lobby, id).length)).toEqual(sent.map(() => 1));
+    expect(w.hs.requests.some((r) => r.status === 429)).toBe(true);
+    // Each spell of trouble: one line when it starts, one when it ends; never a stack trace.
+    const started = w.log.lines.filter((l) => l.msg.startsWith("could not deliver"));
+    const ended = w.log.lines.filter((l) => l.msg.includes("works again"));
+    expect(started.length).toBe(ended.length);
+    expect(started.length).toBeLessThan(w.hs.requests.filter((r) => r.status === 429).length);
+    expect(w.warnings().filter((l) => l.err !== undefined)).toEqual([]);
+  });
+
+  it("GIVEN the homeserver down for a while THEN one line when it starts, one when it ends, and nothing typed meanwhile is lost", async () => {
+    world = await World.create({}, { timelineLimit: 10, giveUpAfterMs: 60_000, maxRetryMs: 300 });
+    const w = world;
+    w.hs.exemptFromRateLimit(w.botUser.userId);
+    await w.hs.goOffline();
+    const sent: string[] = [];
+    for (let i = 0; i < 12; i++) sent.push(w.hs.send(w.lobby, w.bob.userId, { msgtype: "m.text", body: i % 2 ? "!dpool me balance" : "!dpool pool info" }));
+    await until("the outage to be noticed", () => w.log.lines.some((l) => l.msg.includes("cannot be reached")), 10_000);
+    await new Promise((r) => setTimeout(r, 1200)); // down for a while: several failed attempts
+    await w.hs.goOnline();
+    await until("an answer to each command typed during the outage", () => sent.every((id) => w.answers(w.lobby, id).length > 0), 30_000);
+    await w.settle();
+    expect(sent.map((id) => w.answers(w.lobby, id).length)).toEqual(sent.map(() => 1));
+    expect(w.log.lines.filter((l) => l.msg.includes("cannot be reached"))).toHaveLength(1);
+    const back = w.log.lines.filter((l) => l.msg.includes("reachable again"));
+    expect(back).toHaveLength(1);
+    expect(w.warnings().map((l) => l.msg)).toEqual([expect.stringContaining("cannot be reached")]);
+    expect(w.fatal).toEqual([]);
+  });
+
+  it("GIVEN a 502 from a proxy in front of a restarting homeserver THEN the same: retried, answered once", async () => {
+    world = await World.create({}, { giveUpAfterMs: 60_000, maxRetryMs: 300 });
+    const w = world;
+    w.hs.exemptFromRateLimit(w.botUser.userId);
+    w.hs.startProxyErrors({ status: 502, forMs: 1000 });
+    const id = w.hs.send(w.lobby, w.bob.userId, { msgtype: "m.text", body: "!dpool me balance" });
+    await until("the answer after the proxy errors", () => w.answers(w.lobby, id).length > 0, 20_000);
+    await w.settle();
+    expect(w.answers(w.lobby, id)).toHaveLength(1);
+    expect(w.fatal).toEqual([]);
+  });
+
+  it("GIVEN the homeserver down longer than the give-up time THEN onFatal with EXIT.unreachable", async () => {
+    world = await World.create({}, { giveUpAfterMs: 1500, maxRetryMs: 300 });
+    const w = world;
+    const started = Date.now();
+    await w.hs.goOffline();
+    await until("onFatal", () => w.fatal.length > 0, 20_000);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
+    expect(w.fatal).toHaveLength(1);
+    expect(w.fatal[0]!.exitCode).toBe(EXIT.unreachable);
+    expect(w.fatal[0]!.message).toMatch(/stayed unreachable/);
+    await w.hs.goOnline();
+  });
+
+  it("GIVEN the access token revoked THEN onFatal with EXIT.credentials, once", async () => {
+    world = await World.create();
+    const w = world;
+    w.hs.revokeToken(w.botUser.accessToken);
+    await until("onFatal", () => w.fatal.length > 0, 20_000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(w.fatal.map((f) => f.exitCode)).toEqual([EXIT.credentials]);
+    expect(w.fatal[0]!.message).toMatch(/M_UNKNOWN_TOKEN/);
+  });
+});
+
+describe("Matrix: a room that threw the bot out", () => {
+  for (const how of ["kick", "ban"] as const) {
+    it(`GIVEN the bot ${how === "kick" ? "kicked" : "banned"} from a room of the pool THEN one log line, and announcements stop going there`, async () => {
+      world = await World.create();
+      const w = world;
+      w.hs.exemptFromRateLimit(w.botUser.userId);
+      const workshop = w.hs.createRoom(w.alice.userId, { name: "Workshop" });
+      w.hs.invite(workshop, w.alice.userId, w.botUser.userId);
+      await w.hs.waitForEvent(workshop, (e) => e.sender === w.botUser.userId && e.type === "m.room.message", 10_000);
+      const code = /[A-Z2-9]{4}-[A-Z2-9]{4}/.exec(text(await w.say(w.alice, w.lobby, "!dpool pool invite")))![0];
+      expect(text(await w.say(w.alice, workshop, `!dpool pool join ${code}`))).toContain("This room is now part of the pool");
+      await w.say(w.alice, w.lobby, "!dpool task post bakery Before hours:1");
+      await until("the announcement in the workshop", () => w.hs.sentBy(workshop, w.botUser.userId).some((e) => text(e).includes("Before")));
+
+      if (how === "kick") w.hs.kick(workshop, w.alice.userId, w.botUser.userId, "too chatty");
+      else w.hs.ban(workshop, w.alice.userId, w.botUser.userId, "spam");
+      await until("the bot to notice", () => w.log.lines.some((l) => l.msg.includes(workshop)));
+      for (let i = 0; i < 3; i++) await w.say(w.alice, w.lobby, `!dpool task post bakery After ${i} hours:1`);
+      await w.settle();
+      expect(w.hs.sentBy(w.lobby, w.botUser.userId).filter((e) => text(e).includes("New task") && text(e).includes("After"))).toHaveLength(3);
+      expect(w.hs.sentBy(workshop, w.botUser.userId).filter((e) => text(e).includes("After"))).toEqual([]);
+      // No attempt to post there at all, and one short line.
+      expect(w.hs.requests.filter((r) => r.path.includes(workshop) && r.method === "PUT" && r.status === 403)).toEqual([]);
+      const lines = w.log.lines.filter((l) => JSON.stringify(l).includes(workshop));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatchObject({ level: "warn", msg: expect.stringContaining(how === "kick" ? "kicked" : "banned") });
+      expect(lines[0]!.err).toBeUndefined();
+    });
+  }
+
+  it("GIVEN a send refused with 403 M_FORBIDDEN THEN the courier gives the room up at once, without a retry", async () => {
+    world = await World.create();
+    const failure = world.bot.classify(Object.assign(new Error("x"), { errcode: "M_FORBIDDEN", error: "User @dpool:test.local not in room", statusCode: 403, body: {} }));
+    expect(failure).toMatchObject({ retry: false, roomGone: true });
+  });
+});

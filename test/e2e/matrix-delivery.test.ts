@@ -176,6 +176,37 @@ describe("Matrix: nothing lost on the way in", () => {
   });
 });
 
+describe("Matrix: replies where they belong, notices once", () => {
+  it("GIVEN a command typed in a thread THEN the answer stays in that thread and replies to the command", async () => {
+    world = await World.create();
+    const w = world;
+    w.hs.exemptFromRateLimit(w.botUser.userId);
+    const root = w.hs.send(w.lobby, w.bob.userId, { msgtype: "m.text", body: "Questions about money" });
+    const id = w.hs.send(w.lobby, w.bob.userId, { msgtype: "m.text", body: "!dpool me balance", "m.relates_to": { rel_type: "m.thread", event_id: root, is_falling_back: true, "m.in_reply_to": { event_id: root } } });
+    await until("the answer", () => w.answers(w.lobby, id).length > 0);
+    const answer = w.answers(w.lobby, id)[0]!;
+    expect(answer.content["m.relates_to"]).toEqual({ rel_type: "m.thread", event_id: root, is_falling_back: false, "m.in_reply_to": { event_id: id } });
+    expect(text(answer)).toContain("Your balance");
+  });
+
+  it("GIVEN an encrypted room THEN the notice is sent once, also across a restart", async () => {
+    world = await World.create();
+    const w = world;
+    w.hs.exemptFromRateLimit(w.botUser.userId);
+    const secret = w.hs.createRoom(w.alice.userId, { name: "Secret", encrypted: true });
+    w.hs.invite(secret, w.alice.userId, w.botUser.userId);
+    await w.hs.waitForEvent(secret, (e) => e.sender === w.botUser.userId && text(e).includes("This room is encrypted"), 10_000);
+    const encrypted = { algorithm: "m.megolm.v1.aes-sha2", ciphertext: "AwgAEn...", sender_key: "k", session_id: "s", device_id: "D" };
+    w.hs.send(secret, w.alice.userId, encrypted, "m.room.encrypted");
+    await w.settle();
+    await w.bot.stop();
+    await w.start();
+    w.hs.send(secret, w.alice.userId, { ...encrypted, session_id: "s2" }, "m.room.encrypted");
+    await w.settle();
+    expect(w.hs.sentBy(secret, w.botUser.userId).filter((e) => text(e).includes("This room is encrypted"))).toHaveLength(1);
+  });
+});
+
 describe("Matrix: never a silent exit", () => {
   it("GIVEN Synapse's message rate limiter on the bot THEN every answer arrives once, after the waits, and each spell of trouble is logged when it starts and ends", async () => {
     world = await World.create({}, { timelineLimit: 10 });
@@ -213,6 +244,19 @@ describe("Matrix: never a silent exit", () => {
     expect(back).toHaveLength(1);
     expect(w.warnings().map((l) => l.msg)).toEqual([expect.stringContaining("cannot be reached")]);
     expect(w.fatal).toEqual([]);
+  });
+
+  it("GIVEN 429s on /sync itself THEN the loop waits them out and goes on", async () => {
+    world = await World.create({}, { giveUpAfterMs: 60_000 });
+    const w = world;
+    w.hs.exemptFromRateLimit(w.botUser.userId);
+    w.hs.rateLimitNext(3, 400, "/_matrix/client/v3/sync");
+    const limited = () => w.hs.requests.filter((r) => r.path.endsWith("/sync") && r.status === 429).length;
+    await until("three rate-limited syncs", () => limited() === 3, 20_000);
+    const id = w.hs.send(w.lobby, w.bob.userId, { msgtype: "m.text", body: "!dpool me balance" });
+    await until("the answer after the rate-limited syncs", () => w.answers(w.lobby, id).length > 0, 20_000);
+    expect(w.fatal).toEqual([]);
+    expect(w.warnings()).toEqual([]);
   });
 
   it("GIVEN a 502 from a proxy in front of a restarting homeserver THEN the same: retried, answered once", async () => {

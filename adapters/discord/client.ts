@@ -159,6 +159,12 @@ export class DiscordAdapter {
     for (const entry of entries) {
       const requestId = `discord:${entry.target.interaction}`;
       if (await this.o.store.read((tx) => tx.reply(requestId))) continue;
+      // Noted just before the acknowledgement was sent: run it only if Discord has it as "thinking…".
+      const state = await this.courier.originalState(entry.target).catch((e: unknown) => {
+        this.logger.warn({ requestId, reason: e instanceof Error ? e.message : String(e) }, "could not read an interaction's state; not run again");
+        return "gone" as const;
+      });
+      if (state !== "thinking") continue;
       const plan = this.planOf(entry.plan);
       await plan.run({ caller: entry.caller, requestId, now: new Date(entry.now), replyTo: { ...entry.target, deferred: true } });
       ran++;
@@ -271,9 +277,10 @@ export class DiscordAdapter {
     const inv: Invocation = { caller: this.caller(i), requestId, now: this.o.clock.now(), replyTo: target };
     const note = () => this.note({ target: { ...target, deferred: true }, caller: inv.caller, now: inv.now.getTime(), plan: plan.journal });
     if (plan.mutates || !this.o.store.idle()) {
+      // Noted before the acknowledgement goes out: a crash right after Discord took it leaves the note.
+      note();
       if (!(await this.courier.defer(live))) return;
       target.deferred = true;
-      note();
     }
     const answered = plan.run(inv).then((reply) => this.answer(live, requestId, reply));
     if (!target.deferred) {
@@ -283,7 +290,10 @@ export class DiscordAdapter {
       });
       const inTime = await Promise.race([answered.then(() => true), late]);
       clearTimeout(timer);
-      if (!inTime && (await this.courier.defer(live)) && live.ack === "deferred") note();
+      if (!inTime && live.ack === "none") {
+        note();
+        await this.courier.defer(live);
+      }
     }
     await answered;
   }

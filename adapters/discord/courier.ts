@@ -174,6 +174,23 @@ export class DiscordCourier implements Courier {
   }
 
   /**
+   * What became of an interaction's acknowledgement, read from its original response: still
+   * "thinking…" (deferred, not answered), answered, never acknowledged, or no longer reachable.
+   */
+  async originalState(t: ReplyTarget): Promise<"thinking" | "answered" | "unacknowledged" | "gone"> {
+    if (Date.now() - t.at > TOKEN_TTL_MS) return "gone";
+    try {
+      const original = (await this.o.rest.get(Routes.webhookMessage(t.app, t.token, "@original"), { auth: false })) as { flags?: number };
+      return ((original.flags ?? 0) & FLAG_LOADING) !== 0 ? "thinking" : "answered";
+    } catch (e) {
+      const c = code(e);
+      if (c === RESTJSONErrorCodes.UnknownWebhook || c === RESTJSONErrorCodes.UnknownInteraction) return "unacknowledged";
+      if (c === RESTJSONErrorCodes.UnknownMessage || c === RESTJSONErrorCodes.InvalidWebhookToken) return "gone";
+      throw e;
+    }
+  }
+
+  /**
    * Answers after a restart (or when this process does not know the state): reads the original
    * response to see whether it still shows "thinking…", and only then edits it.
    */

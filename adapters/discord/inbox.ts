@@ -1,9 +1,10 @@
-// The interactions this bot acknowledged but may not have run yet. Discord delivers an interaction
-// once; once it is acknowledged ("thinking…") nobody else will answer it. A line is appended here
-// (a plain file, no database lock to wait for) right after the acknowledgement, before the
-// command runs; after a crash, the next start runs every acknowledged interaction that has no
-// stored answer yet and answers it through its token (valid for 15 minutes). The command's
-// request id keeps a second run from changing anything twice.
+// The interactions this bot is acknowledging but may not have run yet. Discord delivers an
+// interaction once; once it is acknowledged ("thinking…") nobody else will answer it. A line is
+// appended here (a plain file, no database lock to wait for) just before the deferral is sent,
+// before the command runs. After a crash, the next start looks at each noted interaction that has
+// no stored answer: if Discord shows it "thinking…" (GET @original), the command runs and the
+// answer goes out through its token (valid for 15 minutes); one never acknowledged is left alone,
+// so it changed nothing. The command's request id keeps a second run from changing anything twice.
 import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import type { Caller } from "../../src/services/context.ts";
 import { TOKEN_TTL_MS, type ReplyTarget } from "./courier.ts";

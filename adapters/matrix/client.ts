@@ -62,7 +62,7 @@ type Event = {
   unsigned?: Record<string, unknown>;
 };
 type SyncRoom = { timeline?: { events?: Event[]; limited?: boolean; prev_batch?: string } };
-type SyncResponse = { next_batch: string; rooms?: { join?: Record<string, SyncRoom> } };
+type SyncResponse = { next_batch: string; rooms?: { join?: Record<string, SyncRoom>; leave?: Record<string, SyncRoom> } };
 
 /** Where an answer goes (a reply row's `target`): the room, the event answered, its thread. */
 export interface MatrixTarget {
@@ -149,6 +149,8 @@ export class MatrixAdapter implements Courier {
   private readonly deliverer: Deliverer;
   private stopped = false;
   private syncing = false;
+  /** Whether a first batch came since the start: nothing is sent before (it may tell of kicks). */
+  private synced = false;
   /** The batch being handled (stop waits for it). */
   private handling: Promise<unknown> = Promise.resolve();
   /** Per room, the last timeline event handled (stored with the sync token). */
@@ -221,9 +223,9 @@ export class MatrixAdapter implements Courier {
       this.state.setFilter({ id: made.filter_id as unknown as number, filter });
     }
     this.syncing = true;
+    this.synced = false;
     await this.call(() => this.client.start(filter));
     this.deliverer.start();
-    void this.deliverer.kick();
   }
 
   /** Stops syncing and delivering, and waits for the batch being handled, so nothing is left half done. */
@@ -379,6 +381,16 @@ export class MatrixAdapter implements Courier {
    */
   private async fillGaps(raw: SyncResponse): Promise<void> {
     const since = this.state.getSyncToken();
+    // Rooms the bot was thrown out of go quiet before anything is sent (the SDK hands leaves
+    // over first too; doing it here also comes before the first delivery after a start).
+    for (const [roomId, room] of Object.entries(raw.rooms?.leave ?? {})) {
+      const mine = (room.timeline?.events ?? []).filter((e) => e.type === "m.room.member" && e.state_key === this.userId && (e.content?.membership === "leave" || e.content?.membership === "ban"));
+      if (mine.length > 0) await this.onLeave(roomId, mine.at(-1)!);
+    }
+    if (!this.synced) {
+      this.synced = true;
+      void this.deliverer.kick();
+    }
     for (const [roomId, room] of Object.entries(raw.rooms?.join ?? {})) {
       const tl = room.timeline;
       if (!tl?.events) continue;
@@ -601,7 +613,7 @@ export class MatrixAdapter implements Courier {
   // Nothing doubled on the way out: the Courier
 
   ready(): boolean {
-    return this.syncing && !this.stopped && this.failing === undefined;
+    return this.syncing && this.synced && !this.stopped && this.failing === undefined;
   }
 
   /** The answer to a command, from its reply row; summary charts follow, each with its own key. */

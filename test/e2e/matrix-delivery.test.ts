@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { MatrixAdapter, type MatrixOptions } from "../../adapters/matrix/client.ts";
+import { runText } from "../../commands/dispatch.ts";
 import { openApp, type App } from "../../src/app.ts";
 import { systemClock } from "../../src/clock.ts";
 import { EXIT, type FatalError } from "../../src/lifecycle.ts";
@@ -324,6 +325,38 @@ describe("Matrix: a room that threw the bot out", () => {
       expect(lines[0]!.err).toBeUndefined();
     });
   }
+
+  it("GIVEN an announcement waiting for a room the bot was kicked from while it was stopped THEN the first sync's leave gives the room up before anything is sent: one short line", async () => {
+    world = await World.create();
+    const w = world;
+    w.hs.exemptFromRateLimit(w.botUser.userId);
+    const workshop = w.hs.createRoom(w.alice.userId, { name: "Workshop" });
+    w.hs.invite(workshop, w.alice.userId, w.botUser.userId);
+    await w.hs.waitForEvent(workshop, (e) => e.sender === w.botUser.userId && e.type === "m.room.message", 10_000);
+    const code = /[A-Z2-9]{4}-[A-Z2-9]{4}/.exec(text(await w.say(w.alice, w.lobby, "!dpool pool invite")))![0];
+    await w.say(w.alice, workshop, `!dpool pool join ${code}`);
+    await w.settle();
+    await w.bot.stop();
+    w.hs.kick(workshop, w.alice.userId, w.botUser.userId);
+    // A task posted meanwhile (on another platform, say): its announcements wait in the outbox.
+    const posted = await runText(w.app.engine, { caller: { platform: "matrix", userId: w.alice.userId, displayName: "alice", roomId: w.lobby }, requestId: "test:post", now: new Date() }, "task post bakery While away hours:1");
+    expect(posted.ok).toBe(true);
+    await w.start();
+    await until("the announcement in the lobby", () => w.hs.sentBy(w.lobby, w.botUser.userId).some((e) => text(e).includes("While away")));
+    await w.settle();
+    const refused = () => w.hs.requests.filter((r) => r.path.includes(workshop) && r.method === "PUT" && r.status === 403).length;
+    const before = refused();
+    expect(before).toBe(0); // the first sync told of the kick before anything was sent
+    await w.say(w.alice, w.lobby, "!dpool task post bakery Later hours:1");
+    await w.settle();
+    expect(refused()).toBe(before);
+    const lines = w.log.lines.filter((l) => l.level !== "debug" && JSON.stringify(l).includes(workshop));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]!.msg).toContain("kicked");
+    expect(lines.filter((l) => l.err !== undefined || JSON.stringify(l).includes("    at "))).toEqual([]);
+    const room = await w.app.store.read((tx) => tx.room("matrix", workshop));
+    expect(room?.unreachableSince).not.toBeNull();
+  });
 
   it("GIVEN a send refused with 403 M_FORBIDDEN THEN the courier gives the room up at once, without a retry", async () => {
     world = await World.create();

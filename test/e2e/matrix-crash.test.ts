@@ -159,7 +159,7 @@ describe("Matrix: burst and crash, the real bot process", () => {
     }
     startBot();
     const finalStart = Date.now();
-    await until("an answer to every command", () => sent.every((s) => answers(s.id).length > 0), 45_000).catch((e: unknown) => {
+    await until("an answer to every command", () => sent.every((s) => answers(s.id).length > 0), 90_000).catch((e: unknown) => {
       const lost = sent.filter((s) => answers(s.id).length === 0).map((s) => s.body);
       throw new Error(`${String(e)}\nunanswered: ${JSON.stringify(lost)}\nbot log (last 40 lines):\n${output.slice(-40).join("\n")}`);
     });

@@ -194,7 +194,7 @@ describe("Matrix: burst and crash, the real bot process", () => {
     await killBot("SIGTERM");
     expect(exits.at(-1)).toMatchObject({ code: 0, killed: true });
     expect(hs.unhandled).toEqual([]);
-  });
+  }, 150_000);
 
   it("GIVEN a long retry_after_ms on the bot's sends THEN the process stays alive through the wait and the answer comes after it", async () => {
     startBot();
@@ -206,5 +206,5 @@ describe("Matrix: burst and crash, the real bot process", () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(2400);
     expect(child?.proc.exitCode).toBeNull();
     expect(exits.filter((x) => !x.killed)).toEqual([]);
-  });
+  }, 60_000);
 });

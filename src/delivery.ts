@@ -67,7 +67,9 @@ export class Deliverer {
   private readonly o: Required<Omit<DelivererOptions, "store" | "courier" | "logger">> & DelivererOptions;
 
   constructor(o: DelivererOptions) {
-    this.o = { leaseMs: DEFAULT_LEASE_MS, pollMs: 5_000, batch: 50, maxBackoffMs: 5 * 60_000, maxAttempts: 50, now: Date.now, ...o };
+    // Options left undefined take the defaults (a spread would let `undefined` override them).
+    const given = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as DelivererOptions;
+    this.o = { leaseMs: DEFAULT_LEASE_MS, pollMs: 5_000, batch: 50, maxBackoffMs: 5 * 60_000, maxAttempts: 50, now: Date.now, ...given };
   }
 
   /** Starts looking for waiting rows every pollMs (the timer does not keep the process alive). */
@@ -168,17 +170,21 @@ export class Deliverer {
       const f = courier.classify(e);
       if (!f.retry || attempts + 1 >= this.o.maxAttempts) {
         outcome = { failedAt: this.o.now(), reason: f.reason };
-        log.warn(`gave up sending to ${target}: ${f.reason}`);
         if (!f.retry && f.roomGone && roomId !== undefined) {
           await store.markRoomUnreachable(roomId, this.o.now());
-          log.warn(`${target} refused the bot: no more announcements go there until someone uses the bot there again`);
+          log.warn(`${target} refused the bot (${f.reason}): no more announcements go there until someone uses the bot there again`);
+        } else {
+          log.warn(`gave up sending to ${target}: ${f.reason}`);
         }
       } else {
-        const backoff = Math.min(this.o.maxBackoffMs, 1000 * 2 ** Math.min(attempts, 16));
-        outcome = { retryAt: this.o.now() + Math.max(f.afterMs ?? 0, backoff), error: f.reason };
+        // The platform's own wait (a rate limit's retry_after_ms) is the wait; otherwise back off.
+        const wait = f.afterMs ?? Math.min(this.o.maxBackoffMs, 1000 * 2 ** Math.min(attempts, 16));
+        outcome = { retryAt: this.o.now() + wait, error: f.reason };
         if (!this.failing.has(key)) {
           this.failing.set(key, { since: this.o.now(), reason: f.reason });
-          log.warn(`could not deliver to ${key}: ${f.reason}; retrying with back-off`);
+          // Rate limits are the platform working as meant: worth a line, not a warning.
+          if (f.afterMs !== undefined) log.info(`${key}: ${f.reason}; waiting ${f.afterMs} ms as asked`);
+          else log.warn(`could not deliver to ${key}: ${f.reason}; retrying with back-off`);
         }
       }
     }

@@ -15,12 +15,14 @@ import { DEFAULT_DB_FILE } from "../db/client.ts";
 import { openApp } from "./app.ts";
 import { startClockwork, type Clockwork } from "./clockwork.ts";
 import { systemClock } from "./clock.ts";
+import { EXIT, FatalError, type OnFatal } from "./lifecycle.ts";
+import { errorText, loggerFromEnv, type Logger } from "./log.ts";
 
 export async function runConsole(dbFile: string, user = "admin", room = "lobby"): Promise<void> {
   const firstStart = dbFile === ":memory:" || !existsSync(dbFile);
   const app = openApp({ dbFile });
   // The pool's clockwork runs in the console too; the console shows its news after each command.
-  const clockwork = await startClockwork({ store: app.store, clock: systemClock, afterTick: () => undefined, log: (m, e) => process.stderr.write(`${m}: ${String(e)}\n`) });
+  const clockwork = await startClockwork({ store: app.store, clock: systemClock, afterTick: () => undefined, log: (m, e) => process.stderr.write(`${m}: ${errorText(e)}\n`) });
   try {
     await startConsole({
       engine: app.engine,
@@ -51,82 +53,181 @@ interface Running {
   stop(): Promise<void>;
 }
 
-/** Runs the bot until SIGINT/SIGTERM; returns the exit code. Configuration errors are one line. */
-export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+/** How long a platform may stay unreachable before the bot gives up (DPOOL_GIVE_UP_AFTER, in minutes). */
+export function giveUpAfterMs(env: NodeJS.ProcessEnv): number {
+  const minutes = Number(env.DPOOL_GIVE_UP_AFTER ?? "15");
+  return Number.isFinite(minutes) && minutes > 0 ? minutes * 60_000 : 15 * 60_000;
+}
+
+/**
+ * Whether a failure to connect means the credentials are wrong (restarting will not help) rather
+ * than the platform being out of reach for now.
+ */
+export function refusedCredentials(e: unknown): boolean {
+  const o = e as { code?: unknown; errcode?: unknown; statusCode?: unknown; status?: unknown; message?: unknown } | null;
+  if (!o || typeof o !== "object") return false;
+  if (o.code === "TokenInvalid" || o.code === 4004 || (typeof o.code === "number" && o.code >= 4010 && o.code <= 4014)) return true;
+  if (o.errcode === "M_UNKNOWN_TOKEN" || o.errcode === "M_FORBIDDEN" || o.errcode === "M_USER_DEACTIVATED") return true;
+  if (o.statusCode === 401 || o.status === 401) return true;
+  return typeof o.message === "string" && /authentication failed|invalid token|disallowed intents|invalid intent|unknown token/i.test(o.message);
+}
+
+/**
+ * Connects a platform, retrying with back-off while it is out of reach (one log line when the
+ * trouble starts, one when it ends); wrong credentials end at once.
+ */
+async function connect<T>(what: string, attempt: () => Promise<T>, o: { logger: Logger; giveUpAfterMs: number; stopping: () => boolean }): Promise<T> {
+  const started = Date.now();
+  for (let n = 0; ; n++) {
+    try {
+      const value = await attempt();
+      if (n > 0) o.logger.info(`${what} is reachable again; connected`);
+      return value;
+    } catch (e) {
+      if (e instanceof FatalError) throw e;
+      if (refusedCredentials(e)) throw new FatalError(`${what} refused the bot's credentials (${errorText(e)})`, EXIT.credentials);
+      if (o.stopping()) throw e;
+      if (Date.now() - started >= o.giveUpAfterMs) {
+        throw new FatalError(`${what} stayed unreachable for ${Math.round((Date.now() - started) / 60_000)} min (${errorText(e)}); giving up`, EXIT.unreachable);
+      }
+      if (n === 0) o.logger.warn(`${what} is unreachable (${errorText(e)}); retrying with back-off`);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(60_000, 1000 * 2 ** n)));
+    }
+  }
+}
+
+/**
+ * Runs the bot until it is asked to stop (SIGINT/SIGTERM: exit 0) or cannot go on; returns the
+ * exit code (src/lifecycle.ts). Every way out logs one line; waits keep the process alive.
+ */
+export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, logger: Logger = loggerFromEnv(env)): Promise<number> {
   const dbFile = dbFileFrom(argv, env);
   const discord = discordConfig(env);
   const matrix = matrixConfig(env);
   for (const c of [discord, matrix]) {
     if (!c.ok) {
-      process.stderr.write(`d-pool: ${c.error}\n`);
-      return 2;
+      logger.fatal(`configuration: ${c.error}`);
+      return EXIT.config;
     }
   }
-  if (!discord.ok || !matrix.ok) return 2;
+  if (!discord.ok || !matrix.ok) return EXIT.config;
   if ((discord.value === null && matrix.value === null) || argv.includes("--console")) {
     await runConsole(dbFile);
-    return 0;
+    return EXIT.stopped;
   }
+
+  // Until the bot is asked to stop, something must hold the event loop: a wait for a rate limit
+  // or a reconnect must never let the process drain away and exit 0 in silence.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
+  let stopping = false;
+  let finish: (code: number, why: string, err?: unknown) => void = () => undefined;
+  const finished = new Promise<number>((resolve) => {
+    finish = (code, why, err) => {
+      if (stopping) return;
+      stopping = true;
+      if (code === EXIT.stopped) logger.info(why);
+      else logger.fatal({ exitCode: code, ...(err === undefined ? {} : { err }) }, why);
+      resolve(code);
+    };
+  });
+  const onFatal: OnFatal = (e) => finish(e.exitCode, e.message);
+  const onSignal = (signal: string) => () => finish(EXIT.stopped, `${signal} received: stopping`);
+  const onUncaught = (e: unknown) => finish(EXIT.error, `unexpected error: ${errorText(e)}`, e);
+  const onBeforeExit = () => finish(EXIT.error, "the event loop ran empty while the bot was meant to run (a bug): stopping");
+  const sigint = onSignal("SIGINT");
+  const sigterm = onSignal("SIGTERM");
+  process.once("SIGINT", sigint);
+  process.once("SIGTERM", sigterm);
+  process.on("uncaughtException", onUncaught);
+  process.on("unhandledRejection", onUncaught);
+  process.on("beforeExit", onBeforeExit);
+
   // One engine and one database for every platform: announcements reach them all after commit.
   const running: Running[] = [];
-  const app = openApp({ dbFile, afterCommit: () => running.forEach((a) => void a.deliver()) });
-  const log = (m: string, e?: unknown) => process.stderr.write(`d-pool: ${m}${e ? `: ${e instanceof Error ? e.message : String(e)}` : ""}\n`);
+  const app = openApp({ dbFile, logger, afterCommit: () => running.forEach((a) => void a.deliver()) });
   let clockwork: Clockwork | undefined;
-  const stopAll = async () => {
-    await clockwork?.stop();
-    for (const r of running) await r.stop().catch(() => undefined);
-    await app.close();
-  };
-  if (discord.value) {
-    const bot = new DiscordAdapter({ token: discord.value.token, apiBase: discord.value.apiBase, engine: app.engine, store: app.store, clock: systemClock });
-    try {
-      await bot.start();
-    } catch (e) {
-      process.stderr.write(`d-pool: could not connect to Discord: ${e instanceof Error ? e.message : String(e)} (check DISCORD_TOKEN${discord.value.apiBase ? " and DISCORD_API_URL" : ""})\n`);
-      await bot.stop().catch(() => undefined);
-      await stopAll();
-      return 1;
+  const giveUp = giveUpAfterMs(env);
+  const retry = { logger, giveUpAfterMs: giveUp, stopping: () => stopping };
+  try {
+    if (discord.value) {
+      const d = discord.value;
+      const bot = await connect(
+        "Discord",
+        async () => {
+          const b = new DiscordAdapter({ token: d.token, apiBase: d.apiBase, engine: app.engine, store: app.store, clock: systemClock, logger, onFatal });
+          try {
+            await b.start();
+            return b;
+          } catch (e) {
+            await b.stop().catch(() => undefined);
+            throw e;
+          }
+        },
+        retry,
+      );
+      running.push({ name: `Discord as ${bot.client.user?.tag ?? "the bot"}`, deliver: () => bot.deliver(), stop: () => bot.stop() });
     }
-    running.push({ name: `Discord as ${bot.client.user?.tag ?? "the bot"}`, deliver: () => bot.deliver(), stop: () => bot.stop() });
-  }
-  if (matrix.value) {
-    const m = matrix.value;
-    try {
-      const bot = await MatrixAdapter.connect({
-        ...m,
-        storageFile: dbFile === ":memory:" ? join(process.cwd(), "data", "matrix-state.json") : join(dirname(resolve(dbFile)), "matrix-state.json"),
-        engine: app.engine,
+    if (matrix.value) {
+      const m = matrix.value;
+      const bot = await connect(
+        `the Matrix homeserver at ${m.homeserverUrl}`,
+        async () => {
+          const b = await MatrixAdapter.connect({
+            ...m,
+            storageFile: dbFile === ":memory:" ? join(process.cwd(), "data", "matrix-state.json") : join(dirname(resolve(dbFile)), "matrix-state.json"),
+            engine: app.engine,
+            store: app.store,
+            clock: systemClock,
+            logger,
+            onFatal,
+            giveUpAfterMs: giveUp,
+          });
+          await b.start();
+          return b;
+        },
+        retry,
+      );
+      running.push({ name: `Matrix as ${bot.userId}`, deliver: () => bot.deliver(), stop: () => bot.stop() });
+    }
+    if (!stopping) {
+      clockwork = await startClockwork({
         store: app.store,
         clock: systemClock,
+        afterTick: () => running.forEach((a) => void a.deliver()),
+        log: (m, e) => logger.error({ platform: "scheduler", ...(e === undefined ? {} : { err: e }) }, m),
       });
-      await bot.start();
-      running.push({ name: `Matrix as ${bot.userId}`, deliver: () => bot.deliver(), stop: () => bot.stop() });
-    } catch (e) {
-      process.stderr.write(`d-pool: could not connect to Matrix at ${m.homeserverUrl}: ${e instanceof Error ? e.message : String(e)} (check MATRIX_ACCESS_TOKEN, or MATRIX_USER and MATRIX_PASSWORD)\n`);
-      await stopAll();
-      return 1;
+      logger.info(`d-pool is connected to ${running.map((r) => r.name).join(" and ")}, database ${dbFile}. Ctrl-C stops it.`);
     }
+  } catch (e) {
+    if (e instanceof FatalError) finish(e.exitCode, e.message);
+    else finish(EXIT.error, `could not start: ${errorText(e)}`, e);
   }
-  clockwork = await startClockwork({ store: app.store, clock: systemClock, afterTick: () => running.forEach((a) => void a.deliver()), log });
-  process.stdout.write(`d-pool is connected to ${running.map((r) => r.name).join(" and ")}, database ${dbFile}. Ctrl-C stops it.\n`);
-  await new Promise<void>((resolveStop) => {
-    process.once("SIGINT", resolveStop);
-    process.once("SIGTERM", resolveStop);
-  });
-  await stopAll();
-  return 0;
+  const code = await finished;
+  try {
+    await clockwork?.stop();
+    for (const r of running) await r.stop().catch((e: unknown) => logger.warn({ err: e }, `could not stop ${r.name} cleanly`));
+    await app.close();
+  } finally {
+    clearInterval(keepAlive);
+    process.off("SIGINT", sigint);
+    process.off("SIGTERM", sigterm);
+    process.off("uncaughtException", onUncaught);
+    process.off("unhandledRejection", onUncaught);
+    process.off("beforeExit", onBeforeExit);
+  }
+  return code;
 }
 
 const isEntry = process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href;
 if (isEntry) {
   if (existsSync(".env")) process.loadEnvFile(".env");
-  run(process.argv.slice(2), process.env).then(
-    (code) => {
-      process.exitCode = code;
-    },
+  const logger = loggerFromEnv(process.env);
+  run(process.argv.slice(2), process.env, logger).then(
+    // Exit now: a platform client that keeps a socket open must not hold a stopped bot alive.
+    (code) => process.exit(code),
     (e: unknown) => {
-      process.stderr.write(`d-pool could not start: ${e instanceof Error ? e.message : String(e)}\n`);
-      process.exitCode = 1;
+      logger.fatal({ err: e }, `d-pool could not start: ${errorText(e)}`);
+      process.exit(EXIT.error);
     },
   );
 }

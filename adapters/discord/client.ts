@@ -276,12 +276,14 @@ export class DiscordAdapter {
     const requestId = `discord:${i.id}`;
     const inv: Invocation = { caller: this.caller(i), requestId, now: this.o.clock.now(), replyTo: target };
     const note = () => this.note({ target: { ...target, deferred: true }, caller: inv.caller, now: inv.now.getTime(), plan: plan.journal });
-    if (plan.mutates || !this.o.store.idle()) {
+    if (plan.mutates || !this.o.store.idle() || this.acking > 0) {
       // Noted before the acknowledgement goes out: a crash right after Discord took it leaves the note.
       note();
-      if (!(await this.courier.defer(live))) return;
+      if (!(await this.defer(live))) return;
       target.deferred = true;
     }
+    // Acknowledgements first: while a burst is being acknowledged, database work waits a moment.
+    if (this.acking > 0) await Promise.race([this.acksDone(), sleep(500)]);
     const answered = plan.run(inv).then((reply) => this.answer(live, requestId, reply));
     if (!target.deferred) {
       let timer: NodeJS.Timeout | undefined;
@@ -292,10 +294,27 @@ export class DiscordAdapter {
       clearTimeout(timer);
       if (!inTime && live.ack === "none") {
         note();
-        await this.courier.defer(live);
+        await this.defer(live);
       }
     }
     await answered;
+  }
+
+  /** Acknowledgements in flight, and who waits for them to be done. */
+  private acking = 0;
+  private quiet: Array<() => void> = [];
+
+  private async defer(live: LiveInteraction): Promise<boolean> {
+    this.acking++;
+    try {
+      return await this.courier.defer(live);
+    } finally {
+      if (--this.acking === 0) for (const done of this.quiet.splice(0)) done();
+    }
+  }
+
+  private acksDone(): Promise<void> {
+    return this.acking === 0 ? Promise.resolve() : new Promise((resolve) => this.quiet.push(resolve));
   }
 
   /** Notes an acknowledged interaction in the inbox before it runs; trouble there is logged, the command still runs. */
@@ -345,6 +364,8 @@ function defaultInbox(store: Store): string | undefined {
   if (!client || client.memory === true || typeof client.name !== "string" || client.name === ":memory:" || client.name === "") return undefined;
   return join(dirname(client.name), `${basename(client.name)}.discord-inbox`);
 }
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function mutatesWith(command: AnyCommand, values: Record<string, unknown>): boolean {
   return typeof command.mutates === "function" ? command.mutates(values as never) : command.mutates;

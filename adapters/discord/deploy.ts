@@ -4,10 +4,21 @@
 // never on every start.
 import { existsSync } from "node:fs";
 import { pathToFileURL } from "node:url";
-import { REST, Routes } from "discord.js";
+import { PermissionFlagsBits, REST, Routes } from "discord.js";
 import { table } from "../../commands/table.ts";
 import { discordConfig } from "./config.ts";
 import { slashCommands } from "./slash-json.ts";
+
+/**
+ * What the bot needs in a channel: View Channels (find the channels it announces in), Send Messages
+ * (announcements), Embed Links (cards), Attach Files (the chart of each summary): 52224.
+ */
+export const INVITE_PERMISSIONS = PermissionFlagsBits.ViewChannel | PermissionFlagsBits.SendMessages | PermissionFlagsBits.EmbedLinks | PermissionFlagsBits.AttachFiles;
+
+/** The URL that adds the bot to a server with the slash commands and INVITE_PERMISSIONS. */
+export function inviteUrl(appId: string): string {
+  return `https://discord.com/oauth2/authorize?client_id=${appId}&scope=bot%20applications.commands&permissions=${INVITE_PERMISSIONS}`;
+}
 
 export async function registerCommands(o: { token: string; appId: string; guildId?: string; apiBase?: string }): Promise<number> {
   const rest = new REST(o.apiBase ? { api: o.apiBase } : {}).setToken(o.token);
@@ -26,7 +37,10 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   } else {
     const c = config.value;
     registerCommands(c).then(
-      (n) => console.log(`Registered ${n} slash commands ${c.guildId ? `in guild ${c.guildId} (active now)` : "globally (Discord may take up to an hour to show them)"}.`),
+      (n) => {
+        console.log(`Registered ${n} slash commands ${c.guildId ? `in guild ${c.guildId} (active now)` : "globally (Discord may take up to an hour to show them)"}.`);
+        console.log(`Invite the bot with: ${inviteUrl(c.appId)}`);
+      },
       (e: unknown) => {
         console.error(`Discord refused the commands: ${e instanceof Error ? e.message : String(e)}`);
         process.exitCode = 1;

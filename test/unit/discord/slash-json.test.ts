@@ -76,3 +76,12 @@ describe("slash commands derived from the table", () => {
     expect(list.options.find((o) => o.name === "status")).toMatchObject({ choices: [{ name: "open", value: "open" }, { name: "done", value: "done" }, { name: "all", value: "all" }] });
   });
 });
+
+describe("invite", () => {
+  it("GIVEN the bot's needs THEN the invite asks for View Channels, Send Messages, Embed Links and Attach Files (52224)", async () => {
+    const { INVITE_PERMISSIONS, inviteUrl } = await import("../../../adapters/discord/deploy.ts");
+    expect(INVITE_PERMISSIONS).toBe(52224n);
+    expect(INVITE_PERMISSIONS & 32768n).toBe(32768n);
+    expect(inviteUrl("123456789012345678")).toBe("https://discord.com/oauth2/authorize?client_id=123456789012345678&scope=bot%20applications.commands&permissions=52224");
+  });
+});

@@ -109,6 +109,8 @@ export class Deliverer {
     return this.running;
   }
   private busy = false;
+  /** Rooms that refused the bot during the current round. */
+  private readonly gone = new Set<number>();
 
   /** Sends one answer at once, if it is still to be sent and no other process holds it. */
   async deliverReply(requestId: string): Promise<void> {
@@ -128,11 +130,14 @@ export class Deliverer {
       if (this.stopped) return;
       await this.sendReply(row);
     }
+    this.gone.clear();
     for (;;) {
       const items = await store.claimOutbox(courier.platform, this.claim());
       const newest = newestBoards(items);
       for (const item of items) {
         if (this.stopped) return;
+        // A room that refused the bot in this round: its other messages were given up with it.
+        if (this.gone.has(item.roomId)) continue;
         const ref = { kind: "outbox", id: item.id } as const;
         // Only a room's newest board is shown; older ones were overtaken on the way.
         if (item.kind === "board" && newest.get(item.roomId) !== item.id) await store.settle(ref, this.owner, { delivered: this.o.now() });
@@ -171,6 +176,7 @@ export class Deliverer {
       if (!f.retry || attempts + 1 >= this.o.maxAttempts) {
         outcome = { failedAt: this.o.now(), reason: f.reason };
         if (!f.retry && f.roomGone && roomId !== undefined) {
+          this.gone.add(roomId);
           await store.markRoomUnreachable(roomId, this.o.now());
           log.warn(`${target} refused the bot (${f.reason}): no more announcements go there until someone uses the bot there again`);
         } else {

@@ -183,10 +183,13 @@ describe("the deliverer", () => {
     await say("ann", `pool join ${code}`, { room: "kitchen" });
     await say("ann", "project create bakery Riverside Bakery");
     await say("ann", "goal announce bakery Bake bread every day");
+    await say("ann", "goal announce bakery Bake cakes on Sundays");
     const { logger, lines } = memoryLogger();
+    let triedKitchen = 0;
     const kitchenRefuses: Courier = {
       ...scriptedCourier([]),
       announce: async (item) => {
+        if (item.room.externalId === "kitchen") triedKitchen++;
         if (item.room.externalId === "kitchen") throw Object.assign(new Error("403"), { failure: { retry: false, reason: "M_FORBIDDEN: not in room", roomGone: true } });
       },
     };
@@ -194,6 +197,8 @@ describe("the deliverer", () => {
     await d.kick();
     const kitchen = () => store.db.$client.prepare("SELECT unreachable_since AS u FROM rooms WHERE external_id = 'kitchen'").get() as { u: number | null };
     expect(kitchen().u).not.toBeNull();
+    // Its second announcement was given up with the room, without another try.
+    expect(triedKitchen).toBe(1);
     expect(lines.filter((l) => l.level === "warn")).toHaveLength(1);
     expect(lines.some((l) => l.err !== undefined)).toBe(false);
     const before = count(store, "SELECT count(*) AS n FROM outbox o JOIN rooms r ON r.id = o.room_id WHERE r.external_id = 'kitchen'");

@@ -220,10 +220,13 @@ describe("Matrix: never a silent exit", () => {
     expect(sent.map((id) => w.answers(w.lobby, id).length)).toEqual(sent.map(() => 1));
     expect(w.hs.requests.some((r) => r.status === 429)).toBe(true);
     // Each spell of trouble: one line when it starts, one when it ends; never a stack trace.
-    const started = w.log.lines.filter((l) => l.msg.startsWith("could not deliver"));
+    const started = w.log.lines.filter((l) => l.msg.startsWith("could not deliver") || / ms as asked$/.test(l.msg));
     const ended = w.log.lines.filter((l) => l.msg.includes("works again"));
     expect(started.length).toBe(ended.length);
+    expect(started.length).toBeGreaterThan(0);
     expect(started.length).toBeLessThan(w.hs.requests.filter((r) => r.status === 429).length);
+    // A rate limit is the homeserver working as meant: a line, not a warning.
+    expect(started.filter((l) => / ms as asked$/.test(l.msg)).every((l) => l.level === "info")).toBe(true);
     expect(w.warnings().filter((l) => l.err !== undefined)).toEqual([]);
   });
 

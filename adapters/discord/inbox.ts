@@ -29,7 +29,8 @@ export class Inbox {
 
   /** Records an acknowledged interaction (synchronously: it is on disk before the command runs). */
   record(entry: InboxEntry): void {
-    appendFileSync(this.file, `${JSON.stringify(entry)}\n`);
+    // Only the bot's user may read it: it holds interaction tokens (each good for 15 minutes).
+    appendFileSync(this.file, `${JSON.stringify(entry)}\n`, { mode: 0o600 });
     if (++this.appended >= 2000) this.compact(Date.now());
   }
 
@@ -57,7 +58,7 @@ export class Inbox {
   compact(now: number): InboxEntry[] {
     const keep = this.pending(now);
     const tmp = `${this.file}.tmp-${process.pid}`;
-    writeFileSync(tmp, keep.map((e) => `${JSON.stringify(e)}\n`).join(""));
+    writeFileSync(tmp, keep.map((e) => `${JSON.stringify(e)}\n`).join(""), { mode: 0o600 });
     renameSync(tmp, this.file);
     this.appended = 0;
     return keep;

@@ -3,6 +3,7 @@
 // every interaction the bot acknowledged is answered exactly once (after a restart if need be),
 // none answered twice, none lost; an interaction that reached the bot in the moment it was killed,
 // before it was acknowledged, changed nothing. No announcement is posted twice; the books balance.
+import { mulberry32 } from "../support/random.ts";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -22,18 +23,6 @@ const NUMBER = 10;
 
 const dir = mkdtempSync(join(tmpdir(), "dpool-discord-crash-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** A small seeded generator (mulberry32): the same kills at the same moments on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -111,7 +100,7 @@ describe("Discord burst and crash", () => {
         await exited;
       };
 
-      const random = prng(20261102);
+      const random = mulberry32(20261102);
       let postN = 0;
       const input = (k: number): InteractInput => {
         const user = member(Math.floor(random() * 12));

@@ -7,6 +7,7 @@
 // Environment given to the bot, to keep the test short: MATRIX_SYNC_TIMEOUT_MS (long poll),
 // MATRIX_TIMELINE_LIMIT (10, Synapse's default, so gaps happen), DPOOL_DELIVERY_LEASE_MS (a
 // killed process's claims free up quickly), DPOOL_DELIVERY_POLL_MS.
+import { mulberry32 } from "../support/random.ts";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,18 +17,6 @@ import { FakeHomeserver, type FakeEvent } from "../fakes/homeserver.ts";
 
 const root = resolve(import.meta.dirname, "..", "..");
 type User = { userId: string; accessToken: string };
-
-/** A small seeded generator (mulberry32): the same kill moments on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -129,7 +118,7 @@ afterAll(async () => {
 
 describe("Matrix: burst and crash, the real bot process", () => {
   it("GIVEN bursts of commands while the bot is SIGKILLed and restarted at random moments THEN each is answered exactly once, none lost, no announcement doubled, books balanced", async () => {
-    const random = seeded(20261130);
+    const random = mulberry32(20261130);
     const sent: Array<{ id: string; body: string }> = [];
     let posted = 4;
     const send = (user: User, body: string) => sent.push({ id: hs.send(lobby, user.userId, { msgtype: "m.text", body }), body });

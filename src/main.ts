@@ -154,7 +154,17 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, logge
       const bot = await connect(
         "Discord",
         async () => {
-          const b = new DiscordAdapter({ token: d.token, apiBase: d.apiBase, engine: app.engine, store: app.store, clock: systemClock, logger, onFatal });
+          const b = new DiscordAdapter({
+            token: d.token,
+            apiBase: d.apiBase,
+            engine: app.engine,
+            store: app.store,
+            clock: systemClock,
+            logger,
+            onFatal,
+            // Interactions acknowledged but not yet run, kept beside the database (none in memory).
+            inboxFile: dbFile === ":memory:" ? null : `${resolve(dbFile)}.discord-inbox`,
+          });
           try {
             await b.start();
             return b;

@@ -9,7 +9,6 @@
 // (src/delivery.ts) through the DiscordCourier, so a crash between the commit and the answer is
 // followed by the answer after the restart. Autocomplete reads on the store's read-only path.
 import { randomBytes } from "node:crypto";
-import { basename, dirname, join } from "node:path";
 import {
   Client,
   Events,
@@ -62,7 +61,7 @@ export interface DiscordOptions {
   /**
    * Where acknowledged interactions are noted before they run (adapters/discord/inbox.ts), so that
    * one acknowledged just before a crash is still run and answered after the restart. Default:
-   * `<database file>.discord-inbox` next to a SQLite file; none for an in-memory database; null: none.
+   * the wiring puts it next to the database file (`<file>.discord-inbox`); none when not given.
    */
   readonly inboxFile?: string | null;
 }
@@ -93,8 +92,7 @@ export class DiscordAdapter {
 
   constructor(private readonly o: DiscordOptions) {
     this.logger = (o.logger ?? createLogger()).child({ platform: "discord" });
-    const inboxFile = o.inboxFile === undefined ? defaultInbox(o.store) : o.inboxFile;
-    this.inbox = inboxFile ? new Inbox(inboxFile) : undefined;
+    this.inbox = o.inboxFile ? new Inbox(o.inboxFile) : undefined;
     // Slash commands need no privileged intent: Guilds is enough.
     this.client = new Client({ intents: [GatewayIntentBits.Guilds], ...(o.apiBase ? { rest: { api: o.apiBase } } : {}) });
     this.courier = new DiscordCourier({ rest: this.client.rest, store: o.store, table: o.engine.table, logger: this.logger, live: this.live, started: () => this.started });
@@ -356,13 +354,6 @@ interface Plan {
   readonly personal: boolean;
   readonly mutates: boolean;
   readonly run: (inv: Invocation) => Promise<Reply>;
-}
-
-/** `<file>.discord-inbox` next to the store's SQLite file; none for an in-memory database. */
-function defaultInbox(store: Store): string | undefined {
-  const client = (store as { db?: { $client?: { name?: unknown; memory?: unknown } } }).db?.$client;
-  if (!client || client.memory === true || typeof client.name !== "string" || client.name === ":memory:" || client.name === "") return undefined;
-  return join(dirname(client.name), `${basename(client.name)}.discord-inbox`);
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

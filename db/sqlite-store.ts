@@ -754,7 +754,8 @@ export class SqliteStore implements Store {
           return value;
         } catch (e) {
           if (client.inTransaction) client.prepare("ROLLBACK").run();
-          throw e;
+          // A statement that met another process's lock (rare in WAL mode): busy, not a bug.
+          throw isBusy(e) ? new DatabaseBusyError(BUSY_TIMEOUT_MS) : e;
         }
       } finally {
         this.pending--;

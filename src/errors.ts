@@ -49,7 +49,7 @@ export type DomainErrorKind = DomainError["kind"];
  */
 export class DatabaseBusyError extends Error {
   constructor(readonly waitedMs: number) {
-    super(`the database stayed locked by another process for ${Math.round(waitedMs / 1000)} s`);
+    super(`the database stayed locked by another process for ${waitedMs >= 1000 ? `${Math.round(waitedMs / 1000)} s` : `${waitedMs} ms`}`);
     this.name = "DatabaseBusyError";
   }
 }

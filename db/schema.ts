@@ -204,6 +204,8 @@ export const requests = sqliteTable("requests", {
   memberId: integer("member_id"),
   reply: text("reply").notNull(),
   createdAt: integer("created_at").notNull(),
+  /** Hash of the command's name and parsed values: a replay must be the same command (null in rows from before). */
+  fingerprint: text("fingerprint"),
 });
 
 /** Messages for rooms, written in the command's transaction and delivered after commit. */
@@ -240,6 +242,10 @@ export const replies = sqliteTable(
     createdAt: integer("created_at").notNull(),
     deliveredAt: integer("delivered_at"),
     ...deliveryColumns(),
+    /** The platform user who sent the command: only they get the stored answer again (null in rows from before). */
+    userId: text("user_id"),
+    /** As in `requests`: hash of the command's name and values, null for input that did not parse. */
+    fingerprint: text("fingerprint"),
   },
   (t) => [index("replies_undelivered").on(t.platform, t.deliveredAt)],
 );
@@ -379,6 +385,9 @@ export const memberNotes = sqliteTable(
     createdAt: integer("created_at").notNull(),
     deliveredAt: integer("delivered_at"),
     ...deliveryColumns(),
+    /** For one account only (a link's confirmation): its platform and user id; null: any account of the member. */
+    platform: text("platform"),
+    externalId: text("external_id"),
   },
   (t) => [index("member_notes_pending").on(t.memberId, t.deliveredAt), index("member_notes_undelivered").on(t.deliveredAt, t.id)],
 );

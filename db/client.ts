@@ -1,11 +1,12 @@
 // Opens the SQLite database: WAL, foreign keys, synchronous=FULL (an acknowledged command
-// survives a crash), and every committed migration applied before first use.
+// survives a crash), and every committed migration applied before first use, under the write
+// lock, so that any number of processes may start at once on a new file.
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { drizzle, type BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
-import { migrate } from "drizzle-orm/better-sqlite3/migrator";
+import { readMigrationFiles } from "drizzle-orm/migrator";
 import * as schema from "./schema.ts";
 
 export const MIGRATIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "migrations");
@@ -16,11 +17,67 @@ export type SqliteDb = BetterSQLite3Database<typeof schema> & { $client: Databas
 export function openSqlite(file: string): SqliteDb {
   if (file !== ":memory:") mkdirSync(dirname(resolve(file)), { recursive: true });
   const sqlite = new Database(file);
-  sqlite.pragma("journal_mode = WAL");
-  sqlite.pragma("synchronous = FULL");
-  sqlite.pragma("foreign_keys = ON");
-  sqlite.pragma("busy_timeout = 5000");
-  const db = drizzle(sqlite, { schema });
-  migrate(db, { migrationsFolder: MIGRATIONS_DIR });
-  return db;
+  try {
+    // Before journal_mode: turning a new file to WAL takes a lock another process may hold.
+    sqlite.pragma(`busy_timeout = ${OPEN_BUSY_TIMEOUT_MS}`);
+    sqlite.pragma("journal_mode = WAL");
+    sqlite.pragma("synchronous = FULL");
+    sqlite.pragma("foreign_keys = ON");
+    migrateLocked(sqlite, MIGRATIONS_DIR);
+  } catch (e) {
+    sqlite.close();
+    throw e;
+  }
+  return drizzle(sqlite, { schema });
+}
+
+/** SQLite's blocking wait for a lock while the file is opened and migrated (start-up only). */
+const OPEN_BUSY_TIMEOUT_MS = 5000;
+/** How long a start waits, in all, for other processes' migrations before it gives up. */
+const MIGRATE_WAIT_MS = 60_000;
+/** drizzle's journal table: its format is kept, so files migrated by drizzle's migrate() stay valid. */
+const JOURNAL = "__drizzle_migrations";
+
+/**
+ * drizzle's migrate() reads the last applied migration before its (deferred) BEGIN, so two
+ * processes starting on a new file both saw none and the second died on "table already exists".
+ * Here the journal is read again after BEGIN EXCLUSIVE: the first process applies the migrations,
+ * the others wait for its lock, find them applied and go on. An up-to-date file takes no lock.
+ */
+export function migrateLocked(sqlite: Database.Database, folder: string): number {
+  const migrations = readMigrationFiles({ migrationsFolder: folder });
+  const latest = migrations.at(-1)?.folderMillis ?? 0;
+  const applied = (): number => {
+    const exists = sqlite.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(JOURNAL);
+    if (!exists) return -1;
+    const row = sqlite.prepare(`SELECT created_at AS at FROM "${JOURNAL}" ORDER BY created_at DESC LIMIT 1`).get() as { at: number | string } | undefined;
+    return row ? Number(row.at) : -1;
+  };
+  if (applied() >= latest) return 0;
+  const deadline = Date.now() + MIGRATE_WAIT_MS;
+  for (;;) {
+    try {
+      sqlite.prepare("BEGIN EXCLUSIVE").run();
+      break;
+    } catch (e) {
+      const busy = e instanceof Database.SqliteError && e.code.startsWith("SQLITE_BUSY");
+      if (!busy || Date.now() >= deadline) throw e;
+    }
+  }
+  try {
+    sqlite.exec(`CREATE TABLE IF NOT EXISTS "${JOURNAL}" (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at numeric)`);
+    const last = applied();
+    let count = 0;
+    for (const m of migrations) {
+      if (m.folderMillis <= last) continue;
+      for (const statement of m.sql) sqlite.exec(statement);
+      sqlite.prepare(`INSERT INTO "${JOURNAL}" ("hash", "created_at") VALUES (?, ?)`).run(m.hash, m.folderMillis);
+      count++;
+    }
+    sqlite.prepare("COMMIT").run();
+    return count;
+  } catch (e) {
+    if (sqlite.inTransaction) sqlite.prepare("ROLLBACK").run();
+    throw e;
+  }
 }

@@ -2,10 +2,12 @@
 // command carry `platform` and `requestId`, a bug carries its `incident` id, which is what the
 // member was shown. In a terminal the lines are pretty; under a service manager (stderr not a
 // TTY) they are JSON, one per line. DPOOL_LOG_LEVEL (trace, debug, info, warn, error, fatal)
-// and DPOOL_LOG_FORMAT (pretty or json) override the defaults.
+// and DPOOL_LOG_FORMAT (pretty or json) override the defaults. No line carries a secret: fields
+// named like one are redacted, and every message, error and stack is scrubbed (src/secrets.ts).
 import { Writable } from "node:stream";
-import { pino, type DestinationStream, type Level, type Logger } from "pino";
+import { pino, type DestinationStream, type Level, type Logger, type LoggerOptions as PinoOptions } from "pino";
 import pretty from "pino-pretty";
+import { REDACTED, scrubSecrets, scrubValue, secretValues } from "./secrets.ts";
 
 export type { Logger };
 
@@ -17,6 +19,38 @@ export interface LoggerOptions {
   readonly pretty?: boolean;
   /** Where lines go (default: stderr, written synchronously so nothing is lost at exit). */
   readonly destination?: DestinationStream;
+  /** Values blanked out wherever they appear (the configured token and password). */
+  readonly secrets?: readonly string[];
+}
+
+/** Fields that hold credentials, at the top of a line or one level down (`err.headers` two). */
+const REDACT_PATHS = ["password", "token", "accessToken", "access_token", "authorization", "headers.authorization", "headers.Authorization"].flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);
+
+/** What every logger of the process shares: secrets redacted and scrubbed, whatever the format. */
+export function safeOptions(level: string, secrets: readonly string[] = []): PinoOptions {
+  // A literal secret may also appear JSON-escaped in the line (a password with a quote in it).
+  const literals = [...new Set(secrets.flatMap((v) => [v, JSON.stringify(v).slice(1, -1)]))].filter((v) => v.length >= 6);
+  return {
+    level,
+    base: { name: "d-pool" },
+    redact: { paths: REDACT_PATHS, censor: REDACTED },
+    serializers: { err: (e: unknown) => scrubValue(e), error: (e: unknown) => scrubValue(e) },
+    formatters: {
+      log: (o) => {
+        const out: Record<string, unknown> = {};
+        // Errors are left to the err serializer (which keeps their message and stack).
+        for (const [k, v] of Object.entries(o)) out[k] = v instanceof Error ? v : scrubValue(v);
+        return out;
+      },
+    },
+    hooks: {
+      logMethod(args, method) {
+        const scrubbed = args.map((a) => (typeof a === "string" ? scrubSecrets(a) : a)) as Parameters<typeof method>;
+        method.apply(this, scrubbed);
+      },
+      ...(literals.length === 0 ? {} : { streamWrite: (line: string) => literals.reduce((l, v) => l.split(v).join(REDACTED), line) }),
+    },
+  };
 }
 
 /** The process's logger, configured from the environment. */
@@ -26,13 +60,14 @@ export function loggerFromEnv(env: NodeJS.ProcessEnv, o: { destination?: Destina
     level: env.DPOOL_LOG_LEVEL,
     pretty: format === "pretty" ? true : format === "json" ? false : undefined,
     destination: o.destination,
+    secrets: secretValues(env),
   });
 }
 
 export function createLogger(o: LoggerOptions = {}): Logger {
   const level = o.level && (LOG_LEVELS as readonly string[]).includes(o.level.toLowerCase()) ? o.level.toLowerCase() : "info";
   const wantPretty = o.pretty ?? (o.destination === undefined && process.stderr.isTTY === true);
-  const base = { name: "d-pool" };
+  const options = safeOptions(level, o.secrets);
   if (wantPretty) {
     const dest = o.destination;
     const stream = pretty({
@@ -54,9 +89,9 @@ export function createLogger(o: LoggerOptions = {}): Logger {
       translateTime: "SYS:yyyy-mm-dd HH:MM:ss",
       singleLine: true,
     });
-    return pino({ level, base }, stream);
+    return pino(options, stream);
   }
-  return pino({ level, base }, o.destination ?? pino.destination({ dest: 2, sync: true }));
+  return pino(options, o.destination ?? pino.destination({ dest: 2, sync: true }));
 }
 
 /** A logged line as tests read it back. */
@@ -67,7 +102,7 @@ export interface LogLine {
 }
 
 /** A logger that keeps its lines in memory, for tests (JSON lines parsed back, levels named). */
-export function memoryLogger(level = "debug"): { logger: Logger; lines: LogLine[] } {
+export function memoryLogger(level = "debug", secrets: readonly string[] = []): { logger: Logger; lines: LogLine[] } {
   const lines: LogLine[] = [];
   const names = new Map<number, Level>(Object.entries(pino.levels.values).map(([name, n]) => [n, name as Level]));
   const sink = new Writable({
@@ -80,7 +115,7 @@ export function memoryLogger(level = "debug"): { logger: Logger; lines: LogLine[
       done();
     },
   });
-  return { logger: pino({ level, base: { name: "d-pool" } }, sink), lines };
+  return { logger: pino(safeOptions(level, secrets), sink), lines };
 }
 
 /** The message and stack of anything thrown, for a log field. */

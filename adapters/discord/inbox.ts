@@ -5,7 +5,8 @@
 // no stored answer: if Discord shows it "thinking…" (GET @original), the command runs and the
 // answer goes out through its token (valid for 15 minutes); one never acknowledged is left alone,
 // so it changed nothing. The command's request id keeps a second run from changing anything twice.
-import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { keepPrivate, tightenedLine } from "../../src/secrets.ts";
 import type { Caller } from "../../src/services/context.ts";
 import { TOKEN_TTL_MS, type ReplyTarget } from "./courier.ts";
 
@@ -25,7 +26,14 @@ export interface InboxEntry {
 
 export class Inbox {
   private appended = 0;
-  constructor(readonly file: string) {}
+  /** `log` hears of a file that was readable by others and is private now (one line). */
+  constructor(
+    readonly file: string,
+    o: { log?: (line: string) => void } = {},
+  ) {
+    const wider = keepPrivate(file);
+    if (wider !== null) o.log?.(tightenedLine(file, wider));
+  }
 
   /** Records an acknowledged interaction (synchronously: it is on disk before the command runs). */
   record(entry: InboxEntry): void {
@@ -59,6 +67,7 @@ export class Inbox {
     const keep = this.pending(now);
     const tmp = `${this.file}.tmp-${process.pid}`;
     writeFileSync(tmp, keep.map((e) => `${JSON.stringify(e)}\n`).join(""), { mode: 0o600 });
+    chmodSync(tmp, 0o600); // a temporary file left by a crash keeps its old mode otherwise
     renameSync(tmp, this.file);
     this.appended = 0;
     return keep;

@@ -1,5 +1,6 @@
 // Matrix's configuration from the environment (or .env), checked up front: one clear line on a
-// bad value, never a stack trace.
+// bad value, never a stack trace. The line names the variable and the rule, never the value (a
+// token or password pasted into the wrong variable must not end up in a log).
 export interface MatrixConfig {
   readonly homeserverUrl: string;
   readonly accessToken?: string;
@@ -30,9 +31,9 @@ export function matrixConfig(env: NodeJS.ProcessEnv): { ok: true; value: MatrixC
   const password = env.MATRIX_PASSWORD || undefined;
   if (!url && !token && !user) return { ok: true, value: null };
   if (!url) return { ok: false, error: "MATRIX_HOMESERVER_URL is missing: set it to your homeserver's client URL, such as https://matrix.example.org." };
-  if (!/^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(url)) return { ok: false, error: `MATRIX_HOMESERVER_URL must be an http(s) URL such as https://matrix.example.org, not "${url.slice(0, 40)}".` };
+  if (!/^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(url)) return { ok: false, error: "MATRIX_HOMESERVER_URL must be an http(s) URL such as https://matrix.example.org, without spaces." };
   if (!token && !(user && password)) return { ok: false, error: "Matrix needs MATRIX_ACCESS_TOKEN, or MATRIX_USER and MATRIX_PASSWORD for a first login (the token is then kept)." };
-  if (user && !/^@?[a-z0-9._=\-/+]+(:[^\s]+)?$/i.test(user)) return { ok: false, error: `MATRIX_USER must be a user name or id such as @dpool:example.org, not "${user.slice(0, 40)}".` };
+  if (user && !/^@?[a-z0-9._=\-/+]+(:[^\s]+)?$/i.test(user)) return { ok: false, error: "MATRIX_USER must be a user name or id such as @dpool:example.org (letters, digits and ._=-/+ before the colon)." };
   const inviteServers = (env.MATRIX_INVITE_SERVERS ?? "")
     .split(",")
     .map((s) => s.trim().toLowerCase())
@@ -42,7 +43,7 @@ export function matrixConfig(env: NodeJS.ProcessEnv): { ok: true; value: MatrixC
     const raw = env[name]?.trim();
     if (!raw) continue;
     const n = Number(raw);
-    if (!Number.isInteger(n) || n < min) return { ok: false, error: `${name} must be a whole number of at least ${min}, not "${raw.slice(0, 40)}".` };
+    if (!Number.isInteger(n) || n < min) return { ok: false, error: `${name} must be a whole number of at least ${min}.` };
     numbers[field] = n;
   }
   return { ok: true, value: { homeserverUrl: url.replace(/\/+$/, ""), accessToken: token, user, password, inviteServers, ...numbers } };

@@ -3,10 +3,12 @@
 // SimpleFsStorageProvider (so files written by earlier versions load), but written atomically
 // (a temporary file renamed over the old one), so a crash at any moment leaves either the old
 // state or the new one, never a torn file. `batch()` groups several changes into one write: the
-// rooms' handled positions and the sync token are stored together.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+// rooms' handled positions and the sync token are stored together. It holds the access token, so
+// only the bot's user may read it (0600; a wider file of an earlier version is tightened on load).
+import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { IFilterInfo, IStorageProvider } from "@vector-im/matrix-bot-sdk";
+import { keepPrivate, tightenedLine } from "../../src/secrets.ts";
 
 interface StateData {
   syncToken: string | null;
@@ -24,8 +26,14 @@ export class StateFile implements IStorageProvider {
   private depth = 0;
   private dirty = false;
 
-  constructor(readonly file: string) {
+  /** `log` hears of a file that was readable by others and is private now (one line). */
+  constructor(
+    readonly file: string,
+    o: { log?: (line: string) => void } = {},
+  ) {
     mkdirSync(dirname(file), { recursive: true });
+    const wider = keepPrivate(file);
+    if (wider !== null) o.log?.(tightenedLine(file, wider));
     let raw: Partial<StateData> = {};
     try {
       const text = readFileSync(file, "utf8").trim();
@@ -100,7 +108,8 @@ export class StateFile implements IStorageProvider {
 
   private flush(): void {
     const tmp = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(this.data));
+    writeFileSync(tmp, JSON.stringify(this.data), { mode: 0o600 });
+    chmodSync(tmp, 0o600); // a temporary file left by a crash keeps its old mode otherwise
     renameSync(tmp, this.file);
     this.dirty = false;
   }

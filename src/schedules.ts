@@ -13,8 +13,10 @@ import type { Store, Tx } from "./store.ts";
 
 export interface Job {
   readonly name: string;
-  /** Five-field cron expression, read in UTC. */
+  /** Five-field cron expression, read in `timeZone` (UTC unless given). */
   readonly cron: string;
+  /** An IANA time zone: a local time then runs once per local occurrence (see core/cron.ts). */
+  readonly timeZone?: string;
   readonly summary: string;
   readonly run: (tx: Tx, slot: number) => Promise<unknown>;
   /** A job that shows the present (the boards) runs only the latest of several missed slots. */
@@ -79,8 +81,8 @@ export async function runDueJobs(store: Store, now: number, o: { jobs?: readonly
     const cron = parseCron(job.cron);
     if (!cron) throw new Error(`job ${job.name} has a bad schedule "${job.cron}"`);
     const last = await store.transaction((tx) => tx.lastJobSlot(job.name));
-    const first = last === undefined ? lastSlot(cron, now) : null;
-    const missed = last === undefined ? (first === null ? [] : [first]) : slotsBetween(cron, last, now);
+    const first = last === undefined ? lastSlot(cron, now, job.timeZone) : null;
+    const missed = last === undefined ? (first === null ? [] : [first]) : slotsBetween(cron, last, now, job.timeZone);
     const slots = job.latestOnly ? missed.slice(-1) : missed;
     for (const slot of slots) {
       try {

@@ -144,4 +144,53 @@ describe("the scheduler", () => {
       ["flaky", 2 * MINUTE_MS, true],
     ]);
   });
+
+  describe("in local time across clock changes", () => {
+    // Ticks every 5 minutes around each change (each tick costs the scheduler a few ms).
+    const ticks = (day: string, before = 2 * DAY_MS, after = 2 * DAY_MS) => {
+      const mid = Date.parse(`${day}T00:00:00Z`);
+      const out: number[] = [];
+      for (let t = mid - before; t <= mid + after; t += 5 * MINUTE_MS) out.push(t);
+      return out;
+    };
+
+    it.each([
+      ["Europe/Berlin", "30 2 * * *", "2026-10-25", "2026-10-25T00:30:00.000Z"],
+      ["Europe/Berlin", "30 2 * * *", "2026-03-29", "2026-03-29T01:00:00.000Z"],
+      ["America/New_York", "30 1 * * *", "2026-11-01", "2026-11-01T05:30:00.000Z"],
+      ["America/New_York", "30 2 * * *", "2026-03-08", "2026-03-08T07:00:00.000Z"],
+    ])("GIVEN a job in %s at %j THEN runDueJobs runs it once a day around %s (that day at %s)", async (timeZone, cron, day, expected) => {
+      const { store } = fileStore(true);
+      const job: Job = { name: "local", cron, timeZone, summary: "local time", run: async () => "ran" };
+      const runs: SlotRun[] = [];
+      for (const t of ticks(day)) runs.push(...(await runDueJobs(store, t, { jobs: [job] })));
+      const slots = runs.map((r) => new Date(r.slot).toISOString());
+      // The first tick runs the latest slot before it; then one slot per local day.
+      expect(slots).toHaveLength(5);
+      expect(new Set(slots).size).toBe(5);
+      expect(slots.filter((s) => s.startsWith(day))).toEqual([expected]);
+      expect(runs.every((r) => r.ok)).toBe(true);
+    });
+
+    it.each([
+      ["2026-10-25", "2026-10-25T00:30:00.000Z"],
+      ["2026-03-29", "2026-03-29T01:00:00.000Z"],
+    ])("GIVEN a pool in Europe/Berlin with its summary at 02:30 THEN the summary is sent once on %s", async (day, expected) => {
+      const { store } = fileStore(true);
+      const engine = { store, table, random: seededRandom(1) };
+      const first = Date.parse(`${day}T00:00:00Z`) - 12 * HOUR_MS;
+      let n = 0;
+      const say = async (text: string) => {
+        const r = await runText(engine, { caller: { platform: "console", userId: "admin", displayName: "admin", roomId: "lobby" }, requestId: `dst:${++n}`, now: new Date(first) }, text);
+        if (!r.ok) throw new Error(`${text}: ${r.message}`);
+      };
+      await say("pool create Clockwork");
+      await say("pool policy timezone Europe/Berlin");
+      await say('pool policy summarySchedule "30 2 * * *"');
+      await say("project create bakery Bakery");
+      for (const t of ticks(day, 12 * HOUR_MS, 18 * HOUR_MS)) await runDueJobs(store, t);
+      const sent = store.db.$client.prepare("SELECT created_at FROM outbox WHERE kind = 'pool-summary' ORDER BY id").all() as Array<{ created_at: number }>;
+      expect(sent.map((s) => new Date(s.created_at).toISOString())).toEqual([expected]);
+    });
+  });
 });

@@ -113,8 +113,13 @@ export function describeDomainError(e: DomainError): string {
             : e.model === "copyable"
               ? `${e.good} is copyable: "good request ${e.good}" gives access, there is nothing to ${e.need === "durable" ? "borrow" : "subscribe to"}`
               : `${e.good} is a per-unit good: type "good request ${e.good} qty:<n>" instead`;
-    case "insufficient_credit":
-      return `that costs ${formatThousandths(e.needed)} wh and you can take ${formatThousandths(Math.max(0, e.available))} wh more (balance plus the credit limit): contribute first, or ask for less`;
+    case "insufficient_credit": {
+      const held = e.committed ? `, less ${formatThousandths(e.committed)} wh held by your waiting requests and loans` : "";
+      const units = e.units === undefined ? "" : e.units > 0 ? `enough for ${e.units} unit${e.units === 1 ? "" : "s"} at the effort; ` : "not enough for one unit; ";
+      return `that costs ${formatThousandths(e.needed)} wh and you can take ${formatThousandths(Math.max(0, e.available))} wh more (balance plus the credit limit${held}): ${units}contribute first, or ask for less`;
+    }
+    case "too_many_units":
+      return `a request may ask for at most ${e.max} units (pool policy maxRequestQty), not ${e.qty}: ask for fewer`;
     case "out_of_stock":
       return `no ${e.good} is in stock right now: try later, or ask its coordinators`;
     case "no_round":

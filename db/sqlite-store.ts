@@ -473,6 +473,16 @@ function makeTx(db: SqliteDb): Tx {
         .orderBy(asc(t.goodRequests.id))
         .all() as GoodRequestRow[];
     },
+    async pendingRequestsOfMember(poolId, memberId) {
+      return db
+        .select({ r: t.goodRequests })
+        .from(t.goodRequests)
+        .innerJoin(t.goods, eq(t.goods.id, t.goodRequests.goodId))
+        .where(and(eq(t.goods.poolId, poolId), eq(t.goodRequests.status, "pending"), eq(t.goodRequests.memberId, memberId)))
+        .orderBy(asc(t.goodRequests.id))
+        .all()
+        .map((x) => x.r) as GoodRequestRow[];
+    },
     async updateGoodRequest(id, patch) {
       db.update(t.goodRequests).set(patch).where(eq(t.goodRequests.id, id)).run();
     },

@@ -31,8 +31,10 @@ export type DomainError =
   | { readonly kind: "due_past"; readonly due: number }
   | { readonly kind: "good_exists"; readonly name: string }
   | { readonly kind: "good_model"; readonly good: string; readonly model: string; readonly need: "per-unit" | "flat-rate" | "durable" | "stock" }
-  | { readonly kind: "insufficient_credit"; readonly needed: number; readonly available: number }
+  /** `committed`: what the member's waiting requests and open loans already hold of the room; `units`: how many they could afford. */
+  | { readonly kind: "insufficient_credit"; readonly needed: number; readonly available: number; readonly committed?: number; readonly units?: number }
   | { readonly kind: "out_of_stock"; readonly good: string }
+  | { readonly kind: "too_many_units"; readonly qty: number; readonly max: number }
   | { readonly kind: "no_round"; readonly good: string }
   | { readonly kind: "not_yours"; readonly what: "request" | "loan"; readonly id: number }
   | { readonly kind: "request_closed"; readonly id: number; readonly status: string }

@@ -471,6 +471,8 @@ export interface Tx {
   insertGoodRequest(r: Omit<GoodRequestRow, "id">): Promise<number>;
   goodRequest(id: number): Promise<GoodRequestRow | undefined>;
   goodRequestsOf(goodId: number, status: RequestStatus): Promise<GoodRequestRow[]>;
+  /** The member's waiting requests for any good of the pool. */
+  pendingRequestsOfMember(poolId: number, memberId: number): Promise<GoodRequestRow[]>;
   updateGoodRequest(id: number, patch: Partial<Pick<GoodRequestRow, "filled" | "status" | "closedAt">>): Promise<void>;
   openRound(goodId: number): Promise<RoundRow | undefined>;
   /** The last round that handed units out (and so has a clearing weight). */

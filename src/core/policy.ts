@@ -92,6 +92,14 @@ export const POLICY_KEYS = {
     summary: "Hours an auction round stays open after its first unmet request",
     ours: true,
   },
+  maxRequestQty: {
+    unit: "count",
+    default: 100,
+    min: 1,
+    max: 10_000,
+    summary: "Most units one good request may ask for",
+    ours: true,
+  },
   deficitCap: {
     unit: "hours",
     default: 200 * MILLI,

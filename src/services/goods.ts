@@ -152,6 +152,7 @@ export async function requestGood(c: PoolCtx, name: string, qty: number, weight:
   const g = await findGood(c, name);
   if (!g.ok) return g;
   const good = g.value;
+  if (qty > c.pool.policy.maxRequestQty) return err({ kind: "too_many_units", qty, max: c.pool.policy.maxRequestQty });
   const base = { goodId: good.id, memberId: c.member.id, qty, weight, createdAt: c.now };
   if (good.model === "copyable") {
     const id = await c.tx.insertGoodRequest({ ...base, filled: qty, status: "access", closedAt: c.now });
@@ -162,13 +163,18 @@ export async function requestGood(c: PoolCtx, name: string, qty: number, weight:
   const fresh = (await c.tx.good(good.id)) ?? good;
   const pending = await c.tx.goodRequestsOf(good.id, "pending");
   const { effort } = await effortOf(c.tx, good, c.pool.policy);
+  // Taken now or waiting, a request must be payable at the effort with what the member's other
+  // waiting requests and open loans already hold: a request nobody could pay never waits, so
+  // no round spends work on it.
+  const cost = effort * qty;
+  const account = await ensureAccount(c.tx, c.pool.row.id, "member", c.member.id);
+  const balance = (await c.tx.accountById(account))?.balance ?? 0;
+  const committed = await committedCharges(c, c.member.id);
+  if (!withinCreditLimit(balance - committed, cost, c.pool.policy.creditLimit)) {
+    const available = balance - committed + c.pool.policy.creditLimit;
+    return err({ kind: "insufficient_credit", needed: cost, available, committed, units: Math.max(0, Math.floor(available / effort)) });
+  }
   if (pending.length === 0 && fresh.stock >= qty) {
-    const cost = effort * qty;
-    const account = await ensureAccount(c.tx, c.pool.row.id, "member", c.member.id);
-    const balance = (await c.tx.accountById(account))?.balance ?? 0;
-    if (!withinCreditLimit(balance, cost, c.pool.policy.creditLimit)) {
-      return err({ kind: "insufficient_credit", needed: cost, available: balance + c.pool.policy.creditLimit });
-    }
     const id = await c.tx.insertGoodRequest({ ...base, filled: qty, status: "allocated", closedAt: c.now });
     await allocate(c.tx, fresh, { requestId: id, roundId: null, memberId: c.member.id, qty, effort, weight: WEIGHT_ONE, unitCost: effort, at: c.now, requestKey: c.requestId });
     const after = (await c.tx.good(good.id)) ?? good;
@@ -219,7 +225,8 @@ export async function closeRound(tx: Tx, round: RoundRow, now: number, requestKe
   const { effort } = await effortOf(tx, good, policy);
   const pending = await tx.goodRequestsOf(good.id, "pending");
   const balances = new Map<number, number>();
-  for (const r of pending) balances.set(r.memberId, (await tx.account(good.poolId, "member", r.memberId))?.balance ?? 0);
+  for (const r of pending) if (!balances.has(r.memberId)) balances.set(r.memberId, (await tx.account(good.poolId, "member", r.memberId))?.balance ?? 0);
+  const byId = new Map(pending.map((r) => [r.id, r]));
   const outcome = roundOutcome({
     bids: pending.map((r) => ({ request: r.id, member: r.memberId, weight: r.weight, units: r.qty - r.filled, at: r.createdAt })),
     supply: good.stock,
@@ -232,7 +239,7 @@ export async function closeRound(tx: Tx, round: RoundRow, now: number, requestKe
   const allocations: Array<{ member: string; qty: number; cost: number }> = [];
   let total = 0;
   for (const w of outcome.winners) {
-    const req = pending.find((r) => r.id === w.request)!;
+    const req = byId.get(w.request)!;
     await allocate(tx, good, { requestId: w.request, roundId: round.id, memberId: w.member, qty: w.units, effort, weight: outcome.clearing, unitCost: outcome.unitCost, at: now, requestKey });
     const filled = req.filled + w.units;
     await tx.updateGoodRequest(w.request, { filled, ...(filled >= req.qty ? { status: "allocated" as const, closedAt: now } : {}) });
@@ -424,6 +431,25 @@ export async function settleNow(c: PoolCtx): R<{ settled: Settled[] }> {
 
 const perDay = (effort: number, policy: Policy) => Math.round((effort * policy.durableDayPercent) / 1000);
 
+/**
+ * What a member has already spoken for: their waiting requests at the effort of now, and the
+ * charges their open loans will have by their due dates.
+ */
+async function committedCharges(c: PoolCtx, memberId: number): Promise<number> {
+  let total = 0;
+  const efforts = new Map<number, number>();
+  for (const r of await c.tx.pendingRequestsOfMember(c.pool.row.id, memberId)) {
+    let effort = efforts.get(r.goodId);
+    if (effort === undefined) {
+      const good = await c.tx.good(r.goodId);
+      effort = good ? (await effortOf(c.tx, good, c.pool.policy)).effort : 0;
+      efforts.set(r.goodId, effort);
+    }
+    total += (r.qty - r.filled) * effort;
+  }
+  return total + (await openLoanCharges(c, memberId));
+}
+
 /** The charges a member's open loans will have by their due dates, across the pool's durable goods. */
 async function openLoanCharges(c: PoolCtx, memberId: number): Promise<number> {
   let total = 0;
@@ -448,10 +474,10 @@ export async function borrowGood(c: PoolCtx, name: string, days: number): R<{ lo
   const daily = perDay(effort, c.pool.policy);
   const account = await ensureAccount(c.tx, c.pool.row.id, "member", c.member.id);
   const balance = (await c.tx.accountById(account))?.balance ?? 0;
-  // What the member's open loans will cost by their due dates is already spoken for.
-  const committed = await openLoanCharges(c, c.member.id);
+  // What the member's waiting requests and open loans will cost is already spoken for.
+  const committed = await committedCharges(c, c.member.id);
   if (!withinCreditLimit(balance - committed, daily * days, c.pool.policy.creditLimit)) {
-    return err({ kind: "insufficient_credit", needed: daily * days, available: balance - committed + c.pool.policy.creditLimit });
+    return err({ kind: "insufficient_credit", needed: daily * days, available: balance - committed + c.pool.policy.creditLimit, committed });
   }
   await c.tx.setStock(good.id, good.stock - 1);
   const row = { goodId: good.id, memberId: c.member.id, borrowedAt: c.now, dueAt: c.now + days * DAY_MS, returnedAt: null, charged: null };

@@ -34,6 +34,7 @@ import { DAY_MS, HOUR_MS, MINUTE_MS } from "../../src/clock.ts";
 import { credit, WEIGHT_ONE } from "../../src/core/weights.ts";
 import { roundOutcome } from "../../src/core/auction.ts";
 import { closeDueRounds, settlePeriod, type RoundClosed } from "../../src/services/goods.ts";
+import { ensureAccount } from "../../src/services/context.ts";
 import { postEntry } from "../../src/services/ledger.ts";
 import { testPool, type TestPool } from "../support/app.ts";
 
@@ -717,6 +718,21 @@ async function step(s: State, a: Action) {
   const effortOf = (name: GoodName) => q.good(name)?.declared_effort ?? 0;
   const memberOf = (u: User) => q.member(u);
   const room = (u: User) => (snap.memberBalance.get(memberOf(u)) ?? 0) + snap.limit;
+  /** What a member's open loans (per day x days planned, at least one) will cost. */
+  const loanCharges = (u: User) => {
+    const drill = q.good("drill");
+    const daily = drill ? Math.round((drill.declared_effort * dayPercent(s)) / 1000) : 0;
+    return q
+      .loans()
+      .filter((l) => l.member_id === memberOf(u) && l.returned_at === null)
+      .reduce((x, l) => x + daily * Math.max(1, Math.ceil((l.due_at - l.borrowed_at) / DAY_MS)), 0);
+  };
+  /** What a member's waiting requests hold at the effort (those of `caught.good` as the catch-up left them). */
+  const waitingCharges = (u: User, caught?: Caught) =>
+    snap.pending
+      .filter((r) => r.member_id === memberOf(u) && r.good_id !== caught?.good)
+      .reduce((x, r) => x + (r.qty - r.filled) * (snap.goods.get(r.good_id)?.declared_effort ?? 0), 0) +
+    (caught ? snap.pending.filter((r) => r.member_id === memberOf(u) && r.good_id === caught.good).reduce((x, r) => x + (caught.waiting.get(r.id) ?? 0) * (snap.goods.get(r.good_id)?.declared_effort ?? 0), 0) : 0);
   /** The model's catch-up, when the step's command did one (it is rolled back with a refusal). */
   let caught: Caught | undefined;
   /** The round the step closed itself, at its instant (not on schedule). */
@@ -754,17 +770,20 @@ async function step(s: State, a: Action) {
       else if (model === "copyable") expect(okData(reply).request).toMatchObject({ status: "access", cost: 0 });
       else if (model !== "per-unit") expect(!reply.ok && reply.code).toBe("good_model");
       else {
-        // After the catch-up: at once exactly when nobody waits and the stock covers it;
-        // refused past the limit, unless it costs nothing.
+        // After the catch-up: refused when the member could not pay it at the effort with what
+        // their waiting requests and open loans hold, unless it costs nothing; else at once
+        // exactly when nobody waits and the stock covers it.
         const after = caughtUp(s, snap, g!.id);
         const queue = after.waiting.size > 0;
         const cost = effortOf(a.good) * qty;
         const roomNow = (after.balance.get(memberOf(user)) ?? 0) + snap.limit;
-        if (!queue && after.stock >= qty) {
-          if (cost > 0 && cost > roomNow) {
-            expect(!reply.ok && reply.code).toBe("insufficient_credit");
-            count("request:refused-past-the-limit");
-          } else {
+        const held = waitingCharges(user, after) + loanCharges(user);
+        if (cost > 0 && cost > roomNow - held) {
+          expect(!reply.ok && reply.code).toBe("insufficient_credit");
+          count(queue || after.stock < qty ? "request:refused-to-wait" : "request:refused-past-the-limit");
+          if (cost <= roomNow) count("request:refused-for-what-is-held");
+        } else if (!queue && after.stock >= qty) {
+          {
             expect(okData(reply).request).toMatchObject({ status: "allocated", qty, cost: cost / 1000 });
             count("request:allocated-at-once");
             if (cost === 0 && roomNow < 0) count("request:free-past-the-limit");
@@ -898,11 +917,8 @@ async function step(s: State, a: Action) {
       const user = userOf(a.who);
       const drill = q.good("drill")!;
       const daily = Math.round((drill.declared_effort * dayPercent(s)) / 1000);
-      // The planned charges of the member's open loans (per day x days planned, at least one) are spoken for.
-      const committed = q
-        .loans()
-        .filter((l) => l.member_id === memberOf(user) && l.returned_at === null)
-        .reduce((x, l) => x + daily * Math.max(1, Math.ceil((l.due_at - l.borrowed_at) / DAY_MS)), 0);
+      // The planned charges of the member's open loans and their waiting requests are spoken for.
+      const committed = loanCharges(user) + waitingCharges(user);
       const reply = await command(s, user, `good borrow drill days:${a.days}`);
       const charge = daily * a.days;
       const expected = drill.stock < 1 ? "out_of_stock" : charge > 0 && charge > room(user) - committed ? "insufficient_credit" : "ok";
@@ -1159,6 +1175,8 @@ describe("goods under random sequences", () => {
       "request:joined-a-round",
       "request:closed-an-overdue-round-first",
       "request:refused-past-the-limit",
+      "request:refused-to-wait",
+      "request:refused-for-what-is-held",
       "round:closed-by-allocate",
       "round:closed-by-produce",
       "round:closed-by-due",
@@ -1307,12 +1325,17 @@ describe("found by the property", () => {
   it("GIVEN one bidder whose units were dropped at a price that then fell THEN they get all they can pay at the final price", async () => {
     const t = await riverside();
     try {
-      await t.ok("alice", "good add bakery bread effort:1 stock:7");
-      await t.ok("carol", "good request bread qty:7"); // carol at -7.00: 3.00 left
       await t.ok("alice", "good add bakery cake effort:1");
       await t.ok("carol", "good request cake weight:3");
       await t.ok("carol", "good request cake weight:2");
       await t.ok("carol", "good request cake qty:5 weight:1.6");
+      // Her requests waited while she could pay them; then her balance fell to -7.00: 3.00 left.
+      const carol = sql(t).member("carol");
+      await t.store.transaction(async (tx) => {
+        const from = await ensureAccount(tx, POOL_ID, "member", carol);
+        const to = await ensureAccount(tx, POOL_ID, "commons", POOL_ID);
+        await postEntry(tx, { poolId: POOL_ID, fromAccount: from, toAccount: to, amount: 7000, kind: "test", memo: "spent elsewhere", requestId: "test:spent", createdAt: t.clock.now().getTime(), createdBy: null });
+      });
       await t.ok("alice", "good produce cake 6");
       const round = (await t.ok("alice", "good allocate cake")).round;
       // Today: 2 units (requests #2 and #4), clearing 1.00; 5 skipped.

@@ -85,10 +85,11 @@ describe("scarcity: a uniform-price auction", () => {
 
   it("GIVEN a winner at the credit limit THEN they are skipped and the unit goes to the next bid", async () => {
     t = await pool();
-    await t.ok("alice", "good add bakery bread effort:5 stock:2");
-    await t.ok("frank", "good request bread qty:2");
     await t.ok("alice", "good add bakery cake effort:2 sector:food");
     for (const [who, w] of [["dave", "1.2"], ["erin", "1.5"], ["frank", "1.8"]] as const) await t.ok(who, `good request cake weight:${w}`);
+    // Frank's waiting cake holds 2 of his 10; the bread takes the other 8, so 2.4 is too much.
+    await t.ok("alice", "good add bakery bread effort:8 stock:2");
+    await t.ok("frank", "good request bread");
     await t.ok("alice", "good produce cake 2");
     const round = (await t.ok("alice", "good allocate cake")).round;
     expect(round.skipped).toEqual([{ member: "frank", qty: 1 }]);

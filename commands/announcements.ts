@@ -108,7 +108,7 @@ export function renderBoard(b: TaskBoard & { at?: number }): Doc {
 /** Notes to one member: why a claim ended, work sent back, a slot open again. */
 export function renderNote(kind: string, body: string): Doc {
   if (kind === "summary") return renderProjectSummary(JSON.parse(body) as ProjectSummary);
-  const n = JSON.parse(body) as { task: number; title: string; project?: string; reason?: string; by?: string; expiresAt?: number; good?: string; qty?: number; cost?: number; clearing?: number };
+  const n = JSON.parse(body) as { task: number; title: string; project?: string; reason?: string; by?: string; expiresAt?: number; good?: string; qty?: number; cost?: number; clearing?: number; restored?: boolean; state?: string };
   switch (kind) {
     case "allocated":
       return [doc.line(`🎁 The round of ${n.good} closed: you got ${n.qty} for ${formatThousandths(n.cost ?? 0)} wh (clearing weight ${formatWeight(n.clearing ?? 0)}).`)];
@@ -122,6 +122,10 @@ export function renderNote(kind: string, body: string): Doc {
       return [doc.line(`@${n.by} sent your work on task #${n.task} (${n.title}) back: ${n.reason}. Redo it and `, doc.code(`task done ${n.task}`), ", or ", doc.code(`task drop ${n.task}`), ".")];
     case "cancelled":
       return [doc.line(`Task #${n.task} (${n.title}) was cancelled by ${n.project}; your claim ended.`)];
+    case "corrected":
+      return n.restored
+        ? [doc.line(`@${n.by} restored the credit for your work on task #${n.task} (${n.title}): ${n.reason}.`)]
+        : [doc.line(doc.warn("↩ "), `@${n.by} reversed the credit for your work on task #${n.task} (${n.title}): ${n.reason}. It no longer counts.`, ...(n.state === "open" ? [" The task is open again: ", doc.code(`task claim ${n.task}`), "."] : []))];
     case "slot_open":
       return [doc.line(`A slot of task #${n.task} (${n.title}) is open again: `, doc.code(`task claim ${n.task}`), ".")];
     default:

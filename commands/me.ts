@@ -1,6 +1,7 @@
 // me ...: your balance, your ledger entries, and linking your accounts on several platforms;
 // pool correct: the admins' way to undo a ledger entry with a new one.
 import { formatHours, toHours } from "../src/core/amounts.ts";
+import * as corrections from "../src/services/corrections.ts";
 import * as ledger from "../src/services/ledger.ts";
 import * as members from "../src/services/members.ts";
 import type { DomainError } from "../src/errors.ts";
@@ -94,7 +95,8 @@ export const ledgerCommands = [
     path: ["pool", "correct"],
     where: "pool",
     summary: "Undo a ledger entry with a new, reversing entry",
-    details: "The ledger is append-only: nothing is ever edited or deleted. A correction posts the same amount back between the same two accounts, with your reason, and keeps both entries visible.",
+    details:
+      "The ledger is append-only: nothing is ever edited or deleted. A correction posts the same amount back between the same two accounts, with your reason, and keeps both entries visible. Correcting the credit for verified work marks that claim as corrected: it no longer counts in summaries, task show or the good's measured effort, the worker is told, and the task is open again for anyone to claim (its weight rising from where it stopped). Correcting that correction makes the work verified again.",
     access: "pool admin",
     mutates: true,
     args: {
@@ -102,8 +104,17 @@ export const ledgerCommands = [
       reason: arg.text("Why it is corrected", { max: 200, placeholder: "reason" }).rest(),
     },
     examples: ['pool correct 12 "hours were reported twice"'],
-    run: (ctx, a) => ledger.correctEntry(ctx, a.entry, a.reason),
-    render: (d) => [doc.line(`Entry #${d.original.id} (${formatHours(d.original.amount)}) reversed by entry #${d.correction.id}: ${d.correction.memo}`)],
-    json: (d) => ({ original: entryJson(d.original), correction: entryJson(d.correction) }),
+    run: (ctx, a) => corrections.correctEntry(ctx, a.entry, a.reason),
+    render: (d) => [
+      doc.line(`Entry #${d.original.id} (${formatHours(d.original.amount)}) reversed by entry #${d.correction.id}: ${d.correction.memo}`),
+      ...(d.claim === null
+        ? []
+        : [
+            d.claim.status === "corrected"
+              ? doc.line(`@${d.claim.member}'s work on task #${d.claim.task} (${d.claim.title}) is marked corrected and counts no more; the task is ${d.claim.taskState === "open" ? "open again" : d.claim.taskState}.`)
+              : doc.line(`@${d.claim.member}'s work on task #${d.claim.task} (${d.claim.title}) is verified again; the task is ${d.claim.taskState}.`),
+          ]),
+    ],
+    json: (d) => ({ original: entryJson(d.original), correction: entryJson(d.correction), claim: d.claim }),
   }),
 ];

@@ -332,7 +332,7 @@ export const claims = sqliteTable(
       .notNull()
       .references(() => members.id),
     weight: integer("weight").notNull(),
-    status: text("status", { enum: ["active", "reported", "verified", "dropped", "refused", "released", "cancelled"] }).notNull(),
+    status: text("status", { enum: ["active", "reported", "verified", "dropped", "refused", "released", "cancelled", "corrected"] }).notNull(),
     claimedAt: integer("claimed_at").notNull(),
     expiresAt: integer("expires_at").notNull(),
     reportedAt: integer("reported_at"),

@@ -358,6 +358,10 @@ function makeTx(db: SqliteDb): Tx {
     async claim(id) {
       return db.select().from(t.claims).where(eq(t.claims.id, id)).get() as ClaimRow | undefined;
     },
+    async claimOfEntry(entryId) {
+      // Rare (a correction of a work credit): a scan of the claims needs no index.
+      return db.select().from(t.claims).where(eq(t.claims.entryId, entryId)).get() as ClaimRow | undefined;
+    },
     async insertClaim(c) {
       return db.insert(t.claims).values(c).returning({ id: t.claims.id }).get().id;
     },

@@ -231,7 +231,7 @@ export interface TaskRow {
   readonly goodQty: number | null;
 }
 
-export type ClaimStatus = "active" | "reported" | "verified" | "dropped" | "refused" | "released" | "cancelled";
+export type ClaimStatus = "active" | "reported" | "verified" | "dropped" | "refused" | "released" | "cancelled" | "corrected";
 
 export interface ClaimRow {
   readonly id: number;
@@ -444,6 +444,8 @@ export interface Tx {
   /** Claims of every listed task, in one query. */
   claimsOfTasks(taskIds: readonly number[]): Promise<ClaimRow[]>;
   claim(id: number): Promise<ClaimRow | undefined>;
+  /** The claim whose verification posted this work entry, if any. */
+  claimOfEntry(entryId: number): Promise<ClaimRow | undefined>;
   insertClaim(c: Omit<ClaimRow, "id">): Promise<number>;
   updateClaim(id: number, patch: Partial<Omit<ClaimRow, "id" | "taskId" | "memberId">>): Promise<void>;
   /** Active claims (not reported) whose time ran out by `now`, in every pool. */

@@ -3,7 +3,8 @@
 import { DAY_MS } from "./time.ts";
 import { openMsAt, type OpenTime } from "./weights.ts";
 
-export type ClaimState = "active" | "reported" | "verified" | "dropped" | "refused" | "released" | "cancelled";
+/** `corrected`: verified work whose credit an admin reversed (pool correct); it counts no more. */
+export type ClaimState = "active" | "reported" | "verified" | "dropped" | "refused" | "released" | "cancelled" | "corrected";
 export type TaskState = "open" | "claimed" | "done" | "cancelled";
 
 /** Claims that hold a slot: being worked on, reported, or verified. */

@@ -27,8 +27,11 @@ export async function postEntry(tx: Tx, p: Posting): Promise<EntryRow> {
   return { id, ...row };
 }
 
-/** Reverses an entry with a new one (pool admins); the original stays as it was. */
-export async function correctEntry(c: PoolCtx, entryId: number, reason: string): R<{ original: EntryRow; correction: EntryRow }> {
+/**
+ * Reverses an entry with a new one (pool admins); the original stays as it was. What the entry
+ * stood for follows in services/corrections.ts (a work credit's claim).
+ */
+export async function reverseEntry(c: PoolCtx, entryId: number, reason: string): R<{ original: EntryRow; correction: EntryRow }> {
   const denied = requireAdmin(c);
   if (denied) return err(denied);
   const original = await c.tx.entry(entryId);

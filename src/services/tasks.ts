@@ -116,7 +116,8 @@ export async function viewTask(c: PoolCtx, task: TaskRow, claims?: readonly Clai
       expiresAt: cl.expiresAt,
       reportedHours: cl.reportedHours,
       note: cl.note,
-      credited: cl.credited,
+      // A corrected claim's credit was reversed: it shows (and counts) nothing.
+      credited: cl.status === "corrected" ? null : cl.credited,
       verifiedBy: cl.verifiedBy === null ? null : await lookups.handle(cl.verifiedBy),
     });
   }
@@ -501,6 +502,37 @@ export async function cancelTask(c: PoolCtx, id: number): R<{ task: TaskView; en
   await c.tx.setTaskOpen(id, null, openMsAt(stopped, c.now));
   await c.tx.cancelTask(id, c.now, c.member.id);
   return ok({ task: await viewTask(c, (await c.tx.task(id)) ?? task), ended });
+}
+
+export interface CreditChange {
+  readonly task: number;
+  readonly title: string;
+  readonly member: string;
+  /** `corrected`: the credit was reversed; `verified`: a reversal was itself reversed. */
+  readonly status: "corrected" | "verified";
+  readonly taskState: TaskState;
+}
+
+/**
+ * Follows a correction of a work credit to its claim: a reversed credit marks the claim
+ * corrected, which frees its slot (the task is open again, its weight rising from where it
+ * stopped, the waitlist told) and tells the worker; a reversed reversal makes it verified again.
+ */
+export async function followCredit(c: PoolCtx, claim: ClaimRow, stands: boolean, reason: string): Promise<CreditChange | null> {
+  if (stands ? claim.status !== "corrected" : claim.status !== "verified") return null;
+  const task = await c.tx.task(claim.taskId);
+  if (!task) throw new Error(`claim ${claim.id} has no task`);
+  const before = slotsTaken(await c.tx.claimsOf(task.id));
+  if (stands) await c.tx.updateClaim(claim.id, { status: "verified", endedAt: null, endedBy: null });
+  else await c.tx.updateClaim(claim.id, { status: "corrected", endedAt: c.now, endedBy: c.member.id });
+  const after = stands ? before + 1 : before - 1;
+  if (task.cancelledAt === null) {
+    await retime(c, task, before, after, c.now);
+    if (!stands && before >= task.slots) await noteWaitlist(c.tx, task, c.now);
+  }
+  const state = taskState(task, await c.tx.claimsOf(task.id));
+  await c.tx.insertNote({ poolId: task.poolId, memberId: claim.memberId, kind: "corrected", body: JSON.stringify({ task: task.id, title: task.title, reason, by: c.member.handle, restored: stands, state }), createdAt: c.now });
+  return { task: task.id, title: task.title, member: (await c.tx.member(claim.memberId))?.handle ?? "?", status: stands ? "verified" : "corrected", taskState: state };
 }
 
 export interface KindView {

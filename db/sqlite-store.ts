@@ -487,6 +487,14 @@ function makeTx(db: SqliteDb): Tx {
         .all()
         .map((x) => x.r) as GoodRequestRow[];
     },
+    async pendingTotals(goodId) {
+      const r = db
+        .select({ requests: sql<number>`count(*)`, units: sql<number>`coalesce(sum(${t.goodRequests.qty} - ${t.goodRequests.filled}), 0)` })
+        .from(t.goodRequests)
+        .where(and(eq(t.goodRequests.goodId, goodId), eq(t.goodRequests.status, "pending")))
+        .get();
+      return { requests: r?.requests ?? 0, units: r?.units ?? 0 };
+    },
     async updateGoodRequest(id, patch) {
       db.update(t.goodRequests).set(patch).where(eq(t.goodRequests.id, id)).run();
     },

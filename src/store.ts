@@ -475,6 +475,8 @@ export interface Tx {
   goodRequestsOf(goodId: number, status: RequestStatus): Promise<GoodRequestRow[]>;
   /** The member's waiting requests for any good of the pool. */
   pendingRequestsOfMember(poolId: number, memberId: number): Promise<GoodRequestRow[]>;
+  /** How many requests wait for the good, and for how many units, counted in SQL. */
+  pendingTotals(goodId: number): Promise<{ requests: number; units: number }>;
   updateGoodRequest(id: number, patch: Partial<Pick<GoodRequestRow, "filled" | "status" | "closedAt">>): Promise<void>;
   openRound(goodId: number): Promise<RoundRow | undefined>;
   /** The last round that handed units out (and so has a clearing weight). */

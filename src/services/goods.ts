@@ -46,7 +46,7 @@ export interface GoodView {
 }
 
 export async function viewGood(tx: Tx, good: GoodRow, policy: Policy): Promise<GoodView> {
-  const pending = await tx.goodRequestsOf(good.id, "pending");
+  const pending = await tx.pendingTotals(good.id);
   const project = await tx.project(good.projectId);
   const last = await tx.lastClosedRound(good.id);
   const subs = (await tx.subscriptions(good.id)).filter((s) => s.until === null);
@@ -55,9 +55,9 @@ export async function viewGood(tx: Tx, good: GoodRow, policy: Policy): Promise<G
     good,
     project: project?.slug ?? "?",
     effort: await effortOf(tx, good, policy),
-    demand: pending.reduce((a, r) => a + r.qty - r.filled, 0),
+    demand: pending.units,
     round: (await tx.openRound(good.id)) ?? null,
-    waiting: pending.length,
+    waiting: pending.requests,
     lastClearing: last?.clearingWeight ?? null,
     subscribers: subs.length,
     onLoan: loans.length,
@@ -128,8 +128,7 @@ export async function produceGood(c: PoolCtx, name: string, qty: number): R<{ go
   let allocated: RoundClosed | null = null;
   const round = await c.tx.openRound(good.id);
   if (round && good.model === "per-unit") {
-    const pending = await c.tx.goodRequestsOf(good.id, "pending");
-    const waiting = pending.reduce((a, r) => a + r.qty - r.filled, 0);
+    const waiting = (await c.tx.pendingTotals(good.id)).units;
     // Enough for everyone waiting: there is nothing to auction, so the round closes now at 1.00.
     if (waiting <= stock) allocated = await closeRound(c.tx, round, c.now, c.requestId, c.now);
   }
@@ -161,7 +160,7 @@ export async function requestGood(c: PoolCtx, name: string, qty: number, weight:
   if (good.model !== "per-unit") return err(needModel(good, "per-unit"));
   await catchUp(c.tx, good.id, c.now);
   const fresh = (await c.tx.good(good.id)) ?? good;
-  const pending = await c.tx.goodRequestsOf(good.id, "pending");
+  const pending = await c.tx.pendingTotals(good.id);
   const { effort } = await effortOf(c.tx, good, c.pool.policy);
   // Taken now or waiting, a request must be payable at the effort with what the member's other
   // waiting requests and open loans already hold: a request nobody could pay never waits, so
@@ -174,7 +173,7 @@ export async function requestGood(c: PoolCtx, name: string, qty: number, weight:
     const available = balance - committed + c.pool.policy.creditLimit;
     return err({ kind: "insufficient_credit", needed: cost, available, committed, units: Math.max(0, Math.floor(available / effort)) });
   }
-  if (pending.length === 0 && fresh.stock >= qty) {
+  if (pending.requests === 0 && fresh.stock >= qty) {
     const id = await c.tx.insertGoodRequest({ ...base, filled: qty, status: "allocated", closedAt: c.now });
     await allocate(c.tx, fresh, { requestId: id, roundId: null, memberId: c.member.id, qty, effort, weight: WEIGHT_ONE, unitCost: effort, at: c.now, requestKey: c.requestId });
     const after = (await c.tx.good(good.id)) ?? good;
@@ -192,21 +191,29 @@ export async function requestGood(c: PoolCtx, name: string, qty: number, weight:
 /** An allocation to make: the row's facts, the price of one unit, and the request id for its entries. */
 type Allocation = Omit<AllocationRow, "id" | "goodId" | "cost"> & { readonly unitCost: number; readonly requestKey: string };
 
+/** The accounts an allocation moves effort between, and the stock before it (a round resolves them once). */
+interface AllocationContext {
+  readonly member: number;
+  readonly project: number;
+  readonly commons: number;
+  readonly stock: number;
+}
+
 /**
  * Hands units to a member: stock goes down, the producing project is credited the effort, and
  * the commons the surplus above it. Producers never get more than the effort.
  */
-async function allocate(tx: Tx, good: GoodRow, a: Allocation): Promise<AllocationRow> {
+async function allocate(tx: Tx, good: GoodRow, a: Allocation, known?: AllocationContext): Promise<AllocationRow> {
   const poolId = good.poolId;
-  const member = await ensureAccount(tx, poolId, "member", a.memberId);
-  const project = await ensureAccount(tx, poolId, "project", good.projectId);
-  const commons = await ensureAccount(tx, poolId, "commons", poolId);
+  const member = known?.member ?? (await ensureAccount(tx, poolId, "member", a.memberId));
+  const project = known?.project ?? (await ensureAccount(tx, poolId, "project", good.projectId));
+  const commons = known?.commons ?? (await ensureAccount(tx, poolId, "commons", poolId));
   const memo = `${a.qty} x ${good.name}`;
   const effortTotal = a.effort * a.qty;
   const surplus = (a.unitCost - a.effort) * a.qty;
   if (effortTotal > 0) await postEntry(tx, { poolId, fromAccount: member, toAccount: project, amount: effortTotal, kind: "allocation", memo, requestId: a.requestKey, createdAt: a.at, createdBy: a.memberId });
   if (surplus > 0) await postEntry(tx, { poolId, fromAccount: member, toAccount: commons, amount: surplus, kind: "surplus", memo, requestId: a.requestKey, createdAt: a.at, createdBy: a.memberId });
-  const current = (await tx.good(good.id))?.stock ?? good.stock;
+  const current = known?.stock ?? (await tx.good(good.id))?.stock ?? good.stock;
   await tx.setStock(good.id, current - a.qty);
   const row = { goodId: good.id, requestId: a.requestId, roundId: a.roundId, memberId: a.memberId, qty: a.qty, effort: a.effort, weight: a.weight, cost: a.unitCost * a.qty, at: a.at };
   return { id: await tx.insertAllocation(row), ...row };
@@ -225,7 +232,13 @@ export async function closeRound(tx: Tx, round: RoundRow, now: number, requestKe
   const { effort } = await effortOf(tx, good, policy);
   const pending = await tx.goodRequestsOf(good.id, "pending");
   const balances = new Map<number, number>();
-  for (const r of pending) if (!balances.has(r.memberId)) balances.set(r.memberId, (await tx.account(good.poolId, "member", r.memberId))?.balance ?? 0);
+  const accountIds = new Map<number, number>();
+  for (const r of pending) {
+    if (balances.has(r.memberId)) continue;
+    const account = await tx.account(good.poolId, "member", r.memberId);
+    balances.set(r.memberId, account?.balance ?? 0);
+    if (account) accountIds.set(r.memberId, account.id);
+  }
   const byId = new Map(pending.map((r) => [r.id, r]));
   const outcome = roundOutcome({
     bids: pending.map((r) => ({ request: r.id, member: r.memberId, weight: r.weight, units: r.qty - r.filled, at: r.createdAt })),
@@ -235,12 +248,25 @@ export async function closeRound(tx: Tx, round: RoundRow, now: number, requestKe
     creditLimit: policy.creditLimit,
   });
   const names = new Map<number, string>();
-  const handle = async (id: number) => names.get(id) ?? (await tx.member(id))?.handle ?? String(id);
+  const handle = async (id: number) => {
+    const known = names.get(id);
+    if (known !== undefined) return known;
+    const name = (await tx.member(id))?.handle ?? String(id);
+    names.set(id, name);
+    return name;
+  };
+  const projectAccount = outcome.winners.length > 0 ? await ensureAccount(tx, good.poolId, "project", good.projectId) : 0;
+  const commonsAccount = outcome.winners.length > 0 ? await ensureAccount(tx, good.poolId, "commons", good.poolId) : 0;
+  let stock = good.stock;
   const allocations: Array<{ member: string; qty: number; cost: number }> = [];
   let total = 0;
   for (const w of outcome.winners) {
     const req = byId.get(w.request)!;
-    await allocate(tx, good, { requestId: w.request, roundId: round.id, memberId: w.member, qty: w.units, effort, weight: outcome.clearing, unitCost: outcome.unitCost, at: now, requestKey });
+    const member = accountIds.get(w.member) ?? (await ensureAccount(tx, good.poolId, "member", w.member));
+    accountIds.set(w.member, member);
+    const known = { member, project: projectAccount, commons: commonsAccount, stock };
+    await allocate(tx, good, { requestId: w.request, roundId: round.id, memberId: w.member, qty: w.units, effort, weight: outcome.clearing, unitCost: outcome.unitCost, at: now, requestKey }, known);
+    stock -= w.units;
     const filled = req.filled + w.units;
     await tx.updateGoodRequest(w.request, { filled, ...(filled >= req.qty ? { status: "allocated" as const, closedAt: now } : {}) });
     await tx.insertNote({ poolId: good.poolId, memberId: w.member, kind: "allocated", body: JSON.stringify({ good: good.name, qty: w.units, cost: outcome.unitCost * w.units, clearing: outcome.clearing }), createdAt: now });
@@ -336,7 +362,7 @@ export async function cancelRequest(c: PoolCtx, id: number): R<{ request: GoodRe
   await c.tx.updateGoodRequest(id, { status: "cancelled", closedAt: c.now });
   // A round with nobody left waiting closes with nothing to do.
   const round = await c.tx.openRound(good.id);
-  if (round && (await c.tx.goodRequestsOf(good.id, "pending")).length === 0) {
+  if (round && (await c.tx.pendingTotals(good.id)).requests === 0) {
     const stock = (await c.tx.good(good.id))?.stock ?? good.stock;
     await c.tx.closeRound(round.id, { closedAt: c.now, clearingWeight: null, supply: stock, allocated: 0 });
   }

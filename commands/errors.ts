@@ -1,6 +1,7 @@
 // The words for every refusal, in one exhaustive switch: each says what went wrong and what
 // to type instead, on one line.
 import { formatThousandths } from "../src/core/amounts.ts";
+import { excerpt } from "../src/core/clean-text.ts";
 import type { DomainError } from "../src/errors.ts";
 import { commandName, type AnyCommand } from "./define.ts";
 import { usageLine, type UsageError } from "./text.ts";
@@ -22,17 +23,17 @@ export function describeDomainError(e: DomainError): string {
     case "not_found":
       switch (e.what) {
         case "project":
-          return `there is no project "${e.ref}" in this pool: "project list" shows them`;
+          return `there is no project "${excerpt(e.ref)}" in this pool: "project list" shows them`;
         case "goal":
           return `there is no goal ${e.ref} in this pool: "goal list" shows them`;
         case "member":
-          return `${e.ref} is not a member of this pool: they become one by typing any command in a room of the pool ("pool members" lists them)`;
+          return `${excerpt(e.ref)} is not a member of this pool: they become one by typing any command in a room of the pool ("pool members" lists them)`;
         case "entry":
           return `there is no ledger entry ${e.ref} in this pool: "me history" shows entry numbers`;
         case "task":
           return `there is no task ${e.ref} in this pool: "task list status:all" shows them`;
         case "good":
-          return `there is no good "${e.ref}" in this pool: "good list" shows them`;
+          return `there is no good "${excerpt(e.ref)}" in this pool: "good list" shows them`;
         case "request":
           return `there is no request ${e.ref} in this pool: "good show <good>" lists the waiting ones`;
         case "loan":

@@ -2,8 +2,9 @@
 //   <group> <verb> <positional...> key:value ...
 // Double quotes (straight or curly) keep spaces in a value: goal announce bakery "Bread for 40".
 // `formatCommand` writes parsed values back as text; parsing that text gives the same values.
-import { closest } from "../src/core/suggest.ts";
-import type { AnyArg } from "./args.ts";
+import { excerpt } from "../src/core/clean-text.ts";
+import { closest, SUGGEST_MAX } from "../src/core/suggest.ts";
+import type { AnyArg, IssueParams } from "./args.ts";
 import { commandName, type AnyCommand } from "./define.ts";
 
 export interface Token {
@@ -28,12 +29,23 @@ const OPEN_QUOTES = new Set(['"', "\u201c", "\u201e"]);
 const CLOSE_QUOTES = new Set(['"', "\u201d", "\u201c"]);
 const KEY = /^([a-z][a-z0-9-]{0,31}):/i;
 
+// Runs of characters read at once (sticky), so that a long token costs one regex step, not one
+// per character.
+const BLANKS = /\s+/y;
+const PLAIN = /[^\s"\u201c\u201e]+/y;
+const QUOTED_PLAIN = /[^\\"\u201c\u201d]+/y;
+
 export function tokenize(input: string): { ok: true; tokens: Token[] } | { ok: false; problem: string } {
   const tokens: Token[] = [];
   let i = 0;
   const n = input.length;
+  const run = (re: RegExp): string => {
+    re.lastIndex = i;
+    const m = re.exec(input);
+    return m ? m[0] : "";
+  };
   while (i < n) {
-    while (i < n && /\s/.test(input[i]!)) i++;
+    i += run(BLANKS).length;
     if (i >= n) break;
     let value = "";
     let quoted = false;
@@ -46,6 +58,12 @@ export function tokenize(input: string): { ok: true; tokens: Token[] } | { ok: f
         i++;
         let closed = false;
         while (i < n) {
+          const plain = run(QUOTED_PLAIN);
+          if (plain.length > 0) {
+            value += plain;
+            i += plain.length;
+            continue;
+          }
           const c = input[i]!;
           if (c === "\\" && i + 1 < n && (input[i + 1] === "\\" || OPEN_QUOTES.has(input[i + 1]!) || CLOSE_QUOTES.has(input[i + 1]!))) {
             value += input[i + 1];
@@ -62,8 +80,9 @@ export function tokenize(input: string): { ok: true; tokens: Token[] } | { ok: f
         }
         if (!closed) return { ok: false, problem: "a quote is not closed: put a \" at the end of the quoted value" };
       } else {
-        value += ch;
-        i++;
+        const plain = run(PLAIN);
+        value += plain;
+        i += plain.length;
       }
     }
     const head = firstQuoteAt < 0 ? value : value.slice(0, firstQuoteAt);
@@ -78,15 +97,18 @@ function findCommand(table: readonly AnyCommand[], tokens: readonly Token[]): An
   let best: AnyCommand | undefined;
   for (const c of table) {
     if (c.path.length > tokens.length) continue;
-    const matches = c.path.every((w, i) => !tokens[i]!.quoted && tokens[i]!.value.toLowerCase() === w);
+    // Lengths first: a 100 KB token is not lower-cased once per command.
+    const matches = c.path.every((w, i) => !tokens[i]!.quoted && tokens[i]!.value.length === w.length && tokens[i]!.value.toLowerCase() === w);
     if (matches && (!best || c.path.length > best.path.length)) best = c;
   }
   return best;
 }
 
 /** The closest command to mistyped words: "task clam" -> "task claim", "projet list" -> "project list". */
-export function suggestCommand(table: readonly AnyCommand[], words: readonly string[]): string | undefined {
+export function suggestCommand(table: readonly AnyCommand[], typedWords: readonly string[]): string | undefined {
   const names = table.map(commandName);
+  // Longer words are no typo of a command (closest refuses them): cut, so the joins stay small.
+  const words = typedWords.map((w) => w.slice(0, SUGGEST_MAX + 1));
   for (let len = Math.min(3, words.length); len >= 1; len--) {
     const typed = words.slice(0, len).join(" ").toLowerCase();
     const hit = closest(
@@ -118,7 +140,7 @@ export function parseCommand(table: readonly AnyCommand[], input: string): Parse
     const problem =
       group && tokens.length === 1
         ? `"${group}" needs a verb: ${verbsOf(table, group)}`
-        : `unknown command "${words.slice(0, group ? 2 : 1).join(" ")}"`;
+        : `unknown command "${excerpt(words.slice(0, group ? 2 : 1).join(" "))}"`;
     const onlyGroup = group !== undefined && tokens.length === 1;
     return { ok: false, error: { kind: "usage", problem, suggestion: onlyGroup ? `help ${group}` : (suggestion ?? (group ? `help ${group}` : "help")) } };
   }
@@ -158,7 +180,7 @@ function bindArgs(command: AnyCommand, tokens: readonly Token[]): Parsed {
       const near = closest(tok.key, entries.map(([k]) => k));
       return fail(`unknown option "${tok.key}:"`, near ? `${near}:` : undefined);
     }
-    if (!free) return fail(`too many values: "${tok.value}" is not expected`);
+    if (!free) return fail(`too many values: "${excerpt(tok.value)}" is not expected`);
     raw.set(free[0], tok.value);
     if (free[1].spec.rest) restName = free[0];
     next++;
@@ -182,10 +204,12 @@ export function checkValues(command: AnyCommand, raw: ReadonlyMap<string, unknow
     const r = a.schema.safeParse(given);
     if (!r.success) {
       const text = typeof given === "string" ? given : typeof given === "number" ? String(given) : JSON.stringify(given);
-      const shown = text.length > 40 ? `${text.slice(0, 40)}…` : text;
+      const params = (r.error.issues.find((i) => i.code === "custom")?.params ?? {}) as IssueParams;
+      if (params.problem) return fail(`${name} ${params.problem}`);
       const near = a.spec.choices ? closest(text, a.spec.choices) : null;
       const written = a.spec.positional ? near : near && `${name}:${near}`;
-      return fail(`${name} must be ${a.spec.expect}, not "${shown.replace(/[\u0000-\u001f\u007f-\u009f]/g, "?")}"`, written ?? undefined);
+      const why = params.why ? ` (${params.why})` : "";
+      return fail(`${name} must be ${a.spec.expect}, not "${excerpt(text)}"${why}`, written ?? undefined);
     }
     values[name] = r.data;
   }

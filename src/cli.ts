@@ -13,6 +13,7 @@ import { ansiSpan } from "../adapters/console/render.ts";
 import { openApp } from "./app.ts";
 import { runConsole } from "./main.ts";
 import { systemClock } from "./clock.ts";
+import { excerpt } from "./core/clean-text.ts";
 
 const USAGE =
   "usage: dpool exec [--db FILE] [--as NAME] [--room NAME] [--at ISO-TIME] [--json] [--request-id ID] -- <command text>\n" +
@@ -51,11 +52,11 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): {
           break;
         case "--as":
           opts.as = value();
-          if (!CONSOLE_NAME.test(opts.as)) return { ok: false, problem: `--as takes a name of letters, digits, - and _ (like alice), not "${opts.as}"` };
+          if (!CONSOLE_NAME.test(opts.as)) return { ok: false, problem: `--as takes a name of letters, digits, - and _ (like alice), not "${excerpt(opts.as)}"` };
           break;
         case "--room":
           opts.room = value();
-          if (!CONSOLE_NAME.test(opts.room)) return { ok: false, problem: `--room takes a name of letters, digits, - and _ (like bakery), not "${opts.room}"` };
+          if (!CONSOLE_NAME.test(opts.room)) return { ok: false, problem: `--room takes a name of letters, digits, - and _ (like bakery), not "${excerpt(opts.room)}"` };
           break;
         case "--at": {
           const v = value();
@@ -71,7 +72,7 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): {
           opts.requestId = value();
           break;
         default:
-          if (a.startsWith("-")) return { ok: false, problem: `unknown option ${a}` };
+          if (a.startsWith("-")) return { ok: false, problem: `unknown option ${excerpt(a)}` };
           opts.rest = argv.slice(i);
           i = argv.length;
       }
@@ -150,7 +151,7 @@ export async function main(argv: string[]): Promise<number> {
       write(USAGE);
       return sub === undefined ? 2 : 0;
     default:
-      writeErr(`unknown subcommand "${sub}"\n${USAGE}`);
+      writeErr(`unknown subcommand "${excerpt(sub)}"\n${USAGE}`);
       return 2;
   }
 }

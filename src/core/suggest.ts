@@ -1,5 +1,17 @@
 // "Did you mean ...?": the closest known word by edit distance, if it is close enough.
-export function editDistance(a: string, b: string): number {
+// The work is bounded whatever is typed: a word longer than SUGGEST_MAX is no typo of a known
+// word and is not compared at all, and a candidate whose length alone puts it too far is skipped.
+
+/** The longest word that gets a suggestion (commands, options and choices are shorter). */
+export const SUGGEST_MAX = 64;
+
+/** Counts the edit-distance cells computed, for tests and the bench. */
+export interface SuggestWork {
+  cells: number;
+}
+
+export function editDistance(a: string, b: string, work?: SuggestWork): number {
+  if (work) work.cells += a.length * b.length;
   const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     let diag = prev[0]!;
@@ -13,17 +25,20 @@ export function editDistance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
-export function closest(word: string, candidates: readonly string[]): string | null {
+export function closest(word: string, candidates: readonly string[], work?: SuggestWork): string | null {
+  if (word.length > SUGGEST_MAX) return null;
   const w = word.toLowerCase();
+  const allowed = Math.max(1, Math.floor(w.length / 3));
   let best: string | null = null;
   let bestDistance = Infinity;
   for (const c of candidates) {
-    const d = c.startsWith(w) && w.length >= 2 ? 0.5 : editDistance(w, c.toLowerCase());
+    // The distance is at least the difference in length: too far to be suggested.
+    if (!(c.startsWith(w) && w.length >= 2) && Math.abs(c.length - w.length) > allowed) continue;
+    const d = c.startsWith(w) && w.length >= 2 ? 0.5 : editDistance(w, c.toLowerCase(), work);
     if (d < bestDistance) {
       best = c;
       bestDistance = d;
     }
   }
-  const allowed = Math.max(1, Math.floor(w.length / 3));
   return best !== null && bestDistance <= allowed ? best : null;
 }

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { commandName } from "../../../commands/define.ts";
 import { describeUsageError } from "../../../commands/errors.ts";
 import { table } from "../../../commands/table.ts";
-import { formatCommand, parseCommand, tokenize, usageLine } from "../../../commands/text.ts";
+import { formatCommand, parseCommand, suggestCommand, tokenize, usageLine } from "../../../commands/text.ts";
+import { unsafeChar } from "../../../src/core/clean-text.ts";
 
 const parse = (s: string) => parseCommand(table, s);
 const values = (s: string) => {
@@ -89,13 +90,24 @@ describe("parseCommand", () => {
     ["goal list status:all status:open", /status: is given twice/],
     ["project coordinator add bakery bob", /member must be a member written as @name/],
     ["pool policy creditLimt 5", /key must be a policy key/],
-    ["pool create \u0007bell", /name must be text of 1 to 80 characters, without line breaks/],
+    ["pool create \u0007bell", /^name holds a control character \(U\+0007\) at character 1: type it again with visible characters only/],
+    ['task post bakery "Pay \u202Eecila" hours:1', /^title holds a text-direction character \(U\+202E\) at character 5: type it again/],
+    ['task post bakery "Sweep\u2066 it\u2069" hours:1', /^title holds a text-direction character \(U\+2066\) at character 6/],
+    ['project create pastry "Pas\u200Dtry"', /^name holds an invisible character \(U\+200D\) at character 4/],
+    ['goal announce bakery "Bread\u200B"', /^text holds an invisible character \(U\+200B\)/],
+    ['pool create "\uFEFFRiverside"', /^name holds an invisible character \(U\+FEFF\) at character 1/],
+    // Echoes: at most 60 characters of the input, control and direction characters spelled out.
+    ["\u001b[2J\u0007pool", /^unknown command "\\u001b\[2J\\u0007pool"/],
+    ["me history 5 \u202Eevil", /too many values: "\\u202eevil"/],
+    ["goal list status:\u001b]0;pwned\u0007", /not "\\u001b\]0;pwned\\u0007"/],
+    [`${"x".repeat(100_000)} pool`, new RegExp(`^unknown command "${"x".repeat(60)}…"`)],
     [`goal announce bakery ${"x".repeat(301)}`, /text must be text of 1 to 300 characters/],
     ["", /type a command/],
   ])("GIVEN %j THEN a one-line usage error matching %s", (input, pattern) => {
     const message = problem(input);
     expect(message).toMatch(pattern);
     expect(message).not.toContain("\n");
+    expect(unsafeChar(message)).toBeNull();
   });
 });
 
@@ -122,5 +134,28 @@ describe("usage lines and formatting", () => {
   it("GIVEN an optional positional left out before a later one THEN the later one is written as key:value", () => {
     const c = table.find((x) => commandName(x) === "goal list")!;
     expect(formatCommand(c, { status: "all" })).toBe("goal list status:all");
+  });
+});
+
+describe("clean input", () => {
+  it.each([
+    ['project create cooks "👩‍🍳 Cooks"', "👩‍🍳 Cooks"],
+    ['project create cooks "🏳️‍🌈 Pride kitchen"', "🏳️‍🌈 Pride kitchen"],
+    ['project create cooks "👩🏽‍🍳 שלום café"', "👩🏽‍🍳 שלום café"],
+    ['project create cooks "Two\n lines\tand tabs"', "Two lines and tabs"],
+  ])("GIVEN %j THEN the name is kept as %j", (input, name) => {
+    expect(values(input).values.name).toBe(name);
+  });
+
+  it("GIVEN a mention from a platform whose display name hides characters THEN they are dropped, not refused", () => {
+    const c = table.find((x) => commandName(x) === "project coordinator add")!;
+    const r = c.args.member!.schema.safeParse({ platform: "discord", userId: "42", displayName: "\u202Eal\u200Bice 👩‍🍳" });
+    expect(r.success && r.data).toEqual({ platform: "discord", userId: "42", displayName: "alice 👩‍🍳" });
+  });
+
+  it("GIVEN a 100 KB token THEN finding the command or a suggestion does not depend on its length", () => {
+    expect(suggestCommand(table, ["x".repeat(100_000)])).toBeUndefined();
+    expect(suggestCommand(table, ["task", `clam${"x".repeat(100_000)}`])).toBe(suggestCommand(table, ["task", `clam${"x".repeat(61)}`]));
+    expect(suggestCommand(table, ["task", "clam"])).toBe("task claim");
   });
 });

@@ -1,5 +1,6 @@
 // Bad input and missing roles: every case answers with one clear line and changes nothing.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { unsafeChar } from "../../../src/core/clean-text.ts";
 import { testPool, type TestPool } from "../../support/app.ts";
 
 let t: TestPool;
@@ -44,7 +45,14 @@ describe("GIVEN a pool with bakery (alice) and bikes (bob)", () => {
     ["alice", "lobby", "me history 0", "usage", /limit must be a whole number from 1 to 100/],
     ["alice", "lobby", "me history 99999999999999999999", "usage", /limit must be a whole number/],
     ["alice", "lobby", "goal announce bakery", "usage", /missing <text>/],
-    ["alice", "lobby", "goal announce bakery \u001b[31mred", "usage", /without line breaks/],
+    ["alice", "lobby", "goal announce bakery \u001b[31mred", "usage", /^text holds a control character \(U\+001B\) at character 1: type it again with visible characters only/],
+    ["alice", "lobby", 'task post bakery "Pay \u202Eecila" hours:1', "usage", /^title holds a text-direction character \(U\+202E\)/],
+    ["alice", "lobby", 'task post bakery "Sweep\u200B" hours:1', "usage", /^title holds an invisible character \(U\+200B\)/],
+    ["admin", "lobby", 'pool correct 1 "typo\u2067"', "usage", /^reason holds a text-direction character \(U\+2067\)/],
+    ["alice", "lobby", "\u001b[2J\u0007chore\u202e claim", "usage", /^unknown command "\\u001b\[2J\\u0007chore\\u202e"/],
+    ["alice", "lobby", "project info \u001b[31mbakery", "usage", /not "\\u001b\[31mbakery"/],
+    ["alice", "lobby", `chore ${"y".repeat(100_000)}`, "usage", /^unknown command "chore"/],
+    ["alice", "lobby", `${"\u0007".repeat(50_000)}`, "usage", /^unknown command "(\\u0007){10}…"/],
     ["alice", "lobby", "chore claim 3", "usage", /unknown command "chore"/],
   ])("WHEN %s in #%s types %j THEN %s and nothing changes", async (who, room, command, code, pattern) => {
     const before = t.dump();
@@ -54,6 +62,7 @@ describe("GIVEN a pool with bakery (alice) and bikes (bob)", () => {
     expect(r.code).toBe(code);
     expect(r.message).toMatch(pattern);
     expect(r.message).not.toContain("\n");
+    expect(unsafeChar(r.message)).toBeNull();
     expect(t.dump()).toBe(before);
   });
 });

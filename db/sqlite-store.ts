@@ -562,6 +562,14 @@ function makeTx(db: SqliteDb): Tx {
         .where(and(eq(t.settlements.goodId, goodId), eq(t.settlements.periodStart, periodStart)))
         .get();
     },
+    async lastSettlementEnd(goodId) {
+      const r = db
+        .select({ end: sql<number | null>`max(${t.settlements.periodEnd})` })
+        .from(t.settlements)
+        .where(eq(t.settlements.goodId, goodId))
+        .get();
+      return r?.end ?? null;
+    },
     async insertSettlement(s) {
       db.insert(t.settlements).values(s).run();
     },

@@ -493,6 +493,8 @@ export interface Tx {
   insertSubscription(s: Omit<SubscriptionRow, "id">): Promise<void>;
   endSubscription(id: number, until: number): Promise<void>;
   settlement(goodId: number, periodStart: number): Promise<{ id: number } | undefined>;
+  /** Where the good's last settled period ended (null before the first). */
+  lastSettlementEnd(goodId: number): Promise<number | null>;
   insertSettlement(s: { goodId: number; periodStart: number; periodEnd: number; effort: number; subscribers: number; at: number }): Promise<void>;
   /** Flat-rate goods of every pool, for the settlement job. */
   flatRateGoods(): Promise<GoodRow[]>;

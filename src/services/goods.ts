@@ -414,38 +414,48 @@ export interface Settled {
 
 /**
  * Settles every ended period of every flat-rate good (of one pool, if given): the effort of the
- * units produced in the period is split evenly among the members subscribed at its end. Each
- * period is settled once, whenever this runs.
+ * units produced in the period is split evenly among the members subscribed at its end. Periods
+ * follow one another from where the last settled one ended, so they never overlap whatever the
+ * policy was then: each unit of effort is charged once. Each period is settled once, whenever
+ * this runs. With `upTo`, the running period is settled too, up to that instant (a change of
+ * settlePeriod does that first).
  */
-export async function settlePeriod(tx: Tx, now: number, poolId?: number): Promise<Settled[]> {
+export async function settlePeriod(tx: Tx, now: number, poolId?: number, upTo?: number): Promise<Settled[]> {
   const out: Settled[] = [];
   for (const good of await tx.flatRateGoods()) {
     if (poolId !== undefined && good.poolId !== poolId) continue;
     const pool = await tx.pool(good.poolId);
     if (!pool) continue;
     const period = readPolicy(pool.policy).settlePeriod;
-    for (let start = periodStart(good.createdAt, period); periodEnd(start, period) <= now; start = periodEnd(start, period)) {
-      if (await tx.settlement(good.id, start)) continue;
-      const end = periodEnd(start, period);
-      const effort = (await tx.productions(good.id, start, end)).reduce((a, p) => a + p.qty * p.effort, 0);
-      const subs = (await tx.subscriptions(good.id)).filter((s) => s.since < end && (s.until === null || s.until >= end));
-      const members = [...new Set(subs.map((s) => s.memberId))];
-      if (effort > 0 && members.length > 0) {
-        const project = await ensureAccount(tx, good.poolId, "project", good.projectId);
-        const share = Math.floor(effort / members.length);
-        const extra = effort - share * members.length;
-        for (const [i, m] of members.entries()) {
-          const amount = share + (i < extra ? 1 : 0);
-          if (amount === 0) continue;
-          const from = await ensureAccount(tx, good.poolId, "member", m);
-          await postEntry(tx, { poolId: good.poolId, fromAccount: from, toAccount: project, amount, kind: "flat-rate", memo: `${good.name} ${new Date(start).toISOString().slice(0, 10)}`, requestId: `settle:${good.id}:${start}`, createdAt: now, createdBy: null });
-        }
-      }
-      await tx.insertSettlement({ goodId: good.id, periodStart: start, periodEnd: end, effort, subscribers: members.length, at: now });
-      out.push({ good: good.name, pool: good.poolId, periodStart: start, periodEnd: end, effort, subscribers: members.length, share: members.length > 0 ? Math.floor(effort / members.length) : 0 });
+    let start = (await tx.lastSettlementEnd(good.id)) ?? periodStart(good.createdAt, period);
+    for (;;) {
+      const natural = periodEnd(periodStart(start, period), period);
+      const end = natural <= now ? natural : upTo !== undefined && start < upTo ? upTo : null;
+      if (end === null) break;
+      if (!(await tx.settlement(good.id, start))) out.push(await settleOne(tx, good, start, end, now));
+      start = end;
     }
   }
   return out;
+}
+
+async function settleOne(tx: Tx, good: GoodRow, start: number, end: number, now: number): Promise<Settled> {
+  const effort = (await tx.productions(good.id, start, end)).reduce((a, p) => a + p.qty * p.effort, 0);
+  const subs = (await tx.subscriptions(good.id)).filter((s) => s.since < end && (s.until === null || s.until >= end));
+  const members = [...new Set(subs.map((s) => s.memberId))];
+  if (effort > 0 && members.length > 0) {
+    const project = await ensureAccount(tx, good.poolId, "project", good.projectId);
+    const share = Math.floor(effort / members.length);
+    const extra = effort - share * members.length;
+    for (const [i, m] of members.entries()) {
+      const amount = share + (i < extra ? 1 : 0);
+      if (amount === 0) continue;
+      const from = await ensureAccount(tx, good.poolId, "member", m);
+      await postEntry(tx, { poolId: good.poolId, fromAccount: from, toAccount: project, amount, kind: "flat-rate", memo: `${good.name} ${new Date(start).toISOString().slice(0, 10)}`, requestId: `settle:${good.id}:${start}`, createdAt: now, createdBy: null });
+    }
+  }
+  await tx.insertSettlement({ goodId: good.id, periodStart: start, periodEnd: end, effort, subscribers: members.length, at: now });
+  return { good: good.name, pool: good.poolId, periodStart: start, periodEnd: end, effort, subscribers: members.length, share: members.length > 0 ? Math.floor(effort / members.length) : 0 };
 }
 
 /** `pool settle`: an admin runs the settlement of this pool's flat-rate goods now. */

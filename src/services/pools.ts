@@ -12,6 +12,7 @@ import { DAY_MS } from "../clock.ts";
 import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
 import type { AccountRow, PoolRole, PoolRow, ProjectRow, RoomRow } from "../store.ts";
+import { settlePeriod } from "./goods.ts";
 import { ensureAccount, ensureMembership, findPoolMember, requireAdmin, type Ctx, type MemberRef, type PoolCtx } from "./context.ts";
 
 type R<T> = Promise<Result<T, DomainError>>;
@@ -135,6 +136,9 @@ export async function policy(c: PoolCtx, key: PolicyKey | undefined, value: stri
   const parsed = parsePolicyValue(key, value);
   if (!parsed.ok) return err({ kind: "policy_value", key, expected: parsed.problem.expected });
   const next = policySchema.parse({ ...current, [key]: parsed.value });
+  // Periods never overlap: the running one is settled up to the change under the old rule,
+  // and the new rule's periods start from there (each unit of effort is charged once).
+  if (key === "settlePeriod" && next.settlePeriod !== current.settlePeriod) await settlePeriod(c.tx, c.now, c.pool.row.id, c.now);
   await c.tx.setPoolPolicy(c.pool.row.id, JSON.stringify(next));
   return ok({ mode: "set", key, value: next[key], before: current[key], policy: next });
 }

@@ -4,4 +4,10 @@ import { register } from "tsx/esm/api";
 
 register();
 const { main } = await import("../src/cli.ts");
-process.exitCode = await main(process.argv.slice(2));
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (e) {
+  // main tells every failure itself; this is the last net: one line, never a stack trace.
+  process.stderr.write(`dpool: unexpected error: ${String(e instanceof Error ? e.message : e).split("\n")[0]}\n`);
+  process.exitCode = 1;
+}

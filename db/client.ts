@@ -81,3 +81,36 @@ export function migrateLocked(sqlite: Database.Database, folder: string): number
     throw e;
   }
 }
+
+const FILE_CODES: Record<string, string> = {
+  EACCES: "no permission to create or open it",
+  EPERM: "no permission to create or open it",
+  EROFS: "it is on a read-only file system",
+  ENOTDIR: "a part of its path is a file, not a folder",
+  EEXIST: "a part of its path is a file, not a folder",
+  EISDIR: "it is a folder, not a file",
+  ENOSPC: "the disk is full",
+};
+
+/**
+ * What is wrong when `e` says the database file itself cannot be used (a folder, not an SQLite
+ * file, read-only, damaged, locked): the person running d-pool can fix that, so it is reported
+ * in one line, not as a bug. Anything else: undefined.
+ */
+export function databaseProblem(e: unknown): { readonly code: "database" | "busy"; readonly reason: string } | undefined {
+  if (e instanceof Database.SqliteError) {
+    const c = e.code;
+    if (c.startsWith("SQLITE_BUSY") || c.startsWith("SQLITE_LOCKED")) return { code: "busy", reason: "another process holds it locked; try again in a moment" };
+    if (c.startsWith("SQLITE_CANTOPEN")) return { code: "database", reason: "it cannot be opened (a folder, a missing folder on the way, or no permission)" };
+    if (c.startsWith("SQLITE_NOTADB")) return { code: "database", reason: "the file is not an SQLite database" };
+    if (c.startsWith("SQLITE_READONLY")) return { code: "database", reason: "it is read-only" };
+    if (c.startsWith("SQLITE_PERM") || c.startsWith("SQLITE_AUTH")) return { code: "database", reason: "no permission to use it" };
+    if (c.startsWith("SQLITE_CORRUPT")) return { code: "database", reason: "the file is damaged (restore a backup)" };
+    if (c.startsWith("SQLITE_FULL")) return { code: "database", reason: "the disk is full" };
+    if (c.startsWith("SQLITE_IOERR")) return { code: "database", reason: "reading or writing it failed (the disk or file system)" };
+    return undefined;
+  }
+  const code = (e as { code?: unknown } | null)?.code;
+  if (typeof code === "string" && FILE_CODES[code]) return { code: "database", reason: FILE_CODES[code] };
+  return undefined;
+}

@@ -1,7 +1,9 @@
 // `dpool`: the one-shot command line for scripts and tests, and the way into the console.
 //   dpool exec [--db FILE] [--as NAME] [--room NAME] [--at ISO-TIME] [--json] [--request-id ID] -- <command text>
 //   dpool console [--db FILE]      (the same as npm start without platform tokens)
-// Exit codes of exec: 0 ok, 1 refused, 2 usage error.
+//   dpool backup | export | import (src/cli-data.ts)
+// Exit codes: 0 ok, 1 refused (or a bug), 2 usage error, 3 the database cannot be used.
+// Everything after `--` is command text, also words that look like dpool's own options.
 import { createLogger } from "./log.ts";
 import { randomBytes } from "node:crypto";
 import { pathToFileURL } from "node:url";
@@ -13,11 +15,13 @@ import { ansiSpan } from "../adapters/console/render.ts";
 import { openApp } from "./app.ts";
 import { runConsole } from "./main.ts";
 import { systemClock } from "./clock.ts";
+import { backupCommand, DATA_USAGE, exportCommand, failureOf, importCommand, tell } from "./cli-data.ts";
 import { excerpt } from "./core/clean-text.ts";
 
 const USAGE =
   "usage: dpool exec [--db FILE] [--as NAME] [--room NAME] [--at ISO-TIME] [--json] [--request-id ID] -- <command text>\n" +
-  "       dpool console [--db FILE] [--as NAME] [--room NAME]";
+  "       dpool console [--db FILE] [--as NAME] [--room NAME]\n" +
+  DATA_USAGE;
 
 export interface CliOptions {
   db: string;
@@ -106,7 +110,13 @@ export async function exec(argv: readonly string[], env: NodeJS.ProcessEnv, out:
   if (!parsed.ok) return usage(parsed.problem);
   const o = parsed.opts;
   if (o.rest.length === 0) return usage("no command given: put it after --, e.g. dpool exec -- pool info");
-  const app = openApp({ dbFile: o.db, logger: createLogger({ level: env.DPOOL_LOG_LEVEL, pretty: env.DPOOL_LOG_FORMAT !== "json", destination: { write: (line: string) => errOut(line.trimEnd()) } }) });
+  let app: ReturnType<typeof openApp>;
+  try {
+    app = openApp({ dbFile: o.db, logger: createLogger({ level: env.DPOOL_LOG_LEVEL, pretty: env.DPOOL_LOG_FORMAT !== "json", destination: { write: (line: string) => errOut(line.trimEnd()) } }) });
+  } catch (e) {
+    // A folder, a file that is not a database, a read-only place: one line, never a stack.
+    return tell(failureOf(e, o.db), o.json, out, errOut);
+  }
   try {
     const reply = await runText(
       app.engine,
@@ -123,8 +133,10 @@ export async function exec(argv: readonly string[], env: NodeJS.ProcessEnv, out:
       (reply.ok ? out : errOut)(docToText(reply.doc, process.stdout.isTTY && !env.NO_COLOR ? ansiSpan : undefined));
     }
     return reply.ok ? 0 : reply.code === "usage" ? 2 : 1;
+  } catch (e) {
+    return tell(failureOf(e, o.db), o.json, out, errOut);
   } finally {
-    await app.close();
+    await app.close().catch(() => undefined);
   }
 }
 
@@ -135,13 +147,23 @@ export async function main(argv: string[]): Promise<number> {
   switch (sub) {
     case "exec":
       return exec(rest, process.env, write, writeErr);
+    case "backup":
+      return backupCommand(rest, process.env, write, writeErr);
+    case "export":
+      return exportCommand(rest, process.env, write, writeErr);
+    case "import":
+      return importCommand(rest, process.env, write, writeErr);
     case "console": {
       const parsed = parseCliArgs(rest, process.env);
       if (!parsed.ok) {
         writeErr(`${parsed.problem}\n${USAGE}`);
         return 2;
       }
-      await runConsole(parsed.opts.db, parsed.opts.as, parsed.opts.room);
+      try {
+        await runConsole(parsed.opts.db, parsed.opts.as, parsed.opts.room);
+      } catch (e) {
+        return tell(failureOf(e, parsed.opts.db), false, write, writeErr);
+      }
       return 0;
     }
     case undefined:

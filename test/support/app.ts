@@ -36,10 +36,10 @@ export interface TestPool {
   close(): Promise<void>;
 }
 
-export async function testPool(o: { start?: string; seed?: number } = {}): Promise<TestPool> {
+export async function testPool(o: { start?: string; seed?: number; dbFile?: string } = {}): Promise<TestPool> {
   const clock = fixedClock(o.start ?? "2026-11-27T09:00:00Z");
   const { logger, lines: errors } = memoryLogger();
-  const app = openApp({ dbFile: ":memory:", random: seededRandom(o.seed), logger });
+  const app = openApp({ dbFile: o.dbFile ?? ":memory:", random: seededRandom(o.seed), logger });
   const store = app.store as SqliteStore;
   let n = 0;
   const say = (user: string, text: string, opt: { room?: string; requestId?: string } = {}) =>

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { formatThousandths, MAX_MILLI_HOURS, parseThousandths } from "../src/core/amounts.ts";
 import { unsafeChar, withoutUnsafe, type UnsafeChar } from "../src/core/clean-text.ts";
 import { normaliseCode } from "../src/core/ids.ts";
+import { parseMoment } from "../src/core/moments.ts";
 import { POLICY_KEY_NAMES, type PolicyKey } from "../src/core/policy.ts";
 import type { MemberRef } from "../src/services/context.ts";
 
@@ -198,19 +199,18 @@ export const arg = {
   },
 
   /**
-   * A moment: a date (2026-12-01, meaning the end of that day, UTC) or an ISO time
-   * (2026-12-01T18:00Z). Kept as epoch milliseconds.
+   * A moment: a date (2026-12-01, meaning the end of that day, UTC) or an ISO time with its zone
+   * (2026-12-01T18:00Z). Kept as epoch milliseconds. Days and times that do not exist are refused.
    */
   date(description: string, placeholder = "date") {
     const DAY = 86_400_000;
     return new Arg<number>(
       spec("date", description, placeholder, "a date such as 2026-12-01 or a time such as 2026-12-01T18:00Z"),
       z.string().transform((s, c) => {
-        const day = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s);
-        const ms = day ? Date.UTC(Number(day[1]), Number(day[2]) - 1, Number(day[3])) + DAY - 1 : /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(s) ? Date.parse(s) : Number.NaN;
-        const valid = Number.isFinite(ms) && ms >= 0 && ms < Date.UTC(10000, 0, 1) && (!day || new Date(ms).getUTCDate() === Number(day[3]));
-        if (!valid) {
-          c.addIssue({ code: "custom", message: "not a date" });
+        const m = parseMoment(s);
+        const ms = m.ok ? (m.dayOnly ? m.ms + DAY - 1 : m.ms) : Number.NaN;
+        if (!m.ok || !(ms >= 0 && ms < Date.UTC(10000, 0, 1))) {
+          c.addIssue({ code: "custom", message: "not a date", params: { why: m.ok ? undefined : m.why } satisfies IssueParams });
           return z.NEVER;
         }
         return ms;

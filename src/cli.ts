@@ -17,6 +17,7 @@ import { runConsole } from "./main.ts";
 import { systemClock } from "./clock.ts";
 import { backupCommand, DATA_USAGE, exportCommand, failureOf, importCommand, tell } from "./cli-data.ts";
 import { excerpt } from "./core/clean-text.ts";
+import { parseMoment } from "./core/moments.ts";
 
 const USAGE =
   "usage: dpool exec [--db FILE] [--as NAME] [--room NAME] [--at ISO-TIME] [--json] [--request-id ID] -- <command text>\n" +
@@ -64,9 +65,10 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): {
           break;
         case "--at": {
           const v = value();
-          const d = new Date(v);
-          if (!/^\d{4}-\d{2}-\d{2}/.test(v) || Number.isNaN(d.getTime())) return { ok: false, problem: `--at takes an ISO time such as 2026-11-27T09:00:00Z, not "${v}"` };
-          opts.at = d;
+          // Strict: 2026-02-30 is refused, not read as 2 March; a date alone is its midnight UTC.
+          const m = parseMoment(v);
+          if (!m.ok) return { ok: false, problem: `--at takes an ISO time such as 2026-11-27T09:00:00Z or a date such as 2026-11-27, not "${excerpt(v)}"${m.why ? ` (${m.why})` : ""}` };
+          opts.at = new Date(m.ms);
           break;
         }
         case "--json":

@@ -96,6 +96,11 @@ describe("parseCommand", () => {
     ['project create pastry "Pas\u200Dtry"', /^name holds an invisible character \(U\+200D\) at character 4/],
     ['goal announce bakery "Bread\u200B"', /^text holds an invisible character \(U\+200B\)/],
     ['pool create "\uFEFFRiverside"', /^name holds an invisible character \(U\+FEFF\) at character 1/],
+    ["task post bakery Sweep hours:1 due:2027-02-30T10:00Z", /^due must be a date such as 2026-12-01 or a time such as 2026-12-01T18:00Z, not "2027-02-30T10:00Z" \(February 2027 has 28 days\)/],
+    ["task post bakery Sweep hours:1 due:2026-02-30", /not "2026-02-30" \(February 2026 has 28 days\)/],
+    ["task post bakery Sweep hours:1 due:2026-13-01", /not "2026-13-01" \(there is no month 13: months go from 01 to 12\)/],
+    ["task post bakery Sweep hours:1 due:2026-12-01T24:61Z", /\(24:61 is not a time of day: hours go from 00 to 23/],
+    ["task post bakery Sweep hours:1 due:2026-12-01T10:00", /\(a time needs its zone: Z for UTC, or an offset such as \+01:00\)/],
     // Echoes: at most 60 characters of the input, control and direction characters spelled out.
     ["\u001b[2J\u0007pool", /^unknown command "\\u001b\[2J\\u0007pool"/],
     ["me history 5 \u202Eevil", /too many values: "\\u202eevil"/],

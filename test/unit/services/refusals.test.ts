@@ -49,6 +49,7 @@ describe("GIVEN a pool with bakery (alice) and bikes (bob)", () => {
     ["alice", "lobby", 'task post bakery "Pay \u202Eecila" hours:1', "usage", /^title holds a text-direction character \(U\+202E\)/],
     ["alice", "lobby", 'task post bakery "Sweep\u200B" hours:1', "usage", /^title holds an invisible character \(U\+200B\)/],
     ["admin", "lobby", 'pool correct 1 "typo\u2067"', "usage", /^reason holds a text-direction character \(U\+2067\)/],
+    ["alice", "lobby", "task post bakery Sweep hours:1 due:2027-02-30T10:00Z", "usage", /\(February 2027 has 28 days\)/],
     ["alice", "lobby", "\u001b[2J\u0007chore\u202e claim", "usage", /^unknown command "\\u001b\[2J\\u0007chore\\u202e"/],
     ["alice", "lobby", "project info \u001b[31mbakery", "usage", /not "\\u001b\[31mbakery"/],
     ["alice", "lobby", `chore ${"y".repeat(100_000)}`, "usage", /^unknown command "chore"/],

@@ -4,6 +4,7 @@
 // incident id, and shown to the user as that id.
 import type { RandomBytes } from "../src/core/ids.ts";
 import { DatabaseBusyError, type DomainError } from "../src/errors.ts";
+import { commandFingerprint, FloodGate, ownsReply, ownsRequest } from "../src/services/admission.ts";
 import { inPool, resolveCaller, type Caller, type Ctx, type PoolCtx } from "../src/services/context.ts";
 import { refreshBoards } from "../src/services/rooms.ts";
 import type { Logger } from "../src/log.ts";
@@ -21,6 +22,8 @@ export interface Engine {
   /** Called after a command committed (the app delivers queued announcements). */
   readonly afterCommit?: () => void;
   readonly logger?: Logger;
+  /** Flood control (the pool policy's floodCommands per floodSeconds and member); on unless false. */
+  readonly floodControl?: boolean;
 }
 
 export interface Invocation {
@@ -51,12 +54,48 @@ export type Reply =
       readonly command?: string;
       readonly message: string;
       readonly doc: Doc;
+      /**
+       * Flood control: the member was told to wait already, so nothing is stored and adapters
+       * answer nothing at all (a command line still says why).
+       */
+      readonly quiet?: true;
     };
 
 class Refusal extends Error {
   constructor(readonly error: DomainError) {
     super(error.kind);
   }
+}
+
+/** A command of a member who was told to wait and has not: ignored, nothing stored. */
+class Ignored extends Error {
+  constructor(readonly waitMs: number) {
+    super("rate_limited");
+  }
+}
+
+/**
+ * Flood control's counts, one gate per engine (so per process: see src/services/admission.ts).
+ * Kept beside the engine rather than in it, so every way of building an engine gets one.
+ */
+const gates = new WeakMap<Engine, FloodGate>();
+export function floodGate(engine: Engine): FloodGate {
+  let gate = gates.get(engine);
+  if (!gate) gates.set(engine, (gate = new FloodGate()));
+  return gate;
+}
+
+/** Turns a command away (throws) when its member is over the pool's flood limit. */
+async function admit(engine: Engine, tx: Tx, inv: Invocation): Promise<void> {
+  if (engine.floodControl === false) return;
+  const v = await floodGate(engine).admit(tx, inv.caller, inv.now.getTime());
+  if (v.verdict === "tell") throw new Refusal({ kind: "rate_limited", waitMs: v.waitMs });
+  if (v.verdict === "quiet") throw new Ignored(v.waitMs);
+}
+
+function ignoredReply(waitMs: number, command?: string): Reply & { ok: false } {
+  const message = describeDomainError({ kind: "rate_limited", waitMs });
+  return { ok: false, code: "rate_limited", command, message, doc: [doc.line(doc.bad("✗ "), message)], quiet: true };
 }
 
 export function usageReply(e: UsageError): Reply & { ok: false } {
@@ -71,25 +110,51 @@ export async function runText(engine: Engine, inv: Invocation, text: string): Pr
   return execute(engine, inv, parsed.command, parsed.values);
 }
 
-/** The answer an adapter could not even run (bad input, no right to bind the room...), stored like any answer. */
+/**
+ * The answer an adapter could not even run (bad input, no right to bind the room...), stored
+ * like any answer. It counts as a command for flood control.
+ */
 export async function refuse(engine: Engine, inv: Invocation, reply: Reply & { ok: false }): Promise<Reply> {
+  return storeRefusal(engine, inv, reply, { admit: true });
+}
+
+async function storeRefusal(engine: Engine, inv: Invocation, reply: Reply & { ok: false }, o: { admit: boolean; fingerprint?: string }): Promise<Reply> {
   if (inv.replyTo === undefined) return reply;
   const earlier = await engine.store.transaction(async (tx) => {
     const before = await tx.reply(inv.requestId);
-    if (before) return before;
-    await storeReply(tx, inv, { ok: false, code: reply.code, command: reply.command, message: reply.message });
-    return undefined;
+    if (before) return ownsReply(before, inv.caller, o.fingerprint ?? null) ? before : ("reused" as const);
+    let answer = reply;
+    if (o.admit) {
+      try {
+        await admit(engine, tx, inv);
+      } catch (e) {
+        if (e instanceof Ignored) return ignoredReply(e.waitMs, reply.command);
+        if (!(e instanceof Refusal)) throw e;
+        const message = describeDomainError(e.error);
+        answer = { ok: false, code: e.error.kind, command: reply.command, message, doc: [doc.line(doc.bad("✗ "), message)] };
+      }
+    }
+    await storeReply(tx, inv, { ok: false, code: answer.code, command: answer.command, message: answer.message }, o.fingerprint ?? null);
+    return answer;
   });
-  return earlier ? replyFromStored(engine.table, earlier.body, true) : reply;
+  if (earlier === "reused") return reusedReply(reply.command);
+  return "body" in earlier ? replyFromStored(engine.table, earlier.body, true) : earlier;
 }
 
-async function storeReply(tx: Tx, inv: Invocation, body: StoredReply | string): Promise<void> {
+function reusedReply(command?: string): Reply & { ok: false } {
+  const message = describeDomainError({ kind: "request_reused" });
+  return { ok: false, code: "request_reused", command, message, doc: [doc.line(doc.bad("✗ "), message)] };
+}
+
+async function storeReply(tx: Tx, inv: Invocation, body: StoredReply | string, fingerprint: string | null): Promise<void> {
   await tx.insertReply({
     requestId: inv.requestId,
     platform: inv.caller.platform,
     target: JSON.stringify(inv.replyTo ?? null),
     body: typeof body === "string" ? body : JSON.stringify(body),
     createdAt: inv.now.getTime(),
+    userId: inv.caller.userId,
+    fingerprint,
   });
 }
 
@@ -109,19 +174,28 @@ export const BUSY_MESSAGE = "the pool's database is busy right now (another d-po
 export async function execute(engine: Engine, inv: Invocation, command: AnyCommand, values: Record<string, unknown>): Promise<Reply> {
   const name = commandName(command);
   const mutates = typeof command.mutates === "function" ? command.mutates(values) : command.mutates;
+  const fingerprint = commandFingerprint(name, values);
   const now = inv.now.getTime();
   if (!Number.isFinite(now)) throw new Error("invocation time is not a valid date");
   try {
     const outcome = await engine.store.transaction(async (tx) => {
+      // A request id is its caller's: the stored answer goes only to the same member for the
+      // same command; replays are not counted by flood control.
       if (inv.replyTo !== undefined) {
         const answered = await tx.reply(inv.requestId);
-        if (answered) return { replayed: true as const, answered: answered.body };
+        if (answered) {
+          if (!ownsReply(answered, inv.caller, fingerprint)) throw new Refusal({ kind: "request_reused" });
+          return { replayed: true as const, answered: answered.body };
+        }
       }
-      if (mutates) {
-        const earlier = await tx.request(inv.requestId);
-        if (earlier) return { replayed: true as const, command: earlier.command, data: JSON.parse(earlier.reply) as unknown };
+      const earlier = await tx.request(inv.requestId);
+      if (earlier) {
+        if (!mutates || !(await ownsRequest(tx, earlier, inv.caller, name, fingerprint))) throw new Refusal({ kind: "request_reused" });
+        return { replayed: true as const, command: earlier.command, data: JSON.parse(earlier.reply) as unknown };
       }
+      await admit(engine, tx, inv);
       const ctx = await resolveCaller(tx, inv.caller, { now, requestId: inv.requestId, random: engine.random });
+      if (engine.floodControl !== false) floodGate(engine).joined(inv.caller, ctx.member.id);
       let runCtx: Ctx = ctx;
       if (command.where === "pool") {
         const pooled = inPool(ctx);
@@ -137,8 +211,8 @@ export async function execute(engine: Engine, inv: Invocation, command: AnyComma
         const room = ctx.room ?? (await tx.room(inv.caller.platform, inv.caller.roomId));
         if (room) await refreshBoards(tx, room.poolId, now);
       }
-      if (mutates) await tx.insertRequest({ requestId: inv.requestId, command: name, memberId: ctx.member.id, reply: stored, createdAt: now });
-      if (inv.replyTo !== undefined) await storeReply(tx, inv, `{"ok":true,"command":${JSON.stringify(name)},"data":${stored}}`);
+      if (mutates) await tx.insertRequest({ requestId: inv.requestId, command: name, memberId: ctx.member.id, reply: stored, createdAt: now, fingerprint });
+      if (inv.replyTo !== undefined) await storeReply(tx, inv, `{"ok":true,"command":${JSON.stringify(name)},"data":${stored}}`, fingerprint);
       return { replayed: false as const, command: name, data: JSON.parse(stored) as unknown };
     });
     engine.afterCommit?.();
@@ -146,9 +220,12 @@ export async function execute(engine: Engine, inv: Invocation, command: AnyComma
     const def = engine.table.find((c) => commandName(c) === outcome.command) ?? command;
     return { ok: true, command: outcome.command, data: def.json(outcome.data), doc: def.render(outcome.data), replayed: outcome.replayed };
   } catch (e) {
+    if (e instanceof Ignored) return ignoredReply(e.waitMs, name);
     if (e instanceof Refusal) {
+      // Another caller's request id: their answer stays theirs, and nothing is stored under it.
+      if (e.error.kind === "request_reused") return reusedReply(name);
       const message = describeDomainError(e.error);
-      return refuseSafely(engine, inv, { ok: false, code: e.error.kind, command: name, message, doc: [doc.line(doc.bad("✗ "), message)] });
+      return refuseSafely(engine, inv, { ok: false, code: e.error.kind, command: name, message, doc: [doc.line(doc.bad("✗ "), message)] }, fingerprint);
     }
     if (e instanceof DatabaseBusyError) {
       // Operational, not a bug: one line in the log, and the member may simply try again.
@@ -158,14 +235,14 @@ export async function execute(engine: Engine, inv: Invocation, command: AnyComma
     const incident = Array.from(engine.random(4), (b) => b.toString(16).padStart(2, "0")).join("");
     engine.logger?.error({ err: e, incident, platform: inv.caller.platform, requestId: inv.requestId, command: name }, `incident ${incident} in "${name}"`);
     const message = `something went wrong on our side (incident ${incident}); nothing was changed. Please tell a pool admin.`;
-    return refuseSafely(engine, inv, { ok: false, code: "internal", command: name, message, doc: [doc.line(doc.bad("✗ "), message)] });
+    return refuseSafely(engine, inv, { ok: false, code: "internal", command: name, message, doc: [doc.line(doc.bad("✗ "), message)] }, fingerprint);
   }
 }
 
 /** Stores a refusal as the request's answer; if even that fails, the refusal is still shown. */
-async function refuseSafely(engine: Engine, inv: Invocation, reply: Reply & { ok: false }): Promise<Reply> {
+async function refuseSafely(engine: Engine, inv: Invocation, reply: Reply & { ok: false }, fingerprint: string): Promise<Reply> {
   try {
-    return await refuse(engine, inv, reply);
+    return await storeRefusal(engine, inv, reply, { admit: false, fingerprint });
   } catch (e) {
     engine.logger?.error({ err: e, platform: inv.caller.platform, requestId: inv.requestId }, "could not store the answer to a command");
     return reply;

@@ -137,6 +137,10 @@ export function describeDomainError(e: DomainError): string {
       return `${e.project}'s deficit is ${formatThousandths(e.deficit)} wh, past the pool's cap of ${formatThousandths(e.cap)} wh: no new production tasks until members take more of its goods`;
     case "good_other_project":
       return `${e.good} is not a good of ${e.project}: a production task makes its own project's goods`;
+    case "request_reused":
+      return "that request id was already used for another command";
+    case "rate_limited":
+      return `you are sending commands too fast: wait ${Math.max(1, Math.ceil(e.waitMs / 1000))} s`;
     default:
       return assertNever(e);
   }

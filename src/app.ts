@@ -18,6 +18,11 @@ export interface AppOptions {
   readonly random?: RandomBytes;
   readonly logger?: Logger;
   readonly afterCommit?: () => void;
+  /**
+   * Flood control (the pools' floodCommands in floodSeconds per member): on unless false. Tests
+   * that drive members faster than anyone types, at a clock that stands still, switch it off.
+   */
+  readonly floodControl?: boolean;
 }
 
 export const cryptoRandom: RandomBytes = (n) => new Uint8Array(randomBytes(n));
@@ -30,6 +35,7 @@ export function openApp(o: AppOptions): App {
     random: o.random ?? cryptoRandom,
     logger: o.logger ?? createLogger(),
     afterCommit: o.afterCommit,
+    floodControl: o.floodControl ?? true,
   };
   return { store, engine, close: () => store.close() };
 }

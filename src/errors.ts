@@ -41,7 +41,11 @@ export type DomainError =
   | { readonly kind: "subscription"; readonly good: string; readonly subscribed: boolean }
   | { readonly kind: "loan_returned"; readonly id: number }
   | { readonly kind: "deficit_cap"; readonly project: string; readonly deficit: number; readonly cap: number }
-  | { readonly kind: "good_other_project"; readonly good: string; readonly project: string };
+  | { readonly kind: "good_other_project"; readonly good: string; readonly project: string }
+  /** A request id already used by another member, or for another command (its answer is not theirs). */
+  | { readonly kind: "request_reused" }
+  /** Flood control: more commands than the pool's policy allows in its window. */
+  | { readonly kind: "rate_limited"; readonly waitMs: number };
 
 export type DomainErrorKind = DomainError["kind"];
 

@@ -109,6 +109,8 @@ export interface RequestRow {
   readonly memberId: number | null;
   readonly reply: string;
   readonly createdAt: number;
+  /** Hash of the command's name and parsed values (null in rows from before it was kept). */
+  readonly fingerprint?: string | null;
 }
 
 /** A task that has an open slot, as boards and notices need it. */
@@ -158,6 +160,10 @@ export interface ReplyRow {
   readonly attempts: number;
   readonly failedAt: number | null;
   readonly failure: string | null;
+  /** The platform user who sent the command (null in rows from before it was kept). */
+  readonly userId?: string | null;
+  /** Hash of the command's name and parsed values; null for input that did not parse. */
+  readonly fingerprint?: string | null;
 }
 
 /** What became of one attempt to send a message. */
@@ -350,6 +356,9 @@ export interface NoteRow {
   readonly body: string;
   readonly createdAt: number;
   readonly deliveredAt: number | null;
+  /** For one account of the member only (its platform and user id); null: any of them. */
+  readonly onlyPlatform?: string | null;
+  readonly onlyExternalId?: string | null;
 }
 
 export interface AccountNet {

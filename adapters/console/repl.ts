@@ -164,7 +164,8 @@ export async function startConsole(o: ConsoleOptions): Promise<void> {
       },
       text,
     );
-    show(reply.doc);
+    // A command flood control ignores gets no answer at all (it was told once to wait).
+    if (reply.ok || !reply.quiet) show(reply.doc);
     if (reply.ok) saveCharts(() => replyCharts(reply.command, reply.data));
     await deliver();
     return true;

@@ -326,6 +326,8 @@ export class DiscordAdapter {
 
   /** Sends the stored answer (keyed by the request id); an answer that could not be stored (busy) goes directly. */
   private async answer(live: LiveInteraction, requestId: string, reply: Reply): Promise<void> {
+    // Flood control ignores it: no answer at all (a "thinking…" already shown is taken down).
+    if (!reply.ok && reply.quiet) return live.serial(() => this.courier.withdraw(live));
     await this.deliverer.deliverReply(requestId);
     if (live.ack === "answered" || live.ack === "expired") return;
     // Another delivery round may hold the row (it answers); without a row, answer directly.

@@ -147,6 +147,17 @@ export class DiscordCourier implements Courier {
     }
   }
 
+  /** Leaves an interaction unanswered: a deferral's "thinking…" is deleted, nothing else is sent. */
+  async withdraw(live: LiveInteraction): Promise<void> {
+    if (live.ack === "deferred" || live.ack === "unknown") {
+      const t = live.target;
+      await this.o.rest.delete(Routes.webhookMessage(t.app, t.token, "@original"), { auth: false }).catch((e: unknown) => {
+        if (code(e) !== RESTJSONErrorCodes.UnknownMessage) throw e;
+      });
+    }
+    live.ack = "answered";
+  }
+
   /** Acknowledges with "thinking…" (ephemeral when the answer will be); false if it was too late. */
   async defer(live: LiveInteraction): Promise<boolean> {
     return live.serial(async () => {

@@ -167,6 +167,22 @@ export const POLICY_KEYS = {
     summary: "Days a pool invite code stays valid",
     ours: true,
   },
+  floodCommands: {
+    unit: "count",
+    default: 10,
+    min: 0,
+    max: 1000,
+    summary: "Flood control: most commands one member may send within floodSeconds (0: no limit); past it they are told once how long to wait, then ignored until then",
+    ours: true,
+  },
+  floodSeconds: {
+    unit: "count",
+    default: 10,
+    min: 1,
+    max: 3600,
+    summary: "Flood control: the window, in seconds, in which floodCommands are counted",
+    ours: true,
+  },
   timezone: {
     unit: "timezone",
     default: "UTC",

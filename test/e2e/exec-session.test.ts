@@ -100,4 +100,26 @@ describe("dpool exec", () => {
     expect(JSON.parse(b.stdout).data).toEqual(JSON.parse(a.stdout).data);
     expect(JSON.parse(b.stdout).replayed).toBe(true);
   });
+
+  it("GIVEN an admin's --request-id THEN a stranger reusing it gets no invite or link code back, is refused, and nothing changes", async () => {
+    const invite = JSON.parse((await dpool(["--json", "--request-id", "console:admin-invite", "--", "pool", "invite"])).stdout);
+    const link = JSON.parse((await dpool(["--json", "--request-id", "console:admin-link", "--", "me", "link"])).stdout);
+    expect([invite.ok, link.ok]).toEqual([true, true]);
+    const membersBefore = JSON.parse((await dpool(["--json", "--", "pool", "members"])).stdout).data;
+    for (const [id, command] of [
+      ["console:admin-invite", ["pool", "invite"]],
+      ["console:admin-link", ["me", "link"]],
+      ["console:admin-link", ["pool", "info"]],
+    ] as const) {
+      const r = await dpool(["--as", "mallory", "--json", "--request-id", id, "--", ...command]);
+      expect(r.code).toBe(1);
+      expect(JSON.parse(r.stdout)).toEqual({ ok: false, error: { code: "request_reused", message: "that request id was already used for another command" } });
+      expect(r.stdout).not.toContain(invite.data.code);
+      expect(r.stdout).not.toContain(link.data.code);
+    }
+    // The admin's own replay still works; the other command under the same id does not.
+    expect(JSON.parse((await dpool(["--json", "--request-id", "console:admin-link", "--", "me", "link"])).stdout)).toMatchObject({ ok: true, replayed: true, data: { code: link.data.code } });
+    expect(JSON.parse((await dpool(["--json", "--request-id", "console:admin-link", "--", "pool", "invite"])).stdout).error.code).toBe("request_reused");
+    expect(JSON.parse((await dpool(["--json", "--", "pool", "members"])).stdout).data).toEqual(membersBefore);
+  }, 180_000); // nine processes of tsx: about 5 s each on a busy machine
 });

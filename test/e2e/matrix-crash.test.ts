@@ -106,6 +106,8 @@ beforeAll(async () => {
   hs.invite(lobby, alice.userId, bot.userId);
   await hs.waitForEvent(lobby, (e) => e.sender === bot.userId && e.type === "m.room.message", 30_000);
   expect(text(await say(alice, "!dpool pool create Bakery"))).toContain("Pool Bakery created");
+  // Bursts faster than any person types: flood control would (rightly) hold them back.
+  expect(text(await say(alice, "!dpool pool policy floodCommands 0"))).toContain("floodCommands");
   expect(text(await say(alice, "!dpool project create bakery The Bakery"))).toContain("you coordinate it");
   for (let i = 1; i <= 4; i++) await say(alice, `!dpool task post bakery Setup task ${i} hours:1 slots:3`);
 });

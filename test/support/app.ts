@@ -36,10 +36,14 @@ export interface TestPool {
   close(): Promise<void>;
 }
 
-export async function testPool(o: { start?: string; seed?: number; dbFile?: string } = {}): Promise<TestPool> {
+/**
+ * `flood`: flood control on (off by default: tests run members through dozens of commands at a
+ * clock that stands still, which no person could do).
+ */
+export async function testPool(o: { start?: string; seed?: number; dbFile?: string; flood?: boolean } = {}): Promise<TestPool> {
   const clock = fixedClock(o.start ?? "2026-11-27T09:00:00Z");
   const { logger, lines: errors } = memoryLogger();
-  const app = openApp({ dbFile: o.dbFile ?? ":memory:", random: seededRandom(o.seed), logger });
+  const app = openApp({ dbFile: o.dbFile ?? ":memory:", random: seededRandom(o.seed), logger, floodControl: o.flood ?? false });
   const store = app.store as SqliteStore;
   let n = 0;
   const say = (user: string, text: string, opt: { room?: string; requestId?: string } = {}) =>

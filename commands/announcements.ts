@@ -128,6 +128,13 @@ export function renderNote(kind: string, body: string): Doc {
         : [doc.line(doc.warn("↩ "), `@${n.by} reversed the credit for your work on task #${n.task} (${n.title}): ${n.reason}. It no longer counts.`, ...(n.state === "open" ? [" The task is open again: ", doc.code(`task claim ${n.task}`), "."] : []))];
     case "slot_open":
       return [doc.line(`A slot of task #${n.task} (${n.title}) is open again: `, doc.code(`task claim ${n.task}`), ".")];
+    case "linked": {
+      const l = JSON.parse(body) as { member: string; merged: string; accounts: string[] };
+      return [
+        doc.line(`🔗 Accounts linked: ${l.accounts.join(", ")} now act${l.accounts.length === 1 ? "s" : ""} as @${l.member} (@${l.merged} was merged into it).`),
+        doc.line(doc.warn("If you did not do this, tell a pool admin at once.")),
+      ];
+    }
     default:
       return [doc.line(body)];
   }

@@ -386,8 +386,8 @@ export const memberNotes = sqliteTable(
     deliveredAt: integer("delivered_at"),
     ...deliveryColumns(),
     /** For one account only (a link's confirmation): its platform and user id; null: any account of the member. */
-    platform: text("platform"),
-    externalId: text("external_id"),
+    onlyPlatform: text("platform"),
+    onlyExternalId: text("external_id"),
   },
   (t) => [index("member_notes_pending").on(t.memberId, t.deliveredAt), index("member_notes_undelivered").on(t.deliveredAt, t.id)],
 );

@@ -34,6 +34,12 @@ import type {
 import { openSqlite, type SqliteDb } from "./client.ts";
 import * as t from "./schema.ts";
 
+/** A note meant for one account (a link's confirmation) reaches that account only. */
+const noteReaches = and(
+  or(isNull(t.memberNotes.onlyPlatform), eq(t.memberNotes.onlyPlatform, t.identities.platform)),
+  or(isNull(t.memberNotes.onlyExternalId), eq(t.memberNotes.onlyExternalId, t.identities.externalId)),
+);
+
 function makeTx(db: SqliteDb): Tx {
   return {
     async insertPool(p) {
@@ -850,7 +856,7 @@ export class SqliteStore implements Store {
     const rows = this.db
       .select({ note: t.memberNotes, externalId: t.identities.externalId })
       .from(t.memberNotes)
-      .innerJoin(t.identities, and(eq(t.identities.memberId, t.memberNotes.memberId), eq(t.identities.platform, platform)))
+      .innerJoin(t.identities, and(eq(t.identities.memberId, t.memberNotes.memberId), eq(t.identities.platform, platform), noteReaches))
       .where(isNull(t.memberNotes.deliveredAt))
       .orderBy(asc(t.memberNotes.id))
       .limit(limit)
@@ -934,7 +940,7 @@ export class SqliteStore implements Store {
       const rows = this.db
         .select({ note: t.memberNotes, externalId: t.identities.externalId })
         .from(t.memberNotes)
-        .innerJoin(t.identities, and(eq(t.identities.memberId, t.memberNotes.memberId), eq(t.identities.platform, platform)))
+        .innerJoin(t.identities, and(eq(t.identities.memberId, t.memberNotes.memberId), eq(t.identities.platform, platform), noteReaches))
         .where(and(isNull(t.memberNotes.deliveredAt), isNull(t.memberNotes.failedAt), claimFree(t.memberNotes.claimedUntil, o.now)))
         .orderBy(asc(t.memberNotes.id))
         .limit(o.limit)

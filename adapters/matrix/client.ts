@@ -73,6 +73,11 @@ export interface MatrixTarget {
   readonly thread?: string;
   /** Whose reaction this answers: the answer starts with their name. */
   readonly who?: string;
+  /**
+   * A personal answer (balance, history, link codes): it goes to this user's direct-message room,
+   * and the room where it was asked only hears that it was sent there.
+   */
+  readonly dm?: string;
 }
 
 export interface MatrixOptions {
@@ -542,8 +547,9 @@ export class MatrixAdapter implements Courier {
     const text = body.slice(prefix.length).trim() || "help";
     const rel = event.content["m.relates_to"] as { rel_type?: string; event_id?: string } | undefined;
     const thread = rel?.rel_type === "m.thread" && typeof rel.event_id === "string" ? rel.event_id : undefined;
-    const inv = this.invocation(roomId, event, { roomId, eventId: event.event_id, ...(thread ? { thread } : {}) });
     const parsed = parseCommand(this.o.engine.table, text);
+    const dm = parsed.ok && parsed.command.personal === true ? { dm: event.sender } : {};
+    const inv = this.invocation(roomId, event, { roomId, eventId: event.event_id, ...(thread ? { thread } : {}), ...dm });
     if (parsed.ok) {
       if (parsed.command.where === "pool" && !(await this.roomIsBound(roomId))) return; // rooms of no pool: only starting commands
       const path = parsed.command.path.join(" ");
@@ -621,6 +627,7 @@ export class MatrixAdapter implements Courier {
     await this.sending(row.attempts, async () => {
       const target = JSON.parse(row.target) as MatrixTarget;
       const reply = replyFromStored(this.o.engine.table, row.body);
+      if (target.dm !== undefined && reply.ok) return this.replyPrivately(target, target.dm, reply, key);
       await this.put(target.roomId, "m.room.message", this.answerContent(reply, target), txnIdOf(key));
       if (reply.ok) await this.sendCharts(target.roomId, key, undefined, () => replyCharts(reply.command, reply.data));
     });
@@ -637,9 +644,35 @@ export class MatrixAdapter implements Courier {
     });
   }
 
+  /**
+   * A personal answer goes to the member's direct-message room (made on first use); the room
+   * where it was asked gets a short notice. Both sends are keyed by the reply row, so a repeat
+   * sends neither twice. Asked in the direct-message room itself, it is an ordinary reply.
+   */
+  private async replyPrivately(target: MatrixTarget, userId: string, reply: Reply, key: string): Promise<void> {
+    const dm = await this.dmRoom(userId);
+    if (dm === target.roomId) {
+      await this.put(dm, "m.room.message", this.answerContent(reply, target), txnIdOf(key));
+      return;
+    }
+    await this.put(dm, "m.room.message", notice(reply.doc), txnIdOf(key));
+    const sent = this.forTarget([doc.line(`@${localpart(userId)}: I sent you the answer in a direct message.`)], { ...target, who: undefined });
+    await this.put(target.roomId, "m.room.message", { ...sent, "m.mentions": { user_ids: [userId] } }, txnIdOf(`${key}:sent-privately`));
+  }
+
+  /** The bot's direct-message room with a user; one at a time per user, so two sends never make two rooms. */
+  private dmRoom(userId: string): Promise<string> {
+    const pending = this.dmPending.get(userId);
+    if (pending) return pending;
+    const made = this.client.dms.getOrCreateDm(userId).finally(() => this.dmPending.delete(userId));
+    this.dmPending.set(userId, made);
+    return made;
+  }
+  private readonly dmPending = new Map<string, Promise<string>>();
+
   async note(n: NoteItem, key: string): Promise<void> {
     await this.sending(n.attempts, async () => {
-      const dm = await this.client.dms.getOrCreateDm(n.externalId);
+      const dm = await this.dmRoom(n.externalId);
       await this.put(dm, "m.room.message", notice(renderNote(n.kind, n.body)), txnIdOf(key, n.createdAt));
       if (n.kind === "summary") await this.sendCharts(dm, key, n.createdAt, () => [{ name: CHART_FILE, png: chartOfStoredSummary(n.body) }]);
     });
@@ -693,6 +726,11 @@ export class MatrixAdapter implements Courier {
           : doc.line(doc.muted("Take some with "), doc.code("!dpool good request <good> qty:<n>"), doc.muted("."));
       if (table) body = [...table, hint];
     }
+    return this.forTarget(body, target);
+  }
+
+  /** A notice replying to the target's event, in its thread, starting with whose reaction it answers. */
+  private forTarget(body: Doc, target: MatrixTarget): object {
     if (target.who !== undefined) body = [doc.line(`${target.who}: `), ...body];
     const content = notice(body, target.eventId);
     if (target.thread === undefined) return content;

@@ -80,7 +80,24 @@ export async function useLinkCode(ctx: Ctx, typed: string): R<Linked> {
       movedBalances++;
     }
   }
+  const added = await tx.identitiesOf(from.id);
   await tx.moveIdentities(from.id, into.id);
   await tx.markMerged(from.id, into.id);
-  return ok({ member: into, merged: from, identities: await tx.identitiesOf(into.id), movedBalances });
+  const identities = await tx.identitiesOf(into.id);
+  await confirmLink(ctx, into, from, added, identities);
+  return ok({ member: into, merged: from, identities, movedBalances });
+}
+
+/**
+ * Tells every account of the linked member, privately (a note to that one account), that the
+ * link happened: whoever made the code learns at once if someone else used it. Notes belong to
+ * a pool: the room's, else one of the member's; a member in no pool has nothing to take over.
+ */
+async function confirmLink(ctx: Ctx, into: MemberRow, from: MemberRow, added: readonly IdentityRow[], identities: readonly IdentityRow[]): Promise<void> {
+  const poolId = ctx.pool?.row.id ?? (await ctx.tx.membershipsOf(into.id))[0]?.poolId;
+  if (poolId === undefined) return;
+  const body = JSON.stringify({ member: into.handle, merged: from.handle, accounts: added.map((i) => `${i.platform}:${i.externalId}`) });
+  for (const i of identities) {
+    await ctx.tx.insertNote({ poolId, memberId: into.id, kind: "linked", body, createdAt: ctx.now, onlyPlatform: i.platform, onlyExternalId: i.externalId });
+  }
 }

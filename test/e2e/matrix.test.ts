@@ -59,7 +59,8 @@ beforeAll(async () => {
   botId = bot.userId;
   alice = hs.registerUser("alice");
   bob = hs.registerUser("bob");
-  app = openApp({ dbFile: join(dir, "pool.sqlite"), random: seededRandom(3), logger, afterCommit: () => adapters.forEach((a) => void a.deliver()) });
+  // Members here act faster than any person types, at a clock that stands still: flood control has its own tests.
+  app = openApp({ dbFile: join(dir, "pool.sqlite"), random: seededRandom(3), logger, afterCommit: () => adapters.forEach((a) => void a.deliver()), floodControl: false });
   dbot = new DiscordAdapter({ token: discord.token, apiBase: discord.apiBase, engine: app.engine, store: app.store, clock, logger });
   await dbot.start();
   adapters.push(dbot);
@@ -83,6 +84,19 @@ async function say(user: { userId: string }, roomId: string, body: string): Prom
 }
 
 const text = (e: FakeEvent) => String((e.content as { body?: string }).body ?? "");
+const SENT_PRIVATELY = "I sent you the answer in a direct message";
+
+/** The newest message of the bot's direct-message room with a user that contains `includes` (personal answers go there). */
+async function privately(user: { userId: string }, includes: string): Promise<string> {
+  const end = Date.now() + 5000;
+  for (;;) {
+    const dm = (hs.accountData(botId, "m.direct") as Record<string, string[]> | undefined)?.[user.userId]?.[0];
+    const found = dm ? hs.sentBy(dm, botId, "m.room.message").map(text).filter((t) => t.includes(includes)) : [];
+    if (found.length > 0) return found.at(-1)!;
+    if (Date.now() > end) throw new Error(`no direct message to ${user.userId} containing "${includes}"`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
 const html = (e: FakeEvent) => String((e.content as { formatted_body?: string }).formatted_body ?? "");
 
 async function slash(user: string, name: string, subcommand: string, options: Array<{ name: string; type: number; value: string | number }> = []) {
@@ -126,7 +140,8 @@ describe("Matrix end to end", () => {
     await link.settled();
     expect(link.ephemeral).toBe(true);
     const linkCode = /[A-Z2-9]{4}-[A-Z2-9]{4}/.exec(link.text)![0];
-    expect(text(await say(alice, room, `!dp me link ${linkCode}`))).toContain("Linked.");
+    expect(text(await say(alice, room, `!dp me link ${linkCode}`))).toContain(SENT_PRIVATELY);
+    expect(await privately(alice, "Linked.")).toContain("Linked.");
     expect(text(await say(alice, room, "!dpool project room bakery"))).toContain("This room is now a room of bakery");
 
     await slash("alice", "task", "post", [
@@ -152,7 +167,8 @@ describe("Matrix end to end", () => {
       { name: "stock", type: INTEGER, value: 10 },
     ]);
     expect(text(await say(bob, room, "!dpool good request bread qty:3"))).toContain("for 1.50 wh");
-    expect(text(await say(bob, room, "!dpool me balance"))).toContain("Your balance: 0.50 wh");
+    expect(text(await say(bob, room, "!dpool me balance"))).toContain(SENT_PRIVATELY);
+    expect(await privately(bob, "Your balance: 0.50 wh")).toContain("Your balance: 0.50 wh");
     const audit = await slash("alice", "pool", "audit");
     expect(audit.text).toContain("Balanced.");
     const table = await say(bob, room, "!dpool task list status:all");
@@ -183,7 +199,7 @@ describe("Matrix end to end", () => {
   it("GIVEN a rate limit on sending THEN the reply is waited out, not lost", async () => {
     hs.rateLimitNext(1, 300, "/_matrix/client/v3/rooms");
     const started = Date.now();
-    expect(text(await say(bob, room, "!dpool me balance"))).toContain("Your balance");
+    expect(text(await say(bob, room, "!dpool pool info"))).toContain("Riverside");
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
   });
 
@@ -199,7 +215,8 @@ describe("Matrix end to end", () => {
     const repliesTo = (id: string) => hs.events(room).filter((e) => e.sender === botId && (e.content as any)?.["m.relates_to"]?.["m.in_reply_to"]?.event_id === id);
     expect(repliesTo(whileDown)).toHaveLength(1);
     expect(repliesTo((before.content as any)["m.relates_to"]["m.in_reply_to"].event_id)).toHaveLength(1);
-    expect(text(await say(bob, room, "!dpool me balance"))).toContain("Your balance: 0.00 wh");
+    expect(text(await say(bob, room, "!dpool me balance"))).toContain(SENT_PRIVATELY);
+    expect(await privately(bob, "Your balance: 0.00 wh")).toContain("Your balance: 0.00 wh");
   });
 
   it("GIVEN a summary, scheduled or asked for THEN its chart follows as an m.image whose upload decodes as a PNG", async () => {

@@ -1,0 +1,198 @@
+// Issue 12 on Matrix, end to end (the real adapter against the fake homeserver):
+//   item 1: personal answers (balance, history, link codes) go to a direct message; the room hears
+//           only that they were sent. Bob, in the room, never sees alice's code and cannot become her.
+//   flood control: the command past the pool's limit is answered once, the next ones not at all.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { MatrixAdapter } from "../../adapters/matrix/client.ts";
+import { openApp, type App } from "../../src/app.ts";
+import { systemClock } from "../../src/clock.ts";
+import { memoryLogger } from "../../src/log.ts";
+import { FakeHomeserver, type FakeEvent } from "../fakes/homeserver.ts";
+import { seededRandom } from "../support/app.ts";
+
+type User = { userId: string; accessToken: string };
+const CODE = /\b[A-Z2-9]{4}-[A-Z2-9]{4}\b/;
+const CODES = new RegExp(CODE.source, "g");
+const text = (e: FakeEvent) => String((e.content as { body?: string }).body ?? "");
+
+async function until(what: string, check: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+class World {
+  hs!: FakeHomeserver;
+  app!: App;
+  bot!: MatrixAdapter;
+  botUser!: User;
+  alice!: User;
+  alice2!: User;
+  bob!: User;
+  lobby!: string;
+  dir!: string;
+  readonly log = memoryLogger();
+
+  static async create(): Promise<World> {
+    const w = new World();
+    w.dir = mkdtempSync(join(tmpdir(), "dpool-matrix-personal-"));
+    w.hs = await FakeHomeserver.start();
+    w.botUser = w.hs.registerUser("dpool");
+    w.alice = w.hs.registerUser("alice");
+    w.alice2 = w.hs.registerUser("alice2");
+    w.bob = w.hs.registerUser("bob");
+    w.hs.exemptFromRateLimit(w.botUser.userId);
+    w.app = openApp({ dbFile: join(w.dir, "pool.sqlite"), random: seededRandom(12), logger: w.log.logger, afterCommit: () => void w.bot?.deliver() });
+    w.lobby = w.hs.createRoom(w.alice.userId, { name: "Lobby" });
+    for (const u of [w.alice2, w.bob]) {
+      w.hs.invite(w.lobby, w.alice.userId, u.userId);
+      w.hs.join(w.lobby, u.userId);
+    }
+    w.hs.invite(w.lobby, w.alice.userId, w.botUser.userId);
+    w.bot = await MatrixAdapter.connect({
+      homeserverUrl: w.hs.baseUrl,
+      accessToken: w.botUser.accessToken,
+      storageFile: join(w.dir, "matrix-state.json"),
+      engine: w.app.engine,
+      store: w.app.store,
+      clock: systemClock,
+      logger: w.log.logger,
+      syncTimeoutMs: 200,
+    });
+    await w.bot.start();
+    await w.hs.waitForEvent(w.lobby, (e) => e.sender === w.botUser.userId && e.type === "m.room.message", 10_000);
+    expect(text(await w.say(w.alice, "!dpool pool create Bakery"))).toContain("Pool Bakery created");
+    return w;
+  }
+
+  answers(roomId: string, eventId: string): FakeEvent[] {
+    return this.hs.repliesTo(roomId, eventId, this.botUser.userId);
+  }
+
+  async say(user: User, body: string): Promise<FakeEvent> {
+    const id = this.hs.send(this.lobby, user.userId, { msgtype: "m.text", body });
+    await until(`an answer to "${body}"`, () => this.answers(this.lobby, id).length > 0);
+    return this.answers(this.lobby, id)[0]!;
+  }
+
+  /** The bot's direct-message room with a user, from the bot's m.direct account data. */
+  dm(user: User): string | undefined {
+    const direct = this.hs.accountData(this.botUser.userId, "m.direct") as Record<string, string[]> | undefined;
+    return direct?.[user.userId]?.[0];
+  }
+
+  /** What the bot said in its direct-message room with a user. */
+  private(user: User): string[] {
+    const room = this.dm(user);
+    return room ? this.hs.sentBy(room, this.botUser.userId, "m.room.message").map(text) : [];
+  }
+
+  /** Every message text a user can read: the bodies of the events in the rooms they are in. */
+  seenBy(user: User): string[] {
+    const bodies = (e: FakeEvent) => [e.content.body, e.content.formatted_body].filter((b): b is string => typeof b === "string");
+    return this.hs
+      .roomIds()
+      .filter((r) => this.hs.membership(r, user.userId) === "join")
+      .flatMap((r) => this.hs.events(r).flatMap(bodies));
+  }
+
+  async settle(): Promise<void> {
+    await this.bot.deliver();
+    const syncs = () => this.hs.requests.filter((r) => r.user === this.botUser.userId && r.path.endsWith("/sync") && r.status !== undefined).length;
+    const n = syncs();
+    await until("two more syncs", () => syncs() >= n + 2);
+    await this.bot.deliver();
+  }
+
+  async close(): Promise<void> {
+    await this.bot?.stop();
+    await this.hs.close();
+    await this.app.close();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+let world: World | undefined;
+afterEach(async () => {
+  await world?.close();
+  world = undefined;
+});
+
+describe("Matrix: personal stays personal", () => {
+  it("GIVEN alice and bob in a room THEN alice's link code and balance go to her direct messages, bob sees no code and cannot become alice by typing codes", async () => {
+    world = await World.create();
+    const w = world;
+
+    const asked = await w.say(w.alice, "!dpool me link");
+    expect(text(asked)).toBe("@alice: I sent you the answer in a direct message.");
+    expect(asked.content["m.mentions"]).toEqual({ user_ids: [w.alice.userId] });
+    await until("alice's code in her direct messages", () => w.private(w.alice).some((t) => CODE.test(t)));
+    const code = w.private(w.alice).join("\n").match(CODE)![0];
+    const dm = w.dm(w.alice)!;
+    expect(w.hs.membership(dm, w.alice.userId)).toBe("invite");
+    expect(w.hs.membership(dm, w.bob.userId)).toBeUndefined();
+
+    expect(text(await w.say(w.alice, "!dpool me balance"))).toBe("@alice: I sent you the answer in a direct message.");
+    await until("alice's balance in her direct messages", () => w.private(w.alice).some((t) => t.includes("Your balance: 0.00 wh")));
+
+    expect(text(await w.say(w.bob, "!dpool me balance"))).toBe("@bob: I sent you the answer in a direct message.");
+    // Bob reads everything in the rooms he is in: no code anywhere.
+    const seen = w.seenBy(w.bob);
+    expect(seen.some((c) => c.includes(code))).toBe(false);
+    expect(seen.flatMap((c) => c.match(CODES) ?? [])).toEqual([]);
+    // What he can try: codes he makes up. None is alice's, and he stays bob.
+    for (const guess of ["AAAA-AAAA", code.replace(/^./, (c) => (c === "A" ? "B" : "A"))]) {
+      expect(text(await w.say(w.bob, `!dpool me link ${guess}`))).toContain("that code is not known");
+    }
+    expect(text(await w.say(w.bob, "!dpool pool admin add @bob"))).toContain("only a pool admin can do that");
+    const owners = await w.app.store.read(async (tx) => {
+      const of = async (u: User) => (await tx.member((await tx.identity("matrix", u.userId))!.memberId))!.handle;
+      return [await of(w.alice), await of(w.bob)];
+    });
+    expect(owners).toEqual(["alice", "bob"]);
+
+    // Alice's other account uses the code: its answer goes to its own direct messages, and both
+    // accounts are told privately.
+    expect(text(await w.say(w.alice2, `!dpool me link ${code}`))).toBe("@alice2: I sent you the answer in a direct message.");
+    await until("alice2's answer", () => w.private(w.alice2).some((t) => t.includes("Linked.")));
+    await until("the link's note to both accounts", () => [w.alice, w.alice2].every((u) => w.private(u).some((t) => t.includes("🔗 Accounts linked"))));
+    await w.settle();
+    expect(w.private(w.alice).filter((t) => t.includes(code))).toHaveLength(1);
+    expect(w.private(w.alice).filter((t) => t.includes("🔗 Accounts linked"))).toHaveLength(1);
+    expect(w.private(w.alice2).filter((t) => t.includes("🔗 Accounts linked"))).toHaveLength(1);
+    expect(w.private(w.alice2).filter((t) => t.includes("Linked."))).toHaveLength(1);
+    expect(w.seenBy(w.bob).some((c) => c.includes("Linked.") || c.includes("Accounts linked"))).toBe(false);
+    // Still one room notice per personal command, and the code used once only.
+    expect(text(await w.say(w.bob, `!dpool me link ${code}`))).toContain("that code was used already");
+    expect(w.hs.unhandled).toEqual([]);
+  });
+});
+
+describe("Matrix: flood control", () => {
+  it("GIVEN a pool limit of 3 commands in 4 s THEN bob's 4th command is told to wait, the 5th and 6th get no answer, and after the window he is answered again", async () => {
+    world = await World.create();
+    const w = world;
+    await w.say(w.alice, "!dpool pool policy floodCommands 3");
+    await w.say(w.alice, "!dpool pool policy floodSeconds 4");
+    const sent = Array.from({ length: 6 }, () => w.hs.send(w.lobby, w.bob.userId, { msgtype: "m.text", body: "!dpool pool info" }));
+    await until("answers to the first four", () => sent.slice(0, 4).every((id) => w.answers(w.lobby, id).length > 0));
+    await w.settle();
+    const answered = sent.map((id) => w.answers(w.lobby, id).map(text));
+    console.log(`matrix flood test: 6 commands at once, limit 3 in 4 s: answered ${answered.filter((a) => a.length > 0).length}, told to wait ${answered.filter((a) => a.some((t) => t.includes("too fast"))).length}, ignored ${answered.filter((a) => a.length === 0).length}`);
+    expect(answered.slice(0, 3).map((a) => a.length)).toEqual([1, 1, 1]);
+    expect(answered.slice(0, 3).every((a) => a[0]!.includes("Bakery"))).toBe(true);
+    expect(answered[3]).toHaveLength(1);
+    expect(answered[3]![0]).toMatch(/^✗ you are sending commands too fast: wait [1-4] s$/);
+    expect(answered.slice(4)).toEqual([[], []]);
+    // Others are not held up by bob's flood.
+    expect(text(await w.say(w.alice2, "!dpool pool info"))).toContain("Bakery");
+    await new Promise((r) => setTimeout(r, 4_000));
+    expect(text(await w.say(w.bob, "!dpool pool info"))).toContain("Bakery");
+  });
+});

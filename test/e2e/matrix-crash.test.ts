@@ -193,7 +193,8 @@ describe("Matrix: burst and crash, the real bot process", () => {
     hs.rateLimitNext(2, 2500, "/_matrix/client/v3/rooms/");
     const started = Date.now();
     const answer = await say(bob, "!dpool me balance", 30_000);
-    expect(text(answer)).toContain("Your balance");
+    // A personal answer: the room hears that it went to bob's direct messages.
+    expect(text(answer)).toContain("I sent you the answer in a direct message");
     expect(Date.now() - started).toBeGreaterThanOrEqual(2400);
     expect(child?.proc.exitCode).toBeNull();
     expect(exits.filter((x) => !x.killed)).toEqual([]);

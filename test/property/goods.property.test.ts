@@ -271,6 +271,7 @@ function sql(t: TestPool) {
 
 interface Done {
   readonly requestId: string;
+  readonly user: User;
   readonly text: string;
   readonly data: unknown;
 }
@@ -401,7 +402,7 @@ async function command(s: State, user: User, text: string, o: { requestId?: stri
   } else if (o.readOnly) {
     expect(s.t.dump(), `"${text}" changed the database`).toBe(before);
   } else if (MUTATING(text) && !reply.replayed) {
-    s.done.push({ requestId, text, data: reply.data });
+    s.done.push({ requestId, user, text, data: reply.data });
   }
   return reply;
 }
@@ -1036,15 +1037,22 @@ async function step(s: State, a: Action) {
       break;
     }
     case "replay": {
-      // A request id that succeeded answers the same, whoever sends it and when, changing nothing.
+      // A request id that succeeded answers the same to its caller, whenever; anyone else is
+      // refused (half the time the caller, else anyone). Neither changes anything.
       const earlier = s.done[a.pick % Math.max(1, s.done.length)];
       if (!earlier) return;
       const before = s.t.dump();
-      const reply = await s.t.say(userOf(a.who), earlier.text, { requestId: earlier.requestId });
-      expect(reply.ok && reply.replayed).toBe(true);
-      expect(reply.ok && reply.data).toStrictEqual(earlier.data);
+      const who = a.pick % 2 === 0 ? earlier.user : userOf(a.who);
+      const reply = await s.t.say(who, earlier.text, { requestId: earlier.requestId });
+      if (who === earlier.user) {
+        expect(reply.ok && reply.replayed).toBe(true);
+        expect(reply.ok && reply.data).toStrictEqual(earlier.data);
+        count("replay:ok");
+      } else {
+        expect(reply).toMatchObject({ ok: false, code: "request_reused" });
+        count("replay:refused");
+      }
       expect(s.t.dump()).toBe(before);
-      count("replay:ok");
       break;
     }
     case "garbage": {

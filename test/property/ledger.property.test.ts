@@ -211,7 +211,7 @@ class Model {
   readonly reversed = new Set<number>();
   outbox = 0;
   /** Successful mutating requests, for replays later on. */
-  readonly done: Array<{ requestId: string; text: string; data: unknown }> = [];
+  readonly done: Array<{ requestId: string; user: string; text: string; data: unknown }> = [];
 
   constructor(now: number) {
     this.now = now;
@@ -364,7 +364,7 @@ async function runStep(t: TestPool, m: Model, step: Step, requestId: string): Pr
     if (reply.ok) {
       expect(again.ok && again.replayed, label).toBe(true);
       expect(again.ok && again.data).toStrictEqual(reply.data);
-      m.done.push({ requestId, text: step.text, data: reply.data });
+      m.done.push({ requestId, user: step.user, text: step.text, data: reply.data });
     } else {
       expect(again.ok ? "ok" : again.code, label).toBe(reply.code);
     }
@@ -744,13 +744,20 @@ async function runScenario(actions: readonly Action[]): Promise<Model> {
           break;
         }
         case "replay": {
-          // A request id that succeeded earlier answers the same, whoever sends it and when.
+          // A request id that succeeded earlier answers the same to its member (through any of
+          // their accounts, whenever); anyone else is refused. Neither changes anything.
           const earlier = m.done[a.pick % Math.max(1, m.done.length)];
           if (!earlier) break;
           const before = t.dump();
-          const reply = await t.say(USERS[a.user]!, earlier.text, { room: ROOMS[a.room]!, requestId: earlier.requestId });
-          expect(reply.ok && reply.replayed).toBe(true);
-          expect(reply.ok && reply.data).toStrictEqual(earlier.data);
+          const who = a.user % 2 === 0 ? earlier.user : USERS[a.user]!;
+          const reply = await t.say(who, earlier.text, { room: ROOMS[a.room]!, requestId: earlier.requestId });
+          const memberOf = (user: string) => (m.userMember.has(user) ? m.live(m.userMember.get(user)!) : undefined);
+          if (memberOf(who) === memberOf(earlier.user)) {
+            expect(reply.ok && reply.replayed).toBe(true);
+            expect(reply.ok && reply.data).toStrictEqual(earlier.data);
+          } else {
+            expect(reply).toMatchObject({ ok: false, code: "request_reused" });
+          }
           expect(t.dump()).toBe(before);
           break;
         }

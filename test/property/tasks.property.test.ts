@@ -311,7 +311,7 @@ class Model {
   readonly notes: NoteM[] = [];
   /** Insertion order of waitlist rows (their rowid order). */
   waitSeq = 0;
-  readonly done: Array<{ requestId: string; text: string; data: unknown }> = [];
+  readonly done: Array<{ requestId: string; user: string; text: string; data: unknown }> = [];
   constructor(
     public now: number,
     readonly memberIds: ReadonlyMap<User, number>,
@@ -582,7 +582,7 @@ async function runStep(t: TestPool, m: Model, step: Step, requestId: string, key
     if (reply.ok) {
       expect(again.ok && again.replayed, label).toBe(true);
       expect(again.ok && again.data, label).toStrictEqual(reply.data);
-      m.done.push({ requestId, text: step.text, data: reply.data });
+      m.done.push({ requestId, user: step.user, text: step.text, data: reply.data });
     } else {
       expect(again.ok ? "ok" : again.code, label).toBe(reply.code);
     }
@@ -1091,11 +1091,19 @@ async function runScenario(actions: readonly Action[]): Promise<void> {
           const earlier = nth(m.done, a.pick);
           if (!earlier) break;
           const before = t.dump();
-          const reply = await t.say(USERS[a.who]!, earlier.text, { room: "lobby", requestId: earlier.requestId });
-          expect(reply.ok && reply.replayed).toBe(true);
-          expect(reply.ok && reply.data).toStrictEqual(earlier.data);
+          // Half the time its own caller, else anyone: the stored answer is its caller's, anyone
+          // else is refused; neither changes anything.
+          const who = a.who % 2 === 0 ? earlier.user : USERS[a.who]!;
+          const reply = await t.say(who, earlier.text, { room: "lobby", requestId: earlier.requestId });
+          if (who === earlier.user) {
+            expect(reply.ok && reply.replayed).toBe(true);
+            expect(reply.ok && reply.data).toStrictEqual(earlier.data);
+            count("replay-later");
+          } else {
+            expect(reply).toMatchObject({ ok: false, code: "request_reused" });
+            count("replay-later:refused");
+          }
           expect(t.dump()).toBe(before);
-          count("replay-later");
           break;
         }
         case "garbage": {
@@ -1159,6 +1167,7 @@ describe("tasks and weights under random sequences", () => {
       "release:some",
       "released-at-deadline",
       "replay-later",
+      "replay-later:refused",
       "garbage",
       "task-at-cap",
       "cancelled-weight-stopped",

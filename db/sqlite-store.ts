@@ -41,6 +41,14 @@ const noteReaches = and(
 );
 
 function makeTx(db: SqliteDb): Tx {
+  // Statements a round closing runs once per winner or per waiting request: prepared once per
+  // connection, since building each through drizzle costs more than running it.
+  const prepared = new Map<string, Database.Statement>();
+  const stmt = (text: string) => {
+    let s = prepared.get(text);
+    if (!s) prepared.set(text, (s = db.$client.prepare(text)));
+    return s;
+  };
   return {
     async insertPool(p) {
       return db.insert(t.pools).values(p).returning({ id: t.pools.id }).get().id;
@@ -253,6 +261,29 @@ function makeTx(db: SqliteDb): Tx {
         .where(eq(t.accounts.id, e.toAccount))
         .run();
       return id;
+    },
+    async insertEntries(es) {
+      const insert = stmt(
+        "INSERT INTO entries (pool_id, from_account, to_account, amount, kind, memo, reverses, request_id, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+      );
+      const move = stmt("UPDATE accounts SET balance = balance + ? WHERE id = ?");
+      return es.map((e) => {
+        const { id } = insert.get(e.poolId, e.fromAccount, e.toAccount, e.amount, e.kind, e.memo, e.reverses, e.requestId, e.createdAt, e.createdBy) as { id: number };
+        move.run(-e.amount, e.fromAccount);
+        move.run(e.amount, e.toAccount);
+        return id;
+      });
+    },
+    async pendingMemberAccounts(poolId, goodId) {
+      return (
+        stmt(
+          `SELECT a.id, a.pool_id, a.kind, a.owner_id, a.balance FROM accounts a
+           WHERE a.pool_id = ? AND a.kind = 'member'
+             AND a.owner_id IN (SELECT member_id FROM good_requests WHERE good_id = ? AND status = 'pending')`,
+        )
+          .raw()
+          .all(poolId, goodId) as Array<[number, number, AccountKind, number, number]>
+      ).map(([id, pool, kind, ownerId, balance]) => ({ memberId: ownerId, account: { id, poolId: pool, kind, ownerId, balance } }));
     },
     async entry(id) {
       return db.select().from(t.entries).where(eq(t.entries.id, id)).get();
@@ -476,12 +507,11 @@ function makeTx(db: SqliteDb): Tx {
       return db.select().from(t.goodRequests).where(eq(t.goodRequests.id, id)).get() as GoodRequestRow | undefined;
     },
     async goodRequestsOf(goodId, status) {
-      return db
-        .select()
-        .from(t.goodRequests)
-        .where(and(eq(t.goodRequests.goodId, goodId), eq(t.goodRequests.status, status)))
-        .orderBy(asc(t.goodRequests.id))
-        .all() as GoodRequestRow[];
+      // Up to every waiting request of a good (a round reads them all): one prepared statement.
+      return stmt(
+        `SELECT id, good_id AS goodId, member_id AS memberId, qty, filled, weight, status, created_at AS createdAt, closed_at AS closedAt
+         FROM good_requests WHERE good_id = ? AND status = ? ORDER BY id`,
+      ).all(goodId, status) as GoodRequestRow[];
     },
     async pendingRequestsOfMember(poolId, memberId) {
       return db
@@ -503,6 +533,10 @@ function makeTx(db: SqliteDb): Tx {
     },
     async updateGoodRequest(id, patch) {
       db.update(t.goodRequests).set(patch).where(eq(t.goodRequests.id, id)).run();
+    },
+    async fillGoodRequests(fills) {
+      const update = stmt("UPDATE good_requests SET filled = ?, status = ?, closed_at = ? WHERE id = ?");
+      for (const f of fills) update.run(f.filled, f.status, f.closedAt, f.id);
     },
     async openRound(goodId) {
       return db
@@ -543,6 +577,10 @@ function makeTx(db: SqliteDb): Tx {
     },
     async insertAllocation(a) {
       return db.insert(t.allocations).values(a).returning({ id: t.allocations.id }).get().id;
+    },
+    async insertAllocations(as) {
+      const insert = stmt("INSERT INTO allocations (good_id, request_id, round_id, member_id, qty, effort, weight, cost, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
+      return as.map((a) => (insert.get(a.goodId, a.requestId, a.roundId, a.memberId, a.qty, a.effort, a.weight, a.cost, a.at) as { id: number }).id);
     },
     async allocationsOf(goodId, since) {
       return db
@@ -687,6 +725,10 @@ function makeTx(db: SqliteDb): Tx {
 
     async insertNote(n) {
       return db.insert(t.memberNotes).values(n).returning({ id: t.memberNotes.id }).get().id;
+    },
+    async insertNotes(ns) {
+      const insert = stmt("INSERT INTO member_notes (pool_id, member_id, kind, body, created_at) VALUES (?, ?, ?, ?, ?)");
+      for (const n of ns) insert.run(n.poolId, n.memberId, n.kind, n.body, n.createdAt);
     },
 
     async request(requestId) {

@@ -426,6 +426,10 @@ export interface Tx {
   insertAccount(a: Omit<AccountRow, "id" | "balance">): Promise<number>;
   /** Appends an entry and moves the two balances, in the same transaction. */
   insertEntry(e: NewEntry): Promise<number>;
+  /** Appends entries in order (one prepared statement each), moving the balances; their ids in order. */
+  insertEntries(es: readonly NewEntry[]): Promise<number[]>;
+  /** The member accounts (with balances) of the members who have a waiting request for the good, in one query. */
+  pendingMemberAccounts(poolId: number, goodId: number): Promise<Array<{ memberId: number; account: AccountRow }>>;
   entry(id: number): Promise<EntryRow | undefined>;
   reversalOf(entryId: number): Promise<EntryRow | undefined>;
   entriesOf(accountId: number, limit: number): Promise<EntryRow[]>;
@@ -487,6 +491,8 @@ export interface Tx {
   /** How many requests wait for the good, and for how many units, counted in SQL. */
   pendingTotals(goodId: number): Promise<{ requests: number; units: number }>;
   updateGoodRequest(id: number, patch: Partial<Pick<GoodRequestRow, "filled" | "status" | "closedAt">>): Promise<void>;
+  /** Sets each request's filled units, status and closing time (a round's winners, in one go). */
+  fillGoodRequests(fills: ReadonlyArray<Pick<GoodRequestRow, "id" | "filled" | "status" | "closedAt">>): Promise<void>;
   openRound(goodId: number): Promise<RoundRow | undefined>;
   /** The last round that handed units out (and so has a clearing weight). */
   lastClosedRound(goodId: number): Promise<RoundRow | undefined>;
@@ -497,6 +503,7 @@ export interface Tx {
   /** Open rounds whose closing time has come, in every pool, oldest first. */
   dueRounds(now: number): Promise<RoundRow[]>;
   insertAllocation(a: Omit<AllocationRow, "id">): Promise<number>;
+  insertAllocations(as: ReadonlyArray<Omit<AllocationRow, "id">>): Promise<number[]>;
   allocationsOf(goodId: number, since: number): Promise<AllocationRow[]>;
   subscriptions(goodId: number): Promise<SubscriptionRow[]>;
   insertSubscription(s: Omit<SubscriptionRow, "id">): Promise<void>;
@@ -536,6 +543,8 @@ export interface Tx {
 
   // notes to one member
   insertNote(n: Omit<NoteRow, "id" | "deliveredAt">): Promise<number>;
+  /** Notes to several members (a round's outcome), in order. */
+  insertNotes(ns: ReadonlyArray<Omit<NoteRow, "id" | "deliveredAt" | "onlyPlatform" | "onlyExternalId">>): Promise<void>;
 
   // idempotency and delivery
   request(requestId: string): Promise<RequestRow | undefined>;

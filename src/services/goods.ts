@@ -9,10 +9,10 @@ import { WEIGHT_ONE } from "../core/weights.ts";
 import { readPolicy, type Policy } from "../core/policy.ts";
 import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
-import type { AllocationRow, GoodModel, GoodRequestRow, GoodRow, LoanRow, ProjectRow, RoundRow, Tx } from "../store.ts";
+import type { AllocationRow, GoodModel, GoodRequestRow, GoodRow, LoanRow, NoteRow, ProjectRow, RoundRow, Tx } from "../store.ts";
 import { ensureAccount, findProject, requireAdmin, requireCoordinator, type PoolCtx } from "./context.ts";
 import { announceTo, projectRooms } from "./rooms.ts";
-import { postEntry } from "./ledger.ts";
+import { postEntries, postEntry, type Posting } from "./ledger.ts";
 
 type R<T> = Promise<Result<T, DomainError>>;
 
@@ -199,6 +199,18 @@ interface AllocationContext {
   readonly stock: number;
 }
 
+/** The entries of an allocation: the effort to the producing project, the surplus above it to the commons. */
+function allocationEntries(good: GoodRow, a: Allocation, member: number, project: number, commons: number): Posting[] {
+  const poolId = good.poolId;
+  const memo = `${a.qty} x ${good.name}`;
+  const effortTotal = a.effort * a.qty;
+  const surplus = (a.unitCost - a.effort) * a.qty;
+  const out: Posting[] = [];
+  if (effortTotal > 0) out.push({ poolId, fromAccount: member, toAccount: project, amount: effortTotal, kind: "allocation", memo, requestId: a.requestKey, createdAt: a.at, createdBy: a.memberId });
+  if (surplus > 0) out.push({ poolId, fromAccount: member, toAccount: commons, amount: surplus, kind: "surplus", memo, requestId: a.requestKey, createdAt: a.at, createdBy: a.memberId });
+  return out;
+}
+
 /**
  * Hands units to a member: stock goes down, the producing project is credited the effort, and
  * the commons the surplus above it. Producers never get more than the effort.
@@ -208,11 +220,7 @@ async function allocate(tx: Tx, good: GoodRow, a: Allocation, known?: Allocation
   const member = known?.member ?? (await ensureAccount(tx, poolId, "member", a.memberId));
   const project = known?.project ?? (await ensureAccount(tx, poolId, "project", good.projectId));
   const commons = known?.commons ?? (await ensureAccount(tx, poolId, "commons", poolId));
-  const memo = `${a.qty} x ${good.name}`;
-  const effortTotal = a.effort * a.qty;
-  const surplus = (a.unitCost - a.effort) * a.qty;
-  if (effortTotal > 0) await postEntry(tx, { poolId, fromAccount: member, toAccount: project, amount: effortTotal, kind: "allocation", memo, requestId: a.requestKey, createdAt: a.at, createdBy: a.memberId });
-  if (surplus > 0) await postEntry(tx, { poolId, fromAccount: member, toAccount: commons, amount: surplus, kind: "surplus", memo, requestId: a.requestKey, createdAt: a.at, createdBy: a.memberId });
+  for (const p of allocationEntries(good, a, member, project, commons)) await postEntry(tx, p);
   const current = known?.stock ?? (await tx.good(good.id))?.stock ?? good.stock;
   await tx.setStock(good.id, current - a.qty);
   const row = { goodId: good.id, requestId: a.requestId, roundId: a.roundId, memberId: a.memberId, qty: a.qty, effort: a.effort, weight: a.weight, cost: a.unitCost * a.qty, at: a.at };
@@ -233,11 +241,10 @@ export async function closeRound(tx: Tx, round: RoundRow, now: number, requestKe
   const pending = await tx.goodRequestsOf(good.id, "pending");
   const balances = new Map<number, number>();
   const accountIds = new Map<number, number>();
-  for (const r of pending) {
-    if (balances.has(r.memberId)) continue;
-    const account = await tx.account(good.poolId, "member", r.memberId);
-    balances.set(r.memberId, account?.balance ?? 0);
-    if (account) accountIds.set(r.memberId, account.id);
+  // Every waiting member's balance in one query; a member without an account has 0.
+  for (const { memberId, account } of await tx.pendingMemberAccounts(good.poolId, good.id)) {
+    balances.set(memberId, account.balance);
+    accountIds.set(memberId, account.id);
   }
   const byId = new Map(pending.map((r) => [r.id, r]));
   const outcome = roundOutcome({
@@ -260,24 +267,37 @@ export async function closeRound(tx: Tx, round: RoundRow, now: number, requestKe
   let stock = good.stock;
   const allocations: Array<{ member: string; qty: number; cost: number }> = [];
   let total = 0;
+  // What `allocate` does for one member, for every winner at once: the entries, allocations,
+  // filled requests and notes are written in batches, in the winners' order, and the stock once.
+  const postings: Posting[] = [];
+  const rows: Array<Omit<AllocationRow, "id">> = [];
+  const fills: Array<Pick<GoodRequestRow, "id" | "filled" | "status" | "closedAt">> = [];
+  const notes: Array<Omit<NoteRow, "id" | "deliveredAt" | "onlyPlatform" | "onlyExternalId">> = [];
   for (const w of outcome.winners) {
     const req = byId.get(w.request)!;
     const member = accountIds.get(w.member) ?? (await ensureAccount(tx, good.poolId, "member", w.member));
     accountIds.set(w.member, member);
-    const known = { member, project: projectAccount, commons: commonsAccount, stock };
-    await allocate(tx, good, { requestId: w.request, roundId: round.id, memberId: w.member, qty: w.units, effort, weight: outcome.clearing, unitCost: outcome.unitCost, at: now, requestKey }, known);
+    postings.push(...allocationEntries(good, { requestId: w.request, roundId: round.id, memberId: w.member, qty: w.units, effort, weight: outcome.clearing, unitCost: outcome.unitCost, at: now, requestKey }, member, projectAccount, commonsAccount));
+    rows.push({ goodId: good.id, requestId: w.request, roundId: round.id, memberId: w.member, qty: w.units, effort, weight: outcome.clearing, cost: outcome.unitCost * w.units, at: now });
     stock -= w.units;
     const filled = req.filled + w.units;
-    await tx.updateGoodRequest(w.request, { filled, ...(filled >= req.qty ? { status: "allocated" as const, closedAt: now } : {}) });
-    await tx.insertNote({ poolId: good.poolId, memberId: w.member, kind: "allocated", body: JSON.stringify({ good: good.name, qty: w.units, cost: outcome.unitCost * w.units, clearing: outcome.clearing }), createdAt: now });
+    fills.push(filled >= req.qty ? { id: w.request, filled, status: "allocated", closedAt: now } : { id: w.request, filled, status: req.status, closedAt: req.closedAt });
+    notes.push({ poolId: good.poolId, memberId: w.member, kind: "allocated", body: JSON.stringify({ good: good.name, qty: w.units, cost: outcome.unitCost * w.units, clearing: outcome.clearing }), createdAt: now });
     allocations.push({ member: await handle(w.member), qty: w.units, cost: outcome.unitCost * w.units });
     total += w.units;
   }
+  if (outcome.winners.length > 0) {
+    await postEntries(tx, postings);
+    await tx.setStock(good.id, stock);
+    await tx.insertAllocations(rows);
+    await tx.fillGoodRequests(fills);
+  }
   const skipped: Array<{ member: string; qty: number }> = [];
   for (const s of outcome.skipped) {
-    await tx.insertNote({ poolId: good.poolId, memberId: s.member, kind: "skipped", body: JSON.stringify({ good: good.name, qty: s.units, cost: outcome.unitCost * s.units }), createdAt: now });
+    notes.push({ poolId: good.poolId, memberId: s.member, kind: "skipped", body: JSON.stringify({ good: good.name, qty: s.units, cost: outcome.unitCost * s.units }), createdAt: now });
     skipped.push({ member: await handle(s.member), qty: s.units });
   }
+  await tx.insertNotes(notes);
   // A round that handed nothing out has no price: it does not count as a clearing weight.
   await tx.closeRound(round.id, { closedAt: now, clearingWeight: total > 0 ? outcome.clearing : null, supply: good.stock, allocated: total });
   const queued = outcome.losers.reduce((a, l) => a + l.units, 0) + outcome.skipped.reduce((a, l) => a + l.units, 0);

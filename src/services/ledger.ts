@@ -28,6 +28,24 @@ export async function postEntry(tx: Tx, p: Posting): Promise<EntryRow> {
 }
 
 /**
+ * Appends several entries in order, each checked as `postEntry` does; each account is read
+ * once however many entries it is in (a round's winners all pay the same project).
+ */
+export async function postEntries(tx: Tx, ps: readonly Posting[]): Promise<void> {
+  const accounts = new Map<number, AccountRow | undefined>();
+  for (const p of ps) {
+    const problem = checkEntry(p);
+    if (problem) throw new Error(`refusing ledger entry (${problem}): ${JSON.stringify(p)}`);
+    for (const id of [p.fromAccount, p.toAccount]) if (!accounts.has(id)) accounts.set(id, await tx.accountById(id));
+    const [from, to] = [accounts.get(p.fromAccount), accounts.get(p.toAccount)];
+    if (!from || !to || from.poolId !== p.poolId || to.poolId !== p.poolId) {
+      throw new Error(`ledger entry between accounts of different pools: ${JSON.stringify(p)}`);
+    }
+  }
+  await tx.insertEntries(ps.map((p) => ({ ...p, reverses: p.reverses ?? null })));
+}
+
+/**
  * Reverses an entry with a new one (pool admins); the original stays as it was. What the entry
  * stood for follows in services/corrections.ts (a work credit's claim).
  */

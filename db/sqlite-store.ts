@@ -507,11 +507,12 @@ function makeTx(db: SqliteDb): Tx {
       return db.select().from(t.goodRequests).where(eq(t.goodRequests.id, id)).get() as GoodRequestRow | undefined;
     },
     async goodRequestsOf(goodId, status) {
-      // Up to every waiting request of a good (a round reads them all): one prepared statement.
-      return stmt(
-        `SELECT id, good_id AS goodId, member_id AS memberId, qty, filled, weight, status, created_at AS createdAt, closed_at AS closedAt
-         FROM good_requests WHERE good_id = ? AND status = ? ORDER BY id`,
-      ).all(goodId, status) as GoodRequestRow[];
+      // Up to every waiting request of a good (a round reads them all): one prepared statement,
+      // rows read as arrays (building the objects here is about twice as fast as the driver's).
+      const rows = stmt("SELECT id, good_id, member_id, qty, filled, weight, status, created_at, closed_at FROM good_requests WHERE good_id = ? AND status = ? ORDER BY id")
+        .raw()
+        .all(goodId, status) as Array<[number, number, number, number, number, number, GoodRequestRow["status"], number, number | null]>;
+      return rows.map(([id, goodId, memberId, qty, filled, weight, status, createdAt, closedAt]) => ({ id, goodId, memberId, qty, filled, weight, status, createdAt, closedAt }));
     },
     async pendingRequestsOfMember(poolId, memberId) {
       return db

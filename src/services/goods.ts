@@ -191,14 +191,6 @@ export async function requestGood(c: PoolCtx, name: string, qty: number, weight:
 /** An allocation to make: the row's facts, the price of one unit, and the request id for its entries. */
 type Allocation = Omit<AllocationRow, "id" | "goodId" | "cost"> & { readonly unitCost: number; readonly requestKey: string };
 
-/** The accounts an allocation moves effort between, and the stock before it (a round resolves them once). */
-interface AllocationContext {
-  readonly member: number;
-  readonly project: number;
-  readonly commons: number;
-  readonly stock: number;
-}
-
 /** The entries of an allocation: the effort to the producing project, the surplus above it to the commons. */
 function allocationEntries(good: GoodRow, a: Allocation, member: number, project: number, commons: number): Posting[] {
   const poolId = good.poolId;
@@ -213,15 +205,16 @@ function allocationEntries(good: GoodRow, a: Allocation, member: number, project
 
 /**
  * Hands units to a member: stock goes down, the producing project is credited the effort, and
- * the commons the surplus above it. Producers never get more than the effort.
+ * the commons the surplus above it. Producers never get more than the effort. (A round does
+ * the same for all its winners at once, in `closeRound`.)
  */
-async function allocate(tx: Tx, good: GoodRow, a: Allocation, known?: AllocationContext): Promise<AllocationRow> {
+async function allocate(tx: Tx, good: GoodRow, a: Allocation): Promise<AllocationRow> {
   const poolId = good.poolId;
-  const member = known?.member ?? (await ensureAccount(tx, poolId, "member", a.memberId));
-  const project = known?.project ?? (await ensureAccount(tx, poolId, "project", good.projectId));
-  const commons = known?.commons ?? (await ensureAccount(tx, poolId, "commons", poolId));
+  const member = await ensureAccount(tx, poolId, "member", a.memberId);
+  const project = await ensureAccount(tx, poolId, "project", good.projectId);
+  const commons = await ensureAccount(tx, poolId, "commons", poolId);
   for (const p of allocationEntries(good, a, member, project, commons)) await postEntry(tx, p);
-  const current = known?.stock ?? (await tx.good(good.id))?.stock ?? good.stock;
+  const current = (await tx.good(good.id))?.stock ?? good.stock;
   await tx.setStock(good.id, current - a.qty);
   const row = { goodId: good.id, requestId: a.requestId, roundId: a.roundId, memberId: a.memberId, qty: a.qty, effort: a.effort, weight: a.weight, cost: a.unitCost * a.qty, at: a.at };
   return { id: await tx.insertAllocation(row), ...row };

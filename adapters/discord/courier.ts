@@ -213,8 +213,15 @@ export class DiscordCourier implements Courier {
       original = (await this.o.rest.get(Routes.webhookMessage(t.app, t.token, "@original"), { auth: false })) as { flags?: number };
     } catch (e) {
       const c = code(e);
-      // Deleted: a public deferral whose refusal was under way as a private follow-up.
-      if (c === RESTJSONErrorCodes.UnknownMessage) return;
+      // Deleted: a public deferral taken down for a refusal that goes privately. The crash came
+      // between taking it down and the private answer (the likelier moment) or just after that
+      // answer: send it (again). A refusal seen twice by its member beats one never seen.
+      if (c === RESTJSONErrorCodes.UnknownMessage) {
+        if (reply.ok) return;
+        const { body, files } = this.message(reply, true);
+        await this.o.rest.post(Routes.webhook(t.app, t.token), { body, files, auth: false });
+        return;
+      }
       if (c !== RESTJSONErrorCodes.UnknownWebhook) throw e;
       // Never acknowledged: only possible within the first 3 seconds.
       if (age > ACK_WINDOW_MS) throw new GiveUp("the interaction was never acknowledged and its 3 seconds are over");

@@ -154,7 +154,7 @@ describe("FakeDiscord with the real discord.js client", () => {
     expect(guild?.roles.everyone.id).toBe(FAKE_IDS.guild);
     expect(guild?.members.cache.get(FAKE_IDS.alice)?.user.username).toBe("alice");
     expect(fake.identifies).toHaveLength(1);
-    await fake.waitFor(() => fake.heartbeats >= 1, 3000, "a heartbeat");
+    await fake.waitFor(() => fake.heartbeats >= 1, 15_000, "a heartbeat");
     await new Promise((r) => setTimeout(r, 300));
     expect(client.ws.ping).toBeGreaterThanOrEqual(0);
     const seqs = fake.frames.filter((f) => f.direction === "out" && f.op === 0).map((f) => f.s ?? 0);
@@ -846,7 +846,7 @@ describe("FakeDiscord's Discord behaviours with the real discord.js client", () 
       await c.login(f.token);
       await f.connected();
       f.dropConnection(4014);
-      await f.waitFor(() => events.some(([e]) => e === "shardDisconnect"), 3000, "shardDisconnect");
+      await f.waitFor(() => events.some(([e]) => e === "shardDisconnect"), 15_000, "shardDisconnect");
       await new Promise((r) => setTimeout(r, 1200)); // discord.js reconnects after 500 ms when it does
       // shardDisconnect first: @discordjs/ws emits "closed" before handling the code.
       expect(events).toEqual([
@@ -870,7 +870,7 @@ describe("FakeDiscord's Discord behaviours with the real discord.js client", () 
       await c.login(f.token);
       await f.connected();
       f.dropConnection(4009);
-      await f.waitFor(() => f.resumes.length === 1 && f.frames.some((x) => x.t === "RESUMED"), 3000, "a RESUME");
+      await f.waitFor(() => f.resumes.length === 1 && f.frames.some((x) => x.t === "RESUMED"), 15_000, "a RESUME");
       await new Promise((r) => setTimeout(r, 100));
       expect(events.map(([e]) => e)).toEqual(["shardReconnecting", "shardResume"]);
     } finally {
@@ -905,7 +905,7 @@ describe("FakeDiscord's Discord behaviours with the real discord.js client", () 
       await f.connected();
       f.resetToken();
       f.dropConnection(4000);
-      await f.waitFor(() => events.some(([e]) => e === "shardDisconnect"), 3000, "shardDisconnect");
+      await f.waitFor(() => events.some(([e]) => e === "shardDisconnect"), 15_000, "shardDisconnect");
       expect(events).toEqual([
         ["shardReconnecting", null],
         ["shardDisconnect", 4004],

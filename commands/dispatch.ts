@@ -4,7 +4,9 @@
 // incident id, and shown to the user as that id.
 import type { RandomBytes } from "../src/core/ids.ts";
 import { DatabaseBusyError, type DomainError } from "../src/errors.ts";
-import { commandFingerprint, FloodGate, ownsReply, ownsRequest } from "../src/services/admission.ts";
+import type { FloodVerdict } from "../src/core/flood.ts";
+import { defaultPolicy } from "../src/core/policy.ts";
+import { commandFingerprint, FloodGate, floodLimitOf, ownsReply, ownsRequest } from "../src/services/admission.ts";
 import { inPool, resolveCaller, type Caller, type Ctx, type PoolCtx } from "../src/services/context.ts";
 import { refreshBoards } from "../src/services/rooms.ts";
 import type { Logger } from "../src/log.ts";
@@ -85,10 +87,22 @@ export function floodGate(engine: Engine): FloodGate {
   return gate;
 }
 
-/** Turns a command away (throws) when its member is over the pool's flood limit. */
+/** Turns an answer away (throws) when its member is over the pool's flood limit; looks the member up. */
 async function admit(engine: Engine, tx: Tx, inv: Invocation): Promise<void> {
   if (engine.floodControl === false) return;
-  const v = await floodGate(engine).admit(tx, inv.caller, inv.now.getTime());
+  enforce(await floodGate(engine).admit(tx, inv.caller, inv.now.getTime()));
+}
+
+/**
+ * The same for a command whose caller is resolved: its member and pool policy are at hand. The
+ * throw rolls back what resolving the caller wrote (a new member, a membership).
+ */
+function admitResolved(engine: Engine, inv: Invocation, ctx: Ctx): void {
+  if (engine.floodControl === false) return;
+  enforce(floodGate(engine).admitKnown(inv.caller, ctx.member.id, floodLimitOf(ctx.pool?.policy ?? defaultPolicy()), inv.now.getTime()));
+}
+
+function enforce(v: FloodVerdict): void {
   if (v.verdict === "tell") throw new Refusal({ kind: "rate_limited", waitMs: v.waitMs });
   if (v.verdict === "quiet") throw new Ignored(v.waitMs);
 }
@@ -193,9 +207,8 @@ export async function execute(engine: Engine, inv: Invocation, command: AnyComma
         if (!mutates || !(await ownsRequest(tx, earlier, inv.caller, name, fingerprint))) throw new Refusal({ kind: "request_reused" });
         return { replayed: true as const, command: earlier.command, data: JSON.parse(earlier.reply) as unknown };
       }
-      await admit(engine, tx, inv);
       const ctx = await resolveCaller(tx, inv.caller, { now, requestId: inv.requestId, random: engine.random });
-      if (engine.floodControl !== false) floodGate(engine).joined(inv.caller, ctx.member.id);
+      admitResolved(engine, inv, ctx);
       let runCtx: Ctx = ctx;
       if (command.where === "pool") {
         const pooled = inPool(ctx);

@@ -2,7 +2,7 @@
 // one more command now (flood control). Read only: a command turned away here changed nothing.
 import { createHash } from "node:crypto";
 import { EMPTY_FLOOD, floodIdle, floodVerdict, type FloodLimit, type FloodState, type FloodVerdict } from "../core/flood.ts";
-import { defaultPolicy, readPolicy } from "../core/policy.ts";
+import { defaultPolicy, readPolicy, type Policy } from "../core/policy.ts";
 import type { MemberRow, ReplyRow, RequestRow, Tx } from "../store.ts";
 import type { Caller } from "./context.ts";
 
@@ -61,12 +61,16 @@ export function ownsReply(row: ReplyRow, caller: Caller, fingerprint: string | n
   return row.fingerprint == null || fingerprint === null || row.fingerprint === fingerprint;
 }
 
-/** The flood limit of the room's pool (the default policy's in a room of no pool). */
+/** The flood limit a pool's policy sets (the default policy's in a room of no pool). */
+export function floodLimitOf(policy: Pick<Policy, "floodCommands" | "floodSeconds">): FloodLimit {
+  return { commands: policy.floodCommands, windowMs: policy.floodSeconds * 1000 };
+}
+
+/** The flood limit of the caller's room, looked up (for answers given before a command runs). */
 export async function floodLimit(tx: Tx, caller: Caller): Promise<FloodLimit> {
   const room = await tx.room(caller.platform, caller.roomId);
   const pool = room ? await tx.pool(room.poolId) : undefined;
-  const policy = pool ? readPolicy(pool.policy) : defaultPolicy();
-  return { commands: policy.floodCommands, windowMs: policy.floodSeconds * 1000 };
+  return floodLimitOf(pool ? readPolicy(pool.policy) : defaultPolicy());
 }
 
 const identityKey = (caller: Caller) => `identity:${caller.platform}:${caller.userId}`;
@@ -81,12 +85,19 @@ export class FloodGate {
   private readonly members = new Map<string, { state: FloodState; windowMs: number }>();
   private sweptAt = 0;
 
-  /** Decides about one more command of `caller` at `now` (and counts it when it runs). */
+  /** Decides about one more command of `caller` at `now` (and counts it when it runs), looking its member and limit up. */
   async admit(tx: Tx, caller: Caller, now: number): Promise<FloodVerdict> {
     const limit = await floodLimit(tx, caller);
     if (limit.commands <= 0) return { verdict: "run" };
     const member = await callerMember(tx, caller);
-    const key = member ? `member:${member.id}` : identityKey(caller);
+    return this.admitKnown(caller, member?.id, limit, now);
+  }
+
+  /** The same for a caller whose member (if any) and limit are known already. */
+  admitKnown(caller: Caller, memberId: number | undefined, limit: FloodLimit, now: number): FloodVerdict {
+    if (limit.commands <= 0) return { verdict: "run" };
+    if (memberId !== undefined) this.joined(caller, memberId);
+    const key = memberId !== undefined ? `member:${memberId}` : identityKey(caller);
     const { outcome, state } = floodVerdict(this.members.get(key)?.state ?? EMPTY_FLOOD, now, limit);
     this.members.set(key, { state, windowMs: limit.windowMs });
     this.sweep(now);

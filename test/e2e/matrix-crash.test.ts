@@ -14,19 +14,12 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FakeHomeserver, type FakeEvent } from "../fakes/homeserver.ts";
+import { until } from "../support/until.ts";
 
 const root = resolve(import.meta.dirname, "..", "..");
 type User = { userId: string; accessToken: string };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, check: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 const text = (e: FakeEvent) => String((e.content as { body?: string }).body ?? "");
 

@@ -16,18 +16,9 @@ import { EXIT, type FatalError } from "../../src/lifecycle.ts";
 import { memoryLogger, type LogLine } from "../../src/log.ts";
 import { FakeHomeserver, type FakeEvent, type FakeHomeserverOptions } from "../fakes/homeserver.ts";
 import { seededRandom } from "../support/app.ts";
+import { until } from "../support/until.ts";
 
 type User = { userId: string; accessToken: string };
-
-/** Waits until `check` holds (polling), or fails with `what` after `ms`. */
-async function until(what: string, check: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 const text = (e: FakeEvent) => String((e.content as { body?: string }).body ?? "");
 

@@ -12,20 +12,12 @@ import { systemClock } from "../../src/clock.ts";
 import { memoryLogger } from "../../src/log.ts";
 import { FakeHomeserver, type FakeEvent } from "../fakes/homeserver.ts";
 import { seededRandom } from "../support/app.ts";
+import { until } from "../support/until.ts";
 
 type User = { userId: string; accessToken: string };
 const CODE = /\b[A-Z2-9]{4}-[A-Z2-9]{4}\b/;
 const CODES = new RegExp(CODE.source, "g");
 const text = (e: FakeEvent) => String((e.content as { body?: string }).body ?? "");
-
-async function until(what: string, check: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 class World {
   hs!: FakeHomeserver;

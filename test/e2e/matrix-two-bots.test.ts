@@ -14,16 +14,9 @@ import { systemClock } from "../../src/clock.ts";
 import { memoryLogger } from "../../src/log.ts";
 import { FakeHomeserver, type FakeEvent } from "../fakes/homeserver.ts";
 import { seededRandom } from "../support/app.ts";
+import { until } from "../support/until.ts";
 
 type User = { userId: string; accessToken: string };
-
-async function until(what: string, check: () => boolean, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 const body = (e: FakeEvent) => String((e.content as { body?: string }).body ?? "");
 
@@ -84,7 +77,7 @@ const answers = (room: string, id: string) => hs.repliesTo(room, id, bot.userId)
 
 async function say(user: User, room: string, text: string): Promise<FakeEvent> {
   const id = hs.send(room, user.userId, { msgtype: "m.text", body: text });
-  await until(`an answer to "${text}"`, () => answers(room, id).length > 0);
+  await until(`an answer to "${text}"`, () => answers(room, id).length > 0, 30_000);
   return answers(room, id)[0]!;
 }
 
@@ -100,7 +93,7 @@ describe("two bot processes on one database", () => {
     for (let i = 1; i <= 4; i++) sent.push([kitchen, hs.send(kitchen, bob.userId, { msgtype: "m.text", body: `!dpool task claim ${i}` })]);
     sent.push([lobby, hs.send(lobby, bob.userId, { msgtype: "m.text", body: "!dpool me balance" })]);
     sent.push([lobby, hs.send(lobby, alice.userId, { msgtype: "m.text", body: "!dpool goal announce bakery Bread for forty households" })]);
-    await until("an answer to each command", () => sent.every(([room, id]) => answers(room, id).length > 0));
+    await until("an answer to each command", () => sent.every(([room, id]) => answers(room, id).length > 0), 30_000);
     // Both bots deliver what is left, then look again: nothing more may come.
     for (let round = 0; round < 2; round++) for (const b of bots) await b.deliver();
     await new Promise((r) => setTimeout(r, 500));

@@ -60,21 +60,8 @@ export function giveUpAfterMs(env: NodeJS.ProcessEnv): number {
 }
 
 /**
- * Whether a failure to connect means the credentials are wrong (restarting will not help) rather
- * than the platform being out of reach for now.
- */
-export function refusedCredentials(e: unknown): boolean {
-  const o = e as { code?: unknown; errcode?: unknown; statusCode?: unknown; status?: unknown; message?: unknown } | null;
-  if (!o || typeof o !== "object") return false;
-  if (o.code === "TokenInvalid" || o.code === 4004 || (typeof o.code === "number" && o.code >= 4010 && o.code <= 4014)) return true;
-  if (o.errcode === "M_UNKNOWN_TOKEN" || o.errcode === "M_FORBIDDEN" || o.errcode === "M_USER_DEACTIVATED") return true;
-  if (o.statusCode === 401 || o.status === 401) return true;
-  return typeof o.message === "string" && /authentication failed|invalid token|disallowed intents|invalid intent|unknown token/i.test(o.message);
-}
-
-/**
  * Connects a platform, retrying with back-off while it is out of reach (one log line when the
- * trouble starts, one when it ends); wrong credentials end at once.
+ * trouble starts, one when it ends); wrong credentials (a FatalError from the adapter) end at once.
  */
 async function connect<T>(what: string, attempt: () => Promise<T>, o: { logger: Logger; giveUpAfterMs: number; stopping: () => boolean }): Promise<T> {
   const started = Date.now();
@@ -84,8 +71,8 @@ async function connect<T>(what: string, attempt: () => Promise<T>, o: { logger: 
       if (n > 0) o.logger.info(`${what} is reachable again; connected`);
       return value;
     } catch (e) {
+      // The adapters tell refused credentials (a FatalError) from a platform out of reach.
       if (e instanceof FatalError) throw e;
-      if (refusedCredentials(e)) throw new FatalError(`${what} refused the bot's credentials (${errorText(e)})`, EXIT.credentials);
       if (o.stopping()) throw e;
       if (Date.now() - started >= o.giveUpAfterMs) {
         throw new FatalError(`${what} stayed unreachable for ${Math.round((Date.now() - started) / 60_000)} min (${errorText(e)}); giving up`, EXIT.unreachable);

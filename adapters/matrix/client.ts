@@ -192,7 +192,14 @@ export class MatrixAdapter implements Courier {
     let token = o.accessToken ?? state.readValue("dpool.accessToken");
     if (!token) {
       if (!o.user || !o.password) throw new Error("no MATRIX_ACCESS_TOKEN, and no MATRIX_USER and MATRIX_PASSWORD to log in with");
-      const login = await new MatrixAuth(o.homeserverUrl).passwordLogin(o.user, o.password, "d-pool");
+      let login: { accessToken: string };
+      try {
+        login = await new MatrixAuth(o.homeserverUrl).passwordLogin(o.user, o.password, "d-pool");
+      } catch (e) {
+        const t = troubleOf(e);
+        if (t.kind === "token" || t.kind === "forbidden") throw new FatalError(`the homeserver at ${o.homeserverUrl} refused MATRIX_USER and MATRIX_PASSWORD (${t.reason})`, EXIT.credentials);
+        throw e;
+      }
       token = login.accessToken;
       // Logged in once: the token is kept, so the password is not needed at the next start.
       state.storeValue("dpool.accessToken", token);

@@ -138,6 +138,19 @@ describe("how the bot process ends", () => {
     expect(fatalLines(r.log)).toHaveLength(1);
   });
 
+  it("GIVEN a wrong Matrix password for the first login THEN one fatal line and exit code 3", async () => {
+    const hs = await FakeHomeserver.start();
+    closers.push(() => hs.close());
+    hs.registerUser("dpool", { password: "right-password" });
+    const bot = startBot({ MATRIX_HOMESERVER_URL: hs.baseUrl, MATRIX_USER: `@dpool:${hs.serverName}`, MATRIX_PASSWORD: "wrong-password", DPOOL_DB: join(dir, "login", "bot.sqlite") });
+    const r = await bot.exited;
+    expect(r.code).toBe(EXIT.credentials);
+    const fatal = fatalLines(r.log);
+    expect(fatal).toHaveLength(1);
+    expect(fatal[0]!.msg).toMatch(/refused MATRIX_USER and MATRIX_PASSWORD/);
+    expect(r.log).not.toContain("wrong-password");
+  });
+
   it("GIVEN a bad setting THEN one line naming it and exit code 2", async () => {
     const bot = startBot({ DISCORD_TOKEN: "x".repeat(30) });
     const r = await bot.exited;

@@ -4,8 +4,9 @@
 // is the best strategy. A winner who cannot pay within the credit limit is skipped and the unit
 // goes to the next bid. Weights are millionths, amounts milli-hours.
 //
-// Bounded work: a round costs O((units + requests) log units) per pass of its give-back step
-// (see `roundOutcome`), however unaffordable the requests; nothing here is quadratic in units.
+// Bounded work: a round of u requested units over r requests costs O(r log r + u log u): at
+// most 2u + 1 steps (counted by `AuctionMeter`) of O(log u) each, however the balances fall.
+// With `maxRequestQty` capping u at 100 r, that is O((u + r) log r).
 import { credit, WEIGHT_ONE } from "./weights.ts";
 
 export interface Bid {
@@ -67,6 +68,31 @@ class CapacityTree {
   }
 }
 
+/** Values by position, with "the first position before `end` whose value is at least x". */
+class MaxTree {
+  private readonly size: number;
+  private readonly tree: Float64Array;
+  constructor(n: number) {
+    let size = 1;
+    while (size < n) size *= 2;
+    this.size = size;
+    this.tree = new Float64Array(2 * size).fill(-Infinity);
+  }
+  set(i: number, v: number): void {
+    let p = i + this.size;
+    this.tree[p] = v;
+    for (p >>= 1; p >= 1; p >>= 1) this.tree[p] = Math.max(this.tree[2 * p]!, this.tree[2 * p + 1]!);
+  }
+  /** The first position below `end` holding at least `x`, or `end` when there is none. */
+  firstAtLeast(x: number, end: number): number {
+    if (this.tree[1]! < x) return end;
+    let p = 1;
+    while (p < this.size) p = this.tree[2 * p]! >= x ? 2 * p : 2 * p + 1;
+    const i = p - this.size;
+    return i < end ? i : end;
+  }
+}
+
 /** Which units are in the round (not left out), with rank queries. */
 class Fenwick {
   private readonly t: Int32Array;
@@ -110,12 +136,12 @@ class Fenwick {
 
 /**
  * The round's outcome. Ranked unit by unit: first the winning units their members cannot pay
- * at the price of the moment are left out, pass by pass (the price can only fall as they go);
- * then each left-out unit, best-ranked first, gets its place back if everyone who wins can still
- * pay the price that results, repeated until nothing changes (a unit given back raises the
- * price, and can make room for another). Each pass looks only at the units that just entered
- * the winners, and each give-back is decided from per-member counts, so no step rescans the
- * round.
+ * at the price of the moment are left out, pass by pass (the price can only fall as they go;
+ * each pass looks only at the units that just entered the winners, one step each). Then the
+ * best-ranked left-out unit whose return leaves every winner able to pay the price that results
+ * gets its place back, again and again until none can (a unit given back raises the price, and
+ * can make room for another of the member it pushes out). Each give-back is one step: the
+ * unit is found by O(log u) searches, never by a scan.
  */
 export function roundOutcome(input: RoundInput, meter?: AuctionMeter): RoundOutcome {
   const sorted = [...input.bids].sort((a, b) => b.weight - a.weight || a.at - b.at || a.request - b.request);
@@ -180,71 +206,120 @@ export function roundOutcome(input: RoundInput, meter?: AuctionMeter): RoundOutc
   const caps = new CapacityTree(members);
   const capOf = (slot: number, count: number) => (count === 0 ? Infinity : Math.floor(room[slot]! / count));
   for (let s = 0; s < members; s++) caps.set(s, capOf(s, won[s]!));
-  /** Can every winner pay `price` with one more unit for `plus` and one fewer for `minus`? */
-  const payable = (price: number, plus: number, minus: number): boolean => {
-    if (price === 0) return true;
-    if (plus >= 0 && capOf(plus, won[plus]! + 1) < price) return false;
-    if (minus >= 0 && capOf(minus, won[minus]! - 1) < price) return false;
-    // `plus` pays more with one more unit, so its cap in the tree passes too; `minus` may be
-    // the one member short at its present count, which it no longer has.
-    if (caps.min >= price) return true;
-    if (minus < 0) return false;
-    caps.set(minus, Infinity);
-    const ok = caps.min >= price;
-    caps.set(minus, capOf(minus, won[minus]!));
-    return ok;
+  // Given back best first: the highest-ranked left-out unit that can come back now, again
+  // and again, until none can. Which units can come back depends only on where they rank
+  // against the lowest winner and the first loser and, above the lowest winner, on their
+  // member; so each step is found by a few O(log n) searches instead of a scan.
+  const leftOut = new Fenwick(n);
+  leftOut.fill((i) => out[i] === 1);
+  /** The first left-out unit at or after `i` (n if none). */
+  const nextLeftOut = (i: number): number => {
+    if (i >= n) return n;
+    const k = leftOut.before(i) + 1;
+    return k > leftOut.before(n) ? n : leftOut.kth(k);
+  };
+  // Each member's left-out units in rank order; `head` is the best of them still out, the only
+  // one that stands for the member above the lowest winner (all of theirs there are alike).
+  const unitsOf: number[][] = Array.from({ length: members }, () => []);
+  for (let i = 0; i < n; i++) if (out[i]) unitsOf[slotOf[i]!]!.push(i);
+  const headAt = new Int32Array(members);
+  const heads = new MaxTree(n);
+  const nextFor = (slot: number) => capOf(slot, won[slot]! + 1);
+  const placeHead = (slot: number) => {
+    const list = unitsOf[slot]!;
+    let h = headAt[slot]!;
+    while (h < list.length && !out[list[h]!]) h++;
+    headAt[slot] = h;
+    if (h < list.length) heads.set(list[h]!, nextFor(slot));
+  };
+  const headOf = (slot: number) => unitsOf[slot]![headAt[slot]!] ?? n;
+  for (let s = 0; s < members; s++) placeHead(s);
+  /** Re-files a member whose count changed, or whose head came back. */
+  const refile = (slot: number) => {
+    const h = headOf(slot);
+    if (h < n) heads.set(h, -Infinity);
+    placeHead(slot);
+  };
+  /** The first unit whose price is at most `cap` (prices only fall down the ranking). */
+  const firstPayableAt = (cap: number): number => {
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const c = costAt(mid);
+      if (c <= cap || c === 0) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
   };
 
-  let left: number[] = [];
-  for (let i = 0; i < n; i++) if (out[i]) left.push(i);
-  for (let changed = true; changed; ) {
-    changed = false;
-    const still: number[] = [];
-    for (const u of left) {
-      tick();
-      const su = slotOf[u]!;
-      let taken: boolean;
-      if (eligible < supply) {
-        // Fewer units than supply: it wins, nobody loses, the price stays 1.00.
-        taken = payable(cost, su, -1);
-        if (taken) {
-          won[su]!++;
-          caps.set(su, capOf(su, won[su]!));
-          last = Math.max(last, u);
-        }
-      } else if (u < last) {
-        // It wins, the lowest winner becomes the first loser and sets the price.
-        const sz = slotOf[last]!;
-        const price = costAt(last);
-        taken = su === sz ? payable(price, -1, -1) : payable(price, su, sz);
-        if (taken) {
-          won[su]!++;
-          won[sz]!--;
-          caps.set(su, capOf(su, won[su]!));
-          caps.set(sz, capOf(sz, won[sz]!));
-          loser = last;
-          cost = price;
-          inRound.add(u, 1);
-          last = inRound.kth(inRound.before(loser));
-          inRound.add(u, -1);
-        }
-      } else if (u < loser) {
-        // It becomes the first loser: the winners stay, the price rises to its weight.
-        const price = costAt(u);
-        taken = payable(price, -1, -1);
-        if (taken) {
-          loser = u;
-          cost = price;
-        }
-      } else taken = true;
-      if (taken) {
-        inRound.add(u, 1);
-        eligible++;
-        out[u] = 0;
-        changed = true;
-      } else still.push(u);
+  /** The best left-out unit that can come back in the present state, or n. */
+  const best = (): number => {
+    tick();
+    if (eligible < supply) {
+      // Fewer units than supply: one wins if its member can pay one more at the price of 1.00.
+      if (cost === 0) return nextLeftOut(0);
+      return caps.min >= cost ? heads.firstAtLeast(cost, n) : n;
     }
-    left = still;
+    if (last >= 0) {
+      // Above the lowest winner: it wins and the lowest winner becomes the first loser.
+      const z = slotOf[last]!;
+      const price = costAt(last);
+      if (price === 0) {
+        const u = nextLeftOut(0);
+        if (u < last) return u;
+      } else {
+        let u = n;
+        const hz = headOf(z);
+        if (hz < last && caps.min >= price) u = hz;
+        // Everyone but the lowest winner's member (one unit fewer) and the newcomer (one more)
+        // must still pay; the newcomer is any member whose head pays one more at that price.
+        const fewer = capOf(z, won[z]! - 1) >= price;
+        caps.set(z, Infinity);
+        const others = caps.min >= price;
+        caps.set(z, capOf(z, won[z]!));
+        if (fewer && others) {
+          if (hz < n) heads.set(hz, -Infinity);
+          u = Math.min(u, heads.firstAtLeast(price, Math.min(u, last)));
+          if (hz < n) heads.set(hz, nextFor(z));
+        }
+        if (u < last) return u;
+      }
+    }
+    // Between the lowest winner and the first loser: it becomes the first loser, if every
+    // winner can pay its price. Below the first loser: it simply loses.
+    const between = nextLeftOut(Math.max(last + 1, firstPayableAt(caps.min)));
+    if (between < loser) return between;
+    return nextLeftOut(loser + 1);
+  };
+
+  for (let u = best(); u < n; u = best()) {
+    const su = slotOf[u]!;
+    if (eligible < supply) {
+      won[su]!++;
+      caps.set(su, capOf(su, won[su]!));
+      last = Math.max(last, u);
+    } else if (u < last) {
+      const sz = slotOf[last]!;
+      won[su]!++;
+      won[sz]!--;
+      caps.set(su, capOf(su, won[su]!));
+      caps.set(sz, capOf(sz, won[sz]!));
+      loser = last;
+      cost = costAt(last);
+      inRound.add(u, 1);
+      last = inRound.kth(inRound.before(loser));
+      inRound.add(u, -1);
+      if (sz !== su) refile(sz);
+    } else if (u < loser) {
+      loser = u;
+      cost = costAt(u);
+    }
+    inRound.add(u, 1);
+    leftOut.add(u, -1);
+    eligible++;
+    out[u] = 0;
+    refile(su);
   }
 
   const group = (keep: (i: number) => boolean): Share[] => {

@@ -433,8 +433,10 @@ export const productions = sqliteTable(
     by: integer("by")
       .notNull()
       .references(() => members.id),
+    /** The production task whose last verified slot added these units (null: `good produce`); once per task. */
+    taskId: integer("task_id").references(() => tasks.id),
   },
-  (t) => [index("productions_good").on(t.goodId, t.at)],
+  (t) => [index("productions_good").on(t.goodId, t.at), uniqueIndex("productions_task").on(t.taskId)],
 );
 
 export const goodRequests = sqliteTable(
@@ -453,6 +455,8 @@ export const goodRequests = sqliteTable(
     status: text("status", { enum: ["pending", "allocated", "cancelled", "access"] }).notNull(),
     createdAt: integer("created_at").notNull(),
     closedAt: integer("closed_at"),
+    /** When the member last changed the bid (weight or units); null: as made. Ties go to the earlier bid. */
+    bidAt: integer("bid_at"),
   },
   (t) => [index("good_requests_good").on(t.goodId, t.status)],
 );
@@ -545,6 +549,8 @@ export const loans = sqliteTable(
     dueAt: integer("due_at").notNull(),
     returnedAt: integer("returned_at"),
     charged: integer("charged"),
+    /** When the loan passed its due date unreturned (its borrower was told then); null: not overdue. */
+    overdueAt: integer("overdue_at"),
   },
   (t) => [index("loans_good").on(t.goodId)],
 );

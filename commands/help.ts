@@ -58,7 +58,7 @@ export function renderOverview(commands: readonly CommandSummary[], group?: stri
       ["command", "what it does"],
       commands.map((c) => [c.usage, c.summary]),
     ),
-    doc.line(doc.muted("Values with spaces go in double quotes. For more on one command type "), doc.code("help <command>"), doc.muted(", e.g. "), doc.code("help pool create"), doc.muted(".")),
+    doc.line(doc.muted("Values with spaces go in double quotes, and so do words such as hours:2 meant as text (each option is given once). For more on one command type "), doc.code("help <command>"), doc.muted(", e.g. "), doc.code("help pool create"), doc.muted(".")),
   ];
 }
 

@@ -162,10 +162,10 @@ function bindArgs(command: AnyCommand, tokens: readonly Token[]): Parsed {
   let next = 0;
   let restName: string | undefined;
   for (const tok of tokens) {
-    // After a rest argument has started, a key:value word is still an option when it names one
-    // not given yet; any other word (project:alpha after the project) belongs to the text.
-    const option = tok.key !== undefined && command.args[tok.key] && !(restName !== undefined && raw.has(tok.key));
-    if (option && tok.key !== undefined) {
+    // An unquoted word that starts with the name of one of the command's options (hours:2) is
+    // that option wherever it stands, before, inside or after free text, and an option is given
+    // once. Only quoted, or naming no option ("Note:", a URL), is such a word text.
+    if (tok.key !== undefined && Object.hasOwn(command.args, tok.key)) {
       if (raw.has(tok.key)) return fail(`${tok.key}: is given twice`);
       raw.set(tok.key, tok.rest ?? "");
       continue;

@@ -4,6 +4,7 @@ import { describeUsageError } from "../../../commands/errors.ts";
 import { table } from "../../../commands/table.ts";
 import { formatCommand, parseCommand, suggestCommand, tokenize, usageLine } from "../../../commands/text.ts";
 import { unsafeChar } from "../../../src/core/clean-text.ts";
+import { testPool } from "../../support/app.ts";
 
 const parse = (s: string) => parseCommand(table, s);
 const values = (s: string) => {
@@ -162,5 +163,58 @@ describe("clean input", () => {
     expect(suggestCommand(table, ["x".repeat(100_000)])).toBeUndefined();
     expect(suggestCommand(table, ["task", `clam${"x".repeat(100_000)}`])).toBe(suggestCommand(table, ["task", `clam${"x".repeat(61)}`]));
     expect(suggestCommand(table, ["task", "clam"])).toBe("task claim");
+  });
+});
+
+// Issue 13, item 6: an option typed twice was refused before free text but, after it, became
+// part of the title ("Sweep the floor hours:2"), which was then announced in every room.
+describe("options are given once", () => {
+  it.each([
+    ["task post bakery Sweep the floor hours:1.5 hours:2", "hours"],
+    ["task post bakery Sweep kind:cleaning the floor kind:baking hours:1", "kind"],
+    ["task post bakery hours:1 hours:2 Sweep the floor", "hours"],
+    ["task post bakery Sweep hours:1 the floor hours:2", "hours"],
+    ["task post bakery Sweep the floor hours:1 HOURS:2", "hours"],
+    ["task post bakery project:bakery Sweep hours:1", "project"],
+    ["goal announce bakery Bread for 40 text:more", "text"],
+    ["pool correct 12 typed twice entry:13", "entry"],
+    ["task done 3 hours:2 fixed the tap hours:3", "hours"],
+    ["task reject 3 @bob member:@carol not done", "member"],
+  ])("GIVEN %j THEN it is refused: %s: is given twice", (input, key) => {
+    const message = problem(input);
+    expect(message).toMatch(new RegExp(`^${key}: is given twice · usage: `));
+    expect(message).not.toContain("\n");
+  });
+
+  it.each([
+    ['task post bakery "Sweep the floor hours:2" hours:1.5', { project: "bakery", title: "Sweep the floor hours:2", hours: 1500 }],
+    ['task post bakery Sweep "hours:2" hours:1.5', { project: "bakery", title: "Sweep hours:2", hours: 1500 }],
+    ["task post bakery Sweep hours:1.5 the floor", { project: "bakery", title: "Sweep the floor", hours: 1500 }],
+    // Words that name no option of the command are text, as before: "Note:", a time, a URL.
+    ["task post bakery Re: the oven at 10:30 see https://x.org hours:1", { project: "bakery", title: "Re: the oven at 10:30 see https://x.org", hours: 1000 }],
+    // Names of JavaScript's object properties are no options either.
+    ["task post bakery Sweep constructor:x toString:y hours:1", { project: "bakery", title: "Sweep constructor:x toString:y", hours: 1000 }],
+  ])("GIVEN %j THEN option-like words are text only when quoted or no option's name", (input, expected) => {
+    const v = values(input);
+    expect(v.command).toBe("task post");
+    expect(v.values).toMatchObject(expected);
+  });
+
+  it("GIVEN a repeated option typed in a room THEN nothing is posted, nobody hears of it, and the database is as it was", async () => {
+    const t = await testPool();
+    try {
+      await t.ok("admin", "pool create Riverside");
+      await t.ok("admin", "project create bakery Bakery");
+      const before = t.dump();
+      for (const input of ["task post bakery Sweep the floor hours:1.5 hours:2", "task post bakery Sweep kind:cleaning the floor kind:baking hours:1"]) {
+        const r = await t.say("admin", input);
+        expect(r).toMatchObject({ ok: false, code: "usage" });
+        expect(!r.ok && r.message).toMatch(/^(hours|kind): is given twice/);
+      }
+      expect(t.dump()).toBe(before);
+      expect(await t.ok("admin", 'task post bakery "Sweep the floor hours:2" hours:1.5')).toMatchObject({ task: { title: "Sweep the floor hours:2", estimate: 1.5 } });
+    } finally {
+      await t.close();
+    }
   });
 });

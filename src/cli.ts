@@ -13,7 +13,6 @@ import { quote } from "../commands/text.ts";
 import { DEFAULT_DB_FILE } from "../db/client.ts";
 import { ansiSpan } from "../adapters/console/render.ts";
 import { openApp } from "./app.ts";
-import { runConsole } from "./main.ts";
 import { systemClock } from "./clock.ts";
 import { backupCommand, DATA_USAGE, exportCommand, failureOf, importCommand, tell } from "./cli-data.ts";
 import { excerpt } from "./core/clean-text.ts";
@@ -126,6 +125,8 @@ export async function exec(argv: readonly string[], env: NodeJS.ProcessEnv, out:
         caller: { platform: "console", userId: o.as.toLowerCase(), displayName: o.as, roomId: o.room.toLowerCase() },
         requestId: o.requestId ?? `console:${randomBytes(8).toString("hex")}`,
         now: o.at ?? systemClock.now(),
+        // A time given with --at may not go back before the pool's clock (time only moves forward).
+        timeGiven: o.at !== undefined,
       },
       argvToText(o.rest),
     );
@@ -162,6 +163,8 @@ export async function main(argv: string[]): Promise<number> {
         return 2;
       }
       try {
+        // Loaded here only: `dpool exec` never pays for the console and the bot's wiring.
+        const { runConsole } = await import("./main.ts");
         await runConsole(parsed.opts.db, parsed.opts.as, parsed.opts.room);
       } catch (e) {
         return tell(failureOf(e, parsed.opts.db), false, write, writeErr);

@@ -2,14 +2,13 @@
 // DISCORD_APP_ID are set, Matrix when MATRIX_HOMESERVER_URL and MATRIX_ACCESS_TOKEN (or
 // MATRIX_USER and MATRIX_PASSWORD) are (environment or .env), side by side on one engine and
 // database; with no platform configured it opens the local console room on the SQLite file
-// (./data/dpool.sqlite, DPOOL_DB or --db).
+// (./data/dpool.sqlite, DPOOL_DB or --db). A platform's adapter (and its SDK: discord.js, the
+// Matrix SDK) and the console are loaded only when they are used, so that starting one of them,
+// or `dpool exec`, does not pay for loading the others.
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { startConsole } from "../adapters/console/repl.ts";
 import { discordConfig } from "../adapters/discord/config.ts";
-import { DiscordAdapter } from "../adapters/discord/client.ts";
-import { MatrixAdapter } from "../adapters/matrix/client.ts";
 import { matrixConfig } from "../adapters/matrix/config.ts";
 import { DEFAULT_DB_FILE } from "../db/client.ts";
 import { openApp } from "./app.ts";
@@ -24,6 +23,7 @@ export async function runConsole(dbFile: string, user = "admin", room = "lobby")
   // The pool's clockwork runs in the console too; the console shows its news after each command.
   const clockwork = await startClockwork({ store: app.store, clock: systemClock, afterTick: () => undefined, log: (m, e) => process.stderr.write(`${m}: ${errorText(e)}\n`) });
   try {
+    const { startConsole } = await import("../adapters/console/repl.ts");
     await startConsole({
       engine: app.engine,
       store: app.store,
@@ -138,6 +138,7 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, logge
   try {
     if (discord.value) {
       const d = discord.value;
+      const { DiscordAdapter } = await import("../adapters/discord/client.ts");
       const bot = await connect(
         "Discord",
         async () => {
@@ -166,6 +167,7 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, logge
     }
     if (matrix.value) {
       const m = matrix.value;
+      const { MatrixAdapter } = await import("../adapters/matrix/client.ts");
       const bot = await connect(
         `the Matrix homeserver at ${m.homeserverUrl}`,
         async () => {
@@ -215,8 +217,8 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, logge
   return code;
 }
 
-const isEntry = process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href;
-if (isEntry) {
+/** `npm start` (bin/start.js): .env, the logger, then the bot until it stops; exits with its code. */
+export function runFromCommandLine(): void {
   if (existsSync(".env")) process.loadEnvFile(".env");
   const logger = loggerFromEnv(process.env);
   run(process.argv.slice(2), process.env, logger).then(
@@ -228,3 +230,6 @@ if (isEntry) {
     },
   );
 }
+
+const isEntry = process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href;
+if (isEntry) runFromCommandLine();

@@ -6,17 +6,19 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildOnce, DPOOL } from "../support/built.ts";
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, "..", "..");
 const dir = mkdtempSync(join(tmpdir(), "dpool-fail-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+beforeAll(buildOnce, 180_000);
 
 async function dpool(args: string[]) {
   try {
     // The real entry point (bin/dpool.js, what npx runs), without npx's own start-up time.
-    const r = await run(process.execPath, [join(root, "bin", "dpool.js"), ...args], { cwd: root, env: { ...process.env, NO_COLOR: "1", DPOOL_DB: "" } });
+    const r = await run(process.execPath, [DPOOL, ...args], { cwd: root, env: { ...process.env, NO_COLOR: "1", DPOOL_DB: "" } });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
     const x = e as { code: number; stdout: string; stderr: string };

@@ -3,12 +3,14 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildOnce } from "../support/built.ts";
 import { decodePng, distinctColours } from "../support/png.ts";
 
 const root = resolve(import.meta.dirname, "..", "..");
 const dir = mkdtempSync(join(tmpdir(), "dpool-console-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+beforeAll(buildOnce, 180_000);
 
 function session(lines: string[], db: string): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((done, fail) => {

@@ -1,4 +1,4 @@
-// Burst and crash: the real bot (`node --import tsx src/main.ts`) against the fake Discord server,
+// Burst and crash: the real bot (the compiled bot that `npm start` runs) against the fake Discord server,
 // SIGKILLed and restarted at random (seeded) moments while bursts of commands arrive. Counts:
 // every interaction the bot acknowledged is answered exactly once (after a restart if need be),
 // none answered twice, none lost; an interaction that reached the bot in the moment it was killed,
@@ -10,12 +10,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import type { APIMessage } from "discord-api-types/v10";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runText } from "../../commands/dispatch.ts";
 import { openApp } from "../../src/app.ts";
 import { fixedClock } from "../../src/clock.ts";
 import { FAKE_IDS, FakeDiscord, type FakeInteraction, type InteractInput } from "../fakes/discord-server.ts";
 import { seededRandom } from "../support/app.ts";
+import { buildOnce, MAIN } from "../support/built.ts";
 
 const STRING = 3;
 const INTEGER = 4;
@@ -34,6 +35,8 @@ function answers(i: FakeInteraction): number {
 
 const member = (n: number) => ({ id: `14100000000000${String(1000 + n)}`, username: `worker${n}`, globalName: `Worker ${n}` });
 const TASKS = 30;
+
+beforeAll(buildOnce, 180_000);
 
 describe("Discord burst and crash", () => {
   it("GIVEN bursts of commands while the bot is SIGKILLed and restarted THEN each acknowledged one is answered once, none lost, no announcement doubled, books balanced", { timeout: 150_000 }, async () => {
@@ -66,7 +69,7 @@ describe("Discord burst and crash", () => {
 
       const start = async (): Promise<ChildProcess> => {
         const identified = fake.identifies.length;
-        const c = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+        const c = spawn(process.execPath, [MAIN], {
           cwd: process.cwd(),
           env: {
             ...process.env,

@@ -4,13 +4,15 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildOnce } from "../support/built.ts";
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, "..", "..");
 const dir = mkdtempSync(join(tmpdir(), "dpool-exec-"));
 const db = join(dir, "pool.sqlite");
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+beforeAll(buildOnce, 180_000);
 
 interface Outcome {
   code: number;
@@ -121,5 +123,5 @@ describe("dpool exec", () => {
     expect(JSON.parse((await dpool(["--json", "--request-id", "console:admin-link", "--", "me", "link"])).stdout)).toMatchObject({ ok: true, replayed: true, data: { code: link.data.code } });
     expect(JSON.parse((await dpool(["--json", "--request-id", "console:admin-link", "--", "pool", "invite"])).stdout).error.code).toBe("request_reused");
     expect(JSON.parse((await dpool(["--json", "--", "pool", "members"])).stdout).data).toEqual(membersBefore);
-  }, 180_000); // nine processes of tsx: about 5 s each on a busy machine
+  }, 180_000); // nine processes through npx: about 1 s each, several on a busy machine
 });

@@ -5,14 +5,16 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { EXIT } from "../../src/lifecycle.ts";
 import { FakeDiscord, FAKE_IDS } from "../fakes/discord-server.ts";
 import { FakeHomeserver } from "../fakes/homeserver.ts";
+import { buildOnce, START } from "../support/built.ts";
 
 const root = resolve(import.meta.dirname, "..", "..");
 const dir = mkdtempSync(join(tmpdir(), "dpool-lifecycle-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+beforeAll(buildOnce, 180_000);
 const closers: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const c of closers.splice(0).reverse()) await c().catch(() => undefined);
@@ -30,7 +32,7 @@ interface Bot {
 let n = 0;
 function startBot(env: Record<string, string>): Bot {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(DISCORD_|MATRIX_|DPOOL_)/.test(k)));
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+  const child = spawn(process.execPath, [START], {
     cwd: root,
     env: { ...clean, DPOOL_DB: join(dir, `bot-${++n}.sqlite`), DPOOL_LOG_FORMAT: "json", NO_COLOR: "1", ...env },
     stdio: ["ignore", "pipe", "pipe"],

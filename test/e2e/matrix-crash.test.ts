@@ -1,4 +1,4 @@
-// Burst and crash: the real bot process (`node --import tsx src/main.ts`) against the fake
+// Burst and crash: the real bot process (the compiled bot that `npm start` runs) against the fake
 // homeserver, SIGKILLed and restarted at seeded random moments while members type bursts of
 // commands, some of them while it is down. Then every command must have exactly one answer,
 // no task announced twice, and the books balanced. The homeserver rate-limits the bot (as
@@ -15,6 +15,7 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FakeHomeserver, type FakeEvent } from "../fakes/homeserver.ts";
 import { until } from "../support/until.ts";
+import { buildOnce, MAIN } from "../support/built.ts";
 
 const root = resolve(import.meta.dirname, "..", "..");
 type User = { userId: string; accessToken: string };
@@ -37,7 +38,7 @@ const exits: Array<{ code: number | null; signal: NodeJS.Signals | null; killed:
 let child: { proc: ChildProcess; killedByUs: boolean; done: Promise<void> } | undefined;
 
 function startBot(): void {
-  const proc = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+  const proc = spawn(process.execPath, [MAIN], {
     cwd: root,
     env: {
       PATH: process.env.PATH,
@@ -82,6 +83,7 @@ async function say(user: User, body: string, ms = 30_000): Promise<FakeEvent> {
   return answers(id)[0]!;
 }
 
+beforeAll(buildOnce, 180_000);
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "dpool-matrix-crash-"));
   // Synapse's limiter, but faster than its defaults (0.2/s would make this test take minutes).

@@ -114,6 +114,12 @@ export function renderNote(kind: string, body: string): Doc {
       return [doc.line(`🎁 The round of ${n.good} closed: you got ${n.qty} for ${formatThousandths(n.cost ?? 0)} wh (clearing weight ${formatWeight(n.clearing ?? 0)}).`)];
     case "skipped":
       return [doc.line(doc.warn("⚠ "), `You won ${n.qty} of ${n.good} in its round, but ${formatThousandths(n.cost ?? 0)} wh would take you past the credit limit; your request stays queued for the next round.`)];
+    case "overdue": {
+      const l = JSON.parse(body) as { loan: number; good: string; dueAt: number; perDay: number };
+      return [
+        doc.line(doc.warn("⏰ "), `Your loan #${l.loan} (${l.good}) was due back ${when(l.dueAt)}. Each day you keep it costs ${formatWeight(l.perDay)} wh more, also past your credit limit: `, doc.code(`good return ${l.loan}`), " when you bring it back."),
+      ];
+    }
     case "released":
       return [doc.line(doc.warn("⏰ "), `Your claim on task #${n.task} (${n.title}) ran out at ${when(n.expiresAt ?? 0)} without a report, so its slot was released. `, doc.code(`task claim ${n.task}`), " takes it again if it is still open.")];
     case "refused":

@@ -3,6 +3,7 @@
 // platform object.
 import type { DomainError } from "../src/errors.ts";
 import type { Result } from "../src/result.ts";
+import type { CaughtUp } from "../src/services/catch-up.ts";
 import type { Ctx, PoolCtx } from "../src/services/context.ts";
 import type { AnyArg, ArgValues } from "./args.ts";
 import type { Doc } from "./doc.ts";
@@ -13,6 +14,8 @@ export type Access = "anyone" | "pool admin" | "coordinator of the project" | "c
 export interface CommandEnv {
   /** The whole table, for commands that describe the others (help). */
   readonly table: readonly AnyCommand[];
+  /** What came due and was done as this command began (commands of a pool; see services/catch-up.ts). */
+  readonly caughtUp?: CaughtUp;
 }
 
 /** Where a command works: in a room of a pool (most), or in any room (help, pool create, me link). */

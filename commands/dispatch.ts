@@ -9,6 +9,7 @@ import { defaultPolicy } from "../src/core/policy.ts";
 import { commandFingerprint, FloodGate, floodLimitOf, ownsReply, ownsRequest } from "../src/services/admission.ts";
 import { inPool, resolveCaller, type Caller, type Ctx, type PoolCtx } from "../src/services/context.ts";
 import { refreshBoards } from "../src/services/rooms.ts";
+import { catchUp } from "../src/services/catch-up.ts";
 import type { Logger } from "../src/log.ts";
 import type { Store, Tx } from "../src/store.ts";
 import type { AnyCommand } from "./define.ts";
@@ -33,6 +34,12 @@ export interface Invocation {
   /** `console:...`, `discord:<interaction id>`, `matrix:<event id>`. */
   readonly requestId: string;
   readonly now: Date;
+  /**
+   * The time was given by hand (`dpool exec --at`): before the pool's clock (the latest time
+   * recorded in it) it is refused, and nothing changes. Chat platforms and the computer's clock
+   * are never refused for their time.
+   */
+  readonly timeGiven?: boolean;
   /**
    * Where a chat platform's answer goes (JSON, in the platform's terms). When given, the answer
    * is stored as a reply row in the command's own transaction (a refusal's right after the
@@ -209,13 +216,24 @@ export async function execute(engine: Engine, inv: Invocation, command: AnyComma
       }
       const ctx = await resolveCaller(tx, inv.caller, { now, requestId: inv.requestId, random: engine.random });
       admitResolved(engine, inv, ctx);
+      // Time only moves forward: a time given by hand may not go back before the pool's clock.
+      const clock = ctx.pool?.row.clock ?? 0;
+      if (inv.timeGiven && now < clock) throw new Refusal({ kind: "clock_behind", clock });
+      // Every command of a pool, reads too, sees it as of now: what came due (claims that ran
+      // out, rounds and periods that ended) is done first, as of its own time, in this
+      // transaction (a refusal takes it back with the rest).
+      const caught = ctx.pool ? await catchUp(tx, now) : undefined;
+      if (caught) {
+        // That decided every pool up to now: none of their clocks may stay before it.
+        if (Object.values(caught).some((v) => (Array.isArray(v) ? v.length > 0 : typeof v === "number" && v > 0))) await tx.advanceClock(now);
+      }
       let runCtx: Ctx = ctx;
       if (command.where === "pool") {
         const pooled = inPool(ctx);
         if (!pooled.ok) throw new Refusal(pooled.error);
         runCtx = pooled.value;
       }
-      const result = await command.run(runCtx as PoolCtx, values, { table: engine.table });
+      const result = await command.run(runCtx as PoolCtx, values, { table: engine.table, caughtUp: caught });
       if (!result.ok) throw new Refusal(result.error);
       // Stored as JSON and rendered from the stored copy, so a replay answers exactly the same.
       const stored = JSON.stringify(result.value ?? null);
@@ -224,6 +242,10 @@ export async function execute(engine: Engine, inv: Invocation, command: AnyComma
         const room = ctx.room ?? (await tx.room(inv.caller.platform, inv.caller.roomId));
         if (room) await refreshBoards(tx, room.poolId, now);
       }
+      // The pool's clock moves to the time of every command that ran in it (the room's pool, also
+      // one this command created or joined).
+      const poolId = ctx.pool?.row.id ?? (await tx.room(inv.caller.platform, inv.caller.roomId))?.poolId;
+      if (poolId !== undefined) await tx.advanceClock(now, poolId);
       if (mutates) await tx.insertRequest({ requestId: inv.requestId, command: name, memberId: ctx.member.id, reply: stored, createdAt: now, fingerprint });
       if (inv.replyTo !== undefined) await storeReply(tx, inv, `{"ok":true,"command":${JSON.stringify(name)},"data":${stored}}`, fingerprint);
       return { replayed: false as const, command: name, data: JSON.parse(stored) as unknown };

@@ -115,7 +115,7 @@ export function describeDomainError(e: DomainError): string {
               ? `${e.good} is copyable: "good request ${e.good}" gives access, there is nothing to ${e.need === "durable" ? "borrow" : "subscribe to"}`
               : `${e.good} is a per-unit good: type "good request ${e.good} qty:<n>" instead`;
     case "insufficient_credit": {
-      const held = e.committed ? `, less ${formatThousandths(e.committed)} wh held by your waiting requests and loans` : "";
+      const held = e.committed ? `, less ${formatThousandths(e.committed)} wh held by your waiting requests, loans and subscriptions` : "";
       const units = e.units === undefined ? "" : e.units > 0 ? `enough for ${e.units} unit${e.units === 1 ? "" : "s"} at the effort; ` : "not enough for one unit; ";
       return `that costs ${formatThousandths(e.needed)} wh and you can take ${formatThousandths(Math.max(0, e.available))} wh more (balance plus the credit limit${held}): ${units}contribute first, or ask for less`;
     }

@@ -3,6 +3,7 @@
 import { formatHours, formatThousandths, toHours } from "../src/core/amounts.ts";
 import { formatWeight, weightJson, WEIGHT_ONE } from "../src/core/weights.ts";
 import * as goods from "../src/services/goods.ts";
+import { ok } from "../src/result.ts";
 import { arg } from "./args.ts";
 import { defineCommand } from "./define.ts";
 import { doc, type Block, type Span } from "./doc.ts";
@@ -74,13 +75,41 @@ export function renderSectors(sectors: readonly goods.SectorLine[]): Block[] {
   ]);
 }
 
+/** Millionths of a weighted hour, with two to six decimals: 1_500 -> "0.0015", 1_000_000 -> "1.00". */
+const formatMicroHours = (micro: number) => formatWeight(micro);
+
+/** The reply to a changed bid: what it was, what it is, and what happened. */
+function bidChanged(d: goods.Requested): Block[] {
+  const was = d.was!;
+  const units = d.request.qty - d.request.filled;
+  const head = `Your request #${d.request.id} for ${d.good.good.name} `;
+  if (d.allocated) {
+    const mine = d.allocated.allocations.map((x) => `@${x.member} ${x.qty} for ${formatHours(x.cost)}`).join(", ");
+    return [doc.line(head, "changed: now the stock covers every unit waiting, so the round closed at once: ", mine, ".")];
+  }
+  if (units === was.qty && d.request.weight === was.weight) {
+    return [
+      doc.line(head, `already waits for ${plural(units, "unit")} at weight ${formatWeight(was.weight)}: nothing changed.`),
+      doc.line(doc.muted("Give weight: or qty: to change your bid; "), doc.code(`good cancel ${d.request.id}`), doc.muted(" withdraws it.")),
+    ];
+  }
+  const changes = [
+    `now bids ${formatWeight(d.request.weight)}${d.request.weight === was.weight ? "" : ` (was ${formatWeight(was.weight)})`}`,
+    `for ${plural(units, "unit")}${units === was.qty ? "" : ` (was ${was.qty})`}`,
+  ];
+  return [
+    doc.line(head, changes.join(" "), ": one bid per member, so it replaced your earlier one, as a bid made now."),
+    doc.line(doc.muted(`The round closes ${when(d.round?.closesAt ?? 0)}. `), doc.code(`good cancel ${d.request.id}`), doc.muted(" withdraws it.")),
+  ];
+}
+
 export const goodCommands = [
   defineCommand({
     path: ["good", "add"],
     where: "pool",
     summary: "Offer a good of your project to the pool, with its production effort per unit",
     details:
-      "Models: per-unit (a member who takes a unit is charged its effort), flat-rate (subscribers share each period's effort), copyable (free for all; the commons carries its effort), durable (borrowed and charged per day of use). The declared effort is charged until production tasks (task post ... good:<good>) have measured it over measuredEffortMinUnits units.",
+      "Models: per-unit (a member who takes a unit is charged its effort), flat-rate (subscribers share each period's effort), copyable (free for all; the commons carries its effort), durable (borrowed and charged per day of use). The declared effort is charged until production tasks (task post ... good:<good> qty:<n>) have measured it over measuredEffortMinUnits units; when the last slot of such a task is verified, its units join the stock.",
     access: "coordinator of the project",
     mutates: true,
     args: {
@@ -102,7 +131,8 @@ export const goodCommands = [
     path: ["good", "produce"],
     where: "pool",
     summary: "Add units you made to a good's stock",
-    details: "If more units are waiting in requests than there are now, the new units go to the open round (the auction), not to the earliest requests; if everyone waiting can be served, they are served at once at the effort.",
+    details:
+      "If more units are waiting in requests than there are now, the new units go to the open round (the auction), not to the earliest requests; if everyone waiting can be served, they are served at once at the effort. Units made by a production task (task post ... good:<good> qty:<n>) need no good produce: they join the stock by themselves, the same way, when the task's last slot is verified.",
     access: "coordinator of the project",
     mutates: true,
     args: { good: goodArg, qty: arg.integer("How many units", { min: 1, max: 1_000_000, placeholder: "qty" }) },
@@ -148,7 +178,7 @@ export const goodCommands = [
     where: "pool",
     summary: "Ask for units of a good; scarce goods go to the highest preference weights",
     details:
-      "With enough free stock you get the units at once, at their effort. When more is asked for than there is, your request waits for the round to close (roundHours, 24 h after the first unmet request): units go to the highest preference weights (weight:, at least 1.00; ties go to the earliest), and every winner pays the same: the highest losing weight (at least 1.00) x the effort. Stating your true preference is your best strategy. Producers are credited only the effort; the rest goes to the commons. Copyable goods are free.",
+      "With enough free stock you get the units at once, at their effort. When more is asked for than there is, your request waits for the round to close (roundHours, 24 h after the first unmet request): units go to the highest preference weights (weight:, at least 1.00; ties go to the earlier bid), and every winner pays the same: the highest losing weight (at least 1.00) x the effort, for all their units together, rounded once. Stating your true preference is your best strategy. One bid per member and good: asking again while you wait changes your waiting request's weight (and with qty: how many units it still waits for) instead of adding another; the change counts as a bid made now. Producers are credited only the effort; the rest goes to the commons. Copyable goods are free.",
     access: "anyone",
     mutates: true,
     args: {
@@ -157,9 +187,11 @@ export const goodCommands = [
       weight: arg.hours("Your preference weight if it is scarce (default 1.00)", { min: 1000, max: 100_000, placeholder: "w", noun: "a weight" }).optional().named(),
     },
     examples: ["good request bread qty:2", "good request bread weight:1.5"],
-    run: (ctx, a) => goods.requestGood(ctx, a.good, a.qty ?? 1, (a.weight ?? 1000) * 1000),
+    run: (ctx, a) => goods.requestGood(ctx, a.good, a.qty, a.weight === undefined ? undefined : a.weight * 1000),
     render: (d) =>
-      d.request.status === "allocated"
+      d.was !== null
+        ? bidChanged(d)
+        : d.request.status === "allocated"
         ? [doc.line(`You took ${d.request.qty} x ${d.good.good.name} (${d.good.good.unit}) for `, doc.strong(formatHours(d.cost ?? 0)), ` (request #${d.request.id}).`)]
         : d.request.status === "access"
           ? [doc.line(`${d.good.good.name} is copyable: it is yours to use, at no charge.`)]
@@ -177,8 +209,10 @@ export const goodCommands = [
         weight: weightJson(d.request.weight),
         ...(d.cost === null ? {} : { cost: toHours(d.cost) }),
         ...(d.round ? { roundClosesAt: iso(d.round.closesAt) } : {}),
+        ...(d.was ? { was: { qty: d.was.qty, weight: weightJson(d.was.weight) } } : {}),
       },
       good: goodJson(d.good),
+      ...(d.allocated ? { allocated: d.allocated.allocations.map((x) => ({ ...x, cost: toHours(x.cost) })) } : {}),
     }),
   }),
 
@@ -227,13 +261,21 @@ export const goodCommands = [
       path: ["good", on ? "subscribe" : "unsubscribe"],
       where: "pool",
       summary: on ? "Subscribe to a flat-rate good: share its effort each period" : "End your subscription to a flat-rate good",
-      details: "Each period (settlePeriod: weekly or monthly) the effort of the units made is split evenly among the members subscribed at its end.",
+      details: on
+        ? "Each period (settlePeriod: weekly or monthly) the effort of the units made is split evenly among the members subscribed at its end. Subscribing must fit your credit limit with your expected share of the running period: what was made in the period before (or in this one so far, if more) split among the subscribers with you. While you are subscribed that share is held like a waiting request; the settlement itself is charged even if it takes you past the limit, and then you can take nothing more until you are back within it."
+        : "Each period (settlePeriod: weekly or monthly) the effort of the units made is split evenly among the members subscribed at its end: once you are not subscribed at a period's end, you pay nothing of it.",
       access: "anyone",
       mutates: true,
       args: { good: goodArg },
       run: (ctx, a) => goods.subscribe(ctx, a.good, on),
-      render: (d) => [doc.line(on ? `You are subscribed to ${d.good.good.name} (${plural(d.good.subscribers, "subscriber")}).` : `Your subscription to ${d.good.good.name} has ended.`)],
-      json: (d) => ({ good: goodJson(d.good), subscribed: d.subscribed }),
+      render: (d) => [
+        doc.line(
+          on
+            ? `You are subscribed to ${d.good.good.name} (${plural(d.good.subscribers, "subscriber")}); your expected share of this period is ${formatHours(d.share)}, charged at its end.`
+            : `Your subscription to ${d.good.good.name} has ended.`,
+        ),
+      ],
+      json: (d) => ({ good: goodJson(d.good), subscribed: d.subscribed, ...(on ? { expectedShare: toHours(d.share) } : {}) }),
     }),
   ),
 
@@ -241,19 +283,25 @@ export const goodCommands = [
     path: ["good", "borrow"],
     where: "pool",
     summary: "Borrow a durable good; it is charged per day of use",
+    details:
+      "Each started day of use costs durableDayPercent (1%) of the good's effort; the days are multiplied first and the charge rounded once, when it comes back. The days you plan must fit your credit limit, with what your waiting requests, loans and subscriptions hold. A loan kept past its days is overdue: you get a note, me balance shows it, and each further day is charged too, even past your credit limit.",
     access: "anyone",
     mutates: true,
     args: { good: goodArg, days: arg.integer("For how many days", { min: 1, max: 365 }).named() },
     examples: ["good borrow drill days:3"],
     run: (ctx, a) => goods.borrowGood(ctx, a.good, a.days),
-    render: (d) => [doc.line(`Loan #${d.loan.id}: one ${d.good} until ${when(d.loan.dueAt)}, at ${formatHours(d.perDay)} per day of use. `, doc.code(`good return ${d.loan.id}`), " when you bring it back.")],
-    json: (d) => ({ loan: { id: d.loan.id, good: d.good, dueAt: iso(d.loan.dueAt), perDay: toHours(d.perDay) } }),
+    render: (d) => [
+      doc.line(`Loan #${d.loan.id}: one ${d.good} until ${when(d.loan.dueAt)}, at ${formatMicroHours(d.perDay)} wh per day of use (${formatHours(d.planned)} for the days you planned). `, doc.code(`good return ${d.loan.id}`), " when you bring it back."),
+      doc.line(doc.muted(`Each day you keep it past ${when(d.loan.dueAt)} costs ${formatMicroHours(d.perDay)} wh more, also past your credit limit.`)),
+    ],
+    json: (d) => ({ loan: { id: d.loan.id, good: d.good, dueAt: iso(d.loan.dueAt), perDay: d.perDay / 1_000_000, planned: toHours(d.planned) } }),
   }),
 
   defineCommand({
     path: ["good", "return"],
     where: "pool",
     summary: "Bring a borrowed good back; the days of use are charged",
+    details: "Every started day counts, at least one, days past the due date included; days x effort x durableDayPercent is rounded once to the milli-hour (never to zero).",
     access: "anyone",
     mutates: true,
     args: { loan: arg.integer("Loan number from good borrow", { min: 1, max: 1_000_000_000, placeholder: "loan" }) },
@@ -285,11 +333,17 @@ export const goodCommands = [
     path: ["pool", "settle"],
     where: "pool",
     summary: "Settle flat-rate goods now: each ended period's effort is split among subscribers",
-    details: "The scheduler does this by itself at the end of each period; every period is settled once, however often this runs.",
+    details:
+      "Periods settle by themselves, each as of its end: the scheduler settles them, and so does the first command of anyone after a period ended. This shows what it settled (or the command itself, just before); every period is settled once, however often this runs.",
     access: "pool admin",
     mutates: true,
     args: {},
-    run: (ctx) => goods.settleNow(ctx),
+    run: async (ctx, _a, env) => {
+      const r = await goods.settleNow(ctx);
+      // The pool's periods that ended were settled as this command began (catching up): shown too.
+      const before = (env.caughtUp?.settled ?? []).filter((s) => s.pool === ctx.pool.row.id);
+      return r.ok ? ok({ settled: [...before, ...r.value.settled] }) : r;
+    },
     render: (d) =>
       d.settled.length === 0
         ? [doc.line(doc.muted("Nothing to settle: no flat-rate good has an ended period that was not settled yet."))]

@@ -23,15 +23,23 @@ export const meCommands = [
     where: "pool",
     summary: "Your balance in this pool: what you contributed minus what you took",
     details:
-      "Credit for verified work is added, goods you take are subtracted. Your balance may go below zero down to the pool's credit limit, so newcomers can take before they give.",
+      "Credit for verified work is added, goods you take are subtracted. Your balance may go below zero down to the pool's credit limit, so newcomers can take before they give. Loans you keep past their due date are listed as overdue, with what their days cost so far.",
     access: "anyone",
     mutates: false,
     args: {},
     run: (ctx) => ledger.myBalance(ctx),
     render: (d) => [
       doc.line("Your balance: ", doc.strong(formatHours(d.balance)), `. You can take up to ${formatHours(d.available)} more (credit limit ${formatHours(d.creditLimit)}).`),
+      ...d.overdue.map((o) =>
+        doc.line(doc.warn("Overdue: "), `${o.good} (loan #${o.loan}), due ${when(o.dueAt)}: ${formatHours(o.charged)} so far for ${o.days} days; each day adds more. `, doc.code(`good return ${o.loan}`), " when you bring it back."),
+      ),
     ],
-    json: (d) => ({ balance: toHours(d.balance), creditLimit: toHours(d.creditLimit), available: toHours(d.available) }),
+    json: (d) => ({
+      balance: toHours(d.balance),
+      creditLimit: toHours(d.creditLimit),
+      available: toHours(d.available),
+      overdue: d.overdue.map((o) => ({ loan: o.loan, good: o.good, dueAt: iso(o.dueAt), days: o.days, charged: toHours(o.charged) })),
+    }),
   }),
 
   defineCommand({

@@ -38,6 +38,8 @@ export function renderProjectSummary(s: ProjectSummary): Block[] {
     const rounds = g.rounds.filter((r) => r.allocated > 0);
     blocks.push(doc.line(`Good ${g.name}: ${g.stock} in stock, ${g.demand} waiting, effort ${formatHours(g.effort)}`, rounds.length > 0 ? `; ${plural(rounds.length, "round")} closed at ${rounds.map((r) => formatWeight(r.clearing ?? 1_000_000)).join(", ")}` : "", "."));
   }
+  const lent = s.overdueLoans ?? [];
+  if (lent.length > 0) blocks.push(doc.line(doc.warn("Overdue loans: "), lent.map((l) => `${l.good} #${l.loan} @${l.member} (due ${when(l.dueAt)}, ${plural(l.days, "day")} of use)`).join(", "), "."));
   const near = s.deficit >= s.deficitCap ? doc.bad(`past the cap of ${formatHours(s.deficitCap)}: no new production tasks`) : doc.muted(`of a cap of ${formatHours(s.deficitCap)}`);
   blocks.push(doc.line(`Deficit ${formatHours(s.deficit)} `, near, "."));
   if (s.goals.length > 0) blocks.push(doc.line(`Goals: ${s.goals.map((g) => `#${g.id} ${g.text}`).join("; ")}.`));
@@ -74,7 +76,7 @@ export const summaryCommands = [
     where: "pool",
     summary: "A project's summary (or every project's): open work, weights, contributions, goods, deficit",
     details:
-      "Open tasks with their weights and how they rose in the period, the fastest-rising and stalest task, work waiting for verification, contributions per member, goods with stock, demand and closed rounds, the deficit against the cap, open goals, and patterns worth a human look: a member who takes tasks only after their weight rose, two members who verify each other.",
+      "Open tasks with their weights and how they rose in the period, the fastest-rising and stalest task, work waiting for verification, contributions per member, goods with stock, demand and closed rounds, loans of its goods past their due date, the deficit against the cap, open goals, and patterns worth a human look: a member who takes tasks only after their weight rose, two members who verify each other.",
     access: "anyone",
     mutates: false,
     args: {
@@ -95,6 +97,7 @@ export const summaryCommands = [
         waiting: s.waiting.map((w) => ({ ...w, hours: toHours(w.hours) })),
         contributions: { total: toHours(s.contributions.total), members: s.contributions.members.map((m) => ({ member: m.member, credited: toHours(m.credited) })) },
         goods: s.goods.map((g) => ({ name: g.name, stock: g.stock, demand: g.demand, effort: toHours(g.effort), rounds: g.rounds.map((r) => ({ closedAt: iso(r.closedAt), clearingWeight: r.clearing === null ? null : weightJson(r.clearing), allocated: r.allocated })) })),
+        overdueLoans: (s.overdueLoans ?? []).map((l) => ({ loan: l.loan, good: l.good, member: l.member, dueAt: iso(l.dueAt), days: l.days, charged: toHours(l.charged) })),
         balance: toHours(s.balance),
         deficit: toHours(s.deficit),
         deficitCap: toHours(s.deficitCap),

@@ -10,6 +10,8 @@ export const pools = sqliteTable("pools", {
   policy: text("policy").notNull(),
   createdAt: integer("created_at").notNull(),
   createdBy: integer("created_by").notNull(),
+  /** The pool's time: the latest moment a command ran in it (or the scheduler ran); a time given by hand may not go before it. */
+  clock: integer("clock").notNull().default(0),
 });
 
 export const members = sqliteTable(
@@ -278,7 +280,7 @@ export const kindChanges = sqliteTable(
       .references(() => kinds.id),
     before: integer("before"),
     after: integer("after").notNull(),
-    reason: text("reason", { enum: ["new", "claim", "waitlist"] }).notNull(),
+    reason: text("reason", { enum: ["new", "claim", "waitlist", "verify"] }).notNull(),
     taskId: integer("task_id"),
     memberId: integer("member_id").references(() => members.id),
     at: integer("at").notNull(),
@@ -351,6 +353,27 @@ export const claims = sqliteTable(
 );
 
 /**
+ * Every change of a task's due date (`task due`): the old date, the new one, who and when. A task
+ * stops rising at its due date, so the days between an old date and its change never count.
+ */
+export const taskDueChanges = sqliteTable(
+  "task_due_changes",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    taskId: integer("task_id")
+      .notNull()
+      .references(() => tasks.id),
+    before: integer("before"),
+    after: integer("after").notNull(),
+    at: integer("at").notNull(),
+    by: integer("by")
+      .notNull()
+      .references(() => members.id),
+  },
+  (t) => [index("task_due_changes_task").on(t.taskId)],
+);
+
+/**
  * Volunteers who found a task's slots full; each lowered the kind's weight once. The row stays
  * when they later get a slot (`leftAt`), so that nobody lowers the same task's kind twice.
  */
@@ -416,7 +439,12 @@ export const goods = sqliteTable(
       .notNull()
       .references(() => members.id),
   },
-  (t) => [uniqueIndex("goods_pool_name").on(t.poolId, t.name), check("goods_stock_non_negative", sql`${t.stock} >= 0`)],
+  (t) => [
+    uniqueIndex("goods_pool_name").on(t.poolId, t.name),
+    // Catching up finds the flat-rate goods (of every pool) at the start of every command.
+    index("goods_model").on(t.model, t.poolId),
+    check("goods_stock_non_negative", sql`${t.stock} >= 0`),
+  ],
 );
 
 /** Units added by `good produce`, with the effort per unit in force then (flat rates settle on it). */
@@ -552,7 +580,8 @@ export const loans = sqliteTable(
     /** When the loan passed its due date unreturned (its borrower was told then); null: not overdue. */
     overdueAt: integer("overdue_at"),
   },
-  (t) => [index("loans_good").on(t.goodId)],
+  // loans_due: catching up finds the first loan falling overdue at the start of every command.
+  (t) => [index("loans_good").on(t.goodId), index("loans_due").on(t.returnedAt, t.overdueAt, t.dueAt)],
 );
 
 /** Slots of the scheduler's jobs that have run: a slot never runs twice, also with two processes. */

@@ -31,7 +31,7 @@ import type {
   Store,
   Tx,
 } from "../src/store.ts";
-import { openSqlite, type SqliteDb } from "./client.ts";
+import { openSqlite, optimize, type SqliteDb } from "./client.ts";
 import * as t from "./schema.ts";
 
 /** A note meant for one account (a link's confirmation) reaches that account only. */
@@ -39,6 +39,39 @@ const noteReaches = and(
   or(isNull(t.memberNotes.onlyPlatform), eq(t.memberNotes.onlyPlatform, t.identities.platform)),
   or(isNull(t.memberNotes.onlyExternalId), eq(t.memberNotes.onlyExternalId, t.identities.externalId)),
 );
+
+/**
+ * Linking (Tx.mergeMemberRows), in order: rows both members hold are merged into the one of
+ * `to` and the other deleted; then whatever `from` still holds moves.
+ */
+const MERGE_MEMBER_ROWS = [
+  // Pool memberships: the higher role, the earlier joining.
+  `UPDATE memberships AS m SET role = CASE WHEN m.role = 'admin' OR f.role = 'admin' THEN 'admin' ELSE m.role END, joined_at = min(m.joined_at, f.joined_at)
+     FROM memberships AS f WHERE m.member_id = @to AND f.member_id = @from AND f.pool_id = m.pool_id`,
+  "DELETE FROM memberships WHERE member_id = @from AND pool_id IN (SELECT pool_id FROM memberships WHERE member_id = @to)",
+  "UPDATE memberships SET member_id = @to WHERE member_id = @from",
+  // Coordinator seats: one per project, since the earlier.
+  `UPDATE coordinators AS c SET added_at = min(c.added_at, f.added_at)
+     FROM coordinators AS f WHERE c.member_id = @to AND f.member_id = @from AND f.project_id = c.project_id`,
+  "DELETE FROM coordinators WHERE member_id = @from AND project_id IN (SELECT project_id FROM coordinators WHERE member_id = @to)",
+  "UPDATE coordinators SET member_id = @to WHERE member_id = @from",
+  // Waitlist places: the earlier arrival; waiting if either still waits.
+  `UPDATE waitlist AS w SET at = min(w.at, f.at), left_at = CASE WHEN w.left_at IS NULL OR f.left_at IS NULL THEN NULL ELSE max(w.left_at, f.left_at) END
+     FROM waitlist AS f WHERE w.member_id = @to AND f.member_id = @from AND f.task_id = w.task_id`,
+  "DELETE FROM waitlist WHERE member_id = @from AND task_id IN (SELECT task_id FROM waitlist WHERE member_id = @to)",
+  "UPDATE waitlist SET member_id = @to WHERE member_id = @from",
+  // Subscriptions: of two running ones to one good, the later ends now (one member, one share).
+  "UPDATE subscriptions SET member_id = @to WHERE member_id = @from",
+  `UPDATE subscriptions AS s SET until = @at WHERE s.member_id = @to AND s.until IS NULL AND EXISTS (
+     SELECT 1 FROM subscriptions AS e WHERE e.member_id = @to AND e.good_id = s.good_id AND e.until IS NULL AND (e.since < s.since OR (e.since = s.since AND e.id < s.id)))`,
+  // The rest simply moves.
+  "UPDATE claims SET member_id = @to WHERE member_id = @from",
+  "UPDATE good_requests SET member_id = @to WHERE member_id = @from",
+  "UPDATE allocations SET member_id = @to WHERE member_id = @from",
+  "UPDATE loans SET member_id = @to WHERE member_id = @from",
+  "UPDATE member_notes SET member_id = @to WHERE member_id = @from",
+  "UPDATE requests SET member_id = @to WHERE member_id = @from",
+];
 
 function makeTx(db: SqliteDb): Tx {
   // Statements a round closing runs once per winner or per waiting request: prepared once per
@@ -61,6 +94,13 @@ function makeTx(db: SqliteDb): Tx {
     },
     async setPoolPolicy(id, policy) {
       db.update(t.pools).set({ policy }).where(eq(t.pools.id, id)).run();
+    },
+    async advanceClock(at, poolId) {
+      const later = lt(t.pools.clock, at);
+      db.update(t.pools)
+        .set({ clock: at })
+        .where(poolId === undefined ? later : and(eq(t.pools.id, poolId), later))
+        .run();
     },
 
     async identity(platform, externalId) {
@@ -89,6 +129,10 @@ function makeTx(db: SqliteDb): Tx {
     },
     async markMerged(memberId, into) {
       db.update(t.members).set({ mergedInto: into }).where(eq(t.members.id, memberId)).run();
+    },
+    async mergeMemberRows(fromMember, toMember, at) {
+      const p = { from: fromMember, to: toMember, at };
+      for (const text of MERGE_MEMBER_ROWS) stmt(text).run(p);
     },
     async member(id) {
       return db.select().from(t.members).where(eq(t.members.id, id)).get();
@@ -274,16 +318,31 @@ function makeTx(db: SqliteDb): Tx {
         return id;
       });
     },
-    async pendingMemberAccounts(poolId, goodId) {
+    async pendingMemberAccounts(poolId, goodId, asOf) {
+      // As of a time: the balance less what came in after it, plus what went out after it.
+      const balance =
+        asOf === undefined
+          ? "a.balance"
+          : `a.balance - coalesce((SELECT sum(amount) FROM entries WHERE to_account = a.id AND created_at > @asOf), 0)
+                       + coalesce((SELECT sum(amount) FROM entries WHERE from_account = a.id AND created_at > @asOf), 0)`;
       return (
         stmt(
-          `SELECT a.id, a.pool_id, a.kind, a.owner_id, a.balance FROM accounts a
-           WHERE a.pool_id = ? AND a.kind = 'member'
-             AND a.owner_id IN (SELECT member_id FROM good_requests WHERE good_id = ? AND status = 'pending')`,
+          `SELECT a.id, a.pool_id, a.kind, a.owner_id, ${balance} FROM accounts a
+           WHERE a.pool_id = @poolId AND a.kind = 'member'
+             AND a.owner_id IN (SELECT member_id FROM good_requests WHERE good_id = @goodId AND status = 'pending')`,
         )
           .raw()
-          .all(poolId, goodId) as Array<[number, number, AccountKind, number, number]>
+          .all(asOf === undefined ? { poolId, goodId } : { asOf, poolId, goodId }) as Array<[number, number, AccountKind, number, number]>
       ).map(([id, pool, kind, ownerId, balance]) => ({ memberId: ownerId, account: { id, poolId: pool, kind, ownerId, balance } }));
+    },
+    async balanceAt(accountId, at) {
+      const row = stmt(
+        `SELECT coalesce((SELECT sum(amount) FROM entries WHERE to_account = ?1 AND created_at <= ?2), 0)
+              - coalesce((SELECT sum(amount) FROM entries WHERE from_account = ?1 AND created_at <= ?2), 0)`,
+      )
+        .raw()
+        .get(accountId, at) as [number];
+      return row[0];
     },
     async entry(id) {
       return db.select().from(t.entries).where(eq(t.entries.id, id)).get();
@@ -380,8 +439,24 @@ function makeTx(db: SqliteDb): Tx {
     async cancelTask(taskId, at, by) {
       db.update(t.tasks).set({ cancelledAt: at, cancelledBy: by }).where(eq(t.tasks.id, taskId)).run();
     },
+    async setTaskDue(c) {
+      db.update(t.tasks).set({ dueAt: c.after }).where(eq(t.tasks.id, c.taskId)).run();
+      db.insert(t.taskDueChanges).values(c).run();
+    },
+    async dueChangesOf(taskIds) {
+      if (taskIds.length === 0) return [];
+      return db
+        .select()
+        .from(t.taskDueChanges)
+        .where(inArray(t.taskDueChanges.taskId, [...taskIds]))
+        .orderBy(asc(t.taskDueChanges.id))
+        .all();
+    },
     async claimsOf(taskId) {
       return db.select().from(t.claims).where(eq(t.claims.taskId, taskId)).orderBy(asc(t.claims.id)).all() as ClaimRow[];
+    },
+    async claimsOfMember(memberId) {
+      return db.select().from(t.claims).where(eq(t.claims.memberId, memberId)).orderBy(asc(t.claims.id)).all() as ClaimRow[];
     },
     async claimsOfTasks(taskIds) {
       if (taskIds.length === 0) return [];
@@ -482,6 +557,9 @@ function makeTx(db: SqliteDb): Tx {
     async insertProduction(p) {
       db.insert(t.productions).values(p).run();
     },
+    async productionOfTask(taskId) {
+      return db.select().from(t.productions).where(eq(t.productions.taskId, taskId)).get();
+    },
     async productions(goodId, from, to) {
       return db
         .select()
@@ -495,8 +573,10 @@ function makeTx(db: SqliteDb): Tx {
         .select({ task: t.tasks.id, qty: t.tasks.goodQty, credited: sql<number>`sum(${t.claims.credited})` })
         .from(t.tasks)
         .innerJoin(t.claims, and(eq(t.claims.taskId, t.tasks.id), eq(t.claims.status, "verified")))
-        .where(eq(t.tasks.goodId, goodId))
+        .where(and(eq(t.tasks.goodId, goodId), isNull(t.tasks.cancelledAt)))
         .groupBy(t.tasks.id)
+        // Only finished work: a task counts once every slot is verified (a cancelled one never).
+        .having(sql`count(${t.claims.id}) >= ${t.tasks.slots}`)
         .all();
       return { units: rows.reduce((a, r) => a + (r.qty ?? 0), 0), effort: rows.reduce((a, r) => a + Number(r.credited ?? 0), 0) };
     },
@@ -509,10 +589,10 @@ function makeTx(db: SqliteDb): Tx {
     async goodRequestsOf(goodId, status) {
       // Up to every waiting request of a good (a round reads them all): one prepared statement,
       // rows read as arrays (building the objects here is about twice as fast as the driver's).
-      const rows = stmt("SELECT id, good_id, member_id, qty, filled, weight, status, created_at, closed_at FROM good_requests WHERE good_id = ? AND status = ? ORDER BY id")
+      const rows = stmt("SELECT id, good_id, member_id, qty, filled, weight, status, created_at, closed_at, bid_at FROM good_requests WHERE good_id = ? AND status = ? ORDER BY id")
         .raw()
-        .all(goodId, status) as Array<[number, number, number, number, number, number, GoodRequestRow["status"], number, number | null]>;
-      return rows.map(([id, goodId, memberId, qty, filled, weight, status, createdAt, closedAt]) => ({ id, goodId, memberId, qty, filled, weight, status, createdAt, closedAt }));
+        .all(goodId, status) as Array<[number, number, number, number, number, number, GoodRequestRow["status"], number, number | null, number | null]>;
+      return rows.map(([id, goodId, memberId, qty, filled, weight, status, createdAt, closedAt, bidAt]) => ({ id, goodId, memberId, qty, filled, weight, status, createdAt, closedAt, bidAt }));
     },
     async pendingRequestsOfMember(poolId, memberId) {
       return db
@@ -633,6 +713,29 @@ function makeTx(db: SqliteDb): Tx {
     async returnLoan(id, returnedAt, charged) {
       db.update(t.loans).set({ returnedAt, charged }).where(eq(t.loans.id, id)).run();
     },
+    async openLoans(poolId, memberId) {
+      return db
+        .select({ l: t.loans })
+        .from(t.loans)
+        .innerJoin(t.goods, eq(t.goods.id, t.loans.goodId))
+        .where(and(eq(t.goods.poolId, poolId), isNull(t.loans.returnedAt), memberId === undefined ? undefined : eq(t.loans.memberId, memberId)))
+        .orderBy(asc(t.loans.id))
+        .all()
+        .map((r) => r.l);
+    },
+    async loansFallingOverdue(now, poolId) {
+      return db
+        .select({ l: t.loans })
+        .from(t.loans)
+        .innerJoin(t.goods, eq(t.goods.id, t.loans.goodId))
+        .where(and(isNull(t.loans.returnedAt), isNull(t.loans.overdueAt), lte(t.loans.dueAt, now), poolId === undefined ? undefined : eq(t.goods.poolId, poolId)))
+        .orderBy(asc(t.loans.dueAt), asc(t.loans.id))
+        .all()
+        .map((r) => r.l);
+    },
+    async markLoanOverdue(id, at) {
+      db.update(t.loans).set({ overdueAt: at }).where(eq(t.loans.id, id)).run();
+    },
 
     async jobRan(job, slot) {
       return (
@@ -654,6 +757,42 @@ function makeTx(db: SqliteDb): Tx {
     },
     async insertJobRun(r) {
       db.insert(t.jobRuns).values(r).run();
+    },
+
+    async nextDeadlines() {
+      // Each a search of one index (claims_open, rounds_due, loans_due) for its first entry.
+      const r = stmt(
+        `SELECT (SELECT min(expires_at) FROM claims WHERE status = 'active') AS claim,
+                (SELECT min(closes_at) FROM rounds WHERE closed_at IS NULL) AS round,
+                (SELECT min(due_at) FROM loans WHERE returned_at IS NULL AND overdue_at IS NULL) AS loan`,
+      ).get() as { claim: number | null; round: number | null; loan: number | null };
+      return { claim: r.claim, round: r.round, loan: r.loan };
+    },
+    async unsettledSince() {
+      // The flat-rate goods through goods_model; each one's last period through settlements_good_period.
+      return stmt(
+        `SELECT g.pool_id AS poolId, p.policy AS policy,
+                min(coalesce((SELECT s.period_end FROM settlements s WHERE s.good_id = g.id ORDER BY s.period_start DESC LIMIT 1), g.created_at)) AS since
+         FROM goods g JOIN pools p ON p.id = g.pool_id
+         WHERE g.model = 'flat-rate'
+         GROUP BY g.pool_id ORDER BY g.pool_id`,
+      ).all() as Array<{ poolId: number; policy: string; since: number }>;
+    },
+    async commonsWork(poolId) {
+      return stmt(
+        `SELECT t.project_id AS projectId, t.good_id AS goodId, sum(c.credited) AS amount
+         FROM claims c JOIN tasks t ON t.id = c.task_id JOIN entries e ON e.id = c.entry_id JOIN accounts a ON a.id = e.from_account
+         WHERE t.pool_id = ? AND c.status = 'verified' AND a.kind = 'commons'
+         GROUP BY t.project_id, t.good_id ORDER BY t.project_id, t.good_id`,
+      ).all(poolId) as Array<{ projectId: number; goodId: number | null; amount: number }>;
+    },
+    async copyableUsers(poolId) {
+      return stmt(
+        `SELECT r.good_id AS goodId, count(DISTINCT r.member_id) AS members
+         FROM goods g JOIN good_requests r ON r.good_id = g.id
+         WHERE g.pool_id = ? AND g.model = 'copyable' AND r.status = 'access'
+         GROUP BY r.good_id ORDER BY r.good_id`,
+      ).all(poolId) as Array<{ goodId: number; members: number }>;
     },
 
     async roomMutes(poolId) {
@@ -691,6 +830,7 @@ function makeTx(db: SqliteDb): Tx {
           slots: t.tasks.slots,
           openMs: t.tasks.openMs,
           openSince: t.tasks.openSince,
+          dueAt: t.tasks.dueAt,
           taken: sql<number>`count(${t.claims.id})`,
         })
         .from(t.tasks)
@@ -746,6 +886,27 @@ function makeTx(db: SqliteDb): Tx {
     },
     async insertReply(r) {
       db.insert(t.replies).values(r).onConflictDoNothing().run();
+    },
+
+    async pruneStored({ before, limit }) {
+      // Each finds its oldest rows through an index (replies_created, requests_created, and the
+      // delivered_at of outbox_undelivered and member_notes_undelivered), `limit` at most.
+      const deleted = (text: string) => stmt(text).run({ before, limit }).changes;
+      return {
+        replies: deleted(
+          `DELETE FROM replies WHERE rowid IN (SELECT rowid FROM replies WHERE created_at < @before AND (delivered_at IS NOT NULL OR failed_at IS NOT NULL) LIMIT @limit)`,
+        ),
+        requests: deleted(`DELETE FROM requests WHERE rowid IN (SELECT rowid FROM requests WHERE created_at < @before LIMIT @limit)`),
+        outbox: deleted(
+          `DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE delivered_at < @before UNION ALL SELECT id FROM outbox WHERE delivered_at IS NULL AND failed_at < @before LIMIT @limit)`,
+        ),
+        notes: deleted(
+          `DELETE FROM member_notes WHERE id IN (SELECT id FROM member_notes WHERE delivered_at < @before UNION ALL SELECT id FROM member_notes WHERE delivered_at IS NULL AND failed_at < @before LIMIT @limit)`,
+        ),
+      };
+    },
+    async refreshStatistics() {
+      optimize(db.$client);
     },
 
     async goodRequestsMade(goodId, from, to) {

@@ -2,12 +2,15 @@
 // Every run is keyed by its slot (the moment it was due) and recorded in the same transaction
 // as its work, so a slot never runs twice (also not with two processes on one database), and a
 // bot that was down runs each missed slot once, as of that slot's time. One job's failure is
-// logged and leaves the others alone; the failed slot is tried again at the next tick.
+// logged and leaves the others alone; the failed slot is tried again at the next tick. Every
+// command of a pool catches up the same events first (services/catch-up.ts), so the jobs matter
+// where nobody types: the notes, announcements and boards that follow from them go out on time.
 import { lastSlot, parseCron, slotsBetween } from "./core/cron.ts";
 import { MINUTE_MS } from "./core/time.ts";
 import { closeDueRounds, settlePeriod } from "./services/goods.ts";
 import { refreshAllBoards, sendNeglectedNotices } from "./services/rooms.ts";
 import { sendSummaries } from "./services/summary.ts";
+import { PRUNE_BATCH, pruneStored } from "./services/storage.ts";
 import { releaseExpiredClaims } from "./services/tasks.ts";
 import type { Store, Tx } from "./store.ts";
 
@@ -21,7 +24,16 @@ export interface Job {
   readonly run: (tx: Tx, slot: number) => Promise<unknown>;
   /** A job that shows the present (the boards) runs only the latest of several missed slots. */
   readonly latestOnly?: boolean;
+  /**
+   * A job that works in batches (the storage job): while `more` says the batch it returned was
+   * full, it runs again at once for the same slot, each batch in a transaction of its own, so
+   * that it never holds the write lock long and commands get their turn in between.
+   */
+  readonly more?: (result: unknown) => boolean;
 }
+
+/** Batches a batched job runs for one slot at most; the rest waits for its next slot. */
+export const MAX_BATCHES = 200;
 
 export const JOBS: readonly Job[] = [
   {
@@ -33,7 +45,7 @@ export const JOBS: readonly Job[] = [
   {
     name: "close-rounds",
     cron: "*/5 * * * *",
-    summary: "Close auction rounds roundHours after their first unmet request",
+    summary: "Close auction rounds roundHours after their first unmet request; loans falling overdue and flat-rate periods that ended before are done first, each as of its own time",
     run: async (tx, slot) => (await closeDueRounds(tx, slot)).length,
   },
   {
@@ -58,8 +70,16 @@ export const JOBS: readonly Job[] = [
   {
     name: "settle-periods",
     cron: "5 0 * * *",
-    summary: "Split each ended period's effort on flat-rate goods among their subscribers",
+    summary: "Split each ended period's effort on flat-rate goods among their subscribers, as of the period's end",
     run: async (tx, slot) => (await settlePeriod(tx, slot)).length,
+  },
+  {
+    name: "storage",
+    cron: "0 * * * *",
+    summary: `Delete stored answers and request ids older than keepDays, and room messages and notes sent or given up that long ago, ${PRUNE_BATCH} of each per transaction; refresh the database's statistics`,
+    run: (tx, slot) => pruneStored(tx, slot),
+    latestOnly: true,
+    more: (result) => (result as { more?: boolean } | null)?.more === true,
   },
 ];
 
@@ -90,9 +110,15 @@ export async function runDueJobs(store: Store, now: number, o: { jobs?: readonly
           if (await tx.jobRan(job.name, slot)) return null; // another process ran it
           const result = JSON.stringify((await job.run(tx, slot)) ?? null);
           await tx.insertJobRun({ job: job.name, slot, ranAt: now, outcome: result });
+          // A job decides every pool as of its slot: no pool's clock may stay before it.
+          await tx.advanceClock(slot);
           return result;
         });
         if (outcome !== null) runs.push({ job: job.name, slot, ok: true, outcome });
+        if (outcome !== null && job.more) {
+          let last: unknown = JSON.parse(outcome);
+          for (let batch = 1; batch < MAX_BATCHES && job.more(last); batch++) last = await store.transaction((tx) => job.run(tx, slot));
+        }
       } catch (e) {
         o.log?.(`job ${job.name} failed for ${new Date(slot).toISOString()}`, e);
         runs.push({ job: job.name, slot, ok: false, outcome: e instanceof Error ? e.message : String(e) });

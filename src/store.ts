@@ -10,6 +10,8 @@ export interface PoolRow {
   readonly policy: string;
   readonly createdAt: number;
   readonly createdBy: number;
+  /** The pool's time: the latest moment a command ran in it or the scheduler ran (0 before any). */
+  readonly clock?: number;
 }
 
 export interface MemberRow {
@@ -124,6 +126,8 @@ export interface OpenTaskRow {
   readonly slots: number;
   readonly openMs: number;
   readonly openSince: number | null;
+  /** Past its due date a task stops rising and takes no claims. */
+  readonly dueAt: number | null;
   /** Claims holding a slot: active, reported or verified. */
   readonly taken: number;
 }
@@ -210,10 +214,20 @@ export interface KindChangeRow {
   readonly kindId: number;
   readonly before: number | null;
   readonly after: number;
-  readonly reason: "new" | "claim" | "waitlist";
+  readonly reason: "new" | "claim" | "waitlist" | "verify";
   readonly taskId: number | null;
   readonly memberId: number | null;
   readonly at: number;
+}
+
+/** A change of a task's due date (`task due`). */
+export interface TaskDueChangeRow {
+  readonly id: number;
+  readonly taskId: number;
+  readonly before: number | null;
+  readonly after: number;
+  readonly at: number;
+  readonly by: number;
 }
 
 export interface TaskRow {
@@ -284,6 +298,8 @@ export interface ProductionRow {
   readonly effort: number;
   readonly at: number;
   readonly by: number;
+  /** The production task whose last verified slot added the units; null for `good produce`. */
+  readonly taskId?: number | null;
 }
 
 export type RequestStatus = "pending" | "allocated" | "cancelled" | "access";
@@ -298,6 +314,8 @@ export interface GoodRequestRow {
   readonly status: RequestStatus;
   readonly createdAt: number;
   readonly closedAt: number | null;
+  /** When the member last changed the bid (null: as made); ties go to the earlier bid. */
+  readonly bidAt?: number | null;
 }
 
 export interface RoundRow {
@@ -340,6 +358,8 @@ export interface LoanRow {
   readonly dueAt: number;
   readonly returnedAt: number | null;
   readonly charged: number | null;
+  /** When it passed its due date unreturned (and its borrower was told); null: not overdue. */
+  readonly overdueAt?: number | null;
 }
 
 /** Verified work on production tasks of a good: what measures its effort per unit. */
@@ -361,6 +381,14 @@ export interface NoteRow {
   readonly onlyExternalId?: string | null;
 }
 
+/** Rows the storage job deleted, by kind. */
+export interface PruneCounts {
+  readonly replies: number;
+  readonly requests: number;
+  readonly outbox: number;
+  readonly notes: number;
+}
+
 export interface AccountNet {
   readonly account: AccountRow;
   readonly net: number;
@@ -373,6 +401,8 @@ export interface Tx {
   pool(id: number): Promise<PoolRow | undefined>;
   pools(): Promise<PoolRow[]>;
   setPoolPolicy(id: number, policy: string): Promise<void>;
+  /** Moves the pool's clock (every pool's, without `poolId`) forward to `at`; it never goes back. */
+  advanceClock(at: number, poolId?: number): Promise<void>;
 
   // members and identities
   identity(platform: string, externalId: string): Promise<IdentityRow | undefined>;
@@ -381,6 +411,16 @@ export interface Tx {
   insertIdentity(i: IdentityRow & { createdAt: number }): Promise<void>;
   moveIdentities(fromMember: number, toMember: number): Promise<void>;
   markMerged(memberId: number, into: number): Promise<void>;
+  /**
+   * Linking: moves every row the member holds to `toMember`, in one go (which columns, and why
+   * the others stay: MEMBER_COLUMNS in src/services/members.ts). Where both hold one: pool
+   * memberships merge (the higher role, the earlier joining), so do coordinator seats (the
+   * earlier) and waitlist places (the earlier arrival, still waiting if either was), and of two
+   * running subscriptions to one good the later one ends at `at`. Claims, requests, loans,
+   * allocations, notes and request ids simply move (the services settle two slots on one task
+   * first). Balances are not touched: they move by ledger entries.
+   */
+  mergeMemberRows(fromMember: number, toMember: number, at: number): Promise<void>;
   member(id: number): Promise<MemberRow | undefined>;
   memberByHandle(handle: string): Promise<MemberRow | undefined>;
 
@@ -428,8 +468,13 @@ export interface Tx {
   insertEntry(e: NewEntry): Promise<number>;
   /** Appends entries in order (one prepared statement each), moving the balances; their ids in order. */
   insertEntries(es: readonly NewEntry[]): Promise<number[]>;
-  /** The member accounts (with balances) of the members who have a waiting request for the good, in one query. */
-  pendingMemberAccounts(poolId: number, goodId: number): Promise<Array<{ memberId: number; account: AccountRow }>>;
+  /**
+   * The member accounts (with balances) of the members who have a waiting request for the good, in one query.
+   * With `asOf`, each balance is as of that time: the sum of the entries dated at or before it.
+   */
+  pendingMemberAccounts(poolId: number, goodId: number, asOf?: number): Promise<Array<{ memberId: number; account: AccountRow }>>;
+  /** A member's balance as of `at`: the sum of the account's entries dated at or before it. */
+  balanceAt(accountId: number, at: number): Promise<number>;
   entry(id: number): Promise<EntryRow | undefined>;
   reversalOf(entryId: number): Promise<EntryRow | undefined>;
   entriesOf(accountId: number, limit: number): Promise<EntryRow[]>;
@@ -453,7 +498,13 @@ export interface Tx {
   tasks(poolId: number, filter: { projectId?: number; kindId?: number; open?: boolean }): Promise<TaskRow[]>;
   setTaskOpen(taskId: number, openSince: number | null, openMs: number): Promise<void>;
   cancelTask(taskId: number, at: number, by: number): Promise<void>;
+  /** Sets a task's due date and records the change. */
+  setTaskDue(c: Omit<TaskDueChangeRow, "id">): Promise<void>;
+  /** The due date changes of the listed tasks, oldest first. */
+  dueChangesOf(taskIds: readonly number[]): Promise<TaskDueChangeRow[]>;
   claimsOf(taskId: number): Promise<ClaimRow[]>;
+  /** Every claim the member made, in every pool, oldest first. */
+  claimsOfMember(memberId: number): Promise<ClaimRow[]>;
   /** Claims of every listed task, in one query. */
   claimsOfTasks(taskIds: readonly number[]): Promise<ClaimRow[]>;
   claim(id: number): Promise<ClaimRow | undefined>;
@@ -480,8 +531,10 @@ export interface Tx {
   goods(poolId: number, filter: { projectId?: number; sector?: string }): Promise<GoodRow[]>;
   setStock(goodId: number, stock: number): Promise<void>;
   insertProduction(p: Omit<ProductionRow, "id">): Promise<void>;
+  /** The units a production task added, if it did. */
+  productionOfTask(taskId: number): Promise<ProductionRow | undefined>;
   productions(goodId: number, from: number, to: number): Promise<ProductionRow[]>;
-  /** Units and credited effort of the good's production tasks that have verified work. */
+  /** Units and credited effort of the good's production tasks that are done (every slot verified, not cancelled). */
   measuredEffort(goodId: number): Promise<MeasuredEffort>;
   insertGoodRequest(r: Omit<GoodRequestRow, "id">): Promise<number>;
   goodRequest(id: number): Promise<GoodRequestRow | undefined>;
@@ -490,7 +543,7 @@ export interface Tx {
   pendingRequestsOfMember(poolId: number, memberId: number): Promise<GoodRequestRow[]>;
   /** How many requests wait for the good, and for how many units, counted in SQL. */
   pendingTotals(goodId: number): Promise<{ requests: number; units: number }>;
-  updateGoodRequest(id: number, patch: Partial<Pick<GoodRequestRow, "filled" | "status" | "closedAt">>): Promise<void>;
+  updateGoodRequest(id: number, patch: Partial<Pick<GoodRequestRow, "filled" | "status" | "closedAt" | "qty" | "weight" | "bidAt">>): Promise<void>;
   /** Sets each request's filled units, status and closing time (a round's winners, in one go). */
   fillGoodRequests(fills: ReadonlyArray<Pick<GoodRequestRow, "id" | "filled" | "status" | "closedAt">>): Promise<void>;
   openRound(goodId: number): Promise<RoundRow | undefined>;
@@ -518,11 +571,32 @@ export interface Tx {
   loan(id: number): Promise<LoanRow | undefined>;
   loansOf(goodId: number): Promise<LoanRow[]>;
   returnLoan(id: number, returnedAt: number, charged: number): Promise<void>;
+  /** Loans out (not returned) in the pool, or of one member there, oldest first. */
+  openLoans(poolId: number, memberId?: number): Promise<LoanRow[]>;
+  /** Loans out past their due date by `now` not yet marked overdue, in every pool (or one), earliest due first. */
+  loansFallingOverdue(now: number, poolId?: number): Promise<LoanRow[]>;
+  markLoanOverdue(id: number, at: number): Promise<void>;
 
   // the scheduler's slots
   jobRan(job: string, slot: number): Promise<boolean>;
   lastJobSlot(job: string): Promise<number | undefined>;
   insertJobRun(r: { job: string; slot: number; ranAt: number; outcome: string }): Promise<void>;
+
+  // catching up (services/catch-up.ts), before every command: what has come due, found cheaply
+  /**
+   * The earliest deadline of an active claim, closing time of an open round and due date of a
+   * loan out and not marked overdue yet, in every pool (null: none).
+   */
+  nextDeadlines(): Promise<{ claim: number | null; round: number | null; loan: number | null }>;
+  /**
+   * Per pool with flat-rate goods: its policy (JSON) and the earliest moment not settled yet of
+   * any of them (where its last settled period ended, or its creation).
+   */
+  unsettledSince(): Promise<Array<{ poolId: number; policy: string; since: number }>>;
+  /** The pool's verified work credited by the commons, per project and good (null: a task without a good). */
+  commonsWork(poolId: number): Promise<Array<{ projectId: number; goodId: number | null; amount: number }>>;
+  /** How many members ever took each of the pool's copyable goods. */
+  copyableUsers(poolId: number): Promise<Array<{ goodId: number; members: number }>>;
 
   // rooms' announcements: switches, live boards, neglected-work notices
   /** Announcement kinds switched off in the pool's rooms. */
@@ -554,6 +628,16 @@ export interface Tx {
   reply(requestId: string): Promise<ReplyRow | undefined>;
   /** Records the answer to a request; a second answer to the same request id is ignored. */
   insertReply(r: Omit<ReplyRow, "deliveredAt" | "attempts" | "failedAt" | "failure">): Promise<void>;
+
+  // storage that does not grow with traffic (the storage job)
+  /**
+   * Deletes at most `limit` rows of each kind that are past keeping: stored answers made before
+   * `before` that were sent or given up, request ids recorded before it, and room messages and
+   * member notes sent or given up before it. Returns how many of each it deleted.
+   */
+  pruneStored(o: { before: number; limit: number }): Promise<PruneCounts>;
+  /** Brings the query planner's statistics up to date where tables changed much (cheap when none did). */
+  refreshStatistics(): Promise<void>;
 
   // summary charts
   /** Requests for the good made in [from, to), whatever became of them, oldest first. */

@@ -40,3 +40,27 @@ export function toHours(milliHours: number): number {
 export function formatHours(milliHours: number): string {
   return `${formatThousandths(milliHours)} wh`;
 }
+
+/**
+ * A charge computed from exact inputs and rounded once, at the end: the product of `factors`
+ * (integers) divided by `divisor`, to the nearest milli-hour, halves up. A charge whose exact
+ * value is above zero is never less than one milli-hour (0.001 wh): nothing with an effort is
+ * free. Exact whatever the sizes (integer arithmetic without floats).
+ */
+export function roundedCharge(factors: readonly number[], divisor: number): number {
+  let n = 1n;
+  for (const f of factors) {
+    if (!Number.isSafeInteger(f) || f < 0) throw new Error(`a charge is made of non-negative integers, not ${f}`);
+    n *= BigInt(f);
+  }
+  if (n === 0n) return 0;
+  const d = BigInt(divisor);
+  const rounded = (2n * n + d) / (2n * d);
+  return Math.max(1, Number(rounded));
+}
+
+/** What `qty` units cost at `effort` milli-hours each and a weight in millionths: qty x effort x weight, rounded once. */
+export const unitsCharge = (qty: number, effort: number, weight: number): number => roundedCharge([qty, effort, weight], 1_000_000);
+
+/** What `days` of a loan cost: days x effort x the day's share (thousandths of one: 1% = 10), rounded once. */
+export const daysCharge = (days: number, effort: number, dayShare: number): number => roundedCharge([days, effort, dayShare], 1000);

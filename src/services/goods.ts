@@ -2,10 +2,12 @@
 // the producers are still credited only their effort (the surplus goes to the commons). Four
 // models: per unit, flat rate (split among subscribers), copyable (free; the commons carries the
 // effort), durable (borrowed, charged per day of use).
+import { daysCharge, unitsCharge } from "../core/amounts.ts";
 import { roundOutcome, type RoundOutcome } from "../core/auction.ts";
 import { withinCreditLimit } from "../core/ledger.ts";
+import { taskState } from "../core/tasks.ts";
 import { DAY_MS, HOUR_MS } from "../core/time.ts";
-import { WEIGHT_ONE } from "../core/weights.ts";
+import { credit, WEIGHT_ONE } from "../core/weights.ts";
 import { readPolicy, type Policy } from "../core/policy.ts";
 import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
@@ -119,21 +121,49 @@ export async function produceGood(c: PoolCtx, name: string, qty: number): R<{ go
   const denied = await requireCoordinator(c, await projectOfGood(c.tx, good), false);
   if (denied) return err(denied);
   if (good.model === "copyable") return err({ kind: "good_model", good: good.name, model: good.model, need: "stock" });
-  await catchUp(c.tx, good.id, c.now);
-  const current = (await c.tx.good(good.id)) ?? good;
-  const { effort } = await effortOf(c.tx, good, c.pool.policy);
-  const stock = current.stock + qty;
-  await c.tx.setStock(good.id, stock);
-  await c.tx.insertProduction({ goodId: good.id, qty, effort, at: c.now, by: c.member.id });
-  let allocated: RoundClosed | null = null;
-  const round = await c.tx.openRound(good.id);
-  if (round && good.model === "per-unit") {
-    const waiting = (await c.tx.pendingTotals(good.id)).units;
-    // Enough for everyone waiting: there is nothing to auction, so the round closes now at 1.00.
-    if (waiting <= stock) allocated = await closeRound(c.tx, round, c.now, c.requestId, c.now);
-  }
+  const allocated = await addUnits(c, good, qty, null);
   const after = (await c.tx.good(good.id)) ?? good;
   return ok({ good: await viewGood(c.tx, after, c.pool.policy), allocated });
+}
+
+/**
+ * Units join the stock (after the pool's goods have caught up): recorded as a production at the
+ * effort of now, and when they cover every unit waiting in the open round, it closes at once.
+ */
+async function addUnits(c: PoolCtx, good: GoodRow, qty: number, taskId: number | null): Promise<RoundClosed | null> {
+  await catchUp(c.tx, good.poolId, c.now);
+  const current = (await c.tx.good(good.id)) ?? good;
+  const { effort } = await effortOf(c.tx, good, c.pool.policy);
+  await c.tx.setStock(good.id, current.stock + qty);
+  await c.tx.insertProduction({ goodId: good.id, qty, effort, at: c.now, by: c.member.id, taskId });
+  return serveIfCovered(c, good);
+}
+
+/** Enough stock for everyone waiting: there is nothing to auction, so the open round closes now at 1.00. */
+async function serveIfCovered(c: PoolCtx, good: GoodRow): Promise<RoundClosed | null> {
+  if (good.model !== "per-unit") return null;
+  const round = await c.tx.openRound(good.id);
+  if (!round) return null;
+  const stock = (await c.tx.good(good.id))?.stock ?? 0;
+  const waiting = (await c.tx.pendingTotals(good.id)).units;
+  return waiting <= stock ? closeRound(c.tx, round, c.now, c.requestId, c.now) : null;
+}
+
+/**
+ * A production task makes its units: when the last open slot of a task posted with `good:` and
+ * `qty:` is verified (the task is done), its units join the good's stock as `good produce`
+ * would add them, once per task (a verification undone and restored adds nothing again).
+ * Copyable goods have no stock: their tasks only measure the effort. The task-verify code calls
+ * this after every verification.
+ */
+export async function produceFromTask(c: PoolCtx, taskId: number): Promise<{ good: string; qty: number; allocated: RoundClosed | null } | null> {
+  const task = await c.tx.task(taskId);
+  if (!task || task.goodId === null || task.goodQty === null || task.goodQty <= 0) return null;
+  if (taskState(task, await c.tx.claimsOf(taskId)) !== "done") return null;
+  if (await c.tx.productionOfTask(taskId)) return null;
+  const good = await c.tx.good(task.goodId);
+  if (!good || good.model === "copyable") return null;
+  return { good: good.name, qty: task.goodQty, allocated: await addUnits(c, good, task.goodQty, taskId) };
 }
 
 export interface Requested {
@@ -141,27 +171,37 @@ export interface Requested {
   readonly good: GoodView;
   readonly cost: number | null;
   readonly round: RoundRow | null;
+  /** The member's waiting bid as it was before this request changed it (units still wanted, weight); null for a new request. */
+  readonly was: { readonly qty: number; readonly weight: number } | null;
+  /** A changed bid left stock for everyone waiting: the round closed at once. */
+  readonly allocated: RoundClosed | null;
 }
 
 /**
  * A member asks for units. With enough free stock (and nobody waiting) they are allocated at
  * once at effort x qty; otherwise the request waits for its round, with its preference weight.
+ * One bid per member per good: while the member waits for the good, asking again changes the
+ * waiting request's weight (and units, if `qty` is given) instead of adding another.
  */
-export async function requestGood(c: PoolCtx, name: string, qty: number, weight: number): R<Requested> {
+export async function requestGood(c: PoolCtx, name: string, qtyGiven: number | undefined, weightGiven: number | undefined): R<Requested> {
   const g = await findGood(c, name);
   if (!g.ok) return g;
   const good = g.value;
+  const qty = qtyGiven ?? 1;
+  const weight = weightGiven ?? WEIGHT_ONE;
   if (qty > c.pool.policy.maxRequestQty) return err({ kind: "too_many_units", qty, max: c.pool.policy.maxRequestQty });
   const base = { goodId: good.id, memberId: c.member.id, qty, weight, createdAt: c.now };
   if (good.model === "copyable") {
     const id = await c.tx.insertGoodRequest({ ...base, filled: qty, status: "access", closedAt: c.now });
-    return ok({ request: { id, ...base, filled: qty, status: "access", closedAt: c.now }, good: await viewGood(c.tx, good, c.pool.policy), cost: 0, round: null });
+    return ok({ request: { id, ...base, filled: qty, status: "access", closedAt: c.now }, good: await viewGood(c.tx, good, c.pool.policy), cost: 0, round: null, was: null, allocated: null });
   }
   if (good.model !== "per-unit") return err(needModel(good, "per-unit"));
-  await catchUp(c.tx, good.id, c.now);
+  await catchUp(c.tx, good.poolId, c.now);
   const fresh = (await c.tx.good(good.id)) ?? good;
-  const pending = await c.tx.pendingTotals(good.id);
   const { effort } = await effortOf(c.tx, good, c.pool.policy);
+  const mine = (await c.tx.pendingRequestsOfMember(c.pool.row.id, c.member.id)).find((r) => r.goodId === good.id);
+  if (mine) return changeBid(c, fresh, mine, qtyGiven, weightGiven, effort);
+  const pending = await c.tx.pendingTotals(good.id);
   // Taken now or waiting, a request must be payable at the effort with what the member's other
   // waiting requests and open loans already hold: a request nobody could pay never waits, so
   // no round spends work on it.
@@ -175,9 +215,9 @@ export async function requestGood(c: PoolCtx, name: string, qty: number, weight:
   }
   if (pending.requests === 0 && fresh.stock >= qty) {
     const id = await c.tx.insertGoodRequest({ ...base, filled: qty, status: "allocated", closedAt: c.now });
-    await allocate(c.tx, fresh, { requestId: id, roundId: null, memberId: c.member.id, qty, effort, weight: WEIGHT_ONE, unitCost: effort, at: c.now, requestKey: c.requestId });
+    await allocate(c.tx, fresh, { requestId: id, roundId: null, memberId: c.member.id, qty, effort, weight: WEIGHT_ONE, total: cost, at: c.now, requestKey: c.requestId });
     const after = (await c.tx.good(good.id)) ?? good;
-    return ok({ request: { id, ...base, filled: qty, status: "allocated", closedAt: c.now }, good: await viewGood(c.tx, after, c.pool.policy), cost, round: null });
+    return ok({ request: { id, ...base, filled: qty, status: "allocated", closedAt: c.now }, good: await viewGood(c.tx, after, c.pool.policy), cost, round: null, was: null, allocated: null });
   }
   const id = await c.tx.insertGoodRequest({ ...base, filled: 0, status: "pending", closedAt: null });
   let round = await c.tx.openRound(good.id);
@@ -185,18 +225,47 @@ export async function requestGood(c: PoolCtx, name: string, qty: number, weight:
     const r = { goodId: good.id, openedAt: c.now, closesAt: c.now + c.pool.policy.roundHours * HOUR_MS, closedAt: null, clearingWeight: null, supply: null, allocated: null };
     round = { id: await c.tx.insertRound(r), ...r };
   }
-  return ok({ request: { id, ...base, filled: 0, status: "pending", closedAt: null }, good: await viewGood(c.tx, fresh, c.pool.policy), cost: null, round });
+  return ok({ request: { id, ...base, filled: 0, status: "pending", closedAt: null }, good: await viewGood(c.tx, fresh, c.pool.policy), cost: null, round, was: null, allocated: null });
 }
 
-/** An allocation to make: the row's facts, the price of one unit, and the request id for its entries. */
-type Allocation = Omit<AllocationRow, "id" | "goodId" | "cost"> & { readonly unitCost: number; readonly requestKey: string };
+/**
+ * The member's waiting request gets the new weight (and units, if given: how many it still
+ * waits for), as a bid made now: ties go to the earlier bid. The changed request must be
+ * payable at the effort like a new one, with what the member's other requests, loans and
+ * subscriptions hold. When fewer units now wait than are in stock, the round closes at once.
+ */
+async function changeBid(c: PoolCtx, good: GoodRow, mine: GoodRequestRow, qty: number | undefined, weight: number | undefined, effort: number): R<Requested> {
+  const was = { qty: mine.qty - mine.filled, weight: mine.weight };
+  const units = qty ?? was.qty;
+  const next = { qty: mine.filled + units, weight: weight ?? mine.weight };
+  const round = (await c.tx.openRound(good.id)) ?? null;
+  if (units === was.qty && next.weight === mine.weight) {
+    return ok({ request: mine, good: await viewGood(c.tx, good, c.pool.policy), cost: null, round, was, allocated: null });
+  }
+  const cost = effort * units;
+  const balance = (await c.tx.accountById(await ensureAccount(c.tx, c.pool.row.id, "member", c.member.id)))?.balance ?? 0;
+  // What this request held before the change is the member's to spend again.
+  const committed = (await committedCharges(c, c.member.id)) - was.qty * effort;
+  if (!withinCreditLimit(balance - committed, cost, c.pool.policy.creditLimit)) {
+    const available = balance - committed + c.pool.policy.creditLimit;
+    return err({ kind: "insufficient_credit", needed: cost, available, committed, units: Math.max(0, Math.floor(available / effort)) });
+  }
+  await c.tx.updateGoodRequest(mine.id, { qty: next.qty, weight: next.weight, bidAt: c.now });
+  const allocated = await serveIfCovered(c, good);
+  const request = (await c.tx.goodRequest(mine.id)) ?? { ...mine, ...next };
+  const after = (await c.tx.good(good.id)) ?? good;
+  return ok({ request, good: await viewGood(c.tx, after, c.pool.policy), cost: null, round: allocated ? null : round, was, allocated });
+}
+
+/** An allocation to make: the row's facts, what it costs in all, and the request id for its entries. */
+type Allocation = Omit<AllocationRow, "id" | "goodId" | "cost"> & { readonly total: number; readonly requestKey: string };
 
 /** The entries of an allocation: the effort to the producing project, the surplus above it to the commons. */
 function allocationEntries(good: GoodRow, a: Allocation, member: number, project: number, commons: number): Posting[] {
   const poolId = good.poolId;
   const memo = `${a.qty} x ${good.name}`;
   const effortTotal = a.effort * a.qty;
-  const surplus = (a.unitCost - a.effort) * a.qty;
+  const surplus = a.total - effortTotal;
   const out: Posting[] = [];
   if (effortTotal > 0) out.push({ poolId, fromAccount: member, toAccount: project, amount: effortTotal, kind: "allocation", memo, requestId: a.requestKey, createdAt: a.at, createdBy: a.memberId });
   if (surplus > 0) out.push({ poolId, fromAccount: member, toAccount: commons, amount: surplus, kind: "surplus", memo, requestId: a.requestKey, createdAt: a.at, createdBy: a.memberId });
@@ -216,13 +285,26 @@ async function allocate(tx: Tx, good: GoodRow, a: Allocation): Promise<Allocatio
   for (const p of allocationEntries(good, a, member, project, commons)) await postEntry(tx, p);
   const current = (await tx.good(good.id))?.stock ?? good.stock;
   await tx.setStock(good.id, current - a.qty);
-  const row = { goodId: good.id, requestId: a.requestId, roundId: a.roundId, memberId: a.memberId, qty: a.qty, effort: a.effort, weight: a.weight, cost: a.unitCost * a.qty, at: a.at };
+  const row = { goodId: good.id, requestId: a.requestId, roundId: a.roundId, memberId: a.memberId, qty: a.qty, effort: a.effort, weight: a.weight, cost: a.total, at: a.at };
   return { id: await tx.insertAllocation(row), ...row };
 }
 
 /**
- * Closes a round: the auction decides with the pure rule, then units are handed out. Losers
- * and skipped requests stay queued for the next round, which opens at `nextOpensAt`.
+ * The auction decides in exact amounts: it gets the effort in millionths of a milli-hour, so
+ * that its price of a unit is effort x weight with nothing rounded off, and each member's room
+ * (balance plus credit limit) likewise, plus just under half a milli-hour. Then "n units at that
+ * price fit the room" is exactly "n x effort x weight, rounded once to the milli-hour, fits the
+ * balance and limit", which is what the winner is charged.
+ */
+const EXACT = WEIGHT_ONE;
+const exactRoom = (milliHours: number) => milliHours * EXACT + (EXACT / 2 - 1);
+
+/**
+ * Closes a round as of `now`: the auction decides with the pure rule on the waiting members'
+ * balances as of that time (entries dated later do not count, so a round closed late decides as
+ * it would have on time), then units are handed out, each winner charged units x effort x
+ * clearing weight rounded once. Losers and skipped requests stay queued for the next round,
+ * which opens at `nextOpensAt`.
  */
 export async function closeRound(tx: Tx, round: RoundRow, now: number, requestKey: string, nextOpensAt: number): Promise<RoundClosed> {
   const good = await tx.good(round.goodId);
@@ -234,19 +316,23 @@ export async function closeRound(tx: Tx, round: RoundRow, now: number, requestKe
   const pending = await tx.goodRequestsOf(good.id, "pending");
   const balances = new Map<number, number>();
   const accountIds = new Map<number, number>();
-  // Every waiting member's balance in one query; a member without an account has 0.
-  for (const { memberId, account } of await tx.pendingMemberAccounts(good.poolId, good.id)) {
-    balances.set(memberId, account.balance);
+  // Every waiting member's balance as of the closing time in one query; without an account, 0.
+  for (const r of pending) balances.set(r.memberId, exactRoom(0));
+  for (const { memberId, account } of await tx.pendingMemberAccounts(good.poolId, good.id, now)) {
+    balances.set(memberId, exactRoom(account.balance));
     accountIds.set(memberId, account.id);
   }
   const byId = new Map(pending.map((r) => [r.id, r]));
-  const outcome = roundOutcome({
-    bids: pending.map((r) => ({ request: r.id, member: r.memberId, weight: r.weight, units: r.qty - r.filled, at: r.createdAt })),
+  const exact = roundOutcome({
+    bids: pending.map((r) => ({ request: r.id, member: r.memberId, weight: r.weight, units: r.qty - r.filled, at: r.bidAt ?? r.createdAt })),
     supply: good.stock,
-    effort,
+    effort: effort * EXACT,
     balances,
-    creditLimit: policy.creditLimit,
+    creditLimit: policy.creditLimit * EXACT,
   });
+  // What a unit costs, for people to read; each winner pays their units' total, rounded once.
+  const outcome: RoundOutcome = { ...exact, unitCost: credit(effort, exact.clearing) };
+  const totalOf = (units: number) => unitsCharge(units, effort, outcome.clearing);
   const names = new Map<number, string>();
   const handle = async (id: number) => {
     const known = names.get(id);
@@ -270,13 +356,14 @@ export async function closeRound(tx: Tx, round: RoundRow, now: number, requestKe
     const req = byId.get(w.request)!;
     const member = accountIds.get(w.member) ?? (await ensureAccount(tx, good.poolId, "member", w.member));
     accountIds.set(w.member, member);
-    postings.push(...allocationEntries(good, { requestId: w.request, roundId: round.id, memberId: w.member, qty: w.units, effort, weight: outcome.clearing, unitCost: outcome.unitCost, at: now, requestKey }, member, projectAccount, commonsAccount));
-    rows.push({ goodId: good.id, requestId: w.request, roundId: round.id, memberId: w.member, qty: w.units, effort, weight: outcome.clearing, cost: outcome.unitCost * w.units, at: now });
+    const cost = totalOf(w.units);
+    postings.push(...allocationEntries(good, { requestId: w.request, roundId: round.id, memberId: w.member, qty: w.units, effort, weight: outcome.clearing, total: cost, at: now, requestKey }, member, projectAccount, commonsAccount));
+    rows.push({ goodId: good.id, requestId: w.request, roundId: round.id, memberId: w.member, qty: w.units, effort, weight: outcome.clearing, cost, at: now });
     stock -= w.units;
     const filled = req.filled + w.units;
     fills.push(filled >= req.qty ? { id: w.request, filled, status: "allocated", closedAt: now } : { id: w.request, filled, status: req.status, closedAt: req.closedAt });
-    notes.push({ poolId: good.poolId, memberId: w.member, kind: "allocated", body: JSON.stringify({ good: good.name, qty: w.units, cost: outcome.unitCost * w.units, clearing: outcome.clearing }), createdAt: now });
-    allocations.push({ member: await handle(w.member), qty: w.units, cost: outcome.unitCost * w.units });
+    notes.push({ poolId: good.poolId, memberId: w.member, kind: "allocated", body: JSON.stringify({ good: good.name, qty: w.units, cost, clearing: outcome.clearing }), createdAt: now });
+    allocations.push({ member: await handle(w.member), qty: w.units, cost });
     total += w.units;
   }
   if (outcome.winners.length > 0) {
@@ -287,7 +374,7 @@ export async function closeRound(tx: Tx, round: RoundRow, now: number, requestKe
   }
   const skipped: Array<{ member: string; qty: number }> = [];
   for (const s of outcome.skipped) {
-    notes.push({ poolId: good.poolId, memberId: s.member, kind: "skipped", body: JSON.stringify({ good: good.name, qty: s.units, cost: outcome.unitCost * s.units }), createdAt: now });
+    notes.push({ poolId: good.poolId, memberId: s.member, kind: "skipped", body: JSON.stringify({ good: good.name, qty: s.units, cost: totalOf(s.units) }), createdAt: now });
     skipped.push({ member: await handle(s.member), qty: s.units });
   }
   await tx.insertNotes(notes);
@@ -326,39 +413,102 @@ export async function allocateGood(c: PoolCtx, name: string): R<RoundClosed> {
   if (!g.ok) return g;
   const denied = await requireCoordinator(c, await projectOfGood(c.tx, g.value), false);
   if (denied) return err(denied);
-  await catchUp(c.tx, g.value.id, c.now);
+  await catchUp(c.tx, g.value.poolId, c.now);
   const round = await c.tx.openRound(g.value.id);
   if (!round) return err({ kind: "no_round", good: g.value.name });
   return ok(await closeRound(c.tx, round, c.now, c.requestId, c.now));
 }
 
 /**
- * Closes the good's rounds whose time has come, each as of its closing time, before anything
- * else happens to the good: a request or new units after the close never reach a round that
- * should have closed before them, whether or not the scheduler ran on time.
+ * Before anything happens to a pool's goods, what should have happened before now happens
+ * first, each as of its own time (see `catchUpGoods`): a request or new units never reach a
+ * round that should have closed before them, whether or not the scheduler ran on time.
  */
-async function catchUp(tx: Tx, goodId: number, now: number): Promise<void> {
-  for (let guard = 0; guard < 10_000; guard++) {
-    const round = await tx.openRound(goodId);
-    if (!round || round.closesAt > now) return;
-    await closeRound(tx, round, round.closesAt, `cron:round:${round.id}`, round.closesAt);
-  }
+async function catchUp(tx: Tx, poolId: number, now: number): Promise<void> {
+  await catchUpGoods(tx, now, poolId);
+}
+
+/** A loan that passed its due date unreturned: marked, and its borrower told. */
+export interface OverdueLoan {
+  readonly loan: number;
+  readonly pool: number;
+  readonly good: string;
+  readonly member: number;
+  readonly dueAt: number;
+}
+
+export interface GoodsCaughtUp {
+  readonly rounds: RoundClosed[];
+  readonly settled: Settled[];
+  readonly overdue: OverdueLoan[];
 }
 
 /**
- * Closes every round whose time has come (the scheduler calls it). A bot that was down closes
- * each missed round in turn, as of its closing time, so the outcome does not depend on when
- * this runs.
+ * Everything of the goods that was due by `now` and has not happened yet, in every pool (or
+ * one), in the order of its time and each exactly as of that time: loans falling overdue, flat-
+ * rate periods ending (settled), auction rounds closing (balances and entries' dates as of the
+ * closing time). So it does not matter when this runs: a bot that was down, a scheduler that was
+ * late, or a command that comes first all end with the same ledger as if each had happened on
+ * time. The scheduler's jobs and every goods command run it; it is safe to run at any moment.
+ */
+export async function catchUpGoods(tx: Tx, now: number, poolId?: number): Promise<GoodsCaughtUp> {
+  const out = { rounds: [] as RoundClosed[], settled: [] as Settled[], overdue: [] as OverdueLoan[] };
+  const poolOfGood = new Map<number, number>();
+  const poolOf = async (goodId: number) => {
+    let p = poolOfGood.get(goodId);
+    if (p === undefined) poolOfGood.set(goodId, (p = (await tx.good(goodId))?.poolId ?? -1));
+    return p;
+  };
+  for (let guard = 0; guard < 100_000; guard++) {
+    const loan = (await tx.loansFallingOverdue(now, poolId))[0];
+    const period = await nextPeriodEnd(tx, now, poolId);
+    let round: RoundRow | undefined;
+    for (const r of await tx.dueRounds(now)) {
+      if (poolId === undefined || (await poolOf(r.goodId)) === poolId) {
+        round = r;
+        break;
+      }
+    }
+    // At the same moment: a loan falls overdue, then a period ends, then a round closes.
+    const times = [loan?.dueAt ?? Infinity, period?.end ?? Infinity, round?.closesAt ?? Infinity];
+    const first = Math.min(...times);
+    if (first === Infinity) break;
+    if (loan && loan.dueAt === first) out.overdue.push(await markOverdue(tx, loan));
+    else if (period && period.end === first) out.settled.push(await settleOne(tx, period.good, period.start, period.end, now));
+    else if (round) out.rounds.push(await closeRound(tx, round, round.closesAt, `cron:round:${round.id}`, round.closesAt));
+  }
+  return out;
+}
+
+/**
+ * Closes every round whose time has come (the scheduler calls it), after and before whatever
+ * else of the goods was due first (see `catchUpGoods`). A bot that was down closes each missed
+ * round in turn, as of its closing time, so the outcome does not depend on when this runs.
  */
 export async function closeDueRounds(tx: Tx, now: number): Promise<RoundClosed[]> {
-  const closed: RoundClosed[] = [];
-  for (let guard = 0; guard < 10_000; guard++) {
-    const due = await tx.dueRounds(now);
-    const next = due[0];
-    if (!next) break;
-    closed.push(await closeRound(tx, next, next.closesAt, `cron:round:${next.id}`, next.closesAt));
-  }
-  return closed;
+  return (await catchUpGoods(tx, now)).rounds;
+}
+
+/** The loan is overdue as of its due date: marked, and its borrower gets a note dated then. */
+async function markOverdue(tx: Tx, loan: LoanRow): Promise<OverdueLoan> {
+  const good = await tx.good(loan.goodId);
+  if (!good) throw new Error(`loan ${loan.id} has no good`);
+  await tx.markLoanOverdue(loan.id, loan.dueAt);
+  const pool = await tx.pool(good.poolId);
+  const policy = readPolicy(pool?.policy ?? "{}");
+  const { effort } = await effortOf(tx, good, policy);
+  const body: OverdueNote = { loan: loan.id, good: good.name, dueAt: loan.dueAt, perDay: effort * policy.durableDayPercent };
+  await tx.insertNote({ poolId: good.poolId, memberId: loan.memberId, kind: "overdue", body: JSON.stringify(body), createdAt: loan.dueAt });
+  return { loan: loan.id, pool: good.poolId, good: good.name, member: loan.memberId, dueAt: loan.dueAt };
+}
+
+/** What the borrower of an overdue loan is told. */
+export interface OverdueNote {
+  readonly loan: number;
+  readonly good: string;
+  readonly dueAt: number;
+  /** What each day of use costs, in millionths of a weighted hour (exact: effort x the day's share). */
+  readonly perDay: number;
 }
 
 /** The member's own pending request leaves the queue. */
@@ -368,7 +518,7 @@ export async function cancelRequest(c: PoolCtx, id: number): R<{ request: GoodRe
   if (!r || !good || good.poolId !== c.pool.row.id) return err({ kind: "not_found", what: "request", ref: `#${id}` });
   if (r.memberId !== c.member.id) return err({ kind: "not_yours", what: "request", id });
   if (r.status !== "pending") return err({ kind: "request_closed", id, status: r.status });
-  await catchUp(c.tx, good.id, c.now);
+  await catchUp(c.tx, good.poolId, c.now);
   // The round that should have closed already may have served this request.
   const now = await c.tx.goodRequest(id);
   if (now && now.status !== "pending") return err({ kind: "request_closed", id, status: now.status });
@@ -382,20 +532,47 @@ export async function cancelRequest(c: PoolCtx, id: number): R<{ request: GoodRe
   return ok({ request: { ...r, status: "cancelled", closedAt: c.now }, good: good.name });
 }
 
-export async function subscribe(c: PoolCtx, name: string, on: boolean): R<{ good: GoodView; subscribed: boolean }> {
+/**
+ * Subscribes to a flat-rate good, or ends the subscription. A new subscription must fit the
+ * credit limit with its expected share of the running period (see `expectedShare`), on top of
+ * what the member's waiting requests, loans and other subscriptions hold; ending one is free.
+ */
+export async function subscribe(c: PoolCtx, name: string, on: boolean): R<{ good: GoodView; subscribed: boolean; share: number }> {
   const g = await findGood(c, name);
   if (!g.ok) return g;
   const good = g.value;
   if (good.model !== "flat-rate") return err(needModel(good, "flat-rate"));
-  const mine = (await c.tx.subscriptions(good.id)).find((s) => s.memberId === c.member.id && s.until === null);
+  await catchUp(c.tx, good.poolId, c.now);
+  const open = (await c.tx.subscriptions(good.id)).filter((s) => s.until === null);
+  const mine = open.find((s) => s.memberId === c.member.id);
+  let share = 0;
   if (on) {
     if (mine) return err({ kind: "subscription", good: good.name, subscribed: true });
+    share = await expectedShare(c.tx, good, c.pool.policy, c.now, new Set(open.map((s) => s.memberId)).size + 1);
+    const balance = (await c.tx.accountById(await ensureAccount(c.tx, c.pool.row.id, "member", c.member.id)))?.balance ?? 0;
+    const committed = await committedCharges(c, c.member.id);
+    if (!withinCreditLimit(balance - committed, share, c.pool.policy.creditLimit)) {
+      return err({ kind: "insufficient_credit", needed: share, available: balance - committed + c.pool.policy.creditLimit, committed });
+    }
     await c.tx.insertSubscription({ goodId: good.id, memberId: c.member.id, since: c.now, until: null });
   } else {
     if (!mine) return err({ kind: "subscription", good: good.name, subscribed: false });
     await c.tx.endSubscription(mine.id, c.now);
   }
-  return ok({ good: await viewGood(c.tx, good, c.pool.policy), subscribed: on });
+  return ok({ good: await viewGood(c.tx, good, c.pool.policy), subscribed: on, share });
+}
+
+/**
+ * A subscriber's expected share of the running period: the effort expected in it, split among
+ * `subscribers`, rounded up. Expected is what was made in the period before it, or what was made
+ * in it so far if that is more (our choice: the only forecast the pool has is its past).
+ */
+export async function expectedShare(tx: Tx, good: GoodRow, policy: Policy, now: number, subscribers: number): Promise<number> {
+  const start = await runningPeriodStart(tx, good, policy);
+  const made = async (from: number, to: number) => (await tx.productions(good.id, from, to)).reduce((a, p) => a + p.qty * p.effort, 0);
+  const before = start > good.createdAt ? await made(periodStart(start - 1, policy.settlePeriod), start) : 0;
+  const expected = Math.max(before, await made(start, now + 1));
+  return Math.ceil(expected / Math.max(1, subscribers));
 }
 
 /** Start of the settlement period containing `t`: Monday 00:00 UTC, or the 1st of the month. */
@@ -430,28 +607,53 @@ export interface Settled {
  * units produced in the period is split evenly among the members subscribed at its end. Periods
  * follow one another from where the last settled one ended, so they never overlap whatever the
  * policy was then: each unit of effort is charged once. Each period is settled once, whenever
- * this runs. With `upTo`, the running period is settled too, up to that instant (a change of
+ * this runs, as of its end (with whatever else of the goods was due before: `catchUpGoods`).
+ * With `upTo`, the running period is settled too, up to that instant (a change of
  * settlePeriod does that first).
  */
 export async function settlePeriod(tx: Tx, now: number, poolId?: number, upTo?: number): Promise<Settled[]> {
-  const out: Settled[] = [];
+  const out = [...(await catchUpGoods(tx, now, poolId)).settled];
+  if (upTo === undefined) return out;
   for (const good of await tx.flatRateGoods()) {
     if (poolId !== undefined && good.poolId !== poolId) continue;
-    const pool = await tx.pool(good.poolId);
-    if (!pool) continue;
-    const period = readPolicy(pool.policy).settlePeriod;
-    let start = (await tx.lastSettlementEnd(good.id)) ?? periodStart(good.createdAt, period);
-    for (;;) {
-      const natural = periodEnd(periodStart(start, period), period);
-      const end = natural <= now ? natural : upTo !== undefined && start < upTo ? upTo : null;
-      if (end === null) break;
-      if (!(await tx.settlement(good.id, start))) out.push(await settleOne(tx, good, start, end, now));
-      start = end;
-    }
+    const start = await runningPeriodStart(tx, good);
+    if (start < upTo && !(await tx.settlement(good.id, start))) out.push(await settleOne(tx, good, start, upTo, now));
   }
   return out;
 }
 
+async function policyOfPool(tx: Tx, poolId: number): Promise<Policy> {
+  return readPolicy((await tx.pool(poolId))?.policy ?? "{}");
+}
+
+/** Where the good's running (not yet settled) period starts: where the last settled one ended. */
+async function runningPeriodStart(tx: Tx, good: GoodRow, policy?: Policy): Promise<number> {
+  const period = (policy ?? (await policyOfPool(tx, good.poolId))).settlePeriod;
+  return (await tx.lastSettlementEnd(good.id)) ?? periodStart(good.createdAt, period);
+}
+
+/** The flat-rate period (of one pool, if given) that ended first by `now` and is not settled yet. */
+async function nextPeriodEnd(tx: Tx, now: number, poolId: number | undefined): Promise<{ good: GoodRow; start: number; end: number } | null> {
+  let next: { good: GoodRow; start: number; end: number } | null = null;
+  for (const good of await tx.flatRateGoods()) {
+    if (poolId !== undefined && good.poolId !== poolId) continue;
+    const period = (await policyOfPool(tx, good.poolId)).settlePeriod;
+    const start = await runningPeriodStart(tx, good);
+    const end = periodEnd(periodStart(start, period), period);
+    if (end > now || (next && next.end <= end)) continue;
+    if (await tx.settlement(good.id, start)) continue;
+    next = { good, start, end };
+  }
+  return next;
+}
+
+/**
+ * Settles one period as of its end: its entries are dated then. The shares add up to the
+ * effort exactly: effort / subscribers rounded down, and the milli-hours left over one each to
+ * the earliest subscribers. A share is never 0 while the period had effort (nothing with an
+ * effort is free): when there are fewer milli-hours than subscribers, each of the others pays
+ * 0.001 wh too, to the commons, as a surplus above the effort.
+ */
 async function settleOne(tx: Tx, good: GoodRow, start: number, end: number, now: number): Promise<Settled> {
   const effort = (await tx.productions(good.id, start, end)).reduce((a, p) => a + p.qty * p.effort, 0);
   const subs = (await tx.subscriptions(good.id)).filter((s) => s.since < end && (s.until === null || s.until >= end));
@@ -460,15 +662,17 @@ async function settleOne(tx: Tx, good: GoodRow, start: number, end: number, now:
     const project = await ensureAccount(tx, good.poolId, "project", good.projectId);
     const share = Math.floor(effort / members.length);
     const extra = effort - share * members.length;
+    const memo = `${good.name} ${new Date(start).toISOString().slice(0, 10)}`;
     for (const [i, m] of members.entries()) {
       const amount = share + (i < extra ? 1 : 0);
-      if (amount === 0) continue;
       const from = await ensureAccount(tx, good.poolId, "member", m);
-      await postEntry(tx, { poolId: good.poolId, fromAccount: from, toAccount: project, amount, kind: "flat-rate", memo: `${good.name} ${new Date(start).toISOString().slice(0, 10)}`, requestId: `settle:${good.id}:${start}`, createdAt: now, createdBy: null });
+      const base = { poolId: good.poolId, fromAccount: from, memo, requestId: `settle:${good.id}:${start}`, createdAt: end, createdBy: null };
+      if (amount > 0) await postEntry(tx, { ...base, toAccount: project, amount, kind: "flat-rate" });
+      else await postEntry(tx, { ...base, toAccount: await ensureAccount(tx, good.poolId, "commons", good.poolId), amount: 1, kind: "surplus" });
     }
   }
   await tx.insertSettlement({ goodId: good.id, periodStart: start, periodEnd: end, effort, subscribers: members.length, at: now });
-  return { good: good.name, pool: good.poolId, periodStart: start, periodEnd: end, effort, subscribers: members.length, share: members.length > 0 ? Math.floor(effort / members.length) : 0 };
+  return { good: good.name, pool: good.poolId, periodStart: start, periodEnd: end, effort, subscribers: members.length, share: members.length > 0 ? Math.max(effort > 0 ? 1 : 0, Math.floor(effort / members.length)) : 0 };
 }
 
 /** `pool settle`: an admin runs the settlement of this pool's flat-rate goods now. */
@@ -478,11 +682,13 @@ export async function settleNow(c: PoolCtx): R<{ settled: Settled[] }> {
   return ok({ settled: await settlePeriod(c.tx, c.now, c.pool.row.id) });
 }
 
-const perDay = (effort: number, policy: Policy) => Math.round((effort * policy.durableDayPercent) / 1000);
+/** Days of use a loan is charged for by `at`: every started day, at least one. */
+export const loanDays = (loan: Pick<LoanRow, "borrowedAt">, at: number): number => Math.max(1, Math.ceil((at - loan.borrowedAt) / DAY_MS));
 
 /**
- * What a member has already spoken for: their waiting requests at the effort of now, and the
- * charges their open loans will have by their due dates.
+ * What a member has already spoken for: their waiting requests at the effort of now, the
+ * charges their open loans will have by their due dates (or by now, for days past them), and
+ * their subscriptions' expected shares of the running periods.
  */
 async function committedCharges(c: PoolCtx, memberId: number): Promise<number> {
   let total = 0;
@@ -496,44 +702,65 @@ async function committedCharges(c: PoolCtx, memberId: number): Promise<number> {
     }
     total += (r.qty - r.filled) * effort;
   }
-  return total + (await openLoanCharges(c, memberId));
-}
-
-/** The charges a member's open loans will have by their due dates, across the pool's durable goods. */
-async function openLoanCharges(c: PoolCtx, memberId: number): Promise<number> {
-  let total = 0;
+  for (const l of await c.tx.openLoans(c.pool.row.id, memberId)) {
+    let effort = efforts.get(l.goodId);
+    if (effort === undefined) {
+      const good = await c.tx.good(l.goodId);
+      effort = good ? (await effortOf(c.tx, good, c.pool.policy)).effort : 0;
+      efforts.set(l.goodId, effort);
+    }
+    total += daysCharge(Math.max(loanDays(l, l.dueAt), loanDays(l, c.now)), effort, c.pool.policy.durableDayPercent);
+  }
   for (const g of await c.tx.goods(c.pool.row.id, {})) {
-    if (g.model !== "durable") continue;
-    const open = (await c.tx.loansOf(g.id)).filter((l) => l.memberId === memberId && l.returnedAt === null);
-    if (open.length === 0) continue;
-    const daily = perDay((await effortOf(c.tx, g, c.pool.policy)).effort, c.pool.policy);
-    for (const l of open) total += daily * Math.max(1, Math.ceil((l.dueAt - l.borrowedAt) / DAY_MS));
+    if (g.model !== "flat-rate") continue;
+    const open = (await c.tx.subscriptions(g.id)).filter((s) => s.until === null);
+    if (!open.some((s) => s.memberId === memberId)) continue;
+    total += await expectedShare(c.tx, g, c.pool.policy, c.now, new Set(open.map((s) => s.memberId)).size);
   }
   return total;
 }
 
-/** Borrows one item of a durable good; it is charged per day of use when it comes back. */
-export async function borrowGood(c: PoolCtx, name: string, days: number): R<{ loan: LoanRow; good: string; perDay: number }> {
+export interface Borrowed {
+  readonly loan: LoanRow;
+  readonly good: string;
+  /** What a day of use costs, in millionths of a weighted hour (exact: effort x the day's share). */
+  readonly perDay: number;
+  /** What the planned days cost, rounded once. */
+  readonly planned: number;
+}
+
+/**
+ * Borrows one item of a durable good; it is charged per day of use when it comes back. The
+ * planned days must fit the credit limit, with what the member's requests, loans and
+ * subscriptions hold; days past the due date are charged too, also past the limit.
+ */
+export async function borrowGood(c: PoolCtx, name: string, days: number): R<Borrowed> {
   const g = await findGood(c, name);
   if (!g.ok) return g;
   const good = g.value;
   if (good.model !== "durable") return err(needModel(good, "durable"));
-  if (good.stock < 1) return err({ kind: "out_of_stock", good: good.name });
+  await catchUp(c.tx, good.poolId, c.now);
+  const current = (await c.tx.good(good.id)) ?? good;
+  if (current.stock < 1) return err({ kind: "out_of_stock", good: good.name });
   const { effort } = await effortOf(c.tx, good, c.pool.policy);
-  const daily = perDay(effort, c.pool.policy);
+  const planned = daysCharge(days, effort, c.pool.policy.durableDayPercent);
   const account = await ensureAccount(c.tx, c.pool.row.id, "member", c.member.id);
   const balance = (await c.tx.accountById(account))?.balance ?? 0;
-  // What the member's waiting requests and open loans will cost is already spoken for.
+  // What the member's waiting requests, open loans and subscriptions will cost is already spoken for.
   const committed = await committedCharges(c, c.member.id);
-  if (!withinCreditLimit(balance - committed, daily * days, c.pool.policy.creditLimit)) {
-    return err({ kind: "insufficient_credit", needed: daily * days, available: balance - committed + c.pool.policy.creditLimit, committed });
+  if (!withinCreditLimit(balance - committed, planned, c.pool.policy.creditLimit)) {
+    return err({ kind: "insufficient_credit", needed: planned, available: balance - committed + c.pool.policy.creditLimit, committed });
   }
-  await c.tx.setStock(good.id, good.stock - 1);
+  await c.tx.setStock(good.id, current.stock - 1);
   const row = { goodId: good.id, memberId: c.member.id, borrowedAt: c.now, dueAt: c.now + days * DAY_MS, returnedAt: null, charged: null };
-  return ok({ loan: { id: await c.tx.insertLoan(row), ...row }, good: good.name, perDay: daily });
+  return ok({ loan: { id: await c.tx.insertLoan(row), ...row }, good: good.name, perDay: effort * c.pool.policy.durableDayPercent, planned });
 }
 
-/** Returns a loan: charged effort per (started) day of use, at least one, to the producing project. */
+/**
+ * Returns a loan: charged days x effort x durableDayPercent, every started day of use counted
+ * (at least one) and rounded once, to the producing project; days past the due date too, also
+ * past the credit limit (they follow from the borrower's choice).
+ */
 export async function returnGood(c: PoolCtx, id: number): R<{ loan: LoanRow; good: string; days: number; charged: number }> {
   const loan = await c.tx.loan(id);
   const good = loan ? await c.tx.good(loan.goodId) : undefined;
@@ -543,17 +770,44 @@ export async function returnGood(c: PoolCtx, id: number): R<{ loan: LoanRow; goo
     if (denied) return err({ kind: "not_yours", what: "loan", id });
   }
   if (loan.returnedAt !== null) return err({ kind: "loan_returned", id });
-  const days = Math.max(1, Math.ceil((c.now - loan.borrowedAt) / DAY_MS));
+  await catchUp(c.tx, good.poolId, c.now);
+  const days = loanDays(loan, c.now);
   const { effort } = await effortOf(c.tx, good, c.pool.policy);
-  const charged = perDay(effort, c.pool.policy) * days;
+  const charged = daysCharge(days, effort, c.pool.policy.durableDayPercent);
   if (charged > 0) {
     const from = await ensureAccount(c.tx, c.pool.row.id, "member", loan.memberId);
     const to = await ensureAccount(c.tx, c.pool.row.id, "project", good.projectId);
     await postEntry(c.tx, { poolId: c.pool.row.id, fromAccount: from, toAccount: to, amount: charged, kind: "loan", memo: `${good.name}, ${days} day${days === 1 ? "" : "s"}`, requestId: c.requestId, createdAt: c.now, createdBy: c.member.id });
   }
   await c.tx.returnLoan(id, c.now, charged);
-  await c.tx.setStock(good.id, good.stock + 1);
+  await c.tx.setStock(good.id, ((await c.tx.good(good.id))?.stock ?? good.stock) + 1);
   return ok({ loan: { ...loan, returnedAt: c.now, charged }, good: good.name, days, charged });
+}
+
+export interface OverdueView {
+  readonly loan: number;
+  readonly good: string;
+  readonly member: string;
+  readonly dueAt: number;
+  /** Days of use so far, all charged when it comes back. */
+  readonly days: number;
+  /** What those days cost if it came back now. */
+  readonly charged: number;
+}
+
+/** The pool's loans past their due date and still out, as of `now` (of one member or one project's goods, if given). */
+export async function overdueLoans(c: Pick<PoolCtx, "tx" | "pool" | "now">, filter: { memberId?: number; projectId?: number }): Promise<OverdueView[]> {
+  const out: OverdueView[] = [];
+  for (const l of await c.tx.openLoans(c.pool.row.id, filter.memberId)) {
+    if (l.dueAt > c.now) continue;
+    const good = await c.tx.good(l.goodId);
+    if (!good || (filter.projectId !== undefined && good.projectId !== filter.projectId)) continue;
+    const days = loanDays(l, c.now);
+    const { effort } = await effortOf(c.tx, good, c.pool.policy);
+    const member = (await c.tx.member(l.memberId))?.handle ?? "?";
+    out.push({ loan: l.id, good: good.name, member, dueAt: l.dueAt, days, charged: daysCharge(days, effort, c.pool.policy.durableDayPercent) });
+  }
+  return out;
 }
 
 export async function listGoods(c: PoolCtx, project: string | undefined, sector: string | undefined): R<{ goods: GoodView[] }> {

@@ -5,6 +5,7 @@ import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
 import type { AccountRow, EntryRow, NewEntry, Tx } from "../store.ts";
 import { requireAdmin, type PoolCtx } from "./context.ts";
+import { overdueLoans, type OverdueView } from "./goods.ts";
 
 type R<T> = Promise<Result<T, DomainError>>;
 
@@ -75,12 +76,15 @@ export interface BalanceView {
   readonly creditLimit: number;
   /** How much the member may still take: balance plus the credit limit. */
   readonly available: number;
+  /** The member's loans past their due date, still out. */
+  readonly overdue: readonly OverdueView[];
 }
 
 export async function myBalance(c: PoolCtx): R<BalanceView> {
   const account = await c.tx.account(c.pool.row.id, "member", c.member.id);
   const balance = account?.balance ?? 0;
-  return ok({ balance, creditLimit: c.pool.policy.creditLimit, available: balance + c.pool.policy.creditLimit });
+  const overdue = await overdueLoans(c, { memberId: c.member.id });
+  return ok({ balance, creditLimit: c.pool.policy.creditLimit, available: balance + c.pool.policy.creditLimit, overdue });
 }
 
 export interface HistoryLine {

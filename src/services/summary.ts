@@ -11,7 +11,7 @@ import { readPolicy } from "../core/policy.ts";
 import { DAY_MS, MINUTE_MS } from "../core/time.ts";
 import type { Tx } from "../store.ts";
 import { findProject, type PoolCtx } from "./context.ts";
-import { effortOf, sectorLines, type SectorLine } from "./goods.ts";
+import { effortOf, overdueLoans, sectorLines, type OverdueView, type SectorLine } from "./goods.ts";
 import { announceTo } from "./rooms.ts";
 import { summaryChart, type SummaryChart } from "./summary-chart.ts";
 
@@ -40,6 +40,8 @@ export interface ProjectSummary {
   readonly waiting: ReadonlyArray<{ task: number; title: string; member: string; hours: number }>;
   readonly contributions: { readonly total: number; readonly members: ReadonlyArray<{ member: string; credited: number }> };
   readonly goods: ReadonlyArray<{ name: string; stock: number; demand: number; effort: number; rounds: ReadonlyArray<{ closedAt: number; clearing: number | null; allocated: number }> }>;
+  /** Loans of the project's goods past their due date and still out at the end of the period. */
+  readonly overdueLoans?: readonly OverdueView[];
   readonly balance: number;
   readonly deficit: number;
   readonly deficitCap: number;
@@ -117,6 +119,7 @@ async function summarize(c: PoolView, project: ProjectRow, from: number, to: num
     waiting,
     contributions: { total: verified.reduce((a, cl) => a + (cl.credited ?? 0), 0), members },
     goods,
+    overdueLoans: await overdueLoans({ tx, pool: c.pool, now: to }, { projectId: project.id }),
     balance,
     deficit: Math.max(0, -balance),
     deficitCap: c.pool.policy.deficitCap,

@@ -9,7 +9,7 @@ import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
 import type { ClaimRow, ClaimStatus, KindRow, ProjectRow, TaskRow, Tx } from "../store.ts";
 import { announce, ensureAccount, findPoolMember, findProject, requireCoordinator, type MemberRef, type PoolCtx } from "./context.ts";
-import { productionGood } from "./goods.ts";
+import { produceFromTask, productionGood } from "./goods.ts";
 import { projectRooms } from "./rooms.ts";
 import { postEntry } from "./ledger.ts";
 
@@ -458,6 +458,8 @@ export async function verifyWork(c: PoolCtx, id: number, who: MemberRef, explici
     entryId = entry.id;
   }
   await c.tx.updateClaim(claim.id, { status: "verified", verifiedAt: c.now, verifiedBy: c.member.id, creditedHours: hours.hours, credited: amount, entryId });
+  // The last slot of a production task verified: its units join the good's stock (once).
+  await produceFromTask(c, task.id);
   return ok({ task: await viewTask(c, task), member: member.handle, hours: hours.hours, weight: claim.weight, credited: amount, entry: entryId ?? 0 });
 }
 

@@ -64,7 +64,11 @@ describe("the scheduler", () => {
     const did = (job: string) => runs.filter((r) => r.job === job && r.outcome !== "0");
     expect(did("release-claims").map((r) => new Date(r.slot).toISOString())).toEqual(["2026-11-09T09:00:00.000Z"]);
     expect(did("close-rounds").map((r) => new Date(r.slot).toISOString())[0]).toBe("2026-11-03T10:00:00.000Z");
-    expect(did("settle-periods").map((r) => new Date(r.slot).toISOString())).toEqual(["2026-11-09T00:05:00.000Z"]);
+    // The week ended on Monday at 00:00: the job slot then (close-rounds catches up all of the
+    // goods, periods included) settled it, once, its entries dated at the period's end.
+    const db = store.db.$client;
+    expect(db.prepare("SELECT period_end AS periodEnd, at FROM settlements").all()).toEqual([{ periodEnd: Date.parse("2026-11-09T00:00:00Z"), at: Date.parse("2026-11-09T00:00:00Z") }]);
+    expect(db.prepare("SELECT DISTINCT created_at AS at FROM entries WHERE kind = 'flat-rate'").all()).toEqual([{ at: Date.parse("2026-11-09T00:00:00Z") }]);
     expect(runs.every((r) => r.ok)).toBe(true);
     // Every slot of the week ran once: 12 per hour for the two 5-minute jobs, one a day for settling.
     const count = (job: string) => runs.filter((r) => r.job === job).length;

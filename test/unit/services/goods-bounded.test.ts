@@ -48,10 +48,10 @@ describe("bounded work for every command", () => {
     expect(!r.ok && r.code).toBe("insufficient_credit");
     expect(!r.ok && r.message).toMatch(/that costs 12.00 wh and you can take 10.00 wh more \(balance plus the credit limit\): enough for 3 units at the effort; contribute first/);
     expect(t.dump()).toBe(before);
-    // Three wait; a fourth, on top of them, would not be payable.
+    // Three wait; raising the bid to four would not be payable.
     expect((await t.ok("mallory", "good request cake qty:3")).request.status).toBe("pending");
-    const again = await t.say("mallory", "good request cake");
-    expect(!again.ok && again.message).toMatch(/you can take 1.00 wh more \(balance plus the credit limit, less 9.00 wh held by your waiting requests and loans\): not enough for one unit/);
+    const again = await t.say("mallory", "good request cake qty:4");
+    expect(!again.ok && again.message).toMatch(/that costs 12.00 wh and you can take 10.00 wh more \(balance plus the credit limit\): enough for 3 units at the effort/);
   });
 
   it("GIVEN waiting requests THEN they count against a loan, and a loan against a request", async () => {
@@ -63,8 +63,9 @@ describe("bounded work for every command", () => {
     // 10 - 6 held = 4 left; a 5-day loan at 1.00 a day fits, a sixth day would not.
     expect(!(await t.say("mallory", "good borrow drill days:5")).ok).toBe(true);
     await t.ok("mallory", "good borrow drill days:4");
-    const r = await t.say("mallory", "good request cake");
+    const r = await t.say("mallory", "good request cake qty:3");
     expect(!r.ok && r.code).toBe("insufficient_credit");
+    expect(!r.ok && r.message).toMatch(/you can take 6.00 wh more \(balance plus the credit limit, less 4.00 wh held by your waiting requests, loans and subscriptions\): enough for 2 units/);
   });
 
   it("GIVEN maxRequestQty raised by an admin THEN larger requests are accepted", async () => {

@@ -1,0 +1,1 @@
+CREATE INDEX `goods_model` ON `goods` (`model`,`pool_id`);

@@ -1,0 +1,1 @@
+CREATE INDEX `loans_due` ON `loans` (`returned_at`,`overdue_at`,`due_at`);

@@ -141,6 +141,10 @@ export function describeDomainError(e: DomainError): string {
       return "that request id was already used for another command";
     case "rate_limited":
       return `you are sending commands too fast: wait ${Math.max(1, Math.ceil(e.waitMs / 1000))} s`;
+    case "clock_behind": {
+      const clock = new Date(e.clock).toISOString().replace(".000Z", "Z");
+      return `this pool's time is already ${clock} (its latest recorded command): --at cannot go back before it; give --at ${clock} or later`;
+    }
     default:
       return assertNever(e);
   }

@@ -45,7 +45,9 @@ export type DomainError =
   /** A request id already used by another member, or for another command (its answer is not theirs). */
   | { readonly kind: "request_reused" }
   /** Flood control: more commands than the pool's policy allows in its window. */
-  | { readonly kind: "rate_limited"; readonly waitMs: number };
+  | { readonly kind: "rate_limited"; readonly waitMs: number }
+  /** A time given by hand (dpool exec --at) before the pool's clock, the latest time recorded in it. */
+  | { readonly kind: "clock_behind"; readonly clock: number };
 
 export type DomainErrorKind = DomainError["kind"];
 

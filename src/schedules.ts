@@ -91,6 +91,16 @@ export interface SlotRun {
   readonly outcome: string;
 }
 
+/** The further batches of a batched job's slot; one that fails is logged and left to the next slot. */
+async function moreBatches(store: Store, job: Job, slot: number, first: unknown, log?: (msg: string, err?: unknown) => void): Promise<void> {
+  let last = first;
+  try {
+    for (let batch = 1; batch < MAX_BATCHES && job.more?.(last); batch++) last = await store.transaction((tx) => job.run(tx, slot));
+  } catch (e) {
+    log?.(`job ${job.name}: a further batch failed for ${new Date(slot).toISOString()}`, e);
+  }
+}
+
 /**
  * Runs every slot that is due by `now` and has not run yet, oldest first. A job that never
  * ran starts with its latest slot (no history is replayed for a new database).
@@ -115,10 +125,7 @@ export async function runDueJobs(store: Store, now: number, o: { jobs?: readonly
           return result;
         });
         if (outcome !== null) runs.push({ job: job.name, slot, ok: true, outcome });
-        if (outcome !== null && job.more) {
-          let last: unknown = JSON.parse(outcome);
-          for (let batch = 1; batch < MAX_BATCHES && job.more(last); batch++) last = await store.transaction((tx) => job.run(tx, slot));
-        }
+        if (outcome !== null && job.more) await moreBatches(store, job, slot, JSON.parse(outcome), o.log);
       } catch (e) {
         o.log?.(`job ${job.name} failed for ${new Date(slot).toISOString()}`, e);
         runs.push({ job: job.name, slot, ok: false, outcome: e instanceof Error ? e.message : String(e) });

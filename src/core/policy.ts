@@ -167,6 +167,15 @@ export const POLICY_KEYS = {
     summary: "Days a pool invite code stays valid",
     ours: true,
   },
+  keepDays: {
+    unit: "count",
+    default: 7,
+    min: 1,
+    max: 365,
+    summary:
+      "Days answers and request ids are kept (a request repeated within them gets its first answer again; after that it is a new request); sent messages and notes are deleted after the same time",
+    ours: true,
+  },
   floodCommands: {
     unit: "count",
     default: 10,

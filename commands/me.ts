@@ -71,7 +71,7 @@ export const meCommands = [
     where: "anywhere",
     summary: "Join your accounts on several platforms into one member",
     details:
-      "Type me link on one platform to get a code, then me link <code> as your other account (another platform, or another console name) within 15 minutes. The second account is merged into the first: roles, coordinator seats and balances move over through ledger entries.",
+      "Type me link on one platform to get a code, then me link <code> as your other account (another platform, or another console name) within 15 minutes. The second account is merged into the first, and everything it holds moves over: claims and reported work, waitlist places, requests for goods, loans, subscriptions, notes, roles (the higher one wins) and coordinator seats; its balance moves by ledger entries, so yours becomes the sum of both. Where both accounts held a slot on one task you keep one, the one further along (verified, reported, then active; else the earlier), and the other is given back; two places on one waitlist become the earlier one, and two subscriptions to one good become one (one share).",
     access: "anyone",
     mutates: true,
     args: { code: arg.code("The code you got from me link on your other account").optional().rest() },
@@ -89,11 +89,18 @@ export const meCommands = [
         ? [doc.line("Your link code: ", doc.strong(d.code), `. As your other account, type `, doc.code(`me link ${d.code}`), ` before ${when(d.expiresAt)}.`)]
         : [
             doc.line(doc.good("Linked."), " You are ", doc.strong(`@${d.member.handle}`), " on all of these: ", d.identities.map((i) => `${i.platform}:${i.externalId}`).join(", "), "."),
+            ...(d.resolved ?? []).map((r) => doc.line(`Both accounts held a slot on task #${r.task}: you keep the ${r.kept} one; the ${r.gaveBack} one was given back.`)),
           ],
     json: (d) =>
       d.mode === "code"
         ? { code: d.code, expiresAt: iso(d.expiresAt) }
-        : { member: d.member.handle, merged: d.merged.handle, identities: d.identities.map((i) => ({ platform: i.platform, id: i.externalId })), movedBalances: d.movedBalances },
+        : {
+            member: d.member.handle,
+            merged: d.merged.handle,
+            identities: d.identities.map((i) => ({ platform: i.platform, id: i.externalId })),
+            movedBalances: d.movedBalances,
+            resolved: d.resolved ?? [],
+          },
   }),
 
 ];

@@ -353,7 +353,7 @@ export async function claimTask(c: PoolCtx, id: number): R<ClaimOutcome> {
  * Ends a claim that holds a slot at `at`; unless the task is being cancelled, the slot reopens
  * then, the weight goes on rising from where it was, and the waitlist hears of it.
  */
-async function endClaim(tx: Tx, task: TaskRow, claim: ClaimRow, status: "dropped" | "refused" | "released" | "cancelled", at: number, by: number | null, now: number): Promise<void> {
+export async function endClaim(tx: Tx, task: TaskRow, claim: ClaimRow, status: "dropped" | "refused" | "released" | "cancelled", at: number, by: number | null, now: number): Promise<void> {
   const before = slotsTaken(await tx.claimsOf(task.id));
   await tx.updateClaim(claim.id, { status, endedAt: at, endedBy: by });
   if (status === "cancelled") return;

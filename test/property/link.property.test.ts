@@ -214,8 +214,11 @@ describe("linking two members at any step", () => {
             linked: false,
             id(user) {
               let m = (db.prepare("SELECT i.member_id AS id FROM identities i WHERE i.platform = 'console' AND i.external_id = ?").get(user) as { id: number }).id;
-              for (let next = m; next !== null; next = (db.prepare("SELECT merged_into AS m FROM members WHERE id = ?").get(m) as { m: number | null }).m) m = next;
-              return m;
+              for (;;) {
+                const into = (db.prepare("SELECT merged_into AS m FROM members WHERE id = ?").get(m) as { m: number | null }).m;
+                if (into === null) return m;
+                m = into;
+              }
             },
             rows: (sql, ...params) => db.prepare(sql).all(...params) as never,
           };

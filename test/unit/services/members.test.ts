@@ -207,7 +207,7 @@ describe("every member column of the schema is handled by linking", () => {
    */
   function memberColumns(): string[] {
     const out = new Set<string>();
-    for (const table of Object.values(schema).filter((x): x is SQLiteTable => is(x, SQLiteTable))) {
+    for (const table of (Object.values(schema) as unknown[]).filter((x): x is SQLiteTable => is(x, SQLiteTable))) {
       const config = getTableConfig(table);
       for (const fk of config.foreignKeys) {
         const ref = fk.reference();

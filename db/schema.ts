@@ -200,15 +200,20 @@ const deliveryColumns = () => ({
   failure: text("failure"),
 });
 
-export const requests = sqliteTable("requests", {
-  requestId: text("request_id").primaryKey(),
-  command: text("command").notNull(),
-  memberId: integer("member_id"),
-  reply: text("reply").notNull(),
-  createdAt: integer("created_at").notNull(),
-  /** Hash of the command's name and parsed values: a replay must be the same command (null in rows from before). */
-  fingerprint: text("fingerprint"),
-});
+export const requests = sqliteTable(
+  "requests",
+  {
+    requestId: text("request_id").primaryKey(),
+    command: text("command").notNull(),
+    memberId: integer("member_id"),
+    reply: text("reply").notNull(),
+    createdAt: integer("created_at").notNull(),
+    /** Hash of the command's name and parsed values: a replay must be the same command (null in rows from before). */
+    fingerprint: text("fingerprint"),
+  },
+  // requests_created: the storage job finds the ids past keepDays (src/services/storage.ts).
+  (t) => [index("requests_created").on(t.createdAt)],
+);
 
 /** Messages for rooms, written in the command's transaction and delivered after commit. */
 export const outbox = sqliteTable(
@@ -249,7 +254,8 @@ export const replies = sqliteTable(
     /** As in `requests`: hash of the command's name and values, null for input that did not parse. */
     fingerprint: text("fingerprint"),
   },
-  (t) => [index("replies_undelivered").on(t.platform, t.deliveredAt)],
+  // replies_created: the storage job finds the answers past keepDays.
+  (t) => [index("replies_undelivered").on(t.platform, t.deliveredAt), index("replies_created").on(t.createdAt)],
 );
 
 // ---- Weighted labour: kinds of work, tasks, claims (issue 3). Weights are integer
@@ -320,7 +326,16 @@ export const tasks = sqliteTable(
     goodId: integer("good_id"),
     goodQty: integer("good_qty"),
   },
-  (t) => [index("tasks_pool").on(t.poolId), index("tasks_project").on(t.projectId), index("tasks_good").on(t.goodId)],
+  (t) => [
+    index("tasks_pool").on(t.poolId),
+    index("tasks_project").on(t.projectId),
+    index("tasks_good").on(t.goodId),
+    // Only the tasks with an open slot (boards after every task command): a pool's years of
+    // finished tasks are not read to find them.
+    index("tasks_open")
+      .on(t.poolId)
+      .where(sql`${t.openSince} IS NOT NULL`),
+  ],
 );
 
 export const claims = sqliteTable(

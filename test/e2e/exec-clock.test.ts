@@ -32,11 +32,11 @@ async function at(db: string, time: string, as: string, text: string, room = "lo
   return body.data;
 }
 
-/** Every row of every table. */
+/** Every row of every table (but SQLite's query planner statistics, which each start refreshes). */
 function dump(db: string): string {
   const d = new Database(db, { readonly: true });
   try {
-    const tables = d.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>;
+    const tables = d.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_stat%' ORDER BY name").all() as Array<{ name: string }>;
     return JSON.stringify(tables.map((t) => [t.name, d.prepare(`SELECT * FROM "${t.name}" ORDER BY rowid`).all()]));
   } finally {
     d.close();

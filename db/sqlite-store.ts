@@ -335,15 +335,6 @@ function makeTx(db: SqliteDb): Tx {
           .all(asOf === undefined ? { poolId, goodId } : { asOf, poolId, goodId }) as Array<[number, number, AccountKind, number, number]>
       ).map(([id, pool, kind, ownerId, balance]) => ({ memberId: ownerId, account: { id, poolId: pool, kind, ownerId, balance } }));
     },
-    async balanceAt(accountId, at) {
-      const row = stmt(
-        `SELECT coalesce((SELECT sum(amount) FROM entries WHERE to_account = ?1 AND created_at <= ?2), 0)
-              - coalesce((SELECT sum(amount) FROM entries WHERE from_account = ?1 AND created_at <= ?2), 0)`,
-      )
-        .raw()
-        .get(accountId, at) as [number];
-      return row[0];
-    },
     async entry(id) {
       return db.select().from(t.entries).where(eq(t.entries.id, id)).get();
     },

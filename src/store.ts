@@ -473,8 +473,6 @@ export interface Tx {
    * With `asOf`, each balance is as of that time: the sum of the entries dated at or before it.
    */
   pendingMemberAccounts(poolId: number, goodId: number, asOf?: number): Promise<Array<{ memberId: number; account: AccountRow }>>;
-  /** A member's balance as of `at`: the sum of the account's entries dated at or before it. */
-  balanceAt(accountId: number, at: number): Promise<number>;
   entry(id: number): Promise<EntryRow | undefined>;
   reversalOf(entryId: number): Promise<EntryRow | undefined>;
   entriesOf(accountId: number, limit: number): Promise<EntryRow[]>;

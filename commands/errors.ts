@@ -134,7 +134,7 @@ export function describeDomainError(e: DomainError): string {
     case "loan_returned":
       return `loan #${e.id} was returned already`;
     case "deficit_cap":
-      return `${e.project}'s deficit is ${formatThousandths(e.deficit)} wh, past the pool's cap of ${formatThousandths(e.cap)} wh: no new production tasks until members take more of its goods`;
+      return `${e.project}'s deficit is ${formatThousandths(e.deficit)} wh, past the pool's cap of ${formatThousandths(e.cap)} wh: no new production tasks until members take more of its goods (${e.goods.join(", ")}); tasks without good: can still be posted`;
     case "good_other_project":
       return `${e.good} is not a good of ${e.project}: a production task makes its own project's goods`;
     case "request_reused":

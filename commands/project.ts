@@ -12,6 +12,19 @@ const projectArg = arg.slug("Project short name (see project list)", "project");
 const projectJson = (p: ProjectRow) => ({ id: p.id, slug: p.slug, name: p.name, createdAt: iso(p.createdAt) });
 const handles = (hs: readonly string[]) => hs.map((h) => `@${h}`).join(" ") || "-";
 
+/** What the commons carries of a project's work, per copyable good (with how many members took it) and the rest. */
+export function commonsLine(c: projects.CommonsShare): string | null {
+  if (c.carried === 0 && c.goods.length === 0) return null;
+  const parts = [...c.goods.map((g) => `${g.name} ${formatHours(g.carried)} (used by ${plural(g.members, "member")})`), ...(c.otherWork > 0 ? [`its other work ${formatHours(c.otherWork)}`] : [])];
+  return `The commons carries ${formatHours(c.carried)} of its work: ${parts.join(", ")}.`;
+}
+
+export const commonsJson = (c: projects.CommonsShare) => ({
+  carried: toHours(c.carried),
+  goods: c.goods.map((g) => ({ name: g.name, carried: toHours(g.carried), members: g.members })),
+  otherWork: toHours(c.otherWork),
+});
+
 export const projectCommands = [
   defineCommand({
     path: ["project", "create"],
@@ -59,7 +72,9 @@ export const projectCommands = [
   defineCommand({
     path: ["project", "info"],
     where: "pool",
-    summary: "A project: coordinators, rooms, open goals, balance and deficit",
+    summary: "A project: coordinators, rooms, open goals, balance, deficit and what the commons carries of its work",
+    details:
+      "The deficit is the effort credited for the project's work minus the effort recovered by goods members took; past the pool's deficitCap it may post no production tasks for goods members pay for. Work that no good can ever recover (work on a copyable good, and all work of a project whose goods are all copyable) is carried by the commons instead and never counts toward the deficit: shown per copyable good, with how many members took it.",
     access: "anyone",
     mutates: false,
     args: { project: projectArg },
@@ -68,11 +83,14 @@ export const projectCommands = [
     render: (d) => [
       doc.heading(`${d.project.name} (${d.project.slug})`),
       doc.line("Coordinators: ", handles(d.coordinators), `. Rooms: ${d.rooms.length}. Balance: `, doc.strong(formatHours(d.balance)), "."),
-      d.deficit >= d.deficitCap
-        ? doc.line(doc.bad(`Deficit ${formatHours(d.deficit)} has reached the cap of ${formatHours(d.deficitCap)}: no new production tasks until goods are taken.`))
+      d.commons.allCopyable
+        ? doc.line(doc.muted(`Its goods are all copyable: the commons carries its work, and the deficit cap binds none of its tasks${d.deficit > 0 ? ` (a deficit of ${formatHours(d.deficit)} remains from work before)` : ""}.`))
+        : d.deficit >= d.deficitCap
+        ? doc.line(doc.bad(`Deficit ${formatHours(d.deficit)} has reached the cap of ${formatHours(d.deficitCap)}: no new production tasks until members take more of its goods${d.commons.paidGoods.length > 0 ? ` (${d.commons.paidGoods.join(", ")})` : ""}.`))
         : d.deficit >= d.deficitWarnAt && d.deficit > 0
           ? doc.line(doc.warn(`Deficit ${formatHours(d.deficit)} is close to the cap of ${formatHours(d.deficitCap)}.`))
           : doc.line(doc.muted(`Deficit ${formatHours(d.deficit)} of a cap of ${formatHours(d.deficitCap)}.`)),
+      ...(commonsLine(d.commons) ? [doc.line(commonsLine(d.commons)!)] : []),
       ...(d.goals.length > 0 ? [doc.line("Open goals:"), doc.list(d.goals.map((g) => [`#${g.id} `, g.text]))] : [doc.line(doc.muted("No open goals."))]),
     ],
     json: (d) => ({
@@ -81,12 +99,13 @@ export const projectCommands = [
         balance: toHours(d.balance),
         deficit: toHours(d.deficit),
         deficitCap: toHours(d.deficitCap),
-        deficitWarning: d.deficit >= d.deficitCap ? "over_cap" : d.deficit >= d.deficitWarnAt && d.deficit > 0 ? "near_cap" : null,
+        deficitWarning: d.commons.allCopyable ? null : d.deficit >= d.deficitCap ? "over_cap" : d.deficit >= d.deficitWarnAt && d.deficit > 0 ? "near_cap" : null,
       },
       coordinators: d.coordinators,
       balance: toHours(d.balance),
       deficit: toHours(d.deficit),
       deficitCap: toHours(d.deficitCap),
+      commons: commonsJson(d.commons),
       rooms: d.rooms.map((r) => ({ id: r.id, platform: r.platform })),
       goals: d.goals.map((g) => ({ id: g.id, text: g.text })),
     }),

@@ -3,6 +3,7 @@ import { formatHours, formatThousandths, toHours } from "../src/core/amounts.ts"
 import { formatWeight, weightJson } from "../src/core/weights.ts";
 import { poolSummary, type PoolDigest, type ProjectSummary } from "../src/services/summary.ts";
 import { renderSectors } from "./good.ts";
+import { commonsJson, commonsLine } from "./project.ts";
 import { arg } from "./args.ts";
 import { defineCommand } from "./define.ts";
 import { doc, type Block } from "./doc.ts";
@@ -40,7 +41,11 @@ export function renderProjectSummary(s: ProjectSummary): Block[] {
   }
   const lent = s.overdueLoans ?? [];
   if (lent.length > 0) blocks.push(doc.line(doc.warn("Overdue loans: "), lent.map((l) => `${l.good} #${l.loan} @${l.member} (due ${when(l.dueAt)}, ${plural(l.days, "day")} of use)`).join(", "), "."));
-  const near = s.deficit >= s.deficitCap ? doc.bad(`past the cap of ${formatHours(s.deficitCap)}: no new production tasks`) : doc.muted(`of a cap of ${formatHours(s.deficitCap)}`);
+  const near = s.commons?.allCopyable
+    ? doc.muted("(its goods are all copyable: the cap binds none of its tasks)")
+    : s.deficit >= s.deficitCap
+      ? doc.bad(`past the cap of ${formatHours(s.deficitCap)}: no new production tasks`)
+      : doc.muted(`of a cap of ${formatHours(s.deficitCap)}`);
   blocks.push(doc.line(`Deficit ${formatHours(s.deficit)} `, near, "."));
   if (s.goals.length > 0) blocks.push(doc.line(`Goals: ${s.goals.map((g) => `#${g.id} ${g.text}`).join("; ")}.`));
   for (const w of s.warnings) blocks.push(doc.line(doc.warn(w)));
@@ -59,6 +64,8 @@ export function renderPoolDigest(p: PoolDigest): Block[] {
             x.slug,
             String(x.open),
             x.heaviest ? `#${x.heaviest.id} ${formatWeight(x.heaviest.weight)}` : "-",
+  const carried = s.commons ? commonsLine(s.commons) : null;
+  if (carried) blocks.push(doc.line(carried));
             String(x.waiting),
             `${formatHours(x.contributed)} (${plural(x.contributors, "member")})`,
             `${formatHours(x.deficit)} of ${formatHours(x.deficitCap)}`,
@@ -112,3 +119,4 @@ export const summaryCommands = [
     }),
   }),
 ];
+        commons: s.commons ? commonsJson(s.commons) : null,

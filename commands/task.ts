@@ -101,7 +101,7 @@ export const taskCommands = [
     where: "pool",
     summary: "Post a task of your project at its kind's current market weight",
     details:
-      "The task starts at the market weight of its kind (a new kind starts at the policy's newKindWeight, 1.00). While it has an open slot its weight rises by weightGrowthPerDay (10%) per full day, up to weightCap (4.00). Nobody sets a weight by hand. The task is announced in the project's rooms and the lobby. With good: it is a production task: its verified work measures the good's effort per unit, and it is refused while the project's deficit is past the pool's deficitCap.",
+      "The task starts at the market weight of its kind (a new kind starts at the policy's newKindWeight, 1.00). While it has an open slot its weight rises by weightGrowthPerDay (10%) per full day, up to weightCap (4.00), until its due date: past it the task stops rising and takes no claims (task due moves the date). Nobody sets a weight by hand. The task is announced in the project's rooms and the lobby. With good: it is a production task: once every slot is verified, its work and units measure the good's effort per unit, and when its last slot is verified its qty: units join the good's stock (no good produce needed); it is refused while the project's deficit is past the pool's deficitCap, unless the good is copyable (work no good can recover is carried by the commons and never adds to a deficit).",
     access: "coordinator of the project",
     mutates: true,
     changesBoards: true,

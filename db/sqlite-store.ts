@@ -779,8 +779,9 @@ function makeTx(db: SqliteDb): Tx {
     },
     async copyableUsers(poolId) {
       return stmt(
-        `SELECT r.good_id AS goodId, count(DISTINCT r.member_id) AS members
-         FROM goods g JOIN good_requests r ON r.good_id = g.id
+        // A member linked into another counts as that one.
+        `SELECT r.good_id AS goodId, count(DISTINCT coalesce(m.merged_into, r.member_id)) AS members
+         FROM goods g JOIN good_requests r ON r.good_id = g.id JOIN members m ON m.id = r.member_id
          WHERE g.pool_id = ? AND g.model = 'copyable' AND r.status = 'access'
          GROUP BY r.good_id ORDER BY r.good_id`,
       ).all(poolId) as Array<{ goodId: number; members: number }>;

@@ -40,7 +40,8 @@ export type DomainError =
   | { readonly kind: "request_closed"; readonly id: number; readonly status: string }
   | { readonly kind: "subscription"; readonly good: string; readonly subscribed: boolean }
   | { readonly kind: "loan_returned"; readonly id: number }
-  | { readonly kind: "deficit_cap"; readonly project: string; readonly deficit: number; readonly cap: number }
+  /** `goods`: the project's goods members pay for (never copyable ones), whose taking brings the deficit down. */
+  | { readonly kind: "deficit_cap"; readonly project: string; readonly deficit: number; readonly cap: number; readonly goods: readonly string[] }
   | { readonly kind: "good_other_project"; readonly good: string; readonly project: string }
   /** A request id already used by another member, or for another command (its answer is not theirs). */
   | { readonly kind: "request_reused" }

@@ -868,7 +868,13 @@ export async function productionGood(c: PoolCtx, project: ProjectRow, name: stri
   const g = await findGood(c, name);
   if (!g.ok) return g;
   if (g.value.projectId !== project.id) return err({ kind: "good_other_project", good: g.value.name, project: project.slug });
+  // The work on a copyable good is the commons' (see workAccount): it never adds to the deficit,
+  // so the cap binds only the goods members pay for, and the refusal names them.
+  if (g.value.model === "copyable") return g;
   const balance = (await c.tx.account(c.pool.row.id, "project", project.id))?.balance ?? 0;
-  if (-balance > c.pool.policy.deficitCap) return err({ kind: "deficit_cap", project: project.slug, deficit: -balance, cap: c.pool.policy.deficitCap });
+  if (-balance > c.pool.policy.deficitCap) {
+    const goods = (await c.tx.goods(c.pool.row.id, { projectId: project.id })).filter((x) => x.model !== "copyable").map((x) => x.name);
+    return err({ kind: "deficit_cap", project: project.slug, deficit: -balance, cap: c.pool.policy.deficitCap, goods });
+  }
   return g;
 }

@@ -1,7 +1,7 @@
 // Projects: each sets its own goals and runs itself; the pool shares tasks, goods and accounts.
 import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
-import type { GoalRow, ProjectRow, RoomRow } from "../store.ts";
+import type { GoalRow, ProjectRow, RoomRow, TaskRow, Tx } from "../store.ts";
 import {
   ensureAccount,
   findPoolMember,
@@ -46,6 +46,54 @@ async function projectLine(c: PoolCtx, project: ProjectRow): Promise<ProjectLine
   return { project, balance: account?.balance ?? 0, coordinators, openGoals };
 }
 
+/**
+ * Whether the verified work of this task is carried by the pool's commons rather than its
+ * project (our choice): work no good can ever recover, that is work on a copyable good, and all
+ * work of a project that has goods and only copyable ones. Nobody pays for taking a copyable
+ * good, so such work would stay in the project's deficit for ever. A project with no goods yet
+ * carries its own work: a good it adds may still recover it.
+ */
+export async function carriedByCommons(tx: Tx, poolId: number, task: Pick<TaskRow, "projectId" | "goodId">): Promise<boolean> {
+  if (task.goodId !== null) return (await tx.good(task.goodId))?.model === "copyable";
+  const goods = await tx.goods(poolId, { projectId: task.projectId });
+  return goods.length > 0 && goods.every((g) => g.model === "copyable");
+}
+
+/** The account that pays for the task's verified work: the commons or the task's project (see carriedByCommons). */
+export async function workAccount(tx: Tx, poolId: number, task: Pick<TaskRow, "projectId" | "goodId">): Promise<number> {
+  return (await carriedByCommons(tx, poolId, task)) ? ensureAccount(tx, poolId, "commons", poolId) : ensureAccount(tx, poolId, "project", task.projectId);
+}
+
+/** What the commons carries of a project's work, and who uses its copyable goods. */
+export interface CommonsShare {
+  /** All of the project's verified work credited from the commons. */
+  readonly carried: number;
+  /** Each copyable good of the project: the work on it the commons carries, and how many members ever took it. */
+  readonly goods: ReadonlyArray<{ readonly name: string; readonly carried: number; readonly members: number }>;
+  /** Work of its tasks without a good that the commons carries (its goods are all copyable). */
+  readonly otherWork: number;
+  /** Its goods that members pay for (not copyable): what a deficit past the cap waits for. */
+  readonly paidGoods: readonly string[];
+  /** Whether the project has goods and all are copyable: no good recovers its work, and no cap binds it. */
+  readonly allCopyable: boolean;
+}
+
+export async function commonsShare(tx: Tx, poolId: number, projectId: number): Promise<CommonsShare> {
+  const goods = await tx.goods(poolId, { projectId });
+  const work = (await tx.commonsWork(poolId)).filter((w) => w.projectId === projectId);
+  const users = new Map((await tx.copyableUsers(poolId)).map((u) => [u.goodId, u.members]));
+  const carriedOn = (goodId: number | null) => work.filter((w) => w.goodId === goodId).reduce((a, w) => a + w.amount, 0);
+  // A good that is not copyable has no share of the commons' (unless work was posted before its rules).
+  const shown = goods.filter((g) => g.model === "copyable" || carriedOn(g.id) > 0);
+  return {
+    carried: work.reduce((a, w) => a + w.amount, 0),
+    goods: shown.map((g) => ({ name: g.name, carried: carriedOn(g.id), members: users.get(g.id) ?? 0 })),
+    otherWork: carriedOn(null),
+    paidGoods: goods.filter((g) => g.model !== "copyable").map((g) => g.name),
+    allCopyable: goods.length > 0 && goods.every((g) => g.model === "copyable"),
+  };
+}
+
 export interface ProjectInfo extends ProjectLine {
   readonly goals: readonly GoalRow[];
   readonly rooms: readonly RoomRow[];
@@ -53,6 +101,8 @@ export interface ProjectInfo extends ProjectLine {
   readonly deficit: number;
   readonly deficitCap: number;
   readonly deficitWarnAt: number;
+  /** What the pool's commons carries of the project's work. */
+  readonly commons: CommonsShare;
 }
 
 export async function projectInfo(c: PoolCtx, slug: string): R<ProjectInfo> {
@@ -69,6 +119,7 @@ export async function projectInfo(c: PoolCtx, slug: string): R<ProjectInfo> {
     deficit: Math.max(0, -line.balance),
     deficitCap: policy.deficitCap,
     deficitWarnAt: Math.floor((policy.deficitCap * policy.deficitWarnPercent) / 1000),
+    commons: await commonsShare(c.tx, c.pool.row.id, found.value.id),
   });
 }
 

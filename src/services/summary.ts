@@ -13,6 +13,7 @@ import type { Tx } from "../store.ts";
 import { findProject, type PoolCtx } from "./context.ts";
 import { effortOf, overdueLoans, sectorLines, type OverdueView, type SectorLine } from "./goods.ts";
 import { announceTo } from "./rooms.ts";
+import { commonsShare, type CommonsShare } from "./projects.ts";
 import { summaryChart, type SummaryChart } from "./summary-chart.ts";
 
 type R<T> = Promise<Result<T, DomainError>>;
@@ -50,6 +51,8 @@ export interface ProjectSummary {
   /** The figures of the summary's chart: kinds' weights over the period, goods' supply and demand. */
   readonly chart: SummaryChart;
 }
+  /** What the pool's commons carries of the project's work (summaries sent before it was kept have none). */
+  readonly commons?: CommonsShare;
 
 /** The summary of one project over [from, to). */
 export async function projectSummary(c: PoolCtx, slug: string, from: number, to: number): R<ProjectSummary> {
@@ -144,6 +147,7 @@ export async function sendSummaries(tx: Tx, slot: number, windowMs: number): Pro
     if (!cron || due === undefined) continue;
     const from = lastSlot(cron, due - MINUTE_MS, policy.timezone, 40 * DAY_MS) ?? due - 7 * DAY_MS;
     const rooms = await tx.rooms(pool.id);
+    commons: await commonsShare(tx, c.pool.row.id, project.id),
     const view = { tx, pool: { row: pool, policy, role: "member" as const } };
     const digests: ProjectDigest[] = [];
     for (const project of await tx.projects(pool.id)) {

@@ -12,6 +12,7 @@ import { announce, ensureAccount, findPoolMember, findProject, requireCoordinato
 import { produceFromTask, productionGood } from "./goods.ts";
 import { projectRooms } from "./rooms.ts";
 import { postEntry } from "./ledger.ts";
+import { workAccount } from "./projects.ts";
 
 type R<T> = Promise<Result<T, DomainError>>;
 
@@ -440,9 +441,9 @@ export async function verifyWork(c: PoolCtx, id: number, who: MemberRef, explici
   const poolId = c.pool.row.id;
   let entryId: number | null = null;
   if (amount > 0) {
-    // Work on a copyable good is carried by the commons: nobody is charged for taking it.
-    const good = task.goodId === null ? undefined : await c.tx.good(task.goodId);
-    const from = good?.model === "copyable" ? await ensureAccount(c.tx, poolId, "commons", poolId) : await ensureAccount(c.tx, poolId, "project", project.id);
+    // Work no good can ever recover (on a copyable good, or of a project whose goods are all
+    // copyable) is carried by the commons: nobody is charged for taking a copyable good.
+    const from = await workAccount(c.tx, poolId, task);
     const to = await ensureAccount(c.tx, poolId, "member", member.id);
     const entry = await postEntry(c.tx, {
       poolId,

@@ -53,7 +53,7 @@ async function run(user: string, channel: string, name: string, subcommand: stri
 /** Every row of every table but the answers sent (each command has one), to check that refusals change nothing. */
 function dump(): string {
   const db = (app.store as SqliteStore).db.$client;
-  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'replies' ORDER BY name").all() as Array<{ name: string }>;
+  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'replies' AND name NOT LIKE 'sqlite_stat%' ORDER BY name").all() as Array<{ name: string }>;
   return JSON.stringify(tables.map((t) => [t.name, db.prepare(`SELECT * FROM "${t.name}" ORDER BY rowid`).all()]));
 }
 

@@ -40,7 +40,8 @@ async function observed(db: string) {
 
 function tableDump(file: string): Record<string, unknown[]> {
   const db = new Database(file, { readonly: true });
-  const names = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('sqlite_sequence', '__drizzle_migrations') ORDER BY name").all() as Array<{ name: string }>;
+  // sqlite_stat1 holds the query planner's statistics (PRAGMA optimize at every start), not data.
+  const names = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('sqlite_sequence', 'sqlite_stat1', '__drizzle_migrations') ORDER BY name").all() as Array<{ name: string }>;
   // Sorted rows: a table keyed by text (requests) may hold its rows in another physical order.
   const out = Object.fromEntries(names.map(({ name }) => [name, db.prepare(`SELECT * FROM "${name}"`).all().map((r) => JSON.stringify(r)).sort()]));
   db.close();

@@ -68,7 +68,8 @@ export async function testPool(o: { start?: string; seed?: number; dbFile?: stri
     },
     dump() {
       const db = store.db.$client;
-      const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>;
+      // Not sqlite_stat1: the query planner's statistics (PRAGMA optimize), not the pool's rows.
+      const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_stat%' ORDER BY name").all() as Array<{ name: string }>;
       return JSON.stringify(tables.map((t) => [t.name, db.prepare(`SELECT * FROM "${t.name}" ORDER BY rowid`).all()]));
     },
     close: () => app.close(),

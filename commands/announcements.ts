@@ -134,6 +134,8 @@ export function renderNote(kind: string, body: string): Doc {
         : [doc.line(doc.warn("↩ "), `@${n.by} reversed the credit for your work on task #${n.task} (${n.title}): ${n.reason}. It no longer counts.`, ...(n.state === "open" ? [" The task is open again: ", doc.code(`task claim ${n.task}`), "."] : []))];
     case "slot_open":
       return [doc.line(`A slot of task #${n.task} (${n.title}) is open again: `, doc.code(`task claim ${n.task}`), ".")];
+    case "due":
+      return [doc.line(`@${n.by} gave task #${n.task} (${n.title}) a new due date: report your work by ${when(n.expiresAt ?? 0)} with `, doc.code(`task done ${n.task}`), ", or the slot is released.")];
     case "linked": {
       const l = JSON.parse(body) as { member: string; merged: string; accounts: string[] };
       return [

@@ -101,7 +101,17 @@ export function describeDomainError(e: DomainError): string {
     case "needs_hours":
       return `@${e.member} reported ${formatThousandths(e.reported, 0)} h, above the cap of ${formatThousandths(e.cap, 0)} h (twice the estimate): type "task verify ${e.id} @${e.member} hours:<h>" with the hours you confirm`;
     case "due_past":
-      return `that due date has passed: give a date ahead, such as due:${new Date(e.due + 7 * 86_400_000).toISOString().slice(0, 10)}`;
+      return e.id === undefined
+        ? `that due date has passed: give a date ahead, such as due:${new Date(e.due + 7 * 86_400_000).toISOString().slice(0, 10)}`
+        : `that due date has passed: give a date ahead, such as "task due ${e.id} ${new Date(e.due + 7 * 86_400_000).toISOString().slice(0, 10)}"`;
+    case "task_overdue": {
+      const due = `${new Date(e.dueAt).toISOString().slice(0, 16).replace("T", " ")} UTC`;
+      return e.action === "claim"
+        ? `task #${e.id} was due ${due}: it can no longer be claimed. Its coordinators can give it a new date ("task due ${e.id} <date>") or cancel it ("task cancel ${e.id}")`
+        : `task #${e.id} was due ${due}: work sent back now could not be redone in time. Verify it ("task verify ${e.id} @${e.member}"), turn it down ("task refuse ${e.id} @${e.member}"), or give the task a new date first ("task due ${e.id} <date>")`;
+    }
+    case "coordinator_claim":
+      return `${e.project} turned a volunteer down for task #${e.id}, so its coordinators may not claim it themselves (its weight rose after that): leave it to another member, or cancel it ("task cancel ${e.id}") and post it anew at the market weight`;
     case "good_exists":
       return `a good "${e.name}" exists already: choose another name, or "good show ${e.name}"`;
     case "good_model":

@@ -22,6 +22,23 @@ export function renderProjectSummary(s: ProjectSummary): Block[] {
     );
   if (s.fastestRising) blocks.push(doc.line("Fastest rising: ", doc.strong(`#${s.fastestRising.id} ${s.fastestRising.title}`), ` (${formatWeight(s.fastestRising.weightBefore)} → ${formatWeight(s.fastestRising.weight)}).`));
   if (s.stalest) blocks.push(doc.line("Stalest: ", doc.strong(`#${s.stalest.id} ${s.stalest.title}`), `, open for ${duration(s.stalest.openMs)}.`));
+  // Summaries sent before these were kept have neither.
+  const overdue = s.overdue ?? [];
+  if (overdue.length > 0) {
+    blocks.push(
+      doc.line(
+        doc.warn("Overdue (no claims until a new date): "),
+        overdue.map((t) => `#${t.id} ${t.title} (due ${when(t.dueAt)}, ${t.taken}/${t.slots} taken)`).join(", "),
+        ". ",
+        doc.code("task due <id> <date>"),
+        " or ",
+        doc.code("task cancel <id>"),
+        ".",
+      ),
+    );
+  }
+  const inProgress = s.inProgress ?? [];
+  if (inProgress.length > 0) blocks.push(doc.line(`In progress: ${inProgress.map((c) => `#${c.task} by @${c.member} (report by ${when(c.until)})`).join(", ")}.`));
   blocks.push(
     s.waiting.length === 0
       ? doc.line(doc.muted("No work waits for verification."))
@@ -47,6 +64,8 @@ export function renderProjectSummary(s: ProjectSummary): Block[] {
       ? doc.bad(`past the cap of ${formatHours(s.deficitCap)}: no new production tasks`)
       : doc.muted(`of a cap of ${formatHours(s.deficitCap)}`);
   blocks.push(doc.line(`Deficit ${formatHours(s.deficit)} `, near, "."));
+  const carried = s.commons ? commonsLine(s.commons) : null;
+  if (carried) blocks.push(doc.line(carried));
   if (s.goals.length > 0) blocks.push(doc.line(`Goals: ${s.goals.map((g) => `#${g.id} ${g.text}`).join("; ")}.`));
   for (const w of s.warnings) blocks.push(doc.line(doc.warn(w)));
   return blocks;
@@ -64,14 +83,13 @@ export function renderPoolDigest(p: PoolDigest): Block[] {
             x.slug,
             String(x.open),
             x.heaviest ? `#${x.heaviest.id} ${formatWeight(x.heaviest.weight)}` : "-",
-  const carried = s.commons ? commonsLine(s.commons) : null;
-  if (carried) blocks.push(doc.line(carried));
             String(x.waiting),
             `${formatHours(x.contributed)} (${plural(x.contributors, "member")})`,
             `${formatHours(x.deficit)} of ${formatHours(x.deficitCap)}`,
           ]),
         ),
     ...p.projects.filter((x) => x.warnings > 0).map((x) => doc.line(doc.warn(`${x.slug}: ${plural(x.warnings, "pattern")} worth a look in its summary`))),
+    ...p.projects.filter((x) => (x.overdue ?? 0) > 0).map((x) => doc.line(doc.warn(`${x.slug}: ${plural(x.overdue ?? 0, "task")} past the due date`))),
     ...renderSectors(p.sectors),
     doc.line(doc.muted("Each project's room has its own summary; "), doc.code("pool summary <project>"), doc.muted(" shows one now.")),
   ];
@@ -83,7 +101,7 @@ export const summaryCommands = [
     where: "pool",
     summary: "A project's summary (or every project's): open work, weights, contributions, goods, deficit",
     details:
-      "Open tasks with their weights and how they rose in the period, the fastest-rising and stalest task, work waiting for verification, contributions per member, goods with stock, demand and closed rounds, loans of its goods past their due date, the deficit against the cap, open goals, and patterns worth a human look: a member who takes tasks only after their weight rose, two members who verify each other.",
+      "Open tasks with their weights and how they rose in the period, the fastest-rising and stalest task, tasks past their due date (which take no claims until a coordinator gives a new date or cancels them), claims in progress with their report deadlines, work waiting for verification, contributions per member, goods with stock, demand and closed rounds, loans of its goods past their due date, the deficit against the cap, what the commons carries of its work (per copyable good, with how many members took it), open goals, and patterns worth a human look: a member who takes tasks only after their weight rose, two members who verify each other.",
     access: "anyone",
     mutates: false,
     args: {
@@ -101,6 +119,8 @@ export const summaryCommands = [
         open: s.open.map((t) => ({ id: t.id, title: t.title, kind: t.kind, weight: weightJson(t.weight), weightBefore: weightJson(t.weightBefore) })),
         fastestRising: s.fastestRising?.id ?? null,
         stalest: s.stalest?.id ?? null,
+        overdue: s.overdue.map((t) => ({ id: t.id, title: t.title, dueAt: iso(t.dueAt), taken: t.taken, slots: t.slots })),
+        inProgress: s.inProgress.map((c) => ({ task: c.task, title: c.title, member: c.member, since: iso(c.since), until: iso(c.until) })),
         waiting: s.waiting.map((w) => ({ ...w, hours: toHours(w.hours) })),
         contributions: { total: toHours(s.contributions.total), members: s.contributions.members.map((m) => ({ member: m.member, credited: toHours(m.credited) })) },
         goods: s.goods.map((g) => ({ name: g.name, stock: g.stock, demand: g.demand, effort: toHours(g.effort), rounds: g.rounds.map((r) => ({ closedAt: iso(r.closedAt), clearingWeight: r.clearing === null ? null : weightJson(r.clearing), allocated: r.allocated })) })),
@@ -108,6 +128,7 @@ export const summaryCommands = [
         balance: toHours(s.balance),
         deficit: toHours(s.deficit),
         deficitCap: toHours(s.deficitCap),
+        commons: s.commons ? commonsJson(s.commons) : null,
         goals: s.goals.map((g) => ({ id: g.id, text: g.text })),
         warnings: s.warnings,
         chart: {
@@ -119,4 +140,3 @@ export const summaryCommands = [
     }),
   }),
 ];
-        commons: s.commons ? commonsJson(s.commons) : null,

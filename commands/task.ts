@@ -29,6 +29,7 @@ export function taskJson(t: tasks.TaskView) {
     kind: t.kind,
     weight: weightJson(t.weight),
     status: t.state,
+    overdue: t.overdue,
     slots: t.slots,
     estimate: toHours(t.estimate),
     postedWeight: weightJson(t.postedWeight),
@@ -61,6 +62,7 @@ export function taskLine(t: tasks.TaskView): Span[] {
     ` · ${hoursText(t.estimate)} · ${taken(t)}/${t.slots} taken`,
     ...(t.state === "open" && t.openMs >= HOUR_MS ? [doc.muted(` · open ${duration(t.openMs)}`)] : []),
     ...(t.state !== "open" ? [doc.muted(` · ${t.state}`)] : []),
+    ...(t.overdue && t.dueAt !== null ? [doc.warn(` · overdue since ${when(t.dueAt)}`)] : []),
   ];
 }
 
@@ -71,11 +73,22 @@ function taskCard(t: tasks.TaskView): Block[] {
       ? [
           `Posted at ${formatWeight(t.postedWeight)} (the ${t.kind} market weight then) by @${t.postedBy}, ${when(t.postedAt)}. `,
           `Unclaimed for ${duration(t.openMs)}; +${(t.growth - 1_000_000) / 10_000}% per full day, compounded, up to ${formatWeight(t.cap)}. `,
-          t.nextRiseAt === null ? "It is at the cap." : `Next rise: ${when(t.nextRiseAt)}.`,
+          t.nextRiseAt !== null ? `Next rise: ${when(t.nextRiseAt)}.` : t.dueAt !== null && t.weight < t.cap ? "It rises no more before its due date." : "It is at the cap.",
         ]
       : [`Posted at ${formatWeight(t.postedWeight)} by @${t.postedBy}, ${when(t.postedAt)}; open ${duration(t.openMs)} in all.`];
   blocks.push(doc.line(doc.muted("Why this weight: "), ...why));
-  if (t.dueAt !== null) blocks.push(doc.line(`Due ${when(t.dueAt)}.`));
+  if (t.overdue && t.dueAt !== null) {
+    blocks.push(
+      doc.line(
+        doc.warn(`Overdue since ${when(t.dueAt)}: `),
+        "it takes no claims and its weight stopped rising there. Its coordinators can give it a new date with ",
+        doc.code(`task due ${t.id} <date>`),
+        " or cancel it with ",
+        doc.code(`task cancel ${t.id}`),
+        ".",
+      ),
+    );
+  } else if (t.dueAt !== null) blocks.push(doc.line(`Due ${when(t.dueAt)}: claims run until then, and it stops rising there.`));
   if (t.claims.length > 0) {
     blocks.push(
       doc.table(
@@ -134,14 +147,15 @@ export const taskCommands = [
     path: ["task", "list"],
     where: "pool",
     summary: "The pool's to-do list with current weights, most neglected first",
+    details: "By default the tasks you can claim now. status:overdue lists open and claimed tasks past their due date, which take no claims until a coordinator gives them a new date.",
     access: "anyone",
     mutates: false,
     args: {
       project: arg.slug("Only this project's tasks", "project").optional(),
       kind: arg.slug("Only tasks of this kind", "label").optional().named(),
-      status: arg.choice("Which tasks (default open)", ["open", "claimed", "done", "cancelled", "all"] as const, "status").optional().named(),
+      status: arg.choice("Which tasks (default open)", ["open", "claimed", "overdue", "done", "cancelled", "all"] as const, "status").optional().named(),
     },
-    examples: ["task list", "task list bakery", "task list kind:cleaning status:all"],
+    examples: ["task list", "task list bakery", "task list kind:cleaning status:all", "task list status:overdue"],
     run: (ctx, a) => tasks.listTasks(ctx, { project: a.project, kind: a.kind, state: a.status ?? "open" }),
     render: (d) =>
       d.tasks.length === 0
@@ -168,7 +182,7 @@ export const taskCommands = [
     where: "pool",
     summary: "Take a slot of a task at its current weight (locked from then on)",
     details:
-      "Your claim keeps the weight the task has at this moment, and the kind's market weight moves to it. If every slot is taken you go on the waitlist, and the kind's weight falls by waitlistPenalty (5%) once per volunteer and task: popular work gets cheaper. Report your work within claimDays (7) or by the due date, or the slot is released.",
+      "Your claim keeps the weight the task has at this moment. The kind's market weight moves only once your work is verified: marketSmoothing (25%) of the way toward your claim's weight; a claim dropped, refused or released moves nothing. If every slot is taken you go on the waitlist, and the kind's weight falls by waitlistPenalty (5%) once per volunteer and task: popular work gets cheaper. One slot per member and task; a member the project turned down cannot claim that task again, nor can its coordinators once it turned anyone down. A task past its due date takes no claims. Report your work within claimDays (7), or by the due date if the task has one, or the slot is released.",
     access: "anyone",
     mutates: true,
     changesBoards: true,
@@ -179,7 +193,13 @@ export const taskCommands = [
       d.outcome === "claimed"
         ? [
             doc.line("You took task ", doc.strong(`#${d.task.id}`), ` ${d.task.title} at weight `, doc.strong(formatWeight(d.weight)), "."),
-            doc.line(doc.muted(`Report it with `), doc.code(`task done ${d.task.id} hours:<h>`), doc.muted(` before ${when(d.expiresAt)}. The ${d.kind} market weight is now ${formatWeight(d.weight)}.`)),
+            doc.line(
+              doc.muted(`Report it with `),
+              doc.code(`task done ${d.task.id} hours:<h>`),
+              doc.muted(
+                ` before ${when(d.expiresAt)}. The ${d.kind} market weight stays at ${formatWeight(d.market)} until your work is verified${d.weight === d.market ? "" : `, then moves ${formatThousandths(d.smoothing * 100, 0)}% of the way toward ${formatWeight(d.weight)}`}.`,
+              ),
+            ),
           ]
         : [
             doc.line(`Every slot of task #${d.task.id} is taken: you are number ${d.position} on its waitlist, and you will hear when a slot opens.`),
@@ -189,7 +209,7 @@ export const taskCommands = [
           ],
     json: (d) =>
       d.outcome === "claimed"
-        ? { outcome: d.outcome, task: taskJson(d.task), weight: weightJson(d.weight), expiresAt: iso(d.expiresAt) }
+        ? { outcome: d.outcome, task: taskJson(d.task), weight: weightJson(d.weight), expiresAt: iso(d.expiresAt), market: { name: d.kind, weight: weightJson(d.market) } }
         : { outcome: d.outcome, task: taskJson(d.task), position: d.position, kind: { name: d.kind, before: weightJson(d.kindBefore), after: weightJson(d.kindAfter) } },
   }),
 
@@ -243,15 +263,32 @@ export const taskCommands = [
     where: "pool",
     summary: "Credit reported work: hours x the locked weight, from the project to the worker",
     details:
-      "Without hours: the reported hours are credited, up to creditCapFactor (2) times the estimate; above that, give hours: with what you confirm. Nobody verifies their own work.",
+      "Without hours: the reported hours are credited, up to creditCapFactor (2) times the estimate; above that the verification is refused until you give hours: with what you confirm (which is credited, also above the cap). Nobody verifies their own work. Verified work moves the kind's market weight marketSmoothing (25%) of the way toward the claim's weight: the only thing that raises a kind.",
     access: "coordinator of the project or pool admin",
     mutates: true,
     changesBoards: true,
     args: { id: taskId, member: memberArg, hours: arg.hours("Hours to credit, if not the reported ones", { min: 1, max: 1_000_000 }).optional().named() },
     examples: ["task verify 12 @bob", "task verify 12 @bob hours:5"],
     run: (ctx, a) => tasks.verifyWork(ctx, a.id, a.member, a.hours),
-    render: (d) => [doc.line(doc.good("Verified: "), `@${d.member} is credited `, doc.strong(formatHours(d.credited)), ` (${hoursText(d.hours)} x ${formatWeight(d.weight)}) for task #${d.task.id}.`)],
-    json: (d) => ({ task: taskJson(d.task), member: d.member, hours: toHours(d.hours), weight: weightJson(d.weight), credited: toHours(d.credited), entry: d.entry }),
+    render: (d) => [
+      doc.line(doc.good("Verified: "), `@${d.member} is credited `, doc.strong(formatHours(d.credited)), ` (${hoursText(d.hours)} x ${formatWeight(d.weight)}) for task #${d.task.id}.`),
+      doc.line(
+        doc.muted(
+          d.market.after === d.market.before
+            ? `The ${d.market.kind} market weight stays at ${formatWeight(d.market.after)}.`
+            : `The ${d.market.kind} market weight moves from ${formatWeight(d.market.before)} to ${formatWeight(d.market.after)}.`,
+        ),
+      ),
+    ],
+    json: (d) => ({
+      task: taskJson(d.task),
+      member: d.member,
+      hours: toHours(d.hours),
+      weight: weightJson(d.weight),
+      credited: toHours(d.credited),
+      entry: d.entry,
+      market: { kind: d.market.kind, before: weightJson(d.market.before), after: weightJson(d.market.after) },
+    }),
   }),
 
   defineCommand({
@@ -266,6 +303,31 @@ export const taskCommands = [
     run: (ctx, a) => tasks.rejectWork(ctx, a.id, a.member, a.reason),
     render: (d) => [doc.line(`Task #${d.task.id} goes back to @${d.member}, who has until ${when(d.expiresAt)} to redo or drop it.`)],
     json: (d) => ({ task: taskJson(d.task), member: d.member, expiresAt: iso(d.expiresAt) }),
+  }),
+
+  defineCommand({
+    path: ["task", "due"],
+    where: "pool",
+    summary: "Give a task a new due date (extend it, or bring it forward)",
+    details:
+      "Past its due date a task takes no claims and its weight stops rising. A new date ahead opens it again: it rises from where it stopped (the days it was overdue do not count). Every active claim must then be reported by the new date, and its worker is told. Dates are read strictly, as due: in task post.",
+    access: "coordinator of the project or pool admin",
+    mutates: true,
+    changesBoards: true,
+    args: { id: taskId, date: arg.date("The new due date (the end of that day, UTC) or time") },
+    examples: ["task due 12 2026-12-31", "task due 12 2026-12-24T18:00Z"],
+    run: (ctx, a) => tasks.setDue(ctx, a.id, a.date),
+    render: (d) => [
+      doc.line(
+        `Task #${d.task.id} ${d.task.title} is now due ${when(d.task.dueAt ?? 0)}`,
+        d.before === null ? "" : ` (was ${when(d.before)})`,
+        ". Weight ",
+        doc.strong(formatWeight(d.task.weight)),
+        d.task.state === "open" ? ", rising again while a slot is open." : ".",
+      ),
+      ...(d.workers.length > 0 ? [doc.line(doc.muted(`Report deadline moved for ${d.workers.map((h) => `@${h}`).join(" ")}.`))] : []),
+    ],
+    json: (d) => ({ task: taskJson(d.task), before: iso(d.before), workers: d.workers }),
   }),
 
   defineCommand({
@@ -285,7 +347,8 @@ export const taskCommands = [
     path: ["kind", "list"],
     where: "pool",
     summary: "Every kind of work with its market weight, open tasks and trend",
-    details: "A kind's market weight is where its next task starts. Claims move it to the weight the volunteer accepted; volunteers who find tasks full lower it. The trend compares it with a week ago.",
+    details:
+      "A kind's market weight is where its next task starts. Each verified claim moves it marketSmoothing (25%) of the way toward that claim's weight; claims that end without verified work move nothing; volunteers who find tasks full lower it (waitlistPenalty, 5%). The trend compares it with a week ago. Open tasks: those that take claims now (not past their due date).",
     access: "anyone",
     mutates: false,
     args: {},

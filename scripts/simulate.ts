@@ -160,7 +160,7 @@ export function simulationMarkdown(r: MonthResult): string {
     "| --- | --- | --- | --- | --- | --- | --- |",
     ...rows,
     "",
-    `Popular work (programming, which most volunteers would do even at 0.3 to 0.9) ends below 1.0: too many volunteers found its tasks taken, and each lowered its weight by 5%. Unpopular work (garbage, which nobody takes below 1.4) ends above 1.0: its tasks waited, rose 10% per day, and were claimed at the higher weight, which became the kind's weight. The ledger stayed balanced (${r.commands} commands).`,
+    `Popular work (programming, which most volunteers would do even at 0.3 to 0.9) ends below 1.0: too many volunteers found its tasks taken, and each lowered its weight by 5%. Unpopular work (garbage, which nobody takes below 1.4) ends above 1.0: its tasks waited, rose 10% per day, and were claimed at the higher weight; each verified claim pulled the kind's weight a quarter of the way toward its own (one claim alone cannot set it). The ledger stayed balanced (${r.commands} commands).`,
   ].join("\n");
 }
 

@@ -28,7 +28,12 @@ export type DomainError =
   | { readonly kind: "already_reported"; readonly id: number }
   | { readonly kind: "self_verify"; readonly id: number }
   | { readonly kind: "needs_hours"; readonly id: number; readonly member: string; readonly reported: number; readonly cap: number }
-  | { readonly kind: "due_past"; readonly due: number }
+  /** `id`: the task whose due date was being moved (task due); none for a new task's due: option. */
+  | { readonly kind: "due_past"; readonly due: number; readonly id?: number }
+  /** Past the task's due date: no claims, and no work sent back (`member`: whose work, for reject). */
+  | { readonly kind: "task_overdue"; readonly id: number; readonly dueAt: number; readonly action: "claim" | "reject"; readonly member?: string }
+  /** A coordinator of the task's project claims a task on which the project turned a volunteer down. */
+  | { readonly kind: "coordinator_claim"; readonly id: number; readonly project: string }
   | { readonly kind: "good_exists"; readonly name: string }
   | { readonly kind: "good_model"; readonly good: string; readonly model: string; readonly need: "per-unit" | "flat-rate" | "durable" | "stock" }
   /** `committed`: what the member's waiting requests and open loans already hold of the room; `units`: how many they could afford. */

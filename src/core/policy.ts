@@ -68,6 +68,14 @@ export const POLICY_KEYS = {
     summary: "How much a kind's weight falls when a volunteer finds a task's slots full",
     ours: true,
   },
+  marketSmoothing: {
+    unit: "percent",
+    default: 250,
+    min: 10,
+    max: 1000,
+    summary: "How far a kind's market weight moves toward the weight of each verified claim (the only thing that raises it)",
+    ours: true,
+  },
   creditCapFactor: {
     unit: "weight",
     default: 2 * MILLI,

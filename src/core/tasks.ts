@@ -27,9 +27,25 @@ export function openTimeAfter(t: OpenTime, slots: number, takenBefore: number, t
   return t;
 }
 
-/** A claim runs until the task's due date, if it has one ahead, or for the policy's claim days. */
+/**
+ * A claim runs until the task's due date, if it has one, or for the policy's claim days: never
+ * past the due date (a task past it takes no claims, and its work is not sent back).
+ */
 export function claimDeadline(dueAt: number | null, now: number, claimDays: number): number {
-  return dueAt !== null && dueAt > now ? dueAt : now + claimDays * DAY_MS;
+  return dueAt ?? now + claimDays * DAY_MS;
+}
+
+/** A task is overdue from its due date on: it takes no claims and its weight no longer rises. */
+export const isOverdue = (task: { readonly dueAt: number | null }, now: number): boolean => task.dueAt !== null && task.dueAt <= now;
+
+/**
+ * The open-time clock when a task gets a new due date at `now`. A task past its old due date
+ * stopped gathering open time there; an open stretch restarts now, so the days it was overdue
+ * never count. Before the old due date nothing changes.
+ */
+export function openTimeOnNewDue(t: OpenTime & { readonly dueAt: number | null }, now: number): OpenTime {
+  if (t.dueAt === null || t.dueAt > now || t.openSince === null) return t;
+  return { openMs: openMsAt(t, now), openSince: now };
 }
 
 export type CreditHours = { readonly ok: true; readonly hours: number } | { readonly ok: false; readonly reported: number; readonly cap: number };
@@ -48,15 +64,22 @@ export function creditHours(estimate: number, reported: number, explicit: number
 /**
  * The open time a task had gathered by `at`, worked out from its claims: a slot is held from a
  * claim's start until it ended (dropped, refused, released, cancelled), or for good once the
- * work is in. Lets a summary show a task's weight at the start of its period exactly.
+ * work is in. Time past a due date does not count: from the due date until the date was moved
+ * (`dueChanges`: each change's old date and when it was made), and from the task's present due
+ * date on. Lets a summary show a task's weight at the start of its period exactly.
  */
 export function openMsBy(
-  task: { readonly postedAt: number; readonly slots: number; readonly cancelledAt: number | null },
+  task: { readonly postedAt: number; readonly slots: number; readonly cancelledAt: number | null; readonly dueAt: number | null },
   claims: ReadonlyArray<{ readonly claimedAt: number; readonly endedAt: number | null }>,
   at: number,
+  dueChanges: ReadonlyArray<{ readonly before: number | null; readonly at: number }> = [],
 ): number {
   const end = Math.min(at, task.cancelledAt ?? Number.POSITIVE_INFINITY);
   if (end <= task.postedAt) return 0;
+  const overdue: Array<readonly [number, number]> = dueChanges.flatMap((c) => (c.before !== null && c.before < c.at ? [[c.before, c.at] as const] : []));
+  if (task.dueAt !== null) overdue.push([task.dueAt, Number.POSITIVE_INFINITY]);
+  /** The part of [a, b) that is not past a due date. */
+  const counted = (a: number, b: number) => overdue.reduce((n, [x, y]) => n - Math.max(0, Math.min(b, y) - Math.max(a, x)), b - a);
   const events: Array<[number, number]> = [];
   for (const c of claims) {
     events.push([c.claimedAt, 1]);
@@ -69,11 +92,11 @@ export function openMsBy(
   for (const [time, delta] of events) {
     const x = Math.min(Math.max(time, task.postedAt), end);
     if (x > t) {
-      if (taken < task.slots) open += x - t;
+      if (taken < task.slots) open += counted(t, x);
       t = x;
     }
     taken += delta;
   }
-  if (end > t && taken < task.slots) open += end - t;
+  if (end > t && taken < task.slots) open += counted(t, end);
   return open;
 }

@@ -1,7 +1,9 @@
-// Weighted labour (MODEL.md, "Effort is counted in weighted hours"). A task's weight is a pure
-// function of stored facts and the time: the kind's weight when it was posted, how long it has
-// had an open slot, the growth per full day (compounded, rounded to millionths each day) and
-// the cap. So a bot that was down for a day computes the same weight as one that ran all day.
+// Weighted labour. A task's weight is a pure function of stored facts and the time: the kind's
+// weight when it was posted, how long it has had an open slot before its due date, the growth per
+// full day (compounded, rounded to millionths each day) and the cap. So a bot that was down for a
+// day computes the same weight as one that ran all day. A kind's market weight moves only on
+// evidence: a verified claim pulls it part of the way toward that claim's weight, and volunteers
+// who find a task full lower it.
 import { DAY_MS } from "./time.ts";
 import type { Policy } from "./policy.ts";
 
@@ -16,6 +18,8 @@ export interface WeightRules {
   /** Factor applied to a kind's weight when a volunteer finds a task full (5% -> 950_000). */
   readonly waitlistFactor: number;
   readonly newKind: number;
+  /** Share of the way a kind's weight moves toward a verified claim's weight, in thousandths (25% -> 250). */
+  readonly smoothing: number;
 }
 
 /** The weight rules of a pool's policy (policy weights are thousandths, percents thousandths of one). */
@@ -26,6 +30,7 @@ export function weightRules(p: Policy): WeightRules {
     floor: p.weightFloor * 1000,
     waitlistFactor: WEIGHT_ONE - p.waitlistPenalty * 1000,
     newKind: p.newKindWeight * 1000,
+    smoothing: p.marketSmoothing,
   };
 }
 
@@ -47,22 +52,36 @@ export function taskWeight(postedWeight: number, openMs: number, r: WeightRules)
 }
 
 export interface OpenTime {
-  /** Milliseconds with an open slot before the current stretch. */
+  /** Milliseconds with an open slot before the current stretch (never counting time past the due date). */
   readonly openMs: number;
   /** Start of the current stretch with an open slot, or null while every slot is taken. */
   readonly openSince: number | null;
+  /** The task's due date: open time stops counting there (a task past due stops rising). */
+  readonly dueAt?: number | null;
 }
 
+/** Open time by `now`: the current stretch counts up to the due date at most. */
 export function openMsAt(t: OpenTime, now: number): number {
-  return t.openMs + (t.openSince === null ? 0 : Math.max(0, now - t.openSince));
+  const end = t.dueAt === null || t.dueAt === undefined ? now : Math.min(now, t.dueAt);
+  return t.openMs + (t.openSince === null ? 0 : Math.max(0, end - t.openSince));
 }
 
-/** When the weight next rises: after the next full day of open time; null when full or capped. */
+/** When the weight next rises: after the next full day of open time; null when full, capped or due before then. */
 export function nextRiseAt(postedWeight: number, t: OpenTime, now: number, r: WeightRules): number | null {
   if (t.openSince === null) return null;
   const open = openMsAt(t, now);
   if (taskWeight(postedWeight, open, r) >= r.cap || r.growth <= WEIGHT_ONE) return null;
-  return now + (DAY_MS - (open % DAY_MS));
+  const at = now + (DAY_MS - (open % DAY_MS));
+  return t.dueAt !== null && t.dueAt !== undefined && at > t.dueAt ? null : at;
+}
+
+/**
+ * A kind's market weight after a claim at `claimWeight` was verified: `smoothing` (thousandths)
+ * of the way toward it, rounded half up. One escalated task at 4.00 moves a market at 1.00 to
+ * 1.75 with 25%; claims that end without verified work move nothing.
+ */
+export function marketWeight(kindWeight: number, claimWeight: number, smoothing: number): number {
+  return kindWeight + Math.round(((claimWeight - kindWeight) * smoothing) / 1000);
 }
 
 /** A kind's weight after one more volunteer found a task of it full: -5%, not below the floor. */

@@ -112,7 +112,8 @@ type OpenLine = BoardTask & { readonly openMs: number; readonly projectId: numbe
 /** Every open task of the pool with its weight at `now`, heaviest (then longest open) first. */
 async function openLines(tx: Tx, pool: PoolRow, policy: Policy, now: number, projectId?: number): Promise<OpenLine[]> {
   const rules = weightRules(policy);
-  const rows = (await tx.openTasks(pool.id)).filter((t) => projectId === undefined || t.projectId === projectId);
+  // A task past its due date takes no claims: it is no open work for the boards and notices.
+  const rows = (await tx.openTasks(pool.id)).filter((t) => (projectId === undefined || t.projectId === projectId) && (t.dueAt === null || t.dueAt > now));
   const projects = new Map((await tx.projects(pool.id)).map((p) => [p.id, p.slug]));
   const kinds = new Map((await tx.kinds(pool.id)).map((k) => [k.id, k.name]));
   const open: OpenLine[] = rows.map((t) => {

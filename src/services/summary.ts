@@ -1,7 +1,8 @@
-// A project's summary for its coordinators: what is open and how its weights moved, what waits
-// for verification, who contributed, how its goods went, how close its deficit is to the cap,
-// and patterns worth a human look. Read-only: it decides nothing, it shows stored facts.
-import { openMsBy, taskState } from "../core/tasks.ts";
+// A project's summary for its coordinators: what is open and how its weights moved, what is past
+// its due date, who is working on what, what waits for verification, who contributed, how its
+// goods went, how close its deficit is to the cap, and patterns worth a human look. Read-only:
+// it decides nothing, it shows stored facts.
+import { isOverdue, openMsBy, slotsTaken, taskState } from "../core/tasks.ts";
 import { openMsAt, taskWeight, weightRules } from "../core/weights.ts";
 import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
@@ -12,8 +13,8 @@ import { DAY_MS, MINUTE_MS } from "../core/time.ts";
 import type { Tx } from "../store.ts";
 import { findProject, type PoolCtx } from "./context.ts";
 import { effortOf, overdueLoans, sectorLines, type OverdueView, type SectorLine } from "./goods.ts";
-import { announceTo } from "./rooms.ts";
 import { commonsShare, type CommonsShare } from "./projects.ts";
+import { announceTo } from "./rooms.ts";
 import { summaryChart, type SummaryChart } from "./summary-chart.ts";
 
 type R<T> = Promise<Result<T, DomainError>>;
@@ -38,6 +39,10 @@ export interface ProjectSummary {
   readonly open: readonly TaskLine[];
   readonly fastestRising: TaskLine | null;
   readonly stalest: TaskLine | null;
+  /** Open or claimed tasks past their due date: they take no claims until given a new date or cancelled. */
+  readonly overdue: ReadonlyArray<{ id: number; title: string; dueAt: number; taken: number; slots: number }>;
+  /** Claims being worked on (not reported yet), with their report deadlines. */
+  readonly inProgress: ReadonlyArray<{ task: number; title: string; member: string; since: number; until: number }>;
   readonly waiting: ReadonlyArray<{ task: number; title: string; member: string; hours: number }>;
   readonly contributions: { readonly total: number; readonly members: ReadonlyArray<{ member: string; credited: number }> };
   readonly goods: ReadonlyArray<{ name: string; stock: number; demand: number; effort: number; rounds: ReadonlyArray<{ closedAt: number; clearing: number | null; allocated: number }> }>;
@@ -46,13 +51,13 @@ export interface ProjectSummary {
   readonly balance: number;
   readonly deficit: number;
   readonly deficitCap: number;
+  /** What the pool's commons carries of the project's work (summaries sent before it was kept have none). */
+  readonly commons?: CommonsShare;
   readonly goals: readonly GoalRow[];
   readonly warnings: readonly string[];
   /** The figures of the summary's chart: kinds' weights over the period, goods' supply and demand. */
   readonly chart: SummaryChart;
 }
-  /** What the pool's commons carries of the project's work (summaries sent before it was kept have none). */
-  readonly commons?: CommonsShare;
 
 /** The summary of one project over [from, to). */
 export async function projectSummary(c: PoolCtx, slug: string, from: number, to: number): R<ProjectSummary> {
@@ -79,17 +84,31 @@ async function summarize(c: PoolView, project: ProjectRow, from: number, to: num
   for (const cl of claims) byTask.set(cl.taskId, [...(byTask.get(cl.taskId) ?? []), cl]);
   const claimsOf = (t: TaskRow) => byTask.get(t.id) ?? [];
   const kinds = new Map((await tx.kinds(c.pool.row.id)).map((k) => [k.id, k.name]));
+  const dueChanges = await tx.dueChangesOf(tasks.map((t) => t.id));
 
   const open: TaskLine[] = [];
+  const overdue = [];
   for (const t of tasks) {
-    if (taskState(t, claimsOf(t)) !== "open") continue;
+    const state = taskState(t, claimsOf(t));
+    if ((state === "open" || state === "claimed") && isOverdue(t, to)) {
+      overdue.push({ id: t.id, title: t.title, dueAt: t.dueAt!, taken: slotsTaken(claimsOf(t)), slots: t.slots });
+      continue;
+    }
+    if (state !== "open") continue;
     const openNow = openMsAt(t, to);
-    // Open time at the start of the period, from the claims that held its slots since.
-    const openThen = Math.min(openNow, openMsBy(t, claimsOf(t), from));
+    // Open time at the start of the period, from the claims that held its slots since (and the due dates it had).
+    const openThen = Math.min(openNow, openMsBy(t, claimsOf(t), from, dueChanges.filter((d) => d.taskId === t.id)));
     open.push({ id: t.id, title: t.title, kind: kinds.get(t.kindId) ?? "?", weight: taskWeight(t.postedWeight, openNow, rules), weightBefore: taskWeight(t.postedWeight, openThen, rules), openMs: openNow });
   }
   open.sort((a, b) => b.openMs - a.openMs || a.id - b.id);
   const rising = [...open].sort((a, b) => b.weight / b.weightBefore - a.weight / a.weightBefore || a.id - b.id)[0] ?? null;
+
+  const inProgress = [];
+  // Claims that ran out by the end of the period are released (when next touched): not in progress.
+  for (const cl of claims.filter((x) => x.status === "active" && x.expiresAt > to)) {
+    const t = byId.get(cl.taskId)!;
+    inProgress.push({ task: t.id, title: t.title, member: await handle(cl.memberId), since: cl.claimedAt, until: cl.expiresAt });
+  }
 
   const waiting = [];
   for (const cl of claims.filter((x) => x.status === "reported")) {
@@ -119,6 +138,8 @@ async function summarize(c: PoolView, project: ProjectRow, from: number, to: num
     open,
     fastestRising: rising && rising.weight > rising.weightBefore ? rising : null,
     stalest: open[0] ?? null,
+    overdue,
+    inProgress,
     waiting,
     contributions: { total: verified.reduce((a, cl) => a + (cl.credited ?? 0), 0), members },
     goods,
@@ -126,6 +147,7 @@ async function summarize(c: PoolView, project: ProjectRow, from: number, to: num
     balance,
     deficit: Math.max(0, -balance),
     deficitCap: c.pool.policy.deficitCap,
+    commons: await commonsShare(tx, c.pool.row.id, project.id),
     goals: await tx.goals(c.pool.row.id, { projectId: project.id, status: "open" }),
     warnings,
     chart: await summaryChart(tx, project, from, to),
@@ -147,7 +169,6 @@ export async function sendSummaries(tx: Tx, slot: number, windowMs: number): Pro
     if (!cron || due === undefined) continue;
     const from = lastSlot(cron, due - MINUTE_MS, policy.timezone, 40 * DAY_MS) ?? due - 7 * DAY_MS;
     const rooms = await tx.rooms(pool.id);
-    commons: await commonsShare(tx, c.pool.row.id, project.id),
     const view = { tx, pool: { row: pool, policy, role: "member" as const } };
     const digests: ProjectDigest[] = [];
     for (const project of await tx.projects(pool.id)) {
@@ -171,6 +192,8 @@ export interface ProjectDigest {
   readonly open: number;
   readonly heaviest: { readonly id: number; readonly title: string; readonly weight: number } | null;
   readonly waiting: number;
+  /** Tasks past their due date (absent in digests sent before it was kept). */
+  readonly overdue?: number;
   readonly contributed: number;
   readonly contributors: number;
   readonly deficit: number;
@@ -196,6 +219,7 @@ function digest(s: ProjectSummary): ProjectDigest {
     open: s.open.length,
     heaviest: heaviest ? { id: heaviest.id, title: heaviest.title, weight: heaviest.weight } : null,
     waiting: s.waiting.length,
+    overdue: s.overdue.length,
     contributed: s.contributions.total,
     contributors: s.contributions.members.length,
     deficit: s.deficit,

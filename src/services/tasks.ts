@@ -1,18 +1,20 @@
 // Weighted labour: posting tasks, claiming them at their current weight, reporting and
 // verifying work. Weights are never set by a coordinator: a task is posted at its kind's
-// market weight, rises while it has an open slot, and a claim moves the kind's weight to the
-// accepted one; volunteers who find a task full lower it.
-import { HOLDS_SLOT, claimDeadline, creditHours, openTimeAfter, slotsTaken, taskState, type TaskState } from "../core/tasks.ts";
+// market weight and rises while it has an open slot, until its due date. The kind's market
+// weight moves only on evidence: each verified claim pulls it part of the way (marketSmoothing)
+// toward that claim's weight; volunteers who find a task full lower it. Claims that end without
+// verified work move nothing, so nobody can push a kind's weight by claiming and dropping.
+import { HOLDS_SLOT, claimDeadline, creditHours, isOverdue, openTimeAfter, openTimeOnNewDue, slotsTaken, taskState, type TaskState } from "../core/tasks.ts";
 import { DAY_MS } from "../core/time.ts";
-import { credit, nextRiseAt, openMsAt, taskWeight, waitlistWeight, weightRules } from "../core/weights.ts";
+import { credit, marketWeight, nextRiseAt, openMsAt, taskWeight, waitlistWeight, weightRules } from "../core/weights.ts";
 import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
 import type { ClaimRow, ClaimStatus, KindRow, ProjectRow, TaskRow, Tx } from "../store.ts";
-import { announce, ensureAccount, findPoolMember, findProject, requireCoordinator, type MemberRef, type PoolCtx } from "./context.ts";
+import { announce, ensureAccount, findPoolMember, findProject, isCoordinator, requireCoordinator, type MemberRef, type PoolCtx } from "./context.ts";
 import { produceFromTask, productionGood } from "./goods.ts";
+import { workAccount } from "./projects.ts";
 import { projectRooms } from "./rooms.ts";
 import { postEntry } from "./ledger.ts";
-import { workAccount } from "./projects.ts";
 
 type R<T> = Promise<Result<T, DomainError>>;
 
@@ -37,6 +39,8 @@ export interface TaskView {
   readonly estimate: number;
   readonly slots: number;
   readonly state: TaskState;
+  /** Past its due date (and neither done nor cancelled): it takes no claims and stopped rising. */
+  readonly overdue: boolean;
   /** The weight a claim would get now (the posted weight once nothing is open). */
   readonly weight: number;
   readonly postedWeight: number;
@@ -132,6 +136,7 @@ export async function viewTask(c: PoolCtx, task: TaskRow, claims?: readonly Clai
     estimate: task.estimate,
     slots: task.slots,
     state,
+    overdue: (state === "open" || state === "claimed") && isOverdue(task, c.now),
     weight: taskWeight(task.postedWeight, openMs, rules),
     postedWeight: task.postedWeight,
     postedAt: task.postedAt,
@@ -171,7 +176,7 @@ async function kindFor(c: PoolCtx, name: string): Promise<KindRow> {
   return { id, ...row };
 }
 
-async function setKindWeight(c: PoolCtx, kind: KindRow, after: number, reason: "claim" | "waitlist", taskId: number, memberId: number): Promise<void> {
+async function setKindWeight(c: PoolCtx, kind: KindRow, after: number, reason: "verify" | "waitlist", taskId: number, memberId: number): Promise<void> {
   await c.tx.setKindWeight(kind.id, after);
   await c.tx.insertKindChange({ kindId: kind.id, before: kind.weight, after, reason, taskId, memberId, at: c.now });
 }
@@ -238,7 +243,16 @@ export async function postTask(c: PoolCtx, a: PostTask): R<{ task: TaskView; roo
   return ok({ task: await viewTask(c, { id, ...row }, []), rooms: heard.length });
 }
 
-export type TaskListFilter = { readonly project?: string; readonly kind?: string; readonly state: TaskState | "all" };
+/** `open`: tasks that take claims now; `overdue`: open or claimed ones past their due date. */
+export type TaskListFilter = { readonly project?: string; readonly kind?: string; readonly state: TaskState | "overdue" | "all" };
+
+/** Whether a task shows under a list filter at `now`. */
+function listed(state: TaskState, overdue: boolean, f: TaskListFilter["state"]): boolean {
+  if (f === "all") return true;
+  if (f === "overdue") return overdue && (state === "open" || state === "claimed");
+  if (f === "open") return state === "open" && !overdue;
+  return state === f;
+}
 
 /** The pool's to-do list with current weights; the most neglected work (longest open) first. */
 export async function listTasks(c: PoolCtx, f: TaskListFilter): R<{ tasks: TaskView[] }> {
@@ -258,7 +272,7 @@ export async function listTasks(c: PoolCtx, f: TaskListFilter): R<{ tasks: TaskV
   const claims = await c.tx.claimsOfTasks(rows.map((r) => r.id));
   const byTask = new Map<number, ClaimRow[]>();
   for (const cl of claims) byTask.set(cl.taskId, [...(byTask.get(cl.taskId) ?? []), cl]);
-  const shown = rows.filter((row) => f.state === "all" || taskState(row, byTask.get(row.id) ?? []) === f.state);
+  const shown = rows.filter((row) => listed(taskState(row, byTask.get(row.id) ?? []), isOverdue(row, c.now), f.state));
   const lookups = new Lookups(c.tx);
   await lookups.preload(c.pool.row.id, shown.map((r) => r.id));
   const views: TaskView[] = [];
@@ -289,13 +303,14 @@ async function noteWaitlist(tx: Tx, task: TaskRow, now: number): Promise<void> {
 }
 
 export type ClaimOutcome =
-  | { readonly outcome: "claimed"; readonly task: TaskView; readonly weight: number; readonly expiresAt: number; readonly kind: string; readonly kindBefore: number }
+  | { readonly outcome: "claimed"; readonly task: TaskView; readonly weight: number; readonly expiresAt: number; readonly kind: string; readonly market: number; readonly smoothing: number }
   | { readonly outcome: "waitlisted"; readonly task: TaskView; readonly position: number; readonly kind: string; readonly kindBefore: number; readonly kindAfter: number; readonly lowered: boolean };
 
 /**
- * Takes a slot at the current weight, locked from then on; the kind's market weight moves to it.
- * A volunteer who finds every slot taken goes on the waitlist and, once per task, lowers the
- * kind's weight.
+ * Takes a slot at the current weight, locked from then on; the kind's market weight does not
+ * move until the work is verified. A volunteer who finds every slot taken goes on the waitlist
+ * and, once per task, lowers the kind's weight. A task past its due date takes no claims; once
+ * its project turned a volunteer down, its coordinators may not claim it themselves.
  */
 export async function claimTask(c: PoolCtx, id: number): R<ClaimOutcome> {
   const t = await findTask(c, id);
@@ -304,11 +319,14 @@ export async function claimTask(c: PoolCtx, id: number): R<ClaimOutcome> {
   const claims = await c.tx.claimsOf(task.id);
   const state = taskState(task, claims);
   if (state === "done" || state === "cancelled") return err({ kind: "task_closed", id, state });
+  if (isOverdue(task, c.now)) return err({ kind: "task_overdue", id, dueAt: task.dueAt!, action: "claim" });
   const mine = claims.filter((cl) => cl.memberId === c.member.id);
   const holding = mine.find((cl) => HOLDS_SLOT.has(cl.status));
   if (holding) return err({ kind: "already_claimed", id, state: holding.status as "active" | "reported" | "verified" });
   const project = await projectOf(c, task);
   if (mine.some((cl) => cl.status === "refused")) return err({ kind: "turned_down", id, project: project.slug });
+  // Turning a volunteer down keeps the weight rising: it must not be a way to raise it for oneself.
+  if (claims.some((cl) => cl.status === "refused") && (await isCoordinator(c, project))) return err({ kind: "coordinator_claim", id, project: project.slug });
   const kind = await c.tx.kindById(task.kindId);
   if (!kind) throw new Error(`task ${task.id} has no kind`);
   const rules = weightRules(c.pool.policy);
@@ -337,9 +355,8 @@ export async function claimTask(c: PoolCtx, id: number): R<ClaimOutcome> {
     });
     await retime(c, task, taken, taken + 1, c.now);
     await c.tx.leaveWaitlist(task.id, c.member.id, c.now);
-    await setKindWeight(c, kind, weight, "claim", task.id, c.member.id);
     const after = await c.tx.task(task.id);
-    return ok({ outcome: "claimed", task: await viewTask(c, after ?? task), weight, expiresAt, kind: kind.name, kindBefore: kind.weight });
+    return ok({ outcome: "claimed", task: await viewTask(c, after ?? task), weight, expiresAt, kind: kind.name, market: kind.weight, smoothing: rules.smoothing });
   }
   // Each volunteer lowers the kind's weight once per task, even if they come back to wait again.
   const lowersWeight = !(await c.tx.waitedBefore(task.id, c.member.id));
@@ -416,11 +433,15 @@ export interface Verified {
   readonly weight: number;
   readonly credited: number;
   readonly entry: number;
+  /** The kind's market weight before and after this verified claim moved it. */
+  readonly market: { readonly kind: string; readonly before: number; readonly after: number };
 }
 
 /**
  * Credits reported work: hours x the claim's locked weight, from the project's account to the
- * worker's. A coordinator of the project or a pool admin verifies, never the worker.
+ * worker's. A coordinator of the project or a pool admin verifies, never the worker. Verified
+ * work is the evidence that moves the kind's market weight: marketSmoothing (25%) of the way
+ * toward the claim's weight.
  */
 export async function verifyWork(c: PoolCtx, id: number, who: MemberRef, explicitHours: number | undefined): R<Verified> {
   const t = await findTask(c, id);
@@ -461,7 +482,19 @@ export async function verifyWork(c: PoolCtx, id: number, who: MemberRef, explici
   await c.tx.updateClaim(claim.id, { status: "verified", verifiedAt: c.now, verifiedBy: c.member.id, creditedHours: hours.hours, credited: amount, entryId });
   // The last slot of a production task verified: its units join the good's stock (once).
   await produceFromTask(c, task.id);
-  return ok({ task: await viewTask(c, task), member: member.handle, hours: hours.hours, weight: claim.weight, credited: amount, entry: entryId ?? 0 });
+  const kind = await c.tx.kindById(task.kindId);
+  if (!kind) throw new Error(`task ${task.id} has no kind`);
+  const market = marketWeight(kind.weight, claim.weight, weightRules(c.pool.policy).smoothing);
+  if (market !== kind.weight) await setKindWeight(c, kind, market, "verify", task.id, member.id);
+  return ok({
+    task: await viewTask(c, task),
+    member: member.handle,
+    hours: hours.hours,
+    weight: claim.weight,
+    credited: amount,
+    entry: entryId ?? 0,
+    market: { kind: kind.name, before: kind.weight, after: market },
+  });
 }
 
 /** Sends reported work back to the worker to redo (or drop), with a reason and a fresh deadline. */
@@ -477,10 +510,40 @@ export async function rejectWork(c: PoolCtx, id: number, who: MemberRef, reason:
   if (member.id === c.member.id) return err({ kind: "self_verify", id });
   if (!claim) return err({ kind: "no_claim", id, member: member.handle });
   if (claim.status !== "reported") return err({ kind: "not_reported", id, member: member.handle });
+  // Work sent back gets until the due date at most: past it, it could not be redone in time.
+  if (isOverdue(t.value, c.now)) return err({ kind: "task_overdue", id, dueAt: t.value.dueAt!, action: "reject", member: member.handle });
   const expiresAt = claimDeadline(t.value.dueAt, c.now, c.pool.policy.claimDays);
   await c.tx.updateClaim(claim.id, { status: "active", rejectReason: reason, reportedAt: null, reportedHours: null, expiresAt });
   await c.tx.insertNote({ poolId: c.pool.row.id, memberId: member.id, kind: "rejected", body: JSON.stringify({ task: id, title: t.value.title, reason, by: c.member.handle }), createdAt: c.now });
   return ok({ task: await viewTask(c, t.value), member: member.handle, expiresAt });
+}
+
+/**
+ * Gives a task a new due date (its coordinators or a pool admin), ahead of now. A task past its
+ * old date takes claims again and rises from where it stopped (the days it was overdue never
+ * count); the new date becomes the report deadline of every active claim, and each worker is told.
+ */
+export async function setDue(c: PoolCtx, id: number, dueAt: number): R<{ task: TaskView; before: number | null; workers: string[] }> {
+  const t = await findTask(c, id);
+  if (!t.ok) return t;
+  const task = t.value;
+  const project = await projectOf(c, task);
+  const denied = await requireCoordinator(c, project, true);
+  if (denied) return err(denied);
+  const claims = await c.tx.claimsOf(id);
+  const state = taskState(task, claims);
+  if (state === "done" || state === "cancelled") return err({ kind: "task_closed", id, state });
+  if (dueAt <= c.now) return err({ kind: "due_past", due: c.now, id });
+  const clock = openTimeOnNewDue(task, c.now);
+  if (clock !== task) await c.tx.setTaskOpen(id, clock.openSince, clock.openMs);
+  await c.tx.setTaskDue({ taskId: id, before: task.dueAt, after: dueAt, at: c.now, by: c.member.id });
+  const workers: string[] = [];
+  for (const cl of claims.filter((x) => x.status === "active")) {
+    if (cl.expiresAt !== dueAt) await c.tx.updateClaim(cl.id, { expiresAt: dueAt });
+    await c.tx.insertNote({ poolId: c.pool.row.id, memberId: cl.memberId, kind: "due", body: JSON.stringify({ task: id, title: task.title, expiresAt: dueAt, by: c.member.handle }), createdAt: c.now });
+    workers.push((await c.tx.member(cl.memberId))?.handle ?? "?");
+  }
+  return ok({ task: await viewTask(c, (await c.tx.task(id)) ?? task), before: task.dueAt, workers });
 }
 
 /** Cancels a task (its coordinators): open claims end, nothing is credited. */
@@ -554,7 +617,7 @@ export async function listKinds(c: PoolCtx): R<{ kinds: KindView[] }> {
   const claims = await c.tx.claimsOfTasks(tasks.map((t) => t.id));
   const out: KindView[] = [];
   for (const k of kinds) {
-    const open = tasks.filter((t) => t.kindId === k.id && taskState(t, claims.filter((cl) => cl.taskId === t.id)) === "open").length;
+    const open = tasks.filter((t) => t.kindId === k.id && !isOverdue(t, c.now) && taskState(t, claims.filter((cl) => cl.taskId === t.id)) === "open").length;
     const recent = await c.tx.kindChanges(k.id, c.now - 7 * DAY_MS);
     const weekAgo = recent.length > 0 ? (recent[0]!.before ?? recent[0]!.after) : k.weight;
     out.push({ kind: k.name, weight: k.weight, open, weekAgo, changes: recent.length });

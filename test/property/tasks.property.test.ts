@@ -9,17 +9,22 @@
 //   - a deliberately small model predicts which commands succeed (or which refusal), every task
 //     as `task list`/`task show` show it: the weight is taskWeight(posted, open time, rules), with
 //     the open time computed from the claims' slot-holding intervals (not from the service's
-//     running clock) and stopped when the task is cancelled, each credit is hours x the locked
-//     weight, each balance is the sum of the member's credits, each kind's weight follows claims
-//     and waitlists (once per member per task, never raised by the floor), the waitlist shows who
+//     running clock) and stopped when the task is cancelled or past its due date (the days
+//     between a due date and its change by `task due` never count), each credit is hours x the
+//     locked weight, each balance is the sum of the member's credits, each kind's weight follows
+//     verified claims (marketSmoothing of the way toward the claim's weight) and waitlists (once
+//     per member per task, never raised by the floor), and nothing else: a kind's weight changes
+//     only on a verification or a waitlisted volunteer (never on a claim, drop, refusal, release,
+//     rejection, report, cancellation or due date change), the waitlist shows who
 //     waits now in order of arrival, releaseExpiredClaims releases exactly the active claims whose
 //     deadline has come, and the notes to members (released, slot_open, refused, rejected,
-//     cancelled) are exactly the ones the model expects;
-//   - every command on a task (claim, drop, refuse, done, verify, reject, cancel) first releases
-//     that task's claims that ran out, as of their deadlines (the model does the same, and takes
-//     it back when the command is refused: the transaction rolls back), so a late `task done` is
-//     refused and a volunteer after a deadline finds the slot free; `task show`, `task list` and
-//     `kind list` are reads and show the stored facts;
+//     cancelled, due) are exactly the ones the model expects; past its due date a task takes no
+//     claims and its reported work is not sent back, and a claim's deadline is never past it;
+//   - every command (claim, drop, refuse, done, verify, reject, cancel, due, post, policy, and
+//     the reads `task show`, `task list`, `kind list`) first releases the pool's claims that ran
+//     out, as of their deadlines (the model does the same, and takes it back when the command is
+//     refused: the transaction rolls back), so a late `task done` is refused, a volunteer after a
+//     deadline finds the slot free, and a read shows the task as the next command will find it;
 // and weights are the same whether the clock moves in one step or tick by tick (with the
 // scheduler running at every tick), or the scheduler never runs and only the commands catch up.
 //
@@ -37,6 +42,10 @@ import { releaseExpiredClaims } from "../../src/services/tasks.ts";
 import { testPool, type TestPool } from "../support/app.ts";
 
 const POOL_ID = 1;
+// The coverage checks ask that rare outcomes occurred (a coordinator refused a task their project
+// turned a volunteer down for, a due date moved after it passed); an unseeded run misses one now
+// and then. The runs use a fixed seed; DPOOL_PROPERTY_SEED explores others.
+const SEED = Number(process.env.DPOOL_PROPERTY_SEED ?? 20261213);
 const WEEK_MS = 7 * DAY_MS;
 const USERS = ["admin", "cora", "cody", "bob", "carol", "dave", "erin"] as const;
 type User = (typeof USERS)[number];
@@ -78,6 +87,10 @@ const POLICY_CHANGES: ReadonlyArray<readonly [PolicyKey, string, number | null]>
   ["waitlistPenalty", "50%", 500],
   ["waitlistPenalty", "100%", 1000],
   ["waitlistPenalty", "-5%", null],
+  ["marketSmoothing", "10%", 100],
+  ["marketSmoothing", "25%", 250],
+  ["marketSmoothing", "100%", 1000],
+  ["marketSmoothing", "0%", null],
   ["claimDays", "1", 1],
   ["claimDays", "3", 3],
   ["claimDays", "7", 7],
@@ -109,6 +122,10 @@ const GARBAGE = [
   "task show 0",
   "task show 99999",
   "task drop 99999",
+  "task due 1",
+  "task due 1 2026-02-30",
+  "task due 1 tomorrow",
+  "task due abc 2026-12-01",
   "task list status:sleeping",
   "pool policy weightCap 0",
   "pool policy weightFloor -1",
@@ -132,12 +149,14 @@ type Due = { readonly t: "none" } | { readonly t: "at"; readonly ms: number } | 
 type Action =
   | { readonly t: "post"; readonly who: number; readonly pick: number; readonly sense: boolean; readonly kind: number; readonly est: number; readonly slots: number; readonly due: Due }
   | { readonly t: "claim" | "drop" | "cancel" | "show"; readonly who: number; readonly pick: number; readonly sense: boolean }
+  | { readonly t: "due"; readonly who: number; readonly pick: number; readonly sense: boolean; readonly due: Due }
   | { readonly t: "refuse"; readonly who: number; readonly pick: number; readonly other: number; readonly sense: boolean }
   | { readonly t: "reject"; readonly who: number; readonly pick: number; readonly other: number; readonly sense: boolean }
   | { readonly t: "done"; readonly who: number; readonly pick: number; readonly sense: boolean; readonly hours: number | null; readonly note: boolean }
   | { readonly t: "verify"; readonly who: number; readonly pick: number; readonly other: number; readonly sense: boolean; readonly hours: number | null }
   | { readonly t: "advance"; readonly ms: number }
   | { readonly t: "to-expiry"; readonly delta: number; readonly release: boolean }
+  | { readonly t: "to-due"; readonly delta: number }
   | { readonly t: "release" }
   | { readonly t: "policy"; readonly who: number; readonly sense: boolean; readonly change: number }
   | { readonly t: "replay"; readonly who: number; readonly pick: number }
@@ -187,6 +206,8 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ t: fc.constant("reject" as const), who, pick, other: who, sense }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant("cancel" as const), who, pick, sense }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant("show" as const), who, pick, sense }) },
+  { weight: 3, arbitrary: fc.record({ t: fc.constant("due" as const), who, pick, sense, due: due.filter((d) => d.t !== "none") }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant("to-due" as const), delta: fc.constantFrom(-1, 0, 0, 1) }) },
   { weight: 6, arbitrary: fc.record({ t: fc.constant("advance" as const), ms: clockStep }) },
   { weight: 3, arbitrary: fc.record({ t: fc.constant("to-expiry" as const), delta: fc.constantFrom(-1, 0, 0, 1), release: fc.boolean() }) },
   { weight: 5, arbitrary: fc.constant<Action>({ t: "release" }) },
@@ -229,6 +250,9 @@ const focusedScenario = fc
         { weight: 3, arbitrary: fc.record({ t: fc.constant("drop" as const), who, pick, sense: fc.constant(true) }) },
         { weight: 3, arbitrary: fc.record({ t: fc.constant("done" as const), who, pick, sense: fc.constant(true), hours: fc.constant(null), note: fc.constant(false) }) },
         { weight: 1, arbitrary: fc.record({ t: fc.constant("verify" as const), who, pick, other: who, sense: fc.constant(true), hours: fc.constant(null) }) },
+        { weight: 1, arbitrary: fc.record({ t: fc.constant("refuse" as const), who, pick, other: who, sense: fc.constant(true) }) },
+        { weight: 1, arbitrary: fc.record({ t: fc.constant("due" as const), who, pick, sense: fc.constant(true), due: due.filter((d) => d.t !== "none") }) },
+        { weight: 1, arbitrary: fc.record({ t: fc.constant("to-due" as const), delta: fc.constantFrom(-1, 0, 1) }) },
         { weight: 4, arbitrary: fc.record({ t: fc.constant("advance" as const), ms: fc.integer({ min: HOUR_MS, max: 2 * DAY_MS }) }) },
         { weight: 4, arbitrary: fc.record({ t: fc.constant("to-expiry" as const), delta: fc.constantFrom(-1, 0, 0, 1), release: fc.constantFrom(false, false, true) }) },
         { weight: 1, arbitrary: fc.constant<Action>({ t: "release" }) },
@@ -268,7 +292,9 @@ interface TaskM {
   readonly postedWeight: number;
   readonly postedAt: number;
   readonly postedBy: User;
-  readonly dueAt: number | null;
+  dueAt: number | null;
+  /** Changes of the due date (task due): the old date and when it was changed. */
+  readonly dueMoves: Array<{ readonly before: number | null; readonly at: number }>;
   cancelledAt: number | null;
   readonly claims: ClaimM[];
   /**
@@ -283,7 +309,7 @@ interface TaskM {
 /** A note to a member, as the member_notes table holds it. */
 interface NoteM {
   readonly member: User;
-  readonly kind: "released" | "slot_open" | "refused" | "rejected" | "cancelled";
+  readonly kind: "released" | "slot_open" | "refused" | "rejected" | "cancelled" | "due";
   readonly task: number;
   readonly at: number;
 }
@@ -331,9 +357,15 @@ class Model {
     if (t.claims.filter((c) => c.status === "verified").length >= t.slots) return "done";
     return this.holding(t) >= t.slots ? "claimed" : "open";
   }
+  /** Past its due date (from that moment on), neither done nor cancelled. */
+  overdue(t: TaskM): boolean {
+    const state = this.state(t);
+    return (state === "open" || state === "claimed") && t.dueAt !== null && t.dueAt <= this.now;
+  }
   /**
    * Milliseconds with an open slot from posting until `now`, from the claims' holding intervals;
-   * a cancelled task's clock stopped when it was cancelled.
+   * a cancelled task's clock stopped when it was cancelled, and time past a due date (until the
+   * date was moved, or from the present one on) never counts.
    */
   openMs(t: TaskM, now = this.now): number {
     const at = t.cancelledAt === null ? now : Math.min(now, t.cancelledAt);
@@ -342,12 +374,16 @@ class Model {
       points.add(c.claimedAt);
       if (c.end !== null) points.add(c.end);
     }
+    const frozen: Array<readonly [number, number]> = t.dueMoves.filter((d) => d.before !== null && d.before < d.at).map((d) => [d.before!, d.at] as const);
+    if (t.dueAt !== null) frozen.push([t.dueAt, Number.POSITIVE_INFINITY]);
+    for (const [x, y] of frozen) points.add(x).add(y);
     const xs = [...points].filter((x) => x >= t.postedAt && x <= at).sort((a, b) => a - b);
     let open = 0;
     for (let i = 0; i + 1 < xs.length; i++) {
       const x = xs[i]!;
       const held = t.claims.filter((c) => c.claimedAt <= x && (c.end === null || c.end > x)).length;
-      if (held < t.slots) open += xs[i + 1]! - x;
+      const pastDue = frozen.some(([from, to]) => from <= x && x < to);
+      if (held < t.slots && !pastDue) open += xs[i + 1]! - x;
     }
     return open;
   }
@@ -438,13 +474,14 @@ function checkTask(m: Model, t: TaskM, json: any) {
     kind: t.kind,
     weight: weightJson(taskWeight(t.postedWeight, open, rules)),
     status: state,
+    overdue: m.overdue(t),
     slots: t.slots,
     estimate: t.estimate / 1000,
     postedWeight: weightJson(t.postedWeight),
     postedAt: iso(t.postedAt),
     dueAt: iso(t.dueAt),
     openHours: Math.floor(open / HOUR_MS),
-    nextRiseAt: state !== "open" ? null : iso(nextRiseAt(t.postedWeight, { openMs: open, openSince: m.now }, m.now, rules)),
+    nextRiseAt: state !== "open" ? null : iso(nextRiseAt(t.postedWeight, { openMs: open, openSince: m.now, dueAt: t.dueAt }, m.now, rules)),
     claims: t.claims.map((c) => ({
       member: c.user,
       weight: weightJson(c.weight),
@@ -459,6 +496,8 @@ function checkTask(m: Model, t: TaskM, json: any) {
   expect(json, `task #${t.id} at +${(m.now - t.postedAt) / HOUR_MS} h`).toMatchObject(expected);
   // A cancelled task has an open slot from then on (its claims ended): the clock would have run on.
   if (t.cancelledAt !== null && taskWeight(t.postedWeight, open + (m.now - t.cancelledAt), rules) > taskWeight(t.postedWeight, open, rules)) count("cancelled-weight-stopped");
+  // Likewise a task past its due date: without the due date it would have risen meanwhile.
+  if (m.overdue(t) && state === "open" && taskWeight(t.postedWeight, open + (m.now - t.dueAt!), rules) > taskWeight(t.postedWeight, open, rules)) count("overdue-weight-stopped");
 }
 
 function checkKinds(m: Model, json: any) {
@@ -468,7 +507,7 @@ function checkKinds(m: Model, json: any) {
     const km = m.kinds.get(k.kind)!;
     const recent = km.changes.filter((c) => c.at >= m.now - WEEK_MS);
     const weekAgo = recent.length > 0 ? (recent[0]!.before ?? recent[0]!.after) : km.weight;
-    const open = m.tasks.filter((t) => t.kind === k.kind && m.state(t) === "open").length;
+    const open = m.tasks.filter((t) => t.kind === k.kind && m.state(t) === "open" && !m.overdue(t)).length;
     expect(k).toEqual({
       kind: k.kind,
       weight: weightJson(km.weight),
@@ -477,7 +516,8 @@ function checkKinds(m: Model, json: any) {
       trend: km.weight > weekAgo ? "rising" : km.weight < weekAgo ? "falling" : "steady",
     });
     // Property 2 for kinds: whatever the policy did, a kind's weight comes from new kinds,
-    // claims (never below a posted weight) and waitlists (never below the floor then).
+    // verified claims (a step toward a weight never below a posted one) and waitlists (never
+    // below the floor then).
     expect(km.weight).toBeGreaterThanOrEqual(m.minWeight());
     expect(km.weight).toBeLessThanOrEqual(m.maxWeight());
   }
@@ -490,29 +530,36 @@ async function read(t: TestPool, user: User, text: string): Promise<any> {
   return (reply as { data: unknown }).data;
 }
 
-async function checkAll(t: TestPool, m: Model) {
+/** Checks everything after a step; returns each kind's weight as `kind list` shows it. */
+async function checkAll(t: TestPool, m: Model): Promise<Map<string, number>> {
+  // Reads see the pool as of now too: the first one releases the claims that ran out.
+  catchUp(m);
+  await read(t, "erin", "me balance");
   const before = t.dump();
-  await checkReads(t, m);
+  const kinds = await checkReads(t, m);
   expect(t.dump(), "reading changed the database").toBe(before);
   checkNotes(t, m);
   checkOpenHistory(t);
+  return kinds;
 }
 
 /** The open time worked out from the claims' history (what summaries use) is the stored clock's. */
 function checkOpenHistory(t: TestPool) {
   const db = t.store.db.$client;
   const now = t.clock.now().getTime();
-  const tasks = db.prepare("SELECT id, posted_at AS postedAt, slots, cancelled_at AS cancelledAt, open_ms AS openMs, open_since AS openSince FROM tasks WHERE cancelled_at IS NULL").all() as Array<{
+  const tasks = db.prepare("SELECT id, posted_at AS postedAt, slots, cancelled_at AS cancelledAt, open_ms AS openMs, open_since AS openSince, due_at AS dueAt FROM tasks WHERE cancelled_at IS NULL").all() as Array<{
     id: number;
     postedAt: number;
     slots: number;
     cancelledAt: number | null;
     openMs: number;
     openSince: number | null;
+    dueAt: number | null;
   }>;
   for (const task of tasks) {
     const claims = db.prepare("SELECT claimed_at AS claimedAt, ended_at AS endedAt FROM claims WHERE task_id = ?").all(task.id) as Array<{ claimedAt: number; endedAt: number | null }>;
-    expect(openMsBy(task, claims, now), `open time of task ${task.id} from its claims`).toBe(openMsAt(task, now));
+    const moves = db.prepare("SELECT before, at FROM task_due_changes WHERE task_id = ? ORDER BY id").all(task.id) as Array<{ before: number | null; at: number }>;
+    expect(openMsBy(task, claims, now, moves), `open time of task ${task.id} from its claims and due dates`).toBe(openMsAt(task, now));
   }
 }
 
@@ -529,7 +576,7 @@ function checkNotes(t: TestPool, m: Model) {
   expect(got, "notes to members").toEqual(m.notes);
 }
 
-async function checkReads(t: TestPool, m: Model) {
+async function checkReads(t: TestPool, m: Model): Promise<Map<string, number>> {
   // Property 1: the ledger balances.
   const audit = await read(t, "admin", "pool audit");
   expect(audit).toMatchObject({ balanced: true, sum: 0, entries: m.entries, mismatched: [] });
@@ -542,15 +589,20 @@ async function checkReads(t: TestPool, m: Model) {
     expect(rank[a.status]! < rank[b.status]! || (a.status === b.status && a.openHours >= b.openHours)).toBe(true);
   }
   for (const x of all) checkTask(m, m.task(x.id)!, x);
-  // The default list: exactly the open tasks.
+  // The default list: exactly the open tasks that take claims (not past their due date); the overdue ones apart.
   const open = (await read(t, "carol", "task list")).tasks as any[];
-  expect(open.map((x) => x.id).sort((a, b) => a - b)).toEqual(m.tasks.filter((x) => m.state(x) === "open").map((x) => x.id));
-  checkKinds(m, await read(t, "dave", "kind list"));
+  expect(open.map((x) => x.id).sort((a, b) => a - b)).toEqual(m.tasks.filter((x) => m.state(x) === "open" && !m.overdue(x)).map((x) => x.id));
+  const overdue = (await read(t, "carol", "task list status:overdue")).tasks as any[];
+  expect(overdue.map((x) => x.id).sort((a, b) => a - b)).toEqual(m.tasks.filter((x) => m.overdue(x)).map((x) => x.id));
+  if (overdue.length > 0) count("overdue-listed");
+  const kinds = await read(t, "dave", "kind list");
+  checkKinds(m, kinds);
   // Property 4: every member's balance is the sum of their credits.
   for (const u of USERS) {
     const b = await read(t, u, "me balance");
     expect(b.balance, `${u}'s balance`).toBe(m.credits.get(u)! / 1000);
   }
+  return new Map((kinds.kinds as Array<{ kind: string; weight: number }>).map((k) => [k.kind, toM(k.weight)]));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -610,10 +662,10 @@ const anyTaskId = (m: Model, i: number) => 1 + (i % (m.tasks.length + 1));
  * deadline has come, each as of its deadline, in deadline order, as releaseExpiredClaims would.
  * Returns how to take that back if the command is then refused (its transaction rolls back).
  */
-function catchUp(m: Model, task: TaskM | undefined): { released: ClaimM[]; undo: () => void } {
-  const due = (task?.claims ?? []).filter((c) => c.status === "active" && c.expiresAt <= m.now).sort(byDeadline);
+function catchUp(m: Model): { released: ClaimM[]; undo: () => void } {
+  const due = m.claims.filter((c) => c.status === "active" && c.expiresAt <= m.now).sort(byDeadline);
   const notes = m.notes.length;
-  for (const c of due) endClaim(m, task!, c, "released");
+  for (const c of due) endClaim(m, m.task(c.task)!, c, "released");
   return {
     released: due,
     undo: () => {
@@ -643,7 +695,17 @@ function senseClaims(m: Model, pick: number, states: readonly ClaimState[]): Cla
   return pick % 4 === 0 || live.length === 0 ? all : live;
 }
 
-function stepOf(m: Model, a: Exclude<Action, { t: "advance" | "to-expiry" | "release" | "replay" | "garbage" }>): Step {
+/** The text and the moment of a due date as typed: an ISO time, or a day (meaning the end of it). */
+function dueOf(m: Model, due: Due): { text: string; at: number | null } {
+  if (due.t === "at") return { text: iso(m.now + due.ms)!, at: m.now + due.ms };
+  if (due.t === "day") {
+    const day = iso(m.now + due.days * DAY_MS)!.slice(0, 10);
+    return { text: day, at: Date.parse(`${day}T00:00:00Z`) + DAY_MS - 1 };
+  }
+  return { text: "", at: null };
+}
+
+function stepOf(m: Model, a: Exclude<Action, { t: "advance" | "to-expiry" | "to-due" | "release" | "replay" | "garbage" }>): Step {
   const randomUser = USERS[a.who]!;
   switch (a.t) {
     case "post": {
@@ -651,23 +713,20 @@ function stepOf(m: Model, a: Exclude<Action, { t: "advance" | "to-expiry" | "rel
       const user = a.sense ? nth(COORDINATORS[project]!, a.who)! : randomUser;
       const kind = KINDS[a.kind]!;
       const estimate = milli(ESTIMATES[a.est]!);
-      let dueText = "";
-      let dueAt: number | null = null;
-      if (a.due.t === "at") {
-        dueAt = m.now + a.due.ms;
-        dueText = ` due:${iso(dueAt)}`;
-      } else if (a.due.t === "day") {
-        const day = iso(m.now + a.due.days * DAY_MS)!.slice(0, 10);
-        dueAt = Date.parse(`${day}T00:00:00Z`) + DAY_MS - 1;
-        dueText = ` due:${day}`;
-      }
+      const typed = dueOf(m, a.due);
+      const dueAt = typed.at;
+      const dueText = dueAt === null ? "" : ` due:${typed.text}`;
       const title = `Job ${m.tasks.length + 1} ${a.pick}`;
       const predicted = !COORDINATORS[project] ? no("not_found") : !m.isCoordinator(user, project) ? no("forbidden") : dueAt !== null && dueAt <= m.now ? no("due_past") : OK;
+      // Every command catches up first, also one on no task of those.
+      const cu = catchUp(m);
       return {
         user,
         text: `task post ${project} ${title} hours:${ESTIMATES[a.est]} kind:${kind} slots:${a.slots}${dueText}`,
         predicted,
+        undo: cu.undo,
         apply: (data) => {
+          caughtUp(m, cu.released, "post");
           const k = m.kind(kind);
           const task: TaskM = {
             id: m.tasks.length + 1,
@@ -680,6 +739,7 @@ function stepOf(m: Model, a: Exclude<Action, { t: "advance" | "to-expiry" | "rel
             postedAt: m.now,
             postedBy: user,
             dueAt,
+            dueMoves: [],
             cancelledAt: null,
             claims: [],
             waitlist: [],
@@ -732,7 +792,7 @@ function stepOf(m: Model, a: Exclude<Action, { t: "advance" | "to-expiry" | "rel
         if (c) [id, user] = [c.task, c.user];
       }
       const task = m.task(id);
-      const cu = catchUp(m, task);
+      const cu = catchUp(m);
       const claim = task?.claims.find((c) => c.user === user && (c.status === "active" || c.status === "reported"));
       if (task && !claim && cu.released.some((c) => c.user === user)) count("drop-refused-after-deadline");
       return {
@@ -758,7 +818,7 @@ function stepOf(m: Model, a: Exclude<Action, { t: "advance" | "to-expiry" | "rel
         }
       }
       const task = m.task(id);
-      const cu = catchUp(m, task);
+      const cu = catchUp(m);
       const claim = task?.claims.find((c) => c.user === target && (c.status === "active" || c.status === "reported"));
       return {
         user,
@@ -781,7 +841,7 @@ function stepOf(m: Model, a: Exclude<Action, { t: "advance" | "to-expiry" | "rel
         if (c) [id, user] = [c.task, c.user];
       }
       const task = m.task(id);
-      const cu = catchUp(m, task);
+      const cu = catchUp(m);
       const mine = task?.claims.filter((c) => c.user === user) ?? [];
       const active = mine.find((c) => c.status === "active");
       const hoursText = a.hours === null ? "" : ` hours:${DONE_HOURS[a.hours]}`;
@@ -815,7 +875,9 @@ function stepOf(m: Model, a: Exclude<Action, { t: "advance" | "to-expiry" | "rel
         // Now and then reported hours above the cap (estimate x creditCapFactor), to need explicit hours.
         const reported = m.claims.filter((x) => x.status === "reported");
         const overCap = reported.filter((x) => x.reportedHours! > Math.floor((m.task(x.task)!.estimate * m.policy.creditCapFactor) / 1000));
-        const c = (a.who % 3 === 0 ? nth(overCap, a.pick) : undefined) ?? nth(reported, a.pick);
+        // And now and then work on a task past its due date (which is not sent back).
+        const overdue = reported.filter((x) => m.overdue(m.task(x.task)!));
+        const c = (a.who % 3 === 0 ? nth(overCap, a.pick) : a.who % 3 === 1 ? nth(overdue, a.pick) : undefined) ?? nth(reported, a.pick);
         if (c) {
           [id, target] = [c.task, c.user];
           const verifiers = USERS.filter((u) => u !== c.user && (u === "admin" || m.isCoordinator(u, m.task(id)!.project)));
@@ -823,7 +885,7 @@ function stepOf(m: Model, a: Exclude<Action, { t: "advance" | "to-expiry" | "rel
         }
       }
       const task = m.task(id);
-      const cu = catchUp(m, task);
+      const cu = catchUp(m);
       const claim = task?.claims.find((c) => c.user === target && (c.status === "active" || c.status === "reported"));
       let predicted: Prediction;
       if (!task) predicted = no("not_found");
@@ -834,6 +896,8 @@ function stepOf(m: Model, a: Exclude<Action, { t: "advance" | "to-expiry" | "rel
       else if (claim.status !== "reported") predicted = no("not_reported");
       else predicted = OK;
       if (a.t === "reject") {
+        // Past the due date, work sent back could not be redone in time.
+        if (predicted.ok && task!.dueAt !== null && task!.dueAt <= m.now) predicted = no("task_overdue");
         return {
           user,
           text: `task reject ${id} @${target} the floor is still wet`,
@@ -843,7 +907,8 @@ function stepOf(m: Model, a: Exclude<Action, { t: "advance" | "to-expiry" | "rel
             caughtUp(m, cu.released, "reject");
             claim!.status = "active";
             claim!.reportedHours = null;
-            claim!.expiresAt = task!.dueAt !== null && task!.dueAt > m.now ? task!.dueAt : m.now + m.policy.claimDays * DAY_MS;
+            // Never past the due date.
+            claim!.expiresAt = task!.dueAt ?? m.now + m.policy.claimDays * DAY_MS;
             m.note(target as User, "rejected", task!.id);
             expect(data).toMatchObject({ member: target, expiresAt: iso(claim!.expiresAt) });
             checkTask(m, task!, data.task);
@@ -868,6 +933,15 @@ function stepOf(m: Model, a: Exclude<Action, { t: "advance" | "to-expiry" | "rel
           claim!.verifiedBy = user as User;
           m.credits.set(target as User, m.credits.get(target as User)! + amount);
           m.projectBalance.set(task!.project, m.projectBalance.get(task!.project)! - amount);
+          // Property 5: verified work moves the kind marketSmoothing of the way toward the claim's weight, rounded half up.
+          const kind = m.kinds.get(task!.kind)!;
+          const before = kind.weight;
+          const after = before + Math.round(((claim!.weight - before) * m.policy.marketSmoothing) / 1000);
+          if (after !== before) {
+            m.setKind(task!.kind, after);
+            count(after > before ? "market-raised-by-verify" : "market-lowered-by-verify");
+          }
+          expect(data.market).toEqual({ kind: task!.kind, before: weightJson(before), after: weightJson(after) });
           if (amount > 0) m.entries++;
           else count("verify-zero-credit");
           count(explicit === undefined ? "verify-reported-hours" : "verify-explicit-hours");
@@ -887,7 +961,7 @@ function stepOf(m: Model, a: Exclude<Action, { t: "advance" | "to-expiry" | "rel
         if (task) [id, user] = [task.id, nth(COORDINATORS[task.project]!, a.who)!];
       }
       const task = m.task(id);
-      const cu = catchUp(m, task);
+      const cu = catchUp(m);
       const state = task && m.state(task);
       const ending = task?.claims.filter((c) => c.status === "active" || c.status === "reported") ?? [];
       return {
@@ -908,19 +982,79 @@ function stepOf(m: Model, a: Exclude<Action, { t: "advance" | "to-expiry" | "rel
         },
       };
     }
+    case "due": {
+      let id = anyTaskId(m, a.pick);
+      let user = randomUser;
+      if (a.sense) {
+        // Mostly a task past its due date, else any live one; its coordinator, or the admin.
+        const live = m.tasks.filter((x) => m.state(x) === "open" || m.state(x) === "claimed");
+        const task = (a.pick % 3 !== 0 ? nth(live.filter((x) => m.overdue(x)), a.pick) : undefined) ?? nth(live, a.pick);
+        if (task) [id, user] = [task.id, a.who % 4 === 0 ? "admin" : nth(COORDINATORS[task.project]!, a.who)!];
+      } else if (a.pick % 3 !== 0) {
+        // A task that is done or cancelled, by its coordinator.
+        const closed = nth(
+          m.tasks.filter((x) => m.state(x) === "done" || m.state(x) === "cancelled"),
+          a.who,
+        );
+        if (closed) [id, user] = [closed.id, nth(COORDINATORS[closed.project]!, a.who)!];
+      }
+      const task = m.task(id);
+      const cu = catchUp(m);
+      const typed = dueOf(m, a.due);
+      const state = task && m.state(task);
+      let predicted: Prediction = OK;
+      if (!task) predicted = no("not_found");
+      else if (user !== "admin" && !m.isCoordinator(user, task.project)) predicted = no("forbidden");
+      else if (state === "done" || state === "cancelled") predicted = no("task_closed");
+      else if (typed.at! <= m.now) predicted = no("due_past");
+      return {
+        user,
+        text: `task due ${id} ${typed.text}`,
+        predicted,
+        undo: cu.undo,
+        apply: (data) => {
+          caughtUp(m, cu.released, "due");
+          if (m.overdue(task!)) count("due-moved-when-overdue");
+          expect(data.before).toBe(iso(task!.dueAt));
+          task!.dueMoves.push({ before: task!.dueAt, at: m.now });
+          task!.dueAt = typed.at;
+          // The active claims must be reported by the new date; each worker is told.
+          const active = task!.claims.filter((c) => c.status === "active");
+          for (const c of active) {
+            c.expiresAt = typed.at!;
+            m.note(c.user, "due", task!.id);
+          }
+          expect(data.workers).toEqual(active.map((c) => c.user));
+          checkTask(m, task!, data.task);
+        },
+      };
+    }
     case "show": {
       const id = anyTaskId(m, a.pick);
       const task = m.task(id);
-      return { user: randomUser, text: `task show ${id}`, predicted: task ? OK : no("not_found"), apply: (data) => checkTask(m, task!, data.task) };
+      const cu = catchUp(m);
+      return {
+        user: randomUser,
+        text: `task show ${id}`,
+        predicted: task ? OK : no("not_found"),
+        undo: cu.undo,
+        apply: (data) => {
+          caughtUp(m, cu.released, "show");
+          checkTask(m, task!, data.task);
+        },
+      };
     }
     case "policy": {
       const [key, value, stored] = POLICY_CHANGES[a.change]!;
       const user = a.sense ? "admin" : randomUser;
+      const cu = catchUp(m);
       return {
         user,
         text: `pool policy ${key} ${value}`,
         predicted: user !== "admin" ? no("forbidden") : stored === null ? no("policy_value") : OK,
+        undo: cu.undo,
         apply: (data) => {
+          caughtUp(m, cu.released, "policy");
           m.policy = { ...m.policy, [key]: stored };
           if (key === "weightFloor") m.floorsEver.add(stored! * 1000);
           if (key === "weightCap") m.capsEver.add(stored! * 1000);
@@ -936,13 +1070,16 @@ function claimStep(m: Model, user: User, id: number): Step {
   const text = `task claim ${id}`;
   if (!task) return { user, text, predicted: no("not_found") };
   const fullBefore = m.holding(task) >= task.slots;
-  const cu = catchUp(m, task);
+  const cu = catchUp(m);
   const state = m.state(task);
   const mine = task.claims.filter((c) => c.user === user);
   let predicted: Prediction = OK;
   if (state === "done" || state === "cancelled") predicted = no("task_closed");
+  else if (task.dueAt !== null && task.dueAt <= m.now) predicted = no("task_overdue");
   else if (mine.some((c) => HOLDS.has(c.status))) predicted = no("already_claimed");
   else if (mine.some((c) => c.status === "refused")) predicted = no("turned_down");
+  // Once the project turned a volunteer down for the task, its coordinators may not claim it.
+  else if (task.claims.some((c) => c.status === "refused") && m.isCoordinator(user, task.project)) predicted = no("coordinator_claim");
   const full = m.holding(task) >= task.slots;
   const kind = m.kinds.get(task.kind)!;
   const kindBefore = kind.weight;
@@ -961,7 +1098,7 @@ function claimStep(m: Model, user: User, id: number): Step {
         const weight = toM(data.weight);
         // Property 4: the claim gets the weight the model computes from the open time.
         expect(weight, `claim of task #${id}`).toBe(m.weight(task));
-        const expiresAt = task.dueAt !== null && task.dueAt > m.now ? task.dueAt : m.now + m.policy.claimDays * DAY_MS;
+        const expiresAt = task.dueAt ?? m.now + m.policy.claimDays * DAY_MS;
         if (expiresAt === task.dueAt) count("claim-until-due");
         expect(data.expiresAt).toBe(iso(expiresAt));
         const c: ClaimM = {
@@ -985,9 +1122,9 @@ function claimStep(m: Model, user: User, id: number): Step {
           waited.left = m.now;
           count("claim-from-waitlist");
         }
-        // Property 5: the kind's weight moves to the accepted weight.
-        m.setKind(task.kind, weight);
+        // Property 5: a claim moves no market weight (only its verification will).
         if (weight > task.postedWeight) count("claim-above-posted");
+        if (weight !== kindBefore) count("claim-away-from-market");
       } else {
         expect(data.outcome).toBe("waitlisted");
         const r = m.rules();
@@ -1066,9 +1203,10 @@ async function runScenario(actions: readonly Action[]): Promise<void> {
   const t = await testPool();
   try {
     const m = new Model(t.clock.now().getTime(), await setup(t));
-    await checkAll(t, m);
+    let kinds = await checkAll(t, m);
     for (const [i, a] of actions.entries()) {
       const requestId = `console:step-${i}`;
+      let reply: Reply | undefined;
       switch (a.t) {
         case "advance":
           t.clock.advance(a.ms);
@@ -1082,6 +1220,16 @@ async function runScenario(actions: readonly Action[]): Promise<void> {
           t.clock.advance(ms);
           m.now += ms;
           if (a.release) await release(t, m);
+          break;
+        }
+        case "to-due": {
+          // To a live task's due date (or just before or after it), to catch the boundary.
+          const next = m.tasks.filter((x) => (m.state(x) === "open" || m.state(x) === "claimed") && x.dueAt !== null && x.dueAt + a.delta > m.now).sort((x, y) => x.dueAt! - y.dueAt!)[0];
+          if (!next) break;
+          const ms = next.dueAt! + a.delta - m.now;
+          t.clock.advance(ms);
+          m.now += ms;
+          count("to-due");
           break;
         }
         case "release":
@@ -1116,9 +1264,24 @@ async function runScenario(actions: readonly Action[]): Promise<void> {
           break;
         }
         default:
-          await runStep(t, m, stepOf(m, a), requestId, a.t);
+          reply = await runStep(t, m, stepOf(m, a), requestId, a.t);
       }
-      await checkAll(t, m);
+      // A clock step changes nothing by itself: the next command catches up what came due (reads
+      // do too), so it is checked after that command, which then meets claims that ran out.
+      if (a.t === "advance" || a.t === "to-expiry" || a.t === "to-due") continue;
+      // The market weight moves only on verification (toward the claim's weight) or when a
+      // volunteer finds a task full (down): never on a claim, drop, refusal, release, report,
+      // rejection, cancellation, due date change or the clock.
+      const after = await checkAll(t, m);
+      for (const [name, weight] of after) {
+        const before = kinds.get(name);
+        if (before === undefined || before === weight) continue;
+        const waitlisted = a.t === "claim" && reply?.ok === true && (reply.data as { outcome: string }).outcome === "waitlisted" && weight < before;
+        const verified = a.t === "verify" && reply?.ok === true;
+        expect(waitlisted || verified, `the ${name} market moved from ${before} to ${weight} on ${a.t}`).toBe(true);
+      }
+      if ((a.t === "drop" || a.t === "refuse" || a.t === "reject") && reply?.ok) count(`${a.t}-market-unmoved`);
+      kinds = after;
     }
     // The projects carry what their members were credited.
     for (const [slug, balance] of m.projectBalance) expect((await read(t, "admin", `project info ${slug}`)).balance).toBe(balance / 1000);
@@ -1134,7 +1297,7 @@ describe("tasks and weights under random sequences", () => {
       fc.asyncProperty(scenario, async (actions) => {
         await runScenario(actions);
       }),
-      { numRuns: 50 },
+      { numRuns: 50, seed: SEED },
     );
     // The runs must reach the interesting states, not just pile up refusals.
     const wanted = [
@@ -1172,11 +1335,28 @@ describe("tasks and weights under random sequences", () => {
       "task-at-cap",
       "cancelled-weight-stopped",
       "slot-open-notes",
+      // Due dates: claims refused past them, weights stopped there, dates moved (also after they passed).
+      "claim:task_overdue",
+      "overdue-weight-stopped",
+      "overdue-listed",
+      "to-due",
+      "due:ok",
+      "due:forbidden",
+      "due:due_past",
+      "due:task_closed",
+      "due-moved-when-overdue",
+      // The market: claims away from it moved nothing; verified ones moved it.
+      "claim-away-from-market",
+      "drop-market-unmoved",
+      "refuse-market-unmoved",
+      "reject-market-unmoved",
+      "market-raised-by-verify",
+      "claim:coordinator_claim",
     ];
     const summary = JSON.stringify(Object.fromEntries([...coverage].sort()));
     for (const key of wanted) expect(seen(key), `${key} in ${summary}`).toBeGreaterThan(0);
     expect(seen("released-claims"), summary).toBeGreaterThan(5);
-  });
+  }, 300_000); // about 40 s alone; minutes on a busy machine
 
   it("GIVEN crowded one- and two-slot tasks with short claims THEN waitlists (once per member per task, in order of arrival) and claims that ran out (released before the next command on the task) follow the model", async () => {
     coverage.clear();
@@ -1184,7 +1364,7 @@ describe("tasks and weights under random sequences", () => {
       fc.asyncProperty(focusedScenario, async (actions) => {
         await runScenario(actions);
       }),
-      { numRuns: 22 },
+      { numRuns: 22, seed: SEED },
     );
     // Here the waitlists fill up and the deadlines pass (the wider runs above reach these rarely).
     const wanted = [
@@ -1203,10 +1383,14 @@ describe("tasks and weights under random sequences", () => {
       "waitlist-position-not-last",
       "slot-open-notes",
       "released-at-deadline",
+      "claim:task_overdue",
+      "due:ok",
+      "refuse-market-unmoved",
+      "claim-away-from-market",
     ];
     const summary = JSON.stringify(Object.fromEntries([...coverage].sort()));
     for (const key of wanted) expect(seen(key), `${key} in ${summary}`).toBeGreaterThan(0);
-  });
+  }, 300_000);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -1217,7 +1401,7 @@ describe("tasks and weights under random sequences", () => {
 // task they touch. All three answer every command the same, and once L's scheduler finally
 // runs, it shows the same tasks and kinds.
 
-type Op = "post" | "claim" | "drop" | "refuse" | "done" | "verify" | "cancel" | "policy";
+type Op = "post" | "claim" | "drop" | "refuse" | "done" | "verify" | "cancel" | "due" | "policy";
 type Timed = { readonly d: number; readonly cuts: readonly number[]; readonly op: Op; readonly pick: number; readonly who: number };
 const WORKERS: readonly User[] = ["bob", "carol", "dave", "erin"];
 const TIMED_POLICY = [...POLICY_CHANGES.filter(([k, , v]) => v !== null && k !== "claimDays"), ["claimDays", "2", 2] as const];
@@ -1230,6 +1414,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 3, arbitrary: fc.constant("done" as const) },
   { weight: 3, arbitrary: fc.constant("verify" as const) },
   { weight: 1, arbitrary: fc.constant("cancel" as const) },
+  { weight: 1, arbitrary: fc.constant("due" as const) },
   { weight: 2, arbitrary: fc.constant("policy" as const) },
 );
 const timed: fc.Arbitrary<Timed> = fc
@@ -1279,6 +1464,13 @@ function timedText(s: Timed, tasks: readonly ListedTask[]): { user: User; text: 
         s.pick,
       );
       return t ? { user: "cora", text: `task cancel ${t.id}` } : fallback;
+    }
+    case "due": {
+      const t = nth(
+        tasks.filter((x) => x.status === "open" || x.status === "claimed"),
+        s.pick,
+      );
+      return t ? { user: "cora", text: `task due ${t.id} 2026-12-${String(5 + (s.who % 20)).padStart(2, "0")}` } : fallback;
     }
     case "policy": {
       const [k, v] = TIMED_POLICY[s.pick % TIMED_POLICY.length]!;
@@ -1446,7 +1638,7 @@ describe("found by the properties", () => {
       await t.ok("cora", "task post bakery Alone hours:1 kind:fun");
       await t.ok("bob", "task claim 1"); // until day 7
       t.clock.advance(7 * DAY_MS); // exactly the deadline, and the scheduler has not run
-      expect((await shown(t, 1)).status, "task show is a read and shows the stored facts").toBe("claimed");
+      expect((await shown(t, 1)).status, "task show shows the task as of now: the claim ran out").toBe("open");
       const before = t.dump();
       const late = await t.say("bob", "task done 1");
       expect(!late.ok && late.code).toBe("no_claim");
@@ -1464,7 +1656,7 @@ describe("found by the properties", () => {
     }
   });
 
-  // Bug 2 (fixed). MODEL.md and `help task claim`: a volunteer who finds a task full lowers its
+  // Bug 2 (fixed). The README and `help task claim`: a volunteer who finds a task full lowers its
   // kind's weight "once per member per task". The waitlist row was deleted when the member
   // claimed, so after claim, drop and a full task again the same member lowered the kind again.
   it("GIVEN a member who was on a task's waitlist, claimed and dropped it THEN finding it full again does not lower the kind a second time", async () => {
@@ -1474,12 +1666,12 @@ describe("found by the properties", () => {
       await t.ok("bob", "task claim 1");
       expect((await t.ok("carol", "task claim 1")).kind).toEqual({ name: "fun", before: 1, after: 0.95 });
       await t.ok("bob", "task drop 1");
-      await t.ok("carol", "task claim 1"); // kind back to 1.00, the accepted weight
+      await t.ok("carol", "task claim 1"); // a claim moves no market weight: fun stays at 0.95
       await t.ok("carol", "task drop 1");
       await t.ok("bob", "task claim 1");
       const again = await t.ok("carol", "task claim 1");
       expect(again.outcome).toBe("waitlisted");
-      expect(again.kind).toEqual({ name: "fun", before: 1, after: 1 }); // was after: 0.95
+      expect(again.kind).toEqual({ name: "fun", before: 0.95, after: 0.95 }); // was after: 0.9025
     } finally {
       await t.close();
     }

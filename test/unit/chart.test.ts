@@ -40,6 +40,8 @@ async function week(): Promise<Record<string, ProjectSummary>> {
   // The week: Nov 2 09:00 to Nov 9 09:00.
   t.clock.set(new Date(WEEK_START + DAY_MS));
   await t.ok("bob", "task claim 1");
+  await t.ok("bob", "task done 1");
+  await t.ok("alice", "task verify 1 @bob"); // verified work moves the baking market weight
   await t.ok("alice", "good produce bread 5");
   await t.ok("erin", "good request bread qty:4");
   await t.ok("dave", "good request cake qty:2");
@@ -65,7 +67,7 @@ describe("the summary chart's figures", () => {
       expect(k.points.at(-1)!.at).toBe(WEEK_END);
       expect(k.points.map((p) => p.at)).toEqual([...k.points.map((p) => p.at)].sort((a, b) => a - b));
     }
-    // Baking rose when its tasks were claimed after days open; the last point holds the final weight.
+    // Baking rose when work on a task claimed after days open was verified; the last point holds the final weight.
     const baking = chart.kinds[0]!;
     expect(baking.points.length).toBeGreaterThan(2);
     expect(baking.points.at(-1)!.weight).toBeGreaterThan(baking.points[0]!.weight);

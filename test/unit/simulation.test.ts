@@ -1,4 +1,4 @@
-// A simulated month through the real commands: the weights find themselves (MODEL.md).
+// A simulated month through the real commands: the weights find themselves.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { README_FILE, replaceSection, simulationSection } from "../../scripts/gen-docs.ts";

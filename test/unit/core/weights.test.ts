@@ -1,8 +1,8 @@
-// The weight rules of MODEL.md, with its default numbers.
+// The weight rules, with the pool policy's default numbers.
 import { describe, expect, it } from "vitest";
 import { DAY_MS, HOUR_MS } from "../../../src/clock.ts";
 import { defaultPolicy } from "../../../src/core/policy.ts";
-import { credit, formatWeight, nextRiseAt, openMsAt, taskWeight, waitlistWeight, weightRules, WEIGHT_ONE } from "../../../src/core/weights.ts";
+import { credit, formatWeight, marketWeight, nextRiseAt, openMsAt, taskWeight, waitlistWeight, weightRules, WEIGHT_ONE } from "../../../src/core/weights.ts";
 
 const rules = weightRules(defaultPolicy());
 
@@ -22,7 +22,7 @@ describe("taskWeight: 10% per full day unclaimed, compounded, capped at 4.00", (
     expect(taskWeight(1_000_000, openMs, rules)).toBe(weight);
   });
 
-  it("GIVEN 3 full days THEN 1.331, exactly as MODEL.md's defaults give", () => {
+  it("GIVEN 3 full days THEN 1.331, exactly as the default policy gives", () => {
     expect(formatWeight(taskWeight(WEIGHT_ONE, 3 * DAY_MS, rules))).toBe("1.331");
   });
 
@@ -54,6 +54,35 @@ describe("open time: hours during which the task had an open slot", () => {
     expect(nextRiseAt(1_000_000, { openMs: 30 * HOUR_MS, openSince: 100 * DAY_MS }, 100 * DAY_MS, rules)).toBe(100 * DAY_MS + 18 * HOUR_MS);
     expect(nextRiseAt(1_000_000, { openMs: DAY_MS, openSince: null }, 5 * DAY_MS, rules)).toBeNull();
     expect(nextRiseAt(1_000_000, { openMs: 20 * DAY_MS, openSince: 0 }, 20 * DAY_MS, rules)).toBeNull();
+  });
+});
+
+describe("a task past its due date stops rising", () => {
+  it("GIVEN a due date THEN open time counts up to it, never past it", () => {
+    expect(openMsAt({ openMs: DAY_MS, openSince: 10 * DAY_MS, dueAt: 12 * DAY_MS }, 11 * DAY_MS)).toBe(2 * DAY_MS);
+    expect(openMsAt({ openMs: DAY_MS, openSince: 10 * DAY_MS, dueAt: 12 * DAY_MS }, 40 * DAY_MS)).toBe(3 * DAY_MS);
+    // A slot given back after the due date adds nothing.
+    expect(openMsAt({ openMs: DAY_MS, openSince: 13 * DAY_MS, dueAt: 12 * DAY_MS }, 40 * DAY_MS)).toBe(DAY_MS);
+  });
+  it("GIVEN the next full day would end after the due date THEN there is no next rise", () => {
+    expect(nextRiseAt(1_000_000, { openMs: 0, openSince: 0, dueAt: DAY_MS }, 5 * HOUR_MS, rules)).toBe(DAY_MS);
+    expect(nextRiseAt(1_000_000, { openMs: 0, openSince: 0, dueAt: DAY_MS - 1 }, 5 * HOUR_MS, rules)).toBeNull();
+    expect(nextRiseAt(1_000_000, { openMs: 0, openSince: 0, dueAt: 2 * DAY_MS }, 3 * DAY_MS, rules)).toBeNull();
+  });
+});
+
+describe("market weight: a verified claim pulls its kind marketSmoothing (25%) of the way toward its weight", () => {
+  it("GIVEN the default THEN 25%", () => expect(rules.smoothing).toBe(250));
+  it.each([
+    [1_000_000, 4_000_000, 250, 1_750_000],
+    [1_750_000, 1_750_000, 250, 1_750_000],
+    [1_000_000, 2_357_948, 250, 1_339_487],
+    [902_500, 1_000_000, 250, 926_875],
+    // Half up, also downward: -285,897.5 rounds to -285,897.
+    [1_571_795, 1_000_000, 500, 1_285_898],
+    [1_000_000, 3_000_000, 1000, 3_000_000],
+  ])("GIVEN a market at %i and a claim verified at %i with %i thousandths THEN %i", (kind, claim, smoothing, after) => {
+    expect(marketWeight(kind, claim, smoothing)).toBe(after);
   });
 });
 

@@ -1,4 +1,4 @@
-// Weighted labour with an injected clock, against MODEL.md's default numbers.
+// Weighted labour with an injected clock, against the pool policy's default numbers.
 import { afterEach, describe, expect, it } from "vitest";
 import { DAY_MS, HOUR_MS } from "../../../src/clock.ts";
 import { releaseExpiredClaims } from "../../../src/services/tasks.ts";
@@ -49,14 +49,17 @@ describe("a task's weight rises while it stays unclaimed", () => {
     expect(shown.nextRiseAt).toBeNull();
   });
 
-  it("GIVEN a claim at an escalated weight THEN the kind's market weight moves to it and the next task starts there", async () => {
+  it("GIVEN a claim at an escalated weight THEN the kind's market weight moves only once the work is verified, a quarter of the way, and the next task starts there", async () => {
     t = await bakery();
     await t.ok("alice", "task post bakery Scrub the floor hours:2 kind:cleaning");
     t.clock.advance(3 * DAY_MS);
     await t.ok("bob", "task claim 1");
-    expect((await t.ok("bob", "kind list")).kinds).toEqual([{ kind: "cleaning", weight: 1.331, open: 0, weekAgo: 1, trend: "rising" }]);
+    expect((await t.ok("bob", "kind list")).kinds).toEqual([{ kind: "cleaning", weight: 1, open: 0, weekAgo: 1, trend: "steady" }]);
+    await t.ok("bob", "task done 1");
+    expect((await t.ok("alice", "task verify 1 @bob")).market).toEqual({ kind: "cleaning", before: 1, after: 1.08275 });
+    expect((await t.ok("bob", "kind list")).kinds).toEqual([{ kind: "cleaning", weight: 1.08275, open: 0, weekAgo: 1, trend: "rising" }]);
     const next = await t.ok("alice", "task post bakery Scrub the stairs hours:1 kind:cleaning");
-    expect(next.task.weight).toBe(1.331);
+    expect(next.task.weight).toBe(1.08275);
     const other = await t.ok("alice", "task post bakery Shape loaves hours:1 kind:baking");
     expect(other.task.weight).toBe(1);
   });
@@ -312,8 +315,9 @@ describe("found by the property tests", () => {
     await t.ok("carol", "task drop 1");
     await t.ok("bob", "task claim 1");
     const again = await t.ok("carol", "task claim 1");
-    expect(again).toMatchObject({ outcome: "waitlisted", kind: { before: 1, after: 1 } });
-    expect((await t.ok("bob", "kind list")).kinds[0].weight).toBe(1);
+    // Claims move no market weight: the kind stays where carol's first wait put it.
+    expect(again).toMatchObject({ outcome: "waitlisted", kind: { before: 0.95, after: 0.95 } });
+    expect((await t.ok("bob", "kind list")).kinds[0].weight).toBe(0.95);
   });
 
   it("GIVEN a cancelled task THEN its weight stops rising", async () => {

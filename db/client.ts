@@ -25,7 +25,13 @@ export function openSqlite(file: string): SqliteDb {
     sqlite.pragma("synchronous = FULL");
     sqlite.pragma("foreign_keys = ON");
     migrateLocked(sqlite, MIGRATIONS_DIR);
-    optimize(sqlite);
+    try {
+      optimize(sqlite);
+    } catch (e) {
+      // Another process held the write lock all along: the statistics wait for the next start
+      // or the next run of the storage job; the bot starts anyway.
+      if (!(e instanceof Database.SqliteError && e.code.startsWith("SQLITE_BUSY"))) throw e;
+    }
   } catch (e) {
     sqlite.close();
     throw e;

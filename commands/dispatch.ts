@@ -10,6 +10,7 @@ import { commandFingerprint, FloodGate, floodLimitOf, ownsReply, ownsRequest } f
 import { inPool, resolveCaller, type Caller, type Ctx, type PoolCtx } from "../src/services/context.ts";
 import { refreshBoards } from "../src/services/rooms.ts";
 import { catchUp } from "../src/services/catch-up.ts";
+import { didSomething } from "../src/core/outcome.ts";
 import type { Logger } from "../src/log.ts";
 import type { Store, Tx } from "../src/store.ts";
 import type { AnyCommand } from "./define.ts";
@@ -225,7 +226,7 @@ export async function execute(engine: Engine, inv: Invocation, command: AnyComma
       const caught = ctx.pool ? await catchUp(tx, now) : undefined;
       if (caught) {
         // That decided every pool up to now: none of their clocks may stay before it.
-        if (Object.values(caught).some((v) => (Array.isArray(v) ? v.length > 0 : typeof v === "number" && v > 0))) await tx.advanceClock(now);
+        if (didSomething(caught)) await tx.advanceClock(now);
       }
       let runCtx: Ctx = ctx;
       if (command.where === "pool") {
@@ -242,10 +243,12 @@ export async function execute(engine: Engine, inv: Invocation, command: AnyComma
         const room = ctx.room ?? (await tx.room(inv.caller.platform, inv.caller.roomId));
         if (room) await refreshBoards(tx, room.poolId, now);
       }
-      // The pool's clock moves to the time of every command that ran in it (the room's pool, also
-      // one this command created or joined).
-      const poolId = ctx.pool?.row.id ?? (await tx.room(inv.caller.platform, inv.caller.roomId))?.poolId;
-      if (poolId !== undefined) await tx.advanceClock(now, poolId);
+      // The pool's clock moves to the time of every command that changed something in it (the
+      // room's pool, also one this command created or joined); a read records nothing.
+      if (mutates) {
+        const poolId = ctx.pool?.row.id ?? (await tx.room(inv.caller.platform, inv.caller.roomId))?.poolId;
+        if (poolId !== undefined) await tx.advanceClock(now, poolId);
+      }
       if (mutates) await tx.insertRequest({ requestId: inv.requestId, command: name, memberId: ctx.member.id, reply: stored, createdAt: now, fingerprint });
       if (inv.replyTo !== undefined) await storeReply(tx, inv, `{"ok":true,"command":${JSON.stringify(name)},"data":${stored}}`, fingerprint);
       return { replayed: false as const, command: name, data: JSON.parse(stored) as unknown };

@@ -6,6 +6,7 @@
 // command of a pool catches up the same events first (services/catch-up.ts), so the jobs matter
 // where nobody types: the notes, announcements and boards that follow from them go out on time.
 import { lastSlot, parseCron, slotsBetween } from "./core/cron.ts";
+import { didSomething } from "./core/outcome.ts";
 import { MINUTE_MS } from "./core/time.ts";
 import { closeDueRounds, settlePeriod } from "./services/goods.ts";
 import { refreshAllBoards, sendNeglectedNotices } from "./services/rooms.ts";
@@ -118,10 +119,11 @@ export async function runDueJobs(store: Store, now: number, o: { jobs?: readonly
       try {
         const outcome = await store.transaction(async (tx) => {
           if (await tx.jobRan(job.name, slot)) return null; // another process ran it
-          const result = JSON.stringify((await job.run(tx, slot)) ?? null);
+          const done = await job.run(tx, slot);
+          const result = JSON.stringify(done ?? null);
           await tx.insertJobRun({ job: job.name, slot, ranAt: now, outcome: result });
-          // A job decides every pool as of its slot: no pool's clock may stay before it.
-          await tx.advanceClock(slot);
+          // A job that changed something decided every pool as of its slot: no pool's clock may stay before it.
+          if (didSomething(done)) await tx.advanceClock(slot);
           return result;
         });
         if (outcome !== null) runs.push({ job: job.name, slot, ok: true, outcome });

@@ -3,6 +3,7 @@ import { MINUTE_MS } from "../clock.ts";
 import { MAX_ENTRY_MILLI_HOURS } from "../core/ledger.ts";
 import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
+import { didSomething } from "../core/outcome.ts";
 import { HOLDS_SLOT } from "../core/tasks.ts";
 import type { ClaimRow, ClaimStatus, IdentityRow, MemberRow, Tx } from "../store.ts";
 import { catchUp } from "./catch-up.ts";
@@ -120,7 +121,7 @@ export async function useLinkCode(ctx: Ctx, typed: string): R<Linked> {
   // A room of no pool had nothing caught up: claims that ran out, rounds and periods that
   // ended are decided first, with the two accounts still apart, as they would have been then.
   const caught = await catchUp(tx, now);
-  if (Object.values(caught).some((v) => (Array.isArray(v) ? v.length > 0 : typeof v === "number" && v > 0))) await tx.advanceClock(now);
+  if (didSomething(caught)) await tx.advanceClock(now);
   const pools = (await tx.membershipsOf(from.id)).map((m) => m.poolId);
   const doubled = await doubledSlots(tx, from.id, into.id);
   await tx.mergeMemberRows(from.id, into.id, now);

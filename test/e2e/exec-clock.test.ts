@@ -1,6 +1,6 @@
 // Issue 13, item 10: time only moves forward. `dpool exec --at` before the latest time recorded
-// in the room's pool (its clock: the time of the latest command that ran in it, or of the
-// scheduler's latest run) is refused with the pool's time, one line (one JSON line under --json),
+// in the room's pool (its clock: the time of the latest command that changed something in it, or
+// of the latest catch-up or scheduler run that did something) is refused with the pool's time, one line (one JSON line under --json),
 // exit code 1 like every refusal, and the database stays as it was. Before, a claim typed a week
 // before the task was posted was taken, and the task then showed "open 13 d 23 h" at 7 days old.
 import { mkdtempSync, rmSync } from "node:fs";
@@ -76,16 +76,17 @@ describe("dpool exec --at: time only moves forward", () => {
     expect(shown.task.openHours).toBe(7 * 24 - 1);
   });
 
-  it("GIVEN a pool just created THEN its creation sets its clock; a read moves it too; another pool keeps its own", async () => {
+  it("GIVEN a pool just created THEN its creation sets its clock; a read records nothing and moves nothing; another pool keeps its own", async () => {
     const db = freshDb();
     await bakery(db, "2026-12-05T12:00:00Z");
     const early = await dpool(db, ["--at", "2026-12-05T11:00:00Z", "--json", "--", "pool info"]);
     expect(JSON.parse(early.out).error).toMatchObject({ code: "clock_behind", message: expect.stringContaining("2026-12-05T12:00:00Z") });
 
-    // A read runs in the pool too (and may catch up on what fell due): it moves the clock.
-    await at(db, "2026-12-06T00:00:00Z", "carol", "me balance");
-    const r = await dpool(db, ["--as", "carol", "--at", "2026-12-05T23:00:00Z", "--json", "--", "me balance"]);
-    expect(JSON.parse(r.out).error.message).toContain("already 2026-12-06T00:00:00Z");
+    // A read with nothing due records nothing: it leaves the clock where it was.
+    await at(db, "2026-12-06T00:00:00Z", "admin", "pool info");
+    await at(db, "2026-12-05T23:00:00Z", "admin", "goal announce bakery Bread");
+    const r = await dpool(db, ["--at", "2026-12-05T22:00:00Z", "--json", "--", "pool info"]);
+    expect(JSON.parse(r.out).error.message).toContain("already 2026-12-05T23:00:00Z");
 
     // A room of no pool has no clock, and a new pool starts its own.
     await at(db, "2026-12-01T00:00:00Z", "dave", "pool create Garden", "garden");
@@ -106,17 +107,22 @@ describe("dpool exec --at: time only moves forward", () => {
     expect((await at(db, "2026-12-10T01:00:00Z", "admin", "task show 1")).task.claims).toMatchObject([{ member: "bob", status: "released" }]);
   });
 
-  it("GIVEN the scheduler ran its jobs up to a time THEN --at before that time is refused in every pool", async () => {
+  it("GIVEN the scheduler released a claim at its run THEN --at before that run is refused in every pool", async () => {
     const db = freshDb();
     await bakery(db);
+    await at(db, "2026-12-01T09:00:00Z", "admin", "task post bakery Sweep hours:1");
+    await at(db, "2026-12-01T09:00:00Z", "bob", "task claim 1"); // runs out on 8 December
+    await at(db, "2026-12-01T09:00:00Z", "dave", "pool create Garden", "garden");
     const app = openApp({ dbFile: db });
     try {
-      await runDueJobs(app.store, Date.parse("2026-12-03T00:00:00Z"));
+      await runDueJobs(app.store, Date.parse("2026-12-09T00:00:00Z"));
     } finally {
       await app.close();
     }
-    const r = await dpool(db, ["--at", "2026-12-02T23:59:00Z", "--json", "--", "pool info"]);
-    expect(JSON.parse(r.out).error).toMatchObject({ code: "clock_behind", message: expect.stringContaining("already 2026-12-03T00:00:00Z") });
+    for (const room of ["lobby", "garden"]) {
+      const r = await dpool(db, ["--room", room, "--at", "2026-12-08T23:59:00Z", "--json", "--", "pool info"]);
+      expect(JSON.parse(r.out).error).toMatchObject({ code: "clock_behind", message: expect.stringContaining("already 2026-12-09T00:00:00Z") });
+    }
   });
 
   it("GIVEN a replayed request id THEN its stored answer comes back whatever --at says, and nothing changes", async () => {

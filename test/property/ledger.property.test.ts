@@ -589,6 +589,9 @@ function stepOf(m: Model, t: TestPool, a: Exclude<Action, { t: "post" | "noise" 
             }
           }
           expect(data.movedBalances).toBe(moved);
+          // The merged account's membership is folded into the member's own (issue 13, item 1).
+          m.inPool.delete(from);
+          m.admins.delete(from);
           m.merged.set(from, into!);
           for (const [name, id] of m.userMember) if (id === from) m.userMember.set(name, into!);
         },

@@ -48,7 +48,7 @@ export function renderAnnouncement(kind: string, body: string): Doc {
           doc.strong(r.good),
           ` (${r.project}) closed: ${r.allocated} unit${r.allocated === 1 ? "" : "s"} to ${plural(r.members, "member")} at clearing weight `,
           doc.strong(formatWeight(r.clearing)),
-          `, ${formatThousandths(r.unitCost)} wh each. ${r.stock} left in stock`,
+          `, ${r.unitPrice === undefined ? formatThousandths(r.unitCost) : formatWeight(r.unitPrice)} wh each. ${r.stock} left in stock`,
           r.queued > 0 ? `, ${r.queued} still asked for (next round).` : ".",
         ),
       ];

@@ -127,6 +127,7 @@ export function describeDomainError(e: DomainError): string {
     case "insufficient_credit": {
       const held = e.committed ? `, less ${formatThousandths(e.committed)} wh held by your waiting requests, loans and subscriptions` : "";
       const units = e.units === undefined ? "" : e.units > 0 ? `enough for ${e.units} unit${e.units === 1 ? "" : "s"} at the effort; ` : "not enough for one unit; ";
+      if (e.share) return `your expected share of ${e.share.good} this period is ${formatThousandths(e.needed)} wh and you can take ${formatThousandths(Math.max(0, e.available))} wh more (balance plus the credit limit${held}): contribute first, then "good subscribe ${e.share.good}"`;
       return `that costs ${formatThousandths(e.needed)} wh and you can take ${formatThousandths(Math.max(0, e.available))} wh more (balance plus the credit limit${held}): ${units}contribute first, or ask for less`;
     }
     case "too_many_units":

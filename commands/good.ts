@@ -226,7 +226,7 @@ export const goodCommands = [
     run: (ctx, a) => goods.allocateGood(ctx, a.good),
     render: (d) => [
       d.allocations.length > 0
-        ? doc.line(`Round of ${d.good} closed at clearing weight `, doc.strong(formatWeight(d.outcome.clearing)), ` (${formatHours(d.outcome.unitCost)} per unit, effort ${formatHours(d.effort)}):`)
+        ? doc.line(`Round of ${d.good} closed at clearing weight `, doc.strong(formatWeight(d.outcome.clearing)), ` (${formatMicroHours(d.unitPrice)} wh per unit, effort ${formatHours(d.effort)}; each pays their units' total, rounded once):`)
         : doc.line(`Round of ${d.good} closed with nothing to hand out (no stock, or nobody could pay).`),
       ...(d.allocations.length > 0 ? [doc.list(d.allocations.map((x) => [`@${x.member}: ${x.qty} for ${formatHours(x.cost)}`]))] : []),
       ...(d.skipped.length > 0 ? [doc.line(doc.warn(`Skipped (past the credit limit): ${d.skipped.map((s) => `@${s.member}`).join(" ")}.`))] : []),

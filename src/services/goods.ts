@@ -106,8 +106,11 @@ export async function addGood(c: PoolCtx, a: AddGood): R<GoodView> {
 export interface RoundClosed {
   readonly round: number;
   readonly good: string;
+  /** `unitCost` is effort x clearing weight rounded to the milli-hour: winners pay their units' total, rounded once. */
   readonly outcome: RoundOutcome;
   readonly effort: number;
+  /** What a unit costs, exactly enough to show: effort x clearing weight, in millionths of a weighted hour. */
+  readonly unitPrice: number;
   readonly allocations: ReadonlyArray<{ member: string; qty: number; cost: number }>;
   readonly skipped: ReadonlyArray<{ member: string; qty: number }>;
   readonly queued: number;
@@ -387,10 +390,10 @@ export async function closeRound(tx: Tx, round: RoundRow, now: number, requestKe
   if (total > 0) {
     const project = await tx.project(good.projectId);
     const rooms = await projectRooms(tx, good.poolId, good.projectId);
-    const body: RoundAnnouncement = { good: good.name, project: project?.slug ?? "?", clearing: outcome.clearing, unitCost: outcome.unitCost, allocated: total, members: allocations.length, queued, stock: good.stock - total };
+    const body: RoundAnnouncement = { good: good.name, project: project?.slug ?? "?", clearing: outcome.clearing, unitCost: outcome.unitCost, unitPrice: Math.round((effort * outcome.clearing) / 1000), allocated: total, members: allocations.length, queued, stock: good.stock - total };
     await announceTo(tx, good.poolId, rooms, "round", JSON.stringify(body), now);
   }
-  return { round: round.id, good: good.name, outcome, effort, allocations, skipped, queued };
+  return { round: round.id, good: good.name, outcome, effort, unitPrice: Math.round((effort * outcome.clearing) / 1000), allocations, skipped, queued };
 }
 
 /** What the rooms hear of a round that handed out goods. */
@@ -398,8 +401,10 @@ export interface RoundAnnouncement {
   readonly good: string;
   readonly project: string;
   readonly clearing: number;
-  /** Milli-hours per unit. */
+  /** Milli-hours per unit, rounded. */
   readonly unitCost: number;
+  /** Millionths of a weighted hour per unit: what to show (each winner pays their units' total, rounded once). */
+  readonly unitPrice?: number;
   readonly allocated: number;
   readonly members: number;
   /** Units still asked for, waiting for the next round. */
@@ -552,7 +557,7 @@ export async function subscribe(c: PoolCtx, name: string, on: boolean): R<{ good
     const balance = (await c.tx.accountById(await ensureAccount(c.tx, c.pool.row.id, "member", c.member.id)))?.balance ?? 0;
     const committed = await committedCharges(c, c.member.id);
     if (!withinCreditLimit(balance - committed, share, c.pool.policy.creditLimit)) {
-      return err({ kind: "insufficient_credit", needed: share, available: balance - committed + c.pool.policy.creditLimit, committed });
+      return err({ kind: "insufficient_credit", needed: share, available: balance - committed + c.pool.policy.creditLimit, committed, share: { good: good.name } });
     }
     await c.tx.insertSubscription({ goodId: good.id, memberId: c.member.id, since: c.now, until: null });
   } else {

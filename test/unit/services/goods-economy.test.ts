@@ -171,7 +171,7 @@ describe("item 13: the credit limit binds what members choose to take", () => {
     const before = t.dump();
     const r = await t.say("carol", "good subscribe soup");
     expect(!r.ok && r.code).toBe("insufficient_credit");
-    expect(!r.ok && r.message).toMatch(/that costs 20.00 wh and you can take 10.00 wh more/);
+    expect(!r.ok && r.message).toMatch(/your expected share of soup this period is 20.00 wh and you can take 10.00 wh more \(balance plus the credit limit\): contribute first, then "good subscribe soup"/);
     expect(t.dump()).toBe(before);
     // With a second subscriber the expected share is 10: it fits.
     await earn(t, "dave", 10);

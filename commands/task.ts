@@ -160,7 +160,12 @@ export const taskCommands = [
     render: (d) =>
       d.tasks.length === 0
         ? [doc.line(doc.muted("No tasks to show."), " Coordinators post them with ", doc.code("task post <project> <title> hours:<estimate>"), ".")]
-        : [doc.list(d.tasks.map(taskLine)), doc.line(doc.muted("Take one with "), doc.code("task claim <id>"), doc.muted("; "), doc.code("task show <id>"), doc.muted(" explains its weight."))],
+        : d.tasks.every((t) => t.overdue)
+          ? [
+              doc.list(d.tasks.map(taskLine)),
+              doc.line(doc.muted("Past their due date, these take no claims: their coordinators give a new date with "), doc.code("task due <id> <date>"), doc.muted(" or cancel them with "), doc.code("task cancel <id>"), doc.muted(".")),
+            ]
+          : [doc.list(d.tasks.map(taskLine)), doc.line(doc.muted("Take one with "), doc.code("task claim <id>"), doc.muted("; "), doc.code("task show <id>"), doc.muted(" explains its weight."))],
     json: (d) => ({ tasks: d.tasks.map(taskJson) }),
   }),
 
@@ -323,7 +328,7 @@ export const taskCommands = [
         d.before === null ? "" : ` (was ${when(d.before)})`,
         ". Weight ",
         doc.strong(formatWeight(d.task.weight)),
-        d.task.state === "open" ? ", rising again while a slot is open." : ".",
+        d.task.nextRiseAt !== null ? `, rising again while a slot is open (next: ${when(d.task.nextRiseAt)}).` : ".",
       ),
       ...(d.workers.length > 0 ? [doc.line(doc.muted(`Report deadline moved for ${d.workers.map((h) => `@${h}`).join(" ")}.`))] : []),
     ],

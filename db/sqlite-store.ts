@@ -559,11 +559,11 @@ function makeTx(db: SqliteDb): Tx {
         .orderBy(asc(t.productions.id))
         .all();
     },
-    async measuredEffort(goodId) {
+    async measuredEffort(goodId, asOf) {
       const rows = db
         .select({ task: t.tasks.id, qty: t.tasks.goodQty, credited: sql<number>`sum(${t.claims.credited})` })
         .from(t.tasks)
-        .innerJoin(t.claims, and(eq(t.claims.taskId, t.tasks.id), eq(t.claims.status, "verified")))
+        .innerJoin(t.claims, and(eq(t.claims.taskId, t.tasks.id), eq(t.claims.status, "verified"), asOf === undefined ? undefined : lte(t.claims.verifiedAt, asOf)))
         .where(and(eq(t.tasks.goodId, goodId), isNull(t.tasks.cancelledAt)))
         .groupBy(t.tasks.id)
         // Only finished work: a task counts once every slot is verified (a cancelled one never).

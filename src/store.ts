@@ -533,7 +533,8 @@ export interface Tx {
   productionOfTask(taskId: number): Promise<ProductionRow | undefined>;
   productions(goodId: number, from: number, to: number): Promise<ProductionRow[]>;
   /** Units and credited effort of the good's production tasks that are done (every slot verified, not cancelled). */
-  measuredEffort(goodId: number): Promise<MeasuredEffort>;
+  /** With `asOf`: as it stood then (the tasks whose every slot was verified by then). */
+  measuredEffort(goodId: number, asOf?: number): Promise<MeasuredEffort>;
   insertGoodRequest(r: Omit<GoodRequestRow, "id">): Promise<number>;
   goodRequest(id: number): Promise<GoodRequestRow | undefined>;
   goodRequestsOf(goodId: number, status: RequestStatus): Promise<GoodRequestRow[]>;

@@ -27,8 +27,9 @@ export interface Effort {
   readonly usesMeasured: boolean;
 }
 
-export async function effortOf(tx: Tx, good: GoodRow, policy: Policy): Promise<Effort> {
-  const m = await tx.measuredEffort(good.id);
+/** The good's effort now, or (with `asOf`) as it stood then: a round closed late charges the effort of its time. */
+export async function effortOf(tx: Tx, good: GoodRow, policy: Policy, asOf?: number): Promise<Effort> {
+  const m = await tx.measuredEffort(good.id, asOf);
   const measured = m.units > 0 ? Math.round(m.effort / m.units) : null;
   const usesMeasured = measured !== null && measured > 0 && m.units >= policy.measuredEffortMinUnits;
   return { effort: usesMeasured ? measured : good.declaredEffort, declared: good.declaredEffort, measured, measuredUnits: m.units, usesMeasured };
@@ -315,7 +316,7 @@ export async function closeRound(tx: Tx, round: RoundRow, now: number, requestKe
   const pool = await tx.pool(good.poolId);
   if (!pool) throw new Error(`good ${good.id} has no pool`);
   const policy = readPolicy(pool.policy);
-  const { effort } = await effortOf(tx, good, policy);
+  const { effort } = await effortOf(tx, good, policy, now);
   const pending = await tx.goodRequestsOf(good.id, "pending");
   const balances = new Map<number, number>();
   const accountIds = new Map<number, number>();

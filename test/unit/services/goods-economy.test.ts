@@ -151,6 +151,29 @@ describe("item 12: a round closed late decides as of its closing time", () => {
     expect(await balance(t, "carol")).toBe(-2.5);
   });
 
+  it("GIVEN production work verified after the closing time THEN the round closed late charges the effort of its closing time", async () => {
+    t = await pool();
+    await t.ok("admin", "pool policy measuredEffortMinUnits 2");
+    await t.ok("alice", "good add bakery cake effort:2");
+    await t.ok("alice", "task post bakery Bake cakes hours:1 good:cake qty:2");
+    await t.ok("erin", "task claim 1");
+    await t.ok("erin", "task done 1");
+    await t.ok("carol", "good request cake weight:2");
+    await t.ok("dave", "good request cake weight:1.5");
+    await t.ok("alice", "good produce cake 1");
+    // Verified an hour after the round should have closed, before anything closed it (as a bot
+    // that was down would find it): from then on a cake measures 0.50, but not at 09:00.
+    const later = t.clock.now().getTime() + 25 * HOUR_MS;
+    await t.store.transaction(async (tx) => {
+      const claim = (await tx.claimsOf(1))[0]!;
+      await tx.updateClaim(claim.id, { status: "verified", verifiedAt: later, verifiedBy: 2, creditedHours: 1000, credited: 1000 });
+    });
+    t.clock.advance(7 * DAY_MS);
+    const [closed] = await t.store.transaction((tx) => closeDueRounds(tx, t.clock.now().getTime()));
+    expect(closed).toMatchObject({ effort: 2000, allocations: [{ member: "carol", qty: 1, cost: 3000 }] });
+    expect((await t.ok("carol", "good show cake")).good.effort).toBe(0.5);
+  });
+
   it("GIVEN a flat-rate period settled late THEN its entries are dated at the period's end", async () => {
     t = await pool();
     await t.ok("alice", "good add bakery soup effort:1 model:flat-rate");

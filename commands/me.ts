@@ -10,7 +10,7 @@ import type { EntryRow } from "../src/store.ts";
 import { arg } from "./args.ts";
 import { defineCommand } from "./define.ts";
 import { doc } from "./doc.ts";
-import { iso, when } from "./present.ts";
+import { iso, plural, when } from "./present.ts";
 
 type LinkData = ({ mode: "code" } & members.LinkCode) | ({ mode: "linked" } & members.Linked);
 
@@ -31,7 +31,7 @@ export const meCommands = [
     render: (d) => [
       doc.line("Your balance: ", doc.strong(formatHours(d.balance)), `. You can take up to ${formatHours(d.available)} more (credit limit ${formatHours(d.creditLimit)}).`),
       ...d.overdue.map((o) =>
-        doc.line(doc.warn("Overdue: "), `${o.good} (loan #${o.loan}), due ${when(o.dueAt)}: ${formatHours(o.charged)} so far for ${o.days} days; each day adds more. `, doc.code(`good return ${o.loan}`), " when you bring it back."),
+        doc.line(doc.warn("Overdue: "), `${o.good} (loan #${o.loan}), due ${when(o.dueAt)}: ${formatHours(o.charged)} so far for ${plural(o.days, "day")}; each day adds more. `, doc.code(`good return ${o.loan}`), " when you bring it back."),
       ),
     ],
     json: (d) => ({

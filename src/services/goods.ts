@@ -699,22 +699,18 @@ export const loanDays = (loan: Pick<LoanRow, "borrowedAt">, at: number): number 
 async function committedCharges(c: PoolCtx, memberId: number): Promise<number> {
   let total = 0;
   const efforts = new Map<number, number>();
-  for (const r of await c.tx.pendingRequestsOfMember(c.pool.row.id, memberId)) {
-    let effort = efforts.get(r.goodId);
+  const effortFor = async (goodId: number): Promise<number> => {
+    let effort = efforts.get(goodId);
     if (effort === undefined) {
-      const good = await c.tx.good(r.goodId);
+      const good = await c.tx.good(goodId);
       effort = good ? (await effortOf(c.tx, good, c.pool.policy)).effort : 0;
-      efforts.set(r.goodId, effort);
+      efforts.set(goodId, effort);
     }
-    total += (r.qty - r.filled) * effort;
-  }
+    return effort;
+  };
+  for (const r of await c.tx.pendingRequestsOfMember(c.pool.row.id, memberId)) total += (r.qty - r.filled) * (await effortFor(r.goodId));
   for (const l of await c.tx.openLoans(c.pool.row.id, memberId)) {
-    let effort = efforts.get(l.goodId);
-    if (effort === undefined) {
-      const good = await c.tx.good(l.goodId);
-      effort = good ? (await effortOf(c.tx, good, c.pool.policy)).effort : 0;
-      efforts.set(l.goodId, effort);
-    }
+    const effort = await effortFor(l.goodId);
     total += daysCharge(Math.max(loanDays(l, l.dueAt), loanDays(l, c.now)), effort, c.pool.policy.durableDayPercent);
   }
   for (const g of await c.tx.goods(c.pool.row.id, {})) {

@@ -518,21 +518,29 @@ export async function rejectWork(c: PoolCtx, id: number, who: MemberRef, reason:
   return ok({ task: await viewTask(c, t.value), member: member.handle, expiresAt });
 }
 
+/** A task that is neither done nor cancelled, with its claims, for one of its coordinators (or a pool admin, if `admins`). */
+async function unfinishedTaskFor(c: PoolCtx, id: number, admins: boolean): R<{ task: TaskRow; project: ProjectRow; claims: ClaimRow[] }> {
+  const t = await findTask(c, id);
+  if (!t.ok) return t;
+  const task = t.value;
+  const project = await projectOf(c, task);
+  const denied = await requireCoordinator(c, project, admins);
+  if (denied) return err(denied);
+  const claims = await c.tx.claimsOf(id);
+  const state = taskState(task, claims);
+  if (state === "done" || state === "cancelled") return err({ kind: "task_closed", id, state });
+  return ok({ task, project, claims });
+}
+
 /**
  * Gives a task a new due date (its coordinators or a pool admin), ahead of now. A task past its
  * old date takes claims again and rises from where it stopped (the days it was overdue never
  * count); the new date becomes the report deadline of every active claim, and each worker is told.
  */
 export async function setDue(c: PoolCtx, id: number, dueAt: number): R<{ task: TaskView; before: number | null; workers: string[] }> {
-  const t = await findTask(c, id);
-  if (!t.ok) return t;
-  const task = t.value;
-  const project = await projectOf(c, task);
-  const denied = await requireCoordinator(c, project, true);
-  if (denied) return err(denied);
-  const claims = await c.tx.claimsOf(id);
-  const state = taskState(task, claims);
-  if (state === "done" || state === "cancelled") return err({ kind: "task_closed", id, state });
+  const found = await unfinishedTaskFor(c, id, true);
+  if (!found.ok) return found;
+  const { task, claims } = found.value;
   if (dueAt <= c.now) return err({ kind: "due_past", due: c.now, id });
   const clock = openTimeOnNewDue(task, c.now);
   if (clock !== task) await c.tx.setTaskOpen(id, clock.openSince, clock.openMs);
@@ -548,15 +556,9 @@ export async function setDue(c: PoolCtx, id: number, dueAt: number): R<{ task: T
 
 /** Cancels a task (its coordinators): open claims end, nothing is credited. */
 export async function cancelTask(c: PoolCtx, id: number): R<{ task: TaskView; ended: string[] }> {
-  const t = await findTask(c, id);
-  if (!t.ok) return t;
-  const task = t.value;
-  const project = await projectOf(c, task);
-  const denied = await requireCoordinator(c, project, false);
-  if (denied) return err(denied);
-  const claims = await c.tx.claimsOf(id);
-  const state = taskState(task, claims);
-  if (state === "done" || state === "cancelled") return err({ kind: "task_closed", id, state });
+  const found = await unfinishedTaskFor(c, id, false);
+  if (!found.ok) return found;
+  const { task, project, claims } = found.value;
   const ended: string[] = [];
   for (const cl of claims.filter((x) => x.status === "active" || x.status === "reported")) {
     await endClaim(c.tx, task, cl, "cancelled", c.now, c.member.id, c.now);

@@ -284,6 +284,7 @@ export const taskCommands = [
             : `The ${d.market.kind} market weight moves from ${formatWeight(d.market.before)} to ${formatWeight(d.market.after)}.`,
         ),
       ),
+      ...(d.produced ? [doc.line(`Task #${d.task.id} is done: ${d.produced.qty} added to the ${d.produced.good} stock.`)] : []),
     ],
     json: (d) => ({
       task: taskJson(d.task),
@@ -293,6 +294,7 @@ export const taskCommands = [
       credited: toHours(d.credited),
       entry: d.entry,
       market: { kind: d.market.kind, before: weightJson(d.market.before), after: weightJson(d.market.after) },
+      produced: d.produced,
     }),
   }),
 

@@ -435,6 +435,8 @@ export interface Verified {
   readonly entry: number;
   /** The kind's market weight before and after this verified claim moved it. */
   readonly market: { readonly kind: string; readonly before: number; readonly after: number };
+  /** The last slot of a production task: the units its verification added to the good's stock. */
+  readonly produced: { readonly good: string; readonly qty: number } | null;
 }
 
 /**
@@ -481,7 +483,7 @@ export async function verifyWork(c: PoolCtx, id: number, who: MemberRef, explici
   }
   await c.tx.updateClaim(claim.id, { status: "verified", verifiedAt: c.now, verifiedBy: c.member.id, creditedHours: hours.hours, credited: amount, entryId });
   // The last slot of a production task verified: its units join the good's stock (once).
-  await produceFromTask(c, task.id);
+  const made = await produceFromTask(c, task.id);
   const kind = await c.tx.kindById(task.kindId);
   if (!kind) throw new Error(`task ${task.id} has no kind`);
   const market = marketWeight(kind.weight, claim.weight, weightRules(c.pool.policy).smoothing);
@@ -494,6 +496,7 @@ export async function verifyWork(c: PoolCtx, id: number, who: MemberRef, explici
     credited: amount,
     entry: entryId ?? 0,
     market: { kind: kind.name, before: kind.weight, after: market },
+    produced: made && { good: made.good, qty: made.qty },
   });
 }
 

@@ -2,6 +2,7 @@
 // produce, a raised bid that became a second bid, rounds closed late that decided with later
 // balances, a credit limit that flat rates and loans went past, charges rounded before they were
 // multiplied, and loans kept past their days without anyone noticing.
+import { docToText } from "../../../commands/doc.ts";
 import { afterEach, describe, expect, it } from "vitest";
 import { DAY_MS, HOUR_MS } from "../../../src/clock.ts";
 import { ensureAccount } from "../../../src/services/context.ts";
@@ -46,9 +47,10 @@ describe("item 8: production tasks produce", () => {
       await t.ok(w, "task claim 1");
       await t.ok(w, "task done 1");
     }
-    await t.ok("alice", "task verify 1 @carol");
+    expect((await t.ok("alice", "task verify 1 @carol")).produced).toBeNull();
     expect(await stock(t, "bread")).toBe(0);
-    await t.ok("alice", "task verify 1 @dave");
+    const last = await t.say("alice", "task verify 1 @dave");
+    expect(last.ok && docToText(last.doc)).toContain("Task #1 is done: 20 added to the bread stock.");
     expect(await stock(t, "bread")).toBe(20);
     // Undoing dave's credit and restoring it verifies the last slot again: nothing is added twice.
     const entry = (await t.ok("dave", "me history")).entries.find((e: { kind: string }) => e.kind === "work").id;

@@ -39,6 +39,13 @@ export interface CommandDef<A extends Record<string, AnyArg>, D, W extends Where
   readonly changesBoards?: boolean;
   /** Replies that show one member's own data (balance, history, link codes): only they see them. */
   readonly personal?: boolean;
+  /**
+   * True for commands that bind a room to a pool or a project (pool create, pool join, project
+   * room): besides `access`, the caller needs the platform's right to manage the room (Discord:
+   * Manage Channels; Matrix: the power to change room settings). Each adapter checks it before
+   * the command runs; help shows it.
+   */
+  readonly bindsRoom?: boolean;
   readonly examples?: readonly string[];
   readonly run: (ctx: W extends "pool" ? PoolCtx : Ctx, args: ArgValues<A>, env: CommandEnv) => Promise<Result<D, DomainError>>;
   readonly render: (data: D) => Doc;

@@ -15,12 +15,14 @@ export interface CommandSummary {
 
 export interface CommandDetails extends CommandSummary {
   readonly details?: string;
+  /** It binds a room: the caller also needs the platform's right to manage the room. */
+  readonly bindsRoom: boolean;
   readonly examples: readonly string[];
   readonly args: ReadonlyArray<{ name: string; shown: string; description: string; expect: string; optional: boolean }>;
 }
 
 export type HelpData =
-  | { readonly topic: "all" | "group"; readonly group?: string; readonly commands: readonly CommandSummary[] }
+  | { readonly topic: "all" | "group"; readonly group?: string; readonly commands: readonly CommandSummary[]; readonly unknown?: string; readonly suggestion?: string }
   | ({ readonly topic: "command" } & CommandDetails);
 
 export const summarize = (c: AnyCommand): CommandSummary => ({ name: commandName(c), usage: usageLine(c), summary: c.summary, access: c.access });
@@ -29,6 +31,7 @@ export function describeCommand(c: AnyCommand): CommandDetails {
   return {
     ...summarize(c),
     details: c.details,
+    bindsRoom: c.bindsRoom === true,
     examples: c.examples ?? [],
     args: (Object.entries(c.args) as Array<[string, AnyArg]>).map(([name, a]) => ({
       name,
@@ -40,13 +43,16 @@ export function describeCommand(c: AnyCommand): CommandDetails {
   };
 }
 
+/** What a room-binding command needs besides its access, on each platform. */
+export const BINDS_ROOM_RULE = "needs the right to manage the room: Manage Channels on Discord, the power to change room settings on Matrix";
+
 export function renderCommandHelp(c: CommandDetails): Doc {
   const blocks: Block[] = [doc.line(doc.code(c.usage)), doc.line(`${c.summary}.`)];
   if (c.details) blocks.push(doc.line(doc.muted(c.details)));
   if (c.args.length > 0) {
     blocks.push(doc.list(c.args.map((a) => [doc.strong(a.shown), ` ${a.description}${a.optional ? " (optional)" : ""}: ${a.expect}.`])));
   }
-  blocks.push(doc.line(doc.muted(`Who may run it: ${c.access}.`)));
+  blocks.push(doc.line(doc.muted(`Who may run it: ${c.access}${c.bindsRoom ? `; it ${BINDS_ROOM_RULE}` : ""}.`)));
   if (c.examples.length > 0) blocks.push(doc.line("Examples: ", ...c.examples.flatMap((e, i) => (i === 0 ? [doc.code(e)] : [", ", doc.code(e)]))));
   return blocks;
 }
@@ -66,6 +72,7 @@ export const helpCommand = defineCommand({
   path: ["help"],
   where: "anywhere",
   summary: "List the commands, or explain one",
+  details: "A mistyped command is explained as the one nearest to it; words that are no command say so, with the nearest group if there is one, and then list every command.",
   access: "anyone",
   mutates: false,
   args: { command: arg.text("A command or group, like pool create or goal", { max: 60, placeholder: "command" }).optional().rest() },
@@ -80,8 +87,20 @@ export const helpCommand = defineCommand({
     const near = closest(words.join(" "), env.table.map(commandName));
     const target = near ? env.table.find((c) => commandName(c) === near) : undefined;
     if (target) return ok<HelpData>({ topic: "command", ...describeCommand(target) });
-    return ok<HelpData>({ topic: "all", commands: env.table.map(summarize) });
+    // Not a command nor a group: say so, with the nearest command or group, then the list.
+    const groups = [...new Set(env.table.map((c) => c.path[0]!))];
+    const nearGroup = closest(words[0]!, groups);
+    const suggestion = nearGroup ? `help ${nearGroup}` : undefined;
+    return ok<HelpData>({ topic: "all", commands: env.table.map(summarize), unknown: a.command!, ...(suggestion ? { suggestion } : {}) });
   },
-  render: (d: HelpData) => (d.topic === "command" ? renderCommandHelp(d) : renderOverview(d.commands, d.group)),
+  render: (d: HelpData) =>
+    d.topic === "command"
+      ? renderCommandHelp(d)
+      : [
+          ...(d.unknown === undefined
+            ? []
+            : [doc.line(`"${d.unknown}" is not a command.`, ...(d.suggestion ? [" Did you mean ", doc.code(d.suggestion), "?"] : []), " These are:")]),
+          ...renderOverview(d.commands, d.group),
+        ],
   json: (d: HelpData) => d,
 });

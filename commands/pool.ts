@@ -17,6 +17,7 @@ export const poolCommands = [
     details:
       "A pool joins several projects that share tasks, goods and one ledger of weighted hours. The room you type this in becomes the pool's lobby. Other rooms, on any platform, join with an invite code (pool invite, then pool join).",
     access: "anyone",
+    bindsRoom: true,
     mutates: true,
     args: { name: arg.text("Name of the pool", { max: 80, placeholder: "name" }).rest() },
     examples: ['pool create "Riverside commons"'],
@@ -83,6 +84,7 @@ export const poolCommands = [
     where: "anywhere",
     summary: "Bind this room to a pool with an invite code",
     access: "anyone",
+    bindsRoom: true,
     mutates: true,
     changesBoards: true,
     args: { code: arg.code("Invite code from pool invite").rest() },

@@ -117,6 +117,7 @@ export const projectCommands = [
     summary: "Make this room the project's room",
     details: "The room must already belong to the pool (pool create or pool join). A room may belong to one project; binding it to another moves it. The project's own announcements go to its rooms.",
     access: "coordinator of the project or pool admin",
+    bindsRoom: true,
     mutates: true,
     changesBoards: true,
     args: { project: projectArg },

@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { AnyCommand } from "../commands/define.ts";
-import { describeCommand, type CommandDetails } from "../commands/help.ts";
+import { BINDS_ROOM_RULE, describeCommand, type CommandDetails } from "../commands/help.ts";
 import { table } from "../commands/table.ts";
 import { ANNOUNCEMENT_SWITCH_NAMES, ANNOUNCEMENT_SWITCHES } from "../src/core/announcements.ts";
 import { describeRange, formatPolicyValue, POLICY_KEY_NAMES, POLICY_KEYS } from "../src/core/policy.ts";
@@ -65,7 +65,7 @@ function groups(commands: readonly AnyCommand[]): Array<[string, CommandDetails[
 function renderCommand(c: CommandDetails): string {
   const lines: string[] = [`#### ${c.name}`, "", codeSpan(c.usage), "", escapeMarkdown(sentence(c.summary))];
   if (c.details) lines.push("", escapeMarkdown(sentence(c.details)));
-  lines.push("", `Who may run it: ${escapeMarkdown(c.access)}.`);
+  lines.push("", `Who may run it: ${escapeMarkdown(c.access)}${c.bindsRoom ? `; it ${escapeMarkdown(BINDS_ROOM_RULE)}` : ""}.`);
   if (c.args.length > 0) {
     lines.push("", "Arguments:", "");
     for (const a of c.args) {

@@ -4,6 +4,9 @@
 import {
   ApplicationCommandOptionType,
   ApplicationCommandType,
+  ApplicationIntegrationType,
+  InteractionContextType,
+  PermissionFlagsBits,
   type APIApplicationCommandBasicOption,
   type APIApplicationCommandOption,
   type APIApplicationCommandSubcommandGroupOption,
@@ -77,6 +80,23 @@ function subcommand(command: AnyCommand, name: string): APIApplicationCommandSub
   return { type: ApplicationCommandOptionType.Subcommand, name, description: clip(command.summary), options: options(command) };
 }
 
+/** Commands that work in the bot's DMs: those of any room that bind none (help, me link). */
+export const worksInDm = (c: AnyCommand): boolean => c.where === "anywhere" && c.bindsRoom !== true;
+
+/**
+ * Where and to whom a top-level command is offered: installed to servers only; in the bot's DMs
+ * too when one of its commands works there; and, when every one of its commands binds a room,
+ * only to members with Manage Channels (Discord hides it from the others). Mixed groups are
+ * offered to all and the adapter checks the right per command.
+ */
+function offered(commands: readonly AnyCommand[]): Pick<RESTPostAPIChatInputApplicationCommandsJSONBody, "contexts" | "integration_types" | "default_member_permissions"> {
+  return {
+    integration_types: [ApplicationIntegrationType.GuildInstall],
+    contexts: commands.some(worksInDm) ? [InteractionContextType.Guild, InteractionContextType.BotDM] : [InteractionContextType.Guild],
+    ...(commands.every((c) => c.bindsRoom === true) ? { default_member_permissions: String(PermissionFlagsBits.ManageChannels) } : {}),
+  };
+}
+
 /** The bulk-overwrite body for PUT /applications/{app}/commands. */
 export function slashCommands(table: readonly AnyCommand[]): RESTPostAPIChatInputApplicationCommandsJSONBody[] {
   const groups = new Map<string, AnyCommand[]>();
@@ -85,7 +105,7 @@ export function slashCommands(table: readonly AnyCommand[]): RESTPostAPIChatInpu
   for (const [group, commands] of groups) {
     const single = commands.length === 1 && commands[0]!.path.length === 1 ? commands[0]! : undefined;
     if (single) {
-      out.push({ type: ApplicationCommandType.ChatInput, name: group, description: clip(single.summary), options: options(single), dm_permission: false });
+      out.push({ type: ApplicationCommandType.ChatInput, name: group, description: clip(single.summary), options: options(single), ...offered(commands) });
       continue;
     }
     const opts: APIApplicationCommandOption[] = [];
@@ -104,7 +124,7 @@ export function slashCommands(table: readonly AnyCommand[]): RESTPostAPIChatInpu
       } else throw new Error(`command "${commandName(c)}" has a path Discord cannot express`);
     }
     const verbs = commands.map((c) => c.path.slice(1).join(" ")).join(", ");
-    out.push({ type: ApplicationCommandType.ChatInput, name: group, description: clip(`${group[0]!.toUpperCase()}${group.slice(1)} commands: ${verbs}`), options: opts, dm_permission: false });
+    out.push({ type: ApplicationCommandType.ChatInput, name: group, description: clip(`${group[0]!.toUpperCase()}${group.slice(1)} commands: ${verbs}`), options: opts, ...offered(commands) });
   }
   return out;
 }

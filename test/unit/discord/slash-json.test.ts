@@ -1,6 +1,6 @@
 // Discord reports violations of its limits only at deploy time: check them on the derived JSON.
 import type { APIApplicationCommandOption } from "discord-api-types/v10";
-import { ApplicationCommandOptionType } from "discord-api-types/v10";
+import { ApplicationCommandOptionType, ApplicationIntegrationType, InteractionContextType, PermissionFlagsBits } from "discord-api-types/v10";
 import { describe, expect, it } from "vitest";
 import { commandForSlash, slashCommands } from "../../../adapters/discord/slash-json.ts";
 import { commandName } from "../../../commands/define.ts";
@@ -74,6 +74,33 @@ describe("slash commands derived from the table", () => {
     expect(coordinator.type).toBe(ApplicationCommandOptionType.SubcommandGroup);
     const list = commands.find((c) => c.name === "goal")!.options!.find((o) => o.name === "list") as { options: APIApplicationCommandOption[] };
     expect(list.options.find((o) => o.name === "status")).toMatchObject({ choices: [{ name: "open", value: "open" }, { name: "done", value: "done" }, { name: "all", value: "all" }] });
+  });
+});
+
+describe("where slash commands are offered, and to whom", () => {
+  it("GIVEN the table THEN no command uses the deprecated dm_permission; each is installed to servers (integration_types [0])", () => {
+    for (const c of commands) {
+      expect(c, c.name).not.toHaveProperty("dm_permission");
+      expect(c.integration_types, c.name).toEqual([ApplicationIntegrationType.GuildInstall]);
+    }
+  });
+
+  it("GIVEN /help and /me link work outside a pool THEN /help and /me are offered in the bot's DMs too; the rest only in servers", () => {
+    const contexts = Object.fromEntries(commands.map((c) => [c.name, c.contexts]));
+    expect(contexts.help).toEqual([InteractionContextType.Guild, InteractionContextType.BotDM]);
+    expect(contexts.me).toEqual([InteractionContextType.Guild, InteractionContextType.BotDM]);
+    for (const name of ["pool", "project", "task", "good", "goal", "kind", "sector"]) expect(contexts[name], name).toEqual([InteractionContextType.Guild]);
+  });
+
+  it("GIVEN a top-level command all of whose commands bind rooms THEN it needs Manage Channels (default_member_permissions \"16\"); mixed groups are open to all", () => {
+    for (const c of commands) expect(c.default_member_permissions ?? null, c.name).toBeNull();
+    const binding = table.filter((c) => c.bindsRoom);
+    const [pool] = slashCommands(binding.filter((c) => c.path[0] === "pool"));
+    expect(pool!.name).toBe("pool");
+    expect(pool!.default_member_permissions).toBe(String(PermissionFlagsBits.ManageChannels));
+    expect(pool!.default_member_permissions).toBe("16");
+    // Only servers have channels to manage: not offered in DMs.
+    expect(pool!.contexts).toEqual([InteractionContextType.Guild]);
   });
 });
 

@@ -2,7 +2,7 @@
 // validator: text tokens and, later, Discord option values both go through it), what a user
 // should type (`expect`), and how to write a parsed value back as text (for the round trip).
 import { z } from "zod";
-import { formatThousandths, MAX_MILLI_HOURS, parseThousandths } from "../src/core/amounts.ts";
+import { formatThousandths, MAX_MILLI_HOURS, parseThousandths, splitUnit, UNIT_SHORT, type AmountUnit } from "../src/core/amounts.ts";
 import { unsafeChar, withoutUnsafe, type UnsafeChar } from "../src/core/clean-text.ts";
 import { normaliseCode } from "../src/core/ids.ts";
 import { parseMoment } from "../src/core/moments.ts";
@@ -129,6 +129,31 @@ export const arg = {
     );
   },
 
+  /**
+   * A project or good as the lists show it: its short name (bakery), its number (1 or #1) or its
+   * display name in any case, quoted when it has spaces ("Riverside Bakery"). The service finds it
+   * (or says which one was probably meant); here it is only cleaned like text.
+   */
+  ref(description: string, placeholder: string) {
+    return new Arg<string>(
+      spec("slug", description, placeholder, "its short name, its number or its display name (in quotes when it has spaces), as the list shows it", { min: 1, max: 80 }),
+      z
+        .string()
+        .transform((s) => s.replace(EDGE_SPACES, "").replace(SPACES, " "))
+        .pipe(
+          z
+            .string()
+            .min(1)
+            .max(80)
+            .superRefine((s, c) => {
+              const u = unsafeChar(s);
+              if (u) c.addIssue({ code: "custom", message: "unsafe character", params: { problem: unsafeProblem(u) } satisfies IssueParams });
+            }),
+        ),
+      (v) => (/[\s"\\]/.test(v) ? `"${v.replace(/["\\]/g, "\\$&")}"` : v),
+    );
+  },
+
   integer(description: string, o: { min: number; max: number; placeholder?: string }) {
     return new Arg<number>(
       spec("integer", description, o.placeholder ?? "n", `a whole number from ${o.min} to ${o.max}`, { min: o.min, max: o.max }),
@@ -137,16 +162,30 @@ export const arg = {
     );
   },
 
-  /** Weighted or plain hours, typed as decimals ("1.5"), kept as integer milli-hours. */
+  /**
+   * Weighted or plain hours, typed as decimals ("1.5"), kept as integer milli-hours. The unit may
+   * follow the number ("2h", "2 hours" for hours, "2wh" for weighted hours); another unit is refused.
+   */
   hours(description: string, o: { min: number; max?: number; placeholder?: string; noun?: string }) {
     const max = o.max ?? MAX_MILLI_HOURS;
+    const noun = o.noun ?? "hours";
+    const own: AmountUnit | null = noun === "hours" ? "hours" : noun === "weighted hours" ? "weighted hours" : null;
+    const number = (s: string, c: z.RefinementCtx): number | null => {
+      const u = splitUnit(s);
+      if (!u) return parseThousandths(s);
+      if (u.unit === own) return parseThousandths(u.number);
+      const instead = own ? `${u.number} or ${u.number}${UNIT_SHORT[own]}` : u.number;
+      c.addIssue({ code: "custom", message: "another unit", params: { problem: `must be ${own ?? noun}, not ${u.unit}: type ${instead}` } satisfies IssueParams });
+      return z.NEVER;
+    };
     return new Arg<number>(
-      spec("hours", description, o.placeholder ?? "hours", `${o.noun ?? "hours"} from ${formatThousandths(o.min, 0)} to ${formatThousandths(max, 0)} with at most three decimals, such as 1.5`, {
+      spec("hours", description, o.placeholder ?? "hours", `${noun} from ${formatThousandths(o.min, 0)} to ${formatThousandths(max, 0)} with at most three decimals, such as 1.5`, {
         min: o.min,
         max,
       }),
       z
-        .union([z.number().transform((n) => parseThousandths(String(n))), z.string().transform((s) => parseThousandths(s))])
+        .union([z.number(), z.string()])
+        .transform((v, c) => (typeof v === "number" ? parseThousandths(String(v)) : number(v, c)))
         .pipe(z.number().int().min(o.min).max(max)),
       (v) => formatThousandths(v, 0),
     );

@@ -10,6 +10,13 @@ function assertNever(x: never): never {
   throw new Error(`unhandled refusal ${JSON.stringify(x)}`);
 }
 
+/** `did you mean "bakery"? ` (or `"a" or "b"` when a display name is shared), or nothing. */
+function didYouMean(near: readonly string[] | undefined, quoted: boolean): string {
+  if (!near || near.length === 0) return "";
+  const names = near.map((n) => (quoted ? `"${excerpt(n)}"` : excerpt(n)));
+  return `did you mean ${names.length > 1 ? `${names.slice(0, -1).join(", ")} or ${names.at(-1)}` : names[0]}? `;
+}
+
 export function describeDomainError(e: DomainError): string {
   switch (e.kind) {
     case "room_unbound":
@@ -23,17 +30,19 @@ export function describeDomainError(e: DomainError): string {
     case "not_found":
       switch (e.what) {
         case "project":
-          return `there is no project "${excerpt(e.ref)}" in this pool: "project list" shows them`;
+          return `there is no project "${excerpt(e.ref)}" in this pool: ${didYouMean(e.near, true)}"project list" shows them`;
         case "goal":
           return `there is no goal ${e.ref} in this pool: "goal list" shows them`;
         case "member":
-          return `${excerpt(e.ref)} is not a member of this pool: they become one by typing any command in a room of the pool ("pool members" lists them)`;
+          return `${excerpt(e.ref)} is not a member of this pool: ${didYouMean(e.near, false)}they become one by typing any command in a room of the pool ("pool members" lists them)`;
         case "entry":
           return `there is no ledger entry ${e.ref} in this pool: "me history" shows entry numbers`;
         case "task":
-          return `there is no task ${e.ref} in this pool: "task list status:all" shows them`;
+          return `there is no task ${excerpt(e.ref)} in this pool: ${didYouMean(e.near, false)}"task list status:all" shows them`;
         case "good":
-          return `there is no good "${excerpt(e.ref)}" in this pool: "good list" shows them`;
+          return `there is no good "${excerpt(e.ref)}" in this pool: ${didYouMean(e.near, true)}"good list" shows them`;
+        case "kind":
+          return `there is no kind "${excerpt(e.ref)}" in this pool: ${didYouMean(e.near, true)}"kind list" shows them`;
         case "request":
           return `there is no request ${e.ref} in this pool: "good show <good>" lists the waiting ones`;
         case "loan":
@@ -73,7 +82,7 @@ export function describeDomainError(e: DomainError): string {
     case "goal_done":
       return `goal #${e.id} is done already: "goal list" shows the open ones`;
     case "policy_value":
-      return `${e.key} must be ${e.expected}: type "pool policy ${e.key} <value>"`;
+      return `${e.key} must be ${e.expected}: type "pool policy ${e.key} ${e.example ?? "<value>"}"`;
     case "room_is_project_room":
       return `this room is already a room of ${e.project}: nothing to change ("project info ${e.project}" lists its rooms)`;
     case "already_reversed":

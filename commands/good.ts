@@ -9,13 +9,14 @@ import { defineCommand } from "./define.ts";
 import { doc, type Block, type Span } from "./doc.ts";
 import { iso, plural, when } from "./present.ts";
 
-const goodArg = arg.slug("The good's name (see good list)", "good");
+const goodArg = arg.ref("The good (see good list)", "good");
 const MODELS = ["per-unit", "flat-rate", "copyable", "durable"] as const;
 
 export function goodJson(v: goods.GoodView) {
   return {
     id: v.good.id,
     name: v.good.name,
+    displayName: v.good.displayName,
     project: v.project,
     model: v.good.model,
     unit: v.good.unit,
@@ -38,7 +39,8 @@ function goodLine(v: goods.GoodView): Span[] {
   const stock = g.model === "copyable" ? "copyable" : `${g.stock} in stock`;
   return [
     doc.strong(g.name),
-    doc.muted(` (${v.project}${g.sector ? `, ${g.sector}` : ""}, ${g.model})`),
+    ...(g.displayName !== null ? [` "${g.displayName}"`] : []),
+    doc.muted(` (#${g.id}, ${v.project}${g.sector ? `, ${g.sector}` : ""}, ${g.model})`),
     ` · ${formatHours(v.effort.effort)} per ${g.unit} · ${stock}`,
     ...(v.demand > 0 ? [` · ${v.demand} waiting`] : []),
     ...(v.lastClearing !== null && v.lastClearing > WEIGHT_ONE ? [doc.muted(` · last cleared at ${formatWeight(v.lastClearing)}`)] : []),
@@ -109,20 +111,21 @@ export const goodCommands = [
     where: "pool",
     summary: "Offer a good of your project to the pool, with its production effort per unit",
     details:
-      "Models: per-unit (a member who takes a unit is charged its effort), flat-rate (subscribers share each period's effort), copyable (free for all; the commons carries its effort), durable (borrowed and charged per day of use). The declared effort is charged until production tasks (task post ... good:<good> qty:<n>) have measured it over measuredEffortMinUnits units; when the last slot of such a task is verified, its units join the stock.",
+      "Models: per-unit (a member who takes a unit is charged its effort), flat-rate (subscribers share each period's effort), copyable (free for all; the commons carries its effort), durable (borrowed and charged per day of use). The declared effort is charged until production tasks (task post ... good:<good> qty:<n>) have measured it over measuredEffortMinUnits units; when the last slot of such a task is verified, its units join the stock. An optional display name after the short name (\"Bread Share\", in quotes when it has spaces) shows in lists; the good is then found by its short name, its number (#2) or its display name in any case.",
     access: "coordinator of the project",
     mutates: true,
     args: {
-      project: arg.slug("Project short name (see project list)", "project"),
+      project: arg.ref("The project (see project list)", "project"),
       name: arg.slug("Short name of the good, like bread", "name"),
+      title: arg.text("How people call it, like Bread Share (optional; it is also found by it)", { max: 80, placeholder: "display name" }).optional().rest(),
       effort: arg.hours("Weighted hours it takes to make one unit", { min: 0, max: 1_000_000, placeholder: "hours per unit", noun: "weighted hours" }).named(),
       unit: arg.slug("What one unit is, like loaf (default unit)", "label").optional().named(),
       model: arg.choice("How it is shared (default per-unit)", MODELS, "model").optional().named(),
       sector: arg.slug("Sector it belongs to, like food", "label").optional().named(),
       stock: arg.integer("Units already made (default 0)", { min: 0, max: 1_000_000, placeholder: "n" }).optional().named(),
     },
-    examples: ["good add bakery bread effort:0.5 unit:loaf sector:food stock:20", "good add bikes drill effort:20 model:durable stock:2"],
-    run: (ctx, a) => goods.addGood(ctx, { project: a.project, name: a.name, effort: a.effort, unit: a.unit ?? "unit", model: a.model ?? "per-unit", sector: a.sector, stock: a.stock ?? 0 }),
+    examples: ["good add bakery bread effort:0.5 unit:loaf sector:food stock:20", 'good add bakery share "Bread Share" effort:1 model:flat-rate', "good add bikes drill effort:20 model:durable stock:2"],
+    run: (ctx, a) => goods.addGood(ctx, { project: a.project, name: a.name, displayName: a.title, effort: a.effort, unit: a.unit ?? "unit", model: a.model ?? "per-unit", sector: a.sector, stock: a.stock ?? 0 }),
     render: (v) => [doc.line("Added: ", ...goodLine(v))],
     json: (v) => ({ good: goodJson(v) }),
   }),
@@ -151,8 +154,8 @@ export const goodCommands = [
     summary: "The pool's goods: stock, effort per unit, demand and last clearing weight",
     access: "anyone",
     mutates: false,
-    args: { project: arg.slug("Only this project's goods", "project").optional(), sector: arg.slug("Only goods of this sector", "label").optional().named() },
-    examples: ["good list", "good list bakery", "good list sector:food"],
+    args: { project: arg.ref("Only this project's goods", "project").optional(), sector: arg.slug("Only goods of this sector", "label").optional().named() },
+    examples: ["good list", "good list bakery", 'good list "Riverside Bakery"', "good list sector:food"],
     run: (ctx, a) => goods.listGoods(ctx, a.project, a.sector),
     render: (d) =>
       d.goods.length === 0

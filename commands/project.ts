@@ -8,7 +8,7 @@ import { defineCommand } from "./define.ts";
 import { doc } from "./doc.ts";
 import { iso, plural, when } from "./present.ts";
 
-const projectArg = arg.slug("Project short name (see project list)", "project");
+const projectArg = arg.ref("The project (see project list)", "project");
 const projectJson = (p: ProjectRow) => ({ id: p.id, slug: p.slug, name: p.name, createdAt: iso(p.createdAt) });
 const handles = (hs: readonly string[]) => hs.map((h) => `@${h}`).join(" ") || "-";
 

@@ -105,7 +105,7 @@ export const summaryCommands = [
     access: "anyone",
     mutates: false,
     args: {
-      project: arg.slug("Only this project", "project").optional(),
+      project: arg.ref("Only this project", "project").optional(),
       days: arg.integer("How many days back (default 7)", { min: 1, max: 366 }).optional().named(),
     },
     examples: ["pool summary", "pool summary bakery days:30"],

@@ -444,6 +444,8 @@ export const goods = sqliteTable(
       .notNull()
       .references(() => projects.id),
     name: text("name").notNull(),
+    /** How people call it, as the project wrote it ("Bread Share"); found in any case. */
+    displayName: text("display_name"),
     unit: text("unit").notNull(),
     model: text("model", { enum: ["per-unit", "flat-rate", "copyable", "durable"] }).notNull(),
     sector: text("sector"),

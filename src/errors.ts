@@ -6,7 +6,13 @@ export type DomainError =
   | { readonly kind: "room_bound"; readonly pool: string; readonly project: string | null }
   | { readonly kind: "forbidden"; readonly need: "admin" }
   | { readonly kind: "forbidden"; readonly need: "coordinator"; readonly project: string; readonly orAdmin: boolean }
-  | { readonly kind: "not_found"; readonly what: "project" | "goal" | "member" | "entry" | "task" | "good" | "request" | "loan"; readonly ref: string }
+  | {
+      readonly kind: "not_found";
+      readonly what: "project" | "goal" | "member" | "entry" | "task" | "good" | "kind" | "request" | "loan";
+      readonly ref: string;
+      /** What the member may have meant, as it is typed (one, or several when a display name is shared). */
+      readonly near?: readonly string[];
+    }
   | { readonly kind: "project_exists"; readonly slug: string }
   | { readonly kind: "code_invalid"; readonly reason: "unknown" | "expired" | "used" | "other_purpose" }
   | { readonly kind: "already_linked" }
@@ -17,7 +23,7 @@ export type DomainError =
   | { readonly kind: "not_admin"; readonly member: string }
   | { readonly kind: "last_admin" }
   | { readonly kind: "goal_done"; readonly id: number }
-  | { readonly kind: "policy_value"; readonly key: string; readonly expected: string }
+  | { readonly kind: "policy_value"; readonly key: string; readonly expected: string; readonly example?: string }
   | { readonly kind: "room_is_project_room"; readonly project: string }
   | { readonly kind: "already_reversed"; readonly entry: number; readonly by: number }
   | { readonly kind: "task_closed"; readonly id: number; readonly state: "done" | "cancelled" }

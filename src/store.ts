@@ -281,6 +281,8 @@ export interface GoodRow {
   readonly poolId: number;
   readonly projectId: number;
   readonly name: string;
+  /** The name the project gave it besides its short name, if any ("Bread Share"). */
+  readonly displayName: string | null;
   readonly unit: string;
   readonly model: GoodModel;
   readonly sector: string | null;

@@ -42,3 +42,25 @@ export function closest(word: string, candidates: readonly string[], work?: Sugg
   }
   return best !== null && bestDistance <= allowed ? best : null;
 }
+
+/** How a name is compared when typed: any case, runs of spaces as one. */
+export function nameKey(name: string): string {
+  return name.trim().replace(/\s+/g, " ").toLowerCase();
+}
+
+/** Something that may be typed by several names; `say` is what a suggestion tells people to type. */
+export interface Named {
+  readonly names: readonly string[];
+  readonly say: string;
+}
+
+/**
+ * The nearest thing to what was typed, by any of its names (compared in any case), as what to
+ * type: "did you mean" for projects, goods, kinds, members and tasks.
+ */
+export function nearestNamed(typed: string, items: readonly Named[], work?: SuggestWork): string | null {
+  const sayOf = new Map<string, string>();
+  for (const item of items) for (const n of item.names) if (!sayOf.has(nameKey(n))) sayOf.set(nameKey(n), item.say);
+  const hit = closest(nameKey(typed), [...sayOf.keys()], work);
+  return hit === null ? null : sayOf.get(hit)!;
+}

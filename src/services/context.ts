@@ -3,6 +3,7 @@
 import type { RandomBytes } from "../core/ids.ts";
 import { handleFrom } from "../core/ids.ts";
 import { readPolicy, type Policy } from "../core/policy.ts";
+import { nameKey, nearestNamed } from "../core/suggest.ts";
 import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
 import { announceTo } from "./rooms.ts";
@@ -111,9 +112,27 @@ export async function requireCoordinator(ctx: PoolCtx, project: ProjectRow, orAd
   return { kind: "forbidden", need: "coordinator", project: project.slug, orAdmin };
 }
 
-export async function findProject(ctx: PoolCtx, slug: string): Promise<Result<ProjectRow, DomainError>> {
-  const p = await ctx.tx.projectBySlug(ctx.pool.row.id, slug.toLowerCase());
-  return p ? ok(p) : err({ kind: "not_found", what: "project", ref: slug });
+/** A number typed for a project, good or task: `3` or `#3`. */
+export function typedNumber(ref: string): number | undefined {
+  const m = /^#?(\d{1,15})$/.exec(ref.trim());
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * Finds a project of the pool by its short name (bakery), its number (1 or #1) or its display
+ * name in any case (riverside bakery). Otherwise the refusal names the nearest project.
+ */
+export async function findProject(ctx: PoolCtx, ref: string): Promise<Result<ProjectRow, DomainError>> {
+  const poolId = ctx.pool.row.id;
+  const n = typedNumber(ref);
+  const direct = n !== undefined ? await ctx.tx.project(n) : await ctx.tx.projectBySlug(poolId, ref.trim().toLowerCase());
+  if (direct && direct.poolId === poolId) return ok(direct);
+  const all = await ctx.tx.projects(poolId);
+  const named = n === undefined ? all.filter((p) => nameKey(p.name) === nameKey(ref)) : [];
+  if (named.length === 1) return ok(named[0]!);
+  const nearest = nearestNamed(ref, all.map((p) => ({ names: [p.slug, p.name], say: p.slug })));
+  const near = named.length > 1 ? named.map((p) => p.slug) : nearest ? [nearest] : [];
+  return err({ kind: "not_found", what: "project", ref, near });
 }
 
 /** A member reference as typed: `@handle`, or a platform identity the adapter resolved. */
@@ -125,7 +144,10 @@ export async function findPoolMember(ctx: PoolCtx, ref: MemberRef): Promise<Resu
   if ("handle" in ref) {
     m = await ctx.tx.memberByHandle(ref.handle.toLowerCase());
     while (m && m.mergedInto !== null) m = await ctx.tx.member(m.mergedInto);
-    if (!m || !(await ctx.tx.membership(ctx.pool.row.id, m.id))) return err({ kind: "not_found", what: "member", ref: `@${ref.handle}` });
+    if (!m || !(await ctx.tx.membership(ctx.pool.row.id, m.id))) {
+      const nearest = nearestNamed(ref.handle, (await ctx.tx.members(ctx.pool.row.id)).map((x) => ({ names: [x.handle], say: `@${x.handle}` })));
+      return err({ kind: "not_found", what: "member", ref: `@${ref.handle}`, near: nearest ? [nearest] : [] });
+    }
   } else {
     m = await ensureMember(ctx.tx, ref.platform, ref.userId, ref.displayName, ctx.now);
     await ensureMembership(ctx.tx, ctx.pool.row.id, m.id, "member", ctx.now);

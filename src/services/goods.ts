@@ -12,7 +12,8 @@ import { readPolicy, type Policy } from "../core/policy.ts";
 import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
 import type { AllocationRow, GoodModel, GoodRequestRow, GoodRow, LoanRow, NoteRow, ProjectRow, RoundRow, Tx } from "../store.ts";
-import { ensureAccount, findProject, requireAdmin, requireCoordinator, type PoolCtx } from "./context.ts";
+import { nameKey, nearestNamed } from "../core/suggest.ts";
+import { ensureAccount, findProject, requireAdmin, requireCoordinator, typedNumber, type PoolCtx } from "./context.ts";
 import { announceTo, projectRooms } from "./rooms.ts";
 import { postEntries, postEntry, type Posting } from "./ledger.ts";
 
@@ -67,9 +68,21 @@ export async function viewGood(tx: Tx, good: GoodRow, policy: Policy): Promise<G
   };
 }
 
-async function findGood(c: PoolCtx, name: string): Promise<Result<GoodRow, DomainError>> {
-  const g = await c.tx.goodByName(c.pool.row.id, name.toLowerCase());
-  return g ? ok(g) : err({ kind: "not_found", what: "good", ref: name });
+/**
+ * Finds a good of the pool by its short name (bread), its number (1 or #1) or its display name in
+ * any case (bread share). Otherwise the refusal names the nearest good.
+ */
+async function findGood(c: PoolCtx, ref: string): Promise<Result<GoodRow, DomainError>> {
+  const poolId = c.pool.row.id;
+  const n = typedNumber(ref);
+  const direct = n !== undefined ? await c.tx.good(n) : await c.tx.goodByName(poolId, ref.trim().toLowerCase());
+  if (direct && direct.poolId === poolId) return ok(direct);
+  const all = await c.tx.goods(poolId, {});
+  const named = n === undefined ? all.filter((g) => g.displayName !== null && nameKey(g.displayName) === nameKey(ref)) : [];
+  if (named.length === 1) return ok(named[0]!);
+  const nearest = nearestNamed(ref, all.map((g) => ({ names: g.displayName === null ? [g.name] : [g.name, g.displayName], say: g.name })));
+  const near = named.length > 1 ? named.map((g) => g.name) : nearest ? [nearest] : [];
+  return err({ kind: "not_found", what: "good", ref, near });
 }
 
 async function projectOfGood(tx: Tx, good: GoodRow): Promise<ProjectRow> {
@@ -83,6 +96,8 @@ const needModel = (good: GoodRow, need: Exclude<GoodModel, "copyable">): DomainE
 export interface AddGood {
   readonly project: string;
   readonly name: string;
+  /** How people call it besides its short name ("Bread Share"), if the project gives one. */
+  readonly displayName?: string | undefined;
   readonly effort: number;
   readonly unit: string;
   readonly model: GoodModel;
@@ -98,7 +113,7 @@ export async function addGood(c: PoolCtx, a: AddGood): R<GoodView> {
   if (denied) return err(denied);
   if (await c.tx.goodByName(c.pool.row.id, a.name)) return err({ kind: "good_exists", name: a.name });
   const stock = a.model === "copyable" ? 0 : a.stock;
-  const row = { poolId: c.pool.row.id, projectId: found.value.id, name: a.name, unit: a.unit, model: a.model, sector: a.sector ?? null, declaredEffort: a.effort, stock, createdAt: c.now, createdBy: c.member.id };
+  const row = { poolId: c.pool.row.id, projectId: found.value.id, name: a.name, displayName: a.displayName ?? null, unit: a.unit, model: a.model, sector: a.sector ?? null, declaredEffort: a.effort, stock, createdAt: c.now, createdBy: c.member.id };
   const id = await c.tx.insertGood(row);
   if (stock > 0) await c.tx.insertProduction({ goodId: id, qty: stock, effort: a.effort, at: c.now, by: c.member.id });
   return ok(await viewGood(c.tx, { id, ...row }, c.pool.policy));

@@ -5,6 +5,7 @@
 // toward that claim's weight; volunteers who find a task full lower it. Claims that end without
 // verified work move nothing, so nobody can push a kind's weight by claiming and dropping.
 import { HOLDS_SLOT, claimDeadline, creditHours, isOverdue, openTimeAfter, openTimeOnNewDue, slotsTaken, taskState, type TaskState } from "../core/tasks.ts";
+import { nearestNamed } from "../core/suggest.ts";
 import { DAY_MS } from "../core/time.ts";
 import { credit, marketWeight, nextRiseAt, openMsAt, taskWeight, waitlistWeight, weightRules } from "../core/weights.ts";
 import type { DomainError } from "../errors.ts";
@@ -155,7 +156,13 @@ export async function viewTask(c: PoolCtx, task: TaskRow, claims?: readonly Clai
 /** The task, with its claims that ran out released first (see catchUp). */
 async function findTask(c: PoolCtx, id: number): Promise<Result<TaskRow, DomainError>> {
   const t = await c.tx.task(id);
-  return t && t.poolId === c.pool.row.id ? ok(await catchUp(c.tx, t, c.now)) : err({ kind: "not_found", what: "task", ref: `#${id}` });
+  return t && t.poolId === c.pool.row.id ? ok(await catchUp(c.tx, t, c.now)) : err(await taskNotFound(c, id));
+}
+
+/** The refusal for a task number the pool does not have, with the nearest number it has. */
+async function taskNotFound(c: PoolCtx, id: number): Promise<DomainError> {
+  const nearest = nearestNamed(String(id), (await c.tx.tasks(c.pool.row.id, {})).map((t) => ({ names: [String(t.id)], say: `#${t.id}` })));
+  return { kind: "not_found", what: "task", ref: `#${id}`, near: nearest ? [nearest] : [] };
 }
 
 async function projectOf(c: PoolCtx, task: TaskRow): Promise<ProjectRow> {
@@ -265,7 +272,10 @@ export async function listTasks(c: PoolCtx, f: TaskListFilter): R<{ tasks: TaskV
   let kindId: number | undefined;
   if (f.kind !== undefined) {
     const k = await c.tx.kind(c.pool.row.id, f.kind);
-    if (!k) return ok({ tasks: [] });
+    if (!k) {
+      const nearest = nearestNamed(f.kind, (await c.tx.kinds(c.pool.row.id)).map((x) => ({ names: [x.name], say: x.name })));
+      return err({ kind: "not_found", what: "kind", ref: f.kind, near: nearest ? [nearest] : [] });
+    }
     kindId = k.id;
   }
   const rows = await c.tx.tasks(c.pool.row.id, { projectId, kindId });
@@ -285,7 +295,7 @@ export async function listTasks(c: PoolCtx, f: TaskListFilter): R<{ tasks: TaskV
 export async function showTask(c: PoolCtx, id: number): R<{ task: TaskView }> {
   // A read: it shows the stored facts and does not release claims that ran out.
   const t = await c.tx.task(id);
-  if (!t || t.poolId !== c.pool.row.id) return err({ kind: "not_found", what: "task", ref: `#${id}` });
+  if (!t || t.poolId !== c.pool.row.id) return err(await taskNotFound(c, id));
   return ok({ task: await viewTask(c, t) });
 }
 

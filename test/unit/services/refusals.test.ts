@@ -51,7 +51,7 @@ describe("GIVEN a pool with bakery (alice) and bikes (bob)", () => {
     ["admin", "lobby", 'pool correct 1 "typo\u2067"', "usage", /^reason holds a text-direction character \(U\+2067\)/],
     ["alice", "lobby", "task post bakery Sweep hours:1 due:2027-02-30T10:00Z", "usage", /\(February 2027 has 28 days\)/],
     ["alice", "lobby", "\u001b[2J\u0007chore\u202e claim", "usage", /^unknown command "\\u001b\[2J\\u0007chore\\u202e"/],
-    ["alice", "lobby", "project info \u001b[31mbakery", "usage", /not "\\u001b\[31mbakery"/],
+    ["alice", "lobby", "project info \u001b[31mbakery", "usage", /project holds a control character \(U\+001B\) at character 1/],
     ["alice", "lobby", `chore ${"y".repeat(100_000)}`, "usage", /^unknown command "chore"/],
     ["alice", "lobby", `${"\u0007".repeat(50_000)}`, "usage", /^unknown command "(\\u0007){10}…"/],
     ["alice", "lobby", "chore claim 3", "usage", /unknown command "chore"/],

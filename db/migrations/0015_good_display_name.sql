@@ -1,0 +1,1 @@
+ALTER TABLE `goods` ADD `display_name` text;

@@ -1,0 +1,84 @@
+// Names as people see them in lists: projects and goods are found by short name, by number or by
+// display name (any case); whatever is not found gets the nearest "did you mean".
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testPool, text, type TestPool } from "../../support/app.ts";
+
+let t: TestPool;
+
+beforeAll(async () => {
+  t = await testPool();
+  await t.ok("admin", 'pool create "Riverside commons"');
+  await t.ok("alice", 'project create bakery "Riverside Bakery"');
+  await t.ok("bob", "project create bikes Bike Workshop");
+  await t.ok("alice", "good add bakery bread effort:0.5 unit:loaf stock:20");
+  await t.ok("alice", 'good add bakery share "Bread Share" effort:1 model:flat-rate');
+  await t.ok("alice", "task post bakery Knead the dough hours:2 kind:baking");
+  await t.ok("carol", "me balance");
+});
+afterAll(() => t.close());
+
+describe("GIVEN bakery (Riverside Bakery, project 1) with goods bread (1) and share (Bread Share, 2)", () => {
+  it.each([
+    ["project info 1", "bakery"],
+    ["project info #2", "bikes"],
+    ['project info "Riverside Bakery"', "bakery"],
+    ['project info "riverside bakery"', "bakery"],
+    ["project info BAKERY", "bakery"],
+    ['project info "bike workshop"', "bikes"],
+  ])("WHEN carol types %j THEN she sees project %s", async (command, slug) => {
+    const d = await t.ok("carol", command);
+    expect(d.project.slug).toBe(slug);
+  });
+
+  it.each([
+    ["good show 1", "bread"],
+    ["good show 2", "share"],
+    ['good show "bread share"', "share"],
+    ['good show "Bread Share"', "share"],
+    ["good show Bread", "bread"],
+  ])("WHEN carol types %j THEN she sees good %s", async (command, name) => {
+    const d = await t.ok("carol", command);
+    expect(d.good.name).toBe(name);
+  });
+
+  it("WHEN carol requests good 1 by its number THEN she gets a loaf of bread", async () => {
+    const d = await t.ok("carol", "good request 1");
+    expect(d.good?.name ?? d.request?.good).toBe("bread");
+  });
+
+  it("WHEN a good is added with a display name THEN the reply, good show and good list show it beside its short name", async () => {
+    const d = await t.ok("carol", "good show share");
+    expect(d.good.displayName).toBe("Bread Share");
+    const list = await t.say("carol", "good list");
+    expect(text(list)).toContain("Bread Share");
+    expect(text(list)).toContain("share");
+  });
+
+  it.each([
+    // command, code, message pattern
+    ["good request bred", "not_found", /no good "bred".*did you mean "bread"\?/],
+    ["project info bakry", "not_found", /no project "bakry".*did you mean "bakery"\?/],
+    ['project info "Riverside Bakry"', "not_found", /did you mean "bakery"\?/],
+    ["project info 99", "not_found", /no project "99"/],
+    ["good show 99", "not_found", /no good "99"/],
+    ["project coordinator add bakery @carl", "not_found", /@carl is not a member of this pool.*did you mean @carol\?/],
+    ["task show 11", "not_found", /no task #11.*did you mean #1\?/],
+    ["task list kind:bakng", "not_found", /no kind "bakng".*did you mean "baking"\?/],
+  ])("WHEN alice types %j THEN %s with the nearest name, and nothing changes", async (command, code, pattern) => {
+    const before = t.dump();
+    const r = await t.say("alice", command);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.code).toBe(code);
+    expect(r.message).toMatch(pattern);
+    expect(r.message).not.toContain("\n");
+    expect(t.dump()).toBe(before);
+  });
+
+  it("WHEN a good is added with a display name that is too long THEN it is refused and nothing changes", async () => {
+    const before = t.dump();
+    const r = await t.say("alice", `good add bakery rolls "${"x".repeat(81)}" effort:1`);
+    expect(r.ok).toBe(false);
+    expect(t.dump()).toBe(before);
+  });
+});

@@ -21,6 +21,32 @@ export function parseThousandths(text: string): number | null {
   return m[1] === "-" ? -value : value;
 }
 
+/** Units people type after a number: "15 wh", "2h", "3 days", "12%". */
+export type AmountUnit = "hours" | "weighted hours" | "days" | "percent";
+
+const UNIT_WORDS: Readonly<Record<string, AmountUnit>> = {
+  h: "hours",
+  hr: "hours",
+  hrs: "hours",
+  hour: "hours",
+  hours: "hours",
+  wh: "weighted hours",
+  d: "days",
+  day: "days",
+  days: "days",
+  "%": "percent",
+};
+
+/** Splits a unit typed after a number ("15 wh", "15wh", "2 h"); null when there is no known unit. */
+export function splitUnit(text: string): { readonly number: string; readonly unit: AmountUnit } | null {
+  const m = /^\s*([+-]?\d{1,15}(?:\.\d{1,15})?)\s*([a-z]{1,5}|%)\s*$/i.exec(text);
+  const unit = m ? UNIT_WORDS[m[2]!.toLowerCase()] : undefined;
+  return m && unit ? { number: m[1]!, unit } : null;
+}
+
+/** How a unit is written after a number in examples: "wh", "h", "days", "%". */
+export const UNIT_SHORT: Readonly<Record<AmountUnit, string>> = { hours: "h", "weighted hours": "wh", days: "days", percent: "%" };
+
 /** Formats thousandths as a decimal with two to three decimals: 1500 -> "1.50", 1234 -> "1.234". */
 export function formatThousandths(value: number, minDecimals = 2): string {
   const sign = value < 0 ? "-" : "";

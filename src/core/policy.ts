@@ -2,7 +2,7 @@
 // defaults. Stored as one JSON document of integers; parsing an older document fills in keys
 // added since, so a pool created by an earlier version keeps working.
 import { z } from "zod";
-import { formatThousandths, MAX_MILLI_HOURS, MILLI, parseThousandths } from "./amounts.ts";
+import { formatThousandths, MAX_MILLI_HOURS, MILLI, parseThousandths, splitUnit, UNIT_SHORT, type AmountUnit } from "./amounts.ts";
 import { parseCron } from "./cron.ts";
 
 type Unit = "hours" | "weight" | "percent" | "count" | "timezone" | "choice" | "cron";
@@ -254,7 +254,19 @@ export function readPolicy(json: string): Policy {
   return policySchema.parse(JSON.parse(json));
 }
 
-export type PolicyValueProblem = { readonly expected: string };
+/** `example`: what to type instead, when the number was fine but its unit was another. */
+export type PolicyValueProblem = { readonly expected: string; readonly example?: string };
+
+/** The unit a key's number may be typed with ("15 wh", "7 days"); null: a bare number only. */
+function unitOf(key: PolicyKey, spec: KeySpec): AmountUnit | null {
+  if (spec.unit === "hours") return "weighted hours";
+  if (spec.unit === "percent") return "percent";
+  if (spec.unit === "count" && key.endsWith("Days")) return "days";
+  if (spec.unit === "count" && key.endsWith("Hours")) return "hours";
+  return null;
+}
+
+const UNIT_NAMES: Readonly<Record<AmountUnit, string>> = { hours: "hours (h)", "weighted hours": "weighted hours (wh)", days: "days", percent: "a percentage (%)" };
 
 /** Parses what a user typed for a key ("12%", "1.5", "Europe/Berlin") into the stored value. */
 export function parsePolicyValue(key: PolicyKey, text: string): { ok: true; value: number | string } | { ok: false; problem: PolicyValueProblem } {
@@ -270,6 +282,16 @@ export function parsePolicyValue(key: PolicyKey, text: string): { ok: true; valu
   if (spec.unit === "choice") {
     const v = text.trim().toLowerCase();
     return spec.choices?.includes(v) ? { ok: true, value: v } : { ok: false, problem: { expected } };
+  }
+  // A unit after the number (our choice: "15 wh", "15wh", "7 days") is fine when it is the key's own.
+  const withUnit = splitUnit(text);
+  if (withUnit) {
+    const want = unitOf(key, spec);
+    if (withUnit.unit !== want) {
+      const example = want ? `${withUnit.number}${want === "percent" ? "" : " "}${UNIT_SHORT[want]}` : withUnit.number;
+      return { ok: false, problem: { expected: `${want ? UNIT_NAMES[want] : "a bare number"}, not ${withUnit.unit}`, example } };
+    }
+    text = withUnit.number;
   }
   let value: number | null;
   if (spec.unit === "count") {

@@ -134,7 +134,7 @@ export async function policy(c: PoolCtx, key: PolicyKey | undefined, value: stri
   const denied = requireAdmin(c);
   if (denied) return err(denied);
   const parsed = parsePolicyValue(key, value);
-  if (!parsed.ok) return err({ kind: "policy_value", key, expected: parsed.problem.expected });
+  if (!parsed.ok) return err({ kind: "policy_value", key, expected: parsed.problem.expected, ...(parsed.problem.example ? { example: parsed.problem.example } : {}) });
   const next = policySchema.parse({ ...current, [key]: parsed.value });
   // Periods never overlap: the running one is settled up to the change under the old rule,
   // and the new rule's periods start from there (each unit of effort is charged once).

@@ -13,6 +13,7 @@ import {
   Client,
   Events,
   GatewayIntentBits,
+  PermissionFlagsBits,
   type AutocompleteInteraction,
   type ButtonInteraction,
   type ChatInputCommandInteraction,
@@ -226,6 +227,8 @@ export class DiscordAdapter {
   private planSlash(i: ChatInputCommandInteraction): Plan {
     const command = commandForSlash(this.o.engine.table, i.commandName, i.options.getSubcommandGroup(false), i.options.getSubcommand(false));
     if (!command) return this.planOf({ refuse: { code: "usage", message: "this command is not known to the bot any more: ask an admin to run npm run discord:register" } });
+    const refusal = roomRightRefusal(i, command);
+    if (refusal) return this.planOf({ refuse: { code: "forbidden", message: refusal } });
     const raw = new Map<string, unknown>();
     for (const [name, a] of Object.entries(command.args)) {
       if (a.spec.kind === "member") {
@@ -241,7 +244,11 @@ export class DiscordAdapter {
 
   /** Buttons carry a command's text; it runs like a typed command, as the member who pressed, answered privately. */
   private planButton(i: ButtonInteraction): Plan {
-    return this.planOf({ text: i.customId.slice(BUTTON_PREFIX.length) });
+    const text = i.customId.slice(BUTTON_PREFIX.length);
+    const parsed = parseCommand(this.o.engine.table, text);
+    const refusal = parsed.ok ? roomRightRefusal(i, parsed.command) : undefined;
+    if (refusal) return this.planOf({ refuse: { code: "forbidden", message: refusal } });
+    return this.planOf({ text });
   }
 
   /** A plan from its stored form (the same for a live interaction and one run again after a crash). */
@@ -359,6 +366,19 @@ interface Plan {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Why the caller may not run a command that binds a room, if they may not: it needs Manage
+ * Channels in the channel (Discord sends the member's permissions there, overwrites included,
+ * as `member.permissions`; Administrator implies it). Direct messages have no channel to bind.
+ */
+export function roomRightRefusal(i: Interaction, command: AnyCommand): string | undefined {
+  if (command.bindsRoom !== true) return undefined;
+  const name = `/${command.path.join(" ")}`;
+  if (!i.inGuild()) return `${name} binds a server channel: run it in the channel to bind (it needs Manage Channels there), not in a direct message`;
+  if (i.memberPermissions?.has(PermissionFlagsBits.ManageChannels)) return undefined;
+  return `${name} binds this channel, which needs the Manage Channels permission here: ask someone who has it to run ${name}`;
+}
 
 function mutatesWith(command: AnyCommand, values: Record<string, unknown>): boolean {
   return typeof command.mutates === "function" ? command.mutates(values as never) : command.mutates;

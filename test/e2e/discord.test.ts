@@ -337,3 +337,76 @@ describe("Discord replies that take longer", () => {
     expect(logged.filter((l) => l.msg.includes("task board"))).toEqual([]);
   });
 });
+
+describe("Discord: binding channels needs Manage Channels; /help and /me link work in DMs", () => {
+  const CAROL = "1300000000000000203";
+
+  it("GIVEN bob without Manage Channels THEN /pool create, /pool join and /project room are refused privately in one line naming the right, and nothing changes", async () => {
+    const invite = await run("alice", "lobby", "pool", "invite");
+    const code = /[A-Z2-9]{4}-[A-Z2-9]{4}/.exec(invite.text)![0];
+    const before = dump();
+    const tries = [
+      await run("bob", "lobby", "pool", "create", [{ name: "name", type: STRING, value: "Bob's pool" }]),
+      await run("bob", "bakery", "pool", "join", [{ name: "code", type: STRING, value: code }]),
+      await run("bob", "bakery", "project", "room", [{ name: "project", type: STRING, value: "bakery" }]),
+    ];
+    for (const [i, name] of [[0, "/pool create"], [1, "/pool join"], [2, "/project room"]] as const) {
+      expect(tries[i]!.ephemeral, name).toBe(true);
+      expect(tries[i]!.text, name).toBe(`✗ ${name} binds this channel, which needs the Manage Channels permission here: ask someone who has it to run ${name}`);
+    }
+    expect(dump()).toBe(before);
+    // The same member's other commands run as before.
+    expect((await run("bob", "lobby", "pool", "info")).text).toContain("Riverside commons");
+  });
+
+  it("GIVEN Administrator (which implies Manage Channels) THEN the check lets the command through to the pool's own rules", async () => {
+    fake.addMember(FAKE_IDS.guild, { id: CAROL, username: "carol", admin: true });
+    const before = dump();
+    // Past the Discord check, project room still needs a coordinator of the project or a pool admin.
+    const tried = await run(CAROL, "lobby", "project", "room", [{ name: "project", type: STRING, value: "bakery" }]);
+    expect(tried.text).not.toContain("Manage Channels");
+    expect(tried.text).toMatch(/coordinator|admin/);
+    expect(dump()).toBe(before);
+  });
+
+  it("GIVEN a button carrying a binding command THEN bob is refused the same way, and in a DM it says to use a server channel", async () => {
+    const before = dump();
+    const pressed = fake.interact({ type: "button", user: "bob", channelId: "bakery", customId: "dpool:project room bakery" });
+    await pressed.settled();
+    expect(pressed.text).toBe("✗ /project room binds this channel, which needs the Manage Channels permission here: ask someone who has it to run /project room");
+    const inDm = fake.interact({ type: "button", user: "alice", guildId: null, customId: "dpool:pool create Kitchen" });
+    await inDm.settled();
+    expect(inDm.text).toBe("✗ /pool create binds a server channel: run it in the channel to bind (it needs Manage Channels there), not in a direct message");
+    expect(dump()).toBe(before);
+  });
+
+  it("GIVEN the commands registered globally THEN /help and /me are offered in DMs (contexts), the rest only in servers, none with dm_permission", async () => {
+    await registerCommands({ token: fake.token, appId: fake.applicationId, apiBase: fake.apiBase });
+    const global = fake.registeredCommands();
+    const contexts = Object.fromEntries(global.map((c) => [c.name, c.contexts]));
+    expect(contexts).toMatchObject({ help: [0, 1], me: [0, 1], pool: [0], project: [0], task: [0] });
+    expect(global.every((c) => !("dm_permission" in c) || c.dm_permission === undefined)).toBe(true);
+    // Discord offers /pool only in servers: no client could send it from a DM.
+    expect(() => fake.command({ user: "bob", guildId: null, name: "pool", subcommand: "create", options: [{ name: "name", type: STRING, value: "DM pool" }] })).toThrow(/not offered in DMs/);
+  });
+
+  it("GIVEN a DM with the bot (user, no member) THEN /help lists the commands and /me link gives bob a code, which his other account takes", async () => {
+    const loggedBefore = logged.length;
+    const help = fake.command({ user: "bob", guildId: null, name: "help" });
+    await help.settled();
+    expect(help.text).toContain("d-pool commands");
+    expect("member" in help.payload).toBe(false);
+
+    const link = fake.command({ user: "bob", guildId: null, name: "me", subcommand: "link" });
+    await link.settled();
+    expect(link.ephemeral).toBe(true);
+    expect(link.text).toContain("Your link code:");
+    const code = /[A-Z2-9]{4}-[A-Z2-9]{4}/.exec(link.text)![0];
+    // A second Discord account of bob's takes it, also in a DM.
+    const other = { id: "1300000000000000204", username: "bob-alt" };
+    const taken = fake.command({ user: other, guildId: null, name: "me", subcommand: "link", options: [{ name: "code", type: STRING, value: code }] });
+    await taken.settled();
+    expect(taken.text).toContain("Linked.");
+    expect(logged.slice(loggedBefore).filter((l) => String(l.msg).includes("incident"))).toEqual([]);
+  });
+});

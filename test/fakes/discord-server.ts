@@ -252,6 +252,8 @@ export const FAKE_IDS = {
   guild: "1300000000000000100",
   lobby: "1300000000000000101",
   bakery: "1300000000000000102",
+  /** A role with Manage Channels (alice has it, bob has not): the right to bind channels to pools. */
+  stewards: "1300000000000000110",
   alice: "1300000000000000201",
   bob: "1300000000000000202",
   owner: "1300000000000000299",
@@ -799,8 +801,9 @@ export class FakeDiscord {
           { id: FAKE_IDS.lobby, name: "lobby" },
           { id: FAKE_IDS.bakery, name: "bakery" },
         ],
+        roles: [{ id: FAKE_IDS.stewards, name: "Stewards", permissions: PermissionFlagsBits.ManageChannels }],
         members: [
-          { id: FAKE_IDS.alice, username: "alice", globalName: "Alice" },
+          { id: FAKE_IDS.alice, username: "alice", globalName: "Alice", roles: [FAKE_IDS.stewards] },
           { id: FAKE_IDS.bob, username: "bob", globalName: "Bob" },
         ],
       },
@@ -1390,6 +1393,7 @@ export class FakeDiscord {
   private buildInteraction(input: InteractInput): FakeInteraction {
     const user = this.user(input.user);
     const { guild, channelId } = this.placeOf(input, user);
+    if (!isComponentInput(input)) this.checkOffered(input.name, guild, user);
     const id = snowflake();
     const interactionToken = `aW50ZXJhY3Rpb246${id}${token(48)}`;
     const base = {
@@ -1512,6 +1516,27 @@ export class FakeDiscord {
       flags: 0 as ChannelFlags,
       permission_overwrites: [],
     } satisfies APIInteractionDataResolvedChannel & Partial<APIGuildTextChannel<ChannelType.GuildText>>;
+  }
+
+  /**
+   * Discord's client offers a registered command only where its `contexts` allow (a global
+   * command without BotDM is not offered in DMs) and, in a server, only to members who have its
+   * `default_member_permissions`: an interaction no client could send is a test's mistake.
+   */
+  private checkOffered(name: string, guild: GuildState | undefined, user: APIUser): void {
+    const find = (scope: string) => this.commands.get(scope)?.find((c) => c.name === name && c.type === ApplicationCommandType.ChatInput);
+    if (!guild) {
+      const global = find("global");
+      if (global?.contexts && !global.contexts.includes(InteractionContextType.BotDM)) {
+        throw new Error(`FakeDiscord: /${name} is not offered in DMs (its contexts are ${JSON.stringify(global.contexts)})`);
+      }
+      return;
+    }
+    const registered = find(guild.spec.id) ?? find("global");
+    const need = registered?.default_member_permissions;
+    if (need && (this.memberPermissions(guild, this.memberOf(guild, user)) & BigInt(need)) !== BigInt(need)) {
+      throw new Error(`FakeDiscord: /${name} is not offered to ${user.username}: it needs the permissions ${need} (default_member_permissions)`);
+    }
   }
 
   private commandIdFor(name: string, guildId: string | undefined): string {

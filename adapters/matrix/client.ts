@@ -36,15 +36,28 @@ import { createLogger, type Logger } from "../../src/log.ts";
 import type { BoardMessage } from "../../src/services/rooms.ts";
 import type { ReplyRow, Store } from "../../src/store.ts";
 import { routeSdkLogs, troubleOf, txnIdOf } from "./http.ts";
-import { cards, notice } from "./render.ts";
+import { cards, htmlToCommandText, notice } from "./render.ts";
 import { StateFile } from "./state.ts";
 
 export const PREFIXES = ["!dpool", "!dp"] as const;
 /** Reactions that claim a task when put on its announcement. */
 export const CLAIM_KEYS = new Set(["✋", "✋️", "🙋", "🙋‍♀️", "🙋‍♂️"]);
-/** Commands that bind a room to a pool or project: only room moderators may run them. */
+/**
+ * Commands that bind a room to a pool or project, for a command table without the `bindsRoom`
+ * flag: only members who may change the room's settings may run them.
+ */
 const BINDING = new Set(["pool create", "pool join", "project room"]);
-const MODERATOR = 50;
+/** What the Matrix spec takes for `state_default` when a power-levels event leaves it out. */
+const STATE_DEFAULT = 50;
+/**
+ * Commands that work in a direct message with the bot (for the member's one pool): the member's
+ * own things and what they need to see to pick them. Any `me ...` command and any personal one too.
+ */
+const IN_DM = new Set([
+  "task list", "task show", "task claim", "task drop", "task done",
+  "good list", "good show", "good request", "good cancel", "good subscribe", "good unsubscribe", "good borrow", "good return",
+  "project list", "project info", "goal list", "kind list", "pool info", "pool members",
+]);
 /** Timeline events per room and sync asked of the homeserver (Synapse's default is 10). */
 export const DEFAULT_TIMELINE_LIMIT = 50;
 export const DEFAULT_GIVE_UP_AFTER_MS = 15 * 60_000;
@@ -73,6 +86,8 @@ export interface MatrixTarget {
   readonly thread?: string;
   /** Whose reaction this answers: the answer starts with their name. */
   readonly who?: string;
+  /** Who asked (or reacted): the answer mentions them (`m.mentions`), as a reply to them should. */
+  readonly sender?: string;
   /**
    * A personal answer (balance, history, link codes): it goes to this user's direct-message room,
    * and the room where it was asked only hears that it was sent there.
@@ -548,25 +563,112 @@ export class MatrixAdapter implements Courier {
   }
 
   private async onMessage(roomId: string, event: Event): Promise<void> {
-    const body = typeof event.content.body === "string" ? event.content.body.trim() : "";
-    const prefix = PREFIXES.find((p) => body === p || body.startsWith(`${p} `));
-    if (!prefix) return;
-    const text = body.slice(prefix.length).trim() || "help";
+    const direct = this.client.dms.isDm(roomId) && !(await this.roomIsBound(roomId));
+    const found = await this.commandText(roomId, event, direct);
+    if (found === undefined) return;
+    const { text, typed } = found;
     const rel = event.content["m.relates_to"] as { rel_type?: string; event_id?: string } | undefined;
     const thread = rel?.rel_type === "m.thread" && typeof rel.event_id === "string" ? rel.event_id : undefined;
     const parsed = parseCommand(this.o.engine.table, text);
     const dm = parsed.ok && parsed.command.personal === true ? { dm: event.sender } : {};
-    const inv = this.invocation(roomId, event, { roomId, eventId: event.event_id, ...(thread ? { thread } : {}), ...dm });
+    const target: MatrixTarget = { roomId, eventId: event.event_id, sender: event.sender, ...(thread ? { thread } : {}), ...dm };
+    let inv = this.invocation(roomId, event, target);
     if (parsed.ok) {
-      if (parsed.command.where === "pool" && !(await this.roomIsBound(roomId))) return; // rooms of no pool: only starting commands
       const path = parsed.command.path.join(" ");
-      if (BINDING.has(path) && (await this.powerLevel(roomId, event.sender)) < MODERATOR) {
-        const message = `only a room moderator (power level ${MODERATOR} or more) can bind this room: ask one to type !dpool ${text}`;
-        const reply = await this.run(inv, () => refuse(this.o.engine, inv, { ok: false, code: "forbidden", command: path, message, doc: [doc.line(doc.bad("✗ "), message)] }));
-        return this.answer(inv, reply);
+      if (parsed.command.where === "pool" && direct) {
+        // A direct message with the bot: the member's own commands, for their one pool.
+        const pool = IN_DM.has(path) || parsed.command.path[0] === "me" || parsed.command.personal === true ? await this.onlyPool(event.sender) : { refusal: `!dpool ${typed} works only in a room of the pool, not in a direct message: type it in one of its rooms` };
+        if ("refusal" in pool) {
+          const message = pool.refusal;
+          return this.answer(inv, await this.run(inv, () => refuse(this.o.engine, inv, { ok: false, code: "room_unbound", command: path, message, doc: [doc.line(doc.bad("✗ "), message)] })));
+        }
+        inv = { ...inv, caller: { ...inv.caller, roomId: pool.roomId } };
+      } else if (parsed.command.where === "pool" && !(await this.roomIsBound(roomId))) return; // rooms of no pool: only starting commands
+      const binds = (parsed.command as { bindsRoom?: boolean }).bindsRoom ?? BINDING.has(path);
+      if (binds) {
+        const power = await this.power(roomId, event.sender);
+        if (power.level < power.needed) {
+          const message = `binding a room needs the power to change its settings (power level ${power.needed} in this room, yours is ${power.level}): ask a room admin or moderator to type !dpool ${typed}`;
+          const reply = await this.run(inv, () => refuse(this.o.engine, inv, { ok: false, code: "forbidden", command: path, message, doc: [doc.line(doc.bad("✗ "), message)] }));
+          return this.answer(inv, reply);
+        }
       }
     }
-    await this.answer(inv, await this.run(inv, () => runText(this.o.engine, inv, text)));
+    const run = inv;
+    await this.answer(run, await this.run(run, () => runText(this.o.engine, run, text)));
+  }
+
+  /**
+   * The command in a message, or undefined when it holds none: after `!dpool` or `!dp` (any
+   * case), or after a mention of the bot; in a direct message with the bot, any text. Pills
+   * (links to users in the HTML body) and users named in `m.mentions` become their user ids.
+   * `typed` is the command as it can be retyped (with user ids for the pills).
+   */
+  private async commandText(roomId: string, event: Event, direct: boolean): Promise<{ text: string; typed: string } | undefined> {
+    const c = event.content;
+    const html = c.format === "org.matrix.custom.html" && typeof c.formatted_body === "string" ? c.formatted_body : undefined;
+    let body = html !== undefined && /matrix\.to\/#\/@/i.test(html) ? htmlToCommandText(html) : typeof c.body === "string" ? c.body.trim() : "";
+    // Clients without pills name the user in the body and list them in m.mentions.
+    const mentioned = (c["m.mentions"] as { user_ids?: unknown } | undefined)?.user_ids;
+    if (Array.isArray(mentioned)) {
+      for (const id of mentioned.slice(0, 10)) {
+        if (typeof id !== "string" || body.includes(id)) continue;
+        const name = await this.displayName(roomId, id);
+        const at = name ? body.search(new RegExp(`(^|\\s)@?${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?=$|[\\s:,])`, "i")) : -1;
+        if (at < 0) continue;
+        const start = at + (/\s/.test(body[at]!) ? 1 : 0);
+        const end = start + (body[start] === "@" ? 1 : 0) + name!.length;
+        body = body.slice(0, start) + id + body.slice(end);
+      }
+    }
+    const lower = body.toLowerCase();
+    let rest: string | undefined;
+    const prefix = PREFIXES.find((p) => lower === p || lower.startsWith(`${p} `));
+    if (prefix) rest = body.slice(prefix.length);
+    else if (lower.startsWith(this.userId.toLowerCase()) && /^($|[\s:,])/.test(body.slice(this.userId.length))) rest = body.slice(this.userId.length).replace(/^[:,]/, "");
+    else if (direct && body !== "" && !body.startsWith(">")) rest = body;
+    if (rest === undefined) return undefined;
+    const text = rest.trim() || "help";
+    return { text, typed: text };
+  }
+
+  /** A member's display name in a room (for mentions without pills); undefined when unknown. */
+  private async displayName(roomId: string, userId: string): Promise<string | undefined> {
+    try {
+      const m = (await this.call(() => this.client.getRoomStateEvent(roomId, "m.room.member", userId))) as { displayname?: unknown };
+      return typeof m.displayname === "string" && m.displayname.trim() !== "" ? m.displayname.trim() : localpart(userId);
+    } catch (e) {
+      const t = troubleOf(e);
+      if (t.kind === "refused" || t.kind === "forbidden") return localpart(userId);
+      throw e;
+    }
+  }
+
+  /**
+   * For a command typed in a direct message: a Matrix room of the member's one pool (its lobby
+   * first), or what to do instead when they are in no pool, in several, or their pool has no
+   * Matrix room the bot can reach.
+   */
+  private async onlyPool(userId: string): Promise<{ roomId: string } | { refusal: string }> {
+    return this.o.store.read(async (tx) => {
+      const identity = await tx.identity("matrix", userId);
+      let member = identity ? await tx.member(identity.memberId) : undefined;
+      while (member && member.mergedInto !== null) member = await tx.member(member.mergedInto);
+      const memberships = member ? await tx.membershipsOf(member.id) : [];
+      const pools: Array<{ name: string; rooms: string[] }> = [];
+      for (const m of memberships) {
+        const pool = await tx.pool(m.poolId);
+        if (!pool) continue;
+        const rooms = (await tx.rooms(pool.id)).filter((r) => r.platform === "matrix" && r.unreachableSince === null).sort((a, b) => Number(b.isLobby) - Number(a.isLobby));
+        pools.push({ name: pool.name, rooms: rooms.map((r) => r.externalId) });
+      }
+      if (pools.length === 0) return { refusal: "you are in no pool yet: type !dpool pool join <code> in a room of a pool (ask a pool admin for the code), or start one with !dpool pool create <name> in a room" };
+      const where = pools.map((p) => `${p.name}: ${p.rooms.length > 0 ? p.rooms.map((r) => `https://matrix.to/#/${r}`).join(" ") : "no Matrix room"}`).join("; ");
+      if (pools.length > 1) return { refusal: `you are in ${pools.length} pools, so I cannot tell which one you mean here: type it in a room of the pool (${where})` };
+      const room = pools[0]!.rooms[0];
+      if (room === undefined) return { refusal: `your pool ${pools[0]!.name} has no Matrix room I can reach: type it in one of its rooms on another platform` };
+      return { roomId: room };
+    });
   }
 
   /** ✋ on a task announcement claims the task, as the Claim button does on Discord. */
@@ -575,7 +677,7 @@ export class MatrixAdapter implements Courier {
     if (rel?.rel_type !== "m.annotation" || !rel.event_id || !rel.key || !CLAIM_KEYS.has(rel.key)) return;
     const task = this.state.readValue(`dpool.announce.${rel.event_id}`);
     if (typeof task !== "string") return;
-    const inv = this.invocation(roomId, event, { roomId, eventId: rel.event_id, who: localpart(event.sender) });
+    const inv = this.invocation(roomId, event, { roomId, eventId: rel.event_id, who: localpart(event.sender), sender: event.sender });
     await this.answer(inv, await this.run(inv, () => runText(this.o.engine, inv, `task claim ${task}`)));
   }
 
@@ -611,15 +713,24 @@ export class MatrixAdapter implements Courier {
     return this.o.store.read(async (tx) => (await tx.room("matrix", roomId)) !== undefined);
   }
 
-  private async powerLevel(roomId: string, userId: string): Promise<number> {
+  /**
+   * A member's power level in a room, and the level the room asks for changing its settings:
+   * the `events` entry for the room's name, else `state_default` (50 when the power-levels event
+   * leaves it out; a room without one lets everybody, as the Matrix spec says).
+   */
+  private async power(roomId: string, userId: string): Promise<{ level: number; needed: number }> {
+    let pl: { users?: Record<string, unknown>; users_default?: unknown; state_default?: unknown; events?: Record<string, unknown> };
     try {
-      const pl = (await this.call(() => this.client.getRoomStateEvent(roomId, "m.room.power_levels", ""))) as { users?: Record<string, number>; users_default?: number };
-      return pl.users?.[userId] ?? pl.users_default ?? 0;
+      pl = (await this.call(() => this.client.getRoomStateEvent(roomId, "m.room.power_levels", ""))) as typeof pl;
     } catch (e) {
       const t = troubleOf(e);
-      if (t.kind === "refused" || t.kind === "forbidden") return 0;
+      if (t.kind === "refused" || t.kind === "forbidden") return { level: 0, needed: 0 };
       throw e;
     }
+    const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : typeof v === "string" && /^-?\d+$/.test(v) ? Number(v) : undefined);
+    const level = num(pl.users?.[userId]) ?? num(pl.users_default) ?? 0;
+    const needed = num(pl.events?.["m.room.name"]) ?? num(pl.state_default) ?? STATE_DEFAULT;
+    return { level, needed };
   }
 
   // ---------------------------------------------------------------------------------------
@@ -739,7 +850,7 @@ export class MatrixAdapter implements Courier {
   /** A notice replying to the target's event, in its thread, starting with whose reaction it answers. */
   private forTarget(body: Doc, target: MatrixTarget): object {
     if (target.who !== undefined) body = [doc.line(`${target.who}: `), ...body];
-    const content = notice(body, target.eventId);
+    const content = { ...notice(body, target.eventId), "m.mentions": target.sender === undefined ? {} : { user_ids: [target.sender] } };
     if (target.thread === undefined) return content;
     return { ...content, "m.relates_to": { rel_type: "m.thread", event_id: target.thread, is_falling_back: false, "m.in_reply_to": { event_id: target.eventId } } };
   }
@@ -764,7 +875,7 @@ export class MatrixAdapter implements Courier {
     }
     for (const [i, { name, png }] of charts.entries()) {
       const url = await this.client.uploadContent(png, "image/png", name);
-      const content = { msgtype: "m.image", body: name, url, info: { w: CHART_WIDTH, h: CHART_HEIGHT, mimetype: "image/png", size: png.length } };
+      const content = { msgtype: "m.image", "m.mentions": {}, body: name, url, info: { w: CHART_WIDTH, h: CHART_HEIGHT, mimetype: "image/png", size: png.length } };
       await this.put(roomId, "m.room.message", content, txnIdOf(`${key}:chart:${i}`, salt));
     }
   }
@@ -791,6 +902,7 @@ export class MatrixAdapter implements Courier {
         body: `* ${content.body}`,
         format: content.format,
         formatted_body: `* ${content.formatted_body}`,
+        "m.mentions": {},
         "m.new_content": content,
         "m.relates_to": { rel_type: "m.replace", event_id: existing },
       };

@@ -55,6 +55,8 @@ export interface NoticeContent {
   format: "org.matrix.custom.html";
   formatted_body: string;
   "m.relates_to"?: { "m.in_reply_to": { event_id: string } };
+  /** Whom the message mentions (intentional mentions): nobody unless the caller says so, so a name in the text pings no one. */
+  "m.mentions": { user_ids?: string[] };
 }
 
 /** An m.notice with both bodies; a reply to `replyTo` when given. */
@@ -64,6 +66,7 @@ export function notice(d: Doc, replyTo?: string): NoticeContent {
     body: docToText(d),
     format: "org.matrix.custom.html",
     formatted_body: docToHtml(d),
+    "m.mentions": {},
     ...(replyTo ? { "m.relates_to": { "m.in_reply_to": { event_id: replyTo } } } : {}),
   };
 }
@@ -94,4 +97,33 @@ export function cards(data: unknown): Doc | null {
     ];
   }
   return null;
+}
+
+const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", nbsp: " " };
+
+/**
+ * The text of an HTML message body as a command: pills (`<a href="https://matrix.to/#/@bob:example.org">Bob</a>`)
+ * become the user ids they point at, the quoted fallback of a reply (`<mx-reply>`) is dropped,
+ * other tags are taken out and entities decoded.
+ */
+export function htmlToCommandText(html: string): string {
+  return html
+    .replace(/<mx-reply>[\s\S]*?<\/mx-reply>/gi, "")
+    .replace(/<a\s[^>]*href=["']https:\/\/matrix\.to\/#\/(@[^"'?/]+)[^"']*["'][^>]*>[\s\S]*?<\/a>/gi, (_, id: string) => safeDecode(id))
+    .replace(/<br\s*\/?>/gi, " ")
+    .replace(/<[^>]*>/g, "")
+    .replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (m, e: string) => {
+      if (e[0] === "#") return String.fromCodePoint(e[1] === "x" || e[1] === "X" ? Number.parseInt(e.slice(2), 16) : Number(e.slice(1)));
+      return ENTITIES[e.toLowerCase()] ?? m;
+    })
+    .replace(/\s+/g, " ")
+    .trim();
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }

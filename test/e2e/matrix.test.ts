@@ -125,7 +125,7 @@ describe("Matrix end to end", () => {
 
     // Only a room moderator binds a room.
     const refused = await say(bob, room, `!dpool pool join ${code}`);
-    expect(text(refused)).toContain("only a room moderator (power level 50 or more) can bind this room");
+    expect(text(refused)).toContain("binding a room needs the power to change its settings (power level 50 in this room, yours is 0)");
     const joined = await say(alice, room, `!dpool pool join ${code}`);
     expect(text(joined)).toContain("This room is now part of the pool Riverside.");
     expect((joined.content as any)["m.relates_to"]["m.in_reply_to"].event_id).toBeDefined();

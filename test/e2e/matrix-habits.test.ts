@@ -1,0 +1,193 @@
+// Issue 14 on Matrix, end to end (the real adapter against the fake homeserver): commands as
+// Element and phones send them. Pills and m.mentions name members; the prefix is any case and a
+// mention of the bot is one too; a direct message with the bot takes the member's own commands
+// for their one pool; answers and announcements say whom they mention; binding a room needs the
+// room's own level for changing its settings.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MatrixAdapter } from "../../adapters/matrix/client.ts";
+import { openApp, type App } from "../../src/app.ts";
+import { systemClock } from "../../src/clock.ts";
+import { memoryLogger } from "../../src/log.ts";
+import { FakeHomeserver, type FakeEvent } from "../fakes/homeserver.ts";
+import { seededRandom } from "../support/app.ts";
+import { until } from "../support/until.ts";
+
+type User = { userId: string; accessToken: string };
+const text = (e: FakeEvent) => String((e.content as { body?: string }).body ?? "");
+
+let hs: FakeHomeserver;
+let app: App;
+let bot: MatrixAdapter;
+let botUser: User;
+let alice: User;
+let bob: User;
+let carol: User;
+let lobby: string;
+let dir: string;
+const log = memoryLogger();
+
+const pill = (u: User, name: string) => `<a href="https://matrix.to/#/${u.userId}">${name}</a>`;
+
+function answers(roomId: string, eventId: string): FakeEvent[] {
+  return hs.repliesTo(roomId, eventId, botUser.userId);
+}
+
+/** Sends a message (any content) and waits for the bot's answer to it. */
+async function send(user: User, roomId: string, content: Record<string, unknown>): Promise<FakeEvent> {
+  const id = hs.send(roomId, user.userId, { msgtype: "m.text", ...content });
+  await until(`an answer to ${JSON.stringify(content)}`, () => answers(roomId, id).length > 0, 10_000);
+  return answers(roomId, id)[0]!;
+}
+const say = (user: User, roomId: string, body: string) => send(user, roomId, { body });
+
+/** Waits until the bot has synced twice more: whatever it was going to answer, it has. */
+async function settle(): Promise<void> {
+  await bot.deliver();
+  const syncs = () => hs.requests.filter((r) => r.user === botUser.userId && r.path.endsWith("/sync") && r.status !== undefined).length;
+  const n = syncs();
+  await until("two more syncs", () => syncs() >= n + 2);
+  await bot.deliver();
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "dpool-matrix-habits-"));
+  hs = await FakeHomeserver.start();
+  botUser = hs.registerUser("dpool", { displayName: "d-pool" });
+  alice = hs.registerUser("alice", { displayName: "Alice" });
+  bob = hs.registerUser("bob", { displayName: "Bob" });
+  carol = hs.registerUser("carol", { displayName: "Carol" });
+  hs.exemptFromRateLimit(botUser.userId);
+  app = openApp({ dbFile: join(dir, "pool.sqlite"), random: seededRandom(14), logger: log.logger, afterCommit: () => void bot?.deliver(), floodControl: false });
+  lobby = hs.createRoom(alice.userId, { name: "Lobby" });
+  hs.invite(lobby, alice.userId, bob.userId);
+  hs.join(lobby, bob.userId);
+  hs.invite(lobby, alice.userId, botUser.userId);
+  bot = await MatrixAdapter.connect({
+    homeserverUrl: hs.baseUrl,
+    accessToken: botUser.accessToken,
+    storageFile: join(dir, "matrix-state.json"),
+    engine: app.engine,
+    store: app.store,
+    clock: systemClock,
+    logger: log.logger,
+    syncTimeoutMs: 200,
+  });
+  await bot.start();
+  await hs.waitForEvent(lobby, (e) => e.sender === botUser.userId && e.type === "m.room.message", 10_000);
+  expect(text(await say(alice, lobby, "!dpool pool create Bakery"))).toContain("Pool Bakery created");
+});
+
+afterAll(async () => {
+  await bot?.stop();
+  await hs?.close();
+  await app?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("Matrix habits", () => {
+  it("GIVEN the prefix capitalised by a phone, or a mention of the bot (pill or m.mentions) THEN the command is answered, and the answer mentions the asker only", async () => {
+    const capital = await say(bob, lobby, "!Dpool pool info");
+    expect(text(capital)).toContain("Bakery");
+    expect(capital.content["m.mentions"]).toEqual({ user_ids: [bob.userId] });
+    expect(text(await say(bob, lobby, "!DP help"))).toContain("pool create");
+
+    // Element: the body has the display name, the pill and m.mentions the user id.
+    const pilled = await send(bob, lobby, {
+      body: "d-pool: pool info",
+      format: "org.matrix.custom.html",
+      formatted_body: `${pill(botUser, "d-pool")}: pool info`,
+      "m.mentions": { user_ids: [botUser.userId] },
+    });
+    expect(text(pilled)).toContain("Bakery");
+    // A client without pills: only the body and m.mentions.
+    expect(text(await send(bob, lobby, { body: "d-pool: pool info", "m.mentions": { user_ids: [botUser.userId] } }))).toContain("Bakery");
+    // The full user id typed works as well.
+    expect(text(await say(bob, lobby, `${botUser.userId} pool info`))).toContain("Bakery");
+
+    // Talk that only starts like the bot's name is not a command.
+    const chat = hs.send(lobby, bob.userId, { msgtype: "m.text", body: "dpool is great" });
+    await settle();
+    expect(answers(lobby, chat)).toHaveLength(0);
+  });
+
+  it("GIVEN a member named with a pill, or only in m.mentions THEN the command takes them as that member", async () => {
+    const added = await send(alice, lobby, {
+      body: "!dpool pool admin add Bob",
+      format: "org.matrix.custom.html",
+      formatted_body: `!dpool pool admin add ${pill(bob, "Bob")}`,
+      "m.mentions": { user_ids: [bob.userId] },
+    });
+    expect(text(added)).toContain("@bob is now a pool admin");
+    const removed = await send(alice, lobby, { body: "!dpool pool admin remove Bob", "m.mentions": { user_ids: [bob.userId] } });
+    expect(text(removed)).toContain("@bob is no longer a pool admin");
+    // A pill inside the quoted fallback of a reply counts for nothing.
+    const quoted = await send(alice, lobby, {
+      body: "> <@bob:test.local> hi\n\n!dpool pool admin add Bob",
+      format: "org.matrix.custom.html",
+      formatted_body: `<mx-reply><blockquote>${pill(carol, "Carol")} hi</blockquote></mx-reply>!dpool pool admin add ${pill(bob, "Bob")}`,
+      "m.relates_to": { "m.in_reply_to": { event_id: added.event_id } },
+    });
+    expect(text(quoted)).toContain("@bob is now a pool admin");
+  });
+
+  it("GIVEN an announcement THEN it mentions nobody (m.mentions is empty), though it names people", async () => {
+    await say(alice, lobby, '!dpool project create bakery "Riverside Bakery"');
+    const posted = await say(alice, lobby, "!dpool task post bakery Knead the dough hours:2");
+    expect(text(posted)).toMatch(/^Posted: #1 Knead the dough/);
+    await until("the task's announcement", () => hs.sentBy(lobby, botUser.userId, "m.room.message").some((e) => text(e).includes("Knead the dough") && e.content["m.relates_to"] === undefined));
+    const announcement = hs.sentBy(lobby, botUser.userId, "m.room.message").find((e) => text(e).includes("Knead the dough") && e.content["m.relates_to"] === undefined)!;
+    expect(announcement.content["m.mentions"]).toEqual({});
+  });
+
+  it("GIVEN a room whose power levels ask 100 for room settings THEN a moderator (50) cannot bind it, and is told the room's level; at the room's own lower level anyone may", async () => {
+    const workshop = hs.createRoom(alice.userId, { name: "Workshop", powerLevels: { [bob.userId]: 50 }, invite: [bob.userId] });
+    hs.join(workshop, bob.userId);
+    hs.invite(workshop, alice.userId, botUser.userId);
+    await hs.waitForEvent(workshop, (e) => e.sender === botUser.userId && e.type === "m.room.message", 10_000);
+    const pl = structuredClone(hs.stateEvent(workshop, "m.room.power_levels")!.content) as Record<string, any>;
+    hs.sendState(workshop, alice.userId, "m.room.power_levels", "", { ...pl, events: { ...pl.events, "m.room.name": 100 } });
+    const code = /[A-Z2-9]{4}-[A-Z2-9]{4}/.exec(text(await say(alice, lobby, "!dpool pool invite")))![0];
+    const refused = await say(bob, workshop, `!dpool pool join ${code}`);
+    expect(text(refused)).toBe(`✗ binding a room needs the power to change its settings (power level 100 in this room, yours is 50): ask a room admin or moderator to type !dpool pool join ${code}`);
+    expect(await app.store.read((tx) => tx.room("matrix", workshop))).toBeUndefined();
+
+    // The room lets everybody change its name: bob, at level 0 now, binds it.
+    hs.sendState(workshop, alice.userId, "m.room.power_levels", "", { ...pl, events: { ...pl.events, "m.room.name": 0 }, users: { ...pl.users, [bob.userId]: 0 } });
+    expect(text(await say(bob, workshop, `!dpool pool join ${code}`))).toContain("This room is now part of the pool Bakery");
+  });
+
+  it("GIVEN a direct message with the bot THEN the member's own commands work there without the prefix, for their one pool; a pool-wide command says where to type it", async () => {
+    const dm = hs.createRoom(bob.userId, { name: "", invite: [botUser.userId], isDirect: true });
+    await hs.waitForEvent(dm, (e) => e.sender === botUser.userId && e.type === "m.room.message", 10_000);
+    const balance = await say(bob, dm, "me balance");
+    expect(text(balance)).toMatch(/balance/i);
+    expect(text(balance)).not.toContain("direct message");
+    expect(text(await say(bob, dm, "!dpool task list"))).toContain("Knead the dough");
+    const claimed = await say(bob, dm, "task claim 1");
+    expect(text(claimed)).toMatch(/^You took task #1 Knead the dough/);
+    expect(text(await say(bob, dm, "task drop 1"))).toMatch(/^You gave your slot of task #1 back/);
+    const admin = await say(bob, dm, "pool admin add @alice");
+    expect(text(admin)).toBe("✗ !dpool pool admin add @alice works only in a room of the pool, not in a direct message: type it in one of its rooms");
+
+    // In a second pool, the direct message cannot tell which one is meant: it names both pools' rooms.
+    const hill = hs.createRoom(carol.userId, { name: "Hill" });
+    hs.invite(hill, carol.userId, bob.userId);
+    hs.join(hill, bob.userId);
+    hs.invite(hill, carol.userId, botUser.userId);
+    await hs.waitForEvent(hill, (e) => e.sender === botUser.userId && e.type === "m.room.message", 10_000);
+    expect(text(await say(carol, hill, "!dpool pool create Hillside"))).toContain("Pool Hillside created");
+    expect(text(await say(bob, hill, "!dpool pool info"))).toContain("Hillside");
+    const which = await say(bob, dm, "me balance");
+    expect(text(which)).toContain("you are in 2 pools");
+    expect(text(which)).toContain(`Bakery: https://matrix.to/#/${lobby}`);
+    expect(text(which)).toContain(`Hillside: https://matrix.to/#/${hill}`);
+
+    // Carol, in a room the bot does not share as a DM, still needs the prefix: chat stays chat.
+    const chat = hs.send(hill, carol.userId, { msgtype: "m.text", body: "me balance" });
+    await settle();
+    expect(answers(hill, chat)).toHaveLength(0);
+  });
+});

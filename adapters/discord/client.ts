@@ -368,13 +368,15 @@ interface Plan {
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
- * Why the caller may not run a command that binds a room, if they may not: it needs Manage
- * Channels in the channel (Discord sends the member's permissions there, overwrites included,
- * as `member.permissions`; Administrator implies it). Direct messages have no channel to bind.
+ * Why the caller may not run a command here, if they may not, before it runs. A command that
+ * binds a room needs Manage Channels in the channel (Discord sends the member's permissions
+ * there, overwrites included, as `member.permissions`; Administrator implies it). A direct
+ * message (a `user`, no `member`) is no channel of a pool: only help and me link work there.
  */
 export function roomRightRefusal(i: Interaction, command: AnyCommand): string | undefined {
-  if (command.bindsRoom !== true) return undefined;
   const name = `/${command.path.join(" ")}`;
+  if (!i.inGuild() && command.where === "pool") return `${name} works in a channel of your pool, not in a direct message: run it there (here /help and /me link work)`;
+  if (command.bindsRoom !== true) return undefined;
   if (!i.inGuild()) return `${name} binds a server channel: run it in the channel to bind (it needs Manage Channels there), not in a direct message`;
   if (i.memberPermissions?.has(PermissionFlagsBits.ManageChannels)) return undefined;
   return `${name} binds this channel, which needs the Manage Channels permission here: ask someone who has it to run ${name}`;

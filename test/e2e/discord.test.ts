@@ -409,4 +409,13 @@ describe("Discord: binding channels needs Manage Channels; /help and /me link wo
     expect(taken.text).toContain("Linked.");
     expect(logged.slice(loggedBefore).filter((l) => String(l.msg).includes("incident"))).toEqual([]);
   });
+
+  it("GIVEN /me balance in a DM (the /me group is offered there for /me link) THEN it says to run it in a channel of the pool, not to create a pool", async () => {
+    const before = dump();
+    const balance = fake.command({ user: "alice", guildId: null, name: "me", subcommand: "balance" });
+    await balance.settled();
+    expect(balance.ephemeral).toBe(true);
+    expect(balance.text).toBe("✗ /me balance works in a channel of your pool, not in a direct message: run it there (here /help and /me link work)");
+    expect(dump()).toBe(before);
+  });
 });

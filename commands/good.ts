@@ -160,7 +160,7 @@ export const goodCommands = [
     render: (d) =>
       d.goods.length === 0
         ? [doc.line(doc.muted("No goods yet."), " Coordinators add them with ", doc.code("good add <project> <name> effort:<hours per unit>"), ".")]
-        : [doc.list(d.goods.map(goodLine)), doc.line(doc.muted("Take some with "), doc.code("good request <good> qty:<n>"), doc.muted("."))],
+        : [doc.list(d.goods.map(goodLine)), doc.line(doc.muted("Take some with "), doc.code("good request <good> qty:<n>"), doc.muted(": a good by its short name, number or display name."))],
     json: (d) => ({ goods: d.goods.map(goodJson) }),
   }),
 

@@ -50,7 +50,7 @@ export const projectCommands = [
   defineCommand({
     path: ["project", "list"],
     where: "pool",
-    summary: "The projects of this pool with their coordinators and balances",
+    summary: "The projects of this pool with their numbers, coordinators and balances",
     access: "anyone",
     mutates: false,
     args: {},
@@ -60,9 +60,10 @@ export const projectCommands = [
         ? [doc.line("No projects yet: ", doc.code("project create <slug> <name>"), " starts one.")]
         : [
             doc.table(
-              ["project", "name", "coordinators", "open goals", "balance"],
-              d.projects.map((p) => [p.project.slug, p.project.name, handles(p.coordinators), String(p.openGoals), formatHours(p.balance)]),
+              ["#", "project", "name", "coordinators", "open goals", "balance"],
+              d.projects.map((p) => [String(p.project.id), p.project.slug, p.project.name, handles(p.coordinators), String(p.openGoals), formatHours(p.balance)]),
             ),
+            doc.line(doc.muted("Commands take a project by its number, short name or name (in quotes when it has spaces): "), doc.code(`project info ${d.projects[0]!.project.slug}`), doc.muted(".")),
           ],
     json: (d) => ({
       projects: d.projects.map((p) => ({ ...projectJson(p.project), coordinators: p.coordinators, openGoals: p.openGoals, balance: toHours(p.balance) })),

@@ -20,7 +20,10 @@ export function choicesOf(facts: ChoiceFacts | undefined): Choice[] {
     case "project":
       return facts.projects.map((p) => ({ name: `${p.slug} · ${p.name}`, value: p.slug }));
     case "good":
-      return facts.goods.map((g) => ({ name: `${g.good.name} · ${formatThousandths(g.effort.effort)} wh · ${g.good.stock} in stock`, value: g.good.name }));
+      return facts.goods.map((g) => ({
+        name: `${g.good.name}${g.good.displayName === null ? "" : ` · ${g.good.displayName}`} · ${formatThousandths(g.effort.effort)} wh · ${g.good.stock} in stock`,
+        value: g.good.name,
+      }));
     case "kind":
       return facts.kinds.map((k) => ({ name: `${k.kind} · weight ${weight(k.weight)}`, value: k.kind }));
     case "task":

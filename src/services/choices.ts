@@ -1,5 +1,6 @@
 // What a chat platform may offer as the member types (Discord autocomplete): projects, open and
 // claimed tasks with their current weights, goods and kinds of the pool the room belongs to.
+// Projects and goods come with their display names, so typing "riverside" or "bread sh" finds them.
 // Read only: it creates no member, joins nobody to the pool and writes nothing, so it can run on
 // a read-only connection while commands wait for the write lock.
 import { readPolicy } from "../core/policy.ts";

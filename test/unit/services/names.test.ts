@@ -1,6 +1,8 @@
 // Names as people see them in lists: projects and goods are found by short name, by number or by
 // display name (any case); whatever is not found gets the nearest "did you mean".
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { choicesOf, fitChoices } from "../../../adapters/discord/choices.ts";
+import { choiceFacts } from "../../../src/services/choices.ts";
 import { testPool, text, type TestPool } from "../../support/app.ts";
 
 let t: TestPool;
@@ -52,6 +54,24 @@ describe("GIVEN bakery (Riverside Bakery, project 1) with goods bread (1) and sh
     const list = await t.say("carol", "good list");
     expect(text(list)).toContain("Bread Share");
     expect(text(list)).toContain("share");
+  });
+
+  it.each([
+    ["good", "bread sh", "share"],
+    ["project", "riverside", "bakery"],
+    ["project", "workshop", "bikes"],
+  ] as const)("WHEN carol types a display name into Discord's %s option (%j) THEN autocomplete offers %s", async (ref, typed, value) => {
+    const caller = { platform: "console", userId: "carol", displayName: "carol", roomId: "lobby" };
+    const facts = await t.store.read((tx) => choiceFacts(tx, caller, t.clock.now().getTime(), ref));
+    expect(fitChoices(choicesOf(facts), typed).map((c) => c.value)).toEqual([value]);
+  });
+
+  it("WHEN carol lists the projects THEN each shows its number, short name and name, and how to type them", async () => {
+    const lines = text(await t.say("carol", "project list")).split("\n");
+    expect(lines[0]).toMatch(/^\s*#\s+project\s+name/);
+    expect(lines.find((l) => l.includes("Riverside Bakery"))).toMatch(/^\s*1\s+bakery\s+Riverside Bakery/);
+    expect(lines.find((l) => l.includes("Bike Workshop"))).toMatch(/^\s*2\s+bikes\s+Bike Workshop/);
+    expect(lines.at(-1)).toContain("number, short name or name");
   });
 
   it.each([

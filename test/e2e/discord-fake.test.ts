@@ -552,6 +552,39 @@ describe("FakeDiscord, driven by hand (fetch and a bare gateway socket)", () => 
       expect((await api(fake, "PATCH", `${path}/messages/${posted.body.id}`, { content: "edited" })).status).toBe(200);
     });
 
+    it("GIVEN members and registered commands THEN interactions carry member.permissions as Discord does, and the fake sends none a client could not (contexts, default_member_permissions)", async () => {
+      const manage = PermissionFlagsBits.ManageChannels;
+      const perms = (i: FakeInteraction) => ("member" in i.payload && i.payload.member ? BigInt(i.payload.member.permissions) : undefined);
+      const alice = fake.interact({ user: "alice", channelId: "lobby", name: "ping" });
+      const bob = fake.interact({ user: "bob", channelId: "lobby", name: "ping" });
+      // A string bitfield: alice has Manage Channels through the default world's Stewards role, bob only @everyone's.
+      expect("member" in alice.payload && typeof alice.payload.member?.permissions).toBe("string");
+      expect(perms(alice)! & manage).toBe(manage);
+      expect(perms(bob)! & manage).toBe(0n);
+      expect(typeof alice.payload.app_permissions).toBe("string");
+      const put = await api(fake, "PUT", `/applications/${fake.applicationId}/commands`, [
+        { name: "bind", description: "Binds the channel", default_member_permissions: String(manage), contexts: [0], integration_types: [0] },
+        { name: "hello", description: "Says hello", contexts: [0, 1], integration_types: [0] },
+      ]);
+      expect(put.status).toBe(200);
+      try {
+        expect(fake.registeredCommands().map((c) => [c.name, c.contexts, c.default_member_permissions])).toEqual([
+          ["bind", [0], "16"],
+          ["hello", [0, 1], null],
+        ]);
+        expect(() => fake.interact({ user: "bob", channelId: "lobby", name: "bind" })).toThrow(/not offered to bob.*default_member_permissions/);
+        expect(perms(fake.interact({ user: "alice", channelId: "lobby", name: "bind" }))! & manage).toBe(manage);
+        expect(() => fake.interact({ user: "alice", guildId: null, name: "bind" })).toThrow(/not offered in DMs/);
+        // In a DM: a user, no member, and the BotDM context.
+        const dm = fake.interact({ user: "bob", guildId: null, name: "hello" });
+        expect("member" in dm.payload).toBe(false);
+        expect(dm.payload.user?.id).toBe(FAKE_IDS.bob);
+        expect(dm.payload.context).toBe(1);
+      } finally {
+        await api(fake, "PUT", `/applications/${fake.applicationId}/commands`, []);
+      }
+    });
+
     it("GIVEN a bot token reset THEN the old token gets 401 on REST and 4004 on IDENTIFY", async () => {
       const old = fake.token;
       const fresh = fake.resetToken();

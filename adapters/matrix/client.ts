@@ -503,10 +503,15 @@ export class MatrixAdapter implements Courier {
       await this.warnEncrypted(roomId);
       return;
     }
-    const hello = notice([
-      doc.line("Hello! I keep a distribution pool: shared tasks, goods and weighted hours for peer-production projects."),
-      doc.line("Start with ", doc.code("!dpool pool create <name>"), " (this room becomes the lobby) or ", doc.code("!dpool pool join <code>"), " with an invite from a pool admin. ", doc.code("!dpool help"), " lists every command."),
-    ]);
+    const hello = invite.content?.is_direct === true
+      ? notice([
+          doc.line("Hello! Here you can type your own commands without the prefix, for your pool: ", doc.code("me balance"), ", ", doc.code("task list"), ", ", doc.code("task claim <id>"), ", ", doc.code("task done <id>"), ", ", doc.code("good request <good>"), "."),
+          doc.line("Commands for the whole pool (posting tasks, admin ones, binding rooms) go in the pool's rooms. ", doc.code("help"), " lists every command."),
+        ])
+      : notice([
+          doc.line("Hello! I keep a distribution pool: shared tasks, goods and weighted hours for peer-production projects."),
+          doc.line("Start with ", doc.code("!dpool pool create <name>"), " (this room becomes the lobby) or ", doc.code("!dpool pool join <code>"), " with an invite from a pool admin. ", doc.code("!dpool help"), " lists every command."),
+        ]);
     await this.call(() => this.put(roomId, "m.room.message", hello, txnIdOf(`hello:${roomId}:${invite.event_id}`)));
   }
 
@@ -747,7 +752,9 @@ export class MatrixAdapter implements Courier {
       const reply = replyFromStored(this.o.engine.table, row.body);
       if (target.dm !== undefined && reply.ok) return this.replyPrivately(target, target.dm, reply, key);
       await this.put(target.roomId, "m.room.message", this.answerContent(reply, target), txnIdOf(key));
-      if (reply.ok) await this.sendCharts(target.roomId, key, undefined, () => replyCharts(reply.command, reply.data));
+      // Charts of an answer in a thread stay in the thread (not replies themselves: the fallback points at the command).
+      const inThread = target.thread === undefined ? {} : { "m.relates_to": { rel_type: "m.thread", event_id: target.thread, is_falling_back: true, "m.in_reply_to": { event_id: target.eventId } } };
+      if (reply.ok) await this.sendCharts(target.roomId, key, undefined, () => replyCharts(reply.command, reply.data), inThread);
     });
   }
 
@@ -865,7 +872,7 @@ export class MatrixAdapter implements Courier {
    * Summary charts after the summary's text: each PNG uploaded, then posted as an m.image with a
    * key derived from the summary's. A chart that cannot be drawn is logged and left out.
    */
-  private async sendCharts(roomId: string, key: string, salt: number | undefined, draw: () => Array<{ name: string; png: Buffer }>): Promise<void> {
+  private async sendCharts(roomId: string, key: string, salt: number | undefined, draw: () => Array<{ name: string; png: Buffer }>, extra: object = {}): Promise<void> {
     let charts: Array<{ name: string; png: Buffer }>;
     try {
       charts = draw();
@@ -875,7 +882,7 @@ export class MatrixAdapter implements Courier {
     }
     for (const [i, { name, png }] of charts.entries()) {
       const url = await this.client.uploadContent(png, "image/png", name);
-      const content = { msgtype: "m.image", "m.mentions": {}, body: name, url, info: { w: CHART_WIDTH, h: CHART_HEIGHT, mimetype: "image/png", size: png.length } };
+      const content = { msgtype: "m.image", "m.mentions": {}, body: name, url, info: { w: CHART_WIDTH, h: CHART_HEIGHT, mimetype: "image/png", size: png.length }, ...extra };
       await this.put(roomId, "m.room.message", content, txnIdOf(`${key}:chart:${i}`, salt));
     }
   }

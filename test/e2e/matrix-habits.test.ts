@@ -142,6 +142,16 @@ describe("Matrix habits", () => {
     expect(announcement.content["m.mentions"]).toEqual({});
   });
 
+  it("GIVEN a summary asked in a thread THEN its text and its chart both stay in the thread", async () => {
+    const root = hs.send(lobby, alice.userId, { msgtype: "m.text", body: "How is the bakery doing?" });
+    const command = hs.send(lobby, alice.userId, { msgtype: "m.text", body: "!dpool pool summary bakery", "m.relates_to": { rel_type: "m.thread", event_id: root, is_falling_back: true, "m.in_reply_to": { event_id: root } } });
+    await until("the summary", () => answers(lobby, command).length > 0);
+    expect(answers(lobby, command)[0]!.content["m.relates_to"]).toEqual({ rel_type: "m.thread", event_id: root, is_falling_back: false, "m.in_reply_to": { event_id: command } });
+    await until("the summary's chart", () => hs.sentBy(lobby, botUser.userId, "m.room.message").some((e) => e.content.msgtype === "m.image"));
+    const chart = hs.sentBy(lobby, botUser.userId, "m.room.message").find((e) => e.content.msgtype === "m.image")!;
+    expect(chart.content["m.relates_to"]).toEqual({ rel_type: "m.thread", event_id: root, is_falling_back: true, "m.in_reply_to": { event_id: command } });
+  });
+
   it("GIVEN a room whose power levels ask 100 for room settings THEN a moderator (50) cannot bind it, and is told the room's level; at the room's own lower level anyone may", async () => {
     const workshop = hs.createRoom(alice.userId, { name: "Workshop", powerLevels: { [bob.userId]: 50 }, invite: [bob.userId] });
     hs.join(workshop, bob.userId);
@@ -161,7 +171,8 @@ describe("Matrix habits", () => {
 
   it("GIVEN a direct message with the bot THEN the member's own commands work there without the prefix, for their one pool; a pool-wide command says where to type it", async () => {
     const dm = hs.createRoom(bob.userId, { name: "", invite: [botUser.userId], isDirect: true });
-    await hs.waitForEvent(dm, (e) => e.sender === botUser.userId && e.type === "m.room.message", 10_000);
+    const hello = await hs.waitForEvent(dm, (e) => e.sender === botUser.userId && e.type === "m.room.message", 10_000);
+    expect(text(hello)).toMatch(/^Hello! Here you can type your own commands without the prefix, for your pool: .?me balance/);
     const balance = await say(bob, dm, "me balance");
     expect(text(balance)).toMatch(/balance/i);
     expect(text(balance)).not.toContain("direct message");

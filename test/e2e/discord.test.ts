@@ -200,6 +200,17 @@ describe("Discord end to end", () => {
     expect(projects.choices).toEqual([{ name: "bakery · The Bakery", value: "bakery" }]);
   });
 
+  it("GIVEN names as the lists show them THEN a project is found by display name or number, and a typo gets the nearest good", async () => {
+    const byName = await run("bob", "lobby", "project", "info", [{ name: "project", type: STRING, value: "the bakery" }]);
+    expect(byName.text).toContain("The Bakery (bakery)");
+    const byNumber = await run("bob", "lobby", "project", "info", [{ name: "project", type: STRING, value: "1" }]);
+    expect(byNumber.text).toContain("The Bakery (bakery)");
+    const before = dump();
+    const typo = await run("bob", "lobby", "good", "request", [{ name: "good", type: STRING, value: "bred" }]);
+    expect(typo.text).toMatch(/there is no good "bred" in this pool: did you mean "bread"\?/);
+    expect(dump()).toBe(before);
+  });
+
   it("GIVEN the same interaction delivered twice THEN its credit is posted once", async () => {
     await run("bob", "lobby", "task", "claim", [{ name: "id", type: INTEGER, value: 3 }]);
     await run("bob", "lobby", "task", "done", [{ name: "id", type: INTEGER, value: 3 }]);

@@ -87,6 +87,10 @@ export function describeDomainError(e: DomainError): string {
       return `this room is already a room of ${e.project}: nothing to change ("project info ${e.project}" lists its rooms)`;
     case "already_reversed":
       return `entry #${e.entry} was already corrected by entry #${e.by}`;
+    case "text_like_option":
+      return `the ${e.what} holds "${e.word}", which looks like an option, and this command has none: type the ${e.what} in words, such as ${e.retype}`;
+    case "which_loan":
+      return `you have ${e.loans.length === 2 ? "two" : e.loans.length} loans of ${e.good}: type ${e.loans.map((l) => `"good return ${l}"`).join(" or ")}`;
     case "task_closed":
       return `task #${e.id} is ${e.state === "done" ? "done" : "cancelled"}: "task list" shows the open ones`;
     case "already_claimed":

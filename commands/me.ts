@@ -5,7 +5,7 @@ import * as corrections from "../src/services/corrections.ts";
 import * as ledger from "../src/services/ledger.ts";
 import * as members from "../src/services/members.ts";
 import type { DomainError } from "../src/errors.ts";
-import type { Result } from "../src/result.ts";
+import { err, ok, type Result } from "../src/result.ts";
 import type { EntryRow } from "../src/store.ts";
 import { arg } from "./args.ts";
 import { defineCommand } from "./define.ts";
@@ -105,31 +105,68 @@ export const meCommands = [
 
 ];
 
+/** `pool correct 12 <reason> confirm`: the last word confirms (our choice: no state kept between commands). */
+function confirmation(reason: string): { reason: string; confirmed: boolean } {
+  const m = /^(.+) confirm$/i.exec(reason);
+  return m ? { reason: m[1]!, confirmed: true } : { reason, confirmed: false };
+}
+
+/** A word such as hours:2 in a reason was most likely meant as an option. */
+const OPTION_LIKE = /(?:^|\s)([a-z][a-z0-9_-]{0,31}:[^\s/]\S*)/i;
+
+type CorrectData = ({ confirmed: false } & corrections.CorrectionPreview & { reason: string; entry: number }) | ({ confirmed: true } & corrections.Correction);
+
 export const ledgerCommands = [
   defineCommand({
     path: ["pool", "correct"],
     where: "pool",
-    summary: "Undo a ledger entry with a new, reversing entry",
+    summary: "Undo a ledger entry with a new, reversing entry: first shows what it reverses, then acts with confirm",
     details:
-      "The ledger is append-only: nothing is ever edited or deleted. A correction posts the same amount back between the same two accounts, with your reason, and keeps both entries visible. Correcting the credit for verified work marks that claim as corrected: it no longer counts in summaries, task show or the good's measured effort, the worker is told, and the task is open again for anyone to claim (its weight rising from where it stopped). Correcting that correction makes the work verified again.",
+      "Typed with an entry and a reason, it only shows what would be reversed (the amount, between whom, and the work it stands for) and changes nothing; type the same again with confirm as the last word to reverse it (our choice). A reason holding a word like hours:2 is refused, since it was most likely meant as an option: write the reason in words. The ledger is append-only: nothing is ever edited or deleted. A correction posts the same amount back between the same two accounts, with your reason, and keeps both entries visible. Correcting the credit for verified work marks that claim as corrected: it no longer counts in summaries, task show or the good's measured effort, the worker is told, and the task is open again for anyone to claim (its weight rising from where it stopped). Correcting that correction makes the work verified again.",
     access: "pool admin",
-    mutates: true,
+    mutates: (a) => confirmation(a.reason).confirmed,
     args: {
       entry: arg.integer("Entry number (see me history)", { min: 1, max: 1_000_000_000_000, placeholder: "entry" }),
-      reason: arg.text("Why it is corrected", { max: 200, placeholder: "reason" }).rest(),
+      reason: arg.text("Why it is corrected; end with confirm to reverse it", { max: 200, placeholder: "reason" }).rest(),
     },
-    examples: ['pool correct 12 "hours were reported twice"'],
-    run: (ctx, a) => corrections.correctEntry(ctx, a.entry, a.reason),
-    render: (d) => [
-      doc.line(`Entry #${d.original.id} (${formatHours(d.original.amount)}) reversed by entry #${d.correction.id}: ${d.correction.memo}`),
-      ...(d.claim === null
-        ? []
+    examples: ['pool correct 12 "hours were reported twice"', 'pool correct 12 "hours were reported twice" confirm'],
+    run: async (ctx, a): Promise<Result<CorrectData, DomainError>> => {
+      const { reason, confirmed } = confirmation(a.reason);
+      const option = OPTION_LIKE.exec(reason);
+      if (option) return err({ kind: "text_like_option", what: "reason", word: option[1]!, retype: `pool correct ${a.entry} "hours were reported twice" confirm` });
+      if (confirmed) {
+        const r = await corrections.correctEntry(ctx, a.entry, reason);
+        return r.ok ? ok({ confirmed: true as const, ...r.value }) : r;
+      }
+      const p = await corrections.previewCorrection(ctx, a.entry);
+      return p.ok ? ok({ confirmed: false as const, ...p.value, reason, entry: a.entry }) : p;
+    },
+    render: (d) =>
+      !d.confirmed
+        ? [
+            doc.line(`Entry #${d.original.id} (${d.original.kind}: ${d.original.memo}, ${when(d.original.createdAt)}) would be reversed: ${formatHours(d.original.amount)} back from ${d.from} to ${d.to}.`),
+            ...(d.claim === null
+              ? []
+              : [
+                  d.claim.status === "corrected"
+                    ? doc.line(`@${d.claim.member}'s work on task #${d.claim.task} (${d.claim.title}) would be marked corrected and count no more; the task would be ${d.claim.taskState === "open" ? "open again" : d.claim.taskState}.`)
+                    : doc.line(`@${d.claim.member}'s work on task #${d.claim.task} (${d.claim.title}) would be verified again; the task would be ${d.claim.taskState}.`),
+                ]),
+            doc.line(doc.warn("Nothing is changed yet. "), "To reverse it, type ", doc.code(`pool correct ${d.entry} ${d.reason} confirm`), "."),
+          ]
         : [
-            d.claim.status === "corrected"
-              ? doc.line(`@${d.claim.member}'s work on task #${d.claim.task} (${d.claim.title}) is marked corrected and counts no more; the task is ${d.claim.taskState === "open" ? "open again" : d.claim.taskState}.`)
-              : doc.line(`@${d.claim.member}'s work on task #${d.claim.task} (${d.claim.title}) is verified again; the task is ${d.claim.taskState}.`),
-          ]),
-    ],
-    json: (d) => ({ original: entryJson(d.original), correction: entryJson(d.correction), claim: d.claim }),
+            doc.line(`Entry #${d.original.id} (${formatHours(d.original.amount)}) reversed by entry #${d.correction.id}: ${d.correction.memo}`),
+            ...(d.claim === null
+              ? []
+              : [
+                  d.claim.status === "corrected"
+                    ? doc.line(`@${d.claim.member}'s work on task #${d.claim.task} (${d.claim.title}) is marked corrected and counts no more; the task is ${d.claim.taskState === "open" ? "open again" : d.claim.taskState}.`)
+                    : doc.line(`@${d.claim.member}'s work on task #${d.claim.task} (${d.claim.title}) is verified again; the task is ${d.claim.taskState}.`),
+                ]),
+          ],
+    json: (d) =>
+      !d.confirmed
+        ? { confirmed: false, original: entryJson(d.original), from: d.from, to: d.to, claim: d.claim, confirm: `pool correct ${d.entry} ${d.reason} confirm` }
+        : { confirmed: true, original: entryJson(d.original), correction: entryJson(d.correction), claim: d.claim },
   }),
 ];

@@ -26,6 +26,10 @@ export type DomainError =
   | { readonly kind: "policy_value"; readonly key: string; readonly expected: string; readonly example?: string }
   | { readonly kind: "room_is_project_room"; readonly project: string }
   | { readonly kind: "already_reversed"; readonly entry: number; readonly by: number }
+  /** A free-text argument holds a word like an option (hours:2); `retype` is the command to type instead. */
+  | { readonly kind: "text_like_option"; readonly what: string; readonly word: string; readonly retype: string }
+  /** `good return <good>` when the member has several loans of it. */
+  | { readonly kind: "which_loan"; readonly good: string; readonly loans: readonly number[] }
   | { readonly kind: "task_closed"; readonly id: number; readonly state: "done" | "cancelled" }
   | { readonly kind: "already_claimed"; readonly id: number; readonly state: "active" | "reported" | "verified" }
   | { readonly kind: "turned_down"; readonly id: number; readonly project: string }

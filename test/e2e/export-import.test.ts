@@ -76,7 +76,7 @@ beforeAll(async () => {
   await t.ok("dave", "good request cake qty:2");
   t.clock.advance(25 * 3600_000);
   await t.ok("alice", "good allocate cake");
-  await t.ok("admin", 'pool correct 2 "counted twice"');
+  await t.ok("admin", 'pool correct 2 "counted twice" confirm');
   await t.close();
 });
 

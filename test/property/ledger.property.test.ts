@@ -609,7 +609,7 @@ function stepOf(m: Model, t: TestPool, a: Exclude<Action, { t: "post" | "noise" 
       const id = original?.id ?? m.entries.length + 1 + a.entry;
       return {
         ...base,
-        text: `pool correct ${id} ${a.reason}`,
+        text: `pool correct ${id} ${a.reason} confirm`,
         predicted: !bound ? no("room_unbound") : !admin ? no("forbidden") : !original ? no("not_found") : m.reversed.has(id) ? no("already_reversed") : OK,
         apply: (_me, data) => {
           const e = m.post(original!.to, original!.from, original!.amount);

@@ -165,7 +165,7 @@ async function apply(w: World, s: Step): Promise<void> {
     case "correct": {
       const entries = w.rows<{ id: number }>("SELECT id FROM entries WHERE kind IN ('work', 'allocation', 'merge') AND id NOT IN (SELECT reverses FROM entries WHERE reverses IS NOT NULL) AND reverses IS NULL ORDER BY id");
       const e = chosen(entries, s.pick);
-      if (e) await run(w, "admin", `pool correct ${e.id} a test of corrections`);
+      if (e) await run(w, "admin", `pool correct ${e.id} a test of corrections confirm`);
       return;
     }
     case "wait":

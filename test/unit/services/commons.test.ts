@@ -110,7 +110,7 @@ describe("what the commons carries, shown", () => {
     await t.ok("alice", "good add soft app effort:1 model:copyable");
     await work(t, "soft", 3);
     const entry = t.store.db.$client.prepare("SELECT id FROM entries WHERE kind = 'work'").get() as { id: number };
-    await t.ok("admin", `pool correct ${entry.id} wrong hours`);
+    await t.ok("admin", `pool correct ${entry.id} wrong hours confirm`);
     expect(await commons(t)).toBe(0);
     expect((await t.ok("alice", "project info soft")).commons).toEqual({ carried: 0, goods: [{ name: "app", carried: 0, members: 0 }], otherWork: 0 });
     expect((await t.ok("admin", "pool audit")).balanced).toBe(true);

@@ -33,7 +33,7 @@ describe("pool correct of a work credit", () => {
     expect((await t.ok("bob", "task show 1")).task.status).toBe("done");
 
     t.clock.advance(HOUR_MS);
-    const c = await t.ok("admin", 'pool correct 1 "the dough was never kneaded"');
+    const c = await t.ok("admin", 'pool correct 1 "the dough was never kneaded" confirm');
     expect(c).toMatchObject({ original: { id: 1, kind: "work" }, correction: { id: 2, reverses: 1 }, claim: { task: 1, member: "bob", status: "corrected" } });
 
     const shown = (await t.ok("bob", "task show 1")).task;
@@ -53,7 +53,7 @@ describe("pool correct of a work credit", () => {
 
   it("GIVEN a corrected claim THEN the task is claimed, done and verified again, and counted once", async () => {
     t = await verifiedWork();
-    await t.ok("admin", "pool correct 1 wrong hours");
+    await t.ok("admin", "pool correct 1 wrong hours confirm");
     // The weight goes on rising from where it stopped while the task was held.
     t.clock.advance(DAY_MS);
     expect((await t.ok("carol", "task show 1")).task.weight).toBe(1.1);
@@ -72,8 +72,8 @@ describe("pool correct of a work credit", () => {
 
   it("GIVEN the correction itself reversed THEN the claim is verified again and counted again", async () => {
     t = await verifiedWork();
-    await t.ok("admin", "pool correct 1 oops");
-    const back = await t.ok("admin", "pool correct 2 that was the wrong entry");
+    await t.ok("admin", "pool correct 1 oops confirm");
+    const back = await t.ok("admin", "pool correct 2 that was the wrong entry confirm");
     expect(back.claim).toMatchObject({ task: 1, member: "bob", status: "verified" });
     t.clock.advance(60_000);
     expect((await t.ok("bob", "task show 1")).task).toMatchObject({ status: "done", claims: [expect.objectContaining({ status: "verified", credited: 2 })] });
@@ -92,18 +92,18 @@ describe("pool correct of a work credit", () => {
     await t.ok("bob", "task done 1");
     await t.ok("alice", "task verify 1 @bob");
     expect((await t.ok("bob", "good show bread")).good).toMatchObject({ measuredUnits: 2, measuredEffort: 1.5 });
-    await t.ok("admin", "pool correct 1 not baked");
+    await t.ok("admin", "pool correct 1 not baked confirm");
     expect((await t.ok("bob", "good show bread")).good).toMatchObject({ measuredUnits: 0, measuredEffort: null, effort: 1 });
   });
 
   it("GIVEN a work entry of no claim, or another kind of entry THEN the correction is only the reversing entry", async () => {
     t = await verifiedWork();
     await t.ok("dave", "good list");
-    const c = await t.ok("admin", "pool correct 1 x");
+    const c = await t.ok("admin", "pool correct 1 x confirm");
     expect(c.claim).not.toBeNull();
-    const again = await t.ok("admin", "pool correct 2 y");
+    const again = await t.ok("admin", "pool correct 2 y confirm");
     expect(again.claim).toMatchObject({ status: "verified" });
-    const third = await t.ok("admin", "pool correct 3 z");
+    const third = await t.ok("admin", "pool correct 3 z confirm");
     expect(third.claim).toMatchObject({ status: "corrected" });
   });
 });

@@ -54,8 +54,8 @@ describe("item 8: production tasks produce", () => {
     expect(await stock(t, "bread")).toBe(20);
     // Undoing dave's credit and restoring it verifies the last slot again: nothing is added twice.
     const entry = (await t.ok("dave", "me history")).entries.find((e: { kind: string }) => e.kind === "work").id;
-    const undo = await t.ok("admin", `pool correct ${entry} wrong hours`);
-    await t.ok("admin", `pool correct ${undo.correction.id} they were right`);
+    const undo = await t.ok("admin", `pool correct ${entry} wrong hours confirm`);
+    await t.ok("admin", `pool correct ${undo.correction.id} they were right confirm`);
     expect(await stock(t, "bread")).toBe(20);
     expect(await t.ok("admin", "pool audit")).toMatchObject({ balanced: true });
   });

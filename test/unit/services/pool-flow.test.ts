@@ -214,7 +214,7 @@ describe("ledger corrections", () => {
     await t.ok("admin", "pool create Riverside");
     await t.ok("alice", "project create bakery Bakery");
     await creditFromProject(t, "bakery", "alice", 2000);
-    const c = await t.ok("admin", 'pool correct 1 "reported twice"');
+    const c = await t.ok("admin", 'pool correct 1 "reported twice" confirm');
     expect(c).toMatchObject({ original: { id: 1, amount: 2 }, correction: { id: 2, kind: "correction", reverses: 1, memo: "reported twice" } });
     expect((await t.ok("alice", "me balance")).balance).toBe(0);
     const again = await t.say("admin", "pool correct 1 again");

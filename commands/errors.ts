@@ -10,11 +10,11 @@ function assertNever(x: never): never {
   throw new Error(`unhandled refusal ${JSON.stringify(x)}`);
 }
 
-/** `did you mean "bakery"? ` (or `"a" or "b"` when a display name is shared), or nothing. */
+/** `did you mean "bakery"? `, or nothing when nothing is near. */
 function didYouMean(near: readonly string[] | undefined, quoted: boolean): string {
-  if (!near || near.length === 0) return "";
-  const names = near.map((n) => (quoted ? `"${excerpt(n)}"` : excerpt(n)));
-  return `did you mean ${names.length > 1 ? `${names.slice(0, -1).join(", ")} or ${names.at(-1)}` : names[0]}? `;
+  const n = near?.[0];
+  if (n === undefined) return "";
+  return `did you mean ${quoted ? `"${excerpt(n)}"` : excerpt(n)}? `;
 }
 
 export function describeDomainError(e: DomainError): string {
@@ -30,6 +30,7 @@ export function describeDomainError(e: DomainError): string {
     case "not_found":
       switch (e.what) {
         case "project":
+          if (e.near && e.near.length > 1) return `"${excerpt(e.ref)}" is the name of ${e.near.length} projects: type the short name of the one you mean, ${e.near.map((n) => `"${n}"`).join(" or ")}`;
           return `there is no project "${excerpt(e.ref)}" in this pool: ${didYouMean(e.near, true)}"project list" shows them`;
         case "goal":
           return `there is no goal ${e.ref} in this pool: "goal list" shows them`;
@@ -40,6 +41,7 @@ export function describeDomainError(e: DomainError): string {
         case "task":
           return `there is no task ${excerpt(e.ref)} in this pool: ${didYouMean(e.near, false)}"task list status:all" shows them`;
         case "good":
+          if (e.near && e.near.length > 1) return `"${excerpt(e.ref)}" is the name of ${e.near.length} goods: type the short name of the one you mean, ${e.near.map((n) => `"${n}"`).join(" or ")}`;
           return `there is no good "${excerpt(e.ref)}" in this pool: ${didYouMean(e.near, true)}"good list" shows them`;
         case "kind":
           return `there is no kind "${excerpt(e.ref)}" in this pool: ${didYouMean(e.near, true)}"kind list" shows them`;

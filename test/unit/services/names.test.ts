@@ -95,6 +95,28 @@ describe("GIVEN bakery (Riverside Bakery, project 1) with goods bread (1) and sh
     expect(t.dump()).toBe(before);
   });
 
+  it("WHEN two projects share a display name THEN typing it names both short names to type instead, and changes nothing", async () => {
+    const u = await testPool();
+    try {
+      await u.ok("admin", "pool create Twins");
+      await u.ok("alice", "project create north Community Garden");
+      await u.ok("bob", "project create south community garden");
+      await u.ok("bob", "project create garden Garden");
+      // A short name wins over another project's display name.
+      expect((await u.ok("carol", "project info GARDEN")).project.slug).toBe("garden");
+      const before = u.dump();
+      const both = await u.say("carol", 'task list "Community  Garden"');
+      expect(both.ok).toBe(false);
+      if (!both.ok) expect(both.message).toBe('"Community Garden" is the name of 2 projects: type the short name of the one you mean, "north" or "south"');
+      const typo = await u.say("carol", "pool summary gardn");
+      expect(typo.ok).toBe(false);
+      if (!typo.ok) expect(typo.message).toMatch(/no project "gardn".*did you mean "garden"\?/);
+      expect(u.dump()).toBe(before);
+    } finally {
+      await u.close();
+    }
+  });
+
   it("WHEN a good is added with a display name that is too long THEN it is refused and nothing changes", async () => {
     const before = t.dump();
     const r = await t.say("alice", `good add bakery rolls "${"x".repeat(81)}" effort:1`);

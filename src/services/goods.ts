@@ -801,6 +801,21 @@ export async function returnGood(c: PoolCtx, id: number): R<{ loan: LoanRow; goo
   return ok({ loan: { ...loan, returnedAt: c.now, charged }, good: good.name, days, charged });
 }
 
+/**
+ * `good return <loan or good>`: a number is the loan's; a good's name returns the member's one
+ * loan of it (with several, the refusal lists their numbers).
+ */
+export async function returnLoanOf(c: PoolCtx, ref: string): R<{ loan: LoanRow; good: string; days: number; charged: number }> {
+  const n = typedNumber(ref);
+  if (n !== undefined) return returnGood(c, n);
+  const good = await findGood(c, ref);
+  if (!good.ok) return good;
+  const mine = (await c.tx.openLoans(c.pool.row.id, c.member.id)).filter((l) => l.goodId === good.value.id);
+  if (mine.length === 0) return err({ kind: "not_found", what: "loan", ref: `of ${good.value.name} out to you` });
+  if (mine.length > 1) return err({ kind: "which_loan", good: good.value.name, loans: mine.map((l) => l.id) });
+  return returnGood(c, mine[0]!.id);
+}
+
 export interface OverdueView {
   readonly loan: number;
   readonly good: string;

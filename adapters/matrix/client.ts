@@ -776,8 +776,9 @@ export class MatrixAdapter implements Courier {
    */
   private async replyPrivately(target: MatrixTarget, userId: string, reply: Reply, key: string): Promise<void> {
     const dm = await this.dmRoom(userId);
-    if (dm === target.roomId) {
-      await this.put(dm, "m.room.message", this.answerContent(reply, target), txnIdOf(key));
+    // Asked in a direct message of theirs with the bot (not always the one the bot would pick): answered there.
+    if (dm === target.roomId || (this.client.dms.isDm(target.roomId) && (await this.client.getJoinedRoomMembers(target.roomId)).every((u) => u === userId || u === this.userId))) {
+      await this.put(target.roomId, "m.room.message", this.answerContent(reply, target), txnIdOf(key));
       return;
     }
     await this.put(dm, "m.room.message", notice(reply.doc), txnIdOf(key));

@@ -180,6 +180,12 @@ describe("Matrix habits", () => {
     const claimed = await say(bob, dm, "task claim 1");
     expect(text(claimed)).toMatch(/^You took task #1 Knead the dough/);
     expect(text(await say(bob, dm, "task drop 1"))).toMatch(/^You gave your slot of task #1 back/);
+    // A second direct-message room with the bot: personal answers asked in the first still come there.
+    const dm2 = hs.createRoom(bob.userId, { name: "", invite: [botUser.userId], isDirect: true });
+    await hs.waitForEvent(dm2, (e) => e.sender === botUser.userId && e.type === "m.room.message", 10_000);
+    const again = await say(bob, dm, "me balance")
+    expect(text(again)).toMatch(/balance/i);
+    expect(text(again)).not.toContain("direct message");
     const admin = await say(bob, dm, "pool admin add @alice");
     expect(text(admin)).toBe("✗ !dpool pool admin add @alice works only in a room of the pool, not in a direct message: type it in one of its rooms");
 

@@ -1,9 +1,11 @@
 // me ...: your balance, your ledger entries, and linking your accounts on several platforms;
 // pool correct: the admins' way to undo a ledger entry with a new one.
-import { formatHours, toHours } from "../src/core/amounts.ts";
+import { formatHours, formatThousandths, toHours } from "../src/core/amounts.ts";
 import * as corrections from "../src/services/corrections.ts";
 import * as ledger from "../src/services/ledger.ts";
 import * as members from "../src/services/members.ts";
+import * as mine from "../src/services/mine.ts";
+import { formatWeight, weightJson } from "../src/core/weights.ts";
 import type { DomainError } from "../src/errors.ts";
 import { err, ok, type Result } from "../src/result.ts";
 import type { EntryRow } from "../src/store.ts";
@@ -17,6 +19,65 @@ type LinkData = ({ mode: "code" } & members.LinkCode) | ({ mode: "linked" } & me
 const entryJson = (e: EntryRow) => ({ id: e.id, kind: e.kind, memo: e.memo, amount: toHours(e.amount), reverses: e.reverses, createdAt: iso(e.createdAt) });
 
 export const meCommands = [
+  defineCommand({
+    path: ["me", "status"],
+    personal: true,
+    where: "pool",
+    summary: "What is yours in this pool: claims and deadlines, work waiting for verification, requests, loans, subscriptions, balance",
+    details:
+      "Typed as me alone, too. Lists your claims with when each runs out (and the task's due date), the work you reported that waits for a coordinator's verification, your waiting requests for goods with their weights, your loans with their due dates (overdue ones marked, with what their days cost so far), your subscriptions, and your balance. Only you see the reply.",
+    access: "anyone",
+    mutates: false,
+    args: {},
+    examples: ["me", "me status"],
+    run: (ctx) => mine.myStatus(ctx),
+    render: (d) => {
+      const b = d.balance;
+      const empty = d.claims.length + d.reported.length + d.requests.length + d.loans.length + d.subscriptions.length === 0;
+      return [
+        doc.line("Your balance: ", doc.strong(formatHours(b.balance)), `. You can take up to ${formatHours(b.available)} more (credit limit ${formatHours(b.creditLimit)}).`),
+        ...(empty ? [doc.line(doc.muted("Nothing else is yours yet: no claims, reported work, requests, loans or subscriptions. "), doc.code("task list"), doc.muted(" shows open tasks, "), doc.code("good list"), doc.muted(" the goods."))] : []),
+        ...(d.claims.length === 0
+          ? []
+          : [
+              doc.heading("Your claims"),
+              doc.list(d.claims.map((c) => [`#${c.task} ${c.title} (${c.project}): report by ${when(c.expiresAt)}`, c.dueAt !== null && c.dueAt !== c.expiresAt ? `, task due ${when(c.dueAt)}` : "", ". ", doc.code(`task done ${c.task}`)])),
+            ]),
+        ...(d.reported.length === 0
+          ? []
+          : [doc.heading("Waiting for verification"), doc.list(d.reported.map((r) => [`#${r.task} ${r.title} (${r.project}): ${formatThousandths(r.hours, 0)} h reported ${when(r.reportedAt)}`]))]),
+        ...(d.requests.length === 0
+          ? []
+          : [doc.heading("Your waiting requests"), doc.list(d.requests.map((r) => [`#${r.request} ${r.good}: ${plural(r.qty, "unit")}, weight ${formatWeight(r.weight)}. `, doc.code(`good cancel ${r.request}`), " withdraws it."]))]),
+        ...(d.loans.length === 0
+          ? []
+          : [
+              doc.heading("Your loans"),
+              doc.list(
+                d.loans.map((l) =>
+                  l.overdue
+                    ? [doc.warn("Overdue: "), `#${l.loan} ${l.good}, due ${when(l.dueAt)}: ${formatHours(l.charged ?? 0)} so far. `, doc.code(`good return ${l.loan}`)]
+                    : [`#${l.loan} ${l.good}, due ${when(l.dueAt)}. `, doc.code(`good return ${l.loan}`)],
+                ),
+              ),
+            ]),
+        ...(d.subscriptions.length === 0
+          ? []
+          : [doc.heading("Your subscriptions"), doc.list(d.subscriptions.map((s) => [`${s.good}, since ${when(s.since)}. `, doc.code(`good unsubscribe ${s.good}`)]))]),
+      ];
+    },
+    json: (d) => ({
+      balance: toHours(d.balance.balance),
+      creditLimit: toHours(d.balance.creditLimit),
+      available: toHours(d.balance.available),
+      claims: d.claims.map((c) => ({ task: c.task, title: c.title, project: c.project, status: "active", expiresAt: iso(c.expiresAt), dueAt: c.dueAt === null ? null : iso(c.dueAt) })),
+      reported: d.reported.map((r) => ({ task: r.task, title: r.title, project: r.project, hours: toHours(r.hours), reportedAt: iso(r.reportedAt) })),
+      requests: d.requests.map((r) => ({ request: r.request, good: r.good, qty: r.qty, weight: weightJson(r.weight), createdAt: iso(r.createdAt) })),
+      loans: d.loans.map((l) => ({ loan: l.loan, good: l.good, borrowedAt: iso(l.borrowedAt), dueAt: iso(l.dueAt), overdue: l.overdue, charged: l.charged === null ? null : toHours(l.charged) })),
+      subscriptions: d.subscriptions.map((s) => ({ good: s.good, since: iso(s.since) })),
+    }),
+  }),
+
   defineCommand({
     path: ["me", "balance"],
     personal: true,

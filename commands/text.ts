@@ -131,7 +131,9 @@ export function parseCommand(table: readonly AnyCommand[], input: string): Parse
   if (!t.ok) return { ok: false, error: { kind: "usage", problem: t.problem } };
   const tokens = t.tokens;
   if (tokens.length === 0) return { ok: false, error: { kind: "usage", problem: "type a command", suggestion: "help" } };
-  const command = findCommand(table, tokens);
+  // A group typed alone runs its status command where it has one: "me" is "me status".
+  const alone = tokens.length === 1 && !tokens[0]!.quoted ? `${tokens[0]!.value.toLowerCase()} status` : undefined;
+  const command = findCommand(table, tokens) ?? (alone ? table.find((c) => commandName(c) === alone) : undefined);
   if (!command) {
     const words = tokens.slice(0, 3).map((x) => x.value);
     const groups = new Set(table.map((c) => c.path[0]!));

@@ -612,9 +612,14 @@ export class MatrixAdapter implements Courier {
   private async commandText(roomId: string, event: Event, direct: boolean): Promise<{ text: string; typed: string } | undefined> {
     const c = event.content;
     const html = c.format === "org.matrix.custom.html" && typeof c.formatted_body === "string" ? c.formatted_body : undefined;
-    let body = html !== undefined && /matrix\.to\/#\/@/i.test(html) ? htmlToCommandText(html) : typeof c.body === "string" ? c.body.trim() : "";
-    // Clients without pills name the user in the body and list them in m.mentions.
+    // The plain body of a reply may start with the quoted message ("> <@bob:example.org> ..." lines, then a blank one).
+    const plain = typeof c.body === "string" ? c.body.replace(/^(>[^\n]*\n)+\n?/, "").trim() : "";
+    let body = html !== undefined && /matrix\.to\/#\/(@|%40)/i.test(html) ? htmlToCommandText(html) : plain;
     const mentioned = (c["m.mentions"] as { user_ids?: unknown } | undefined)?.user_ids;
+    const lowered = body.toLowerCase();
+    const maybe = direct || PREFIXES.some((p) => lowered.startsWith(p)) || lowered.startsWith(this.userId.toLowerCase()) || (Array.isArray(mentioned) && mentioned.includes(this.userId));
+    if (!maybe) return undefined; // chat: nothing is looked up for it
+    // Clients without pills name the user in the body and list them in m.mentions.
     if (Array.isArray(mentioned)) {
       for (const id of mentioned.slice(0, 10)) {
         if (typeof id !== "string" || body.includes(id)) continue;

@@ -109,7 +109,7 @@ const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"'
 export function htmlToCommandText(html: string): string {
   return html
     .replace(/<mx-reply>[\s\S]*?<\/mx-reply>/gi, "")
-    .replace(/<a\s[^>]*href=["']https:\/\/matrix\.to\/#\/(@[^"'?/]+)[^"']*["'][^>]*>[\s\S]*?<\/a>/gi, (_, id: string) => safeDecode(id))
+    .replace(/<a\s[^>]*href=["']https:\/\/matrix\.to\/#\/((?:@|%40)[^"'?/]+)[^"']*["'][^>]*>[\s\S]*?<\/a>/gi, (_, id: string) => safeDecode(id))
     .replace(/<br\s*\/?>/gi, " ")
     .replace(/<[^>]*>/g, "")
     .replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (m, e: string) => {

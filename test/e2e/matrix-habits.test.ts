@@ -104,6 +104,8 @@ describe("Matrix habits", () => {
     expect(text(pilled)).toContain("Bakery");
     // A client without pills: only the body and m.mentions.
     expect(text(await send(bob, lobby, { body: "d-pool: pool info", "m.mentions": { user_ids: [botUser.userId] } }))).toContain("Bakery");
+    // A reply from a client that quotes the message it replies to in the plain body.
+    expect(text(await send(bob, lobby, { body: `> <${alice.userId}> which pool is this?\n\n!dpool pool info`, "m.relates_to": { "m.in_reply_to": { event_id: capital.event_id } } }))).toContain("Bakery");
     // The full user id typed works as well.
     expect(text(await say(bob, lobby, `${botUser.userId} pool info`))).toContain("Bakery");
 

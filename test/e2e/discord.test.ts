@@ -109,6 +109,11 @@ describe("Discord end to end", () => {
     const balance = await run("bob", "lobby", "me", "balance");
     expect(balance.ephemeral).toBe(true);
     expect(balance.text).toContain("Your balance: **2.42 wh**");
+    // me status: everything that is bob's, only for him.
+    const status = await run("bob", "lobby", "me", "status");
+    expect(status.ephemeral).toBe(true);
+    expect(status.text).toContain("Your balance: **2.42 wh**");
+    expect(status.text).toContain("Nothing else is yours yet");
 
     await run("alice", "lobby", "good", "add", [
       { name: "project", type: STRING, value: "bakery" },

@@ -132,6 +132,9 @@ describe("Matrix: personal stays personal", () => {
 
     expect(text(await w.say(w.alice, "!dpool me balance"))).toBe("@alice: I sent you the answer in a direct message.");
     await until("alice's balance in her direct messages", () => w.private(w.alice).some((t) => t.includes("Your balance: 0.00 wh")));
+    // me alone: what is hers, in her direct messages too.
+    expect(text(await w.say(w.alice, "!dpool me"))).toBe("@alice: I sent you the answer in a direct message.");
+    await until("alice's me in her direct messages", () => w.private(w.alice).some((t) => t.includes("Nothing else is yours yet")));
 
     expect(text(await w.say(w.bob, "!dpool me balance"))).toBe("@bob: I sent you the answer in a direct message.");
     // Bob reads everything in the rooms he is in: no code anywhere.

@@ -355,7 +355,7 @@ export function describeRange(key: PolicyKey): string {
     case "percent":
       return `a percentage from ${formatPolicyValue(key, spec.min ?? 0)} to ${formatPolicyValue(key, spec.max ?? 0)}, such as 12%`;
     case "hours":
-      return `weighted hours from ${formatThousandths(spec.min ?? 0, 0)} to ${formatThousandths(spec.max ?? 0, 0)}, such as 12.5`;
+      return `weighted hours from ${formatThousandths(spec.min ?? 0, 0)} to ${formatThousandths(spec.max ?? 0, 0)}, such as 12.5 or 12.5 wh`;
     case "weight":
       return `a weight from ${formatThousandths(spec.min ?? 0)} to ${formatThousandths(spec.max ?? 0)}, such as 1.25`;
   }

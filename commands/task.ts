@@ -114,7 +114,7 @@ export const taskCommands = [
     where: "pool",
     summary: "Post a task of your project at its kind's current market weight",
     details:
-      "The task starts at the market weight of its kind (a new kind starts at the policy's newKindWeight, 1.00). While it has an open slot its weight rises by weightGrowthPerDay (10%) per full day, up to weightCap (4.00), until its due date: past it the task stops rising and takes no claims (task due moves the date). Nobody sets a weight by hand. The task is announced in the project's rooms and the lobby. With good: it is a production task: once every slot is verified, its work and units measure the good's effort per unit, and when its last slot is verified its qty: units join the good's stock (no good produce needed); it is refused while the project's deficit is past the pool's deficitCap, unless the good is copyable (work no good can recover is carried by the commons and never adds to a deficit).",
+      "The task starts at the market weight of its kind (a new kind starts at the policy's newKindWeight, 1.00; the reply says when the kind is new, and names the pool's nearest kind in case kind: was mistyped). While it has an open slot its weight rises by weightGrowthPerDay (10%) per full day, up to weightCap (4.00), until its due date: past it the task stops rising and takes no claims (task due moves the date). Nobody sets a weight by hand. The task is announced in the project's rooms and the lobby. With good: it is a production task: once every slot is verified, its work and units measure the good's effort per unit, and when its last slot is verified its qty: units join the good's stock (no good produce needed); it is refused while the project's deficit is past the pool's deficitCap, unless the good is copyable (work no good can recover is carried by the commons and never adds to a deficit).",
     access: "coordinator of the project",
     mutates: true,
     changesBoards: true,
@@ -139,8 +139,18 @@ export const taskCommands = [
         dueAt: a.due,
         good: a.good === undefined ? undefined : { name: a.good, qty: a.qty ?? 1 },
       }),
-    render: (d) => [doc.line("Posted: ", ...taskLine(d.task)), doc.line(doc.muted(`Announced in ${plural(d.rooms, "room")}. Volunteers type `), doc.code(`task claim ${d.task.id}`), doc.muted("."))],
-    json: (d) => ({ task: taskJson(d.task), rooms: d.rooms }),
+    render: (d) => [
+      doc.line("Posted: ", ...taskLine(d.task)),
+      doc.line(doc.muted(`Announced in ${plural(d.rooms, "room")}. Volunteers type `), doc.code(`task claim ${d.task.id}`), doc.muted(".")),
+      ...(d.newKind === null
+        ? []
+        : [
+            d.newKind.near === null
+              ? doc.line(doc.muted(`New kind ${d.newKind.name}.`))
+              : doc.line(`New kind ${d.newKind.name}. Did you mean ${d.newKind.near}? `, doc.code(`task cancel ${d.task.id}`), ` and post it again with kind:${d.newKind.near}.`),
+          ]),
+    ],
+    json: (d) => ({ task: taskJson(d.task), rooms: d.rooms, newKind: d.newKind }),
   }),
 
   defineCommand({

@@ -212,7 +212,7 @@ export interface PostTask {
 }
 
 /** Posts a task at its kind's current market weight (coordinators of the project). */
-export async function postTask(c: PoolCtx, a: PostTask): R<{ task: TaskView; rooms: number }> {
+export async function postTask(c: PoolCtx, a: PostTask): R<{ task: TaskView; rooms: number; newKind: { name: string; near: string | null } | null }> {
   const found = await findProject(c, a.project);
   if (!found.ok) return found;
   const denied = await requireCoordinator(c, found.value, false);
@@ -224,6 +224,9 @@ export async function postTask(c: PoolCtx, a: PostTask): R<{ task: TaskView; roo
     if (!g.ok) return g;
     good = { id: g.value.id, qty: a.good.qty };
   }
+  // A kind the pool does not have yet is made here; if it is close to one it has, it was perhaps a typo.
+  const isNew = !(await c.tx.kind(c.pool.row.id, a.kind));
+  const near = isNew ? nearestNamed(a.kind, (await c.tx.kinds(c.pool.row.id)).map((k) => ({ names: [k.name], say: k.name }))) : null;
   const kind = await kindFor(c, a.kind);
   const row = {
     poolId: c.pool.row.id,
@@ -247,7 +250,7 @@ export async function postTask(c: PoolCtx, a: PostTask): R<{ task: TaskView; roo
   const rooms = await projectRooms(c.tx, c.pool.row.id, found.value.id);
   const body: TaskAnnouncement = { task: id, title: a.title, project: found.value.slug, kind: kind.name, weight: kind.weight, estimate: a.estimate, slots: a.slots, by: c.member.handle, dueAt: row.dueAt };
   const heard = await announce(c, rooms, "task", JSON.stringify(body));
-  return ok({ task: await viewTask(c, { id, ...row }, []), rooms: heard.length });
+  return ok({ task: await viewTask(c, { id, ...row }, []), rooms: heard.length, newKind: isNew ? { name: kind.name, near } : null });
 }
 
 /** `open`: tasks that take claims now; `overdue`: open or claimed ones past their due date. */

@@ -117,6 +117,18 @@ describe("GIVEN bakery (Riverside Bakery, project 1) with goods bread (1) and sh
     }
   });
 
+  it("WHEN a task is posted with a kind close to one the pool has THEN the reply says it is a new kind and which one was probably meant", async () => {
+    const typo = await t.say("alice", "task post bakery Sweep hours:1 kind:bakng");
+    expect(typo.ok).toBe(true);
+    expect(text(typo)).toMatch(/New kind bakng\. Did you mean baking\? `task cancel \d+` and post it again with kind:baking\./);
+    expect(typo.ok && (typo.data as { newKind: unknown }).newKind).toEqual({ name: "bakng", near: "baking" });
+    const fresh = await t.say("alice", "task post bakery Paint the door hours:1 kind:painting");
+    expect(text(fresh)).toContain("New kind painting.");
+    expect(text(fresh)).not.toContain("Did you mean");
+    const known = await t.say("alice", "task post bakery Knead again hours:1 kind:baking");
+    expect(text(known)).not.toContain("New kind");
+  });
+
   it("WHEN a good is added with a display name that is too long THEN it is refused and nothing changes", async () => {
     const before = t.dump();
     const r = await t.say("alice", `good add bakery rolls "${"x".repeat(81)}" effort:1`);

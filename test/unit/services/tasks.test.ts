@@ -249,7 +249,9 @@ describe("the to-do list", () => {
     expect((await t.ok("bob", "task list")).tasks.map((x: { id: number }) => x.id)).toEqual([3, 1]);
     expect((await t.ok("bob", "task list status:claimed")).tasks.map((x: { id: number }) => x.id)).toEqual([2]);
     expect((await t.ok("bob", "task list bakery status:all")).tasks).toHaveLength(3);
-    expect((await t.ok("bob", "task list kind:nothing")).tasks).toEqual([]);
+    // A kind the pool does not have is refused (with the nearest one, if any), not listed as empty.
+    const unknown = await t.say("bob", "task list kind:nothing");
+    expect(unknown.ok === false && unknown.code).toBe("not_found");
   });
 });
 

@@ -569,9 +569,8 @@ export class MatrixAdapter implements Courier {
 
   private async onMessage(roomId: string, event: Event): Promise<void> {
     const direct = this.client.dms.isDm(roomId) && !(await this.roomIsBound(roomId));
-    const found = await this.commandText(roomId, event, direct);
-    if (found === undefined) return;
-    const { text, typed } = found;
+    const text = await this.commandText(roomId, event, direct);
+    if (text === undefined) return;
     const rel = event.content["m.relates_to"] as { rel_type?: string; event_id?: string } | undefined;
     const thread = rel?.rel_type === "m.thread" && typeof rel.event_id === "string" ? rel.event_id : undefined;
     const parsed = parseCommand(this.o.engine.table, text);
@@ -582,7 +581,7 @@ export class MatrixAdapter implements Courier {
       const path = parsed.command.path.join(" ");
       if (parsed.command.where === "pool" && direct) {
         // A direct message with the bot: the member's own commands, for their one pool.
-        const pool = IN_DM.has(path) || parsed.command.path[0] === "me" || parsed.command.personal === true ? await this.onlyPool(event.sender) : { refusal: `!dpool ${typed} works only in a room of the pool, not in a direct message: type it in one of its rooms` };
+        const pool = IN_DM.has(path) || parsed.command.path[0] === "me" || parsed.command.personal === true ? await this.onlyPool(event.sender) : { refusal: `!dpool ${text} works only in a room of the pool, not in a direct message: type it in one of its rooms` };
         if ("refusal" in pool) {
           const message = pool.refusal;
           return this.answer(inv, await this.run(inv, () => refuse(this.o.engine, inv, { ok: false, code: "room_unbound", command: path, message, doc: [doc.line(doc.bad("✗ "), message)] })));
@@ -593,7 +592,7 @@ export class MatrixAdapter implements Courier {
       if (binds) {
         const power = await this.power(roomId, event.sender);
         if (power.level < power.needed) {
-          const message = `binding a room needs the power to change its settings (power level ${power.needed} in this room, yours is ${power.level}): ask a room admin or moderator to type !dpool ${typed}`;
+          const message = `binding a room needs the power to change its settings (power level ${power.needed} in this room, yours is ${power.level}): ask a room admin or moderator to type !dpool ${text}`;
           const reply = await this.run(inv, () => refuse(this.o.engine, inv, { ok: false, code: "forbidden", command: path, message, doc: [doc.line(doc.bad("✗ "), message)] }));
           return this.answer(inv, reply);
         }
@@ -606,10 +605,10 @@ export class MatrixAdapter implements Courier {
   /**
    * The command in a message, or undefined when it holds none: after `!dpool` or `!dp` (any
    * case), or after a mention of the bot; in a direct message with the bot, any text. Pills
-   * (links to users in the HTML body) and users named in `m.mentions` become their user ids.
-   * `typed` is the command as it can be retyped (with user ids for the pills).
+   * (links to users in the HTML body) and users named in `m.mentions` become their user ids, so
+   * the text can be retyped as it is.
    */
-  private async commandText(roomId: string, event: Event, direct: boolean): Promise<{ text: string; typed: string } | undefined> {
+  private async commandText(roomId: string, event: Event, direct: boolean): Promise<string | undefined> {
     const c = event.content;
     const html = c.format === "org.matrix.custom.html" && typeof c.formatted_body === "string" ? c.formatted_body : undefined;
     // The plain body of a reply may start with the quoted message ("> <@bob:example.org> ..." lines, then a blank one).
@@ -638,8 +637,7 @@ export class MatrixAdapter implements Courier {
     else if (lower.startsWith(this.userId.toLowerCase()) && /^($|[\s:,])/.test(body.slice(this.userId.length))) rest = body.slice(this.userId.length).replace(/^[:,]/, "");
     else if (direct && body !== "" && !body.startsWith(">")) rest = body;
     if (rest === undefined) return undefined;
-    const text = rest.trim() || "help";
-    return { text, typed: text };
+    return rest.trim() || "help";
   }
 
   /** A member's display name in a room (for mentions without pills); undefined when unknown. */

@@ -48,7 +48,7 @@ export function describeDomainError(e: DomainError): string {
         case "request":
           return `there is no request ${e.ref} in this pool: "good show <good>" lists the waiting ones`;
         case "loan":
-          return `there is no loan ${e.ref} in this pool: the number came with "good borrow"`;
+          return `there is no loan ${e.ref} in this pool: "me" lists your loans with their numbers`;
         default:
           return assertNever(e);
       }

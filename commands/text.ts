@@ -2,6 +2,7 @@
 //   <group> <verb> <positional...> key:value ...
 // Double quotes (straight or curly) keep spaces in a value: goal announce bakery "Bread for 40".
 // `formatCommand` writes parsed values back as text; parsing that text gives the same values.
+import { splitUnit } from "../src/core/amounts.ts";
 import { excerpt } from "../src/core/clean-text.ts";
 import { closest, SUGGEST_MAX } from "../src/core/suggest.ts";
 import type { AnyArg, IssueParams } from "./args.ts";
@@ -163,13 +164,22 @@ function bindArgs(command: AnyCommand, tokens: readonly Token[]): Parsed {
   const raw = new Map<string, string>();
   let next = 0;
   let restName: string | undefined;
+  // An hours option just given (hours:2): a unit word right after it is part of it ("hours:2 h").
+  let unitFor: string | undefined;
   for (const tok of tokens) {
+    const after = unitFor;
+    unitFor = undefined;
+    if (after !== undefined && !tok.quoted && tok.key === undefined && splitUnit(`1 ${tok.value}`) !== null) {
+      raw.set(after, `${raw.get(after)} ${tok.value}`);
+      continue;
+    }
     // An unquoted word that starts with the name of one of the command's options (hours:2) is
     // that option wherever it stands, before, inside or after free text, and an option is given
     // once. Only quoted, or naming no option ("Note:", a URL), is such a word text.
     if (tok.key !== undefined && Object.hasOwn(command.args, tok.key)) {
       if (raw.has(tok.key)) return fail(`${tok.key}: is given twice`);
       raw.set(tok.key, tok.rest ?? "");
+      if (command.args[tok.key]!.spec.kind === "hours") unitFor = tok.key;
       continue;
     }
     if (restName !== undefined) {

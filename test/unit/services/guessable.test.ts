@@ -47,7 +47,11 @@ describe("units typed after numbers", () => {
     t = await pool();
     expect((await t.ok("alice", "task post bakery Knead the dough hours:2h")).task.estimate).toBe(2);
     expect((await t.ok("alice", 'task post bakery Knead again hours:"1.5 hours"')).task.estimate).toBe(1.5);
+    const spaced = (await t.ok("alice", "task post bakery Mop the floor hours:2 h")).task;
+    expect(spaced).toMatchObject({ title: "Mop the floor", estimate: 2 });
     const before = t.dump();
+    const days = await t.say("alice", "task post bakery Mop again hours:2 days");
+    expect(days.ok ? "" : days.message).toMatch(/hours must be hours, not days: type 2 or 2h/);
     const bad = await t.say("alice", "task post bakery Knead more hours:2wh");
     expect(bad.ok ? "" : bad.message).toMatch(/hours.*not weighted hours/);
     expect(t.dump()).toBe(before);
@@ -109,7 +113,7 @@ describe("good return <good>", () => {
     expect(two.ok ? "" : two.message).toMatch(/two loans of drill.*good return 2.*good return 3/);
     expect(t.dump()).toBe(before);
     const none = await t.say("carol", "good return drill");
-    expect(none.ok ? "" : none.message).toMatch(/no loan of drill/);
+    expect(none.ok ? "" : none.message).toMatch(/no loan of drill.*"me" lists your loans/);
   });
 });
 

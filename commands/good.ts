@@ -189,7 +189,7 @@ export const goodCommands = [
       qty: arg.integer("How many units (default 1)", { min: 1, max: 10_000, placeholder: "n" }).optional().named(),
       weight: arg.hours("Your preference weight if it is scarce (default 1.00)", { min: 1000, max: 100_000, placeholder: "w", noun: "a weight" }).optional().named(),
     },
-    examples: ["good request bread qty:2", "good request bread weight:1.5"],
+    examples: ["good request bread qty:2", "good request bread weight:1.5", "good request #2", 'good request "Bread Share"'],
     run: (ctx, a) => goods.requestGood(ctx, a.good, a.qty, a.weight === undefined ? undefined : a.weight * 1000),
     render: (d) =>
       d.was !== null

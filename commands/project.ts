@@ -79,7 +79,7 @@ export const projectCommands = [
     access: "anyone",
     mutates: false,
     args: { project: projectArg },
-    examples: ["project info bakery"],
+    examples: ["project info bakery", "project info 1", 'project info "Riverside Bakery"'],
     run: (ctx, a) => projects.projectInfo(ctx, a.project),
     render: (d) => [
       doc.heading(`${d.project.name} (${d.project.slug})`),

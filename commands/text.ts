@@ -164,14 +164,19 @@ function bindArgs(command: AnyCommand, tokens: readonly Token[]): Parsed {
   const raw = new Map<string, string>();
   let next = 0;
   let restName: string | undefined;
-  // An hours option just given (hours:2): a unit word right after it is part of it ("hours:2 h").
+  // An hours option just given (hours:2): its own unit right after it is part of it ("hours:2 h").
+  // Another unit as the last word ("hours:2 days") is taken as meant for it, and refused; followed
+  // by more words ("hours:2 days were long") it is text.
   let unitFor: string | undefined;
-  for (const tok of tokens) {
+  for (const [i, tok] of tokens.entries()) {
     const after = unitFor;
     unitFor = undefined;
     if (after !== undefined && !tok.quoted && tok.key === undefined && splitUnit(`1 ${tok.value}`) !== null) {
-      raw.set(after, `${raw.get(after)} ${tok.value}`);
-      continue;
+      const joined = `${raw.get(after)} ${tok.value}`;
+      if (i === tokens.length - 1 || command.args[after]!.schema.safeParse(joined).success) {
+        raw.set(after, joined);
+        continue;
+      }
     }
     // An unquoted word that starts with the name of one of the command's options (hours:2) is
     // that option wherever it stands, before, inside or after free text, and an option is given

@@ -2,6 +2,7 @@
 // argument's spec), THEN formatting them as text and parsing that text gives back the same
 // command and the same values. Also: the tokenizer and the parser never throw, whatever is typed.
 import fc from "fast-check";
+import { splitUnit } from "../../src/core/amounts.ts";
 import { describe, expect, it } from "vitest";
 import type { AnyArg } from "../../commands/args.ts";
 import { describeUsageError } from "../../commands/errors.ts";
@@ -191,6 +192,11 @@ describe("formatCommand then parseCommand", () => {
           const all = { ...values, [restName]: r.data };
           // Everything before the rest argument as formatCommand writes it, then the words bare.
           const head = formatCommand(c, Object.fromEntries(Object.entries(all).filter(([k]) => k !== restName)));
+          // "hours:2 h": right after an hours option, its own unit is part of it (the grammar's rule).
+          const lastKey = /(\S+):\S*$/.exec(head)?.[1];
+          const unitJoins =
+            lastKey !== undefined && c.args[lastKey]?.spec.kind === "hours" && (c.args[lastKey]!.schema.safeParse(`1 ${safe[0]}`).success || (safe.length === 1 && splitUnit(`1 ${safe[0]}`) !== null));
+          fc.pre(!unitJoins);
           const parsed = parseCommand(table, `${head} ${restText}`);
           if (!parsed.ok) throw new Error(`"${head} ${restText}" does not parse: ${parsed.error.problem}`);
           expect(parsed.command).toBe(c);

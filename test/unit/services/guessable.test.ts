@@ -1,5 +1,7 @@
 // Commands people can guess: `help <unknown>` says so, units typed after numbers, `pool correct`
 // shows before it acts, `good return <good>`, and `me` lists what is mine.
+import { parseCommand } from "../../../commands/text.ts";
+import { table } from "../../../commands/table.ts";
 import { afterEach, describe, expect, it } from "vitest";
 import { DAY_MS, HOUR_MS } from "../../../src/core/time.ts";
 import { testPool, text, type TestPool } from "../../support/app.ts";
@@ -52,6 +54,9 @@ describe("units typed after numbers", () => {
     const before = t.dump();
     const days = await t.say("alice", "task post bakery Mop again hours:2 days");
     expect(days.ok ? "" : days.message).toMatch(/hours must be hours, not days: type 2 or 2h/);
+    // Followed by more words, a unit word is text: a note that starts "days were long" is a note.
+    expect(parseCommand(table, "task done 1 hours:2 days were long")).toMatchObject({ ok: true, values: { id: 1, hours: 2000, note: "days were long" } });
+    expect(parseCommand(table, "task done 1 hours:1 d")).toMatchObject({ ok: false });
     const bad = await t.say("alice", "task post bakery Knead more hours:2wh");
     expect(bad.ok ? "" : bad.message).toMatch(/hours.*not weighted hours/);
     expect(t.dump()).toBe(before);

@@ -3,11 +3,11 @@
 // good's measured effort count it no more and the task is open again; reversing that reversal
 // makes the claim verified again. Entries of other kinds have no such record to follow.
 import type { DomainError } from "../errors.ts";
-import { err, ok, type Result } from "../result.ts";
+import { ok, type Result } from "../result.ts";
 import { taskState } from "../core/tasks.ts";
 import type { EntryRow } from "../store.ts";
-import { requireAdmin, type PoolCtx } from "./context.ts";
-import { accountName, reverseEntry } from "./ledger.ts";
+import type { PoolCtx } from "./context.ts";
+import { accountName, reverseEntry, reversibleEntry } from "./ledger.ts";
 import { followCredit, type CreditChange } from "./tasks.ts";
 
 export interface Correction {
@@ -46,12 +46,9 @@ async function rootOf(c: PoolCtx, entry: EntryRow): Promise<{ root: EntryRow; st
  * correction itself; it changes nothing.
  */
 export async function previewCorrection(c: PoolCtx, entryId: number): Promise<Result<CorrectionPreview, DomainError>> {
-  const denied = requireAdmin(c);
-  if (denied) return err(denied);
-  const original = await c.tx.entry(entryId);
-  if (!original || original.poolId !== c.pool.row.id) return err({ kind: "not_found", what: "entry", ref: `#${entryId}` });
-  const earlier = await c.tx.reversalOf(entryId);
-  if (earlier) return err({ kind: "already_reversed", entry: entryId, by: earlier.id });
+  const found = await reversibleEntry(c, entryId);
+  if (!found.ok) return found;
+  const original = found.value;
   const name = async (id: number) => {
     const a = await c.tx.accountById(id);
     return a ? accountName(c.tx, a) : "?";

@@ -46,17 +46,25 @@ export async function postEntries(tx: Tx, ps: readonly Posting[]): Promise<void>
   await tx.insertEntries(ps.map((p) => ({ ...p, reverses: p.reverses ?? null })));
 }
 
-/**
- * Reverses an entry with a new one (pool admins); the original stays as it was. What the entry
- * stood for follows in services/corrections.ts (a work credit's claim).
- */
-export async function reverseEntry(c: PoolCtx, entryId: number, reason: string): R<{ original: EntryRow; correction: EntryRow }> {
+/** An entry of this pool that a pool admin may reverse: not reversed yet. */
+export async function reversibleEntry(c: PoolCtx, entryId: number): R<EntryRow> {
   const denied = requireAdmin(c);
   if (denied) return err(denied);
   const original = await c.tx.entry(entryId);
   if (!original || original.poolId !== c.pool.row.id) return err({ kind: "not_found", what: "entry", ref: `#${entryId}` });
   const earlier = await c.tx.reversalOf(entryId);
   if (earlier) return err({ kind: "already_reversed", entry: entryId, by: earlier.id });
+  return ok(original);
+}
+
+/**
+ * Reverses an entry with a new one (pool admins); the original stays as it was. What the entry
+ * stood for follows in services/corrections.ts (a work credit's claim).
+ */
+export async function reverseEntry(c: PoolCtx, entryId: number, reason: string): R<{ original: EntryRow; correction: EntryRow }> {
+  const found = await reversibleEntry(c, entryId);
+  if (!found.ok) return found;
+  const original = found.value;
   const back = reversal(original);
   const correction = await postEntry(c.tx, {
     poolId: c.pool.row.id,

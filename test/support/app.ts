@@ -77,3 +77,16 @@ export async function testPool(o: { start?: string; seed?: number; dbFile?: stri
 }
 
 export const text = (r: Reply) => docToText(r.doc);
+
+/**
+ * Riverside, from 2026-11-02 09:00 UTC: @admin's pool with alice's bakery (and bob's bike
+ * workshop with `bikes`), and each of `members` known to the pool.
+ */
+export async function riverside(o: { bikes?: boolean; members?: readonly string[] } = {}): Promise<TestPool> {
+  const tp = await testPool({ start: "2026-11-02T09:00:00Z" });
+  await tp.ok("admin", "pool create Riverside");
+  await tp.ok("alice", "project create bakery The Bakery");
+  if (o.bikes) await tp.ok("bob", "project create bikes Bike Workshop");
+  for (const m of o.members ?? []) await tp.ok(m, "me balance");
+  return tp;
+}

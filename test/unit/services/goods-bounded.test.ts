@@ -5,17 +5,12 @@
 // quadratic in units.
 import { performance } from "node:perf_hooks";
 import { afterEach, describe, expect, it } from "vitest";
-import { testPool, type TestPool } from "../../support/app.ts";
+import { riverside, type TestPool } from "../../support/app.ts";
 
 let t: TestPool;
 afterEach(() => t?.close());
 
-async function bakery(): Promise<TestPool> {
-  const tp = await testPool({ start: "2026-11-02T09:00:00Z" });
-  await tp.ok("admin", "pool create Riverside");
-  await tp.ok("alice", "project create bakery The Bakery");
-  return tp;
-}
+const bakery = () => riverside();
 
 describe("bounded work for every command", () => {
   it("GIVEN two newcomers asking qty:10000 of a good with stock 1 THEN both are refused, and good allocate has nothing to do", async () => {

@@ -8,19 +8,12 @@ import { DAY_MS, HOUR_MS } from "../../../src/clock.ts";
 import { ensureAccount } from "../../../src/services/context.ts";
 import { closeDueRounds } from "../../../src/services/goods.ts";
 import { postEntry } from "../../../src/services/ledger.ts";
-import { testPool, text, type TestPool } from "../../support/app.ts";
+import { riverside, text, type TestPool } from "../../support/app.ts";
 
 let t: TestPool;
 afterEach(() => t?.close());
 
-async function pool(): Promise<TestPool> {
-  const tp = await testPool({ start: "2026-11-02T09:00:00Z" });
-  await tp.ok("admin", "pool create Riverside");
-  await tp.ok("alice", "project create bakery The Bakery");
-  await tp.ok("bob", "project create bikes Bike Workshop");
-  for (const m of ["carol", "dave", "erin", "frank"]) await tp.ok(m, "me balance");
-  return tp;
-}
+const pool = () => riverside({ bikes: true, members: ["carol", "dave", "erin", "frank"] });
 
 const balance = async (tp: TestPool, who: string) => (await tp.ok(who, "me balance")).balance;
 const commons = async (tp: TestPool) => (await tp.ok("admin", "pool info")).commons;

@@ -2,19 +2,12 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { DAY_MS, HOUR_MS } from "../../../src/clock.ts";
 import { closeDueRounds, settlePeriod } from "../../../src/services/goods.ts";
-import { testPool, type TestPool } from "../../support/app.ts";
+import { riverside, type TestPool } from "../../support/app.ts";
 
 let t: TestPool;
 afterEach(() => t?.close());
 
-async function pool(): Promise<TestPool> {
-  const tp = await testPool({ start: "2026-11-02T09:00:00Z" });
-  await tp.ok("admin", "pool create Riverside");
-  await tp.ok("alice", "project create bakery The Bakery");
-  await tp.ok("bob", "project create bikes Bike Workshop");
-  for (const m of ["carol", "dave", "erin", "frank"]) await tp.ok(m, "me balance");
-  return tp;
-}
+const pool = () => riverside({ bikes: true, members: ["carol", "dave", "erin", "frank"] });
 
 const commons = async (tp: TestPool) => (await tp.ok("admin", "pool info")).commons;
 const projectBalance = async (tp: TestPool, slug: string) => (await tp.ok("admin", `project info ${slug}`)).project.balance;

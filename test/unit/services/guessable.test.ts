@@ -4,17 +4,12 @@ import { parseCommand } from "../../../commands/text.ts";
 import { table } from "../../../commands/table.ts";
 import { afterEach, describe, expect, it } from "vitest";
 import { DAY_MS, HOUR_MS } from "../../../src/core/time.ts";
-import { testPool, text, type TestPool } from "../../support/app.ts";
+import { riverside, testPool, text, type TestPool } from "../../support/app.ts";
 
 let t: TestPool;
 afterEach(() => t?.close());
 
-async function pool(): Promise<TestPool> {
-  const tp = await testPool({ start: "2026-11-02T09:00:00Z" });
-  await tp.ok("admin", "pool create Riverside");
-  await tp.ok("alice", "project create bakery The Bakery");
-  return tp;
-}
+const pool = () => riverside();
 
 describe("help <unknown>", () => {
   it("GIVEN help nonsense THEN it says the command is unknown, then lists the commands", async () => {

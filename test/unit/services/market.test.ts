@@ -5,19 +5,13 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { DAY_MS } from "../../../src/core/time.ts";
 import { releaseExpiredClaims } from "../../../src/services/tasks.ts";
-import { testPool, type TestPool } from "../../support/app.ts";
+import { riverside, type TestPool } from "../../support/app.ts";
 
 let t: TestPool;
 afterEach(() => t?.close());
 
 /** Riverside with the bakery (coordinated by alice), an admin, and members bob, carol, dave. */
-async function bakery(): Promise<TestPool> {
-  const tp = await testPool({ start: "2026-11-02T09:00:00Z" });
-  await tp.ok("admin", "pool create Riverside");
-  await tp.ok("alice", "project create bakery The Bakery");
-  for (const m of ["bob", "carol", "dave"]) await tp.ok(m, "me balance");
-  return tp;
-}
+const bakery = () => riverside({ members: ["bob", "carol", "dave"] });
 
 const market = async (kind: string) => ((await t.ok("bob", "kind list")).kinds as Array<{ kind: string; weight: number }>).find((k) => k.kind === kind)?.weight;
 

@@ -1,17 +1,14 @@
 // Measured effort counts only finished work: a production task's units and its credited work
 // count once every slot of it is verified (the task is done); a cancelled task never counts.
 import { afterEach, describe, expect, it } from "vitest";
-import { testPool, type TestPool } from "../../support/app.ts";
+import { riverside, type TestPool } from "../../support/app.ts";
 
 let t: TestPool;
 afterEach(() => t?.close());
 
 /** The bakery (alice coordinates) with bread declared at 2 wh per loaf, 10 in stock, measured from 6 units on. */
 async function bakery(): Promise<TestPool> {
-  const tp = await testPool({ start: "2026-11-02T09:00:00Z" });
-  await tp.ok("admin", "pool create Riverside");
-  await tp.ok("alice", "project create bakery The Bakery");
-  for (const m of ["bob", "carol", "dave", "erin"]) await tp.ok(m, "me balance");
+  const tp = await riverside({ members: ["bob", "carol", "dave", "erin"] });
   await tp.ok("admin", "pool policy measuredEffortMinUnits 6");
   await tp.ok("alice", "good add bakery bread effort:2 stock:10");
   return tp;

@@ -2,19 +2,13 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { DAY_MS, HOUR_MS } from "../../../src/clock.ts";
 import { releaseExpiredClaims } from "../../../src/services/tasks.ts";
-import { testPool, type TestPool } from "../../support/app.ts";
+import { riverside, type TestPool } from "../../support/app.ts";
 
 let t: TestPool;
 afterEach(() => t?.close());
 
 /** A pool with the bakery (coordinated by alice) and members bob, carol, dave, erin. */
-async function bakery(): Promise<TestPool> {
-  const tp = await testPool({ start: "2026-11-02T09:00:00Z" });
-  await tp.ok("admin", "pool create Riverside");
-  await tp.ok("alice", "project create bakery The Bakery");
-  for (const m of ["bob", "carol", "dave", "erin"]) await tp.ok(m, "me balance");
-  return tp;
-}
+const bakery = () => riverside({ members: ["bob", "carol", "dave", "erin"] });
 
 const release = (tp: TestPool) => tp.store.transaction((tx) => releaseExpiredClaims(tx, tp.clock.now().getTime()));
 

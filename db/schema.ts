@@ -560,7 +560,7 @@ export const subscriptions = sqliteTable(
     since: integer("since").notNull(),
     until: integer("until"),
   },
-  (t) => [index("subscriptions_good").on(t.goodId)],
+  (t) => [index("subscriptions_good").on(t.goodId), index("subscriptions_member").on(t.memberId, t.until)],
 );
 
 /** One row per flat-rate good and settled period: a period is never settled twice. */

@@ -665,6 +665,14 @@ function makeTx(db: SqliteDb): Tx {
     async subscriptions(goodId) {
       return db.select().from(t.subscriptions).where(eq(t.subscriptions.goodId, goodId)).orderBy(asc(t.subscriptions.id)).all();
     },
+    async runningSubscriptionsOf(memberId) {
+      return db
+        .select()
+        .from(t.subscriptions)
+        .where(and(eq(t.subscriptions.memberId, memberId), isNull(t.subscriptions.until)))
+        .orderBy(asc(t.subscriptions.id))
+        .all();
+    },
     async insertSubscription(s) {
       db.insert(t.subscriptions).values(s).run();
     },

@@ -560,6 +560,8 @@ export interface Tx {
   insertAllocations(as: ReadonlyArray<Omit<AllocationRow, "id">>): Promise<number[]>;
   allocationsOf(goodId: number, since: number): Promise<AllocationRow[]>;
   subscriptions(goodId: number): Promise<SubscriptionRow[]>;
+  /** The member's running subscriptions (any pool), oldest first. */
+  runningSubscriptionsOf(memberId: number): Promise<SubscriptionRow[]>;
   insertSubscription(s: Omit<SubscriptionRow, "id">): Promise<void>;
   endSubscription(id: number, until: number): Promise<void>;
   settlement(goodId: number, periodStart: number): Promise<{ id: number } | undefined>;

@@ -728,10 +728,12 @@ async function committedCharges(c: PoolCtx, memberId: number): Promise<number> {
     const effort = await effortFor(l.goodId);
     total += daysCharge(Math.max(loanDays(l, l.dueAt), loanDays(l, c.now)), effort, c.pool.policy.durableDayPercent);
   }
-  for (const g of await c.tx.goods(c.pool.row.id, {})) {
-    if (g.model !== "flat-rate") continue;
+  // Only the goods the member subscribes to, not every good of the pool.
+  const goodIds = new Set((await c.tx.runningSubscriptionsOf(memberId)).map((s) => s.goodId));
+  for (const goodId of goodIds) {
+    const g = await c.tx.good(goodId);
+    if (!g || g.poolId !== c.pool.row.id || g.model !== "flat-rate") continue;
     const open = (await c.tx.subscriptions(g.id)).filter((s) => s.until === null);
-    if (!open.some((s) => s.memberId === memberId)) continue;
     total += await expectedShare(c.tx, g, c.pool.policy, c.now, new Set(open.map((s) => s.memberId)).size);
   }
   return total;

@@ -1,0 +1,1 @@
+CREATE INDEX `subscriptions_member` ON `subscriptions` (`member_id`,`until`);

@@ -12,6 +12,12 @@ export const pools = sqliteTable("pools", {
   createdBy: integer("created_by").notNull(),
   /** The pool's time: the latest moment a command ran in it (or the scheduler ran); a time given by hand may not go before it. */
   clock: integer("clock").notNull().default(0),
+  /**
+   * Set (to the latest such time) by a command that may change what the pool's task boards
+   * show; cleared when the boards are rebuilt at delivery time or by the boards job. A crash in
+   * between leaves it set, so the next delivery rebuilds them (services/rooms.ts).
+   */
+  boardsDirtyAt: integer("boards_dirty_at"),
 });
 
 export const members = sqliteTable(
@@ -335,6 +341,23 @@ export const tasks = sqliteTable(
     index("tasks_open")
       .on(t.poolId)
       .where(sql`${t.openSince} IS NOT NULL`),
+    // The boards' two orders of the tasks that take claims (not cancelled, an open slot), per
+    // pool and per project: by posted weight, and by how long they have been open (a task's
+    // open time at `now` is now - (open_since - open_ms)). A board reads the top of each, not
+    // every open task (services/rooms.ts); `task list` pages the second. due_at and kind_id let
+    // the counts of open tasks (all, and per kind for kind list) read the index alone.
+    index("tasks_board_weight")
+      .on(t.poolId, t.postedWeight, t.dueAt, t.kindId)
+      .where(sql`${t.openSince} IS NOT NULL AND ${t.cancelledAt} IS NULL`),
+    index("tasks_board_age")
+      .on(t.poolId, sql`(${t.openSince} - ${t.openMs})`)
+      .where(sql`${t.openSince} IS NOT NULL AND ${t.cancelledAt} IS NULL`),
+    index("tasks_project_board_weight")
+      .on(t.projectId, t.postedWeight, t.dueAt, t.kindId)
+      .where(sql`${t.openSince} IS NOT NULL AND ${t.cancelledAt} IS NULL`),
+    index("tasks_project_board_age")
+      .on(t.projectId, sql`(${t.openSince} - ${t.openMs})`)
+      .where(sql`${t.openSince} IS NOT NULL AND ${t.cancelledAt} IS NULL`),
   ],
 );
 

@@ -1,0 +1,5 @@
+ALTER TABLE `pools` ADD `boards_dirty_at` integer;--> statement-breakpoint
+CREATE INDEX `tasks_board_weight` ON `tasks` (`pool_id`,`posted_weight`,`due_at`,`kind_id`) WHERE "tasks"."open_since" IS NOT NULL AND "tasks"."cancelled_at" IS NULL;--> statement-breakpoint
+CREATE INDEX `tasks_board_age` ON `tasks` (`pool_id`,("open_since" - "open_ms")) WHERE "tasks"."open_since" IS NOT NULL AND "tasks"."cancelled_at" IS NULL;--> statement-breakpoint
+CREATE INDEX `tasks_project_board_weight` ON `tasks` (`project_id`,`posted_weight`,`due_at`,`kind_id`) WHERE "tasks"."open_since" IS NOT NULL AND "tasks"."cancelled_at" IS NULL;--> statement-breakpoint
+CREATE INDEX `tasks_project_board_age` ON `tasks` (`project_id`,("open_since" - "open_ms")) WHERE "tasks"."open_since" IS NOT NULL AND "tasks"."cancelled_at" IS NULL;

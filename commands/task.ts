@@ -45,6 +45,7 @@ export function taskJson(t: tasks.TaskView) {
       reportedHours: c.reportedHours === null ? null : toHours(c.reportedHours),
       credited: c.credited === null ? null : toHours(c.credited),
       verifiedBy: c.verifiedBy,
+      correction: c.correction === null ? null : { entry: c.correction.entry, by: c.correction.by, at: iso(c.correction.at), reason: c.correction.reason },
     })),
     waitlist: t.waitlist,
     good: t.good,
@@ -103,6 +104,11 @@ function taskCard(t: tasks.TaskView): Block[] {
         ]),
       ),
     );
+  }
+  // A reversed credit says so: who reversed it, when and why (the row above credits nothing).
+  for (const c of t.claims) {
+    if (c.correction === null) continue;
+    blocks.push(doc.line(doc.warn(`@${c.member}'s credit reversed by @${c.correction.by}`), `, ${when(c.correction.at)} (entry #${c.correction.entry}): ${c.correction.reason}`));
   }
   if (t.waitlist.length > 0 && (t.state === "open" || t.state === "claimed")) blocks.push(doc.line(doc.muted(`Waitlist: ${t.waitlist.map((h) => `@${h}`).join(" ")}`)));
   return blocks;

@@ -10,7 +10,7 @@ import { DAY_MS } from "../core/time.ts";
 import { credit, marketWeight, nextRiseAt, openMsAt, taskWeight, waitlistWeight, weightRules } from "../core/weights.ts";
 import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
-import type { ClaimRow, ClaimStatus, KindRow, ProjectRow, TaskRow, Tx } from "../store.ts";
+import type { ClaimRow, ClaimStatus, EntryRow, KindRow, ProjectRow, TaskRow, Tx } from "../store.ts";
 import { announce, ensureAccount, findPoolMember, findProject, isCoordinator, requireCoordinator, type MemberRef, type PoolCtx } from "./context.ts";
 import { produceFromTask, productionGood } from "./goods.ts";
 import { workAccount } from "./projects.ts";
@@ -30,6 +30,8 @@ export interface ClaimView {
   readonly note: string | null;
   readonly credited: number | null;
   readonly verifiedBy: string | null;
+  /** For a corrected claim: the entry that reversed its credit, who made it, when and why. */
+  readonly correction: { readonly entry: number; readonly by: string; readonly at: number; readonly reason: string } | null;
 }
 
 export interface TaskView {
@@ -106,6 +108,23 @@ async function cached<T>(map: Map<number, T>, id: number, load: () => Promise<T>
   return map.get(id)!;
 }
 
+/**
+ * The correction that undoes an entry now: along the chain of reversals (a correction, its own
+ * correction, ...), the last one an odd number of steps away (undefined when the entry stands).
+ */
+async function reversalInForce(tx: Tx, entryId: number): Promise<EntryRow | undefined> {
+  let inForce: EntryRow | undefined;
+  let at = entryId;
+  for (let depth = 1; depth < 1000; depth++) {
+    const next = await tx.reversalOf(at);
+    if (!next) break;
+    if (depth % 2 === 1) inForce = next;
+    else inForce = undefined;
+    at = next.id;
+  }
+  return inForce;
+}
+
 export async function viewTask(c: PoolCtx, task: TaskRow, claims?: readonly ClaimRow[], lookups = new Lookups(c.tx)): Promise<TaskView> {
   const rules = weightRules(c.pool.policy);
   const all = claims ?? (await c.tx.claimsOf(task.id));
@@ -113,6 +132,7 @@ export async function viewTask(c: PoolCtx, task: TaskRow, claims?: readonly Clai
   const state = taskState(task, all);
   const claimViews: ClaimView[] = [];
   for (const cl of all) {
+    const reversal = cl.status === "corrected" && cl.entryId !== null ? await reversalInForce(c.tx, cl.entryId) : undefined;
     claimViews.push({
       id: cl.id,
       member: await lookups.handle(cl.memberId),
@@ -125,6 +145,7 @@ export async function viewTask(c: PoolCtx, task: TaskRow, claims?: readonly Clai
       // A corrected claim's credit was reversed: it shows (and counts) nothing.
       credited: cl.status === "corrected" ? null : cl.credited,
       verifiedBy: cl.verifiedBy === null ? null : await lookups.handle(cl.verifiedBy),
+      correction: reversal ? { entry: reversal.id, by: await lookups.handle(reversal.createdBy), at: reversal.createdAt, reason: reversal.memo } : null,
     });
   }
   const waitlist: string[] = [];

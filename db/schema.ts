@@ -184,9 +184,11 @@ export const entries = sqliteTable(
     createdBy: integer("created_by").references(() => members.id),
   },
   (t) => [
-    index("entries_from").on(t.fromAccount),
-    index("entries_to").on(t.toAccount),
-    index("entries_pool").on(t.poolId),
+    // With the amount, so that an account's sums (the audit) read the index alone; by pool in
+    // time order, so that a round closed late finds what moved after its closing time.
+    index("entries_from").on(t.fromAccount, t.amount),
+    index("entries_to").on(t.toAccount, t.amount),
+    index("entries_pool").on(t.poolId, t.createdAt),
     check("entries_amount_positive", sql`${t.amount} > 0`),
     check("entries_two_accounts", sql`${t.fromAccount} <> ${t.toAccount}`),
   ],
@@ -358,6 +360,10 @@ export const tasks = sqliteTable(
     index("tasks_project_board_age")
       .on(t.projectId, sql`(${t.openSince} - ${t.openMs})`)
       .where(sql`${t.openSince} IS NOT NULL AND ${t.cancelledAt} IS NULL`),
+    // Tasks cancelled in a summary's period (their kinds were in use in it).
+    index("tasks_cancelled")
+      .on(t.cancelledAt)
+      .where(sql`${t.cancelledAt} IS NOT NULL`),
   ],
 );
 
@@ -387,7 +393,16 @@ export const claims = sqliteTable(
     endedAt: integer("ended_at"),
     endedBy: integer("ended_by").references(() => members.id),
   },
-  (t) => [index("claims_task").on(t.taskId), index("claims_member").on(t.memberId), index("claims_open").on(t.status, t.expiresAt)],
+  (t) => [
+    index("claims_task").on(t.taskId),
+    index("claims_member").on(t.memberId),
+    index("claims_open").on(t.status, t.expiresAt),
+    // Summaries read the period's claims (verified in it, claimed in it), not the history.
+    index("claims_verified").on(t.verifiedAt),
+    index("claims_claimed").on(t.claimedAt),
+    // The work credit an entry stands for (the commons' share of a project's work, corrections).
+    index("claims_entry").on(t.entryId),
+  ],
 );
 
 /**
@@ -526,7 +541,7 @@ export const goodRequests = sqliteTable(
     /** When the member last changed the bid (weight or units); null: as made. Ties go to the earlier bid. */
     bidAt: integer("bid_at"),
   },
-  (t) => [index("good_requests_good").on(t.goodId, t.status)],
+  (t) => [index("good_requests_good").on(t.goodId, t.status), index("good_requests_made").on(t.goodId, t.createdAt)],
 );
 
 export const rounds = sqliteTable(

@@ -12,7 +12,7 @@ import { and, asc, desc, eq, gte, inArray, isNotNull, isNull, lt, lte, or, sql }
 import type { AccountKind } from "../src/core/ledger.ts";
 import Database from "better-sqlite3";
 import { drizzle } from "drizzle-orm/better-sqlite3";
-import { DatabaseBusyError } from "../src/errors.ts";
+import { DatabaseBusyError, WriteInReadError } from "../src/errors.ts";
 import type {
   AccountRow,
   ClaimOptions,
@@ -927,6 +927,8 @@ const BUSY_TIMEOUT_MS = 20;
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** A write through a read-only connection (or one with query_only on). */
+const isReadOnly = (e: unknown) => e instanceof Database.SqliteError && (e.code === "SQLITE_READONLY" || e.code.startsWith("SQLITE_READONLY_"));
 const isBusy = (e: unknown) => e instanceof Database.SqliteError && (e.code === "SQLITE_BUSY" || e.code.startsWith("SQLITE_BUSY_") || e.code === "SQLITE_LOCKED");
 
 /** A claim is free when nobody holds it or its holder's lease ran out. */
@@ -1007,8 +1009,21 @@ export class SqliteStore implements Store {
   }
 
   read<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    // An in-memory database has one connection only: reads take their turn in the queue.
-    if (this.file === ":memory:") return this.transaction(fn);
+    // An in-memory database has one connection only: reads take their turn in the queue, with
+    // writing switched off for their time (query_only), so that a write throws there too.
+    if (this.file === ":memory:") {
+      return this.transaction(async (tx) => {
+        const client = this.db.$client;
+        client.pragma("query_only = 1");
+        try {
+          return await fn(tx);
+        } catch (e) {
+          throw isReadOnly(e) ? new WriteInReadError(e) : e;
+        } finally {
+          client.pragma("query_only = 0");
+        }
+      });
+    }
     if (this.closed) return Promise.reject(new Error("the database is closed"));
     if (!this.reader) {
       const client = new Database(this.file, { readonly: true, fileMustExist: true });
@@ -1019,9 +1034,12 @@ export class SqliteStore implements Store {
     const reader = this.reader;
     const run = async (): Promise<T> => {
       const client = reader.db.$client;
+      // Deferred: the snapshot is taken at the first read and never waits for the write lock.
       client.prepare("BEGIN").run();
       try {
         return await fn(reader.tx);
+      } catch (e) {
+        throw isReadOnly(e) ? new WriteInReadError(e) : e;
       } finally {
         if (client.inTransaction) client.prepare("COMMIT").run();
       }

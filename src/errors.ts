@@ -77,3 +77,14 @@ export class DatabaseBusyError extends Error {
     this.name = "DatabaseBusyError";
   }
 }
+
+/**
+ * Something tried to write through the read-only view of Store.read. The dispatcher runs a read
+ * command there and, on this, runs it again as a write (it wanted to write after all).
+ */
+export class WriteInReadError extends Error {
+  constructor(cause: unknown) {
+    super("a write was attempted on the read-only view of the database", { cause });
+    this.name = "WriteInReadError";
+  }
+}

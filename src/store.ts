@@ -648,11 +648,22 @@ export interface Tx {
 }
 
 export interface Store {
-  /** Runs `fn` in one transaction: committed if it resolves, rolled back if it throws. */
+  /**
+   * Runs `fn` in one transaction: committed if it resolves, rolled back if it throws. It holds
+   * the write lock from its start (on SQLite: BEGIN IMMEDIATE, after the transactions of this
+   * process in line before it), so what it read stays true until it commits.
+   */
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /**
-   * Runs `fn` on a read-only view of the database: it takes no write lock and does not wait
-   * for transactions in line (autocomplete). Writing through the given Tx throws.
+   * Runs `fn` on a read-only view of the database, in one read transaction (on SQLite: a
+   * deferred one, on a second connection). Isolation: everything `fn` reads comes from one
+   * consistent snapshot of committed data, taken at its first read; it sees no transaction
+   * still open (of this process or another) and nothing committed after the snapshot. It never
+   * takes or waits for the write lock, and never waits for transactions in line: a read runs
+   * beside a write. Writing through the given Tx throws WriteInReadError (nothing is written).
+   * So it suits what decides nothing (command reads, autocomplete); a decision that leads to a
+   * write must read in `transaction`. (An in-memory database has one connection: there a read
+   * takes its turn in line, with the same view and the same refusal to write.)
    */
   read<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /** True when no transaction is running or waiting: a command started now starts at once. */

@@ -24,8 +24,26 @@ const NOTHING: GoodsCaughtUp = { rounds: [], settled: [], overdue: [] };
 export async function catchUp(tx: Tx, now: number): Promise<CaughtUp> {
   const due = await tx.nextDeadlines();
   const released = due.claim !== null && due.claim <= now ? await releaseExpiredClaims(tx, now) : [];
-  const goodsDue = (due.round !== null && due.round <= now) || (due.loan !== null && due.loan <= now) || (await periodEnded(tx, now));
-  return { released, ...(goodsDue ? await catchUpGoods(tx, now) : NOTHING) };
+  return { released, ...((await goodsDue(tx, due, now)) ? await catchUpGoods(tx, now) : NOTHING) };
+}
+
+/**
+ * Whether catchUp would find nothing due by `now`, in any pool: only reads, writes nothing (a
+ * read command checks this on the read-only connection; when something is due it runs as a
+ * write, which catches up first). It looks at every pool, as catchUp does: the command that
+ * then catches up does it for all of them, so at most one read per event that came due waits
+ * for the write lock. The same queries as catchUp's own check.
+ */
+export async function nothingDue(tx: Tx, now: number): Promise<boolean> {
+  const due = await tx.nextDeadlines();
+  if (due.claim !== null && due.claim <= now) return false;
+  return !(await goodsDue(tx, due, now));
+}
+
+type Deadlines = Awaited<ReturnType<Tx["nextDeadlines"]>>;
+
+async function goodsDue(tx: Tx, due: Deadlines, now: number): Promise<boolean> {
+  return (due.round !== null && due.round <= now) || (due.loan !== null && due.loan <= now) || (await periodEnded(tx, now));
 }
 
 /**

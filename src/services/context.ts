@@ -96,6 +96,34 @@ export async function resolveCaller(
   return { tx, ...base, caller, member, room, pool };
 }
 
+/**
+ * The same as resolveCaller, but only reading (on the read-only connection): undefined when
+ * resolving the caller would write something (a new member or identity, a first membership in
+ * the room's pool, a room that was marked unreachable). Then the command runs as a write.
+ */
+export async function findCaller(
+  tx: Tx,
+  caller: Caller,
+  base: { now: number; requestId: string; random: RandomBytes },
+): Promise<Ctx | undefined> {
+  const identity = await tx.identity(caller.platform, caller.userId);
+  if (!identity) return undefined;
+  let member = await tx.member(identity.memberId);
+  while (member && member.mergedInto !== null) member = await tx.member(member.mergedInto);
+  if (!member) return undefined;
+  const room = await tx.room(caller.platform, caller.roomId);
+  let pool: Ctx["pool"];
+  if (room) {
+    if (room.unreachableSince !== null) return undefined;
+    const row = await tx.pool(room.poolId);
+    if (!row) throw new Error(`room ${room.id} points at missing pool ${room.poolId}`);
+    const membership = await tx.membership(row.id, member.id);
+    if (!membership) return undefined;
+    pool = { row, policy: readPolicy(row.policy), role: membership.role };
+  }
+  return { tx, ...base, caller, member, room, pool };
+}
+
 export function requireAdmin(ctx: PoolCtx): DomainError | null {
   return ctx.pool.role === "admin" ? null : { kind: "forbidden", need: "admin" };
 }

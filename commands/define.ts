@@ -47,6 +47,13 @@ export interface CommandDef<A extends Record<string, AnyArg>, D, W extends Where
    */
   readonly bindsRoom?: boolean;
   readonly examples?: readonly string[];
+  /**
+   * A command that shows before it acts (pool correct): given the data of a preview it answered
+   * (as `run` returned it), the values that make it act; undefined when the data is no preview.
+   * Discord's confirm button and Matrix's ✅ reaction on the preview run them, for the member
+   * who asked for the preview only (commands/confirm.ts).
+   */
+  readonly confirm?: (data: D) => ArgValues<A> | undefined;
   readonly run: (ctx: W extends "pool" ? PoolCtx : Ctx, args: ArgValues<A>, env: CommandEnv) => Promise<Result<D, DomainError>>;
   readonly render: (data: D) => Doc;
   /** What `--json` shows as `data`; amounts as weighted hours. */

@@ -229,5 +229,7 @@ export const ledgerCommands = [
       !d.confirmed
         ? { confirmed: false, original: entryJson(d.original), from: d.from, to: d.to, claim: d.claim, confirm: `pool correct ${d.entry} ${d.reason} confirm` }
         : { confirmed: true, original: entryJson(d.original), correction: entryJson(d.correction), claim: d.claim },
+    // Discord's Reverse button and Matrix's ✅ on the preview: the same entry and reason, confirmed.
+    confirm: (d) => (d.confirmed ? undefined : { entry: d.entry, reason: `${d.reason} confirm` }),
   }),
 ];

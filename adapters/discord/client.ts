@@ -13,6 +13,7 @@ import {
   Client,
   Events,
   GatewayIntentBits,
+  MessageFlags,
   PermissionFlagsBits,
   type AutocompleteInteraction,
   type ButtonInteraction,
@@ -21,6 +22,7 @@ import {
   type User,
 } from "discord.js";
 import type { AnyCommand } from "../../commands/define.ts";
+import { runConfirmation } from "../../commands/confirm.ts";
 import { execute, refuse, runText, usageReply, type Engine, type Invocation, type Reply } from "../../commands/dispatch.ts";
 import { doc } from "../../commands/doc.ts";
 import { checkValues, parseCommand } from "../../commands/text.ts";
@@ -34,7 +36,7 @@ import type { Store } from "../../src/store.ts";
 import { choicesOf, fitChoices } from "./choices.ts";
 import { DiscordCourier, LiveInteraction, TOKEN_TTL_MS, type ReplyTarget } from "./courier.ts";
 import { Inbox, type InboxPlan } from "./inbox.ts";
-import { BUTTON_PREFIX } from "./render.ts";
+import { BUTTON_PREFIX, CANCEL_PREFIX, CONFIRM_PREFIX } from "./render.ts";
 import { autocompleteOf, commandForSlash } from "./slash-json.ts";
 
 export interface DiscordOptions {
@@ -198,7 +200,7 @@ export class DiscordAdapter {
   private async onInteraction(i: Interaction): Promise<void> {
     if (i.isAutocomplete()) return this.onAutocomplete(i);
     if (!i.isChatInputCommand() && !i.isButton()) return;
-    if (i.isButton() && !i.customId.startsWith(BUTTON_PREFIX)) return;
+    if (i.isButton() && !i.customId.startsWith(BUTTON_PREFIX) && !i.customId.startsWith(CONFIRM_PREFIX) && !i.customId.startsWith(CANCEL_PREFIX)) return;
     const now = Date.now();
     for (const [id, l] of this.live) if (now - l.target.at > TOKEN_TTL_MS) this.live.delete(id);
     if (this.live.has(i.id)) {
@@ -207,6 +209,7 @@ export class DiscordAdapter {
     }
     const target: ReplyTarget = { interaction: i.id, token: i.token, app: i.applicationId, ephemeral: false, deferred: false, at: i.createdTimestamp };
     try {
+      if (i.isButton() && i.customId.startsWith(CANCEL_PREFIX)) return await this.onCancel(i);
       const planned = i.isChatInputCommand() ? this.planSlash(i) : this.planButton(i);
       const live = new LiveInteraction({ ...target, ephemeral: planned.personal });
       this.live.set(i.id, live);
@@ -242,13 +245,35 @@ export class DiscordAdapter {
     return this.planOf({ path: command.path, raw: [...raw] });
   }
 
-  /** Buttons carry a command's text; it runs like a typed command, as the member who pressed, answered privately. */
+  /**
+   * Buttons carry a command's text; it runs like a typed command, as the member who pressed,
+   * answered privately. A preview's confirm button names the preview's interaction instead: its
+   * stored answer says what to run and who may (commands/confirm.ts), read after the deferral;
+   * the confirmed command is answered in the channel, as when typed.
+   */
   private planButton(i: ButtonInteraction): Plan {
+    if (i.customId.startsWith(CONFIRM_PREFIX)) return this.planOf({ confirm: `discord:${i.customId.slice(CONFIRM_PREFIX.length)}` });
     const text = i.customId.slice(BUTTON_PREFIX.length);
     const parsed = parseCommand(this.o.engine.table, text);
     const refusal = parsed.ok ? roomRightRefusal(i, parsed.command) : undefined;
     if (refusal) return this.planOf({ refuse: { code: "forbidden", message: refusal } });
     return this.planOf({ text });
+  }
+
+  /**
+   * Cancel on a preview: for the member who asked, the preview loses its buttons and says it was
+   * cancelled (Discord's message update is the press's one answer, within its 3 s); anyone else is
+   * told privately that it is not theirs. Nothing in the pool changes, so nothing is stored.
+   */
+  private async onCancel(i: ButtonInteraction): Promise<void> {
+    this.live.set(i.id, new LiveInteraction({ interaction: i.id, token: i.token, app: i.applicationId, ephemeral: true, deferred: false, at: i.createdTimestamp }));
+    const preview = await this.o.store.read((tx) => tx.reply(`discord:${i.customId.slice(CANCEL_PREFIX.length)}`));
+    if (preview && preview.userId !== i.user.id) {
+      await i.reply({ content: "✗ only the member who asked for this preview can cancel it; nothing was changed", flags: MessageFlags.Ephemeral });
+      return;
+    }
+    const footer = { text: preview ? `Cancelled by ${displayName(i.user)}: nothing was changed.` : "This preview is no longer kept: nothing was changed." };
+    await i.update({ embeds: i.message.embeds.map((e) => ({ ...e.toJSON(), footer })), components: [] });
   }
 
   /** A plan from its stored form (the same for a live interaction and one run again after a crash). */
@@ -258,6 +283,8 @@ export class DiscordAdapter {
       const { code, message } = journal.refuse;
       return { journal, personal: true, mutates: false, run: (inv) => refuse(engine, inv, { ok: false, code, message, doc: [doc.line(doc.bad("✗ "), message)] }) };
     }
+    // A confirmation is answered in the channel like the typed command (a refusal still privately).
+    if ("confirm" in journal) return { journal, personal: false, mutates: true, run: (inv) => runConfirmation(engine, inv, journal.confirm) };
     if ("text" in journal) {
       const parsed = parseCommand(engine.table, journal.text);
       if (!parsed.ok) return { journal, personal: true, mutates: false, run: (inv) => runText(engine, inv, journal.text) };

@@ -135,7 +135,7 @@ export class DiscordCourier implements Courier {
         return;
       case "none":
         try {
-          const { body, files } = this.message(reply, t.ephemeral);
+          const { body, files } = this.message(reply, t.ephemeral, t.interaction);
           await this.o.rest.post(Routes.interactionCallback(t.interaction, t.token), { body: { type: 4, data: body }, files, auth: false });
           live.ack = "answered";
         } catch (e) {
@@ -225,7 +225,7 @@ export class DiscordCourier implements Courier {
       if (c !== RESTJSONErrorCodes.UnknownWebhook) throw e;
       // Never acknowledged: only possible within the first 3 seconds.
       if (age > ACK_WINDOW_MS) throw new GiveUp("the interaction was never acknowledged and its 3 seconds are over");
-      const { body, files } = this.message(reply, t.ephemeral);
+      const { body, files } = this.message(reply, t.ephemeral, t.interaction);
       await this.o.rest.post(Routes.interactionCallback(t.interaction, t.token), { body: { type: 4, data: body }, files, auth: false });
       return;
     }
@@ -244,15 +244,15 @@ export class DiscordCourier implements Courier {
       await this.o.rest.post(Routes.webhook(t.app, t.token), { body, files, auth: false });
       return;
     }
-    const { body, files } = this.message(reply, ephemeral);
+    const { body, files } = this.message(reply, ephemeral, t.interaction);
     delete body.flags;
     await this.o.rest.patch(Routes.webhookMessage(t.app, t.token, "@original"), { body, files, auth: false });
   }
 
   /** A reply as a message: refusals are plain private text, answers an embed with buttons and charts. */
-  message(reply: Reply, ephemeral: boolean): { body: Record<string, unknown>; files: RawFile[] } {
+  message(reply: Reply, ephemeral: boolean, interaction?: string): { body: Record<string, unknown>; files: RawFile[] } {
     if (!reply.ok) return restMessage(errorPayload(reply.message), [], MessageFlags.Ephemeral);
-    return restMessage(okPayload(reply.command, reply.doc, reply.data), this.charts(reply.command, reply.data), ephemeral ? MessageFlags.Ephemeral : undefined);
+    return restMessage(okPayload(reply.command, reply.doc, reply.data, interaction), this.charts(reply.command, reply.data), ephemeral ? MessageFlags.Ephemeral : undefined);
   }
 
   /** The charts of an on-demand `pool summary`; none if they fail to draw (the text still goes). */

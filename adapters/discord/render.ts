@@ -107,12 +107,15 @@ export interface ReplyPayload {
   components?: ActionRowBuilder<MessageActionRowComponentBuilder>[];
 }
 
-/** A successful reply: the document in an embed, with buttons where the data calls for them. */
-export function okPayload(command: string, d: Doc, data: unknown): ReplyPayload {
+/**
+ * A successful reply: the document in an embed, with buttons where the data calls for them.
+ * `interaction` is the id of the interaction it answers: a preview's confirm buttons name it.
+ */
+export function okPayload(command: string, d: Doc, data: unknown, interaction?: string): ReplyPayload {
   const group = command.split(" ")[0];
   const colour = group === "task" ? COLOURS.task : group === "good" ? COLOURS.good : COLOURS.ok;
   const embed: APIEmbed = { description: clipText(docToMarkdown(d), LIMITS.description), color: colour };
-  const buttons = buttonsFor(data);
+  const buttons = [...buttonsFor(data), ...(interaction === undefined ? [] : confirmButtons(command, data, interaction))];
   return { embeds: [embed], components: buttons.length > 0 ? [new ActionRowBuilder<MessageActionRowComponentBuilder>().addComponents(buttons)] : [] };
 }
 
@@ -142,6 +145,26 @@ export const BUTTON_PREFIX = "dpool:";
 
 function button(label: string, command: string, style: ButtonStyle): ButtonBuilder {
   return new ButtonBuilder().setCustomId(`${BUTTON_PREFIX}${command}`.slice(0, 100)).setLabel(label).setStyle(style);
+}
+
+/**
+ * A preview's buttons (a command that shows before it acts: its data has `confirmed: false`):
+ * `dpool-confirm:<interaction id>` runs the confirmation for the member who asked, and
+ * `dpool-cancel:<interaction id>` takes the buttons off. The preview's stored answer, found by its
+ * interaction id, says what they confirm and who asked (commands/confirm.ts).
+ */
+export const CONFIRM_PREFIX = "dpool-confirm:";
+export const CANCEL_PREFIX = "dpool-cancel:";
+
+function confirmButtons(command: string, data: unknown, interaction: string): ButtonBuilder[] {
+  if (typeof data !== "object" || data === null) return [];
+  const d = data as { confirmed?: unknown; original?: { id?: unknown } };
+  if (d.confirmed !== false) return [];
+  const label = command === "pool correct" && typeof d.original?.id === "number" ? `Reverse entry #${d.original.id}` : "Confirm";
+  return [
+    new ButtonBuilder().setCustomId(`${CONFIRM_PREFIX}${interaction}`).setLabel(label).setStyle(ButtonStyle.Danger),
+    new ButtonBuilder().setCustomId(`${CANCEL_PREFIX}${interaction}`).setLabel("Cancel").setStyle(ButtonStyle.Secondary),
+  ];
 }
 
 /**

@@ -31,7 +31,7 @@ export function renderAnnouncement(kind: string, body: string): Doc {
           " at weight ",
           doc.strong(formatWeight(t.weight)),
           ". Take it with ",
-          doc.code(`task claim ${t.task}`),
+          doc.cmd(`task claim ${t.task}`),
           ".",
         ),
       ];
@@ -62,7 +62,7 @@ export function renderAnnouncement(kind: string, body: string): Doc {
       return [
         doc.line(doc.warn("⏳ "), `${plural(n.tasks.length, "task")} waited long enough to reach weight ${formatWeight(n.threshold)} or more${n.project ? ` in ${n.project}` : ""}:`),
         doc.list(n.tasks.map((t) => [doc.strong(`#${t.id}`), ` ${t.title} `, doc.muted(`(${t.project}, ${t.kind})`), " weight ", doc.strong(formatWeight(t.weight)), doc.muted(` · open ${duration(t.openMs)}`)])),
-        doc.line(doc.muted("Take one with "), doc.code("task claim <id>"), doc.muted(".")),
+        doc.line(doc.muted("Take one with "), doc.cmd("task claim <id>"), doc.muted(".")),
       ];
     }
     default:
@@ -84,7 +84,7 @@ export function newestBoards(items: ReadonlyArray<{ id: number; roomId: number; 
 export function renderBoard(b: TaskBoard & { at?: number }): Doc {
   const scope = b.project ?? b.pool;
   const head = doc.heading(`📋 Open tasks of ${scope}`);
-  if (b.tasks.length === 0) return [head, doc.line(doc.muted("Nothing open right now. "), doc.code("task post"), doc.muted(" adds work."))];
+  if (b.tasks.length === 0) return [head, doc.line(doc.muted("Nothing open right now. "), doc.cmd("task post"), doc.muted(" adds work."))];
   return [
     head,
     doc.list(
@@ -99,7 +99,7 @@ export function renderBoard(b: TaskBoard & { at?: number }): Doc {
     ),
     doc.line(
       doc.muted(`${b.open > b.tasks.length ? `Top ${b.tasks.length} of ${b.open} open, heaviest first` : "Heaviest first"}${b.at === undefined ? "" : `; updated ${when(b.at)}`}. Take one with `),
-      doc.code("task claim <id>"),
+      doc.cmd("task claim <id>"),
       doc.muted("."),
     ),
   ];
@@ -117,25 +117,25 @@ export function renderNote(kind: string, body: string): Doc {
     case "overdue": {
       const l = JSON.parse(body) as { loan: number; good: string; dueAt: number; perDay: number };
       return [
-        doc.line(doc.warn("⏰ "), `Your loan #${l.loan} (${l.good}) was due back ${when(l.dueAt)}. Each day you keep it costs ${formatWeight(l.perDay)} wh more, also past your credit limit: `, doc.code(`good return ${l.loan}`), " when you bring it back."),
+        doc.line(doc.warn("⏰ "), `Your loan #${l.loan} (${l.good}) was due back ${when(l.dueAt)}. Each day you keep it costs ${formatWeight(l.perDay)} wh more, also past your credit limit: `, doc.cmd(`good return ${l.loan}`), " when you bring it back."),
       ];
     }
     case "released":
-      return [doc.line(doc.warn("⏰ "), `Your claim on task #${n.task} (${n.title}) ran out at ${when(n.expiresAt ?? 0)} without a report, so its slot was released. `, doc.code(`task claim ${n.task}`), " takes it again if it is still open.")];
+      return [doc.line(doc.warn("⏰ "), `Your claim on task #${n.task} (${n.title}) ran out at ${when(n.expiresAt ?? 0)} without a report, so its slot was released. `, doc.cmd(`task claim ${n.task}`), " takes it again if it is still open.")];
     case "refused":
-      return [doc.line(`${n.project} turned you down for task #${n.task} (${n.title}). `, doc.code("task list"), " shows other work.")];
+      return [doc.line(`${n.project} turned you down for task #${n.task} (${n.title}). `, doc.cmd("task list"), " shows other work.")];
     case "rejected":
-      return [doc.line(`@${n.by} sent your work on task #${n.task} (${n.title}) back: ${n.reason}. Redo it and `, doc.code(`task done ${n.task}`), ", or ", doc.code(`task drop ${n.task}`), ".")];
+      return [doc.line(`@${n.by} sent your work on task #${n.task} (${n.title}) back: ${n.reason}. Redo it and `, doc.cmd(`task done ${n.task}`), ", or ", doc.cmd(`task drop ${n.task}`), ".")];
     case "cancelled":
       return [doc.line(`Task #${n.task} (${n.title}) was cancelled by ${n.project}; your claim ended.`)];
     case "corrected":
       return n.restored
         ? [doc.line(`@${n.by} restored the credit for your work on task #${n.task} (${n.title}): ${n.reason}.`)]
-        : [doc.line(doc.warn("↩ "), `@${n.by} reversed the credit for your work on task #${n.task} (${n.title}): ${n.reason}. It no longer counts.`, ...(n.state === "open" ? [" The task is open again: ", doc.code(`task claim ${n.task}`), "."] : []))];
+        : [doc.line(doc.warn("↩ "), `@${n.by} reversed the credit for your work on task #${n.task} (${n.title}): ${n.reason}. It no longer counts.`, ...(n.state === "open" ? [" The task is open again: ", doc.cmd(`task claim ${n.task}`), "."] : []))];
     case "slot_open":
-      return [doc.line(`A slot of task #${n.task} (${n.title}) is open again: `, doc.code(`task claim ${n.task}`), ".")];
+      return [doc.line(`A slot of task #${n.task} (${n.title}) is open again: `, doc.cmd(`task claim ${n.task}`), ".")];
     case "due":
-      return [doc.line(`@${n.by} gave task #${n.task} (${n.title}) a new due date: report your work by ${when(n.expiresAt ?? 0)} with `, doc.code(`task done ${n.task}`), ", or the slot is released.")];
+      return [doc.line(`@${n.by} gave task #${n.task} (${n.title}) a new due date: report your work by ${when(n.expiresAt ?? 0)} with `, doc.cmd(`task done ${n.task}`), ", or the slot is released.")];
     case "linked": {
       const l = JSON.parse(body) as { member: string; merged: string; accounts: string[] };
       return [

@@ -58,7 +58,7 @@ function goodCard(v: goods.GoodView): Block[] {
       e.usesMeasured ? ", which is what a unit costs." : ", the declared one is charged.",
     ),
   );
-  if (v.round) blocks.push(doc.line(`Round open: ${plural(v.waiting, "request")} for ${plural(v.demand, "unit")}, closes ${when(v.round.closesAt)}. `, doc.code(`good request ${v.good.name} weight:<w>`), " to bid higher."));
+  if (v.round) blocks.push(doc.line(`Round open: ${plural(v.waiting, "request")} for ${plural(v.demand, "unit")}, closes ${when(v.round.closesAt)}. `, doc.cmd(`good request ${v.good.name} weight:<w>`), " to bid higher."));
   if (v.lastClearing !== null) blocks.push(doc.line(doc.muted(`Last round cleared at weight ${formatWeight(v.lastClearing)}.`)));
   if (v.good.model === "flat-rate") blocks.push(doc.line(`${plural(v.subscribers, "subscriber")} share its effort each period.`));
   if (v.good.model === "durable") blocks.push(doc.line(`${v.onLoan} on loan.`));
@@ -92,7 +92,7 @@ function bidChanged(d: goods.Requested): Block[] {
   if (units === was.qty && d.request.weight === was.weight) {
     return [
       doc.line(head, `already waits for ${plural(units, "unit")} at weight ${formatWeight(was.weight)}: nothing changed.`),
-      doc.line(doc.muted("Give weight: or qty: to change your bid; "), doc.code(`good cancel ${d.request.id}`), doc.muted(" withdraws it.")),
+      doc.line(doc.muted("Give weight: or qty: to change your bid; "), doc.cmd(`good cancel ${d.request.id}`), doc.muted(" withdraws it.")),
     ];
   }
   const changes = [
@@ -101,7 +101,7 @@ function bidChanged(d: goods.Requested): Block[] {
   ];
   return [
     doc.line(head, changes.join(" "), ": one bid per member, so it replaced your earlier one, as a bid made now."),
-    doc.line(doc.muted(`The round closes ${when(d.round?.closesAt ?? 0)}. `), doc.code(`good cancel ${d.request.id}`), doc.muted(" withdraws it.")),
+    doc.line(doc.muted(`The round closes ${when(d.round?.closesAt ?? 0)}. `), doc.cmd(`good cancel ${d.request.id}`), doc.muted(" withdraws it.")),
   ];
 }
 
@@ -159,8 +159,8 @@ export const goodCommands = [
     run: (ctx, a) => goods.listGoods(ctx, a.project, a.sector),
     render: (d) =>
       d.goods.length === 0
-        ? [doc.line(doc.muted("No goods yet."), " Coordinators add them with ", doc.code("good add <project> <name> effort:<hours per unit>"), ".")]
-        : [doc.list(d.goods.map(goodLine)), doc.line(doc.muted("Take some with "), doc.code("good request <good> qty:<n>"), doc.muted(": a good by its short name, number or display name."))],
+        ? [doc.line(doc.muted("No goods yet."), " Coordinators add them with ", doc.cmd("good add <project> <name> effort:<hours per unit>"), ".")]
+        : [doc.list(d.goods.map(goodLine)), doc.line(doc.muted("Take some with "), doc.cmd("good request <good> qty:<n>"), doc.muted(": a good by its short name, number or display name."))],
     json: (d) => ({ goods: d.goods.map(goodJson) }),
   }),
 
@@ -202,7 +202,7 @@ export const goodCommands = [
               doc.line(
                 `Request #${d.request.id} for ${d.request.qty} of ${d.good.good.name} waits for the round (${d.good.good.stock} in stock, ${d.good.demand} asked for), at preference weight ${formatWeight(d.request.weight)}.`,
               ),
-              doc.line(doc.muted(`The round closes ${when(d.round?.closesAt ?? 0)}. `), doc.code(`good cancel ${d.request.id}`), doc.muted(" withdraws it.")),
+              doc.line(doc.muted(`The round closes ${when(d.round?.closesAt ?? 0)}. `), doc.cmd(`good cancel ${d.request.id}`), doc.muted(" withdraws it.")),
             ],
     json: (d) => ({
       request: {
@@ -294,7 +294,7 @@ export const goodCommands = [
     examples: ["good borrow drill days:3"],
     run: (ctx, a) => goods.borrowGood(ctx, a.good, a.days),
     render: (d) => [
-      doc.line(`Loan #${d.loan.id}: one ${d.good} until ${when(d.loan.dueAt)}, at ${formatMicroHours(d.perDay)} wh per day of use (${formatHours(d.planned)} for the days you planned). `, doc.code(`good return ${d.loan.id}`), " when you bring it back."),
+      doc.line(`Loan #${d.loan.id}: one ${d.good} until ${when(d.loan.dueAt)}, at ${formatMicroHours(d.perDay)} wh per day of use (${formatHours(d.planned)} for the days you planned). `, doc.cmd(`good return ${d.loan.id}`), " when you bring it back."),
       doc.line(doc.muted(`Each day you keep it past ${when(d.loan.dueAt)} costs ${formatMicroHours(d.perDay)} wh more, also past your credit limit.`)),
     ],
     json: (d) => ({ loan: { id: d.loan.id, good: d.good, dueAt: iso(d.loan.dueAt), perDay: d.perDay / 1_000_000, planned: toHours(d.planned) } }),
@@ -324,7 +324,7 @@ export const goodCommands = [
     mutates: false,
     args: { sector: arg.slug("Only this sector", "sector").optional() },
     run: (ctx, a) => goods.sectorReport(ctx, a.sector),
-    render: (d) => (d.sectors.length === 0 ? [doc.line(doc.muted("No goods with a sector yet: "), doc.code("good add ... sector:<label>"), doc.muted(" gives one."))] : renderSectors(d.sectors)),
+    render: (d) => (d.sectors.length === 0 ? [doc.line(doc.muted("No goods with a sector yet: "), doc.cmd("good add <project> <name> effort:<hours per unit> sector:<label>"), doc.muted(" gives one."))] : renderSectors(d.sectors)),
     json: (d) => ({
       sectors: d.sectors.map((s) => ({
         sector: s.sector,

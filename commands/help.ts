@@ -22,7 +22,8 @@ export interface CommandDetails extends CommandSummary {
 }
 
 export type HelpData =
-  | { readonly topic: "all" | "group"; readonly group?: string; readonly commands: readonly CommandSummary[]; readonly unknown?: string; readonly suggestion?: string }
+  | { readonly topic: "all"; readonly groups: readonly GroupSummary[]; readonly commands: readonly CommandSummary[]; readonly unknown?: string; readonly suggestion?: string }
+  | { readonly topic: "group"; readonly group: string; readonly commands: readonly CommandSummary[]; readonly bindsRoom: readonly string[] }
   | ({ readonly topic: "command" } & CommandDetails);
 
 export const summarize = (c: AnyCommand): CommandSummary => ({ name: commandName(c), usage: usageLine(c), summary: c.summary, access: c.access });
@@ -46,44 +47,83 @@ export function describeCommand(c: AnyCommand): CommandDetails {
 /** What a room-binding command needs besides its access, on each platform. */
 export const BINDS_ROOM_RULE = "needs the right to manage the room: Manage Channels on Discord, the power to change room settings on Matrix";
 
+/**
+ * One short line per group of commands (a table path's first word), for the overview. A test
+ * checks that every group of the table has one and that none is left over.
+ */
+export const GROUP_SUMMARIES: Readonly<Record<string, string>> = {
+  help: "This overview, a group's commands, or one command explained",
+  pool: "The pool: start or join it, invites, policy, members, summaries",
+  task: "Work: post tasks, claim them, report them done, verify",
+  project: "Projects: create them, their rooms and coordinators",
+  goal: "Goals a project announces, and marks done",
+  kind: "Kinds of task and their market weights",
+  good: "Goods: add and produce them, request, borrow, subscribe",
+  sector: "What each sector of goods took and gave",
+  me: "Yours: claims, requests, loans, balance, history, links",
+};
+
+export interface GroupSummary {
+  readonly group: string;
+  readonly summary: string;
+  readonly verbs: readonly string[];
+}
+
+/** The table's groups in the order it first uses them, with their summaries and verbs. */
+export function groupsOf(table: readonly AnyCommand[]): GroupSummary[] {
+  const out = new Map<string, string[]>();
+  for (const c of table) out.set(c.path[0]!, [...(out.get(c.path[0]!) ?? []), c.path.slice(1).join(" ")]);
+  return [...out].map(([group, verbs]) => ({ group, summary: GROUP_SUMMARIES[group] ?? `${group} commands`, verbs: verbs.filter((v) => v !== "") }));
+}
+
 export function renderCommandHelp(c: CommandDetails): Doc {
-  const blocks: Block[] = [doc.line(doc.code(c.usage)), doc.line(`${c.summary}.`)];
+  const blocks: Block[] = [doc.line(doc.cmd(c.usage)), doc.line(`${c.summary}.`)];
   if (c.details) blocks.push(doc.line(doc.muted(c.details)));
   if (c.args.length > 0) {
-    blocks.push(doc.list(c.args.map((a) => [doc.strong(a.shown), ` ${a.description}${a.optional ? " (optional)" : ""}: ${a.expect}.`])));
+    blocks.push(doc.list(c.args.map((a) => [doc.strong(a.name), ` — ${a.description}${a.optional ? " (optional)" : ""}: ${a.expect}.`])));
   }
   blocks.push(doc.line(doc.muted(`Who may run it: ${c.access}${c.bindsRoom ? `; it ${BINDS_ROOM_RULE}` : ""}.`)));
-  if (c.examples.length > 0) blocks.push(doc.line("Examples: ", ...c.examples.flatMap((e, i) => (i === 0 ? [doc.code(e)] : [", ", doc.code(e)]))));
+  if (c.examples.length === 1) blocks.push(doc.line("Example: ", doc.cmd(c.examples[0]!)));
+  if (c.examples.length > 1) blocks.push(doc.line("Examples:"), doc.list(c.examples.map((e) => [doc.cmd(e)])));
   return blocks;
 }
 
-export function renderOverview(commands: readonly CommandSummary[], group?: string): Doc {
+/** `help`: one short line per group, and how to ask for more. */
+export function renderOverview(groups: readonly GroupSummary[]): Doc {
   return [
-    doc.heading(group ? `${group} commands` : "d-pool commands"),
-    doc.table(
-      ["command", "what it does"],
-      commands.map((c) => [c.usage, c.summary]),
-    ),
-    doc.line(doc.muted("Values with spaces go in double quotes, and so do words such as hours:2 meant as text (each option is given once). For more on one command type "), doc.code("help <command>"), doc.muted(", e.g. "), doc.code("help pool create"), doc.muted(".")),
+    doc.heading("d-pool commands"),
+    doc.list(groups.map((g) => [doc.strong(g.group), ` — ${g.summary}`])),
+    doc.line("A group's commands: ", doc.cmd("help <group>"), ", e.g. ", doc.cmd("help task"), ". One command: ", doc.cmd("help <command>"), ", e.g. ", doc.cmd("help task claim"), "."),
+    doc.line(doc.muted("New here? "), doc.cmd("pool create <name>"), doc.muted(" starts a pool, "), doc.cmd("pool join <code>"), doc.muted(" adds a room to one, "), doc.cmd("task list"), doc.muted(" shows the work.")),
+  ];
+}
+
+/** `help <group>`: each command's usage and what it does. */
+export function renderGroup(group: string, commands: readonly CommandSummary[], bindsRoom: readonly string[] = []): Doc {
+  return [
+    doc.heading(`${group} commands`),
+    doc.list(commands.map((c) => [doc.cmd(c.usage), ` — ${c.summary}.`])),
+    ...(bindsRoom.length > 0 ? [doc.line(doc.muted(`${bindsRoom.join(", ")}: ${bindsRoom.length === 1 ? "it" : "each"} binds the room, so it also ${BINDS_ROOM_RULE}.`))] : []),
+    doc.line(doc.muted("Values with spaces go in double quotes when typed. One command explained: "), doc.cmd(`help ${commands[0]?.name ?? group}`), doc.muted(".")),
   ];
 }
 
 export const helpCommand = defineCommand({
   path: ["help"],
   where: "anywhere",
-  summary: "List the commands, or explain one",
-  details: "A mistyped command is explained as the one nearest to it; words that are no command say so, with the nearest group if there is one, and then list every command.",
+  summary: "The groups of commands, a group's commands, or one command explained",
+  details: "Alone it lists the groups of commands, one line each; with a group (help task) it lists that group's commands with their usage; with a command (help task claim) it explains it: its options, who may run it and examples. Each platform shows commands in its own syntax: slash commands on Discord, with the !dpool prefix on Matrix. A mistyped command is explained as the one nearest to it; words that are no command say so, with the nearest group if there is one, then list the groups.",
   access: "anyone",
   mutates: false,
   args: { command: arg.text("A command or group, like pool create or goal", { max: 60, placeholder: "command" }).optional().rest() },
   examples: ["help", "help goal", "help pool create"],
   run: async (_ctx, a, env) => {
     const words = a.command?.toLowerCase().split(" ") ?? [];
-    if (words.length === 0) return ok<HelpData>({ topic: "all", commands: env.table.map(summarize) });
+    if (words.length === 0) return ok<HelpData>({ topic: "all", groups: groupsOf(env.table), commands: env.table.map(summarize) });
     const exact = env.table.find((c) => commandName(c) === words.join(" "));
     if (exact) return ok<HelpData>({ topic: "command", ...describeCommand(exact) });
     const group = env.table.filter((c) => c.path[0] === words[0]);
-    if (group.length > 0 && words.length === 1) return ok<HelpData>({ topic: "group", group: words[0], commands: group.map(summarize) });
+    if (group.length > 0 && words.length === 1) return ok<HelpData>({ topic: "group", group: words[0]!, commands: group.map(summarize), bindsRoom: group.filter((c) => c.bindsRoom === true).map(commandName) });
     const near = closest(words.join(" "), env.table.map(commandName));
     const target = near ? env.table.find((c) => commandName(c) === near) : undefined;
     if (target) return ok<HelpData>({ topic: "command", ...describeCommand(target) });
@@ -91,16 +131,18 @@ export const helpCommand = defineCommand({
     const groups = [...new Set(env.table.map((c) => c.path[0]!))];
     const nearGroup = closest(words[0]!, groups);
     const suggestion = nearGroup ? `help ${nearGroup}` : undefined;
-    return ok<HelpData>({ topic: "all", commands: env.table.map(summarize), unknown: a.command!, ...(suggestion ? { suggestion } : {}) });
+    return ok<HelpData>({ topic: "all", groups: groupsOf(env.table), commands: env.table.map(summarize), unknown: a.command!, ...(suggestion ? { suggestion } : {}) });
   },
   render: (d: HelpData) =>
     d.topic === "command"
       ? renderCommandHelp(d)
-      : [
-          ...(d.unknown === undefined
-            ? []
-            : [doc.line(`"${d.unknown}" is not a command.`, ...(d.suggestion ? [" Did you mean ", doc.code(d.suggestion), "?"] : []), " These are:")]),
-          ...renderOverview(d.commands, d.group),
-        ],
+      : d.topic === "group"
+        ? renderGroup(d.group, d.commands, d.bindsRoom)
+        : [
+            ...(d.unknown === undefined
+              ? []
+              : [doc.line(`"${d.unknown}" is not a command.`, ...(d.suggestion ? [" Did you mean ", doc.cmd(d.suggestion), "?"] : []), " These are the groups:")]),
+            ...renderOverview(d.groups),
+          ],
   json: (d: HelpData) => d,
 });

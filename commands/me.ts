@@ -36,19 +36,19 @@ export const meCommands = [
       const empty = d.claims.length + d.reported.length + d.requests.length + d.loans.length + d.subscriptions.length === 0;
       return [
         doc.line("Your balance: ", doc.strong(formatHours(b.balance)), `. You can take up to ${formatHours(b.available)} more (credit limit ${formatHours(b.creditLimit)}).`),
-        ...(empty ? [doc.line(doc.muted("Nothing else is yours yet: no claims, reported work, requests, loans or subscriptions. "), doc.code("task list"), doc.muted(" shows open tasks, "), doc.code("good list"), doc.muted(" the goods."))] : []),
+        ...(empty ? [doc.line(doc.muted("Nothing else is yours yet: no claims, reported work, requests, loans or subscriptions. "), doc.cmd("task list"), doc.muted(" shows open tasks, "), doc.cmd("good list"), doc.muted(" the goods."))] : []),
         ...(d.claims.length === 0
           ? []
           : [
               doc.heading("Your claims"),
-              doc.list(d.claims.map((c) => [`#${c.task} ${c.title} (${c.project}): report by ${when(c.expiresAt)}`, c.dueAt !== null && c.dueAt !== c.expiresAt ? `, task due ${when(c.dueAt)}` : "", ". ", doc.code(`task done ${c.task}`)])),
+              doc.list(d.claims.map((c) => [`#${c.task} ${c.title} (${c.project}): report by ${when(c.expiresAt)}`, c.dueAt !== null && c.dueAt !== c.expiresAt ? `, task due ${when(c.dueAt)}` : "", ". ", doc.cmd(`task done ${c.task}`)])),
             ]),
         ...(d.reported.length === 0
           ? []
           : [doc.heading("Waiting for verification"), doc.list(d.reported.map((r) => [`#${r.task} ${r.title} (${r.project}): ${formatThousandths(r.hours, 0)} h reported ${when(r.reportedAt)}`]))]),
         ...(d.requests.length === 0
           ? []
-          : [doc.heading("Your waiting requests"), doc.list(d.requests.map((r) => [`#${r.request} ${r.good}: ${plural(r.qty, "unit")}, weight ${formatWeight(r.weight)}. `, doc.code(`good cancel ${r.request}`), " withdraws it."]))]),
+          : [doc.heading("Your waiting requests"), doc.list(d.requests.map((r) => [`#${r.request} ${r.good}: ${plural(r.qty, "unit")}, weight ${formatWeight(r.weight)}. `, doc.cmd(`good cancel ${r.request}`), " withdraws it."]))]),
         ...(d.loans.length === 0
           ? []
           : [
@@ -56,14 +56,14 @@ export const meCommands = [
               doc.list(
                 d.loans.map((l) =>
                   l.overdue
-                    ? [doc.warn("Overdue: "), `#${l.loan} ${l.good}, due ${when(l.dueAt)}: ${formatHours(l.charged ?? 0)} so far. `, doc.code(`good return ${l.loan}`)]
-                    : [`#${l.loan} ${l.good}, due ${when(l.dueAt)}. `, doc.code(`good return ${l.loan}`)],
+                    ? [doc.warn("Overdue: "), `#${l.loan} ${l.good}, due ${when(l.dueAt)}: ${formatHours(l.charged ?? 0)} so far. `, doc.cmd(`good return ${l.loan}`)]
+                    : [`#${l.loan} ${l.good}, due ${when(l.dueAt)}. `, doc.cmd(`good return ${l.loan}`)],
                 ),
               ),
             ]),
         ...(d.subscriptions.length === 0
           ? []
-          : [doc.heading("Your subscriptions"), doc.list(d.subscriptions.map((s) => [`${s.good}, since ${when(s.since)}. `, doc.code(`good unsubscribe ${s.good}`)]))]),
+          : [doc.heading("Your subscriptions"), doc.list(d.subscriptions.map((s) => [`${s.good}, since ${when(s.since)}. `, doc.cmd(`good unsubscribe ${s.good}`)]))]),
       ];
     },
     json: (d) => ({
@@ -92,7 +92,7 @@ export const meCommands = [
     render: (d) => [
       doc.line("Your balance: ", doc.strong(formatHours(d.balance)), `. You can take up to ${formatHours(d.available)} more (credit limit ${formatHours(d.creditLimit)}).`),
       ...d.overdue.map((o) =>
-        doc.line(doc.warn("Overdue: "), `${o.good} (loan #${o.loan}), due ${when(o.dueAt)}: ${formatHours(o.charged)} so far for ${plural(o.days, "day")}; each day adds more. `, doc.code(`good return ${o.loan}`), " when you bring it back."),
+        doc.line(doc.warn("Overdue: "), `${o.good} (loan #${o.loan}), due ${when(o.dueAt)}: ${formatHours(o.charged)} so far for ${plural(o.days, "day")}; each day adds more. `, doc.cmd(`good return ${o.loan}`), " when you bring it back."),
       ),
     ],
     json: (d) => ({
@@ -147,7 +147,7 @@ export const meCommands = [
     },
     render: (d) =>
       d.mode === "code"
-        ? [doc.line("Your link code: ", doc.strong(d.code), `. As your other account, type `, doc.code(`me link ${d.code}`), ` before ${when(d.expiresAt)}.`)]
+        ? [doc.line("Your link code: ", doc.strong(d.code), `. As your other account, type `, doc.cmd(`me link ${d.code}`), ` before ${when(d.expiresAt)}.`)]
         : [
             doc.line(doc.good("Linked."), " You are ", doc.strong(`@${d.member.handle}`), " on all of these: ", d.identities.map((i) => `${i.platform}:${i.externalId}`).join(", "), "."),
             ...(d.resolved ?? []).map((r) => doc.line(`Both accounts held a slot on task #${r.task}: you keep the ${r.kept} one; the ${r.gaveBack} one was given back.`)),
@@ -213,7 +213,7 @@ export const ledgerCommands = [
                     ? doc.line(`@${d.claim.member}'s work on task #${d.claim.task} (${d.claim.title}) would be marked corrected and count no more; the task would be ${d.claim.taskState === "open" ? "open again" : d.claim.taskState}.`)
                     : doc.line(`@${d.claim.member}'s work on task #${d.claim.task} (${d.claim.title}) would be verified again; the task would be ${d.claim.taskState}.`),
                 ]),
-            doc.line(doc.warn("Nothing is changed yet. "), "To reverse it, type ", doc.code(`pool correct ${d.entry} ${d.reason} confirm`), "."),
+            doc.line(doc.warn("Nothing is changed yet. "), "To reverse it, type ", doc.cmd(`pool correct ${d.entry} ${d.reason} confirm`), "."),
           ]
         : [
             doc.line(`Entry #${d.original.id} (${formatHours(d.original.amount)}) reversed by entry #${d.correction.id}: ${d.correction.memo}`),

@@ -24,7 +24,7 @@ export const poolCommands = [
     run: (ctx, a) => pools.createPool(ctx, a.name),
     render: (d) => [
       doc.line("Pool ", doc.strong(d.pool.name), " created. This room is its lobby and you are its admin."),
-      doc.line("Next: ", doc.code("project create <slug> <name>"), " to add a project, ", doc.code("pool invite"), " to bring in more rooms."),
+      doc.line("Next: ", doc.cmd("project create <slug> <name>"), " to add a project, ", doc.cmd("pool invite"), " to bring in more rooms."),
     ],
     json: (d) => ({ pool: { id: d.pool.id, name: d.pool.name }, room: { id: d.room.id, lobby: true } }),
   }),
@@ -45,7 +45,7 @@ export const poolCommands = [
         `. This room: ${d.room.isLobby ? "the lobby" : "a pool room"}.`,
       ),
       ...(d.projects.length === 0
-        ? [doc.line(doc.muted("No projects yet: "), doc.code("project create <slug> <name>"))]
+        ? [doc.line(doc.muted("No projects yet: "), doc.cmd("project create <slug> <name>"))]
         : [
             doc.table(
               ["project", "name", "balance", "coordinators"],
@@ -74,7 +74,7 @@ export const poolCommands = [
     run: (ctx) => pools.invite(ctx),
     render: (d) => [
       doc.line("Invite code ", doc.strong(d.code), ` for ${d.pool.name}, valid until ${when(d.expiresAt)}.`),
-      doc.line("In the room to add, type ", doc.code(`pool join ${d.code}`), "."),
+      doc.line("In the room to add, type ", doc.cmd(`pool join ${d.code}`), "."),
     ],
     json: (d) => ({ code: d.code, expiresAt: new Date(d.expiresAt).toISOString() }),
   }),
@@ -92,7 +92,7 @@ export const poolCommands = [
     run: (ctx, a) => pools.joinPool(ctx, a.code),
     render: (d) => [
       doc.line("This room is now part of the pool ", doc.strong(d.pool.name), "."),
-      doc.line("A project coordinator can make it the project's room with ", doc.code("project room <slug>"), "."),
+      doc.line("A project coordinator can make it the project's room with ", doc.cmd("project room <slug>"), "."),
     ],
     json: (d) => ({ pool: { id: d.pool.id, name: d.pool.name }, room: { id: d.room.id, lobby: false } }),
   }),
@@ -119,7 +119,7 @@ export const poolCommands = [
             ["key", "value", "meaning"],
             POLICY_KEY_NAMES.map((k) => [k, formatPolicyValue(k, d.policy[k]), POLICY_KEYS[k].summary]),
           ),
-          doc.line(doc.muted("Change one with "), doc.code("pool policy <key> <value>"), doc.muted(" (pool admins).")),
+          doc.line(doc.muted("Change one with "), doc.cmd("pool policy <key> <value>"), doc.muted(" (pool admins).")),
         ];
       }
       const spec = POLICY_KEYS[d.key];

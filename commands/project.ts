@@ -42,7 +42,7 @@ export const projectCommands = [
     run: (ctx, a) => projects.createProject(ctx, a.slug, a.name),
     render: (d) => [
       doc.line("Project ", doc.strong(d.project.slug), ` (${d.project.name}) created; you coordinate it.`),
-      doc.line("Next: ", doc.code(`goal announce ${d.project.slug} <text>`), " or ", doc.code(`project room ${d.project.slug}`), " in the project's own room."),
+      doc.line("Next: ", doc.cmd(`goal announce ${d.project.slug} <text>`), " or ", doc.cmd(`project room ${d.project.slug}`), " in the project's own room."),
     ],
     json: (d) => ({ project: projectJson(d.project) }),
   }),
@@ -57,13 +57,13 @@ export const projectCommands = [
     run: (ctx) => projects.listProjects(ctx),
     render: (d) =>
       d.projects.length === 0
-        ? [doc.line("No projects yet: ", doc.code("project create <slug> <name>"), " starts one.")]
+        ? [doc.line("No projects yet: ", doc.cmd("project create <slug> <name>"), " starts one.")]
         : [
             doc.table(
               ["#", "project", "name", "coordinators", "open goals", "balance"],
               d.projects.map((p) => [String(p.project.id), p.project.slug, p.project.name, handles(p.coordinators), String(p.openGoals), formatHours(p.balance)]),
             ),
-            doc.line(doc.muted("Commands take a project by its number, short name or name (in quotes when it has spaces): "), doc.code(`project info ${d.projects[0]!.project.slug}`), doc.muted(".")),
+            doc.line(doc.muted("Commands take a project by its number, short name or name (in quotes when it has spaces): "), doc.cmd(`project info ${d.projects[0]!.project.slug}`), doc.muted(".")),
           ],
     json: (d) => ({
       projects: d.projects.map((p) => ({ ...projectJson(p.project), coordinators: p.coordinators, openGoals: p.openGoals, balance: toHours(p.balance) })),
@@ -175,7 +175,7 @@ export const projectCommands = [
     run: (ctx, a) => goals.listGoals(ctx, a.project, a.status ?? "open"),
     render: (d) =>
       d.goals.length === 0
-        ? [doc.line(doc.muted("No goals to show."), " Coordinators announce them with ", doc.code("goal announce <project> <text>"), ".")]
+        ? [doc.line(doc.muted("No goals to show."), " Coordinators announce them with ", doc.cmd("goal announce <project> <text>"), ".")]
         : [doc.table(["#", "project", "status", "since", "goal"], d.goals.map((g) => [String(g.id), g.project, g.status, when(g.createdAt), g.text]))],
     json: (d) => ({ goals: d.goals.map((g) => ({ id: g.id, project: g.project, text: g.text, status: g.status, createdAt: iso(g.createdAt), doneAt: iso(g.doneAt) })) }),
   }),

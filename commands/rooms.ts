@@ -31,7 +31,7 @@ export const roomCommands = [
         ["kind", "state", "what"],
         d.switches.map((s) => [s.name, s.on ? "on" : "off", ANNOUNCEMENT_SWITCHES[s.name].summary]),
       ),
-      doc.line(doc.muted("Switch one with "), doc.code("pool announcements <kind> on|off"), doc.muted(".")),
+      doc.line(doc.muted("Switch one with "), doc.cmd("pool announcements <kind> on|off"), doc.muted(".")),
     ],
     json: (d) => ({
       room: d.room.id,

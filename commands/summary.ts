@@ -30,9 +30,9 @@ export function renderProjectSummary(s: ProjectSummary): Block[] {
         doc.warn("Overdue (no claims until a new date): "),
         overdue.map((t) => `#${t.id} ${t.title} (due ${when(t.dueAt)}, ${t.taken}/${t.slots} taken)`).join(", "),
         ". ",
-        doc.code("task due <id> <date>"),
+        doc.cmd("task due <id> <date>"),
         " or ",
-        doc.code("task cancel <id>"),
+        doc.cmd("task cancel <id>"),
         ".",
       ),
     );
@@ -91,7 +91,7 @@ export function renderPoolDigest(p: PoolDigest): Block[] {
     ...p.projects.filter((x) => x.warnings > 0).map((x) => doc.line(doc.warn(`${x.slug}: ${plural(x.warnings, "pattern")} worth a look in its summary`))),
     ...p.projects.filter((x) => (x.overdue ?? 0) > 0).map((x) => doc.line(doc.warn(`${x.slug}: ${plural(x.overdue ?? 0, "task")} past the due date`))),
     ...renderSectors(p.sectors),
-    doc.line(doc.muted("Each project's room has its own summary; "), doc.code("pool summary <project>"), doc.muted(" shows one now.")),
+    doc.line(doc.muted("Each project's room has its own summary; "), doc.cmd("pool summary <project>"), doc.muted(" shows one now.")),
   ];
 }
 

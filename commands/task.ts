@@ -83,9 +83,9 @@ function taskCard(t: tasks.TaskView): Block[] {
       doc.line(
         doc.warn(`Overdue since ${when(t.dueAt)}: `),
         "it takes no claims and its weight stopped rising there. Its coordinators can give it a new date with ",
-        doc.code(`task due ${t.id} <date>`),
+        doc.cmd(`task due ${t.id} <date>`),
         " or cancel it with ",
-        doc.code(`task cancel ${t.id}`),
+        doc.cmd(`task cancel ${t.id}`),
         ".",
       ),
     );
@@ -147,13 +147,13 @@ export const taskCommands = [
       }),
     render: (d) => [
       doc.line("Posted: ", ...taskLine(d.task)),
-      doc.line(doc.muted(`Announced in ${plural(d.rooms, "room")}. Volunteers type `), doc.code(`task claim ${d.task.id}`), doc.muted(".")),
+      doc.line(doc.muted(`Announced in ${plural(d.rooms, "room")}. Volunteers type `), doc.cmd(`task claim ${d.task.id}`), doc.muted(".")),
       ...(d.newKind === null
         ? []
         : [
             d.newKind.near === null
               ? doc.line(doc.muted(`New kind ${d.newKind.name}.`))
-              : doc.line(`New kind ${d.newKind.name}. Did you mean ${d.newKind.near}? `, doc.code(`task cancel ${d.task.id}`), ` and post it again with kind:${d.newKind.near}.`),
+              : doc.line(`New kind ${d.newKind.name}. Did you mean ${d.newKind.near}? `, doc.cmd(`task cancel ${d.task.id}`), ` and post it again with kind:${d.newKind.near}.`),
           ]),
     ],
     json: (d) => ({ task: taskJson(d.task), rooms: d.rooms, newKind: d.newKind }),
@@ -175,13 +175,13 @@ export const taskCommands = [
     run: (ctx, a) => tasks.listTasks(ctx, { project: a.project, kind: a.kind, state: a.status ?? "open" }),
     render: (d) =>
       d.tasks.length === 0
-        ? [doc.line(doc.muted("No tasks to show."), " Coordinators post them with ", doc.code("task post <project> <title> hours:<estimate>"), ".")]
+        ? [doc.line(doc.muted("No tasks to show."), " Coordinators post them with ", doc.cmd("task post <project> <title> hours:<estimate>"), ".")]
         : d.tasks.every((t) => t.overdue)
           ? [
               doc.list(d.tasks.map(taskLine)),
-              doc.line(doc.muted("Past their due date, these take no claims: their coordinators give a new date with "), doc.code("task due <id> <date>"), doc.muted(" or cancel them with "), doc.code("task cancel <id>"), doc.muted(".")),
+              doc.line(doc.muted("Past their due date, these take no claims: their coordinators give a new date with "), doc.cmd("task due <id> <date>"), doc.muted(" or cancel them with "), doc.cmd("task cancel <id>"), doc.muted(".")),
             ]
-          : [doc.list(d.tasks.map(taskLine)), doc.line(doc.muted("Take one with "), doc.code("task claim <id>"), doc.muted("; "), doc.code("task show <id>"), doc.muted(" explains its weight."))],
+          : [doc.list(d.tasks.map(taskLine)), doc.line(doc.muted("Take one with "), doc.cmd("task claim <id>"), doc.muted("; "), doc.cmd("task show <id>"), doc.muted(" explains its weight."))],
     json: (d) => ({ tasks: d.tasks.map(taskJson) }),
   }),
 
@@ -216,7 +216,7 @@ export const taskCommands = [
             doc.line("You took task ", doc.strong(`#${d.task.id}`), ` ${d.task.title} at weight `, doc.strong(formatWeight(d.weight)), "."),
             doc.line(
               doc.muted(`Report it with `),
-              doc.code(`task done ${d.task.id} hours:<h>`),
+              doc.cmd(`task done ${d.task.id} hours:<h>`),
               doc.muted(
                 ` before ${when(d.expiresAt)}. The ${d.kind} market weight stays at ${formatWeight(d.market)} until your work is verified${d.weight === d.market ? "" : `, then moves ${formatThousandths(d.smoothing * 100, 0)}% of the way toward ${formatWeight(d.weight)}`}.`,
               ),

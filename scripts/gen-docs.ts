@@ -6,7 +6,10 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { AnyCommand } from "../commands/define.ts";
-import { BINDS_ROOM_RULE, describeCommand, type CommandDetails } from "../commands/help.ts";
+import { consoleText } from "../adapters/console/render.ts";
+import { slashCommandText } from "../adapters/discord/render.ts";
+import { matrixCommandText } from "../adapters/matrix/render.ts";
+import { BINDS_ROOM_RULE, describeCommand, groupsOf, renderOverview, type CommandDetails } from "../commands/help.ts";
 import { table } from "../commands/table.ts";
 import { ANNOUNCEMENT_SWITCH_NAMES, ANNOUNCEMENT_SWITCHES } from "../src/core/announcements.ts";
 import { describeRange, formatPolicyValue, POLICY_KEY_NAMES, POLICY_KEYS } from "../src/core/policy.ts";
@@ -63,7 +66,7 @@ function groups(commands: readonly AnyCommand[]): Array<[string, CommandDetails[
 }
 
 function renderCommand(c: CommandDetails): string {
-  const lines: string[] = [`#### ${c.name}`, "", codeSpan(c.usage), "", escapeMarkdown(sentence(c.summary))];
+  const lines: string[] = [`#### ${c.name}`, "", codeSpan(c.usage), "", `On Discord ${codeSpan(slashCommandText(c.usage))}, on Matrix ${codeSpan(matrixCommandText(c.usage))}.`, "", escapeMarkdown(sentence(c.summary))];
   if (c.details) lines.push("", escapeMarkdown(sentence(c.details)));
   lines.push("", `Who may run it: ${escapeMarkdown(c.access)}${c.bindsRoom ? `; it ${escapeMarkdown(BINDS_ROOM_RULE)}` : ""}.`);
   if (c.args.length > 0) {
@@ -78,9 +81,21 @@ function renderCommand(c: CommandDetails): string {
   return lines.join("\n");
 }
 
-/** The command reference: an overview table, then every command with its arguments and examples. */
+/** `help` as the console prints it: one line per group (Discord and Matrix show the same, in their syntax). */
+export function renderHelpOverview(commands: readonly AnyCommand[] = table): string {
+  return ["```", consoleText(renderOverview(groupsOf(commands)), { colour: false }), "```"].join("\n");
+}
+
+/** The command reference: the help overview, a table of every command, then every command with its arguments and examples. */
 export function renderCommandsMarkdown(commands: readonly AnyCommand[] = table): string {
   const parts: string[] = [];
+  parts.push(
+    [
+      `${codeSpan("help")} (${codeSpan("/help")} on Discord, ${codeSpan(matrixCommandText("help"))} on Matrix) shows the groups; ${codeSpan("help <group>")} lists a group's commands and ${codeSpan("help <command>")} explains one. On Discord every command is written as the slash command, such as ${codeSpan(slashCommandText("task claim <id>"))}; on Matrix with the prefix, such as ${codeSpan(matrixCommandText("task claim <id>"))}; in the console as typed.`,
+      "",
+      renderHelpOverview(commands),
+    ].join("\n"),
+  );
   parts.push(
     [
       "| command | what it does | who may run it |",

@@ -11,7 +11,7 @@ import { docToText } from "../commands/doc.ts";
 import { runText } from "../commands/dispatch.ts";
 import { quote } from "../commands/text.ts";
 import { DEFAULT_DB_FILE } from "../db/client.ts";
-import { ansiSpan } from "../adapters/console/render.ts";
+import { consoleText } from "../adapters/console/render.ts";
 import { openApp } from "./app.ts";
 import { systemClock } from "./clock.ts";
 import { backupCommand, DATA_USAGE, exportCommand, failureOf, importCommand, tell } from "./cli-data.ts";
@@ -133,7 +133,7 @@ export async function exec(argv: readonly string[], env: NodeJS.ProcessEnv, out:
     if (o.json) {
       out(JSON.stringify(reply.ok ? { ok: true, command: reply.command, data: reply.data, text: docToText(reply.doc), replayed: reply.replayed } : { ok: false, error: { code: reply.code, message: reply.message } }));
     } else {
-      (reply.ok ? out : errOut)(docToText(reply.doc, process.stdout.isTTY && !env.NO_COLOR ? ansiSpan : undefined));
+      (reply.ok ? out : errOut)(consoleText(reply.doc, { colour: Boolean(process.stdout.isTTY) && !env.NO_COLOR }));
     }
     return reply.ok ? 0 : reply.code === "usage" ? 2 : 1;
   } catch (e) {

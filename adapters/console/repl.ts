@@ -11,10 +11,10 @@ import { renderAnnouncement, renderNote } from "../../commands/announcements.ts"
 import { chartOfStoredSummary, replyCharts } from "../../commands/chart.ts";
 import { commandName } from "../../commands/define.ts";
 import { runText, type Engine } from "../../commands/dispatch.ts";
-import { docToText, type Doc } from "../../commands/doc.ts";
+import type { Doc } from "../../commands/doc.ts";
 import type { Clock } from "../../src/clock.ts";
 import type { Store } from "../../src/store.ts";
-import { ansiSpan } from "./render.ts";
+import { consoleText, CONSOLE_WIDTH } from "./render.ts";
 
 export interface ConsoleOptions {
   readonly engine: Engine;
@@ -51,7 +51,7 @@ export async function startConsole(o: ConsoleOptions): Promise<void> {
   let user = (o.user ?? "admin").toLowerCase();
   let room = (o.room ?? "lobby").toLowerCase();
   const print = (text: string) => output.write(`${text}\n`);
-  const show = (d: Doc) => print(docToText(d, tty ? ansiSpan : undefined));
+  const show = (d: Doc) => print(consoleText(d, { colour: tty, width: tty ? Math.min(CONSOLE_WIDTH, (output as NodeJS.WriteStream).columns || CONSOLE_WIDTH) : CONSOLE_WIDTH }));
   /** Summary charts go to PNG files in a folder of this session under the system's temp folder. */
   let chartDir: string | undefined;
   const saveCharts = (draw: () => Array<{ name: string; png: Buffer }>) => {

@@ -9,6 +9,8 @@ import {
   type MessageActionRowComponentBuilder,
 } from "discord.js";
 import type { Doc, Span } from "../../commands/doc.ts";
+import { readRef, slashText } from "../../commands/refs.ts";
+import { table } from "../../commands/table.ts";
 
 /** Discord's limits on what one message may carry (a payload over any of them is refused whole, 50035). */
 export const LIMITS = {
@@ -45,16 +47,34 @@ export function clipUnits(text: string, max: number): string {
 
 const COLOURS = { ok: 0x3ba55d, error: 0xed4245, info: 0x5865f2, task: 0xf0b232, good: 0x57a5f2 } as const;
 
+/**
+ * A command named in a reply, as the slash command to use: `task claim 12` is
+ * `/task claim id:12`, `task done <id>` is `/task done id:<id>`. Text naming no command of the
+ * table stays as it is, after a slash.
+ */
+export function slashCommandText(text: string): string {
+  const ref = readRef(table, text);
+  return ref ? slashText(ref) : `/${text}`;
+}
+
+/** `**bold**` with the spaces at its ends outside the marks (`** x**` is not bold in Markdown). */
+function marked(mark: string, text: string): string {
+  const m = /^(\s*)([\s\S]*?)(\s*)$/.exec(text)!;
+  return m[2] === "" ? text : `${m[1]}${mark}${escapeMarkdown(m[2]!)}${mark}${m[3]}`;
+}
+
 function span(s: Span): string {
   if (typeof s === "string") return escapeMarkdown(s);
   const t = escapeMarkdown(s.text);
   switch (s.style) {
     case "strong":
-      return `**${t}**`;
+      return marked("**", s.text);
     case "code":
       return `\`${s.text.replace(/`/g, "'")}\``;
+    case "cmd":
+      return `\`${slashCommandText(s.text).replace(/`/g, "'")}\``;
     case "muted":
-      return `*${t}*`;
+      return marked("*", s.text);
     case "warn":
       return `⚠️ ${t}`;
     default:

@@ -26,6 +26,7 @@ import { randomBytes } from "node:crypto";
 import { MatrixAuth, MatrixClient, type IStorageProvider } from "@vector-im/matrix-bot-sdk";
 import { renderAnnouncement, renderNote } from "../../commands/announcements.ts";
 import { CHART_FILE, CHART_HEIGHT, CHART_WIDTH, chartOfStoredSummary, replyCharts } from "../../commands/chart.ts";
+import { isPreview, runConfirmation } from "../../commands/confirm.ts";
 import { refuse, replyFromStored, runText, type Engine, type Invocation, type Reply } from "../../commands/dispatch.ts";
 import { doc, type Doc } from "../../commands/doc.ts";
 import { parseCommand } from "../../commands/text.ts";
@@ -42,6 +43,8 @@ import { StateFile } from "./state.ts";
 export const PREFIXES = ["!dpool", "!dp"] as const;
 /** Reactions that claim a task when put on its announcement. */
 export const CLAIM_KEYS = new Set(["✋", "✋️", "🙋", "🙋‍♀️", "🙋‍♂️"]);
+/** Reactions that confirm a preview (pool correct) when its asker puts them on it. */
+export const CONFIRM_KEYS = new Set(["✅", "✅️", "✔️", "✔", "☑️"]);
 /**
  * Commands that bind a room to a pool or project, for a command table without the `bindsRoom`
  * flag: only members who may change the room's settings may run them.
@@ -505,12 +508,12 @@ export class MatrixAdapter implements Courier {
     }
     const hello = invite.content?.is_direct === true
       ? notice([
-          doc.line("Hello! Here you can type your own commands without the prefix, for your pool: ", doc.code("me balance"), ", ", doc.code("task list"), ", ", doc.code("task claim <id>"), ", ", doc.code("task done <id>"), ", ", doc.code("good request <good>"), "."),
-          doc.line("Commands for the whole pool (posting tasks, admin ones, binding rooms) go in the pool's rooms. ", doc.code("help"), " lists every command."),
+          doc.line("Hello! Here you can type your own commands for your pool, and the prefix is optional: ", doc.cmd("me balance"), ", ", doc.cmd("task list"), ", ", doc.cmd("task claim <id>"), ", ", doc.cmd("task done <id>"), ", ", doc.cmd("good request <good>"), "."),
+          doc.line("Commands for the whole pool (posting tasks, admin ones, binding rooms) go in the pool's rooms. ", doc.cmd("help"), " lists every command."),
         ])
       : notice([
           doc.line("Hello! I keep a distribution pool: shared tasks, goods and weighted hours for peer-production projects."),
-          doc.line("Start with ", doc.code("!dpool pool create <name>"), " (this room becomes the lobby) or ", doc.code("!dpool pool join <code>"), " with an invite from a pool admin. ", doc.code("!dpool help"), " lists every command."),
+          doc.line("Start with ", doc.cmd("pool create <name>"), " (this room becomes the lobby) or ", doc.cmd("pool join <code>"), " with an invite from a pool admin. ", doc.cmd("help"), " lists every command."),
         ]);
     await this.call(() => this.put(roomId, "m.room.message", hello, txnIdOf(`hello:${roomId}:${invite.event_id}`)));
   }
@@ -679,10 +682,23 @@ export class MatrixAdapter implements Courier {
     });
   }
 
-  /** ✋ on a task announcement claims the task, as the Claim button does on Discord. */
+  /**
+   * ✋ on a task announcement claims the task, as the Claim button does on Discord; ✅ on a
+   * preview (pool correct) confirms it, as Discord's confirm button does, for the member who
+   * asked only (anyone else's ✅ gets a short refusal and changes nothing). The reaction's event
+   * id is the request id: a reaction handled again after a restart changes nothing twice.
+   */
   private async onReaction(roomId: string, event: Event): Promise<void> {
     const rel = event.content["m.relates_to"] as { rel_type?: string; event_id?: string; key?: string } | undefined;
-    if (rel?.rel_type !== "m.annotation" || !rel.event_id || !rel.key || !CLAIM_KEYS.has(rel.key)) return;
+    if (rel?.rel_type !== "m.annotation" || !rel.event_id || !rel.key) return;
+    if (CONFIRM_KEYS.has(rel.key)) {
+      const preview = this.state.readValue(`dpool.preview.${rel.event_id}`);
+      if (typeof preview !== "string") return;
+      const inv = this.invocation(roomId, event, { roomId, eventId: rel.event_id, who: localpart(event.sender), sender: event.sender });
+      await this.answer(inv, await this.run(inv, () => runConfirmation(this.o.engine, inv, preview)));
+      return;
+    }
+    if (!CLAIM_KEYS.has(rel.key)) return;
     const task = this.state.readValue(`dpool.announce.${rel.event_id}`);
     if (typeof task !== "string") return;
     const inv = this.invocation(roomId, event, { roomId, eventId: rel.event_id, who: localpart(event.sender), sender: event.sender });
@@ -754,7 +770,10 @@ export class MatrixAdapter implements Courier {
       const target = JSON.parse(row.target) as MatrixTarget;
       const reply = replyFromStored(this.o.engine.table, row.body);
       if (target.dm !== undefined && reply.ok) return this.replyPrivately(target, target.dm, reply, key);
-      await this.put(target.roomId, "m.room.message", this.answerContent(reply, target), txnIdOf(key));
+      // A preview (pool correct) is confirmed by its asker's ✅ on it: which request it answers is noted by its event.
+      const preview = reply.ok && isPreview(this.o.engine.table, row.body);
+      const sent = await this.put(target.roomId, "m.room.message", this.answerContent(reply, target, preview), txnIdOf(key));
+      if (preview) this.state.storeValue(`dpool.preview.${sent}`, row.requestId);
       // Charts of an answer in a thread stay in the thread (not replies themselves: the fallback points at the command).
       const inThread = target.thread === undefined ? {} : { "m.relates_to": { rel_type: "m.thread", event_id: target.thread, is_falling_back: true, "m.in_reply_to": { event_id: target.eventId } } };
       if (reply.ok) await this.sendCharts(target.roomId, key, undefined, () => replyCharts(reply.command, reply.data), inThread);
@@ -845,14 +864,15 @@ export class MatrixAdapter implements Courier {
   }
 
   /** The answer as a notice replying to its event (in its thread), lists as compact tables. */
-  private answerContent(reply: Reply, target: MatrixTarget): object {
+  private answerContent(reply: Reply, target: MatrixTarget, preview = false): object {
     let body: Doc = reply.doc;
+    if (preview) body = [...body, doc.line(doc.muted(`Or react to this message with ✅: only ${target.sender ?? "the member who asked"} can confirm it that way.`))];
     if (reply.ok && (reply.command === "task list" || reply.command === "good list")) {
       const table = cards(reply.data);
       const hint =
         reply.command === "task list"
-          ? doc.line(doc.muted("Take one with "), doc.code("!dpool task claim <id>"), doc.muted(", or ✋ on its announcement."))
-          : doc.line(doc.muted("Take some with "), doc.code("!dpool good request <good> qty:<n>"), doc.muted("."));
+          ? doc.line(doc.muted("Take one with "), doc.cmd("task claim <id>"), doc.muted(", or ✋ on its announcement."))
+          : doc.line(doc.muted("Take some with "), doc.cmd("good request <good> qty:<n>"), doc.muted("."));
       if (table) body = [...table, hint];
     }
     return this.forTarget(body, target);

@@ -1,6 +1,15 @@
 // Reply documents as Matrix messages: an m.notice with an HTML body (tables as compact HTML
 // tables) and a plain-text body for clients without HTML. Formatting only.
-import { docToText, type Doc, type Span } from "../../commands/doc.ts";
+import { docToText, type Doc, type Span, type SpanFormatter } from "../../commands/doc.ts";
+
+/** What a command typed in a Matrix room starts with (Element keeps a leading "/" for itself). */
+export const COMMAND_PREFIX = "!dpool";
+
+/** A command named in a reply as it is typed in a room: `!dpool task claim 12`. */
+export const matrixCommandText = (text: string) => `${COMMAND_PREFIX} ${text}`;
+
+/** The plain-text body: code in backticks, commands with the prefix. */
+const plainBodySpan: SpanFormatter = (style, text) => (style === "code" ? `\`${text}\`` : style === "cmd" ? `\`${matrixCommandText(text)}\`` : text);
 
 const escapeHtml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
@@ -12,6 +21,8 @@ function span(s: Span): string {
       return `<strong>${t}</strong>`;
     case "code":
       return `<code>${t}</code>`;
+    case "cmd":
+      return `<code>${escapeHtml(matrixCommandText(s.text))}</code>`;
     case "muted":
       return `<em>${t}</em>`;
     case "good":
@@ -63,7 +74,7 @@ export interface NoticeContent {
 export function notice(d: Doc, replyTo?: string): NoticeContent {
   return {
     msgtype: "m.notice",
-    body: docToText(d),
+    body: docToText(d, plainBodySpan),
     format: "org.matrix.custom.html",
     formatted_body: docToHtml(d),
     "m.mentions": {},

@@ -1,0 +1,100 @@
+// A command named in a reply ("Volunteers type task claim 12", "help task claim", a usage line)
+// is written as text in the table's grammar (doc.cmd). Read against the table here, it becomes
+// the command plus its values by name, so each platform can write it its own way: Discord as a
+// slash command with name:value options, Matrix with the prefix, the console as typed.
+import type { AnyArg } from "./args.ts";
+import type { AnyCommand } from "./define.ts";
+
+export interface RefPart {
+  /** The option's name in the table (and on Discord). */
+  readonly name: string;
+  /** The value as typed, quotes taken off; placeholders such as `<id>` stay as they are. */
+  readonly value: string;
+  /** Shown in square brackets: an optional option of a usage line. */
+  readonly optional: boolean;
+}
+
+export interface CommandRef {
+  readonly command: AnyCommand;
+  readonly parts: readonly RefPart[];
+}
+
+/**
+ * Splits a reference into words: spaces inside double quotes, `<...>` placeholders and `[...]`
+ * optional parts do not split. Quotes are kept, so a word can be shown as it was typed.
+ */
+export function refWords(text: string): string[] {
+  const words: string[] = [];
+  let cur = "";
+  const closers: string[] = [];
+  for (const ch of text) {
+    const top = closers[closers.length - 1];
+    if (top === '"') {
+      cur += ch;
+      if (ch === '"') closers.pop();
+      continue;
+    }
+    if (/\s/.test(ch) && closers.length === 0) {
+      if (cur) words.push(cur);
+      cur = "";
+      continue;
+    }
+    cur += ch;
+    if (ch === top) closers.pop();
+    else if (ch === '"') closers.push('"');
+    else if (ch === "<") closers.push(">");
+    else if (ch === "[") closers.push("]");
+  }
+  if (cur) words.push(cur);
+  return words;
+}
+
+const unquote = (s: string) => (s.length >= 2 && s.startsWith('"') && s.endsWith('"') ? s.slice(1, -1).replace(/\\(.)/g, "$1") : s);
+
+/**
+ * The command and values a reference names, or undefined when it names no command of the table
+ * or holds a word no option of the command takes.
+ */
+export function readRef(table: readonly AnyCommand[], text: string): CommandRef | undefined {
+  const words = refWords(text.trim());
+  let command: AnyCommand | undefined;
+  for (const c of table) {
+    if (c.path.length <= words.length && c.path.every((w, i) => words[i] === w) && (!command || c.path.length > command.path.length)) command = c;
+  }
+  if (!command) return undefined;
+  const entries = Object.entries(command.args) as Array<[string, AnyArg]>;
+  const positional = entries.filter(([, a]) => a.spec.positional).map(([n]) => n);
+  const parts: Array<{ name: string; value: string; optional: boolean }> = [];
+  const given = new Set<string>();
+  let rest: { name: string; value: string; optional: boolean } | undefined;
+  for (const raw of words.slice(command.path.length)) {
+    const optional = raw.startsWith("[") && raw.endsWith("]");
+    const word = optional ? raw.slice(1, -1) : raw;
+    const named = /^([a-z][a-z0-9-]*):(.*)$/i.exec(word);
+    if (named && Object.hasOwn(command.args, named[1]!) && !given.has(named[1]!)) {
+      given.add(named[1]!);
+      parts.push({ name: named[1]!, value: unquote(named[2]!), optional });
+      rest = undefined;
+      continue;
+    }
+    if (rest) {
+      rest.value = `${rest.value} ${unquote(word)}`;
+      continue;
+    }
+    const free = positional.find((n) => !given.has(n));
+    if (free === undefined) return undefined;
+    given.add(free);
+    // An optional positional in a usage line is written bare: [limit] is limit:<limit>.
+    const value = optional && !/[<":]/.test(word) ? `<${word}>` : unquote(word);
+    const part = { name: free, value, optional };
+    parts.push(part);
+    if (command.args[free]!.spec.rest) rest = part;
+  }
+  return { command, parts };
+}
+
+/** `/task claim id:12`, `/pool correct entry:12 reason:hours were reported twice confirm`. */
+export function slashText(ref: CommandRef): string {
+  const options = ref.parts.map((p) => (p.optional ? `[${p.name}:${p.value}]` : `${p.name}:${p.value}`));
+  return ["/" + ref.command.path.join(" "), ...options].join(" ");
+}

@@ -1,5 +1,6 @@
 // `npm run docs`: writes the command reference (from the command table) and the policy table
-// (from POLICY_KEYS) into README.md, between marker comments. `npm run docs -- --check` only
+// (from POLICY_KEYS) into README.md, between marker comments, and the generated parts of
+// docs/economics.md (scripts/economics-doc.ts). `npm run docs -- --check` only
 // compares, and exits 1 when README.md is out of date. The render functions are pure, so a
 // test can check that the README is in sync without writing anything.
 import { readFileSync, writeFileSync } from "node:fs";
@@ -14,6 +15,7 @@ import { table } from "../commands/table.ts";
 import { ANNOUNCEMENT_SWITCH_NAMES, ANNOUNCEMENT_SWITCHES } from "../src/core/announcements.ts";
 import { describeRange, formatPolicyValue, POLICY_KEY_NAMES, POLICY_KEYS } from "../src/core/policy.ts";
 import { JOBS } from "../src/schedules.ts";
+import { economicsMain } from "./economics-doc.ts";
 import { simulateMonth, simulationMarkdown } from "./simulate.ts";
 
 export const README_FILE = resolve(fileURLToPath(new URL("..", import.meta.url)), "README.md");
@@ -188,6 +190,8 @@ export async function main(argv: readonly string[], file = README_FILE): Promise
     process.stderr.write(`unknown argument ${unknown[0]}\nusage: tsx scripts/gen-docs.ts [--check]\n`);
     return 2;
   }
+  // docs/economics.md's generated parts (policy keys, worked examples): written or checked too.
+  const economics = economicsMain(check);
   const before = readFileSync(file, "utf8");
   let after: string;
   try {
@@ -199,7 +203,7 @@ export async function main(argv: readonly string[], file = README_FILE): Promise
   if (check) {
     if (after === before) {
       process.stdout.write("README.md is up to date.\n");
-      return 0;
+      return economics;
     }
     const stale = [...staleSections(before), ...(replaceSection(before, "simulation", await simulationSection()) === before ? [] : ["simulation"])];
     process.stderr.write(`README.md is out of date (${stale.join(", ")}): run npm run docs\n`);
@@ -211,7 +215,7 @@ export async function main(argv: readonly string[], file = README_FILE): Promise
   } else {
     process.stdout.write("README.md was up to date.\n");
   }
-  return 0;
+  return economics;
 }
 
 const isEntry = process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href;

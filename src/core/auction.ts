@@ -1,8 +1,10 @@
-// The scarcity auction (MODEL.md, "Goods"): units go to the highest preference weights (ties:
-// earliest request); every winner pays the same clearing weight, the highest losing weight but
-// at least 1.00, times the effort: a uniform-price auction, where stating your true preference
-// is the best strategy. A winner who cannot pay within the credit limit is skipped and the unit
-// goes to the next bid. Weights are millionths, amounts milli-hours.
+// The scarcity auction (docs/economics.md, "Scarce goods: rounds and the auction"): units go to
+// the highest preference weights (ties: earliest request); every winner pays the same clearing
+// weight, the highest losing weight but at least 1.00, times the effort: a uniform-price
+// auction, where stating your true preference is the best strategy for a member who wants one
+// unit (with several, their own losing unit can set their price). A winner who cannot pay
+// within the credit limit is skipped and the unit goes to the next bid. Weights are millionths,
+// amounts milli-hours.
 //
 // Bounded work: a round of u requested units over r requests costs O(r log r + u log u): at
 // most 2u + 1 steps (counted by `AuctionMeter`) of O(log u) each, however the balances fall.

@@ -1,6 +1,7 @@
-// A pool's policy: every number of the model that a pool may change, with MODEL.md's
-// defaults. Stored as one JSON document of integers; parsing an older document fills in keys
-// added since, so a pool created by an earlier version keeps working.
+// A pool's policy: every number of the model that a pool may change, with its default
+// (docs/economics.md explains each key; its "Policy keys" table is generated from POLICY_KEYS).
+// Stored as one JSON document of integers; parsing an older document fills in keys added
+// since, so a pool created by an earlier version keeps working.
 import { z } from "zod";
 import { formatThousandths, MAX_MILLI_HOURS, MILLI, parseThousandths, splitUnit, UNIT_SHORT, type AmountUnit } from "./amounts.ts";
 import { parseCron } from "./cron.ts";

@@ -367,8 +367,8 @@ describe("FakeDiscord with the real discord.js client", () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// Behaviours of real Discord the fake reproduces (see /work/shared/STACK.md, "What the real
-// servers do"), driven with plain fetch and a raw gateway socket, then with discord.js.
+// Behaviours of real Discord the fake reproduces (what Discord's documented API and a real
+// server answer), driven with plain fetch and a raw gateway socket, then with discord.js.
 
 interface ApiResult {
   status: number;

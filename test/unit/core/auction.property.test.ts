@@ -1,5 +1,5 @@
 // GIVEN any bids, supply, effort, balances and credit limit THEN roundOutcome (the uniform-price
-// scarcity auction of MODEL.md, "Goods"):
+// scarcity auction of docs/economics.md, "Scarce goods: rounds and the auction"):
 //   - hands out at most the supply, and all of it while a bid still loses;
 //   - puts every unit of every bid in exactly one of winners, losers and skipped;
 //   - prices every winner at the same clearing weight = the highest losing weight, at least 1.00,

@@ -1,4 +1,5 @@
-// The scarcity auction of MODEL.md: uniform price = the highest losing weight (at least 1.00).
+// The scarcity auction (docs/economics.md, "Scarce goods: rounds and the auction"): uniform
+// price = the highest losing weight (at least 1.00).
 import { describe, expect, it } from "vitest";
 import { roundOutcome, type Bid } from "../../../src/core/auction.ts";
 

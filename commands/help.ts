@@ -112,7 +112,7 @@ export const helpCommand = defineCommand({
   path: ["help"],
   where: "anywhere",
   summary: "The groups of commands, a group's commands, or one command explained",
-  details: "Alone it lists the groups of commands, one line each; with a group (help task) it lists that group's commands with their usage; with a command (help task claim) it explains it: its options, who may run it and examples. Each platform shows commands in its own syntax: slash commands on Discord, with the !dpool prefix on Matrix. A mistyped command is explained as the one nearest to it; words that are no command say so, with the nearest group if there is one, then list the groups.",
+  details: "Alone it lists the groups of commands, one line each; with a group (help task) it lists that group's commands with their usage; with a command (help task claim) it explains it: its options, who may run it and examples. Each platform shows commands in its own syntax: as slash commands on Discord, with the prefix on Matrix. A mistyped command is explained as the one nearest to it; words that are no command say so, with the nearest group if there is one, then list the groups.",
   access: "anyone",
   mutates: false,
   args: { command: arg.text("A command or group, like pool create or goal", { max: 60, placeholder: "command" }).optional().rest() },

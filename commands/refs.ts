@@ -61,6 +61,8 @@ export function readRef(table: readonly AnyCommand[], text: string): CommandRef 
   for (const c of table) {
     if (c.path.length <= words.length && c.path.every((w, i) => words[i] === w) && (!command || c.path.length > command.path.length)) command = c;
   }
+  // A group typed alone runs its status command where it has one: "me" is "me status".
+  if (!command && words.length === 1) command = table.find((c) => c.path.length === 2 && c.path[0] === words[0] && c.path[1] === "status");
   if (!command) return undefined;
   const entries = Object.entries(command.args) as Array<[string, AnyArg]>;
   const positional = entries.filter(([, a]) => a.spec.positional).map(([n]) => n);

@@ -3,13 +3,13 @@
 // command leaves the database exactly as it was. Bugs are caught here once, logged with an
 // incident id, and shown to the user as that id.
 import type { RandomBytes } from "../src/core/ids.ts";
-import { DatabaseBusyError, type DomainError } from "../src/errors.ts";
+import { DatabaseBusyError, WriteInReadError, type DomainError } from "../src/errors.ts";
 import type { FloodVerdict } from "../src/core/flood.ts";
 import { defaultPolicy } from "../src/core/policy.ts";
 import { commandFingerprint, FloodGate, floodLimitOf, ownsReply, ownsRequest } from "../src/services/admission.ts";
-import { inPool, resolveCaller, type Caller, type Ctx, type PoolCtx } from "../src/services/context.ts";
+import { findCaller, inPool, resolveCaller, type Caller, type Ctx, type PoolCtx } from "../src/services/context.ts";
 import { refreshBoards } from "../src/services/rooms.ts";
-import { catchUp } from "../src/services/catch-up.ts";
+import { catchUp, nothingDue, type CaughtUp } from "../src/services/catch-up.ts";
 import { didSomething } from "../src/core/outcome.ts";
 import type { Logger } from "../src/log.ts";
 import type { Store, Tx } from "../src/store.ts";
@@ -200,7 +200,12 @@ export async function execute(engine: Engine, inv: Invocation, command: AnyComma
   const now = inv.now.getTime();
   if (!Number.isFinite(now)) throw new Error("invocation time is not a valid date");
   try {
-    const outcome = await engine.store.transaction(async (tx) => {
+    // A read runs on the read-only view, beside writes and without waiting for the write lock,
+    // unless it finds that something must be written first; then it runs as a write.
+    const read = mutates ? undefined : await readOnly(engine, inv, command, values, fingerprint);
+    let outcome: Outcome | undefined = read?.outcome;
+    if (outcome && !("answered" in outcome) && inv.replyTo !== undefined) outcome = await storeReadReply(engine, inv, { replayed: false, command: outcome.command, data: outcome.data }, fingerprint);
+    outcome ??= await engine.store.transaction(async (tx): Promise<Outcome> => {
       // A request id is its caller's: the stored answer goes only to the same member for the
       // same command; replays are not counted by flood control.
       if (inv.replyTo !== undefined) {
@@ -216,7 +221,8 @@ export async function execute(engine: Engine, inv: Invocation, command: AnyComma
         return { replayed: true as const, command: earlier.command, data: JSON.parse(earlier.reply) as unknown };
       }
       const ctx = await resolveCaller(tx, inv.caller, { now, requestId: inv.requestId, random: engine.random });
-      admitResolved(engine, inv, ctx);
+      // Counted once: a read that was admitted and then wanted to write is not counted again.
+      if (!read?.admitted) admitResolved(engine, inv, ctx);
       // Time only moves forward: a time given by hand may not go back before the pool's clock.
       const clock = ctx.pool?.row.clock ?? 0;
       if (inv.timeGiven && now < clock) throw new Refusal({ kind: "clock_behind", clock });
@@ -254,7 +260,7 @@ export async function execute(engine: Engine, inv: Invocation, command: AnyComma
       return { replayed: false as const, command: name, data: JSON.parse(stored) as unknown };
     });
     engine.afterCommit?.();
-    if ("answered" in outcome && typeof outcome.answered === "string") return replyFromStored(engine.table, outcome.answered, true);
+    if ("answered" in outcome) return replyFromStored(engine.table, outcome.answered, true);
     const def = engine.table.find((c) => commandName(c) === outcome.command) ?? command;
     return { ok: true, command: outcome.command, data: def.json(outcome.data), doc: def.render(outcome.data), replayed: outcome.replayed };
   } catch (e) {
@@ -275,6 +281,95 @@ export async function execute(engine: Engine, inv: Invocation, command: AnyComma
     const message = `something went wrong on our side (incident ${incident}); nothing was changed. Please tell a pool admin.`;
     return refuseSafely(engine, inv, { ok: false, code: "internal", command: name, message, doc: [doc.line(doc.bad("✗ "), message)] }, fingerprint);
   }
+}
+
+/** What a command came to: a stored answer given again, or the command's data (as stored). */
+type Answered = { readonly replayed: false; readonly command: string; readonly data: unknown };
+type Outcome = { readonly replayed: true; readonly answered: string } | { readonly replayed: boolean; readonly command: string; readonly data: unknown };
+
+/** On the read path: the command must run as a write after all (the reason is in the comment where it is thrown). */
+class MustWrite extends Error {
+  constructor() {
+    super("must_write");
+  }
+}
+
+/** What a caught-up pool shows when nothing was due: nothing done. */
+const NOTHING_CAUGHT: CaughtUp = { released: [], rounds: [], settled: [], overdue: [] };
+
+/**
+ * Runs a command that changes nothing on the store's read-only view (Store.read): it takes no
+ * write lock and waits for no write, in this process or another. The same steps as the write
+ * path, reading only; undefined when the read finds that something must be written first (the
+ * caller is new, or new to the pool, or speaks in a room that was unreachable; something came
+ * due, which catching up would do and then move the pools' clocks; the command wrote after all,
+ * such as a member mentioned for the first time): then it runs as a write. `admitted` says
+ * whether flood control counted it already. Refusals are thrown as on the write path.
+ */
+async function readOnly(
+  engine: Engine,
+  inv: Invocation,
+  command: AnyCommand,
+  values: Record<string, unknown>,
+  fingerprint: string,
+): Promise<{ outcome: Outcome | undefined; admitted: boolean }> {
+  const now = inv.now.getTime();
+  let admitted = false;
+  try {
+    const outcome = await engine.store.read(async (tx): Promise<Outcome> => {
+      if (inv.replyTo !== undefined) {
+        const answered = await tx.reply(inv.requestId);
+        if (answered) {
+          if (!ownsReply(answered, inv.caller, fingerprint)) throw new Refusal({ kind: "request_reused" });
+          return { replayed: true, answered: answered.body };
+        }
+      }
+      // A request id recorded by a command that changed something is never a read's.
+      if (await tx.request(inv.requestId)) throw new Refusal({ kind: "request_reused" });
+      const ctx = await findCaller(tx, inv.caller, { now, requestId: inv.requestId, random: engine.random });
+      if (!ctx) throw new MustWrite();
+      // Something came due: catching up writes (and moves the clocks), so it runs as a write.
+      if (ctx.pool && !(await nothingDue(tx, now))) throw new MustWrite();
+      admitResolved(engine, inv, ctx);
+      admitted = true;
+      const clock = ctx.pool?.row.clock ?? 0;
+      if (inv.timeGiven && now < clock) throw new Refusal({ kind: "clock_behind", clock });
+      let runCtx: Ctx = ctx;
+      if (command.where === "pool") {
+        const pooled = inPool(ctx);
+        if (!pooled.ok) throw new Refusal(pooled.error);
+        runCtx = pooled.value;
+      }
+      const result = await command.run(runCtx as PoolCtx, values, { table: engine.table, caughtUp: ctx.pool ? NOTHING_CAUGHT : undefined });
+      if (!result.ok) throw new Refusal(result.error);
+      // Through JSON, as the write path stores it, so the answer is the same either way.
+      return { replayed: false, command: commandName(command), data: JSON.parse(JSON.stringify(result.value ?? null)) as unknown };
+    });
+    return { outcome, admitted };
+  } catch (e) {
+    if (e instanceof MustWrite || e instanceof WriteInReadError) return { outcome: undefined, admitted };
+    throw e;
+  }
+}
+
+/**
+ * A chat platform's answer to a read is stored like any other (the adapter sends it once, from
+ * its reply row, however often the platform delivers the request): after the read, in a short
+ * write transaction of its own. If the same request was answered meanwhile (delivered twice at
+ * once), that first answer is the answer.
+ */
+async function storeReadReply(engine: Engine, inv: Invocation, outcome: Answered, fingerprint: string): Promise<Outcome> {
+  const body = `{"ok":true,"command":${JSON.stringify(outcome.command)},"data":${JSON.stringify(outcome.data)}}`;
+  const earlier = await engine.store.transaction(async (tx) => {
+    const before = await tx.reply(inv.requestId);
+    if (before) return before;
+    if (await tx.request(inv.requestId)) throw new Refusal({ kind: "request_reused" });
+    await storeReply(tx, inv, body, fingerprint);
+    return undefined;
+  });
+  if (!earlier) return outcome;
+  if (!ownsReply(earlier, inv.caller, fingerprint)) throw new Refusal({ kind: "request_reused" });
+  return { replayed: true, answered: earlier.body };
 }
 
 /** Stores a refusal as the request's answer; if even that fails, the refusal is still shown. */

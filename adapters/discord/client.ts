@@ -15,6 +15,7 @@ import {
   GatewayIntentBits,
   MessageFlags,
   PermissionFlagsBits,
+  Routes,
   type AutocompleteInteraction,
   type ButtonInteraction,
   type ChatInputCommandInteraction,
@@ -276,6 +277,23 @@ export class DiscordAdapter {
     await i.update({ embeds: i.message.embeds.map((e) => ({ ...e.toJSON(), footer })), components: [] });
   }
 
+  /**
+   * Takes the buttons off a preview that was confirmed, through the preview's own interaction
+   * token (good for 15 minutes; an older preview keeps them, and a press there is refused as done
+   * already). Trouble here is logged: the confirmation stands and is answered either way.
+   */
+  private async retireButtons(previewRequestId: string): Promise<void> {
+    try {
+      const row = await this.o.store.read((tx) => tx.reply(previewRequestId));
+      if (!row) return;
+      const t = JSON.parse(row.target) as ReplyTarget;
+      if (Date.now() - t.at > TOKEN_TTL_MS) return;
+      await this.client.rest.patch(Routes.webhookMessage(t.app, t.token, "@original"), { body: { components: [] }, auth: false });
+    } catch (e) {
+      this.logger.warn({ requestId: previewRequestId, reason: e instanceof Error ? e.message : String(e) }, "could not take the buttons off a confirmed preview");
+    }
+  }
+
   /** A plan from its stored form (the same for a live interaction and one run again after a crash). */
   private planOf(journal: InboxPlan): Plan {
     const engine = this.o.engine;
@@ -283,8 +301,16 @@ export class DiscordAdapter {
       const { code, message } = journal.refuse;
       return { journal, personal: true, mutates: false, run: (inv) => refuse(engine, inv, { ok: false, code, message, doc: [doc.line(doc.bad("✗ "), message)] }) };
     }
-    // A confirmation is answered in the channel like the typed command (a refusal still privately).
-    if ("confirm" in journal) return { journal, personal: false, mutates: true, run: (inv) => runConfirmation(engine, inv, journal.confirm) };
+    // A confirmation is answered in the channel like the typed command (a refusal still privately);
+    // once it acted, the preview's buttons go.
+    if ("confirm" in journal) {
+      const run = async (inv: Invocation) => {
+        const reply = await runConfirmation(engine, inv, journal.confirm);
+        if (reply.ok && !reply.replayed) await this.retireButtons(journal.confirm);
+        return reply;
+      };
+      return { journal, personal: false, mutates: true, run };
+    }
     if ("text" in journal) {
       const parsed = parseCommand(engine.table, journal.text);
       if (!parsed.ok) return { journal, personal: true, mutates: false, run: (inv) => runText(engine, inv, journal.text) };

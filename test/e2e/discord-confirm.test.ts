@@ -117,6 +117,9 @@ describe("pool correct on Discord: the preview's buttons", () => {
     expect(pressed.text).toMatch(/Entry #1 \(2\.00 wh\) reversed by entry #2: hours were reported twice/);
     // Answered in the channel, as the typed confirm is.
     expect(pressed.ephemeral).toBe(false);
+    // The preview's buttons are gone; its text stays.
+    await vi.waitFor(() => expect(buttonsOf(fake.message(preview.reply!.id))).toEqual([]), { timeout: 5000 });
+    expect(fake.message(preview.reply!.id)?.embeds[0]?.description).toContain("would be reversed");
     expect(entries()).toEqual([expect.objectContaining({ id: 1, kind: "work" }), { id: 2, kind: "correction", reverses: 1, memo: "hours were reported twice" }]);
     expect((await run("bob", "me", "balance")).text).toContain("Your balance: **0.00 wh**");
     const shown = await run("bob", "task", "show", [{ name: "id", type: INTEGER, value: 1 }]);
@@ -130,7 +133,7 @@ describe("pool correct on Discord: the preview's buttons", () => {
     expect(pressed.messages).toHaveLength(1);
     expect(entries()).toHaveLength(2);
 
-    // Pressed again later: answered once, privately, that it was already reversed; nothing changes.
+    // Pressed again (a client still showing the button): answered once, privately, that it was already reversed; nothing changes.
     const before = dump();
     const again = press("alice", reverse.custom_id!, preview.reply!.id);
     await again.settled();

@@ -1,6 +1,5 @@
 // How queued announcements and notes read, whatever the platform.
-import { formatThousandths } from "../src/core/amounts.ts";
-import { formatWeight } from "../src/core/weights.ts";
+import { formatHours, formatPlainHours, formatWeight } from "../src/core/amounts.ts";
 import type { GoalAnnouncement } from "../src/services/goals.ts";
 import type { ProjectSummary } from "../src/services/summary.ts";
 import type { TaskAnnouncement } from "../src/services/tasks.ts";
@@ -10,9 +9,10 @@ import type { PoolDigest } from "../src/services/summary.ts";
 import { renderPoolDigest, renderProjectSummary } from "./summary.ts";
 import { duration } from "./task.ts";
 import { doc, type Doc } from "./doc.ts";
-import { plural, when } from "./present.ts";
+import { plural, when, type View } from "./present.ts";
 
-export function renderAnnouncement(kind: string, body: string): Doc {
+/** An announcement as a room reads it; times in the announcing pool's zone (see View). */
+export function renderAnnouncement(kind: string, body: string, v: View): Doc {
   switch (kind) {
     case "goal": {
       const g = JSON.parse(body) as GoalAnnouncement;
@@ -27,7 +27,7 @@ export function renderAnnouncement(kind: string, body: string): Doc {
           "🛠 New task ",
           doc.strong(`#${t.task}`),
           ` for ${t.project}: ${t.title} `,
-          doc.muted(`(${t.kind}, ${formatThousandths(t.estimate, 0)} h, ${t.slots} slot${t.slots === 1 ? "" : "s"}${t.dueAt === null ? "" : `, due ${when(t.dueAt)}`})`),
+          doc.muted(`(${t.kind}, ${formatPlainHours(t.estimate)}, ${t.slots} slot${t.slots === 1 ? "" : "s"}${t.dueAt === null ? "" : `, due ${when(t.dueAt, v)}`})`),
           " at weight ",
           doc.strong(formatWeight(t.weight)),
           ". Take it with ",
@@ -37,9 +37,9 @@ export function renderAnnouncement(kind: string, body: string): Doc {
       ];
     }
     case "summary":
-      return renderProjectSummary(JSON.parse(body) as ProjectSummary);
+      return renderProjectSummary(JSON.parse(body) as ProjectSummary, v);
     case "pool-summary":
-      return renderPoolDigest(JSON.parse(body) as PoolDigest);
+      return renderPoolDigest(JSON.parse(body) as PoolDigest, v);
     case "round": {
       const r = JSON.parse(body) as RoundAnnouncement;
       return [
@@ -48,14 +48,14 @@ export function renderAnnouncement(kind: string, body: string): Doc {
           doc.strong(r.good),
           ` (${r.project}) closed: ${r.allocated} unit${r.allocated === 1 ? "" : "s"} to ${plural(r.members, "member")} at clearing weight `,
           doc.strong(formatWeight(r.clearing)),
-          `, ${r.unitPrice === undefined ? formatThousandths(r.unitCost) : formatWeight(r.unitPrice)} wh each. ${r.stock} left in stock`,
+          `, ${r.unitPrice === undefined ? formatHours(r.unitCost) : formatHours(r.unitPrice, 1_000_000)} each. ${r.stock} left in stock`,
           r.queued > 0 ? `, ${r.queued} still asked for (next round).` : ".",
         ),
       ];
     }
     case "board": {
       const b = JSON.parse(body) as BoardMessage;
-      return b.removed ? [doc.line(doc.muted("The task board of this room was switched off."))] : renderBoard(b);
+      return b.removed ? [doc.line(doc.muted("The task board of this room was switched off."))] : renderBoard(b, v);
     }
     case "neglected": {
       const n = JSON.parse(body) as NeglectedNotice;
@@ -81,7 +81,7 @@ export function newestBoards(items: ReadonlyArray<{ id: number; roomId: number; 
 }
 
 /** A room's live task board: the heaviest open tasks, edited in place as they change. */
-export function renderBoard(b: TaskBoard & { at?: number }): Doc {
+export function renderBoard(b: TaskBoard & { at?: number }, v: View): Doc {
   const scope = b.project ?? b.pool;
   const head = doc.heading(`📋 Open tasks of ${scope}`);
   if (b.tasks.length === 0) return [head, doc.line(doc.muted("Nothing open right now. "), doc.cmd("task post"), doc.muted(" adds work."))];
@@ -94,11 +94,11 @@ export function renderBoard(b: TaskBoard & { at?: number }): Doc {
         doc.muted(b.project === null ? `(${t.project}, ${t.kind})` : `(${t.kind})`),
         " weight ",
         doc.strong(formatWeight(t.weight)),
-        ` · ${formatThousandths(t.estimate, 0)} h · ${t.taken}/${t.slots} taken`,
+        ` · ${formatPlainHours(t.estimate)} · ${t.taken}/${t.slots} taken`,
       ]),
     ),
     doc.line(
-      doc.muted(`${b.open > b.tasks.length ? `Top ${b.tasks.length} of ${b.open} open, heaviest first` : "Heaviest first"}${b.at === undefined ? "" : `; updated ${when(b.at)}`}. Take one with `),
+      doc.muted(`${b.open > b.tasks.length ? `Top ${b.tasks.length} of ${b.open} open, heaviest first` : "Heaviest first"}${b.at === undefined ? "" : `; updated ${when(b.at, v)}`}. Take one with `),
       doc.cmd("task claim <id>"),
       doc.muted("."),
     ),
@@ -106,22 +106,22 @@ export function renderBoard(b: TaskBoard & { at?: number }): Doc {
 }
 
 /** Notes to one member: why a claim ended, work sent back, a slot open again. */
-export function renderNote(kind: string, body: string): Doc {
-  if (kind === "summary") return renderProjectSummary(JSON.parse(body) as ProjectSummary);
+export function renderNote(kind: string, body: string, v: View): Doc {
+  if (kind === "summary") return renderProjectSummary(JSON.parse(body) as ProjectSummary, v);
   const n = JSON.parse(body) as { task: number; title: string; project?: string; reason?: string; by?: string; expiresAt?: number; good?: string; qty?: number; cost?: number; clearing?: number; restored?: boolean; state?: string };
   switch (kind) {
     case "allocated":
-      return [doc.line(`🎁 The round of ${n.good} closed: you got ${n.qty} for ${formatThousandths(n.cost ?? 0)} wh (clearing weight ${formatWeight(n.clearing ?? 0)}).`)];
+      return [doc.line(`🎁 The round of ${n.good} closed: you got ${n.qty} for ${formatHours(n.cost ?? 0)} (clearing weight ${formatWeight(n.clearing ?? 0)}).`)];
     case "skipped":
-      return [doc.line(doc.warn("⚠ "), `You won ${n.qty} of ${n.good} in its round, but ${formatThousandths(n.cost ?? 0)} wh would take you past the credit limit; your request stays queued for the next round.`)];
+      return [doc.line(doc.warn("⚠ "), `You won ${n.qty} of ${n.good} in its round, but ${formatHours(n.cost ?? 0)} would take you past the credit limit; your request stays queued for the next round.`)];
     case "overdue": {
       const l = JSON.parse(body) as { loan: number; good: string; dueAt: number; perDay: number };
       return [
-        doc.line(doc.warn("⏰ "), `Your loan #${l.loan} (${l.good}) was due back ${when(l.dueAt)}. Each day you keep it costs ${formatWeight(l.perDay)} wh more, also past your credit limit: `, doc.cmd(`good return ${l.loan}`), " when you bring it back."),
+        doc.line(doc.warn("⏰ "), `Your loan #${l.loan} (${l.good}) was due back ${when(l.dueAt, v)}. Each day you keep it costs ${formatHours(l.perDay, 1_000_000)} more, also past your credit limit: `, doc.cmd(`good return ${l.loan}`), " when you bring it back."),
       ];
     }
     case "released":
-      return [doc.line(doc.warn("⏰ "), `Your claim on task #${n.task} (${n.title}) ran out at ${when(n.expiresAt ?? 0)} without a report, so its slot was released. `, doc.cmd(`task claim ${n.task}`), " takes it again if it is still open.")];
+      return [doc.line(doc.warn("⏰ "), `Your claim on task #${n.task} (${n.title}) ran out at ${when(n.expiresAt ?? 0, v)} without a report, so its slot was released. `, doc.cmd(`task claim ${n.task}`), " takes it again if it is still open.")];
     case "refused":
       return [doc.line(`${n.project} turned you down for task #${n.task} (${n.title}). `, doc.cmd("task list"), " shows other work.")];
     case "rejected":
@@ -135,7 +135,7 @@ export function renderNote(kind: string, body: string): Doc {
     case "slot_open":
       return [doc.line(`A slot of task #${n.task} (${n.title}) is open again: `, doc.cmd(`task claim ${n.task}`), ".")];
     case "due":
-      return [doc.line(`@${n.by} gave task #${n.task} (${n.title}) a new due date: report your work by ${when(n.expiresAt ?? 0)} with `, doc.cmd(`task done ${n.task}`), ", or the slot is released.")];
+      return [doc.line(`@${n.by} gave task #${n.task} (${n.title}) a new due date: report your work by ${when(n.expiresAt ?? 0, v)} with `, doc.cmd(`task done ${n.task}`), ", or the slot is released.")];
     case "linked": {
       const l = JSON.parse(body) as { member: string; merged: string; accounts: string[] };
       return [

@@ -7,6 +7,7 @@ import type { CaughtUp } from "../src/services/catch-up.ts";
 import type { Ctx, PoolCtx } from "../src/services/context.ts";
 import type { AnyArg, ArgValues } from "./args.ts";
 import type { Doc } from "./doc.ts";
+import type { View } from "./present.ts";
 
 /** Who may run a command; the services enforce it, help shows it. */
 export type Access = "anyone" | "pool admin" | "coordinator of the project" | "coordinator of the project or pool admin";
@@ -55,7 +56,11 @@ export interface CommandDef<A extends Record<string, AnyArg>, D, W extends Where
    */
   readonly confirm?: (data: D) => ArgValues<A> | undefined;
   readonly run: (ctx: W extends "pool" ? PoolCtx : Ctx, args: ArgValues<A>, env: CommandEnv) => Promise<Result<D, DomainError>>;
-  readonly render: (data: D) => Doc;
+  /**
+   * The answer as text, a pure function of the stored data and the view (the pool's time zone;
+   * see commands/present.ts), so a replay renders exactly as the first answer did.
+   */
+  readonly render: (data: D, view: View) => Doc;
   /** What `--json` shows as `data`; amounts as weighted hours. */
   readonly json: (data: D) => unknown;
 }

@@ -5,7 +5,7 @@
 import type { RandomBytes } from "../src/core/ids.ts";
 import { DatabaseBusyError, WriteInReadError, type DomainError } from "../src/errors.ts";
 import type { FloodVerdict } from "../src/core/flood.ts";
-import { defaultPolicy } from "../src/core/policy.ts";
+import { defaultPolicy, readPolicy } from "../src/core/policy.ts";
 import { commandFingerprint, FloodGate, floodLimitOf, ownsReply, ownsRequest } from "../src/services/admission.ts";
 import { findCaller, inPool, resolveCaller, type Caller, type Ctx, type PoolCtx } from "../src/services/context.ts";
 import { refreshBoards } from "../src/services/rooms.ts";
@@ -18,6 +18,7 @@ import { commandName } from "./define.ts";
 import { doc, type Doc } from "./doc.ts";
 import { describeDomainError, describeUsageError } from "./errors.ts";
 import { parseCommand, type UsageError } from "./text.ts";
+import { UTC_VIEW, viewOf, type View } from "./present.ts";
 
 export interface Engine {
   readonly store: Store;
@@ -52,7 +53,7 @@ export interface Invocation {
 
 /** An answer as stored in a reply row: enough to render it again exactly. */
 export type StoredReply =
-  | { readonly ok: true; readonly command: string; readonly data: unknown }
+  | { readonly ok: true; readonly command: string; readonly data: unknown; readonly timeZone?: string }
   | { readonly ok: false; readonly code: string; readonly command?: string; readonly message: string };
 
 export type Reply =
@@ -186,11 +187,19 @@ export function replyFromStored(table: readonly AnyCommand[], body: string, repl
   if (!s.ok) return { ok: false, code: s.code, command: s.command, message: s.message, doc: [doc.line(doc.bad("✗ "), s.message)] };
   const def = table.find((c) => commandName(c) === s.command);
   if (!def) throw new Error(`a stored reply names the unknown command "${s.command}"`);
-  return { ok: true, command: s.command, data: def.json(s.data), doc: def.render(s.data), replayed };
+  // Shown in the time zone the answer was first given in (rows from before it was kept: UTC).
+  return { ok: true, command: s.command, data: def.json(s.data), doc: def.render(s.data, viewOf(s.timeZone === undefined ? undefined : { timezone: s.timeZone })), replayed };
 }
 
 /** The refusal shown when the database stayed locked by another process: try again, nothing changed. */
 export const BUSY_MESSAGE = "the pool's database is busy right now (another d-pool process is holding it); nothing was changed. Please try again in a moment.";
+
+/** The view of the pool the caller's room belongs to (pool create and join bind it during the command); UTC for none. */
+async function roomView(tx: Tx, caller: Caller): Promise<View> {
+  const room = await tx.room(caller.platform, caller.roomId);
+  const pool = room ? await tx.pool(room.poolId) : undefined;
+  return pool ? viewOf(readPolicy(pool.policy)) : UTC_VIEW;
+}
 
 /** Runs an already parsed (and validated) command. */
 export async function execute(engine: Engine, inv: Invocation, command: AnyCommand, values: Record<string, unknown>): Promise<Reply> {
@@ -199,12 +208,14 @@ export async function execute(engine: Engine, inv: Invocation, command: AnyComma
   const fingerprint = commandFingerprint(name, values);
   const now = inv.now.getTime();
   if (!Number.isFinite(now)) throw new Error("invocation time is not a valid date");
+  // Times in the answer (and in a refusal) are shown in the pool's time zone; UTC outside a pool.
+  let view: View = UTC_VIEW;
   try {
     // A read runs on the read-only view, beside writes and without waiting for the write lock,
     // unless it finds that something must be written first; then it runs as a write.
-    const read = mutates ? undefined : await readOnly(engine, inv, command, values, fingerprint);
+    const read = mutates ? undefined : await readOnly(engine, inv, command, values, fingerprint, (v) => (view = v));
     let outcome: Outcome | undefined = read?.outcome;
-    if (outcome && !("answered" in outcome) && inv.replyTo !== undefined) outcome = await storeReadReply(engine, inv, { replayed: false, command: outcome.command, data: outcome.data }, fingerprint);
+    if (outcome && !("answered" in outcome) && inv.replyTo !== undefined) outcome = await storeReadReply(engine, inv, { replayed: false, command: outcome.command, data: outcome.data }, fingerprint, view);
     outcome ??= await engine.store.transaction(async (tx): Promise<Outcome> => {
       // A request id is its caller's: the stored answer goes only to the same member for the
       // same command; replays are not counted by flood control.
@@ -218,11 +229,13 @@ export async function execute(engine: Engine, inv: Invocation, command: AnyComma
       const earlier = await tx.request(inv.requestId);
       if (earlier) {
         if (!mutates || !(await ownsRequest(tx, earlier, inv.caller, name, fingerprint))) throw new Refusal({ kind: "request_reused" });
+        view = await roomView(tx, inv.caller);
         return { replayed: true as const, command: earlier.command, data: JSON.parse(earlier.reply) as unknown };
       }
       const ctx = await resolveCaller(tx, inv.caller, { now, requestId: inv.requestId, random: engine.random });
       // Counted once: a read that was admitted and then wanted to write is not counted again.
       if (!read?.admitted) admitResolved(engine, inv, ctx);
+      if (ctx.pool) view = viewOf(ctx.pool.policy);
       // Time only moves forward: a time given by hand may not go back before the pool's clock.
       const clock = ctx.pool?.row.clock ?? 0;
       if (inv.timeGiven && now < clock) throw new Refusal({ kind: "clock_behind", clock });
@@ -242,6 +255,8 @@ export async function execute(engine: Engine, inv: Invocation, command: AnyComma
       }
       const result = await command.run(runCtx as PoolCtx, values, { table: engine.table, caughtUp: caught });
       if (!result.ok) throw new Refusal(result.error);
+      // A command outside a pool may have just bound the room to one (pool create, pool join).
+      if (!ctx.pool) view = await roomView(tx, inv.caller);
       // Stored as JSON and rendered from the stored copy, so a replay answers exactly the same.
       const stored = JSON.stringify(result.value ?? null);
       if (mutates && command.changesBoards) {
@@ -256,19 +271,19 @@ export async function execute(engine: Engine, inv: Invocation, command: AnyComma
         if (poolId !== undefined) await tx.advanceClock(now, poolId);
       }
       if (mutates) await tx.insertRequest({ requestId: inv.requestId, command: name, memberId: ctx.member.id, reply: stored, createdAt: now, fingerprint });
-      if (inv.replyTo !== undefined) await storeReply(tx, inv, `{"ok":true,"command":${JSON.stringify(name)},"data":${stored}}`, fingerprint);
+      if (inv.replyTo !== undefined) await storeReply(tx, inv, `{"ok":true,"command":${JSON.stringify(name)},"data":${stored},"timeZone":${JSON.stringify(view.timeZone)}}`, fingerprint);
       return { replayed: false as const, command: name, data: JSON.parse(stored) as unknown };
     });
     engine.afterCommit?.();
     if ("answered" in outcome) return replyFromStored(engine.table, outcome.answered, true);
     const def = engine.table.find((c) => commandName(c) === outcome.command) ?? command;
-    return { ok: true, command: outcome.command, data: def.json(outcome.data), doc: def.render(outcome.data), replayed: outcome.replayed };
+    return { ok: true, command: outcome.command, data: def.json(outcome.data), doc: def.render(outcome.data, view), replayed: outcome.replayed };
   } catch (e) {
     if (e instanceof Ignored) return ignoredReply(e.waitMs, name);
     if (e instanceof Refusal) {
       // Another caller's request id: their answer stays theirs, and nothing is stored under it.
       if (e.error.kind === "request_reused") return reusedReply(name);
-      const message = describeDomainError(e.error);
+      const message = describeDomainError(e.error, view);
       return refuseSafely(engine, inv, { ok: false, code: e.error.kind, command: name, message, doc: [doc.line(doc.bad("✗ "), message)] }, fingerprint);
     }
     if (e instanceof DatabaseBusyError) {
@@ -312,6 +327,7 @@ async function readOnly(
   command: AnyCommand,
   values: Record<string, unknown>,
   fingerprint: string,
+  seeView: (view: View) => void,
 ): Promise<{ outcome: Outcome | undefined; admitted: boolean }> {
   const now = inv.now.getTime();
   let admitted = false;
@@ -332,6 +348,7 @@ async function readOnly(
       if (ctx.pool && !(await nothingDue(tx, now))) throw new MustWrite();
       admitResolved(engine, inv, ctx);
       admitted = true;
+      if (ctx.pool) seeView(viewOf(ctx.pool.policy));
       const clock = ctx.pool?.row.clock ?? 0;
       if (inv.timeGiven && now < clock) throw new Refusal({ kind: "clock_behind", clock });
       let runCtx: Ctx = ctx;
@@ -358,8 +375,8 @@ async function readOnly(
  * write transaction of its own. If the same request was answered meanwhile (delivered twice at
  * once), that first answer is the answer.
  */
-async function storeReadReply(engine: Engine, inv: Invocation, outcome: Answered, fingerprint: string): Promise<Outcome> {
-  const body = `{"ok":true,"command":${JSON.stringify(outcome.command)},"data":${JSON.stringify(outcome.data)}}`;
+async function storeReadReply(engine: Engine, inv: Invocation, outcome: Answered, fingerprint: string, view: View): Promise<Outcome> {
+  const body = `{"ok":true,"command":${JSON.stringify(outcome.command)},"data":${JSON.stringify(outcome.data)},"timeZone":${JSON.stringify(view.timeZone)}}`;
   const earlier = await engine.store.transaction(async (tx) => {
     const before = await tx.reply(inv.requestId);
     if (before) return before;

@@ -1,9 +1,10 @@
 // The words for every refusal, in one exhaustive switch: each says what went wrong and what
 // to type instead, on one line.
-import { formatThousandths } from "../src/core/amounts.ts";
+import { formatHours, formatPlainHours } from "../src/core/amounts.ts";
 import { excerpt } from "../src/core/clean-text.ts";
 import type { DomainError } from "../src/errors.ts";
 import { commandName, type AnyCommand } from "./define.ts";
+import { UTC_VIEW, when, type View } from "./present.ts";
 import { usageLine, type UsageError } from "./text.ts";
 
 function assertNever(x: never): never {
@@ -17,7 +18,8 @@ function didYouMean(near: readonly string[] | undefined, quoted: boolean): strin
   return `did you mean ${quoted ? `"${excerpt(n)}"` : excerpt(n)}? `;
 }
 
-export function describeDomainError(e: DomainError): string {
+/** The refusal as one line; times in it are written in the view's zone (the pool's, when the command ran in one). */
+export function describeDomainError(e: DomainError, view: View = UTC_VIEW): string {
   switch (e.kind) {
     case "room_unbound":
       return 'this room belongs to no pool yet: type "pool create <name>" to start one, or "pool join <code>" with an invite from a pool admin';
@@ -114,13 +116,13 @@ export function describeDomainError(e: DomainError): string {
     case "self_verify":
       return `nobody verifies their own work: another coordinator of the project or a pool admin verifies task #${e.id}`;
     case "needs_hours":
-      return `@${e.member} reported ${formatThousandths(e.reported, 0)} h, above the cap of ${formatThousandths(e.cap, 0)} h (twice the estimate): type "task verify ${e.id} @${e.member} hours:<h>" with the hours you confirm`;
+      return `@${e.member} reported ${formatPlainHours(e.reported)}, above the cap of ${formatPlainHours(e.cap)} (twice the estimate): type "task verify ${e.id} @${e.member} hours:<h>" with the hours you confirm`;
     case "due_past":
       return e.id === undefined
         ? `that due date has passed: give a date ahead, such as due:${new Date(e.due + 7 * 86_400_000).toISOString().slice(0, 10)}`
         : `that due date has passed: give a date ahead, such as "task due ${e.id} ${new Date(e.due + 7 * 86_400_000).toISOString().slice(0, 10)}"`;
     case "task_overdue": {
-      const due = `${new Date(e.dueAt).toISOString().slice(0, 16).replace("T", " ")} UTC`;
+      const due = when(e.dueAt, view);
       return e.action === "claim"
         ? `task #${e.id} was due ${due}: it can no longer be claimed. Its coordinators can give it a new date ("task due ${e.id} <date>") or cancel it ("task cancel ${e.id}")`
         : `task #${e.id} was due ${due}: work sent back now could not be redone in time. Verify it ("task verify ${e.id} @${e.member}"), turn it down ("task refuse ${e.id} @${e.member}"), or give the task a new date first ("task due ${e.id} <date>")`;
@@ -140,10 +142,10 @@ export function describeDomainError(e: DomainError): string {
               ? `${e.good} is copyable: "good request ${e.good}" gives access, there is nothing to ${e.need === "durable" ? "borrow" : "subscribe to"}`
               : `${e.good} is a per-unit good: type "good request ${e.good} qty:<n>" instead`;
     case "insufficient_credit": {
-      const held = e.committed ? `, less ${formatThousandths(e.committed)} wh held by your waiting requests, loans and subscriptions` : "";
+      const held = e.committed ? `, less ${formatHours(e.committed)} held by your waiting requests, loans and subscriptions` : "";
       const units = e.units === undefined ? "" : e.units > 0 ? `enough for ${e.units} unit${e.units === 1 ? "" : "s"} at the effort; ` : "not enough for one unit; ";
-      if (e.share) return `your expected share of ${e.share.good} this period is ${formatThousandths(e.needed)} wh and you can take ${formatThousandths(Math.max(0, e.available))} wh more (balance plus the credit limit${held}): contribute first, then "good subscribe ${e.share.good}"`;
-      return `that costs ${formatThousandths(e.needed)} wh and you can take ${formatThousandths(Math.max(0, e.available))} wh more (balance plus the credit limit${held}): ${units}contribute first, or ask for less`;
+      if (e.share) return `your expected share of ${e.share.good} this period is ${formatHours(e.needed)} and you can take ${formatHours(Math.max(0, e.available))} more (balance plus the credit limit${held}): contribute first, then "good subscribe ${e.share.good}"`;
+      return `that costs ${formatHours(e.needed)} and you can take ${formatHours(Math.max(0, e.available))} more (balance plus the credit limit${held}): ${units}contribute first, or ask for less`;
     }
     case "too_many_units":
       return `a request may ask for at most ${e.max} units (pool policy maxRequestQty), not ${e.qty}: ask for fewer`;
@@ -160,7 +162,7 @@ export function describeDomainError(e: DomainError): string {
     case "loan_returned":
       return `loan #${e.id} was returned already`;
     case "deficit_cap":
-      return `${e.project}'s deficit is ${formatThousandths(e.deficit)} wh, past the pool's cap of ${formatThousandths(e.cap)} wh: no new production tasks until members take more of its goods (${e.goods.join(", ")}); tasks without good: can still be posted`;
+      return `${e.project}'s deficit is ${formatHours(e.deficit)}, past the pool's cap of ${formatHours(e.cap)}: no new production tasks until members take more of its goods (${e.goods.join(", ")}); tasks without good: can still be posted`;
     case "good_other_project":
       return `${e.good} is not a good of ${e.project}: a production task makes its own project's goods`;
     case "request_reused":

@@ -1,13 +1,13 @@
 // good ..., sector report and pool settle: goods are taken at their production effort and
 // auctioned at a higher cost when scarce; producers are credited only the effort.
-import { formatHours, formatThousandths, toHours } from "../src/core/amounts.ts";
-import { formatWeight, weightJson, WEIGHT_ONE } from "../src/core/weights.ts";
+import { formatHours, formatWeight, toHours } from "../src/core/amounts.ts";
+import { weightJson, WEIGHT_ONE } from "../src/core/weights.ts";
 import * as goods from "../src/services/goods.ts";
 import { ok } from "../src/result.ts";
 import { arg } from "./args.ts";
 import { defineCommand } from "./define.ts";
 import { doc, type Block, type Span } from "./doc.ts";
-import { iso, plural, when } from "./present.ts";
+import { iso, plural, when, type View } from "./present.ts";
 
 const goodArg = arg.ref("The good (see good list)", "good");
 const MODELS = ["per-unit", "flat-rate", "copyable", "durable"] as const;
@@ -47,7 +47,7 @@ function goodLine(v: goods.GoodView): Span[] {
   ];
 }
 
-function goodCard(v: goods.GoodView): Block[] {
+function goodCard(v: goods.GoodView, view: View): Block[] {
   const e = v.effort;
   const blocks: Block[] = [doc.line(...goodLine(v))];
   blocks.push(
@@ -58,7 +58,7 @@ function goodCard(v: goods.GoodView): Block[] {
       e.usesMeasured ? ", which is what a unit costs." : ", the declared one is charged.",
     ),
   );
-  if (v.round) blocks.push(doc.line(`Round open: ${plural(v.waiting, "request")} for ${plural(v.demand, "unit")}, closes ${when(v.round.closesAt)}. `, doc.cmd(`good request ${v.good.name} weight:<w>`), " to bid higher."));
+  if (v.round) blocks.push(doc.line(`Round open: ${plural(v.waiting, "request")} for ${plural(v.demand, "unit")}, closes ${when(v.round.closesAt, view)}. `, doc.cmd(`good request ${v.good.name} weight:<w>`), " to bid higher."));
   if (v.lastClearing !== null) blocks.push(doc.line(doc.muted(`Last round cleared at weight ${formatWeight(v.lastClearing)}.`)));
   if (v.good.model === "flat-rate") blocks.push(doc.line(`${plural(v.subscribers, "subscriber")} share its effort each period.`));
   if (v.good.model === "durable") blocks.push(doc.line(`${v.onLoan} on loan.`));
@@ -77,11 +77,8 @@ export function renderSectors(sectors: readonly goods.SectorLine[]): Block[] {
   ]);
 }
 
-/** Millionths of a weighted hour, with two to six decimals: 1_500 -> "0.0015", 1_000_000 -> "1.00". */
-const formatMicroHours = (micro: number) => formatWeight(micro);
-
 /** The reply to a changed bid: what it was, what it is, and what happened. */
-function bidChanged(d: goods.Requested): Block[] {
+function bidChanged(d: goods.Requested, view: View): Block[] {
   const was = d.was!;
   const units = d.request.qty - d.request.filled;
   const head = `Your request #${d.request.id} for ${d.good.good.name} `;
@@ -101,7 +98,7 @@ function bidChanged(d: goods.Requested): Block[] {
   ];
   return [
     doc.line(head, changes.join(" "), ": one bid per member, so it replaced your earlier one, as a bid made now."),
-    doc.line(doc.muted(`The round closes ${when(d.round?.closesAt ?? 0)}. `), doc.cmd(`good cancel ${d.request.id}`), doc.muted(" withdraws it.")),
+    doc.line(doc.muted(`The round closes ${when(d.round?.closesAt ?? 0, view)}. `), doc.cmd(`good cancel ${d.request.id}`), doc.muted(" withdraws it.")),
   ];
 }
 
@@ -172,7 +169,7 @@ export const goodCommands = [
     mutates: false,
     args: { good: goodArg },
     run: (ctx, a) => goods.showGood(ctx, a.good),
-    render: (d) => goodCard(d.good),
+    render: (d, view) => goodCard(d.good, view),
     json: (d) => ({ good: goodJson(d.good) }),
   }),
 
@@ -191,9 +188,9 @@ export const goodCommands = [
     },
     examples: ["good request bread qty:2", "good request bread weight:1.5", "good request #2", 'good request "Bread Share"'],
     run: (ctx, a) => goods.requestGood(ctx, a.good, a.qty, a.weight === undefined ? undefined : a.weight * 1000),
-    render: (d) =>
+    render: (d, view) =>
       d.was !== null
-        ? bidChanged(d)
+        ? bidChanged(d, view)
         : d.request.status === "allocated"
         ? [doc.line(`You took ${d.request.qty} x ${d.good.good.name} (${d.good.good.unit}) for `, doc.strong(formatHours(d.cost ?? 0)), ` (request #${d.request.id}).`)]
         : d.request.status === "access"
@@ -202,7 +199,7 @@ export const goodCommands = [
               doc.line(
                 `Request #${d.request.id} for ${d.request.qty} of ${d.good.good.name} waits for the round (${d.good.good.stock} in stock, ${d.good.demand} asked for), at preference weight ${formatWeight(d.request.weight)}.`,
               ),
-              doc.line(doc.muted(`The round closes ${when(d.round?.closesAt ?? 0)}. `), doc.cmd(`good cancel ${d.request.id}`), doc.muted(" withdraws it.")),
+              doc.line(doc.muted(`The round closes ${when(d.round?.closesAt ?? 0, view)}. `), doc.cmd(`good cancel ${d.request.id}`), doc.muted(" withdraws it.")),
             ],
     json: (d) => ({
       request: {
@@ -229,7 +226,7 @@ export const goodCommands = [
     run: (ctx, a) => goods.allocateGood(ctx, a.good),
     render: (d) => [
       d.allocations.length > 0
-        ? doc.line(`Round of ${d.good} closed at clearing weight `, doc.strong(formatWeight(d.outcome.clearing)), ` (${formatMicroHours(d.unitPrice)} wh per unit, effort ${formatHours(d.effort)}; each pays their units' total, rounded once):`)
+        ? doc.line(`Round of ${d.good} closed at clearing weight `, doc.strong(formatWeight(d.outcome.clearing)), ` (${formatHours(d.unitPrice, 1_000_000)} per unit, effort ${formatHours(d.effort)}; each pays their units' total, rounded once):`)
         : doc.line(`Round of ${d.good} closed with nothing to hand out (no stock, or nobody could pay).`),
       ...(d.allocations.length > 0 ? [doc.list(d.allocations.map((x) => [`@${x.member}: ${x.qty} for ${formatHours(x.cost)}`]))] : []),
       ...(d.skipped.length > 0 ? [doc.line(doc.warn(`Skipped (past the credit limit): ${d.skipped.map((s) => `@${s.member}`).join(" ")}.`))] : []),
@@ -293,9 +290,9 @@ export const goodCommands = [
     args: { good: goodArg, days: arg.integer("For how many days", { min: 1, max: 365 }).named() },
     examples: ["good borrow drill days:3"],
     run: (ctx, a) => goods.borrowGood(ctx, a.good, a.days),
-    render: (d) => [
-      doc.line(`Loan #${d.loan.id}: one ${d.good} until ${when(d.loan.dueAt)}, at ${formatMicroHours(d.perDay)} wh per day of use (${formatHours(d.planned)} for the days you planned). `, doc.cmd(`good return ${d.loan.id}`), " when you bring it back."),
-      doc.line(doc.muted(`Each day you keep it past ${when(d.loan.dueAt)} costs ${formatMicroHours(d.perDay)} wh more, also past your credit limit.`)),
+    render: (d, view) => [
+      doc.line(`Loan #${d.loan.id}: one ${d.good} until ${when(d.loan.dueAt, view)}, at ${formatHours(d.perDay, 1_000_000)} per day of use (${formatHours(d.planned)} for the days you planned). `, doc.cmd(`good return ${d.loan.id}`), " when you bring it back."),
+      doc.line(doc.muted(`Each day you keep it past ${when(d.loan.dueAt, view)} costs ${formatHours(d.perDay, 1_000_000)} more, also past your credit limit.`)),
     ],
     json: (d) => ({ loan: { id: d.loan.id, good: d.good, dueAt: iso(d.loan.dueAt), perDay: d.perDay / 1_000_000, planned: toHours(d.planned) } }),
   }),
@@ -355,7 +352,7 @@ export const goodCommands = [
         : [
             doc.list(
               d.settled.map((s) => [
-                `${s.good}, ${new Date(s.periodStart).toISOString().slice(0, 10)} to ${new Date(s.periodEnd).toISOString().slice(0, 10)}: ${formatHours(s.effort)} ${s.subscribers > 0 ? `split among ${plural(s.subscribers, "subscriber")} (${formatThousandths(s.share)} wh each)` : "with no subscribers: it stays with the project"}`,
+                `${s.good}, ${new Date(s.periodStart).toISOString().slice(0, 10)} to ${new Date(s.periodEnd).toISOString().slice(0, 10)}: ${formatHours(s.effort)} ${s.subscribers > 0 ? `split among ${plural(s.subscribers, "subscriber")} (${formatHours(s.share)} each)` : "with no subscribers: it stays with the project"}`,
               ]),
             ),
           ],

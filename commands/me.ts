@@ -1,11 +1,11 @@
 // me ...: your balance, your ledger entries, and linking your accounts on several platforms;
 // pool correct: the admins' way to undo a ledger entry with a new one.
-import { formatHours, formatThousandths, toHours } from "../src/core/amounts.ts";
+import { formatHours, formatPlainHours, formatWeight, toHours } from "../src/core/amounts.ts";
 import * as corrections from "../src/services/corrections.ts";
 import * as ledger from "../src/services/ledger.ts";
 import * as members from "../src/services/members.ts";
 import * as mine from "../src/services/mine.ts";
-import { formatWeight, weightJson } from "../src/core/weights.ts";
+import { weightJson } from "../src/core/weights.ts";
 import type { DomainError } from "../src/errors.ts";
 import { err, ok, type Result } from "../src/result.ts";
 import type { EntryRow } from "../src/store.ts";
@@ -31,7 +31,7 @@ export const meCommands = [
     args: {},
     examples: ["me", "me status"],
     run: (ctx) => mine.myStatus(ctx),
-    render: (d) => {
+    render: (d, v) => {
       const b = d.balance;
       const empty = d.claims.length + d.reported.length + d.requests.length + d.loans.length + d.subscriptions.length === 0;
       return [
@@ -41,11 +41,11 @@ export const meCommands = [
           ? []
           : [
               doc.heading("Your claims"),
-              doc.list(d.claims.map((c) => [`#${c.task} ${c.title} (${c.project}): report by ${when(c.expiresAt)}`, c.dueAt !== null && c.dueAt !== c.expiresAt ? `, task due ${when(c.dueAt)}` : "", ". ", doc.cmd(`task done ${c.task}`)])),
+              doc.list(d.claims.map((c) => [`#${c.task} ${c.title} (${c.project}): report by ${when(c.expiresAt, v)}`, c.dueAt !== null && c.dueAt !== c.expiresAt ? `, task due ${when(c.dueAt, v)}` : "", ". ", doc.cmd(`task done ${c.task}`)])),
             ]),
         ...(d.reported.length === 0
           ? []
-          : [doc.heading("Waiting for verification"), doc.list(d.reported.map((r) => [`#${r.task} ${r.title} (${r.project}): ${formatThousandths(r.hours, 0)} h reported ${when(r.reportedAt)}`]))]),
+          : [doc.heading("Waiting for verification"), doc.list(d.reported.map((r) => [`#${r.task} ${r.title} (${r.project}): ${formatPlainHours(r.hours)} reported ${when(r.reportedAt, v)}`]))]),
         ...(d.requests.length === 0
           ? []
           : [doc.heading("Your waiting requests"), doc.list(d.requests.map((r) => [`#${r.request} ${r.good}: ${plural(r.qty, "unit")}, weight ${formatWeight(r.weight)}. `, doc.cmd(`good cancel ${r.request}`), " withdraws it."]))]),
@@ -56,14 +56,14 @@ export const meCommands = [
               doc.list(
                 d.loans.map((l) =>
                   l.overdue
-                    ? [doc.warn("Overdue: "), `#${l.loan} ${l.good}, due ${when(l.dueAt)}: ${formatHours(l.charged ?? 0)} so far. `, doc.cmd(`good return ${l.loan}`)]
-                    : [`#${l.loan} ${l.good}, due ${when(l.dueAt)}. `, doc.cmd(`good return ${l.loan}`)],
+                    ? [doc.warn("Overdue: "), `#${l.loan} ${l.good}, due ${when(l.dueAt, v)}: ${formatHours(l.charged ?? 0)} so far. `, doc.cmd(`good return ${l.loan}`)]
+                    : [`#${l.loan} ${l.good}, due ${when(l.dueAt, v)}. `, doc.cmd(`good return ${l.loan}`)],
                 ),
               ),
             ]),
         ...(d.subscriptions.length === 0
           ? []
-          : [doc.heading("Your subscriptions"), doc.list(d.subscriptions.map((s) => [`${s.good}, since ${when(s.since)}. `, doc.cmd(`good unsubscribe ${s.good}`)]))]),
+          : [doc.heading("Your subscriptions"), doc.list(d.subscriptions.map((s) => [`${s.good}, since ${when(s.since, v)}. `, doc.cmd(`good unsubscribe ${s.good}`)]))]),
       ];
     },
     json: (d) => ({
@@ -89,10 +89,10 @@ export const meCommands = [
     mutates: false,
     args: {},
     run: (ctx) => ledger.myBalance(ctx),
-    render: (d) => [
+    render: (d, v) => [
       doc.line("Your balance: ", doc.strong(formatHours(d.balance)), `. You can take up to ${formatHours(d.available)} more (credit limit ${formatHours(d.creditLimit)}).`),
       ...d.overdue.map((o) =>
-        doc.line(doc.warn("Overdue: "), `${o.good} (loan #${o.loan}), due ${when(o.dueAt)}: ${formatHours(o.charged)} so far for ${plural(o.days, "day")}; each day adds more. `, doc.cmd(`good return ${o.loan}`), " when you bring it back."),
+        doc.line(doc.warn("Overdue: "), `${o.good} (loan #${o.loan}), due ${when(o.dueAt, v)}: ${formatHours(o.charged)} so far for ${plural(o.days, "day")}; each day adds more. `, doc.cmd(`good return ${o.loan}`), " when you bring it back."),
       ),
     ],
     json: (d) => ({
@@ -113,13 +113,13 @@ export const meCommands = [
     args: { limit: arg.integer("How many entries to show", { min: 1, max: 100, placeholder: "limit" }).optional() },
     examples: ["me history", "me history 50"],
     run: (ctx, a) => ledger.myHistory(ctx, a.limit ?? 10),
-    render: (d) =>
+    render: (d, v) =>
       d.lines.length === 0
         ? [doc.line(doc.muted("No entries yet."), " Credit comes from verified work on tasks.")]
         : [
             doc.table(
               ["#", "when", "amount", "with", "what"],
-              d.lines.map((l) => [String(l.entry.id), when(l.entry.createdAt), `${l.amount > 0 ? "+" : ""}${formatHours(l.amount)}`, l.counterparty, `${l.entry.kind}: ${l.entry.memo}`]),
+              d.lines.map((l) => [String(l.entry.id), when(l.entry.createdAt, v), `${l.amount > 0 ? "+" : ""}${formatHours(l.amount)}`, l.counterparty, `${l.entry.kind}: ${l.entry.memo}`]),
             ),
             doc.line("Balance now: ", doc.strong(formatHours(d.balance))),
           ],
@@ -145,9 +145,9 @@ export const meCommands = [
       const r = await members.useLinkCode(ctx, a.code);
       return r.ok ? { ok: true, value: { mode: "linked" as const, ...r.value } } : r;
     },
-    render: (d) =>
+    render: (d, v) =>
       d.mode === "code"
-        ? [doc.line("Your link code: ", doc.strong(d.code), `. As your other account, type `, doc.cmd(`me link ${d.code}`), ` before ${when(d.expiresAt)}.`)]
+        ? [doc.line("Your link code: ", doc.strong(d.code), `. As your other account, type `, doc.cmd(`me link ${d.code}`), ` before ${when(d.expiresAt, v)}.`)]
         : [
             doc.line(doc.good("Linked."), " You are ", doc.strong(`@${d.member.handle}`), " on all of these: ", d.identities.map((i) => `${i.platform}:${i.externalId}`).join(", "), "."),
             ...(d.resolved ?? []).map((r) => doc.line(`Both accounts held a slot on task #${r.task}: you keep the ${r.kept} one; the ${r.gaveBack} one was given back.`)),
@@ -202,10 +202,10 @@ export const ledgerCommands = [
       const p = await corrections.previewCorrection(ctx, a.entry);
       return p.ok ? ok({ confirmed: false as const, ...p.value, reason, entry: a.entry }) : p;
     },
-    render: (d) =>
+    render: (d, v) =>
       !d.confirmed
         ? [
-            doc.line(`Entry #${d.original.id} (${d.original.kind}: ${d.original.memo}, ${when(d.original.createdAt)}) would be reversed: ${formatHours(d.original.amount)} back from ${d.from} to ${d.to}.`),
+            doc.line(`Entry #${d.original.id} (${d.original.kind}: ${d.original.memo}, ${when(d.original.createdAt, v)}) would be reversed: ${formatHours(d.original.amount)} back from ${d.from} to ${d.to}.`),
             ...(d.claim === null
               ? []
               : [

@@ -72,8 +72,8 @@ export const poolCommands = [
     mutates: true,
     args: {},
     run: (ctx) => pools.invite(ctx),
-    render: (d) => [
-      doc.line("Invite code ", doc.strong(d.code), ` for ${d.pool.name}, valid until ${when(d.expiresAt)}.`),
+    render: (d, v) => [
+      doc.line("Invite code ", doc.strong(d.code), ` for ${d.pool.name}, valid until ${when(d.expiresAt, v)}.`),
       doc.line("In the room to add, type ", doc.cmd(`pool join ${d.code}`), "."),
     ],
     json: (d) => ({ code: d.code, expiresAt: new Date(d.expiresAt).toISOString() }),

@@ -1,7 +1,52 @@
 // Small formatting helpers shared by the command groups.
-/** "2026-11-27 05:24 UTC": times in replies are UTC until the pool's time zone is used for schedules. */
-export function when(ms: number): string {
-  return `${new Date(ms).toISOString().slice(0, 16).replace("T", " ")} UTC`;
+import { wallClock } from "../src/core/cron.ts";
+
+/**
+ * How a reply is shown, besides its data: the time zone its times are written in (the pool's
+ * `timezone` policy; UTC for commands outside a pool). Renders take it as their second
+ * argument; the dispatcher gives the pool's, and announcement delivery the announcing pool's.
+ */
+export interface View {
+  readonly timeZone: string;
+}
+
+export const UTC_VIEW: View = { timeZone: "UTC" };
+
+/** The view of a pool by its policy; an unknown zone (never stored, but old data...) is UTC. */
+export function viewOf(policy: { readonly timezone: string } | undefined): View {
+  const zone = policy?.timezone;
+  return zone && zone !== "UTC" && knownZone(zone) ? { timeZone: zone } : UTC_VIEW;
+}
+
+const zones = new Map<string, boolean>();
+function knownZone(zone: string): boolean {
+  let ok = zones.get(zone);
+  if (ok === undefined) {
+    try {
+      new Intl.DateTimeFormat("en-US", { timeZone: zone });
+      ok = true;
+    } catch {
+      ok = false;
+    }
+    zones.set(zone, ok);
+  }
+  return ok;
+}
+
+/** The wall clock of `ms` in the view's zone as "2026-11-27 06:24" (ISO order, 24 hours). */
+function local(ms: number, view: View): string {
+  const wall = view.timeZone === "UTC" ? ms : wallClock(ms, view.timeZone);
+  return new Date(wall).toISOString().slice(0, 16).replace("T", " ");
+}
+
+/** A time as replies show it, in the pool's zone with its name: "2026-11-27 06:24 Europe/Berlin", "2026-11-27 05:24 UTC". */
+export function when(ms: number, view: View): string {
+  return `${local(ms, view)} ${view.timeZone}`;
+}
+
+/** The calendar day of `ms` in the view's zone: "2026-11-27". */
+export function day(ms: number, view: View): string {
+  return local(ms, view).slice(0, 10);
 }
 
 export const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());

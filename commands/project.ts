@@ -173,10 +173,10 @@ export const projectCommands = [
     },
     examples: ["goal list", "goal list bakery status:all"],
     run: (ctx, a) => goals.listGoals(ctx, a.project, a.status ?? "open"),
-    render: (d) =>
+    render: (d, v) =>
       d.goals.length === 0
         ? [doc.line(doc.muted("No goals to show."), " Coordinators announce them with ", doc.cmd("goal announce <project> <text>"), ".")]
-        : [doc.table(["#", "project", "status", "since", "goal"], d.goals.map((g) => [String(g.id), g.project, g.status, when(g.createdAt), g.text]))],
+        : [doc.table(["#", "project", "status", "since", "goal"], d.goals.map((g) => [String(g.id), g.project, g.status, when(g.createdAt, v), g.text]))],
     json: (d) => ({ goals: d.goals.map((g) => ({ id: g.id, project: g.project, text: g.text, status: g.status, createdAt: iso(g.createdAt), doneAt: iso(g.doneAt) })) }),
   }),
 

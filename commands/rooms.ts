@@ -50,7 +50,7 @@ export const roomCommands = [
     mutates: false,
     args: {},
     run: async (ctx) => ok(await rooms.taskBoard(ctx.tx, ctx.pool.row, ctx.pool.policy, ctx.room, ctx.now)),
-    render: (d) => renderBoard(d),
+    render: (d, v) => renderBoard(d, v),
     json: (d) => ({
       project: d.project,
       open: d.open,

@@ -1,17 +1,17 @@
 // pool summary: what coordinators need to see without asking (also sent on a schedule, later).
-import { formatHours, formatThousandths, toHours } from "../src/core/amounts.ts";
-import { formatWeight, weightJson } from "../src/core/weights.ts";
+import { formatHours, formatPlainHours, formatWeight, toHours } from "../src/core/amounts.ts";
+import { weightJson } from "../src/core/weights.ts";
 import { poolSummary, type PoolDigest, type ProjectSummary } from "../src/services/summary.ts";
 import { renderSectors } from "./good.ts";
 import { commonsJson, commonsLine } from "./project.ts";
 import { arg } from "./args.ts";
 import { defineCommand } from "./define.ts";
 import { doc, type Block } from "./doc.ts";
-import { iso, plural, when } from "./present.ts";
+import { iso, plural, when, type View } from "./present.ts";
 import { duration } from "./task.ts";
 
-export function renderProjectSummary(s: ProjectSummary): Block[] {
-  const blocks: Block[] = [doc.heading(`${s.project.name} (${s.project.slug}), ${when(s.from)} to ${when(s.to)}`)];
+export function renderProjectSummary(s: ProjectSummary, v: View): Block[] {
+  const blocks: Block[] = [doc.heading(`${s.project.name} (${s.project.slug}), ${when(s.from, v)} to ${when(s.to, v)}`)];
   if (s.open.length === 0) blocks.push(doc.line(doc.muted("No open tasks.")));
   else
     blocks.push(
@@ -28,7 +28,7 @@ export function renderProjectSummary(s: ProjectSummary): Block[] {
     blocks.push(
       doc.line(
         doc.warn("Overdue (no claims until a new date): "),
-        overdue.map((t) => `#${t.id} ${t.title} (due ${when(t.dueAt)}, ${t.taken}/${t.slots} taken)`).join(", "),
+        overdue.map((t) => `#${t.id} ${t.title} (due ${when(t.dueAt, v)}, ${t.taken}/${t.slots} taken)`).join(", "),
         ". ",
         doc.cmd("task due <id> <date>"),
         " or ",
@@ -38,11 +38,11 @@ export function renderProjectSummary(s: ProjectSummary): Block[] {
     );
   }
   const inProgress = s.inProgress ?? [];
-  if (inProgress.length > 0) blocks.push(doc.line(`In progress: ${inProgress.map((c) => `#${c.task} by @${c.member} (report by ${when(c.until)})`).join(", ")}.`));
+  if (inProgress.length > 0) blocks.push(doc.line(`In progress: ${inProgress.map((c) => `#${c.task} by @${c.member} (report by ${when(c.until, v)})`).join(", ")}.`));
   blocks.push(
     s.waiting.length === 0
       ? doc.line(doc.muted("No work waits for verification."))
-      : doc.line(`Waiting for verification: ${s.waiting.map((w) => `#${w.task} by @${w.member} (${formatThousandths(w.hours, 0)} h)`).join(", ")}.`),
+      : doc.line(`Waiting for verification: ${s.waiting.map((w) => `#${w.task} by @${w.member} (${formatPlainHours(w.hours)})`).join(", ")}.`),
   );
   blocks.push(
     doc.line(
@@ -57,7 +57,7 @@ export function renderProjectSummary(s: ProjectSummary): Block[] {
     blocks.push(doc.line(`Good ${g.name}: ${g.stock} in stock, ${g.demand} waiting, effort ${formatHours(g.effort)}`, rounds.length > 0 ? `; ${plural(rounds.length, "round")} closed at ${rounds.map((r) => formatWeight(r.clearing ?? 1_000_000)).join(", ")}` : "", "."));
   }
   const lent = s.overdueLoans ?? [];
-  if (lent.length > 0) blocks.push(doc.line(doc.warn("Overdue loans: "), lent.map((l) => `${l.good} #${l.loan} @${l.member} (due ${when(l.dueAt)}, ${plural(l.days, "day")} of use)`).join(", "), "."));
+  if (lent.length > 0) blocks.push(doc.line(doc.warn("Overdue loans: "), lent.map((l) => `${l.good} #${l.loan} @${l.member} (due ${when(l.dueAt, v)}, ${plural(l.days, "day")} of use)`).join(", "), "."));
   const near = s.commons?.allCopyable
     ? doc.muted("(its goods are all copyable: the cap binds none of its tasks)")
     : s.deficit >= s.deficitCap
@@ -72,9 +72,9 @@ export function renderProjectSummary(s: ProjectSummary): Block[] {
 }
 
 /** The pool's summary in its lobby: each project in a row, then the sector report. */
-export function renderPoolDigest(p: PoolDigest): Block[] {
+export function renderPoolDigest(p: PoolDigest, v: View): Block[] {
   return [
-    doc.heading(`Pool ${p.pool}, ${when(p.from)} to ${when(p.to)}`),
+    doc.heading(`Pool ${p.pool}, ${when(p.from, v)} to ${when(p.to, v)}`),
     p.projects.length === 0
       ? doc.line(doc.muted("No projects yet."))
       : doc.table(
@@ -110,7 +110,7 @@ export const summaryCommands = [
     },
     examples: ["pool summary", "pool summary bakery days:30"],
     run: (ctx, a) => poolSummary(ctx, a.project, a.days ?? 7),
-    render: (d) => [...(d.projects.length === 0 ? [doc.line(doc.muted("No projects yet."))] : d.projects.flatMap(renderProjectSummary)), ...renderSectors(d.sectors)],
+    render: (d, v) => [...(d.projects.length === 0 ? [doc.line(doc.muted("No projects yet."))] : d.projects.flatMap((s) => renderProjectSummary(s, v))), ...renderSectors(d.sectors)],
     json: (d) => ({
       projects: d.projects.map((s) => ({
         project: s.project.slug,

@@ -1,16 +1,15 @@
 // task ... and kind list: weighted labour. Weights follow the volunteers; no command sets one.
-import { formatHours, formatThousandths, toHours } from "../src/core/amounts.ts";
+import { formatHours, formatPercent, formatPlainHours, formatWeight, toHours } from "../src/core/amounts.ts";
 import { HOUR_MS } from "../src/core/time.ts";
-import { formatWeight, weightJson } from "../src/core/weights.ts";
+import { weightJson } from "../src/core/weights.ts";
 import * as tasks from "../src/services/tasks.ts";
 import { arg } from "./args.ts";
 import { defineCommand } from "./define.ts";
 import { doc, type Block, type Span } from "./doc.ts";
-import { iso, plural, when } from "./present.ts";
+import { iso, plural, when, type View } from "./present.ts";
 
 const taskId = arg.integer("Task number (see task list)", { min: 1, max: 1_000_000_000, placeholder: "id" });
 const memberArg = arg.member("The volunteer");
-const hoursText = (mh: number) => `${formatThousandths(mh, 0)} h`;
 
 /** "3 d 4 h", "5 h", "0 h". */
 export function duration(ms: number): string {
@@ -53,35 +52,39 @@ export function taskJson(t: tasks.TaskView) {
 }
 
 /** One line for lists and announcements. */
-export function taskLine(t: tasks.TaskView): Span[] {
+export function taskLine(t: tasks.TaskView, v: View): Span[] {
   return [
     doc.strong(`#${t.id}`),
     ` ${t.title} `,
     doc.muted(`(${t.project}, ${t.kind})`),
     " weight ",
     doc.strong(formatWeight(t.weight)),
-    ` · ${hoursText(t.estimate)} · ${taken(t)}/${t.slots} taken`,
+    ` · ${formatPlainHours(t.estimate)} · ${taken(t)}/${t.slots} taken`,
     ...(t.state === "open" && t.openMs >= HOUR_MS ? [doc.muted(` · open ${duration(t.openMs)}`)] : []),
     ...(t.state !== "open" ? [doc.muted(` · ${t.state}`)] : []),
-    ...(t.overdue && t.dueAt !== null ? [doc.warn(` · overdue since ${when(t.dueAt)}`)] : []),
+    ...(t.overdue && t.dueAt !== null ? [doc.warn(` · overdue since ${when(t.dueAt, v)}`)] : []),
   ];
 }
 
-function taskCard(t: tasks.TaskView): Block[] {
-  const blocks: Block[] = [doc.line(...taskLine(t))];
+function taskCard(t: tasks.TaskView, v: View): Block[] {
+  const blocks: Block[] = [doc.line(...taskLine(t, v))];
+  // The one place a weight is shown exactly (replies round to two decimals): how it came about.
+  const exact = formatWeight(t.weight, { exact: true });
+  const exactly = exact === formatWeight(t.weight) ? "" : `${exact} exactly. `;
   const why: Span[] =
     t.state === "open"
       ? [
-          `Posted at ${formatWeight(t.postedWeight)} (the ${t.kind} market weight then) by @${t.postedBy}, ${when(t.postedAt)}. `,
-          `Unclaimed for ${duration(t.openMs)}; +${(t.growth - 1_000_000) / 10_000}% per full day, compounded, up to ${formatWeight(t.cap)}. `,
-          t.nextRiseAt !== null ? `Next rise: ${when(t.nextRiseAt)}.` : t.dueAt !== null && t.weight < t.cap ? "It rises no more before its due date." : "It is at the cap.",
+          exactly,
+          `Posted at ${formatWeight(t.postedWeight, { exact: true })} (the ${t.kind} market weight then) by @${t.postedBy}, ${when(t.postedAt, v)}. `,
+          `Unclaimed for ${duration(t.openMs)}; +${formatPercent((t.growth - 1_000_000) / 1000)} per full day, compounded, up to ${formatWeight(t.cap, { exact: true })}. `,
+          t.nextRiseAt !== null ? `Next rise: ${when(t.nextRiseAt, v)}.` : t.dueAt !== null && t.weight < t.cap ? "It rises no more before its due date." : "It is at the cap.",
         ]
-      : [`Posted at ${formatWeight(t.postedWeight)} by @${t.postedBy}, ${when(t.postedAt)}; open ${duration(t.openMs)} in all.`];
+      : [exactly, `Posted at ${formatWeight(t.postedWeight, { exact: true })} by @${t.postedBy}, ${when(t.postedAt, v)}; open ${duration(t.openMs)} in all.`];
   blocks.push(doc.line(doc.muted("Why this weight: "), ...why));
   if (t.overdue && t.dueAt !== null) {
     blocks.push(
       doc.line(
-        doc.warn(`Overdue since ${when(t.dueAt)}: `),
+        doc.warn(`Overdue since ${when(t.dueAt, v)}: `),
         "it takes no claims and its weight stopped rising there. Its coordinators can give it a new date with ",
         doc.cmd(`task due ${t.id} <date>`),
         " or cancel it with ",
@@ -89,7 +92,7 @@ function taskCard(t: tasks.TaskView): Block[] {
         ".",
       ),
     );
-  } else if (t.dueAt !== null) blocks.push(doc.line(`Due ${when(t.dueAt)}: claims run until then, and it stops rising there.`));
+  } else if (t.dueAt !== null) blocks.push(doc.line(`Due ${when(t.dueAt, v)}: claims run until then, and it stops rising there.`));
   if (t.claims.length > 0) {
     blocks.push(
       doc.table(
@@ -98,8 +101,8 @@ function taskCard(t: tasks.TaskView): Block[] {
           `@${c.member}`,
           formatWeight(c.weight),
           c.status,
-          when(c.claimedAt),
-          c.reportedHours === null ? "-" : hoursText(c.reportedHours),
+          when(c.claimedAt, v),
+          c.reportedHours === null ? "-" : formatPlainHours(c.reportedHours),
           c.credited === null ? "-" : `${formatHours(c.credited)}${c.verifiedBy ? ` by @${c.verifiedBy}` : ""}`,
         ]),
       ),
@@ -108,7 +111,7 @@ function taskCard(t: tasks.TaskView): Block[] {
   // A reversed credit says so: who reversed it, when and why (the row above credits nothing).
   for (const c of t.claims) {
     if (c.correction === null) continue;
-    blocks.push(doc.line(doc.warn(`@${c.member}'s credit reversed by @${c.correction.by}`), `, ${when(c.correction.at)} (entry #${c.correction.entry}): ${c.correction.reason}`));
+    blocks.push(doc.line(doc.warn(`@${c.member}'s credit reversed by @${c.correction.by}`), `, ${when(c.correction.at, v)} (entry #${c.correction.entry}): ${c.correction.reason}`));
   }
   if (t.waitlist.length > 0 && (t.state === "open" || t.state === "claimed")) blocks.push(doc.line(doc.muted(`Waitlist: ${t.waitlist.map((h) => `@${h}`).join(" ")}`)));
   return blocks;
@@ -145,8 +148,8 @@ export const taskCommands = [
         dueAt: a.due,
         good: a.good === undefined ? undefined : { name: a.good, qty: a.qty ?? 1 },
       }),
-    render: (d) => [
-      doc.line("Posted: ", ...taskLine(d.task)),
+    render: (d, v) => [
+      doc.line("Posted: ", ...taskLine(d.task, v)),
       doc.line(doc.muted(`Announced in ${plural(d.rooms, "room")}. Volunteers type `), doc.cmd(`task claim ${d.task.id}`), doc.muted(".")),
       ...(d.newKind === null
         ? []
@@ -173,15 +176,15 @@ export const taskCommands = [
     },
     examples: ["task list", "task list bakery", "task list kind:cleaning status:all", "task list status:overdue"],
     run: (ctx, a) => tasks.listTasks(ctx, { project: a.project, kind: a.kind, state: a.status ?? "open" }),
-    render: (d) =>
+    render: (d, v) =>
       d.tasks.length === 0
         ? [doc.line(doc.muted("No tasks to show."), " Coordinators post them with ", doc.cmd("task post <project> <title> hours:<estimate>"), ".")]
         : d.tasks.every((t) => t.overdue)
           ? [
-              doc.list(d.tasks.map(taskLine)),
+              doc.list(d.tasks.map((t) => taskLine(t, v))),
               doc.line(doc.muted("Past their due date, these take no claims: their coordinators give a new date with "), doc.cmd("task due <id> <date>"), doc.muted(" or cancel them with "), doc.cmd("task cancel <id>"), doc.muted(".")),
             ]
-          : [doc.list(d.tasks.map(taskLine)), doc.line(doc.muted("Take one with "), doc.cmd("task claim <id>"), doc.muted("; "), doc.cmd("task show <id>"), doc.muted(" explains its weight."))],
+          : [doc.list(d.tasks.map((t) => taskLine(t, v))), doc.line(doc.muted("Take one with "), doc.cmd("task claim <id>"), doc.muted("; "), doc.cmd("task show <id>"), doc.muted(" explains its weight."))],
     json: (d) => ({ tasks: d.tasks.map(taskJson) }),
   }),
 
@@ -194,7 +197,7 @@ export const taskCommands = [
     args: { id: taskId },
     examples: ["task show 12"],
     run: (ctx, a) => tasks.showTask(ctx, a.id),
-    render: (d) => taskCard(d.task),
+    render: (d, v) => taskCard(d.task, v),
     json: (d) => ({ task: taskJson(d.task) }),
   }),
 
@@ -210,7 +213,7 @@ export const taskCommands = [
     args: { id: taskId },
     examples: ["task claim 12"],
     run: (ctx, a) => tasks.claimTask(ctx, a.id),
-    render: (d) =>
+    render: (d, v) =>
       d.outcome === "claimed"
         ? [
             doc.line("You took task ", doc.strong(`#${d.task.id}`), ` ${d.task.title} at weight `, doc.strong(formatWeight(d.weight)), "."),
@@ -218,7 +221,7 @@ export const taskCommands = [
               doc.muted(`Report it with `),
               doc.cmd(`task done ${d.task.id} hours:<h>`),
               doc.muted(
-                ` before ${when(d.expiresAt)}. The ${d.kind} market weight stays at ${formatWeight(d.market)} until your work is verified${d.weight === d.market ? "" : `, then moves ${formatThousandths(d.smoothing * 100, 0)}% of the way toward ${formatWeight(d.weight)}`}.`,
+                ` before ${when(d.expiresAt, v)}. The ${d.kind} market weight stays at ${formatWeight(d.market)} until your work is verified${d.weight === d.market ? "" : `, then moves ${formatPercent(d.smoothing)} of the way toward ${formatWeight(d.weight)}`}.`,
               ),
             ),
           ]
@@ -275,7 +278,7 @@ export const taskCommands = [
     },
     examples: ["task done 12 hours:2.5", "task done 12 hours:3 the oven was cold"],
     run: (ctx, a) => tasks.reportDone(ctx, a.id, a.hours, a.note),
-    render: (d) => [doc.line(`Reported ${hoursText(d.hours)} on task #${d.task.id}. A coordinator of ${d.task.project} verifies it.`)],
+    render: (d) => [doc.line(`Reported ${formatPlainHours(d.hours)} on task #${d.task.id}. A coordinator of ${d.task.project} verifies it.`)],
     json: (d) => ({ task: taskJson(d.task), hours: toHours(d.hours) }),
   }),
 
@@ -292,7 +295,7 @@ export const taskCommands = [
     examples: ["task verify 12 @bob", "task verify 12 @bob hours:5"],
     run: (ctx, a) => tasks.verifyWork(ctx, a.id, a.member, a.hours),
     render: (d) => [
-      doc.line(doc.good("Verified: "), `@${d.member} is credited `, doc.strong(formatHours(d.credited)), ` (${hoursText(d.hours)} x ${formatWeight(d.weight)}) for task #${d.task.id}.`),
+      doc.line(doc.good("Verified: "), `@${d.member} is credited `, doc.strong(formatHours(d.credited)), ` (${formatPlainHours(d.hours)} x ${formatWeight(d.weight)}) for task #${d.task.id}.`),
       doc.line(
         doc.muted(
           d.market.after === d.market.before
@@ -324,7 +327,7 @@ export const taskCommands = [
     args: { id: taskId, member: memberArg, reason: arg.text("What is missing", { max: 300, placeholder: "reason" }).rest() },
     examples: ['task reject 12 @bob "the floor is still wet"'],
     run: (ctx, a) => tasks.rejectWork(ctx, a.id, a.member, a.reason),
-    render: (d) => [doc.line(`Task #${d.task.id} goes back to @${d.member}, who has until ${when(d.expiresAt)} to redo or drop it.`)],
+    render: (d, v) => [doc.line(`Task #${d.task.id} goes back to @${d.member}, who has until ${when(d.expiresAt, v)} to redo or drop it.`)],
     json: (d) => ({ task: taskJson(d.task), member: d.member, expiresAt: iso(d.expiresAt) }),
   }),
 
@@ -340,13 +343,13 @@ export const taskCommands = [
     args: { id: taskId, date: arg.date("The new due date (the end of that day, UTC) or time") },
     examples: ["task due 12 2026-12-31", "task due 12 2026-12-24T18:00Z"],
     run: (ctx, a) => tasks.setDue(ctx, a.id, a.date),
-    render: (d) => [
+    render: (d, v) => [
       doc.line(
-        `Task #${d.task.id} ${d.task.title} is now due ${when(d.task.dueAt ?? 0)}`,
-        d.before === null ? "" : ` (was ${when(d.before)})`,
+        `Task #${d.task.id} ${d.task.title} is now due ${when(d.task.dueAt ?? 0, v)}`,
+        d.before === null ? "" : ` (was ${when(d.before, v)})`,
         ". Weight ",
         doc.strong(formatWeight(d.task.weight)),
-        d.task.nextRiseAt !== null ? `, rising again while a slot is open (next: ${when(d.task.nextRiseAt)}).` : ".",
+        d.task.nextRiseAt !== null ? `, rising again while a slot is open (next: ${when(d.task.nextRiseAt, v)}).` : ".",
       ),
       ...(d.workers.length > 0 ? [doc.line(doc.muted(`Report deadline moved for ${d.workers.map((h) => `@${h}`).join(" ")}.`))] : []),
     ],

@@ -10,11 +10,31 @@
 // Times here are wall-clock times (Date.now): leases and retries are about this process, not
 // about the pool's clock, which tests may hold still.
 import { randomBytes } from "node:crypto";
+import { readPolicy } from "./core/policy.ts";
 import { errorText, type Logger } from "./log.ts";
 import { deliveryKey, type DeliveryOutcome, type DeliveryRef, type NoteRow, type OutboxRow, type ReplyRow, type RoomRow, type Store } from "./store.ts";
 
-export type OutboxItem = OutboxRow & { room: RoomRow; attempts: number };
-export type NoteItem = NoteRow & { externalId: string; attempts: number };
+/** A room message to send; `timeZone` is its pool's (policy `timezone`): times in it are shown there. */
+export type OutboxItem = OutboxRow & { room: RoomRow; attempts: number; timeZone: string };
+/** A note to a member to send, with the time zone of the pool it comes from. */
+export type NoteItem = NoteRow & { externalId: string; attempts: number; timeZone: string };
+
+/**
+ * The time zone of each of the pools (its policy's `timezone`; UTC for a pool that is gone):
+ * announcements and notes are rendered when they are delivered, in their pool's zone.
+ */
+export async function poolTimeZones(store: Store, poolIds: Iterable<number>): Promise<Map<number, string>> {
+  const ids = [...new Set(poolIds)];
+  if (ids.length === 0) return new Map();
+  return store.read(async (tx) => {
+    const zones = new Map<number, string>();
+    for (const id of ids) {
+      const pool = await tx.pool(id);
+      zones.set(id, pool ? readPolicy(pool.policy).timezone : "UTC");
+    }
+    return zones;
+  });
+}
 
 /** What a courier makes of a failed send. */
 export type Failure =
@@ -132,7 +152,9 @@ export class Deliverer {
     }
     this.gone.clear();
     for (;;) {
-      const items = await store.claimOutbox(courier.platform, this.claim());
+      const claimed = await store.claimOutbox(courier.platform, this.claim());
+      const zones = await poolTimeZones(store, claimed.map((i) => i.room.poolId));
+      const items = claimed.map((i) => ({ ...i, timeZone: zones.get(i.room.poolId) ?? "UTC" }));
       const newest = newestBoards(items);
       for (const item of items) {
         if (this.stopped) return;
@@ -145,7 +167,10 @@ export class Deliverer {
       }
       if (items.length < this.o.batch) break;
     }
-    for (const note of await store.claimNotes(courier.platform, this.claim())) {
+    const notes = await store.claimNotes(courier.platform, this.claim());
+    const zones = await poolTimeZones(store, notes.map((n) => n.poolId));
+    for (const claimed of notes) {
+      const note = { ...claimed, timeZone: zones.get(claimed.poolId) ?? "UTC" };
       if (this.stopped) return;
       const ref = { kind: "note", id: note.id } as const;
       await this.attempt(ref, `member ${note.externalId}`, note.attempts, () => courier.note(note, deliveryKey(ref)));

@@ -13,6 +13,7 @@ import { commandName } from "../../commands/define.ts";
 import { runText, type Engine } from "../../commands/dispatch.ts";
 import type { Doc } from "../../commands/doc.ts";
 import type { Clock } from "../../src/clock.ts";
+import { poolTimeZones } from "../../src/delivery.ts";
 import type { Store } from "../../src/store.ts";
 import { consoleText, CONSOLE_WIDTH } from "./render.ts";
 
@@ -92,19 +93,22 @@ export async function startConsole(o: ConsoleOptions): Promise<void> {
   const deliver = async () => {
     const pending = await o.store.pendingOutbox("console", 500);
     const here = pending.filter((p) => p.room.externalId === room);
+    const notes = (await o.store.pendingNotes("console", 500)).filter((n) => n.externalId === user);
+    // Times in announcements and notes are shown in their pool's time zone.
+    const zones = await poolTimeZones(o.store, [...here.map((p) => p.room.poolId), ...notes.map((n) => n.poolId)]);
+    const view = (poolId: number) => ({ timeZone: zones.get(poolId) ?? "UTC" });
     for (const p of here) {
       // A terminal cannot edit an earlier message: the board is shown by "task board" instead.
       if (p.kind === "board") continue;
-      show(renderAnnouncement(p.kind, p.body));
+      show(renderAnnouncement(p.kind, p.body, view(p.room.poolId)));
       if (p.kind === "summary") saveCharts(() => [{ name: `summary-${p.id}.png`, png: chartOfStoredSummary(p.body) }]);
     }
     await o.store.markDelivered(
       here.map((p) => p.id),
       o.clock.now().getTime(),
     );
-    const notes = (await o.store.pendingNotes("console", 500)).filter((n) => n.externalId === user);
     for (const n of notes) {
-      show(renderNote(n.kind, n.body));
+      show(renderNote(n.kind, n.body, view(n.poolId)));
       if (n.kind === "summary") saveCharts(() => [{ name: `summary-note-${n.id}.png`, png: chartOfStoredSummary(n.body) }]);
     }
     await o.store.markNotesDelivered(

@@ -1,8 +1,7 @@
 // Autocomplete choices from what the pool offers (src/services/choices.ts), within Discord's
 // limits: at most 25 choices, names of 1 to 100 UTF-16 code units (cut with an ellipsis, never
 // inside a surrogate pair), string values of at most 100.
-import { formatThousandths } from "../../src/core/amounts.ts";
-import { weightJson } from "../../src/core/weights.ts";
+import { formatHours, formatWeight } from "../../src/core/amounts.ts";
 import type { ChoiceFacts } from "../../src/services/choices.ts";
 import { clipUnits, LIMITS } from "./render.ts";
 
@@ -11,7 +10,7 @@ export interface Choice {
   readonly value: string | number;
 }
 
-const weight = (w: number) => String(weightJson(w));
+const weight = (w: number) => formatWeight(w);
 
 /** Every choice the facts allow, in the order the pool lists them. */
 export function choicesOf(facts: ChoiceFacts | undefined): Choice[] {
@@ -21,7 +20,7 @@ export function choicesOf(facts: ChoiceFacts | undefined): Choice[] {
       return facts.projects.map((p) => ({ name: `${p.slug} · ${p.name}`, value: p.slug }));
     case "good":
       return facts.goods.map((g) => ({
-        name: `${g.good.name}${g.good.displayName === null ? "" : ` · ${g.good.displayName}`} · ${formatThousandths(g.effort.effort)} wh · ${g.good.stock} in stock`,
+        name: `${g.good.name}${g.good.displayName === null ? "" : ` · ${g.good.displayName}`} · ${formatHours(g.effort.effort)} · ${g.good.stock} in stock`,
         value: g.good.name,
       }));
     case "kind":

@@ -289,7 +289,7 @@ export class DiscordCourier implements Courier {
     }
     try {
       if (row.kind === "board") return await this.showBoard(row, key);
-      const payload = announcementPayload(renderAnnouncement(row.kind, row.body), announcementData(row.kind, row.body));
+      const payload = announcementPayload(renderAnnouncement(row.kind, row.body, { timeZone: row.timeZone }), announcementData(row.kind, row.body));
       await this.post(channel, payload, this.chartOf(row.kind, row.body), discordNonce(key, row.createdAt));
     } catch (e) {
       const f = this.classify(e);
@@ -305,7 +305,7 @@ export class DiscordCourier implements Courier {
       channel = dm.id;
       this.dmChannels.set(row.externalId, channel);
     }
-    await this.post(channel, announcementPayload(renderNote(row.kind, row.body), null), this.chartOf(row.kind, row.body), discordNonce(key, row.createdAt));
+    await this.post(channel, announcementPayload(renderNote(row.kind, row.body, { timeZone: row.timeZone }), null), this.chartOf(row.kind, row.body), discordNonce(key, row.createdAt));
   }
 
   /**
@@ -343,7 +343,7 @@ export class DiscordCourier implements Courier {
       }
       return;
     }
-    const payload = boardPayload(renderAnnouncement("board", row.body), board.tasks.map((t) => t.id));
+    const payload = boardPayload(renderAnnouncement("board", row.body, { timeZone: row.timeZone }), board.tasks.map((t) => t.id));
     if (existing !== null) {
       try {
         await this.o.rest.patch(Routes.channelMessage(channel, existing), { body: restMessage(payload).body });

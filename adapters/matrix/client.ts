@@ -785,7 +785,7 @@ export class MatrixAdapter implements Courier {
       const roomId = item.room.externalId;
       if (item.kind === "board") return this.showBoard(item, key);
       const hint = item.kind === "task" ? [doc.line(doc.muted("React with ✋ to claim it."))] : [];
-      const eventId = await this.put(roomId, "m.room.message", notice([...renderAnnouncement(item.kind, item.body), ...hint]), txnIdOf(key, item.createdAt));
+      const eventId = await this.put(roomId, "m.room.message", notice([...renderAnnouncement(item.kind, item.body, { timeZone: item.timeZone }), ...hint]), txnIdOf(key, item.createdAt));
       if (item.kind === "task") this.state.storeValue(`dpool.announce.${eventId}`, String((JSON.parse(item.body) as { task: number }).task));
       if (item.kind === "summary") await this.sendCharts(roomId, key, item.createdAt, () => [{ name: CHART_FILE, png: chartOfStoredSummary(item.body) }]);
     });
@@ -821,7 +821,7 @@ export class MatrixAdapter implements Courier {
   async note(n: NoteItem, key: string): Promise<void> {
     await this.sending(n.attempts, async () => {
       const dm = await this.dmRoom(n.externalId);
-      await this.put(dm, "m.room.message", notice(renderNote(n.kind, n.body)), txnIdOf(key, n.createdAt));
+      await this.put(dm, "m.room.message", notice(renderNote(n.kind, n.body, { timeZone: n.timeZone })), txnIdOf(key, n.createdAt));
       if (n.kind === "summary") await this.sendCharts(dm, key, n.createdAt, () => [{ name: CHART_FILE, png: chartOfStoredSummary(n.body) }]);
     });
   }
@@ -925,7 +925,7 @@ export class MatrixAdapter implements Courier {
       }
       return;
     }
-    const content = notice(renderAnnouncement("board", item.body));
+    const content = notice(renderAnnouncement("board", item.body, { timeZone: item.timeZone }));
     const existing = await this.o.store.boardMessage(item.roomId);
     if (existing !== null) {
       const edit = {

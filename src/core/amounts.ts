@@ -47,14 +47,13 @@ export function splitUnit(text: string): { readonly number: string; readonly uni
 /** How a unit is written after a number in examples: "wh", "h", "days", "%". */
 export const UNIT_SHORT: Readonly<Record<AmountUnit, string>> = { hours: "h", "weighted hours": "wh", days: "days", percent: "%" };
 
-/** Formats thousandths as a decimal with two to three decimals: 1500 -> "1.50", 1234 -> "1.234". */
+/**
+ * Thousandths written exactly, with `minDecimals` to three decimals: 1500 -> "1.50", 1234 ->
+ * "1.234". For what a user may type (examples, ranges of input) and for JSON; replies show
+ * results with the display functions below.
+ */
 export function formatThousandths(value: number, minDecimals = 2): string {
-  const sign = value < 0 ? "-" : "";
-  const abs = Math.abs(value);
-  const whole = Math.floor(abs / MILLI);
-  let frac = String(abs % MILLI).padStart(3, "0");
-  while (frac.length > minDecimals && frac.endsWith("0")) frac = frac.slice(0, -1);
-  return frac.length > 0 ? `${sign}${whole}.${frac}` : `${sign}${whole}`;
+  return exactDecimal(value, MILLI, minDecimals);
 }
 
 /** Weighted hours for JSON output: a number with at most three decimals. */
@@ -62,10 +61,79 @@ export function toHours(milliHours: number): number {
   return Number(formatThousandths(milliHours, 0));
 }
 
-/** "12.50 wh" style text for chat replies. */
-export function formatHours(milliHours: number): string {
-  return `${formatThousandths(milliHours)} wh`;
+// Display. One function per kind of number, each rounding for display only (halves away from
+// zero, in integers): stored values and everything computed from them stay exact.
+//   formatHours   amounts of weighted hours (balances, charges, prices, deficits): "23.39 wh"
+//   formatWeight  weights of tasks, kinds and bids: "1.33" (exact only where a reply explains one)
+//   formatNumber  plain quantities: hours of work, percents, bounds: "2", "1.5", "12.5"
+
+/** The number of decimals replies show. */
+export const DISPLAY_DECIMALS = 2;
+
+/**
+ * value / denominator rounded to `decimals` places, halves away from zero, as text with exactly
+ * that many decimals ("1.33", "-0.01"; a value that rounds to zero has no sign). Integer
+ * arithmetic whatever the size; a non-integer value is first rounded to an integer.
+ */
+function roundedDecimal(value: number, denominator: number, decimals: number): string {
+  if (!Number.isFinite(value)) return String(value);
+  const v = BigInt(Math.round(value));
+  const d = BigInt(denominator);
+  const scale = 10n ** BigInt(decimals);
+  const abs = v < 0n ? -v : v;
+  const q = (2n * abs * scale + d) / (2n * d);
+  const whole = q / scale;
+  const frac = (q % scale).toString().padStart(decimals, "0");
+  const sign = v < 0n && q > 0n ? "-" : "";
+  return decimals > 0 ? `${sign}${whole}.${frac}` : `${sign}${whole}`;
 }
+
+/** value / denominator (a power of ten) written exactly, with at least `minDecimals` decimals. */
+function exactDecimal(value: number, denominator: number, minDecimals: number): string {
+  const places = String(denominator).length - 1;
+  const sign = value < 0 ? "-" : "";
+  const abs = Math.abs(Math.round(value));
+  const whole = Math.floor(abs / denominator);
+  let frac = String(abs % denominator).padStart(places, "0");
+  while (frac.length > minDecimals && frac.endsWith("0")) frac = frac.slice(0, -1);
+  return frac.length > 0 ? `${sign}${whole}.${frac}` : `${sign}${whole}`;
+}
+
+/**
+ * An amount of weighted hours as replies show it: two decimals and "wh" ("12.50 wh"). The
+ * amount is in milli-hours unless `denominator` says otherwise (1_000_000 for the millionths
+ * that loan prices per day and round prices per unit are kept in).
+ */
+export function formatHours(amount: number, denominator: number = MILLI): string {
+  return `${roundedDecimal(amount, denominator, DISPLAY_DECIMALS)} wh`;
+}
+
+/** Weights are kept in millionths (1.331 = 1_331_000). */
+const WEIGHT_DENOMINATOR = 1_000_000;
+
+/**
+ * A weight (millionths) as replies show it: two decimals, "1.33". `exact` writes every digit
+ * it has, at least two ("1.331", "0.857375", "1.00"): for the one line that explains how a
+ * weight came about (task show).
+ */
+export function formatWeight(millionths: number, o: { readonly exact?: boolean } = {}): string {
+  return o.exact ? exactDecimal(millionths, WEIGHT_DENOMINATOR, 2) : roundedDecimal(millionths, WEIGHT_DENOMINATOR, DISPLAY_DECIMALS);
+}
+
+/**
+ * A plain quantity (hours of work, a percentage, a bound): at most two decimals, trailing zeros
+ * dropped ("2", "1.5", "1.13"). `value` is in thousandths unless `denominator` says otherwise.
+ */
+export function formatNumber(value: number, denominator: number = MILLI): string {
+  const text = roundedDecimal(value, denominator, DISPLAY_DECIMALS);
+  return text.includes(".") ? text.replace(/0+$/, "").replace(/\.$/, "") : text;
+}
+
+/** Hours of work (milli-hours, not weighted): "2 h", "1.5 h". */
+export const formatPlainHours = (milliHours: number): string => `${formatNumber(milliHours)} h`;
+
+/** A share kept in thousandths of one as a percentage: 125 -> "12.5%", 100 -> "10%". */
+export const formatPercent = (thousandthsOfOne: number): string => `${formatNumber(thousandthsOfOne, 10)}%`;
 
 /**
  * A charge computed from exact inputs and rounded once, at the end: the product of `factors`

@@ -3,7 +3,7 @@
 // Stored as one JSON document of integers; parsing an older document fills in keys added
 // since, so a pool created by an earlier version keeps working.
 import { z } from "zod";
-import { formatThousandths, MAX_MILLI_HOURS, MILLI, parseThousandths, splitUnit, UNIT_SHORT, type AmountUnit } from "./amounts.ts";
+import { formatHours, formatPercent, formatThousandths, formatWeight, MAX_MILLI_HOURS, MILLI, parseThousandths, splitUnit, UNIT_SHORT, type AmountUnit } from "./amounts.ts";
 import { parseCron } from "./cron.ts";
 
 type Unit = "hours" | "weight" | "percent" | "count" | "timezone" | "choice" | "cron";
@@ -317,11 +317,11 @@ export function formatPolicyValue(key: PolicyKey, value: number | string): strin
   if (typeof value === "string") return value;
   switch (spec.unit) {
     case "hours":
-      return `${formatThousandths(value)} wh`;
+      return formatHours(value);
     case "weight":
-      return formatThousandths(value);
+      return formatWeight(value * 1000);
     case "percent":
-      return `${formatThousandths(value * 100, 0)}%`;
+      return formatPercent(value);
     default:
       return String(value);
   }

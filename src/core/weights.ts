@@ -95,12 +95,4 @@ export function credit(hoursMilli: number, weight: number): number {
   return Math.round((hoursMilli * weight) / WEIGHT_ONE);
 }
 
-/** "1.331", "0.857375", "1.00": at least two decimals, at most six. */
-export function formatWeight(w: number): string {
-  const whole = Math.floor(w / WEIGHT_ONE);
-  let frac = String(w % WEIGHT_ONE).padStart(6, "0");
-  while (frac.length > 2 && frac.endsWith("0")) frac = frac.slice(0, -1);
-  return `${whole}.${frac}`;
-}
-
 export const weightJson = (w: number) => w / WEIGHT_ONE;

@@ -8,13 +8,14 @@ import { notice } from "../../adapters/matrix/render.ts";
 import { commandName } from "../../commands/define.ts";
 import { docToText, type Doc } from "../../commands/doc.ts";
 import { GROUP_SUMMARIES, groupsOf, helpCommand, type HelpData } from "../../commands/help.ts";
+import { UTC_VIEW } from "../../commands/present.ts";
 import { table } from "../../commands/table.ts";
 import { codeSpans, dialectProblems, slashProblem } from "../support/dialects.ts";
 
 async function help(words: string): Promise<{ data: HelpData; doc: Doc }> {
   const r = await helpCommand.run({} as never, { command: words === "" ? undefined : words }, { table });
   if (!r.ok) throw new Error(`help ${words} failed`);
-  return { data: r.value as HelpData, doc: helpCommand.render(r.value) };
+  return { data: r.value as HelpData, doc: helpCommand.render(r.value, UTC_VIEW) };
 }
 
 const groups = groupsOf(table).map((g) => g.group);

@@ -7,6 +7,7 @@ import { choicesOf, fitChoices } from "../../../adapters/discord/choices.ts";
 import { DiscordCourier, discordNonce, restMessage } from "../../../adapters/discord/courier.ts";
 import { announcementPayload, boardPayload, errorPayload, LIMITS, okPayload } from "../../../adapters/discord/render.ts";
 import { renderAnnouncement, renderNote } from "../../../commands/announcements.ts";
+import { UTC_VIEW } from "../../../commands/present.ts";
 import type { Reply } from "../../../commands/dispatch.ts";
 import { choiceFacts } from "../../../src/services/choices.ts";
 import { memoryLogger } from "../../../src/log.ts";
@@ -142,11 +143,11 @@ describe("Discord renderers within Discord's limits", () => {
     console.log(`limits: ${replies.length} replies, ${queued.length} queued announcements (${[...kinds].join(", ")}), ${notes0(await pool.store.pendingNotes("console", 100_000))} notes`);
     expect([...kinds]).toEqual(expect.arrayContaining(["task", "goal", "board", "summary", "pool-summary", "neglected"]));
     for (const q of queued) {
-      const payload = q.kind === "board" ? boardPayload(renderAnnouncement("board", q.body), boardTaskIds(JSON.parse(q.body) as BoardMessage)) : announcementPayload(renderAnnouncement(q.kind, q.body), null);
+      const payload = q.kind === "board" ? boardPayload(renderAnnouncement("board", q.body, UTC_VIEW), boardTaskIds(JSON.parse(q.body) as BoardMessage)) : announcementPayload(renderAnnouncement(q.kind, q.body, UTC_VIEW), null);
       checkMessage(`announcement ${q.kind}`, restMessage(payload, q.kind === "summary" ? [{ name: "summary.png", png: Buffer.alloc(1) }] : []).body);
     }
     const notes = await pool.store.pendingNotes("console", 100_000);
-    for (const n of notes) checkMessage(`note ${n.kind}`, restMessage(announcementPayload(renderNote(n.kind, n.body), null)).body);
+    for (const n of notes) checkMessage(`note ${n.kind}`, restMessage(announcementPayload(renderNote(n.kind, n.body, UTC_VIEW), null)).body);
     // Charts: at most ten embeds however many are drawn.
     const charts = Array.from({ length: 14 }, (_, i) => ({ name: `summary-${i}.png`, png: Buffer.alloc(1) }));
     checkMessage("fourteen charts", restMessage(okPayload("pool summary", [{ kind: "line", spans: [longest(5000, "x")] }], null), charts).body);

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import * as schema from "../../../db/schema.ts";
 import { MEMBER_COLUMNS } from "../../../src/services/members.ts";
 import { renderNote } from "../../../commands/announcements.ts";
+import { UTC_VIEW } from "../../../commands/present.ts";
 import { docToText } from "../../../commands/doc.ts";
 import { MINUTE_MS } from "../../../src/clock.ts";
 import { testPool, type TestPool } from "../../support/app.ts";
@@ -50,7 +51,7 @@ describe("link codes", () => {
     const notes = (await t.store.pendingNotes("console", 100)).filter((n) => n.kind === "linked");
     expect(notes.map((n) => n.externalId).sort()).toEqual(["alice", "alicephone"]);
     expect(new Set(notes.map((n) => n.id)).size).toBe(2);
-    expect(docToText(renderNote("linked", notes[0]!.body))).toBe(
+    expect(docToText(renderNote("linked", notes[0]!.body, UTC_VIEW))).toBe(
       "🔗 Accounts linked: console:alicephone now acts as @alice (@alicephone was merged into it).\nIf you did not do this, tell a pool admin at once.",
     );
     // A note for one account is not handed to the member's accounts on other platforms.

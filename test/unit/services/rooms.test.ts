@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { announcementPayload, LIMITS } from "../../../adapters/discord/render.ts";
 import { notice } from "../../../adapters/matrix/render.ts";
 import { renderAnnouncement } from "../../../commands/announcements.ts";
+import { UTC_VIEW } from "../../../commands/present.ts";
 import { docToText } from "../../../commands/doc.ts";
 import { DAY_MS, HOUR_MS, MINUTE_MS } from "../../../src/core/time.ts";
 import { runDueJobs } from "../../../src/schedules.ts";
@@ -38,7 +39,7 @@ function outbox(p: TestPool, kind?: string): Sent[] {
   return kind === undefined ? rows : rows.filter((r) => r.kind === kind);
 }
 
-const show = (s: Sent) => docToText(renderAnnouncement(s.kind, s.body));
+const show = (s: Sent) => docToText(renderAnnouncement(s.kind, s.body, UTC_VIEW));
 
 describe("announcement switches", () => {
   it("GIVEN a new room THEN every kind is on; an admin switches one off and that room alone stops hearing it", async () => {
@@ -208,7 +209,7 @@ describe("the pool's summary in the lobby", () => {
     expect(project.map((s) => s.room)).toEqual(["bakery", "bakery"]);
     const lobby = show(pool[1]!);
     expect(lobby).toContain("Pool Riverside");
-    expect(lobby).toMatch(/bakery\s+1\s+#1 1\.948717/);
+    expect(lobby).toMatch(/bakery\s+1\s+#1 1\.95\s/);
     expect(lobby).toContain("Sector food");
     const onDemand = await t.ok("bob", "pool summary");
     expect(onDemand.sectors.map((s: { sector: string }) => s.sector)).toEqual(["food"]);
@@ -228,7 +229,7 @@ describe("the pool's summary on a large pool", () => {
     await runDueJobs(t.store, start);
     await runDueJobs(t.store, start + HOUR_MS);
     const [lobby] = outbox(t, "pool-summary");
-    const d = renderAnnouncement(lobby!.kind, lobby!.body);
+    const d = renderAnnouncement(lobby!.kind, lobby!.body, UTC_VIEW);
     const embed = announcementPayload(d, null).embeds![0]!;
     expect(embed.description!.length).toBeLessThanOrEqual(LIMITS.description);
     expect(JSON.stringify(embed).length).toBeLessThan(LIMITS.embedTotal);
@@ -298,7 +299,7 @@ describe("a simulated week", () => {
       "lobby 11-09T08:00",
     ]);
     const last = outbox(t, "board").at(-1)!;
-    expect(show(last)).toContain("#1 Knead dough (baking) weight 1.948717");
+    expect(show(last)).toContain("#1 Knead dough (baking) weight 1.95 ");
     expect(show(last)).toContain("#2 Sweep (cleaning) weight 1.00");
     expect((await t.ok("carol", "me balance")).balance).toBe(-6);
     expect((await t.ok("admin", "pool audit")).balanced).toBe(true);

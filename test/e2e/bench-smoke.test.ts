@@ -1,0 +1,108 @@
+// Issue 15: `npm run bench` at a tiny size (0.1% of the issue's pool) completes and writes a
+// well-formed results file. Nothing here is timed: the figures are only checked to be there and
+// to be figures; the generated pool must be valid (its audit balances) and every command of the
+// mix must have been accepted.
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ROOT } from "../../bin/build.js";
+import { buildOnce } from "../support/built.ts";
+import type { Results, SizeFigures } from "../bench/table.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "dpool-bench-smoke-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function bench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "test", "bench", "run.ts"), ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (b: Buffer) => (stdout += b.toString("utf8")));
+    child.stderr.on("data", (b: Buffer) => (stderr += b.toString("utf8")));
+    child.on("error", fail);
+    child.on("close", (code) => done({ code, stdout, stderr }));
+  });
+}
+
+const isSeries = (s: unknown) => {
+  const x = s as Record<string, number>;
+  for (const k of ["count", "perSec", "meanMs", "p50Ms", "p99Ms", "maxMs", "cpuMs"]) expect(Number.isFinite(x[k]), k).toBe(true);
+  expect(x.count).toBeGreaterThan(0);
+  expect(x.p50Ms).toBeLessThanOrEqual(x.p99Ms!);
+};
+
+describe("npm run bench at a tiny size", () => {
+  let run: { code: number | null; stdout: string; stderr: string };
+  let results: Results;
+  let size: SizeFigures;
+  const out = join(dir, "results.json");
+
+  beforeAll(async () => {
+    buildOnce();
+    run = await bench(["--size", "0.001", "--out", out]);
+    results = JSON.parse(readFileSync(out, "utf8")) as Results;
+    size = results.sizes[0] as SizeFigures;
+  }, 180_000);
+
+  it("GIVEN --size 0.001 THEN it exits 0 and prints the table with every measure", () => {
+    expect(run.code, run.stderr).toBe(0);
+    for (const label of ["dispatcher writes / cheapest write", "`me balance` / cheapest read", "`pool summary` whole pool", "`task list` of all open tasks", "`kind list`", "closing a round of N requests", "`dpool exec` start to answer", "peak RSS"]) {
+      expect(run.stdout).toContain(label);
+    }
+    expect(run.stdout).toMatch(/^Machine: \d+ cores \(nproc\), .+, node v\d+/m);
+  });
+
+  it("GIVEN the results file THEN it names the machine and holds one size with the generated pool's shape", () => {
+    expect(results.machine.nproc).toBeGreaterThan(0);
+    expect(results.machine.cpu.length).toBeGreaterThan(0);
+    expect(results.machine.node).toBe(process.version);
+    expect(results.command).toBe("npm run bench -- --size 0.001");
+    expect(results.sizes).toHaveLength(1);
+    expect(size.error).toBeUndefined();
+    expect(size.scale).toBe(0.001);
+    // What was written is the pool's shape: every entry, task and good.
+    expect(size.rows.entries).toBe(size.shape.entries);
+    expect(size.rows.tasks).toBe(size.shape.tasks);
+    expect(size.rows.goods).toBe(size.shape.goods);
+    expect(size.rows.members).toBe(size.shape.members);
+    expect(size.bytesPerEntry).toBeGreaterThan(0);
+    expect(size.fileBytes).toBeGreaterThan(0);
+  });
+
+  it("GIVEN the generated pool THEN pool audit balances over all its entries", () => {
+    expect(size.audit).toEqual({ balanced: true, entries: expect.any(Number), accounts: expect.any(Number) });
+    // The history, and what the bench's own commands added (verified work, goods taken, the round).
+    expect(size.audit!.entries).toBeGreaterThanOrEqual(size.shape.entries);
+  });
+
+  it("GIVEN the 70/30 mix THEN every command was accepted and each has figures", () => {
+    expect(size.mix!.refused).toEqual([]);
+    expect(Object.keys(size.mix!.commands).sort()).toEqual(["good request", "good show", "me balance", "task claim", "task done", "task list <project>", "task show", "task verify"]);
+    for (const s of Object.values(size.mix!.commands)) isSeries(s);
+    isSeries(size.mix!.reads);
+    isSeries(size.mix!.writes);
+    isSeries(size.cheapest!.write);
+    isSeries(size.cheapest!.read);
+    expect(size.ratios!.writesVsCheapestWrite).toBeGreaterThan(0);
+    expect(size.ratios!.meBalanceVsCheapestRead).toBeGreaterThan(0);
+  });
+
+  it("GIVEN the single commands, the round and dpool exec THEN each ran and answered", () => {
+    for (const label of ["pool summary (largest project)", "pool summary (whole pool)", "task list (all open tasks)", "kind list", "pool audit"]) {
+      expect(size.single![label], label).toMatchObject({ ok: true });
+    }
+    expect(size.round).toMatchObject({ ok: true, requests: expect.any(Number) });
+    expect(size.round!.winners).toBeGreaterThan(0);
+    expect(size.exec).toMatchObject({ ok: true });
+    expect(size.exec!.runs).toHaveLength(5);
+    expect(size.peakRssMB).toBeGreaterThan(0);
+  });
+
+  it("GIVEN a size that is not a number THEN it says what to type and exits 2", async () => {
+    const r = await bench(["--size", "big"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--size big: each size is a number above 0 and at most 10");
+  });
+});

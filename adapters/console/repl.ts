@@ -37,12 +37,12 @@ const NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/i;
 export const WELCOME = [
   "Welcome to d-pool, a distribution pool for peer-production projects.",
   "This is a local console room. You are @admin in the room #lobby; try:",
-  '  pool create "Riverside commons"                start a pool (this room becomes its lobby)',
-  '  project create bakery "The Bakery"             add a project you coordinate',
-  "  task post bakery Knead dough hours:2 kind:baking  post a task at its kind's weight",
-  "  /as bob  then  task claim 1  and  task done 1   work as another member",
-  "  /as admin  then  task verify 1 @bob            credit the work (me balance shows it)",
-  "  help                                           every command;  /quit leaves",
+  '  pool create "Riverside commons"             start a pool here (its lobby)',
+  '  project create bakery "The Bakery"          add a project you coordinate',
+  "  task post bakery Knead hours:2 kind:baking  post a task at its kind's weight",
+  "  /as bob, then task claim 1, task done 1     work as another member",
+  "  /as admin, then task verify 1 @bob          credit the work (see me balance)",
+  "  help                                        the commands;  /quit leaves",
 ];
 
 export async function startConsole(o: ConsoleOptions): Promise<void> {
@@ -119,7 +119,7 @@ export async function startConsole(o: ConsoleOptions): Promise<void> {
     if (elsewhere.size > 0 && tty) print(`\u001b[2m(news waiting in ${[...elsewhere].map((r) => `#${r}`).join(", ")}: /room <name> to read)\u001b[22m`);
   };
 
-  print(o.firstStart ? WELCOME.join("\n") : `d-pool console: you are @${user} in #${room}. Type help for commands, /quit to leave.`);
+  print(o.firstStart ? WELCOME.join("\n") : `d-pool console: you are @${user} in #${room}.\nType help for commands, /quit to leave.`);
   await deliver();
   prompt();
 

@@ -4,6 +4,7 @@
 // slash command with name:value options, Matrix with the prefix, the console as typed.
 import type { AnyArg } from "./args.ts";
 import type { AnyCommand } from "./define.ts";
+import type { Block, Doc, Span } from "./doc.ts";
 
 export interface RefPart {
   /** The option's name in the table (and on Discord). */
@@ -99,4 +100,38 @@ export function readRef(table: readonly AnyCommand[], text: string): CommandRef 
 export function slashText(ref: CommandRef): string {
   const options = ref.parts.map((p) => (p.optional ? `[${p.name}:${p.value}]` : `${p.name}:${p.value}`));
   return ["/" + ref.command.path.join(" "), ...options].join(" ");
+}
+
+export interface TextPiece {
+  readonly text: string;
+  /** The text is a command (without its quotes): each platform writes it its own way. */
+  readonly cmd?: true;
+}
+
+// A quoted command ("task claim 1"), or a usage line after "usage: " up to the next " · ".
+const NAMED = /"([^"\n]+)"|(?<=usage: )([^·\n]+?)(?= · |$)/g;
+
+/**
+ * A refusal's words (built as one string, commands/errors.ts) with the commands it names marked:
+ * `did you mean "task claim"?`, `"task claim 1" takes one`, `usage: task claim <id>`. Quoted
+ * words that name no command ("bakery") stay as they are.
+ */
+export function commandsInText(table: readonly AnyCommand[], text: string): TextPiece[] {
+  const out: TextPiece[] = [];
+  let at = 0;
+  for (const m of text.matchAll(NAMED)) {
+    const inner = (m[1] ?? m[2]!).trim();
+    if (!readRef(table, inner)) continue;
+    if (m.index > at) out.push({ text: text.slice(at, m.index) });
+    out.push({ text: inner, cmd: true });
+    at = m.index + m[0].length;
+  }
+  if (at < text.length) out.push({ text: text.slice(at) });
+  return out;
+}
+
+/** A Doc whose plain words that quote a command (see commandsInText) become command spans. */
+export function markQuotedCommands(table: readonly AnyCommand[], d: Doc): Doc {
+  const spans = (ss: readonly Span[]): Span[] => ss.flatMap((s) => (typeof s === "string" ? commandsInText(table, s).map((p): Span => (p.cmd ? { style: "cmd", text: p.text } : p.text)) : [s]));
+  return d.map((b): Block => (b.kind === "line" ? { kind: "line", spans: spans(b.spans) } : b.kind === "list" ? { kind: "list", items: b.items.map(spans) } : b));
 }

@@ -9,7 +9,7 @@ import {
   type MessageActionRowComponentBuilder,
 } from "discord.js";
 import type { Doc, Span } from "../../commands/doc.ts";
-import { readRef, slashText } from "../../commands/refs.ts";
+import { commandsInText, markQuotedCommands, readRef, slashText } from "../../commands/refs.ts";
 import { table } from "../../commands/table.ts";
 
 /** Discord's limits on what one message may carry (a payload over any of them is refused whole, 50035). */
@@ -63,6 +63,13 @@ function marked(mark: string, text: string): string {
   return m[2] === "" ? text : `${m[1]}${mark}${escapeMarkdown(m[2]!)}${mark}${m[3]}`;
 }
 
+/** Plain words, with the commands they quote as slash commands in code (`did you mean `/task claim`?`). */
+function words(text: string, escape: (t: string) => string): string {
+  return commandsInText(table, text)
+    .map((p) => (p.cmd ? `\`${slashCommandText(p.text).replace(/`/g, "'")}\`` : escape(p.text)))
+    .join("");
+}
+
 function span(s: Span): string {
   if (typeof s === "string") return escapeMarkdown(s);
   const t = escapeMarkdown(s.text);
@@ -85,7 +92,8 @@ function span(s: Span): string {
 /** A Doc as Discord Markdown; tables become monospaced code blocks. */
 export function docToMarkdown(d: Doc): string {
   const out: string[] = [];
-  for (const b of d) {
+  // Commands quoted in plain words ("task claim 1") are slash commands too.
+  for (const b of markQuotedCommands(table, d)) {
     switch (b.kind) {
       case "heading":
         out.push(`**${escapeMarkdown(b.text)}**`);
@@ -140,7 +148,7 @@ export function okPayload(command: string, d: Doc, data: unknown, interaction?: 
 }
 
 export function errorPayload(message: string): ReplyPayload {
-  return { content: clipText(`✗ ${message}`, LIMITS.content) };
+  return { content: clipText(`✗ ${words(message, (t) => t)}`, LIMITS.content) };
 }
 
 export function announcementPayload(d: Doc, data: unknown): ReplyPayload {

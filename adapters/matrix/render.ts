@@ -1,6 +1,8 @@
 // Reply documents as Matrix messages: an m.notice with an HTML body (tables as compact HTML
 // tables) and a plain-text body for clients without HTML. Formatting only.
 import { docToText, type Doc, type Span, type SpanFormatter } from "../../commands/doc.ts";
+import { markQuotedCommands } from "../../commands/refs.ts";
+import { table } from "../../commands/table.ts";
 
 /** What a command typed in a Matrix room starts with (Element keeps a leading "/" for itself). */
 export const COMMAND_PREFIX = "!dpool";
@@ -72,11 +74,13 @@ export interface NoticeContent {
 
 /** An m.notice with both bodies; a reply to `replyTo` when given. */
 export function notice(d: Doc, replyTo?: string): NoticeContent {
+  // Commands a refusal quotes ("task claim 1") are written with the prefix too.
+  const marked = markQuotedCommands(table, d);
   return {
     msgtype: "m.notice",
-    body: docToText(d, plainBodySpan),
+    body: docToText(marked, plainBodySpan),
     format: "org.matrix.custom.html",
-    formatted_body: docToHtml(d),
+    formatted_body: docToHtml(marked),
     "m.mentions": {},
     ...(replyTo ? { "m.relates_to": { "m.in_reply_to": { event_id: replyTo } } } : {}),
   };

@@ -142,6 +142,8 @@ describe("every platform writes commands its own way", () => {
     expect(all).toContain("`/task claim id:1`");
     expect(all).toContain("`/help command:task claim`");
     expect(all).toMatch(/`\/task (done|drop) id:2`/);
+    // A refusal's hint too: "task list status:all" shows them.
+    expect(all).toContain("`/task list status:all` shows them");
     expect(texts.length).toBeGreaterThan(SCRIPT.length);
     expect(texts.flatMap((t) => dialectProblems("discord", t))).toEqual([]);
   });
@@ -167,6 +169,8 @@ describe("every platform writes commands its own way", () => {
     expect(all).toContain("`!dpool task claim 1`");
     expect(all).toContain("<code>!dpool task claim 1</code>");
     expect(all).toContain("!dpool help task claim");
+    expect(all).toContain("`!dpool task list status:all` shows them");
+    expect(all).toContain("<code>!dpool task list status:all</code> shows them");
     expect(events.length).toBeGreaterThan(SCRIPT.length);
     expect(bodies.flatMap((t) => dialectProblems("matrix", t))).toEqual([]);
   });
@@ -199,6 +203,7 @@ describe("every platform writes commands its own way", () => {
     const all = texts.join("\n");
     expect(all).toContain("task claim 1");
     expect(all).toContain("help task claim");
+    expect(all).toContain('"task list status:all" shows them');
     expect(texts.flatMap((t) => dialectProblems("exec", t))).toEqual([]);
   });
 });

@@ -178,7 +178,7 @@ describe("Matrix end to end", () => {
   });
 
   it("GIVEN bad input THEN the refusal names what to type instead, and commands of no pool are ignored", async () => {
-    expect(text(await say(bob, room, "!dpool task clam 1"))).toContain('did you mean "task claim"?');
+    expect(text(await say(bob, room, "!dpool task clam 1"))).toContain("did you mean `!dpool task claim`?");
     expect(text(await say(bob, room, "!dpool good request bred"))).toContain('there is no good "bred" in this pool: did you mean "bread"?');
     // Names as the lists show them: a display name in any case (curly quotes as phones type them), a number.
     expect(text(await say(bob, room, "!dpool project info “the bakery”"))).toContain("The Bakery (bakery)");

@@ -3,7 +3,7 @@
 // in the console and `dpool exec`.
 import { slashCommands } from "../../adapters/discord/slash-json.ts";
 import { commandName } from "../../commands/define.ts";
-import { refWords } from "../../commands/refs.ts";
+import { commandsInText, refWords } from "../../commands/refs.ts";
 import { table } from "../../commands/table.ts";
 
 const GROUPS = [...new Set(table.map((c) => c.path[0]!))];
@@ -64,6 +64,10 @@ export function dialectProblems(platform: Platform, text: string): string[] {
   if (platform !== "matrix" && /!dpool\b/i.test(text)) problems.push(`${platform} shows the Matrix prefix: ${text}`);
   if (platform !== "discord" && slashWord.test(text)) problems.push(`${platform} shows a slash command: ${text}`);
   if ((platform === "console" || platform === "exec") && text.includes("`")) problems.push(`${platform} shows backticks: ${text}`);
+  // A command quoted as text ("task claim 1", or a usage line) is written in the platform's syntax there.
+  if (platform === "discord" || platform === "matrix") {
+    for (const p of commandsInText(table, text.replace(/&quot;/g, '"'))) if (p.cmd) problems.push(`${platform} quotes a command as text: "${p.text}"`);
+  }
   for (const span of codeSpans(text)) {
     if (platform === "discord") {
       if (span.startsWith("/")) {

@@ -1,11 +1,11 @@
 // Commands named in replies (doc.cmd), read against the table and written per platform.
 import { describe, expect, it } from "vitest";
 import { consoleText } from "../../adapters/console/render.ts";
-import { docToMarkdown, slashCommandText } from "../../adapters/discord/render.ts";
+import { docToMarkdown, errorPayload, slashCommandText } from "../../adapters/discord/render.ts";
 import { notice } from "../../adapters/matrix/render.ts";
 import { commandName } from "../../commands/define.ts";
 import { doc, docToText } from "../../commands/doc.ts";
-import { readRef, refWords, slashText } from "../../commands/refs.ts";
+import { commandsInText, readRef, refWords, slashText } from "../../commands/refs.ts";
 import { table } from "../../commands/table.ts";
 import { parseCommand, usageLine } from "../../commands/text.ts";
 import { slashProblem } from "../support/dialects.ts";
@@ -71,6 +71,20 @@ describe("command references", () => {
     expect(notice(d).formatted_body).toBe("Volunteers type <code>!dpool task claim 7</code>, or see <code>kind:baking</code>.");
     expect(docToText(d)).toBe("Volunteers type task claim 7, or see kind:baking.");
     expect(consoleText(d, { colour: true })).toBe("Volunteers type \u001b[36mtask claim 7\u001b[39m, or see \u001b[36mkind:baking\u001b[39m.");
+  });
+
+  it("GIVEN a refusal that quotes commands THEN Discord writes them as slash commands and Matrix with the prefix; quoted names stay", () => {
+    const message = 'you have no slot on task #1: "task claim 1" takes one; there is no good "bred": did you mean "bread"?';
+    expect(commandsInText(table, message).filter((p) => p.cmd)).toEqual([{ text: "task claim 1", cmd: true }]);
+    expect(errorPayload(message).content).toBe('✗ you have no slot on task #1: `/task claim id:1` takes one; there is no good "bred": did you mean "bread"?');
+    const refusal = [doc.line(doc.bad("✗ "), message)];
+    expect(notice(refusal).body).toBe('✗ you have no slot on task #1: `!dpool task claim 1` takes one; there is no good "bred": did you mean "bread"?');
+    expect(notice(refusal).formatted_body).toContain("<code>!dpool task claim 1</code> takes one");
+    // The console and dpool exec keep the words as they are.
+    expect(docToText(refusal)).toBe(`✗ ${message}`);
+    const usage = 'missing <id> · usage: task claim <id> · ("help task claim" explains it)';
+    expect(errorPayload(usage).content).toBe("✗ missing <id> · usage: `/task claim id:<id>` · (`/help command:task claim` explains it)");
+    expect(notice([doc.line(usage)]).body).toBe("missing <id> · usage: `!dpool task claim <id>` · (`!dpool help task claim` explains it)");
   });
 
   it("GIVEN muted or strong text with spaces at its ends THEN Discord keeps the spaces outside the marks", () => {

@@ -364,7 +364,8 @@ async function readOnly(
     });
     return { outcome, admitted };
   } catch (e) {
-    if (e instanceof MustWrite || e instanceof WriteInReadError) return { outcome: undefined, admitted };
+    // Busy on the read-only view (rare: WAL upkeep): the write path waits for it properly.
+    if (e instanceof MustWrite || e instanceof WriteInReadError || e instanceof DatabaseBusyError) return { outcome: undefined, admitted };
     throw e;
   }
 }

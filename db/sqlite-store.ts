@@ -8,7 +8,7 @@
 // a fresh turn of the loop (setImmediate), and a write lock held by another process is waited
 // for with timers, not inside SQLite's blocking busy handler. Reads that decide nothing
 // (autocomplete) use a second, read-only connection and never wait in the queue.
-import { and, asc, desc, eq, gte, inArray, isNotNull, isNull, lt, lte, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, getTableColumns, gte, inArray, isNotNull, isNull, lt, lte, or, sql } from "drizzle-orm";
 import type { AccountKind } from "../src/core/ledger.ts";
 import Database from "better-sqlite3";
 import { drizzle } from "drizzle-orm/better-sqlite3";
@@ -20,22 +20,77 @@ import type {
   CodeRow,
   DeliveryOutcome,
   DeliveryRef,
+  EntryRow,
   GoalRow,
   GoodRequestRow,
   GoodRow,
   KindChangeRow,
+  KindRow,
+  LoanRow,
+  MemberRow,
+  MembershipRow,
   NoteRow,
   OutboxRow,
   ReplyRow,
   RoomRow,
+  PoolRow,
+  ProjectRow,
   Store,
+  RequestRow,
   Tx,
+  RoundRow,
 } from "../src/store.ts";
+  SubscriptionRow,
+  TaskDueChangeRow,
+  TaskRow,
 import { openSqlite, optimize, type SqliteDb } from "./client.ts";
 import * as t from "./schema.ts";
 
 /** A note meant for one account (a link's confirmation) reaches that account only. */
 const noteReaches = and(
+/**
+ * A table's columns for a hand-written SELECT, and the reader of its raw rows (arrays) into the
+ * typed rows drizzle would build: hot queries skip drizzle's query building and row mapping,
+ * which cost far more than running them. The columns come from the schema, so a new column
+ * is read without touching the queries.
+ */
+function rows<T>(table: Parameters<typeof getTableColumns>[0], alias: string) {
+  const cols = Object.entries(getTableColumns(table)).map(([key, col]) => ({ key, name: col.name, bool: col.columnType === "SQLiteBoolean" }));
+  return {
+    /** `alias."column", ...` in the schema's order. */
+    list: cols.map((c) => `${alias}."${c.name}"`).join(", "),
+    width: cols.length,
+    /** The typed row from a raw row, its columns from `at` on. */
+    read(raw: readonly unknown[], at = 0): T {
+      const o: Record<string, unknown> = {};
+      for (let i = 0; i < cols.length; i++) {
+        const c = cols[i]!;
+        const v = raw[at + i];
+        o[c.key] = c.bool && v !== null ? v === 1 : v;
+      }
+      return o as T;
+    },
+  };
+}
+
+const poolRows = rows<PoolRow>(t.pools, "pools");
+const roomRows = rows<RoomRow>(t.rooms, "rooms");
+const membershipRows = rows<MembershipRow>(t.memberships, "memberships");
+const memberRows = rows<MemberRow>(t.members, "members");
+const accountRows = rows<AccountRow>(t.accounts, "accounts");
+const taskRows = rows<TaskRow>(t.tasks, "tasks");
+const claimRows = rows<ClaimRow>(t.claims, "claims");
+const dueChangeRows = rows<TaskDueChangeRow>(t.taskDueChanges, "task_due_changes");
+const goodRows = rows<GoodRow>(t.goods, "goods");
+const replyRows = rows<ReplyRow>(t.replies, "replies");
+const requestRows = rows<RequestRow>(t.requests, "requests");
+const projectRows = rows<ProjectRow>(t.projects, "projects");
+const roundRows = rows<RoundRow>(t.rounds, "rounds");
+const subscriptionRows = rows<SubscriptionRow>(t.subscriptions, "subscriptions");
+const loanRows = rows<LoanRow>(t.loans, "loans");
+const kindRows = rows<KindRow>(t.kinds, "kinds");
+const goalRows = rows<GoalRow>(t.goals, "goals");
+
   or(isNull(t.memberNotes.onlyPlatform), eq(t.memberNotes.onlyPlatform, t.identities.platform)),
   or(isNull(t.memberNotes.onlyExternalId), eq(t.memberNotes.onlyExternalId, t.identities.externalId)),
 );
@@ -87,7 +142,8 @@ function makeTx(db: SqliteDb): Tx {
       return db.insert(t.pools).values(p).returning({ id: t.pools.id }).get().id;
     },
     async pool(id) {
-      return db.select().from(t.pools).where(eq(t.pools.id, id)).get();
+      const raw = stmt(`SELECT ${poolRows.list} FROM pools WHERE id = ?`).raw().get(id) as unknown[] | undefined;
+      return raw && poolRows.read(raw);
     },
     async pools() {
       return db.select().from(t.pools).orderBy(asc(t.pools.id)).all();
@@ -104,17 +160,26 @@ function makeTx(db: SqliteDb): Tx {
     },
 
     async identity(platform, externalId) {
-      return db
-        .select({ platform: t.identities.platform, externalId: t.identities.externalId, memberId: t.identities.memberId })
-        .from(t.identities)
-        .where(and(eq(t.identities.platform, platform), eq(t.identities.externalId, externalId)))
-        .get();
+      const raw = stmt("SELECT member_id FROM identities WHERE platform = ? AND external_id = ?").raw().get(platform, externalId) as [number] | undefined;
+      return raw && { platform, externalId, memberId: raw[0] };
     },
     async identitiesOf(memberId) {
       return db
         .select({ platform: t.identities.platform, externalId: t.identities.externalId, memberId: t.identities.memberId })
         .from(t.identities)
         .where(eq(t.identities.memberId, memberId))
+  /** Appends an entry and moves both balances: three prepared statements. */
+  const appendEntry = (e: Omit<EntryRow, "id">): number => {
+    const [id] = stmt(
+      "INSERT INTO entries (pool_id, from_account, to_account, amount, kind, memo, reverses, request_id, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+      .raw()
+      .get(e.poolId, e.fromAccount, e.toAccount, e.amount, e.kind, e.memo, e.reverses, e.requestId, e.createdAt, e.createdBy) as [number];
+    const move = stmt("UPDATE accounts SET balance = balance + ? WHERE id = ?");
+    move.run(-e.amount, e.fromAccount);
+    move.run(e.amount, e.toAccount);
+    return id;
+  };
         .orderBy(asc(t.identities.id))
         .all();
     },
@@ -135,18 +200,16 @@ function makeTx(db: SqliteDb): Tx {
       for (const text of MERGE_MEMBER_ROWS) stmt(text).run(p);
     },
     async member(id) {
-      return db.select().from(t.members).where(eq(t.members.id, id)).get();
+      const raw = stmt(`SELECT ${memberRows.list} FROM members WHERE id = ?`).raw().get(id) as unknown[] | undefined;
+      return raw && memberRows.read(raw);
     },
     async memberByHandle(handle) {
       return db.select().from(t.members).where(eq(t.members.handle, handle)).get();
     },
 
     async membership(poolId, memberId) {
-      return db
-        .select()
-        .from(t.memberships)
-        .where(and(eq(t.memberships.poolId, poolId), eq(t.memberships.memberId, memberId)))
-        .get();
+      const raw = stmt(`SELECT ${membershipRows.list} FROM memberships WHERE pool_id = ? AND member_id = ?`).raw().get(poolId, memberId) as unknown[] | undefined;
+      return raw && membershipRows.read(raw);
     },
     async membershipsOf(memberId) {
       return db.select().from(t.memberships).where(eq(t.memberships.memberId, memberId)).all();
@@ -180,7 +243,8 @@ function makeTx(db: SqliteDb): Tx {
       return db.insert(t.projects).values(p).returning({ id: t.projects.id }).get().id;
     },
     async project(id) {
-      return db.select().from(t.projects).where(eq(t.projects.id, id)).get();
+      const raw = stmt(`SELECT ${projectRows.list} FROM projects WHERE id = ?`).raw().get(id) as unknown[] | undefined;
+      return raw && projectRows.read(raw);
     },
     async projectBySlug(poolId, slug) {
       return db
@@ -227,11 +291,8 @@ function makeTx(db: SqliteDb): Tx {
     },
 
     async room(platform, externalId) {
-      return db
-        .select()
-        .from(t.rooms)
-        .where(and(eq(t.rooms.platform, platform), eq(t.rooms.externalId, externalId)))
-        .get() as RoomRow | undefined;
+      const raw = stmt(`SELECT ${roomRows.list} FROM rooms WHERE platform = ? AND external_id = ?`).raw().get(platform, externalId) as unknown[] | undefined;
+      return raw && roomRows.read(raw);
     },
     async rooms(poolId) {
       return db.select().from(t.rooms).where(eq(t.rooms.poolId, poolId)).orderBy(asc(t.rooms.id)).all() as RoomRow[];
@@ -253,15 +314,10 @@ function makeTx(db: SqliteDb): Tx {
       return db.select().from(t.goals).where(eq(t.goals.id, id)).get() as GoalRow | undefined;
     },
     async goals(poolId, filter) {
-      const conditions = [eq(t.goals.poolId, poolId)];
-      if (filter.projectId !== undefined) conditions.push(eq(t.goals.projectId, filter.projectId));
-      if (filter.status !== undefined) conditions.push(eq(t.goals.status, filter.status));
-      return db
-        .select()
-        .from(t.goals)
-        .where(and(...conditions))
-        .orderBy(asc(t.goals.id))
-        .all() as GoalRow[];
+      const where = ["pool_id = @poolId", ...(filter.projectId !== undefined ? ["project_id = @projectId"] : []), ...(filter.status !== undefined ? ["status = @status"] : [])];
+      const raws = stmt(`SELECT ${goalRows.list} FROM goals WHERE ${where.join(" AND ")} ORDER BY id`).raw()
+        .all({ poolId, ...(filter.projectId !== undefined ? { projectId: filter.projectId } : {}), ...(filter.status !== undefined ? { status: filter.status } : {}) }) as unknown[][];
+      return raws.map((r) => goalRows.read(r));
     },
     async finishGoal(id, doneAt, doneBy) {
       db.update(t.goals).set({ status: "done", doneAt, doneBy }).where(eq(t.goals.id, id)).run();
@@ -278,14 +334,12 @@ function makeTx(db: SqliteDb): Tx {
     },
 
     async account(poolId, kind, ownerId) {
-      return db
-        .select()
-        .from(t.accounts)
-        .where(and(eq(t.accounts.poolId, poolId), eq(t.accounts.kind, kind), eq(t.accounts.ownerId, ownerId)))
-        .get() as AccountRow | undefined;
+      const raw = stmt(`SELECT ${accountRows.list} FROM accounts WHERE pool_id = ? AND kind = ? AND owner_id = ?`).raw().get(poolId, kind, ownerId) as unknown[] | undefined;
+      return raw && accountRows.read(raw);
     },
     async accountById(id) {
-      return db.select().from(t.accounts).where(eq(t.accounts.id, id)).get() as AccountRow | undefined;
+      const raw = stmt(`SELECT ${accountRows.list} FROM accounts WHERE id = ?`).raw().get(id) as unknown[] | undefined;
+      return raw && accountRows.read(raw);
     },
     async insertAccount(a) {
       return db
@@ -295,45 +349,31 @@ function makeTx(db: SqliteDb): Tx {
         .get().id;
     },
     async insertEntry(e) {
-      const id = db.insert(t.entries).values(e).returning({ id: t.entries.id }).get().id;
-      db.update(t.accounts)
-        .set({ balance: sql`${t.accounts.balance} - ${e.amount}` })
-        .where(eq(t.accounts.id, e.fromAccount))
-        .run();
-      db.update(t.accounts)
-        .set({ balance: sql`${t.accounts.balance} + ${e.amount}` })
-        .where(eq(t.accounts.id, e.toAccount))
-        .run();
-      return id;
+      return appendEntry(e);
     },
     async insertEntries(es) {
-      const insert = stmt(
-        "INSERT INTO entries (pool_id, from_account, to_account, amount, kind, memo, reverses, request_id, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-      );
-      const move = stmt("UPDATE accounts SET balance = balance + ? WHERE id = ?");
-      return es.map((e) => {
-        const { id } = insert.get(e.poolId, e.fromAccount, e.toAccount, e.amount, e.kind, e.memo, e.reverses, e.requestId, e.createdAt, e.createdBy) as { id: number };
-        move.run(-e.amount, e.fromAccount);
-        move.run(e.amount, e.toAccount);
-        return id;
-      });
+      return es.map(appendEntry);
     },
     async pendingMemberAccounts(poolId, goodId, asOf) {
-      // As of a time: the balance less what came in after it, plus what went out after it.
-      const balance =
-        asOf === undefined
-          ? "a.balance"
-          : `a.balance - coalesce((SELECT sum(amount) FROM entries WHERE to_account = a.id AND created_at > @asOf), 0)
-                       + coalesce((SELECT sum(amount) FROM entries WHERE from_account = a.id AND created_at > @asOf), 0)`;
-      return (
+      const found = (
         stmt(
-          `SELECT a.id, a.pool_id, a.kind, a.owner_id, ${balance} FROM accounts a
-           WHERE a.pool_id = @poolId AND a.kind = 'member'
-             AND a.owner_id IN (SELECT member_id FROM good_requests WHERE good_id = @goodId AND status = 'pending')`,
+          `SELECT ${accountRows.list}, members.handle FROM accounts JOIN members ON members.id = accounts.owner_id
+           WHERE accounts.pool_id = ? AND accounts.kind = 'member' AND accounts.owner_id IN (SELECT member_id FROM good_requests WHERE good_id = ? AND status = 'pending')`,
         )
           .raw()
-          .all(asOf === undefined ? { poolId, goodId } : { asOf, poolId, goodId }) as Array<[number, number, AccountKind, number, number]>
-      ).map(([id, pool, kind, ownerId, balance]) => ({ memberId: ownerId, account: { id, poolId: pool, kind, ownerId, balance } }));
+          .all(poolId, goodId) as unknown[][]
+      ).map((r) => ({ memberId: r[3] as number, handle: r[accountRows.width] as string, account: accountRows.read(r) }));
+      if (asOf === undefined) return found;
+      // As of a time: the running balance less what came in after it, plus what went out after
+      // it, from the pool's entries dated later only (none when the round closes on time).
+      const byAccount = new Map(found.map((f) => [f.account.id, f]));
+      const later = stmt("SELECT from_account, to_account, amount FROM entries WHERE pool_id = ? AND created_at > ?").raw().all(poolId, asOf) as Array<[number, number, number]>;
+      const net = new Map<number, number>();
+      for (const [from, to, amount] of later) {
+        if (byAccount.has(from)) net.set(from, (net.get(from) ?? 0) + amount);
+        if (byAccount.has(to)) net.set(to, (net.get(to) ?? 0) - amount);
+      }
+      return found.map((f) => (net.has(f.account.id) ? { ...f, account: { ...f.account, balance: f.account.balance + net.get(f.account.id)! } } : f));
     },
     async entry(id) {
       return db.select().from(t.entries).where(eq(t.entries.id, id)).get();
@@ -351,28 +391,19 @@ function makeTx(db: SqliteDb): Tx {
         .all();
     },
     async auditFacts(poolId) {
-      const accounts = db.select().from(t.accounts).where(eq(t.accounts.poolId, poolId)).orderBy(asc(t.accounts.id)).all() as AccountRow[];
-      const incoming = db
-        .select({ account: t.entries.toAccount, total: sql<number>`sum(${t.entries.amount})` })
-        .from(t.entries)
-        .where(eq(t.entries.poolId, poolId))
-        .groupBy(t.entries.toAccount)
-        .all();
-      const outgoing = db
-        .select({ account: t.entries.fromAccount, total: sql<number>`sum(${t.entries.amount})` })
-        .from(t.entries)
-        .where(eq(t.entries.poolId, poolId))
-        .groupBy(t.entries.fromAccount)
-        .all();
-      const net = new Map<number, number>();
-      for (const r of incoming) net.set(r.account, (net.get(r.account) ?? 0) + Number(r.total));
-      for (const r of outgoing) net.set(r.account, (net.get(r.account) ?? 0) - Number(r.total));
-      const count = db
-        .select({ n: sql<number>`count(*)` })
-        .from(t.entries)
-        .where(eq(t.entries.poolId, poolId))
-        .get();
-      return { accounts: accounts.map((account) => ({ account, net: net.get(account.id) ?? 0 })), entries: Number(count?.n ?? 0) };
+      // Each account's entries summed from the two covering indexes (entries_to, entries_from:
+      // account and amount), compared by the caller with the running balance.
+      const accounts = (
+        stmt(
+          `SELECT ${accountRows.list},
+             (SELECT coalesce(sum(amount), 0) FROM entries WHERE to_account = accounts.id) - (SELECT coalesce(sum(amount), 0) FROM entries WHERE from_account = accounts.id)
+           FROM accounts WHERE pool_id = ? ORDER BY id`,
+        )
+          .raw()
+          .all(poolId) as unknown[][]
+      ).map((r) => ({ account: accountRows.read(r), net: Number(r[accountRows.width]) }));
+      const [entries] = stmt("SELECT count(*) FROM entries WHERE pool_id = ?").raw().get(poolId) as [number];
+      return { accounts, entries };
     },
 
     async kind(poolId, name) {
@@ -386,7 +417,8 @@ function makeTx(db: SqliteDb): Tx {
       return db.select().from(t.kinds).where(eq(t.kinds.id, id)).get();
     },
     async kinds(poolId) {
-      return db.select().from(t.kinds).where(eq(t.kinds.poolId, poolId)).orderBy(asc(t.kinds.name)).all();
+      const raws = stmt(`SELECT ${kindRows.list} FROM kinds WHERE pool_id = ? ORDER BY name`).raw().all(poolId) as unknown[][];
+      return raws.map((r) => kindRows.read(r));
     },
     async insertKind(k) {
       return db.insert(t.kinds).values(k).returning({ id: t.kinds.id }).get().id;
@@ -410,7 +442,8 @@ function makeTx(db: SqliteDb): Tx {
       return db.insert(t.tasks).values(row).returning({ id: t.tasks.id }).get().id;
     },
     async task(id) {
-      return db.select().from(t.tasks).where(eq(t.tasks.id, id)).get();
+      const raw = stmt(`SELECT ${taskRows.list} FROM tasks WHERE id = ?`).raw().get(id) as unknown[] | undefined;
+      return raw && taskRows.read(raw);
     },
     async tasks(poolId, filter) {
       const conditions = [eq(t.tasks.poolId, poolId)];
@@ -444,7 +477,8 @@ function makeTx(db: SqliteDb): Tx {
         .all();
     },
     async claimsOf(taskId) {
-      return db.select().from(t.claims).where(eq(t.claims.taskId, taskId)).orderBy(asc(t.claims.id)).all() as ClaimRow[];
+      const raws = stmt(`SELECT ${claimRows.list} FROM claims WHERE task_id = ? ORDER BY id`).raw().all(taskId) as unknown[][];
+      return raws.map((r) => claimRows.read(r));
     },
     async claimsOfMember(memberId) {
       return db.select().from(t.claims).where(eq(t.claims.memberId, memberId)).orderBy(asc(t.claims.id)).all() as ClaimRow[];
@@ -522,7 +556,8 @@ function makeTx(db: SqliteDb): Tx {
       return db.insert(t.goods).values(g).returning({ id: t.goods.id }).get().id;
     },
     async good(id) {
-      return db.select().from(t.goods).where(eq(t.goods.id, id)).get() as GoodRow | undefined;
+      const raw = stmt(`SELECT ${goodRows.list} FROM goods WHERE id = ?`).raw().get(id) as unknown[] | undefined;
+      return raw && goodRows.read(raw);
     },
     async goodByName(poolId, name) {
       return db
@@ -532,15 +567,10 @@ function makeTx(db: SqliteDb): Tx {
         .get() as GoodRow | undefined;
     },
     async goods(poolId, filter) {
-      const conditions = [eq(t.goods.poolId, poolId)];
-      if (filter.projectId !== undefined) conditions.push(eq(t.goods.projectId, filter.projectId));
-      if (filter.sector !== undefined) conditions.push(eq(t.goods.sector, filter.sector));
-      return db
-        .select()
-        .from(t.goods)
-        .where(and(...conditions))
-        .orderBy(asc(t.goods.name))
-        .all() as GoodRow[];
+      const where = ["pool_id = @poolId", ...(filter.projectId !== undefined ? ["project_id = @projectId"] : []), ...(filter.sector !== undefined ? ["sector = @sector"] : [])];
+      const params = { poolId, ...(filter.projectId !== undefined ? { projectId: filter.projectId } : {}), ...(filter.sector !== undefined ? { sector: filter.sector } : {}) };
+      const raws = stmt(`SELECT ${goodRows.list} FROM goods WHERE ${where.join(" AND ")} ORDER BY name`).raw().all(params) as unknown[][];
+      return raws.map((r) => goodRows.read(r));
     },
     async setStock(goodId, stock) {
       db.update(t.goods).set({ stock }).where(eq(t.goods.id, goodId)).run();
@@ -560,16 +590,20 @@ function makeTx(db: SqliteDb): Tx {
         .all();
     },
     async measuredEffort(goodId, asOf) {
-      const rows = db
-        .select({ task: t.tasks.id, qty: t.tasks.goodQty, credited: sql<number>`sum(${t.claims.credited})` })
-        .from(t.tasks)
-        .innerJoin(t.claims, and(eq(t.claims.taskId, t.tasks.id), eq(t.claims.status, "verified"), asOf === undefined ? undefined : lte(t.claims.verifiedAt, asOf)))
-        .where(and(eq(t.tasks.goodId, goodId), isNull(t.tasks.cancelledAt)))
-        .groupBy(t.tasks.id)
-        // Only finished work: a task counts once every slot is verified (a cancelled one never).
-        .having(sql`count(${t.claims.id}) >= ${t.tasks.slots}`)
-        .all();
-      return { units: rows.reduce((a, r) => a + (r.qty ?? 0), 0), effort: rows.reduce((a, r) => a + Number(r.credited ?? 0), 0) };
+      // The good's production tasks first (tasks_good), then their claims (claims_task): CROSS
+      // JOIN keeps that order whatever the statistics say (never through every verified claim).
+      const [units, effort] = stmt(
+        `SELECT coalesce(sum(qty), 0), coalesce(sum(credited), 0) FROM (
+           SELECT tasks.good_qty AS qty, sum(claims.credited) AS credited
+           FROM tasks CROSS JOIN claims ON claims.task_id = tasks.id AND claims.status = 'verified' AND claims.verified_at <= @asOf
+           WHERE tasks.good_id = @goodId AND tasks.cancelled_at IS NULL
+           GROUP BY tasks.id
+           -- Only finished work: a task counts once every slot is verified (a cancelled one never).
+           HAVING count(claims.id) >= tasks.slots)`,
+      )
+        .raw()
+        .get({ goodId, asOf: asOf ?? Number.MAX_SAFE_INTEGER }) as [number, number];
+      return { units, effort };
     },
     async insertGoodRequest(r) {
       return db.insert(t.goodRequests).values(r).returning({ id: t.goodRequests.id }).get().id;
@@ -596,12 +630,8 @@ function makeTx(db: SqliteDb): Tx {
         .map((x) => x.r) as GoodRequestRow[];
     },
     async pendingTotals(goodId) {
-      const r = db
-        .select({ requests: sql<number>`count(*)`, units: sql<number>`coalesce(sum(${t.goodRequests.qty} - ${t.goodRequests.filled}), 0)` })
-        .from(t.goodRequests)
-        .where(and(eq(t.goodRequests.goodId, goodId), eq(t.goodRequests.status, "pending")))
-        .get();
-      return { requests: r?.requests ?? 0, units: r?.units ?? 0 };
+      const [requests, units] = stmt("SELECT count(*), coalesce(sum(qty - filled), 0) FROM good_requests WHERE good_id = ? AND status = 'pending'").raw().get(goodId) as [number, number];
+      return { requests, units };
     },
     async updateGoodRequest(id, patch) {
       db.update(t.goodRequests).set(patch).where(eq(t.goodRequests.id, id)).run();
@@ -611,27 +641,18 @@ function makeTx(db: SqliteDb): Tx {
       for (const f of fills) update.run(f.filled, f.status, f.closedAt, f.id);
     },
     async openRound(goodId) {
-      return db
-        .select()
-        .from(t.rounds)
-        .where(and(eq(t.rounds.goodId, goodId), isNull(t.rounds.closedAt)))
-        .get();
+      const raw = stmt(`SELECT ${roundRows.list} FROM rounds WHERE good_id = ? AND closed_at IS NULL`).raw().get(goodId) as unknown[] | undefined;
+      return raw && roundRows.read(raw);
     },
     async lastClosedRound(goodId) {
-      return db
-        .select()
-        .from(t.rounds)
-        .where(and(eq(t.rounds.goodId, goodId), isNotNull(t.rounds.closedAt), isNotNull(t.rounds.clearingWeight)))
-        .orderBy(desc(t.rounds.closedAt), desc(t.rounds.id))
-        .get();
+      const raw = stmt(`SELECT ${roundRows.list} FROM rounds WHERE good_id = ? AND closed_at IS NOT NULL AND clearing_weight IS NOT NULL ORDER BY closed_at DESC, id DESC`)
+        .raw()
+        .get(goodId) as unknown[] | undefined;
+      return raw && roundRows.read(raw);
     },
     async roundsClosed(goodId, from, to) {
-      return db
-        .select()
-        .from(t.rounds)
-        .where(and(eq(t.rounds.goodId, goodId), gte(t.rounds.closedAt, from), lt(t.rounds.closedAt, to)))
-        .orderBy(asc(t.rounds.closedAt), asc(t.rounds.id))
-        .all();
+      const raws = stmt(`SELECT ${roundRows.list} FROM rounds WHERE good_id = ? AND closed_at >= ? AND closed_at < ? ORDER BY closed_at, id`).raw().all(goodId, from, to) as unknown[][];
+      return raws.map((r) => roundRows.read(r));
     },
     async insertRound(r) {
       return db.insert(t.rounds).values(r).returning({ id: t.rounds.id }).get().id;
@@ -663,7 +684,8 @@ function makeTx(db: SqliteDb): Tx {
         .all();
     },
     async subscriptions(goodId) {
-      return db.select().from(t.subscriptions).where(eq(t.subscriptions.goodId, goodId)).orderBy(asc(t.subscriptions.id)).all();
+      const raws = stmt(`SELECT ${subscriptionRows.list} FROM subscriptions WHERE good_id = ? ORDER BY id`).raw().all(goodId) as unknown[][];
+      return raws.map((r) => subscriptionRows.read(r));
     },
     async runningSubscriptionsOf(memberId) {
       return db
@@ -707,20 +729,20 @@ function makeTx(db: SqliteDb): Tx {
       return db.select().from(t.loans).where(eq(t.loans.id, id)).get();
     },
     async loansOf(goodId) {
-      return db.select().from(t.loans).where(eq(t.loans.goodId, goodId)).orderBy(asc(t.loans.id)).all();
+      const raws = stmt(`SELECT ${loanRows.list} FROM loans WHERE good_id = ? ORDER BY id`).raw().all(goodId) as unknown[][];
+      return raws.map((r) => loanRows.read(r));
     },
     async returnLoan(id, returnedAt, charged) {
       db.update(t.loans).set({ returnedAt, charged }).where(eq(t.loans.id, id)).run();
     },
     async openLoans(poolId, memberId) {
-      return db
-        .select({ l: t.loans })
-        .from(t.loans)
-        .innerJoin(t.goods, eq(t.goods.id, t.loans.goodId))
-        .where(and(eq(t.goods.poolId, poolId), isNull(t.loans.returnedAt), memberId === undefined ? undefined : eq(t.loans.memberId, memberId)))
-        .orderBy(asc(t.loans.id))
-        .all()
-        .map((r) => r.l);
+      const raws = stmt(
+        `SELECT ${loanRows.list} FROM loans JOIN goods ON goods.id = loans.good_id
+         WHERE goods.pool_id = @poolId AND loans.returned_at IS NULL${memberId === undefined ? "" : " AND loans.member_id = @memberId"} ORDER BY loans.id`,
+      )
+        .raw()
+        .all(memberId === undefined ? { poolId } : { poolId, memberId }) as unknown[][];
+      return raws.map((r) => loanRows.read(r));
     },
     async loansFallingOverdue(now, poolId) {
       return db
@@ -780,10 +802,10 @@ function makeTx(db: SqliteDb): Tx {
     async commonsWork(poolId) {
       return stmt(
         `SELECT t.project_id AS projectId, t.good_id AS goodId, sum(c.credited) AS amount
-         FROM claims c JOIN tasks t ON t.id = c.task_id JOIN entries e ON e.id = c.entry_id JOIN accounts a ON a.id = e.from_account
-         WHERE t.pool_id = ? AND c.status = 'verified' AND a.kind = 'commons'
+         FROM accounts a CROSS JOIN entries e ON e.from_account = a.id CROSS JOIN claims c ON c.entry_id = e.id CROSS JOIN tasks t ON t.id = c.task_id
+         WHERE a.pool_id = @poolId AND a.kind = 'commons' AND t.pool_id = @poolId AND c.status = 'verified'
          GROUP BY t.project_id, t.good_id ORDER BY t.project_id, t.good_id`,
-      ).all(poolId) as Array<{ projectId: number; goodId: number | null; amount: number }>;
+      ).all({ poolId }) as Array<{ projectId: number; goodId: number | null; amount: number }>;
     },
     async copyableUsers(poolId) {
       return stmt(
@@ -825,6 +847,8 @@ function makeTx(db: SqliteDb): Tx {
           projectId: t.tasks.projectId,
           kindId: t.tasks.kindId,
           title: t.tasks.title,
+        // From what the commons paid (entries_from), to the claims those entries credited
+        // (claims_entry): not through every verified claim of the pool.
           postedWeight: t.tasks.postedWeight,
           estimate: t.tasks.estimate,
           slots: t.tasks.slots,
@@ -873,7 +897,8 @@ function makeTx(db: SqliteDb): Tx {
     },
 
     async request(requestId) {
-      return db.select().from(t.requests).where(eq(t.requests.requestId, requestId)).get();
+      const raw = stmt(`SELECT ${requestRows.list} FROM requests WHERE request_id = ?`).raw().get(requestId) as unknown[] | undefined;
+      return raw && requestRows.read(raw);
     },
     async insertRequest(r) {
       db.insert(t.requests).values(r).run();
@@ -882,7 +907,8 @@ function makeTx(db: SqliteDb): Tx {
       return db.insert(t.outbox).values(o).returning({ id: t.outbox.id }).get().id;
     },
     async reply(requestId) {
-      return db.select().from(t.replies).where(eq(t.replies.requestId, requestId)).get() as ReplyRow | undefined;
+      const raw = stmt(`SELECT ${replyRows.list} FROM replies WHERE request_id = ?`).raw().get(requestId) as unknown[] | undefined;
+      return raw && replyRows.read(raw);
     },
     async insertReply(r) {
       db.insert(t.replies).values(r).onConflictDoNothing().run();
@@ -989,6 +1015,78 @@ export class SqliteStore implements Store {
         await turn();
         if (this.closed) throw new Error("the database is closed");
         const client = this.db.$client;
+    async unfinishedTasks(projectId) {
+      // Open tasks by the project's board index, and tasks with a claim being worked on or
+      // waiting (claims_open): a project's finished history is never read.
+      const unfinished = `WITH u(id) AS (
+          SELECT id FROM tasks WHERE project_id = @projectId AND open_since IS NOT NULL AND cancelled_at IS NULL
+          UNION SELECT t.id FROM claims c JOIN tasks t ON t.id = c.task_id WHERE c.status IN ('active', 'reported') AND t.project_id = @projectId AND t.cancelled_at IS NULL)`;
+      const p = { projectId };
+      return {
+        tasks: (stmt(`${unfinished} SELECT ${taskRows.list} FROM tasks WHERE id IN u ORDER BY id`).raw().all(p) as unknown[][]).map((r) => taskRows.read(r)),
+        claims: (stmt(`${unfinished} SELECT ${claimRows.list} FROM claims WHERE task_id IN u ORDER BY id`).raw().all(p) as unknown[][]).map((r) => claimRows.read(r)),
+        dueChanges: (stmt(`${unfinished} SELECT ${dueChangeRows.list} FROM task_due_changes WHERE task_id IN u ORDER BY id`).raw().all(p) as unknown[][]).map((r) => dueChangeRows.read(r)),
+      };
+    },
+    async verifiedIn(projectId, from, to) {
+      return (
+        stmt(
+          `SELECT c.member_id, c.verified_by, coalesce(sum(c.credited), 0), count(*) FROM claims c JOIN tasks t ON t.id = c.task_id
+           WHERE c.verified_at >= @from AND c.verified_at < @to AND c.status = 'verified' AND t.project_id = @projectId
+           GROUP BY c.member_id, c.verified_by ORDER BY min(c.id)`,
+        )
+          .raw()
+          .all({ projectId, from, to }) as Array<[number, number | null, number, number]>
+      ).map(([memberId, verifiedBy, credited, claims]) => ({ memberId, verifiedBy, credited, claims }));
+    },
+    async escalatedIn(projectId, from, to, factor) {
+      return (
+        stmt(
+          `SELECT c.member_id, count(*) FROM claims c JOIN tasks t ON t.id = c.task_id
+           WHERE c.claimed_at >= @from AND c.claimed_at < @to AND t.project_id = @projectId AND c.weight >= t.posted_weight * @factor
+           GROUP BY c.member_id ORDER BY min(c.id)`,
+        )
+          .raw()
+          .all({ projectId, from, to, factor }) as Array<[number, number]>
+      ).map(([memberId, claims]) => ({ memberId, claims }));
+    },
+    async kindsInUse(projectId, from, to) {
+      // The tasks that can have been in use: unfinished ones, ones with a verification since
+      // `from` (done in the period or after it), ones cancelled since; each then decided exactly.
+      return stmt(
+        `WITH cand(id) AS (
+           SELECT id FROM tasks WHERE project_id = @projectId AND open_since IS NOT NULL AND cancelled_at IS NULL
+           UNION SELECT task_id FROM claims WHERE status IN ('active', 'reported')
+           UNION SELECT task_id FROM claims WHERE verified_at >= @from
+           UNION SELECT id FROM tasks WHERE cancelled_at >= @from)
+         SELECT DISTINCT t.kind_id FROM cand JOIN tasks t ON t.id = cand.id
+         WHERE t.project_id = @projectId AND t.posted_at < @to AND (t.cancelled_at IS NULL OR t.cancelled_at >= @from)
+           AND (t.cancelled_at IS NOT NULL OR (SELECT count(*) FROM claims v WHERE v.task_id = t.id AND v.status = 'verified' AND v.verified_at < @from) < t.slots)
+         ORDER BY t.kind_id`,
+      )
+        .pluck()
+        .all({ projectId, from, to }) as number[];
+    },
+    async goodFlows(poolId, projectId, from, to) {
+      return (
+        stmt(
+          `SELECT ${goodRows.list},
+             (SELECT coalesce(sum(qty), 0) FROM productions WHERE good_id = goods.id AND at >= @from AND at < @to),
+             (SELECT coalesce(sum(qty), 0) FROM productions WHERE good_id = goods.id AND at >= @from),
+             (SELECT coalesce(sum(qty), 0) FROM allocations WHERE good_id = goods.id AND at >= @from),
+             (SELECT coalesce(sum(qty), 0) FROM good_requests WHERE good_id = goods.id AND created_at >= @from AND created_at < @to),
+             (SELECT count(*) FROM loans WHERE good_id = goods.id AND borrowed_at >= @from AND borrowed_at < @to),
+             (SELECT count(*) FROM loans WHERE good_id = goods.id AND borrowed_at >= @from),
+             (SELECT count(*) FROM loans WHERE good_id = goods.id AND returned_at >= @from)
+           FROM goods WHERE goods.pool_id = @poolId AND goods.project_id = @projectId ORDER BY goods.name`,
+        )
+          .raw()
+          .all({ poolId, projectId, from, to }) as unknown[][]
+      ).map((r) => {
+        const [produced, producedSince, allocatedSince, requested, borrowed, lentSince, backSince] = r.slice(goodRows.width) as number[];
+        return { good: goodRows.read(r), produced: produced!, producedSince: producedSince!, allocatedSince: allocatedSince!, requested: requested!, borrowed: borrowed!, lentSince: lentSince!, backSince: backSince! };
+      });
+    },
         await this.begin();
         try {
           const value = await fn(this.tx);
@@ -1039,7 +1137,8 @@ export class SqliteStore implements Store {
       try {
         return await fn(reader.tx);
       } catch (e) {
-        throw isReadOnly(e) ? new WriteInReadError(e) : e;
+        // Busy only in rare moments of WAL upkeep (a reader never waits for the write lock).
+        throw isReadOnly(e) ? new WriteInReadError(e) : isBusy(e) ? new DatabaseBusyError(BUSY_TIMEOUT_MS) : e;
       } finally {
         if (client.inTransaction) client.prepare("COMMIT").run();
       }

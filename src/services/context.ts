@@ -73,7 +73,10 @@ export async function ensureAccount(tx: Tx, poolId: number, kind: "member" | "pr
   return a ? a.id : tx.insertAccount({ poolId, kind, ownerId });
 }
 
-/** Everything the services need about the caller, resolved inside the command's transaction. */
+/**
+ * Everything the services need about the caller, resolved inside the command's transaction.
+ * Whatever this writes, findCaller (below) must see as "undefined: run as a write".
+ */
 export async function resolveCaller(
   tx: Tx,
   caller: Caller,

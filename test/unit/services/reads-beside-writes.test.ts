@@ -11,7 +11,8 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { runText, type Invocation, type Reply } from "../../../commands/dispatch.ts";
 import { DAY_MS, HOUR_MS } from "../../../src/clock.ts";
-import { WriteInReadError } from "../../../src/errors.ts";
+import { DatabaseBusyError, WriteInReadError } from "../../../src/errors.ts";
+import type { Store } from "../../../src/store.ts";
 import { testPool, type TestPool } from "../../support/app.ts";
 import { until } from "../../support/until.ts";
 
@@ -229,6 +230,26 @@ describe("reads that must write first run as writes", () => {
     for (const c of ["me balance", "task list", "task show 1", "good show cake", "pool info"]) expect((await t.say("bob", c)).ok).toBe(true);
     expect(t.dump()).toBe(dump);
     expect(count(t, "SELECT clock AS n FROM pools")).toBe(clock);
+  });
+});
+
+describe("a busy read-only view", () => {
+  it("GIVEN the read-only view busy (a moment of WAL upkeep) THEN the read runs as a write and answers", async () => {
+    t = await riversideOnFile(tempFile());
+    const store = t.store;
+    let tried = 0;
+    // The real store, whose read-only view reports busy once.
+    const busyOnce: Store = new Proxy(store, {
+      get(target, key, receiver) {
+        if (key === "read" && tried === 0) return () => (tried++, Promise.reject(new DatabaseBusyError(20)));
+        const v = Reflect.get(target, key, receiver) as unknown;
+        return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const engine = { ...t.app.engine, store: busyOnce };
+    const r = await runText(engine, { caller: { platform: "console", userId: "bob", displayName: "bob", roomId: "lobby" }, requestId: "console:busy", now: t.clock.now() }, "me balance");
+    expect(tried).toBe(1);
+    expect(r.ok && r.data).toMatchObject({ balance: 0 });
   });
 });
 

@@ -1,7 +1,9 @@
 // Runs one command: parse, then one transaction that resolves the caller, checks the request
 // id, runs the handler and records the answer. A refusal rolls everything back, so a refused
-// command leaves the database exactly as it was. Bugs are caught here once, logged with an
-// incident id, and shown to the user as that id.
+// command leaves the database exactly as it was. A command that changes nothing runs the same
+// steps on the store's read-only view instead (no write lock, beside writes), unless it finds
+// that something must be written first (readOnly below). Bugs are caught here once, logged
+// with an incident id, and shown to the user as that id.
 import type { RandomBytes } from "../src/core/ids.ts";
 import { DatabaseBusyError, WriteInReadError, type DomainError } from "../src/errors.ts";
 import type { FloodVerdict } from "../src/core/flood.ts";

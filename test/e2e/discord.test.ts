@@ -198,7 +198,7 @@ describe("Discord end to end", () => {
     ]);
     const tasks = fake.interact({ type: "autocomplete", user: "bob", channelId: "lobby", name: "task", subcommand: "claim", options: [{ name: "id", type: INTEGER, value: "", focused: true } as never] });
     await tasks.settled();
-    expect(tasks.choices?.map((c) => c.name)).toEqual(expect.arrayContaining(["#3 Sweep the floor · weight 1 · open", "#2 Wash the trays · weight 1 · open"]));
+    expect(tasks.choices?.map((c) => c.name)).toEqual(expect.arrayContaining(["#3 Sweep the floor · weight 1.00 · open", "#2 Wash the trays · weight 1.00 · open"]));
     expect(tasks.choices?.map((c) => c.value).sort()).toEqual([2, 3]);
     const projects = fake.interact({ type: "autocomplete", user: "bob", channelId: "lobby", name: "task", subcommand: "list", options: [{ name: "project", type: STRING, value: "bak", focused: true }] });
     await projects.settled();

@@ -13,6 +13,7 @@ import { runText, type Invocation, type Reply } from "../../../commands/dispatch
 import { DAY_MS, HOUR_MS } from "../../../src/clock.ts";
 import { DatabaseBusyError, WriteInReadError } from "../../../src/errors.ts";
 import type { Store } from "../../../src/store.ts";
+import { nothingDue } from "../../../src/services/catch-up.ts";
 import { testPool, type TestPool } from "../../support/app.ts";
 import { until } from "../../support/until.ts";
 
@@ -231,6 +232,51 @@ describe("reads that must write first run as writes", () => {
     expect(t.dump()).toBe(dump);
     expect(count(t, "SELECT clock AS n FROM pools")).toBe(clock);
   });
+});
+
+describe("nothingDue agrees with catching up", () => {
+  // If catching up left something that nothingDue counts as due, every read would run as a write
+  // from then on. Each kind of event: due before, and not due once one read caught it up.
+  const cases: Array<[string, (tp: TestPool) => Promise<void>, number]> = [
+    ["a claim that ran out", async (tp) => (await tp.ok("alice", "task post bakery Scrub hours:2"), void (await tp.ok("bob", "task claim 1"))), 8 * DAY_MS],
+    [
+      "a round past its closing time",
+      async (tp) => {
+        await tp.ok("alice", "good add bakery bread effort:2");
+        await tp.ok("bob", "good request bread weight:1.5");
+        await tp.ok("carol", "good request bread weight:1.2");
+        await tp.ok("alice", "good produce bread 1");
+      },
+      DAY_MS + HOUR_MS,
+    ],
+    ["a loan past its due date", async (tp) => (await tp.ok("alice", "good add bakery drill effort:20 model:durable stock:1"), void (await tp.ok("bob", "good borrow drill days:2"))), 3 * DAY_MS],
+    [
+      "a flat-rate period that ended",
+      async (tp) => {
+        await tp.ok("admin", "pool policy settlePeriod weekly");
+        await tp.ok("alice", "good add bakery soup effort:1 model:flat-rate");
+        await tp.ok("bob", "good subscribe soup");
+        await tp.ok("alice", "good produce soup 3");
+      },
+      8 * DAY_MS,
+    ],
+  ];
+  for (const [what, make, later] of cases) {
+    it(`GIVEN ${what} THEN it is due until a read catches it up, and then nothing is`, async () => {
+      t = await riversideOnFile(":memory:");
+      await make(t);
+      const due = () => t!.store.read(async (tx) => !(await nothingDue(tx, t!.clock.now().getTime())));
+      expect(await due()).toBe(false);
+      t.clock.advance(later);
+      expect(await due()).toBe(true);
+      expect((await t.say("carol", "task list")).ok).toBe(true);
+      expect(await due()).toBe(false);
+      // And the next read writes nothing.
+      const dump = t.dump();
+      expect((await t.say("carol", "me balance")).ok).toBe(true);
+      expect(t.dump()).toBe(dump);
+    });
+  }
 });
 
 describe("a busy read-only view", () => {

@@ -204,7 +204,7 @@ export const POLICY_KEYS = {
   timezone: {
     unit: "timezone",
     default: "UTC",
-    summary: "Time zone of the pool's schedules (an IANA name such as Europe/Berlin)",
+    summary: "Time zone of the pool's schedules and of the times its replies show (an IANA name such as Europe/Berlin)",
     ours: true,
   },
 } as const satisfies Record<string, KeySpec>;

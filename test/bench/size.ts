@@ -83,8 +83,10 @@ async function measure(file: string, factsFile: string, out: string): Promise<vo
     fileBytes: facts.fileBytes,
     bytesPerEntry: facts.fileBytes / Math.max(1, facts.entries),
   };
-  const save = () => {
+  const save = (step?: string) => {
     fig.peakRssMB = process.resourceUsage().maxRSS / 1024;
+    // The peak so far after each step: which step reached it.
+    if (step) fig.peakRssMBAfter = { ...fig.peakRssMBAfter, [step]: Math.round(fig.peakRssMB) };
     writeFileSync(out, JSON.stringify(fig, null, 2));
   };
   // A restart on the generated file: migrations checked, statistics brought up to date.
@@ -111,7 +113,7 @@ async function measure(file: string, factsFile: string, out: string): Promise<vo
     for (let k = 0; k < 100; k++) reads.push({ wallMs: t.wallMs / 100, cpuMs: t.cpuMs / 100 });
   }
   fig.cheapest = { write: series(writes), read: series(reads) };
-  save();
+  save("open and cheapest");
 
   // ---- The 70/30 mix through the dispatcher.
   const members = facts.memberUsers;
@@ -200,7 +202,7 @@ async function measure(file: string, factsFile: string, out: string): Promise<vo
     writesCpuVsCheapestWrite: fig.cheapest.write.cpuMs / w.cpuMs,
     meBalanceCpuVsCheapestRead: fig.cheapest.read.cpuMs / me.cpuMs,
   };
-  save();
+  save("mix");
 
   // ---- Single commands over the whole pool: run up to 5 times (once when it takes seconds).
   fig.single = {};
@@ -228,7 +230,7 @@ async function measure(file: string, factsFile: string, out: string): Promise<vo
       const report = last.data as { balanced: boolean; entries: number; accounts: number };
       fig.audit = { balanced: report.balanced, entries: report.entries, accounts: report.accounts };
     }
-    save();
+    save(label);
   }
 
   // ---- `dpool exec` from start to answer, on this file, as users run it (dist/ built before
@@ -259,7 +261,7 @@ async function measure(file: string, factsFile: string, out: string): Promise<vo
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? 0;
     fig.exec = { runs, medianMs: median(runs), bareNodeMs: median(bare), ok, ...(message ? { message } : {}) };
-    save();
+    save("dpool exec");
   }
 
   // ---- A round of 100,000 requests (at full size) closed by its coordinator.
@@ -285,7 +287,7 @@ async function measure(file: string, factsFile: string, out: string): Promise<vo
       ok: r.ok,
       ...(r.ok ? { winners: Number((sqlite.prepare("SELECT count(*) AS n FROM allocations WHERE good_id = ?").get(goodId) as { n: number }).n) } : { message: r.message }),
     };
-    save();
+    save("round");
   }
   await app.close();
   fig.fileBytesAfter = statSync(file).size;

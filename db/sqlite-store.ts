@@ -7,8 +7,7 @@
 // seconds, and a Discord interaction must be acknowledged within 3): each transaction starts on
 // a fresh turn of the loop (setImmediate), and a write lock held by another process is waited
 // for with timers, not inside SQLite's blocking busy handler. Reads that decide nothing
-// (commands that change nothing, autocomplete) use a second, read-only connection and never
-// wait in the queue.
+// (autocomplete) use a second, read-only connection and never wait in the queue.
 import { and, asc, desc, eq, getTableColumns, gte, inArray, isNotNull, isNull, lt, lte, or, sql } from "drizzle-orm";
 import type { AccountKind } from "../src/core/ledger.ts";
 import Database from "better-sqlite3";
@@ -32,23 +31,21 @@ import type {
   MembershipRow,
   NoteRow,
   OutboxRow,
-  ReplyRow,
-  RoomRow,
   PoolRow,
   ProjectRow,
-  Store,
+  ReplyRow,
   RequestRow,
-  Tx,
+  RoomRow,
   RoundRow,
-} from "../src/store.ts";
+  Store,
   SubscriptionRow,
   TaskDueChangeRow,
   TaskRow,
+  Tx,
+} from "../src/store.ts";
 import { openSqlite, optimize, type SqliteDb } from "./client.ts";
 import * as t from "./schema.ts";
 
-/** A note meant for one account (a link's confirmation) reaches that account only. */
-const noteReaches = and(
 /**
  * A table's columns for a hand-written SELECT, and the reader of its raw rows (arrays) into the
  * typed rows drizzle would build: hot queries skip drizzle's query building and row mapping,
@@ -92,6 +89,8 @@ const loanRows = rows<LoanRow>(t.loans, "loans");
 const kindRows = rows<KindRow>(t.kinds, "kinds");
 const goalRows = rows<GoalRow>(t.goals, "goals");
 
+/** A note meant for one account (a link's confirmation) reaches that account only. */
+const noteReaches = and(
   or(isNull(t.memberNotes.onlyPlatform), eq(t.memberNotes.onlyPlatform, t.identities.platform)),
   or(isNull(t.memberNotes.onlyExternalId), eq(t.memberNotes.onlyExternalId, t.identities.externalId)),
 );
@@ -138,6 +137,18 @@ function makeTx(db: SqliteDb): Tx {
     if (!s) prepared.set(text, (s = db.$client.prepare(text)));
     return s;
   };
+  /** Appends an entry and moves both balances: three prepared statements. */
+  const appendEntry = (e: Omit<EntryRow, "id">): number => {
+    const [id] = stmt(
+      "INSERT INTO entries (pool_id, from_account, to_account, amount, kind, memo, reverses, request_id, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+      .raw()
+      .get(e.poolId, e.fromAccount, e.toAccount, e.amount, e.kind, e.memo, e.reverses, e.requestId, e.createdAt, e.createdBy) as [number];
+    const move = stmt("UPDATE accounts SET balance = balance + ? WHERE id = ?");
+    move.run(-e.amount, e.fromAccount);
+    move.run(e.amount, e.toAccount);
+    return id;
+  };
   return {
     async insertPool(p) {
       return db.insert(t.pools).values(p).returning({ id: t.pools.id }).get().id;
@@ -169,18 +180,6 @@ function makeTx(db: SqliteDb): Tx {
         .select({ platform: t.identities.platform, externalId: t.identities.externalId, memberId: t.identities.memberId })
         .from(t.identities)
         .where(eq(t.identities.memberId, memberId))
-  /** Appends an entry and moves both balances: three prepared statements. */
-  const appendEntry = (e: Omit<EntryRow, "id">): number => {
-    const [id] = stmt(
-      "INSERT INTO entries (pool_id, from_account, to_account, amount, kind, memo, reverses, request_id, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-    )
-      .raw()
-      .get(e.poolId, e.fromAccount, e.toAccount, e.amount, e.kind, e.memo, e.reverses, e.requestId, e.createdAt, e.createdBy) as [number];
-    const move = stmt("UPDATE accounts SET balance = balance + ? WHERE id = ?");
-    move.run(-e.amount, e.fromAccount);
-    move.run(e.amount, e.toAccount);
-    return id;
-  };
         .orderBy(asc(t.identities.id))
         .all();
     },
@@ -802,6 +801,8 @@ function makeTx(db: SqliteDb): Tx {
     },
     async commonsWork(poolId) {
       return stmt(
+        // From what the commons paid (entries_from), to the claims those entries credited
+        // (claims_entry): not through every verified claim of the pool.
         `SELECT t.project_id AS projectId, t.good_id AS goodId, sum(c.credited) AS amount
          FROM accounts a CROSS JOIN entries e ON e.from_account = a.id CROSS JOIN claims c ON c.entry_id = e.id CROSS JOIN tasks t ON t.id = c.task_id
          WHERE a.pool_id = @poolId AND a.kind = 'commons' AND t.pool_id = @poolId AND c.status = 'verified'
@@ -848,8 +849,6 @@ function makeTx(db: SqliteDb): Tx {
           projectId: t.tasks.projectId,
           kindId: t.tasks.kindId,
           title: t.tasks.title,
-        // From what the commons paid (entries_from), to the claims those entries credited
-        // (claims_entry): not through every verified claim of the pool.
           postedWeight: t.tasks.postedWeight,
           estimate: t.tasks.estimate,
           slots: t.tasks.slots,
@@ -936,6 +935,78 @@ function makeTx(db: SqliteDb): Tx {
       optimize(db.$client);
     },
 
+    async unfinishedTasks(projectId) {
+      // Open tasks by the project's board index, and tasks with a claim being worked on or
+      // waiting (claims_open): a project's finished history is never read.
+      const unfinished = `WITH u(id) AS (
+          SELECT id FROM tasks WHERE project_id = @projectId AND open_since IS NOT NULL AND cancelled_at IS NULL
+          UNION SELECT t.id FROM claims c JOIN tasks t ON t.id = c.task_id WHERE c.status IN ('active', 'reported') AND t.project_id = @projectId AND t.cancelled_at IS NULL)`;
+      const p = { projectId };
+      return {
+        tasks: (stmt(`${unfinished} SELECT ${taskRows.list} FROM tasks WHERE id IN u ORDER BY id`).raw().all(p) as unknown[][]).map((r) => taskRows.read(r)),
+        claims: (stmt(`${unfinished} SELECT ${claimRows.list} FROM claims WHERE task_id IN u ORDER BY id`).raw().all(p) as unknown[][]).map((r) => claimRows.read(r)),
+        dueChanges: (stmt(`${unfinished} SELECT ${dueChangeRows.list} FROM task_due_changes WHERE task_id IN u ORDER BY id`).raw().all(p) as unknown[][]).map((r) => dueChangeRows.read(r)),
+      };
+    },
+    async verifiedIn(projectId, from, to) {
+      return (
+        stmt(
+          `SELECT c.member_id, c.verified_by, coalesce(sum(c.credited), 0), count(*) FROM claims c JOIN tasks t ON t.id = c.task_id
+           WHERE c.verified_at >= @from AND c.verified_at < @to AND c.status = 'verified' AND t.project_id = @projectId
+           GROUP BY c.member_id, c.verified_by ORDER BY min(c.id)`,
+        )
+          .raw()
+          .all({ projectId, from, to }) as Array<[number, number | null, number, number]>
+      ).map(([memberId, verifiedBy, credited, claims]) => ({ memberId, verifiedBy, credited, claims }));
+    },
+    async escalatedIn(projectId, from, to, factor) {
+      return (
+        stmt(
+          `SELECT c.member_id, count(*) FROM claims c JOIN tasks t ON t.id = c.task_id
+           WHERE c.claimed_at >= @from AND c.claimed_at < @to AND t.project_id = @projectId AND c.weight >= t.posted_weight * @factor
+           GROUP BY c.member_id ORDER BY min(c.id)`,
+        )
+          .raw()
+          .all({ projectId, from, to, factor }) as Array<[number, number]>
+      ).map(([memberId, claims]) => ({ memberId, claims }));
+    },
+    async kindsInUse(projectId, from, to) {
+      // The tasks that can have been in use: unfinished ones, ones with a verification since
+      // `from` (done in the period or after it), ones cancelled since; each then decided exactly.
+      return stmt(
+        `WITH cand(id) AS (
+           SELECT id FROM tasks WHERE project_id = @projectId AND open_since IS NOT NULL AND cancelled_at IS NULL
+           UNION SELECT task_id FROM claims WHERE status IN ('active', 'reported')
+           UNION SELECT task_id FROM claims WHERE verified_at >= @from
+           UNION SELECT id FROM tasks WHERE cancelled_at >= @from)
+         SELECT DISTINCT t.kind_id FROM cand JOIN tasks t ON t.id = cand.id
+         WHERE t.project_id = @projectId AND t.posted_at < @to AND (t.cancelled_at IS NULL OR t.cancelled_at >= @from)
+           AND (t.cancelled_at IS NOT NULL OR (SELECT count(*) FROM claims v WHERE v.task_id = t.id AND v.status = 'verified' AND v.verified_at < @from) < t.slots)
+         ORDER BY t.kind_id`,
+      )
+        .pluck()
+        .all({ projectId, from, to }) as number[];
+    },
+    async goodFlows(poolId, projectId, from, to) {
+      return (
+        stmt(
+          `SELECT ${goodRows.list},
+             (SELECT coalesce(sum(qty), 0) FROM productions WHERE good_id = goods.id AND at >= @from AND at < @to),
+             (SELECT coalesce(sum(qty), 0) FROM productions WHERE good_id = goods.id AND at >= @from),
+             (SELECT coalesce(sum(qty), 0) FROM allocations WHERE good_id = goods.id AND at >= @from),
+             (SELECT coalesce(sum(qty), 0) FROM good_requests WHERE good_id = goods.id AND created_at >= @from AND created_at < @to),
+             (SELECT count(*) FROM loans WHERE good_id = goods.id AND borrowed_at >= @from AND borrowed_at < @to),
+             (SELECT count(*) FROM loans WHERE good_id = goods.id AND borrowed_at >= @from),
+             (SELECT count(*) FROM loans WHERE good_id = goods.id AND returned_at >= @from)
+           FROM goods WHERE goods.pool_id = @poolId AND goods.project_id = @projectId ORDER BY goods.name`,
+        )
+          .raw()
+          .all({ poolId, projectId, from, to }) as unknown[][]
+      ).map((r) => {
+        const [produced, producedSince, allocatedSince, requested, borrowed, lentSince, backSince] = r.slice(goodRows.width) as number[];
+        return { good: goodRows.read(r), produced: produced!, producedSince: producedSince!, allocatedSince: allocatedSince!, requested: requested!, borrowed: borrowed!, lentSince: lentSince!, backSince: backSince! };
+      });
+    },
     async goodRequestsMade(goodId, from, to) {
       return db
         .select()
@@ -1016,78 +1087,6 @@ export class SqliteStore implements Store {
         await turn();
         if (this.closed) throw new Error("the database is closed");
         const client = this.db.$client;
-    async unfinishedTasks(projectId) {
-      // Open tasks by the project's board index, and tasks with a claim being worked on or
-      // waiting (claims_open): a project's finished history is never read.
-      const unfinished = `WITH u(id) AS (
-          SELECT id FROM tasks WHERE project_id = @projectId AND open_since IS NOT NULL AND cancelled_at IS NULL
-          UNION SELECT t.id FROM claims c JOIN tasks t ON t.id = c.task_id WHERE c.status IN ('active', 'reported') AND t.project_id = @projectId AND t.cancelled_at IS NULL)`;
-      const p = { projectId };
-      return {
-        tasks: (stmt(`${unfinished} SELECT ${taskRows.list} FROM tasks WHERE id IN u ORDER BY id`).raw().all(p) as unknown[][]).map((r) => taskRows.read(r)),
-        claims: (stmt(`${unfinished} SELECT ${claimRows.list} FROM claims WHERE task_id IN u ORDER BY id`).raw().all(p) as unknown[][]).map((r) => claimRows.read(r)),
-        dueChanges: (stmt(`${unfinished} SELECT ${dueChangeRows.list} FROM task_due_changes WHERE task_id IN u ORDER BY id`).raw().all(p) as unknown[][]).map((r) => dueChangeRows.read(r)),
-      };
-    },
-    async verifiedIn(projectId, from, to) {
-      return (
-        stmt(
-          `SELECT c.member_id, c.verified_by, coalesce(sum(c.credited), 0), count(*) FROM claims c JOIN tasks t ON t.id = c.task_id
-           WHERE c.verified_at >= @from AND c.verified_at < @to AND c.status = 'verified' AND t.project_id = @projectId
-           GROUP BY c.member_id, c.verified_by ORDER BY min(c.id)`,
-        )
-          .raw()
-          .all({ projectId, from, to }) as Array<[number, number | null, number, number]>
-      ).map(([memberId, verifiedBy, credited, claims]) => ({ memberId, verifiedBy, credited, claims }));
-    },
-    async escalatedIn(projectId, from, to, factor) {
-      return (
-        stmt(
-          `SELECT c.member_id, count(*) FROM claims c JOIN tasks t ON t.id = c.task_id
-           WHERE c.claimed_at >= @from AND c.claimed_at < @to AND t.project_id = @projectId AND c.weight >= t.posted_weight * @factor
-           GROUP BY c.member_id ORDER BY min(c.id)`,
-        )
-          .raw()
-          .all({ projectId, from, to, factor }) as Array<[number, number]>
-      ).map(([memberId, claims]) => ({ memberId, claims }));
-    },
-    async kindsInUse(projectId, from, to) {
-      // The tasks that can have been in use: unfinished ones, ones with a verification since
-      // `from` (done in the period or after it), ones cancelled since; each then decided exactly.
-      return stmt(
-        `WITH cand(id) AS (
-           SELECT id FROM tasks WHERE project_id = @projectId AND open_since IS NOT NULL AND cancelled_at IS NULL
-           UNION SELECT task_id FROM claims WHERE status IN ('active', 'reported')
-           UNION SELECT task_id FROM claims WHERE verified_at >= @from
-           UNION SELECT id FROM tasks WHERE cancelled_at >= @from)
-         SELECT DISTINCT t.kind_id FROM cand JOIN tasks t ON t.id = cand.id
-         WHERE t.project_id = @projectId AND t.posted_at < @to AND (t.cancelled_at IS NULL OR t.cancelled_at >= @from)
-           AND (t.cancelled_at IS NOT NULL OR (SELECT count(*) FROM claims v WHERE v.task_id = t.id AND v.status = 'verified' AND v.verified_at < @from) < t.slots)
-         ORDER BY t.kind_id`,
-      )
-        .pluck()
-        .all({ projectId, from, to }) as number[];
-    },
-    async goodFlows(poolId, projectId, from, to) {
-      return (
-        stmt(
-          `SELECT ${goodRows.list},
-             (SELECT coalesce(sum(qty), 0) FROM productions WHERE good_id = goods.id AND at >= @from AND at < @to),
-             (SELECT coalesce(sum(qty), 0) FROM productions WHERE good_id = goods.id AND at >= @from),
-             (SELECT coalesce(sum(qty), 0) FROM allocations WHERE good_id = goods.id AND at >= @from),
-             (SELECT coalesce(sum(qty), 0) FROM good_requests WHERE good_id = goods.id AND created_at >= @from AND created_at < @to),
-             (SELECT count(*) FROM loans WHERE good_id = goods.id AND borrowed_at >= @from AND borrowed_at < @to),
-             (SELECT count(*) FROM loans WHERE good_id = goods.id AND borrowed_at >= @from),
-             (SELECT count(*) FROM loans WHERE good_id = goods.id AND returned_at >= @from)
-           FROM goods WHERE goods.pool_id = @poolId AND goods.project_id = @projectId ORDER BY goods.name`,
-        )
-          .raw()
-          .all({ poolId, projectId, from, to }) as unknown[][]
-      ).map((r) => {
-        const [produced, producedSince, allocatedSince, requested, borrowed, lentSince, backSince] = r.slice(goodRows.width) as number[];
-        return { good: goodRows.read(r), produced: produced!, producedSince: producedSince!, allocatedSince: allocatedSince!, requested: requested!, borrowed: borrowed!, lentSince: lentSince!, backSince: backSince! };
-      });
-    },
         await this.begin();
         try {
           const value = await fn(this.tx);
@@ -1138,8 +1137,7 @@ export class SqliteStore implements Store {
       try {
         return await fn(reader.tx);
       } catch (e) {
-        // Busy only in rare moments of WAL upkeep (a reader never waits for the write lock).
-        throw isReadOnly(e) ? new WriteInReadError(e) : isBusy(e) ? new DatabaseBusyError(BUSY_TIMEOUT_MS) : e;
+        throw isReadOnly(e) ? new WriteInReadError(e) : e;
       } finally {
         if (client.inTransaction) client.prepare("COMMIT").run();
       }

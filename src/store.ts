@@ -472,9 +472,10 @@ export interface Tx {
   insertEntries(es: readonly NewEntry[]): Promise<number[]>;
   /**
    * The member accounts (with balances) of the members who have a waiting request for the good, in one query.
-   * With `asOf`, each balance is as of that time: the sum of the entries dated at or before it.
+   * With `asOf`, each balance is as of that time: the sum of the entries dated at or before it
+   * (the running balance less what moved after it, read from the entries dated later only).
    */
-  pendingMemberAccounts(poolId: number, goodId: number, asOf?: number): Promise<Array<{ memberId: number; account: AccountRow }>>;
+  pendingMemberAccounts(poolId: number, goodId: number, asOf?: number): Promise<Array<{ memberId: number; handle: string; account: AccountRow }>>;
   entry(id: number): Promise<EntryRow | undefined>;
   reversalOf(entryId: number): Promise<EntryRow | undefined>;
   entriesOf(accountId: number, limit: number): Promise<EntryRow[]>;
@@ -645,6 +646,39 @@ export interface Tx {
   // summary charts
   /** Requests for the good made in [from, to), whatever became of them, oldest first. */
   goodRequestsMade(goodId: number, from: number, to: number): Promise<GoodRequestRow[]>;
+
+  // summaries: the period's rows found by index and summed in SQL, never the project's history
+  /**
+   * The project's unfinished tasks (not cancelled, with an open slot or a claim being worked on
+   * or waiting for verification), by id, with every claim and due date change of theirs.
+   */
+  unfinishedTasks(projectId: number): Promise<{ tasks: TaskRow[]; claims: ClaimRow[]; dueChanges: TaskDueChangeRow[] }>;
+  /**
+   * Claims of the project's tasks verified in [from, to), summed per member and verifier: how
+   * much was credited and how many claims, in the order of each pair's first claim.
+   */
+  verifiedIn(projectId: number, from: number, to: number): Promise<Array<{ memberId: number; verifiedBy: number | null; credited: number; claims: number }>>;
+  /**
+   * Members who claimed the project's tasks in [from, to) at `factor` times the posted weight or
+   * more, with how many such claims, in the order of each one's first.
+   */
+  escalatedIn(projectId: number, from: number, to: number, factor: number): Promise<Array<{ memberId: number; claims: number }>>;
+  /**
+   * The kinds of the project's tasks in use in [from, to): tasks posted before `to`, neither
+   * cancelled before `from` nor done (every slot verified) before it.
+   */
+  kindsInUse(projectId: number, from: number, to: number): Promise<number[]>;
+  /**
+   * The project's goods by name, each with its flows over [from, to) and since `from`: units
+   * produced in the period and since its start, allocated since, asked for in the period,
+   * loans begun in the period and since, loans returned since.
+   */
+  goodFlows(
+    poolId: number,
+    projectId: number,
+    from: number,
+    to: number,
+  ): Promise<Array<{ good: GoodRow; produced: number; producedSince: number; allocatedSince: number; requested: number; borrowed: number; lentSince: number; backSince: number }>>;
 }
 
 export interface Store {

@@ -337,9 +337,11 @@ export async function closeRound(tx: Tx, round: RoundRow, now: number, requestKe
   const accountIds = new Map<number, number>();
   // Every waiting member's balance as of the closing time in one query; without an account, 0.
   for (const r of pending) balances.set(r.memberId, exactRoom(0));
-  for (const { memberId, account } of await tx.pendingMemberAccounts(good.poolId, good.id, now)) {
+  const names = new Map<number, string>();
+  for (const { memberId, handle, account } of await tx.pendingMemberAccounts(good.poolId, good.id, now)) {
     balances.set(memberId, exactRoom(account.balance));
     accountIds.set(memberId, account.id);
+    names.set(memberId, handle);
   }
   const byId = new Map(pending.map((r) => [r.id, r]));
   const exact = roundOutcome({
@@ -352,7 +354,6 @@ export async function closeRound(tx: Tx, round: RoundRow, now: number, requestKe
   // What a unit costs, for people to read; each winner pays their units' total, rounded once.
   const outcome: RoundOutcome = { ...exact, unitCost: credit(effort, exact.clearing) };
   const totalOf = (units: number) => unitsCharge(units, effort, outcome.clearing);
-  const names = new Map<number, string>();
   const handle = async (id: number) => {
     const known = names.get(id);
     if (known !== undefined) return known;

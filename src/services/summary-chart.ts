@@ -1,8 +1,7 @@
 // The figures behind a summary's chart: how the market weights of a project's kinds of work
 // moved over the period, and how the supply of its goods compared with the demand for them.
 // Read-only, from stored facts only; commands/chart.ts draws them.
-import { taskState } from "../core/tasks.ts";
-import type { GoodModel, GoodRow, ProjectRow, Tx } from "../store.ts";
+import type { GoodModel, ProjectRow, Tx } from "../store.ts";
 
 /** A kind's market weight (millionths) from `at` on, until the next point. */
 export interface WeightPoint {
@@ -47,9 +46,6 @@ export interface SummaryChart {
   readonly goods: readonly GoodBalance[];
 }
 
-/** The end of time, for queries "from then on". */
-const EVER = Number.MAX_SAFE_INTEGER;
-
 /** The chart's figures for a project over [from, to). */
 export async function summaryChart(tx: Tx, project: ProjectRow, from: number, to: number): Promise<SummaryChart> {
   return { kinds: await kindSeries(tx, project, from, to), goods: await goodBalances(tx, project, from, to) };
@@ -60,16 +56,9 @@ export async function summaryChart(tx: Tx, project: ProjectRow, from: number, to
  * cancelled nor done (every slot verified) before its start. Sorted by name.
  */
 async function kindSeries(tx: Tx, project: ProjectRow, from: number, to: number): Promise<KindSeries[]> {
-  const tasks = (await tx.tasks(project.poolId, { projectId: project.id })).filter((t) => t.postedAt < to && (t.cancelledAt === null || t.cancelledAt >= from));
-  const claims = await tx.claimsOfTasks(tasks.map((t) => t.id));
-  const used = new Set<number>();
-  for (const t of tasks) {
-    const mine = claims.filter((c) => c.taskId === t.id);
-    // Done before the period: the verification that filled the last slot came before `from`.
-    const verified = mine.flatMap((c) => (c.status === "verified" && c.verifiedAt !== null ? [c.verifiedAt] : [])).sort((a, b) => a - b);
-    const doneAt = taskState(t, mine) === "done" ? verified[t.slots - 1] : undefined;
-    if (doneAt === undefined || doneAt >= from) used.add(t.kindId);
-  }
+  // Decided in SQL over the tasks that can have been in use (unfinished, verified or cancelled
+  // since `from`), not over the project's every task and claim.
+  const used = await tx.kindsInUse(project.id, from, to);
   const out: KindSeries[] = [];
   for (const id of used) {
     const kind = await tx.kindById(id);
@@ -96,25 +85,12 @@ async function kindSeries(tx: Tx, project: ProjectRow, from: number, to: number)
 
 async function goodBalances(tx: Tx, project: ProjectRow, from: number, to: number): Promise<GoodBalance[]> {
   const out: GoodBalance[] = [];
-  for (const g of await tx.goods(project.poolId, { projectId: project.id })) {
-    const loans = await tx.loansOf(g.id);
-    const produced = sum((await tx.productions(g.id, from, to)).map((p) => p.qty));
-    const requested = sum((await tx.goodRequestsMade(g.id, from, to)).map((r) => r.qty));
-    const borrowed = loans.filter((l) => l.borrowedAt >= from && l.borrowedAt < to).length;
-    const stockAtStart = g.model === "copyable" ? 0 : await stockAt(tx, g, from);
-    out.push({ good: g.name, unit: g.unit, model: g.model, stockAtStart, produced, supply: g.model === "copyable" ? null : stockAtStart + produced, demand: requested + borrowed });
+  // One query for every good of the project: the period's flows and those since its start.
+  for (const f of await tx.goodFlows(project.poolId, project.id, from, to)) {
+    const g = f.good;
+    // Stock at `from`: today's stock with every recorded change since undone.
+    const stockAtStart = g.model === "copyable" ? 0 : Math.max(0, g.stock - f.producedSince + f.allocatedSince + f.lentSince - f.backSince);
+    out.push({ good: g.name, unit: g.unit, model: g.model, stockAtStart, produced: f.produced, supply: g.model === "copyable" ? null : stockAtStart + f.produced, demand: f.requested + f.borrowed });
   }
   return out;
 }
-
-/** Stock at `at`: today's stock with every recorded change since `at` undone. */
-async function stockAt(tx: Tx, g: GoodRow, at: number): Promise<number> {
-  const producedSince = sum((await tx.productions(g.id, at, EVER)).map((p) => p.qty));
-  const allocatedSince = sum((await tx.allocationsOf(g.id, at)).map((a) => a.qty));
-  const loans = await tx.loansOf(g.id);
-  const lentSince = loans.filter((l) => l.borrowedAt >= at).length;
-  const backSince = loans.filter((l) => l.returnedAt !== null && l.returnedAt >= at).length;
-  return Math.max(0, g.stock - producedSince + allocatedSince + lentSince - backSince);
-}
-
-const sum = (xs: readonly number[]) => xs.reduce((a, x) => a + x, 0);

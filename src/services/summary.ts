@@ -6,7 +6,7 @@ import { isOverdue, openMsBy, slotsTaken, taskState } from "../core/tasks.ts";
 import { openMsAt, taskWeight, weightRules } from "../core/weights.ts";
 import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
-import type { ClaimRow, GoalRow, ProjectRow, TaskRow } from "../store.ts";
+import type { ClaimRow, GoalRow, ProjectRow, TaskDueChangeRow, TaskRow } from "../store.ts";
 import { lastSlot, parseCron, slotsBetween } from "../core/cron.ts";
 import { readPolicy } from "../core/policy.ts";
 import { DAY_MS, MINUTE_MS } from "../core/time.ts";
@@ -77,14 +77,20 @@ async function summarize(c: PoolView, project: ProjectRow, from: number, to: num
     if (!names.has(id)) names.set(id, (await tx.member(id))?.handle ?? String(id));
     return names.get(id)!;
   };
-  const tasks = await tx.tasks(c.pool.row.id, { projectId: project.id });
-  const claims = await tx.claimsOfTasks(tasks.map((t) => t.id));
+  // Only what the summary shows is read: the unfinished tasks with their claims, and the
+  // period's verified and escalated claims summed in SQL; never the project's whole history.
+  const { tasks, claims, dueChanges } = await tx.unfinishedTasks(project.id);
   const byId = new Map(tasks.map((t) => [t.id, t]));
   const byTask = new Map<number, ClaimRow[]>();
-  for (const cl of claims) byTask.set(cl.taskId, [...(byTask.get(cl.taskId) ?? []), cl]);
+  for (const cl of claims) {
+    const list = byTask.get(cl.taskId);
+    if (list) list.push(cl);
+    else byTask.set(cl.taskId, [cl]);
+  }
   const claimsOf = (t: TaskRow) => byTask.get(t.id) ?? [];
+  const dueOf = new Map<number, TaskDueChangeRow[]>();
+  for (const d of dueChanges) dueOf.set(d.taskId, [...(dueOf.get(d.taskId) ?? []), d]);
   const kinds = new Map((await tx.kinds(c.pool.row.id)).map((k) => [k.id, k.name]));
-  const dueChanges = await tx.dueChangesOf(tasks.map((t) => t.id));
 
   const open: TaskLine[] = [];
   const overdue = [];
@@ -97,7 +103,7 @@ async function summarize(c: PoolView, project: ProjectRow, from: number, to: num
     if (state !== "open") continue;
     const openNow = openMsAt(t, to);
     // Open time at the start of the period, from the claims that held its slots since (and the due dates it had).
-    const openThen = Math.min(openNow, openMsBy(t, claimsOf(t), from, dueChanges.filter((d) => d.taskId === t.id)));
+    const openThen = Math.min(openNow, openMsBy(t, claimsOf(t), from, dueOf.get(t.id) ?? []));
     open.push({ id: t.id, title: t.title, kind: kinds.get(t.kindId) ?? "?", weight: taskWeight(t.postedWeight, openNow, rules), weightBefore: taskWeight(t.postedWeight, openThen, rules), openMs: openNow });
   }
   open.sort((a, b) => b.openMs - a.openMs || a.id - b.id);
@@ -116,21 +122,22 @@ async function summarize(c: PoolView, project: ProjectRow, from: number, to: num
     waiting.push({ task: t.id, title: t.title, member: await handle(cl.memberId), hours: cl.reportedHours ?? 0 });
   }
 
-  const verified = claims.filter((cl) => cl.status === "verified" && cl.verifiedAt !== null && cl.verifiedAt >= from && cl.verifiedAt < to);
+  // The period's verified claims per member and verifier, in the order of each pair's first claim.
+  const verified = await tx.verifiedIn(project.id, from, to);
   const perMember = new Map<number, number>();
-  for (const cl of verified) perMember.set(cl.memberId, (perMember.get(cl.memberId) ?? 0) + (cl.credited ?? 0));
+  for (const v of verified) perMember.set(v.memberId, (perMember.get(v.memberId) ?? 0) + v.credited);
   const members = [];
   for (const [id, credited] of [...perMember].sort((a, b) => b[1] - a[1])) members.push({ member: await handle(id), credited });
 
   const goods = [];
   for (const g of await tx.goods(c.pool.row.id, { projectId: project.id })) {
-    const pending = await tx.goodRequestsOf(g.id, "pending");
+    const pending = await tx.pendingTotals(g.id);
     const rounds = (await tx.roundsClosed(g.id, from, to)).map((r) => ({ closedAt: r.closedAt ?? 0, clearing: r.clearingWeight, allocated: r.allocated ?? 0 }));
-    goods.push({ name: g.name, stock: g.stock, demand: pending.reduce((a, r) => a + r.qty - r.filled, 0), effort: (await effortOf(tx, g, c.pool.policy)).effort, rounds });
+    goods.push({ name: g.name, stock: g.stock, demand: pending.units, effort: (await effortOf(tx, g, c.pool.policy)).effort, rounds });
   }
 
   const balance = (await tx.account(c.pool.row.id, "project", project.id))?.balance ?? 0;
-  const warnings = await patterns(byId, claims, from, to, handle);
+  const warnings = await patterns(tx, project, verified, from, to, handle);
   return {
     project,
     from,
@@ -141,7 +148,7 @@ async function summarize(c: PoolView, project: ProjectRow, from: number, to: num
     overdue,
     inProgress,
     waiting,
-    contributions: { total: verified.reduce((a, cl) => a + (cl.credited ?? 0), 0), members },
+    contributions: { total: verified.reduce((a, v) => a + v.credited, 0), members },
     goods,
     overdueLoans: await overdueLoans({ tx, pool: c.pool, now: to }, { projectId: project.id }),
     balance,
@@ -233,20 +240,18 @@ function digest(s: ProjectSummary): ProjectDigest {
  * The Twin Oaks lesson, made visible: one member taking escalated tasks again and again (who
  * may be waiting for weights to rise), and pairs of members who verify each other's work.
  */
-async function patterns(byId: ReadonlyMap<number, TaskRow>, claims: readonly ClaimRow[], from: number, to: number, handle: (id: number) => Promise<string>): Promise<string[]> {
+async function patterns(
+  tx: Tx,
+  project: ProjectRow,
+  verified: ReadonlyArray<{ memberId: number; verifiedBy: number | null; claims: number }>,
+  from: number,
+  to: number,
+  handle: (id: number) => Promise<string>,
+): Promise<string[]> {
   const out: string[] = [];
-  const escalated = new Map<number, number>();
-  for (const cl of claims) {
-    const t = byId.get(cl.taskId);
-    if (!t || cl.claimedAt < from || cl.claimedAt >= to) continue;
-    if (cl.weight >= t.postedWeight * ESCALATED) escalated.set(cl.memberId, (escalated.get(cl.memberId) ?? 0) + 1);
-  }
-  for (const [member, n] of escalated) if (n >= 3) out.push(`@${await handle(member)} took ${n} tasks only after their weight had risen`);
+  for (const e of await tx.escalatedIn(project.id, from, to, ESCALATED)) if (e.claims >= 3) out.push(`@${await handle(e.memberId)} took ${e.claims} tasks only after their weight had risen`);
   const pairs = new Map<string, number>();
-  for (const cl of claims) {
-    if (cl.status !== "verified" || cl.verifiedBy === null || (cl.verifiedAt ?? 0) < from || (cl.verifiedAt ?? 0) >= to) continue;
-    pairs.set(`${cl.verifiedBy}>${cl.memberId}`, (pairs.get(`${cl.verifiedBy}>${cl.memberId}`) ?? 0) + 1);
-  }
+  for (const v of verified) if (v.verifiedBy !== null) pairs.set(`${v.verifiedBy}>${v.memberId}`, v.claims);
   for (const [key, n] of pairs) {
     const [a, b] = key.split(">").map(Number) as [number, number];
     if (a < b && n >= 2 && (pairs.get(`${b}>${a}`) ?? 0) >= 2) out.push(`@${await handle(a)} and @${await handle(b)} verified each other's work ${n + (pairs.get(`${b}>${a}`) ?? 0)} times`);

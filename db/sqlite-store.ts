@@ -7,7 +7,8 @@
 // seconds, and a Discord interaction must be acknowledged within 3): each transaction starts on
 // a fresh turn of the loop (setImmediate), and a write lock held by another process is waited
 // for with timers, not inside SQLite's blocking busy handler. Reads that decide nothing
-// (autocomplete) use a second, read-only connection and never wait in the queue.
+// (commands that change nothing, autocomplete) use a second, read-only connection and never
+// wait in the queue.
 import { and, asc, desc, eq, getTableColumns, gte, inArray, isNotNull, isNull, lt, lte, or, sql } from "drizzle-orm";
 import type { AccountKind } from "../src/core/ledger.ts";
 import Database from "better-sqlite3";

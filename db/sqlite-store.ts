@@ -1138,7 +1138,8 @@ export class SqliteStore implements Store {
       try {
         return await fn(reader.tx);
       } catch (e) {
-        throw isReadOnly(e) ? new WriteInReadError(e) : e;
+        // Busy only in rare moments of WAL upkeep (a reader never waits for the write lock).
+        throw isReadOnly(e) ? new WriteInReadError(e) : isBusy(e) ? new DatabaseBusyError(BUSY_TIMEOUT_MS) : e;
       } finally {
         if (client.inTransaction) client.prepare("COMMIT").run();
       }

@@ -120,7 +120,8 @@ describe("GIVEN bakery (Riverside Bakery, project 1) with goods bread (1) and sh
   it("WHEN a task is posted with a kind close to one the pool has THEN the reply says it is a new kind and which one was probably meant", async () => {
     const typo = await t.say("alice", "task post bakery Sweep hours:1 kind:bakng");
     expect(typo.ok).toBe(true);
-    expect(text(typo)).toMatch(/New kind bakng\. Did you mean baking\? `task cancel \d+` and post it again with kind:baking\./);
+    // Plain text (the console, dpool exec) names commands without Markdown marks.
+    expect(text(typo)).toMatch(/New kind bakng\. Did you mean baking\? task cancel \d+ and post it again with kind:baking\./);
     expect(typo.ok && (typo.data as { newKind: unknown }).newKind).toEqual({ name: "bakng", near: "baking" });
     const fresh = await t.say("alice", "task post bakery Paint the door hours:1 kind:painting");
     expect(text(fresh)).toContain("New kind painting.");

@@ -5,13 +5,14 @@
 // processes of their own (test/bench/size.ts), so peak memory is the measuring process's own.
 // Prints a table (Markdown) and writes the figures to bench/results.json (`--out FILE`).
 //   npm run bench -- --size 0.01 --out /tmp/results.json [--keep]
+//   npm run bench -- --print bench/results.json     (the table of an earlier run)
 // Not part of `npm test`: no test times anything (test/e2e/bench-smoke.test.ts runs a tiny size).
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, release, tmpdir, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { formatTable, type SizeFigures } from "./table.ts";
+import { formatTable, type Results, type SizeFigures } from "./table.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const SIZE_SCRIPT = join(ROOT, "test", "bench", "size.ts");
@@ -19,7 +20,7 @@ const SIZE_SCRIPT = join(ROOT, "test", "bench", "size.ts");
 const MEASURE_LIMIT_MS = 90 * 60_000;
 
 function usage(message: string): never {
-  process.stderr.write(`${message}\nusage: npm run bench -- [--size 0.01,0.1,1] [--out bench/results.json] [--keep]\n`);
+  process.stderr.write(`${message}\nusage: npm run bench -- [--size 0.01,0.1,1] [--out bench/results.json] [--keep] | --print bench/results.json\n`);
   process.exit(2);
 }
 
@@ -27,9 +28,11 @@ function options(argv: readonly string[]) {
   let sizes = [0.01, 0.1, 1];
   let out = join(ROOT, "bench", "results.json");
   let keep = false;
+  let print: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === "--size") {
+    if (a === "--print") print = resolve(argv[++i] ?? usage("--print needs a results file, such as bench/results.json"));
+    else if (a === "--size") {
       const v = argv[++i] ?? usage("--size needs a number, such as --size 0.01 or --size 0.01,0.1,1");
       sizes = v.split(",").map(Number);
       if (sizes.some((s) => !(s > 0 && s <= 10))) usage(`--size ${v}: each size is a number above 0 and at most 10 (1 is the full pool)`);
@@ -37,7 +40,7 @@ function options(argv: readonly string[]) {
     else if (a === "--keep") keep = true;
     else usage(`unknown option ${a}`);
   }
-  return { sizes, out, keep };
+  return { sizes, out, keep, print };
 }
 
 function run(args: readonly string[], timeoutMs: number): { ok: boolean; message: string } {
@@ -52,6 +55,7 @@ export function machine() {
   return {
     nproc: availableParallelism(),
     cpu: cpu?.model.trim() ?? "unknown",
+    mhz: cpu?.speed,
     memoryGB: Math.round(totalmem() / 2 ** 30),
     node: process.version,
     os: `${process.platform} ${release()}`,
@@ -60,6 +64,11 @@ export function machine() {
 
 async function main() {
   const o = options(process.argv.slice(2));
+  if (o.print) {
+    // The table of an earlier run, from its results file.
+    process.stdout.write(`${formatTable(JSON.parse(readFileSync(o.print, "utf8")) as Results)}\n`);
+    return;
+  }
   const work = mkdtempSync(join(tmpdir(), "dpool-bench-"));
   const started = new Date().toISOString();
   const results: { machine: ReturnType<typeof machine>; command: string; started: string; finished?: string; sizes: Array<SizeFigures | { scale: number; error: string }> } = {

@@ -48,7 +48,7 @@ describe("npm run bench at a tiny size", () => {
 
   it("GIVEN --size 0.001 THEN it exits 0 and prints the table with every measure", () => {
     expect(run.code, run.stderr).toBe(0);
-    for (const label of ["dispatcher writes / cheapest write", "`me balance` / cheapest read", "`pool summary` whole pool", "`task list` of all open tasks", "`kind list`", "closing a round of N requests", "`dpool exec` start to answer", "peak RSS"]) {
+    for (const label of ["dispatcher writes / cheapest write", "`me balance` / cheapest read", "`pool summary` whole pool", "`task list` over all open tasks", "`kind list`", "closing a round of N requests", "`dpool exec` start to answer", "peak RSS"]) {
       expect(run.stdout).toContain(label);
     }
     expect(run.stdout).toMatch(/^Machine: \d+ cores \(nproc\), .+, node v\d+/m);

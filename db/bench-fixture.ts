@@ -1,10 +1,12 @@
 // A large pool with years of history, generated from a seed with bulk inserts, for the bench
 // (`npm run bench`, test/bench/). It fills in a pool created by `pool create` (its admin, its
 // lobby and its commons): members with their identities, memberships and accounts, projects
-// with coordinators and rooms, kinds with the trail of their weights, tasks (most done and
-// verified, some cancelled, the open ones posted in the last weeks, some claimed or reported
-// now), goods with productions, requests, rounds and allocations, the ledger entries all of that
-// made, and what the bot keeps for keepDays (answers, request ids, sent messages and notes).
+// with coordinators, goals and rooms, kinds with the trail of their weights, tasks (most done
+// and verified, some cancelled, the open ones posted in the last weeks, some claimed or reported
+// now), goods (per-unit, copyable, durable) with productions, requests, rounds, allocations and
+// loans, the ledger entries all of that made, and what the bot keeps for keepDays (answers,
+// request ids, sent messages and notes). Not generated: flat-rate goods and subscriptions,
+// waitlists, due dates, corrections and merged members.
 // Every balance is the sum of its entries, so `pool audit` balances. All SQL stays here.
 import type Database from "better-sqlite3";
 
@@ -143,6 +145,8 @@ export function generatePool(sqlite: Database.Database, f: FixtureInput): Fixtur
     good: sqlite.prepare(
       "INSERT INTO goods (id, pool_id, project_id, name, display_name, unit, model, sector, declared_effort, stock, created_at, created_by) VALUES (?, ?, ?, ?, ?, 'unit', ?, NULL, ?, ?, ?, ?)",
     ),
+    loan: sqlite.prepare("INSERT INTO loans (good_id, member_id, borrowed_at, due_at, returned_at, charged, overdue_at) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+    goal: sqlite.prepare("INSERT INTO goals (pool_id, project_id, text, status, created_at, created_by, done_at, done_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
     production: sqlite.prepare("INSERT INTO productions (good_id, qty, effort, at, by, task_id) VALUES (?, ?, ?, ?, ?, ?)"),
     request: sqlite.prepare("INSERT INTO good_requests (id, good_id, member_id, qty, filled, weight, status, created_at, closed_at, bid_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)"),
     round: sqlite.prepare("INSERT INTO rounds (id, good_id, opened_at, closes_at, closed_at, clearing_weight, supply, allocated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
@@ -210,6 +214,14 @@ export function generatePool(sqlite: Database.Database, f: FixtureInput): Fixtur
       projects.push({ id, slug: `p${p}`, account: accountId++, coordinators, room: roomId++, roomUser: room, open: 0 });
     }
     count("projects", shape.projects);
+    for (const p of projects) {
+      // Three goals each: two reached, one open.
+      for (let k = 0; k < 3; k++) {
+        const at = start + int(0, shape.days - 10) * DAY_MS;
+        q.goal.run(poolId, p.id, `Goal ${k + 1} of ${p.slug}`, k < 2 ? "done" : "open", at, p.coordinators[0]!, k < 2 ? at + 7 * DAY_MS : null, k < 2 ? p.coordinators[0]! : null);
+        count("goals");
+      }
+    }
     count("coordinators", shape.projects * 2);
     count("accounts", shape.projects);
     count("rooms", shape.projects);
@@ -230,17 +242,18 @@ export function generatePool(sqlite: Database.Database, f: FixtureInput): Fixtur
     const projectById = new Map(projects.map((p) => [p.id, p]));
     // ---- Goods: most per-unit, some copyable. Stock and productions follow from what was taken.
     const goodBase = nextId("goods");
-    const goods: Array<{ id: number; name: string; project: number; model: "per-unit" | "copyable"; effort: number; allocated: number; taskUnits: number; round: { id: number; opened: number; clearing: number; allocated: number; supply: number } | null; waiting: boolean }> = [];
+    const goods: Array<{ id: number; name: string; project: number; model: "per-unit" | "copyable" | "durable"; effort: number; allocated: number; taskUnits: number; round: { id: number; opened: number; clearing: number; allocated: number; supply: number } | null; waiting: boolean }> = [];
     for (let g = 0; g < shape.goods; g++) {
       const project = projects[g % shape.projects]!;
-      const model = g % 10 === 9 ? "copyable" : "per-unit";
+      const model = g % 10 === 9 ? "copyable" : g % 20 === 8 ? "durable" : "per-unit";
       const name = `${GOOD_WORDS[g % GOOD_WORDS.length]}-${g}`;
-      goods.push({ id: goodBase + g, name, project: project.id, model, effort: int(5, 30) * 10, allocated: 0, taskUnits: 0, round: null, waiting: false });
+      goods.push({ id: goodBase + g, name, project: project.id, model, effort: model === "durable" ? int(20, 200) * 100 : int(5, 30) * 10, allocated: 0, taskUnits: 0, round: null, waiting: false });
     }
     for (const g of goods) q.good.run(g.id, poolId, g.project, g.name, null, g.model, g.effort, 0, start + HOUR_MS, projectById.get(g.project)!.coordinators[0]!);
     count("goods", goods.length);
     const perUnit = goods.filter((g) => g.model === "per-unit");
     const copyable = goods.filter((g) => g.model === "copyable");
+    const durable = goods.filter((g) => g.model === "durable");
     // The last openRounds per-unit goods have a round open now (and no production tasks).
     for (const g of perUnit.slice(-shape.openRounds)) g.waiting = true;
     const producible = perUnit.filter((g) => !g.waiting);
@@ -329,6 +342,21 @@ export function generatePool(sqlite: Database.Database, f: FixtureInput): Fixtur
         q.request.run(requestId++, g.id, memberIds[memberAt(t)]!, 1, 1, WEIGHT_ONE, "access", t, t);
         count("good_requests");
       }
+      if (durable.length > 0 && rand() < 0.01) {
+        // A loan of a durable good, returned and charged per day (durableDayPercent 1% a day).
+        const d = pick(durable);
+        const days = int(1, 14);
+        const charged = Math.max(1, Math.round((days * d.effort * 10) / 1000));
+        const borrower = memberAt(t);
+        const key = requestKey();
+        q.loan.run(d.id, memberIds[borrower]!, t - days * DAY_MS, t - days * DAY_MS + 14 * DAY_MS, t, charged, null);
+        q.entry.run(entryId++, poolId, memberAccounts[borrower]!, projectById.get(d.project)!.account, charged, "loan", `${d.name}, ${days} day${days === 1 ? "" : "s"}`, key, t, memberIds[borrower]!);
+        move(memberAccounts[borrower]!, projectById.get(d.project)!.account, charged);
+        count("loans");
+        count("entries");
+        slotsLeft--;
+        continue;
+      }
       const g = pick(perUnit);
       const project = projectById.get(g.project)!;
       const qty = rand() < 0.8 ? 1 : int(2, 3);
@@ -408,8 +436,14 @@ export function generatePool(sqlite: Database.Database, f: FixtureInput): Fixtur
         stock = Math.max(int(5, 60), g.taskUnits - g.allocated);
         goodsInStock.push(g.name);
       }
+      if (g.model === "durable") {
+        // One item out now (due in twelve days), one or two on the shelf.
+        stock = int(1, 2);
+        q.loan.run(g.id, memberIds[int(0, shape.members - 1)]!, now - 2 * DAY_MS, now + 12 * DAY_MS, null, null, null);
+        count("loans");
+      }
       setStock.run(stock, g.id);
-      const produce = g.model === "per-unit" ? stock + g.allocated - g.taskUnits : 0;
+      const produce = g.model === "per-unit" ? stock + g.allocated - g.taskUnits : g.model === "durable" ? stock + 1 : 0;
       for (let left = produce, k = 0; left > 0; k++) {
         const qty = Math.min(left, 200);
         q.production.run(g.id, qty, g.effort, start + HOUR_MS + Math.floor((k * 30 * DAY_MS) % (span - HOUR_MS)), creator, null);

@@ -133,7 +133,8 @@ export async function exec(argv: readonly string[], env: NodeJS.ProcessEnv, out:
     if (o.json) {
       out(JSON.stringify(reply.ok ? { ok: true, command: reply.command, data: reply.data, text: docToText(reply.doc), replayed: reply.replayed } : { ok: false, error: { code: reply.code, message: reply.message } }));
     } else {
-      (reply.ok ? out : errOut)(consoleText(reply.doc, { colour: Boolean(process.stdout.isTTY) && !env.NO_COLOR }));
+      // Replies wrap to 80 columns; a refusal stays one line.
+      (reply.ok ? out : errOut)(consoleText(reply.doc, { colour: Boolean(process.stdout.isTTY) && !env.NO_COLOR, ...(reply.ok ? {} : { width: Infinity }) }));
     }
     return reply.ok ? 0 : reply.code === "usage" ? 2 : 1;
   } catch (e) {

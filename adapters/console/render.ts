@@ -19,7 +19,8 @@ export const ansiSpan: SpanFormatter = (style, text) => {
 /** Columns a console reply is wrapped to: a terminal's width, 80 when it has none (a pipe, a file). */
 export const CONSOLE_WIDTH = 80;
 
-/** A reply as the console prints it: wrapped to the width, coloured on a terminal. */
+/** A reply as the console prints it: wrapped to the width (Infinity: not at all), coloured on a terminal. */
 export function consoleText(d: Doc, opts: { colour: boolean; width?: number }): string {
-  return docToText(d, opts.colour ? ansiSpan : plainSpan, { width: opts.width ?? CONSOLE_WIDTH });
+  const width = opts.width ?? CONSOLE_WIDTH;
+  return docToText(d, opts.colour ? ansiSpan : plainSpan, width === Infinity ? {} : { width });
 }

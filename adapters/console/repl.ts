@@ -169,7 +169,9 @@ export async function startConsole(o: ConsoleOptions): Promise<void> {
       text,
     );
     // A command flood control ignores gets no answer at all (it was told once to wait).
-    if (reply.ok || !reply.quiet) show(reply.doc);
+    // A refusal stays one line (the terminal folds it), so it can be read and copied whole.
+    if (reply.ok) show(reply.doc);
+    else if (!reply.quiet) print(consoleText(reply.doc, { colour: tty, width: Infinity }));
     if (reply.ok) saveCharts(() => replyCharts(reply.command, reply.data));
     await deliver();
     return true;

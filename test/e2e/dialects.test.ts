@@ -58,6 +58,7 @@ const SCRIPT: ReadonlyArray<readonly ["alice" | "bob", string]> = [
   ["alice", "help task claim"],
   ["alice", "help nonsense"],
   ["bob", "task claim 99"],
+  ["bob", "goal announce bakery Mine"],
   ["bob", "task drop 2"],
 ];
 
@@ -175,7 +176,7 @@ describe("every platform writes commands its own way", () => {
     expect(bodies.flatMap((t) => dialectProblems("matrix", t))).toEqual([]);
   });
 
-  it("GIVEN the scenario in the console room THEN replies and announcements are plain, within 80 columns", { timeout: 120_000 }, async () => {
+  it("GIVEN the scenario in the console room THEN replies and announcements are plain, within 80 columns, refusals on one line", { timeout: 120_000 }, async () => {
     let out = "";
     const output = new Writable({
       write(chunk, _enc, done) {
@@ -188,22 +189,29 @@ describe("every platform writes commands its own way", () => {
     expect(out).toContain("task claim 1");
     expect(out).toContain("help task claim");
     expect(dialectProblems("console", out)).toEqual([]);
+    // Replies wrap to 80 columns; a refusal (✗ ...) stays on one line however long.
     const wide = out.split("\n").filter((l) => [...l].length > 80);
-    expect(wide).toEqual([]);
+    expect(wide.length).toBeGreaterThan(0);
+    for (const line of wide) expect(line).toMatch(/^✗ /);
   });
 
-  it("GIVEN the scenario through dpool exec THEN its text has no backticks, no prefix and no slash commands", { timeout: 120_000 }, async () => {
+  it("GIVEN the scenario through dpool exec THEN its text has no backticks, no prefix and no slash commands; replies within 80 columns, refusals on one line", { timeout: 120_000 }, async () => {
     const db = join(dir, "exec.sqlite");
     const texts: string[] = [];
+    const refusals: string[] = [];
     for (const [user, line] of SCRIPT) {
       let text = "";
-      await exec(["--db", db, "--as", user, line], { NO_COLOR: "1" }, (s) => (text += `${s}\n`), (s) => (text += `${s}\n`));
+      await exec(["--db", db, "--as", user, line], { NO_COLOR: "1" }, (s) => (text += `${s}\n`), (s) => refusals.push(s));
       texts.push(text);
     }
-    const all = texts.join("\n");
+    // Replies wrap to 80 columns; a refusal stays on one line however long.
+    expect(texts.flatMap((t) => t.split("\n")).filter((l) => [...l].length > 80)).toEqual([]);
+    expect(refusals.some((r) => r.length > 80)).toBe(true);
+    for (const r of refusals) expect(r).not.toContain("\n");
+    const all = [...texts, ...refusals].join("\n");
     expect(all).toContain("task claim 1");
     expect(all).toContain("help task claim");
     expect(all).toContain('"task list status:all" shows them');
-    expect(texts.flatMap((t) => dialectProblems("exec", t))).toEqual([]);
+    expect([...texts, ...refusals].flatMap((t) => dialectProblems("exec", t))).toEqual([]);
   });
 });

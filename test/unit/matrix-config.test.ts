@@ -49,7 +49,7 @@ describe("Matrix rendering", () => {
   });
   it("GIVEN task data THEN a compact card table", () => {
     const t = cards({ tasks: [{ id: 3, title: "Sweep", kind: "cleaning", weight: 1.331, slots: 2, status: "open", claims: [{ status: "active" }] }] });
-    expect(t).toEqual([{ kind: "table", head: ["#", "task", "kind", "weight", "slots", "status"], rows: [["3", "Sweep", "cleaning", "1.331", "1/2", "open"]] }]);
+    expect(t).toEqual([{ kind: "table", head: ["#", "task", "kind", "weight", "slots", "status"], rows: [["3", "Sweep", "cleaning", "1.33", "1/2", "open"]] }]);
     expect(cards({ tasks: [] })).toBeNull();
   });
 });

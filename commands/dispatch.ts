@@ -10,7 +10,7 @@ import type { FloodVerdict } from "../src/core/flood.ts";
 import { defaultPolicy, readPolicy } from "../src/core/policy.ts";
 import { commandFingerprint, FloodGate, floodLimitOf, ownsReply, ownsRequest } from "../src/services/admission.ts";
 import { findCaller, inPool, resolveCaller, type Caller, type Ctx, type PoolCtx } from "../src/services/context.ts";
-import { refreshBoards } from "../src/services/rooms.ts";
+import { markBoards } from "../src/services/rooms.ts";
 import { catchUp, nothingDue, type CaughtUp } from "../src/services/catch-up.ts";
 import { didSomething } from "../src/core/outcome.ts";
 import type { Logger } from "../src/log.ts";
@@ -248,6 +248,8 @@ export async function execute(engine: Engine, inv: Invocation, command: AnyComma
       if (caught) {
         // That decided every pool up to now: none of their clocks may stay before it.
         if (didSomething(caught)) await tx.advanceClock(now);
+        // Slots of claims that ran out are open again: those pools' boards change.
+        for (const poolId of new Set(caught.released.map((r) => r.pool))) await markBoards(tx, poolId, now);
       }
       let runCtx: Ctx = ctx;
       if (command.where === "pool") {
@@ -262,9 +264,10 @@ export async function execute(engine: Engine, inv: Invocation, command: AnyComma
       // Stored as JSON and rendered from the stored copy, so a replay answers exactly the same.
       const stored = JSON.stringify(result.value ?? null);
       if (mutates && command.changesBoards) {
-        // Rooms' live boards follow every change of tasks, weights or rooms.
+        // Rooms' live boards follow every change of tasks, weights or rooms: marked here, rebuilt
+        // after the commit at delivery time, once for a burst of commands (services/rooms.ts).
         const room = ctx.room ?? (await tx.room(inv.caller.platform, inv.caller.roomId));
-        if (room) await refreshBoards(tx, room.poolId, now);
+        if (room) await markBoards(tx, room.poolId, now);
       }
       // The pool's clock moves to the time of every command that changed something in it (the
       // room's pool, also one this command created or joined); a read records nothing.

@@ -173,19 +173,34 @@ export const taskCommands = [
       project: arg.ref("Only this project's tasks", "project").optional(),
       kind: arg.slug("Only tasks of this kind", "label").optional().named(),
       status: arg.choice("Which tasks (default open)", ["open", "claimed", "overdue", "done", "cancelled", "all"] as const, "status").optional().named(),
+      page: arg.integer(`Which page of a long list (${tasks.TASK_PAGE} tasks each; default 1)`, { min: 1, max: 1_000_000, placeholder: "n" }).optional().named(),
     },
-    examples: ["task list", "task list bakery", "task list kind:cleaning status:all", "task list status:overdue"],
-    run: (ctx, a) => tasks.listTasks(ctx, { project: a.project, kind: a.kind, state: a.status ?? "open" }),
-    render: (d, v) =>
-      d.tasks.length === 0
-        ? [doc.line(doc.muted("No tasks to show."), " Coordinators post them with ", doc.cmd("task post <project> <title> hours:<estimate>"), ".")]
+    examples: ["task list", "task list bakery", "task list kind:cleaning status:all", "task list status:overdue", "task list page:2"],
+    run: async (ctx, a) => {
+      const listed = await tasks.listTasks(ctx, { project: a.project, kind: a.kind, state: a.status ?? "open", page: a.page });
+      if (!listed.ok) return listed;
+      const { page, pageSize, total } = listed.value;
+      const pages = Math.max(1, Math.ceil(total / pageSize));
+      // The same list's other pages, as the member would type them.
+      const pageCommand = (n: number) =>
+        ["task list", ...(a.project === undefined ? [] : [/\s/.test(a.project) ? `"${a.project}"` : a.project]), ...(a.kind === undefined ? [] : [`kind:${a.kind}`]), ...(a.status === undefined ? [] : [`status:${a.status}`]), `page:${n}`].join(" ");
+      return { ok: true as const, value: { ...listed.value, pages, next: page < pages ? pageCommand(page + 1) : null, last: page > pages ? pageCommand(pages) : null } };
+    },
+    render: (d, v) => [
+      ...(d.tasks.length === 0
+        ? d.last !== null
+          ? [doc.line(doc.muted(`There is no page ${d.page}: the list has ${plural(d.pages, "page")}. The last one: `), doc.cmd(d.last), ".")]
+          : [doc.line(doc.muted("No tasks to show."), " Coordinators post them with ", doc.cmd("task post <project> <title> hours:<estimate>"), ".")]
         : d.tasks.every((t) => t.overdue)
           ? [
               doc.list(d.tasks.map((t) => taskLine(t, v))),
               doc.line(doc.muted("Past their due date, these take no claims: their coordinators give a new date with "), doc.cmd("task due <id> <date>"), doc.muted(" or cancel them with "), doc.cmd("task cancel <id>"), doc.muted(".")),
             ]
-          : [doc.list(d.tasks.map((t) => taskLine(t, v))), doc.line(doc.muted("Take one with "), doc.cmd("task claim <id>"), doc.muted("; "), doc.cmd("task show <id>"), doc.muted(" explains its weight."))],
-    json: (d) => ({ tasks: d.tasks.map(taskJson) }),
+          : [doc.list(d.tasks.map((t) => taskLine(t, v))), doc.line(doc.muted("Take one with "), doc.cmd("task claim <id>"), doc.muted("; "), doc.cmd("task show <id>"), doc.muted(" explains its weight."))]),
+      // A long list comes a page at a time (a chat message holds a few thousand characters).
+      ...(d.next === null ? [] : [doc.line(doc.muted(`Page ${d.page} of ${d.pages}; ${plural(d.total - d.page * d.pageSize, "more task")}: `), doc.cmd(d.next))]),
+    ],
+    json: (d) => ({ tasks: d.tasks.map(taskJson), total: d.total, page: d.page, pages: d.pages, next: d.next }),
   }),
 
   defineCommand({

@@ -12,6 +12,7 @@
 import { randomBytes } from "node:crypto";
 import { readPolicy } from "./core/policy.ts";
 import { errorText, type Logger } from "./log.ts";
+import { rebuildMarkedBoards } from "./services/rooms.ts";
 import { deliveryKey, type DeliveryOutcome, type DeliveryRef, type NoteRow, type OutboxRow, type ReplyRow, type RoomRow, type Store } from "./store.ts";
 
 /** A room message to send; `timeZone` is its pool's (policy `timezone`): times in it are shown there. */
@@ -70,6 +71,11 @@ export interface DelivererOptions {
   readonly maxBackoffMs?: number;
   /** How many attempts before a message that keeps failing is given up. */
   readonly maxAttempts?: number;
+  /**
+   * Longest a rebuild of marked boards waits for the transactions in line before it (ms): the
+   * boards are rebuilt once after a burst of commands, not after each (see boards()).
+   */
+  readonly boardDelayMs?: number;
   readonly now?: () => number;
 }
 
@@ -89,7 +95,7 @@ export class Deliverer {
   constructor(o: DelivererOptions) {
     // Options left undefined take the defaults (a spread would let `undefined` override them).
     const given = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as DelivererOptions;
-    this.o = { leaseMs: DEFAULT_LEASE_MS, pollMs: 5_000, batch: 50, maxBackoffMs: 5 * 60_000, maxAttempts: 50, now: Date.now, ...given };
+    this.o = { leaseMs: DEFAULT_LEASE_MS, pollMs: 5_000, batch: 50, maxBackoffMs: 5 * 60_000, maxAttempts: 50, boardDelayMs: 1000, now: Date.now, ...given };
   }
 
   /** Starts looking for waiting rows every pollMs (the timer does not keep the process alive). */
@@ -143,9 +149,33 @@ export class Deliverer {
     return { owner: this.owner, now: this.o.now(), leaseMs: this.o.leaseMs, limit: this.o.batch };
   }
 
+  /** Since when (wall clock) rebuilding marked boards has been put off for transactions in line. */
+  private boardsPutOffSince: number | undefined;
+
+  /**
+   * Rebuilds the task boards that commands marked (services/rooms.ts), before their messages
+   * are claimed. While other transactions wait in line (a burst of commands, whose commits kick
+   * further rounds) it waits for the round after them, but not longer than boardDelayMs: a
+   * burst costs one rebuild per room. Trouble here is logged and leaves the rest of the round.
+   */
+  private async boards(): Promise<void> {
+    const now = this.o.now();
+    if (!this.o.store.idle()) {
+      this.boardsPutOffSince ??= now;
+      if (now - this.boardsPutOffSince < this.o.boardDelayMs) return;
+    }
+    this.boardsPutOffSince = undefined;
+    try {
+      await rebuildMarkedBoards(this.o.store);
+    } catch (e) {
+      this.o.logger.error({ err: e, platform: this.o.courier.platform }, "rebuilding the task boards failed");
+    }
+  }
+
   private async round(): Promise<void> {
     const { store, courier } = this.o;
     if (!courier.ready()) return;
+    await this.boards();
     for (const row of await store.claimReplies(courier.platform, this.claim())) {
       if (this.stopped) return;
       await this.sendReply(row);

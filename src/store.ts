@@ -132,6 +132,25 @@ export interface OpenTaskRow {
   readonly taken: number;
 }
 
+/** A task that takes claims, as boards and the open task list read it: with its project's and kind's names. */
+export interface OpenTaskLine extends OpenTaskRow {
+  /** The project's short name. */
+  readonly project: string;
+  /** The kind's name. */
+  readonly kind: string;
+}
+
+/**
+ * Which tasks that take claims at `now` (an open slot, not cancelled, not past their due date):
+ * the pool's, or one project's; of one kind only if given.
+ */
+export interface OpenTaskScope {
+  readonly poolId: number;
+  readonly projectId?: number;
+  readonly kindId?: number;
+  readonly now: number;
+}
+
 export interface BoardRow {
   readonly roomId: number;
   readonly body: string;
@@ -508,6 +527,8 @@ export interface Tx {
   claimsOfMember(memberId: number): Promise<ClaimRow[]>;
   /** Claims of every listed task, in one query. */
   claimsOfTasks(taskIds: readonly number[]): Promise<ClaimRow[]>;
+  /** The claims of the pool's tasks (of one project or kind if given), oldest first: joined, not a list of ids. */
+  claimsOfPoolTasks(poolId: number, filter: { projectId?: number; kindId?: number }): Promise<ClaimRow[]>;
   claim(id: number): Promise<ClaimRow | undefined>;
   /** The claim whose verification posted this work entry, if any. */
   claimOfEntry(entryId: number): Promise<ClaimRow | undefined>;
@@ -613,6 +634,23 @@ export interface Tx {
   deleteBoard(roomId: number): Promise<void>;
   /** The pool's tasks with an open slot now, with how many slots are taken: what boards list. */
   openTasks(poolId: number): Promise<OpenTaskRow[]>;
+  /**
+   * The first `limit` (after `offset`) tasks of the scope in one of two orders, each read from
+   * an index: "weight", highest posted weight first; "age", longest open first (open time at
+   * now is now - (openSince - openMs), for tasks opened by now), then lowest id. Reads only
+   * those rows, not the scope's every open task.
+   */
+  openTasksBy(scope: OpenTaskScope, order: "weight" | "age", limit: number, offset?: number): Promise<OpenTaskLine[]>;
+  /** How many tasks of the scope take claims at its `now` (counted in an index). */
+  countOpenTasks(scope: OpenTaskScope): Promise<number>;
+  /** For each kind of the pool with tasks that take claims at `now`, how many. */
+  openTasksPerKind(poolId: number, now: number): Promise<Array<{ kindId: number; open: number }>>;
+  /** Marks the pool's boards for a rebuild (keeps the latest time of the marks). */
+  markBoards(poolId: number, at: number): Promise<void>;
+  /** The pools whose boards are marked for a rebuild, with the latest mark's time. */
+  markedBoards(): Promise<Array<{ poolId: number; at: number }>>;
+  /** The pool's boards were rebuilt: its mark goes. */
+  clearBoardsMark(poolId: number): Promise<void>;
   /** Tasks already named as neglected in the room. */
   noticedTasks(roomId: number): Promise<number[]>;
   insertNotice(n: { roomId: number; taskId: number; noticedAt: number }): Promise<void>;

@@ -5,10 +5,10 @@ import { ANNOUNCEMENT_SWITCH_NAMES, switchOf, type AnnouncementSwitch } from "..
 import { parseCron, slotsBetween } from "../core/cron.ts";
 import { readPolicy, type Policy } from "../core/policy.ts";
 import { DAY_MS } from "../core/time.ts";
-import { openMsAt, taskWeight, weightRules } from "../core/weights.ts";
+import { openMsAt, taskWeight, weightRules, type WeightRules } from "../core/weights.ts";
 import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
-import type { PoolRow, RoomRow, Tx } from "../store.ts";
+import type { OpenTaskRow, OpenTaskScope, PoolRow, RoomRow, Store, Tx } from "../store.ts";
 import { isCoordinator, type PoolCtx } from "./context.ts";
 
 type R<T> = Promise<Result<T, DomainError>>;
@@ -109,73 +109,148 @@ export interface TaskBoard {
 
 type OpenLine = BoardTask & { readonly openMs: number; readonly projectId: number };
 
-/** Every open task of the pool with its weight at `now`, heaviest (then longest open) first. */
-async function openLines(tx: Tx, pool: PoolRow, policy: Policy, now: number, projectId?: number): Promise<OpenLine[]> {
-  const rules = weightRules(policy);
-  // A task past its due date takes no claims: it is no open work for the boards and notices.
-  const rows = (await tx.openTasks(pool.id)).filter((t) => (projectId === undefined || t.projectId === projectId) && (t.dueAt === null || t.dueAt > now));
-  const projects = new Map((await tx.projects(pool.id)).map((p) => [p.id, p.slug]));
-  const kinds = new Map((await tx.kinds(pool.id)).map((k) => [k.id, k.name]));
-  const open: OpenLine[] = rows.map((t) => {
-    const openMs = openMsAt(t, now);
-    return {
-      id: t.id,
-      title: t.title,
-      project: projects.get(t.projectId) ?? "?",
-      projectId: t.projectId,
-      kind: kinds.get(t.kindId) ?? "?",
-      weight: taskWeight(t.postedWeight, openMs, rules),
-      estimate: t.estimate,
-      taken: t.taken,
-      slots: t.slots,
-      openMs,
-    };
-  });
-  return open.sort((a, b) => b.weight - a.weight || b.openMs - a.openMs || a.id - b.id);
-}
+/** The boards' order: heaviest first, then longest open, then lowest number. */
+const boardOrder = (a: { weight: number; openMs: number; id: number }, b: { weight: number; openMs: number; id: number }) =>
+  b.weight - a.weight || b.openMs - a.openMs || a.id - b.id;
 
-/** A room's board from the pool's open tasks: its project's in a project room, all in the others. */
-function boardOf(pool: PoolRow, room: RoomRow, open: readonly OpenLine[], projects: ReadonlyMap<number, string>): TaskBoard {
-  const mine = room.projectId === null ? open : open.filter((t) => t.projectId === room.projectId);
+function lineOf(t: OpenTaskRow, project: string, kind: string, now: number, rules: WeightRules): OpenLine {
+  const openMs = openMsAt(t, now);
   return {
-    pool: pool.name,
-    project: room.projectId === null ? null : (projects.get(room.projectId) ?? null),
-    tasks: mine.slice(0, BOARD_SIZE).map((t) => ({ id: t.id, title: t.title, project: t.project, kind: t.kind, weight: t.weight, estimate: t.estimate, taken: t.taken, slots: t.slots })),
-    open: mine.length,
+    id: t.id,
+    title: t.title,
+    project,
+    projectId: t.projectId,
+    kind,
+    weight: taskWeight(t.postedWeight, openMs, rules),
+    estimate: t.estimate,
+    taken: t.taken,
+    slots: t.slots,
+    openMs,
   };
 }
 
+/**
+ * Every open task of the pool with its weight at `now`, heaviest (then longest open) first: for
+ * the daily neglected-work notice, which names every task past a weight. Boards read only
+ * their top (topOpenTasks).
+ */
+async function openLines(tx: Tx, pool: PoolRow, policy: Policy, now: number): Promise<OpenLine[]> {
+  const rules = weightRules(policy);
+  // A task past its due date takes no claims: it is no open work for the boards and notices.
+  const rows = (await tx.openTasks(pool.id)).filter((t) => t.dueAt === null || t.dueAt > now);
+  const projects = new Map((await tx.projects(pool.id)).map((p) => [p.id, p.slug]));
+  const kinds = new Map((await tx.kinds(pool.id)).map((k) => [k.id, k.name]));
+  return rows.map((t) => lineOf(t, projects.get(t.projectId) ?? "?", kinds.get(t.kindId) ?? "?", now, rules)).sort(boardOrder);
+}
+
+/**
+ * The `size` first open tasks of the scope in the boards' order at scope.now, read from the
+ * top of two indexed orders (highest posted weight; longest open) instead of every open task.
+ * A task's weight grows with its posted weight and with its open time, so a task in neither
+ * top is at most as heavy as the weight the lightest of the first top would have after the
+ * open time of the youngest of the second, and open no longer than that one: once the
+ * size-th task read ranks before that bound, no task left unread can be on the board. Else
+ * both tops are read twice as deep, until one of them holds every open task of the scope.
+ * Needs scope.now at or after every open task's openSince (refreshBoards takes the pool's clock).
+ */
+export async function topOpenTasks(tx: Tx, scope: OpenTaskScope, rules: WeightRules, size: number): Promise<OpenLine[]> {
+  if (size <= 0) return [];
+  for (let depth = size; ; depth *= 2) {
+    const byWeight = await tx.openTasksBy(scope, "weight", depth);
+    const byAge = await tx.openTasksBy(scope, "age", depth);
+    const read = new Map<number, OpenLine>();
+    for (const t of [...byWeight, ...byAge]) if (!read.has(t.id)) read.set(t.id, lineOf(t, t.project, t.kind, scope.now, rules));
+    const ranked = [...read.values()].sort(boardOrder);
+    const lightest = byWeight.at(-1);
+    const youngest = byAge.at(-1);
+    // One of the two orders ended before its depth: every open task of the scope was read.
+    if (byWeight.length < depth || byAge.length < depth || !lightest || !youngest) return ranked.slice(0, size);
+    const openMs = openMsAt(youngest, scope.now);
+    const bound = { weight: taskWeight(lightest.postedWeight, openMs, rules), openMs, id: youngest.id };
+    const last = ranked[size - 1];
+    if (last && boardOrder(last, bound) <= 0) return ranked.slice(0, size);
+  }
+}
+
+/** The board of the pool's tasks (projectId null) or of one project's, at `now`. */
+async function boardOf(tx: Tx, pool: PoolRow, rules: WeightRules, projectId: number | null, now: number): Promise<TaskBoard> {
+  const scope: OpenTaskScope = projectId === null ? { poolId: pool.id, now } : { poolId: pool.id, projectId, now };
+  const top = await topOpenTasks(tx, scope, rules, BOARD_SIZE);
+  return {
+    pool: pool.name,
+    project: projectId === null ? null : ((await tx.project(projectId))?.slug ?? null),
+    tasks: top.map((t) => ({ id: t.id, title: t.title, project: t.project, kind: t.kind, weight: t.weight, estimate: t.estimate, taken: t.taken, slots: t.slots })),
+    open: await tx.countOpenTasks(scope),
+  };
+}
+
+/**
+ * A board's time: `now`, but never before the pool's clock (the latest time recorded in it),
+ * so that no open task of the pool opened after it.
+ */
+const boardTime = (pool: PoolRow, now: number) => Math.max(now, pool.clock ?? 0);
+
 /** The board of a room now: its project's open tasks (all projects' in other rooms), heaviest first. */
 export async function taskBoard(tx: Tx, pool: PoolRow, policy: Policy, room: RoomRow, now: number): Promise<TaskBoard> {
-  const open = await openLines(tx, pool, policy, now, room.projectId ?? undefined);
-  return boardOf(pool, room, open, new Map((await tx.projects(pool.id)).map((p) => [p.id, p.slug])));
+  return boardOf(tx, pool, weightRules(policy), room.projectId, boardTime(pool, now));
 }
 
 /**
  * Brings the boards of the pool's rooms up to date: a room whose board would now read
  * differently gets a "board" message, which its adapter turns into an edit of the board
- * message. A room gets its first board once it has open work to show. Returns the rooms queued.
+ * message. A room gets its first board once it has open work to show. Each board is read once
+ * (the lobby's and other pool rooms' once, each project's once), whatever the number of rooms.
+ * Returns the rooms queued.
  */
 export async function refreshBoards(tx: Tx, poolId: number, now: number, only?: { room: number }): Promise<number> {
   const pool = await tx.pool(poolId);
   if (!pool) return 0;
-  const policy = readPolicy(pool.policy);
+  const at = boardTime(pool, now);
+  const rules = weightRules(readPolicy(pool.policy));
   const muted = await silentRooms(tx, poolId, "board");
   const rooms = (await tx.rooms(poolId)).filter((r) => !muted.has(r.id) && (!only || only.room === r.id));
-  if (rooms.length === 0) return 0;
-  const open = await openLines(tx, pool, policy, now);
-  const projects = new Map((await tx.projects(poolId)).map((p) => [p.id, p.slug]));
+  const boards = new Map<number | null, TaskBoard>();
   let queued = 0;
   for (const room of rooms) {
-    const board = boardOf(pool, room, open, projects);
+    let board = boards.get(room.projectId);
+    if (!board) boards.set(room.projectId, (board = await boardOf(tx, pool, rules, room.projectId, at)));
     const body = JSON.stringify(board);
     const before = await tx.board(room.id);
     if (before ? before.body === body : board.tasks.length === 0) continue;
-    await tx.putBoard(room.id, body, now);
-    await tx.insertOutbox({ roomId: room.id, kind: "board", body: JSON.stringify({ ...board, at: now }), createdAt: now });
+    await tx.putBoard(room.id, body, at);
+    await tx.insertOutbox({ roomId: room.id, kind: "board", body: JSON.stringify({ ...board, at }), createdAt: at });
     queued++;
   }
   return queued;
+}
+
+/**
+ * Marks the pool's boards for a rebuild: a command that may have changed what they show calls
+ * it in its own transaction, and the boards are rebuilt after it committed, at delivery time
+ * (rebuildMarkedBoards), once for a whole burst of such commands. The mark is in the database,
+ * so a process that stops before the rebuild leaves it for the next delivery or boards job.
+ */
+export function markBoards(tx: Tx, poolId: number, at: number): Promise<void> {
+  return tx.markBoards(poolId, at);
+}
+
+/**
+ * Rebuilds the boards of every pool marked for it, each as of its latest mark (or its clock,
+ * if later), and clears the marks, in one transaction. Costs one read when nothing is marked.
+ * Returns the pools rebuilt and the rooms that got a new board.
+ */
+export async function rebuildMarkedBoards(store: Store): Promise<{ pools: number; rooms: number }> {
+  if ((await store.read((tx) => tx.markedBoards())).length === 0) return { pools: 0, rooms: 0 };
+  return store.transaction(async (tx) => {
+    // Read again under the write lock: another process may have rebuilt them meanwhile.
+    const marked = await tx.markedBoards();
+    let rooms = 0;
+    for (const m of marked) {
+      rooms += await refreshBoards(tx, m.poolId, m.at);
+      await tx.clearBoardsMark(m.poolId);
+    }
+    return { pools: marked.length, rooms };
+  });
 }
 
 /**
@@ -193,10 +268,11 @@ async function removeBoard(tx: Tx, roomId: number, now: number): Promise<void> {
   await tx.insertOutbox({ roomId, kind: "board", body: JSON.stringify(body), createdAt: now });
 }
 
-/** The boards of every pool, for the scheduler: weights rise by the day, claims run out. */
+/** The boards of every pool, for the scheduler: weights rise by the day, claims run out. Clears the marks. */
 export async function refreshAllBoards(tx: Tx, now: number): Promise<number> {
   let n = 0;
   for (const pool of await tx.pools()) n += await refreshBoards(tx, pool.id, now);
+  for (const m of await tx.markedBoards()) await tx.clearBoardsMark(m.poolId);
   return n;
 }
 

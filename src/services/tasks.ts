@@ -72,12 +72,14 @@ class Lookups {
 
   constructor(private readonly tx: Tx) {}
 
-  /** Reads everything the views of these tasks need in a few queries. */
+  /**
+   * Reads what the views of a page of tasks need in a few queries: the pool's projects and
+   * kinds and the tasks' waitlists. Members and goods are looked up as met (a page names a few;
+   * a pool may have thousands).
+   */
   async preload(poolId: number, taskIds: readonly number[]): Promise<void> {
     for (const p of await this.tx.projects(poolId)) this.projects.set(p.id, p.slug);
     for (const k of await this.tx.kinds(poolId)) this.kinds.set(k.id, k.name);
-    for (const g of await this.tx.goods(poolId, {})) this.goods.set(g.id, g.name);
-    for (const m of await this.tx.members(poolId)) this.handles.set(m.memberId, m.handle);
     for (const id of taskIds) this.waitlists.set(id, []);
     for (const w of await this.tx.waitlistsOfTasks(taskIds)) this.waitlists.get(w.taskId)?.push(w.memberId);
   }
@@ -285,8 +287,26 @@ function listed(state: TaskState, overdue: boolean, f: TaskListFilter["state"]):
   return state === f;
 }
 
-/** The pool's to-do list with current weights; the most neglected work (longest open) first. */
-export async function listTasks(c: PoolCtx, f: TaskListFilter): R<{ tasks: TaskView[] }> {
+/** Tasks on a page of `task list`: a list that long is cut for chat (Discord's embed holds 4096 characters). */
+export const TASK_PAGE = 20;
+
+export interface TaskList {
+  /** The page's tasks. */
+  readonly tasks: TaskView[];
+  /** How many tasks the filter lists on all pages. */
+  readonly total: number;
+  readonly page: number;
+  readonly pageSize: number;
+}
+
+/**
+ * The pool's to-do list with current weights, the most neglected work (longest open) first,
+ * a page at a time (`page` from 1). The tasks one can claim now (the default) are read a page
+ * at a time from the index of how long tasks have been open, and counted in it: as fast with
+ * 10,000 open tasks as with ten. Other filters (claimed, done, ...) read the pool's tasks and
+ * their claims (joined, never a list of ids) to know each task's state.
+ */
+export async function listTasks(c: PoolCtx, f: TaskListFilter & { readonly page?: number }): R<TaskList> {
   let projectId: number | undefined;
   if (f.project !== undefined) {
     const found = await findProject(c, f.project);
@@ -302,18 +322,46 @@ export async function listTasks(c: PoolCtx, f: TaskListFilter): R<{ tasks: TaskV
     }
     kindId = k.id;
   }
-  const rows = await c.tx.tasks(c.pool.row.id, { projectId, kindId });
-  const claims = await c.tx.claimsOfTasks(rows.map((r) => r.id));
-  const byTask = new Map<number, ClaimRow[]>();
-  for (const cl of claims) byTask.set(cl.taskId, [...(byTask.get(cl.taskId) ?? []), cl]);
-  const shown = rows.filter((row) => listed(taskState(row, byTask.get(row.id) ?? []), isOverdue(row, c.now), f.state));
+  const page = f.page ?? 1;
+  const skip = (page - 1) * TASK_PAGE;
+  let total: number;
+  let rows: TaskRow[];
+  let claimsOf: (taskId: number) => readonly ClaimRow[];
+  if (f.state === "open") {
+    // Longest open first is the index's order (open time at now is now - (openSince - openMs)).
+    const scope = { poolId: c.pool.row.id, ...(projectId === undefined ? {} : { projectId }), ...(kindId === undefined ? {} : { kindId }), now: c.now };
+    total = await c.tx.countOpenTasks(scope);
+    rows = [];
+    for (const line of await c.tx.openTasksBy(scope, "age", TASK_PAGE, skip)) {
+      const row = await c.tx.task(line.id);
+      if (row) rows.push(row);
+    }
+    const claims = await c.tx.claimsOfTasks(rows.map((r) => r.id));
+    claimsOf = (id) => claims.filter((cl) => cl.taskId === id);
+  } else {
+    const byTask = new Map<number, ClaimRow[]>();
+    for (const cl of await c.tx.claimsOfPoolTasks(c.pool.row.id, { projectId, kindId })) {
+      const list = byTask.get(cl.taskId);
+      if (list) list.push(cl);
+      else byTask.set(cl.taskId, [cl]);
+    }
+    claimsOf = (id) => byTask.get(id) ?? [];
+    const rank: Record<TaskState, number> = { open: 0, claimed: 1, done: 2, cancelled: 3 };
+    const shown = (await c.tx.tasks(c.pool.row.id, { projectId, kindId }))
+      .map((row) => {
+        const state = taskState(row, claimsOf(row.id));
+        return { row, state, openMs: openMsAt(row, c.now), listed: listed(state, isOverdue(row, c.now), f.state) };
+      })
+      .filter((x) => x.listed)
+      .sort((a, b) => rank[a.state] - rank[b.state] || b.openMs - a.openMs || a.row.id - b.row.id);
+    total = shown.length;
+    rows = shown.slice(skip, skip + TASK_PAGE).map((x) => x.row);
+  }
   const lookups = new Lookups(c.tx);
-  await lookups.preload(c.pool.row.id, shown.map((r) => r.id));
+  await lookups.preload(c.pool.row.id, rows.map((r) => r.id));
   const views: TaskView[] = [];
-  for (const row of shown) views.push(await viewTask(c, row, byTask.get(row.id) ?? [], lookups));
-  const rank: Record<TaskState, number> = { open: 0, claimed: 1, done: 2, cancelled: 3 };
-  views.sort((a, b) => rank[a.state] - rank[b.state] || b.openMs - a.openMs || a.id - b.id);
-  return ok({ tasks: views });
+  for (const row of rows) views.push(await viewTask(c, row, claimsOf(row.id), lookups));
+  return ok({ tasks: views, total, page, pageSize: TASK_PAGE });
 }
 
 export async function showTask(c: PoolCtx, id: number): R<{ task: TaskView }> {
@@ -652,11 +700,11 @@ export interface KindView {
 /** Every kind's market weight, open tasks of it, and how the weight moved over the last week. */
 export async function listKinds(c: PoolCtx): R<{ kinds: KindView[] }> {
   const kinds = await c.tx.kinds(c.pool.row.id);
-  const tasks = await c.tx.tasks(c.pool.row.id, {});
-  const claims = await c.tx.claimsOfTasks(tasks.map((t) => t.id));
+  // Counted in the index of the tasks that take claims, not by reading every task and claim.
+  const openOf = new Map((await c.tx.openTasksPerKind(c.pool.row.id, c.now)).map((r) => [r.kindId, r.open]));
   const out: KindView[] = [];
   for (const k of kinds) {
-    const open = tasks.filter((t) => t.kindId === k.id && !isOverdue(t, c.now) && taskState(t, claims.filter((cl) => cl.taskId === t.id)) === "open").length;
+    const open = openOf.get(k.id) ?? 0;
     const recent = await c.tx.kindChanges(k.id, c.now - 7 * DAY_MS);
     const weekAgo = recent.length > 0 ? (recent[0]!.before ?? recent[0]!.after) : k.weight;
     out.push({ kind: k.name, weight: k.weight, open, weekAgo, changes: recent.length });

@@ -4,6 +4,7 @@ import { memoryLogger } from "../../src/log.ts";
 import { runText, type Reply } from "../../commands/dispatch.ts";
 import { docToText } from "../../commands/doc.ts";
 import { openApp, type App } from "../../src/app.ts";
+import { rebuildMarkedBoards } from "../../src/services/rooms.ts";
 import { fixedClock } from "../../src/clock.ts";
 import type { RandomBytes } from "../../src/core/ids.ts";
 import type { SqliteStore } from "../../db/sqlite-store.ts";
@@ -37,17 +38,19 @@ export interface TestPool {
 }
 
 /**
+ * `boards`: the task boards that commands mark are rebuilt after each command (as delivery
+ * does), or left marked for the test to rebuild.
  * `flood`: flood control on (off by default: tests run members through dozens of commands at a
  * clock that stands still, which no person could do).
  */
-export async function testPool(o: { start?: string; seed?: number; dbFile?: string; flood?: boolean } = {}): Promise<TestPool> {
+export async function testPool(o: { start?: string; seed?: number; dbFile?: string; flood?: boolean; boards?: "after each command" | "left marked" } = {}): Promise<TestPool> {
   const clock = fixedClock(o.start ?? "2026-11-27T09:00:00Z");
   const { logger, lines: errors } = memoryLogger();
   const app = openApp({ dbFile: o.dbFile ?? ":memory:", random: seededRandom(o.seed), logger, floodControl: o.flood ?? false });
   const store = app.store as SqliteStore;
   let n = 0;
-  const say = (user: string, text: string, opt: { room?: string; requestId?: string } = {}) =>
-    runText(
+  const say = async (user: string, text: string, opt: { room?: string; requestId?: string } = {}) => {
+    const reply = await runText(
       app.engine,
       {
         caller: { platform: "console", userId: user, displayName: user, roomId: opt.room ?? "lobby" },
@@ -56,6 +59,11 @@ export async function testPool(o: { start?: string; seed?: number; dbFile?: stri
       },
       text,
     );
+    // The boards a command marked are rebuilt after it, as a chat platform's delivery does after
+    // each commit (src/delivery.ts); "left marked" leaves that to the test.
+    if (o.boards !== "left marked") await rebuildMarkedBoards(store);
+    return reply;
+  };
   return {
     app,
     store,

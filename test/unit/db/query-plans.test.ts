@@ -176,6 +176,38 @@ describe("plans of the hot queries over a long history", () => {
     expect(plans.filter((p) => p.includes("tasks_pool")), "the pool's index reads every task it ever had").toEqual([]);
   });
 
+  it("GIVEN the boards, task list and kind list THEN the top of each board order, a page of open tasks and the counts of open tasks read the boards' indexes in their order, never every task", async () => {
+    const plans = await plansOf(
+      inTx(async (tx) => {
+        const pool = { poolId: ids.pool, now: NOW };
+        const project = { ...pool, projectId: (await tx.projects(ids.pool))[0]!.id };
+        await tx.openTasksBy(pool, "weight", 10);
+        await tx.openTasksBy(pool, "age", 20, 40);
+        await tx.openTasksBy({ ...pool, kindId: 1 }, "age", 20);
+        await tx.openTasksBy(project, "weight", 10);
+        await tx.openTasksBy(project, "age", 10);
+        await tx.countOpenTasks(pool);
+        await tx.countOpenTasks(project);
+        await tx.openTasksPerKind(ids.pool, NOW);
+        await tx.claimsOfTasks([1, 2, 3]);
+        await tx.markedBoards();
+      }),
+    );
+    expectIndexed(
+      plans,
+      "SEARCH t USING INDEX tasks_board_weight (pool_id=?)",
+      "SEARCH t USING INDEX tasks_board_age (pool_id=?)",
+      "SEARCH t USING INDEX tasks_project_board_weight (project_id=?)",
+      "SEARCH t USING INDEX tasks_project_board_age (project_id=?)",
+      "SEARCH c USING INDEX claims_task (task_id=?)",
+      // A list of ids is one JSON value, however long: never a variable per id.
+      "SEARCH claims USING INDEX claims_task (task_id=?)",
+    );
+    // In the index's order: the first rows are the answer, nothing is sorted.
+    expect(plans.filter((p) => /FROM tasks/.test(p) && p.includes("FOR ORDER BY"))).toEqual([]);
+    expect(plans.filter((p) => /FROM tasks/.test(p) && !/tasks_(project_)?board_(weight|age)/.test(p))).toEqual([]);
+  });
+
   it("GIVEN the waiting requests of a good THEN they are found by good_requests_good", async () => {
     const plans = await plansOf(inTx((tx) => Promise.all([tx.goodRequestsOf(ids.bread, "pending"), tx.pendingTotals(ids.bread)])));
     expectIndexed(plans, "good_requests USING INDEX good_requests_good (good_id=? AND status=?)");

@@ -90,6 +90,7 @@ const roundRows = rows<RoundRow>(t.rounds, "rounds");
 const subscriptionRows = rows<SubscriptionRow>(t.subscriptions, "subscriptions");
 const loanRows = rows<LoanRow>(t.loans, "loans");
 const kindRows = rows<KindRow>(t.kinds, "kinds");
+const kindChangeRows = rows<KindChangeRow>(t.kindChanges, "kind_changes");
 const goalRows = rows<GoalRow>(t.goals, "goals");
 
 /** A note meant for one account (a link's confirmation) reaches that account only. */
@@ -448,7 +449,8 @@ function makeTx(db: SqliteDb): Tx {
         .get();
     },
     async kindById(id) {
-      return db.select().from(t.kinds).where(eq(t.kinds.id, id)).get();
+      const raw = stmt(`SELECT ${kindRows.list} FROM kinds WHERE id = ?`).raw().get(id) as unknown[] | undefined;
+      return raw && kindRows.read(raw);
     },
     async kinds(poolId) {
       const raws = stmt(`SELECT ${kindRows.list} FROM kinds WHERE pool_id = ? ORDER BY name`).raw().all(poolId) as unknown[][];
@@ -464,12 +466,8 @@ function makeTx(db: SqliteDb): Tx {
       db.insert(t.kindChanges).values(c).run();
     },
     async kindChanges(kindId, since) {
-      return db
-        .select()
-        .from(t.kindChanges)
-        .where(and(eq(t.kindChanges.kindId, kindId), gte(t.kindChanges.at, since)))
-        .orderBy(asc(t.kindChanges.at), asc(t.kindChanges.id))
-        .all() as KindChangeRow[];
+      const raws = stmt(`SELECT ${kindChangeRows.list} FROM kind_changes WHERE kind_id = ? AND at >= ? ORDER BY at, id`).raw().all(kindId, since) as unknown[][];
+      return raws.map((r) => kindChangeRows.read(r));
     },
 
     async insertTask(row) {
@@ -1016,25 +1014,41 @@ function makeTx(db: SqliteDb): Tx {
       optimize(db.$client);
     },
 
-    async unfinishedTasks(projectId) {
-      // Open tasks by the project's board index, and tasks with a claim being worked on or
-      // waiting (claims_open): a project's finished history is never read.
-      const unfinished = `WITH u(id) AS (
-          SELECT id FROM tasks WHERE project_id = @projectId AND open_since IS NOT NULL AND cancelled_at IS NULL
-          UNION SELECT t.id FROM claims c JOIN tasks t ON t.id = c.task_id WHERE c.status IN ('active', 'reported') AND t.project_id = @projectId AND t.cancelled_at IS NULL)`;
-      const p = { projectId };
+    async unfinishedTasks(scope) {
+      // Open tasks by the boards' indexes, and tasks with a claim being worked on or waiting
+      // (claims_open, then each task by its id: CROSS JOIN keeps that order, never every task of
+      // the project): finished history is never read. Their claims and due date changes by
+      // their ids, bound as one JSON array.
+      const which = scope.projectId === undefined ? "pool_id = @poolId" : "project_id = @projectId";
+      const p = scope.projectId === undefined ? { poolId: scope.poolId } : { projectId: scope.projectId };
+      const tasks = (
+        stmt(
+          `WITH u(id) AS (
+             SELECT id FROM tasks WHERE ${which} AND open_since IS NOT NULL AND cancelled_at IS NULL
+             UNION SELECT tasks.id FROM claims CROSS JOIN tasks ON tasks.id = claims.task_id
+               WHERE claims.status IN ('active', 'reported') AND tasks.${which} AND tasks.cancelled_at IS NULL)
+           SELECT ${taskRows.list} FROM tasks WHERE id IN u ORDER BY id`,
+        )
+          .raw()
+          .all(p) as unknown[][]
+      ).map((r) => taskRows.read(r));
+      const ids = JSON.stringify(tasks.map((x) => x.id));
       return {
-        tasks: (stmt(`${unfinished} SELECT ${taskRows.list} FROM tasks WHERE id IN u ORDER BY id`).raw().all(p) as unknown[][]).map((r) => taskRows.read(r)),
-        claims: (stmt(`${unfinished} SELECT ${claimRows.list} FROM claims WHERE task_id IN u ORDER BY id`).raw().all(p) as unknown[][]).map((r) => claimRows.read(r)),
-        dueChanges: (stmt(`${unfinished} SELECT ${dueChangeRows.list} FROM task_due_changes WHERE task_id IN u ORDER BY id`).raw().all(p) as unknown[][]).map((r) => dueChangeRows.read(r)),
+        tasks,
+        claims: (stmt(`SELECT ${claimRows.list} FROM claims WHERE task_id IN (SELECT value FROM json_each(?)) ORDER BY id`).raw().all(ids) as unknown[][]).map((r) => claimRows.read(r)),
+        dueChanges: (stmt(`SELECT ${dueChangeRows.list} FROM task_due_changes WHERE task_id IN (SELECT value FROM json_each(?)) ORDER BY id`).raw().all(ids) as unknown[][]).map((r) =>
+          dueChangeRows.read(r),
+        ),
       };
     },
     async verifiedIn(projectId, from, to) {
       return (
         stmt(
-          `SELECT c.member_id, c.verified_by, coalesce(sum(c.credited), 0), count(*) FROM claims c JOIN tasks t ON t.id = c.task_id
-           WHERE c.verified_at >= @from AND c.verified_at < @to AND c.status = 'verified' AND t.project_id = @projectId
-           GROUP BY c.member_id, c.verified_by ORDER BY min(c.id)`,
+          // The period's verifications (claims_verified; `+status` keeps the planner from
+          // claims_open, which holds every verified claim), then each one's task by id.
+          `SELECT claims.member_id, claims.verified_by, coalesce(sum(claims.credited), 0), count(*) FROM claims CROSS JOIN tasks ON tasks.id = claims.task_id
+           WHERE claims.verified_at >= @from AND claims.verified_at < @to AND +claims.status = 'verified' AND tasks.project_id = @projectId
+           GROUP BY claims.member_id, claims.verified_by ORDER BY min(claims.id)`,
         )
           .raw()
           .all({ projectId, from, to }) as Array<[number, number | null, number, number]>
@@ -1043,30 +1057,35 @@ function makeTx(db: SqliteDb): Tx {
     async escalatedIn(projectId, from, to, factor) {
       return (
         stmt(
-          `SELECT c.member_id, count(*) FROM claims c JOIN tasks t ON t.id = c.task_id
-           WHERE c.claimed_at >= @from AND c.claimed_at < @to AND t.project_id = @projectId AND c.weight >= t.posted_weight * @factor
-           GROUP BY c.member_id ORDER BY min(c.id)`,
+          `SELECT claims.member_id, count(*) FROM claims CROSS JOIN tasks ON tasks.id = claims.task_id
+           WHERE claims.claimed_at >= @from AND claims.claimed_at < @to AND tasks.project_id = @projectId AND claims.weight >= tasks.posted_weight * @factor
+           GROUP BY claims.member_id ORDER BY min(claims.id)`,
         )
           .raw()
           .all({ projectId, from, to, factor }) as Array<[number, number]>
       ).map(([memberId, claims]) => ({ memberId, claims }));
     },
-    async kindsInUse(projectId, from, to) {
+    async kindsInUse(scope, from, to) {
       // The tasks that can have been in use: unfinished ones, ones with a verification since
       // `from` (done in the period or after it), ones cancelled since; each then decided exactly.
-      return stmt(
-        `WITH cand(id) AS (
-           SELECT id FROM tasks WHERE project_id = @projectId AND open_since IS NOT NULL AND cancelled_at IS NULL
-           UNION SELECT task_id FROM claims WHERE status IN ('active', 'reported')
-           UNION SELECT task_id FROM claims WHERE verified_at >= @from
-           UNION SELECT id FROM tasks WHERE cancelled_at >= @from)
-         SELECT DISTINCT t.kind_id FROM cand JOIN tasks t ON t.id = cand.id
-         WHERE t.project_id = @projectId AND t.posted_at < @to AND (t.cancelled_at IS NULL OR t.cancelled_at >= @from)
-           AND (t.cancelled_at IS NOT NULL OR (SELECT count(*) FROM claims v WHERE v.task_id = t.id AND v.status = 'verified' AND v.verified_at < @from) < t.slots)
-         ORDER BY t.kind_id`,
-      )
-        .pluck()
-        .all({ projectId, from, to }) as number[];
+      const which = scope.projectId === undefined ? "pool_id = @poolId" : "project_id = @projectId";
+      const p = scope.projectId === undefined ? { poolId: scope.poolId } : { projectId: scope.projectId };
+      return (
+        stmt(
+          `WITH cand(id) AS (
+             SELECT id FROM tasks WHERE ${which} AND open_since IS NOT NULL AND cancelled_at IS NULL
+             UNION SELECT task_id FROM claims WHERE status IN ('active', 'reported')
+             UNION SELECT task_id FROM claims WHERE verified_at >= @from
+             UNION SELECT id FROM tasks WHERE cancelled_at >= @from)
+           SELECT DISTINCT tasks.project_id, tasks.kind_id FROM cand CROSS JOIN tasks ON tasks.id = cand.id
+           WHERE tasks.${which} AND tasks.posted_at < @to AND (tasks.cancelled_at IS NULL OR tasks.cancelled_at >= @from)
+             AND (tasks.cancelled_at IS NOT NULL
+               OR (SELECT count(*) FROM claims AS verified WHERE verified.task_id = tasks.id AND verified.status = 'verified' AND verified.verified_at < @from) < tasks.slots)
+           ORDER BY tasks.project_id, tasks.kind_id`,
+        )
+          .raw()
+          .all({ ...p, from, to }) as Array<[number, number]>
+      ).map(([projectId, kindId]) => ({ projectId, kindId }));
     },
     async goodFlows(poolId, projectId, from, to) {
       return (

@@ -687,10 +687,11 @@ export interface Tx {
 
   // summaries: the period's rows found by index and summed in SQL, never the project's history
   /**
-   * The project's unfinished tasks (not cancelled, with an open slot or a claim being worked on
-   * or waiting for verification), by id, with every claim and due date change of theirs.
+   * The unfinished tasks (not cancelled, with an open slot or a claim being worked on or waiting
+   * for verification) of the pool, or of one project, by id, with every claim and due date
+   * change of theirs.
    */
-  unfinishedTasks(projectId: number): Promise<{ tasks: TaskRow[]; claims: ClaimRow[]; dueChanges: TaskDueChangeRow[] }>;
+  unfinishedTasks(scope: { poolId: number; projectId?: number }): Promise<{ tasks: TaskRow[]; claims: ClaimRow[]; dueChanges: TaskDueChangeRow[] }>;
   /**
    * Claims of the project's tasks verified in [from, to), summed per member and verifier: how
    * much was credited and how many claims, in the order of each pair's first claim.
@@ -702,10 +703,11 @@ export interface Tx {
    */
   escalatedIn(projectId: number, from: number, to: number, factor: number): Promise<Array<{ memberId: number; claims: number }>>;
   /**
-   * The kinds of the project's tasks in use in [from, to): tasks posted before `to`, neither
-   * cancelled before `from` nor done (every slot verified) before it.
+   * The kinds of work in use in [from, to) per project (of the pool, or of one project): of
+   * tasks posted before `to`, neither cancelled before `from` nor done (every slot verified)
+   * before it.
    */
-  kindsInUse(projectId: number, from: number, to: number): Promise<number[]>;
+  kindsInUse(scope: { poolId: number; projectId?: number }, from: number, to: number): Promise<Array<{ projectId: number; kindId: number }>>;
   /**
    * The project's goods by name, each with its flows over [from, to) and since `from`: units
    * produced in the period and since its start, allocated since, asked for in the period,

@@ -250,10 +250,35 @@ export type Policy = z.infer<typeof policySchema>;
 
 export const defaultPolicy = (): Policy => policySchema.parse({});
 
-/** Reads a stored policy document; unknown keys are dropped, missing keys get defaults. */
-export function readPolicy(json: string): Policy {
-  return policySchema.parse(JSON.parse(json));
+/** Parsed policies by their stored text: every command reads its pool's, and parsing costs more than the rest of a read. */
+const parsedPolicies = new Map<string, Policy>();
+/** Pools' policies kept parsed at once (the oldest goes first): bounded however many pools and changes. */
+export const POLICY_CACHE_SIZE = 64;
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
 }
+
+/**
+ * Reads a stored policy document; unknown keys are dropped, missing keys get defaults. Parsed
+ * once per text and kept (frozen, so no caller can change what another gets): a changed policy
+ * is another text, so it is parsed afresh at once.
+ */
+export function readPolicy(json: string): Policy {
+  const known = parsedPolicies.get(json);
+  if (known) return known;
+  const policy = deepFreeze(policySchema.parse(JSON.parse(json)));
+  if (parsedPolicies.size >= POLICY_CACHE_SIZE) parsedPolicies.delete(parsedPolicies.keys().next().value!);
+  parsedPolicies.set(json, policy);
+  return policy;
+}
+
+/** How many parsed policies are kept (for tests of the bound). */
+export const cachedPolicies = (): number => parsedPolicies.size;
 
 /** `example`: what to type instead, when the number was fine but its unit was another. */
 export type PolicyValueProblem = { readonly expected: string; readonly example?: string };

@@ -47,18 +47,18 @@ export interface SummaryChart {
 }
 
 /** The chart's figures for a project over [from, to). */
-export async function summaryChart(tx: Tx, project: ProjectRow, from: number, to: number): Promise<SummaryChart> {
-  return { kinds: await kindSeries(tx, project, from, to), goods: await goodBalances(tx, project, from, to) };
+export async function summaryChart(tx: Tx, project: ProjectRow, from: number, to: number, kindsInUse?: readonly number[]): Promise<SummaryChart> {
+  return { kinds: await kindSeries(tx, project, from, to, kindsInUse), goods: await goodBalances(tx, project, from, to) };
 }
 
 /**
  * Kinds the project's tasks used in the period: tasks posted before its end that were neither
  * cancelled nor done (every slot verified) before its start. Sorted by name.
  */
-async function kindSeries(tx: Tx, project: ProjectRow, from: number, to: number): Promise<KindSeries[]> {
+async function kindSeries(tx: Tx, project: ProjectRow, from: number, to: number, kindsInUse?: readonly number[]): Promise<KindSeries[]> {
   // Decided in SQL over the tasks that can have been in use (unfinished, verified or cancelled
-  // since `from`), not over the project's every task and claim.
-  const used = await tx.kindsInUse(project.id, from, to);
+  // since `from`), not over the project's every task and claim (given when already read).
+  const used = kindsInUse ?? (await tx.kindsInUse({ poolId: project.poolId, projectId: project.id }, from, to)).map((k) => k.kindId);
   const out: KindSeries[] = [];
   for (const id of used) {
     const kind = await tx.kindById(id);

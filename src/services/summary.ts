@@ -69,7 +69,41 @@ export async function projectSummary(c: PoolCtx, slug: string, from: number, to:
 /** What a summary needs of the pool: its transaction, row and policy (no caller, no room). */
 type PoolView = Pick<PoolCtx, "tx" | "pool">;
 
-async function summarize(c: PoolView, project: ProjectRow, from: number, to: number): Promise<ProjectSummary> {
+/** What a summary reads of a project's tasks: its unfinished tasks (with their claims and due date changes), and its kinds in use. */
+interface ProjectFacts {
+  readonly tasks: TaskRow[];
+  readonly claims: ClaimRow[];
+  readonly dueChanges: TaskDueChangeRow[];
+  readonly kinds: number[];
+}
+
+/** The facts of every project of the pool at once (a whole pool's summaries: one query each, not one per project). */
+async function poolFacts(tx: Tx, poolId: number, from: number, to: number): Promise<(projectId: number) => ProjectFacts> {
+  const { tasks, claims, dueChanges } = await tx.unfinishedTasks({ poolId });
+  const kinds = await tx.kindsInUse({ poolId }, from, to);
+  const of = new Map<number, { tasks: TaskRow[]; claims: ClaimRow[]; dueChanges: TaskDueChangeRow[]; kinds: number[] }>();
+  const get = (projectId: number) => {
+    let f = of.get(projectId);
+    if (!f) of.set(projectId, (f = { tasks: [], claims: [], dueChanges: [], kinds: [] }));
+    return f;
+  };
+  const projectOf = new Map<number, number>();
+  for (const t of tasks) {
+    projectOf.set(t.id, t.projectId);
+    get(t.projectId).tasks.push(t);
+  }
+  for (const cl of claims) get(projectOf.get(cl.taskId)!).claims.push(cl);
+  for (const d of dueChanges) get(projectOf.get(d.taskId)!).dueChanges.push(d);
+  for (const k of kinds) get(k.projectId).kinds.push(k.kindId);
+  return get;
+}
+
+async function projectFacts(tx: Tx, project: ProjectRow, from: number, to: number): Promise<ProjectFacts> {
+  const scope = { poolId: project.poolId, projectId: project.id };
+  return { ...(await tx.unfinishedTasks(scope)), kinds: (await tx.kindsInUse(scope, from, to)).map((k) => k.kindId) };
+}
+
+async function summarize(c: PoolView, project: ProjectRow, from: number, to: number, facts?: ProjectFacts): Promise<ProjectSummary> {
   const { tx } = c;
   const rules = weightRules(c.pool.policy);
   const names = new Map<number, string>();
@@ -79,7 +113,8 @@ async function summarize(c: PoolView, project: ProjectRow, from: number, to: num
   };
   // Only what the summary shows is read: the unfinished tasks with their claims, and the
   // period's verified and escalated claims summed in SQL; never the project's whole history.
-  const { tasks, claims, dueChanges } = await tx.unfinishedTasks(project.id);
+  const f = facts ?? (await projectFacts(tx, project, from, to));
+  const { tasks, claims, dueChanges } = f;
   const byId = new Map(tasks.map((t) => [t.id, t]));
   const byTask = new Map<number, ClaimRow[]>();
   for (const cl of claims) {
@@ -157,7 +192,7 @@ async function summarize(c: PoolView, project: ProjectRow, from: number, to: num
     commons: await commonsShare(tx, c.pool.row.id, project.id),
     goals: await tx.goals(c.pool.row.id, { projectId: project.id, status: "open" }),
     warnings,
-    chart: await summaryChart(tx, project, from, to),
+    chart: await summaryChart(tx, project, from, to, f.kinds),
   };
 }
 
@@ -178,8 +213,9 @@ export async function sendSummaries(tx: Tx, slot: number, windowMs: number): Pro
     const rooms = await tx.rooms(pool.id);
     const view = { tx, pool: { row: pool, policy, role: "member" as const } };
     const digests: ProjectDigest[] = [];
+    const facts = await poolFacts(tx, pool.id, from, due);
     for (const project of await tx.projects(pool.id)) {
-      const s = await summarize(view, project, from, due);
+      const s = await summarize(view, project, from, due, facts(project.id));
       const body = JSON.stringify(s);
       await announceTo(tx, pool.id, rooms.filter((x) => x.projectId === project.id).map((r) => r.id), "summary", body, due);
       for (const co of await tx.coordinators(project.id)) await tx.insertNote({ poolId: pool.id, memberId: co.memberId, kind: "summary", body, createdAt: due });
@@ -263,12 +299,13 @@ async function patterns(
 export async function poolSummary(c: PoolCtx, slug: string | undefined, days: number): R<{ projects: ProjectSummary[]; sectors: SectorLine[] }> {
   const to = c.now;
   const from = to - days * DAY_MS;
-  const slugs = slug !== undefined ? [slug] : (await c.tx.projects(c.pool.row.id)).map((p) => p.slug);
-  const projects: ProjectSummary[] = [];
-  for (const s of slugs) {
-    const r = await projectSummary(c, s, from, to);
-    if (!r.ok) return err(r.error);
-    projects.push(r.value);
+  if (slug !== undefined) {
+    const r = await projectSummary(c, slug, from, to);
+    return r.ok ? ok({ projects: [r.value], sectors: [] }) : err(r.error);
   }
-  return ok({ projects, sectors: slug === undefined ? await sectorLines(c, undefined) : [] });
+  // Every project: the pool's unfinished tasks and kinds in use read once, not once per project.
+  const facts = await poolFacts(c.tx, c.pool.row.id, from, to);
+  const projects: ProjectSummary[] = [];
+  for (const project of await c.tx.projects(c.pool.row.id)) projects.push(await summarize(c, project, from, to, facts(project.id)));
+  return ok({ projects, sectors: await sectorLines(c, undefined) });
 }

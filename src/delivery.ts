@@ -71,11 +71,6 @@ export interface DelivererOptions {
   readonly maxBackoffMs?: number;
   /** How many attempts before a message that keeps failing is given up. */
   readonly maxAttempts?: number;
-  /**
-   * Longest a rebuild of marked boards waits for the transactions in line before it (ms): the
-   * boards are rebuilt once after a burst of commands, not after each (see boards()).
-   */
-  readonly boardDelayMs?: number;
   readonly now?: () => number;
 }
 
@@ -95,18 +90,28 @@ export class Deliverer {
   constructor(o: DelivererOptions) {
     // Options left undefined take the defaults (a spread would let `undefined` override them).
     const given = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as DelivererOptions;
-    this.o = { leaseMs: DEFAULT_LEASE_MS, pollMs: 5_000, batch: 50, maxBackoffMs: 5 * 60_000, maxAttempts: 50, boardDelayMs: 1000, now: Date.now, ...given };
+    this.o = { leaseMs: DEFAULT_LEASE_MS, pollMs: 5_000, batch: 50, maxBackoffMs: 5 * 60_000, maxAttempts: 50, now: Date.now, ...given };
+    this.peers.add(this);
+  }
+
+  /** The deliverers of this store in this process (one per platform): a board rebuild by one is news to all. */
+  private get peers(): Set<Deliverer> {
+    let set = peersOf.get(this.o.store);
+    if (!set) peersOf.set(this.o.store, (set = new Set()));
+    return set;
   }
 
   /** Starts looking for waiting rows every pollMs (the timer does not keep the process alive). */
   start(): void {
     this.stopped = false;
+    this.peers.add(this);
     this.timer ??= setInterval(() => void this.kick(), this.o.pollMs).unref();
   }
 
   /** Stops the timer and waits for the round in progress. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.peers.delete(this);
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await this.running;
@@ -149,24 +154,18 @@ export class Deliverer {
     return { owner: this.owner, now: this.o.now(), leaseMs: this.o.leaseMs, limit: this.o.batch };
   }
 
-  /** Since when (wall clock) rebuilding marked boards has been put off for transactions in line. */
-  private boardsPutOffSince: number | undefined;
-
   /**
    * Rebuilds the task boards that commands marked (services/rooms.ts), before their messages
-   * are claimed. While other transactions wait in line (a burst of commands, whose commits kick
-   * further rounds) it waits for the round after them, but not longer than boardDelayMs: a
-   * burst costs one rebuild per room. Trouble here is logged and leaves the rest of the round.
+   * are claimed. A burst of commands costs one rebuild: the rebuild's transaction waits in line
+   * behind the commands already waiting, and reads the marks once they all committed (the
+   * rounds their commits kick find nothing left to do). When it queued boards, the deliverers
+   * of the other platforms look again. Trouble here is logged and leaves the rest of the round.
    */
   private async boards(): Promise<void> {
-    const now = this.o.now();
-    if (!this.o.store.idle()) {
-      this.boardsPutOffSince ??= now;
-      if (now - this.boardsPutOffSince < this.o.boardDelayMs) return;
-    }
-    this.boardsPutOffSince = undefined;
     try {
-      await rebuildMarkedBoards(this.o.store);
+      const rebuilt = await rebuildMarkedBoards(this.o.store);
+      // Other platforms' rooms got boards too; their deliverers may have claimed just before.
+      if (rebuilt.rooms > 0) for (const peer of this.peers) if (peer !== this) void peer.kick();
     } catch (e) {
       this.o.logger.error({ err: e, platform: this.o.courier.platform }, "rebuilding the task boards failed");
     }
@@ -252,6 +251,9 @@ export class Deliverer {
     await store.settle(ref, this.owner, outcome);
   }
 }
+
+/** The deliverers of each store in this process, by store. */
+const peersOf = new WeakMap<Store, Set<Deliverer>>();
 
 /** The newest board message of each room among the items: older ones need no sending. */
 function newestBoards(items: readonly OutboxItem[]): Map<number, number> {

@@ -118,8 +118,7 @@ describe("boards rebuilt lazily", () => {
     const before = boardRows(t).at(-1)!.id;
     const { store, calls } = counted(t.store);
     const courier = recordingCourier();
-    // No wait on the wall clock: only the transactions in line put the rebuild off.
-    const deliverer = new Deliverer({ store, courier, logger: memoryLogger().logger, boardDelayMs: 60 * 60_000 });
+    const deliverer = new Deliverer({ store, courier, logger: memoryLogger().logger });
     const engine = { ...t.app.engine, afterCommit: () => void deliverer.kick() };
     t.clock.advance(3 * DAY_MS + 5 * HOUR_MS);
     const now = t.clock.now();

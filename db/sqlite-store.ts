@@ -172,6 +172,23 @@ function makeTx(db: SqliteDb): Tx {
     if (!s) prepared.set(text, (s = db.$client.prepare(text)));
     return s;
   };
+  /**
+   * Inserts rows into `table` many at a time (one prepared statement of up to BULK rows): a
+   * round's winners' entries, allocations and notes. Returns the new ids in order (an
+   * AUTOINCREMENT table numbers the rows of one statement one after another).
+   */
+  const BULK = 64;
+  const insertMany = (table: string, columns: readonly string[], values: ReadonlyArray<readonly unknown[]>): number[] => {
+    const ids: number[] = [];
+    const row = `(${columns.map(() => "?").join(", ")})`;
+    for (let at = 0; at < values.length; at += BULK) {
+      const chunk = values.slice(at, at + BULK);
+      const { lastInsertRowid } = stmt(`INSERT INTO ${table} (${columns.join(", ")}) VALUES ${Array.from(chunk, () => row).join(", ")}`).run(chunk.flat());
+      const last = Number(lastInsertRowid);
+      for (let i = chunk.length - 1; i >= 0; i--) ids.push(last - i);
+    }
+    return ids;
+  };
   /** Appends an entry and moves both balances: three prepared statements. */
   const appendEntry = (e: Omit<EntryRow, "id">): number => {
     const [id] = stmt(
@@ -387,7 +404,20 @@ function makeTx(db: SqliteDb): Tx {
       return appendEntry(e);
     },
     async insertEntries(es) {
-      return es.map(appendEntry);
+      // In bulk, and each account's balance moved once by the sum of its entries.
+      const ids = insertMany(
+        "entries",
+        ["pool_id", "from_account", "to_account", "amount", "kind", "memo", "reverses", "request_id", "created_at", "created_by"],
+        es.map((e) => [e.poolId, e.fromAccount, e.toAccount, e.amount, e.kind, e.memo, e.reverses, e.requestId, e.createdAt, e.createdBy]),
+      );
+      const moves = new Map<number, number>();
+      for (const e of es) {
+        moves.set(e.fromAccount, (moves.get(e.fromAccount) ?? 0) - e.amount);
+        moves.set(e.toAccount, (moves.get(e.toAccount) ?? 0) + e.amount);
+      }
+      const move = stmt("UPDATE accounts SET balance = balance + ? WHERE id = ?");
+      for (const [account, amount] of moves) if (amount !== 0) move.run(amount, account);
+      return ids;
     },
     async pendingMemberAccounts(poolId, goodId, asOf) {
       const found = (
@@ -717,8 +747,11 @@ function makeTx(db: SqliteDb): Tx {
       return db.insert(t.allocations).values(a).returning({ id: t.allocations.id }).get().id;
     },
     async insertAllocations(as) {
-      const insert = stmt("INSERT INTO allocations (good_id, request_id, round_id, member_id, qty, effort, weight, cost, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
-      return as.map((a) => (insert.get(a.goodId, a.requestId, a.roundId, a.memberId, a.qty, a.effort, a.weight, a.cost, a.at) as { id: number }).id);
+      return insertMany(
+        "allocations",
+        ["good_id", "request_id", "round_id", "member_id", "qty", "effort", "weight", "cost", "at"],
+        as.map((a) => [a.goodId, a.requestId, a.roundId, a.memberId, a.qty, a.effort, a.weight, a.cost, a.at]),
+      );
     },
     async allocationsOf(goodId, since) {
       return db
@@ -971,8 +1004,11 @@ function makeTx(db: SqliteDb): Tx {
       return db.insert(t.memberNotes).values(n).returning({ id: t.memberNotes.id }).get().id;
     },
     async insertNotes(ns) {
-      const insert = stmt("INSERT INTO member_notes (pool_id, member_id, kind, body, created_at) VALUES (?, ?, ?, ?, ?)");
-      for (const n of ns) insert.run(n.poolId, n.memberId, n.kind, n.body, n.createdAt);
+      insertMany(
+        "member_notes",
+        ["pool_id", "member_id", "kind", "body", "created_at"],
+        ns.map((n) => [n.poolId, n.memberId, n.kind, n.body, n.createdAt]),
+      );
     },
 
     async request(requestId) {

@@ -5,6 +5,7 @@
 // chart reads the same on a machine with no fonts installed.
 import { createRequire } from "node:module";
 import { createCanvas, GlobalFonts, type SKRSContext2D } from "@napi-rs/canvas";
+import { formatWeight } from "../src/core/amounts.ts";
 import type { ProjectSummary } from "../src/services/summary.ts";
 import type { SummaryChart } from "../src/services/summary-chart.ts";
 
@@ -157,7 +158,7 @@ function drawWeights(g: SKRSContext2D, input: ChartInput, box: Box): void {
     const more = i === shown - 1 && kinds.length > shown ? ` (+${kinds.length - shown} more)` : "";
     g.fillStyle = COLOURS[i % COLOURS.length]!;
     g.fillRect(lx, ly - 9, 14, 4);
-    text(g, fit(g, `${k.kind} ${k.points.at(-1)!.weight.toFixed(2)}`, colW - 22 - (more ? g.measureText(more).width : 0), 11) + more, lx + 20, ly - 3, { size: 11 });
+    text(g, fit(g, `${k.kind} ${formatWeight(Math.round(k.points.at(-1)!.weight * 1_000_000))}`, colW - 22 - (more ? g.measureText(more).width : 0), 11) + more, lx + 20, ly - 3, { size: 11 });
   });
 }
 

@@ -881,10 +881,10 @@ function makeTx(db: SqliteDb): Tx {
       return stmt(
         // From what the commons paid (entries_from), to the claims those entries credited
         // (claims_entry): not through every verified claim of the pool.
-        `SELECT t.project_id AS projectId, t.good_id AS goodId, sum(c.credited) AS amount
-         FROM accounts a CROSS JOIN entries e ON e.from_account = a.id CROSS JOIN claims c ON c.entry_id = e.id CROSS JOIN tasks t ON t.id = c.task_id
-         WHERE a.pool_id = @poolId AND a.kind = 'commons' AND t.pool_id = @poolId AND c.status = 'verified'
-         GROUP BY t.project_id, t.good_id ORDER BY t.project_id, t.good_id`,
+        `SELECT tasks.project_id AS projectId, tasks.good_id AS goodId, sum(claims.credited) AS amount
+         FROM accounts CROSS JOIN entries ON entries.from_account = accounts.id CROSS JOIN claims ON claims.entry_id = entries.id CROSS JOIN tasks ON tasks.id = claims.task_id
+         WHERE accounts.pool_id = @poolId AND accounts.kind = 'commons' AND tasks.pool_id = @poolId AND claims.status = 'verified'
+         GROUP BY tasks.project_id, tasks.good_id ORDER BY tasks.project_id, tasks.good_id`,
       ).all({ poolId }) as Array<{ projectId: number; goodId: number | null; amount: number }>;
     },
     async copyableUsers(poolId) {
@@ -1056,11 +1056,12 @@ function makeTx(db: SqliteDb): Tx {
       // the project): finished history is never read. Their claims and due date changes by
       // their ids, bound as one JSON array.
       const which = scope.projectId === undefined ? "pool_id = @poolId" : "project_id = @projectId";
+      const openBy = scope.projectId === undefined ? "tasks_board_weight" : "tasks_project_board_weight";
       const p = scope.projectId === undefined ? { poolId: scope.poolId } : { projectId: scope.projectId };
       const tasks = (
         stmt(
           `WITH u(id) AS (
-             SELECT id FROM tasks WHERE ${which} AND open_since IS NOT NULL AND cancelled_at IS NULL
+             SELECT id FROM tasks INDEXED BY ${openBy} WHERE ${which} AND open_since IS NOT NULL AND cancelled_at IS NULL
              UNION SELECT tasks.id FROM claims CROSS JOIN tasks ON tasks.id = claims.task_id
                WHERE claims.status IN ('active', 'reported') AND tasks.${which} AND tasks.cancelled_at IS NULL)
            SELECT ${taskRows.list} FROM tasks WHERE id IN u ORDER BY id`,
@@ -1104,15 +1105,18 @@ function makeTx(db: SqliteDb): Tx {
     async kindsInUse(scope, from, to) {
       // The tasks that can have been in use: unfinished ones, ones with a verification since
       // `from` (done in the period or after it), ones cancelled since; each then decided exactly.
+      // Each part is pinned to its index: statistics taken when most claims shared a time would
+      // have the planner read every claim instead.
       const which = scope.projectId === undefined ? "pool_id = @poolId" : "project_id = @projectId";
+      const openBy = scope.projectId === undefined ? "tasks_board_weight" : "tasks_project_board_weight";
       const p = scope.projectId === undefined ? { poolId: scope.poolId } : { projectId: scope.projectId };
       return (
         stmt(
           `WITH cand(id) AS (
-             SELECT id FROM tasks WHERE ${which} AND open_since IS NOT NULL AND cancelled_at IS NULL
-             UNION SELECT task_id FROM claims WHERE status IN ('active', 'reported')
-             UNION SELECT task_id FROM claims WHERE verified_at >= @from
-             UNION SELECT id FROM tasks WHERE cancelled_at >= @from)
+             SELECT id FROM tasks INDEXED BY ${openBy} WHERE ${which} AND open_since IS NOT NULL AND cancelled_at IS NULL
+             UNION SELECT task_id FROM claims INDEXED BY claims_open WHERE status IN ('active', 'reported')
+             UNION SELECT task_id FROM claims INDEXED BY claims_verified WHERE verified_at >= @from
+             UNION SELECT id FROM tasks INDEXED BY tasks_cancelled WHERE cancelled_at >= @from)
            SELECT DISTINCT tasks.project_id, tasks.kind_id FROM cand CROSS JOIN tasks ON tasks.id = cand.id
            WHERE tasks.${which} AND tasks.posted_at < @to AND (tasks.cancelled_at IS NULL OR tasks.cancelled_at >= @from)
              AND (tasks.cancelled_at IS NOT NULL
@@ -1127,9 +1131,9 @@ function makeTx(db: SqliteDb): Tx {
       return (
         stmt(
           `SELECT ${goodRows.list},
-             (SELECT coalesce(sum(qty), 0) FROM productions WHERE good_id = goods.id AND at >= @from AND at < @to),
-             (SELECT coalesce(sum(qty), 0) FROM productions WHERE good_id = goods.id AND at >= @from),
-             (SELECT coalesce(sum(qty), 0) FROM allocations WHERE good_id = goods.id AND at >= @from),
+             (SELECT coalesce(sum(qty), 0) FROM productions INDEXED BY productions_good WHERE good_id = goods.id AND at >= @from AND at < @to),
+             (SELECT coalesce(sum(qty), 0) FROM productions INDEXED BY productions_good WHERE good_id = goods.id AND at >= @from),
+             (SELECT coalesce(sum(qty), 0) FROM allocations INDEXED BY allocations_good WHERE good_id = goods.id AND at >= @from),
              (SELECT coalesce(sum(qty), 0) FROM good_requests WHERE good_id = goods.id AND created_at >= @from AND created_at < @to),
              (SELECT count(*) FROM loans WHERE good_id = goods.id AND borrowed_at >= @from AND borrowed_at < @to),
              (SELECT count(*) FROM loans WHERE good_id = goods.id AND borrowed_at >= @from),

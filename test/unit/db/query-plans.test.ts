@@ -259,4 +259,80 @@ describe("plans of the hot queries over a long history", () => {
     const plans = await plansOf(inTx((tx) => Promise.all([tx.request("console:old-5"), tx.reply("discord:old-5")])));
     expectIndexed(plans, "requests USING INDEX sqlite_autoindex_requests_1 (request_id=?)", "replies USING INDEX sqlite_autoindex_replies_1 (request_id=?)");
   });
+
+  it("GIVEN a project's summary over a week THEN unfinished tasks, the period's verified and claimed claims, kinds in use and goods' flows are read by index", async () => {
+    const bakery = await new SqliteStore(file).read(async (tx) => (await tx.projects(ids.pool))[0]!);
+    const from = NOW - 7 * DAY_MS;
+    const plans = await plansOf(
+      inTx(async (tx) => {
+        for (const scope of [{ poolId: ids.pool }, { poolId: ids.pool, projectId: bakery.id }]) {
+          await tx.unfinishedTasks(scope);
+          await tx.kindsInUse(scope, from, NOW);
+        }
+        await tx.verifiedIn(bakery.id, from, NOW);
+        await tx.escalatedIn(bakery.id, from, NOW, 1.2);
+        await tx.goodFlows(ids.pool, bakery.id, from, NOW);
+        await tx.commonsWork(ids.pool);
+      }),
+    );
+    expectIndexed(
+      plans,
+      "claims USING INDEX claims_open (status=?)",
+      "claims USING INDEX claims_verified (verified_at>? AND verified_at<?)",
+      "claims USING INDEX claims_verified (verified_at>?)",
+      "claims USING INDEX claims_claimed (claimed_at>? AND claimed_at<?)",
+      "tasks USING COVERING INDEX tasks_cancelled (cancelled_at>?)",
+      "claims USING INDEX claims_task (task_id=?)",
+      "good_requests USING INDEX good_requests_made (good_id=? AND created_at>? AND created_at<?)",
+      "claims USING INDEX claims_entry (entry_id=?)",
+      "tasks USING INDEX tasks_board_weight (pool_id=?)",
+      "tasks USING INDEX tasks_project_board_weight (project_id=?)",
+      "productions USING INDEX productions_good (good_id=? AND at>? AND at<?)",
+      "allocations USING INDEX allocations_good (good_id=? AND at>?)",
+    );
+    // The project's history is never walked: not by tasks_project, nor by the pool's every task.
+    expect(plans.filter((p) => /tasks_project \(project_id=\?\)|tasks_pool/.test(p))).toEqual([]);
+  });
+
+  it("GIVEN the audit THEN each account's entries are summed from the covering indexes, and the pool's are counted in its index", async () => {
+    const plans = await plansOf(inTx((tx) => tx.auditFacts(ids.pool)));
+    expectIndexed(
+      plans,
+      "entries USING COVERING INDEX entries_to (to_account=?)",
+      "entries USING COVERING INDEX entries_from (from_account=?)",
+      "entries USING COVERING INDEX entries_pool (pool_id=?)",
+    );
+  });
+
+  it("GIVEN a round closed late THEN its bidders' balances are read by index and only the entries dated after its closing time", async () => {
+    const plans = await plansOf(inTx((tx) => tx.pendingMemberAccounts(ids.pool, ids.bread, NOW - DAY_MS)));
+    expectIndexed(plans, "good_requests USING INDEX good_requests_good (good_id=? AND status=?)", "entries USING INDEX entries_pool (pool_id=? AND created_at>?)");
+  });
+
+  it("GIVEN a command's hot lookups THEN each finds its row by its key", async () => {
+    const plans = await plansOf(
+      inTx(async (tx) => {
+        await tx.identity("console", "carol");
+        await tx.member(ids.carol);
+        await tx.membership(ids.pool, ids.carol);
+        await tx.pool(ids.pool);
+        await tx.room("console", "lobby");
+        await tx.account(ids.pool, "member", ids.carol);
+        await tx.task(3);
+        await tx.claimsOf(3);
+        await tx.good(ids.bread);
+        await tx.measuredEffort(ids.bread, NOW);
+      }),
+    );
+    expectIndexed(
+      plans,
+      "identities USING INDEX identities_platform_external (platform=? AND external_id=?)",
+      "memberships USING INDEX memberships_pool_member (pool_id=? AND member_id=?)",
+      "rooms USING INDEX rooms_platform_external (platform=? AND external_id=?)",
+      "accounts USING INDEX accounts_pool_kind_owner (pool_id=? AND kind=? AND owner_id=?)",
+      "claims USING INDEX claims_task (task_id=?)",
+      "tasks USING INDEX tasks_good (good_id=?)",
+    );
+    expect(plans.filter((p) => /SEARCH (members|pools|tasks|goods) USING INTEGER PRIMARY KEY/.test(p))).toHaveLength(4);
+  });
 });

@@ -122,8 +122,9 @@ export const helpCommand = defineCommand({
     if (words.length === 0) return ok<HelpData>({ topic: "all", groups: groupsOf(env.table), commands: env.table.map(summarize) });
     const exact = env.table.find((c) => commandName(c) === words.join(" "));
     if (exact) return ok<HelpData>({ topic: "command", ...describeCommand(exact) });
-    const group = env.table.filter((c) => c.path[0] === words[0]);
-    if (group.length > 0 && words.length === 1) return ok<HelpData>({ topic: "group", group: words[0]!, commands: group.map(summarize), bindsRoom: group.filter((c) => c.bindsRoom === true).map(commandName) });
+    // A group, or the first words of several commands (pool admin: add and remove).
+    const group = env.table.filter((c) => c.path.length > words.length && words.every((w, i) => c.path[i] === w));
+    if (group.length > 0 && (words.length === 1 || group.length > 1)) return ok<HelpData>({ topic: "group", group: words.join(" "), commands: group.map(summarize), bindsRoom: group.filter((c) => c.bindsRoom === true).map(commandName) });
     const near = closest(words.join(" "), env.table.map(commandName));
     const target = near ? env.table.find((c) => commandName(c) === near) : undefined;
     if (target) return ok<HelpData>({ topic: "command", ...describeCommand(target) });

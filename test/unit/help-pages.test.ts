@@ -19,7 +19,7 @@ async function help(words: string): Promise<{ data: HelpData; doc: Doc }> {
 }
 
 const groups = groupsOf(table).map((g) => g.group);
-const pages = ["", ...groups, ...table.map(commandName), "nonsense", "projetc frobnicate"];
+const pages = ["", ...groups, ...table.map(commandName), "pool admin", "project coordinator", "nonsense", "projetc frobnicate"];
 // biome-ignore lint: ANSI escapes are what is stripped
 const ANSI = /\u001b\[[0-9;]*m/g;
 
@@ -91,6 +91,14 @@ describe("help pages", () => {
       expect(dialectProblems("matrix", n.formatted_body), `help ${words}`).toEqual([]);
       expect(n.formatted_body).toContain("<code>!dpool ");
       expect(Buffer.byteLength(JSON.stringify(n))).toBeLessThan(65_536);
+    }
+  });
+
+  it("GIVEN the first words of several commands THEN help lists them as a group", async () => {
+    for (const words of ["pool admin", "project coordinator"]) {
+      const page = await help(words);
+      expect(page.data.topic === "group" && page.data.commands.map((c) => c.name)).toEqual([`${words} add`, `${words} remove`]);
+      expect(docToMarkdown(page.doc)).toContain(`\`/${words} add member:<@member>\``.replace("project coordinator add", "project coordinator add project:<project>"));
     }
   });
 

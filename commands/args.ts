@@ -238,8 +238,10 @@ export const arg = {
   },
 
   /**
-   * A moment: a date (2026-12-01, meaning the end of that day, UTC) or an ISO time with its zone
-   * (2026-12-01T18:00Z). Kept as epoch milliseconds. Days and times that do not exist are refused.
+   * A moment: a date (2026-12-01, meaning the end of that day; kept as its last millisecond in
+   * UTC, which commands of a pool move to the end of that day in the pool's time zone with
+   * dayEndIn, commands/present.ts) or an ISO time with its zone (2026-12-01T18:00Z). Kept as epoch
+   * milliseconds. Days and times that do not exist are refused.
    */
   date(description: string, placeholder = "date") {
     const DAY = 86_400_000;

@@ -1,5 +1,5 @@
 // Small formatting helpers shared by the command groups.
-import { wallClock } from "../src/core/cron.ts";
+import { instantOf, wallClock } from "../src/core/cron.ts";
 
 /**
  * How a reply is shown, besides its data: the time zone its times are written in (the pool's
@@ -47,6 +47,19 @@ export function when(ms: number, view: View): string {
 /** The calendar day of `ms` in the view's zone: "2026-11-27". */
 export function day(ms: number, view: View): string {
   return local(ms, view).slice(0, 10);
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * A date typed without a time (`due:2026-11-20`) means the end of that day where the pool is:
+ * the parser keeps it as the day's last millisecond in UTC (commands/args.ts), and this moves
+ * it to the last millisecond of that day in the view's zone (23:59 in Berlin is 22:59 UTC).
+ * A time typed with its zone (`2026-11-20T17:00Z`) is kept as it is.
+ */
+export function dayEndIn(ms: number, view: View): number {
+  if (view.timeZone === "UTC" || (ms + 1) % DAY_MS !== 0) return ms;
+  return instantOf(ms + 1, view.timeZone) - 1;
 }
 
 export const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());

@@ -6,7 +6,7 @@ import * as tasks from "../src/services/tasks.ts";
 import { arg } from "./args.ts";
 import { defineCommand } from "./define.ts";
 import { doc, type Block, type Span } from "./doc.ts";
-import { iso, plural, when, type View } from "./present.ts";
+import { dayEndIn, iso, plural, viewOf, when, type View } from "./present.ts";
 
 const taskId = arg.integer("Task number (see task list)", { min: 1, max: 1_000_000_000, placeholder: "id" });
 const memberArg = arg.member("The volunteer");
@@ -145,7 +145,8 @@ export const taskCommands = [
         estimate: a.hours,
         kind: a.kind ?? "general",
         slots: a.slots ?? 1,
-        dueAt: a.due,
+        // A date without a time is the end of that day in the pool's time zone.
+        dueAt: a.due === undefined ? undefined : dayEndIn(a.due, viewOf(ctx.pool.policy)),
         good: a.good === undefined ? undefined : { name: a.good, qty: a.qty ?? 1 },
       }),
     render: (d, v) => [
@@ -355,9 +356,9 @@ export const taskCommands = [
     access: "coordinator of the project or pool admin",
     mutates: true,
     changesBoards: true,
-    args: { id: taskId, date: arg.date("The new due date (the end of that day, UTC) or time") },
+    args: { id: taskId, date: arg.date("The new due date (the end of that day in the pool's time zone) or time") },
     examples: ["task due 12 2026-12-31", "task due 12 2026-12-24T18:00Z"],
-    run: (ctx, a) => tasks.setDue(ctx, a.id, a.date),
+    run: (ctx, a) => tasks.setDue(ctx, a.id, dayEndIn(a.date, viewOf(ctx.pool.policy))),
     render: (d, v) => [
       doc.line(
         `Task #${d.task.id} ${d.task.title} is now due ${when(d.task.dueAt ?? 0, v)}`,

@@ -77,6 +77,16 @@ describe("a pool in Europe/Berlin", () => {
     expect(me).not.toContain("UTC");
   });
 
+  it("GIVEN a due date typed without a time THEN it is the end of that day in Berlin, shown as 23:59 Europe/Berlin", async () => {
+    await riverside("Europe/Berlin");
+    const posted = await t.ok("alice", "task post bakery Knead dough hours:2 kind:baking due:2026-11-20");
+    expect(posted.task.dueAt).toBe("2026-11-20T22:59:59.999Z");
+    expect(await say("bob", "task show 1")).toContain("Due 2026-11-20 23:59 Europe/Berlin");
+    // In summer Berlin is two hours ahead; a time with its zone is taken as typed.
+    expect(await say("alice", "task due 1 2027-07-01")).toContain("now due 2027-07-01 23:59 Europe/Berlin");
+    expect((await t.ok("alice", "task due 1 2026-12-24T18:00Z")).task.dueAt).toBe("2026-12-24T18:00:00.000Z");
+  });
+
   it("GIVEN summer time THEN the offset is two hours", async () => {
     await riverside("Europe/Berlin");
     t.clock.set("2027-07-01T09:00:00Z");

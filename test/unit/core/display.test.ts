@@ -2,7 +2,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { formatHours, formatNumber, formatPercent, formatPlainHours, formatWeight, MAX_MILLI_HOURS, toHours } from "../../../src/core/amounts.ts";
-import { day, UTC_VIEW, viewOf, when } from "../../../commands/present.ts";
+import { day, dayEndIn, UTC_VIEW, viewOf, when } from "../../../commands/present.ts";
 
 describe("formatHours (amounts of weighted hours)", () => {
   it.each([
@@ -140,5 +140,33 @@ describe("when (times in the pool's time zone)", () => {
 
   it("GIVEN a zone the runtime does not know THEN UTC rather than a crash", () => {
     expect(viewOf({ timezone: "Mars/Olympus" })).toEqual(UTC_VIEW);
+  });
+});
+
+describe("dayEndIn (a date typed without a time, in the pool's zone)", () => {
+  const endOfUtcDay = (d: string) => Date.parse(`${d}T00:00:00Z`) + 86_400_000 - 1;
+
+  it("GIVEN UTC THEN the day's last millisecond in UTC, as the parser keeps it", () => {
+    expect(new Date(dayEndIn(endOfUtcDay("2026-11-20"), UTC_VIEW)).toISOString()).toBe("2026-11-20T23:59:59.999Z");
+  });
+
+  it("GIVEN Europe/Berlin THEN the last millisecond of that day there, in winter and in summer", () => {
+    const berlin = viewOf({ timezone: "Europe/Berlin" });
+    expect(new Date(dayEndIn(endOfUtcDay("2026-11-20"), berlin)).toISOString()).toBe("2026-11-20T22:59:59.999Z");
+    expect(new Date(dayEndIn(endOfUtcDay("2027-07-01"), berlin)).toISOString()).toBe("2027-07-01T21:59:59.999Z");
+    // The day clocks go back (25 hours long) ends at midnight winter time.
+    expect(new Date(dayEndIn(endOfUtcDay("2026-10-25"), berlin)).toISOString()).toBe("2026-10-25T22:59:59.999Z");
+    expect(when(dayEndIn(endOfUtcDay("2026-11-20"), berlin), berlin)).toBe("2026-11-20 23:59 Europe/Berlin");
+  });
+
+  it("GIVEN a zone west of UTC THEN the day ends after midnight UTC", () => {
+    const ny = viewOf({ timezone: "America/New_York" });
+    expect(new Date(dayEndIn(endOfUtcDay("2026-11-20"), ny)).toISOString()).toBe("2026-11-21T04:59:59.999Z");
+  });
+
+  it("GIVEN a time typed with its zone THEN it is kept as it is", () => {
+    const berlin = viewOf({ timezone: "Europe/Berlin" });
+    const at = Date.parse("2026-11-20T17:00:00Z");
+    expect(dayEndIn(at, berlin)).toBe(at);
   });
 });

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildOnce } from "../support/built.ts";
+import { dialectProblems } from "../support/dialects.ts";
 import { decodePng, distinctColours } from "../support/png.ts";
 
 const root = resolve(import.meta.dirname, "..", "..");
@@ -66,6 +67,8 @@ describe("npm start (console room)", () => {
     // /quit leaves: the help typed after it never runs.
     expect(out).not.toContain("d-pool commands");
     expect(out.trimEnd().endsWith("Bye.")).toBe(true);
+    // Commands in replies are plain, as typed here: no !dpool, no slash commands, no backticks.
+    expect(dialectProblems("console", out)).toEqual([]);
     expect(existsSync(db)).toBe(true);
     expect(readFileSync(join(dir, "fresh", "console_history"), "utf8")).toContain("/as alice");
   });

@@ -13,6 +13,7 @@ import { FAKE_IDS, FakeDiscord } from "../fakes/discord-server.ts";
 import { JOBS, runDueJobs } from "../../src/schedules.ts";
 import { seededRandom } from "../support/app.ts";
 import { decodePng, distinctColours } from "../support/png.ts";
+import { dialectProblems, discordMessageText } from "../support/dialects.ts";
 
 const STRING = 3;
 const INTEGER = 4;
@@ -433,5 +434,12 @@ describe("Discord: binding channels needs Manage Channels; /help and /me link wo
     expect(balance.ephemeral).toBe(true);
     expect(balance.text).toBe("✗ /me balance works in a channel of your pool, not in a direct message: run it there (here /help and /me link work)");
     expect(dump()).toBe(before);
+  });
+
+  it("GIVEN every message of the scenarios above THEN commands are named as slash commands with real options, never with !dpool or as typed text", () => {
+    const texts = fake.allMessages().map(discordMessageText);
+    expect(texts.length).toBeGreaterThan(20);
+    expect(texts.join("\n")).toContain("`/task claim id:");
+    expect(texts.flatMap((t) => dialectProblems("discord", t))).toEqual([]);
   });
 });

@@ -15,6 +15,7 @@ import { FakeHomeserver, type FakeEvent } from "../fakes/homeserver.ts";
 import { JOBS, runDueJobs } from "../../src/schedules.ts";
 import { seededRandom } from "../support/app.ts";
 import { decodePng, distinctColours } from "../support/png.ts";
+import { dialectProblems, discordMessageText } from "../support/dialects.ts";
 
 const STRING = 3;
 const INTEGER = 4;
@@ -295,5 +296,14 @@ describe("Matrix login", () => {
     expect(redaction.redacts).toBe(boardEvent);
     expect(original()).toEqual([]);
     expect(logged.filter((l) => l.msg.includes("task board"))).toEqual([]);
+  });
+
+  it("GIVEN every message of the scenarios above THEN Matrix names commands with the prefix and Discord as slash commands", () => {
+    const events = hs.roomIds().flatMap((r) => hs.sentBy(r, botId, "m.room.message"));
+    const bodies = events.flatMap((e) => [text(e), html(e)]);
+    expect(events.length).toBeGreaterThan(20);
+    expect(bodies.join("\n")).toContain("!dpool task claim");
+    expect(bodies.flatMap((t) => dialectProblems("matrix", t))).toEqual([]);
+    expect(discord.allMessages().flatMap((m) => dialectProblems("discord", discordMessageText(m)))).toEqual([]);
   });
 });

@@ -1669,6 +1669,11 @@ export class FakeDiscord {
     return m && !m.deleted ? m.message : undefined;
   }
 
+  /** Every message the fake holds (posted, interaction replies and follow-ups), edits applied, deletions removed. */
+  allMessages(): APIMessage[] {
+    return [...this.messages.values()].filter((m) => !m.deleted).map((m) => m.message);
+  }
+
   /** Messages posted with POST /channels/{id}/messages to this channel (id or name), edits applied, deletions removed. */
   channelMessages(channel: string): APIMessage[] {
     const id = this.channelId(channel);

@@ -60,7 +60,8 @@ export type Platform = "discord" | "matrix" | "console" | "exec";
 /** What is wrong with a reply's text on a platform (empty when nothing is). */
 export function dialectProblems(platform: Platform, text: string): string[] {
   const problems: string[] = [];
-  const slashWord = new RegExp(`(^|[\\s\`(>])/(${GROUPS.join("|")})\\b`);
+  // The console has a /help of its own (for /as, /room, /quit): only /help with an option is Discord's.
+  const slashWord = new RegExp(`(^|[\\s\`(>])/(${GROUPS.filter((g) => g !== "help").join("|")}\\b|help command:)`);
   if (platform !== "matrix" && /!dpool\b/i.test(text)) problems.push(`${platform} shows the Matrix prefix: ${text}`);
   if (platform !== "discord" && slashWord.test(text)) problems.push(`${platform} shows a slash command: ${text}`);
   if ((platform === "console" || platform === "exec") && text.includes("`")) problems.push(`${platform} shows backticks: ${text}`);
@@ -78,4 +79,9 @@ export function dialectProblems(platform: Platform, text: string): string[] {
     if (platform === "matrix" && startsWithCommand(span)) problems.push(`matrix shows a command without the prefix: \`${span}\``);
   }
   return problems;
+}
+
+/** The text a Discord message shows: its content and its embeds' title, description, fields and footer. */
+export function discordMessageText(m: { content: string; embeds: ReadonlyArray<{ title?: string; description?: string; fields?: ReadonlyArray<{ name: string; value: string }>; footer?: { text: string } }> }): string {
+  return [m.content, ...m.embeds.flatMap((e) => [e.title ?? "", e.description ?? "", ...(e.fields ?? []).flatMap((f) => [f.name, f.value]), e.footer?.text ?? ""])].filter((s) => s.length > 0).join("\n");
 }

@@ -37,10 +37,10 @@ import { createLogger, type Logger } from "../../src/log.ts";
 import type { BoardMessage } from "../../src/services/rooms.ts";
 import type { ReplyRow, Store } from "../../src/store.ts";
 import { routeSdkLogs, troubleOf, txnIdOf } from "./http.ts";
-import { cards, htmlToCommandText, notice } from "./render.ts";
+import { cards, COMMAND_PREFIX, htmlToCommandText, notice } from "./render.ts";
 import { StateFile } from "./state.ts";
 
-export const PREFIXES = ["!dpool", "!dp"] as const;
+export const PREFIXES = [COMMAND_PREFIX, "!dp"] as const;
 /** Reactions that claim a task when put on its announcement. */
 export const CLAIM_KEYS = new Set(["✋", "✋️", "🙋", "🙋‍♀️", "🙋‍♂️"]);
 /** Reactions that confirm a preview (pool correct) when its asker puts them on it. */

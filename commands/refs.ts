@@ -130,8 +130,13 @@ export function commandsInText(table: readonly AnyCommand[], text: string): Text
   return out;
 }
 
-/** A Doc whose plain words that quote a command (see commandsInText) become command spans. */
+/**
+ * A Doc whose refusal lines (those that start with a "bad" span: ✗ and the message) have the
+ * commands they quote (see commandsInText) as command spans. Other lines are left alone: there
+ * commands are doc.cmd already, and quoted words are members' own text (a title, a goal).
+ */
 export function markQuotedCommands(table: readonly AnyCommand[], d: Doc): Doc {
   const spans = (ss: readonly Span[]): Span[] => ss.flatMap((s) => (typeof s === "string" ? commandsInText(table, s).map((p): Span => (p.cmd ? { style: "cmd", text: p.text } : p.text)) : [s]));
-  return d.map((b): Block => (b.kind === "line" ? { kind: "line", spans: spans(b.spans) } : b.kind === "list" ? { kind: "list", items: b.items.map(spans) } : b));
+  const refusal = (ss: readonly Span[]) => typeof ss[0] === "object" && ss[0].style === "bad";
+  return d.map((b): Block => (b.kind === "line" && refusal(b.spans) ? { kind: "line", spans: spans(b.spans) } : b));
 }

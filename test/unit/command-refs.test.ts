@@ -84,7 +84,11 @@ describe("command references", () => {
     expect(docToText(refusal)).toBe(`✗ ${message}`);
     const usage = 'missing <id> · usage: task claim <id> · ("help task claim" explains it)';
     expect(errorPayload(usage).content).toBe("✗ missing <id> · usage: `/task claim id:<id>` · (`/help command:task claim` explains it)");
-    expect(notice([doc.line(usage)]).body).toBe("missing <id> · usage: `!dpool task claim <id>` · (`!dpool help task claim` explains it)");
+    expect(notice([doc.line(doc.bad("✗ "), usage)]).body).toBe("✗ missing <id> · usage: `!dpool task claim <id>` · (`!dpool help task claim` explains it)");
+    // In a reply's own lines, quoted words are members' text (a task title), left as typed.
+    const title = [doc.line('Posted: #3 Fix "task list" paging')];
+    expect(notice(title).body).toBe('Posted: #3 Fix "task list" paging');
+    expect(docToMarkdown(title)).toBe('Posted: #3 Fix "task list" paging');
   });
 
   it("GIVEN muted or strong text with spaces at its ends THEN Discord keeps the spaces outside the marks", () => {

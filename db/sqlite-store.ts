@@ -554,19 +554,6 @@ function makeTx(db: SqliteDb): Tx {
         .orderBy(asc(t.claims.id))
         .all() as ClaimRow[];
     },
-    async claimsOfPoolTasks(poolId, filter) {
-      const conditions = [eq(t.tasks.poolId, poolId)];
-      if (filter.projectId !== undefined) conditions.push(eq(t.tasks.projectId, filter.projectId));
-      if (filter.kindId !== undefined) conditions.push(eq(t.tasks.kindId, filter.kindId));
-      return db
-        .select({ claim: t.claims })
-        .from(t.claims)
-        .innerJoin(t.tasks, eq(t.tasks.id, t.claims.taskId))
-        .where(and(...conditions))
-        .orderBy(asc(t.claims.id))
-        .all()
-        .map((r) => r.claim) as ClaimRow[];
-    },
     async claim(id) {
       return db.select().from(t.claims).where(eq(t.claims.id, id)).get() as ClaimRow | undefined;
     },
@@ -956,6 +943,35 @@ function makeTx(db: SqliteDb): Tx {
          WHERE ${openScope(scope)}
          ORDER BY ${by} LIMIT @limit OFFSET @offset`,
       ).all({ ...scopeParams(scope), limit, offset }) as OpenTaskLine[];
+    },
+    async taskPage(scope, state, limit, offset) {
+      // Each task's state from its claims, aggregated once per task; ranked as task list shows it.
+      const where = ["t.pool_id = @poolId", ...(scope.projectId === undefined ? [] : ["t.project_id = @projectId"]), ...(scope.kindId === undefined ? [] : ["t.kind_id = @kindId"])].join(" AND ");
+      const listed = {
+        all: "1",
+        overdue: "s.overdue AND s.rank <= 1",
+        open: "s.rank = 0 AND NOT s.overdue",
+        claimed: "s.rank = 1",
+        done: "s.rank = 2",
+        cancelled: "s.rank = 3",
+      }[state];
+      const ranked = `WITH c AS (
+           SELECT c.task_id, sum(c.status IN ('active', 'reported', 'verified')) AS taken, sum(c.status = 'verified') AS verified
+           FROM claims c JOIN tasks t ON t.id = c.task_id WHERE ${where} GROUP BY c.task_id
+         ), s AS (
+           SELECT t.id,
+                  CASE WHEN t.cancelled_at IS NOT NULL THEN 3 WHEN coalesce(c.verified, 0) >= t.slots THEN 2 WHEN coalesce(c.taken, 0) >= t.slots THEN 1 ELSE 0 END AS rank,
+                  (t.due_at IS NOT NULL AND t.due_at <= @now) AS overdue,
+                  t.open_ms + CASE WHEN t.open_since IS NULL THEN 0 ELSE max(0, min(@now, coalesce(t.due_at, @now)) - t.open_since) END AS open
+           FROM tasks t LEFT JOIN c ON c.task_id = t.id WHERE ${where}
+         )`;
+      const params = { poolId: scope.poolId, now: scope.now, ...(scope.projectId === undefined ? {} : { projectId: scope.projectId }), ...(scope.kindId === undefined ? {} : { kindId: scope.kindId }) };
+      const rows = stmt(`${ranked} SELECT s.id, count(*) OVER () AS total FROM s WHERE ${listed} ORDER BY s.rank, s.open DESC, s.id LIMIT @limit OFFSET @offset`).all({ ...params, limit, offset }) as Array<{
+        id: number;
+        total: number;
+      }>;
+      const total = rows[0]?.total ?? (stmt(`${ranked} SELECT count(*) AS n FROM s WHERE ${listed}`).get(params) as { n: number }).n;
+      return { ids: rows.map((r) => r.id), total };
     },
     async countOpenTasks(scope) {
       return (stmt(`SELECT count(*) AS n FROM tasks t ${countedBy(scope)} WHERE ${openScope(scope)}`).get(scopeParams(scope)) as { n: number }).n;

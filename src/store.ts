@@ -140,6 +140,9 @@ export interface OpenTaskLine extends OpenTaskRow {
   readonly kind: string;
 }
 
+/** The tasks task list shows: those in one state, the overdue ones (open or claimed), or all. */
+export type TaskListState = "open" | "claimed" | "done" | "cancelled" | "overdue" | "all";
+
 /**
  * Which tasks that take claims at `now` (an open slot, not cancelled, not past their due date):
  * the pool's, or one project's; of one kind only if given.
@@ -527,8 +530,6 @@ export interface Tx {
   claimsOfMember(memberId: number): Promise<ClaimRow[]>;
   /** Claims of every listed task, in one query. */
   claimsOfTasks(taskIds: readonly number[]): Promise<ClaimRow[]>;
-  /** The claims of the pool's tasks (of one project or kind if given), oldest first: joined, not a list of ids. */
-  claimsOfPoolTasks(poolId: number, filter: { projectId?: number; kindId?: number }): Promise<ClaimRow[]>;
   claim(id: number): Promise<ClaimRow | undefined>;
   /** The claim whose verification posted this work entry, if any. */
   claimOfEntry(entryId: number): Promise<ClaimRow | undefined>;
@@ -641,6 +642,13 @@ export interface Tx {
    * those rows, not the scope's every open task.
    */
   openTasksBy(scope: OpenTaskScope, order: "weight" | "age", limit: number, offset?: number): Promise<OpenTaskLine[]>;
+  /**
+   * A page of the scope's tasks in a state at its `now` ("overdue": open or claimed past the due
+   * date; "open": open and not overdue; "all"), in task list's order: open, claimed, done,
+   * cancelled, each longest open first, then lowest id; with how many there are on all pages.
+   * Each task's state comes from its claims, counted in SQL: no task or claim is read into memory.
+   */
+  taskPage(scope: Omit<OpenTaskScope, "now"> & { readonly now: number }, state: TaskListState, limit: number, offset: number): Promise<{ ids: number[]; total: number }>;
   /** How many tasks of the scope take claims at its `now` (counted in an index). */
   countOpenTasks(scope: OpenTaskScope): Promise<number>;
   /** For each kind of the pool with tasks that take claims at `now`, how many. */

@@ -279,14 +279,6 @@ export async function postTask(c: PoolCtx, a: PostTask): R<{ task: TaskView; roo
 /** `open`: tasks that take claims now; `overdue`: open or claimed ones past their due date. */
 export type TaskListFilter = { readonly project?: string; readonly kind?: string; readonly state: TaskState | "overdue" | "all" };
 
-/** Whether a task shows under a list filter at `now`. */
-function listed(state: TaskState, overdue: boolean, f: TaskListFilter["state"]): boolean {
-  if (f === "all") return true;
-  if (f === "overdue") return overdue && (state === "open" || state === "claimed");
-  if (f === "open") return state === "open" && !overdue;
-  return state === f;
-}
-
 /** Tasks on a page of `task list`: a list that long is cut for chat (Discord's embed holds 4096 characters). */
 export const TASK_PAGE = 20;
 
@@ -339,23 +331,16 @@ export async function listTasks(c: PoolCtx, f: TaskListFilter & { readonly page?
     const claims = await c.tx.claimsOfTasks(rows.map((r) => r.id));
     claimsOf = (id) => claims.filter((cl) => cl.taskId === id);
   } else {
-    const byTask = new Map<number, ClaimRow[]>();
-    for (const cl of await c.tx.claimsOfPoolTasks(c.pool.row.id, { projectId, kindId })) {
-      const list = byTask.get(cl.taskId);
-      if (list) list.push(cl);
-      else byTask.set(cl.taskId, [cl]);
+    // The page is picked in SQL (each task's state from its claims there); only its tasks are read.
+    const found = await c.tx.taskPage({ poolId: c.pool.row.id, ...(projectId === undefined ? {} : { projectId }), ...(kindId === undefined ? {} : { kindId }), now: c.now }, f.state, TASK_PAGE, skip);
+    total = found.total;
+    rows = [];
+    for (const id of found.ids) {
+      const row = await c.tx.task(id);
+      if (row) rows.push(row);
     }
-    claimsOf = (id) => byTask.get(id) ?? [];
-    const rank: Record<TaskState, number> = { open: 0, claimed: 1, done: 2, cancelled: 3 };
-    const shown = (await c.tx.tasks(c.pool.row.id, { projectId, kindId }))
-      .map((row) => {
-        const state = taskState(row, claimsOf(row.id));
-        return { row, state, openMs: openMsAt(row, c.now), listed: listed(state, isOverdue(row, c.now), f.state) };
-      })
-      .filter((x) => x.listed)
-      .sort((a, b) => rank[a.state] - rank[b.state] || b.openMs - a.openMs || a.row.id - b.row.id);
-    total = shown.length;
-    rows = shown.slice(skip, skip + TASK_PAGE).map((x) => x.row);
+    const claims = await c.tx.claimsOfTasks(rows.map((r) => r.id));
+    claimsOf = (id) => claims.filter((cl) => cl.taskId === id);
   }
   const lookups = new Lookups(c.tx);
   await lookups.preload(c.pool.row.id, rows.map((r) => r.id));

@@ -1,9 +1,10 @@
 // A pool with many tasks, written fast: `projects` projects with a coordinator each, `kinds`
-// kinds, then `open` tasks with an open slot and `done` finished ones (each with its verified
-// claim), inserted in one transaction of the store (prepared statements). Open tasks vary in everything the
-// boards order by: posted weight, open time (so their weights have risen or reached the cap),
-// slots taken, due dates (a few already past), cancelled ones among them. Deterministic from
-// `seed`. Used by the tests of long lists and boards, and by test/bench/h5-lists.ts.
+// kinds, then `open` tasks with an open slot, `claimed` ones with every slot taken and `done`
+// finished ones (each with its verified claim), inserted in one transaction of the store
+// (prepared statements). Open tasks vary in everything the boards order by: posted weight, open
+// time (so their weights have risen or reached the cap), slots taken, due dates (a few already
+// past), cancelled ones among them. Deterministic from `seed`. Used by the tests of long lists
+// and boards, and by test/bench/h5-lists.ts.
 import { DAY_MS, HOUR_MS } from "../../src/core/time.ts";
 import type { TestPool } from "./app.ts";
 
@@ -29,7 +30,7 @@ function numbers(seed: number) {
  * Fills the pool of `t` (it must have been created by `admin`: `pool create ...`) with the
  * tasks. Projects are p0, p1...; coordinators c0, c1...; kinds k0, k1...
  */
-export async function manyTasks(t: TestPool, o: { open: number; done?: number; projects?: number; kinds?: number; seed?: number }): Promise<ManyTasks> {
+export async function manyTasks(t: TestPool, o: { open: number; claimed?: number; done?: number; projects?: number; kinds?: number; seed?: number }): Promise<ManyTasks> {
   const nProjects = o.projects ?? 20;
   const nKinds = o.kinds ?? 12;
   const pick = numbers(o.seed ?? 7);
@@ -96,6 +97,31 @@ export async function manyTasks(t: TestPool, o: { open: number; done?: number; p
         const member = coordinators[(p + 1 + c) % nProjects]!;
         insertClaim({ ...claimOf(id, member, now - pick(age + 1)), status: "active", expiresAt: now + 7 * DAY_MS });
       }
+    }
+    // Every slot taken: no open slot (openSince unset), the open time kept in openMs.
+    for (let i = 0; i < (o.claimed ?? 0); i++) {
+      const p = pick(nProjects);
+      const project = projectRows.find((r) => r.slug === `p${p}`)!;
+      const kind = kindRows[pick(kindRows.length)]!;
+      const at = now - (1 + pick(20)) * DAY_MS;
+      const slots = 1 + pick(2);
+      const id = insertTask({
+        poolId: pool.id,
+        projectId: project.id,
+        kindId: kind.id,
+        title: `Claimed task ${i}`,
+        estimate: 1000,
+        slots,
+        postedWeight: 1_000_000,
+        postedAt: at,
+        postedBy: coordinators[p]!,
+        dueAt: pick(4) === 0 ? now - pick(3) * DAY_MS : null,
+        openSince: null,
+        openMs: pick(3 * 24) * HOUR_MS,
+        cancelledAt: null,
+        cancelledBy: null,
+      });
+      for (let c = 0; c < slots; c++) insertClaim({ ...claimOf(id, coordinators[(p + 1 + c) % nProjects]!, at + HOUR_MS), expiresAt: now + 7 * DAY_MS });
     }
     for (let i = 0; i < (o.done ?? 0); i++) {
       const p = pick(nProjects);

@@ -4,6 +4,8 @@
 // longest open first, counted and read from an index; every answer is checked against the
 // tasks and claims read straight from the tables.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isOverdue, taskState, type ClaimState } from "../../../src/core/tasks.ts";
+import { openMsAt } from "../../../src/core/weights.ts";
 import { TASK_PAGE } from "../../../src/services/tasks.ts";
 import { testPool, text, type TestPool } from "../../support/app.ts";
 import { manyTasks } from "../../support/open-tasks.ts";
@@ -26,13 +28,13 @@ function openFromTables(): Array<{ id: number; kind: string }> {
 beforeAll(async () => {
   t = await testPool({ start: "2026-11-02T09:00:00Z" });
   await t.ok("admin", "pool create Big");
-  await manyTasks(t, { open: 10_000, done: 23_000, projects: 20, kinds: 12, seed: 3 });
+  await manyTasks(t, { open: 10_000, claimed: 300, done: 23_000, projects: 20, kinds: 12, seed: 3 });
   now = t.clock.now().getTime();
 }, 120_000);
 afterAll(async () => t.close());
 
 describe("lists of a pool with 10,000 open tasks", () => {
-  it("GIVEN 33,000 tasks of which 10,000 have an open slot THEN task list (status:open) shows the first page, longest open first, and says how to see the next", async () => {
+  it("GIVEN 33,300 tasks of which 10,000 have an open slot THEN task list (status:open) shows the first page, longest open first, and says how to see the next", async () => {
     const open = openFromTables();
     expect(open.length).toBeGreaterThan(9000);
     for (const line of ["task list", "task list status:open"]) {
@@ -71,6 +73,36 @@ describe("lists of a pool with 10,000 open tasks", () => {
     const kinds = (r.data as { kinds: Array<{ kind: string; open: number }> }).kinds;
     expect(kinds).toHaveLength(12);
     for (const k of kinds) expect(k.open, k.kind).toBe(counts.get(k.kind) ?? 0);
+  });
+
+  it("GIVEN the same pool THEN status:claimed, status:overdue and status:all list the tasks the claims put in that state, in task list's order", async () => {
+    // Every task and claim read into memory and ranked by the core's rules: what the SQL must match.
+    const db = t.store.db.$client;
+    const tasks = db.prepare("SELECT id, slots, cancelled_at AS cancelledAt, due_at AS dueAt, open_since AS openSince, open_ms AS openMs FROM tasks").all() as Array<{
+      id: number;
+      slots: number;
+      cancelledAt: number | null;
+      dueAt: number | null;
+      openSince: number | null;
+      openMs: number;
+    }>;
+    const claims = new Map<number, Array<{ status: ClaimState }>>();
+    for (const c of db.prepare("SELECT task_id AS taskId, status FROM claims").all() as Array<{ taskId: number; status: ClaimState }>) claims.set(c.taskId, [...(claims.get(c.taskId) ?? []), c]);
+    const rank = { open: 0, claimed: 1, done: 2, cancelled: 3 } as const;
+    const ranked = tasks
+      .map((x) => ({ id: x.id, state: taskState(x, claims.get(x.id) ?? []), overdue: isOverdue(x, now), open: openMsAt(x, now) }))
+      .sort((a, b) => rank[a.state] - rank[b.state] || b.open - a.open || a.id - b.id);
+    const expected = {
+      claimed: ranked.filter((x) => x.state === "claimed"),
+      overdue: ranked.filter((x) => x.overdue && (x.state === "open" || x.state === "claimed")),
+      all: ranked,
+    };
+    for (const [status, want] of Object.entries(expected)) {
+      expect(want.length, status).toBeGreaterThan(TASK_PAGE);
+      const page = await t.ok("bob", `task list status:${status} page:2`);
+      expect(page.total, status).toBe(want.length);
+      expect(page.tasks.map((x: { id: number }) => x.id), status).toEqual(want.slice(TASK_PAGE, 2 * TASK_PAGE).map((x) => x.id));
+    }
   });
 
   it("GIVEN the same pool THEN task list status:done and status:all answer too, a page at a time", async () => {

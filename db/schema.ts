@@ -541,7 +541,12 @@ export const goodRequests = sqliteTable(
     /** When the member last changed the bid (weight or units); null: as made. Ties go to the earlier bid. */
     bidAt: integer("bid_at"),
   },
-  (t) => [index("good_requests_good").on(t.goodId, t.status), index("good_requests_made").on(t.goodId, t.createdAt)],
+  (t) => [
+    index("good_requests_good").on(t.goodId, t.status),
+    index("good_requests_made").on(t.goodId, t.createdAt),
+    // A member's waiting requests (every good request, `me`, what the credit limit holds).
+    index("good_requests_member").on(t.memberId, t.status),
+  ],
 );
 
 export const rounds = sqliteTable(

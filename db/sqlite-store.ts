@@ -92,6 +92,7 @@ const loanRows = rows<LoanRow>(t.loans, "loans");
 const kindRows = rows<KindRow>(t.kinds, "kinds");
 const kindChangeRows = rows<KindChangeRow>(t.kindChanges, "kind_changes");
 const goalRows = rows<GoalRow>(t.goals, "goals");
+const goodRequestRows = rows<GoodRequestRow>(t.goodRequests, "good_requests");
 
 /** A note meant for one account (a link's confirmation) reaches that account only. */
 const noteReaches = and(
@@ -682,14 +683,15 @@ function makeTx(db: SqliteDb): Tx {
       return rows.map(([id, goodId, memberId, qty, filled, weight, status, createdAt, closedAt, bidAt]) => ({ id, goodId, memberId, qty, filled, weight, status, createdAt, closedAt, bidAt }));
     },
     async pendingRequestsOfMember(poolId, memberId) {
-      return db
-        .select({ r: t.goodRequests })
-        .from(t.goodRequests)
-        .innerJoin(t.goods, eq(t.goods.id, t.goodRequests.goodId))
-        .where(and(eq(t.goods.poolId, poolId), eq(t.goodRequests.status, "pending"), eq(t.goodRequests.memberId, memberId)))
-        .orderBy(asc(t.goodRequests.id))
-        .all()
-        .map((x) => x.r) as GoodRequestRow[];
+      // The member's waiting requests (good_requests_member), each good by its id: never the
+      // pool's every request.
+      const raws = stmt(
+        `SELECT ${goodRequestRows.list} FROM good_requests CROSS JOIN goods ON goods.id = good_requests.good_id
+         WHERE good_requests.member_id = ? AND good_requests.status = 'pending' AND goods.pool_id = ? ORDER BY good_requests.id`,
+      )
+        .raw()
+        .all(memberId, poolId) as unknown[][];
+      return raws.map((r) => goodRequestRows.read(r));
     },
     async pendingTotals(goodId) {
       const [requests, units] = stmt("SELECT count(*), coalesce(sum(qty - filled), 0) FROM good_requests WHERE good_id = ? AND status = 'pending'").raw().get(goodId) as [number, number];

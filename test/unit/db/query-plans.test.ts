@@ -322,6 +322,7 @@ describe("plans of the hot queries over a long history", () => {
         await tx.claimsOf(3);
         await tx.good(ids.bread);
         await tx.measuredEffort(ids.bread, NOW);
+        await tx.pendingRequestsOfMember(ids.pool, ids.carol);
       }),
     );
     expectIndexed(
@@ -332,7 +333,9 @@ describe("plans of the hot queries over a long history", () => {
       "accounts USING INDEX accounts_pool_kind_owner (pool_id=? AND kind=? AND owner_id=?)",
       "claims USING INDEX claims_task (task_id=?)",
       "tasks USING INDEX tasks_good (good_id=?)",
+      "good_requests USING INDEX good_requests_member (member_id=? AND status=?)",
     );
-    expect(plans.filter((p) => /SEARCH (members|pools|tasks|goods) USING INTEGER PRIMARY KEY/.test(p))).toHaveLength(4);
+    // The member, pool, task and good by their ids (and the goods of the member's requests).
+    expect(new Set(plans.flatMap((p) => /SEARCH (members|pools|tasks|goods) USING INTEGER PRIMARY KEY/.exec(p)?.[1] ?? []))).toEqual(new Set(["members", "pools", "tasks", "goods"]));
   });
 });

@@ -1,0 +1,1 @@
+CREATE INDEX `good_requests_member` ON `good_requests` (`member_id`,`status`);

@@ -148,7 +148,8 @@ describe("dpool export and import", () => {
     expect(members[0]).toBe("id,handle,createdAt,mergedInto");
     expect(members.slice(1).some((l) => /^\d+,alice,\d+,$/.test(l))).toBe(true);
     const pools = readFileSync(join(out, "pools.csv"), "utf8");
-    expect(pools).toMatch(/^id,name,policy,createdAt,createdBy,clock\r\n1,Riverside commons,"\{""creditLimit""/);
+    // boardsDirtyAt: the pool's boards marked for a rebuild (a command just changed them), or empty.
+    expect(pools).toMatch(/^id,name,policy,createdAt,createdBy,clock,boardsDirtyAt\r\n1,Riverside commons,"\{""creditLimit""/);
 
     expect(tableCsv("members", [{ id: 9, handle: "=HYPERLINK(\"x\")", createdAt: 1, mergedInto: null }])).toBe('id,handle,createdAt,mergedInto\r\n9,"\'=HYPERLINK(""x"")",1,\r\n');
 

@@ -74,6 +74,18 @@ function rows<T>(table: Parameters<typeof getTableColumns>[0], alias: string) {
   };
 }
 
+/** Field name to column name, per table (hand-written INSERT and UPDATE of whatever fields a row has). */
+const columnNames = new WeakMap<object, Map<string, string>>();
+function columnOf(table: Parameters<typeof getTableColumns>[0], key: string): string {
+  let names = columnNames.get(table);
+  if (!names) columnNames.set(table, (names = new Map(Object.entries(getTableColumns(table)).map(([k, col]) => [k, col.name]))));
+  const name = names.get(key);
+  if (name === undefined) throw new Error(`no column for ${key}`);
+  return name;
+}
+/** A value as SQLite stores it (booleans as 0 and 1). */
+const sqlValue = (v: unknown) => (typeof v === "boolean" ? (v ? 1 : 0) : v);
+
 const poolRows = rows<PoolRow>(t.pools, "pools");
 const roomRows = rows<RoomRow>(t.rooms, "rooms");
 const membershipRows = rows<MembershipRow>(t.memberships, "memberships");
@@ -190,6 +202,23 @@ function makeTx(db: SqliteDb): Tx {
     }
     return ids;
   };
+  /**
+   * Inserts one row of `table` (`name` in SQL) with the fields it has (undefined ones left to
+   * their defaults), as one prepared statement per set of fields; returns its id. `orIgnore`:
+   * a row that would break a unique key is left out (ON CONFLICT DO NOTHING).
+   */
+  const insertRow = (table: Parameters<typeof getTableColumns>[0], name: string, row: object, o: { orIgnore?: boolean } = {}): number => {
+    const keys = Object.keys(row).filter((k) => (row as Record<string, unknown>)[k] !== undefined);
+    const cols = keys.map((k) => `"${columnOf(table, k)}"`);
+    const text = `INSERT INTO ${name} (${cols.join(", ")}) VALUES (${keys.map(() => "?").join(", ")})${o.orIgnore ? " ON CONFLICT DO NOTHING" : ""}`;
+    return Number(stmt(text).run(keys.map((k) => sqlValue((row as Record<string, unknown>)[k]))).lastInsertRowid);
+  };
+  /** Sets the given fields of one row of `table` by its id (one prepared statement per set of fields). */
+  const updateRow = (table: Parameters<typeof getTableColumns>[0], name: string, id: number, patch: object): void => {
+    const keys = Object.keys(patch).filter((k) => (patch as Record<string, unknown>)[k] !== undefined);
+    if (keys.length === 0) return;
+    stmt(`UPDATE ${name} SET ${keys.map((k) => `"${columnOf(table, k)}" = ?`).join(", ")} WHERE id = ?`).run(...keys.map((k) => sqlValue((patch as Record<string, unknown>)[k])), id);
+  };
   /** Appends an entry and moves both balances: three prepared statements. */
   const appendEntry = (e: Omit<EntryRow, "id">): number => {
     const [id] = stmt(
@@ -217,11 +246,8 @@ function makeTx(db: SqliteDb): Tx {
       db.update(t.pools).set({ policy }).where(eq(t.pools.id, id)).run();
     },
     async advanceClock(at, poolId) {
-      const later = lt(t.pools.clock, at);
-      db.update(t.pools)
-        .set({ clock: at })
-        .where(poolId === undefined ? later : and(eq(t.pools.id, poolId), later))
-        .run();
+      if (poolId === undefined) stmt("UPDATE pools SET clock = ? WHERE clock < ?").run(at, at);
+      else stmt("UPDATE pools SET clock = ? WHERE id = ? AND clock < ?").run(at, poolId, at);
     },
 
     async identity(platform, externalId) {
@@ -521,7 +547,7 @@ function makeTx(db: SqliteDb): Tx {
         .all();
     },
     async setTaskOpen(taskId, openSince, openMs) {
-      db.update(t.tasks).set({ openSince, openMs }).where(eq(t.tasks.id, taskId)).run();
+      stmt("UPDATE tasks SET open_since = ?, open_ms = ? WHERE id = ?").run(openSince, openMs, taskId);
     },
     async cancelTask(taskId, at, by) {
       db.update(t.tasks).set({ cancelledAt: at, cancelledBy: by }).where(eq(t.tasks.id, taskId)).run();
@@ -563,10 +589,10 @@ function makeTx(db: SqliteDb): Tx {
       return db.select().from(t.claims).where(eq(t.claims.entryId, entryId)).get() as ClaimRow | undefined;
     },
     async insertClaim(c) {
-      return db.insert(t.claims).values(c).returning({ id: t.claims.id }).get().id;
+      return insertRow(t.claims, "claims", c);
     },
     async updateClaim(id, patch) {
-      db.update(t.claims).set(patch).where(eq(t.claims.id, id)).run();
+      updateRow(t.claims, "claims", id, patch);
     },
     async expiredClaims(now) {
       return db
@@ -577,12 +603,7 @@ function makeTx(db: SqliteDb): Tx {
         .all() as ClaimRow[];
     },
     async waitlistOf(taskId) {
-      return db
-        .select({ memberId: t.waitlist.memberId, at: t.waitlist.at })
-        .from(t.waitlist)
-        .where(and(eq(t.waitlist.taskId, taskId), isNull(t.waitlist.leftAt)))
-        .orderBy(asc(t.waitlist.at), sql`rowid`)
-        .all();
+      return (stmt("SELECT member_id, at FROM waitlist WHERE task_id = ? AND left_at IS NULL ORDER BY at, rowid").raw().all(taskId) as Array<[number, number]>).map(([memberId, at]) => ({ memberId, at }));
     },
     async waitlistsOfTasks(taskIds) {
       if (taskIds.length === 0) return [];
@@ -1019,7 +1040,7 @@ function makeTx(db: SqliteDb): Tx {
     },
 
     async insertNote(n) {
-      return db.insert(t.memberNotes).values(n).returning({ id: t.memberNotes.id }).get().id;
+      return insertRow(t.memberNotes, "member_notes", n);
     },
     async insertNotes(ns) {
       insertMany(
@@ -1034,17 +1055,17 @@ function makeTx(db: SqliteDb): Tx {
       return raw && requestRows.read(raw);
     },
     async insertRequest(r) {
-      db.insert(t.requests).values(r).run();
+      insertRow(t.requests, "requests", r);
     },
     async insertOutbox(o) {
-      return db.insert(t.outbox).values(o).returning({ id: t.outbox.id }).get().id;
+      return insertRow(t.outbox, "outbox", o);
     },
     async reply(requestId) {
       const raw = stmt(`SELECT ${replyRows.list} FROM replies WHERE request_id = ?`).raw().get(requestId) as unknown[] | undefined;
       return raw && replyRows.read(raw);
     },
     async insertReply(r) {
-      db.insert(t.replies).values(r).onConflictDoNothing().run();
+      insertRow(t.replies, "replies", r, { orIgnore: true });
     },
 
     async pruneStored({ before, limit }) {

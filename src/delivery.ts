@@ -155,11 +155,12 @@ export class Deliverer {
   }
 
   /**
-   * Rebuilds the task boards that commands marked (services/rooms.ts), before their messages
-   * are claimed. A burst of commands costs one rebuild: the rebuild's transaction waits in line
-   * behind the commands already waiting, and reads the marks once they all committed (the
-   * rounds their commits kick find nothing left to do). When it queued boards, the deliverers
-   * of the other platforms look again. Trouble here is logged and leaves the rest of the round.
+   * Rebuilds the task boards that commands marked (services/rooms.ts), after the answers were
+   * sent and before the room messages are claimed. A burst of commands costs one rebuild: the
+   * rebuild's transaction waits in line behind the commands already waiting, and reads the marks
+   * once they all committed (the rounds their commits kick find nothing left to do). When it
+   * queued boards, the deliverers of the other platforms look again. Trouble here is logged and
+   * leaves the rest of the round.
    */
   private async boards(): Promise<void> {
     try {
@@ -174,11 +175,12 @@ export class Deliverer {
   private async round(): Promise<void> {
     const { store, courier } = this.o;
     if (!courier.ready()) return;
-    await this.boards();
     for (const row of await store.claimReplies(courier.platform, this.claim())) {
       if (this.stopped) return;
       await this.sendReply(row);
     }
+    // Answers first (a member waits for them); then the boards, before the room messages.
+    await this.boards();
     this.gone.clear();
     for (;;) {
       const claimed = await store.claimOutbox(courier.platform, this.claim());

@@ -283,7 +283,8 @@ function makeTx(db: SqliteDb): Tx {
       return raw && memberRows.read(raw);
     },
     async memberByHandle(handle) {
-      return db.select().from(t.members).where(eq(t.members.handle, handle)).get();
+      const raw = stmt(`SELECT ${memberRows.list} FROM members WHERE handle = ?`).raw().get(handle) as unknown[] | undefined;
+      return raw && memberRows.read(raw);
     },
 
     async membership(poolId, memberId) {
@@ -499,11 +500,8 @@ function makeTx(db: SqliteDb): Tx {
     },
 
     async kind(poolId, name) {
-      return db
-        .select()
-        .from(t.kinds)
-        .where(and(eq(t.kinds.poolId, poolId), eq(t.kinds.name, name)))
-        .get();
+      const raw = stmt(`SELECT ${kindRows.list} FROM kinds WHERE pool_id = ? AND name = ?`).raw().get(poolId, name) as unknown[] | undefined;
+      return raw && kindRows.read(raw);
     },
     async kindById(id) {
       const raw = stmt(`SELECT ${kindRows.list} FROM kinds WHERE id = ?`).raw().get(id) as unknown[] | undefined;
@@ -517,10 +515,10 @@ function makeTx(db: SqliteDb): Tx {
       return db.insert(t.kinds).values(k).returning({ id: t.kinds.id }).get().id;
     },
     async setKindWeight(kindId, weight) {
-      db.update(t.kinds).set({ weight }).where(eq(t.kinds.id, kindId)).run();
+      stmt("UPDATE kinds SET weight = ? WHERE id = ?").run(weight, kindId);
     },
     async insertKindChange(c) {
-      db.insert(t.kindChanges).values(c).run();
+      insertRow(t.kindChanges, "kind_changes", c);
     },
     async kindChanges(kindId, since) {
       const raws = stmt(`SELECT ${kindChangeRows.list} FROM kind_changes WHERE kind_id = ? AND at >= ? ORDER BY at, id`).raw().all(kindId, since) as unknown[][];
@@ -528,7 +526,7 @@ function makeTx(db: SqliteDb): Tx {
     },
 
     async insertTask(row) {
-      return db.insert(t.tasks).values(row).returning({ id: t.tasks.id }).get().id;
+      return insertRow(t.tasks, "tasks", row);
     },
     async task(id) {
       const raw = stmt(`SELECT ${taskRows.list} FROM tasks WHERE id = ?`).raw().get(id) as unknown[] | undefined;
@@ -550,7 +548,7 @@ function makeTx(db: SqliteDb): Tx {
       stmt("UPDATE tasks SET open_since = ?, open_ms = ? WHERE id = ?").run(openSince, openMs, taskId);
     },
     async cancelTask(taskId, at, by) {
-      db.update(t.tasks).set({ cancelledAt: at, cancelledBy: by }).where(eq(t.tasks.id, taskId)).run();
+      stmt("UPDATE tasks SET cancelled_at = ?, cancelled_by = ? WHERE id = ?").run(at, by, taskId);
     },
     async setTaskDue(c) {
       db.update(t.tasks).set({ dueAt: c.after }).where(eq(t.tasks.id, c.taskId)).run();
@@ -624,16 +622,10 @@ function makeTx(db: SqliteDb): Tx {
       );
     },
     async joinWaitlist(taskId, memberId, at) {
-      db.insert(t.waitlist)
-        .values({ taskId, memberId, at, leftAt: null })
-        .onConflictDoUpdate({ target: [t.waitlist.taskId, t.waitlist.memberId], set: { leftAt: null } })
-        .run();
+      stmt("INSERT INTO waitlist (task_id, member_id, at, left_at) VALUES (?, ?, ?, NULL) ON CONFLICT (task_id, member_id) DO UPDATE SET left_at = NULL").run(taskId, memberId, at);
     },
     async leaveWaitlist(taskId, memberId, at) {
-      db.update(t.waitlist)
-        .set({ leftAt: at })
-        .where(and(eq(t.waitlist.taskId, taskId), eq(t.waitlist.memberId, memberId), isNull(t.waitlist.leftAt)))
-        .run();
+      stmt("UPDATE waitlist SET left_at = ? WHERE task_id = ? AND member_id = ? AND left_at IS NULL").run(at, taskId, memberId);
     },
 
     async insertGood(g) {
@@ -657,10 +649,10 @@ function makeTx(db: SqliteDb): Tx {
       return raws.map((r) => goodRows.read(r));
     },
     async setStock(goodId, stock) {
-      db.update(t.goods).set({ stock }).where(eq(t.goods.id, goodId)).run();
+      stmt("UPDATE goods SET stock = ? WHERE id = ?").run(stock, goodId);
     },
     async insertProduction(p) {
-      db.insert(t.productions).values(p).run();
+      insertRow(t.productions, "productions", p);
     },
     async productionOfTask(taskId) {
       return db.select().from(t.productions).where(eq(t.productions.taskId, taskId)).get();
@@ -690,10 +682,11 @@ function makeTx(db: SqliteDb): Tx {
       return { units, effort };
     },
     async insertGoodRequest(r) {
-      return db.insert(t.goodRequests).values(r).returning({ id: t.goodRequests.id }).get().id;
+      return insertRow(t.goodRequests, "good_requests", r);
     },
     async goodRequest(id) {
-      return db.select().from(t.goodRequests).where(eq(t.goodRequests.id, id)).get() as GoodRequestRow | undefined;
+      const raw = stmt(`SELECT ${goodRequestRows.list} FROM good_requests WHERE id = ?`).raw().get(id) as unknown[] | undefined;
+      return raw && goodRequestRows.read(raw);
     },
     async goodRequestsOf(goodId, status) {
       // Up to every waiting request of a good (a round reads them all): one prepared statement,
@@ -719,7 +712,7 @@ function makeTx(db: SqliteDb): Tx {
       return { requests, units };
     },
     async updateGoodRequest(id, patch) {
-      db.update(t.goodRequests).set(patch).where(eq(t.goodRequests.id, id)).run();
+      updateRow(t.goodRequests, "good_requests", id, patch);
     },
     async fillGoodRequests(fills) {
       const update = stmt("UPDATE good_requests SET filled = ?, status = ?, closed_at = ? WHERE id = ?");

@@ -485,17 +485,23 @@ function makeTx(db: SqliteDb): Tx {
     },
     async auditFacts(poolId) {
       // Each account's entries summed from the two covering indexes (entries_to, entries_from:
-      // account and amount), compared by the caller with the running balance.
+      // account and amount), compared by the caller with the running balance; the pool's
+      // entries counted on the way (each has one paying account of the pool), not read again.
+      let entries = 0;
       const accounts = (
         stmt(
           `SELECT ${accountRows.list},
-             (SELECT coalesce(sum(amount), 0) FROM entries WHERE to_account = accounts.id) - (SELECT coalesce(sum(amount), 0) FROM entries WHERE from_account = accounts.id)
+             (SELECT coalesce(sum(amount), 0) FROM entries WHERE to_account = accounts.id),
+             (SELECT json_array(coalesce(sum(amount), 0), count(*)) FROM entries WHERE from_account = accounts.id)
            FROM accounts WHERE pool_id = ? ORDER BY id`,
         )
           .raw()
           .all(poolId) as unknown[][]
-      ).map((r) => ({ account: accountRows.read(r), net: Number(r[accountRows.width]) }));
-      const [entries] = stmt("SELECT count(*) FROM entries WHERE pool_id = ?").raw().get(poolId) as [number];
+      ).map((r) => {
+        const [paid, count] = JSON.parse(r[accountRows.width + 1] as string) as [number, number];
+        entries += count;
+        return { account: accountRows.read(r), net: Number(r[accountRows.width]) - paid };
+      });
       return { accounts, entries };
     },
 

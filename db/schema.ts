@@ -603,7 +603,8 @@ export const subscriptions = sqliteTable(
     since: integer("since").notNull(),
     until: integer("until"),
   },
-  (t) => [index("subscriptions_good").on(t.goodId), index("subscriptions_member").on(t.memberId, t.until)],
+  // By good and end: a good's running subscriptions are counted without its past ones.
+  (t) => [index("subscriptions_good").on(t.goodId, t.until), index("subscriptions_member").on(t.memberId, t.until)],
 );
 
 /** One row per flat-rate good and settled period: a period is never settled twice. */
@@ -641,7 +642,8 @@ export const loans = sqliteTable(
     overdueAt: integer("overdue_at"),
   },
   // loans_due: catching up finds the first loan falling overdue at the start of every command.
-  (t) => [index("loans_good").on(t.goodId), index("loans_due").on(t.returnedAt, t.overdueAt, t.dueAt)],
+  // loans_good by good and return: a good's loans still out are counted without its past ones.
+  (t) => [index("loans_good").on(t.goodId, t.returnedAt), index("loans_due").on(t.returnedAt, t.overdueAt, t.dueAt)],
 );
 
 /** Slots of the scheduler's jobs that have run: a slot never runs twice, also with two processes. */

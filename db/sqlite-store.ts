@@ -1165,6 +1165,15 @@ function makeTx(db: SqliteDb): Tx {
           .all({ ...p, from, to }) as Array<[number, number]>
       ).map(([projectId, kindId]) => ({ projectId, kindId }));
     },
+    async goodInUse(goodId) {
+      const [subscribers, onLoan] = stmt(
+        `SELECT (SELECT count(*) FROM subscriptions WHERE good_id = @goodId AND until IS NULL),
+                (SELECT count(*) FROM loans WHERE good_id = @goodId AND returned_at IS NULL)`,
+      )
+        .raw()
+        .get({ goodId }) as [number, number];
+      return { subscribers, onLoan };
+    },
     async goodFlows(poolId, projectId, from, to) {
       return (
         stmt(

@@ -716,6 +716,8 @@ export interface Tx {
    * before it.
    */
   kindsInUse(scope: { poolId: number; projectId?: number }, from: number, to: number): Promise<Array<{ projectId: number; kindId: number }>>;
+  /** How many members subscribe to the good now, and how many of its units are out on loan (counted in indexes, not its past). */
+  goodInUse(goodId: number): Promise<{ subscribers: number; onLoan: number }>;
   /**
    * The project's goods by name, each with its flows over [from, to) and since `from`: units
    * produced in the period and since its start, allocated since, asked for in the period,

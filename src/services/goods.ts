@@ -53,8 +53,7 @@ export async function viewGood(tx: Tx, good: GoodRow, policy: Policy): Promise<G
   const pending = await tx.pendingTotals(good.id);
   const project = await tx.project(good.projectId);
   const last = await tx.lastClosedRound(good.id);
-  const subs = (await tx.subscriptions(good.id)).filter((s) => s.until === null);
-  const loans = (await tx.loansOf(good.id)).filter((l) => l.returnedAt === null);
+  const inUse = await tx.goodInUse(good.id);
   return {
     good,
     project: project?.slug ?? "?",
@@ -63,8 +62,8 @@ export async function viewGood(tx: Tx, good: GoodRow, policy: Policy): Promise<G
     round: (await tx.openRound(good.id)) ?? null,
     waiting: pending.requests,
     lastClearing: last?.clearingWeight ?? null,
-    subscribers: subs.length,
-    onLoan: loans.length,
+    subscribers: inUse.subscribers,
+    onLoan: inUse.onLoan,
   };
 }
 

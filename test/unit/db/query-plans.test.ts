@@ -318,6 +318,7 @@ describe("plans of the hot queries over a long history", () => {
         await tx.good(ids.bread);
         await tx.measuredEffort(ids.bread, NOW);
         await tx.pendingRequestsOfMember(ids.pool, ids.carol);
+        await tx.goodInUse(ids.bread);
       }),
     );
     expectIndexed(
@@ -329,6 +330,8 @@ describe("plans of the hot queries over a long history", () => {
       "claims USING INDEX claims_task (task_id=?)",
       "tasks USING INDEX tasks_good (good_id=?)",
       "good_requests USING INDEX good_requests_member (member_id=? AND status=?)",
+      "subscriptions USING COVERING INDEX subscriptions_good (good_id=? AND until=?)",
+      "loans USING COVERING INDEX loans_good (good_id=? AND returned_at=?)",
     );
     // The member, pool, task and good by their ids (and the goods of the member's requests).
     expect(new Set(plans.flatMap((p) => /SEARCH (members|pools|tasks|goods) USING INTEGER PRIMARY KEY/.exec(p)?.[1] ?? []))).toEqual(new Set(["members", "pools", "tasks", "goods"]));

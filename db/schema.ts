@@ -563,7 +563,9 @@ export const rounds = sqliteTable(
     supply: integer("supply"),
     allocated: integer("allocated"),
   },
-  (t) => [index("rounds_good").on(t.goodId), index("rounds_due").on(t.closedAt, t.closesAt)],
+  // By good and closing time: a good's last clearing weight and the rounds closed in a
+  // summary's period are found without reading every round it ever had.
+  (t) => [index("rounds_good").on(t.goodId, t.closedAt), index("rounds_due").on(t.closedAt, t.closesAt)],
 );
 
 /** Units a member took: at once (no round) or when a round closed. */

@@ -319,6 +319,9 @@ describe("plans of the hot queries over a long history", () => {
         await tx.measuredEffort(ids.bread, NOW);
         await tx.pendingRequestsOfMember(ids.pool, ids.carol);
         await tx.goodInUse(ids.bread);
+        await tx.openRound(ids.bread);
+        await tx.lastClosedRound(ids.bread);
+        await tx.roundsClosed(ids.bread, NOW - 7 * DAY_MS, NOW);
       }),
     );
     expectIndexed(
@@ -332,7 +335,11 @@ describe("plans of the hot queries over a long history", () => {
       "good_requests USING INDEX good_requests_member (member_id=? AND status=?)",
       "subscriptions USING COVERING INDEX subscriptions_good (good_id=? AND until=?)",
       "loans USING COVERING INDEX loans_good (good_id=? AND returned_at=?)",
+      "rounds USING INDEX rounds_good (good_id=? AND closed_at=?)",
+      "rounds USING INDEX rounds_good (good_id=? AND closed_at>?)",
+      "rounds USING INDEX rounds_good (good_id=? AND closed_at>? AND closed_at<?)",
     );
+    expect(plans.filter((p) => p.startsWith("SELECT rounds") && p.includes("TEMP B-TREE")), "a good's rounds in their index's order, never sorted").toEqual([]);
     // The member, pool, task and good by their ids (and the goods of the member's requests).
     expect(new Set(plans.flatMap((p) => /SEARCH (members|pools|tasks|goods) USING INTEGER PRIMARY KEY/.exec(p)?.[1] ?? []))).toEqual(new Set(["members", "pools", "tasks", "goods"]));
   });

@@ -1,0 +1,2 @@
+DROP INDEX `rounds_good`;--> statement-breakpoint
+CREATE INDEX `rounds_good` ON `rounds` (`good_id`,`closed_at`);

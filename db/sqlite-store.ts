@@ -9,7 +9,7 @@
 // for with timers, not inside SQLite's blocking busy handler. Reads that decide nothing
 // (commands that change nothing, autocomplete) use a second, read-only connection and never
 // wait in the queue.
-import { and, asc, desc, eq, getTableColumns, gte, inArray, isNotNull, isNull, lt, lte, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, getTableColumns, gte, inArray, isNotNull, isNull, lt, or, sql } from "drizzle-orm";
 import type { AccountKind } from "../src/core/ledger.ts";
 import Database from "better-sqlite3";
 import { drizzle } from "drizzle-orm/better-sqlite3";
@@ -599,12 +599,8 @@ function makeTx(db: SqliteDb): Tx {
       updateRow(t.claims, "claims", id, patch);
     },
     async expiredClaims(now) {
-      return db
-        .select()
-        .from(t.claims)
-        .where(and(eq(t.claims.status, "active"), lte(t.claims.expiresAt, now)))
-        .orderBy(asc(t.claims.expiresAt), asc(t.claims.id))
-        .all() as ClaimRow[];
+      const raws = stmt(`SELECT ${claimRows.list} FROM claims WHERE status = 'active' AND expires_at <= ? ORDER BY expires_at, id`).raw().all(now) as unknown[][];
+      return raws.map((r) => claimRows.read(r));
     },
     async waitlistOf(taskId) {
       return (stmt("SELECT member_id, at FROM waitlist WHERE task_id = ? AND left_at IS NULL ORDER BY at, rowid").raw().all(taskId) as Array<[number, number]>).map(([memberId, at]) => ({ memberId, at }));
@@ -642,11 +638,8 @@ function makeTx(db: SqliteDb): Tx {
       return raw && goodRows.read(raw);
     },
     async goodByName(poolId, name) {
-      return db
-        .select()
-        .from(t.goods)
-        .where(and(eq(t.goods.poolId, poolId), eq(t.goods.name, name)))
-        .get() as GoodRow | undefined;
+      const raw = stmt(`SELECT ${goodRows.list} FROM goods WHERE pool_id = ? AND name = ?`).raw().get(poolId, name) as unknown[] | undefined;
+      return raw && goodRows.read(raw);
     },
     async goods(poolId, filter) {
       const where = ["pool_id = @poolId", ...(filter.projectId !== undefined ? ["project_id = @projectId"] : []), ...(filter.sector !== undefined ? ["sector = @sector"] : [])];
@@ -739,21 +732,17 @@ function makeTx(db: SqliteDb): Tx {
       return raws.map((r) => roundRows.read(r));
     },
     async insertRound(r) {
-      return db.insert(t.rounds).values(r).returning({ id: t.rounds.id }).get().id;
+      return insertRow(t.rounds, "rounds", r);
     },
     async closeRound(id, patch) {
       db.update(t.rounds).set(patch).where(eq(t.rounds.id, id)).run();
     },
     async dueRounds(now) {
-      return db
-        .select()
-        .from(t.rounds)
-        .where(and(isNull(t.rounds.closedAt), lte(t.rounds.closesAt, now)))
-        .orderBy(asc(t.rounds.closesAt), asc(t.rounds.id))
-        .all();
+      const raws = stmt(`SELECT ${roundRows.list} FROM rounds WHERE closed_at IS NULL AND closes_at <= ? ORDER BY closes_at, id`).raw().all(now) as unknown[][];
+      return raws.map((r) => roundRows.read(r));
     },
     async insertAllocation(a) {
-      return db.insert(t.allocations).values(a).returning({ id: t.allocations.id }).get().id;
+      return insertRow(t.allocations, "allocations", a);
     },
     async insertAllocations(as) {
       return insertMany(
@@ -775,12 +764,8 @@ function makeTx(db: SqliteDb): Tx {
       return raws.map((r) => subscriptionRows.read(r));
     },
     async runningSubscriptionsOf(memberId) {
-      return db
-        .select()
-        .from(t.subscriptions)
-        .where(and(eq(t.subscriptions.memberId, memberId), isNull(t.subscriptions.until)))
-        .orderBy(asc(t.subscriptions.id))
-        .all();
+      const raws = stmt(`SELECT ${subscriptionRows.list} FROM subscriptions WHERE member_id = ? AND until IS NULL ORDER BY id`).raw().all(memberId) as unknown[][];
+      return raws.map((r) => subscriptionRows.read(r));
     },
     async insertSubscription(s) {
       db.insert(t.subscriptions).values(s).run();
@@ -807,7 +792,8 @@ function makeTx(db: SqliteDb): Tx {
       db.insert(t.settlements).values(s).run();
     },
     async flatRateGoods() {
-      return db.select().from(t.goods).where(eq(t.goods.model, "flat-rate")).orderBy(asc(t.goods.id)).all() as GoodRow[];
+      const raws = stmt(`SELECT ${goodRows.list} FROM goods WHERE model = 'flat-rate' ORDER BY id`).raw().all() as unknown[][];
+      return raws.map((r) => goodRows.read(r));
     },
     async insertLoan(l) {
       return db.insert(t.loans).values(l).returning({ id: t.loans.id }).get().id;
@@ -832,14 +818,14 @@ function makeTx(db: SqliteDb): Tx {
       return raws.map((r) => loanRows.read(r));
     },
     async loansFallingOverdue(now, poolId) {
-      return db
-        .select({ l: t.loans })
-        .from(t.loans)
-        .innerJoin(t.goods, eq(t.goods.id, t.loans.goodId))
-        .where(and(isNull(t.loans.returnedAt), isNull(t.loans.overdueAt), lte(t.loans.dueAt, now), poolId === undefined ? undefined : eq(t.goods.poolId, poolId)))
-        .orderBy(asc(t.loans.dueAt), asc(t.loans.id))
-        .all()
-        .map((r) => r.l);
+      const raws = stmt(
+        `SELECT ${loanRows.list} FROM loans JOIN goods ON goods.id = loans.good_id
+         WHERE loans.returned_at IS NULL AND loans.overdue_at IS NULL AND loans.due_at <= @now${poolId === undefined ? "" : " AND goods.pool_id = @poolId"}
+         ORDER BY loans.due_at, loans.id`,
+      )
+        .raw()
+        .all(poolId === undefined ? { now } : { now, poolId }) as unknown[][];
+      return raws.map((r) => loanRows.read(r));
     },
     async markLoanOverdue(id, at) {
       db.update(t.loans).set({ overdueAt: at }).where(eq(t.loans.id, id)).run();

@@ -69,6 +69,17 @@ function dump(): string {
   return JSON.stringify(tables.map((t) => [t.name, db.prepare(`SELECT * FROM "${t.name}" ORDER BY rowid`).all()]));
 }
 
+/**
+ * The dump once the bot is quiet: boards marked by earlier commands rebuilt and every queued
+ * message sent (delivery runs after each commit, so it may still be at work when a step begins).
+ */
+async function quietDump(): Promise<string> {
+  const db = (app.store as SqliteStore).db.$client;
+  const count = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
+  await until("boards rebuilt and messages sent", () => count("SELECT count(*) AS n FROM pools WHERE boards_dirty_at IS NOT NULL") === 0 && count("SELECT count(*) AS n FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL") === 0);
+  return dump();
+}
+
 /** The bot's messages in the lobby that hold `needle`. */
 const botSaid = (needle: string) => hs.events(lobby).filter((e) => e.sender === botUser.userId && e.type === "m.room.message" && text(e).includes(needle));
 
@@ -106,7 +117,7 @@ describe("pool correct on Matrix: ✅ on the preview", () => {
   let preview: FakeEvent;
 
   it("GIVEN bob's verified work WHEN alice (the pool admin) asks pool correct THEN the preview changes nothing and invites her ✅", async () => {
-    const before = dump();
+    const before = await quietDump();
     preview = await say(alice, "!dpool pool correct 1 hours were reported twice");
     expect(text(preview)).toContain("would be reversed");
     expect(text(preview)).toContain(`react to this message with ✅: only ${alice.userId} can confirm it`);
@@ -114,7 +125,7 @@ describe("pool correct on Matrix: ✅ on the preview", () => {
   });
 
   it("GIVEN the preview WHEN bob reacts ✅ THEN he gets a short refusal and nothing changes; other reactions do nothing", async () => {
-    const before = dump();
+    const before = await quietDump();
     const bobs = hs.react(lobby, bob.userId, preview.event_id, "✅");
     const refused = await hs.waitForEvent(lobby, (e) => e.sender === botUser.userId && text(e).includes("only the member who asked"), 10_000, { after: bobs });
     expect(text(refused)).toContain("bob:");
@@ -147,7 +158,7 @@ describe("pool correct on Matrix: ✅ on the preview", () => {
     expect(botSaid("reversed by entry #2")).toHaveLength(1);
 
     // A second ✅ later (a new reaction): refused as already reversed, nothing changes.
-    const before = dump();
+    const before = await quietDump();
     const again = hs.react(lobby, alice.userId, preview.event_id, "✔️");
     const refused = await hs.waitForEvent(lobby, (e) => e.sender === botUser.userId && text(e).includes("already corrected"), 10_000, { after: again });
     expect(text(refused)).toContain("entry #1 was already corrected by entry #2");

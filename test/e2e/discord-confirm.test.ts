@@ -12,6 +12,7 @@ import { HOUR_MS } from "../../src/core/time.ts";
 import { memoryLogger } from "../../src/log.ts";
 import { FAKE_IDS, FakeDiscord } from "../fakes/discord-server.ts";
 import { seededRandom } from "../support/app.ts";
+import { dumpTables, quietDump } from "../support/db-dump.ts";
 
 const STRING = 3;
 const INTEGER = 4;
@@ -48,13 +49,6 @@ async function run(user: string, name: string, subcommand: string, options: Arra
 
 const press = (user: string, customId: string, message: string) => fake.interact({ type: "button", user, channelId: "lobby", customId, message });
 
-/** Every row of every table but the answers sent, to check that a refused press changes nothing. */
-function dump(): string {
-  const db = (app.store as SqliteStore).db.$client;
-  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'replies' AND name NOT LIKE 'sqlite_stat%' ORDER BY name").all() as Array<{ name: string }>;
-  return JSON.stringify(tables.map((t) => [t.name, db.prepare(`SELECT * FROM "${t.name}" ORDER BY rowid`).all()]));
-}
-
 const entries = () => (app.store as SqliteStore).db.$client.prepare("SELECT id, kind, reverses, memo FROM entries ORDER BY id").all() as Array<{ id: number; kind: string; reverses: number | null; memo: string }>;
 
 type Button = { type: number; style?: number; label?: string; custom_id?: string };
@@ -86,7 +80,7 @@ describe("pool correct on Discord: the preview's buttons", () => {
     ]);
     expect(entries()).toHaveLength(1);
 
-    const before = dump();
+    const before = await quietDump(app.store);
     preview = await run("alice", "pool", "correct", [
       { name: "entry", type: INTEGER, value: 1 },
       { name: "reason", type: STRING, value: "hours were reported twice" },
@@ -94,7 +88,7 @@ describe("pool correct on Discord: the preview's buttons", () => {
     expect(preview.ephemeral).toBe(false);
     expect(preview.text).toContain("would be reversed");
     expect(preview.text).toContain("Nothing is changed yet");
-    expect(dump()).toBe(before);
+    expect(dumpTables(app.store)).toBe(before);
     const buttons = buttonsOf(preview.reply);
     reverse = buttons.find((b) => b.label === "Reverse entry #1")!;
     cancel = buttons.find((b) => b.label === "Cancel")!;
@@ -103,12 +97,12 @@ describe("pool correct on Discord: the preview's buttons", () => {
   });
 
   it("GIVEN the preview WHEN bob presses Reverse THEN he is refused privately and nothing changes", async () => {
-    const before = dump();
+    const before = await quietDump(app.store);
     const pressed = press("bob", reverse.custom_id!, preview.reply!.id);
     await pressed.settled();
     expect(pressed.text).toContain("only the member who asked for this pool correct can confirm it");
     expect(pressed.messages.every((m) => ((m.flags ?? 0) & 64) !== 0)).toBe(true);
-    expect(dump()).toBe(before);
+    expect(dumpTables(app.store)).toBe(before);
   });
 
   it("GIVEN the preview WHEN alice presses Reverse THEN entry #1 is reversed, bob's balance is back to 0 and task show reads it corrected", async () => {
@@ -134,13 +128,13 @@ describe("pool correct on Discord: the preview's buttons", () => {
     expect(entries()).toHaveLength(2);
 
     // Pressed again (a client still showing the button): answered once, privately, that it was already reversed; nothing changes.
-    const before = dump();
+    const before = await quietDump(app.store);
     const again = press("alice", reverse.custom_id!, preview.reply!.id);
     await again.settled();
     expect(again.messages).toHaveLength(1);
     expect(again.messages[0]!.flags! & 64).toBe(64);
     expect(again.text).toContain("entry #1 was already corrected by entry #2");
-    expect(dump()).toBe(before);
+    expect(dumpTables(app.store)).toBe(before);
   });
 
   it("GIVEN a preview WHEN bob presses Cancel THEN he is refused privately; WHEN alice does THEN the preview loses its buttons and nothing changes", async () => {
@@ -150,7 +144,7 @@ describe("pool correct on Discord: the preview's buttons", () => {
     ]);
     const buttons = buttonsOf(second.reply);
     expect(buttons.map((b) => b.label)).toEqual(["Reverse entry #2", "Cancel"]);
-    const before = dump();
+    const before = await quietDump(app.store);
     const message = second.reply!.id;
 
     const bobs = press("bob", `dpool-cancel:${second.id}`, message);
@@ -165,6 +159,6 @@ describe("pool correct on Discord: the preview's buttons", () => {
     expect(buttonsOf(after)).toEqual([]);
     expect(after.embeds[0]?.footer?.text).toContain("Cancelled");
     expect(after.embeds[0]?.description).toContain("would be reversed");
-    expect(dump()).toBe(before);
+    expect(dumpTables(app.store)).toBe(before);
   });
 });

@@ -5,13 +5,13 @@ import type { APIMessage } from "discord-api-types/v10";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { DiscordAdapter } from "../../adapters/discord/client.ts";
 import { registerCommands } from "../../adapters/discord/deploy.ts";
-import type { SqliteStore } from "../../db/sqlite-store.ts";
 import { openApp, type App } from "../../src/app.ts";
 import { fixedClock } from "../../src/clock.ts";
 import { DAY_MS } from "../../src/core/time.ts";
 import { FAKE_IDS, FakeDiscord } from "../fakes/discord-server.ts";
 import { JOBS, runDueJobs } from "../../src/schedules.ts";
 import { seededRandom } from "../support/app.ts";
+import { dumpTables, quietDump } from "../support/db-dump.ts";
 import { decodePng, distinctColours } from "../support/png.ts";
 import { dialectProblems, discordMessageText } from "../support/dialects.ts";
 
@@ -49,13 +49,6 @@ async function run(user: string, channel: string, name: string, subcommand: stri
   const i = slash(user, channel, name, subcommand, options, group);
   await i.settled();
   return i;
-}
-
-/** Every row of every table but the answers sent (each command has one), to check that refusals change nothing. */
-function dump(): string {
-  const db = (app.store as SqliteStore).db.$client;
-  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'replies' AND name NOT LIKE 'sqlite_stat%' ORDER BY name").all() as Array<{ name: string }>;
-  return JSON.stringify(tables.map((t) => [t.name, db.prepare(`SELECT * FROM "${t.name}" ORDER BY rowid`).all()]));
 }
 
 describe("Discord end to end", () => {
@@ -141,7 +134,7 @@ describe("Discord end to end", () => {
   });
 
   it("GIVEN refusals THEN the replies are ephemeral and specific, and nothing changes", async () => {
-    const before = dump();
+    const before = await quietDump(app.store);
     const forbidden = await run("bob", "lobby", "goal", "announce", [
       { name: "project", type: STRING, value: "bakery" },
       { name: "text", type: STRING, value: "Bob's goal" },
@@ -170,7 +163,7 @@ describe("Discord end to end", () => {
 
     const unbound = await run("bob", "bakery", "me", "balance");
     expect(unbound.content).toContain("this room belongs to no pool yet");
-    expect(dump()).toBe(before);
+    expect(dumpTables(app.store)).toBe(before);
   });
 
   it("GIVEN work sent back THEN the worker gets a direct message", async () => {
@@ -211,10 +204,10 @@ describe("Discord end to end", () => {
     expect(byName.text).toContain("The Bakery (bakery)");
     const byNumber = await run("bob", "lobby", "project", "info", [{ name: "project", type: STRING, value: "1" }]);
     expect(byNumber.text).toContain("The Bakery (bakery)");
-    const before = dump();
+    const before = await quietDump(app.store);
     const typo = await run("bob", "lobby", "good", "request", [{ name: "good", type: STRING, value: "bred" }]);
     expect(typo.text).toMatch(/there is no good "bred" in this pool: did you mean "bread"\?/);
-    expect(dump()).toBe(before);
+    expect(dumpTables(app.store)).toBe(before);
   });
 
   it("GIVEN the same interaction delivered twice THEN its credit is posted once", async () => {
@@ -361,7 +354,7 @@ describe("Discord: binding channels needs Manage Channels; /help and /me link wo
   it("GIVEN bob without Manage Channels THEN /pool create, /pool join and /project room are refused privately in one line naming the right, and nothing changes", async () => {
     const invite = await run("alice", "lobby", "pool", "invite");
     const code = /[A-Z2-9]{4}-[A-Z2-9]{4}/.exec(invite.text)![0];
-    const before = dump();
+    const before = await quietDump(app.store);
     const tries = [
       await run("bob", "lobby", "pool", "create", [{ name: "name", type: STRING, value: "Bob's pool" }]),
       await run("bob", "bakery", "pool", "join", [{ name: "code", type: STRING, value: code }]),
@@ -371,30 +364,30 @@ describe("Discord: binding channels needs Manage Channels; /help and /me link wo
       expect(tries[i]!.ephemeral, name).toBe(true);
       expect(tries[i]!.text, name).toBe(`✗ ${name} binds this channel, which needs the Manage Channels permission here: ask someone who has it to run ${name}`);
     }
-    expect(dump()).toBe(before);
+    expect(dumpTables(app.store)).toBe(before);
     // The same member's other commands run as before.
     expect((await run("bob", "lobby", "pool", "info")).text).toContain("Riverside commons");
   });
 
   it("GIVEN Administrator (which implies Manage Channels) THEN the check lets the command through to the pool's own rules", async () => {
     fake.addMember(FAKE_IDS.guild, { id: CAROL, username: "carol", admin: true });
-    const before = dump();
+    const before = await quietDump(app.store);
     // Past the Discord check, project room still needs a coordinator of the project or a pool admin.
     const tried = await run(CAROL, "lobby", "project", "room", [{ name: "project", type: STRING, value: "bakery" }]);
     expect(tried.text).not.toContain("Manage Channels");
     expect(tried.text).toMatch(/coordinator|admin/);
-    expect(dump()).toBe(before);
+    expect(dumpTables(app.store)).toBe(before);
   });
 
   it("GIVEN a button carrying a binding command THEN bob is refused the same way, and in a DM it says to use a server channel", async () => {
-    const before = dump();
+    const before = await quietDump(app.store);
     const pressed = fake.interact({ type: "button", user: "bob", channelId: "bakery", customId: "dpool:project room bakery" });
     await pressed.settled();
     expect(pressed.text).toBe("✗ /project room binds this channel, which needs the Manage Channels permission here: ask someone who has it to run /project room");
     const inDm = fake.interact({ type: "button", user: "alice", guildId: null, customId: "dpool:pool create Kitchen" });
     await inDm.settled();
     expect(inDm.text).toBe("✗ /pool create binds a server channel: run it in the channel to bind (it needs Manage Channels there), not in a direct message");
-    expect(dump()).toBe(before);
+    expect(dumpTables(app.store)).toBe(before);
   });
 
   it("GIVEN the commands registered globally THEN /help and /me are offered in DMs (contexts), the rest only in servers, none with dm_permission", async () => {
@@ -428,12 +421,12 @@ describe("Discord: binding channels needs Manage Channels; /help and /me link wo
   });
 
   it("GIVEN /me balance in a DM (the /me group is offered there for /me link) THEN it says to run it in a channel of the pool, not to create a pool", async () => {
-    const before = dump();
+    const before = await quietDump(app.store);
     const balance = fake.command({ user: "alice", guildId: null, name: "me", subcommand: "balance" });
     await balance.settled();
     expect(balance.ephemeral).toBe(true);
     expect(balance.text).toBe("✗ /me balance works in a channel of your pool, not in a direct message: run it there (here /help and /me link work)");
-    expect(dump()).toBe(before);
+    expect(dumpTables(app.store)).toBe(before);
   });
 
   it("GIVEN every message of the scenarios above THEN commands are named as slash commands with real options, never with !dpool or as typed text", () => {

@@ -13,6 +13,7 @@ import { systemClock } from "../../src/clock.ts";
 import { memoryLogger } from "../../src/log.ts";
 import { FakeHomeserver, type FakeEvent } from "../fakes/homeserver.ts";
 import { seededRandom } from "../support/app.ts";
+import { dumpTables, quietDump } from "../support/db-dump.ts";
 import { until } from "../support/until.ts";
 
 type User = { userId: string; accessToken: string };
@@ -62,24 +63,6 @@ const connect = () =>
 
 const entries = () => (app.store as SqliteStore).db.$client.prepare("SELECT id, kind, reverses, memo FROM entries ORDER BY id").all() as Array<{ id: number; kind: string; reverses: number | null; memo: string }>;
 
-/** Every row of every table but the answers sent, to check that a refused reaction changes nothing. */
-function dump(): string {
-  const db = (app.store as SqliteStore).db.$client;
-  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'replies' AND name NOT LIKE 'sqlite_stat%' ORDER BY name").all() as Array<{ name: string }>;
-  return JSON.stringify(tables.map((t) => [t.name, db.prepare(`SELECT * FROM "${t.name}" ORDER BY rowid`).all()]));
-}
-
-/**
- * The dump once the bot is quiet: boards marked by earlier commands rebuilt and every queued
- * message sent (delivery runs after each commit, so it may still be at work when a step begins).
- */
-async function quietDump(): Promise<string> {
-  const db = (app.store as SqliteStore).db.$client;
-  const count = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
-  await until("boards rebuilt and messages sent", () => count("SELECT count(*) AS n FROM pools WHERE boards_dirty_at IS NOT NULL") === 0 && count("SELECT count(*) AS n FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL") === 0);
-  return dump();
-}
-
 /** The bot's messages in the lobby that hold `needle`. */
 const botSaid = (needle: string) => hs.events(lobby).filter((e) => e.sender === botUser.userId && e.type === "m.room.message" && text(e).includes(needle));
 
@@ -117,15 +100,15 @@ describe("pool correct on Matrix: ✅ on the preview", () => {
   let preview: FakeEvent;
 
   it("GIVEN bob's verified work WHEN alice (the pool admin) asks pool correct THEN the preview changes nothing and invites her ✅", async () => {
-    const before = await quietDump();
+    const before = await quietDump(app.store);
     preview = await say(alice, "!dpool pool correct 1 hours were reported twice");
     expect(text(preview)).toContain("would be reversed");
     expect(text(preview)).toContain(`react to this message with ✅: only ${alice.userId} can confirm it`);
-    expect(dump()).toBe(before);
+    expect(dumpTables(app.store)).toBe(before);
   });
 
   it("GIVEN the preview WHEN bob reacts ✅ THEN he gets a short refusal and nothing changes; other reactions do nothing", async () => {
-    const before = await quietDump();
+    const before = await quietDump(app.store);
     const bobs = hs.react(lobby, bob.userId, preview.event_id, "✅");
     const refused = await hs.waitForEvent(lobby, (e) => e.sender === botUser.userId && text(e).includes("only the member who asked"), 10_000, { after: bobs });
     expect(text(refused)).toContain("bob:");
@@ -134,7 +117,7 @@ describe("pool correct on Matrix: ✅ on the preview", () => {
     hs.react(lobby, alice.userId, preview.event_id, "👍");
     await settle();
     expect(hs.sentBy(lobby, botUser.userId)).toHaveLength(said);
-    expect(dump()).toBe(before);
+    expect(dumpTables(app.store)).toBe(before);
     expect(entries()).toHaveLength(1);
   });
 
@@ -158,10 +141,10 @@ describe("pool correct on Matrix: ✅ on the preview", () => {
     expect(botSaid("reversed by entry #2")).toHaveLength(1);
 
     // A second ✅ later (a new reaction): refused as already reversed, nothing changes.
-    const before = await quietDump();
+    const before = await quietDump(app.store);
     const again = hs.react(lobby, alice.userId, preview.event_id, "✔️");
     const refused = await hs.waitForEvent(lobby, (e) => e.sender === botUser.userId && text(e).includes("already corrected"), 10_000, { after: again });
     expect(text(refused)).toContain("entry #1 was already corrected by entry #2");
-    expect(dump()).toBe(before);
+    expect(dumpTables(app.store)).toBe(before);
   });
 });

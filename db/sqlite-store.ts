@@ -76,12 +76,10 @@ function rows<T>(table: Parameters<typeof getTableColumns>[0], alias: string) {
 
 /** Field name to column name, per table (hand-written INSERT and UPDATE of whatever fields a row has). */
 const columnNames = new WeakMap<object, Map<string, string>>();
-function columnOf(table: Parameters<typeof getTableColumns>[0], key: string): string {
+function columnOf(table: Parameters<typeof getTableColumns>[0], key: string): string | undefined {
   let names = columnNames.get(table);
   if (!names) columnNames.set(table, (names = new Map(Object.entries(getTableColumns(table)).map(([k, col]) => [k, col.name]))));
-  const name = names.get(key);
-  if (name === undefined) throw new Error(`no column for ${key}`);
-  return name;
+  return names.get(key);
 }
 /** A value as SQLite stores it (booleans as 0 and 1). */
 const sqlValue = (v: unknown) => (typeof v === "boolean" ? (v ? 1 : 0) : v);
@@ -208,14 +206,15 @@ function makeTx(db: SqliteDb): Tx {
    * a row that would break a unique key is left out (ON CONFLICT DO NOTHING).
    */
   const insertRow = (table: Parameters<typeof getTableColumns>[0], name: string, row: object, o: { orIgnore?: boolean } = {}): number => {
-    const keys = Object.keys(row).filter((k) => (row as Record<string, unknown>)[k] !== undefined);
+    // As drizzle does: fields that are no column of the table, or undefined, are left out.
+    const keys = Object.keys(row).filter((k) => (row as Record<string, unknown>)[k] !== undefined && columnOf(table, k) !== undefined);
     const cols = keys.map((k) => `"${columnOf(table, k)}"`);
     const text = `INSERT INTO ${name} (${cols.join(", ")}) VALUES (${keys.map(() => "?").join(", ")})${o.orIgnore ? " ON CONFLICT DO NOTHING" : ""}`;
     return Number(stmt(text).run(keys.map((k) => sqlValue((row as Record<string, unknown>)[k]))).lastInsertRowid);
   };
   /** Sets the given fields of one row of `table` by its id (one prepared statement per set of fields). */
   const updateRow = (table: Parameters<typeof getTableColumns>[0], name: string, id: number, patch: object): void => {
-    const keys = Object.keys(patch).filter((k) => (patch as Record<string, unknown>)[k] !== undefined);
+    const keys = Object.keys(patch).filter((k) => (patch as Record<string, unknown>)[k] !== undefined && columnOf(table, k) !== undefined);
     if (keys.length === 0) return;
     stmt(`UPDATE ${name} SET ${keys.map((k) => `"${columnOf(table, k)}" = ?`).join(", ")} WHERE id = ?`).run(...keys.map((k) => sqlValue((patch as Record<string, unknown>)[k])), id);
   };

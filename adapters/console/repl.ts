@@ -120,8 +120,6 @@ export async function startConsole(o: ConsoleOptions): Promise<void> {
   };
 
   print(o.firstStart ? WELCOME.join("\n") : `d-pool console: you are @${user} in #${room}.\nType help for commands, /quit to leave.`);
-  await deliver();
-  prompt();
 
   const handle = async (line: string): Promise<boolean> => {
     const text = line.trim();
@@ -177,8 +175,13 @@ export async function startConsole(o: ConsoleOptions): Promise<void> {
     return true;
   };
 
-  // Lines are handled one at a time, in order, even when pasted or piped in all at once.
-  let chain = Promise.resolve(true);
+  // Lines are handled one at a time, in order, even when pasted or piped in all at once. The
+  // first link of the chain prints what waited for this room; lines typed (or piped) meanwhile
+  // are queued behind it, never lost: the line handler is in place before anything is awaited.
+  let chain = deliver().then(() => {
+    prompt();
+    return true;
+  });
   await new Promise<void>((resolve) => {
     let open = true;
     rl.on("line", (line) => {

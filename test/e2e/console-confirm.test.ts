@@ -5,6 +5,7 @@
 import { PassThrough } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { startConsole } from "../../adapters/console/repl.ts";
+import { runText } from "../../commands/dispatch.ts";
 import { openApp } from "../../src/app.ts";
 import { fixedClock } from "../../src/clock.ts";
 import { memoryLogger } from "../../src/log.ts";
@@ -56,5 +57,35 @@ describe("pool correct in the console", () => {
     expect(preview).toMatch(/Balanced\. Checked \d+ accounts and 1 entry:/);
     expect(flat).toContain("Entry #1 (2.00 wh) reversed by entry #2: counted twice");
     expect(flat).toMatch(/@bob +1\.00 +corrected .* - @bob's credit reversed by @admin, 2026-11-02 09:00 UTC \(entry #2\): counted twice/);
+  });
+});
+
+describe("console input typed before the console is ready", () => {
+  it("GIVEN news waiting for the room and lines piped in at once THEN the news is shown first and every line is run in order, none lost", async () => {
+    // News for the room #early waits in the outbox: a task announced while no console showed it.
+    const say = (text: string) =>
+      runText(app.engine, { caller: { platform: "console", userId: "admin", displayName: "admin", roomId: "early" }, requestId: `console:early-${text}`, now: new Date("2026-11-02T09:00:00Z") }, text);
+    for (const line of ["pool create Early", 'project create early "Early birds"']) expect((await say(line)).ok).toBe(true);
+    const posted = await say("task post early Sweep the yard hours:1");
+    if (!posted.ok) throw new Error(posted.message);
+    const id = (posted.data as { task: { id: number } }).task.id;
+    const input = new PassThrough();
+    const output = new PassThrough();
+    let out = "";
+    output.on("data", (b: Buffer) => (out += b.toString("utf8")));
+    // The lines are there before the console has read anything: it used to attach its line
+    // handler only after delivering the waiting news (a transaction, which waits a turn), and
+    // readline dropped the lines that came meanwhile (so /quit was lost too and it hung).
+    input.end(`task claim ${id}\ntask show ${id}\n/quit\n`);
+    await startConsole({ engine: app.engine, store: app.store, clock: fixedClock("2026-11-02T09:05:00Z"), input, output, tty: false, room: "early" });
+    const flat = out.replace(/\s+/g, " ");
+    const news = flat.indexOf(`New task #${id} for early: Sweep the yard`);
+    const claimed = flat.indexOf(`You took task #${id} Sweep the yard`);
+    const shown = flat.indexOf(`#${id} Sweep the yard (early, general)`);
+    expect(news).toBeGreaterThan(-1);
+    expect(claimed).toBeGreaterThan(news);
+    expect(shown).toBeGreaterThan(claimed);
+    expect(flat).toMatch(/@admin +1\.00 +active/);
+    expect(flat.endsWith("Bye. ")).toBe(true);
   });
 });

@@ -4,26 +4,14 @@
 // Discord server), Matrix (the local homeserver) and in the console room. In every reply,
 // announcement and note, no number has more than two decimals except the exact weights of
 // task show's "why this weight" line, and every time is written in Berlin with the zone's name.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Readable, Writable } from "node:stream";
-import type { APIMessage } from "discord-api-types/v10";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startConsole } from "../../adapters/console/repl.ts";
-import { DiscordAdapter } from "../../adapters/discord/client.ts";
-import { MatrixAdapter } from "../../adapters/matrix/client.ts";
-import type { AnyArg } from "../../commands/args.ts";
-import { readRef } from "../../commands/refs.ts";
-import { table } from "../../commands/table.ts";
-import { openApp, type App } from "../../src/app.ts";
 import { fixedClock } from "../../src/clock.ts";
-import { memoryLogger } from "../../src/log.ts";
-import { FAKE_IDS, FakeDiscord } from "../fakes/discord-server.ts";
-import { FakeHomeserver, type FakeEvent } from "../fakes/homeserver.ts";
-import { seededRandom } from "../support/app.ts";
-
-type Who = "alice" | "bob";
+import { FAKE_IDS } from "../fakes/discord-server.ts";
+import type { FakeEvent } from "../fakes/homeserver.ts";
+import { discordMessageText } from "../support/dialects.ts";
+import { slashOf, startEveryPlatform, type EveryPlatform, type Who } from "../support/every-platform.ts";
 
 /** The script, day by day (each day's commands at its time): who types what in the pool's room. */
 const DAYS: ReadonlyArray<{ readonly at: string; readonly lines: ReadonlyArray<readonly [Who, string]> }> = [
@@ -121,71 +109,12 @@ function expectShown(all: string): void {
   expect(flat).not.toMatch(/\d\d:\d\d UTC/);
 }
 
-let hs: FakeHomeserver;
-let discord: FakeDiscord;
-let dapp: App;
-let mapp: App;
-let capp: App;
-let dbot: DiscordAdapter;
-let mbot: MatrixAdapter;
-let dir: string;
-let botId: string;
 const clock = fixedClock(DAYS[0]!.at);
-const { logger } = memoryLogger();
-const adapters: Array<{ deliver(): Promise<void> }> = [];
-
+let world: EveryPlatform;
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "dpool-numbers-"));
-  hs = await FakeHomeserver.start();
-  discord = await FakeDiscord.start();
-  const bot = hs.registerUser("dpool");
-  botId = bot.userId;
-  // Each platform has its own database, so that numbers are the same on each.
-  const open = (name: string) => openApp({ dbFile: join(dir, `${name}.sqlite`), random: seededRandom(5), logger, afterCommit: () => adapters.forEach((a) => void a.deliver()), floodControl: false });
-  dapp = open("discord");
-  mapp = open("matrix");
-  capp = open("console");
-  dbot = new DiscordAdapter({ token: discord.token, apiBase: discord.apiBase, engine: dapp.engine, store: dapp.store, clock, logger });
-  await dbot.start();
-  adapters.push(dbot);
-  mbot = await MatrixAdapter.connect({ homeserverUrl: hs.baseUrl, accessToken: bot.accessToken, storageFile: join(dir, "matrix-state.json"), engine: mapp.engine, store: mapp.store, clock, syncTimeoutMs: 200, logger });
-  await mbot.start();
-  adapters.push({ deliver: () => mbot.deliver() });
+  world = await startEveryPlatform({ name: "numbers", seed: 5, clock });
 }, 60_000);
-
-afterAll(async () => {
-  await mbot?.stop();
-  await dbot?.stop();
-  await discord?.close();
-  await hs?.close();
-  await dapp?.close();
-  await mapp?.close();
-  await capp?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-const settle = async () => {
-  await Promise.all(adapters.map((a) => a.deliver()));
-  await new Promise((r) => setTimeout(r, 300));
-};
-
-const OPTION_TYPES: Record<string, number> = { integer: 4, hours: 10, member: 6 };
-
-/** A line of the script as the slash command a Discord member would use. */
-function slashOf(user: string, text: string) {
-  const ref = readRef(table, text);
-  if (!ref) throw new Error(`no command in "${text}"`);
-  const path = ref.command.path;
-  const options = ref.parts.map((p) => {
-    const kind = (ref.command.args[p.name] as AnyArg).spec.kind;
-    const type = OPTION_TYPES[kind] ?? 3;
-    const value = type === 6 ? FAKE_IDS[p.value.replace(/^@/, "") as Who] : type === 3 ? p.value : Number(p.value);
-    return { name: p.name, type, value };
-  });
-  return { user, channelId: "lobby", name: path[0]!, ...(path.length === 3 ? { group: path[1]!, subcommand: path[2]! } : path.length === 2 ? { subcommand: path[1]! } : {}), options };
-}
-
-const messageText = (m: APIMessage) => [m.content, ...m.embeds.flatMap((e) => [e.title ?? "", e.description ?? "", ...(e.fields ?? []).flatMap((f) => [f.name, f.value]), e.footer?.text ?? ""])].filter((s) => s.length > 0).join("\n");
+afterAll(() => world?.close());
 
 describe("numbers with two decimals and times in the pool's zone, on every platform", () => {
   it("GIVEN texts that break the rules THEN the scan names each (so the checks below are not vacuous)", () => {
@@ -205,7 +134,7 @@ describe("numbers with two decimals and times in the pool's zone, on every platf
     for (const day of DAYS) {
       clock.set(day.at);
       const lines = day.lines.flatMap(([user, line]) => [`/as ${user}`, line]);
-      await startConsole({ engine: capp.engine, store: capp.store, clock, input: Readable.from([`${lines.join("\n")}\n`]), output, tty: false, room: "kitchen" });
+      await startConsole({ engine: world.capp.engine, store: world.capp.store, clock, input: Readable.from([`${lines.join("\n")}\n`]), output, tty: false, room: "kitchen" });
     }
     expect(out).not.toContain("✗");
     expectShown(out);
@@ -217,13 +146,13 @@ describe("numbers with two decimals and times in the pool's zone, on every platf
     for (const day of DAYS) {
       clock.set(day.at);
       for (const [user, line] of day.lines) {
-        const i = discord.interact(slashOf(user, line));
+        const i = world.discord.interact(slashOf(user, line));
         await i.settled();
-        for (const m of i.messages) texts.push(messageText(m));
+        for (const m of i.messages) texts.push(discordMessageText(m));
       }
     }
-    await settle();
-    for (const channel of ["lobby", discord.dmChannel(FAKE_IDS.alice).id, discord.dmChannel(FAKE_IDS.bob).id]) for (const m of discord.channelMessages(channel)) texts.push(messageText(m));
+    await world.settle();
+    for (const channel of ["lobby", world.discord.dmChannel(FAKE_IDS.alice).id, world.discord.dmChannel(FAKE_IDS.bob).id]) for (const m of world.discord.channelMessages(channel)) texts.push(discordMessageText(m));
     const all = texts.join("\n");
     expect(all).not.toContain("✗");
     expectShown(all);
@@ -231,24 +160,15 @@ describe("numbers with two decimals and times in the pool's zone, on every platf
   });
 
   it("GIVEN the week on Matrix THEN every message in every room and direct message keeps to them, in both bodies", { timeout: 120_000 }, async () => {
-    const alice = hs.registerUser("alice");
-    const bob = hs.registerUser("bob");
-    const users = { alice, bob };
-    const room = hs.createRoom(alice.userId, { name: "Riverside" });
-    hs.invite(room, alice.userId, bob.userId);
-    hs.join(room, bob.userId);
-    hs.invite(room, alice.userId, botId);
-    await hs.waitForEvent(room, (e) => e.sender === botId && e.type === "m.room.message");
+    const room = await world.matrixRoom();
     for (const day of DAYS) {
       clock.set(day.at);
       for (const [user, line] of day.lines) {
-        const typed = line.replace(/@bob\b/g, bob.userId);
-        const id = hs.send(room, users[user].userId, { msgtype: "m.text", body: `!dpool ${typed}` });
-        await hs.waitForEvent(room, (e) => e.sender === botId && (e.content as any)?.["m.relates_to"]?.["m.in_reply_to"]?.event_id === id, 5000, { after: id });
+        await room.say(user, line);
       }
     }
-    await settle();
-    const events: FakeEvent[] = hs.roomIds().flatMap((r) => hs.sentBy(r, botId, "m.room.message"));
+    await world.settle();
+    const events: FakeEvent[] = world.hs.roomIds().flatMap((r) => world.hs.sentBy(r, world.botId, "m.room.message"));
     const plain = events.map((e) => String((e.content as { body?: string }).body ?? ""));
     const html = events.map((e) => String((e.content as { formatted_body?: string }).formatted_body ?? ""));
     expect(plain.join("\n")).not.toContain("✗");

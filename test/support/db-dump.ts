@@ -12,12 +12,20 @@ export function dumpTables(store: Store): string {
   return JSON.stringify(tables.map((t) => [t.name, db.prepare(`SELECT * FROM "${t.name}" ORDER BY rowid`).all()]));
 }
 
-export async function quietDump(store: Store): Promise<string> {
+/** Waits until the bot is quiet: no board marked for a rebuild, no message or note left to send. */
+export async function waitQuiet(store: Store): Promise<void> {
   const db = (store as SqliteStore).db.$client;
   const count = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
   await until(
     "boards rebuilt and messages sent",
-    () => count("SELECT count(*) AS n FROM pools WHERE boards_dirty_at IS NOT NULL") === 0 && count("SELECT count(*) AS n FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL") === 0,
+    () =>
+      count("SELECT count(*) AS n FROM pools WHERE boards_dirty_at IS NOT NULL") === 0 &&
+      count("SELECT count(*) AS n FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL") === 0 &&
+      count("SELECT count(*) AS n FROM member_notes WHERE delivered_at IS NULL AND failed_at IS NULL") === 0,
   );
+}
+
+export async function quietDump(store: Store): Promise<string> {
+  await waitQuiet(store);
   return dumpTables(store);
 }

@@ -2,12 +2,15 @@
 // project's kinds of work over the period (step lines), on the right its goods' supply against
 // demand (grouped bars). Drawn with @napi-rs/canvas (Skia, prebuilt binaries from the npm
 // registry) in DejaVu Sans from the dejavu-fonts-ttf package, registered here by path, so the
-// chart reads the same on a machine with no fonts installed.
+// chart reads the same on a machine with no fonts installed. Its days are the pool's, in its
+// time zone (policy `timezone`), which the title names, as every time the bot shows.
 import { createRequire } from "node:module";
 import { createCanvas, GlobalFonts, type SKRSContext2D } from "@napi-rs/canvas";
 import { formatWeight } from "../src/core/amounts.ts";
+import { wallClock } from "../src/core/cron.ts";
 import type { ProjectSummary } from "../src/services/summary.ts";
 import type { SummaryChart } from "../src/services/summary-chart.ts";
+import type { View } from "./present.ts";
 
 export const CHART_WIDTH = 800;
 export const CHART_HEIGHT = 400;
@@ -20,6 +23,8 @@ export interface ChartInput {
   readonly to: number;
   readonly kinds: ReadonlyArray<{ readonly kind: string; readonly points: ReadonlyArray<{ readonly at: number; readonly weight: number }> }>;
   readonly goods: ReadonlyArray<{ readonly good: string; readonly supply: number | null; readonly demand: number }>;
+  /** The pool's time zone: the days on the time axis and in the title are its days. */
+  readonly timeZone: string;
 }
 
 const FONT = "DPool Sans";
@@ -43,12 +48,12 @@ const MUTED = "#777777";
 const GRID = "#e3e3e3";
 const BACKGROUND = "#ffffff";
 
-/** A summary's chart. Summaries stored before charts existed draw as empty panels. */
-export function renderSummaryChart(summary: ProjectSummary): Buffer {
-  return renderChart(chartInput(summary));
+/** A summary's chart, its days in the view's zone. Summaries stored before charts existed draw as empty panels. */
+export function renderSummaryChart(summary: ProjectSummary, view: View): Buffer {
+  return renderChart(chartInput(summary, view));
 }
 
-export function chartInput(s: ProjectSummary): ChartInput {
+export function chartInput(s: ProjectSummary, view: View): ChartInput {
   const chart: SummaryChart = s.chart ?? { kinds: [], goods: [] };
   return {
     title: `${s.project.name} (${s.project.slug})`,
@@ -56,6 +61,7 @@ export function chartInput(s: ProjectSummary): ChartInput {
     to: s.to,
     kinds: chart.kinds.map((k) => ({ kind: k.kind, points: k.points.map((p) => ({ at: p.at, weight: p.weight / 1_000_000 })) })),
     goods: chart.goods.map((g) => ({ good: g.good, supply: g.supply, demand: g.demand })),
+    timeZone: view.timeZone,
   };
 }
 
@@ -64,9 +70,14 @@ export const MAX_REPLY_CHARTS = 10;
 
 /**
  * Charts of a `pool summary` reply's JSON data (one per project), for adapters that attach them
- * to the on-demand reply; none for any other command.
+ * to the on-demand reply; none for any other command. `view` is the reply's (its pool's zone).
  */
-export function replyCharts(command: string, data: unknown): Array<{ name: string; png: Buffer }> {
+export function replyCharts(command: string, data: unknown, view: View): Array<{ name: string; png: Buffer }> {
+  return replyChartInputs(command, data, view).map((c) => ({ name: c.name, png: renderChart(c.input) }));
+}
+
+/** What replyCharts draws, before it is drawn. */
+export function replyChartInputs(command: string, data: unknown, view: View): Array<{ name: string; input: ChartInput }> {
   if (command !== "pool summary" || typeof data !== "object" || data === null) return [];
   const projects = (data as { projects?: unknown }).projects;
   if (!Array.isArray(projects)) return [];
@@ -79,8 +90,9 @@ export function replyCharts(command: string, data: unknown): Array<{ name: strin
       to: Date.parse(p.to),
       kinds: p.chart.kinds.map((k) => ({ kind: k.kind, points: k.points.map((x) => ({ at: Date.parse(x.at), weight: x.weight })) })),
       goods: p.chart.goods,
+      timeZone: view.timeZone,
     };
-    return [{ name: `summary-${p.project}.png`, png: renderChart(input) }];
+    return [{ name: `summary-${p.project}.png`, input }];
   });
 }
 
@@ -108,7 +120,11 @@ export function renderChart(input: ChartInput): Buffer {
   const g = canvas.getContext("2d");
   g.fillStyle = BACKGROUND;
   g.fillRect(0, 0, CHART_WIDTH, CHART_HEIGHT);
-  text(g, fit(g, `${input.title}, ${day(input.from)} to ${day(input.to)}`, CHART_WIDTH - 32, 15, true), 16, 24, { size: 15, bold: true });
+  const labels = chartLabels(input);
+  // A long project name is cut, never the period and its zone.
+  g.font = `15px "${FONT_BOLD}"`;
+  const period = `, ${labels.period}`;
+  text(g, fit(g, input.title, CHART_WIDTH - 32 - g.measureText(period).width, 15, true) + period, 16, 24, { size: 15, bold: true });
   drawWeights(g, input, { x: 16, y: 40, w: 460, h: 344 });
   drawGoods(g, input, { x: 500, y: 40, w: 284, h: 344 });
   return canvas.toBuffer("image/png");
@@ -126,9 +142,10 @@ function drawWeights(g: SKRSContext2D, input: ChartInput, box: Box): void {
   const span = Math.max(1, input.to - input.from);
   const x = (at: number) => plot.x + ((Math.min(input.to, Math.max(input.from, at)) - input.from) / span) * plot.w;
   axes(g, plot, ticks, (v) => v.toFixed(2), y);
-  for (const [i, at] of [input.from, input.from + span / 2, input.to].entries()) {
+  const { axis } = chartLabels(input);
+  for (const [i, at] of axisTimes(input).entries()) {
     const align = i === 0 ? "left" : i === 2 ? "right" : "center";
-    text(g, day(at), x(at), plot.y + plot.h + 15, { size: 11, colour: MUTED, align });
+    text(g, axis[i]!, x(at), plot.y + plot.h + 15, { size: 11, colour: MUTED, align });
   }
   if (kinds.length === 0) {
     text(g, "No kinds of work used in this period", plot.x + plot.w / 2, plot.y + plot.h / 2, { size: 13, colour: MUTED, align: "center" });
@@ -271,13 +288,29 @@ function fit(g: SKRSContext2D, s: string, width: number, size: number, bold = fa
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"] as const;
 
-/** A date as "27 Nov" (UTC): short enough for an axis. */
-function day(ms: number): string {
-  const d = new Date(ms);
+/** A date as "27 Nov", the day it is in `timeZone` at `ms`: short enough for an axis. */
+function day(ms: number, timeZone: string): string {
+  const d = new Date(wallClock(ms, timeZone));
   return `${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]}`;
 }
 
-/** The chart of a summary as queued (the JSON body of an outbox item or note of kind "summary"). */
-export function chartOfStoredSummary(body: string): Buffer {
-  return renderSummaryChart(JSON.parse(body) as ProjectSummary);
+/** The times the weights panel labels on its time axis: the period's start, middle and end. */
+function axisTimes(input: ChartInput): [number, number, number] {
+  const span = Math.max(1, input.to - input.from);
+  return [input.from, input.from + span / 2, input.to];
+}
+
+/**
+ * The words the chart writes about time, as drawn: the period after the title ("2 Nov to 9 Nov,
+ * Europe/Berlin", naming the zone) and the time axis's three day labels, all days in the pool's zone.
+ */
+export function chartLabels(input: ChartInput): { period: string; axis: [string, string, string] } {
+  const zone = input.timeZone;
+  const [a, b, c] = axisTimes(input);
+  return { period: `${day(input.from, zone)} to ${day(input.to, zone)}, ${zone}`, axis: [day(a, zone), day(b, zone), day(c, zone)] };
+}
+
+/** The chart of a summary as queued (the JSON body of an outbox item or note of kind "summary"), its days in the view's zone. */
+export function chartOfStoredSummary(body: string, view: View): Buffer {
+  return renderSummaryChart(JSON.parse(body) as ProjectSummary, view);
 }

@@ -59,7 +59,15 @@ export type StoredReply =
   | { readonly ok: false; readonly code: string; readonly command?: string; readonly message: string };
 
 export type Reply =
-  | { readonly ok: true; readonly command: string; readonly data: unknown; readonly doc: Doc; readonly replayed: boolean }
+  | {
+      readonly ok: true;
+      readonly command: string;
+      readonly data: unknown;
+      readonly doc: Doc;
+      readonly replayed: boolean;
+      /** How it is shown (the pool's time zone): the doc is rendered in it, and adapters draw its charts in it. */
+      readonly view: View;
+    }
   | {
       readonly ok: false;
       /** "usage" for input that does not parse, "internal" for bugs, else the refusal's kind. */
@@ -190,7 +198,8 @@ export function replyFromStored(table: readonly AnyCommand[], body: string, repl
   const def = table.find((c) => commandName(c) === s.command);
   if (!def) throw new Error(`a stored reply names the unknown command "${s.command}"`);
   // Shown in the time zone the answer was first given in (rows from before it was kept: UTC).
-  return { ok: true, command: s.command, data: def.json(s.data), doc: def.render(s.data, viewOf(s.timeZone === undefined ? undefined : { timezone: s.timeZone })), replayed };
+  const view = viewOf(s.timeZone === undefined ? undefined : { timezone: s.timeZone });
+  return { ok: true, command: s.command, data: def.json(s.data), doc: def.render(s.data, view), replayed, view };
 }
 
 /** The refusal shown when the database stayed locked by another process: try again, nothing changed. */
@@ -282,7 +291,7 @@ export async function execute(engine: Engine, inv: Invocation, command: AnyComma
     engine.afterCommit?.();
     if ("answered" in outcome) return replyFromStored(engine.table, outcome.answered, true);
     const def = engine.table.find((c) => commandName(c) === outcome.command) ?? command;
-    return { ok: true, command: outcome.command, data: def.json(outcome.data), doc: def.render(outcome.data, view), replayed: outcome.replayed };
+    return { ok: true, command: outcome.command, data: def.json(outcome.data), doc: def.render(outcome.data, view), replayed: outcome.replayed, view };
   } catch (e) {
     if (e instanceof Ignored) return ignoredReply(e.waitMs, name);
     if (e instanceof Refusal) {

@@ -101,7 +101,7 @@ export async function startConsole(o: ConsoleOptions): Promise<void> {
       // A terminal cannot edit an earlier message: the board is shown by "task board" instead.
       if (p.kind === "board") continue;
       show(renderAnnouncement(p.kind, p.body, view(p.room.poolId)));
-      if (p.kind === "summary") saveCharts(() => [{ name: `summary-${p.id}.png`, png: chartOfStoredSummary(p.body) }]);
+      if (p.kind === "summary") saveCharts(() => [{ name: `summary-${p.id}.png`, png: chartOfStoredSummary(p.body, view(p.room.poolId)) }]);
     }
     await o.store.markDelivered(
       here.map((p) => p.id),
@@ -109,7 +109,7 @@ export async function startConsole(o: ConsoleOptions): Promise<void> {
     );
     for (const n of notes) {
       show(renderNote(n.kind, n.body, view(n.poolId)));
-      if (n.kind === "summary") saveCharts(() => [{ name: `summary-note-${n.id}.png`, png: chartOfStoredSummary(n.body) }]);
+      if (n.kind === "summary") saveCharts(() => [{ name: `summary-note-${n.id}.png`, png: chartOfStoredSummary(n.body, view(n.poolId)) }]);
     }
     await o.store.markNotesDelivered(
       notes.map((n) => n.id),
@@ -170,7 +170,7 @@ export async function startConsole(o: ConsoleOptions): Promise<void> {
     // A refusal stays one line (the terminal folds it), so it can be read and copied whole.
     if (reply.ok) show(reply.doc);
     else if (!reply.quiet) print(consoleText(reply.doc, { colour: tty, width: Infinity }));
-    if (reply.ok) saveCharts(() => replyCharts(reply.command, reply.data));
+    if (reply.ok) saveCharts(() => replyCharts(reply.command, reply.data, reply.view));
     await deliver();
     return true;
   };

@@ -11,6 +11,7 @@ import { renderAnnouncement, renderNote } from "../../commands/announcements.ts"
 import { CHART_FILE, chartOfStoredSummary, replyCharts } from "../../commands/chart.ts";
 import type { AnyCommand } from "../../commands/define.ts";
 import { replyFromStored, type Reply } from "../../commands/dispatch.ts";
+import type { View } from "../../commands/present.ts";
 import type { Courier, Failure, NoteItem, OutboxItem } from "../../src/delivery.ts";
 import type { Logger } from "../../src/log.ts";
 import type { BoardMessage } from "../../src/services/rooms.ts";
@@ -252,24 +253,24 @@ export class DiscordCourier implements Courier {
   /** A reply as a message: refusals are plain private text, answers an embed with buttons and charts. */
   message(reply: Reply, ephemeral: boolean, interaction?: string): { body: Record<string, unknown>; files: RawFile[] } {
     if (!reply.ok) return restMessage(errorPayload(reply.message), [], MessageFlags.Ephemeral);
-    return restMessage(okPayload(reply.command, reply.doc, reply.data, interaction), this.charts(reply.command, reply.data), ephemeral ? MessageFlags.Ephemeral : undefined);
+    return restMessage(okPayload(reply.command, reply.doc, reply.data, interaction), this.charts(reply.command, reply.data, reply.view), ephemeral ? MessageFlags.Ephemeral : undefined);
   }
 
   /** The charts of an on-demand `pool summary`; none if they fail to draw (the text still goes). */
-  private charts(command: string, data: unknown): Files {
+  private charts(command: string, data: unknown, view: View): Files {
     try {
-      return replyCharts(command, data);
+      return replyCharts(command, data, view);
     } catch (e) {
       this.o.logger.error({ err: e }, "could not draw a summary chart");
       return [];
     }
   }
 
-  /** A summary (kind "summary") carries its chart; a chart that fails to draw leaves the text alone. */
-  private chartOf(kind: string, body: string): Files {
+  /** A summary (kind "summary") carries its chart, its days in its pool's zone; a chart that fails to draw leaves the text alone. */
+  private chartOf(kind: string, body: string, view: View): Files {
     if (kind !== "summary") return [];
     try {
-      return [{ name: CHART_FILE, png: chartOfStoredSummary(body) }];
+      return [{ name: CHART_FILE, png: chartOfStoredSummary(body, view) }];
     } catch (e) {
       this.o.logger.error({ err: e }, "could not draw a summary chart");
       return [];
@@ -290,7 +291,7 @@ export class DiscordCourier implements Courier {
     try {
       if (row.kind === "board") return await this.showBoard(row, key);
       const payload = announcementPayload(renderAnnouncement(row.kind, row.body, { timeZone: row.timeZone }), announcementData(row.kind, row.body));
-      await this.post(channel, payload, this.chartOf(row.kind, row.body), discordNonce(key, row.createdAt));
+      await this.post(channel, payload, this.chartOf(row.kind, row.body, { timeZone: row.timeZone }), discordNonce(key, row.createdAt));
     } catch (e) {
       const f = this.classify(e);
       if (!f.retry && f.roomGone) this.gone.add(channel);
@@ -305,7 +306,7 @@ export class DiscordCourier implements Courier {
       channel = dm.id;
       this.dmChannels.set(row.externalId, channel);
     }
-    await this.post(channel, announcementPayload(renderNote(row.kind, row.body, { timeZone: row.timeZone }), null), this.chartOf(row.kind, row.body), discordNonce(key, row.createdAt));
+    await this.post(channel, announcementPayload(renderNote(row.kind, row.body, { timeZone: row.timeZone }), null), this.chartOf(row.kind, row.body, { timeZone: row.timeZone }), discordNonce(key, row.createdAt));
   }
 
   /**

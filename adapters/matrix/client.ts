@@ -776,7 +776,7 @@ export class MatrixAdapter implements Courier {
       if (preview) this.state.storeValue(`dpool.preview.${sent}`, row.requestId);
       // Charts of an answer in a thread stay in the thread (not replies themselves: the fallback points at the command).
       const inThread = target.thread === undefined ? {} : { "m.relates_to": { rel_type: "m.thread", event_id: target.thread, is_falling_back: true, "m.in_reply_to": { event_id: target.eventId } } };
-      if (reply.ok) await this.sendCharts(target.roomId, key, undefined, () => replyCharts(reply.command, reply.data), inThread);
+      if (reply.ok) await this.sendCharts(target.roomId, key, undefined, () => replyCharts(reply.command, reply.data, reply.view), inThread);
     });
   }
 
@@ -787,7 +787,7 @@ export class MatrixAdapter implements Courier {
       const hint = item.kind === "task" ? [doc.line(doc.muted("React with ✋ to claim it."))] : [];
       const eventId = await this.put(roomId, "m.room.message", notice([...renderAnnouncement(item.kind, item.body, { timeZone: item.timeZone }), ...hint]), txnIdOf(key, item.createdAt));
       if (item.kind === "task") this.state.storeValue(`dpool.announce.${eventId}`, String((JSON.parse(item.body) as { task: number }).task));
-      if (item.kind === "summary") await this.sendCharts(roomId, key, item.createdAt, () => [{ name: CHART_FILE, png: chartOfStoredSummary(item.body) }]);
+      if (item.kind === "summary") await this.sendCharts(roomId, key, item.createdAt, () => [{ name: CHART_FILE, png: chartOfStoredSummary(item.body, { timeZone: item.timeZone }) }]);
     });
   }
 
@@ -822,7 +822,7 @@ export class MatrixAdapter implements Courier {
     await this.sending(n.attempts, async () => {
       const dm = await this.dmRoom(n.externalId);
       await this.put(dm, "m.room.message", notice(renderNote(n.kind, n.body, { timeZone: n.timeZone })), txnIdOf(key, n.createdAt));
-      if (n.kind === "summary") await this.sendCharts(dm, key, n.createdAt, () => [{ name: CHART_FILE, png: chartOfStoredSummary(n.body) }]);
+      if (n.kind === "summary") await this.sendCharts(dm, key, n.createdAt, () => [{ name: CHART_FILE, png: chartOfStoredSummary(n.body, { timeZone: n.timeZone }) }]);
     });
   }
 

@@ -1,7 +1,9 @@
 // The summary's chart: its figures come from stored facts, and the PNG decodes to an 800x400
 // picture with both panels drawn, also for a project with nothing to show.
 import { afterEach, describe, expect, it } from "vitest";
-import { CHART_HEIGHT, CHART_WIDTH, niceTicks, renderSummaryChart, replyCharts } from "../../commands/chart.ts";
+import { CHART_HEIGHT, CHART_WIDTH, chartInput, chartLabels, niceTicks, renderSummaryChart, replyChartInputs, replyCharts } from "../../commands/chart.ts";
+import { UTC_VIEW, viewOf } from "../../commands/present.ts";
+import { poolTimeZones } from "../../src/delivery.ts";
 import { DAY_MS, HOUR_MS } from "../../src/core/time.ts";
 import { runDueJobs } from "../../src/schedules.ts";
 import type { ProjectSummary } from "../../src/services/summary.ts";
@@ -89,7 +91,7 @@ describe("the summary chart's figures", () => {
 describe("the summary chart as a PNG", () => {
   it("GIVEN a week's summary THEN the PNG decodes to 800x400 with lines in the weights panel and bars in the goods panel", async () => {
     const { bakery } = await week();
-    const picture = decodePng(renderSummaryChart(bakery!));
+    const picture = decodePng(renderSummaryChart(bakery!, UTC_VIEW));
     expect([picture.width, picture.height]).toEqual([CHART_WIDTH, CHART_HEIGHT]);
     expect([CHART_WIDTH, CHART_HEIGHT]).toEqual([800, 400]);
     expect(distinctColours(picture)).toBeGreaterThan(10);
@@ -105,7 +107,7 @@ describe("the summary chart as a PNG", () => {
   it("GIVEN a project with nothing to show, or a summary stored before charts THEN the chart still draws, saying so", async () => {
     const { empty } = await week();
     for (const s of [empty!, { ...empty!, chart: undefined } as unknown as ProjectSummary]) {
-      const picture = decodePng(renderSummaryChart(s));
+      const picture = decodePng(renderSummaryChart(s, UTC_VIEW));
       expect([picture.width, picture.height]).toEqual([800, 400]);
       // Axes and the "No kinds of work used" and "No goods" lines, in grey and black.
       expect(distinctColours(picture)).toBeGreaterThan(3);
@@ -121,15 +123,68 @@ describe("the summary chart as a PNG", () => {
     const r = await t.say("admin", "pool summary");
     expect(r.ok).toBe(true);
     if (!r.ok) return;
-    const charts = replyCharts(r.command, r.data);
+    const charts = replyCharts(r.command, r.data, r.view);
     expect(charts.map((c) => c.name)).toEqual(["summary-bakery.png", "summary-empty.png"]);
     for (const c of charts) expect(decodePng(c.png).width).toBe(800);
-    expect(replyCharts("me balance", r.data)).toEqual([]);
+    expect(replyCharts("me balance", r.data, r.view)).toEqual([]);
   });
 
   it("GIVEN ranges THEN the axis ticks are round numbers that cover them", () => {
     expect(niceTicks(0, 13, 5, 1).values).toEqual([0, 5, 10, 15]);
     expect(niceTicks(0, 1, 5, 1).values).toEqual([0, 1]);
     expect(niceTicks(0.95, 1.45, 5).values).toEqual([0.8, 1, 1.2, 1.4, 1.6]);
+  });
+});
+
+describe("the chart's days are the pool's, in its time zone", () => {
+  // Auckland is 13 hours ahead of UTC in November: its Monday 09:00 is Sunday 20:00 UTC.
+  const AUCKLAND_WEEK_END = Date.parse("2026-11-08T20:00:00Z");
+
+  /** A week of work in a pool in Pacific/Auckland, up to its scheduled summary; returns the bakery's and the pool's zone as delivery reads it. */
+  async function aucklandWeek(): Promise<{ bakery: ProjectSummary; timeZone: string }> {
+    t = await testPool({ start: "2026-10-28T09:00:00Z" });
+    await t.ok("admin", "pool create Riverside");
+    await t.ok("admin", "pool policy timezone Pacific/Auckland");
+    await t.ok("alice", "project create bakery The Bakery");
+    await t.ok("alice", "good add bakery bread effort:0.5 stock:10");
+    await t.ok("alice", "task post bakery Knead hours:1 kind:baking");
+    t.clock.set(new Date(AUCKLAND_WEEK_END - 5 * DAY_MS));
+    await t.ok("bob", "task claim 1");
+    await t.ok("bob", "task done 1");
+    await t.ok("alice", "task verify 1 @bob");
+    const runs = await runDueJobs(t.store, AUCKLAND_WEEK_END);
+    expect(runs.find((r) => r.job === "summaries")?.outcome).toBe("1");
+    const note = (await t.store.pendingNotes("console", 100)).find((n) => n.kind === "summary")!;
+    const zones = await poolTimeZones(t.store, [note.poolId]);
+    return { bakery: JSON.parse(note.body) as ProjectSummary, timeZone: zones.get(note.poolId)! };
+  }
+
+  it("GIVEN a scheduled summary of a pool in Pacific/Auckland THEN its chart's time axis and title give Auckland's days (a day after UTC's) and name the zone", async () => {
+    const { bakery, timeZone } = await aucklandWeek();
+    expect(timeZone).toBe("Pacific/Auckland");
+    // The week ran from Monday 09:00 to Monday 09:00 in Auckland: Sundays 20:00 in UTC.
+    expect([bakery.from, bakery.to]).toEqual([AUCKLAND_WEEK_END - 7 * DAY_MS, AUCKLAND_WEEK_END]);
+    const auckland = chartLabels(chartInput(bakery, viewOf({ timezone: timeZone })));
+    expect(auckland).toEqual({ period: "2 Nov to 9 Nov, Pacific/Auckland", axis: ["2 Nov", "5 Nov", "9 Nov"] });
+    // The same chart in UTC would say the day before at both ends (as it did before).
+    expect(chartLabels(chartInput(bakery, UTC_VIEW))).toEqual({ period: "1 Nov to 8 Nov, UTC", axis: ["1 Nov", "5 Nov", "8 Nov"] });
+    // The labels are drawn: the picture in Auckland's days is not the picture in UTC's.
+    const drawn = renderSummaryChart(bakery, { timeZone });
+    expect(decodePng(drawn).width).toBe(CHART_WIDTH);
+    expect(drawn.equals(renderSummaryChart(bakery, UTC_VIEW))).toBe(false);
+  });
+
+  it("GIVEN pool summary on demand in a pool in Pacific/Auckland THEN the reply carries the pool's zone and its charts are labelled in Auckland's days", async () => {
+    await aucklandWeek();
+    t.clock.set(new Date(AUCKLAND_WEEK_END + HOUR_MS)); // Monday 10:00 in Auckland, Sunday 21:00 UTC
+    const r = await t.say("admin", "pool summary bakery");
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.view).toEqual({ timeZone: "Pacific/Auckland" });
+    const charts = replyChartInputs(r.command, r.data, r.view);
+    expect(charts.map((c) => c.name)).toEqual(["summary-bakery.png"]);
+    // The last seven days: from Monday 10:00 a week ago to now, both Mondays in Auckland (Sundays in UTC).
+    expect(chartLabels(charts[0]!.input)).toEqual({ period: "2 Nov to 9 Nov, Pacific/Auckland", axis: ["2 Nov", "5 Nov", "9 Nov"] });
+    expect(decodePng(replyCharts(r.command, r.data, r.view)[0]!.png).height).toBe(CHART_HEIGHT);
   });
 });

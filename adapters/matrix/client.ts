@@ -694,7 +694,9 @@ export class MatrixAdapter implements Courier {
     if (CONFIRM_KEYS.has(rel.key)) {
       const preview = this.state.readValue(`dpool.preview.${rel.event_id}`);
       if (typeof preview !== "string") return;
-      const inv = this.invocation(roomId, event, { roomId, eventId: rel.event_id, who: localpart(event.sender), sender: event.sender });
+      // A preview asked in a thread is answered there: so is the ✅ on it.
+      const thread = await this.threadOfAnswer(preview);
+      const inv = this.invocation(roomId, event, { roomId, eventId: rel.event_id, who: localpart(event.sender), sender: event.sender, ...(thread ? { thread } : {}) });
       await this.answer(inv, await this.run(inv, () => runConfirmation(this.o.engine, inv, preview)));
       return;
     }
@@ -703,6 +705,13 @@ export class MatrixAdapter implements Courier {
     if (typeof task !== "string") return;
     const inv = this.invocation(roomId, event, { roomId, eventId: rel.event_id, who: localpart(event.sender), sender: event.sender });
     await this.answer(inv, await this.run(inv, () => runText(this.o.engine, inv, `task claim ${task}`)));
+  }
+
+  /** The thread the answer to a request was posted in (its reply row's target), if it was in one. */
+  private async threadOfAnswer(requestId: string): Promise<string | undefined> {
+    const row = await this.o.store.read((tx) => tx.reply(requestId));
+    const thread = row ? (JSON.parse(row.target) as Partial<MatrixTarget>).thread : undefined;
+    return typeof thread === "string" ? thread : undefined;
   }
 
   /**

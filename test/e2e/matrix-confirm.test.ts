@@ -1,7 +1,8 @@
 // pool correct on Matrix, end to end (the real adapter against the fake homeserver): the preview
 // invites a ✅ reaction from the admin who asked. Anyone else's ✅ gets a short refusal and
 // changes nothing; the admin's ✅ reverses the entry once, also when the reaction is handled again
-// after a restart (the reaction's event id is the request id).
+// after a restart (the reaction's event id is the request id). A preview asked in a thread has
+// its ✅ answered in that thread.
 import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -146,5 +147,39 @@ describe("pool correct on Matrix: ✅ on the preview", () => {
     const refused = await hs.waitForEvent(lobby, (e) => e.sender === botUser.userId && text(e).includes("already corrected"), 10_000, { after: again });
     expect(text(refused)).toContain("entry #1 was already corrected by entry #2");
     expect(dumpTables(app.store)).toBe(before);
+  });
+});
+
+describe("pool correct on Matrix in a thread: the ✅'s answer stays in the thread", () => {
+  let root: string;
+  let preview: FakeEvent;
+  const inThread = (e: FakeEvent) => e.content["m.relates_to"] as { rel_type?: string; event_id?: string; "m.in_reply_to"?: { event_id?: string } } | undefined;
+
+  it("GIVEN more verified work WHEN alice asks pool correct in a thread THEN the preview is in that thread", async () => {
+    await say(alice, "!dpool task post bakery Shape the loaves hours:1");
+    await say(bob, "!dpool task claim 2");
+    await say(bob, "!dpool task done 2");
+    expect(text(await say(alice, `!dpool task verify 2 ${bob.userId}`))).toContain("credited 1.00 wh");
+    expect(entries().map((e) => e.id)).toEqual([1, 2, 3]);
+    root = hs.send(lobby, alice.userId, { msgtype: "m.text", body: "Bob's hours for the loaves look doubled" });
+    const command = hs.send(lobby, alice.userId, { msgtype: "m.text", body: "!dpool pool correct 3 shaped twice", "m.relates_to": { rel_type: "m.thread", event_id: root, is_falling_back: true, "m.in_reply_to": { event_id: root } } });
+    await until("the preview", () => answers(lobby, command).length > 0, 10_000);
+    preview = answers(lobby, command)[0]!;
+    expect(text(preview)).toContain("would be reversed");
+    expect(inThread(preview)).toMatchObject({ rel_type: "m.thread", event_id: root });
+  });
+
+  it("GIVEN the preview in a thread WHEN bob reacts ✅ THEN his refusal is in the thread, replying to the preview", async () => {
+    const bobs = hs.react(lobby, bob.userId, preview.event_id, "✅");
+    const refused = await hs.waitForEvent(lobby, (e) => e.sender === botUser.userId && text(e).includes("only the member who asked"), 10_000, { after: bobs });
+    expect(inThread(refused)).toEqual({ rel_type: "m.thread", event_id: root, is_falling_back: false, "m.in_reply_to": { event_id: preview.event_id } });
+  });
+
+  it("GIVEN the preview in a thread WHEN alice reacts ✅ THEN entry #3 is reversed and the answer is in the thread, replying to the preview", async () => {
+    const alices = hs.react(lobby, alice.userId, preview.event_id, "✅");
+    const done = await hs.waitForEvent(lobby, (e) => e.sender === botUser.userId && text(e).includes("reversed by entry #4"), 10_000, { after: alices });
+    expect(text(done)).toContain("Entry #3 (1.00 wh) reversed by entry #4: shaped twice");
+    expect(inThread(done)).toEqual({ rel_type: "m.thread", event_id: root, is_falling_back: false, "m.in_reply_to": { event_id: preview.event_id } });
+    expect(entries().at(-1)).toEqual({ id: 4, kind: "correction", reverses: 3, memo: "shaped twice" });
   });
 });

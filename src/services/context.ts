@@ -6,7 +6,6 @@ import { readPolicy, type Policy } from "../core/policy.ts";
 import { nameKey, nearestNamed } from "../core/suggest.ts";
 import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
-import { announceTo } from "./rooms.ts";
 import type { MemberRow, PoolRole, PoolRow, ProjectRow, RoomRow, Tx } from "../store.ts";
 
 /** A person on a platform, speaking in a room; what an adapter knows before the core does. */
@@ -186,10 +185,3 @@ export async function findPoolMember(ctx: PoolCtx, ref: MemberRef): Promise<Resu
   return ok(m);
 }
 
-/**
- * Queues a message for the pool's rooms that have not switched its kind off; the app delivers
- * it after the transaction commits. Returns the rooms it went to.
- */
-export async function announce(ctx: PoolCtx, roomIds: readonly number[], kind: string, body: string): Promise<number[]> {
-  return announceTo(ctx.tx, ctx.pool.row.id, roomIds, kind, body, ctx.now);
-}

@@ -2,7 +2,8 @@
 import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
 import type { GoalRow, ProjectRow } from "../store.ts";
-import { announce, findProject, requireCoordinator, type PoolCtx } from "./context.ts";
+import { announce } from "./announce.ts";
+import { findProject, requireCoordinator, type PoolCtx } from "./context.ts";
 
 type R<T> = Promise<Result<T, DomainError>>;
 

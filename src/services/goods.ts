@@ -14,8 +14,9 @@ import { err, ok, type Result } from "../result.ts";
 import type { AllocationRow, GoodModel, GoodRequestRow, GoodRow, LoanRow, NoteRow, ProjectRow, RoundRow, Tx } from "../store.ts";
 import { nameKey, nearestNamed } from "../core/suggest.ts";
 import { ensureAccount, findProject, requireAdmin, requireCoordinator, typedNumber, type PoolCtx } from "./context.ts";
-import { announceTo, projectRooms } from "./rooms.ts";
-import { postEntries, postEntry, type Posting } from "./ledger.ts";
+import { announceTo } from "./announce.ts";
+import { projectRooms } from "./rooms.ts";
+import { postEntries, postEntry, type Posting } from "./posting.ts";
 
 type R<T> = Promise<Result<T, DomainError>>;
 

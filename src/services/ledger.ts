@@ -1,50 +1,14 @@
-// Writing to the ledger: every movement of weighted hours goes through `postEntry`, which
-// checks the entry with the pure rules and appends it; corrections reverse an entry.
-import { checkEntry, reversal } from "../core/ledger.ts";
+// The ledger's services: corrections reverse an entry; a member's balance and history. Every
+// movement of weighted hours goes through `postEntry` (posting.ts).
+import { reversal } from "../core/ledger.ts";
 import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
-import type { AccountRow, EntryRow, NewEntry, Tx } from "../store.ts";
+import type { AccountRow, EntryRow, Tx } from "../store.ts";
 import { requireAdmin, type PoolCtx } from "./context.ts";
 import { overdueLoans, type OverdueView } from "./goods.ts";
+import { postEntry } from "./posting.ts";
 
 type R<T> = Promise<Result<T, DomainError>>;
-
-/** An entry to append; `reverses` only for corrections. */
-export type Posting = Omit<NewEntry, "reverses"> & { readonly reverses?: number | null };
-
-/**
- * Appends one entry. Callers decide amounts with the pure rules first; a bad entry here is a
- * bug, so it throws and the whole command rolls back.
- */
-export async function postEntry(tx: Tx, p: Posting): Promise<EntryRow> {
-  const problem = checkEntry(p);
-  if (problem) throw new Error(`refusing ledger entry (${problem}): ${JSON.stringify(p)}`);
-  const [from, to] = [await tx.accountById(p.fromAccount), await tx.accountById(p.toAccount)];
-  if (!from || !to || from.poolId !== p.poolId || to.poolId !== p.poolId) {
-    throw new Error(`ledger entry between accounts of different pools: ${JSON.stringify(p)}`);
-  }
-  const row = { ...p, reverses: p.reverses ?? null };
-  const id = await tx.insertEntry(row);
-  return { id, ...row };
-}
-
-/**
- * Appends several entries in order, each checked as `postEntry` does; each account is read
- * once however many entries it is in (a round's winners all pay the same project).
- */
-export async function postEntries(tx: Tx, ps: readonly Posting[]): Promise<void> {
-  const accounts = new Map<number, AccountRow | undefined>();
-  for (const p of ps) {
-    const problem = checkEntry(p);
-    if (problem) throw new Error(`refusing ledger entry (${problem}): ${JSON.stringify(p)}`);
-    for (const id of [p.fromAccount, p.toAccount]) if (!accounts.has(id)) accounts.set(id, await tx.accountById(id));
-    const [from, to] = [accounts.get(p.fromAccount), accounts.get(p.toAccount)];
-    if (!from || !to || from.poolId !== p.poolId || to.poolId !== p.poolId) {
-      throw new Error(`ledger entry between accounts of different pools: ${JSON.stringify(p)}`);
-    }
-  }
-  await tx.insertEntries(ps.map((p) => ({ ...p, reverses: p.reverses ?? null })));
-}
 
 /** An entry of this pool that a pool admin may reverse: not reversed yet. */
 export async function reversibleEntry(c: PoolCtx, entryId: number): R<EntryRow> {

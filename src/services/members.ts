@@ -8,7 +8,7 @@ import { HOLDS_SLOT } from "../core/tasks.ts";
 import type { ClaimRow, ClaimStatus, IdentityRow, MemberRow, Tx } from "../store.ts";
 import { catchUp } from "./catch-up.ts";
 import { ensureAccount, type Ctx } from "./context.ts";
-import { postEntry } from "./ledger.ts";
+import { postEntry } from "./posting.ts";
 import { freshCode, takeCode } from "./pools.ts";
 import { endClaim } from "./tasks.ts";
 

@@ -1,7 +1,8 @@
 // What rooms hear without asking: announcements (each kind switchable per room), the live task
 // board (one message per room, edited in place by the adapter) and the daily neglected-work
-// notice. Everything here queues outbox messages inside the caller's transaction.
-import { ANNOUNCEMENT_SWITCH_NAMES, switchOf, type AnnouncementSwitch } from "../core/announcements.ts";
+// notice. Everything here queues outbox messages inside the caller's transaction (announcing
+// itself, and which rooms are muted, is in announce.ts).
+import { ANNOUNCEMENT_SWITCH_NAMES, type AnnouncementSwitch } from "../core/announcements.ts";
 import { parseCron, slotsBetween } from "../core/cron.ts";
 import { readPolicy, type Policy } from "../core/policy.ts";
 import { DAY_MS } from "../core/time.ts";
@@ -9,33 +10,10 @@ import { openMsAt, taskWeight, weightRules, type WeightRules } from "../core/wei
 import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
 import type { OpenTaskRow, OpenTaskScope, PoolRow, RoomRow, Store, Tx } from "../store.ts";
+import { mutedRooms, silentRooms } from "./announce.ts";
 import { isCoordinator, type PoolCtx } from "./context.ts";
 
 type R<T> = Promise<Result<T, DomainError>>;
-
-/** The pool's rooms that switched this kind of announcement off. */
-async function mutedRooms(tx: Tx, poolId: number, sw: AnnouncementSwitch): Promise<Set<number>> {
-  return new Set((await tx.roomMutes(poolId)).filter((m) => m.kind === sw).map((m) => m.roomId));
-}
-
-/** Rooms that hear nothing now: this kind switched off there, or the platform refused the bot there. */
-async function silentRooms(tx: Tx, poolId: number, sw: AnnouncementSwitch | undefined): Promise<Set<number>> {
-  const silent = sw === undefined ? new Set<number>() : await mutedRooms(tx, poolId, sw);
-  for (const r of await tx.rooms(poolId)) if (r.unreachableSince !== null) silent.add(r.id);
-  return silent;
-}
-
-/** Queues a message for those of the rooms that have not switched its kind off (and that the bot can reach). */
-export async function announceTo(tx: Tx, poolId: number, roomIds: readonly number[], kind: string, body: string, at: number): Promise<number[]> {
-  const muted = await silentRooms(tx, poolId, switchOf(kind));
-  const sent: number[] = [];
-  for (const roomId of roomIds) {
-    if (muted.has(roomId)) continue;
-    await tx.insertOutbox({ roomId, kind, body, createdAt: at });
-    sent.push(roomId);
-  }
-  return sent;
-}
 
 /** The rooms that hear about a project's tasks and goods: its own rooms and the pool's lobby. */
 export async function projectRooms(tx: Tx, poolId: number, projectId: number): Promise<number[]> {

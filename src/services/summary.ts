@@ -14,7 +14,7 @@ import type { Tx } from "../store.ts";
 import { findProject, type PoolCtx } from "./context.ts";
 import { effortOf, overdueLoans, sectorLines, type OverdueView, type SectorLine } from "./goods.ts";
 import { commonsShare, type CommonsShare } from "./projects.ts";
-import { announceTo } from "./rooms.ts";
+import { announceTo } from "./announce.ts";
 import { summaryChart, type SummaryChart } from "./summary-chart.ts";
 
 type R<T> = Promise<Result<T, DomainError>>;

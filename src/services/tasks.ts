@@ -11,11 +11,12 @@ import { credit, marketWeight, nextRiseAt, openMsAt, taskWeight, waitlistWeight,
 import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
 import type { ClaimRow, ClaimStatus, EntryRow, KindRow, ProjectRow, TaskRow, Tx } from "../store.ts";
-import { announce, ensureAccount, findPoolMember, findProject, isCoordinator, requireCoordinator, type MemberRef, type PoolCtx } from "./context.ts";
+import { announce } from "./announce.ts";
+import { ensureAccount, findPoolMember, findProject, isCoordinator, requireCoordinator, type MemberRef, type PoolCtx } from "./context.ts";
 import { produceFromTask, productionGood } from "./goods.ts";
 import { workAccount } from "./projects.ts";
 import { projectRooms } from "./rooms.ts";
-import { postEntry } from "./ledger.ts";
+import { postEntry } from "./posting.ts";
 
 type R<T> = Promise<Result<T, DomainError>>;
 

@@ -42,7 +42,7 @@ import { credit, WEIGHT_ONE } from "../../src/core/weights.ts";
 import { roundOutcome } from "../../src/core/auction.ts";
 import { closeDueRounds, settlePeriod, type RoundClosed } from "../../src/services/goods.ts";
 import { ensureAccount } from "../../src/services/context.ts";
-import { postEntry } from "../../src/services/ledger.ts";
+import { postEntry } from "../../src/services/posting.ts";
 import { testPool, type TestPool } from "../support/app.ts";
 
 const POOL_ID = 1;

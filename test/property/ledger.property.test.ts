@@ -14,7 +14,7 @@ import { parseCommand } from "../../commands/text.ts";
 import { table } from "../../commands/table.ts";
 import { DAY_MS, MINUTE_MS } from "../../src/clock.ts";
 import { MAX_ENTRY_MILLI_HOURS } from "../../src/core/ledger.ts";
-import { postEntry } from "../../src/services/ledger.ts";
+import { postEntry } from "../../src/services/posting.ts";
 import { testPool, type TestPool } from "../support/app.ts";
 
 const USERS = ["alice", "bob", "carol", "dave"] as const;

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { DAY_MS, HOUR_MS } from "../../../src/clock.ts";
 import { ensureAccount } from "../../../src/services/context.ts";
 import { closeDueRounds } from "../../../src/services/goods.ts";
-import { postEntry } from "../../../src/services/ledger.ts";
+import { postEntry } from "../../../src/services/posting.ts";
 import { riverside, text, type TestPool } from "../../support/app.ts";
 
 let t: TestPool;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { MINUTE_MS, DAY_MS } from "../../../src/clock.ts";
-import { postEntry } from "../../../src/services/ledger.ts";
+import { postEntry } from "../../../src/services/posting.ts";
 import { testPool, type TestPool } from "../../support/app.ts";
 
 let t: TestPool;

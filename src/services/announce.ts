@@ -1,0 +1,39 @@
+// Announcing: queuing a message for those of a pool's rooms that hear its kind (not switched off
+// there, and reachable by the bot). The app delivers the outbox after the transaction commits.
+// Kept apart from context.ts (who the caller is) and rooms.ts (switches, boards, notices), which
+// both need it, so that neither imports the other for it.
+import { switchOf, type AnnouncementSwitch } from "../core/announcements.ts";
+import type { Tx } from "../store.ts";
+import type { PoolCtx } from "./context.ts";
+
+/** The pool's rooms that switched this kind of announcement off. */
+export async function mutedRooms(tx: Tx, poolId: number, sw: AnnouncementSwitch): Promise<Set<number>> {
+  return new Set((await tx.roomMutes(poolId)).filter((m) => m.kind === sw).map((m) => m.roomId));
+}
+
+/** Rooms that hear nothing now: this kind switched off there, or the platform refused the bot there. */
+export async function silentRooms(tx: Tx, poolId: number, sw: AnnouncementSwitch | undefined): Promise<Set<number>> {
+  const silent = sw === undefined ? new Set<number>() : await mutedRooms(tx, poolId, sw);
+  for (const r of await tx.rooms(poolId)) if (r.unreachableSince !== null) silent.add(r.id);
+  return silent;
+}
+
+/** Queues a message for those of the rooms that have not switched its kind off (and that the bot can reach). */
+export async function announceTo(tx: Tx, poolId: number, roomIds: readonly number[], kind: string, body: string, at: number): Promise<number[]> {
+  const muted = await silentRooms(tx, poolId, switchOf(kind));
+  const sent: number[] = [];
+  for (const roomId of roomIds) {
+    if (muted.has(roomId)) continue;
+    await tx.insertOutbox({ roomId, kind, body, createdAt: at });
+    sent.push(roomId);
+  }
+  return sent;
+}
+
+/**
+ * Queues a message for the pool's rooms that have not switched its kind off; the app delivers
+ * it after the transaction commits. Returns the rooms it went to.
+ */
+export async function announce(ctx: PoolCtx, roomIds: readonly number[], kind: string, body: string): Promise<number[]> {
+  return announceTo(ctx.tx, ctx.pool.row.id, roomIds, kind, body, ctx.now);
+}

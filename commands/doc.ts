@@ -29,7 +29,7 @@ export const doc = {
   warn: (text: string): Span => ({ style: "warn", text }),
 };
 
-import { refWords } from "./refs.ts";
+import { refWords } from "./ref-words.ts";
 
 export type SpanFormatter = (style: Style, text: string) => string;
 

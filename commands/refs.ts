@@ -5,6 +5,9 @@
 import type { AnyArg } from "./args.ts";
 import type { AnyCommand } from "./define.ts";
 import type { Block, Doc, Span } from "./doc.ts";
+import { refWords } from "./ref-words.ts";
+
+export { refWords };
 
 export interface RefPart {
   /** The option's name in the table (and on Discord). */
@@ -18,36 +21,6 @@ export interface RefPart {
 export interface CommandRef {
   readonly command: AnyCommand;
   readonly parts: readonly RefPart[];
-}
-
-/**
- * Splits a reference into words: spaces inside double quotes, `<...>` placeholders and `[...]`
- * optional parts do not split. Quotes are kept, so a word can be shown as it was typed.
- */
-export function refWords(text: string): string[] {
-  const words: string[] = [];
-  let cur = "";
-  const closers: string[] = [];
-  for (const ch of text) {
-    const top = closers[closers.length - 1];
-    if (top === '"') {
-      cur += ch;
-      if (ch === '"') closers.pop();
-      continue;
-    }
-    if (/\s/.test(ch) && closers.length === 0) {
-      if (cur) words.push(cur);
-      cur = "";
-      continue;
-    }
-    cur += ch;
-    if (ch === top) closers.pop();
-    else if (ch === '"') closers.push('"');
-    else if (ch === "<") closers.push(">");
-    else if (ch === "[") closers.push("]");
-  }
-  if (cur) words.push(cur);
-  return words;
 }
 
 const unquote = (s: string) => (s.length >= 2 && s.startsWith('"') && s.endsWith('"') ? s.slice(1, -1).replace(/\\(.)/g, "$1") : s);

@@ -76,6 +76,7 @@ export class Arg<T> {
 }
 
 // biome-ignore lint: any is the honest type of a heterogeneous table
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above
 export type AnyArg = Arg<any>;
 export type ArgValues<A extends Record<string, AnyArg>> = { [K in keyof A]: A[K] extends Arg<infer T> ? T : never };
 
@@ -197,7 +198,7 @@ export const arg = {
       z
         .string()
         .transform((s) => s.toLowerCase())
-        .pipe(z.enum(choices)) as unknown as z.ZodType<C[number]>,
+        .pipe(z.enum(choices)),
       (v) => v,
     );
   },

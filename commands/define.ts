@@ -66,6 +66,7 @@ export interface CommandDef<A extends Record<string, AnyArg>, D, W extends Where
 }
 
 // biome-ignore lint: the table holds commands of many argument and result types
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above
 export type AnyCommand = CommandDef<Record<string, AnyArg>, any, Where>;
 
 export function defineCommand<A extends Record<string, AnyArg>, D, const W extends Where>(def: CommandDef<A, D, W>): AnyCommand {

@@ -9,7 +9,7 @@ import { DatabaseBusyError, WriteInReadError, type DomainError } from "../src/er
 import type { FloodVerdict } from "../src/core/flood.ts";
 import { defaultPolicy, readPolicy } from "../src/core/policy.ts";
 import { commandFingerprint, FloodGate, floodLimitOf, ownsReply, ownsRequest } from "../src/services/admission.ts";
-import { findCaller, inPool, resolveCaller, type Caller, type Ctx, type PoolCtx } from "../src/services/context.ts";
+import { findCaller, inPool, resolveCaller, type Caller, type Ctx } from "../src/services/context.ts";
 import { markBoards } from "../src/services/rooms.ts";
 import { catchUp, nothingDue, type CaughtUp } from "../src/services/catch-up.ts";
 import { didSomething } from "../src/core/outcome.ts";
@@ -266,7 +266,7 @@ export async function execute(engine: Engine, inv: Invocation, command: AnyComma
         if (!pooled.ok) throw new Refusal(pooled.error);
         runCtx = pooled.value;
       }
-      const result = await command.run(runCtx as PoolCtx, values, { table: engine.table, caughtUp: caught });
+      const result = await command.run(runCtx, values, { table: engine.table, caughtUp: caught });
       if (!result.ok) throw new Refusal(result.error);
       // A command outside a pool may have just bound the room to one (pool create, pool join).
       if (!ctx.pool) view = await roomView(tx, inv.caller);
@@ -371,7 +371,7 @@ async function readOnly(
         if (!pooled.ok) throw new Refusal(pooled.error);
         runCtx = pooled.value;
       }
-      const result = await command.run(runCtx as PoolCtx, values, { table: engine.table, caughtUp: ctx.pool ? NOTHING_CAUGHT : undefined });
+      const result = await command.run(runCtx, values, { table: engine.table, caughtUp: ctx.pool ? NOTHING_CAUGHT : undefined });
       if (!result.ok) throw new Refusal(result.error);
       // Through JSON, as the write path stores it, so the answer is the same either way.
       return { replayed: false, command: commandName(command), data: JSON.parse(JSON.stringify(result.value ?? null)) as unknown };

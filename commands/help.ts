@@ -34,7 +34,7 @@ export function describeCommand(c: AnyCommand): CommandDetails {
     details: c.details,
     bindsRoom: c.bindsRoom === true,
     examples: c.examples ?? [],
-    args: (Object.entries(c.args) as Array<[string, AnyArg]>).map(([name, a]) => ({
+    args: Object.entries<AnyArg>(c.args).map(([name, a]) => ({
       name,
       shown: a.spec.positional ? `<${a.spec.placeholder}>` : `${name}:<${a.spec.placeholder}>`,
       description: a.spec.description,

@@ -159,7 +159,7 @@ function verbsOf(table: readonly AnyCommand[], group: string): string {
 
 function bindArgs(command: AnyCommand, tokens: readonly Token[]): Parsed {
   const fail = (problem: string, suggestion?: string): Parsed => ({ ok: false, error: { kind: "usage", command, problem, suggestion } });
-  const entries = Object.entries(command.args) as Array<[string, AnyArg]>;
+  const entries = Object.entries<AnyArg>(command.args);
   const positional = entries.filter(([, a]) => a.spec.positional);
   const raw = new Map<string, string>();
   let next = 0;
@@ -212,7 +212,7 @@ function bindArgs(command: AnyCommand, tokens: readonly Token[]): Parsed {
 export function checkValues(command: AnyCommand, raw: ReadonlyMap<string, unknown>): Parsed {
   const fail = (problem: string, suggestion?: string): Parsed => ({ ok: false, error: { kind: "usage", command, problem, suggestion } });
   const values: Record<string, unknown> = {};
-  for (const [name, a] of Object.entries(command.args) as Array<[string, AnyArg]>) {
+  for (const [name, a] of Object.entries<AnyArg>(command.args)) {
     const given = raw.get(name);
     if (given === undefined) {
       if (!a.spec.optional) return fail(`missing ${describe(name, a)}`);
@@ -240,7 +240,7 @@ function describe(name: string, a: AnyArg): string {
 /** `goal announce <project> <text>`, `me history [limit]`, `task post ... [kind:<label>]`. */
 export function usageLine(command: AnyCommand): string {
   const parts = [...command.path];
-  for (const [name, a] of Object.entries(command.args) as Array<[string, AnyArg]>) {
+  for (const [name, a] of Object.entries<AnyArg>(command.args)) {
     const core = a.spec.positional ? `<${a.spec.placeholder}>` : `${name}:<${a.spec.placeholder}>`;
     const shown = a.spec.positional && a.spec.optional ? `[${a.spec.placeholder}]` : a.spec.optional ? `[${core}]` : core;
     parts.push(shown);
@@ -259,7 +259,7 @@ export function quote(value: string): string {
 export function formatCommand(command: AnyCommand, values: Record<string, unknown>): string {
   const parts: string[] = [...command.path];
   let positionalOpen = true;
-  for (const [name, a] of Object.entries(command.args) as Array<[string, AnyArg]>) {
+  for (const [name, a] of Object.entries<AnyArg>(command.args)) {
     const v = values[name];
     if (v === undefined) {
       if (a.spec.positional) positionalOpen = false;

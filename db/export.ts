@@ -63,7 +63,7 @@ export function exportDatabase(db: SqliteDb, exportedAt: Date): ExportDocument {
         .select()
         .from(table)
         .orderBy(...columns.map((c) => asc(c)))
-        .all() as ExportRow[];
+        .all();
     }
     return { migration: lastMigration(db), tables };
   });
@@ -123,7 +123,7 @@ export function importDatabase(db: SqliteDb, doc: ExportDocument): Record<string
       for (let i = 0; i < rows.length; i += 100) {
         try {
           db.insert(table)
-            .values(rows.slice(i, i + 100) as never)
+            .values(rows.slice(i, i + 100))
             .run();
         } catch (e) {
           throw invalid(`table ${name} does not fit this database: ${(e as Error).message}`);

@@ -18,7 +18,6 @@ import type {
   AccountRow,
   ClaimOptions,
   ClaimRow,
-  CodeRow,
   DeliveryOutcome,
   DeliveryRef,
   EntryRow,
@@ -374,7 +373,7 @@ function makeTx(db: SqliteDb): Tx {
       return raw && roomRows.read(raw);
     },
     async rooms(poolId) {
-      return db.select().from(t.rooms).where(eq(t.rooms.poolId, poolId)).orderBy(asc(t.rooms.id)).all() as RoomRow[];
+      return db.select().from(t.rooms).where(eq(t.rooms.poolId, poolId)).orderBy(asc(t.rooms.id)).all();
     },
     async insertRoom(r) {
       return db.insert(t.rooms).values(r).returning({ id: t.rooms.id }).get().id;
@@ -390,7 +389,7 @@ function makeTx(db: SqliteDb): Tx {
       return db.insert(t.goals).values(g).returning({ id: t.goals.id }).get().id;
     },
     async goal(id) {
-      return db.select().from(t.goals).where(eq(t.goals.id, id)).get() as GoalRow | undefined;
+      return db.select().from(t.goals).where(eq(t.goals.id, id)).get();
     },
     async goals(poolId, filter) {
       const where = ["pool_id = @poolId", ...(filter.projectId !== undefined ? ["project_id = @projectId"] : []), ...(filter.status !== undefined ? ["status = @status"] : [])];
@@ -406,7 +405,7 @@ function makeTx(db: SqliteDb): Tx {
       db.insert(t.codes).values(c).run();
     },
     async code(code) {
-      return db.select().from(t.codes).where(eq(t.codes.code, code)).get() as CodeRow | undefined;
+      return db.select().from(t.codes).where(eq(t.codes.code, code)).get();
     },
     async useCode(code, usedAt, usedBy) {
       db.update(t.codes).set({ usedAt, usedBy }).where(eq(t.codes.code, code)).run();
@@ -573,7 +572,7 @@ function makeTx(db: SqliteDb): Tx {
       return raws.map((r) => claimRows.read(r));
     },
     async claimsOfMember(memberId) {
-      return db.select().from(t.claims).where(eq(t.claims.memberId, memberId)).orderBy(asc(t.claims.id)).all() as ClaimRow[];
+      return db.select().from(t.claims).where(eq(t.claims.memberId, memberId)).orderBy(asc(t.claims.id)).all();
     },
     async claimsOfTasks(taskIds) {
       if (taskIds.length === 0) return [];
@@ -582,14 +581,14 @@ function makeTx(db: SqliteDb): Tx {
         .from(t.claims)
         .where(sql`${t.claims.taskId} IN (SELECT value FROM json_each(${idList(taskIds)}))`)
         .orderBy(asc(t.claims.id))
-        .all() as ClaimRow[];
+        .all();
     },
     async claim(id) {
-      return db.select().from(t.claims).where(eq(t.claims.id, id)).get() as ClaimRow | undefined;
+      return db.select().from(t.claims).where(eq(t.claims.id, id)).get();
     },
     async claimOfEntry(entryId) {
       // Rare (a correction of a work credit): a scan of the claims needs no index.
-      return db.select().from(t.claims).where(eq(t.claims.entryId, entryId)).get() as ClaimRow | undefined;
+      return db.select().from(t.claims).where(eq(t.claims.entryId, entryId)).get();
     },
     async insertClaim(c) {
       return insertRow(t.claims, "claims", c);
@@ -1185,7 +1184,7 @@ function makeTx(db: SqliteDb): Tx {
         .from(t.goodRequests)
         .where(and(eq(t.goodRequests.goodId, goodId), gte(t.goodRequests.createdAt, from), lt(t.goodRequests.createdAt, to)))
         .orderBy(asc(t.goodRequests.id))
-        .all() as GoodRequestRow[];
+        .all();
     },
   };
 }
@@ -1298,7 +1297,7 @@ export class SqliteStore implements Store {
     if (!this.reader) {
       const client = new Database(this.file, { readonly: true, fileMustExist: true });
       client.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-      const db = drizzle(client, { schema: t }) as unknown as SqliteDb;
+      const db = drizzle(client, { schema: t });
       this.reader = { db, tx: makeTx(db), queue: Promise.resolve() };
     }
     const reader = this.reader;
@@ -1330,7 +1329,7 @@ export class SqliteStore implements Store {
       .orderBy(asc(t.outbox.id))
       .limit(limit)
       .all();
-    return rows.map((r) => ({ ...(r.outbox as OutboxRow), room: r.room as RoomRow }));
+    return rows.map((r) => ({ ...(r.outbox as OutboxRow), room: r.room }));
   }
 
   async markDelivered(ids: readonly number[], at: number) {
@@ -1383,7 +1382,7 @@ export class SqliteStore implements Store {
         .set({ claimedBy: o.owner, claimedUntil: o.now + o.leaseMs })
         .where(inArray(t.replies.requestId, rows.map((r) => r.requestId)))
         .run();
-      return rows as ReplyRow[];
+      return rows;
     });
   }
 
@@ -1396,7 +1395,7 @@ export class SqliteStore implements Store {
         .get();
       if (!row) return undefined;
       this.db.update(t.replies).set({ claimedBy: o.owner, claimedUntil: o.now + o.leaseMs }).where(eq(t.replies.requestId, requestId)).run();
-      return row as ReplyRow;
+      return row;
     });
   }
 
@@ -1424,7 +1423,7 @@ export class SqliteStore implements Store {
         .set({ claimedBy: o.owner, claimedUntil: o.now + o.leaseMs })
         .where(inArray(t.outbox.id, rows.map((r) => r.outbox.id)))
         .run();
-      return rows.map((r) => ({ ...(r.outbox as OutboxRow), attempts: r.outbox.attempts, room: r.room as RoomRow }));
+      return rows.map((r) => ({ ...(r.outbox as OutboxRow), attempts: r.outbox.attempts, room: r.room }));
     });
   }
 

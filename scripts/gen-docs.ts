@@ -219,4 +219,12 @@ export async function main(argv: readonly string[], file = README_FILE): Promise
 }
 
 const isEntry = process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href;
-if (isEntry) main(process.argv.slice(2)).then((code) => (process.exitCode = code));
+if (isEntry) {
+  main(process.argv.slice(2)).then(
+    (code) => (process.exitCode = code),
+    (err: unknown) => {
+      console.error(err);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -67,7 +67,7 @@ export async function simulateMonth(seed = 1, days = 30, volunteers = 12): Promi
   const must = async (user: string, text: string) => {
     const r = await say(user, text);
     if (!r.ok) throw new Error(`simulation: "${text}" as ${user} was refused: ${r.message}`);
-    return r.data as any;
+    return r.data as Record<string, unknown>;
   };
 
   await must("admin", "pool create Simulated");
@@ -133,7 +133,7 @@ export async function simulateMonth(seed = 1, days = 30, volunteers = 12): Promi
     days,
     volunteers,
     commands,
-    balanced: audit.balanced,
+    balanced: audit.balanced === true,
     kinds: PLAN.map((k) => {
       const c = counts.get(k.kind)!;
       return {
@@ -166,5 +166,11 @@ export function simulationMarkdown(r: MonthResult): string {
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const seed = Number(process.argv[2] ?? 1);
-  simulateMonth(seed).then((r) => console.log(simulationMarkdown(r)));
+  simulateMonth(seed).then(
+    (r) => console.log(simulationMarkdown(r)),
+    (err: unknown) => {
+      console.error(err);
+      process.exitCode = 1;
+    },
+  );
 }

@@ -383,6 +383,7 @@ export class DiscordCourier implements Courier {
     // Network trouble (connection refused or reset, timeouts, aborted requests) passes; anything else is a bug.
     const err = e as { name?: string; code?: unknown; cause?: { code?: unknown }; message?: string };
     if (typeof err?.code === "string" || typeof err?.cause?.code === "string" || err?.name === "AbortError" || err?.name === "TimeoutError") {
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a code is a string or an errno number
       return { retry: true, reason: `network: ${String(err.code ?? err.cause?.code ?? err.name)} ${err.message ?? ""}`.trim() };
     }
     return { retry: false, reason: `could not render or send the message: ${e instanceof Error ? e.message : String(e)}` };

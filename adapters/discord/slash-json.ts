@@ -71,7 +71,7 @@ function option(command: AnyCommand, name: string, a: AnyArg): APIApplicationCom
 }
 
 function options(command: AnyCommand): APIApplicationCommandBasicOption[] {
-  const all = (Object.entries(command.args) as Array<[string, AnyArg]>).map(([name, a]) => option(command, name, a));
+  const all = Object.entries<AnyArg>(command.args).map(([name, a]) => option(command, name, a));
   // Discord requires every required option before the optional ones.
   return [...all.filter((o) => o.required), ...all.filter((o) => !o.required)];
 }

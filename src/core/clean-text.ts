@@ -7,10 +7,12 @@
 
 export type UnsafeKind = "control" | "direction" | "invisible";
 
+// eslint-disable-next-line no-control-regex -- control characters are what this finds
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const DIRECTION = /[\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]/;
 // Zero-width and invisible formatting characters (ZWJ is judged by its neighbours).
 const INVISIBLE = /[\u200b-\u200d\u2060-\u2064\u206a-\u206f\ufeff\ufff9-\ufffb\u180e]/;
+// eslint-disable-next-line no-control-regex -- control characters are among what this finds
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u061c\u202a-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb\u180e\ud800-\udfff]/;
 
 const ZWJ = 0x200d;

@@ -49,9 +49,9 @@ describe("dpool failures", () => {
     ]);
     const [execJson, backupJson, exportJson, execText] = runs;
     for (const [r, why] of [
-      [execJson!, reason],
-      [backupJson!, readReason],
-      [exportJson!, readReason],
+      [execJson, reason],
+      [backupJson, readReason],
+      [exportJson, readReason],
     ] as const) {
       expect(r.code).toBe(3);
       expect(r.stdout.trimEnd().split("\n")).toHaveLength(1);
@@ -59,9 +59,9 @@ describe("dpool failures", () => {
       expect(JSON.parse(r.stdout).error.message.startsWith(`cannot use the database ${db}: `)).toBe(true);
       expect(r.stderr).toBe("");
     }
-    expect(execText!.code).toBe(3);
-    expect(execText!.stdout).toBe("");
-    expect(execText!.stderr.trimEnd().split("\n")).toEqual([expect.stringMatching(reason)]);
+    expect(execText.code).toBe(3);
+    expect(execText.stdout).toBe("");
+    expect(execText.stderr.trimEnd().split("\n")).toEqual([expect.stringMatching(reason)]);
     for (const r of runs) expect(r.stdout + r.stderr).not.toMatch(/^\s+at /m);
     expect(existsSync(join(dir, "never.sqlite")) || existsSync(join(dir, "never.json"))).toBe(false);
   });

@@ -122,7 +122,7 @@ describe("pool correct on Discord: the preview's buttons", () => {
 
     // The same press delivered twice: the second is ignored, one answer and one correction.
     const seen = logged.length;
-    fake.dispatch("INTERACTION_CREATE", pressed.payload as never);
+    fake.dispatch("INTERACTION_CREATE", pressed.payload);
     await vi.waitFor(() => expect(logged.slice(seen).map((l) => l.msg)).toContain("the same interaction arrived twice; the second is ignored"), { timeout: 5000 });
     expect(pressed.messages).toHaveLength(1);
     expect(entries()).toHaveLength(2);

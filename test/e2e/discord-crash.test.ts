@@ -88,8 +88,8 @@ describe("Discord burst and crash", () => {
           logs.push(...text.split("\n").filter(Boolean));
           if (text.includes("is connected to")) ready = true;
         };
-        c.stdout!.on("data", onData);
-        c.stderr!.on("data", onData);
+        c.stdout.on("data", onData);
+        c.stderr.on("data", onData);
         const deadline = Date.now() + 30_000;
         while (!(ready && fake.identifies.length > identified)) {
           if (c.exitCode !== null) throw new Error(`the bot exited with ${c.exitCode}:\n${logs.slice(-20).join("\n")}`);

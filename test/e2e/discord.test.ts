@@ -190,7 +190,7 @@ describe("Discord end to end", () => {
       { name: "title", type: STRING, value: "Sweep the floor" },
       { name: "hours", type: NUMBER, value: 1 },
     ]);
-    const tasks = fake.interact({ type: "autocomplete", user: "bob", channelId: "lobby", name: "task", subcommand: "claim", options: [{ name: "id", type: INTEGER, value: "", focused: true } as never] });
+    const tasks = fake.interact({ type: "autocomplete", user: "bob", channelId: "lobby", name: "task", subcommand: "claim", options: [{ name: "id", type: INTEGER, value: "", focused: true }] });
     await tasks.settled();
     expect(tasks.choices?.map((c) => c.name)).toEqual(expect.arrayContaining(["#3 Sweep the floor · weight 1.00 · open", "#2 Wash the trays · weight 1.00 · open"]));
     expect(tasks.choices?.map((c) => c.value).sort()).toEqual([2, 3]);
@@ -220,7 +220,7 @@ describe("Discord end to end", () => {
     await verify.settled();
     const before = (await run("bob", "lobby", "me", "balance")).text;
     const seen = logged.length;
-    fake.dispatch("INTERACTION_CREATE", verify.payload as never);
+    fake.dispatch("INTERACTION_CREATE", verify.payload);
     await vi.waitFor(() => expect(logged.slice(seen).map((l) => l.msg)).toContain("the same interaction arrived twice; the second is ignored"), { timeout: 5000 });
     const after = (await run("bob", "lobby", "me", "balance")).text;
     expect(after).toBe(before);

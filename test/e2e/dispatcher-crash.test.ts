@@ -60,8 +60,8 @@ class Dispatcher {
     this.starts++;
     const c = spawn(process.execPath, ["--import", "tsx", "test/support/dispatcher.ts", this.file], { cwd: process.cwd(), stdio: ["pipe", "pipe", "inherit"] });
     this.child = c;
-    c.stdin!.on("error", () => undefined); // writes to a killed process
-    createInterface({ input: c.stdout! }).on("line", (raw) => {
+    c.stdin.on("error", () => undefined); // writes to a killed process
+    createInterface({ input: c.stdout }).on("line", (raw) => {
       if (c !== this.child) return;
       let o: Answer & { ready?: number };
       try {

@@ -427,7 +427,7 @@ async function pageBack(call: Api, roomId: string, from: string, limit: number, 
     calls.push(r);
     events.push(...(r.json.chunk as AnyEvent[]));
     if (r.json.chunk.length === 0 || typeof r.json.end !== "string") return { events, calls };
-    token = r.json.end as string;
+    token = r.json.end;
   }
   throw new Error("pageBack: no end after 200 pages");
 }

@@ -38,8 +38,8 @@ function startBot(env: Record<string, string>): Bot {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let log = "";
-  child.stdout!.on("data", (b: Buffer) => (log += b.toString()));
-  child.stderr!.on("data", (b: Buffer) => (log += b.toString()));
+  child.stdout.on("data", (b: Buffer) => (log += b.toString()));
+  child.stderr.on("data", (b: Buffer) => (log += b.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; log: string }>((done) => child.on("exit", (code, signal) => setImmediate(() => done({ code, signal, log }))));
   closers.push(async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");

@@ -56,7 +56,7 @@ function startBot(): void {
     stdio: ["ignore", "pipe", "pipe"],
   });
   const c = { proc, killedByUs: false, done: Promise.resolve() };
-  for (const s of [proc.stdout, proc.stderr]) s!.on("data", (b: Buffer) => output.push(...b.toString("utf8").split("\n").filter(Boolean)));
+  for (const s of [proc.stdout, proc.stderr]) s.on("data", (b: Buffer) => output.push(...b.toString("utf8").split("\n").filter(Boolean)));
   c.done = new Promise<void>((resolveDone) =>
     proc.once("exit", (code, signal) => {
       exits.push({ code, signal, killed: c.killedByUs });

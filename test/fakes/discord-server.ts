@@ -325,7 +325,7 @@ function validateMessageBody(body: Json, creating: boolean): void {
   let total = 0;
   embeds.forEach((e, i) => {
     if (!isRecord(e)) return;
-    const str = (k: string) => (typeof e[k] === "string" ? (e[k] as string) : "");
+    const str = (k: string) => (typeof e[k] === "string" ? (e[k]) : "");
     const check = (value: string, max: number, path: string[]) => {
       if (value.length > max) throw formError(fieldError(["embeds", String(i), ...path], "BASE_TYPE_MAX_LENGTH", `Must be ${max} or fewer in length.`));
       total += value.length;
@@ -1185,7 +1185,8 @@ export class FakeDiscord {
   private onGatewayMessage(conn: Conn, raw: RawData): void {
     let frame: { op?: unknown; d?: unknown };
     try {
-      frame = JSON.parse(raw.toString()) as { op?: unknown; d?: unknown };
+      // ws hands text frames over as a Buffer (its default binaryType, which this server keeps).
+      frame = JSON.parse((raw as Buffer).toString()) as { op?: unknown; d?: unknown };
     } catch {
       conn.socket.close(4002, "Error while decoding payload.");
       return;

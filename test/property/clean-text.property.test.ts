@@ -71,7 +71,7 @@ const quoted = (s: string) => `"${s.replace(/\\/g, "\\\\").replace(/["\u201c\u20
 // Every free-text argument of the table, by "<command> <argument>" (short counterexamples).
 const textArgs = new Map(
   table.flatMap((c) =>
-    (Object.entries(c.args) as Array<[string, AnyArg]>).filter(([, a]) => a.spec.kind === "text").map(([name]) => [`${commandName(c)} ${name}`, { c, name }] as const),
+    Object.entries<AnyArg>(c.args).filter(([, a]) => a.spec.kind === "text").map(([name]) => [`${commandName(c)} ${name}`, { c, name }] as const),
   ),
 );
 const textArg = fc.constantFrom(...textArgs.keys()).map((k) => textArgs.get(k)!);

@@ -930,7 +930,7 @@ function stepOf(m: Model, a: Exclude<Action, { t: "advance" | "to-expiry" | "to-
           const amount = Math.round((hours * claim!.weight) / 1_000_000);
           claim!.status = "verified";
           claim!.credited = amount;
-          claim!.verifiedBy = user as User;
+          claim!.verifiedBy = user;
           m.credits.set(target as User, m.credits.get(target as User)! + amount);
           m.projectBalance.set(task!.project, m.projectBalance.get(task!.project)! - amount);
           // Property 5: verified work moves the kind marketSmoothing of the way toward the claim's weight, rounded half up.

@@ -179,7 +179,7 @@ describe("the deliverer", () => {
     const { say } = pool(store);
     await say("ann", "pool create Riverside");
     const invite = await say("ann", "pool invite");
-    const code = (invite.ok ? (invite.data as { code: string }).code : "") as string;
+    const code = (invite.ok ? (invite.data as { code: string }).code : "");
     await say("ann", `pool join ${code}`, { room: "kitchen" });
     await say("ann", "project create bakery Riverside Bakery");
     await say("ann", "goal announce bakery Bake bread every day");

@@ -21,6 +21,7 @@ async function help(words: string): Promise<{ data: HelpData; doc: Doc }> {
 const groups = groupsOf(table).map((g) => g.group);
 const pages = ["", ...groups, ...table.map(commandName), "pool admin", "project coordinator", "nonsense", "projetc frobnicate"];
 // biome-ignore lint: ANSI escapes are what is stripped
+// eslint-disable-next-line no-control-regex -- ANSI escapes are what is stripped
 const ANSI = /\u001b\[[0-9;]*m/g;
 
 describe("help pages", () => {

@@ -39,7 +39,7 @@ describe("configuration errors never show the value", () => {
     ["MATRIX_SYNC_TIMEOUT_MS holds the access token", "matrix", { ...mx, MATRIX_SYNC_TIMEOUT_MS: MATRIX_TOKEN }, MATRIX_TOKEN, /^MATRIX_SYNC_TIMEOUT_MS must be a whole number of at least 0\.$/],
     ["MATRIX_TIMELINE_LIMIT holds the password", "matrix", { ...mx, MATRIX_TIMELINE_LIMIT: PASSWORD }, PASSWORD, /^MATRIX_TIMELINE_LIMIT must be a whole number of at least 1\.$/],
   ])("GIVEN %s THEN the error names the variable and the rule, and no 5 characters of the value", (_name, which, env, value, rule) => {
-    const r = which === "discord" ? discordConfig(env as NodeJS.ProcessEnv) : matrixConfig(env as NodeJS.ProcessEnv);
+    const r = which === "discord" ? discordConfig(env) : matrixConfig(env);
     expect(r.ok).toBe(false);
     const error = r.ok ? "" : r.error;
     expect(error).toMatch(rule);

@@ -134,7 +134,7 @@ async function plansOf(fn: (store: SqliteStore) => Promise<unknown>): Promise<st
   const plans = ran
     .filter((r) => !/^\s*(BEGIN|COMMIT|ROLLBACK)/i.test(r.sql))
     .map((r) => {
-      const rows = prepare(`EXPLAIN QUERY PLAN ${r.sql}`).all(...(r.args as unknown[])) as Array<{ detail: string }>;
+      const rows = prepare(`EXPLAIN QUERY PLAN ${r.sql}`).all(...(r.args)) as Array<{ detail: string }>;
       return `${r.sql.replace(/\s+/g, " ").slice(0, 70)} => ${rows.map((x) => x.detail).join(" | ")}`;
     });
   await store.close();

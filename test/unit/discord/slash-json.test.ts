@@ -12,7 +12,7 @@ const commands = slashCommands(table);
 function walk(options: readonly APIApplicationCommandOption[] | undefined, visit: (o: APIApplicationCommandOption, depth: number) => void, depth = 1): void {
   for (const o of options ?? []) {
     visit(o, depth);
-    if ("options" in o && (o.type === ApplicationCommandOptionType.Subcommand || o.type === ApplicationCommandOptionType.SubcommandGroup)) walk(o.options as APIApplicationCommandOption[], visit, depth + 1);
+    if ("options" in o && (o.type === ApplicationCommandOptionType.Subcommand || o.type === ApplicationCommandOptionType.SubcommandGroup)) walk(o.options, visit, depth + 1);
   }
 }
 
@@ -54,7 +54,7 @@ describe("slash commands derived from the table", () => {
         expect(o.description.length).toBeGreaterThan(0);
         expect(o.description.length).toBeLessThanOrEqual(100);
         if ("choices" in o && o.choices) expect(o.choices.length).toBeLessThanOrEqual(25);
-        if ("options" in o) checkLevel(o.options as APIApplicationCommandOption[]);
+        if ("options" in o) checkLevel(o.options);
       });
     }
   });

@@ -156,9 +156,9 @@ describe("boards rebuilt lazily", () => {
     const answered = new Map<string, { ok: boolean }>();
     const exited = new Promise((resolve) => child.on("exit", resolve));
     await new Promise<void>((resolve) => {
-      createInterface({ input: child.stdout! }).on("line", (raw) => {
+      createInterface({ input: child.stdout }).on("line", (raw) => {
         const o = JSON.parse(raw) as { id?: string; ok?: boolean; ready?: number };
-        if (o.ready !== undefined) for (const l of lines) child.stdin!.write(`${JSON.stringify(l)}\n`);
+        if (o.ready !== undefined) for (const l of lines) child.stdin.write(`${JSON.stringify(l)}\n`);
         if (o.id !== undefined) answered.set(o.id, { ok: o.ok === true });
         if (answered.size === lines.length) resolve();
       });

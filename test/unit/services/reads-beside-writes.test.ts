@@ -50,13 +50,13 @@ async function holdLock(file: string): Promise<{ release: () => Promise<void>; h
   let exited = false;
   const gone = new Promise<void>((resolve) => child.on("exit", () => ((exited = true), resolve())));
   await new Promise<void>((resolve, reject) => {
-    child.stdout!.once("data", () => resolve());
+    child.stdout.once("data", () => resolve());
     child.once("error", reject);
   });
   return {
     held: () => !exited,
     release: async () => {
-      child.stdin!.write("go\n");
+      child.stdin.write("go\n");
       await gone;
     },
   };

@@ -23,6 +23,7 @@ export default tseslint.config(
         projectService: {
           allowDefaultProject: [
             "eslint.config.js",
+            ".dependency-cruiser.mjs",
             "bin/*.js",
             "adapters/matrix/no-crypto/*.js",
             "test/support/*.mjs",

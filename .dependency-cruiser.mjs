@@ -15,8 +15,8 @@
 // test/unit/architecture.test.ts runs this through the tool's API and keeps the checks it can't
 // make (which files read the system clock).
 
-/** The wiring: the only modules of src/ outside core and services that may import db/ or adapters/. */
-const WIRING = "^src/(app|main|cli|cli-data|clockwork|delivery|lifecycle|log|schedules|secrets)[.]ts$";
+/** The wiring: the only modules of src/ that may import commands/, db/ or adapters/. */
+const WIRING = "^src/(app|main|cli|cli-data|clockwork|delivery|lifecycle|log)[.]ts$";
 /** What every layer may lean on: the Store interface, the refusal union, Result, the clock. */
 const KERNEL = "^src/(store|errors|result|clock)[.]ts$";
 const SQL = "^node_modules/(better-sqlite3|drizzle-orm)/";
@@ -81,6 +81,15 @@ export default {
       comment: "The kernel (store interface, errors, Result, clock) is what every layer leans on: it sees only src/core and itself.",
       from: { path: KERNEL },
       to: { dependencyTypesNot: ["core"], pathNot: ["^src/core/", KERNEL, "^node_modules/zod/"] },
+    },
+    {
+      name: "src-inward",
+      severity: "error",
+      comment:
+        "The modules of src/ that are no wiring (the kernel, schedules.ts, secrets.ts) import no commands/, " +
+        "adapters/ or db/: the wiring hands them what they need.",
+      from: { path: "^src/[^/]+[.]ts$", pathNot: WIRING },
+      to: { path: "^(commands|adapters|db)/" },
     },
     {
       name: "db-implements-store",

@@ -38,7 +38,7 @@ export function readRef(table: readonly AnyCommand[], text: string): CommandRef 
   // A group typed alone runs its status command where it has one: "me" is "me status".
   if (!command && words.length === 1) command = table.find((c) => c.path.length === 2 && c.path[0] === words[0] && c.path[1] === "status");
   if (!command) return undefined;
-  const entries = Object.entries(command.args) as Array<[string, AnyArg]>;
+  const entries = Object.entries<AnyArg>(command.args);
   const positional = entries.filter(([, a]) => a.spec.positional).map(([n]) => n);
   const parts: Array<{ name: string; value: string; optional: boolean }> = [];
   const given = new Set<string>();

@@ -931,7 +931,7 @@ async function step(s: State, a: Action) {
         const waiting = [...after.waiting.values()].reduce((x, n) => x + n, 0);
         const closes = after.open !== null && waiting <= after.stock + a.qty;
         const own = ownClosed(g!.id);
-        expect(own.map((r) => r.closes_at)).toEqual(closes ? [after.open!.closesAt] : []);
+        expect(own.map((r) => r.closes_at)).toEqual(closes ? [after.open.closesAt] : []);
         expect(own.every((r) => r.closed_at === snap.now)).toBe(true);
         expect(okData(reply).allocated.length > 0).toBe(closes && q.allocations().some((x) => x.round_id === own[0]!.id));
         if (closes) count("produce:served-the-waiting");

@@ -9,6 +9,7 @@
 // waitlists, due dates, corrections and merged members.
 // Every balance is the sum of its entries, so `pool audit` balances. All SQL stays here.
 import type Database from "better-sqlite3";
+import { mulberry32 } from "../src/core/random.ts";
 
 const WEIGHT_ONE = 1_000_000;
 const DAY_MS = 86_400_000;
@@ -91,17 +92,7 @@ export interface FixtureInput {
   readonly console?: { readonly user: string; readonly room: string };
 }
 
-/** A small deterministic generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 const KIND_WORDS = ["baking", "cleaning", "repair", "sewing", "writing", "coding", "delivery", "gardening", "cooking", "teaching", "translation", "design", "accounting", "carpentry", "painting", "harvest", "brewing", "printing", "welding", "childcare"];
 const GOOD_WORDS = ["bread", "jam", "soap", "cheese", "honey", "beer", "chair", "shirt", "bike", "drill", "ladder", "book", "apples", "candles", "cider", "tea", "pasta", "sauce", "yarn", "tent"];

@@ -6,18 +6,10 @@ import { pathToFileURL } from "node:url";
 import { runText } from "../commands/dispatch.ts";
 import { openApp } from "../src/app.ts";
 import { DAY_MS, HOUR_MS } from "../src/core/time.ts";
+import { mulberry32 } from "../src/core/random.ts";
 
-/** Mulberry32: a small seeded generator, so every run of a seed is the same month. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator, so every run of a seed is the same month. */
+const rng = mulberry32;
 
 interface KindPlan {
   readonly kind: string;

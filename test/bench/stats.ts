@@ -1,5 +1,6 @@
 // Figures of a series of timed operations: wall time and CPU time per operation.
 import { performance } from "node:perf_hooks";
+import { mulberry32 } from "../../src/core/random.ts";
 
 export interface Series {
   readonly count: number;
@@ -45,14 +46,5 @@ export function series(samples: readonly Sample[]): Series {
   };
 }
 
-/** A deterministic generator for the bench's choices (mulberry32). */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A deterministic generator for the bench's choices. */
+export const seeded = mulberry32;

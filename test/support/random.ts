@@ -1,12 +1,3 @@
-// A small seeded generator (mulberry32) for tests that pick moments and members at random: the
-// same seed gives the same choices on every run.
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// A small seeded generator for tests that pick moments and members at random: the same seed
+// gives the same choices on every run.
+export { mulberry32 } from "../../src/core/random.ts";

@@ -10,19 +10,14 @@ import { DAY_MS, HOUR_MS } from "../../../src/core/time.ts";
 import { openMsAt, taskWeight, weightJson, weightRules } from "../../../src/core/weights.ts";
 import type { ClaimRow, ProjectRow, Tx } from "../../../src/store.ts";
 import { testPool, type TestPool } from "../../support/app.ts";
+import { mulberry32 } from "../../support/random.ts";
 
 let t: TestPool;
 afterEach(() => t?.close());
 
-/** A small seeded generator (mulberry32), so a failing pool can be made again from its seed. */
+/** A seeded generator, so a failing pool can be made again from its seed. */
 function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   return { next, int: (n: number) => Math.floor(next() * n), pick: <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)]! };
 }
 

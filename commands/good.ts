@@ -77,6 +77,27 @@ export function renderSectors(sectors: readonly goods.SectorLine[]): Block[] {
   ]);
 }
 
+/**
+ * A closed round's counts. Its answer names only the first winners and skipped members
+ * (`goods.ROUND_LINES`); answers stored before the counts were kept named all of them.
+ */
+function roundCounts(d: goods.RoundClosed): { winners: number; units: number; skipped: number } {
+  const kept = d as Partial<goods.RoundClosed>;
+  return { winners: kept.winners ?? d.allocations.length, units: kept.units ?? d.allocations.reduce((a, x) => a + x.qty, 0), skipped: kept.skippedMembers ?? d.skipped.length };
+}
+
+/** " and 30 more members (45 units)" after the winners a reply names; "" when it names them all. */
+function moreWinners(d: goods.RoundClosed): string {
+  const { winners, units } = roundCounts(d);
+  const more = winners - d.allocations.length;
+  return more > 0 ? ` and ${plural(more, "more member")} (${plural(units - d.allocations.reduce((a, x) => a + x.qty, 0), "unit")})` : "";
+}
+
+/** What a round's JSON says of its winners: the first ones and how many there are. */
+function allocatedJson(d: goods.RoundClosed) {
+  return { allocated: d.allocations.map((x) => ({ ...x, cost: toHours(x.cost) })), allocatedMembers: roundCounts(d).winners };
+}
+
 /** The reply to a changed bid: what it was, what it is, and what happened. */
 function bidChanged(d: goods.Requested, view: View): Block[] {
   const was = d.was!;
@@ -84,7 +105,7 @@ function bidChanged(d: goods.Requested, view: View): Block[] {
   const head = `Your request #${d.request.id} for ${d.good.good.name} `;
   if (d.allocated) {
     const mine = d.allocated.allocations.map((x) => `@${x.member} ${x.qty} for ${formatHours(x.cost)}`).join(", ");
-    return [doc.line(head, "changed: now the stock covers every unit waiting, so the round closed at once: ", mine, ".")];
+    return [doc.line(head, "changed: now the stock covers every unit waiting, so the round closed at once: ", mine, moreWinners(d.allocated), ".")];
   }
   if (units === was.qty && d.request.weight === was.weight) {
     return [
@@ -140,9 +161,9 @@ export const goodCommands = [
     run: (ctx, a) => goods.produceGood(ctx, a.good, a.qty),
     render: (d) => [
       doc.line("Stock now: ", ...goodLine(d.good)),
-      ...(d.allocated ? [doc.line(`Everyone waiting was served: ${d.allocated.allocations.map((x) => `@${x.member} ${x.qty}`).join(", ")}.`)] : []),
+      ...(d.allocated ? [doc.line(`Everyone waiting was served: ${d.allocated.allocations.map((x) => `@${x.member} ${x.qty}`).join(", ")}${moreWinners(d.allocated)}.`)] : []),
     ],
-    json: (d) => ({ good: goodJson(d.good), allocated: d.allocated?.allocations.map((x) => ({ ...x, cost: toHours(x.cost) })) ?? [] }),
+    json: (d) => ({ good: goodJson(d.good), ...(d.allocated ? allocatedJson(d.allocated) : { allocated: [], allocatedMembers: 0 }) }),
   }),
 
   defineCommand({
@@ -212,7 +233,7 @@ export const goodCommands = [
         ...(d.was ? { was: { qty: d.was.qty, weight: weightJson(d.was.weight) } } : {}),
       },
       good: goodJson(d.good),
-      ...(d.allocated ? { allocated: d.allocated.allocations.map((x) => ({ ...x, cost: toHours(x.cost) })) } : {}),
+      ...(d.allocated ? allocatedJson(d.allocated) : {}),
     }),
   }),
 
@@ -220,28 +241,41 @@ export const goodCommands = [
     path: ["good", "allocate"],
     where: "pool",
     summary: "Close a good's round now: the auction hands out the stock",
+    details:
+      `The reply gives the clearing weight, how many units went to how many members, and names the first ${goods.ROUND_LINES} winners and the first ${goods.ROUND_LINES} skipped (past the credit limit) with how many more; each winner and each skipped member gets a note of their own. When good produce or a changed bid serves everyone waiting at once, its reply names the first ${goods.ROUND_LINES} served the same way.`,
     access: "coordinator of the project",
     mutates: true,
     args: { good: goodArg },
     run: (ctx, a) => goods.allocateGood(ctx, a.good),
-    render: (d) => [
-      d.allocations.length > 0
-        ? doc.line(`Round of ${d.good} closed at clearing weight `, doc.strong(formatWeight(d.outcome.clearing)), ` (${formatHours(d.unitPrice, 1_000_000)} per unit, effort ${formatHours(d.effort)}; each pays their units' total, rounded once):`)
-        : doc.line(`Round of ${d.good} closed with nothing to hand out (no stock, or nobody could pay).`),
-      ...(d.allocations.length > 0 ? [doc.list(d.allocations.map((x) => [`@${x.member}: ${x.qty} for ${formatHours(x.cost)}`]))] : []),
-      ...(d.skipped.length > 0 ? [doc.line(doc.warn(`Skipped (past the credit limit): ${d.skipped.map((s) => `@${s.member}`).join(" ")}.`))] : []),
-      ...(d.queued > 0 ? [doc.line(doc.muted(`${plural(d.queued, "unit")} still asked for: they wait for the next round.`))] : []),
-    ],
-    json: (d) => ({
-      round: {
-        id: d.round,
-        clearingWeight: weightJson(d.outcome.clearing),
-        unitCost: toHours(d.outcome.unitCost),
-        allocations: d.allocations.map((x) => ({ member: x.member, qty: x.qty, cost: toHours(x.cost) })),
-        skipped: d.skipped,
-        queued: d.queued,
-      },
-    }),
+    render: (d) => {
+      const n = roundCounts(d);
+      const moreSkipped = n.skipped - d.skipped.length;
+      return [
+        d.allocations.length > 0
+          ? doc.line(`Round of ${d.good} closed at clearing weight `, doc.strong(formatWeight(d.outcome.clearing)), ` (${formatHours(d.unitPrice, 1_000_000)} per unit, effort ${formatHours(d.effort)}; each pays their units' total, rounded once)${n.winners > d.allocations.length ? `: ${plural(n.units, "unit")} to ${plural(n.winners, "member")}, the first ${d.allocations.length}` : ""}:`)
+          : doc.line(`Round of ${d.good} closed with nothing to hand out (no stock, or nobody could pay).`),
+        ...(d.allocations.length > 0 ? [doc.list(d.allocations.map((x) => [`@${x.member}: ${x.qty} for ${formatHours(x.cost)}`]))] : []),
+        ...(n.winners > d.allocations.length ? [doc.line(doc.muted(`...${moreWinners(d)}: each winner has a note of what they got.`))] : []),
+        ...(d.skipped.length > 0 ? [doc.line(doc.warn(`Skipped (past the credit limit): ${d.skipped.map((s) => `@${s.member}`).join(" ")}${moreSkipped > 0 ? ` and ${plural(moreSkipped, "more member")}` : ""}.`))] : []),
+        ...(d.queued > 0 ? [doc.line(doc.muted(`${plural(d.queued, "unit")} still asked for: they wait for the next round.`))] : []),
+      ];
+    },
+    json: (d) => {
+      const n = roundCounts(d);
+      return {
+        round: {
+          id: d.round,
+          clearingWeight: weightJson(d.outcome.clearing),
+          unitCost: toHours(d.outcome.unitCost),
+          units: n.units,
+          winners: n.winners,
+          allocations: d.allocations.map((x) => ({ member: x.member, qty: x.qty, cost: toHours(x.cost) })),
+          skippedMembers: n.skipped,
+          skipped: d.skipped,
+          queued: d.queued,
+        },
+      };
+    },
   }),
 
   defineCommand({

@@ -119,15 +119,30 @@ export async function addGood(c: PoolCtx, a: AddGood): R<GoodView> {
   return ok(await viewGood(c.tx, { id, ...row }, c.pool.policy));
 }
 
+/**
+ * How many winners (and skipped members) the answer to a round's close names. The answer is
+ * stored with the command (a reply row, a request id's record) and a chat reply shows only a
+ * few lines: a round of 50,000 winners named every one (6.5 MB of JSON). It carries the counts
+ * and the first ones; every winner and skipped member still gets a note of their own, and the
+ * allocations are all in the database (`dpool export`).
+ */
+export const ROUND_LINES = 20;
+
 export interface RoundClosed {
   readonly round: number;
   readonly good: string;
-  /** `unitCost` is effort x clearing weight rounded to the milli-hour: winners pay their units' total, rounded once. */
-  readonly outcome: RoundOutcome;
+  /** The clearing weight; `unitCost` is effort x clearing weight rounded to the milli-hour: winners pay their units' total, rounded once. */
+  readonly outcome: Pick<RoundOutcome, "clearing" | "unitCost">;
   readonly effort: number;
   /** What a unit costs, exactly enough to show: effort x clearing weight, in millionths of a weighted hour. */
   readonly unitPrice: number;
+  /** Units handed out, and how many members got them. */
+  readonly units: number;
+  readonly winners: number;
+  /** The first `ROUND_LINES` winners, in the auction's order (`winners` counts them all). */
   readonly allocations: ReadonlyArray<{ member: string; qty: number; cost: number }>;
+  /** Members skipped (past the credit limit), and the first `ROUND_LINES` of them. */
+  readonly skippedMembers: number;
   readonly skipped: ReadonlyArray<{ member: string; qty: number }>;
   readonly queued: number;
 }
@@ -383,7 +398,7 @@ export async function closeRound(tx: Tx, round: RoundRow, now: number, requestKe
     const filled = req.filled + w.units;
     fills.push(filled >= req.qty ? { id: w.request, filled, status: "allocated", closedAt: now } : { id: w.request, filled, status: req.status, closedAt: req.closedAt });
     notes.push({ poolId: good.poolId, memberId: w.member, kind: "allocated", body: JSON.stringify({ good: good.name, qty: w.units, cost, clearing: outcome.clearing }), createdAt: now });
-    allocations.push({ member: await handle(w.member), qty: w.units, cost });
+    if (allocations.length < ROUND_LINES) allocations.push({ member: await handle(w.member), qty: w.units, cost });
     total += w.units;
   }
   if (outcome.winners.length > 0) {
@@ -395,7 +410,7 @@ export async function closeRound(tx: Tx, round: RoundRow, now: number, requestKe
   const skipped: Array<{ member: string; qty: number }> = [];
   for (const s of outcome.skipped) {
     notes.push({ poolId: good.poolId, memberId: s.member, kind: "skipped", body: JSON.stringify({ good: good.name, qty: s.units, cost: totalOf(s.units) }), createdAt: now });
-    skipped.push({ member: await handle(s.member), qty: s.units });
+    if (skipped.length < ROUND_LINES) skipped.push({ member: await handle(s.member), qty: s.units });
   }
   await tx.insertNotes(notes);
   // A round that handed nothing out has no price: it does not count as a clearing weight.
@@ -407,10 +422,22 @@ export async function closeRound(tx: Tx, round: RoundRow, now: number, requestKe
   if (total > 0) {
     const project = await tx.project(good.projectId);
     const rooms = await projectRooms(tx, good.poolId, good.projectId);
-    const body: RoundAnnouncement = { good: good.name, project: project?.slug ?? "?", clearing: outcome.clearing, unitCost: outcome.unitCost, unitPrice: Math.round((effort * outcome.clearing) / 1000), allocated: total, members: allocations.length, queued, stock: good.stock - total };
+    const body: RoundAnnouncement = { good: good.name, project: project?.slug ?? "?", clearing: outcome.clearing, unitCost: outcome.unitCost, unitPrice: Math.round((effort * outcome.clearing) / 1000), allocated: total, members: outcome.winners.length, queued, stock: good.stock - total };
     await announceTo(tx, good.poolId, rooms, "round", JSON.stringify(body), now);
   }
-  return { round: round.id, good: good.name, outcome, effort, unitPrice: Math.round((effort * outcome.clearing) / 1000), allocations, skipped, queued };
+  return {
+    round: round.id,
+    good: good.name,
+    outcome: { clearing: outcome.clearing, unitCost: outcome.unitCost },
+    effort,
+    unitPrice: Math.round((effort * outcome.clearing) / 1000),
+    units: total,
+    winners: outcome.winners.length,
+    allocations,
+    skippedMembers: outcome.skipped.length,
+    skipped,
+    queued,
+  };
 }
 
 /** What the rooms hear of a round that handed out goods. */

@@ -11,7 +11,7 @@ import {
 import { DAY_MS } from "../clock.ts";
 import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
-import type { AccountRow, PoolRole, PoolRow, ProjectRow, RoomRow } from "../store.ts";
+import type { PoolRole, PoolRow, ProjectRow, RoomRow } from "../store.ts";
 import { settlePeriod } from "./goods.ts";
 import { ensureAccount, ensureMembership, findPoolMember, requireAdmin, type Ctx, type MemberRef, type PoolCtx } from "./context.ts";
 
@@ -184,9 +184,16 @@ export async function listMembers(c: PoolCtx): R<{ members: MemberLine[] }> {
   return ok({ members: out });
 }
 
+/**
+ * How many accounts that differ from their entries the audit's answer names. The answer is
+ * stored with the command and a chat reply shows only a few lines; it once carried every
+ * account of the pool (1 MB at 10,000 accounts). It carries the counts and these first ones.
+ */
+export const AUDIT_LINES = 20;
+
 export interface AuditResult {
-  readonly report: AuditReport;
-  readonly accounts: ReadonlyArray<{ account: AccountRow; net: number }>;
+  /** `mismatched` holds the first `AUDIT_LINES` accounts that differ from their entries, by account id; `mismatchedCount` counts them all. */
+  readonly report: AuditReport & { readonly mismatchedCount: number };
 }
 
 /** Recomputes every balance from the entries and checks that the pool sums to zero. */
@@ -196,7 +203,8 @@ export async function auditPool(c: PoolCtx): R<AuditResult> {
     facts.accounts.map((a) => ({ id: a.account.id, kind: a.account.kind, ownerId: a.account.ownerId, balance: a.account.balance, net: a.net })),
     facts.entries,
   );
-  return ok({ report, accounts: facts.accounts });
+  const mismatched = [...report.mismatched].sort((a, b) => a.id - b.id);
+  return ok({ report: { ...report, mismatched: mismatched.slice(0, AUDIT_LINES), mismatchedCount: mismatched.length } });
 }
 
 export type { PoolCtx };

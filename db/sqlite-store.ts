@@ -880,14 +880,18 @@ function makeTx(db: SqliteDb): Tx {
          GROUP BY tasks.project_id, tasks.good_id ORDER BY tasks.project_id, tasks.good_id`,
       ).all({ poolId }) as Array<{ projectId: number; goodId: number | null; amount: number }>;
     },
-    async copyableUsers(poolId) {
+    async copyableUsers(poolId, projectId) {
       return stmt(
-        // A member linked into another counts as that one.
+        // A member linked into another counts as that one. From the pool's copyable goods
+        // (goods_model) to each one's requests with access (good_requests_good): CROSS JOIN and
+        // INDEXED BY keep that order, never every request of the pool through good_requests_made.
         `SELECT r.good_id AS goodId, count(DISTINCT coalesce(m.merged_into, r.member_id)) AS members
-         FROM goods g JOIN good_requests r ON r.good_id = g.id JOIN members m ON m.id = r.member_id
-         WHERE g.pool_id = ? AND g.model = 'copyable' AND r.status = 'access'
+         FROM goods g INDEXED BY goods_model
+           CROSS JOIN good_requests r INDEXED BY good_requests_good ON r.good_id = g.id AND r.status = 'access'
+           CROSS JOIN members m ON m.id = r.member_id
+         WHERE g.model = 'copyable' AND g.pool_id = @poolId AND (@projectId IS NULL OR g.project_id = @projectId)
          GROUP BY r.good_id ORDER BY r.good_id`,
-      ).all(poolId) as Array<{ goodId: number; members: number }>;
+      ).all({ poolId, projectId: projectId ?? null }) as Array<{ goodId: number; members: number }>;
     },
 
     async roomMutes(poolId) {

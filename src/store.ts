@@ -621,8 +621,8 @@ export interface Tx {
   unsettledSince(): Promise<Array<{ poolId: number; policy: string; since: number }>>;
   /** The pool's verified work credited by the commons, per project and good (null: a task without a good). */
   commonsWork(poolId: number): Promise<Array<{ projectId: number; goodId: number | null; amount: number }>>;
-  /** How many members ever took each of the pool's copyable goods. */
-  copyableUsers(poolId: number): Promise<Array<{ goodId: number; members: number }>>;
+  /** How many members ever took each of the pool's copyable goods (only the project's, given one). */
+  copyableUsers(poolId: number, projectId?: number): Promise<Array<{ goodId: number; members: number }>>;
 
   // rooms' announcements: switches, live boards, neglected-work notices
   /** Announcement kinds switched off in the pool's rooms. */

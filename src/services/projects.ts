@@ -78,10 +78,30 @@ export interface CommonsShare {
   readonly allCopyable: boolean;
 }
 
-export async function commonsShare(tx: Tx, poolId: number, projectId: number): Promise<CommonsShare> {
+/**
+ * What the commons carries and who took each copyable good, over the whole pool: two pool-wide
+ * queries, read once for a whole pool's summaries rather than once per project.
+ */
+export interface CommonsFacts {
+  /** The pool's verified work credited by the commons, per project and good. */
+  readonly work: ReadonlyArray<{ readonly projectId: number; readonly goodId: number | null; readonly amount: number }>;
+  /** How many members ever took each of the pool's copyable goods, by good id. */
+  readonly users: ReadonlyMap<number, number>;
+}
+
+/** The pool's commons facts; given a project, `users` holds only its goods (all commonsShare needs of it). */
+export async function commonsFacts(tx: Tx, poolId: number, projectId?: number): Promise<CommonsFacts> {
+  const work = await tx.commonsWork(poolId);
+  const users = new Map((await tx.copyableUsers(poolId, projectId)).map((u) => [u.goodId, u.members]));
+  return { work, users };
+}
+
+/** The project's share of the commons; `facts` when the caller already read the pool's (see commonsFacts). */
+export async function commonsShare(tx: Tx, poolId: number, projectId: number, facts?: CommonsFacts): Promise<CommonsShare> {
   const goods = await tx.goods(poolId, { projectId });
-  const work = (await tx.commonsWork(poolId)).filter((w) => w.projectId === projectId);
-  const users = new Map((await tx.copyableUsers(poolId)).map((u) => [u.goodId, u.members]));
+  const pool = facts ?? (await commonsFacts(tx, poolId, projectId));
+  const work = pool.work.filter((w) => w.projectId === projectId);
+  const users = pool.users;
   const carriedOn = (goodId: number | null) => work.filter((w) => w.goodId === goodId).reduce((a, w) => a + w.amount, 0);
   // A good that is not copyable has no share of the commons' (unless work was posted before its rules).
   const shown = goods.filter((g) => g.model === "copyable" || carriedOn(g.id) > 0);

@@ -13,7 +13,7 @@ import { DAY_MS, MINUTE_MS } from "../core/time.ts";
 import type { Tx } from "../store.ts";
 import { findProject, type PoolCtx } from "./context.ts";
 import { effortOf, overdueLoans, sectorLines, type OverdueView, type SectorLine } from "./goods.ts";
-import { commonsShare, type CommonsShare } from "./projects.ts";
+import { commonsFacts, commonsShare, type CommonsFacts, type CommonsShare } from "./projects.ts";
 import { announceTo } from "./announce.ts";
 import { summaryChart, type SummaryChart } from "./summary-chart.ts";
 
@@ -75,16 +75,19 @@ interface ProjectFacts {
   readonly claims: ClaimRow[];
   readonly dueChanges: TaskDueChangeRow[];
   readonly kinds: number[];
+  /** The pool's commons facts, when read once for every project (otherwise each summary reads them). */
+  readonly commons?: CommonsFacts;
 }
 
 /** The facts of every project of the pool at once (a whole pool's summaries: one query each, not one per project). */
 async function poolFacts(tx: Tx, poolId: number, from: number, to: number): Promise<(projectId: number) => ProjectFacts> {
   const { tasks, claims, dueChanges } = await tx.unfinishedTasks({ poolId });
   const kinds = await tx.kindsInUse({ poolId }, from, to);
-  const of = new Map<number, { tasks: TaskRow[]; claims: ClaimRow[]; dueChanges: TaskDueChangeRow[]; kinds: number[] }>();
+  const commons = await commonsFacts(tx, poolId);
+  const of = new Map<number, ProjectFacts>();
   const get = (projectId: number) => {
     let f = of.get(projectId);
-    if (!f) of.set(projectId, (f = { tasks: [], claims: [], dueChanges: [], kinds: [] }));
+    if (!f) of.set(projectId, (f = { tasks: [], claims: [], dueChanges: [], kinds: [], commons }));
     return f;
   };
   const projectOf = new Map<number, number>();
@@ -189,7 +192,7 @@ async function summarize(c: PoolView, project: ProjectRow, from: number, to: num
     balance,
     deficit: Math.max(0, -balance),
     deficitCap: c.pool.policy.deficitCap,
-    commons: await commonsShare(tx, c.pool.row.id, project.id),
+    commons: await commonsShare(tx, c.pool.row.id, project.id, f.commons),
     goals: await tx.goals(c.pool.row.id, { projectId: project.id, status: "open" }),
     warnings,
     chart: await summaryChart(tx, project, from, to, f.kinds),

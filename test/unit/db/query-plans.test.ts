@@ -294,6 +294,15 @@ describe("plans of the hot queries over a long history", () => {
     expect(plans.filter((p) => /tasks_project \(project_id=\?\)|tasks_pool/.test(p))).toEqual([]);
   });
 
+  it("GIVEN who took the pool's copyable goods THEN the requests with access are found from the copyable goods by good_requests_good, never through every request by good_requests_made", async () => {
+    const bakery = await new SqliteStore(file).read(async (tx) => (await tx.projects(ids.pool))[0]!);
+    const plans = await plansOf(inTx((tx) => Promise.all([tx.copyableUsers(ids.pool), tx.copyableUsers(ids.pool, bakery.id)])));
+    expect(plans).toHaveLength(2);
+    expectIndexed(plans, /SEARCH g USING (COVERING )?INDEX goods_model \(model=\? AND pool_id=\?\)/, "SEARCH r USING INDEX good_requests_good (good_id=? AND status=?)");
+    for (const p of plans) expect(p).toMatch(/goods_model .*good_requests_good/);
+    expect(plans.filter((p) => p.includes("good_requests_made"))).toEqual([]);
+  });
+
   it("GIVEN the audit THEN each account's entries are summed and counted from the covering indexes", async () => {
     const plans = await plansOf(inTx((tx) => tx.auditFacts(ids.pool)));
     expectIndexed(plans, "entries USING COVERING INDEX entries_to (to_account=?)", "entries USING COVERING INDEX entries_from (from_account=?)");

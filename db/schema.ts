@@ -542,7 +542,8 @@ export const goodRequests = sqliteTable(
     bidAt: integer("bid_at"),
   },
   (t) => [
-    index("good_requests_good").on(t.goodId, t.status),
+    // With the member: who took a copyable good is read from the index alone (copyableUsers).
+    index("good_requests_good").on(t.goodId, t.status, t.memberId),
     index("good_requests_made").on(t.goodId, t.createdAt),
     // A member's waiting requests (every good request, `me`, what the credit limit holds).
     index("good_requests_member").on(t.memberId, t.status),

@@ -36,7 +36,9 @@ async function json(as: string, room: string, ...command: string[]) {
 }
 
 describe("dpool exec", () => {
-  it("GIVEN a fresh database THEN a scripted session builds a pool with two projects, a goal and linked identities, and the audit balances", async () => {
+  // Ten one-shot processes, each starting node and loading the program: beside two busy cores
+  // this took over a minute. The timeout only guards against a hang.
+  it("GIVEN a fresh database THEN a scripted session builds a pool with two projects, a goal and linked identities, and the audit balances", { timeout: 300_000 }, async () => {
     const created = await json("admin", "lobby", "pool", "create", "Riverside commons");
     expect(created).toEqual({ code: 0, body: expect.objectContaining({ ok: true, command: "pool create" }) });
 

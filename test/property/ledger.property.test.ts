@@ -783,7 +783,7 @@ async function runScenario(actions: readonly Action[]): Promise<Model> {
 }
 
 describe("ledger and commands under random sequences", () => {
-  // Sized by its runs (60 sequences), not by time: alone it takes about 15 s, beside two busy
+  // Sized by its runs (60 sequences), not by time: in a full run about 30 s, beside two busy
   // cores about a minute. The timeout only guards against a hang.
   it("GIVEN any sequence of commands and postings THEN the ledger balances, refusals and replays change nothing, and the model agrees", { timeout: 300_000 }, async () => {
     await fc.assert(

@@ -4,42 +4,30 @@
 // reverses the entry once, whether the press arrives twice or the button is pressed again.
 import type { APIMessage } from "discord-api-types/v10";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { DiscordAdapter } from "../../adapters/discord/client.ts";
 import type { SqliteStore } from "../../db/sqlite-store.ts";
-import { openApp, type App } from "../../src/app.ts";
+import type { App } from "../../src/app.ts";
 import { fixedClock } from "../../src/clock.ts";
 import { HOUR_MS } from "../../src/core/time.ts";
-import { memoryLogger } from "../../src/log.ts";
+import type { LogLine } from "../../src/log.ts";
 import { FAKE_IDS, FakeDiscord } from "../fakes/discord-server.ts";
-import { seededRandom } from "../support/app.ts";
+import { OPTION, startDiscordWorld, type DiscordWorld } from "../support/discord-world.ts";
 import { dumpTables, quietDump } from "../support/db-dump.ts";
 
-const STRING = 3;
-const INTEGER = 4;
-const USER = 6;
-const NUMBER = 10;
+const { STRING, INTEGER, USER, NUMBER } = OPTION;
 const DANGER = 4;
 
+let world: DiscordWorld;
 let fake: FakeDiscord;
 let app: App;
-let bot: DiscordAdapter;
+let logged: LogLine[];
 const clock = fixedClock("2026-11-02T09:00:00Z");
-const { logger, lines: logged } = memoryLogger();
 
 beforeAll(async () => {
-  fake = await FakeDiscord.start();
-  const holder: DiscordAdapter[] = [];
-  app = openApp({ dbFile: ":memory:", random: seededRandom(7), logger, afterCommit: () => holder.forEach((b) => void b.deliver()), floodControl: false });
-  bot = new DiscordAdapter({ token: fake.token, apiBase: fake.apiBase, engine: app.engine, store: app.store, clock, logger });
-  holder.push(bot);
-  await bot.start();
+  world = await startDiscordWorld({ seed: 7, clock });
+  ({ fake, app, logged } = world);
 });
 
-afterAll(async () => {
-  await bot.stop();
-  await fake.close();
-  await app.close();
-});
+afterAll(() => world?.close());
 
 async function run(user: string, name: string, subcommand: string, options: Array<{ name: string; type: number; value: string | number }> = []) {
   const i = fake.interact({ user, channelId: "lobby", name, subcommand, options });

@@ -1,6 +1,6 @@
 // The Discord adapter end to end: the real discord.js client against the local Discord server
 // (test/fakes/discord-server.ts). Two members in a guild run the pool like users would.
-import { memoryLogger } from "../../src/log.ts";
+import type { LogLine } from "../../src/log.ts";
 import type { APIMessage } from "discord-api-types/v10";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { DiscordAdapter } from "../../adapters/discord/client.ts";
@@ -11,36 +11,26 @@ import { DAY_MS } from "../../src/core/time.ts";
 import { FAKE_IDS, FakeDiscord } from "../fakes/discord-server.ts";
 import { JOBS, runDueJobs } from "../../src/schedules.ts";
 import { seededRandom } from "../support/app.ts";
+import { OPTION, startDiscordWorld, type DiscordWorld } from "../support/discord-world.ts";
 import { dumpTables, quietDump } from "../support/db-dump.ts";
 import { decodePng, distinctColours } from "../support/png.ts";
 import { dialectProblems, discordMessageText } from "../support/dialects.ts";
 
-const STRING = 3;
-const INTEGER = 4;
-const USER = 6;
-const NUMBER = 10;
+const { STRING, INTEGER, USER, NUMBER } = OPTION;
 
+let world: DiscordWorld;
 let fake: FakeDiscord;
 let app: App;
 let bot: DiscordAdapter;
+let logged: LogLine[];
 const clock = fixedClock("2026-11-02T09:00:00Z");
-const { logger, lines: logged } = memoryLogger();
 
 beforeAll(async () => {
-  fake = await FakeDiscord.start();
-  const holder: DiscordAdapter[] = [];
-  // Members here act faster than any person types, at a clock that stands still: flood control has its own tests.
-  app = openApp({ dbFile: ":memory:", random: seededRandom(5), logger, afterCommit: () => holder.forEach((b) => void b.deliver()), floodControl: false });
-  bot = new DiscordAdapter({ token: fake.token, apiBase: fake.apiBase, engine: app.engine, store: app.store, clock, logger });
-  holder.push(bot);
-  await bot.start();
+  world = await startDiscordWorld({ seed: 5, clock });
+  ({ fake, app, bot, logged } = world);
 });
 
-afterAll(async () => {
-  await bot.stop();
-  await fake.close();
-  await app.close();
-});
+afterAll(() => world?.close());
 
 const slash = (user: string, channel: string, name: string, subcommand: string, options: Array<{ name: string; type: number; value: string | number }> = [], group?: string) =>
   fake.interact({ user, channelId: channel, name, subcommand, group, options });

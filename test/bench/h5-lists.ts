@@ -1,4 +1,4 @@
-// Before/after figures for issue 15's boards and long lists (H5): a pool with 10,000 open tasks
+// Figures for the boards and long lists: a pool with 10,000 open tasks
 // and 30,000 finished ones on a real file; CPU and wall time per task command (with the boards
 // as they are refreshed), per board rebuild, and of task list / kind list / task board.
 // Run: npx tsx test/bench/h5-lists.ts [open] [done]. Prints figures; nothing here is a test.

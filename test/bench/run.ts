@@ -1,4 +1,4 @@
-// `npm run bench`: the pool of issue 15 (50 projects, 10,000 members, 100,000 tasks of which
+// `npm run bench`: a pool with years of history (50 projects, 10,000 members, 100,000 tasks of which
 // 10,000 open, 1,000,000 ledger entries, 2,000 goods) generated from a seed with bulk inserts, at
 // each size asked for (`--size 0.01,0.1,1`, the default; 1 is the full pool), then measured
 // through the dispatcher as a chat adapter calls it. Each size is generated and measured in

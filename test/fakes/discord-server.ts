@@ -325,7 +325,7 @@ function validateMessageBody(body: Json, creating: boolean): void {
   let total = 0;
   embeds.forEach((e, i) => {
     if (!isRecord(e)) return;
-    const str = (k: string) => (typeof e[k] === "string" ? (e[k]) : "");
+    const str = (k: string) => (typeof e[k] === "string" ? e[k] : "");
     const check = (value: string, max: number, path: string[]) => {
       if (value.length > max) throw formError(fieldError(["embeds", String(i), ...path], "BASE_TYPE_MAX_LENGTH", `Must be ${max} or fewer in length.`));
       total += value.length;

@@ -1,6 +1,7 @@
 // task ... and kind list: weighted labour. Weights follow the volunteers; no command sets one.
 import { formatHours, formatPercent, formatPlainHours, formatWeight, toHours } from "../src/core/amounts.ts";
 import { HOUR_MS } from "../src/core/time.ts";
+import { slotsTaken } from "../src/core/tasks.ts";
 import { weightJson } from "../src/core/weights.ts";
 import * as tasks from "../src/services/tasks.ts";
 import { arg } from "./args.ts";
@@ -18,7 +19,7 @@ export function duration(ms: number): string {
   return days > 0 ? `${days} d ${hours % 24} h` : `${hours} h`;
 }
 
-const taken = (t: tasks.TaskView) => t.claims.filter((c) => c.status === "active" || c.status === "reported" || c.status === "verified").length;
+const taken = (t: tasks.TaskView) => slotsTaken(t.claims);
 
 export function taskJson(t: tasks.TaskView) {
   return {

@@ -1,4 +1,6 @@
 // Expected refusals are data, not prose: adapters word them (commands/errors.ts).
+import type { SlotHoldingStatus } from "./core/tasks.ts";
+
 export type Role = "admin" | "coordinator";
 
 export type DomainError =
@@ -31,7 +33,8 @@ export type DomainError =
   /** `good return <good>` when the member has several loans of it. */
   | { readonly kind: "which_loan"; readonly good: string; readonly loans: readonly number[] }
   | { readonly kind: "task_closed"; readonly id: number; readonly state: "done" | "cancelled" }
-  | { readonly kind: "already_claimed"; readonly id: number; readonly state: "active" | "reported" | "verified" }
+  /** `state`: the caller's claim that already holds a slot of the task. */
+  | { readonly kind: "already_claimed"; readonly id: number; readonly state: SlotHoldingStatus }
   | { readonly kind: "turned_down"; readonly id: number; readonly project: string }
   | { readonly kind: "no_claim"; readonly id: number; readonly member: string | null }
   | { readonly kind: "not_reported"; readonly id: number; readonly member: string }

@@ -3,6 +3,7 @@
 // networked database fits the same shape; the SQLite store answers them synchronously under
 // the hood, inside one serialised transaction.
 import type { AccountKind } from "./core/ledger.ts";
+import type { ClaimStatus } from "./core/tasks.ts";
 
 export interface PoolRow {
   readonly id: number;
@@ -273,7 +274,8 @@ export interface TaskRow {
   readonly goodQty: number | null;
 }
 
-export type ClaimStatus = "active" | "reported" | "verified" | "dropped" | "refused" | "released" | "cancelled" | "corrected";
+/** Where a claim stands: the core's type (src/core/tasks.ts), which the column holds. */
+export type { ClaimStatus };
 
 export interface ClaimRow {
   readonly id: number;

@@ -3,16 +3,29 @@
 import { DAY_MS } from "./time.ts";
 import { openMsAt, type OpenTime } from "./weights.ts";
 
-/** `corrected`: verified work whose credit an admin reversed (pool correct); it counts no more. */
-export type ClaimState = "active" | "reported" | "verified" | "dropped" | "refused" | "released" | "cancelled" | "corrected";
+/**
+ * Where a claim stands: the one type for it (the store's rows, refusals and replies use it).
+ * The first three hold a slot of the task (holdsSlot); the others ended it. `corrected`:
+ * verified work whose credit an admin reversed (pool correct); it counts no more.
+ */
+export const CLAIM_STATUSES = ["active", "reported", "verified", "dropped", "refused", "released", "cancelled", "corrected"] as const;
+export type ClaimStatus = (typeof CLAIM_STATUSES)[number];
+/** The same type under the name older code and tests know it by. */
+export type ClaimState = ClaimStatus;
+/** The statuses of a claim that holds a slot: being worked on, reported, or verified. */
+export const SLOT_HOLDING_STATUSES = ["active", "reported", "verified"] as const;
+export type SlotHoldingStatus = (typeof SLOT_HOLDING_STATUSES)[number];
 export type TaskState = "open" | "claimed" | "done" | "cancelled";
 
-/** Claims that hold a slot: being worked on, reported, or verified. */
-export const HOLDS_SLOT: ReadonlySet<ClaimState> = new Set(["active", "reported", "verified"]);
+/** Claims that hold a slot, as a set. */
+export const HOLDS_SLOT: ReadonlySet<ClaimStatus> = new Set<ClaimStatus>(SLOT_HOLDING_STATUSES);
 
-export const slotsTaken = (claims: ReadonlyArray<{ status: ClaimState }>) => claims.filter((c) => HOLDS_SLOT.has(c.status)).length;
+/** Whether a claim of this status holds a slot of its task (every count of taken slots goes through here). */
+export const holdsSlot = (status: ClaimStatus): status is SlotHoldingStatus => HOLDS_SLOT.has(status);
 
-export function taskState(task: { slots: number; cancelledAt: number | null }, claims: ReadonlyArray<{ status: ClaimState }>): TaskState {
+export const slotsTaken = (claims: ReadonlyArray<{ status: ClaimStatus }>) => claims.filter((c) => holdsSlot(c.status)).length;
+
+export function taskState(task: { slots: number; cancelledAt: number | null }, claims: ReadonlyArray<{ status: ClaimStatus }>): TaskState {
   if (task.cancelledAt !== null) return "cancelled";
   if (claims.filter((c) => c.status === "verified").length >= task.slots) return "done";
   return slotsTaken(claims) >= task.slots ? "claimed" : "open";

@@ -9,8 +9,17 @@ import type { AnyArg, ArgValues } from "./args.ts";
 import type { Doc } from "./doc.ts";
 import type { View } from "./present.ts";
 
-/** Who may run a command; the services enforce it, help shows it. */
-export type Access = "anyone" | "pool admin" | "coordinator of the project" | "coordinator of the project or pool admin";
+/** A role a command may need; refusals name the one that was missing. */
+export type AccessRole = "anyone" | "pool admin" | "coordinator of the project" | "coordinator of the project or pool admin";
+
+/**
+ * Who may run a command: one role, or for a command that shows something to anyone and changes
+ * it only for some (pool policy with a value, pool announcements with on|off), the role that
+ * changes it. The services enforce it (requireAdmin, requireCoordinator), help shows it
+ * (accessText in commands/help.ts), and test/unit/commands/access.test.ts runs every command
+ * of the table as every role and checks that it is refused exactly when this says so.
+ */
+export type Access = AccessRole | { readonly show: "anyone"; readonly change: AccessRole };
 
 export interface CommandEnv {
   /** The whole table, for commands that describe the others (help). */

@@ -116,7 +116,7 @@ export function describeDomainError(e: DomainError, view: View = UTC_VIEW): stri
     case "self_verify":
       return `nobody verifies their own work: another coordinator of the project or a pool admin verifies task #${e.id}`;
     case "needs_hours":
-      return `@${e.member} reported ${formatPlainHours(e.reported)}, above the cap of ${formatPlainHours(e.cap)} (twice the estimate): type "task verify ${e.id} @${e.member} hours:<h>" with the hours you confirm`;
+      return `@${e.member} reported ${formatPlainHours(e.reported)}, above the cap of ${formatPlainHours(e.cap)} (the pool's creditCapFactor times the estimate): type "task verify ${e.id} @${e.member} hours:<h>" with the hours you confirm`;
     case "due_past":
       return e.id === undefined
         ? `that due date has passed: give a date ahead, such as due:${new Date(e.due + 7 * 86_400_000).toISOString().slice(0, 10)}`

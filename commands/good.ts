@@ -129,7 +129,7 @@ export const goodCommands = [
     where: "pool",
     summary: "Offer a good of your project to the pool, with its production effort per unit",
     details:
-      "Models: per-unit (a member who takes a unit is charged its effort), flat-rate (subscribers share each period's effort), copyable (free for all; the commons carries its effort), durable (borrowed and charged per day of use). The declared effort is charged until production tasks (task post ... good:<good> qty:<n>) have measured it over measuredEffortMinUnits units; when the last slot of such a task is verified, its units join the stock. An optional display name after the short name (\"Bread Share\", in quotes when it has spaces) shows in lists; the good is then found by its short name, its number (#2) or its display name in any case.",
+      "Models: per-unit (a member who takes a unit is charged its effort), flat-rate (subscribers share each period's effort), copyable (free for all; the commons carries its effort), durable (borrowed and charged per day of use). The declared effort is charged until production tasks (task post ... good:<good> qty:<n>) have measured it over measuredEffortMinUnits ({measuredEffortMinUnits}) units; when the last slot of such a task is verified, its units join the stock. An optional display name after the short name (\"Bread Share\", in quotes when it has spaces) shows in lists; the good is then found by its short name, its number (#2) or its display name in any case.",
     access: "coordinator of the project",
     mutates: true,
     args: {
@@ -199,7 +199,7 @@ export const goodCommands = [
     where: "pool",
     summary: "Ask for units of a good; scarce goods go to the highest preference weights",
     details:
-      "With enough free stock you get the units at once, at their effort. When more is asked for than there is, your request waits for the round to close (roundHours, 24 h after the first unmet request): units go to the highest preference weights (weight:, at least 1.00; ties go to the earlier bid), and every winner pays the same: the highest losing weight (at least 1.00) x the effort, for all their units together, rounded once. Stating your true preference is your best strategy. One bid per member and good: asking again while you wait changes your waiting request's weight (and with qty: how many units it still waits for) instead of adding another; the change counts as a bid made now. Producers are credited only the effort; the rest goes to the commons. Copyable goods are free.",
+      "With enough free stock you get the units at once, at their effort. When more is asked for than there is, your request waits for the round to close (roundHours, {roundHours} h after the first unmet request): units go to the highest preference weights (weight:, at least 1.00; ties go to the earlier bid), and every winner pays the same: the highest losing weight (at least 1.00) x the effort, for all their units together, rounded once. Stating your true preference is your best strategy. One bid per member and good: asking again while you wait changes your waiting request's weight (and with qty: how many units it still waits for) instead of adding another; the change counts as a bid made now. Producers are credited only the effort; the rest goes to the commons. Copyable goods are free.",
     access: "anyone",
     mutates: true,
     args: {
@@ -296,8 +296,8 @@ export const goodCommands = [
       where: "pool",
       summary: on ? "Subscribe to a flat-rate good: share its effort each period" : "End your subscription to a flat-rate good",
       details: on
-        ? "Each period (settlePeriod: weekly or monthly) the effort of the units made is split evenly among the members subscribed at its end. Subscribing must fit your credit limit with your expected share of the running period: what was made in the period before (or in this one so far, if more) split among the subscribers with you. While you are subscribed that share is held like a waiting request; the settlement itself is charged even if it takes you past the limit, and then you can take nothing more until you are back within it."
-        : "Each period (settlePeriod: weekly or monthly) the effort of the units made is split evenly among the members subscribed at its end: once you are not subscribed at a period's end, you pay nothing of it.",
+        ? "Each period (settlePeriod, weekly or monthly: {settlePeriod}) the effort of the units made is split evenly among the members subscribed at its end. Subscribing must fit your credit limit with your expected share of the running period: what was made in the period before (or in this one so far, if more) split among the subscribers with you. While you are subscribed that share is held like a waiting request; the settlement itself is charged even if it takes you past the limit, and then you can take nothing more until you are back within it."
+        : "Each period (settlePeriod, weekly or monthly: {settlePeriod}) the effort of the units made is split evenly among the members subscribed at its end: once you are not subscribed at a period's end, you pay nothing of it.",
       access: "anyone",
       mutates: true,
       args: { good: goodArg },
@@ -318,7 +318,7 @@ export const goodCommands = [
     where: "pool",
     summary: "Borrow a durable good; it is charged per day of use",
     details:
-      "Each started day of use costs durableDayPercent (1%) of the good's effort; the days are multiplied first and the charge rounded once, when it comes back. The days you plan must fit your credit limit, with what your waiting requests, loans and subscriptions hold. A loan kept past its days is overdue: you get a note, me balance shows it, and each further day is charged too, even past your credit limit.",
+      "Each started day of use costs durableDayPercent ({durableDayPercent}) of the good's effort; the days are multiplied first and the charge rounded once, when it comes back. The days you plan must fit your credit limit, with what your waiting requests, loans and subscriptions hold. A loan kept past its days is overdue: you get a note, me balance shows it, and each further day is charged too, even past your credit limit.",
     access: "anyone",
     mutates: true,
     args: { good: goodArg, days: arg.integer("For how many days", { min: 1, max: 365 }).named() },

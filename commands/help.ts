@@ -1,8 +1,9 @@
 // help, derived from the table: every command's usage line, summary, access and examples.
 import { ok } from "../src/result.ts";
 import { closest } from "../src/core/suggest.ts";
+import { formatPolicyValue, POLICY_KEYS, type Policy, type PolicyKey } from "../src/core/policy.ts";
 import { arg, type AnyArg } from "./args.ts";
-import { commandName, defineCommand, type AnyCommand } from "./define.ts";
+import { commandName, defineCommand, type Access, type AnyCommand } from "./define.ts";
 import { doc, type Block, type Doc } from "./doc.ts";
 import { usageLine } from "./text.ts";
 
@@ -26,12 +27,29 @@ export type HelpData =
   | { readonly topic: "group"; readonly group: string; readonly commands: readonly CommandSummary[]; readonly bindsRoom: readonly string[] }
   | ({ readonly topic: "command" } & CommandDetails);
 
-export const summarize = (c: AnyCommand): CommandSummary => ({ name: commandName(c), usage: usageLine(c), summary: c.summary, access: c.access });
+/** Who may run a command, in words: "pool admin", or "anyone; to change it: pool admin". */
+export const accessText = (a: Access): string => (typeof a === "string" ? a : `${a.show}; to change it: ${a.change}`);
 
-export function describeCommand(c: AnyCommand): CommandDetails {
+export const summarize = (c: AnyCommand): CommandSummary => ({ name: commandName(c), usage: usageLine(c), summary: c.summary, access: accessText(c.access) });
+
+/**
+ * Help texts write the numbers of the pool's policy as placeholders: `{weightCap}` is the
+ * pool's value where help is asked in a pool ("5.00"), and the default, said so, elsewhere and
+ * in the command reference ("default 4.00"): a pool may have changed any of them.
+ */
+export function fillPolicy(text: string, policy?: Policy): string {
+  return text.replace(/\{(\w+)\}/g, (whole, key: string) => {
+    if (!Object.hasOwn(POLICY_KEYS, key)) throw new Error(`a help text holds ${whole}, which names no policy key`);
+    const k = key as PolicyKey;
+    return policy ? formatPolicyValue(k, policy[k]) : `default ${formatPolicyValue(k, POLICY_KEYS[k].default)}`;
+  });
+}
+
+/** A command explained, with the policy's numbers of the pool it is asked in (defaults without one). */
+export function describeCommand(c: AnyCommand, policy?: Policy): CommandDetails {
   return {
     ...summarize(c),
-    details: c.details,
+    details: c.details === undefined ? undefined : fillPolicy(c.details, policy),
     bindsRoom: c.bindsRoom === true,
     examples: c.examples ?? [],
     args: Object.entries<AnyArg>(c.args).map(([name, a]) => ({
@@ -117,17 +135,19 @@ export const helpCommand = defineCommand({
   mutates: false,
   args: { command: arg.text("A command or group, like pool create or goal", { max: 60, placeholder: "command" }).optional().rest() },
   examples: ["help", "help goal", "help pool create"],
-  run: async (_ctx, a, env) => {
+  run: async (ctx, a, env) => {
+    // Asked in a pool, details quote that pool's policy; elsewhere its defaults.
+    const policy = ctx.pool?.policy;
     const words = a.command?.toLowerCase().split(" ") ?? [];
     if (words.length === 0) return ok<HelpData>({ topic: "all", groups: groupsOf(env.table), commands: env.table.map(summarize) });
     const exact = env.table.find((c) => commandName(c) === words.join(" "));
-    if (exact) return ok<HelpData>({ topic: "command", ...describeCommand(exact) });
+    if (exact) return ok<HelpData>({ topic: "command", ...describeCommand(exact, policy) });
     // A group, or the first words of several commands (pool admin: add and remove).
     const group = env.table.filter((c) => c.path.length > words.length && words.every((w, i) => c.path[i] === w));
     if (group.length > 0 && (words.length === 1 || group.length > 1)) return ok<HelpData>({ topic: "group", group: words.join(" "), commands: group.map(summarize), bindsRoom: group.filter((c) => c.bindsRoom === true).map(commandName) });
     const near = closest(words.join(" "), env.table.map(commandName));
     const target = near ? env.table.find((c) => commandName(c) === near) : undefined;
-    if (target) return ok<HelpData>({ topic: "command", ...describeCommand(target) });
+    if (target) return ok<HelpData>({ topic: "command", ...describeCommand(target, policy) });
     // Not a command nor a group: say so, with the nearest command or group, then the list.
     const groups = [...new Set(env.table.map((c) => c.path[0]!))];
     const nearGroup = closest(words[0]!, groups);

@@ -84,7 +84,7 @@ export const meCommands = [
     where: "pool",
     summary: "Your balance in this pool: what you contributed minus what you took",
     details:
-      "Credit for verified work is added, goods you take are subtracted. Your balance may go below zero down to the pool's credit limit, so newcomers can take before they give. Loans you keep past their due date are listed as overdue, with what their days cost so far.",
+      "Credit for verified work is added, goods you take are subtracted. Your balance may go below zero down to the pool's credit limit (creditLimit, {creditLimit}), so newcomers can take before they give. Loans you keep past their due date are listed as overdue, with what their days cost so far.",
     access: "anyone",
     mutates: false,
     args: {},

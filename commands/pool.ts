@@ -67,7 +67,7 @@ export const poolCommands = [
     path: ["pool", "invite"],
     where: "pool",
     summary: "A one-time code that binds another room to this pool",
-    details: "Type the code in the other room (Discord channel, Matrix room or console room) with pool join <code>. Each code works once and expires after the policy's inviteDays.",
+    details: "Type the code in the other room (Discord channel, Matrix room or console room) with pool join <code>. Each code works once and expires after the policy's inviteDays ({inviteDays} days).",
     access: "pool admin",
     mutates: true,
     args: {},
@@ -102,7 +102,7 @@ export const poolCommands = [
     where: "pool",
     summary: "Show the pool's policy, or change one key (admins)",
     details: `Keys: ${POLICY_KEY_NAMES.join(", ")}. With no key, every value is listed; with a key, its value and meaning; with a key and a value, a pool admin changes it.`,
-    access: "anyone",
+    access: { show: "anyone", change: "pool admin" },
     mutates: (a) => a.value !== undefined,
     changesBoards: true,
     args: {

@@ -75,7 +75,7 @@ export const projectCommands = [
     where: "pool",
     summary: "A project: coordinators, rooms, open goals, balance, deficit and what the commons carries of its work",
     details:
-      "The deficit is the effort credited for the project's work minus the effort recovered by goods members took; past the pool's deficitCap it may post no production tasks for goods members pay for. Work that no good can ever recover (work on a copyable good, and all work of a project whose goods are all copyable) is carried by the commons instead and never counts toward the deficit: shown per copyable good, with how many members took it.",
+      "The deficit is the effort credited for the project's work minus the effort recovered by goods members took; past the pool's deficitCap ({deficitCap}) it may post no production tasks for goods members pay for. Work that no good can ever recover (work on a copyable good, and all work of a project whose goods are all copyable) is carried by the commons instead and never counts toward the deficit: shown per copyable good, with how many members took it.",
     access: "anyone",
     mutates: false,
     args: { project: projectArg },

@@ -15,7 +15,7 @@ export const roomCommands = [
     where: "pool",
     summary: "Which announcements this room gets; switch one kind on or off",
     details: `Kinds: ${ANNOUNCEMENT_SWITCH_NAMES.map((n) => `${n}: ${ANNOUNCEMENT_SWITCHES[n].summary}`).join("; ")}. Every kind is on in a new room. Pool admins may switch any room; a project's coordinators may switch the project's rooms. Notes to members (allocations, released claims, summaries for coordinators) are not affected.`,
-    access: "anyone",
+    access: { show: "anyone", change: "coordinator of the project or pool admin" },
     mutates: (a) => a.state !== undefined,
     args: {
       kind: arg.choice("Kind of announcement", ANNOUNCEMENT_SWITCH_NAMES, "kind").optional(),

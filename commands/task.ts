@@ -124,7 +124,7 @@ export const taskCommands = [
     where: "pool",
     summary: "Post a task of your project at its kind's current market weight",
     details:
-      "The task starts at the market weight of its kind (a new kind starts at the policy's newKindWeight, 1.00; the reply says when the kind is new, and names the pool's nearest kind in case kind: was mistyped). While it has an open slot its weight rises by weightGrowthPerDay (10%) per full day, up to weightCap (4.00), until its due date: past it the task stops rising and takes no claims (task due moves the date). Nobody sets a weight by hand. The task is announced in the project's rooms and the lobby. With good: it is a production task: once every slot is verified, its work and units measure the good's effort per unit, and when its last slot is verified its qty: units join the good's stock (no good produce needed); it is refused while the project's deficit is past the pool's deficitCap, unless the good is copyable (work no good can recover is carried by the commons and never adds to a deficit).",
+      "The task starts at the market weight of its kind (a new kind starts at the policy's newKindWeight, {newKindWeight}; the reply says when the kind is new, and names the pool's nearest kind in case kind: was mistyped). While it has an open slot its weight rises by weightGrowthPerDay ({weightGrowthPerDay}) per full day, up to weightCap ({weightCap}), until its due date: past it the task stops rising and takes no claims (task due moves the date). Nobody sets a weight by hand. The task is announced in the project's rooms and the lobby. With good: it is a production task: once every slot is verified, its work and units measure the good's effort per unit, and when its last slot is verified its qty: units join the good's stock (no good produce needed); it is refused while the project's deficit is past the pool's deficitCap ({deficitCap}), unless the good is copyable (work no good can recover is carried by the commons and never adds to a deficit).",
     access: "coordinator of the project",
     mutates: true,
     changesBoards: true,
@@ -223,7 +223,7 @@ export const taskCommands = [
     where: "pool",
     summary: "Take a slot of a task at its current weight (locked from then on)",
     details:
-      "Your claim keeps the weight the task has at this moment. The kind's market weight moves only once your work is verified: marketSmoothing (25%) of the way toward your claim's weight; a claim dropped, refused or released moves nothing. If every slot is taken you go on the waitlist, and the kind's weight falls by waitlistPenalty (5%) once per volunteer and task: popular work gets cheaper. One slot per member and task; a member the project turned down cannot claim that task again, nor can its coordinators once it turned anyone down. A task past its due date takes no claims. Report your work within claimDays (7), or by the due date if the task has one, or the slot is released.",
+      "Your claim keeps the weight the task has at this moment. The kind's market weight moves only once your work is verified: marketSmoothing ({marketSmoothing}) of the way toward your claim's weight; a claim dropped, refused or released moves nothing. If every slot is taken you go on the waitlist, and the kind's weight falls by waitlistPenalty ({waitlistPenalty}) once per volunteer and task: popular work gets cheaper. One slot per member and task; a member the project turned down cannot claim that task again, nor can its coordinators once it turned anyone down. A task past its due date takes no claims. Report your work within claimDays ({claimDays} days), or by the due date if the task has one, or the slot is released.",
     access: "anyone",
     mutates: true,
     changesBoards: true,
@@ -304,7 +304,7 @@ export const taskCommands = [
     where: "pool",
     summary: "Credit reported work: hours x the locked weight, from the project to the worker",
     details:
-      "Without hours: the reported hours are credited, up to creditCapFactor (2) times the estimate; above that the verification is refused until you give hours: with what you confirm (which is credited, also above the cap). Nobody verifies their own work. Verified work moves the kind's market weight marketSmoothing (25%) of the way toward the claim's weight: the only thing that raises a kind.",
+      "Without hours: the reported hours are credited, up to creditCapFactor ({creditCapFactor}) times the estimate; above that the verification is refused until you give hours: with what you confirm (which is credited, also above the cap). Nobody verifies their own work. Verified work moves the kind's market weight marketSmoothing ({marketSmoothing}) of the way toward the claim's weight: the only thing that raises a kind.",
     access: "coordinator of the project or pool admin",
     mutates: true,
     changesBoards: true,
@@ -391,7 +391,7 @@ export const taskCommands = [
     where: "pool",
     summary: "Every kind of work with its market weight, open tasks and trend",
     details:
-      "A kind's market weight is where its next task starts. Each verified claim moves it marketSmoothing (25%) of the way toward that claim's weight; claims that end without verified work move nothing; volunteers who find tasks full lower it (waitlistPenalty, 5%). The trend compares it with a week ago. Open tasks: those that take claims now (not past their due date).",
+      "A kind's market weight is where its next task starts. Each verified claim moves it marketSmoothing ({marketSmoothing}) of the way toward that claim's weight; claims that end without verified work move nothing; volunteers who find tasks full lower it (waitlistPenalty, {waitlistPenalty}). The trend compares it with a week ago. Open tasks: those that take claims now (not past their due date).",
     access: "anyone",
     mutates: false,
     args: {},

@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { daysCharge, unitsCharge } from "../src/core/amounts.ts";
+import { daysCharge, hoursOf, MILLI, milliHours, unitsCharge, weightPpm, type MilliHours, type WeightPpm } from "../src/core/amounts.ts";
 import { roundOutcome, type Bid, type RoundOutcome } from "../src/core/auction.ts";
 import { withinCreditLimit } from "../src/core/ledger.ts";
 import { defaultPolicy, formatPolicyValue, POLICY_KEY_NAMES, POLICY_KEYS, type PolicyKey } from "../src/core/policy.ts";
@@ -110,7 +110,8 @@ export function renderPolicyKeysMarkdown(): string {
 // ---------------------------------------------------------------------------------------------
 // Worked examples. Weights are the core's millionths, amounts milli-hours.
 
-const W = (w: number) => Math.round(w * WEIGHT_ONE);
+/** A weight written as in the document (1.331) in the core's millionths. */
+const W = weightPpm;
 
 /** An integer over a power of ten, written exactly with at least two decimals (the document shows exact values; replies round). */
 function exact(value: number, denominator: number): string {
@@ -121,10 +122,11 @@ function exact(value: number, denominator: number): string {
   return `${value < 0 ? "-" : ""}${Math.floor(abs / denominator)}.${frac}`;
 }
 /** A weight (millionths) exactly: "1.331", "0.857375", "1.00". */
-export const formatWeight = (w: number) => exact(w, WEIGHT_ONE);
+export const formatWeight = (w: WeightPpm) => exact(w, WEIGHT_ONE);
 /** An amount (milli-hours) exactly: "2.662 wh", "10.00 wh". */
-export const formatHours = (milliHours: number) => `${exact(milliHours, 1000)} wh`;
-const MH = (hours: number) => Math.round(hours * 1000);
+export const formatHours = (amount: MilliHours) => `${exact(amount, MILLI)} wh`;
+/** Hours written as in the document (2, 0.5) in milli-hours. */
+const MH = milliHours;
 const rules = () => weightRules(defaultPolicy());
 const pct = (key: PolicyKey) => formatPolicyValue(key, defaultPolicy()[key]);
 
@@ -276,7 +278,7 @@ export function renderAuctionMarkdown(): string {
 export function chargeExamples(): Array<{ what: string; computed: string }> {
   const p = defaultPolicy();
   const cap = creditHours(MH(2), MH(5), undefined, p.creditCapFactor);
-  const capText = cap.ok ? `${formatHours(cap.hours)} credited` : `refused: more than the cap of ${cap.cap / 1000} h without hours: from the verifier`;
+  const capText = cap.ok ? `${formatHours(cap.hours)} credited` : `refused: more than the cap of ${hoursOf(cap.cap)} h without hours: from the verifier`;
   const yes = (b: boolean) => (b ? "yes" : "no");
   const limit = p.creditLimit;
   return [

@@ -1,8 +1,40 @@
-// Amounts of the ledger are integer milli-hours (1 weighted hour = 1000). Weights and
-// ratios are integer thousandths (1.00 = 1000). Floats appear only at the edges: when a
-// user types "1.5" and when JSON shows hours with at most three decimals.
+// The core's numbers are integers with their unit in their type's name:
+//   MilliHours   amounts of the ledger, efforts, estimates and hours of work: 1 hour = 1000
+//   WeightPpm    weights of tasks, kinds, claims and bids: millionths, 1.00 = 1_000_000
+//   Thousandths  what the policy keeps its weights, factors and shares in: 1.00 = 1000, 25% = 250
+// Conversions between them go through the helpers below, never a bare * 1000 or / 1000. Floats
+// appear only at the edges: when a user types "1.5" and when JSON shows hours with at most
+// three decimals.
+
+/** Weighted hours (ledger amounts, balances, efforts) or hours of work (estimates, reports), in thousandths of an hour. */
+export type MilliHours = number;
+/** A weight in millionths (parts per million of 1.00): 1.331 = 1_331_000, 0.857375 = 857_375. */
+export type WeightPpm = number;
+/** A weight, factor or share as the policy keeps it, in thousandths of one: 1.00 = 1000, 25% = 250, 1% = 10. */
+export type Thousandths = number;
 
 export const MILLI = 1000;
+
+/** A weight of 1.00 in millionths. */
+export const WEIGHT_ONE: WeightPpm = 1_000_000;
+
+/** Whole or fractional hours (a float at an edge: a script, a generator) as milli-hours, rounded to the nearest. */
+export const milliHours = (hours: number): MilliHours => Math.round(hours * MILLI);
+
+/** Milli-hours as a plain number of hours (a float: for JSON and figures, never for sums). */
+export const hoursOf = (amount: MilliHours): number => amount / MILLI;
+
+/** A weight given as a plain number (1.331, a float at an edge) in millionths, rounded to the nearest. */
+export const weightPpm = (weight: number): WeightPpm => Math.round(weight * WEIGHT_ONE);
+
+/** A weight in millionths as a plain number (1.331), for JSON and charts. */
+export const weightOf = (weight: WeightPpm): number => weight / WEIGHT_ONE;
+
+/** A policy's weight or factor (thousandths) as a weight in millionths: 4.00 = 4000 -> 4_000_000; a share: 10% = 100 -> 100_000. */
+export const ppmOfThousandths = (value: Thousandths): WeightPpm => value * (WEIGHT_ONE / MILLI);
+
+/** `value` x a policy's factor or share (thousandths), not rounded: each caller rounds as its rule says. */
+export const timesThousandths = (value: number, factor: Thousandths): number => (value * factor) / MILLI;
 
 /** Largest amount a single value may carry: a million weighted hours. */
 export const MAX_MILLI_HOURS = 1_000_000 * MILLI;
@@ -57,7 +89,7 @@ export function formatThousandths(value: number, minDecimals = 2): string {
 }
 
 /** Weighted hours for JSON output: a number with at most three decimals. */
-export function toHours(milliHours: number): number {
+export function toHours(milliHours: MilliHours): number {
   return Number(formatThousandths(milliHours, 0));
 }
 
@@ -104,20 +136,17 @@ function exactDecimal(value: number, denominator: number, minDecimals: number): 
  * amount is in milli-hours unless `denominator` says otherwise (1_000_000 for the millionths
  * that loan prices per day and round prices per unit are kept in).
  */
-export function formatHours(amount: number, denominator: number = MILLI): string {
+export function formatHours(amount: MilliHours, denominator: number = MILLI): string {
   return `${roundedDecimal(amount, denominator, DISPLAY_DECIMALS)} wh`;
 }
-
-/** Weights are kept in millionths (1.331 = 1_331_000). */
-const WEIGHT_DENOMINATOR = 1_000_000;
 
 /**
  * A weight (millionths) as replies show it: two decimals, "1.33". `exact` writes every digit
  * it has, at least two ("1.331", "0.857375", "1.00"): for the one line that explains how a
  * weight came about (task show).
  */
-export function formatWeight(millionths: number, o: { readonly exact?: boolean } = {}): string {
-  return o.exact ? exactDecimal(millionths, WEIGHT_DENOMINATOR, 2) : roundedDecimal(millionths, WEIGHT_DENOMINATOR, DISPLAY_DECIMALS);
+export function formatWeight(millionths: WeightPpm, o: { readonly exact?: boolean } = {}): string {
+  return o.exact ? exactDecimal(millionths, WEIGHT_ONE, 2) : roundedDecimal(millionths, WEIGHT_ONE, DISPLAY_DECIMALS);
 }
 
 /**
@@ -130,10 +159,10 @@ export function formatNumber(value: number, denominator: number = MILLI): string
 }
 
 /** Hours of work (milli-hours, not weighted): "2 h", "1.5 h". */
-export const formatPlainHours = (milliHours: number): string => `${formatNumber(milliHours)} h`;
+export const formatPlainHours = (milliHours: MilliHours): string => `${formatNumber(milliHours)} h`;
 
 /** A share kept in thousandths of one as a percentage: 125 -> "12.5%", 100 -> "10%". */
-export const formatPercent = (thousandthsOfOne: number): string => `${formatNumber(thousandthsOfOne, 10)}%`;
+export const formatPercent = (thousandthsOfOne: Thousandths): string => `${formatNumber(thousandthsOfOne, 10)}%`;
 
 /**
  * A charge computed from exact inputs and rounded once, at the end: the product of `factors`
@@ -154,7 +183,7 @@ export function roundedCharge(factors: readonly number[], divisor: number): numb
 }
 
 /** What `qty` units cost at `effort` milli-hours each and a weight in millionths: qty x effort x weight, rounded once. */
-export const unitsCharge = (qty: number, effort: number, weight: number): number => roundedCharge([qty, effort, weight], 1_000_000);
+export const unitsCharge = (qty: number, effort: MilliHours, weight: WeightPpm): MilliHours => roundedCharge([qty, effort, weight], WEIGHT_ONE);
 
 /** What `days` of a loan cost: days x effort x the day's share (thousandths of one: 1% = 10), rounded once. */
-export const daysCharge = (days: number, effort: number, dayShare: number): number => roundedCharge([days, effort, dayShare], 1000);
+export const daysCharge = (days: number, effort: MilliHours, dayShare: Thousandths): MilliHours => roundedCharge([days, effort, dayShare], MILLI);

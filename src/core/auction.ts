@@ -9,13 +9,14 @@
 // Bounded work: a round of u requested units over r requests costs O(r log r + u log u): at
 // most 2u + 1 steps (counted by `AuctionMeter`) of O(log u) each, however the balances fall.
 // With `maxRequestQty` capping u at 100 r, that is O((u + r) log r).
+import type { MilliHours, WeightPpm } from "./amounts.ts";
 import { credit, WEIGHT_ONE } from "./weights.ts";
 
 export interface Bid {
   readonly request: number;
   readonly member: number;
   /** Preference weight, >= 1.00. */
-  readonly weight: number;
+  readonly weight: WeightPpm;
   readonly units: number;
   /** When the request was made: earlier wins ties. */
   readonly at: number;
@@ -24,10 +25,11 @@ export interface Bid {
 export interface RoundInput {
   readonly bids: readonly Bid[];
   readonly supply: number;
-  /** Production effort per unit, milli-hours. */
-  readonly effort: number;
-  readonly balances: ReadonlyMap<number, number>;
-  readonly creditLimit: number;
+  /** Production effort per unit. */
+  readonly effort: MilliHours;
+  /** Each bidding member's balance, by member. */
+  readonly balances: ReadonlyMap<number, MilliHours>;
+  readonly creditLimit: MilliHours;
 }
 
 export interface Share {
@@ -37,9 +39,9 @@ export interface Share {
 }
 
 export interface RoundOutcome {
-  readonly clearing: number;
+  readonly clearing: WeightPpm;
   /** What each winner pays per unit: effort x clearing weight. */
-  readonly unitCost: number;
+  readonly unitCost: MilliHours;
   readonly winners: readonly Share[];
   /** Units that lost, and stay queued. */
   readonly losers: readonly Share[];

@@ -2,17 +2,20 @@
 // another, so the balances of a pool always sum to zero, and every stored balance equals the
 // net of its entries. Entries are never changed; a correction is a new, reversing entry.
 
+import type { MilliHours } from "./amounts.ts";
+
 export type AccountKind = "member" | "project" | "commons";
 
 export interface EntryDraft {
   readonly fromAccount: number;
   readonly toAccount: number;
-  readonly amount: number;
+  /** Weighted hours, a positive integer. */
+  readonly amount: MilliHours;
 }
 
 export type EntryProblem = "not_integer" | "not_positive" | "same_account" | "too_large";
 
-export const MAX_ENTRY_MILLI_HOURS = 1_000_000_000_000;
+export const MAX_ENTRY_MILLI_HOURS: MilliHours = 1_000_000_000_000;
 
 export function checkEntry(e: EntryDraft): EntryProblem | null {
   if (!Number.isSafeInteger(e.amount)) return "not_integer";
@@ -31,15 +34,15 @@ export interface AccountFacts {
   readonly id: number;
   readonly kind: AccountKind;
   readonly ownerId: number;
-  readonly balance: number;
+  readonly balance: MilliHours;
   /** Sum of entries into the account minus entries out of it. */
-  readonly net: number;
+  readonly net: MilliHours;
 }
 
 export interface AuditReport {
   readonly accounts: number;
   readonly entries: number;
-  readonly sum: number;
+  readonly sum: MilliHours;
   readonly balanced: boolean;
   readonly mismatched: readonly AccountFacts[];
 }
@@ -56,7 +59,7 @@ export function audit(accounts: readonly AccountFacts[], entryCount: number): Au
 }
 
 /** Whether a member may take `amount` more without passing the credit limit. */
-export function withinCreditLimit(balance: number, amount: number, creditLimit: number): boolean {
+export function withinCreditLimit(balance: MilliHours, amount: MilliHours, creditLimit: MilliHours): boolean {
   // Taking nothing is always allowed, also for a member already past the limit.
   return amount <= 0 || balance - amount >= -creditLimit;
 }

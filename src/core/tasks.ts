@@ -1,5 +1,6 @@
 // Tasks and claims: how many slots are taken, what state a task is in, how its open time
 // moves when slots fill and reopen, when a claim runs out, and how many hours a verifier credits.
+import { timesThousandths, type MilliHours, type Thousandths } from "./amounts.ts";
 import { DAY_MS } from "./time.ts";
 import { openMsAt, type OpenTime } from "./weights.ts";
 
@@ -61,15 +62,15 @@ export function openTimeOnNewDue(t: OpenTime & { readonly dueAt: number | null }
   return { openMs: openMsAt(t, now), openSince: now };
 }
 
-export type CreditHours = { readonly ok: true; readonly hours: number } | { readonly ok: false; readonly reported: number; readonly cap: number };
+export type CreditHours = { readonly ok: true; readonly hours: MilliHours } | { readonly ok: false; readonly reported: MilliHours; readonly cap: MilliHours };
 
 /**
  * Hours to credit: the verifier's explicit hours count as given; otherwise the reported hours,
  * which may not exceed the cap (creditCapFactor x estimate) without the verifier saying so.
  */
-export function creditHours(estimate: number, reported: number, explicit: number | undefined, capFactorThousandths: number): CreditHours {
+export function creditHours(estimate: MilliHours, reported: MilliHours, explicit: MilliHours | undefined, capFactor: Thousandths): CreditHours {
   if (explicit !== undefined) return { ok: true, hours: explicit };
-  const cap = Math.floor((estimate * capFactorThousandths) / 1000);
+  const cap = Math.floor(timesThousandths(estimate, capFactor));
   if (reported > cap) return { ok: false, reported, cap };
   return { ok: true, hours: reported };
 }

@@ -15,6 +15,8 @@ export interface App {
 
 export interface AppOptions {
   readonly dbFile: string;
+  /** A store opened already (a PostgreSQL one): used instead of opening `dbFile`. */
+  readonly store?: Store;
   readonly random?: RandomBytes;
   readonly logger?: Logger;
   readonly afterCommit?: () => void;
@@ -28,7 +30,7 @@ export interface AppOptions {
 export const cryptoRandom: RandomBytes = (n) => new Uint8Array(randomBytes(n));
 
 export function openApp(o: AppOptions): App {
-  const store = new SqliteStore(o.dbFile);
+  const store = o.store ?? new SqliteStore(o.dbFile);
   const engine: Engine = {
     store,
     table,

@@ -1,6 +1,6 @@
 // good ..., sector report and pool settle: goods are taken at their production effort and
 // auctioned at a higher cost when scarce; producers are credited only the effort.
-import { formatHours, formatWeight, toHours } from "../src/core/amounts.ts";
+import { formatHours, formatWeight, ppmOfThousandths, toHours } from "../src/core/amounts.ts";
 import { weightJson, WEIGHT_ONE } from "../src/core/weights.ts";
 import * as goods from "../src/services/goods.ts";
 import { ok } from "../src/result.ts";
@@ -208,7 +208,7 @@ export const goodCommands = [
       weight: arg.hours("Your preference weight if it is scarce (default 1.00)", { min: 1000, max: 100_000, placeholder: "w", noun: "a weight" }).optional().named(),
     },
     examples: ["good request bread qty:2", "good request bread weight:1.5", "good request #2", 'good request "Bread Share"'],
-    run: (ctx, a) => goods.requestGood(ctx, a.good, a.qty, a.weight === undefined ? undefined : a.weight * 1000),
+    run: (ctx, a) => goods.requestGood(ctx, a.good, a.qty, a.weight === undefined ? undefined : ppmOfThousandths(a.weight)),
     render: (d, view) =>
       d.was !== null
         ? bidChanged(d, view)

@@ -1,5 +1,5 @@
 // task ... and kind list: weighted labour. Weights follow the volunteers; no command sets one.
-import { formatHours, formatPercent, formatPlainHours, formatWeight, toHours } from "../src/core/amounts.ts";
+import { formatHours, formatPercent, formatPlainHours, formatWeight, thousandthsOfPpm, toHours, WEIGHT_ONE } from "../src/core/amounts.ts";
 import { HOUR_MS } from "../src/core/time.ts";
 import { slotsTaken } from "../src/core/tasks.ts";
 import { weightJson } from "../src/core/weights.ts";
@@ -77,7 +77,7 @@ function taskCard(t: tasks.TaskView, v: View): Block[] {
       ? [
           exactly,
           `Posted at ${formatWeight(t.postedWeight, { exact: true })} (the ${t.kind} market weight then) by @${t.postedBy}, ${when(t.postedAt, v)}. `,
-          `Unclaimed for ${duration(t.openMs)}; +${formatPercent((t.growth - 1_000_000) / 1000)} per full day, compounded, up to ${formatWeight(t.cap, { exact: true })}. `,
+          `Unclaimed for ${duration(t.openMs)}; +${formatPercent(thousandthsOfPpm(t.growth - WEIGHT_ONE))} per full day, compounded, up to ${formatWeight(t.cap, { exact: true })}. `,
           t.nextRiseAt !== null ? `Next rise: ${when(t.nextRiseAt, v)}.` : t.dueAt !== null && t.weight < t.cap ? "It rises no more before its due date." : "It is at the cap.",
         ]
       : [exactly, `Posted at ${formatWeight(t.postedWeight, { exact: true })} by @${t.postedBy}, ${when(t.postedAt, v)}; open ${duration(t.openMs)} in all.`];

@@ -33,11 +33,14 @@ export const weightOf = (weight: WeightPpm): number => weight / WEIGHT_ONE;
 /** A policy's weight or factor (thousandths) as a weight in millionths: 4.00 = 4000 -> 4_000_000; a share: 10% = 100 -> 100_000. */
 export const ppmOfThousandths = (value: Thousandths): WeightPpm => value * (WEIGHT_ONE / MILLI);
 
+/** A weight or factor in millionths as thousandths (1_100_000 -> 1100; a share: 100_000 -> 100 = 10%), not rounded. */
+export const thousandthsOfPpm = (value: WeightPpm): Thousandths => value / (WEIGHT_ONE / MILLI);
+
 /** `value` x a policy's factor or share (thousandths), not rounded: each caller rounds as its rule says. */
 export const timesThousandths = (value: number, factor: Thousandths): number => (value * factor) / MILLI;
 
 /** Largest amount a single value may carry: a million weighted hours. */
-export const MAX_MILLI_HOURS = 1_000_000 * MILLI;
+export const MAX_MILLI_HOURS: MilliHours = 1_000_000 * MILLI;
 
 /**
  * Parses a decimal such as "1.5", "-2", "0.125" into thousandths without going through a

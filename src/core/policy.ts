@@ -3,7 +3,7 @@
 // Stored as one JSON document of integers; parsing an older document fills in keys added
 // since, so a pool created by an earlier version keeps working.
 import { z } from "zod";
-import { formatHours, formatPercent, formatThousandths, formatWeight, MAX_MILLI_HOURS, MILLI, parseThousandths, splitUnit, UNIT_SHORT, type AmountUnit } from "./amounts.ts";
+import { formatHours, formatPercent, formatThousandths, formatWeight, hoursOf, MAX_MILLI_HOURS, MILLI, parseThousandths, ppmOfThousandths, splitUnit, UNIT_SHORT, weightOf, type AmountUnit } from "./amounts.ts";
 import { parseCron } from "./cron.ts";
 
 type Unit = "hours" | "weight" | "percent" | "count" | "timezone" | "choice" | "cron";
@@ -156,9 +156,9 @@ export const POLICY_KEYS = {
   },
   neglectedWeight: {
     unit: "weight",
-    default: 2 * 1000,
+    default: 2 * MILLI,
     min: 0,
-    max: 100 * 1000,
+    max: 100 * MILLI,
     summary: "Weight at which an open task counts as neglected and is named in the rooms' daily notice (0: no notices)",
     ours: true,
   },
@@ -344,7 +344,7 @@ export function formatPolicyValue(key: PolicyKey, value: number | string): strin
     case "hours":
       return formatHours(value);
     case "weight":
-      return formatWeight(value * 1000);
+      return formatWeight(ppmOfThousandths(value));
     case "percent":
       return formatPercent(value);
     default:
@@ -358,8 +358,9 @@ export function policyValueJson(key: PolicyKey, value: number | string): number 
   if (typeof value === "string") return value;
   switch (spec.unit) {
     case "hours":
+      return hoursOf(value);
     case "weight":
-      return value / MILLI;
+      return weightOf(ppmOfThousandths(value));
     case "percent":
       return value / 10;
     default:

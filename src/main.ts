@@ -21,7 +21,7 @@ export async function runConsole(dbFile: string, user = "admin", room = "lobby")
   const firstStart = dbFile === ":memory:" || !existsSync(dbFile);
   const app = openApp({ dbFile });
   // The pool's clockwork runs in the console too; the console shows its news after each command.
-  const clockwork = await startClockwork({ store: app.store, clock: systemClock, afterTick: () => undefined, logger: loggerFromEnv(process.env).child({ platform: "scheduler" }) });
+  const clockwork = await startClockwork({ store: app.store, clock: systemClock, afterTick: () => undefined, log: (m, e) => process.stderr.write(`${m}: ${errorText(e)}\n`) });
   try {
     const { startConsole } = await import("../adapters/console/repl.ts");
     await startConsole({
@@ -193,7 +193,7 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, logge
         store: app.store,
         clock: systemClock,
         afterTick: () => running.forEach((a) => void a.deliver()),
-        logger: logger.child({ platform: "scheduler" }),
+        log: (m, e) => logger.error({ platform: "scheduler", ...(e === undefined ? {} : { err: e }) }, m),
       });
       logger.info(`d-pool is connected to ${running.map((r) => r.name).join(" and ")}, database ${dbFile}. Ctrl-C stops it.`);
     }

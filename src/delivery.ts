@@ -5,20 +5,25 @@
 // crash between sending and recording sends nothing twice), and settles the row: delivered,
 // to be retried later (transient trouble, with back-off), or given up (the bot was removed
 // from the room, the interaction expired). Trouble is logged once when it starts and once when
-// it ends, not at every attempt.
+// it ends, not at every attempt. Each announcement and note is read here, once, against its
+// kind's schema (src/core/announcements.ts): couriers get a typed message, and a row this
+// version cannot read (queued by a newer version, or broken) is logged and given up unsent.
 //
 // Times here are wall-clock times (Date.now): leases and retries are about this process, not
 // about the pool's clock, which tests may hold still.
 import { randomBytes } from "node:crypto";
+import { readAnnouncement, readNote, type Announcement, type Note } from "./core/announcements.ts";
 import { readPolicy } from "./core/policy.ts";
 import { errorText, type Logger } from "./log.ts";
 import { rebuildMarkedBoards } from "./services/rooms.ts";
 import { deliveryKey, type DeliveryOutcome, type DeliveryRef, type NoteRow, type OutboxRow, type ReplyRow, type RoomRow, type Store } from "./store.ts";
 
-/** A room message to send; `timeZone` is its pool's (policy `timezone`): times in it are shown there. */
-export type OutboxItem = OutboxRow & { room: RoomRow; attempts: number; timeZone: string };
-/** A note to a member to send, with the time zone of the pool it comes from. */
-export type NoteItem = NoteRow & { externalId: string; attempts: number; timeZone: string };
+/** A room message as claimed, with its pool's time zone (policy `timezone`): times in it are shown there. */
+type ClaimedOutbox = OutboxRow & { room: RoomRow; attempts: number; timeZone: string };
+/** A room message to send: its row, and the message read from it. */
+export type OutboxItem = ClaimedOutbox & { message: Announcement };
+/** A note to a member to send, with the time zone of the pool it comes from and the note read from it. */
+export type NoteItem = NoteRow & { externalId: string; attempts: number; timeZone: string; message: Note };
 
 /**
  * The time zone of each of the pools (its policy's `timezone`; UTC for a pool that is gone):
@@ -193,19 +198,40 @@ export class Deliverer {
         if (this.gone.has(item.roomId)) continue;
         const ref = { kind: "outbox", id: item.id } as const;
         // Only a room's newest board is shown; older ones were overtaken on the way.
-        if (item.kind === "board" && newest.get(item.roomId) !== item.id) await store.settle(ref, this.owner, { delivered: this.o.now() });
-        else await this.attempt(ref, `room ${item.room.externalId}`, item.attempts, () => courier.announce(item, deliveryKey(ref)), item.roomId);
+        if (item.kind === "board" && newest.get(item.roomId) !== item.id) {
+          await store.settle(ref, this.owner, { delivered: this.o.now() });
+          continue;
+        }
+        const read = readAnnouncement(item.kind, item.body);
+        const target = `room ${item.room.externalId}`;
+        if (read.ok) await this.attempt(ref, target, item.attempts, () => courier.announce({ ...item, message: read.message }, deliveryKey(ref)), item.roomId);
+        else await this.unreadable(ref, target, item.kind, read.problem);
       }
       if (items.length < this.o.batch) break;
     }
     const notes = await store.claimNotes(courier.platform, this.claim());
     const zones = await poolTimeZones(store, notes.map((n) => n.poolId));
     for (const claimed of notes) {
-      const note = { ...claimed, timeZone: zones.get(claimed.poolId) ?? "UTC" };
       if (this.stopped) return;
-      const ref = { kind: "note", id: note.id } as const;
-      await this.attempt(ref, `member ${note.externalId}`, note.attempts, () => courier.note(note, deliveryKey(ref)));
+      const ref = { kind: "note", id: claimed.id } as const;
+      const read = readNote(claimed.kind, claimed.body);
+      const target = `member ${claimed.externalId}`;
+      if (!read.ok) {
+        await this.unreadable(ref, target, claimed.kind, read.problem);
+        continue;
+      }
+      const note = { ...claimed, timeZone: zones.get(claimed.poolId) ?? "UTC", message: read.message };
+      await this.attempt(ref, target, note.attempts, () => courier.note(note, deliveryKey(ref)));
     }
+  }
+
+  /**
+   * A row this version cannot read: logged once, with why (never its body), and given up, so
+   * that nobody is shown raw JSON and it is not tried again.
+   */
+  private async unreadable(ref: DeliveryRef, target: string, kind: string, problem: string): Promise<void> {
+    this.o.logger.warn({ platform: this.o.courier.platform, delivery: deliveryKey(ref), kind: kind.slice(0, 40) }, `gave up a message to ${target} unsent: ${problem}`);
+    await this.o.store.settle(ref, this.owner, { failedAt: this.o.now(), reason: problem });
   }
 
   private sendReply(row: ReplyRow): Promise<void> {
@@ -258,7 +284,7 @@ export class Deliverer {
 const peersOf = new WeakMap<Store, Set<Deliverer>>();
 
 /** The newest board message of each room among the items: older ones need no sending. */
-function newestBoards(items: readonly OutboxItem[]): Map<number, number> {
+function newestBoards(items: readonly ClaimedOutbox[]): Map<number, number> {
   const out = new Map<number, number>();
   for (const i of items) if (i.kind === "board") out.set(i.roomId, Math.max(i.id, out.get(i.roomId) ?? 0));
   return out;

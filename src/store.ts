@@ -2,6 +2,7 @@
 // so nothing here knows about better-sqlite3 or SQL. Every call is async so that a
 // networked database fits the same shape; the SQLite store answers them synchronously under
 // the hood, inside one serialised transaction.
+import type { AnnouncementKind, NoteKind } from "./core/announcements.ts";
 import type { AccountKind } from "./core/ledger.ts";
 import type { ClaimStatus } from "./core/tasks.ts";
 
@@ -165,7 +166,12 @@ export interface BoardRow {
 export interface OutboxRow {
   readonly id: number;
   readonly roomId: number;
+  /**
+   * An AnnouncementKind when this version queued it; read back it stays a string, since a newer
+   * version may have queued a kind this one does not know (readAnnouncement says so).
+   */
   readonly kind: string;
+  /** JSON: the announcement's body (src/core/announcements.ts). */
   readonly body: string;
   readonly createdAt: number;
   readonly deliveredAt: number | null;
@@ -398,7 +404,9 @@ export interface NoteRow {
   readonly id: number;
   readonly poolId: number;
   readonly memberId: number;
+  /** A NoteKind when this version queued it; read back a string, as OutboxRow's kind (readNote checks it). */
   readonly kind: string;
+  /** JSON: the note's body (src/core/announcements.ts). */
   readonly body: string;
   readonly createdAt: number;
   readonly deliveredAt: number | null;
@@ -665,17 +673,17 @@ export interface Tx {
   noticedTasks(roomId: number): Promise<number[]>;
   insertNotice(n: { roomId: number; taskId: number; noticedAt: number }): Promise<void>;
   /** When the room was last sent an announcement of this kind (queued, delivered or not). */
-  lastOutboxAt(roomId: number, kind: string): Promise<number | undefined>;
+  lastOutboxAt(roomId: number, kind: AnnouncementKind): Promise<number | undefined>;
 
   // notes to one member
-  insertNote(n: Omit<NoteRow, "id" | "deliveredAt">): Promise<number>;
+  insertNote(n: Omit<NoteRow, "id" | "deliveredAt" | "kind"> & { readonly kind: NoteKind }): Promise<number>;
   /** Notes to several members (a round's outcome), in order. */
-  insertNotes(ns: ReadonlyArray<Omit<NoteRow, "id" | "deliveredAt" | "onlyPlatform" | "onlyExternalId">>): Promise<void>;
+  insertNotes(ns: ReadonlyArray<Omit<NoteRow, "id" | "deliveredAt" | "onlyPlatform" | "onlyExternalId" | "kind"> & { readonly kind: NoteKind }>): Promise<void>;
 
   // idempotency and delivery
   request(requestId: string): Promise<RequestRow | undefined>;
   insertRequest(r: RequestRow): Promise<void>;
-  insertOutbox(o: Omit<OutboxRow, "id" | "deliveredAt">): Promise<number>;
+  insertOutbox(o: Omit<OutboxRow, "id" | "deliveredAt" | "kind"> & { readonly kind: AnnouncementKind }): Promise<number>;
   /** The stored answer to a request, if one was recorded. */
   reply(requestId: string): Promise<ReplyRow | undefined>;
   /** Records the answer to a request; a second answer to the same request id is ignored. */

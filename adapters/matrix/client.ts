@@ -25,9 +25,8 @@
 import { randomBytes } from "node:crypto";
 import { MatrixAuth, MatrixClient, type IStorageProvider } from "@vector-im/matrix-bot-sdk";
 import { renderAnnouncement, renderNote } from "../../commands/announcements.ts";
-import { CHART_FILE, CHART_HEIGHT, CHART_WIDTH, chartOfStoredSummary } from "../../commands/chart.ts";
-import { runConfirmation } from "../../commands/confirm.ts";
-import { attachmentsOf, compactOf, previewOf } from "../../commands/define.ts";
+import { CHART_FILE, CHART_HEIGHT, CHART_WIDTH, chartOfStoredSummary, replyCharts } from "../../commands/chart.ts";
+import { isPreview, runConfirmation } from "../../commands/confirm.ts";
 import { refuse, replyFromStored, runText, type Engine, type Invocation, type Reply } from "../../commands/dispatch.ts";
 import { doc, type Doc } from "../../commands/doc.ts";
 import { parseCommand } from "../../commands/text.ts";
@@ -38,7 +37,7 @@ import { createLogger, type Logger } from "../../src/log.ts";
 import type { BoardMessage } from "../../src/services/rooms.ts";
 import type { ReplyRow, Store } from "../../src/store.ts";
 import { routeSdkLogs, troubleOf, txnIdOf } from "./http.ts";
-import { COMMAND_PREFIX, htmlToCommandText, notice } from "./render.ts";
+import { cards, COMMAND_PREFIX, htmlToCommandText, notice } from "./render.ts";
 import { StateFile } from "./state.ts";
 
 export const PREFIXES = [COMMAND_PREFIX, "!dp"] as const;
@@ -781,12 +780,12 @@ export class MatrixAdapter implements Courier {
       const reply = replyFromStored(this.o.engine.table, row.body);
       if (target.dm !== undefined && reply.ok) return this.replyPrivately(target, target.dm, reply, key);
       // A preview (pool correct) is confirmed by its asker's ✅ on it: which request it answers is noted by its event.
-      const preview = reply.ok && previewOf(reply) !== undefined;
+      const preview = reply.ok && isPreview(this.o.engine.table, row.body);
       const sent = await this.put(target.roomId, "m.room.message", this.answerContent(reply, target, preview), txnIdOf(key));
       if (preview) this.state.storeValue(`dpool.preview.${sent}`, row.requestId);
       // Charts of an answer in a thread stay in the thread (not replies themselves: the fallback points at the command).
       const inThread = target.thread === undefined ? {} : { "m.relates_to": { rel_type: "m.thread", event_id: target.thread, is_falling_back: true, "m.in_reply_to": { event_id: target.eventId } } };
-      if (reply.ok) await this.sendCharts(target.roomId, key, undefined, () => [...attachmentsOf(reply)], inThread);
+      if (reply.ok) await this.sendCharts(target.roomId, key, undefined, () => replyCharts(reply.command, reply.data, reply.view), inThread);
     });
   }
 
@@ -873,12 +872,18 @@ export class MatrixAdapter implements Courier {
     }
   }
 
-  /** The answer as a notice replying to its event (in its thread), in its compact form where the command has one (lists as tables). */
+  /** The answer as a notice replying to its event (in its thread), lists as compact tables. */
   private answerContent(reply: Reply, target: MatrixTarget, preview = false): object {
     let body: Doc = reply.doc;
     if (preview) body = [...body, doc.line(doc.muted(`Or react to this message with ✅: only ${target.sender ?? "the member who asked"} can confirm it that way.`))];
-    const compact = reply.ok ? compactOf(reply) : null;
-    if (compact) body = compact;
+    if (reply.ok && (reply.command === "task list" || reply.command === "good list")) {
+      const table = cards(reply.data);
+      const hint =
+        reply.command === "task list"
+          ? doc.line(doc.muted("Take one with "), doc.cmd("task claim <id>"), doc.muted(", or ✋ on its announcement."))
+          : doc.line(doc.muted("Take some with "), doc.cmd("good request <good> qty:<n>"), doc.muted("."));
+      if (table) body = [...table, hint];
+    }
     return this.forTarget(body, target);
   }
 

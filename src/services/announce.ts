@@ -2,7 +2,7 @@
 // there, and reachable by the bot). The app delivers the outbox after the transaction commits.
 // Kept apart from context.ts (who the caller is) and rooms.ts (switches, boards, notices), which
 // both need it, so that neither imports the other for it.
-import { switchOf, type AnnouncementSwitch } from "../core/announcements.ts";
+import { storedMessage, switchOf, type Announcement, type AnnouncementSwitch, type Note, type NoteKind } from "../core/announcements.ts";
 import type { Tx } from "../store.ts";
 import type { PoolCtx } from "./context.ts";
 
@@ -19,8 +19,9 @@ export async function silentRooms(tx: Tx, poolId: number, sw: AnnouncementSwitch
 }
 
 /** Queues a message for those of the rooms that have not switched its kind off (and that the bot can reach). */
-export async function announceTo(tx: Tx, poolId: number, roomIds: readonly number[], kind: string, body: string, at: number): Promise<number[]> {
-  const muted = await silentRooms(tx, poolId, switchOf(kind));
+export async function announceTo(tx: Tx, poolId: number, roomIds: readonly number[], message: Announcement, at: number): Promise<number[]> {
+  const muted = await silentRooms(tx, poolId, switchOf(message.kind));
+  const { kind, body } = storedMessage(message);
   const sent: number[] = [];
   for (const roomId of roomIds) {
     if (muted.has(roomId)) continue;
@@ -34,6 +35,29 @@ export async function announceTo(tx: Tx, poolId: number, roomIds: readonly numbe
  * Queues a message for the pool's rooms that have not switched its kind off; the app delivers
  * it after the transaction commits. Returns the rooms it went to.
  */
-export async function announce(ctx: PoolCtx, roomIds: readonly number[], kind: string, body: string): Promise<number[]> {
-  return announceTo(ctx.tx, ctx.pool.row.id, roomIds, kind, body, ctx.now);
+export async function announce(ctx: PoolCtx, roomIds: readonly number[], message: Announcement): Promise<number[]> {
+  return announceTo(ctx.tx, ctx.pool.row.id, roomIds, message, ctx.now);
+}
+
+/**
+ * Queues a room message as it is, for the one room, whatever the room's switches: boards and
+ * notices decide themselves which rooms hear them.
+ */
+export async function queueInRoom(tx: Tx, roomId: number, message: Announcement, at: number): Promise<number> {
+  return tx.insertOutbox({ roomId, ...storedMessage(message), createdAt: at });
+}
+
+/** A note to one member as a row, ready for `insertNote` (or `insertNotes`, with many). */
+export interface NewNote {
+  readonly poolId: number;
+  readonly memberId: number;
+  readonly kind: NoteKind;
+  readonly body: string;
+  readonly createdAt: number;
+}
+
+/** A note to one member, as a row (for `insertNote`, or for `insertNotes` with many). */
+export function noteRow(to: { poolId: number; memberId: number; createdAt: number }, note: Note): NewNote {
+  const { kind, body } = storedMessage(note);
+  return { poolId: to.poolId, memberId: to.memberId, kind, body, createdAt: to.createdAt };
 }

@@ -1,4 +1,5 @@
 // Goals: a project announces what it wants to achieve, in every room of the pool.
+import type { GoalAnnouncement } from "../core/announcements.ts";
 import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
 import type { GoalRow, ProjectRow } from "../store.ts";
@@ -6,15 +7,6 @@ import { announce } from "./announce.ts";
 import { findProject, requireCoordinator, type PoolCtx } from "./context.ts";
 
 type R<T> = Promise<Result<T, DomainError>>;
-
-export interface GoalAnnouncement {
-  readonly goal: number;
-  readonly project: string;
-  readonly projectName: string;
-  readonly text: string;
-  readonly by: string;
-  readonly done?: boolean;
-}
 
 /** Stores a goal and queues its announcement for every room of the pool. Coordinators only. */
 export async function announceGoal(c: PoolCtx, slug: string, text: string): R<{ goal: GoalRow; project: ProjectRow; rooms: number }> {
@@ -26,7 +18,7 @@ export async function announceGoal(c: PoolCtx, slug: string, text: string): R<{ 
   const id = await c.tx.insertGoal(row);
   const rooms = await c.tx.rooms(c.pool.row.id);
   const body: GoalAnnouncement = { goal: id, project: found.value.slug, projectName: found.value.name, text, by: c.member.handle };
-  const heard = await announce(c, rooms.map((r) => r.id), "goal", JSON.stringify(body));
+  const heard = await announce(c, rooms.map((r) => r.id), { kind: "goal", body });
   return ok({ goal: { id, ...row }, project: found.value, rooms: heard.length });
 }
 
@@ -58,6 +50,6 @@ export async function finishGoal(c: PoolCtx, id: number): R<{ goal: GoalRow; pro
   await c.tx.finishGoal(id, c.now, c.member.id);
   const rooms = await c.tx.rooms(c.pool.row.id);
   const body: GoalAnnouncement = { goal: id, project: project.slug, projectName: project.name, text: goal.text, by: c.member.handle, done: true };
-  await announce(c, rooms.map((r) => r.id), "goal", JSON.stringify(body));
+  await announce(c, rooms.map((r) => r.id), { kind: "goal", body });
   return ok({ goal: { ...goal, status: "done", doneAt: c.now, doneBy: c.member.id }, project });
 }

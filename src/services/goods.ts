@@ -3,6 +3,7 @@
 // models: per unit, flat rate (split among subscribers), copyable (free; the commons carries the
 // effort), durable (borrowed, charged per day of use).
 import { daysCharge, unitsCharge } from "../core/amounts.ts";
+import type { OverdueNote, RoundAnnouncement } from "../core/announcements.ts";
 import { roundOutcome, type RoundOutcome } from "../core/auction.ts";
 import { withinCreditLimit } from "../core/ledger.ts";
 import { taskState } from "../core/tasks.ts";
@@ -11,10 +12,10 @@ import { credit, WEIGHT_ONE } from "../core/weights.ts";
 import { readPolicy, type Policy } from "../core/policy.ts";
 import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
-import type { AllocationRow, GoodModel, GoodRequestRow, GoodRow, LoanRow, NoteRow, ProjectRow, RoundRow, Tx } from "../store.ts";
+import type { AllocationRow, GoodModel, GoodRequestRow, GoodRow, LoanRow, ProjectRow, RoundRow, Tx } from "../store.ts";
 import { nameKey, nearestNamed } from "../core/suggest.ts";
 import { ensureAccount, findProject, requireAdmin, requireCoordinator, typedNumber, type PoolCtx } from "./context.ts";
-import { announceTo } from "./announce.ts";
+import { announceTo, noteRow, type NewNote } from "./announce.ts";
 import { projectRooms } from "./rooms.ts";
 import { postEntries, postEntry, type Posting } from "./posting.ts";
 
@@ -386,7 +387,7 @@ export async function closeRound(tx: Tx, round: RoundRow, now: number, requestKe
   const postings: Posting[] = [];
   const rows: Array<Omit<AllocationRow, "id">> = [];
   const fills: Array<Pick<GoodRequestRow, "id" | "filled" | "status" | "closedAt">> = [];
-  const notes: Array<Omit<NoteRow, "id" | "deliveredAt" | "onlyPlatform" | "onlyExternalId">> = [];
+  const notes: NewNote[] = [];
   for (const w of outcome.winners) {
     const req = byId.get(w.request)!;
     const member = accountIds.get(w.member) ?? (await ensureAccount(tx, good.poolId, "member", w.member));
@@ -397,7 +398,7 @@ export async function closeRound(tx: Tx, round: RoundRow, now: number, requestKe
     stock -= w.units;
     const filled = req.filled + w.units;
     fills.push(filled >= req.qty ? { id: w.request, filled, status: "allocated", closedAt: now } : { id: w.request, filled, status: req.status, closedAt: req.closedAt });
-    notes.push({ poolId: good.poolId, memberId: w.member, kind: "allocated", body: JSON.stringify({ good: good.name, qty: w.units, cost, clearing: outcome.clearing }), createdAt: now });
+    notes.push(noteRow({ poolId: good.poolId, memberId: w.member, createdAt: now }, { kind: "allocated", body: { good: good.name, qty: w.units, cost, clearing: outcome.clearing } }));
     if (allocations.length < ROUND_LINES) allocations.push({ member: await handle(w.member), qty: w.units, cost });
     total += w.units;
   }
@@ -409,7 +410,7 @@ export async function closeRound(tx: Tx, round: RoundRow, now: number, requestKe
   }
   const skipped: Array<{ member: string; qty: number }> = [];
   for (const s of outcome.skipped) {
-    notes.push({ poolId: good.poolId, memberId: s.member, kind: "skipped", body: JSON.stringify({ good: good.name, qty: s.units, cost: totalOf(s.units) }), createdAt: now });
+    notes.push(noteRow({ poolId: good.poolId, memberId: s.member, createdAt: now }, { kind: "skipped", body: { good: good.name, qty: s.units, cost: totalOf(s.units) } }));
     if (skipped.length < ROUND_LINES) skipped.push({ member: await handle(s.member), qty: s.units });
   }
   await tx.insertNotes(notes);
@@ -423,7 +424,7 @@ export async function closeRound(tx: Tx, round: RoundRow, now: number, requestKe
     const project = await tx.project(good.projectId);
     const rooms = await projectRooms(tx, good.poolId, good.projectId);
     const body: RoundAnnouncement = { good: good.name, project: project?.slug ?? "?", clearing: outcome.clearing, unitCost: outcome.unitCost, unitPrice: Math.round((effort * outcome.clearing) / 1000), allocated: total, members: outcome.winners.length, queued, stock: good.stock - total };
-    await announceTo(tx, good.poolId, rooms, "round", JSON.stringify(body), now);
+    await announceTo(tx, good.poolId, rooms, { kind: "round", body }, now);
   }
   return {
     round: round.id,
@@ -438,22 +439,6 @@ export async function closeRound(tx: Tx, round: RoundRow, now: number, requestKe
     skipped,
     queued,
   };
-}
-
-/** What the rooms hear of a round that handed out goods. */
-export interface RoundAnnouncement {
-  readonly good: string;
-  readonly project: string;
-  readonly clearing: number;
-  /** Milli-hours per unit, rounded. */
-  readonly unitCost: number;
-  /** Millionths of a weighted hour per unit: what to show (each winner pays their units' total, rounded once). */
-  readonly unitPrice?: number;
-  readonly allocated: number;
-  readonly members: number;
-  /** Units still asked for, waiting for the next round. */
-  readonly queued: number;
-  readonly stock: number;
 }
 
 /** A coordinator closes the good's open round now. */
@@ -547,17 +532,8 @@ async function markOverdue(tx: Tx, loan: LoanRow): Promise<OverdueLoan> {
   const policy = readPolicy(pool?.policy ?? "{}");
   const { effort } = await effortOf(tx, good, policy);
   const body: OverdueNote = { loan: loan.id, good: good.name, dueAt: loan.dueAt, perDay: effort * policy.durableDayPercent };
-  await tx.insertNote({ poolId: good.poolId, memberId: loan.memberId, kind: "overdue", body: JSON.stringify(body), createdAt: loan.dueAt });
+  await tx.insertNote(noteRow({ poolId: good.poolId, memberId: loan.memberId, createdAt: loan.dueAt }, { kind: "overdue", body }));
   return { loan: loan.id, pool: good.poolId, good: good.name, member: loan.memberId, dueAt: loan.dueAt };
-}
-
-/** What the borrower of an overdue loan is told. */
-export interface OverdueNote {
-  readonly loan: number;
-  readonly good: string;
-  readonly dueAt: number;
-  /** What each day of use costs, in millionths of a weighted hour (exact: effort x the day's share). */
-  readonly perDay: number;
 }
 
 /** The member's own pending request leaves the queue. */

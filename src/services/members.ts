@@ -6,6 +6,7 @@ import { err, ok, type Result } from "../result.ts";
 import { didSomething } from "../core/outcome.ts";
 import { HOLDS_SLOT } from "../core/tasks.ts";
 import type { ClaimRow, ClaimStatus, IdentityRow, MemberRow, Tx } from "../store.ts";
+import { noteRow } from "./announce.ts";
 import { catchUp } from "./catch-up.ts";
 import { ensureAccount, type Ctx } from "./context.ts";
 import { postEntry } from "./posting.ts";
@@ -193,8 +194,8 @@ async function doubledSlots(tx: Tx, fromId: number, intoId: number): Promise<Arr
 async function confirmLink(ctx: Ctx, into: MemberRow, from: MemberRow, added: readonly IdentityRow[], identities: readonly IdentityRow[]): Promise<void> {
   const poolId = ctx.pool?.row.id ?? (await ctx.tx.membershipsOf(into.id))[0]?.poolId;
   if (poolId === undefined) return;
-  const body = JSON.stringify({ member: into.handle, merged: from.handle, accounts: added.map((i) => `${i.platform}:${i.externalId}`) });
+  const note = noteRow({ poolId, memberId: into.id, createdAt: ctx.now }, { kind: "linked", body: { member: into.handle, merged: from.handle, accounts: added.map((i) => `${i.platform}:${i.externalId}`) } });
   for (const i of identities) {
-    await ctx.tx.insertNote({ poolId, memberId: into.id, kind: "linked", body, createdAt: ctx.now, onlyPlatform: i.platform, onlyExternalId: i.externalId });
+    await ctx.tx.insertNote({ ...note, onlyPlatform: i.platform, onlyExternalId: i.externalId });
   }
 }

@@ -10,7 +10,7 @@ import { openMsAt, taskWeight, weightRules, type WeightRules } from "../core/wei
 import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
 import type { OpenTaskRow, OpenTaskScope, PoolRow, RoomRow, Store, Tx } from "../store.ts";
-import { mutedRooms, silentRooms } from "./announce.ts";
+import { mutedRooms, queueInRoom, silentRooms } from "./announce.ts";
 import { isCoordinator, type PoolCtx } from "./context.ts";
 
 type R<T> = Promise<Result<T, DomainError>>;
@@ -196,7 +196,7 @@ export async function refreshBoards(tx: Tx, poolId: number, now: number, only?: 
     const before = await tx.board(room.id);
     if (before ? before.body === body : board.tasks.length === 0) continue;
     await tx.putBoard(room.id, body, at);
-    await tx.insertOutbox({ roomId: room.id, kind: "board", body: JSON.stringify({ ...board, at }), createdAt: at });
+    await queueInRoom(tx, room.id, { kind: "board", body: { ...board, at } }, at);
     queued++;
   }
   return queued;
@@ -243,7 +243,7 @@ async function removeBoard(tx: Tx, roomId: number, now: number): Promise<void> {
   if (!before) return;
   await tx.deleteBoard(roomId);
   const body: BoardMessage = { removed: true, messageId: before.messageId };
-  await tx.insertOutbox({ roomId, kind: "board", body: JSON.stringify(body), createdAt: now });
+  await queueInRoom(tx, roomId, { kind: "board", body }, now);
 }
 
 /** The boards of every pool, for the scheduler: weights rise by the day, claims run out. Clears the marks. */
@@ -290,7 +290,7 @@ export async function sendNeglectedNotices(tx: Tx, slot: number, windowMs: numbe
         threshold,
         tasks: news.map((h) => ({ id: h.id, title: h.title, project: h.project, kind: h.kind, weight: h.weight, estimate: h.estimate, taken: h.taken, slots: h.slots, openMs: h.openMs })),
       };
-      await tx.insertOutbox({ roomId: room.id, kind: "neglected", body: JSON.stringify(body), createdAt: due });
+      await queueInRoom(tx, room.id, { kind: "neglected", body }, due);
       for (const h of news) await tx.insertNotice({ roomId: room.id, taskId: h.id, noticedAt: due });
       sent++;
     }

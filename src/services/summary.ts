@@ -14,7 +14,7 @@ import type { Tx } from "../store.ts";
 import { findProject, type PoolCtx } from "./context.ts";
 import { effortOf, overdueLoans, sectorLines, type OverdueView, type SectorLine } from "./goods.ts";
 import { commonsFacts, commonsShare, type CommonsFacts, type CommonsShare } from "./projects.ts";
-import { announceTo } from "./announce.ts";
+import { announceTo, noteRow } from "./announce.ts";
 import { summaryChart, type SummaryChart } from "./summary-chart.ts";
 
 type R<T> = Promise<Result<T, DomainError>>;
@@ -219,14 +219,13 @@ export async function sendSummaries(tx: Tx, slot: number, windowMs: number): Pro
     const facts = await poolFacts(tx, pool.id, from, due);
     for (const project of await tx.projects(pool.id)) {
       const s = await summarize(view, project, from, due, facts(project.id));
-      const body = JSON.stringify(s);
-      await announceTo(tx, pool.id, rooms.filter((x) => x.projectId === project.id).map((r) => r.id), "summary", body, due);
-      for (const co of await tx.coordinators(project.id)) await tx.insertNote({ poolId: pool.id, memberId: co.memberId, kind: "summary", body, createdAt: due });
+      await announceTo(tx, pool.id, rooms.filter((x) => x.projectId === project.id).map((r) => r.id), { kind: "summary", body: s }, due);
+      for (const co of await tx.coordinators(project.id)) await tx.insertNote(noteRow({ poolId: pool.id, memberId: co.memberId, createdAt: due }, { kind: "summary", body: s }));
       digests.push(digest(s));
       sent++;
     }
     const lobby: PoolDigest = { pool: pool.name, from, to: due, projects: digests, sectors: await sectorLines(view, undefined) };
-    await announceTo(tx, pool.id, rooms.filter((r) => r.isLobby).map((r) => r.id), "pool-summary", JSON.stringify(lobby), due);
+    await announceTo(tx, pool.id, rooms.filter((r) => r.isLobby).map((r) => r.id), { kind: "pool-summary", body: lobby }, due);
   }
   return sent;
 }

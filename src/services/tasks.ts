@@ -8,10 +8,11 @@ import { HOLDS_SLOT, claimDeadline, creditHours, isOverdue, openTimeAfter, openT
 import { nearestNamed } from "../core/suggest.ts";
 import { DAY_MS } from "../core/time.ts";
 import { credit, marketWeight, nextRiseAt, openMsAt, taskWeight, waitlistWeight, weightRules } from "../core/weights.ts";
+import type { TaskAnnouncement } from "../core/announcements.ts";
 import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
 import type { ClaimRow, ClaimStatus, EntryRow, KindRow, ProjectRow, TaskRow, Tx } from "../store.ts";
-import { announce } from "./announce.ts";
+import { announce, noteRow } from "./announce.ts";
 import { ensureAccount, findPoolMember, findProject, isCoordinator, requireCoordinator, type MemberRef, type PoolCtx } from "./context.ts";
 import { produceFromTask, productionGood } from "./goods.ts";
 import { workAccount } from "./projects.ts";
@@ -212,18 +213,6 @@ async function setKindWeight(c: PoolCtx, kind: KindRow, after: number, reason: "
   await c.tx.insertKindChange({ kindId: kind.id, before: kind.weight, after, reason, taskId, memberId, at: c.now });
 }
 
-export interface TaskAnnouncement {
-  readonly task: number;
-  readonly title: string;
-  readonly project: string;
-  readonly kind: string;
-  readonly weight: number;
-  readonly estimate: number;
-  readonly slots: number;
-  readonly by: string;
-  readonly dueAt: number | null;
-}
-
 export interface PostTask {
   readonly project: string;
   readonly title: string;
@@ -273,7 +262,7 @@ export async function postTask(c: PoolCtx, a: PostTask): R<{ task: TaskView; roo
   const id = await c.tx.insertTask(row);
   const rooms = await projectRooms(c.tx, c.pool.row.id, found.value.id);
   const body: TaskAnnouncement = { task: id, title: a.title, project: found.value.slug, kind: kind.name, weight: kind.weight, estimate: a.estimate, slots: a.slots, by: c.member.handle, dueAt: row.dueAt };
-  const heard = await announce(c, rooms, "task", JSON.stringify(body));
+  const heard = await announce(c, rooms, { kind: "task", body });
   return ok({ task: await viewTask(c, { id, ...row }, []), rooms: heard.length, newKind: isNew ? { name: kind.name, near } : null });
 }
 
@@ -366,7 +355,7 @@ async function retime(c: PoolCtx, task: TaskRow, takenBefore: number, takenAfter
 /** Tells the waitlist that a slot of the task is open again. */
 async function noteWaitlist(tx: Tx, task: TaskRow, now: number): Promise<void> {
   for (const w of await tx.waitlistOf(task.id)) {
-    await tx.insertNote({ poolId: task.poolId, memberId: w.memberId, kind: "slot_open", body: JSON.stringify({ task: task.id, title: task.title }), createdAt: now });
+    await tx.insertNote(noteRow({ poolId: task.poolId, memberId: w.memberId, createdAt: now }, { kind: "slot_open", body: { task: task.id, title: task.title } }));
   }
 }
 
@@ -477,7 +466,7 @@ export async function refuseVolunteer(c: PoolCtx, id: number, who: MemberRef): R
   const { member, claim } = found.value;
   if (!claim) return err({ kind: "no_claim", id, member: member.handle });
   await endClaim(c.tx, t.value, claim, "refused", c.now, c.member.id, c.now);
-  await c.tx.insertNote({ poolId: c.pool.row.id, memberId: member.id, kind: "refused", body: JSON.stringify({ task: id, title: t.value.title, project: project.slug }), createdAt: c.now });
+  await c.tx.insertNote(noteRow({ poolId: c.pool.row.id, memberId: member.id, createdAt: c.now }, { kind: "refused", body: { task: id, title: t.value.title, project: project.slug } }));
   return ok({ task: await viewTask(c, (await c.tx.task(id)) ?? t.value), member: member.handle });
 }
 
@@ -585,7 +574,7 @@ export async function rejectWork(c: PoolCtx, id: number, who: MemberRef, reason:
   if (isOverdue(t.value, c.now)) return err({ kind: "task_overdue", id, dueAt: t.value.dueAt!, action: "reject", member: member.handle });
   const expiresAt = claimDeadline(t.value.dueAt, c.now, c.pool.policy.claimDays);
   await c.tx.updateClaim(claim.id, { status: "active", rejectReason: reason, reportedAt: null, reportedHours: null, expiresAt });
-  await c.tx.insertNote({ poolId: c.pool.row.id, memberId: member.id, kind: "rejected", body: JSON.stringify({ task: id, title: t.value.title, reason, by: c.member.handle }), createdAt: c.now });
+  await c.tx.insertNote(noteRow({ poolId: c.pool.row.id, memberId: member.id, createdAt: c.now }, { kind: "rejected", body: { task: id, title: t.value.title, reason, by: c.member.handle } }));
   return ok({ task: await viewTask(c, t.value), member: member.handle, expiresAt });
 }
 
@@ -619,7 +608,7 @@ export async function setDue(c: PoolCtx, id: number, dueAt: number): R<{ task: T
   const workers: string[] = [];
   for (const cl of claims.filter((x) => x.status === "active")) {
     if (cl.expiresAt !== dueAt) await c.tx.updateClaim(cl.id, { expiresAt: dueAt });
-    await c.tx.insertNote({ poolId: c.pool.row.id, memberId: cl.memberId, kind: "due", body: JSON.stringify({ task: id, title: task.title, expiresAt: dueAt, by: c.member.handle }), createdAt: c.now });
+    await c.tx.insertNote(noteRow({ poolId: c.pool.row.id, memberId: cl.memberId, createdAt: c.now }, { kind: "due", body: { task: id, title: task.title, expiresAt: dueAt, by: c.member.handle } }));
     workers.push((await c.tx.member(cl.memberId))?.handle ?? "?");
   }
   return ok({ task: await viewTask(c, (await c.tx.task(id)) ?? task), before: task.dueAt, workers });
@@ -633,7 +622,7 @@ export async function cancelTask(c: PoolCtx, id: number): R<{ task: TaskView; en
   const ended: string[] = [];
   for (const cl of claims.filter((x) => x.status === "active" || x.status === "reported")) {
     await endClaim(c.tx, task, cl, "cancelled", c.now, c.member.id, c.now);
-    await c.tx.insertNote({ poolId: c.pool.row.id, memberId: cl.memberId, kind: "cancelled", body: JSON.stringify({ task: id, title: task.title, project: project.slug }), createdAt: c.now });
+    await c.tx.insertNote(noteRow({ poolId: c.pool.row.id, memberId: cl.memberId, createdAt: c.now }, { kind: "cancelled", body: { task: id, title: task.title, project: project.slug } }));
     ended.push((await c.tx.member(cl.memberId))?.handle ?? "?");
   }
   // A cancelled task's weight stops where it is.
@@ -670,7 +659,7 @@ export async function followCredit(c: PoolCtx, claim: ClaimRow, stands: boolean,
     if (!stands && before >= task.slots) await noteWaitlist(c.tx, task, c.now);
   }
   const state = taskState(task, await c.tx.claimsOf(task.id));
-  await c.tx.insertNote({ poolId: task.poolId, memberId: claim.memberId, kind: "corrected", body: JSON.stringify({ task: task.id, title: task.title, reason, by: c.member.handle, restored: stands, state }), createdAt: c.now });
+  await c.tx.insertNote(noteRow({ poolId: task.poolId, memberId: claim.memberId, createdAt: c.now }, { kind: "corrected", body: { task: task.id, title: task.title, reason, by: c.member.handle, restored: stands, state } }));
   return { task: task.id, title: task.title, member: (await c.tx.member(claim.memberId))?.handle ?? "?", status: stands ? "verified" : "corrected", taskState: state };
 }
 
@@ -720,7 +709,7 @@ async function releaseClaim(tx: Tx, claim: ClaimRow, now: number): Promise<Relea
   const task = await tx.task(claim.taskId);
   if (!task) throw new Error(`claim ${claim.id} has no task`);
   await endClaim(tx, task, claim, "released", claim.expiresAt, null, now);
-  await tx.insertNote({ poolId: task.poolId, memberId: claim.memberId, kind: "released", body: JSON.stringify({ task: task.id, title: task.title, expiresAt: claim.expiresAt }), createdAt: now });
+  await tx.insertNote(noteRow({ poolId: task.poolId, memberId: claim.memberId, createdAt: now }, { kind: "released", body: { task: task.id, title: task.title, expiresAt: claim.expiresAt } }));
   return { claim: claim.id, task: task.id, member: claim.memberId, pool: task.poolId };
 }
 

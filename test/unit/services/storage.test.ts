@@ -147,7 +147,7 @@ describe("the storage job", () => {
     const ids = await t.store.transaction(async (tx) => {
       const roomId = (await tx.rooms((await tx.pools())[0]!.id))[0]!.id;
       const out: number[] = [];
-      for (let i = 0; i < many; i++) out.push(await tx.insertOutbox({ roomId, kind: "goals", body: "{}", createdAt: t.clock.now().getTime() }));
+      for (let i = 0; i < many; i++) out.push(await tx.insertOutbox({ roomId, kind: "goal", body: "{}", createdAt: t.clock.now().getTime() }));
       return out;
     });
     await t.store.markDelivered(ids, t.clock.now().getTime());

@@ -11,10 +11,11 @@ import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import { ensureBuilt } from "../../bin/build.js";
 import { runText, type Reply } from "../../commands/dispatch.ts";
-import { addRoundBids, cheapestRead, cheapestWrite, databaseBytes, fixtureShape, generatePool, type Fixture } from "../../db/bench-fixture.ts";
+import { cheapestRead, cheapestWrite, databaseBytes, fixtureShape, generatePool, type Fixture } from "../../db/bench-fixture.ts";
 import type { SqliteStore } from "../../db/sqlite-store.ts";
 import { openApp, type App } from "../../src/app.ts";
 import { memoryLogger } from "../../src/log.ts";
+import { benchRound } from "./round.ts";
 import { seeded, series, timed, type Sample, type Series } from "./stats.ts";
 import type { SizeFigures } from "./table.ts";
 
@@ -264,31 +265,9 @@ async function measure(file: string, factsFile: string, out: string): Promise<vo
     save("dpool exec");
   }
 
-  // ---- A round of 100,000 requests (at full size) closed by its coordinator.
-  {
-    const project = facts.projects[0]!;
-    const coordinator = project.coordinators[0]!;
-    const added = await s.say(coordinator, `good add ${project.slug} roundcake effort:0.05`);
-    if (!added.ok) throw new Error(`good add: ${added.message}`);
-    const { id: goodId } = sqlite.prepare("SELECT id FROM goods WHERE name = 'roundcake'").get() as { id: number };
-    const requests = Math.max(50, Math.round(100_000 * facts.scale));
-    const bids = addRoundBids(sqlite, { poolId: facts.poolId, goodId, requests, platform: PLATFORM, domain: DOMAIN, now: s.now, seed: SEED + 2 });
-    const units = Math.floor(requests / 2);
-    const produced = await s.say(coordinator, `good produce roundcake ${units}`);
-    if (!produced.ok) throw new Error(`good produce: ${produced.message}`);
-    const t = await timed(() => s.say(coordinator, "good allocate roundcake"));
-    const r = t.value;
-    fig.round = {
-      requests: bids.requests,
-      newMembers: bids.members,
-      units,
-      wallMs: t.wallMs,
-      cpuMs: t.cpuMs,
-      ok: r.ok,
-      ...(r.ok ? { winners: Number((sqlite.prepare("SELECT count(*) AS n FROM allocations WHERE good_id = ?").get(goodId) as { n: number }).n) } : { message: r.message }),
-    };
-    save("round");
-  }
+  // ---- A round of 100,000 requests (at full size) closed by its coordinator (test/bench/round.ts).
+  fig.round = await benchRound(sqlite, facts, { say: (user, text) => s.say(user, text), now: () => s.now, platform: PLATFORM, domain: DOMAIN, seed: SEED + 2, name: "roundcake" });
+  save("round");
   await app.close();
   fig.fileBytesAfter = statSync(file).size;
   save();

@@ -3,6 +3,7 @@
 // models: per unit, flat rate (split among subscribers), copyable (free; the commons carries the
 // effort), durable (borrowed, charged per day of use).
 import { daysCharge, unitsCharge } from "../core/amounts.ts";
+import type { OverdueNote, RoundAnnouncement } from "../core/announcements.ts";
 import { roundOutcome, type RoundOutcome } from "../core/auction.ts";
 import { checkEntry, withinCreditLimit } from "../core/ledger.ts";
 import { taskState } from "../core/tasks.ts";
@@ -11,10 +12,10 @@ import { credit, WEIGHT_ONE } from "../core/weights.ts";
 import { readPolicy, type Policy } from "../core/policy.ts";
 import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
-import type { AllocationRow, GoodModel, GoodRequestRow, GoodRow, LoanRow, NewEntry, NoteRow, ProjectRow, RoundRow, Tx } from "../store.ts";
+import type { AllocationRow, GoodModel, GoodRequestRow, GoodRow, LoanRow, NewEntry, ProjectRow, RoundRow, Tx } from "../store.ts";
 import { nameKey, nearestNamed } from "../core/suggest.ts";
 import { ensureAccount, findProject, requireAdmin, requireCoordinator, typedNumber, type PoolCtx } from "./context.ts";
-import { announceTo } from "./announce.ts";
+import { announceTo, noteRow, type NewNote } from "./announce.ts";
 import { projectRooms } from "./rooms.ts";
 import { postEntry } from "./posting.ts";
 
@@ -418,7 +419,7 @@ export async function closeRound(tx: Tx, round: RoundRow, now: number, requestKe
     const postings: NewEntry[] = [];
     const rows: Array<Omit<AllocationRow, "id">> = [];
     const fills: Array<Pick<GoodRequestRow, "id" | "filled" | "status" | "closedAt">> = [];
-    const notes: Array<Omit<NoteRow, "id" | "deliveredAt" | "onlyPlatform" | "onlyExternalId">> = [];
+    const notes: NewNote[] = [];
     for (const end = Math.min(winners.length, at + ROUND_CHUNK); at < end; ) {
       const memberId = winners[at]!.member;
       const member = accountIds.get(memberId) ?? (await ensureAccount(tx, good.poolId, "member", memberId));
@@ -435,7 +436,7 @@ export async function closeRound(tx: Tx, round: RoundRow, now: number, requestKe
         cost += charge;
       }
       postings.push(...allocationEntries(good, { memberId, qty, effort, total: cost, at: now, requestKey }, member, projectAccount, commonsAccount));
-      notes.push({ poolId: good.poolId, memberId, kind: "allocated", body: JSON.stringify({ good: good.name, qty, cost, clearing: outcome.clearing }), createdAt: now });
+      notes.push(noteRow({ poolId: good.poolId, memberId, createdAt: now }, { kind: "allocated", body: { good: good.name, qty, cost, clearing: outcome.clearing } }));
     }
     await postRoundEntries(tx, postings);
     await tx.insertAllocations(rows);
@@ -446,7 +447,7 @@ export async function closeRound(tx: Tx, round: RoundRow, now: number, requestKe
   // Skipped members are told too, one note each.
   const passed = [...outcome.skipped].sort((a, b) => a.member - b.member);
   for (let at = 0; at < passed.length; ) {
-    const notes: Array<Omit<NoteRow, "id" | "deliveredAt" | "onlyPlatform" | "onlyExternalId">> = [];
+    const notes: NewNote[] = [];
     for (const end = Math.min(passed.length, at + ROUND_CHUNK); at < end; ) {
       const memberId = passed[at]!.member;
       let qty = 0;
@@ -455,7 +456,7 @@ export async function closeRound(tx: Tx, round: RoundRow, now: number, requestKe
         qty += passed[at]!.units;
         cost += totalOf(passed[at]!.units);
       }
-      notes.push({ poolId: good.poolId, memberId, kind: "skipped", body: JSON.stringify({ good: good.name, qty, cost }), createdAt: now });
+      notes.push(noteRow({ poolId: good.poolId, memberId, createdAt: now }, { kind: "skipped", body: { good: good.name, qty, cost } }));
     }
     await tx.insertNotes(notes);
   }
@@ -469,7 +470,7 @@ export async function closeRound(tx: Tx, round: RoundRow, now: number, requestKe
     const project = await tx.project(good.projectId);
     const rooms = await projectRooms(tx, good.poolId, good.projectId);
     const body: RoundAnnouncement = { good: good.name, project: project?.slug ?? "?", clearing: outcome.clearing, unitCost: outcome.unitCost, unitPrice: Math.round((effort * outcome.clearing) / 1000), allocated: total, members: outcome.winners.length, queued, stock: good.stock - total };
-    await announceTo(tx, good.poolId, rooms, "round", JSON.stringify(body), now);
+    await announceTo(tx, good.poolId, rooms, { kind: "round", body }, now);
   }
   return {
     round: round.id,
@@ -484,22 +485,6 @@ export async function closeRound(tx: Tx, round: RoundRow, now: number, requestKe
     skipped,
     queued,
   };
-}
-
-/** What the rooms hear of a round that handed out goods. */
-export interface RoundAnnouncement {
-  readonly good: string;
-  readonly project: string;
-  readonly clearing: number;
-  /** Milli-hours per unit, rounded. */
-  readonly unitCost: number;
-  /** Millionths of a weighted hour per unit: what to show (each winner pays their units' total, rounded once). */
-  readonly unitPrice?: number;
-  readonly allocated: number;
-  readonly members: number;
-  /** Units still asked for, waiting for the next round. */
-  readonly queued: number;
-  readonly stock: number;
 }
 
 /** A coordinator closes the good's open round now. */
@@ -593,17 +578,8 @@ async function markOverdue(tx: Tx, loan: LoanRow): Promise<OverdueLoan> {
   const policy = readPolicy(pool?.policy ?? "{}");
   const { effort } = await effortOf(tx, good, policy);
   const body: OverdueNote = { loan: loan.id, good: good.name, dueAt: loan.dueAt, perDay: effort * policy.durableDayPercent };
-  await tx.insertNote({ poolId: good.poolId, memberId: loan.memberId, kind: "overdue", body: JSON.stringify(body), createdAt: loan.dueAt });
+  await tx.insertNote(noteRow({ poolId: good.poolId, memberId: loan.memberId, createdAt: loan.dueAt }, { kind: "overdue", body }));
   return { loan: loan.id, pool: good.poolId, good: good.name, member: loan.memberId, dueAt: loan.dueAt };
-}
-
-/** What the borrower of an overdue loan is told. */
-export interface OverdueNote {
-  readonly loan: number;
-  readonly good: string;
-  readonly dueAt: number;
-  /** What each day of use costs, in millionths of a weighted hour (exact: effort x the day's share). */
-  readonly perDay: number;
 }
 
 /** The member's own pending request leaves the queue. */

@@ -260,9 +260,10 @@ export async function execute(engine: Engine, inv: Invocation, command: AnyComma
         // Slots of claims that ran out are open again: those pools' boards change.
         for (const poolId of new Set(caught.released.map((r) => r.pool))) await markBoards(tx, poolId, now);
       }
-      let runCtx: Ctx = ctx;
+      // Caught up just now: the command's services need not look for anything due again.
+      let runCtx: Ctx = caught ? { ...ctx, caughtUp: true } : ctx;
       if (command.where === "pool") {
-        const pooled = inPool(ctx);
+        const pooled = inPool(runCtx);
         if (!pooled.ok) throw new Refusal(pooled.error);
         runCtx = pooled.value;
       }

@@ -34,6 +34,7 @@ import type {
   OpenTaskScope,
   OutboxRow,
   PoolRow,
+  ProductionRow,
   ProjectRow,
   ReplyRow,
   RequestRow,
@@ -102,6 +103,7 @@ const kindRows = rows<KindRow>(t.kinds, "kinds");
 const kindChangeRows = rows<KindChangeRow>(t.kindChanges, "kind_changes");
 const goalRows = rows<GoalRow>(t.goals, "goals");
 const goodRequestRows = rows<GoodRequestRow>(t.goodRequests, "good_requests");
+const productionRows = rows<ProductionRow>(t.productions, "productions");
 
 /** A note meant for one account (a link's confirmation) reaches that account only. */
 const noteReaches = and(
@@ -173,7 +175,38 @@ function scopeParams(scope: OpenTaskScope): Record<string, number> {
   };
 }
 
-function makeTx(db: SqliteDb): Tx {
+/** Statements run through a Tx, counted (see SqliteStore.statements). */
+interface StatementCounter {
+  n: number;
+}
+
+/**
+ * The connection as a Tx sees it: every statement it prepares, hand-written or built by
+ * drizzle, counts each of its runs in `counter`. The connection itself stays as it was, so
+ * statements prepared on it elsewhere (the bench's cheapest write and read) are not counted.
+ */
+function counting(conn: SqliteDb, counter: StatementCounter): SqliteDb {
+  const client = conn.$client;
+  const prepare = (source: string): Database.Statement => {
+    const s = client.prepare(source);
+    // The class's own methods (not whatever the object answers: a test may wrap it to record
+    // the statements it runs, and each run must reach that record once).
+    const methods = Object.getPrototypeOf(s) as object;
+    for (const m of ["run", "get", "all", "iterate"] as const) {
+      const f = Reflect.get(methods, m) as (this: Database.Statement, ...a: unknown[]) => unknown;
+      (s as unknown as Record<string, unknown>)[m] = function (this: Database.Statement, ...a: unknown[]) {
+        counter.n++;
+        return f.apply(this, a);
+      };
+    }
+    return s;
+  };
+  const wrapped = Object.create(client, { prepare: { value: prepare } }) as Database.Database;
+  return drizzle(wrapped, { schema: t });
+}
+
+function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
+  const db = counting(conn, counter);
   // Statements a round closing runs once per winner or per waiting request: prepared once per
   // connection, since building each through drizzle costs more than running it.
   const prepared = new Map<string, Database.Statement>();
@@ -188,19 +221,14 @@ function makeTx(db: SqliteDb): Tx {
    * AUTOINCREMENT table numbers the rows of one statement one after another).
    */
   const BULK = 64;
-  /** `put` appends one row's values, in the columns' order, to the statement's parameters. */
-  const insertMany = <R>(table: string, columns: readonly string[], rows: readonly R[], put: (params: unknown[], row: R) => void): number[] => {
+  const insertMany = (table: string, columns: readonly string[], values: ReadonlyArray<readonly unknown[]>): number[] => {
     const ids: number[] = [];
     const row = `(${columns.map(() => "?").join(", ")})`;
-    // One array of parameters, refilled for each statement: no array per row.
-    const params: unknown[] = [];
-    for (let at = 0; at < rows.length; at += BULK) {
-      const n = Math.min(BULK, rows.length - at);
-      params.length = 0;
-      for (let i = at; i < at + n; i++) put(params, rows[i]!);
-      const { lastInsertRowid } = stmt(`INSERT INTO ${table} (${columns.join(", ")}) VALUES ${Array.from({ length: n }, () => row).join(", ")}`).run(params);
+    for (let at = 0; at < values.length; at += BULK) {
+      const chunk = values.slice(at, at + BULK);
+      const { lastInsertRowid } = stmt(`INSERT INTO ${table} (${columns.join(", ")}) VALUES ${Array.from(chunk, () => row).join(", ")}`).run(chunk.flat());
       const last = Number(lastInsertRowid);
-      for (let i = n - 1; i >= 0; i--) ids.push(last - i);
+      for (let i = chunk.length - 1; i >= 0; i--) ids.push(last - i);
     }
     return ids;
   };
@@ -340,13 +368,13 @@ function makeTx(db: SqliteDb): Tx {
       return db.select().from(t.projects).where(eq(t.projects.poolId, poolId)).orderBy(asc(t.projects.slug)).all();
     },
     async coordinators(projectId) {
-      return db
-        .select({ memberId: t.coordinators.memberId, handle: t.members.handle, addedAt: t.coordinators.addedAt })
-        .from(t.coordinators)
-        .innerJoin(t.members, eq(t.members.id, t.coordinators.memberId))
-        .where(eq(t.coordinators.projectId, projectId))
-        .orderBy(asc(t.coordinators.addedAt), asc(t.members.handle))
-        .all();
+      // Read by every coordinator's command (requireCoordinator): prepared once, rows as arrays.
+      const raws = stmt(
+        "SELECT coordinators.member_id, members.handle, coordinators.added_at FROM coordinators JOIN members ON members.id = coordinators.member_id WHERE coordinators.project_id = ? ORDER BY coordinators.added_at, members.handle",
+      )
+        .raw()
+        .all(projectId) as Array<[number, string, number]>;
+      return raws.map(([memberId, handle, addedAt]) => ({ memberId, handle, addedAt }));
     },
     async coordinatorProjects(poolId, memberId) {
       return db
@@ -439,8 +467,7 @@ function makeTx(db: SqliteDb): Tx {
       const ids = insertMany(
         "entries",
         ["pool_id", "from_account", "to_account", "amount", "kind", "memo", "reverses", "request_id", "created_at", "created_by"],
-        es,
-        (p, e) => p.push(e.poolId, e.fromAccount, e.toAccount, e.amount, e.kind, e.memo, e.reverses, e.requestId, e.createdAt, e.createdBy),
+        es.map((e) => [e.poolId, e.fromAccount, e.toAccount, e.amount, e.kind, e.memo, e.reverses, e.requestId, e.createdAt, e.createdBy]),
       );
       const moves = new Map<number, number>();
       for (const e of es) {
@@ -452,30 +479,25 @@ function makeTx(db: SqliteDb): Tx {
       return ids;
     },
     async pendingMemberAccounts(poolId, goodId, asOf) {
+      const found = (
+        stmt(
+          `SELECT ${accountRows.list}, members.handle FROM accounts JOIN members ON members.id = accounts.owner_id
+           WHERE accounts.pool_id = ? AND accounts.kind = 'member' AND accounts.owner_id IN (SELECT member_id FROM good_requests WHERE good_id = ? AND status = 'pending')`,
+        )
+          .raw()
+          .all(poolId, goodId) as unknown[][]
+      ).map((r) => ({ memberId: r[3] as number, handle: r[accountRows.width] as string, account: accountRows.read(r) }));
+      if (asOf === undefined) return found;
       // As of a time: the running balance less what came in after it, plus what went out after
       // it, from the pool's entries dated later only (none when the round closes on time).
+      const byAccount = new Map(found.map((f) => [f.account.id, f]));
+      const later = stmt("SELECT from_account, to_account, amount FROM entries WHERE pool_id = ? AND created_at > ?").raw().all(poolId, asOf) as Array<[number, number, number]>;
       const net = new Map<number, number>();
-      if (asOf !== undefined) {
-        for (const [from, to, amount] of stmt("SELECT from_account, to_account, amount FROM entries WHERE pool_id = ? AND created_at > ?").raw().all(poolId, asOf) as Array<[number, number, number]>) {
-          net.set(from, (net.get(from) ?? 0) + amount);
-          net.set(to, (net.get(to) ?? 0) - amount);
-        }
+      for (const [from, to, amount] of later) {
+        if (byAccount.has(from)) net.set(from, (net.get(from) ?? 0) + amount);
+        if (byAccount.has(to)) net.set(to, (net.get(to) ?? 0) - amount);
       }
-      // Up to one row per member of the pool (a round of 100,000 requests): read one at a time,
-      // so that no array of all the raw rows is held beside the result.
-      const found: Array<{ memberId: number; handle: string; account: AccountRow }> = [];
-      const rows = stmt(
-        `SELECT ${accountRows.list}, members.handle FROM accounts JOIN members ON members.id = accounts.owner_id
-         WHERE accounts.pool_id = ? AND accounts.kind = 'member' AND accounts.owner_id IN (SELECT member_id FROM good_requests WHERE good_id = ? AND status = 'pending')`,
-      )
-        .raw()
-        .iterate(poolId, goodId) as IterableIterator<unknown[]>;
-      for (const r of rows) {
-        const account = accountRows.read(r);
-        const later = net.get(account.id);
-        found.push({ memberId: account.ownerId, handle: r[accountRows.width] as string, account: later === undefined ? account : { ...account, balance: account.balance + later } });
-      }
-      return found;
+      return found.map((f) => (net.has(f.account.id) ? { ...f, account: { ...f.account, balance: f.account.balance + net.get(f.account.id)! } } : f));
     },
     async entry(id) {
       return db.select().from(t.entries).where(eq(t.entries.id, id)).get();
@@ -656,6 +678,17 @@ function makeTx(db: SqliteDb): Tx {
       const raws = stmt(`SELECT ${goodRows.list} FROM goods WHERE ${where.join(" AND ")} ORDER BY name`).raw().all(params) as unknown[][];
       return raws.map((r) => goodRows.read(r));
     },
+    async onlyCopyableGoods(poolId, projectId) {
+      // No index has the project: in the table's order, to the first good that is not copyable
+      // (a scan of every good only for a project whose goods all are).
+      const [only] = stmt(
+        `SELECT CASE WHEN EXISTS (SELECT 1 FROM goods WHERE pool_id = @poolId AND project_id = @projectId AND model <> 'copyable') THEN 0
+                ELSE EXISTS (SELECT 1 FROM goods WHERE pool_id = @poolId AND project_id = @projectId) END`,
+      )
+        .raw()
+        .get({ poolId, projectId }) as [number];
+      return only === 1;
+    },
     async setStock(goodId, stock) {
       stmt("UPDATE goods SET stock = ? WHERE id = ?").run(stock, goodId);
     },
@@ -663,7 +696,8 @@ function makeTx(db: SqliteDb): Tx {
       insertRow(t.productions, "productions", p);
     },
     async productionOfTask(taskId) {
-      return db.select().from(t.productions).where(eq(t.productions.taskId, taskId)).get();
+      const raw = stmt(`SELECT ${productionRows.list} FROM productions WHERE task_id = ?`).raw().get(taskId) as unknown[] | undefined;
+      return raw && productionRows.read(raw);
     },
     async productions(goodId, from, to) {
       return db
@@ -698,14 +732,11 @@ function makeTx(db: SqliteDb): Tx {
     },
     async goodRequestsOf(goodId, status) {
       // Up to every waiting request of a good (a round reads them all): one prepared statement,
-      // rows read as arrays (building the objects here is about twice as fast as the driver's),
-      // one at a time, so that no array of all the raw rows is held beside the result.
+      // rows read as arrays (building the objects here is about twice as fast as the driver's).
       const rows = stmt("SELECT id, good_id, member_id, qty, filled, weight, status, created_at, closed_at, bid_at FROM good_requests WHERE good_id = ? AND status = ? ORDER BY id")
         .raw()
-        .iterate(goodId, status) as IterableIterator<[number, number, number, number, number, number, GoodRequestRow["status"], number, number | null, number | null]>;
-      const out: GoodRequestRow[] = [];
-      for (const [id, goodId, memberId, qty, filled, weight, status, createdAt, closedAt, bidAt] of rows) out.push({ id, goodId, memberId, qty, filled, weight, status, createdAt, closedAt, bidAt });
-      return out;
+        .all(goodId, status) as Array<[number, number, number, number, number, number, GoodRequestRow["status"], number, number | null, number | null]>;
+      return rows.map(([id, goodId, memberId, qty, filled, weight, status, createdAt, closedAt, bidAt]) => ({ id, goodId, memberId, qty, filled, weight, status, createdAt, closedAt, bidAt }));
     },
     async pendingRequestsOfMember(poolId, memberId) {
       // The member's waiting requests (good_requests_member), each good by its id: never the
@@ -760,8 +791,7 @@ function makeTx(db: SqliteDb): Tx {
       return insertMany(
         "allocations",
         ["good_id", "request_id", "round_id", "member_id", "qty", "effort", "weight", "cost", "at"],
-        as,
-        (p, a) => p.push(a.goodId, a.requestId, a.roundId, a.memberId, a.qty, a.effort, a.weight, a.cost, a.at),
+        as.map((a) => [a.goodId, a.requestId, a.roundId, a.memberId, a.qty, a.effort, a.weight, a.cost, a.at]),
       );
     },
     async allocationsOf(goodId, since) {
@@ -1048,8 +1078,7 @@ function makeTx(db: SqliteDb): Tx {
       insertMany(
         "member_notes",
         ["pool_id", "member_id", "kind", "body", "created_at"],
-        ns,
-        (p, n) => p.push(n.poolId, n.memberId, n.kind, n.body, n.createdAt),
+        ns.map((n) => [n.poolId, n.memberId, n.kind, n.body, n.createdAt]),
       );
     },
 
@@ -1238,6 +1267,7 @@ export class SqliteStore implements Store {
   private pending = 0;
   private reader: { db: SqliteDb; tx: Tx; queue: Promise<unknown> } | undefined;
   private readonly lockWaitMs: number;
+  private readonly counter: StatementCounter = { n: 0 };
 
   constructor(
     private readonly file: string,
@@ -1245,12 +1275,21 @@ export class SqliteStore implements Store {
   ) {
     this.db = openSqlite(file);
     this.db.$client.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    this.tx = makeTx(this.db);
+    this.tx = makeTx(this.db, this.counter);
     this.lockWaitMs = o.lockWaitMs ?? LOCK_WAIT_MS;
   }
 
   idle(): boolean {
     return this.pending === 0;
+  }
+
+  /**
+   * How many SQL statements the store's transactions and reads have run since it opened, on
+   * either connection (BEGIN, COMMIT and ROLLBACK not counted): a test counts the queries of a
+   * command as the difference before and after it.
+   */
+  get statements(): number {
+    return this.counter.n;
   }
 
   /** BEGIN IMMEDIATE, waiting for another process's write lock with timers (the loop keeps turning). */
@@ -1318,7 +1357,7 @@ export class SqliteStore implements Store {
       const client = new Database(this.file, { readonly: true, fileMustExist: true });
       client.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
       const db = drizzle(client, { schema: t });
-      this.reader = { db, tx: makeTx(db), queue: Promise.resolve() };
+      this.reader = { db, tx: makeTx(db, this.counter), queue: Promise.resolve() };
     }
     const reader = this.reader;
     const run = async (): Promise<T> => {

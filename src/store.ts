@@ -562,6 +562,13 @@ export interface Tx {
   good(id: number): Promise<GoodRow | undefined>;
   goodByName(poolId: number, name: string): Promise<GoodRow | undefined>;
   goods(poolId: number, filter: { projectId?: number; sector?: string }): Promise<GoodRow[]>;
+  /**
+   * Whether the project (of the pool) has goods and every one of them is copyable: then no good
+   * recovers its work, and the commons carries it (services/projects.ts, carriedByCommons). Run
+   * at every verification: it stops at the project's first good that is not copyable rather
+   * than reading all of the project's goods.
+   */
+  onlyCopyableGoods(poolId: number, projectId: number): Promise<boolean>;
   setStock(goodId: number, stock: number): Promise<void>;
   insertProduction(p: Omit<ProductionRow, "id">): Promise<void>;
   /** The units a production task added, if it did. */

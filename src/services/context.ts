@@ -27,6 +27,11 @@ export interface Ctx {
   readonly room: RoomRow | undefined;
   /** The room's pool, with the member's role in it. */
   readonly pool: { readonly row: PoolRow; readonly policy: Policy; readonly role: PoolRole } | undefined;
+  /**
+   * Everything that came due by `now`, in every pool, was done already in this transaction (the
+   * dispatcher catches up before each command): a service need not look for it again.
+   */
+  readonly caughtUp?: boolean;
 }
 
 export type PoolCtx = Ctx & { readonly room: RoomRow; readonly pool: NonNullable<Ctx["pool"]> };

@@ -5,19 +5,19 @@
 import { daysCharge, unitsCharge } from "../core/amounts.ts";
 import type { OverdueNote, RoundAnnouncement } from "../core/announcements.ts";
 import { roundOutcome, type RoundOutcome } from "../core/auction.ts";
-import { checkEntry, withinCreditLimit } from "../core/ledger.ts";
+import { withinCreditLimit } from "../core/ledger.ts";
 import { taskState } from "../core/tasks.ts";
 import { DAY_MS, HOUR_MS } from "../core/time.ts";
 import { credit, WEIGHT_ONE } from "../core/weights.ts";
 import { readPolicy, type Policy } from "../core/policy.ts";
 import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
-import type { AllocationRow, GoodModel, GoodRequestRow, GoodRow, LoanRow, NewEntry, ProjectRow, RoundRow, Tx } from "../store.ts";
+import type { AllocationRow, GoodModel, GoodRequestRow, GoodRow, LoanRow, ProjectRow, RoundRow, Tx } from "../store.ts";
 import { nameKey, nearestNamed } from "../core/suggest.ts";
 import { ensureAccount, findProject, requireAdmin, requireCoordinator, typedNumber, type PoolCtx } from "./context.ts";
 import { announceTo, noteRow, type NewNote } from "./announce.ts";
 import { projectRooms } from "./rooms.ts";
-import { postEntry } from "./posting.ts";
+import { postEntries, postEntry, type Posting } from "./posting.ts";
 
 type R<T> = Promise<Result<T, DomainError>>;
 
@@ -51,7 +51,8 @@ export interface GoodView {
   readonly onLoan: number;
 }
 
-export async function viewGood(tx: Tx, good: GoodRow, policy: Policy): Promise<GoodView> {
+/** `effort`: the good's effort now, when the caller has it already (effortOf). */
+export async function viewGood(tx: Tx, good: GoodRow, policy: Policy, effort?: Effort): Promise<GoodView> {
   const pending = await tx.pendingTotals(good.id);
   const project = await tx.project(good.projectId);
   const last = await tx.lastClosedRound(good.id);
@@ -59,7 +60,7 @@ export async function viewGood(tx: Tx, good: GoodRow, policy: Policy): Promise<G
   return {
     good,
     project: project?.slug ?? "?",
-    effort: await effortOf(tx, good, policy),
+    effort: effort ?? (await effortOf(tx, good, policy)),
     demand: pending.units,
     round: (await tx.openRound(good.id)) ?? null,
     waiting: pending.requests,
@@ -128,9 +129,6 @@ export async function addGood(c: PoolCtx, a: AddGood): R<GoodView> {
  * allocations are all in the database (`dpool export`).
  */
 export const ROUND_LINES = 20;
-
-/** Winners whose rows a round writes at a time: bounded memory however large the round. */
-const ROUND_CHUNK = 2000;
 
 export interface RoundClosed {
   readonly round: number;
@@ -234,19 +232,27 @@ export async function requestGood(c: PoolCtx, name: string, qtyGiven: number | u
     return ok({ request: { id, ...base, filled: qty, status: "access", closedAt: c.now }, good: await viewGood(c.tx, good, c.pool.policy), cost: 0, round: null, was: null, allocated: null });
   }
   if (good.model !== "per-unit") return err(needModel(good, "per-unit"));
-  await catchUp(c.tx, good.poolId, c.now);
-  const fresh = (await c.tx.good(good.id)) ?? good;
-  const { effort } = await effortOf(c.tx, good, c.pool.policy);
-  const mine = (await c.tx.pendingRequestsOfMember(c.pool.row.id, c.member.id)).find((r) => r.goodId === good.id);
+  // Under the dispatcher everything due was done before the command (c.caughtUp), and the good
+  // is as read; called on its own, the goods catch up first.
+  let fresh = good;
+  if (!c.caughtUp) {
+    await catchUp(c.tx, good.poolId, c.now);
+    fresh = (await c.tx.good(good.id)) ?? good;
+  }
+  const effortNow = await effortOf(c.tx, good, c.pool.policy);
+  const { effort } = effortNow;
+  const waiting = await c.tx.pendingRequestsOfMember(c.pool.row.id, c.member.id);
+  const mine = waiting.find((r) => r.goodId === good.id);
   if (mine) return changeBid(c, fresh, mine, qtyGiven, weightGiven, effort);
   const pending = await c.tx.pendingTotals(good.id);
   // Taken now or waiting, a request must be payable at the effort with what the member's other
   // waiting requests and open loans already hold: a request nobody could pay never waits, so
   // no round spends work on it.
   const cost = effort * qty;
-  const account = await ensureAccount(c.tx, c.pool.row.id, "member", c.member.id);
-  const balance = (await c.tx.accountById(account))?.balance ?? 0;
-  const committed = await committedCharges(c, c.member.id);
+  const accountRow = await c.tx.account(c.pool.row.id, "member", c.member.id);
+  if (!accountRow) await ensureAccount(c.tx, c.pool.row.id, "member", c.member.id);
+  const balance = accountRow?.balance ?? 0;
+  const committed = await committedCharges(c, c.member.id, waiting);
   if (!withinCreditLimit(balance - committed, cost, c.pool.policy.creditLimit)) {
     const available = balance - committed + c.pool.policy.creditLimit;
     return err({ kind: "insufficient_credit", needed: cost, available, committed, units: Math.max(0, Math.floor(available / effort)) });
@@ -255,7 +261,7 @@ export async function requestGood(c: PoolCtx, name: string, qtyGiven: number | u
     const id = await c.tx.insertGoodRequest({ ...base, filled: qty, status: "allocated", closedAt: c.now });
     await allocate(c.tx, fresh, { requestId: id, roundId: null, memberId: c.member.id, qty, effort, weight: WEIGHT_ONE, total: cost, at: c.now, requestKey: c.requestId });
     const after = (await c.tx.good(good.id)) ?? good;
-    return ok({ request: { id, ...base, filled: qty, status: "allocated", closedAt: c.now }, good: await viewGood(c.tx, after, c.pool.policy), cost, round: null, was: null, allocated: null });
+    return ok({ request: { id, ...base, filled: qty, status: "allocated", closedAt: c.now }, good: await viewGood(c.tx, after, c.pool.policy, effortNow), cost, round: null, was: null, allocated: null });
   }
   const id = await c.tx.insertGoodRequest({ ...base, filled: 0, status: "pending", closedAt: null });
   let round = await c.tx.openRound(good.id);
@@ -263,7 +269,7 @@ export async function requestGood(c: PoolCtx, name: string, qtyGiven: number | u
     const r = { goodId: good.id, openedAt: c.now, closesAt: c.now + c.pool.policy.roundHours * HOUR_MS, closedAt: null, clearingWeight: null, supply: null, allocated: null };
     round = { id: await c.tx.insertRound(r), ...r };
   }
-  return ok({ request: { id, ...base, filled: 0, status: "pending", closedAt: null }, good: await viewGood(c.tx, fresh, c.pool.policy), cost: null, round, was: null, allocated: null });
+  return ok({ request: { id, ...base, filled: 0, status: "pending", closedAt: null }, good: await viewGood(c.tx, fresh, c.pool.policy, effortNow), cost: null, round, was: null, allocated: null });
 }
 
 /**
@@ -299,29 +305,15 @@ async function changeBid(c: PoolCtx, good: GoodRow, mine: GoodRequestRow, qty: n
 type Allocation = Omit<AllocationRow, "id" | "goodId" | "cost"> & { readonly total: number; readonly requestKey: string };
 
 /** The entries of an allocation: the effort to the producing project, the surplus above it to the commons. */
-function allocationEntries(good: GoodRow, a: Pick<Allocation, "memberId" | "qty" | "effort" | "total" | "at" | "requestKey">, member: number, project: number, commons: number): NewEntry[] {
+function allocationEntries(good: GoodRow, a: Allocation, member: number, project: number, commons: number): Posting[] {
   const poolId = good.poolId;
   const memo = `${a.qty} x ${good.name}`;
   const effortTotal = a.effort * a.qty;
   const surplus = a.total - effortTotal;
-  const out: NewEntry[] = [];
-  if (effortTotal > 0) out.push({ poolId, fromAccount: member, toAccount: project, amount: effortTotal, kind: "allocation", memo, reverses: null, requestId: a.requestKey, createdAt: a.at, createdBy: a.memberId });
-  if (surplus > 0) out.push({ poolId, fromAccount: member, toAccount: commons, amount: surplus, kind: "surplus", memo, reverses: null, requestId: a.requestKey, createdAt: a.at, createdBy: a.memberId });
+  const out: Posting[] = [];
+  if (effortTotal > 0) out.push({ poolId, fromAccount: member, toAccount: project, amount: effortTotal, kind: "allocation", memo, requestId: a.requestKey, createdAt: a.at, createdBy: a.memberId });
+  if (surplus > 0) out.push({ poolId, fromAccount: member, toAccount: commons, amount: surplus, kind: "surplus", memo, requestId: a.requestKey, createdAt: a.at, createdBy: a.memberId });
   return out;
-}
-
-/**
- * A round's entries, each checked with the pure rules as `postEntries` checks them, without
- * reading every account back to see that it is of this pool: each one is, by construction (the
- * waiting members' accounts are read by pool, the others found or made in it), and reading
- * 50,000 of them cost more than writing the entries.
- */
-async function postRoundEntries(tx: Tx, es: readonly NewEntry[]): Promise<void> {
-  for (const e of es) {
-    const problem = checkEntry(e);
-    if (problem) throw new Error(`refusing ledger entry (${problem}): ${JSON.stringify(e)}`);
-  }
-  await tx.insertEntries(es);
 }
 
 /**
@@ -365,101 +357,72 @@ export async function closeRound(tx: Tx, round: RoundRow, now: number, requestKe
   if (!pool) throw new Error(`good ${good.id} has no pool`);
   const policy = readPolicy(pool.policy);
   const { effort } = await effortOf(tx, good, policy, now);
-  // In the order of their ids, to find a winner's request by a binary search (a round of
-  // 100,000 requests holds no map of them beside the list).
-  const pending = (await tx.goodRequestsOf(good.id, "pending")).sort((a, b) => a.id - b.id);
-  const requestOf = (id: number): GoodRequestRow => {
-    let lo = 0;
-    let hi = pending.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (pending[mid]!.id < id) lo = mid + 1;
-      else hi = mid;
-    }
-    return pending[lo]!;
-  };
+  const pending = await tx.goodRequestsOf(good.id, "pending");
+  const balances = new Map<number, number>();
   const accountIds = new Map<number, number>();
+  // Every waiting member's balance as of the closing time in one query; without an account, 0.
+  for (const r of pending) balances.set(r.memberId, exactRoom(0));
+  const names = new Map<number, string>();
+  for (const { memberId, handle, account } of await tx.pendingMemberAccounts(good.poolId, good.id, now)) {
+    balances.set(memberId, exactRoom(account.balance));
+    accountIds.set(memberId, account.id);
+    names.set(memberId, handle);
+  }
+  const byId = new Map(pending.map((r) => [r.id, r]));
   const exact = roundOutcome({
     bids: pending.map((r) => ({ request: r.id, member: r.memberId, weight: r.weight, units: r.qty - r.filled, at: r.bidAt ?? r.createdAt })),
     supply: good.stock,
     effort: effort * EXACT,
-    balances: await (async () => {
-      // Every waiting member's balance as of the closing time in one query; without an account, 0.
-      const balances = new Map<number, number>();
-      for (const r of pending) balances.set(r.memberId, exactRoom(0));
-      for (const { memberId, account } of await tx.pendingMemberAccounts(good.poolId, good.id, now)) {
-        balances.set(memberId, exactRoom(account.balance));
-        accountIds.set(memberId, account.id);
-      }
-      return balances;
-    })(),
+    balances,
     creditLimit: policy.creditLimit * EXACT,
   });
   // What a unit costs, for people to read; each winner pays their units' total, rounded once.
   const outcome: RoundOutcome = { ...exact, unitCost: credit(effort, exact.clearing) };
   const totalOf = (units: number) => unitsCharge(units, effort, outcome.clearing);
-  // Only the few members the answer names are looked up by name.
-  const handle = async (id: number) => (await tx.member(id))?.handle ?? String(id);
+  const handle = async (id: number) => {
+    const known = names.get(id);
+    if (known !== undefined) return known;
+    const name = (await tx.member(id))?.handle ?? String(id);
+    names.set(id, name);
+    return name;
+  };
   const projectAccount = outcome.winners.length > 0 ? await ensureAccount(tx, good.poolId, "project", good.projectId) : 0;
   const commonsAccount = outcome.winners.length > 0 ? await ensureAccount(tx, good.poolId, "commons", good.poolId) : 0;
-  // The answer names the first winners and skipped members in the auction's order.
+  let stock = good.stock;
   const allocations: Array<{ member: string; qty: number; cost: number }> = [];
-  for (const w of outcome.winners.slice(0, ROUND_LINES)) allocations.push({ member: await handle(w.member), qty: w.units, cost: totalOf(w.units) });
-  const skipped: Array<{ member: string; qty: number }> = [];
-  for (const s of outcome.skipped.slice(0, ROUND_LINES)) skipped.push({ member: await handle(s.member), qty: s.units });
-  const total = outcome.winners.reduce((a, w) => a + w.units, 0);
-  // What `allocate` does for one member, for every winner: written member by member, a chunk of
-  // winners at a time (a round's rows are never all in memory at once), in the order of the
-  // members' ids, which is nearly the order of their accounts, requests and notes in the indexes
-  // the writes go through, so each index page is visited once rather than once per winner. A
-  // member pays their requests' charges (each rounded once) in one entry to the project and one
-  // to the commons, and gets one note; the allocations and filled requests stay one per request.
-  const winners = [...outcome.winners].sort((a, b) => a.member - b.member || a.request - b.request);
-  for (let at = 0; at < winners.length; ) {
-    const postings: NewEntry[] = [];
-    const rows: Array<Omit<AllocationRow, "id">> = [];
-    const fills: Array<Pick<GoodRequestRow, "id" | "filled" | "status" | "closedAt">> = [];
-    const notes: NewNote[] = [];
-    for (const end = Math.min(winners.length, at + ROUND_CHUNK); at < end; ) {
-      const memberId = winners[at]!.member;
-      const member = accountIds.get(memberId) ?? (await ensureAccount(tx, good.poolId, "member", memberId));
-      let qty = 0;
-      let cost = 0;
-      for (; at < winners.length && winners[at]!.member === memberId; at++) {
-        const w = winners[at]!;
-        const req = requestOf(w.request);
-        const charge = totalOf(w.units);
-        rows.push({ goodId: good.id, requestId: w.request, roundId: round.id, memberId, qty: w.units, effort, weight: outcome.clearing, cost: charge, at: now });
-        const filled = req.filled + w.units;
-        fills.push(filled >= req.qty ? { id: w.request, filled, status: "allocated", closedAt: now } : { id: w.request, filled, status: req.status, closedAt: req.closedAt });
-        qty += w.units;
-        cost += charge;
-      }
-      postings.push(...allocationEntries(good, { memberId, qty, effort, total: cost, at: now, requestKey }, member, projectAccount, commonsAccount));
-      notes.push(noteRow({ poolId: good.poolId, memberId, createdAt: now }, { kind: "allocated", body: { good: good.name, qty, cost, clearing: outcome.clearing } }));
-    }
-    await postRoundEntries(tx, postings);
+  let total = 0;
+  // What `allocate` does for one member, for every winner at once: the entries, allocations,
+  // filled requests and notes are written in batches, in the winners' order, and the stock once.
+  const postings: Posting[] = [];
+  const rows: Array<Omit<AllocationRow, "id">> = [];
+  const fills: Array<Pick<GoodRequestRow, "id" | "filled" | "status" | "closedAt">> = [];
+  const notes: NewNote[] = [];
+  for (const w of outcome.winners) {
+    const req = byId.get(w.request)!;
+    const member = accountIds.get(w.member) ?? (await ensureAccount(tx, good.poolId, "member", w.member));
+    accountIds.set(w.member, member);
+    const cost = totalOf(w.units);
+    postings.push(...allocationEntries(good, { requestId: w.request, roundId: round.id, memberId: w.member, qty: w.units, effort, weight: outcome.clearing, total: cost, at: now, requestKey }, member, projectAccount, commonsAccount));
+    rows.push({ goodId: good.id, requestId: w.request, roundId: round.id, memberId: w.member, qty: w.units, effort, weight: outcome.clearing, cost, at: now });
+    stock -= w.units;
+    const filled = req.filled + w.units;
+    fills.push(filled >= req.qty ? { id: w.request, filled, status: "allocated", closedAt: now } : { id: w.request, filled, status: req.status, closedAt: req.closedAt });
+    notes.push(noteRow({ poolId: good.poolId, memberId: w.member, createdAt: now }, { kind: "allocated", body: { good: good.name, qty: w.units, cost, clearing: outcome.clearing } }));
+    if (allocations.length < ROUND_LINES) allocations.push({ member: await handle(w.member), qty: w.units, cost });
+    total += w.units;
+  }
+  if (outcome.winners.length > 0) {
+    await postEntries(tx, postings);
+    await tx.setStock(good.id, stock);
     await tx.insertAllocations(rows);
     await tx.fillGoodRequests(fills);
-    await tx.insertNotes(notes);
   }
-  if (total > 0) await tx.setStock(good.id, good.stock - total);
-  // Skipped members are told too, one note each.
-  const passed = [...outcome.skipped].sort((a, b) => a.member - b.member);
-  for (let at = 0; at < passed.length; ) {
-    const notes: NewNote[] = [];
-    for (const end = Math.min(passed.length, at + ROUND_CHUNK); at < end; ) {
-      const memberId = passed[at]!.member;
-      let qty = 0;
-      let cost = 0;
-      for (; at < passed.length && passed[at]!.member === memberId; at++) {
-        qty += passed[at]!.units;
-        cost += totalOf(passed[at]!.units);
-      }
-      notes.push(noteRow({ poolId: good.poolId, memberId, createdAt: now }, { kind: "skipped", body: { good: good.name, qty, cost } }));
-    }
-    await tx.insertNotes(notes);
+  const skipped: Array<{ member: string; qty: number }> = [];
+  for (const s of outcome.skipped) {
+    notes.push(noteRow({ poolId: good.poolId, memberId: s.member, createdAt: now }, { kind: "skipped", body: { good: good.name, qty: s.units, cost: totalOf(s.units) } }));
+    if (skipped.length < ROUND_LINES) skipped.push({ member: await handle(s.member), qty: s.units });
   }
+  await tx.insertNotes(notes);
   // A round that handed nothing out has no price: it does not count as a clearing weight.
   await tx.closeRound(round.id, { closedAt: now, clearingWeight: total > 0 ? outcome.clearing : null, supply: good.stock, allocated: total });
   const queued = outcome.losers.reduce((a, l) => a + l.units, 0) + outcome.skipped.reduce((a, l) => a + l.units, 0);
@@ -759,9 +722,10 @@ export const loanDays = (loan: Pick<LoanRow, "borrowedAt">, at: number): number 
 /**
  * What a member has already spoken for: their waiting requests at the effort of now, the
  * charges their open loans will have by their due dates (or by now, for days past them), and
- * their subscriptions' expected shares of the running periods.
+ * their subscriptions' expected shares of the running periods. `waiting`: the member's waiting
+ * requests, when the caller has read them already.
  */
-async function committedCharges(c: PoolCtx, memberId: number): Promise<number> {
+async function committedCharges(c: PoolCtx, memberId: number, waiting?: readonly GoodRequestRow[]): Promise<number> {
   let total = 0;
   const efforts = new Map<number, number>();
   const effortFor = async (goodId: number): Promise<number> => {
@@ -773,7 +737,7 @@ async function committedCharges(c: PoolCtx, memberId: number): Promise<number> {
     }
     return effort;
   };
-  for (const r of await c.tx.pendingRequestsOfMember(c.pool.row.id, memberId)) total += (r.qty - r.filled) * (await effortFor(r.goodId));
+  for (const r of waiting ?? (await c.tx.pendingRequestsOfMember(c.pool.row.id, memberId))) total += (r.qty - r.filled) * (await effortFor(r.goodId));
   for (const l of await c.tx.openLoans(c.pool.row.id, memberId)) {
     const effort = await effortFor(l.goodId);
     total += daysCharge(Math.max(loanDays(l, l.dueAt), loanDays(l, c.now)), effort, c.pool.policy.durableDayPercent);

@@ -55,8 +55,7 @@ async function projectLine(c: PoolCtx, project: ProjectRow): Promise<ProjectLine
  */
 export async function carriedByCommons(tx: Tx, poolId: number, task: Pick<TaskRow, "projectId" | "goodId">): Promise<boolean> {
   if (task.goodId !== null) return (await tx.good(task.goodId))?.model === "copyable";
-  const goods = await tx.goods(poolId, { projectId: task.projectId });
-  return goods.length > 0 && goods.every((g) => g.model === "copyable");
+  return tx.onlyCopyableGoods(poolId, task.projectId);
 }
 
 /** The account that pays for the task's verified work: the commons or the task's project (see carriedByCommons). */

@@ -11,7 +11,7 @@ import { credit, marketWeight, nextRiseAt, openMsAt, taskWeight, waitlistWeight,
 import type { TaskAnnouncement } from "../core/announcements.ts";
 import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
-import type { ClaimRow, ClaimStatus, EntryRow, KindRow, ProjectRow, TaskRow, Tx } from "../store.ts";
+import type { ClaimRow, ClaimStatus, EntryRow, KindRow, MemberRow, ProjectRow, TaskRow, Tx } from "../store.ts";
 import { announce, noteRow } from "./announce.ts";
 import { ensureAccount, findPoolMember, findProject, isCoordinator, requireCoordinator, type MemberRef, type PoolCtx } from "./context.ts";
 import { produceFromTask, productionGood } from "./goods.ts";
@@ -73,6 +73,18 @@ class Lookups {
   private readonly waitlists = new Map<number, number[]>();
 
   constructor(private readonly tx: Tx) {}
+
+  /**
+   * What the command read already (the task's project and kind, the caller, the waitlist), so
+   * that its view does not read them again.
+   */
+  know(o: { project?: ProjectRow; kind?: KindRow; member?: MemberRow; waitlist?: { taskId: number; memberIds: number[] } }): this {
+    if (o.project) this.projects.set(o.project.id, o.project.slug);
+    if (o.kind) this.kinds.set(o.kind.id, o.kind.name);
+    if (o.member) this.handles.set(o.member.id, o.member.handle);
+    if (o.waitlist) this.waitlists.set(o.waitlist.taskId, o.waitlist.memberIds);
+    return this;
+  }
 
   /**
    * Reads what the views of a page of tasks need in a few queries: the pool's projects and
@@ -178,8 +190,8 @@ export async function viewTask(c: PoolCtx, task: TaskRow, claims?: readonly Clai
   };
 }
 
-/** The task, with its claims that ran out released first (see catchUp). */
-async function findTask(c: PoolCtx, id: number): Promise<Result<TaskRow, DomainError>> {
+/** The task and its claims (by id), with its claims that ran out released first (see catchUp). */
+async function findTask(c: PoolCtx, id: number): Promise<Result<{ task: TaskRow; claims: ClaimRow[] }, DomainError>> {
   const t = await c.tx.task(id);
   return t && t.poolId === c.pool.row.id ? ok(await catchUp(c.tx, t, c.now)) : err(await taskNotFound(c, id));
 }
@@ -346,10 +358,12 @@ export async function showTask(c: PoolCtx, id: number): R<{ task: TaskView }> {
   return ok({ task: await viewTask(c, t) });
 }
 
-/** Moves a task's open-time clock after its taken slots changed. */
-async function retime(c: PoolCtx, task: TaskRow, takenBefore: number, takenAfter: number, at: number): Promise<void> {
+/** Moves a task's open-time clock after its taken slots changed; returns the task as it is now. */
+async function retime(c: PoolCtx, task: TaskRow, takenBefore: number, takenAfter: number, at: number): Promise<TaskRow> {
   const next = openTimeAfter(task, task.slots, takenBefore, takenAfter, at);
-  if (next !== task) await c.tx.setTaskOpen(task.id, next.openSince, next.openMs);
+  if (next === task) return task;
+  await c.tx.setTaskOpen(task.id, next.openSince, next.openMs);
+  return { ...task, openSince: next.openSince, openMs: next.openMs };
 }
 
 /** Tells the waitlist that a slot of the task is open again. */
@@ -372,8 +386,7 @@ export type ClaimOutcome =
 export async function claimTask(c: PoolCtx, id: number): R<ClaimOutcome> {
   const t = await findTask(c, id);
   if (!t.ok) return t;
-  const task = t.value;
-  const claims = await c.tx.claimsOf(task.id);
+  const { task, claims } = t.value;
   const state = taskState(task, claims);
   if (state === "done" || state === "cancelled") return err({ kind: "task_closed", id, state });
   if (isOverdue(task, c.now)) return err({ kind: "task_overdue", id, dueAt: task.dueAt!, action: "claim" });
@@ -388,10 +401,12 @@ export async function claimTask(c: PoolCtx, id: number): R<ClaimOutcome> {
   if (!kind) throw new Error(`task ${task.id} has no kind`);
   const rules = weightRules(c.pool.policy);
   const taken = slotsTaken(claims);
+  // The view below shows what this command read and wrote, without reading it again.
+  const lookups = new Lookups(c.tx).know({ project, kind, member: c.member });
   if (taken < task.slots) {
     const weight = taskWeight(task.postedWeight, openMsAt(task, c.now), rules);
     const expiresAt = claimDeadline(task.dueAt, c.now, c.pool.policy.claimDays);
-    await c.tx.insertClaim({
+    const row: Omit<ClaimRow, "id"> = {
       taskId: task.id,
       memberId: c.member.id,
       weight,
@@ -409,19 +424,26 @@ export async function claimTask(c: PoolCtx, id: number): R<ClaimOutcome> {
       entryId: null,
       endedAt: null,
       endedBy: null,
-    });
-    await retime(c, task, taken, taken + 1, c.now);
-    await c.tx.leaveWaitlist(task.id, c.member.id, c.now);
-    const after = await c.tx.task(task.id);
-    return ok({ outcome: "claimed", task: await viewTask(c, after ?? task), weight, expiresAt, kind: kind.name, market: kind.weight, smoothing: rules.smoothing });
+    };
+    const claimId = await c.tx.insertClaim(row);
+    const after = await retime(c, task, taken, taken + 1, c.now);
+    // A claim takes the member off the task's waitlist (if they were on it).
+    const waiting = (await c.tx.waitlistOf(task.id)).map((w) => w.memberId);
+    if (waiting.includes(c.member.id)) await c.tx.leaveWaitlist(task.id, c.member.id, c.now);
+    lookups.know({ waitlist: { taskId: task.id, memberIds: waiting.filter((m) => m !== c.member.id) } });
+    // Claims in the order of their ids, as the store reads them: the new one is the last.
+    const view = await viewTask(c, after, [...claims, { id: claimId, ...row }], lookups);
+    return ok({ outcome: "claimed", task: view, weight, expiresAt, kind: kind.name, market: kind.weight, smoothing: rules.smoothing });
   }
   // Each volunteer lowers the kind's weight once per task, even if they come back to wait again.
   const lowersWeight = !(await c.tx.waitedBefore(task.id, c.member.id));
   await c.tx.joinWaitlist(task.id, c.member.id, c.now);
-  const position = (await c.tx.waitlistOf(task.id)).findIndex((w) => w.memberId === c.member.id) + 1;
+  const waiting = (await c.tx.waitlistOf(task.id)).map((w) => w.memberId);
+  const position = waiting.indexOf(c.member.id) + 1;
   const after = lowersWeight ? waitlistWeight(kind.weight, rules) : kind.weight;
   if (after !== kind.weight) await setKindWeight(c, kind, after, "waitlist", task.id, c.member.id);
-  return ok({ outcome: "waitlisted", task: await viewTask(c, task, claims), position, kind: kind.name, kindBefore: kind.weight, kindAfter: after, lowered: after !== kind.weight });
+  lookups.know({ waitlist: { taskId: task.id, memberIds: waiting } });
+  return ok({ outcome: "waitlisted", task: await viewTask(c, task, claims, lookups), position, kind: kind.name, kindBefore: kind.weight, kindAfter: after, lowered: after !== kind.weight });
 }
 
 /**
@@ -441,16 +463,17 @@ export async function endClaim(tx: Tx, task: TaskRow, claim: ClaimRow, status: "
 export async function dropTask(c: PoolCtx, id: number): R<{ task: TaskView }> {
   const t = await findTask(c, id);
   if (!t.ok) return t;
-  const claim = (await c.tx.claimsOf(id)).find((cl) => cl.memberId === c.member.id && (cl.status === "active" || cl.status === "reported"));
+  const claim = t.value.claims.find((cl) => cl.memberId === c.member.id && (cl.status === "active" || cl.status === "reported"));
   if (!claim) return err({ kind: "no_claim", id, member: null });
-  await endClaim(c.tx, t.value, claim, "dropped", c.now, c.member.id, c.now);
-  return ok({ task: await viewTask(c, (await c.tx.task(id)) ?? t.value) });
+  await endClaim(c.tx, t.value.task, claim, "dropped", c.now, c.member.id, c.now);
+  return ok({ task: await viewTask(c, (await c.tx.task(id)) ?? t.value.task) });
 }
 
-async function claimOfMember(c: PoolCtx, task: TaskRow, who: MemberRef, statuses: readonly ClaimStatus[]) {
+/** The member's claim among the task's claims (read with the task), in one of `statuses`. */
+async function claimOfMember(c: PoolCtx, claims: readonly ClaimRow[], who: MemberRef, statuses: readonly ClaimStatus[]) {
   const target = await findPoolMember(c, who);
   if (!target.ok) return target;
-  const claim = (await c.tx.claimsOf(task.id)).find((cl) => cl.memberId === target.value.id && statuses.includes(cl.status));
+  const claim = claims.find((cl) => cl.memberId === target.value.id && statuses.includes(cl.status));
   return ok({ member: target.value, claim });
 }
 
@@ -458,29 +481,34 @@ async function claimOfMember(c: PoolCtx, task: TaskRow, who: MemberRef, statuses
 export async function refuseVolunteer(c: PoolCtx, id: number, who: MemberRef): R<{ task: TaskView; member: string }> {
   const t = await findTask(c, id);
   if (!t.ok) return t;
-  const project = await projectOf(c, t.value);
+  const { task, claims } = t.value;
+  const project = await projectOf(c, task);
   const denied = await requireCoordinator(c, project, false);
   if (denied) return err(denied);
-  const found = await claimOfMember(c, t.value, who, ["active", "reported"]);
+  const found = await claimOfMember(c, claims, who, ["active", "reported"]);
   if (!found.ok) return found;
   const { member, claim } = found.value;
   if (!claim) return err({ kind: "no_claim", id, member: member.handle });
-  await endClaim(c.tx, t.value, claim, "refused", c.now, c.member.id, c.now);
-  await c.tx.insertNote(noteRow({ poolId: c.pool.row.id, memberId: member.id, createdAt: c.now }, { kind: "refused", body: { task: id, title: t.value.title, project: project.slug } }));
-  return ok({ task: await viewTask(c, (await c.tx.task(id)) ?? t.value), member: member.handle });
+  await endClaim(c.tx, task, claim, "refused", c.now, c.member.id, c.now);
+  await c.tx.insertNote(noteRow({ poolId: c.pool.row.id, memberId: member.id, createdAt: c.now }, { kind: "refused", body: { task: id, title: task.title, project: project.slug } }));
+  return ok({ task: await viewTask(c, (await c.tx.task(id)) ?? task), member: member.handle });
 }
 
 /** The worker reports their work done, with the hours spent (the estimate if not given). */
 export async function reportDone(c: PoolCtx, id: number, hours: number | undefined, note: string | undefined): R<{ task: TaskView; hours: number }> {
   const t = await findTask(c, id);
   if (!t.ok) return t;
-  const mine = (await c.tx.claimsOf(id)).filter((cl) => cl.memberId === c.member.id);
+  const { task, claims } = t.value;
+  const mine = claims.filter((cl) => cl.memberId === c.member.id);
   if (mine.some((cl) => cl.status === "reported")) return err({ kind: "already_reported", id });
   const claim = mine.find((cl) => cl.status === "active");
   if (!claim) return err({ kind: "no_claim", id, member: null });
-  const reported = hours ?? t.value.estimate;
-  await c.tx.updateClaim(claim.id, { status: "reported", reportedAt: c.now, reportedHours: reported, note: note ?? null });
-  return ok({ task: await viewTask(c, t.value), hours: reported });
+  const reported = hours ?? task.estimate;
+  const patch = { status: "reported", reportedAt: c.now, reportedHours: reported, note: note ?? null } as const;
+  await c.tx.updateClaim(claim.id, patch);
+  // The view shows the claims as they are now, without reading them again.
+  const now = claims.map((cl) => (cl.id === claim.id ? { ...cl, ...patch } : cl));
+  return ok({ task: await viewTask(c, task, now, new Lookups(c.tx).know({ member: c.member })), hours: reported });
 }
 
 export interface Verified {
@@ -505,11 +533,11 @@ export interface Verified {
 export async function verifyWork(c: PoolCtx, id: number, who: MemberRef, explicitHours: number | undefined): R<Verified> {
   const t = await findTask(c, id);
   if (!t.ok) return t;
-  const task = t.value;
+  const { task, claims } = t.value;
   const project = await projectOf(c, task);
   const denied = await requireCoordinator(c, project, true);
   if (denied) return err(denied);
-  const found = await claimOfMember(c, task, who, ["active", "reported"]);
+  const found = await claimOfMember(c, claims, who, ["active", "reported"]);
   if (!found.ok) return found;
   const { member, claim } = found.value;
   if (member.id === c.member.id) return err({ kind: "self_verify", id });
@@ -538,15 +566,18 @@ export async function verifyWork(c: PoolCtx, id: number, who: MemberRef, explici
     });
     entryId = entry.id;
   }
-  await c.tx.updateClaim(claim.id, { status: "verified", verifiedAt: c.now, verifiedBy: c.member.id, creditedHours: hours.hours, credited: amount, entryId });
+  const patch = { status: "verified", verifiedAt: c.now, verifiedBy: c.member.id, creditedHours: hours.hours, credited: amount, entryId } as const;
+  await c.tx.updateClaim(claim.id, patch);
   // The last slot of a production task verified: its units join the good's stock (once).
-  const made = await produceFromTask(c, task.id);
+  const made = task.goodId === null ? null : await produceFromTask(c, task.id);
   const kind = await c.tx.kindById(task.kindId);
   if (!kind) throw new Error(`task ${task.id} has no kind`);
   const market = marketWeight(kind.weight, claim.weight, weightRules(c.pool.policy).smoothing);
   if (market !== kind.weight) await setKindWeight(c, kind, market, "verify", task.id, member.id);
+  // The view shows the claims as they are now, and the names read above, without reading them again.
+  const now = claims.map((cl) => (cl.id === claim.id ? { ...cl, ...patch } : cl));
   return ok({
-    task: await viewTask(c, task),
+    task: await viewTask(c, task, now, new Lookups(c.tx).know({ project, kind, member: c.member }).know({ member })),
     member: member.handle,
     hours: hours.hours,
     weight: claim.weight,
@@ -561,32 +592,32 @@ export async function verifyWork(c: PoolCtx, id: number, who: MemberRef, explici
 export async function rejectWork(c: PoolCtx, id: number, who: MemberRef, reason: string): R<{ task: TaskView; member: string; expiresAt: number }> {
   const t = await findTask(c, id);
   if (!t.ok) return t;
-  const project = await projectOf(c, t.value);
+  const { task, claims } = t.value;
+  const project = await projectOf(c, task);
   const denied = await requireCoordinator(c, project, true);
   if (denied) return err(denied);
-  const found = await claimOfMember(c, t.value, who, ["active", "reported"]);
+  const found = await claimOfMember(c, claims, who, ["active", "reported"]);
   if (!found.ok) return found;
   const { member, claim } = found.value;
   if (member.id === c.member.id) return err({ kind: "self_verify", id });
   if (!claim) return err({ kind: "no_claim", id, member: member.handle });
   if (claim.status !== "reported") return err({ kind: "not_reported", id, member: member.handle });
   // Work sent back gets until the due date at most: past it, it could not be redone in time.
-  if (isOverdue(t.value, c.now)) return err({ kind: "task_overdue", id, dueAt: t.value.dueAt!, action: "reject", member: member.handle });
-  const expiresAt = claimDeadline(t.value.dueAt, c.now, c.pool.policy.claimDays);
+  if (isOverdue(task, c.now)) return err({ kind: "task_overdue", id, dueAt: task.dueAt!, action: "reject", member: member.handle });
+  const expiresAt = claimDeadline(task.dueAt, c.now, c.pool.policy.claimDays);
   await c.tx.updateClaim(claim.id, { status: "active", rejectReason: reason, reportedAt: null, reportedHours: null, expiresAt });
-  await c.tx.insertNote(noteRow({ poolId: c.pool.row.id, memberId: member.id, createdAt: c.now }, { kind: "rejected", body: { task: id, title: t.value.title, reason, by: c.member.handle } }));
-  return ok({ task: await viewTask(c, t.value), member: member.handle, expiresAt });
+  await c.tx.insertNote(noteRow({ poolId: c.pool.row.id, memberId: member.id, createdAt: c.now }, { kind: "rejected", body: { task: id, title: task.title, reason, by: c.member.handle } }));
+  return ok({ task: await viewTask(c, task), member: member.handle, expiresAt });
 }
 
 /** A task that is neither done nor cancelled, with its claims, for one of its coordinators (or a pool admin, if `admins`). */
 async function unfinishedTaskFor(c: PoolCtx, id: number, admins: boolean): R<{ task: TaskRow; project: ProjectRow; claims: ClaimRow[] }> {
   const t = await findTask(c, id);
   if (!t.ok) return t;
-  const task = t.value;
+  const { task, claims } = t.value;
   const project = await projectOf(c, task);
   const denied = await requireCoordinator(c, project, admins);
   if (denied) return err(denied);
-  const claims = await c.tx.claimsOf(id);
   const state = taskState(task, claims);
   if (state === "done" || state === "cancelled") return err({ kind: "task_closed", id, state });
   return ok({ task, project, claims });
@@ -718,8 +749,10 @@ async function releaseClaim(tx: Tx, claim: ClaimRow, now: number): Promise<Relea
  * to it: no slot change after a deadline comes before that deadline's release, so the open time
  * (and so the weight) does not depend on when the scheduler last ran.
  */
-async function catchUp(tx: Tx, task: TaskRow, now: number): Promise<TaskRow> {
-  const expired = (await tx.claimsOf(task.id)).filter((cl) => cl.status === "active" && cl.expiresAt <= now).sort((a, b) => a.expiresAt - b.expiresAt || a.id - b.id);
+async function catchUp(tx: Tx, task: TaskRow, now: number): Promise<{ task: TaskRow; claims: ClaimRow[] }> {
+  const claims = await tx.claimsOf(task.id);
+  const expired = claims.filter((cl) => cl.status === "active" && cl.expiresAt <= now).sort((a, b) => a.expiresAt - b.expiresAt || a.id - b.id);
+  if (expired.length === 0) return { task, claims };
   for (const claim of expired) await releaseClaim(tx, claim, now);
-  return expired.length === 0 ? task : ((await tx.task(task.id)) ?? task);
+  return { task: (await tx.task(task.id)) ?? task, claims: await tx.claimsOf(task.id) };
 }

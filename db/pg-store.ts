@@ -571,6 +571,14 @@ function makeTx(c: Conn): Tx {
         ...(filter.sector !== undefined ? { sector: filter.sector } : {}),
       });
     },
+    async onlyCopyableGoods(poolId, projectId) {
+      const r = await c.one<{ only: boolean }>(
+        `SELECT CASE WHEN EXISTS (SELECT 1 FROM goods WHERE pool_id = @poolId AND project_id = @projectId AND model <> 'copyable') THEN false
+                ELSE EXISTS (SELECT 1 FROM goods WHERE pool_id = @poolId AND project_id = @projectId) END AS only`,
+        { poolId, projectId },
+      );
+      return r!.only;
+    },
     async setStock(goodId, stock) {
       await c.run("UPDATE goods SET stock = $1 WHERE id = $2", [stock, goodId]);
     },

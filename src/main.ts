@@ -11,15 +11,16 @@ import { pathToFileURL } from "node:url";
 import { discordConfig } from "../adapters/discord/config.ts";
 import { matrixConfig } from "../adapters/matrix/config.ts";
 import { DEFAULT_DB_FILE } from "../db/client.ts";
-import { openApp } from "./app.ts";
+import { openApp, openDatabaseUrl } from "./app.ts";
 import { startClockwork, type Clockwork } from "./clockwork.ts";
 import { systemClock } from "./clock.ts";
 import { EXIT, FatalError, type OnFatal } from "./lifecycle.ts";
 import { errorText, loggerFromEnv, type Logger } from "./log.ts";
+import type { Store } from "./store.ts";
 
-export async function runConsole(dbFile: string, user = "admin", room = "lobby"): Promise<void> {
-  const firstStart = dbFile === ":memory:" || !existsSync(dbFile);
-  const app = openApp({ dbFile });
+export async function runConsole(dbFile: string, user = "admin", room = "lobby", store?: Store): Promise<void> {
+  const firstStart = store === undefined && (dbFile === ":memory:" || !existsSync(dbFile));
+  const app = openApp({ dbFile, store });
   // The pool's clockwork runs in the console too; the console shows its news after each command.
   const clockwork = await startClockwork({ store: app.store, clock: systemClock, afterTick: () => undefined, log: (m, e) => process.stderr.write(`${m}: ${errorText(e)}\n`) });
   try {
@@ -98,8 +99,16 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, logge
     }
   }
   if (!discord.ok || !matrix.ok) return EXIT.config;
+  // DPOOL_DATABASE_URL=postgres://...: every process on one PostgreSQL database; else the SQLite file.
+  let store: Store | undefined;
+  try {
+    store = await openDatabaseUrl(env);
+  } catch (e) {
+    logger.fatal(errorText(e));
+    return e instanceof FatalError ? e.exitCode : EXIT.error;
+  }
   if ((discord.value === null && matrix.value === null) || argv.includes("--console")) {
-    await runConsole(dbFile);
+    await runConsole(dbFile, undefined, undefined, store);
     return EXIT.stopped;
   }
 
@@ -131,7 +140,7 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, logge
 
   // One engine and one database for every platform: announcements reach them all after commit.
   const running: Running[] = [];
-  const app = openApp({ dbFile, logger, afterCommit: () => running.forEach((a) => void a.deliver()) });
+  const app = openApp({ dbFile, store, logger, afterCommit: () => running.forEach((a) => void a.deliver()) });
   let clockwork: Clockwork | undefined;
   const giveUp = giveUpAfterMs(env);
   const retry = { logger, giveUpAfterMs: giveUp, stopping: () => stopping };
@@ -195,7 +204,7 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, logge
         afterTick: () => running.forEach((a) => void a.deliver()),
         log: (m, e) => logger.error({ platform: "scheduler", ...(e === undefined ? {} : { err: e }) }, m),
       });
-      logger.info(`d-pool is connected to ${running.map((r) => r.name).join(" and ")}, database ${dbFile}. Ctrl-C stops it.`);
+      logger.info(`d-pool is connected to ${running.map((r) => r.name).join(" and ")}, database ${store ? "PostgreSQL (DPOOL_DATABASE_URL)" : dbFile}. Ctrl-C stops it.`);
     }
   } catch (e) {
     if (e instanceof FatalError) finish(e.exitCode, e.message);

@@ -11,9 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runText } from "../../../commands/dispatch.ts";
 import { PgStore } from "../../../db/pg-store.ts";
 import { SqliteStore } from "../../../db/sqlite-store.ts";
-import { openApp } from "../../../src/app.ts";
+import { openApp, openDatabaseUrl } from "../../../src/app.ts";
 import { runDueJobs } from "../../../src/schedules.ts";
 import { WriteInReadError } from "../../../src/errors.ts";
+import { EXIT, FatalError } from "../../../src/lifecycle.ts";
 import { memoryLogger } from "../../../src/log.ts";
 import type { NewEntry, Store, Tx } from "../../../src/store.ts";
 import { freshPgDatabase, pgUnavailable, type TestDatabase } from "../../support/pg.ts";
@@ -542,6 +543,28 @@ describe.each([
     expect(await store.read((tx) => tx.reply(`discord:${w.tag}`))).toMatchObject({ failedAt: T0 + 2001, failure: "interaction expired", attempts: 1 });
   });
 
+  it.skipIf(skip)("gives the last slot of a task to one of two members claiming it at once on two processes", async () => {
+    const [a, b] = await backend.openTwo();
+    const apps = [a, b].map((store, i) => openApp({ dbFile: "(given)", store, random: seededRandom(20 + i), logger: memoryLogger().logger, floodControl: false }));
+    let n = 0;
+    const say = (app: (typeof apps)[number], user: string, text: string) =>
+      runText(app.engine, { caller: { platform: "console", userId: user, displayName: user, roomId: "race-room" }, requestId: `console:race-${++n}`, now: new Date(T0 + 60_000) }, text);
+    await say(apps[0]!, "admin", "pool create Riverside");
+    await say(apps[0]!, "alice", "project create bakery The Bakery");
+    const posted = await say(apps[0]!, "alice", "task post bakery Knead hours:2 kind:baking");
+    const task = (posted.ok ? (posted.data as { task: { id: number } }).task.id : 0);
+    // Both are known to the pool before they race (a room of its own: the database is shared with the other tests).
+    await say(apps[0]!, "bob", "me balance");
+    await say(apps[1]!, "carol", "me balance");
+    await Promise.all([say(apps[0]!, "bob", `task claim ${task}`), say(apps[1]!, "carol", `task claim ${task}`)]);
+    const claims = await a.read((tx) => tx.claimsOf(task));
+    const waiting = await a.read((tx) => tx.waitlistOf(task));
+    // One holds the slot; the other waits for it.
+    expect(claims.filter((c) => c.status === "active")).toHaveLength(1);
+    expect(waiting).toHaveLength(1);
+    expect(waiting[0]!.memberId).not.toBe(claims[0]!.memberId);
+  });
+
   it.skipIf(skip)("runs commands through the app: claim, done, verify, balance", async () => {
     const store = await backend.open();
     const { logger } = memoryLogger();
@@ -677,5 +700,27 @@ describe.skipIf(skipPg)("the same session on SQLite and PostgreSQL", () => {
     } finally {
       await db.drop();
     }
+  });
+});
+
+describe("DPOOL_DATABASE_URL", () => {
+  it("opens nothing when unset (the SQLite file is the store) and refuses an address that is not PostgreSQL's, with what to set", async () => {
+    expect(await openDatabaseUrl({})).toBeUndefined();
+    expect(await openDatabaseUrl({ DPOOL_DATABASE_URL: " " })).toBeUndefined();
+    const refused = await openDatabaseUrl({ DPOOL_DATABASE_URL: "mysql://localhost/dpool" }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(FatalError);
+    expect(refused).toMatchObject({ exitCode: EXIT.config, message: expect.stringContaining("postgres://") as unknown });
+  });
+
+  it.skipIf(skipPg)("opens the PostgreSQL store it names, migrated", async () => {
+    const store = await openDatabaseUrl({ DPOOL_DATABASE_URL: pgDb!.url });
+    expect(store).toBeInstanceOf(PgStore);
+    opened.push(store!);
+    expect(await store!.read((tx) => tx.member(1_000_000))).toBeUndefined();
+  });
+
+  it("says in one line when the server cannot be reached", async () => {
+    const refused = await openDatabaseUrl({ DPOOL_DATABASE_URL: "postgres://postgres@127.0.0.1:1/none" }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ exitCode: EXIT.unreachable, message: expect.stringMatching(/^cannot open the PostgreSQL database of DPOOL_DATABASE_URL: /) as unknown });
   });
 });

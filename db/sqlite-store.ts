@@ -221,14 +221,19 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
    * AUTOINCREMENT table numbers the rows of one statement one after another).
    */
   const BULK = 64;
-  const insertMany = (table: string, columns: readonly string[], values: ReadonlyArray<readonly unknown[]>): number[] => {
+  /** `put` appends one row's values, in the columns' order, to the statement's parameters. */
+  const insertMany = <R>(table: string, columns: readonly string[], rows: readonly R[], put: (params: unknown[], row: R) => void): number[] => {
     const ids: number[] = [];
     const row = `(${columns.map(() => "?").join(", ")})`;
-    for (let at = 0; at < values.length; at += BULK) {
-      const chunk = values.slice(at, at + BULK);
-      const { lastInsertRowid } = stmt(`INSERT INTO ${table} (${columns.join(", ")}) VALUES ${Array.from(chunk, () => row).join(", ")}`).run(chunk.flat());
+    // One array of parameters, refilled for each statement: no array per row.
+    const params: unknown[] = [];
+    for (let at = 0; at < rows.length; at += BULK) {
+      const n = Math.min(BULK, rows.length - at);
+      params.length = 0;
+      for (let i = at; i < at + n; i++) put(params, rows[i]!);
+      const { lastInsertRowid } = stmt(`INSERT INTO ${table} (${columns.join(", ")}) VALUES ${Array.from({ length: n }, () => row).join(", ")}`).run(params);
       const last = Number(lastInsertRowid);
-      for (let i = chunk.length - 1; i >= 0; i--) ids.push(last - i);
+      for (let i = n - 1; i >= 0; i--) ids.push(last - i);
     }
     return ids;
   };
@@ -467,7 +472,8 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
       const ids = insertMany(
         "entries",
         ["pool_id", "from_account", "to_account", "amount", "kind", "memo", "reverses", "request_id", "created_at", "created_by"],
-        es.map((e) => [e.poolId, e.fromAccount, e.toAccount, e.amount, e.kind, e.memo, e.reverses, e.requestId, e.createdAt, e.createdBy]),
+        es,
+        (p, e) => p.push(e.poolId, e.fromAccount, e.toAccount, e.amount, e.kind, e.memo, e.reverses, e.requestId, e.createdAt, e.createdBy),
       );
       const moves = new Map<number, number>();
       for (const e of es) {
@@ -479,25 +485,30 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
       return ids;
     },
     async pendingMemberAccounts(poolId, goodId, asOf) {
-      const found = (
-        stmt(
-          `SELECT ${accountRows.list}, members.handle FROM accounts JOIN members ON members.id = accounts.owner_id
-           WHERE accounts.pool_id = ? AND accounts.kind = 'member' AND accounts.owner_id IN (SELECT member_id FROM good_requests WHERE good_id = ? AND status = 'pending')`,
-        )
-          .raw()
-          .all(poolId, goodId) as unknown[][]
-      ).map((r) => ({ memberId: r[3] as number, handle: r[accountRows.width] as string, account: accountRows.read(r) }));
-      if (asOf === undefined) return found;
       // As of a time: the running balance less what came in after it, plus what went out after
       // it, from the pool's entries dated later only (none when the round closes on time).
-      const byAccount = new Map(found.map((f) => [f.account.id, f]));
-      const later = stmt("SELECT from_account, to_account, amount FROM entries WHERE pool_id = ? AND created_at > ?").raw().all(poolId, asOf) as Array<[number, number, number]>;
       const net = new Map<number, number>();
-      for (const [from, to, amount] of later) {
-        if (byAccount.has(from)) net.set(from, (net.get(from) ?? 0) + amount);
-        if (byAccount.has(to)) net.set(to, (net.get(to) ?? 0) - amount);
+      if (asOf !== undefined) {
+        for (const [from, to, amount] of stmt("SELECT from_account, to_account, amount FROM entries WHERE pool_id = ? AND created_at > ?").raw().all(poolId, asOf) as Array<[number, number, number]>) {
+          net.set(from, (net.get(from) ?? 0) + amount);
+          net.set(to, (net.get(to) ?? 0) - amount);
+        }
       }
-      return found.map((f) => (net.has(f.account.id) ? { ...f, account: { ...f.account, balance: f.account.balance + net.get(f.account.id)! } } : f));
+      // Up to one row per member of the pool (a round of 100,000 requests): read one at a time,
+      // so that no array of all the raw rows is held beside the result.
+      const found: Array<{ memberId: number; handle: string; account: AccountRow }> = [];
+      const rows = stmt(
+        `SELECT ${accountRows.list}, members.handle FROM accounts JOIN members ON members.id = accounts.owner_id
+         WHERE accounts.pool_id = ? AND accounts.kind = 'member' AND accounts.owner_id IN (SELECT member_id FROM good_requests WHERE good_id = ? AND status = 'pending')`,
+      )
+        .raw()
+        .iterate(poolId, goodId) as IterableIterator<unknown[]>;
+      for (const r of rows) {
+        const account = accountRows.read(r);
+        const later = net.get(account.id);
+        found.push({ memberId: account.ownerId, handle: r[accountRows.width] as string, account: later === undefined ? account : { ...account, balance: account.balance + later } });
+      }
+      return found;
     },
     async entry(id) {
       return db.select().from(t.entries).where(eq(t.entries.id, id)).get();
@@ -732,11 +743,14 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
     },
     async goodRequestsOf(goodId, status) {
       // Up to every waiting request of a good (a round reads them all): one prepared statement,
-      // rows read as arrays (building the objects here is about twice as fast as the driver's).
+      // rows read as arrays (building the objects here is about twice as fast as the driver's),
+      // one at a time, so that no array of all the raw rows is held beside the result.
       const rows = stmt("SELECT id, good_id, member_id, qty, filled, weight, status, created_at, closed_at, bid_at FROM good_requests WHERE good_id = ? AND status = ? ORDER BY id")
         .raw()
-        .all(goodId, status) as Array<[number, number, number, number, number, number, GoodRequestRow["status"], number, number | null, number | null]>;
-      return rows.map(([id, goodId, memberId, qty, filled, weight, status, createdAt, closedAt, bidAt]) => ({ id, goodId, memberId, qty, filled, weight, status, createdAt, closedAt, bidAt }));
+        .iterate(goodId, status) as IterableIterator<[number, number, number, number, number, number, GoodRequestRow["status"], number, number | null, number | null]>;
+      const out: GoodRequestRow[] = [];
+      for (const [id, goodId, memberId, qty, filled, weight, status, createdAt, closedAt, bidAt] of rows) out.push({ id, goodId, memberId, qty, filled, weight, status, createdAt, closedAt, bidAt });
+      return out;
     },
     async pendingRequestsOfMember(poolId, memberId) {
       // The member's waiting requests (good_requests_member), each good by its id: never the
@@ -791,7 +805,8 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
       return insertMany(
         "allocations",
         ["good_id", "request_id", "round_id", "member_id", "qty", "effort", "weight", "cost", "at"],
-        as.map((a) => [a.goodId, a.requestId, a.roundId, a.memberId, a.qty, a.effort, a.weight, a.cost, a.at]),
+        as,
+        (p, a) => p.push(a.goodId, a.requestId, a.roundId, a.memberId, a.qty, a.effort, a.weight, a.cost, a.at),
       );
     },
     async allocationsOf(goodId, since) {
@@ -1078,7 +1093,8 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
       insertMany(
         "member_notes",
         ["pool_id", "member_id", "kind", "body", "created_at"],
-        ns.map((n) => [n.poolId, n.memberId, n.kind, n.body, n.createdAt]),
+        ns,
+        (p, n) => p.push(n.poolId, n.memberId, n.kind, n.body, n.createdAt),
       );
     },
 

@@ -5,19 +5,19 @@
 import { daysCharge, unitsCharge } from "../core/amounts.ts";
 import type { OverdueNote, RoundAnnouncement } from "../core/announcements.ts";
 import { roundOutcome, type RoundOutcome } from "../core/auction.ts";
-import { withinCreditLimit } from "../core/ledger.ts";
+import { checkEntry, withinCreditLimit } from "../core/ledger.ts";
 import { taskState } from "../core/tasks.ts";
 import { DAY_MS, HOUR_MS } from "../core/time.ts";
 import { credit, WEIGHT_ONE } from "../core/weights.ts";
 import { readPolicy, type Policy } from "../core/policy.ts";
 import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
-import type { AllocationRow, GoodModel, GoodRequestRow, GoodRow, LoanRow, ProjectRow, RoundRow, Tx } from "../store.ts";
+import type { AllocationRow, GoodModel, GoodRequestRow, GoodRow, LoanRow, NewEntry, ProjectRow, RoundRow, Tx } from "../store.ts";
 import { nameKey, nearestNamed } from "../core/suggest.ts";
 import { ensureAccount, findProject, requireAdmin, requireCoordinator, typedNumber, type PoolCtx } from "./context.ts";
 import { announceTo, noteRow, type NewNote } from "./announce.ts";
 import { projectRooms } from "./rooms.ts";
-import { postEntries, postEntry, type Posting } from "./posting.ts";
+import { postEntry } from "./posting.ts";
 
 type R<T> = Promise<Result<T, DomainError>>;
 
@@ -129,6 +129,9 @@ export async function addGood(c: PoolCtx, a: AddGood): R<GoodView> {
  * allocations are all in the database (`dpool export`).
  */
 export const ROUND_LINES = 20;
+
+/** Winners whose rows a round writes at a time: bounded memory however large the round. */
+const ROUND_CHUNK = 2000;
 
 export interface RoundClosed {
   readonly round: number;
@@ -305,15 +308,29 @@ async function changeBid(c: PoolCtx, good: GoodRow, mine: GoodRequestRow, qty: n
 type Allocation = Omit<AllocationRow, "id" | "goodId" | "cost"> & { readonly total: number; readonly requestKey: string };
 
 /** The entries of an allocation: the effort to the producing project, the surplus above it to the commons. */
-function allocationEntries(good: GoodRow, a: Allocation, member: number, project: number, commons: number): Posting[] {
+function allocationEntries(good: GoodRow, a: Pick<Allocation, "memberId" | "qty" | "effort" | "total" | "at" | "requestKey">, member: number, project: number, commons: number): NewEntry[] {
   const poolId = good.poolId;
   const memo = `${a.qty} x ${good.name}`;
   const effortTotal = a.effort * a.qty;
   const surplus = a.total - effortTotal;
-  const out: Posting[] = [];
-  if (effortTotal > 0) out.push({ poolId, fromAccount: member, toAccount: project, amount: effortTotal, kind: "allocation", memo, requestId: a.requestKey, createdAt: a.at, createdBy: a.memberId });
-  if (surplus > 0) out.push({ poolId, fromAccount: member, toAccount: commons, amount: surplus, kind: "surplus", memo, requestId: a.requestKey, createdAt: a.at, createdBy: a.memberId });
+  const out: NewEntry[] = [];
+  if (effortTotal > 0) out.push({ poolId, fromAccount: member, toAccount: project, amount: effortTotal, kind: "allocation", memo, reverses: null, requestId: a.requestKey, createdAt: a.at, createdBy: a.memberId });
+  if (surplus > 0) out.push({ poolId, fromAccount: member, toAccount: commons, amount: surplus, kind: "surplus", memo, reverses: null, requestId: a.requestKey, createdAt: a.at, createdBy: a.memberId });
   return out;
+}
+
+/**
+ * A round's entries, each checked with the pure rules as `postEntries` checks them, without
+ * reading every account back to see that it is of this pool: each one is, by construction (the
+ * waiting members' accounts are read by pool, the others found or made in it), and reading
+ * 50,000 of them cost more than writing the entries.
+ */
+async function postRoundEntries(tx: Tx, es: readonly NewEntry[]): Promise<void> {
+  for (const e of es) {
+    const problem = checkEntry(e);
+    if (problem) throw new Error(`refusing ledger entry (${problem}): ${JSON.stringify(e)}`);
+  }
+  await tx.insertEntries(es);
 }
 
 /**
@@ -357,72 +374,101 @@ export async function closeRound(tx: Tx, round: RoundRow, now: number, requestKe
   if (!pool) throw new Error(`good ${good.id} has no pool`);
   const policy = readPolicy(pool.policy);
   const { effort } = await effortOf(tx, good, policy, now);
-  const pending = await tx.goodRequestsOf(good.id, "pending");
-  const balances = new Map<number, number>();
+  // In the order of their ids, to find a winner's request by a binary search (a round of
+  // 100,000 requests holds no map of them beside the list).
+  const pending = (await tx.goodRequestsOf(good.id, "pending")).sort((a, b) => a.id - b.id);
+  const requestOf = (id: number): GoodRequestRow => {
+    let lo = 0;
+    let hi = pending.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (pending[mid]!.id < id) lo = mid + 1;
+      else hi = mid;
+    }
+    return pending[lo]!;
+  };
   const accountIds = new Map<number, number>();
-  // Every waiting member's balance as of the closing time in one query; without an account, 0.
-  for (const r of pending) balances.set(r.memberId, exactRoom(0));
-  const names = new Map<number, string>();
-  for (const { memberId, handle, account } of await tx.pendingMemberAccounts(good.poolId, good.id, now)) {
-    balances.set(memberId, exactRoom(account.balance));
-    accountIds.set(memberId, account.id);
-    names.set(memberId, handle);
-  }
-  const byId = new Map(pending.map((r) => [r.id, r]));
   const exact = roundOutcome({
     bids: pending.map((r) => ({ request: r.id, member: r.memberId, weight: r.weight, units: r.qty - r.filled, at: r.bidAt ?? r.createdAt })),
     supply: good.stock,
     effort: effort * EXACT,
-    balances,
+    balances: await (async () => {
+      // Every waiting member's balance as of the closing time in one query; without an account, 0.
+      const balances = new Map<number, number>();
+      for (const r of pending) balances.set(r.memberId, exactRoom(0));
+      for (const { memberId, account } of await tx.pendingMemberAccounts(good.poolId, good.id, now)) {
+        balances.set(memberId, exactRoom(account.balance));
+        accountIds.set(memberId, account.id);
+      }
+      return balances;
+    })(),
     creditLimit: policy.creditLimit * EXACT,
   });
   // What a unit costs, for people to read; each winner pays their units' total, rounded once.
   const outcome: RoundOutcome = { ...exact, unitCost: credit(effort, exact.clearing) };
   const totalOf = (units: number) => unitsCharge(units, effort, outcome.clearing);
-  const handle = async (id: number) => {
-    const known = names.get(id);
-    if (known !== undefined) return known;
-    const name = (await tx.member(id))?.handle ?? String(id);
-    names.set(id, name);
-    return name;
-  };
+  // Only the few members the answer names are looked up by name.
+  const handle = async (id: number) => (await tx.member(id))?.handle ?? String(id);
   const projectAccount = outcome.winners.length > 0 ? await ensureAccount(tx, good.poolId, "project", good.projectId) : 0;
   const commonsAccount = outcome.winners.length > 0 ? await ensureAccount(tx, good.poolId, "commons", good.poolId) : 0;
-  let stock = good.stock;
+  // The answer names the first winners and skipped members in the auction's order.
   const allocations: Array<{ member: string; qty: number; cost: number }> = [];
-  let total = 0;
-  // What `allocate` does for one member, for every winner at once: the entries, allocations,
-  // filled requests and notes are written in batches, in the winners' order, and the stock once.
-  const postings: Posting[] = [];
-  const rows: Array<Omit<AllocationRow, "id">> = [];
-  const fills: Array<Pick<GoodRequestRow, "id" | "filled" | "status" | "closedAt">> = [];
-  const notes: NewNote[] = [];
-  for (const w of outcome.winners) {
-    const req = byId.get(w.request)!;
-    const member = accountIds.get(w.member) ?? (await ensureAccount(tx, good.poolId, "member", w.member));
-    accountIds.set(w.member, member);
-    const cost = totalOf(w.units);
-    postings.push(...allocationEntries(good, { requestId: w.request, roundId: round.id, memberId: w.member, qty: w.units, effort, weight: outcome.clearing, total: cost, at: now, requestKey }, member, projectAccount, commonsAccount));
-    rows.push({ goodId: good.id, requestId: w.request, roundId: round.id, memberId: w.member, qty: w.units, effort, weight: outcome.clearing, cost, at: now });
-    stock -= w.units;
-    const filled = req.filled + w.units;
-    fills.push(filled >= req.qty ? { id: w.request, filled, status: "allocated", closedAt: now } : { id: w.request, filled, status: req.status, closedAt: req.closedAt });
-    notes.push(noteRow({ poolId: good.poolId, memberId: w.member, createdAt: now }, { kind: "allocated", body: { good: good.name, qty: w.units, cost, clearing: outcome.clearing } }));
-    if (allocations.length < ROUND_LINES) allocations.push({ member: await handle(w.member), qty: w.units, cost });
-    total += w.units;
-  }
-  if (outcome.winners.length > 0) {
-    await postEntries(tx, postings);
-    await tx.setStock(good.id, stock);
+  for (const w of outcome.winners.slice(0, ROUND_LINES)) allocations.push({ member: await handle(w.member), qty: w.units, cost: totalOf(w.units) });
+  const skipped: Array<{ member: string; qty: number }> = [];
+  for (const s of outcome.skipped.slice(0, ROUND_LINES)) skipped.push({ member: await handle(s.member), qty: s.units });
+  const total = outcome.winners.reduce((a, w) => a + w.units, 0);
+  // What `allocate` does for one member, for every winner: written member by member, a chunk of
+  // winners at a time (a round's rows are never all in memory at once), in the order of the
+  // members' ids, which is nearly the order of their accounts, requests and notes in the indexes
+  // the writes go through, so each index page is visited once rather than once per winner. A
+  // member pays their requests' charges (each rounded once) in one entry to the project and one
+  // to the commons, and gets one note; the allocations and filled requests stay one per request.
+  const winners = [...outcome.winners].sort((a, b) => a.member - b.member || a.request - b.request);
+  for (let at = 0; at < winners.length; ) {
+    const postings: NewEntry[] = [];
+    const rows: Array<Omit<AllocationRow, "id">> = [];
+    const fills: Array<Pick<GoodRequestRow, "id" | "filled" | "status" | "closedAt">> = [];
+    const notes: NewNote[] = [];
+    for (const end = Math.min(winners.length, at + ROUND_CHUNK); at < end; ) {
+      const memberId = winners[at]!.member;
+      const member = accountIds.get(memberId) ?? (await ensureAccount(tx, good.poolId, "member", memberId));
+      let qty = 0;
+      let cost = 0;
+      for (; at < winners.length && winners[at]!.member === memberId; at++) {
+        const w = winners[at]!;
+        const req = requestOf(w.request);
+        const charge = totalOf(w.units);
+        rows.push({ goodId: good.id, requestId: w.request, roundId: round.id, memberId, qty: w.units, effort, weight: outcome.clearing, cost: charge, at: now });
+        const filled = req.filled + w.units;
+        fills.push(filled >= req.qty ? { id: w.request, filled, status: "allocated", closedAt: now } : { id: w.request, filled, status: req.status, closedAt: req.closedAt });
+        qty += w.units;
+        cost += charge;
+      }
+      postings.push(...allocationEntries(good, { memberId, qty, effort, total: cost, at: now, requestKey }, member, projectAccount, commonsAccount));
+      notes.push(noteRow({ poolId: good.poolId, memberId, createdAt: now }, { kind: "allocated", body: { good: good.name, qty, cost, clearing: outcome.clearing } }));
+    }
+    await postRoundEntries(tx, postings);
     await tx.insertAllocations(rows);
     await tx.fillGoodRequests(fills);
+    await tx.insertNotes(notes);
   }
-  const skipped: Array<{ member: string; qty: number }> = [];
-  for (const s of outcome.skipped) {
-    notes.push(noteRow({ poolId: good.poolId, memberId: s.member, createdAt: now }, { kind: "skipped", body: { good: good.name, qty: s.units, cost: totalOf(s.units) } }));
-    if (skipped.length < ROUND_LINES) skipped.push({ member: await handle(s.member), qty: s.units });
+  if (total > 0) await tx.setStock(good.id, good.stock - total);
+  // Skipped members are told too, one note each.
+  const passed = [...outcome.skipped].sort((a, b) => a.member - b.member);
+  for (let at = 0; at < passed.length; ) {
+    const notes: NewNote[] = [];
+    for (const end = Math.min(passed.length, at + ROUND_CHUNK); at < end; ) {
+      const memberId = passed[at]!.member;
+      let qty = 0;
+      let cost = 0;
+      for (; at < passed.length && passed[at]!.member === memberId; at++) {
+        qty += passed[at]!.units;
+        cost += totalOf(passed[at]!.units);
+      }
+      notes.push(noteRow({ poolId: good.poolId, memberId, createdAt: now }, { kind: "skipped", body: { good: good.name, qty, cost } }));
+    }
+    await tx.insertNotes(notes);
   }
-  await tx.insertNotes(notes);
   // A round that handed nothing out has no price: it does not count as a clearing weight.
   await tx.closeRound(round.id, { closedAt: now, clearingWeight: total > 0 ? outcome.clearing : null, supply: good.stock, allocated: total });
   const queued = outcome.losers.reduce((a, l) => a + l.units, 0) + outcome.skipped.reduce((a, l) => a + l.units, 0);

@@ -3,6 +3,7 @@
 // the jobs queued. The jobs themselves never see a timer: they get the slot's time.
 import cron from "node-cron";
 import type { Clock } from "./clock.ts";
+import type { Logger } from "./log.ts";
 import { runDueJobs } from "./schedules.ts";
 import type { Store } from "./store.ts";
 
@@ -10,15 +11,16 @@ export interface Clockwork {
   stop(): Promise<void>;
 }
 
-export async function startClockwork(o: { store: Store; clock: Clock; afterTick: () => void; log: (msg: string, err?: unknown) => void }): Promise<Clockwork> {
+/** `logger` hears of every job and tick that failed, with its error (and stack) as `err`. */
+export async function startClockwork(o: { store: Store; clock: Clock; afterTick: () => void; logger: Logger }): Promise<Clockwork> {
   let running: Promise<unknown> = Promise.resolve();
   const tick = () => {
     running = running
-      .then(() => runDueJobs(o.store, o.clock.now().getTime(), { log: o.log }))
+      .then(() => runDueJobs(o.store, o.clock.now().getTime(), { logger: o.logger }))
       .then((runs) => {
         if (runs.length > 0) o.afterTick();
       })
-      .catch((e: unknown) => o.log("scheduler tick failed", e));
+      .catch((e: unknown) => o.logger.error({ err: e }, "scheduler tick failed"));
     return running;
   };
   await tick();

@@ -22,7 +22,7 @@ export async function runConsole(dbFile: string, user = "admin", room = "lobby",
   const firstStart = store === undefined && (dbFile === ":memory:" || !existsSync(dbFile));
   const app = openApp({ dbFile, store });
   // The pool's clockwork runs in the console too; the console shows its news after each command.
-  const clockwork = await startClockwork({ store: app.store, clock: systemClock, afterTick: () => undefined, log: (m, e) => process.stderr.write(`${m}: ${errorText(e)}\n`) });
+  const clockwork = await startClockwork({ store: app.store, clock: systemClock, afterTick: () => undefined, logger: loggerFromEnv(process.env).child({ platform: "scheduler" }) });
   try {
     const { startConsole } = await import("../adapters/console/repl.ts");
     await startConsole({
@@ -202,7 +202,7 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, logge
         store: app.store,
         clock: systemClock,
         afterTick: () => running.forEach((a) => void a.deliver()),
-        log: (m, e) => logger.error({ platform: "scheduler", ...(e === undefined ? {} : { err: e }) }, m),
+        logger: logger.child({ platform: "scheduler" }),
       });
       logger.info(`d-pool is connected to ${running.map((r) => r.name).join(" and ")}, database ${store ? "PostgreSQL (DPOOL_DATABASE_URL)" : dbFile}. Ctrl-C stops it.`);
     }

@@ -8,6 +8,7 @@
 import { lastSlot, parseCron, slotsBetween } from "./core/cron.ts";
 import { didSomething } from "./core/outcome.ts";
 import { MINUTE_MS } from "./core/time.ts";
+import type { Logger } from "./log.ts";
 import { closeDueRounds, settlePeriod } from "./services/goods.ts";
 import { refreshAllBoards, sendNeglectedNotices } from "./services/rooms.ts";
 import { sendSummaries } from "./services/summary.ts";
@@ -93,12 +94,12 @@ export interface SlotRun {
 }
 
 /** The further batches of a batched job's slot; one that fails is logged and left to the next slot. */
-async function moreBatches(store: Store, job: Job, slot: number, first: unknown, log?: (msg: string, err?: unknown) => void): Promise<void> {
+async function moreBatches(store: Store, job: Job, slot: number, first: unknown, logger?: Logger): Promise<void> {
   let last = first;
   try {
     for (let batch = 1; batch < MAX_BATCHES && job.more?.(last); batch++) last = await store.transaction((tx) => job.run(tx, slot));
   } catch (e) {
-    log?.(`job ${job.name}: a further batch failed for ${new Date(slot).toISOString()}`, e);
+    logger?.error({ err: e, job: job.name }, `job ${job.name}: a further batch failed for ${new Date(slot).toISOString()}`);
   }
 }
 
@@ -106,7 +107,7 @@ async function moreBatches(store: Store, job: Job, slot: number, first: unknown,
  * Runs every slot that is due by `now` and has not run yet, oldest first. A job that never
  * ran starts with its latest slot (no history is replayed for a new database).
  */
-export async function runDueJobs(store: Store, now: number, o: { jobs?: readonly Job[]; log?: (msg: string, err?: unknown) => void } = {}): Promise<SlotRun[]> {
+export async function runDueJobs(store: Store, now: number, o: { jobs?: readonly Job[]; logger?: Logger } = {}): Promise<SlotRun[]> {
   const runs: SlotRun[] = [];
   for (const job of o.jobs ?? JOBS) {
     const cron = parseCron(job.cron);
@@ -127,9 +128,10 @@ export async function runDueJobs(store: Store, now: number, o: { jobs?: readonly
           return result;
         });
         if (outcome !== null) runs.push({ job: job.name, slot, ok: true, outcome });
-        if (outcome !== null && job.more) await moreBatches(store, job, slot, JSON.parse(outcome), o.log);
+        if (outcome !== null && job.more) await moreBatches(store, job, slot, JSON.parse(outcome), o.logger);
       } catch (e) {
-        o.log?.(`job ${job.name} failed for ${new Date(slot).toISOString()}`, e);
+        // `err`: pino keeps the error's stack beside its message.
+        o.logger?.error({ err: e, job: job.name }, `job ${job.name} failed for ${new Date(slot).toISOString()}`);
         runs.push({ job: job.name, slot, ok: false, outcome: e instanceof Error ? e.message : String(e) });
         break; // the rest of this job's slots wait for the next tick
       }

@@ -10,6 +10,7 @@ import { runText } from "../../commands/dispatch.ts";
 import { table } from "../../commands/table.ts";
 import { SqliteStore } from "../../db/sqlite-store.ts";
 import { DAY_MS, HOUR_MS, MINUTE_MS } from "../../src/core/time.ts";
+import { memoryLogger } from "../../src/log.ts";
 import { JOBS, runDueJobs, type Job, type SlotRun } from "../../src/schedules.ts";
 import { seededRandom } from "../support/app.ts";
 
@@ -121,7 +122,7 @@ describe("the scheduler", () => {
     expect(db.prepare("SELECT count(*) AS n FROM job_runs").get()).toEqual({ n: JOBS.length + runs.length });
   });
 
-  it("GIVEN a job that fails THEN it is logged, the others run, and its slot is tried again", async () => {
+  it("GIVEN a job that fails THEN it is logged with its stack, the others run, and its slot is tried again", async () => {
     const { store } = fileStore(true);
     let fail = false;
     const flaky: Job = {
@@ -133,14 +134,18 @@ describe("the scheduler", () => {
         return "fine";
       },
     };
-    const logged: string[] = [];
+    const { logger, lines } = memoryLogger();
     const jobs = [flaky, ...JOBS];
     await runDueJobs(store, start, { jobs });
     fail = true;
-    const runs = await runDueJobs(store, start + 2 * MINUTE_MS, { jobs, log: (m) => logged.push(m) });
+    const runs = await runDueJobs(store, start + 2 * MINUTE_MS, { jobs, logger });
     expect(runs.filter((r) => r.job === "flaky")).toEqual([{ job: "flaky", slot: start + MINUTE_MS, ok: false, outcome: "boom" }]);
     expect(runs.filter((r) => r.job !== "flaky").every((r) => r.ok)).toBe(true);
-    expect(logged).toEqual(["job flaky failed for 2026-11-02T09:01:00.000Z"]);
+    expect(lines.map((l) => [l.level, l.msg, l.job])).toEqual([["error", "job flaky failed for 2026-11-02T09:01:00.000Z", "flaky"]]);
+    // The line keeps the error's stack, down to the job's own code in this file.
+    const err = lines[0]!.err as { message: string; stack: string };
+    expect(err.message).toBe("boom");
+    expect(err.stack).toMatch(/^Error: boom\n\s+at .*schedules\.test\.ts:\d+/);
     fail = false;
     const again = await runDueJobs(store, start + 2 * MINUTE_MS, { jobs });
     expect(again.map((r) => [r.job, r.slot - start, r.ok])).toEqual([

@@ -9,7 +9,6 @@
 // build goes to a folder of its own and its files are moved into dist/ one by one (each move is
 // atomic), under a lock, so that processes starting at the same moment build once and never run
 // a half-written file.
-import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, relative, resolve } from "node:path";
@@ -136,9 +135,13 @@ function listFiles(dir, out = []) {
 
 /** Compiles the sources into dist/ (always). Throws with a one-line reason when it cannot. */
 export function build() {
+  const require = createRequire(import.meta.url);
+  // Loaded here, not at the top: every start imports this file to check dist/, and child_process
+  // (with net and dgram behind it) costs a start that builds nothing a few milliseconds.
+  const { spawnSync } = require("node:child_process");
   let tsc;
   try {
-    tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
+    tsc = require.resolve("typescript/bin/tsc");
   } catch {
     throw new Error("TypeScript is not installed: run npm ci (it installs the development dependencies too)");
   }

@@ -13,7 +13,7 @@
 // booleans, no INDEXED BY: PostgreSQL's planner keeps its own statistics).
 import { getTableColumns } from "drizzle-orm";
 import type pg from "pg";
-import { WriteInReadError } from "../src/errors.ts";
+import { DatabaseBusyError, WriteInReadError } from "../src/errors.ts";
 import type {
   AccountRow,
   ClaimOptions,
@@ -304,7 +304,7 @@ function makeTx(c: Conn): Tx {
       return c.one<MembershipRow>(`SELECT ${C.memberships} FROM memberships WHERE pool_id = $1 AND member_id = $2`, [poolId, memberId]);
     },
     async membershipsOf(memberId) {
-      return c.all<MembershipRow>(`SELECT ${C.memberships} FROM memberships WHERE member_id = $1`, [memberId]);
+      return c.all<MembershipRow>(`SELECT ${C.memberships} FROM memberships WHERE member_id = $1 ORDER BY pool_id`, [memberId]);
     },
     async insertMembership(m) {
       await insertRow(t.memberships, "memberships", m);
@@ -417,14 +417,24 @@ function makeTx(c: Conn): Tx {
       return ids;
     },
     async pendingMemberAccounts(poolId, goodId, asOf) {
-      // As in SQLite; with `asOf`, the entries dated later are summed per account in SQL.
-      const later = asOf === undefined ? "0" : "coalesce((SELECT sum(amount) FROM entries e WHERE e.from_account = accounts.id AND e.created_at > @asOf), 0) - coalesce((SELECT sum(amount) FROM entries e WHERE e.to_account = accounts.id AND e.created_at > @asOf), 0)";
-      const rows = await c.all<AccountRow & { handle: string; later: number }>(
-        `SELECT ${C.accounts}, members.handle, ${later} AS later FROM accounts JOIN members ON members.id = accounts.owner_id
-         WHERE accounts.pool_id = @poolId AND accounts.kind = 'member' AND accounts.owner_id IN (SELECT member_id FROM good_requests WHERE good_id = @goodId AND status = 'pending')`,
-        asOf === undefined ? { poolId, goodId } : { poolId, goodId, asOf },
+      const rows = await c.all<AccountRow & { handle: string }>(
+        `SELECT ${C.accounts}, members.handle FROM accounts JOIN members ON members.id = accounts.owner_id
+         WHERE accounts.pool_id = $1 AND accounts.kind = 'member' AND accounts.owner_id IN (SELECT member_id FROM good_requests WHERE good_id = $2 AND status = 'pending')
+         ORDER BY accounts.id`,
+        [poolId, goodId],
       );
-      return rows.map(({ handle, later: net, ...account }) => ({ memberId: account.ownerId, handle, account: { ...account, balance: account.balance + net } }));
+      const found = rows.map(({ handle, ...account }) => ({ memberId: account.ownerId, handle, account }));
+      if (asOf === undefined) return found;
+      // As of a time: the running balance less what came in after it, plus what went out after
+      // it, from the pool's entries dated later only (entries_pool; none when the round closes on time).
+      const byAccount = new Set(found.map((f) => f.account.id));
+      const later = await c.all<{ from: number; to: number; amount: number }>('SELECT from_account AS "from", to_account AS "to", amount FROM entries WHERE pool_id = $1 AND created_at > $2', [poolId, asOf]);
+      const net = new Map<number, number>();
+      for (const { from, to, amount } of later) {
+        if (byAccount.has(from)) net.set(from, (net.get(from) ?? 0) + amount);
+        if (byAccount.has(to)) net.set(to, (net.get(to) ?? 0) - amount);
+      }
+      return found.map((f) => (net.has(f.account.id) ? { ...f, account: { ...f.account, balance: f.account.balance + net.get(f.account.id)! } } : f));
     },
     async entry(id) {
       return c.one<EntryRow>(`SELECT ${C.entries} FROM entries WHERE id = $1`, [id]);
@@ -797,12 +807,14 @@ function makeTx(c: Conn): Tx {
                 t.open_ms AS "openMs", t.open_since AS "openSince", t.due_at AS "dueAt", count(c.id) AS taken
          FROM tasks t LEFT JOIN claims c ON c.task_id = t.id AND c.status IN ('active', 'reported', 'verified')
          WHERE t.pool_id = $1 AND t.open_since IS NOT NULL AND t.cancelled_at IS NULL
-         GROUP BY t.id HAVING count(c.id) < t.slots`,
+         GROUP BY t.id HAVING count(c.id) < t.slots ORDER BY t.id`,
         [poolId],
       );
     },
     async openTasksBy(scope, order, limit, offset = 0) {
-      const by = order === "weight" ? "t.posted_weight DESC" : "(t.open_since - t.open_ms), t.id";
+      // Ties in the order SQLite gives them, walking its weight index backwards (a board keeps
+      // its lines in one order, not one that changes from query to query).
+      const by = order === "weight" ? "t.posted_weight DESC, t.due_at DESC NULLS LAST, t.kind_id DESC, t.id DESC" : "(t.open_since - t.open_ms), t.id";
       return c.all<OpenTaskLine>(
         `SELECT t.id, t.project_id AS "projectId", t.kind_id AS "kindId", t.title, t.posted_weight AS "postedWeight", t.estimate, t.slots,
                 t.open_ms AS "openMs", t.open_since AS "openSince", t.due_at AS "dueAt",
@@ -848,7 +860,7 @@ function makeTx(c: Conn): Tx {
     },
     async openTasksPerKind(poolId, now) {
       const scope = { poolId, now };
-      return c.all<{ kindId: number; open: number }>(`SELECT t.kind_id AS "kindId", count(*) AS open FROM tasks t WHERE ${openScope(scope)} GROUP BY t.kind_id`, scopeParams(scope));
+      return c.all<{ kindId: number; open: number }>(`SELECT t.kind_id AS "kindId", count(*) AS open FROM tasks t WHERE ${openScope(scope)} GROUP BY t.kind_id ORDER BY t.kind_id`, scopeParams(scope));
     },
     async markBoards(poolId, at) {
       // GREATEST leaves out a null: the first mark is `at`.
@@ -864,7 +876,7 @@ function makeTx(c: Conn): Tx {
       await c.run("DELETE FROM boards WHERE room_id = $1", [roomId]);
     },
     async noticedTasks(roomId) {
-      return (await c.all<{ taskId: number }>('SELECT task_id AS "taskId" FROM room_notices WHERE room_id = $1', [roomId])).map((r) => r.taskId);
+      return (await c.all<{ taskId: number }>('SELECT task_id AS "taskId" FROM room_notices WHERE room_id = $1 ORDER BY task_id', [roomId])).map((r) => r.taskId);
     },
     async insertNotice(n) {
       await c.run("INSERT INTO room_notices (room_id, task_id, noticed_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", [n.roomId, n.taskId, n.noticedAt]);
@@ -1069,11 +1081,13 @@ export class PgStore implements Store {
    * refuses it (serialization failure, deadlock: another transaction read or wrote the same
    * rows meanwhile), everything is rolled back and `fn` runs again from the start, up to
    * maxAttempts times in all, after a short random pause. So `fn` may run more than once: it
-   * must have no effect outside the transaction.
+   * must have no effect outside the transaction. Refused that often, it throws
+   * DatabaseBusyError (the member may simply try again), as SQLite does when its lock stays taken.
    */
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new Error("the database is closed"));
     this.pending++;
+    const started = Date.now();
     const run = async (): Promise<T> => {
       try {
         for (let attempt = 1; ; attempt++) {
@@ -1086,7 +1100,8 @@ export class PgStore implements Store {
             return value;
           } catch (e) {
             await client.query("ROLLBACK").catch((r: Error) => (broken = r));
-            if (RETRYABLE.has(sqlState(e) ?? "") && attempt < this.maxAttempts) {
+            if (RETRYABLE.has(sqlState(e) ?? "")) {
+              if (attempt >= this.maxAttempts) throw new DatabaseBusyError(Date.now() - started);
               this.retries++;
               await sleep(backoff(attempt));
               continue;

@@ -13,7 +13,7 @@ import { PgStore } from "../../../db/pg-store.ts";
 import { SqliteStore } from "../../../db/sqlite-store.ts";
 import { openApp, openDatabaseUrl } from "../../../src/app.ts";
 import { runDueJobs } from "../../../src/schedules.ts";
-import { WriteInReadError } from "../../../src/errors.ts";
+import { DatabaseBusyError, WriteInReadError } from "../../../src/errors.ts";
 import { EXIT, FatalError } from "../../../src/lifecycle.ts";
 import { memoryLogger } from "../../../src/log.ts";
 import type { NewEntry, Store, Tx } from "../../../src/store.ts";
@@ -700,6 +700,29 @@ describe.skipIf(skipPg)("the same session on SQLite and PostgreSQL", () => {
     } finally {
       await db.drop();
     }
+  });
+});
+
+describe.skipIf(skipPg)("PostgreSQL's refusals", () => {
+  it("gives up on a transaction refused maxAttempts times with DatabaseBusyError, and keeps nothing of it", async () => {
+    const a = await PgStore.open(pgDb!.url, { max: 2, maxAttempts: 1 });
+    const b = await PgStore.open(pgDb!.url, { max: 2, maxAttempts: 1 });
+    opened.push(a, b);
+    const w = await a.transaction((tx) => world(tx));
+    let read = 0;
+    const addGoal = (s: Store, text: string) =>
+      s.transaction(async (tx) => {
+        const open = await tx.goals(w.pool, {});
+        read++;
+        for (let i = 0; i < 100 && read < 2; i++) await new Promise((r) => setTimeout(r, 10));
+        await tx.insertGoal({ poolId: w.pool, projectId: w.project, text: `${text} after ${open.length}`, status: "open", createdAt: T0, createdBy: w.admin, doneAt: null, doneBy: null });
+      });
+    const outcomes = await Promise.allSettled([addGoal(a, "one"), addGoal(b, "two")]);
+    // Each read the other's write too late: one of the two may not commit.
+    const refused = outcomes.filter((o) => o.status === "rejected");
+    expect(refused).toHaveLength(1);
+    expect((refused[0] as PromiseRejectedResult).reason).toBeInstanceOf(DatabaseBusyError);
+    expect((await a.read((tx) => tx.goals(w.pool, {}))).map((g) => g.text)).toHaveLength(1);
   });
 });
 

@@ -1284,6 +1284,8 @@ export class SqliteStore implements Store {
   private reader: { db: SqliteDb; tx: Tx; queue: Promise<unknown> } | undefined;
   private readonly lockWaitMs: number;
   private readonly counter: StatementCounter = { n: 0 };
+  /** The writer's BEGIN IMMEDIATE, COMMIT and ROLLBACK, prepared once: compiling them cost about as much as running them. */
+  private readonly control: { readonly begin: Database.Statement; readonly commit: Database.Statement; readonly rollback: Database.Statement };
 
   constructor(
     private readonly file: string,
@@ -1292,6 +1294,8 @@ export class SqliteStore implements Store {
     this.db = openSqlite(file);
     this.db.$client.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     this.tx = makeTx(this.db, this.counter);
+    const client = this.db.$client;
+    this.control = { begin: client.prepare("BEGIN IMMEDIATE"), commit: client.prepare("COMMIT"), rollback: client.prepare("ROLLBACK") };
     this.lockWaitMs = o.lockWaitMs ?? LOCK_WAIT_MS;
   }
 
@@ -1310,11 +1314,10 @@ export class SqliteStore implements Store {
 
   /** BEGIN IMMEDIATE, waiting for another process's write lock with timers (the loop keeps turning). */
   private async begin(): Promise<void> {
-    const client = this.db.$client;
     const deadline = Date.now() + this.lockWaitMs;
     for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
       try {
-        client.prepare("BEGIN IMMEDIATE").run();
+        this.control.begin.run();
         return;
       } catch (e) {
         if (!isBusy(e)) throw e;
@@ -1336,10 +1339,10 @@ export class SqliteStore implements Store {
         await this.begin();
         try {
           const value = await fn(this.tx);
-          client.prepare("COMMIT").run();
+          this.control.commit.run();
           return value;
         } catch (e) {
-          if (client.inTransaction) client.prepare("ROLLBACK").run();
+          if (client.inTransaction) this.control.rollback.run();
           // A statement that met another process's lock (rare in WAL mode): busy, not a bug.
           throw isBusy(e) ? new DatabaseBusyError(BUSY_TIMEOUT_MS) : e;
         }

@@ -131,7 +131,7 @@ export async function addGood(c: PoolCtx, a: AddGood): R<GoodView> {
 export const ROUND_LINES = 20;
 
 /** Winners whose rows a round writes at a time: bounded memory however large the round. */
-const ROUND_CHUNK = 2000;
+const ROUND_CHUNK = 500;
 
 export interface RoundClosed {
   readonly round: number;

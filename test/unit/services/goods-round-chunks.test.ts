@@ -1,4 +1,4 @@
-// A round larger than the chunk its rows are written in (2,000 winners at a time), with members
+// A round larger than the chunks its rows are written in (500 winners at a time), with members
 // who wait with several requests: the books stay exact across chunks, each member pays their
 // requests' charges in one entry to the project and one to the commons and gets one note, and
 // every request keeps its own allocation.

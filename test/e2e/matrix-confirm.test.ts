@@ -3,64 +3,27 @@
 // changes nothing; the admin's ✅ reverses the entry once, also when the reaction is handled again
 // after a restart (the reaction's event id is the request id). A preview asked in a thread has
 // its ✅ answered in that thread.
-import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MatrixAdapter } from "../../adapters/matrix/client.ts";
 import type { SqliteStore } from "../../db/sqlite-store.ts";
-import { openApp, type App } from "../../src/app.ts";
-import { systemClock } from "../../src/clock.ts";
-import { memoryLogger } from "../../src/log.ts";
-import { FakeHomeserver, type FakeEvent } from "../fakes/homeserver.ts";
-import { seededRandom } from "../support/app.ts";
+import type { App } from "../../src/app.ts";
+import type { FakeEvent, FakeHomeserver } from "../fakes/homeserver.ts";
 import { dumpTables, quietDump } from "../support/db-dump.ts";
+import { MatrixWorld, text, type MatrixUser } from "../support/matrix-world.ts";
 import { until } from "../support/until.ts";
 
-type User = { userId: string; accessToken: string };
-const text = (e: FakeEvent) => String((e.content as { body?: string }).body ?? "");
-
+let w: MatrixWorld;
 let hs: FakeHomeserver;
 let app: App;
-let bot: MatrixAdapter;
-let botUser: User;
-let alice: User;
-let bob: User;
+let botUser: MatrixUser;
+let alice: MatrixUser;
+let bob: MatrixUser;
 let lobby: string;
-let dir: string;
-const log = memoryLogger();
-const stateFile = () => join(dir, "matrix-state.json");
 
-function answers(roomId: string, eventId: string): FakeEvent[] {
-  return hs.repliesTo(roomId, eventId, botUser.userId);
-}
-
-async function say(user: User, body: string): Promise<FakeEvent> {
-  const id = hs.send(lobby, user.userId, { msgtype: "m.text", body });
-  await until(`an answer to ${body}`, () => answers(lobby, id).length > 0, 10_000);
-  return answers(lobby, id)[0]!;
-}
-
-/** Waits until the bot has synced twice more: whatever it was going to answer, it has. */
-async function settle(): Promise<void> {
-  await bot.deliver();
-  const syncs = () => hs.requests.filter((r) => r.user === botUser.userId && r.path.endsWith("/sync") && r.status !== undefined).length;
-  const n = syncs();
-  await until("two more syncs", () => syncs() >= n + 2);
-  await bot.deliver();
-}
-
-const connect = () =>
-  MatrixAdapter.connect({
-    homeserverUrl: hs.baseUrl,
-    accessToken: botUser.accessToken,
-    storageFile: stateFile(),
-    engine: app.engine,
-    store: app.store,
-    clock: systemClock,
-    logger: log.logger,
-    syncTimeoutMs: 200,
-  });
+const answers = (roomId: string, eventId: string) => w.answers(roomId, eventId);
+const say = (user: MatrixUser, body: string) => w.say(user, body, 10_000);
+const settle = () => w.settle();
 
 const entries = () => (app.store as SqliteStore).db.$client.prepare("SELECT id, kind, reverses, memo FROM entries ORDER BY id").all() as Array<{ id: number; kind: string; reverses: number | null; memo: string }>;
 
@@ -68,21 +31,10 @@ const entries = () => (app.store as SqliteStore).db.$client.prepare("SELECT id, 
 const botSaid = (needle: string) => hs.events(lobby).filter((e) => e.sender === botUser.userId && e.type === "m.room.message" && text(e).includes(needle));
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "dpool-matrix-confirm-"));
-  hs = await FakeHomeserver.start();
-  botUser = hs.registerUser("dpool", { displayName: "d-pool" });
-  alice = hs.registerUser("alice", { displayName: "Alice" });
-  bob = hs.registerUser("bob", { displayName: "Bob" });
-  hs.exemptFromRateLimit(botUser.userId);
-  app = openApp({ dbFile: join(dir, "pool.sqlite"), random: seededRandom(15), logger: log.logger, afterCommit: () => void bot?.deliver(), floodControl: false });
-  lobby = hs.createRoom(alice.userId, { name: "Lobby" });
-  hs.invite(lobby, alice.userId, bob.userId);
-  hs.join(lobby, bob.userId);
-  hs.invite(lobby, alice.userId, botUser.userId);
-  bot = await connect();
-  await bot.start();
-  await hs.waitForEvent(lobby, (e) => e.sender === botUser.userId && e.type === "m.room.message", 10_000);
-  expect(text(await say(alice, "!dpool pool create Bakery"))).toContain("Pool Bakery created");
+  w = await MatrixWorld.start({ seed: 15, name: "matrix-confirm", displayNames: true });
+  ({ hs, app, botUser, lobby } = w);
+  alice = w.user("alice");
+  bob = w.user("bob");
   await say(alice, '!dpool project create bakery "Riverside Bakery"');
   await say(alice, "!dpool task post bakery Knead the dough hours:2");
   await say(bob, "!dpool task claim 1");
@@ -91,10 +43,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await bot?.stop();
-  await hs?.close();
-  await app?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await w?.close();
 });
 
 describe("pool correct on Matrix: ✅ on the preview", () => {
@@ -125,17 +74,16 @@ describe("pool correct on Matrix: ✅ on the preview", () => {
   it("GIVEN the preview WHEN alice reacts ✅ THEN entry #1 is reversed once, also when the reaction is handled again after a restart", async () => {
     await settle();
     // The state as it was before the ✅ was handled: after a crash the same batch comes again.
-    copyFileSync(stateFile(), join(dir, "state-before.json"));
+    copyFileSync(w.stateFile, join(w.dir, "state-before.json"));
     const alices = hs.react(lobby, alice.userId, preview.event_id, "✅");
     const done = await hs.waitForEvent(lobby, (e) => e.sender === botUser.userId && text(e).includes("reversed by entry #2"), 10_000, { after: alices });
     expect(text(done)).toContain("Entry #1 (2.00 wh) reversed by entry #2: hours were reported twice");
     expect(entries()).toEqual([expect.objectContaining({ id: 1, kind: "work" }), { id: 2, kind: "correction", reverses: 1, memo: "hours were reported twice" }]);
     expect(text(await say(bob, "!dpool task show 1"))).toContain("reversed by @alice");
 
-    await bot.stop();
-    copyFileSync(join(dir, "state-before.json"), stateFile());
-    bot = await connect();
-    await bot.start();
+    await w.bot.stop();
+    copyFileSync(join(w.dir, "state-before.json"), w.stateFile);
+    await w.startBot();
     await settle();
     await settle();
     expect(entries()).toHaveLength(2);

@@ -4,111 +4,26 @@
 //   a. a burst of commands in a busy room: every one answered exactly once, no restart
 //   c. rate limits, a homeserver that goes away and comes back, or stays away, a refused token
 //   d. a room the bot was kicked from goes quiet, with one log line
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { MatrixAdapter, type MatrixOptions } from "../../adapters/matrix/client.ts";
+import type { MatrixOptions } from "../../adapters/matrix/client.ts";
 import { runText } from "../../commands/dispatch.ts";
-import { openApp, type App } from "../../src/app.ts";
-import { systemClock } from "../../src/clock.ts";
-import { EXIT, type FatalError } from "../../src/lifecycle.ts";
-import { memoryLogger, type LogLine } from "../../src/log.ts";
-import { FakeHomeserver, type FakeEvent, type FakeHomeserverOptions } from "../fakes/homeserver.ts";
-import { seededRandom } from "../support/app.ts";
+import { EXIT } from "../../src/lifecycle.ts";
+import type { FakeHomeserverOptions } from "../fakes/homeserver.ts";
+import { MatrixWorld, text, type MatrixUser } from "../support/matrix-world.ts";
 import { until } from "../support/until.ts";
 
-type User = { userId: string; accessToken: string };
-
-const text = (e: FakeEvent) => String((e.content as { body?: string }).body ?? "");
-
-/** One homeserver, one database, one bot, a lobby with a pool, a project and two members. */
-class World {
-  hs!: FakeHomeserver;
-  app!: App;
-  bot!: MatrixAdapter;
-  botUser!: User;
-  alice!: User;
-  bob!: User;
-  carol!: User;
-  lobby!: string;
-  dir!: string;
-  readonly log = memoryLogger();
-  readonly fatal: FatalError[] = [];
-  private adapterOptions: Partial<MatrixOptions> = {};
-
-  static async create(hsOptions: FakeHomeserverOptions = {}, adapterOptions: Partial<MatrixOptions> = {}): Promise<World> {
-    const w = new World();
-    w.adapterOptions = adapterOptions;
-    w.dir = mkdtempSync(join(tmpdir(), "dpool-matrix-delivery-"));
-    w.hs = await FakeHomeserver.start(hsOptions);
-    w.botUser = w.hs.registerUser("dpool");
-    w.alice = w.hs.registerUser("alice");
-    w.bob = w.hs.registerUser("bob");
-    w.carol = w.hs.registerUser("carol");
-    // Members here type bursts faster than any person: flood control has its own tests.
-    w.app = openApp({ dbFile: join(w.dir, "pool.sqlite"), random: seededRandom(7), logger: w.log.logger, afterCommit: () => void w.bot?.deliver(), floodControl: false });
-    w.lobby = w.hs.createRoom(w.alice.userId, { name: "Lobby" });
-    for (const u of [w.bob, w.carol]) {
-      w.hs.invite(w.lobby, w.alice.userId, u.userId);
-      w.hs.join(w.lobby, u.userId);
-    }
-    w.hs.invite(w.lobby, w.alice.userId, w.botUser.userId);
-    await w.start();
-    await w.hs.waitForEvent(w.lobby, (e) => e.sender === w.botUser.userId && e.type === "m.room.message", 10_000);
-    expect(text(await w.say(w.alice, w.lobby, "!dpool pool create Bakery"))).toContain("Pool Bakery created");
-    expect(text(await w.say(w.alice, w.lobby, "!dpool project create bakery The Bakery"))).toContain("created; you coordinate it");
-    return w;
-  }
-
-  async start(): Promise<void> {
-    this.bot = await MatrixAdapter.connect({
-      homeserverUrl: this.hs.baseUrl,
-      accessToken: this.botUser.accessToken,
-      storageFile: join(this.dir, "matrix-state.json"),
-      engine: this.app.engine,
-      store: this.app.store,
-      clock: systemClock,
-      logger: this.log.logger,
-      syncTimeoutMs: 200,
-      onFatal: (e) => this.fatal.push(e),
-      ...this.adapterOptions,
-    });
-    await this.bot.start();
-  }
-
-  /** The bot's answers to an event. */
-  answers(roomId: string, eventId: string): FakeEvent[] {
-    return this.hs.repliesTo(roomId, eventId, this.botUser.userId);
-  }
-
-  /** Types a command and waits for its (first) answer. */
-  async say(user: User, roomId: string, body: string, ms = 15_000): Promise<FakeEvent> {
-    const id = this.hs.send(roomId, user.userId, { msgtype: "m.text", body });
-    await until(`an answer to "${body}"`, () => this.answers(roomId, id).length > 0, ms);
-    return this.answers(roomId, id)[0]!;
-  }
-
-  /** Lets what is under way settle: a delivery round, then two more syncs of the bot. */
-  async settle(): Promise<void> {
-    await this.bot.deliver();
-    const syncs = () => this.hs.requests.filter((r) => r.user === this.botUser.userId && r.path.endsWith("/sync") && r.status !== undefined).length;
-    const n = syncs();
-    await until("two more syncs", () => syncs() >= n + 2, 15_000);
-    await this.bot.deliver();
-  }
-
-  warnings(): LogLine[] {
-    return this.log.lines.filter((l) => l.level === "warn" || l.level === "error" || l.level === "fatal");
-  }
-
-  async close(): Promise<void> {
-    await this.bot?.stop();
-    await this.hs.close();
-    await this.app.close();
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-}
+/**
+ * One homeserver, one database, one bot, a lobby with a pool, a project and three members.
+ * The homeserver rate-limits the bot too unless a test exempts it.
+ */
+type World = MatrixWorld & { readonly alice: MatrixUser; readonly bob: MatrixUser; readonly carol: MatrixUser };
+const World = {
+  async create(homeserver: FakeHomeserverOptions = {}, adapter: Partial<MatrixOptions> = {}): Promise<World> {
+    const w = await MatrixWorld.start({ seed: 7, name: "matrix-delivery", members: ["alice", "bob", "carol"], homeserver, adapter, rateLimitBot: true });
+    expect(text(await w.say(w.user("alice"), "!dpool project create bakery The Bakery"))).toContain("created; you coordinate it");
+    return Object.assign(w, { alice: w.user("alice"), bob: w.user("bob"), carol: w.user("carol") });
+  },
+};
 
 let world: World | undefined;
 afterEach(async () => {
@@ -121,7 +36,7 @@ describe("Matrix: nothing lost on the way in", () => {
     world = await World.create({}, { timelineLimit: 10 });
     const w = world;
     w.hs.exemptFromRateLimit(w.botUser.userId);
-    for (let i = 1; i <= 6; i++) await w.say(w.alice, w.lobby, `!dpool task post bakery Warm-up task ${i} hours:1`);
+    for (let i = 1; i <= 6; i++) await w.sayIn(w.alice, w.lobby, `!dpool task post bakery Warm-up task ${i} hours:1`);
     const before = w.hs.requests.filter((r) => r.path.endsWith("/messages")).length;
 
     // Bob types 20 commands in a row; alice posts tasks and carol claims them at the same time:
@@ -149,7 +64,7 @@ describe("Matrix: nothing lost on the way in", () => {
     const ids = announced.map((e) => /New task #(\d+)/.exec(text(e))![1]);
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids.length).toBe(6 + 7);
-    expect(text(await w.say(w.alice, w.lobby, "!dpool pool audit"))).toContain("Balanced.");
+    expect(text(await w.sayIn(w.alice, w.lobby, "!dpool pool audit"))).toContain("Balanced.");
     expect(w.warnings()).toEqual([]);
     expect(w.hs.unhandled).toEqual([]);
   });
@@ -161,7 +76,7 @@ describe("Matrix: nothing lost on the way in", () => {
     await w.bot.stop();
     const sent: string[] = [];
     for (let i = 0; i < 25; i++) sent.push(w.hs.send(w.lobby, i % 2 ? w.bob.userId : w.carol.userId, { msgtype: "m.text", body: i % 3 ? "!dpool me balance" : "!dpool task list" }));
-    await w.start();
+    await w.startBot();
     await until("an answer to each command sent while the bot was stopped", () => sent.every((id) => w.answers(w.lobby, id).length > 0), 30_000);
     await w.settle();
     expect(sent.map((id) => w.answers(w.lobby, id).length)).toEqual(sent.map(() => 1));
@@ -194,7 +109,7 @@ describe("Matrix: replies where they belong, notices once", () => {
     w.hs.send(secret, w.alice.userId, encrypted, "m.room.encrypted");
     await w.settle();
     await w.bot.stop();
-    await w.start();
+    await w.startBot();
     w.hs.send(secret, w.alice.userId, { ...encrypted, session_id: "s2" }, "m.room.encrypted");
     await w.settle();
     expect(w.hs.sentBy(secret, w.botUser.userId).filter((e) => text(e).includes("This room is encrypted"))).toHaveLength(1);
@@ -301,15 +216,15 @@ describe("Matrix: a room that threw the bot out", () => {
       const workshop = w.hs.createRoom(w.alice.userId, { name: "Workshop" });
       w.hs.invite(workshop, w.alice.userId, w.botUser.userId);
       await w.hs.waitForEvent(workshop, (e) => e.sender === w.botUser.userId && e.type === "m.room.message", 10_000);
-      const code = /[A-Z2-9]{4}-[A-Z2-9]{4}/.exec(text(await w.say(w.alice, w.lobby, "!dpool pool invite")))![0];
-      expect(text(await w.say(w.alice, workshop, `!dpool pool join ${code}`))).toContain("This room is now part of the pool");
-      await w.say(w.alice, w.lobby, "!dpool task post bakery Before hours:1");
+      const code = /[A-Z2-9]{4}-[A-Z2-9]{4}/.exec(text(await w.sayIn(w.alice, w.lobby, "!dpool pool invite")))![0];
+      expect(text(await w.sayIn(w.alice, workshop, `!dpool pool join ${code}`))).toContain("This room is now part of the pool");
+      await w.sayIn(w.alice, w.lobby, "!dpool task post bakery Before hours:1");
       await until("the announcement in the workshop", () => w.hs.sentBy(workshop, w.botUser.userId).some((e) => text(e).includes("Before")));
 
       if (how === "kick") w.hs.kick(workshop, w.alice.userId, w.botUser.userId, "too chatty");
       else w.hs.ban(workshop, w.alice.userId, w.botUser.userId, "spam");
       await until("the bot to notice", () => w.log.lines.some((l) => l.msg.includes(workshop)));
-      for (let i = 0; i < 3; i++) await w.say(w.alice, w.lobby, `!dpool task post bakery After ${i} hours:1`);
+      for (let i = 0; i < 3; i++) await w.sayIn(w.alice, w.lobby, `!dpool task post bakery After ${i} hours:1`);
       await w.settle();
       expect(w.hs.sentBy(w.lobby, w.botUser.userId).filter((e) => text(e).includes("New task") && text(e).includes("After"))).toHaveLength(3);
       expect(w.hs.sentBy(workshop, w.botUser.userId).filter((e) => text(e).includes("After"))).toEqual([]);
@@ -329,21 +244,21 @@ describe("Matrix: a room that threw the bot out", () => {
     const workshop = w.hs.createRoom(w.alice.userId, { name: "Workshop" });
     w.hs.invite(workshop, w.alice.userId, w.botUser.userId);
     await w.hs.waitForEvent(workshop, (e) => e.sender === w.botUser.userId && e.type === "m.room.message", 10_000);
-    const code = /[A-Z2-9]{4}-[A-Z2-9]{4}/.exec(text(await w.say(w.alice, w.lobby, "!dpool pool invite")))![0];
-    await w.say(w.alice, workshop, `!dpool pool join ${code}`);
+    const code = /[A-Z2-9]{4}-[A-Z2-9]{4}/.exec(text(await w.sayIn(w.alice, w.lobby, "!dpool pool invite")))![0];
+    await w.sayIn(w.alice, workshop, `!dpool pool join ${code}`);
     await w.settle();
     await w.bot.stop();
     w.hs.kick(workshop, w.alice.userId, w.botUser.userId);
     // A task posted meanwhile (on another platform, say): its announcements wait in the outbox.
     const posted = await runText(w.app.engine, { caller: { platform: "matrix", userId: w.alice.userId, displayName: "alice", roomId: w.lobby }, requestId: "test:post", now: new Date() }, "task post bakery While away hours:1");
     expect(posted.ok).toBe(true);
-    await w.start();
+    await w.startBot();
     await until("the announcement in the lobby", () => w.hs.sentBy(w.lobby, w.botUser.userId).some((e) => text(e).includes("While away")));
     await w.settle();
     const refused = () => w.hs.requests.filter((r) => r.path.includes(workshop) && r.method === "PUT" && r.status === 403).length;
     const before = refused();
     expect(before).toBe(0); // the first sync told of the kick before anything was sent
-    await w.say(w.alice, w.lobby, "!dpool task post bakery Later hours:1");
+    await w.sayIn(w.alice, w.lobby, "!dpool task post bakery Later hours:1");
     await w.settle();
     expect(refused()).toBe(before);
     const lines = w.log.lines.filter((l) => l.level !== "debug" && JSON.stringify(l).includes(workshop));

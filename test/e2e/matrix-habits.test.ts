@@ -3,88 +3,38 @@
 // mention of the bot is one too; a direct message with the bot takes the member's own commands
 // for their one pool; answers and announcements say whom they mention; binding a room needs the
 // room's own level for changing its settings.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MatrixAdapter } from "../../adapters/matrix/client.ts";
-import { openApp, type App } from "../../src/app.ts";
-import { systemClock } from "../../src/clock.ts";
-import { memoryLogger } from "../../src/log.ts";
-import { FakeHomeserver, type FakeEvent } from "../fakes/homeserver.ts";
-import { seededRandom } from "../support/app.ts";
+import type { App } from "../../src/app.ts";
+import type { FakeEvent, FakeHomeserver } from "../fakes/homeserver.ts";
+import { MatrixWorld, text, type MatrixUser } from "../support/matrix-world.ts";
 import { until } from "../support/until.ts";
 
-type User = { userId: string; accessToken: string };
-const text = (e: FakeEvent) => String((e.content as { body?: string }).body ?? "");
-
+let w: MatrixWorld;
 let hs: FakeHomeserver;
 let app: App;
-let bot: MatrixAdapter;
-let botUser: User;
-let alice: User;
-let bob: User;
-let carol: User;
+let botUser: MatrixUser;
+let alice: MatrixUser;
+let bob: MatrixUser;
+let carol: MatrixUser;
 let lobby: string;
-let dir: string;
-const log = memoryLogger();
 
-const pill = (u: User, name: string) => `<a href="https://matrix.to/#/${u.userId}">${name}</a>`;
+const pill = (u: MatrixUser, name: string) => `<a href="https://matrix.to/#/${u.userId}">${name}</a>`;
 
-function answers(roomId: string, eventId: string): FakeEvent[] {
-  return hs.repliesTo(roomId, eventId, botUser.userId);
-}
-
+const answers = (roomId: string, eventId: string) => w.answers(roomId, eventId);
 /** Sends a message (any content) and waits for the bot's answer to it. */
-async function send(user: User, roomId: string, content: Record<string, unknown>): Promise<FakeEvent> {
-  const id = hs.send(roomId, user.userId, { msgtype: "m.text", ...content });
-  await until(`an answer to ${JSON.stringify(content)}`, () => answers(roomId, id).length > 0, 10_000);
-  return answers(roomId, id)[0]!;
-}
-const say = (user: User, roomId: string, body: string) => send(user, roomId, { body });
-
-/** Waits until the bot has synced twice more: whatever it was going to answer, it has. */
-async function settle(): Promise<void> {
-  await bot.deliver();
-  const syncs = () => hs.requests.filter((r) => r.user === botUser.userId && r.path.endsWith("/sync") && r.status !== undefined).length;
-  const n = syncs();
-  await until("two more syncs", () => syncs() >= n + 2);
-  await bot.deliver();
-}
+const send = (user: MatrixUser, roomId: string, content: Record<string, unknown>): Promise<FakeEvent> => w.send(user, roomId, content, 10_000);
+const say = (user: MatrixUser, roomId: string, body: string) => send(user, roomId, { body });
+const settle = () => w.settle();
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "dpool-matrix-habits-"));
-  hs = await FakeHomeserver.start();
-  botUser = hs.registerUser("dpool", { displayName: "d-pool" });
-  alice = hs.registerUser("alice", { displayName: "Alice" });
-  bob = hs.registerUser("bob", { displayName: "Bob" });
-  carol = hs.registerUser("carol", { displayName: "Carol" });
-  hs.exemptFromRateLimit(botUser.userId);
-  app = openApp({ dbFile: join(dir, "pool.sqlite"), random: seededRandom(14), logger: log.logger, afterCommit: () => void bot?.deliver(), floodControl: false });
-  lobby = hs.createRoom(alice.userId, { name: "Lobby" });
-  hs.invite(lobby, alice.userId, bob.userId);
-  hs.join(lobby, bob.userId);
-  hs.invite(lobby, alice.userId, botUser.userId);
-  bot = await MatrixAdapter.connect({
-    homeserverUrl: hs.baseUrl,
-    accessToken: botUser.accessToken,
-    storageFile: join(dir, "matrix-state.json"),
-    engine: app.engine,
-    store: app.store,
-    clock: systemClock,
-    logger: log.logger,
-    syncTimeoutMs: 200,
-  });
-  await bot.start();
-  await hs.waitForEvent(lobby, (e) => e.sender === botUser.userId && e.type === "m.room.message", 10_000);
-  expect(text(await say(alice, lobby, "!dpool pool create Bakery"))).toContain("Pool Bakery created");
+  // Carol is in the homeserver but not in the lobby.
+  w = await MatrixWorld.start({ seed: 14, name: "matrix-habits", members: ["alice", "bob", "carol"], inLobby: ["bob"], displayNames: true });
+  ({ hs, app, botUser, lobby } = w);
+  [alice, bob, carol] = [w.user("alice"), w.user("bob"), w.user("carol")];
 });
 
 afterAll(async () => {
-  await bot?.stop();
-  await hs?.close();
-  await app?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await w?.close();
 });
 
 describe("Matrix habits", () => {

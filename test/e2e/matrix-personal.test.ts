@@ -2,113 +2,21 @@
 //   item 1: personal answers (balance, history, link codes) go to a direct message; the room hears
 //           only that they were sent. Bob, in the room, never sees alice's code and cannot become her.
 //   flood control: the command past the pool's limit is answered once, the next ones not at all.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { MatrixAdapter } from "../../adapters/matrix/client.ts";
-import { openApp, type App } from "../../src/app.ts";
-import { systemClock } from "../../src/clock.ts";
-import { memoryLogger } from "../../src/log.ts";
-import { FakeHomeserver, type FakeEvent } from "../fakes/homeserver.ts";
-import { seededRandom } from "../support/app.ts";
+import { MatrixWorld, text, type MatrixUser } from "../support/matrix-world.ts";
 import { until } from "../support/until.ts";
 
-type User = { userId: string; accessToken: string };
 const CODE = /\b[A-Z2-9]{4}-[A-Z2-9]{4}\b/;
 const CODES = new RegExp(CODE.source, "g");
-const text = (e: FakeEvent) => String((e.content as { body?: string }).body ?? "");
 
-class World {
-  hs!: FakeHomeserver;
-  app!: App;
-  bot!: MatrixAdapter;
-  botUser!: User;
-  alice!: User;
-  alice2!: User;
-  bob!: User;
-  lobby!: string;
-  dir!: string;
-  readonly log = memoryLogger();
-
-  static async create(): Promise<World> {
-    const w = new World();
-    w.dir = mkdtempSync(join(tmpdir(), "dpool-matrix-personal-"));
-    w.hs = await FakeHomeserver.start();
-    w.botUser = w.hs.registerUser("dpool");
-    w.alice = w.hs.registerUser("alice");
-    w.alice2 = w.hs.registerUser("alice2");
-    w.bob = w.hs.registerUser("bob");
-    w.hs.exemptFromRateLimit(w.botUser.userId);
-    w.app = openApp({ dbFile: join(w.dir, "pool.sqlite"), random: seededRandom(12), logger: w.log.logger, afterCommit: () => void w.bot?.deliver() });
-    w.lobby = w.hs.createRoom(w.alice.userId, { name: "Lobby" });
-    for (const u of [w.alice2, w.bob]) {
-      w.hs.invite(w.lobby, w.alice.userId, u.userId);
-      w.hs.join(w.lobby, u.userId);
-    }
-    w.hs.invite(w.lobby, w.alice.userId, w.botUser.userId);
-    w.bot = await MatrixAdapter.connect({
-      homeserverUrl: w.hs.baseUrl,
-      accessToken: w.botUser.accessToken,
-      storageFile: join(w.dir, "matrix-state.json"),
-      engine: w.app.engine,
-      store: w.app.store,
-      clock: systemClock,
-      logger: w.log.logger,
-      syncTimeoutMs: 200,
-    });
-    await w.bot.start();
-    await w.hs.waitForEvent(w.lobby, (e) => e.sender === w.botUser.userId && e.type === "m.room.message", 10_000);
-    expect(text(await w.say(w.alice, "!dpool pool create Bakery"))).toContain("Pool Bakery created");
-    return w;
-  }
-
-  answers(roomId: string, eventId: string): FakeEvent[] {
-    return this.hs.repliesTo(roomId, eventId, this.botUser.userId);
-  }
-
-  async say(user: User, body: string): Promise<FakeEvent> {
-    const id = this.hs.send(this.lobby, user.userId, { msgtype: "m.text", body });
-    await until(`an answer to "${body}"`, () => this.answers(this.lobby, id).length > 0);
-    return this.answers(this.lobby, id)[0]!;
-  }
-
-  /** The bot's direct-message room with a user, from the bot's m.direct account data. */
-  dm(user: User): string | undefined {
-    const direct = this.hs.accountData(this.botUser.userId, "m.direct") as Record<string, string[]> | undefined;
-    return direct?.[user.userId]?.[0];
-  }
-
-  /** What the bot said in its direct-message room with a user. */
-  private(user: User): string[] {
-    const room = this.dm(user);
-    return room ? this.hs.sentBy(room, this.botUser.userId, "m.room.message").map(text) : [];
-  }
-
-  /** Every message text a user can read: the bodies of the events in the rooms they are in. */
-  seenBy(user: User): string[] {
-    const bodies = (e: FakeEvent) => [e.content.body, e.content.formatted_body].filter((b): b is string => typeof b === "string");
-    return this.hs
-      .roomIds()
-      .filter((r) => this.hs.membership(r, user.userId) === "join")
-      .flatMap((r) => this.hs.events(r).flatMap(bodies));
-  }
-
-  async settle(): Promise<void> {
-    await this.bot.deliver();
-    const syncs = () => this.hs.requests.filter((r) => r.user === this.botUser.userId && r.path.endsWith("/sync") && r.status !== undefined).length;
-    const n = syncs();
-    await until("two more syncs", () => syncs() >= n + 2);
-    await this.bot.deliver();
-  }
-
-  async close(): Promise<void> {
-    await this.bot?.stop();
-    await this.hs.close();
-    await this.app.close();
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-}
+/** Alice (with a second account, alice2) and bob in the lobby of pool Bakery; flood control on, as in a real room. */
+type World = MatrixWorld & { readonly alice: MatrixUser; readonly alice2: MatrixUser; readonly bob: MatrixUser };
+const World = {
+  async create(): Promise<World> {
+    const w = await MatrixWorld.start({ seed: 12, name: "matrix-personal", members: ["alice", "alice2", "bob"], floodControl: true });
+    return Object.assign(w, { alice: w.user("alice"), alice2: w.user("alice2"), bob: w.user("bob") });
+  },
+};
 
 let world: World | undefined;
 afterEach(async () => {
@@ -124,17 +32,17 @@ describe("Matrix: personal stays personal", () => {
     const asked = await w.say(w.alice, "!dpool me link");
     expect(text(asked)).toBe("@alice: I sent you the answer in a direct message.");
     expect(asked.content["m.mentions"]).toEqual({ user_ids: [w.alice.userId] });
-    await until("alice's code in her direct messages", () => w.private(w.alice).some((t) => CODE.test(t)));
-    const code = w.private(w.alice).join("\n").match(CODE)![0];
+    await until("alice's code in her direct messages", () => w.said(w.alice).some((t) => CODE.test(t)));
+    const code = w.said(w.alice).join("\n").match(CODE)![0];
     const dm = w.dm(w.alice)!;
     expect(w.hs.membership(dm, w.alice.userId)).toBe("invite");
     expect(w.hs.membership(dm, w.bob.userId)).toBeUndefined();
 
     expect(text(await w.say(w.alice, "!dpool me balance"))).toBe("@alice: I sent you the answer in a direct message.");
-    await until("alice's balance in her direct messages", () => w.private(w.alice).some((t) => t.includes("Your balance: 0.00 wh")));
+    await until("alice's balance in her direct messages", () => w.said(w.alice).some((t) => t.includes("Your balance: 0.00 wh")));
     // me alone: what is hers, in her direct messages too.
     expect(text(await w.say(w.alice, "!dpool me"))).toBe("@alice: I sent you the answer in a direct message.");
-    await until("alice's me in her direct messages", () => w.private(w.alice).some((t) => t.includes("Nothing else is yours yet")));
+    await until("alice's me in her direct messages", () => w.said(w.alice).some((t) => t.includes("Nothing else is yours yet")));
 
     expect(text(await w.say(w.bob, "!dpool me balance"))).toBe("@bob: I sent you the answer in a direct message.");
     // Bob reads everything in the rooms he is in: no code anywhere.
@@ -147,7 +55,7 @@ describe("Matrix: personal stays personal", () => {
     }
     expect(text(await w.say(w.bob, "!dpool pool admin add @bob"))).toContain("only a pool admin can do that");
     const owners = await w.app.store.read(async (tx) => {
-      const of = async (u: User) => (await tx.member((await tx.identity("matrix", u.userId))!.memberId))!.handle;
+      const of = async (u: MatrixUser) => (await tx.member((await tx.identity("matrix", u.userId))!.memberId))!.handle;
       return [await of(w.alice), await of(w.bob)];
     });
     expect(owners).toEqual(["alice", "bob"]);
@@ -155,13 +63,13 @@ describe("Matrix: personal stays personal", () => {
     // Alice's other account uses the code: its answer goes to its own direct messages, and both
     // accounts are told privately.
     expect(text(await w.say(w.alice2, `!dpool me link ${code}`))).toBe("@alice2: I sent you the answer in a direct message.");
-    await until("alice2's answer", () => w.private(w.alice2).some((t) => t.includes("Linked.")));
-    await until("the link's note to both accounts", () => [w.alice, w.alice2].every((u) => w.private(u).some((t) => t.includes("🔗 Accounts linked"))));
+    await until("alice2's answer", () => w.said(w.alice2).some((t) => t.includes("Linked.")));
+    await until("the link's note to both accounts", () => [w.alice, w.alice2].every((u) => w.said(u).some((t) => t.includes("🔗 Accounts linked"))));
     await w.settle();
-    expect(w.private(w.alice).filter((t) => t.includes(code))).toHaveLength(1);
-    expect(w.private(w.alice).filter((t) => t.includes("🔗 Accounts linked"))).toHaveLength(1);
-    expect(w.private(w.alice2).filter((t) => t.includes("🔗 Accounts linked"))).toHaveLength(1);
-    expect(w.private(w.alice2).filter((t) => t.includes("Linked."))).toHaveLength(1);
+    expect(w.said(w.alice).filter((t) => t.includes(code))).toHaveLength(1);
+    expect(w.said(w.alice).filter((t) => t.includes("🔗 Accounts linked"))).toHaveLength(1);
+    expect(w.said(w.alice2).filter((t) => t.includes("🔗 Accounts linked"))).toHaveLength(1);
+    expect(w.said(w.alice2).filter((t) => t.includes("Linked."))).toHaveLength(1);
     expect(w.seenBy(w.bob).some((c) => c.includes("Linked.") || c.includes("Accounts linked"))).toBe(false);
     // Still one room notice per personal command, and the code used once only.
     expect(text(await w.say(w.bob, `!dpool me link ${code}`))).toContain("that code was used already");

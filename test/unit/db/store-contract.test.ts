@@ -8,7 +8,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { is } from "drizzle-orm";
+import { getTableConfig as pgTableConfig, PgTable } from "drizzle-orm/pg-core";
+import { getTableConfig as sqliteTableConfig, SQLiteTable } from "drizzle-orm/sqlite-core";
 import { runText } from "../../../commands/dispatch.ts";
+import * as pgSchema from "../../../db/pg-schema.ts";
+import * as sqliteSchema from "../../../db/schema.ts";
 import { PgStore } from "../../../db/pg-store.ts";
 import { SqliteStore } from "../../../db/sqlite-store.ts";
 import { openApp, openDatabaseUrl } from "../../../src/app.ts";
@@ -723,6 +728,36 @@ describe.skipIf(skipPg)("PostgreSQL's refusals", () => {
     expect(refused).toHaveLength(1);
     expect((refused[0] as PromiseRejectedResult).reason).toBeInstanceOf(DatabaseBusyError);
     expect((await a.read((tx) => tx.goals(w.pool, {}))).map((g) => g.text)).toHaveLength(1);
+  });
+});
+
+/**
+ * What a table is made of, in either dialect: columns, indexes, checks, keys. (Not the default
+ * of a primary key: SQLite numbers any integer key by itself, PostgreSQL only its identities.)
+ */
+function shapeOf(c: ReturnType<typeof sqliteTableConfig> | ReturnType<typeof pgTableConfig>, leaveOut: readonly string[] = []) {
+  return {
+    name: c.name,
+    columns: c.columns.filter((x) => !leaveOut.includes(x.name)).map((x) => `${x.name}${x.notNull ? " not null" : ""}${x.hasDefault && !x.primary ? " default" : ""}${x.primary ? " primary" : ""}`),
+    indexes: c.indexes
+      .map((i) => `${i.config.name}${i.config.unique ? " unique" : ""} (${i.config.columns.map((x) => ("name" in x && typeof x.name === "string" ? x.name : "expression")).join(", ")})${i.config.where ? " partial" : ""}`)
+      .sort(),
+    checks: c.checks.map((x) => x.name).sort(),
+    primaryKeys: c.primaryKeys.map((k) => k.columns.map((x) => x.name).join(", ")),
+    foreignKeys: c.foreignKeys.map((f) => f.reference().columns.map((x) => x.name).join(", ")).sort(),
+  };
+}
+
+describe("db/pg-schema.ts", () => {
+  it("has the tables, columns, indexes, checks and keys of db/schema.ts (PostgreSQL's waitlist adds its order of arrival)", () => {
+    const tables = Object.entries(sqliteSchema).filter(([, v]) => is(v, SQLiteTable));
+    expect(tables.length).toBeGreaterThan(30);
+    for (const [key, table] of tables) {
+      const pgTable = (pgSchema as Record<string, unknown>)[key];
+      expect(is(pgTable, PgTable), `${key} in db/pg-schema.ts`).toBe(true);
+      expect(shapeOf(pgTableConfig(pgTable as PgTable), key === "waitlist" ? ["seq"] : []), key).toEqual(shapeOf(sqliteTableConfig(table as SQLiteTable)));
+    }
+    expect(Object.values(pgSchema).filter((v) => is(v, PgTable))).toHaveLength(tables.length);
   });
 });
 

@@ -69,42 +69,18 @@ export function chartInput(s: ProjectSummary, view: View): ChartInput {
 export const MAX_REPLY_CHARTS = 10;
 
 /**
- * Charts of a `pool summary` reply's JSON data (one per project), for adapters that attach them
- * to the on-demand reply; none for any other command. `view` is the reply's (its pool's zone).
+ * The charts of an on-demand pool summary, one per project (the first few), titled by the
+ * project's short name, its days in the view's zone (the answer's: its pool's zone).
  */
-export function replyCharts(command: string, data: unknown, view: View): Array<{ name: string; png: Buffer }> {
-  return replyChartInputs(command, data, view).map((c) => ({ name: c.name, png: renderChart(c.input) }));
+export function summaryCharts(projects: readonly ProjectSummary[], view: View): Array<{ name: string; png: Buffer }> {
+  return summaryChartInputs(projects, view).map((c) => ({ name: c.name, png: renderChart(c.input) }));
 }
 
-/** What replyCharts draws, before it is drawn. */
-export function replyChartInputs(command: string, data: unknown, view: View): Array<{ name: string; input: ChartInput }> {
-  if (command !== "pool summary" || typeof data !== "object" || data === null) return [];
-  const projects = (data as { projects?: unknown }).projects;
-  if (!Array.isArray(projects)) return [];
+/** What summaryCharts draws, before it is drawn. */
+export function summaryChartInputs(projects: readonly ProjectSummary[], view: View): Array<{ name: string; input: ChartInput }> {
   // A summary of every project draws the first few: a pool of forty projects is not forty images.
-  return projects.slice(0, MAX_REPLY_CHARTS).flatMap((p: ReplyProject) => {
-    if (!p.chart) return [];
-    const input: ChartInput = {
-      title: p.project,
-      from: Date.parse(p.from),
-      to: Date.parse(p.to),
-      kinds: p.chart.kinds.map((k) => ({ kind: k.kind, points: k.points.map((x) => ({ at: Date.parse(x.at), weight: x.weight })) })),
-      goods: p.chart.goods,
-      timeZone: view.timeZone,
-    };
-    return [{ name: `summary-${p.project}.png`, input }];
-  });
-}
-
-/** The chart as `pool summary` answers it in JSON (see commands/summary.ts). */
-interface ReplyProject {
-  readonly project: string;
-  readonly from: string;
-  readonly to: string;
-  readonly chart?: {
-    readonly kinds: ReadonlyArray<{ kind: string; points: ReadonlyArray<{ at: string; weight: number }> }>;
-    readonly goods: ReadonlyArray<{ good: string; supply: number | null; demand: number }>;
-  };
+  // A summary stored before charts existed has none to draw.
+  return projects.slice(0, MAX_REPLY_CHARTS).flatMap((s) => ((s as { chart?: unknown }).chart === undefined ? [] : [{ name: `summary-${s.project.slug}.png`, input: { ...chartInput(s, view), title: s.project.slug } }]));
 }
 
 interface Box {

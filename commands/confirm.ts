@@ -35,11 +35,3 @@ export async function runConfirmation(engine: Engine, inv: Invocation, previewRe
   if (!c.ok) return refuse(engine, inv, { ok: false, code: c.code, command: c.command, message: c.message, doc: [doc.line(doc.bad("✗ "), c.message)] });
   return execute(engine, inv, c.command, c.values);
 }
-
-/** Whether a stored answer (a reply row's body) is a preview that a confirmation acts on. */
-export function isPreview(table: readonly AnyCommand[], body: string): boolean {
-  const stored = JSON.parse(body) as StoredReply;
-  if (!stored.ok) return false;
-  const command = table.find((c) => commandName(c) === stored.command);
-  return command?.confirm?.(stored.data) !== undefined;
-}

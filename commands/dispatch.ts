@@ -15,7 +15,8 @@ import { catchUp, nothingDue, type CaughtUp } from "../src/services/catch-up.ts"
 import { didSomething } from "../src/core/outcome.ts";
 import type { Logger } from "../src/log.ts";
 import type { Store, Tx } from "../src/store.ts";
-import type { AnyCommand } from "./define.ts";
+import type { AnyArg } from "./args.ts";
+import type { AnyCommand, CommandDef, Where } from "./define.ts";
 import { commandName } from "./define.ts";
 import { doc, type Doc } from "./doc.ts";
 import { describeDomainError, describeUsageError } from "./errors.ts";
@@ -58,10 +59,19 @@ export type StoredReply =
   | { readonly ok: true; readonly command: string; readonly data: unknown; readonly timeZone?: string }
   | { readonly ok: false; readonly code: string; readonly command?: string; readonly message: string };
 
-export type Reply =
+export type Reply<D = unknown> =
   | {
       readonly ok: true;
       readonly command: string;
+      /**
+       * The command that answered, as the table declares it: what each platform adds to the
+       * answer (buttons, charts, its card, a compact table) comes from it (see define.ts:
+       * actionsOf, attachmentsOf, cardOf, compactOf), never from the command's name.
+       */
+      readonly def: CommandDef<Record<string, AnyArg>, D, Where>;
+      /** The command's own data, as `run` returned it (through JSON, as stored): what `def` reads. */
+      readonly result: D;
+      /** What `--json` shows as `data` (`def.json(result)`). */
       readonly data: unknown;
       readonly doc: Doc;
       readonly replayed: boolean;
@@ -199,7 +209,7 @@ export function replyFromStored(table: readonly AnyCommand[], body: string, repl
   if (!def) throw new Error(`a stored reply names the unknown command "${s.command}"`);
   // Shown in the time zone the answer was first given in (rows from before it was kept: UTC).
   const view = viewOf(s.timeZone === undefined ? undefined : { timezone: s.timeZone });
-  return { ok: true, command: s.command, data: def.json(s.data), doc: def.render(s.data, view), replayed, view };
+  return { ok: true, command: s.command, def, result: s.data, data: def.json(s.data), doc: def.render(s.data, view), replayed, view };
 }
 
 /** The refusal shown when the database stayed locked by another process: try again, nothing changed. */
@@ -292,7 +302,7 @@ export async function execute(engine: Engine, inv: Invocation, command: AnyComma
     engine.afterCommit?.();
     if ("answered" in outcome) return replyFromStored(engine.table, outcome.answered, true);
     const def = engine.table.find((c) => commandName(c) === outcome.command) ?? command;
-    return { ok: true, command: outcome.command, data: def.json(outcome.data), doc: def.render(outcome.data, view), replayed: outcome.replayed, view };
+    return { ok: true, command: outcome.command, def, result: outcome.data, data: def.json(outcome.data), doc: def.render(outcome.data, view), replayed: outcome.replayed, view };
   } catch (e) {
     if (e instanceof Ignored) return ignoredReply(e.waitMs, name);
     if (e instanceof Refusal) {

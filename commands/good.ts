@@ -5,7 +5,7 @@ import { weightJson, WEIGHT_ONE } from "../src/core/weights.ts";
 import * as goods from "../src/services/goods.ts";
 import { ok } from "../src/result.ts";
 import { arg } from "./args.ts";
-import { defineCommand } from "./define.ts";
+import { action, defineCommand, type Action, type Card } from "./define.ts";
 import { doc, type Block, type Span } from "./doc.ts";
 import { iso, plural, when, type View } from "./present.ts";
 
@@ -123,6 +123,58 @@ function bidChanged(d: goods.Requested, view: View): Block[] {
   ];
 }
 
+const GOOD_CARD: Card = { tone: "good" };
+
+/** A good card's button: Request, for goods taken by the unit (per-unit and copyable ones). */
+const goodActions = (v: goods.GoodView): readonly Action[] => (v.good.model === "per-unit" || v.good.model === "copyable" ? [action(goodRequest, { good: v.good.name }, "Request")] : []);
+
+export const goodRequest = defineCommand({
+  path: ["good", "request"],
+  where: "pool",
+  summary: "Ask for units of a good; scarce goods go to the highest preference weights",
+  details:
+    "With enough free stock you get the units at once, at their effort. When more is asked for than there is, your request waits for the round to close (roundHours, {roundHours} h after the first unmet request): units go to the highest preference weights (weight:, at least 1.00; ties go to the earlier bid), and every winner pays the same: the highest losing weight (at least 1.00) x the effort, for all their units together, rounded once. Stating your true preference is your best strategy. One bid per member and good: asking again while you wait changes your waiting request's weight (and with qty: how many units it still waits for) instead of adding another; the change counts as a bid made now. Producers are credited only the effort; the rest goes to the commons. Copyable goods are free.",
+  access: "anyone",
+  mutates: true,
+  args: {
+    good: goodArg,
+    qty: arg.integer("How many units (default 1)", { min: 1, max: 10_000, placeholder: "n" }).optional().named(),
+    weight: arg.hours("Your preference weight if it is scarce (default 1.00)", { min: 1000, max: 100_000, placeholder: "w", noun: "a weight" }).optional().named(),
+  },
+  examples: ["good request bread qty:2", "good request bread weight:1.5", "good request #2", 'good request "Bread Share"'],
+  run: (ctx, a) => goods.requestGood(ctx, a.good, a.qty, a.weight === undefined ? undefined : ppmOfThousandths(a.weight)),
+  render: (d, view) =>
+    d.was !== null
+      ? bidChanged(d, view)
+      : d.request.status === "allocated"
+      ? [doc.line(`You took ${d.request.qty} x ${d.good.good.name} (${d.good.good.unit}) for `, doc.strong(formatHours(d.cost ?? 0)), ` (request #${d.request.id}).`)]
+      : d.request.status === "access"
+        ? [doc.line(`${d.good.good.name} is copyable: it is yours to use, at no charge.`)]
+        : [
+            doc.line(
+              `Request #${d.request.id} for ${d.request.qty} of ${d.good.good.name} waits for the round (${d.good.good.stock} in stock, ${d.good.demand} asked for), at preference weight ${formatWeight(d.request.weight)}.`,
+            ),
+            doc.line(doc.muted(`The round closes ${when(d.round?.closesAt ?? 0, view)}. `), doc.cmd(`good cancel ${d.request.id}`), doc.muted(" withdraws it.")),
+          ],
+  json: (d) => ({
+    request: {
+      id: d.request.id,
+      status: d.request.status,
+      qty: d.request.qty,
+      weight: weightJson(d.request.weight),
+      ...(d.cost === null ? {} : { cost: toHours(d.cost) }),
+      ...(d.round ? { roundClosesAt: iso(d.round.closesAt) } : {}),
+      ...(d.was ? { was: { qty: d.was.qty, weight: weightJson(d.was.weight) } } : {}),
+    },
+    good: goodJson(d.good),
+    ...(d.allocated ? allocatedJson(d.allocated) : {}),
+  }),
+  key: "gr",
+  actions: (d): readonly Action[] => goodActions(d.good),
+  card: () => GOOD_CARD,
+  direct: true,
+});
+
 export const goodCommands = [
   defineCommand({
     path: ["good", "add"],
@@ -146,6 +198,8 @@ export const goodCommands = [
     run: (ctx, a) => goods.addGood(ctx, { project: a.project, name: a.name, displayName: a.title, effort: a.effort, unit: a.unit ?? "unit", model: a.model ?? "per-unit", sector: a.sector, stock: a.stock ?? 0 }),
     render: (v) => [doc.line("Added: ", ...goodLine(v))],
     json: (v) => ({ good: goodJson(v) }),
+    actions: (v) => goodActions(v),
+    card: () => GOOD_CARD,
   }),
 
   defineCommand({
@@ -164,6 +218,8 @@ export const goodCommands = [
       ...(d.allocated ? [doc.line(`Everyone waiting was served: ${d.allocated.allocations.map((x) => `@${x.member} ${x.qty}`).join(", ")}${moreWinners(d.allocated)}.`)] : []),
     ],
     json: (d) => ({ good: goodJson(d.good), ...(d.allocated ? allocatedJson(d.allocated) : { allocated: [], allocatedMembers: 0 }) }),
+    actions: (d) => goodActions(d.good),
+    card: () => GOOD_CARD,
   }),
 
   defineCommand({
@@ -180,6 +236,19 @@ export const goodCommands = [
         ? [doc.line(doc.muted("No goods yet."), " Coordinators add them with ", doc.cmd("good add <project> <name> effort:<hours per unit>"), ".")]
         : [doc.list(d.goods.map(goodLine)), doc.line(doc.muted("Take some with "), doc.cmd("good request <good> qty:<n>"), doc.muted(": a good by its short name, number or display name."))],
     json: (d) => ({ goods: d.goods.map(goodJson) }),
+    // Matrix shows the list as a compact table.
+    compact: (d) =>
+      d.goods.length === 0
+        ? null
+        : [
+            doc.table(
+              ["good", "model", "stock", "effort", "waiting", "last clearing"],
+              d.goods.map((v) => [v.good.name, v.good.model, v.good.model === "copyable" ? "∞" : String(v.good.stock), formatHours(v.effort.effort), String(v.demand), v.lastClearing === null ? "-" : formatWeight(v.lastClearing)]),
+            ),
+            doc.line(doc.muted("Take some with "), doc.cmd("good request <good> qty:<n>"), doc.muted(".")),
+          ],
+    card: () => GOOD_CARD,
+    direct: true,
   }),
 
   defineCommand({
@@ -192,50 +261,12 @@ export const goodCommands = [
     run: (ctx, a) => goods.showGood(ctx, a.good),
     render: (d, view) => goodCard(d.good, view),
     json: (d) => ({ good: goodJson(d.good) }),
+    actions: (d) => goodActions(d.good),
+    card: () => GOOD_CARD,
+    direct: true,
   }),
 
-  defineCommand({
-    path: ["good", "request"],
-    where: "pool",
-    summary: "Ask for units of a good; scarce goods go to the highest preference weights",
-    details:
-      "With enough free stock you get the units at once, at their effort. When more is asked for than there is, your request waits for the round to close (roundHours, {roundHours} h after the first unmet request): units go to the highest preference weights (weight:, at least 1.00; ties go to the earlier bid), and every winner pays the same: the highest losing weight (at least 1.00) x the effort, for all their units together, rounded once. Stating your true preference is your best strategy. One bid per member and good: asking again while you wait changes your waiting request's weight (and with qty: how many units it still waits for) instead of adding another; the change counts as a bid made now. Producers are credited only the effort; the rest goes to the commons. Copyable goods are free.",
-    access: "anyone",
-    mutates: true,
-    args: {
-      good: goodArg,
-      qty: arg.integer("How many units (default 1)", { min: 1, max: 10_000, placeholder: "n" }).optional().named(),
-      weight: arg.hours("Your preference weight if it is scarce (default 1.00)", { min: 1000, max: 100_000, placeholder: "w", noun: "a weight" }).optional().named(),
-    },
-    examples: ["good request bread qty:2", "good request bread weight:1.5", "good request #2", 'good request "Bread Share"'],
-    run: (ctx, a) => goods.requestGood(ctx, a.good, a.qty, a.weight === undefined ? undefined : ppmOfThousandths(a.weight)),
-    render: (d, view) =>
-      d.was !== null
-        ? bidChanged(d, view)
-        : d.request.status === "allocated"
-        ? [doc.line(`You took ${d.request.qty} x ${d.good.good.name} (${d.good.good.unit}) for `, doc.strong(formatHours(d.cost ?? 0)), ` (request #${d.request.id}).`)]
-        : d.request.status === "access"
-          ? [doc.line(`${d.good.good.name} is copyable: it is yours to use, at no charge.`)]
-          : [
-              doc.line(
-                `Request #${d.request.id} for ${d.request.qty} of ${d.good.good.name} waits for the round (${d.good.good.stock} in stock, ${d.good.demand} asked for), at preference weight ${formatWeight(d.request.weight)}.`,
-              ),
-              doc.line(doc.muted(`The round closes ${when(d.round?.closesAt ?? 0, view)}. `), doc.cmd(`good cancel ${d.request.id}`), doc.muted(" withdraws it.")),
-            ],
-    json: (d) => ({
-      request: {
-        id: d.request.id,
-        status: d.request.status,
-        qty: d.request.qty,
-        weight: weightJson(d.request.weight),
-        ...(d.cost === null ? {} : { cost: toHours(d.cost) }),
-        ...(d.round ? { roundClosesAt: iso(d.round.closesAt) } : {}),
-        ...(d.was ? { was: { qty: d.was.qty, weight: weightJson(d.was.weight) } } : {}),
-      },
-      good: goodJson(d.good),
-      ...(d.allocated ? allocatedJson(d.allocated) : {}),
-    }),
-  }),
+  goodRequest,
 
   defineCommand({
     path: ["good", "allocate"],
@@ -276,6 +307,7 @@ export const goodCommands = [
         },
       };
     },
+    card: () => GOOD_CARD,
   }),
 
   defineCommand({
@@ -288,6 +320,8 @@ export const goodCommands = [
     run: (ctx, a) => goods.cancelRequest(ctx, a.request),
     render: (d) => [doc.line(`Request #${d.request.id} for ${d.good} is withdrawn.`)],
     json: (d) => ({ request: { id: d.request.id, status: d.request.status } }),
+    card: () => GOOD_CARD,
+    direct: true,
   }),
 
   ...([true, false] as const).map((on) =>
@@ -310,6 +344,9 @@ export const goodCommands = [
         ),
       ],
       json: (d) => ({ good: goodJson(d.good), subscribed: d.subscribed, ...(on ? { expectedShare: toHours(d.share) } : {}) }),
+      actions: (d) => goodActions(d.good),
+      card: () => GOOD_CARD,
+      direct: true,
     }),
   ),
 
@@ -329,6 +366,8 @@ export const goodCommands = [
       doc.line(doc.muted(`Each day you keep it past ${when(d.loan.dueAt, view)} costs ${formatHours(d.perDay, 1_000_000)} more, also past your credit limit.`)),
     ],
     json: (d) => ({ loan: { id: d.loan.id, good: d.good, dueAt: iso(d.loan.dueAt), perDay: d.perDay / 1_000_000, planned: toHours(d.planned) } }),
+    card: () => GOOD_CARD,
+    direct: true,
   }),
 
   defineCommand({
@@ -344,6 +383,8 @@ export const goodCommands = [
     run: (ctx, a) => goods.returnLoanOf(ctx, a.loan),
     render: (d) => [doc.line(`Returned ${d.good} after ${plural(d.days, "day")}: charged `, doc.strong(formatHours(d.charged)), ".")],
     json: (d) => ({ loan: { id: d.loan.id, good: d.good, days: d.days, charged: toHours(d.charged) } }),
+    card: () => GOOD_CARD,
+    direct: true,
   }),
 
   defineCommand({

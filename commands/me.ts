@@ -231,5 +231,6 @@ export const ledgerCommands = [
         : { confirmed: true, original: entryJson(d.original), correction: entryJson(d.correction), claim: d.claim },
     // Discord's Reverse button and Matrix's ✅ on the preview: the same entry and reason, confirmed.
     confirm: (d) => (d.confirmed ? undefined : { entry: d.entry, reason: `${d.reason} confirm` }),
+    confirmLabel: (d) => `Reverse entry #${d.original.id}`,
   }),
 ];

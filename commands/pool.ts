@@ -61,6 +61,7 @@ export const poolCommands = [
       projects: d.projects.map((p) => ({ slug: p.project.slug, name: p.project.name, balance: toHours(p.balance), coordinators: p.coordinators })),
       policy: policyJson(d.policy),
     }),
+    direct: true,
   }),
 
   defineCommand({
@@ -151,6 +152,7 @@ export const poolCommands = [
       ),
     ],
     json: (d) => ({ members: d.members.map((m) => ({ handle: m.handle, role: m.role, coordinates: m.coordinates, balance: toHours(m.balance) })) }),
+    direct: true,
   }),
 
   ...(["add", "remove"] as const).map((op) =>

@@ -68,6 +68,7 @@ export const projectCommands = [
     json: (d) => ({
       projects: d.projects.map((p) => ({ ...projectJson(p.project), coordinators: p.coordinators, openGoals: p.openGoals, balance: toHours(p.balance) })),
     }),
+    direct: true,
   }),
 
   defineCommand({
@@ -110,6 +111,7 @@ export const projectCommands = [
       rooms: d.rooms.map((r) => ({ id: r.id, platform: r.platform })),
       goals: d.goals.map((g) => ({ id: g.id, text: g.text })),
     }),
+    direct: true,
   }),
 
   defineCommand({
@@ -178,6 +180,7 @@ export const projectCommands = [
         ? [doc.line(doc.muted("No goals to show."), " Coordinators announce them with ", doc.cmd("goal announce <project> <text>"), ".")]
         : [doc.table(["#", "project", "status", "since", "goal"], d.goals.map((g) => [String(g.id), g.project, g.status, when(g.createdAt, v), g.text]))],
     json: (d) => ({ goals: d.goals.map((g) => ({ id: g.id, project: g.project, text: g.text, status: g.status, createdAt: iso(g.createdAt), doneAt: iso(g.doneAt) })) }),
+    direct: true,
   }),
 
   defineCommand({

@@ -56,5 +56,6 @@ export const roomCommands = [
       open: d.open,
       tasks: d.tasks.map((t) => ({ id: t.id, title: t.title, project: t.project, kind: t.kind, weight: weightJson(t.weight), estimate: toHours(t.estimate), taken: t.taken, slots: t.slots })),
     }),
+    card: () => ({ tone: "task" }),
   }),
 ];

@@ -2,6 +2,7 @@
 import { formatHours, formatPlainHours, formatWeight, toHours } from "../src/core/amounts.ts";
 import { weightJson } from "../src/core/weights.ts";
 import { poolSummary, type PoolDigest, type ProjectSummary } from "../src/services/summary.ts";
+import { summaryCharts } from "./chart.ts";
 import { renderSectors } from "./good.ts";
 import { commonsJson, commonsLine } from "./project.ts";
 import { arg } from "./args.ts";
@@ -95,48 +96,53 @@ export function renderPoolDigest(p: PoolDigest, v: View): Block[] {
   ];
 }
 
-export const summaryCommands = [
-  defineCommand({
-    path: ["pool", "summary"],
-    where: "pool",
-    summary: "A project's summary (or every project's): open work, weights, contributions, goods, deficit",
-    details:
-      "Open tasks with their weights and how they rose in the period, the fastest-rising and stalest task, tasks past their due date (which take no claims until a coordinator gives a new date or cancels them), claims in progress with their report deadlines, work waiting for verification, contributions per member, goods with stock, demand and closed rounds, loans of its goods past their due date, the deficit against the cap, what the commons carries of its work (per copyable good, with how many members took it), open goals, and patterns worth a human look: a member who takes tasks only after their weight rose, two members who verify each other.",
-    access: "anyone",
-    mutates: false,
-    args: {
-      project: arg.ref("Only this project", "project").optional(),
-      days: arg.integer("How many days back (default 7)", { min: 1, max: 366 }).optional().named(),
-    },
-    examples: ["pool summary", "pool summary bakery days:30"],
-    run: (ctx, a) => poolSummary(ctx, a.project, a.days ?? 7),
-    render: (d, v) => [...(d.projects.length === 0 ? [doc.line(doc.muted("No projects yet."))] : d.projects.flatMap((s) => renderProjectSummary(s, v))), ...renderSectors(d.sectors)],
-    json: (d) => ({
-      projects: d.projects.map((s) => ({
-        project: s.project.slug,
-        from: iso(s.from),
-        to: iso(s.to),
-        open: s.open.map((t) => ({ id: t.id, title: t.title, kind: t.kind, weight: weightJson(t.weight), weightBefore: weightJson(t.weightBefore) })),
-        fastestRising: s.fastestRising?.id ?? null,
-        stalest: s.stalest?.id ?? null,
-        overdue: s.overdue.map((t) => ({ id: t.id, title: t.title, dueAt: iso(t.dueAt), taken: t.taken, slots: t.slots })),
-        inProgress: s.inProgress.map((c) => ({ task: c.task, title: c.title, member: c.member, since: iso(c.since), until: iso(c.until) })),
-        waiting: s.waiting.map((w) => ({ ...w, hours: toHours(w.hours) })),
-        contributions: { total: toHours(s.contributions.total), members: s.contributions.members.map((m) => ({ member: m.member, credited: toHours(m.credited) })) },
-        goods: s.goods.map((g) => ({ name: g.name, stock: g.stock, demand: g.demand, effort: toHours(g.effort), rounds: g.rounds.map((r) => ({ closedAt: iso(r.closedAt), clearingWeight: r.clearing === null ? null : weightJson(r.clearing), allocated: r.allocated })) })),
-        overdueLoans: (s.overdueLoans ?? []).map((l) => ({ loan: l.loan, good: l.good, member: l.member, dueAt: iso(l.dueAt), days: l.days, charged: toHours(l.charged) })),
-        balance: toHours(s.balance),
-        deficit: toHours(s.deficit),
-        deficitCap: toHours(s.deficitCap),
-        commons: s.commons ? commonsJson(s.commons) : null,
-        goals: s.goals.map((g) => ({ id: g.id, text: g.text })),
-        warnings: s.warnings,
-        chart: {
-          kinds: s.chart.kinds.map((k) => ({ kind: k.kind, points: k.points.map((p) => ({ at: iso(p.at), weight: weightJson(p.weight) })) })),
-          goods: s.chart.goods,
-        },
-      })),
-      sectors: d.sectors.map((x) => ({ sector: x.sector, goods: x.goods.map((g) => ({ name: g.good.name, project: g.project, stock: g.good.stock, demand: g.demand })), projects: x.projects.map((p) => ({ slug: p.slug, deficit: toHours(p.deficit), cap: toHours(p.cap) })) })),
-    }),
+export const poolSummaryCommand = defineCommand({
+  path: ["pool", "summary"],
+  where: "pool",
+  summary: "A project's summary (or every project's): open work, weights, contributions, goods, deficit",
+  details:
+    "Open tasks with their weights and how they rose in the period, the fastest-rising and stalest task, tasks past their due date (which take no claims until a coordinator gives a new date or cancels them), claims in progress with their report deadlines, work waiting for verification, contributions per member, goods with stock, demand and closed rounds, loans of its goods past their due date, the deficit against the cap, what the commons carries of its work (per copyable good, with how many members took it), open goals, and patterns worth a human look: a member who takes tasks only after their weight rose, two members who verify each other.",
+  access: "anyone",
+  mutates: false,
+  args: {
+    project: arg.ref("Only this project", "project").optional(),
+    days: arg.integer("How many days back (default 7)", { min: 1, max: 366 }).optional().named(),
+  },
+  examples: ["pool summary", "pool summary bakery days:30"],
+  run: (ctx, a) => poolSummary(ctx, a.project, a.days ?? 7),
+  render: (d, v) => [...(d.projects.length === 0 ? [doc.line(doc.muted("No projects yet."))] : d.projects.flatMap((s) => renderProjectSummary(s, v))), ...renderSectors(d.sectors)],
+  json: (d) => ({
+    projects: d.projects.map((s) => ({
+      project: s.project.slug,
+      from: iso(s.from),
+      to: iso(s.to),
+      open: s.open.map((t) => ({ id: t.id, title: t.title, kind: t.kind, weight: weightJson(t.weight), weightBefore: weightJson(t.weightBefore) })),
+      fastestRising: s.fastestRising?.id ?? null,
+      stalest: s.stalest?.id ?? null,
+      overdue: s.overdue.map((t) => ({ id: t.id, title: t.title, dueAt: iso(t.dueAt), taken: t.taken, slots: t.slots })),
+      inProgress: s.inProgress.map((c) => ({ task: c.task, title: c.title, member: c.member, since: iso(c.since), until: iso(c.until) })),
+      waiting: s.waiting.map((w) => ({ ...w, hours: toHours(w.hours) })),
+      contributions: { total: toHours(s.contributions.total), members: s.contributions.members.map((m) => ({ member: m.member, credited: toHours(m.credited) })) },
+      goods: s.goods.map((g) => ({ name: g.name, stock: g.stock, demand: g.demand, effort: toHours(g.effort), rounds: g.rounds.map((r) => ({ closedAt: iso(r.closedAt), clearingWeight: r.clearing === null ? null : weightJson(r.clearing), allocated: r.allocated })) })),
+      overdueLoans: (s.overdueLoans ?? []).map((l) => ({ loan: l.loan, good: l.good, member: l.member, dueAt: iso(l.dueAt), days: l.days, charged: toHours(l.charged) })),
+      balance: toHours(s.balance),
+      deficit: toHours(s.deficit),
+      deficitCap: toHours(s.deficitCap),
+      commons: s.commons ? commonsJson(s.commons) : null,
+      goals: s.goals.map((g) => ({ id: g.id, text: g.text })),
+      warnings: s.warnings,
+      chart: {
+        kinds: s.chart.kinds.map((k) => ({ kind: k.kind, points: k.points.map((p) => ({ at: iso(p.at), weight: weightJson(p.weight) })) })),
+        goods: s.chart.goods,
+      },
+    })),
+    sectors: d.sectors.map((x) => ({ sector: x.sector, goods: x.goods.map((g) => ({ name: g.good.name, project: g.project, stock: g.good.stock, demand: g.demand })), projects: x.projects.map((p) => ({ slug: p.slug, deficit: toHours(p.deficit), cap: toHours(p.cap) })) })),
   }),
+  // Each project's chart goes with the answer (Discord, Matrix; the console saves them as files).
+  attachments: (d, view) => summaryCharts(d.projects, view),
+});
+
+export const summaryCommands = [
+  poolSummaryCommand,
+
 ];

@@ -5,7 +5,7 @@ import { slotsTaken } from "../src/core/tasks.ts";
 import { weightJson } from "../src/core/weights.ts";
 import * as tasks from "../src/services/tasks.ts";
 import { arg } from "./args.ts";
-import { defineCommand } from "./define.ts";
+import { action, defineCommand, type Action, type Card } from "./define.ts";
 import { doc, type Block, type Span } from "./doc.ts";
 import { dayEndIn, iso, plural, viewOf, when, type View } from "./present.ts";
 
@@ -118,6 +118,77 @@ function taskCard(t: tasks.TaskView, v: View): Block[] {
   return blocks;
 }
 
+const TASK_CARD: Card = { tone: "task" };
+
+/** Claim on a task: its cards while it has an open slot, its announcement and the boards. */
+export const claimAction = (id: number, label = "Claim"): Action => action(taskClaim, { id }, label);
+
+/** A task card's buttons: Claim while it has an open slot. */
+const taskActions = (t: tasks.TaskView): readonly Action[] => (t.state === "open" ? [claimAction(t.id)] : []);
+
+export const taskClaim = defineCommand({
+  path: ["task", "claim"],
+  where: "pool",
+  summary: "Take a slot of a task at its current weight (locked from then on)",
+  details:
+    "Your claim keeps the weight the task has at this moment. The kind's market weight moves only once your work is verified: marketSmoothing ({marketSmoothing}) of the way toward your claim's weight; a claim dropped, refused or released moves nothing. If every slot is taken you go on the waitlist, and the kind's weight falls by waitlistPenalty ({waitlistPenalty}) once per volunteer and task: popular work gets cheaper. One slot per member and task; a member the project turned down cannot claim that task again, nor can its coordinators once it turned anyone down. A task past its due date takes no claims. Report your work within claimDays ({claimDays} days), or by the due date if the task has one, or the slot is released.",
+  access: "anyone",
+  mutates: true,
+  changesBoards: true,
+  args: { id: taskId },
+  examples: ["task claim 12"],
+  run: (ctx, a) => tasks.claimTask(ctx, a.id),
+  render: (d, v) =>
+    d.outcome === "claimed"
+      ? [
+          doc.line("You took task ", doc.strong(`#${d.task.id}`), ` ${d.task.title} at weight `, doc.strong(formatWeight(d.weight)), "."),
+          doc.line(
+            doc.muted(`Report it with `),
+            doc.cmd(`task done ${d.task.id} hours:<h>`),
+            doc.muted(
+              ` before ${when(d.expiresAt, v)}. The ${d.kind} market weight stays at ${formatWeight(d.market)} until your work is verified${d.weight === d.market ? "" : `, then moves ${formatPercent(d.smoothing)} of the way toward ${formatWeight(d.weight)}`}.`,
+            ),
+          ),
+        ]
+      : [
+          doc.line(`Every slot of task #${d.task.id} is taken: you are number ${d.position} on its waitlist, and you will hear when a slot opens.`),
+          d.lowered
+            ? doc.line(doc.muted(`More volunteers than slots: the ${d.kind} market weight fell from ${formatWeight(d.kindBefore)} to ${formatWeight(d.kindAfter)}.`))
+            : doc.line(doc.muted("You were on the waitlist already.")),
+        ],
+  json: (d) =>
+    d.outcome === "claimed"
+      ? { outcome: d.outcome, task: taskJson(d.task), weight: weightJson(d.weight), expiresAt: iso(d.expiresAt), market: { name: d.kind, weight: weightJson(d.market) } }
+      : { outcome: d.outcome, task: taskJson(d.task), position: d.position, kind: { name: d.kind, before: weightJson(d.kindBefore), after: weightJson(d.kindAfter) } },
+  key: "tc",
+  // The worker reports with Done; a waitlisted member sees Claim while a slot is open.
+  actions: (d): readonly Action[] => (d.outcome === "claimed" ? [action(taskDone, { id: d.task.id }, "Done", "success")] : taskActions(d.task)),
+  card: () => TASK_CARD,
+  direct: true,
+});
+
+export const taskDone = defineCommand({
+  path: ["task", "done"],
+  where: "pool",
+  summary: "Report your work on a task for verification",
+  access: "anyone",
+  mutates: true,
+  changesBoards: true,
+  args: {
+    id: taskId,
+    hours: arg.hours("Hours you spent (default: the estimate)", { min: 1, max: 1_000_000 }).optional().named(),
+    note: arg.text("Anything the verifier should know", { max: 300, placeholder: "note" }).optional().rest(),
+  },
+  examples: ["task done 12 hours:2.5", "task done 12 hours:3 the oven was cold"],
+  run: (ctx, a) => tasks.reportDone(ctx, a.id, a.hours, a.note),
+  render: (d) => [doc.line(`Reported ${formatPlainHours(d.hours)} on task #${d.task.id}. A coordinator of ${d.task.project} verifies it.`)],
+  json: (d) => ({ task: taskJson(d.task), hours: toHours(d.hours) }),
+  key: "td",
+  actions: (d) => taskActions(d.task),
+  card: () => TASK_CARD,
+  direct: true,
+});
+
 export const taskCommands = [
   defineCommand({
     path: ["task", "post"],
@@ -162,6 +233,8 @@ export const taskCommands = [
           ]),
     ],
     json: (d) => ({ task: taskJson(d.task), rooms: d.rooms, newKind: d.newKind }),
+    actions: (d) => taskActions(d.task),
+    card: () => TASK_CARD,
   }),
 
   defineCommand({
@@ -203,6 +276,16 @@ export const taskCommands = [
       ...(d.next === null ? [] : [doc.line(doc.muted(`Page ${d.page} of ${d.pages}; ${plural(d.total - d.page * d.pageSize, "more task")}: `), doc.cmd(d.next))]),
     ],
     json: (d) => ({ tasks: d.tasks.map(taskJson), total: d.total, page: d.page, pages: d.pages, next: d.next }),
+    // Matrix shows the list as a compact table; a reaction on an announcement claims there.
+    compact: (d) =>
+      d.tasks.length === 0
+        ? null
+        : [
+            doc.table(["#", "task", "kind", "weight", "slots", "status"], d.tasks.map((t) => [String(t.id), t.title, t.kind, formatWeight(t.weight), `${taken(t)}/${t.slots}`, t.state])),
+            doc.line(doc.muted("Take one with "), doc.cmd("task claim <id>"), doc.muted(", or ✋ on its announcement.")),
+          ],
+    card: () => TASK_CARD,
+    direct: true,
   }),
 
   defineCommand({
@@ -216,43 +299,12 @@ export const taskCommands = [
     run: (ctx, a) => tasks.showTask(ctx, a.id),
     render: (d, v) => taskCard(d.task, v),
     json: (d) => ({ task: taskJson(d.task) }),
+    actions: (d) => taskActions(d.task),
+    card: () => TASK_CARD,
+    direct: true,
   }),
 
-  defineCommand({
-    path: ["task", "claim"],
-    where: "pool",
-    summary: "Take a slot of a task at its current weight (locked from then on)",
-    details:
-      "Your claim keeps the weight the task has at this moment. The kind's market weight moves only once your work is verified: marketSmoothing ({marketSmoothing}) of the way toward your claim's weight; a claim dropped, refused or released moves nothing. If every slot is taken you go on the waitlist, and the kind's weight falls by waitlistPenalty ({waitlistPenalty}) once per volunteer and task: popular work gets cheaper. One slot per member and task; a member the project turned down cannot claim that task again, nor can its coordinators once it turned anyone down. A task past its due date takes no claims. Report your work within claimDays ({claimDays} days), or by the due date if the task has one, or the slot is released.",
-    access: "anyone",
-    mutates: true,
-    changesBoards: true,
-    args: { id: taskId },
-    examples: ["task claim 12"],
-    run: (ctx, a) => tasks.claimTask(ctx, a.id),
-    render: (d, v) =>
-      d.outcome === "claimed"
-        ? [
-            doc.line("You took task ", doc.strong(`#${d.task.id}`), ` ${d.task.title} at weight `, doc.strong(formatWeight(d.weight)), "."),
-            doc.line(
-              doc.muted(`Report it with `),
-              doc.cmd(`task done ${d.task.id} hours:<h>`),
-              doc.muted(
-                ` before ${when(d.expiresAt, v)}. The ${d.kind} market weight stays at ${formatWeight(d.market)} until your work is verified${d.weight === d.market ? "" : `, then moves ${formatPercent(d.smoothing)} of the way toward ${formatWeight(d.weight)}`}.`,
-              ),
-            ),
-          ]
-        : [
-            doc.line(`Every slot of task #${d.task.id} is taken: you are number ${d.position} on its waitlist, and you will hear when a slot opens.`),
-            d.lowered
-              ? doc.line(doc.muted(`More volunteers than slots: the ${d.kind} market weight fell from ${formatWeight(d.kindBefore)} to ${formatWeight(d.kindAfter)}.`))
-              : doc.line(doc.muted("You were on the waitlist already.")),
-          ],
-    json: (d) =>
-      d.outcome === "claimed"
-        ? { outcome: d.outcome, task: taskJson(d.task), weight: weightJson(d.weight), expiresAt: iso(d.expiresAt), market: { name: d.kind, weight: weightJson(d.market) } }
-        : { outcome: d.outcome, task: taskJson(d.task), position: d.position, kind: { name: d.kind, before: weightJson(d.kindBefore), after: weightJson(d.kindAfter) } },
-  }),
+  taskClaim,
 
   defineCommand({
     path: ["task", "drop"],
@@ -265,6 +317,9 @@ export const taskCommands = [
     run: (ctx, a) => tasks.dropTask(ctx, a.id),
     render: (d) => [doc.line(`You gave your slot of task #${d.task.id} back. Its weight goes on rising from `, doc.strong(formatWeight(d.task.weight)), ".")],
     json: (d) => ({ task: taskJson(d.task) }),
+    actions: (d) => taskActions(d.task),
+    card: () => TASK_CARD,
+    direct: true,
   }),
 
   defineCommand({
@@ -279,25 +334,11 @@ export const taskCommands = [
     run: (ctx, a) => tasks.refuseVolunteer(ctx, a.id, a.member),
     render: (d) => [doc.line(`@${d.member} is turned down for task #${d.task.id}; the slot is open again at weight `, doc.strong(formatWeight(d.task.weight)), ", still rising.")],
     json: (d) => ({ task: taskJson(d.task), member: d.member }),
+    actions: (d) => taskActions(d.task),
+    card: () => TASK_CARD,
   }),
 
-  defineCommand({
-    path: ["task", "done"],
-    where: "pool",
-    summary: "Report your work on a task for verification",
-    access: "anyone",
-    mutates: true,
-    changesBoards: true,
-    args: {
-      id: taskId,
-      hours: arg.hours("Hours you spent (default: the estimate)", { min: 1, max: 1_000_000 }).optional().named(),
-      note: arg.text("Anything the verifier should know", { max: 300, placeholder: "note" }).optional().rest(),
-    },
-    examples: ["task done 12 hours:2.5", "task done 12 hours:3 the oven was cold"],
-    run: (ctx, a) => tasks.reportDone(ctx, a.id, a.hours, a.note),
-    render: (d) => [doc.line(`Reported ${formatPlainHours(d.hours)} on task #${d.task.id}. A coordinator of ${d.task.project} verifies it.`)],
-    json: (d) => ({ task: taskJson(d.task), hours: toHours(d.hours) }),
-  }),
+  taskDone,
 
   defineCommand({
     path: ["task", "verify"],
@@ -332,6 +373,8 @@ export const taskCommands = [
       market: { kind: d.market.kind, before: weightJson(d.market.before), after: weightJson(d.market.after) },
       produced: d.produced,
     }),
+    actions: (d) => taskActions(d.task),
+    card: () => TASK_CARD,
   }),
 
   defineCommand({
@@ -346,6 +389,8 @@ export const taskCommands = [
     run: (ctx, a) => tasks.rejectWork(ctx, a.id, a.member, a.reason),
     render: (d, v) => [doc.line(`Task #${d.task.id} goes back to @${d.member}, who has until ${when(d.expiresAt, v)} to redo or drop it.`)],
     json: (d) => ({ task: taskJson(d.task), member: d.member, expiresAt: iso(d.expiresAt) }),
+    actions: (d) => taskActions(d.task),
+    card: () => TASK_CARD,
   }),
 
   defineCommand({
@@ -371,6 +416,8 @@ export const taskCommands = [
       ...(d.workers.length > 0 ? [doc.line(doc.muted(`Report deadline moved for ${d.workers.map((h) => `@${h}`).join(" ")}.`))] : []),
     ],
     json: (d) => ({ task: taskJson(d.task), before: iso(d.before), workers: d.workers }),
+    actions: (d) => taskActions(d.task),
+    card: () => TASK_CARD,
   }),
 
   defineCommand({
@@ -384,6 +431,8 @@ export const taskCommands = [
     run: (ctx, a) => tasks.cancelTask(ctx, a.id),
     render: (d) => [doc.line(`Task #${d.task.id} is cancelled.`, d.ended.length > 0 ? ` Claims ended: ${d.ended.map((h) => `@${h}`).join(" ")}.` : "")],
     json: (d) => ({ task: taskJson(d.task), ended: d.ended }),
+    actions: (d) => taskActions(d.task),
+    card: () => TASK_CARD,
   }),
 
   defineCommand({
@@ -408,5 +457,6 @@ export const taskCommands = [
     json: (d) => ({
       kinds: d.kinds.map((k) => ({ kind: k.kind, weight: weightJson(k.weight), open: k.open, weekAgo: weightJson(k.weekAgo), trend: k.weight > k.weekAgo ? "rising" : k.weight < k.weekAgo ? "falling" : "steady" })),
     }),
+    direct: true,
   }),
 ];

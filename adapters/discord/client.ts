@@ -37,7 +37,7 @@ import type { Store } from "../../src/store.ts";
 import { choicesOf, fitChoices } from "./choices.ts";
 import { DiscordCourier, LiveInteraction, TOKEN_TTL_MS, type ReplyTarget } from "./courier.ts";
 import { Inbox, type InboxPlan } from "./inbox.ts";
-import { BUTTON_PREFIX, CANCEL_PREFIX, CONFIRM_PREFIX } from "./render.ts";
+import { ACTION_PREFIX, BUTTON_PREFIX, CANCEL_PREFIX, CONFIRM_PREFIX, readActionId, UNKNOWN_BUTTON } from "./render.ts";
 import { autocompleteOf, commandForSlash } from "./slash-json.ts";
 
 export interface DiscordOptions {
@@ -201,7 +201,7 @@ export class DiscordAdapter {
   private async onInteraction(i: Interaction): Promise<void> {
     if (i.isAutocomplete()) return this.onAutocomplete(i);
     if (!i.isChatInputCommand() && !i.isButton()) return;
-    if (i.isButton() && !i.customId.startsWith(BUTTON_PREFIX) && !i.customId.startsWith(CONFIRM_PREFIX) && !i.customId.startsWith(CANCEL_PREFIX)) return;
+    if (i.isButton() && ![ACTION_PREFIX, BUTTON_PREFIX, CONFIRM_PREFIX, CANCEL_PREFIX].some((p) => i.customId.startsWith(p))) return;
     const now = Date.now();
     for (const [id, l] of this.live) if (now - l.target.at > TOKEN_TTL_MS) this.live.delete(id);
     if (this.live.has(i.id)) {
@@ -247,13 +247,21 @@ export class DiscordAdapter {
   }
 
   /**
-   * Buttons carry a command's text; it runs like a typed command, as the member who pressed,
-   * answered privately. A preview's confirm button names the preview's interaction instead: its
-   * stored answer says what to run and who may (commands/confirm.ts), read after the deferral;
-   * the confirmed command is answered in the channel, as when typed.
+   * Buttons carry a command's key and values (an older button its text); it runs like a typed
+   * command, as the member who pressed, answered privately. A preview's confirm button names the
+   * preview's interaction instead: its stored answer says what to run and who may
+   * (commands/confirm.ts), read after the deferral; the confirmed command is answered in the
+   * channel, as when typed.
    */
   private planButton(i: ButtonInteraction): Plan {
     if (i.customId.startsWith(CONFIRM_PREFIX)) return this.planOf({ confirm: `discord:${i.customId.slice(CONFIRM_PREFIX.length)}` });
+    if (i.customId.startsWith(ACTION_PREFIX)) {
+      const read = readActionId(this.o.engine.table, i.customId);
+      if (!read.ok) return this.planOf({ refuse: { code: "usage", message: read.message } });
+      const refusal = roomRightRefusal(i, read.command);
+      if (refusal) return this.planOf({ refuse: { code: "forbidden", message: refusal } });
+      return this.planOf({ action: read.command.key!, raw: read.raw });
+    }
     const text = i.customId.slice(BUTTON_PREFIX.length);
     const parsed = parseCommand(this.o.engine.table, text);
     const refusal = parsed.ok ? roomRightRefusal(i, parsed.command) : undefined;
@@ -315,6 +323,14 @@ export class DiscordAdapter {
       const parsed = parseCommand(engine.table, journal.text);
       if (!parsed.ok) return { journal, personal: true, mutates: false, run: (inv) => runText(engine, inv, journal.text) };
       return { journal, personal: true, mutates: mutatesWith(parsed.command, parsed.values), run: (inv) => execute(engine, inv, parsed.command, parsed.values) };
+    }
+    if ("action" in journal) {
+      // A button: answered privately, as the command's text on an older button was.
+      const command = engine.table.find((c) => c.key === journal.action);
+      if (!command) return this.planOf({ refuse: { code: "usage", message: UNKNOWN_BUTTON } });
+      const checked = checkValues(command, new Map(journal.raw));
+      if (!checked.ok) return { journal, personal: true, mutates: false, run: (inv) => refuse(engine, inv, usageReply(checked.error)) };
+      return { journal, personal: true, mutates: mutatesWith(command, checked.values), run: (inv) => execute(engine, inv, command, checked.values) };
     }
     const command = engine.table.find((c) => c.path.length === journal.path.length && c.path.every((w, k) => w === journal.path[k]));
     if (!command) return this.planOf({ refuse: { code: "usage", message: `the command "${journal.path.join(" ")}" is not known to the bot any more` } });

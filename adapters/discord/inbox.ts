@@ -11,11 +11,13 @@ import type { Caller } from "../../src/services/context.ts";
 import { TOKEN_TTL_MS, type ReplyTarget } from "./courier.ts";
 
 /**
- * How to run an interaction's command again: a slash command's options, a button's text, a
- * preview's confirm button (the preview's request id), or a refusal.
+ * How to run an interaction's command again: a slash command's options, a button's command key
+ * and values, an older button's text, a preview's confirm button (the preview's request id), or
+ * a refusal.
  */
 export type InboxPlan =
   | { readonly path: readonly string[]; readonly raw: ReadonlyArray<readonly [string, unknown]> }
+  | { readonly action: string; readonly raw: ReadonlyArray<readonly [string, unknown]> }
   | { readonly text: string }
   | { readonly confirm: string }
   | { readonly refuse: { readonly code: string; readonly message: string } };

@@ -8,9 +8,12 @@ import {
   type APIEmbed,
   type MessageActionRowComponentBuilder,
 } from "discord.js";
+import { actionsOf, cardOf, previewOf, type Action, type AnyCommand, type Answered, type Card } from "../../commands/define.ts";
 import type { Doc, Span } from "../../commands/doc.ts";
 import { commandsInText, markQuotedCommands, readRef, slashText } from "../../commands/refs.ts";
 import { table } from "../../commands/table.ts";
+import { tokenize } from "../../commands/text.ts";
+import { claimAction } from "../../commands/task.ts";
 
 /** Discord's limits on what one message may carry (a payload over any of them is refused whole, 50035). */
 export const LIMITS = {
@@ -46,6 +49,8 @@ export function clipUnits(text: string, max: number): string {
 }
 
 const COLOURS = { ok: 0x3ba55d, error: 0xed4245, info: 0x5865f2, task: 0xf0b232, good: 0x57a5f2 } as const;
+/** The embed's colour of each tone a command's card may have. */
+const TONES: Record<Card["tone"], number> = { answer: COLOURS.ok, task: COLOURS.task, good: COLOURS.good };
 
 /**
  * A command named in a reply, as the slash command to use: `task claim 12` is
@@ -136,14 +141,14 @@ export interface ReplyPayload {
 }
 
 /**
- * A successful reply: the document in an embed, with buttons where the data calls for them.
- * `interaction` is the id of the interaction it answers: a preview's confirm buttons name it.
+ * A successful reply: the document in an embed coloured by the command's card, with the buttons
+ * of the command's actions. `interaction` is the id of the interaction it answers: a preview's
+ * confirm buttons name it.
  */
-export function okPayload(command: string, d: Doc, data: unknown, interaction?: string): ReplyPayload {
-  const group = command.split(" ")[0];
-  const colour = group === "task" ? COLOURS.task : group === "good" ? COLOURS.good : COLOURS.ok;
-  const embed: APIEmbed = { description: clipText(docToMarkdown(d), LIMITS.description), color: colour };
-  const buttons = [...buttonsFor(data), ...(interaction === undefined ? [] : confirmButtons(command, data, interaction))];
+export function okPayload(reply: Answered<unknown> & { readonly doc: Doc }, interaction?: string): ReplyPayload {
+  const embed: APIEmbed = { description: clipText(docToMarkdown(reply.doc), LIMITS.description), color: TONES[cardOf(reply).tone] };
+  const preview = interaction === undefined ? undefined : previewOf(reply);
+  const buttons = [...actionButtons(actionsOf(reply)), ...(preview && interaction !== undefined ? confirmButtons(preview.label, interaction) : [])];
   return { embeds: [embed], components: buttons.length > 0 ? [new ActionRowBuilder<MessageActionRowComponentBuilder>().addComponents(buttons)] : [] };
 }
 
@@ -151,8 +156,8 @@ export function errorPayload(message: string): ReplyPayload {
   return { content: clipText(`✗ ${words(message, (t) => t)}`, LIMITS.content) };
 }
 
-export function announcementPayload(d: Doc, data: unknown): ReplyPayload {
-  const buttons = buttonsFor(data);
+export function announcementPayload(d: Doc, actions: readonly Action[] = []): ReplyPayload {
+  const buttons = actionButtons(actions);
   return {
     embeds: [{ description: clipText(docToMarkdown(d), LIMITS.description), color: COLOURS.info }],
     components: buttons.length > 0 ? [new ActionRowBuilder<MessageActionRowComponentBuilder>().addComponents(buttons)] : [],
@@ -161,22 +166,74 @@ export function announcementPayload(d: Doc, data: unknown): ReplyPayload {
 
 /** A room's task board: its list in an embed and a Claim button for each of the first five tasks. */
 export function boardPayload(d: Doc, taskIds: readonly number[]): ReplyPayload {
-  const buttons = taskIds.slice(0, 5).map((id) => button(`Claim #${id}`, `task claim ${id}`, ButtonStyle.Primary));
+  const buttons = actionButtons(taskIds.slice(0, 5).map((id) => claimAction(id, `Claim #${id}`)));
   return {
     embeds: [{ description: clipText(docToMarkdown(d), LIMITS.description), color: COLOURS.task }],
     components: buttons.length > 0 ? [new ActionRowBuilder<MessageActionRowComponentBuilder>().addComponents(buttons)] : [],
   };
 }
 
-/** Buttons run text commands of the table: `dpool:<command text>` in the custom id. */
+/**
+ * A button runs a command of the table: `dpool-do:<command key>:<values>` in its custom id, the
+ * command's short stable key (see define.ts) and its values as JSON, each written as it would be
+ * typed. Pressed, the values go through the command's argument schemas like typed ones.
+ */
+export const ACTION_PREFIX = "dpool-do:";
+/**
+ * Buttons of earlier versions carried the command's text (`dpool:task claim 12`); messages that
+ * carry them may live on, so a press on one still runs its text.
+ */
 export const BUTTON_PREFIX = "dpool:";
 
-function button(label: string, command: string, style: ButtonStyle): ButtonBuilder {
-  return new ButtonBuilder().setCustomId(`${BUTTON_PREFIX}${command}`.slice(0, 100)).setLabel(label).setStyle(style);
+const STYLES: Record<Action["style"], ButtonStyle> = { primary: ButtonStyle.Primary, success: ButtonStyle.Success, danger: ButtonStyle.Danger, secondary: ButtonStyle.Secondary };
+
+/** An action's custom id. */
+export function actionId(a: Action): string {
+  const values: Record<string, string> = {};
+  for (const [name, arg] of Object.entries(a.command.args)) {
+    if (a.values[name] === undefined) continue;
+    // Each value as the parser hands a typed one to the schema: written as typed, then read as words (no quotes).
+    const typed = arg.toText(a.values[name]);
+    const words = tokenize(typed);
+    values[name] = words.ok ? words.tokens.map((t) => t.value).join(" ") : typed;
+  }
+  return `${ACTION_PREFIX}${a.command.key}:${JSON.stringify(values)}`;
+}
+
+/** The answer to a button whose command is not in the table (any more). */
+export const UNKNOWN_BUTTON = "this button runs a command the bot no longer knows, so nothing was changed: type the command instead (/help lists them)";
+
+/**
+ * The command a button's custom id names and its values as given (still to be checked by the
+ * command's schemas), or why it names none.
+ */
+export function readActionId(commands: readonly AnyCommand[], customId: string): { ok: true; command: AnyCommand; raw: Array<[string, unknown]> } | { ok: false; message: string } {
+  const rest = customId.slice(ACTION_PREFIX.length);
+  const colon = rest.indexOf(":");
+  const command = colon < 0 ? undefined : commands.find((c) => c.key === rest.slice(0, colon));
+  const gone = { ok: false as const, message: UNKNOWN_BUTTON };
+  if (!command) return gone;
+  let values: unknown;
+  try {
+    values = JSON.parse(rest.slice(colon + 1));
+  } catch {
+    return gone;
+  }
+  if (typeof values !== "object" || values === null || Array.isArray(values)) return gone;
+  return { ok: true, command, raw: Object.entries(values) };
+}
+
+/** Buttons for actions: one row at most; one whose id would be over Discord's limit is left out rather than cut. */
+function actionButtons(actions: readonly Action[]): ButtonBuilder[] {
+  return actions
+    .map((a) => ({ a, id: actionId(a) }))
+    .filter((x) => x.id.length <= LIMITS.customId)
+    .slice(0, LIMITS.buttonsPerRow)
+    .map(({ a, id }) => new ButtonBuilder().setCustomId(id).setLabel(clipUnits(a.label, LIMITS.buttonLabel)).setStyle(STYLES[a.style]));
 }
 
 /**
- * A preview's buttons (a command that shows before it acts: its data has `confirmed: false`):
+ * A preview's buttons (a command that shows before it acts: its `confirm` finds what to run in the data):
  * `dpool-confirm:<interaction id>` runs the confirmation for the member who asked, and
  * `dpool-cancel:<interaction id>` takes the buttons off. The preview's stored answer, found by its
  * interaction id, says what they confirm and who asked (commands/confirm.ts).
@@ -184,29 +241,9 @@ function button(label: string, command: string, style: ButtonStyle): ButtonBuild
 export const CONFIRM_PREFIX = "dpool-confirm:";
 export const CANCEL_PREFIX = "dpool-cancel:";
 
-function confirmButtons(command: string, data: unknown, interaction: string): ButtonBuilder[] {
-  if (typeof data !== "object" || data === null) return [];
-  const d = data as { confirmed?: unknown; original?: { id?: unknown } };
-  if (d.confirmed !== false) return [];
-  const label = command === "pool correct" && typeof d.original?.id === "number" ? `Reverse entry #${d.original.id}` : "Confirm";
+function confirmButtons(label: string, interaction: string): ButtonBuilder[] {
   return [
     new ButtonBuilder().setCustomId(`${CONFIRM_PREFIX}${interaction}`).setLabel(label).setStyle(ButtonStyle.Danger),
     new ButtonBuilder().setCustomId(`${CANCEL_PREFIX}${interaction}`).setLabel("Cancel").setStyle(ButtonStyle.Secondary),
   ];
-}
-
-/**
- * A task card carries Claim while it has an open slot; the card of a claim just made carries
- * Done for its worker; a good card carries Request.
- */
-function buttonsFor(data: unknown): ButtonBuilder[] {
-  if (typeof data !== "object" || data === null) return [];
-  const d = data as { task?: { id: number; status?: string }; good?: { name: string; model: string }; outcome?: string };
-  const out: ButtonBuilder[] = [];
-  if (d.task && typeof d.task.id === "number") {
-    if (d.outcome === "claimed") out.push(button("Done", `task done ${d.task.id}`, ButtonStyle.Success));
-    else if (d.task.status === undefined || d.task.status === "open") out.push(button("Claim", `task claim ${d.task.id}`, ButtonStyle.Primary));
-  }
-  if (d.good && (d.good.model === "per-unit" || d.good.model === "copyable")) out.push(button("Request", `good request ${d.good.name}`, ButtonStyle.Primary));
-  return out;
 }

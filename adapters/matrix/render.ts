@@ -1,7 +1,6 @@
 // Reply documents as Matrix messages: an m.notice with an HTML body (tables as compact HTML
 // tables) and a plain-text body for clients without HTML. Formatting only.
 import { docToText, type Doc, type Span, type SpanFormatter } from "../../commands/doc.ts";
-import { formatHours, formatWeight } from "../../src/core/amounts.ts";
 import { markQuotedCommands } from "../../commands/refs.ts";
 import { table } from "../../commands/table.ts";
 
@@ -85,37 +84,6 @@ export function notice(d: Doc, replyTo?: string): NoticeContent {
     "m.mentions": {},
     ...(replyTo ? { "m.relates_to": { "m.in_reply_to": { event_id: replyTo } } } : {}),
   };
-}
-
-type TaskCard = { id: number; title: string; kind: string; weight: number; slots: number; status: string; claims?: Array<{ status: string }> };
-type GoodCard = { name: string; model: string; stock: number; effort: number; demand: number; lastClearingWeight: number | null };
-
-/**
- * Task and good cards as compact tables, from a reply's data: a task list, a task, goods, a
- * good. Null when the data holds none.
- */
-/** A weight as the JSON data has it (1.331) written as replies show weights (1.33). */
-const weightText = (w: number) => formatWeight(Math.round(w * 1_000_000));
-
-export function cards(data: unknown): Doc | null {
-  if (typeof data !== "object" || data === null) return null;
-  const d = data as { tasks?: TaskCard[]; task?: TaskCard; goods?: GoodCard[]; good?: GoodCard };
-  const tasks = d.tasks ?? (d.task ? [d.task] : null);
-  if (tasks && tasks.length > 0) {
-    const taken = (t: TaskCard) => (t.claims ?? []).filter((c) => c.status === "active" || c.status === "reported" || c.status === "verified").length;
-    return [{ kind: "table", head: ["#", "task", "kind", "weight", "slots", "status"], rows: tasks.map((t) => [String(t.id), t.title, t.kind, weightText(t.weight), `${taken(t)}/${t.slots}`, t.status]) }];
-  }
-  const goods = d.goods ?? (d.good ? [d.good] : null);
-  if (goods && goods.length > 0) {
-    return [
-      {
-        kind: "table",
-        head: ["good", "model", "stock", "effort", "waiting", "last clearing"],
-        rows: goods.map((g) => [g.name, g.model, g.model === "copyable" ? "∞" : String(g.stock), formatHours(Math.round(g.effort * 1000)), String(g.demand), g.lastClearingWeight === null ? "-" : weightText(g.lastClearingWeight)]),
-      },
-    ];
-  }
-  return null;
 }
 
 const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", nbsp: " " };

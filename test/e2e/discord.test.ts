@@ -16,6 +16,11 @@ import { dumpTables, quietDump } from "../support/db-dump.ts";
 import { decodePng, distinctColours } from "../support/png.ts";
 import { dialectProblems, discordMessageText } from "../support/dialects.ts";
 
+/** The custom ids of a message's buttons. */
+const idsOf = (components: unknown): string[] => ((components ?? []) as Array<{ components?: Array<{ custom_id?: string }> }>).flatMap((r) => (r.components ?? []).flatMap((c) => (c.custom_id === undefined ? [] : [c.custom_id])));
+/** A button's custom id: the command's key and its values as typed (stable: old messages keep them). */
+const claimButton = (id: number | string) => `dpool-do:tc:{"id":"${id}"}`;
+
 const { STRING, INTEGER, USER, NUMBER } = OPTION;
 
 let world: DiscordWorld;
@@ -67,19 +72,19 @@ describe("Discord end to end", () => {
       { name: "kind", type: STRING, value: "baking" },
     ]);
     expect(posted.text).toContain("Knead the dough");
-    expect(JSON.stringify(posted.components)).toContain("dpool:task claim 1");
+    expect(idsOf(posted.components)).toContain(claimButton(1));
 
     // The announcement reaches the lobby with a Claim button.
     const announcement: APIMessage = await fake.waitForChannelMessage("lobby", (m) => JSON.stringify(m).includes("New task"));
-    expect(JSON.stringify(announcement.components)).toContain("dpool:task claim 1");
+    expect(idsOf(announcement.components)).toContain(claimButton(1));
 
     // Two days later bob presses Claim on the announcement.
     clock.advance(2 * DAY_MS);
-    const claim = fake.interact({ type: "button", user: "bob", channelId: "lobby", customId: "dpool:task claim 1", message: announcement.id });
+    const claim = fake.interact({ type: "button", user: "bob", channelId: "lobby", customId: claimButton(1), message: announcement.id });
     await claim.settled();
     expect(claim.ephemeral).toBe(true);
     expect(claim.text).toContain("at weight **1.21**");
-    expect(JSON.stringify(claim.components)).toContain("dpool:task done 1");
+    expect(idsOf(claim.components)).toContain('dpool-do:td:{"id":"1"}');
 
     const done = await run("bob", "lobby", "task", "done", [{ name: "id", type: INTEGER, value: 1 }]);
     expect(done.text).toContain("Reported 2 h on task #1");
@@ -306,13 +311,13 @@ describe("Discord replies that take longer", () => {
     expect(id).toBeDefined();
     const board = await fake.waitFor(() => boards().find((m) => JSON.stringify(m.embeds).includes("Sweep the yard")), 5000, "a board listing the new task");
     expect(boards()).toHaveLength(1);
-    expect(JSON.stringify(board.components)).toContain(`dpool:task claim ${id}`);
+    expect(idsOf(board.components)).toContain(claimButton(id!));
 
-    const claim = fake.interact({ type: "button", user: "bob", channelId: "lobby", customId: `dpool:task claim ${id}`, message: board.id });
+    const claim = fake.interact({ type: "button", user: "bob", channelId: "lobby", customId: claimButton(id!), message: board.id });
     await claim.settled();
     expect(claim.text).toContain("You took task");
     const edited = await fake.waitFor(() => boards().find((m) => m.id === board.id && !JSON.stringify(m.embeds).includes("Sweep the yard")), 5000, "the board without the claimed task");
-    expect(JSON.stringify(edited.components ?? [])).not.toContain(`dpool:task claim ${id}`);
+    expect(idsOf(edited.components)).not.toContain(claimButton(id!));
     expect(boards()).toHaveLength(1);
 
     // Someone deletes the board: the next change posts a new one, which is edited from then on.

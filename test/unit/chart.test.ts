@@ -1,7 +1,9 @@
 // The summary's chart: its figures come from stored facts, and the PNG decodes to an 800x400
 // picture with both panels drawn, also for a project with nothing to show.
 import { afterEach, describe, expect, it } from "vitest";
-import { CHART_HEIGHT, CHART_WIDTH, chartInput, chartLabels, niceTicks, renderSummaryChart, replyChartInputs, replyCharts } from "../../commands/chart.ts";
+import { CHART_HEIGHT, CHART_WIDTH, chartInput, chartLabels, niceTicks, renderSummaryChart, summaryChartInputs } from "../../commands/chart.ts";
+import { attachmentsOf, resultOf } from "../../commands/define.ts";
+import { poolSummaryCommand } from "../../commands/summary.ts";
 import { UTC_VIEW, viewOf } from "../../commands/present.ts";
 import { poolTimeZones } from "../../src/delivery.ts";
 import { DAY_MS, HOUR_MS } from "../../src/core/time.ts";
@@ -123,10 +125,11 @@ describe("the summary chart as a PNG", () => {
     const r = await t.say("admin", "pool summary");
     expect(r.ok).toBe(true);
     if (!r.ok) return;
-    const charts = replyCharts(r.command, r.data, r.view);
+    const charts = attachmentsOf(r);
     expect(charts.map((c) => c.name)).toEqual(["summary-bakery.png", "summary-empty.png"]);
     for (const c of charts) expect(decodePng(c.png).width).toBe(800);
-    expect(replyCharts("me balance", r.data, r.view)).toEqual([]);
+    const balance = await t.say("admin", "me balance");
+    expect(balance.ok && attachmentsOf(balance)).toEqual([]);
   });
 
   it("GIVEN ranges THEN the axis ticks are round numbers that cover them", () => {
@@ -181,10 +184,10 @@ describe("the chart's days are the pool's, in its time zone", () => {
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect(r.view).toEqual({ timeZone: "Pacific/Auckland" });
-    const charts = replyChartInputs(r.command, r.data, r.view);
+    const charts = summaryChartInputs(resultOf(r, poolSummaryCommand)?.projects ?? [], r.view);
     expect(charts.map((c) => c.name)).toEqual(["summary-bakery.png"]);
     // The last seven days: from Monday 10:00 a week ago to now, both Mondays in Auckland (Sundays in UTC).
     expect(chartLabels(charts[0]!.input)).toEqual({ period: "2 Nov to 9 Nov, Pacific/Auckland", axis: ["2 Nov", "5 Nov", "9 Nov"] });
-    expect(decodePng(replyCharts(r.command, r.data, r.view)[0]!.png).height).toBe(CHART_HEIGHT);
+    expect(decodePng(attachmentsOf(r)[0]!.png).height).toBe(CHART_HEIGHT);
   });
 });

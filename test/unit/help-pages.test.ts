@@ -66,7 +66,7 @@ describe("help pages", () => {
       const markdown = docToMarkdown(doc);
       largest = Math.max(largest, markdown.length);
       expect(markdown.length, `help ${words}`).toBeLessThanOrEqual(LIMITS.description);
-      const payload = okPayload("help", doc, data);
+      const payload = okPayload({ def: helpCommand, result: data, view: UTC_VIEW, doc });
       expect(payload.embeds).toHaveLength(1);
       const embed = payload.embeds![0]!;
       expect(embed.description).toBe(markdown);

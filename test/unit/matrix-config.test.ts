@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { discordConfig } from "../../adapters/discord/config.ts";
 import { matrixConfig } from "../../adapters/matrix/config.ts";
-import { cards, docToHtml, notice } from "../../adapters/matrix/render.ts";
+import { docToHtml, notice } from "../../adapters/matrix/render.ts";
 import { doc } from "../../commands/doc.ts";
 
 describe("platform configuration gives one clear line", () => {
@@ -49,10 +49,5 @@ describe("Matrix rendering", () => {
   });
   it("GIVEN a table THEN it is an HTML table", () => {
     expect(docToHtml([doc.line("x"), doc.table(["a"], [["1"]])])).toBe("x<table><thead><tr><th>a</th></tr></thead><tbody><tr><td>1</td></tr></tbody></table>");
-  });
-  it("GIVEN task data THEN a compact card table", () => {
-    const t = cards({ tasks: [{ id: 3, title: "Sweep", kind: "cleaning", weight: 1.331, slots: 2, status: "open", claims: [{ status: "active" }] }] });
-    expect(t).toEqual([{ kind: "table", head: ["#", "task", "kind", "weight", "slots", "status"], rows: [["3", "Sweep", "cleaning", "1.33", "1/2", "open"]] }]);
-    expect(cards({ tasks: [] })).toBeNull();
   });
 });

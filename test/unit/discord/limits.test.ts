@@ -8,6 +8,7 @@ import { DiscordCourier, discordNonce, restMessage } from "../../../adapters/dis
 import { announcementPayload, boardPayload, errorPayload, LIMITS, okPayload } from "../../../adapters/discord/render.ts";
 import { renderAnnouncement, renderNote } from "../../../commands/announcements.ts";
 import { UTC_VIEW } from "../../../commands/present.ts";
+import { poolSummaryCommand } from "../../../commands/summary.ts";
 import type { Reply } from "../../../commands/dispatch.ts";
 import { choiceFacts } from "../../../src/services/choices.ts";
 import { memoryLogger } from "../../../src/log.ts";
@@ -131,7 +132,7 @@ describe("Discord renderers within Discord's limits", () => {
       if (!reply.ok && reply.code === "usage" && !text.startsWith("project info") && !text.startsWith("task claim")) throw new Error(`${text}: ${reply.message}`);
       for (const ephemeral of [false, true]) checkMessage(text, courier.message(reply, ephemeral).body);
       checkMessage(`${text} (error payload)`, restMessage(errorPayload(longest(5000, "refused"))).body);
-      if (reply.ok) checkMessage(`${text} (raw)`, restMessage(okPayload(reply.command, reply.doc, reply.data)).body);
+      if (reply.ok) checkMessage(`${text} (raw)`, restMessage(okPayload(reply)).body);
     }
 
     // Announcements, boards, summaries and notes as they are queued.
@@ -143,14 +144,14 @@ describe("Discord renderers within Discord's limits", () => {
     console.log(`limits: ${replies.length} replies, ${queued.length} queued announcements (${[...kinds].join(", ")}), ${notes0(await pool.store.pendingNotes("console", 100_000))} notes`);
     expect([...kinds]).toEqual(expect.arrayContaining(["task", "goal", "board", "summary", "pool-summary", "neglected"]));
     for (const q of queued) {
-      const payload = q.kind === "board" ? boardPayload(renderAnnouncement("board", q.body, UTC_VIEW), boardTaskIds(JSON.parse(q.body) as BoardMessage)) : announcementPayload(renderAnnouncement(q.kind, q.body, UTC_VIEW), null);
+      const payload = q.kind === "board" ? boardPayload(renderAnnouncement("board", q.body, UTC_VIEW), boardTaskIds(JSON.parse(q.body) as BoardMessage)) : announcementPayload(renderAnnouncement(q.kind, q.body, UTC_VIEW));
       checkMessage(`announcement ${q.kind}`, restMessage(payload, q.kind === "summary" ? [{ name: "summary.png", png: Buffer.alloc(1) }] : []).body);
     }
     const notes = await pool.store.pendingNotes("console", 100_000);
-    for (const n of notes) checkMessage(`note ${n.kind}`, restMessage(announcementPayload(renderNote(n.kind, n.body, UTC_VIEW), null)).body);
+    for (const n of notes) checkMessage(`note ${n.kind}`, restMessage(announcementPayload(renderNote(n.kind, n.body, UTC_VIEW))).body);
     // Charts: at most ten embeds however many are drawn.
     const charts = Array.from({ length: 14 }, (_, i) => ({ name: `summary-${i}.png`, png: Buffer.alloc(1) }));
-    checkMessage("fourteen charts", restMessage(okPayload("pool summary", [{ kind: "line", spans: [longest(5000, "x")] }], null), charts).body);
+    checkMessage("fourteen charts", restMessage(okPayload({ def: poolSummaryCommand, result: { projects: [], sectors: [] }, view: UTC_VIEW, doc: [{ kind: "line", spans: [longest(5000, "x")] }] }), charts).body);
 
     // Autocomplete: every kind of choice, with and without something typed.
     const caller = { platform: "console", userId: "member1", displayName: "member1", roomId: "lobby" };

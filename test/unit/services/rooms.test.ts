@@ -230,7 +230,7 @@ describe("the pool's summary on a large pool", () => {
     await runDueJobs(t.store, start + HOUR_MS);
     const [lobby] = outbox(t, "pool-summary");
     const d = renderAnnouncement(lobby!.kind, lobby!.body, UTC_VIEW);
-    const embed = announcementPayload(d, null).embeds![0]!;
+    const embed = announcementPayload(d).embeds![0]!;
     expect(embed.description!.length).toBeLessThanOrEqual(LIMITS.description);
     expect(JSON.stringify(embed).length).toBeLessThan(LIMITS.embedTotal);
     expect((embed.description!.match(/```/g) ?? []).length % 2).toBe(0);

@@ -78,7 +78,7 @@ describe("pool summary", () => {
     const r = await t.say("admin", "pool summary");
     expect(r.ok).toBe(true);
     if (!r.ok) return;
-    const payload = okPayload(r.command, r.doc, r.data);
+    const payload = okPayload(r);
     const embed = payload.embeds![0]!;
     expect(embed.description!.length).toBeLessThanOrEqual(LIMITS.description);
     expect(JSON.stringify(embed).length).toBeLessThan(LIMITS.embedTotal);

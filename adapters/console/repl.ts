@@ -7,12 +7,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
-import { renderAnnouncement, renderNote } from "../../commands/announcements.ts";
-import { chartOfStoredSummary } from "../../commands/chart.ts";
-import { attachmentsOf, commandName } from "../../commands/define.ts";
+import { renderAnnouncementMessage, renderNoteMessage, unreadable } from "../../commands/announcements.ts";
+import { renderSummaryChart, replyCharts } from "../../commands/chart.ts";
+import { commandName } from "../../commands/define.ts";
 import { runText, type Engine } from "../../commands/dispatch.ts";
 import type { Doc } from "../../commands/doc.ts";
 import type { Clock } from "../../src/clock.ts";
+import { readAnnouncement, readNote } from "../../src/core/announcements.ts";
 import { poolTimeZones } from "../../src/delivery.ts";
 import type { Store } from "../../src/store.ts";
 import { consoleText, CONSOLE_WIDTH } from "./render.ts";
@@ -100,16 +101,29 @@ export async function startConsole(o: ConsoleOptions): Promise<void> {
     for (const p of here) {
       // A terminal cannot edit an earlier message: the board is shown by "task board" instead.
       if (p.kind === "board") continue;
-      show(renderAnnouncement(p.kind, p.body, view(p.room.poolId)));
-      if (p.kind === "summary") saveCharts(() => [{ name: `summary-${p.id}.png`, png: chartOfStoredSummary(p.body, view(p.room.poolId)) }]);
+      // A row this version cannot read shows as a plain line, never as its JSON.
+      const read = readAnnouncement(p.kind, p.body);
+      if (!read.ok) {
+        show(unreadable());
+        continue;
+      }
+      const m = read.message;
+      show(renderAnnouncementMessage(m, view(p.room.poolId)));
+      if (m.kind === "summary") saveCharts(() => [{ name: `summary-${p.id}.png`, png: renderSummaryChart(m.body, view(p.room.poolId)) }]);
     }
     await o.store.markDelivered(
       here.map((p) => p.id),
       o.clock.now().getTime(),
     );
     for (const n of notes) {
-      show(renderNote(n.kind, n.body, view(n.poolId)));
-      if (n.kind === "summary") saveCharts(() => [{ name: `summary-note-${n.id}.png`, png: chartOfStoredSummary(n.body, view(n.poolId)) }]);
+      const read = readNote(n.kind, n.body);
+      if (!read.ok) {
+        show(unreadable());
+        continue;
+      }
+      const m = read.message;
+      show(renderNoteMessage(m, view(n.poolId)));
+      if (m.kind === "summary") saveCharts(() => [{ name: `summary-note-${n.id}.png`, png: renderSummaryChart(m.body, view(n.poolId)) }]);
     }
     await o.store.markNotesDelivered(
       notes.map((n) => n.id),
@@ -170,7 +184,7 @@ export async function startConsole(o: ConsoleOptions): Promise<void> {
     // A refusal stays one line (the terminal folds it), so it can be read and copied whole.
     if (reply.ok) show(reply.doc);
     else if (!reply.quiet) print(consoleText(reply.doc, { colour: tty, width: Infinity }));
-    if (reply.ok) saveCharts(() => [...attachmentsOf(reply)]);
+    if (reply.ok) saveCharts(() => replyCharts(reply.command, reply.data, reply.view));
     await deliver();
     return true;
   };

@@ -7,15 +7,14 @@
 // - boards are edited in place (idempotent by nature); a new board message carries a nonce too.
 import { createHash } from "node:crypto";
 import { DiscordAPIError, HTTPError, MessageFlags, RateLimitError, RESTJSONErrorCodes, Routes, type REST, type RawFile } from "discord.js";
-import { renderAnnouncement, renderNote } from "../../commands/announcements.ts";
-import { CHART_FILE, chartOfStoredSummary } from "../../commands/chart.ts";
-import { attachmentsOf, type Action, type AnyCommand, type Answered } from "../../commands/define.ts";
+import { renderAnnouncementMessage, renderBoard, renderNoteMessage } from "../../commands/announcements.ts";
+import { CHART_FILE, renderSummaryChart, replyCharts } from "../../commands/chart.ts";
+import type { AnyCommand } from "../../commands/define.ts";
 import { replyFromStored, type Reply } from "../../commands/dispatch.ts";
-import { claimAction } from "../../commands/task.ts";
 import type { View } from "../../commands/present.ts";
 import type { Courier, Failure, NoteItem, OutboxItem } from "../../src/delivery.ts";
 import type { Logger } from "../../src/log.ts";
-import type { BoardMessage } from "../../src/services/rooms.ts";
+import type { Announcement, BoardMessage, Note } from "../../src/core/announcements.ts";
 import type { ReplyRow, Store } from "../../src/store.ts";
 import { announcementPayload, boardPayload, errorPayload, LIMITS, okPayload, type ReplyPayload } from "./render.ts";
 
@@ -254,13 +253,13 @@ export class DiscordCourier implements Courier {
   /** A reply as a message: refusals are plain private text, answers an embed with buttons and charts. */
   message(reply: Reply, ephemeral: boolean, interaction?: string): { body: Record<string, unknown>; files: RawFile[] } {
     if (!reply.ok) return restMessage(errorPayload(reply.message), [], MessageFlags.Ephemeral);
-    return restMessage(okPayload(reply, interaction), this.charts(reply), ephemeral ? MessageFlags.Ephemeral : undefined);
+    return restMessage(okPayload(reply.command, reply.doc, reply.data, interaction), this.charts(reply.command, reply.data, reply.view), ephemeral ? MessageFlags.Ephemeral : undefined);
   }
 
-  /** The files the command attaches to its answer (pool summary's charts); none if they fail to draw (the text still goes). */
-  private charts(reply: Answered<unknown>): Files {
+  /** The charts of an on-demand `pool summary`; none if they fail to draw (the text still goes). */
+  private charts(command: string, data: unknown, view: View): Files {
     try {
-      return attachmentsOf(reply);
+      return replyCharts(command, data, view);
     } catch (e) {
       this.o.logger.error({ err: e }, "could not draw a summary chart");
       return [];
@@ -268,10 +267,10 @@ export class DiscordCourier implements Courier {
   }
 
   /** A summary (kind "summary") carries its chart, its days in its pool's zone; a chart that fails to draw leaves the text alone. */
-  private chartOf(kind: string, body: string, view: View): Files {
-    if (kind !== "summary") return [];
+  private chartOf(m: Announcement | Note, view: View): Files {
+    if (m.kind !== "summary") return [];
     try {
-      return [{ name: CHART_FILE, png: chartOfStoredSummary(body, view) }];
+      return [{ name: CHART_FILE, png: renderSummaryChart(m.body, view) }];
     } catch (e) {
       this.o.logger.error({ err: e }, "could not draw a summary chart");
       return [];
@@ -290,9 +289,9 @@ export class DiscordCourier implements Courier {
       this.gone.delete(channel);
     }
     try {
-      if (row.kind === "board") return await this.showBoard(row, key);
-      const payload = announcementPayload(renderAnnouncement(row.kind, row.body, { timeZone: row.timeZone }), announcementActions(row.kind, row.body));
-      await this.post(channel, payload, this.chartOf(row.kind, row.body, { timeZone: row.timeZone }), discordNonce(key, row.createdAt));
+      if (row.message.kind === "board") return await this.showBoard(row, row.message.body, key);
+      const payload = announcementPayload(renderAnnouncementMessage(row.message, { timeZone: row.timeZone }), announcementData(row.message));
+      await this.post(channel, payload, this.chartOf(row.message, { timeZone: row.timeZone }), discordNonce(key, row.createdAt));
     } catch (e) {
       const f = this.classify(e);
       if (!f.retry && f.roomGone) this.gone.add(channel);
@@ -307,7 +306,7 @@ export class DiscordCourier implements Courier {
       channel = dm.id;
       this.dmChannels.set(row.externalId, channel);
     }
-    await this.post(channel, announcementPayload(renderNote(row.kind, row.body, { timeZone: row.timeZone })), this.chartOf(row.kind, row.body, { timeZone: row.timeZone }), discordNonce(key, row.createdAt));
+    await this.post(channel, announcementPayload(renderNoteMessage(row.message, { timeZone: row.timeZone }), null), this.chartOf(row.message, { timeZone: row.timeZone }), discordNonce(key, row.createdAt));
   }
 
   /**
@@ -332,9 +331,8 @@ export class DiscordCourier implements Courier {
    * The channel's live task board: the message posted the first time is edited from then on. A
    * board message someone deleted is posted again.
    */
-  private async showBoard(row: OutboxItem, key: string): Promise<void> {
+  private async showBoard(row: OutboxItem, board: BoardMessage, key: string): Promise<void> {
     const channel = row.room.externalId;
-    const board = JSON.parse(row.body) as BoardMessage;
     const existing = await this.o.store.boardMessage(row.roomId);
     if (board.removed) {
       const id = board.messageId ?? existing;
@@ -345,7 +343,7 @@ export class DiscordCourier implements Courier {
       }
       return;
     }
-    const payload = boardPayload(renderAnnouncement("board", row.body, { timeZone: row.timeZone }), board.tasks.map((t) => t.id));
+    const payload = boardPayload(renderBoard(board, { timeZone: row.timeZone }), board.tasks.map((t) => t.id));
     if (existing !== null) {
       try {
         await this.o.rest.patch(Routes.channelMessage(channel, existing), { body: restMessage(payload).body });
@@ -391,7 +389,7 @@ export class DiscordCourier implements Courier {
   }
 }
 
-/** A queued announcement's buttons: a new task carries Claim. */
-function announcementActions(kind: string, body: string): readonly Action[] {
-  return kind === "task" ? [claimAction((JSON.parse(body) as { task: number }).task)] : [];
+/** The data a queued announcement's buttons need: a new task carries Claim. */
+function announcementData(m: Announcement): unknown {
+  return m.kind === "task" ? { task: { id: m.body.task, status: "open" } } : null;
 }

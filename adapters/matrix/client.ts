@@ -24,10 +24,9 @@
 //   token ends at once (EXIT.credentials).
 import { randomBytes } from "node:crypto";
 import { MatrixAuth, MatrixClient, type IStorageProvider } from "@vector-im/matrix-bot-sdk";
-import { renderAnnouncement, renderNote } from "../../commands/announcements.ts";
-import { CHART_FILE, CHART_HEIGHT, CHART_WIDTH, chartOfStoredSummary } from "../../commands/chart.ts";
-import { runConfirmation } from "../../commands/confirm.ts";
-import { attachmentsOf, compactOf, previewOf } from "../../commands/define.ts";
+import { renderAnnouncementMessage, renderBoard, renderNoteMessage } from "../../commands/announcements.ts";
+import { CHART_FILE, CHART_HEIGHT, CHART_WIDTH, renderSummaryChart, replyCharts } from "../../commands/chart.ts";
+import { isPreview, runConfirmation } from "../../commands/confirm.ts";
 import { refuse, replyFromStored, runText, type Engine, type Invocation, type Reply } from "../../commands/dispatch.ts";
 import { doc, type Doc } from "../../commands/doc.ts";
 import { parseCommand } from "../../commands/text.ts";
@@ -35,10 +34,10 @@ import type { Clock } from "../../src/clock.ts";
 import { Deliverer, type Courier, type Failure, type NoteItem, type OutboxItem } from "../../src/delivery.ts";
 import { EXIT, FatalError, type ExitCode, type OnFatal } from "../../src/lifecycle.ts";
 import { createLogger, type Logger } from "../../src/log.ts";
-import type { BoardMessage } from "../../src/services/rooms.ts";
+import type { BoardMessage } from "../../src/core/announcements.ts";
 import type { ReplyRow, Store } from "../../src/store.ts";
 import { routeSdkLogs, troubleOf, txnIdOf } from "./http.ts";
-import { COMMAND_PREFIX, htmlToCommandText, notice } from "./render.ts";
+import { cards, COMMAND_PREFIX, htmlToCommandText, notice } from "./render.ts";
 import { StateFile } from "./state.ts";
 
 export const PREFIXES = [COMMAND_PREFIX, "!dp"] as const;
@@ -46,8 +45,22 @@ export const PREFIXES = [COMMAND_PREFIX, "!dp"] as const;
 export const CLAIM_KEYS = new Set(["✋", "✋️", "🙋", "🙋‍♀️", "🙋‍♂️"]);
 /** Reactions that confirm a preview (pool correct) when its asker puts them on it. */
 export const CONFIRM_KEYS = new Set(["✅", "✅️", "✔️", "✔", "☑️"]);
+/**
+ * Commands that bind a room to a pool or project, for a command table without the `bindsRoom`
+ * flag: only members who may change the room's settings may run them.
+ */
+const BINDING = new Set(["pool create", "pool join", "project room"]);
 /** What the Matrix spec takes for `state_default` when a power-levels event leaves it out. */
 const STATE_DEFAULT = 50;
+/**
+ * Commands that work in a direct message with the bot (for the member's one pool): the member's
+ * own things and what they need to see to pick them. Any `me ...` command and any personal one too.
+ */
+const IN_DM = new Set([
+  "task list", "task show", "task claim", "task drop", "task done",
+  "good list", "good show", "good request", "good cancel", "good subscribe", "good unsubscribe", "good borrow", "good return",
+  "project list", "project info", "goal list", "kind list", "pool info", "pool members",
+]);
 /** Timeline events per room and sync asked of the homeserver (Synapse's default is 10). */
 export const DEFAULT_TIMELINE_LIMIT = 50;
 export const DEFAULT_GIVE_UP_AFTER_MS = 15 * 60_000;
@@ -571,14 +584,15 @@ export class MatrixAdapter implements Courier {
       const path = parsed.command.path.join(" ");
       if (parsed.command.where === "pool" && direct) {
         // A direct message with the bot: the member's own commands, for their one pool.
-        const pool = parsed.command.direct === true || parsed.command.personal === true ? await this.onlyPool(event.sender) : { refusal: `!dpool ${text} works only in a room of the pool, not in a direct message: type it in one of its rooms` };
+        const pool = IN_DM.has(path) || parsed.command.path[0] === "me" || parsed.command.personal === true ? await this.onlyPool(event.sender) : { refusal: `!dpool ${text} works only in a room of the pool, not in a direct message: type it in one of its rooms` };
         if ("refusal" in pool) {
           const message = pool.refusal;
           return this.answer(inv, await this.run(inv, () => refuse(this.o.engine, inv, { ok: false, code: "room_unbound", command: path, message, doc: [doc.line(doc.bad("✗ "), message)] })));
         }
         inv = { ...inv, caller: { ...inv.caller, roomId: pool.roomId } };
       } else if (parsed.command.where === "pool" && !(await this.roomIsBound(roomId))) return; // rooms of no pool: only starting commands
-      if (parsed.command.bindsRoom === true) {
+      const binds = (parsed.command as { bindsRoom?: boolean }).bindsRoom ?? BINDING.has(path);
+      if (binds) {
         const power = await this.power(roomId, event.sender);
         if (power.level < power.needed) {
           const message = `binding a room needs the power to change its settings (power level ${power.needed} in this room, yours is ${power.level}): ask a room admin or moderator to type !dpool ${text}`;
@@ -766,23 +780,24 @@ export class MatrixAdapter implements Courier {
       const reply = replyFromStored(this.o.engine.table, row.body);
       if (target.dm !== undefined && reply.ok) return this.replyPrivately(target, target.dm, reply, key);
       // A preview (pool correct) is confirmed by its asker's ✅ on it: which request it answers is noted by its event.
-      const preview = reply.ok && previewOf(reply) !== undefined;
+      const preview = reply.ok && isPreview(this.o.engine.table, row.body);
       const sent = await this.put(target.roomId, "m.room.message", this.answerContent(reply, target, preview), txnIdOf(key));
       if (preview) this.state.storeValue(`dpool.preview.${sent}`, row.requestId);
       // Charts of an answer in a thread stay in the thread (not replies themselves: the fallback points at the command).
       const inThread = target.thread === undefined ? {} : { "m.relates_to": { rel_type: "m.thread", event_id: target.thread, is_falling_back: true, "m.in_reply_to": { event_id: target.eventId } } };
-      if (reply.ok) await this.sendCharts(target.roomId, key, undefined, () => [...attachmentsOf(reply)], inThread);
+      if (reply.ok) await this.sendCharts(target.roomId, key, undefined, () => replyCharts(reply.command, reply.data, reply.view), inThread);
     });
   }
 
   async announce(item: OutboxItem, key: string): Promise<void> {
     await this.sending(item.attempts, async () => {
       const roomId = item.room.externalId;
-      if (item.kind === "board") return this.showBoard(item, key);
-      const hint = item.kind === "task" ? [doc.line(doc.muted("React with ✋ to claim it."))] : [];
-      const eventId = await this.put(roomId, "m.room.message", notice([...renderAnnouncement(item.kind, item.body, { timeZone: item.timeZone }), ...hint]), txnIdOf(key, item.createdAt));
-      if (item.kind === "task") this.state.storeValue(`dpool.announce.${eventId}`, String((JSON.parse(item.body) as { task: number }).task));
-      if (item.kind === "summary") await this.sendCharts(roomId, key, item.createdAt, () => [{ name: CHART_FILE, png: chartOfStoredSummary(item.body, { timeZone: item.timeZone }) }]);
+      const m = item.message;
+      if (m.kind === "board") return this.showBoard(item, m.body, key);
+      const hint = m.kind === "task" ? [doc.line(doc.muted("React with ✋ to claim it."))] : [];
+      const eventId = await this.put(roomId, "m.room.message", notice([...renderAnnouncementMessage(m, { timeZone: item.timeZone }), ...hint]), txnIdOf(key, item.createdAt));
+      if (m.kind === "task") this.state.storeValue(`dpool.announce.${eventId}`, String(m.body.task));
+      if (m.kind === "summary") await this.sendCharts(roomId, key, item.createdAt, () => [{ name: CHART_FILE, png: renderSummaryChart(m.body, { timeZone: item.timeZone }) }]);
     });
   }
 
@@ -816,8 +831,9 @@ export class MatrixAdapter implements Courier {
   async note(n: NoteItem, key: string): Promise<void> {
     await this.sending(n.attempts, async () => {
       const dm = await this.dmRoom(n.externalId);
-      await this.put(dm, "m.room.message", notice(renderNote(n.kind, n.body, { timeZone: n.timeZone })), txnIdOf(key, n.createdAt));
-      if (n.kind === "summary") await this.sendCharts(dm, key, n.createdAt, () => [{ name: CHART_FILE, png: chartOfStoredSummary(n.body, { timeZone: n.timeZone }) }]);
+      const m = n.message;
+      await this.put(dm, "m.room.message", notice(renderNoteMessage(m, { timeZone: n.timeZone })), txnIdOf(key, n.createdAt));
+      if (m.kind === "summary") await this.sendCharts(dm, key, n.createdAt, () => [{ name: CHART_FILE, png: renderSummaryChart(m.body, { timeZone: n.timeZone }) }]);
     });
   }
 
@@ -858,12 +874,18 @@ export class MatrixAdapter implements Courier {
     }
   }
 
-  /** The answer as a notice replying to its event (in its thread), in its compact form where the command has one (lists as tables). */
+  /** The answer as a notice replying to its event (in its thread), lists as compact tables. */
   private answerContent(reply: Reply, target: MatrixTarget, preview = false): object {
     let body: Doc = reply.doc;
     if (preview) body = [...body, doc.line(doc.muted(`Or react to this message with ✅: only ${target.sender ?? "the member who asked"} can confirm it that way.`))];
-    const compact = reply.ok ? compactOf(reply) : null;
-    if (compact) body = compact;
+    if (reply.ok && (reply.command === "task list" || reply.command === "good list")) {
+      const table = cards(reply.data);
+      const hint =
+        reply.command === "task list"
+          ? doc.line(doc.muted("Take one with "), doc.cmd("task claim <id>"), doc.muted(", or ✋ on its announcement."))
+          : doc.line(doc.muted("Take some with "), doc.cmd("good request <good> qty:<n>"), doc.muted("."));
+      if (table) body = [...table, hint];
+    }
     return this.forTarget(body, target);
   }
 
@@ -904,17 +926,16 @@ export class MatrixAdapter implements Courier {
    * The room's live task board: posted once, then replaced in place with an `m.replace` edit
    * of that first event (clients show the newest content where the board was).
    */
-  private async showBoard(item: OutboxItem, key: string): Promise<void> {
+  private async showBoard(item: OutboxItem, board: BoardMessage, key: string): Promise<void> {
     const matrixRoom = item.room.externalId;
     const txnId = txnIdOf(key, item.createdAt);
-    const board = JSON.parse(item.body) as BoardMessage;
     if (board.removed) {
       if (board.messageId !== null) {
         await this.client.doRequest("PUT", `/_matrix/client/v3/rooms/${enc(matrixRoom)}/redact/${enc(board.messageId)}/${enc(txnId)}`, null, { reason: "The task board was switched off" });
       }
       return;
     }
-    const content = notice(renderAnnouncement("board", item.body, { timeZone: item.timeZone }));
+    const content = notice(renderBoard(board, { timeZone: item.timeZone }));
     const existing = await this.o.store.boardMessage(item.roomId);
     if (existing !== null) {
       const edit = {

@@ -88,23 +88,34 @@ function numbered(text: string): { text: string; names: string[] } {
   return found;
 }
 
+/**
+ * Each query text gets a name, so that PostgreSQL parses and plans it once per connection
+ * (a prepared statement) rather than at every call.
+ */
+const statementNames = new Map<string, string>();
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (name === undefined) statementNames.set(text, (name = `dpool_${statementNames.size + 1}`));
+  return name;
+}
+
 /** Runs queries on one connection (of a transaction). */
 class Conn {
   constructor(readonly client: pg.PoolClient) {}
 
-  async all<R>(text: string, params: Params = []): Promise<R[]> {
-    if (Array.isArray(params)) return (await this.client.query(text, params as unknown[])).rows as R[];
+  private query(text: string, params: Params): Promise<pg.QueryResult> {
+    if (Array.isArray(params)) return this.client.query({ name: statementName(text), text, values: params as unknown[] });
     const n = numbered(text);
     const named = params as Record<string, unknown>;
-    return (
-      await this.client.query(
-        n.text,
-        n.names.map((k) => {
-          if (!(k in named)) throw new Error(`no value for @${k}`);
-          return named[k];
-        }),
-      )
-    ).rows as R[];
+    const values = n.names.map((k) => {
+      if (!(k in named)) throw new Error(`no value for @${k}`);
+      return named[k];
+    });
+    return this.client.query({ name: statementName(n.text), text: n.text, values });
+  }
+
+  async all<R>(text: string, params: Params = []): Promise<R[]> {
+    return (await this.query(text, params)).rows as R[];
   }
 
   async one<R>(text: string, params: Params = []): Promise<R | undefined> {
@@ -113,10 +124,7 @@ class Conn {
 
   /** Runs a statement; how many rows it changed. */
   async run(text: string, params: Params = []): Promise<number> {
-    if (Array.isArray(params)) return (await this.client.query(text, params as unknown[])).rowCount ?? 0;
-    const n = numbered(text);
-    const named = params as Record<string, unknown>;
-    return (await this.client.query(n.text, n.names.map((k) => named[k]))).rowCount ?? 0;
+    return (await this.query(text, params)).rowCount ?? 0;
   }
 }
 

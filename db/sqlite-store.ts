@@ -1269,6 +1269,60 @@ const isBusy = (e: unknown) => e instanceof Database.SqliteError && (e.code === 
 const claimFree = (claimedUntil: typeof t.outbox.claimedUntil | typeof t.replies.claimedUntil | typeof t.memberNotes.claimedUntil, now: number) =>
   or(isNull(claimedUntil), lt(claimedUntil, now));
 
+/**
+ * What the read-only connection found, kept from one read to the next while the database did
+ * not change: the rows every command looks up before its own work (the caller's identity,
+ * member, room, pool and membership, and the next deadlines of catching up). It is exact:
+ * SQLite's `PRAGMA data_version` on this connection changes whenever another connection
+ * committed since its last read (this process's writer or another process), and this
+ * connection never writes, so an unchanged version means every row is as it was. Each read
+ * checks it first (which also starts the read's snapshot) and forgets everything when it
+ * moved. The rows are frozen: they are shared by every read that finds them.
+ */
+class ReadMemo {
+  private version: number | undefined;
+  private readonly values = new Map<string, unknown>();
+
+  /** At the start of each read: forgets everything when the database changed since the last. */
+  check(version: number): void {
+    if (version === this.version && this.values.size < READ_MEMO_SIZE) return;
+    this.values.clear();
+    this.version = version;
+  }
+
+  async get<V>(key: string, load: () => Promise<V>): Promise<V> {
+    if (this.values.has(key)) return this.values.get(key) as V;
+    const value = await load();
+    this.values.set(key, deepFreeze(value));
+    return value;
+  }
+}
+
+/** How many rows the read memo keeps at most before it starts afresh (a few per caller seen). */
+const READ_MEMO_SIZE = 10_000;
+
+function deepFreeze<V>(v: V): V {
+  if (v !== null && typeof v === "object" && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v)) deepFreeze(x);
+  }
+  return v;
+}
+
+/** The read-only connection's Tx: the lookups every command makes first go through the memo. */
+function memoized(tx: Tx, memo: ReadMemo): Tx {
+  return {
+    ...tx,
+    identity: (platform, externalId) => memo.get(`identity\u0000${platform}\u0000${externalId}`, () => tx.identity(platform, externalId)),
+    member: (id) => memo.get(`member\u0000${id}`, () => tx.member(id)),
+    room: (platform, externalId) => memo.get(`room\u0000${platform}\u0000${externalId}`, () => tx.room(platform, externalId)),
+    pool: (id) => memo.get(`pool\u0000${id}`, () => tx.pool(id)),
+    membership: (poolId, memberId) => memo.get(`membership\u0000${poolId}\u0000${memberId}`, () => tx.membership(poolId, memberId)),
+    nextDeadlines: () => memo.get("nextDeadlines", () => tx.nextDeadlines()),
+    unsettledSince: () => memo.get("unsettledSince", () => tx.unsettledSince()),
+  };
+}
+
 export interface SqliteStoreOptions {
   /** How long a transaction waits for another process's write lock (ms). */
   readonly lockWaitMs?: number;
@@ -1281,7 +1335,7 @@ export class SqliteStore implements Store {
   private closed = false;
   /** Transactions running or waiting in line. */
   private pending = 0;
-  private reader: { db: SqliteDb; tx: Tx; queue: Promise<unknown> } | undefined;
+  private reader: { db: SqliteDb; tx: Tx; queue: Promise<unknown>; begin: Database.Statement; commit: Database.Statement; version: Database.Statement; memo: ReadMemo } | undefined;
   private readonly lockWaitMs: number;
   private readonly counter: StatementCounter = { n: 0 };
   /** The writer's BEGIN IMMEDIATE, COMMIT and ROLLBACK, prepared once: compiling them cost about as much as running them. */
@@ -1376,20 +1430,25 @@ export class SqliteStore implements Store {
       const client = new Database(this.file, { readonly: true, fileMustExist: true });
       client.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
       const db = drizzle(client, { schema: t });
-      this.reader = { db, tx: makeTx(db, this.counter), queue: Promise.resolve() };
+      const memo = new ReadMemo();
+      // BEGIN, COMMIT and the version prepared once: compiling them took longer than running them.
+      const [begin, commit, version] = [client.prepare("BEGIN"), client.prepare("COMMIT"), client.prepare("PRAGMA data_version").pluck()];
+      this.reader = { db, tx: memoized(makeTx(db, this.counter), memo), queue: Promise.resolve(), begin, commit, version, memo };
     }
     const reader = this.reader;
     const run = async (): Promise<T> => {
       const client = reader.db.$client;
       // Deferred: the snapshot is taken at the first read and never waits for the write lock.
-      client.prepare("BEGIN").run();
+      reader.begin.run();
       try {
+        // The first read: it takes the snapshot, and says whether the memo still holds.
+        reader.memo.check(reader.version.get() as number);
         return await fn(reader.tx);
       } catch (e) {
         // Busy only in rare moments of WAL upkeep (a reader never waits for the write lock).
         throw isReadOnly(e) ? new WriteInReadError(e) : isBusy(e) ? new DatabaseBusyError(BUSY_TIMEOUT_MS) : e;
       } finally {
-        if (client.inTransaction) client.prepare("COMMIT").run();
+        if (client.inTransaction) reader.commit.run();
       }
     };
     const result = reader.queue.then(run, run);

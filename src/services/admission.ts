@@ -11,8 +11,19 @@ import type { Caller } from "./context.ts";
  * typed, tapped as a button or sent as a slash command is one command, `task claim 4` another).
  */
 export function commandFingerprint(name: string, values: Record<string, unknown>): string {
-  return createHash("sha256").update(name).update("\u0000").update(canonicalJson(values)).digest("base64url").slice(0, 32);
+  const text = `${name}\u0000${canonicalJson(values)}`;
+  let hash = fingerprints.get(text);
+  if (hash === undefined) {
+    hash = createHash("sha256").update(text).digest("base64url").slice(0, 32);
+    // The same few commands come again and again (me balance, task list): hashed once each.
+    if (fingerprints.size >= FINGERPRINTS_KEPT) fingerprints.clear();
+    fingerprints.set(text, hash);
+  }
+  return hash;
 }
+
+const fingerprints = new Map<string, string>();
+const FINGERPRINTS_KEPT = 1000;
 
 function canonicalJson(v: unknown): string {
   if (v === undefined) return "null";

@@ -52,6 +52,17 @@ export interface Invocation {
    * adapter sends it once, keyed by the request id, however often the command arrives.
    */
   readonly replyTo?: unknown;
+  /**
+   * The platform itself takes one answer per request: a Discord interaction is answered through
+   * its token once, and a second answer is refused by Discord (the adapter checks the token's
+   * original message before answering again). Then the answer to a read (a command that changed
+   * nothing) is not stored: the adapter sends it directly, and the read writes nothing at all.
+   * A preview that a confirmation acts on is stored all the same (its reply row says what to
+   * confirm), and so is every refusal and every write's answer. Matrix may deliver one event
+   * again after a restart, with nothing on the platform's side to stop a second answer: its
+   * adapter leaves this unset, so every answer there is stored and sent once from its row.
+   */
+  readonly platformAnswersOnce?: boolean;
 }
 
 /** An answer as stored in a reply row: enough to render it again exactly. */
@@ -236,7 +247,8 @@ export async function execute(engine: Engine, inv: Invocation, command: AnyComma
     // unless it finds that something must be written first; then it runs as a write.
     const read = mutates ? undefined : await readOnly(engine, inv, command, values, fingerprint, (v) => (view = v));
     let outcome: Outcome | undefined = read?.outcome;
-    if (outcome && !("answered" in outcome) && inv.replyTo !== undefined) outcome = await storeReadReply(engine, inv, { replayed: false, command: outcome.command, data: outcome.data }, fingerprint, view);
+    if (outcome && !("answered" in outcome) && inv.replyTo !== undefined && !(inv.platformAnswersOnce === true && command.confirm === undefined))
+      outcome = await storeReadReply(engine, inv, { replayed: false, command: outcome.command, data: outcome.data }, fingerprint, view);
     outcome ??= await engine.store.transaction(async (tx): Promise<Outcome> => {
       // A request id is its caller's: the stored answer goes only to the same member for the
       // same command; replays are not counted by flood control.
@@ -399,7 +411,10 @@ async function readOnly(
  * A chat platform's answer to a read is stored like any other (the adapter sends it once, from
  * its reply row, however often the platform delivers the request): after the read, in a short
  * write transaction of its own. If the same request was answered meanwhile (delivered twice at
- * once), that first answer is the answer.
+ * once), that first answer is the answer. Not on a platform that takes one answer per request
+ * (Invocation.platformAnswersOnce: Discord): there a read writes nothing. Matrix handles its
+ * events one after another, so a commit shared by the answers of several reads (a group commit)
+ * would hold one answer nearly always: each is stored in its own, as before.
  */
 async function storeReadReply(engine: Engine, inv: Invocation, outcome: Answered, fingerprint: string, view: View): Promise<Outcome> {
   const body = `{"ok":true,"command":${JSON.stringify(outcome.command)},"data":${JSON.stringify(outcome.data)},"timeZone":${JSON.stringify(view.timeZone)}}`;

@@ -168,6 +168,8 @@ export class DiscordAdapter {
       });
       if (state !== "thinking") continue;
       const plan = this.planOf(entry.plan);
+      // Stored, reads too (no platformAnswersOnce): no live interaction of this process waits for
+      // the answer, so it goes out from its row, through the deferral's token.
       await plan.run({ caller: entry.caller, requestId, now: new Date(entry.now), replyTo: { ...entry.target, deferred: true } });
       ran++;
     }
@@ -348,7 +350,8 @@ export class DiscordAdapter {
   private async run(i: Interaction, live: LiveInteraction, plan: Plan): Promise<void> {
     const target = live.target;
     const requestId = `discord:${i.id}`;
-    const inv: Invocation = { caller: this.caller(i), requestId, now: this.o.clock.now(), replyTo: target };
+    // An interaction takes one answer (its token): a read's answer need not be stored (dispatch.ts).
+    const inv: Invocation = { caller: this.caller(i), requestId, now: this.o.clock.now(), replyTo: target, platformAnswersOnce: true };
     const note = () => this.note({ target: { ...target, deferred: true }, caller: inv.caller, now: inv.now.getTime(), plan: plan.journal });
     if (plan.mutates || !this.o.store.idle() || this.acking > 0) {
       // Noted before the acknowledgement goes out: a crash right after Discord took it leaves the note.
@@ -400,15 +403,16 @@ export class DiscordAdapter {
     }
   }
 
-  /** Sends the stored answer (keyed by the request id); an answer that could not be stored (busy) goes directly. */
+  /** Sends the stored answer (keyed by the request id); an answer not stored (a read's, or busy) goes directly. */
   private async answer(live: LiveInteraction, requestId: string, reply: Reply): Promise<void> {
     // Flood control ignores it: no answer at all (a "thinking…" already shown is taken down).
     if (!reply.ok && reply.quiet) return live.serial(() => this.courier.withdraw(live));
-    await this.deliverer.deliverReply(requestId);
-    if (live.ack === "answered" || live.ack === "expired") return;
-    // Another delivery round may hold the row (it answers); without a row, answer directly.
+    // Without a row (a read's answer is not stored on Discord; a busy database stored nothing),
+    // answered directly: looked up on the read-only view, so a read never waits for the write
+    // lock. With a row, it goes out from the row; another delivery round may hold it (it answers).
     const stored = reply.ok === false && reply.code === "busy" ? undefined : await this.o.store.read((tx) => tx.reply(requestId));
-    if (!stored) await live.serial(() => this.courier.answerLive(live, reply));
+    if (!stored) return live.ack === "expired" ? undefined : live.serial(() => this.courier.answerLive(live, reply));
+    await this.deliverer.deliverReply(requestId);
   }
 
   /** Offers projects, open tasks (with their weights), goods and kinds as the member types: read only, never behind writes. */

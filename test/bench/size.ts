@@ -3,7 +3,8 @@
 //   measure FILE FACTS OUT      measures commands on it and writes the figures to OUT, step by
 //                               step (a step that never ends leaves the earlier ones written)
 // Every command goes through the dispatcher as a chat adapter calls it: runText with the
-// platform's request id and a replyTo, so each answer is stored as on Discord or Matrix.
+// platform's request id and a replyTo, so each answer is stored as on Matrix; every other
+// `me balance` of the mix is answered as on Discord instead, where a read's answer is not stored.
 import { spawnSync } from "node:child_process";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";

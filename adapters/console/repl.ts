@@ -8,8 +8,8 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import { renderAnnouncementMessage, renderNoteMessage, unreadable } from "../../commands/announcements.ts";
-import { renderSummaryChart, replyCharts } from "../../commands/chart.ts";
-import { commandName } from "../../commands/define.ts";
+import { renderSummaryChart } from "../../commands/chart.ts";
+import { attachmentsOf, commandName } from "../../commands/define.ts";
 import { runText, type Engine } from "../../commands/dispatch.ts";
 import type { Doc } from "../../commands/doc.ts";
 import type { Clock } from "../../src/clock.ts";
@@ -184,7 +184,7 @@ export async function startConsole(o: ConsoleOptions): Promise<void> {
     // A refusal stays one line (the terminal folds it), so it can be read and copied whole.
     if (reply.ok) show(reply.doc);
     else if (!reply.quiet) print(consoleText(reply.doc, { colour: tty, width: Infinity }));
-    if (reply.ok) saveCharts(() => replyCharts(reply.command, reply.data, reply.view));
+    if (reply.ok) saveCharts(() => [...attachmentsOf(reply)]);
     await deliver();
     return true;
   };

@@ -8,9 +8,10 @@
 import { createHash } from "node:crypto";
 import { DiscordAPIError, HTTPError, MessageFlags, RateLimitError, RESTJSONErrorCodes, Routes, type REST, type RawFile } from "discord.js";
 import { renderAnnouncementMessage, renderBoard, renderNoteMessage } from "../../commands/announcements.ts";
-import { CHART_FILE, renderSummaryChart, replyCharts } from "../../commands/chart.ts";
-import type { AnyCommand } from "../../commands/define.ts";
+import { CHART_FILE, renderSummaryChart } from "../../commands/chart.ts";
+import { attachmentsOf, type Action, type AnyCommand, type Answered } from "../../commands/define.ts";
 import { replyFromStored, type Reply } from "../../commands/dispatch.ts";
+import { claimAction } from "../../commands/task.ts";
 import type { View } from "../../commands/present.ts";
 import type { Courier, Failure, NoteItem, OutboxItem } from "../../src/delivery.ts";
 import type { Logger } from "../../src/log.ts";
@@ -253,13 +254,13 @@ export class DiscordCourier implements Courier {
   /** A reply as a message: refusals are plain private text, answers an embed with buttons and charts. */
   message(reply: Reply, ephemeral: boolean, interaction?: string): { body: Record<string, unknown>; files: RawFile[] } {
     if (!reply.ok) return restMessage(errorPayload(reply.message), [], MessageFlags.Ephemeral);
-    return restMessage(okPayload(reply.command, reply.doc, reply.data, interaction), this.charts(reply.command, reply.data, reply.view), ephemeral ? MessageFlags.Ephemeral : undefined);
+    return restMessage(okPayload(reply, interaction), this.charts(reply), ephemeral ? MessageFlags.Ephemeral : undefined);
   }
 
-  /** The charts of an on-demand `pool summary`; none if they fail to draw (the text still goes). */
-  private charts(command: string, data: unknown, view: View): Files {
+  /** The files the command attaches to its answer (pool summary's charts); none if they fail to draw (the text still goes). */
+  private charts(reply: Answered<unknown>): Files {
     try {
-      return replyCharts(command, data, view);
+      return attachmentsOf(reply);
     } catch (e) {
       this.o.logger.error({ err: e }, "could not draw a summary chart");
       return [];
@@ -290,7 +291,7 @@ export class DiscordCourier implements Courier {
     }
     try {
       if (row.message.kind === "board") return await this.showBoard(row, row.message.body, key);
-      const payload = announcementPayload(renderAnnouncementMessage(row.message, { timeZone: row.timeZone }), announcementData(row.message));
+      const payload = announcementPayload(renderAnnouncementMessage(row.message, { timeZone: row.timeZone }), announcementActions(row.message));
       await this.post(channel, payload, this.chartOf(row.message, { timeZone: row.timeZone }), discordNonce(key, row.createdAt));
     } catch (e) {
       const f = this.classify(e);
@@ -306,7 +307,7 @@ export class DiscordCourier implements Courier {
       channel = dm.id;
       this.dmChannels.set(row.externalId, channel);
     }
-    await this.post(channel, announcementPayload(renderNoteMessage(row.message, { timeZone: row.timeZone }), null), this.chartOf(row.message, { timeZone: row.timeZone }), discordNonce(key, row.createdAt));
+    await this.post(channel, announcementPayload(renderNoteMessage(row.message, { timeZone: row.timeZone })), this.chartOf(row.message, { timeZone: row.timeZone }), discordNonce(key, row.createdAt));
   }
 
   /**
@@ -389,7 +390,7 @@ export class DiscordCourier implements Courier {
   }
 }
 
-/** The data a queued announcement's buttons need: a new task carries Claim. */
-function announcementData(m: Announcement): unknown {
-  return m.kind === "task" ? { task: { id: m.body.task, status: "open" } } : null;
+/** A queued announcement's buttons: a new task carries Claim. */
+function announcementActions(m: Announcement): readonly Action[] {
+  return m.kind === "task" ? [claimAction(m.body.task)] : [];
 }

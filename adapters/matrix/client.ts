@@ -25,8 +25,9 @@
 import { randomBytes } from "node:crypto";
 import { MatrixAuth, MatrixClient, type IStorageProvider } from "@vector-im/matrix-bot-sdk";
 import { renderAnnouncementMessage, renderBoard, renderNoteMessage } from "../../commands/announcements.ts";
-import { CHART_FILE, CHART_HEIGHT, CHART_WIDTH, renderSummaryChart, replyCharts } from "../../commands/chart.ts";
-import { isPreview, runConfirmation } from "../../commands/confirm.ts";
+import { CHART_FILE, CHART_HEIGHT, CHART_WIDTH, renderSummaryChart } from "../../commands/chart.ts";
+import { runConfirmation } from "../../commands/confirm.ts";
+import { attachmentsOf, compactOf, previewOf } from "../../commands/define.ts";
 import { refuse, replyFromStored, runText, type Engine, type Invocation, type Reply } from "../../commands/dispatch.ts";
 import { doc, type Doc } from "../../commands/doc.ts";
 import { parseCommand } from "../../commands/text.ts";
@@ -37,7 +38,7 @@ import { createLogger, type Logger } from "../../src/log.ts";
 import type { BoardMessage } from "../../src/core/announcements.ts";
 import type { ReplyRow, Store } from "../../src/store.ts";
 import { routeSdkLogs, troubleOf, txnIdOf } from "./http.ts";
-import { cards, COMMAND_PREFIX, htmlToCommandText, notice } from "./render.ts";
+import { COMMAND_PREFIX, htmlToCommandText, notice } from "./render.ts";
 import { StateFile } from "./state.ts";
 
 export const PREFIXES = [COMMAND_PREFIX, "!dp"] as const;
@@ -45,22 +46,8 @@ export const PREFIXES = [COMMAND_PREFIX, "!dp"] as const;
 export const CLAIM_KEYS = new Set(["✋", "✋️", "🙋", "🙋‍♀️", "🙋‍♂️"]);
 /** Reactions that confirm a preview (pool correct) when its asker puts them on it. */
 export const CONFIRM_KEYS = new Set(["✅", "✅️", "✔️", "✔", "☑️"]);
-/**
- * Commands that bind a room to a pool or project, for a command table without the `bindsRoom`
- * flag: only members who may change the room's settings may run them.
- */
-const BINDING = new Set(["pool create", "pool join", "project room"]);
 /** What the Matrix spec takes for `state_default` when a power-levels event leaves it out. */
 const STATE_DEFAULT = 50;
-/**
- * Commands that work in a direct message with the bot (for the member's one pool): the member's
- * own things and what they need to see to pick them. Any `me ...` command and any personal one too.
- */
-const IN_DM = new Set([
-  "task list", "task show", "task claim", "task drop", "task done",
-  "good list", "good show", "good request", "good cancel", "good subscribe", "good unsubscribe", "good borrow", "good return",
-  "project list", "project info", "goal list", "kind list", "pool info", "pool members",
-]);
 /** Timeline events per room and sync asked of the homeserver (Synapse's default is 10). */
 export const DEFAULT_TIMELINE_LIMIT = 50;
 export const DEFAULT_GIVE_UP_AFTER_MS = 15 * 60_000;
@@ -584,15 +571,14 @@ export class MatrixAdapter implements Courier {
       const path = parsed.command.path.join(" ");
       if (parsed.command.where === "pool" && direct) {
         // A direct message with the bot: the member's own commands, for their one pool.
-        const pool = IN_DM.has(path) || parsed.command.path[0] === "me" || parsed.command.personal === true ? await this.onlyPool(event.sender) : { refusal: `!dpool ${text} works only in a room of the pool, not in a direct message: type it in one of its rooms` };
+        const pool = parsed.command.direct === true || parsed.command.personal === true ? await this.onlyPool(event.sender) : { refusal: `!dpool ${text} works only in a room of the pool, not in a direct message: type it in one of its rooms` };
         if ("refusal" in pool) {
           const message = pool.refusal;
           return this.answer(inv, await this.run(inv, () => refuse(this.o.engine, inv, { ok: false, code: "room_unbound", command: path, message, doc: [doc.line(doc.bad("✗ "), message)] })));
         }
         inv = { ...inv, caller: { ...inv.caller, roomId: pool.roomId } };
       } else if (parsed.command.where === "pool" && !(await this.roomIsBound(roomId))) return; // rooms of no pool: only starting commands
-      const binds = (parsed.command as { bindsRoom?: boolean }).bindsRoom ?? BINDING.has(path);
-      if (binds) {
+      if (parsed.command.bindsRoom === true) {
         const power = await this.power(roomId, event.sender);
         if (power.level < power.needed) {
           const message = `binding a room needs the power to change its settings (power level ${power.needed} in this room, yours is ${power.level}): ask a room admin or moderator to type !dpool ${text}`;
@@ -780,12 +766,12 @@ export class MatrixAdapter implements Courier {
       const reply = replyFromStored(this.o.engine.table, row.body);
       if (target.dm !== undefined && reply.ok) return this.replyPrivately(target, target.dm, reply, key);
       // A preview (pool correct) is confirmed by its asker's ✅ on it: which request it answers is noted by its event.
-      const preview = reply.ok && isPreview(this.o.engine.table, row.body);
+      const preview = reply.ok && previewOf(reply) !== undefined;
       const sent = await this.put(target.roomId, "m.room.message", this.answerContent(reply, target, preview), txnIdOf(key));
       if (preview) this.state.storeValue(`dpool.preview.${sent}`, row.requestId);
       // Charts of an answer in a thread stay in the thread (not replies themselves: the fallback points at the command).
       const inThread = target.thread === undefined ? {} : { "m.relates_to": { rel_type: "m.thread", event_id: target.thread, is_falling_back: true, "m.in_reply_to": { event_id: target.eventId } } };
-      if (reply.ok) await this.sendCharts(target.roomId, key, undefined, () => replyCharts(reply.command, reply.data, reply.view), inThread);
+      if (reply.ok) await this.sendCharts(target.roomId, key, undefined, () => [...attachmentsOf(reply)], inThread);
     });
   }
 
@@ -874,18 +860,12 @@ export class MatrixAdapter implements Courier {
     }
   }
 
-  /** The answer as a notice replying to its event (in its thread), lists as compact tables. */
+  /** The answer as a notice replying to its event (in its thread), in its compact form where the command has one (lists as tables). */
   private answerContent(reply: Reply, target: MatrixTarget, preview = false): object {
     let body: Doc = reply.doc;
     if (preview) body = [...body, doc.line(doc.muted(`Or react to this message with ✅: only ${target.sender ?? "the member who asked"} can confirm it that way.`))];
-    if (reply.ok && (reply.command === "task list" || reply.command === "good list")) {
-      const table = cards(reply.data);
-      const hint =
-        reply.command === "task list"
-          ? doc.line(doc.muted("Take one with "), doc.cmd("task claim <id>"), doc.muted(", or ✋ on its announcement."))
-          : doc.line(doc.muted("Take some with "), doc.cmd("good request <good> qty:<n>"), doc.muted("."));
-      if (table) body = [...table, hint];
-    }
+    const compact = reply.ok ? compactOf(reply) : null;
+    if (compact) body = compact;
     return this.forTarget(body, target);
   }
 

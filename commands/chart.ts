@@ -5,8 +5,8 @@
 // chart reads the same on a machine with no fonts installed. Its days are the pool's, in its
 // time zone (policy `timezone`), which the title names, as every time the bot shows.
 import { createRequire } from "node:module";
-import { createCanvas, GlobalFonts, type SKRSContext2D } from "@napi-rs/canvas";
-import { formatWeight } from "../src/core/amounts.ts";
+import type { SKRSContext2D } from "@napi-rs/canvas";
+import { formatWeight, weightOf, weightPpm } from "../src/core/amounts.ts";
 import { wallClock } from "../src/core/cron.ts";
 import type { ProjectSummary } from "../src/services/summary.ts";
 import type { SummaryChart } from "../src/services/summary-chart.ts";
@@ -31,9 +31,21 @@ const FONT = "DPool Sans";
 const FONT_BOLD = "DPool Sans Bold";
 let fontsReady = false;
 
+type CanvasModule = typeof import("@napi-rs/canvas");
+let canvasModule: CanvasModule | undefined;
+
+/**
+ * @napi-rs/canvas, loaded on the first chart drawn: commands/summary.ts imports this file, so a
+ * top-level import would load the native Skia library into every `dpool exec` and every start.
+ */
+function canvasLib(): CanvasModule {
+  return (canvasModule ??= createRequire(import.meta.url)("@napi-rs/canvas") as CanvasModule);
+}
+
 function registerFonts(): void {
   if (fontsReady) return;
   const require = createRequire(import.meta.url);
+  const { GlobalFonts } = canvasLib();
   const regular = GlobalFonts.registerFromPath(require.resolve("dejavu-fonts-ttf/ttf/DejaVuSans.ttf"), FONT);
   const bold = GlobalFonts.registerFromPath(require.resolve("dejavu-fonts-ttf/ttf/DejaVuSans-Bold.ttf"), FONT_BOLD);
   if (!regular || !bold) throw new Error("could not load the chart font (dejavu-fonts-ttf)");
@@ -59,7 +71,7 @@ export function chartInput(s: ProjectSummary, view: View): ChartInput {
     title: `${s.project.name} (${s.project.slug})`,
     from: s.from,
     to: s.to,
-    kinds: chart.kinds.map((k) => ({ kind: k.kind, points: k.points.map((p) => ({ at: p.at, weight: p.weight / 1_000_000 })) })),
+    kinds: chart.kinds.map((k) => ({ kind: k.kind, points: k.points.map((p) => ({ at: p.at, weight: weightOf(p.weight) })) })),
     goods: chart.goods.map((g) => ({ good: g.good, supply: g.supply, demand: g.demand })),
     timeZone: view.timeZone,
   };
@@ -92,7 +104,7 @@ interface Box {
 
 export function renderChart(input: ChartInput): Buffer {
   registerFonts();
-  const canvas = createCanvas(CHART_WIDTH, CHART_HEIGHT);
+  const canvas = canvasLib().createCanvas(CHART_WIDTH, CHART_HEIGHT);
   const g = canvas.getContext("2d");
   g.fillStyle = BACKGROUND;
   g.fillRect(0, 0, CHART_WIDTH, CHART_HEIGHT);
@@ -151,7 +163,7 @@ function drawWeights(g: SKRSContext2D, input: ChartInput, box: Box): void {
     const more = i === shown - 1 && kinds.length > shown ? ` (+${kinds.length - shown} more)` : "";
     g.fillStyle = COLOURS[i % COLOURS.length]!;
     g.fillRect(lx, ly - 9, 14, 4);
-    text(g, fit(g, `${k.kind} ${formatWeight(Math.round(k.points.at(-1)!.weight * 1_000_000))}`, colW - 22 - (more ? g.measureText(more).width : 0), 11) + more, lx + 20, ly - 3, { size: 11 });
+    text(g, fit(g, `${k.kind} ${formatWeight(weightPpm(k.points.at(-1)!.weight))}`, colW - 22 - (more ? g.measureText(more).width : 0), 11) + more, lx + 20, ly - 3, { size: 11 });
   });
 }
 

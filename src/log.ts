@@ -4,9 +4,10 @@
 // TTY) they are JSON, one per line. DPOOL_LOG_LEVEL (trace, debug, info, warn, error, fatal)
 // and DPOOL_LOG_FORMAT (pretty or json) override the defaults. No line carries a secret: fields
 // named like one are redacted, and every message, error and stack is scrubbed (src/secrets.ts).
+import { createRequire } from "node:module";
 import { Writable } from "node:stream";
 import { pino, type DestinationStream, type Level, type Logger, type LoggerOptions as PinoOptions } from "pino";
-import pretty from "pino-pretty";
+import type { PrettyOptions } from "pino-pretty";
 import { REDACTED, scrubSecrets, scrubValue, secretValues } from "./secrets.ts";
 
 export type { Logger };
@@ -70,7 +71,7 @@ export function createLogger(o: LoggerOptions = {}): Logger {
   const options = safeOptions(level, o.secrets);
   if (wantPretty) {
     const dest = o.destination;
-    const stream = pretty({
+    const stream = lazyPretty({
       // pino-pretty writes to a real stream: a plain { write } object is wrapped in one.
       destination:
         dest === undefined
@@ -92,6 +93,23 @@ export function createLogger(o: LoggerOptions = {}): Logger {
     return pino(options, stream);
   }
   return pino(options, o.destination ?? pino.destination({ dest: 2, sync: true }));
+}
+
+type Pretty = typeof import("pino-pretty");
+
+/**
+ * A pino-pretty stream made on the first line written: loading pino-pretty (and the modules it
+ * brings) took a few milliseconds of every start, while `dpool exec` makes a pretty logger at
+ * each command and most commands log nothing.
+ */
+function lazyPretty(options: PrettyOptions): DestinationStream {
+  let stream: DestinationStream | undefined;
+  return {
+    write(line: string) {
+      stream ??= (createRequire(import.meta.url)("pino-pretty") as Pretty)(options);
+      stream.write(line);
+    },
+  };
 }
 
 /** A logged line as tests read it back. */

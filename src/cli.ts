@@ -2,6 +2,8 @@
 //   dpool exec [--db FILE] [--as NAME] [--room NAME] [--at ISO-TIME] [--json] [--request-id ID] -- <command text>
 //   dpool console [--db FILE]      (the same as npm start without platform tokens)
 //   dpool backup | export | import (src/cli-data.ts)
+//   dpool migrate-to-postgres --from FILE --to URL (db/migrate-to-pg.ts)
+// DPOOL_DATABASE_URL=postgres://... runs `dpool exec` on that PostgreSQL database instead of the file.
 // Exit codes: 0 ok, 1 refused (or a bug), 2 usage error, 3 the database cannot be used.
 // Everything after `--` is command text, also words that look like dpool's own options.
 import { createLogger } from "./log.ts";
@@ -12,7 +14,7 @@ import { runText } from "../commands/dispatch.ts";
 import { quote } from "../commands/text.ts";
 import { DEFAULT_DB_FILE } from "../db/client.ts";
 import { consoleText } from "../adapters/console/render.ts";
-import { openApp } from "./app.ts";
+import { openApp, openDatabaseUrl } from "./app.ts";
 import { systemClock } from "./clock.ts";
 import { backupCommand, DATA_USAGE, exportCommand, failureOf, importCommand, tell } from "./cli-data.ts";
 import { excerpt } from "./core/clean-text.ts";
@@ -21,7 +23,8 @@ import { parseMoment } from "./core/moments.ts";
 const USAGE =
   "usage: dpool exec [--db FILE] [--as NAME] [--room NAME] [--at ISO-TIME] [--json] [--request-id ID] -- <command text>\n" +
   "       dpool console [--db FILE] [--as NAME] [--room NAME]\n" +
-  DATA_USAGE;
+  DATA_USAGE +
+  "\n       dpool migrate-to-postgres --from FILE --to postgres://USER@HOST:PORT/DATABASE [--json]";
 
 export interface CliOptions {
   db: string;
@@ -112,8 +115,15 @@ export async function exec(argv: readonly string[], env: NodeJS.ProcessEnv, out:
   const o = parsed.opts;
   if (o.rest.length === 0) return usage("no command given: put it after --, e.g. dpool exec -- pool info");
   let app: ReturnType<typeof openApp>;
+  let store: Awaited<ReturnType<typeof openDatabaseUrl>>;
   try {
-    app = openApp({ dbFile: o.db, logger: createLogger({ level: env.DPOOL_LOG_LEVEL, pretty: env.DPOOL_LOG_FORMAT !== "json", destination: { write: (line: string) => errOut(line.trimEnd()) } }) });
+    // pg is loaded only when DPOOL_DATABASE_URL is set.
+    store = await openDatabaseUrl(env);
+  } catch (e) {
+    return tell({ code: "database", message: e instanceof Error ? e.message : String(e), exit: 3 }, o.json, out, errOut);
+  }
+  try {
+    app = openApp({ dbFile: o.db, store, logger: createLogger({ level: env.DPOOL_LOG_LEVEL, pretty: env.DPOOL_LOG_FORMAT !== "json", destination: { write: (line: string) => errOut(line.trimEnd()) } }) });
   } catch (e) {
     // A folder, a file that is not a database, a read-only place: one line, never a stack.
     return tell(failureOf(e, o.db), o.json, out, errOut);
@@ -157,6 +167,11 @@ export async function main(argv: string[]): Promise<number> {
       return exportCommand(rest, process.env, write, writeErr);
     case "import":
       return importCommand(rest, process.env, write, writeErr);
+    case "migrate-to-postgres": {
+      // Loaded here only: pg and the copy are no cost to dpool exec.
+      const { migrateCommand } = await import("../db/migrate-to-pg.ts");
+      return migrateCommand(rest, write, writeErr);
+    }
     case "console": {
       const parsed = parseCliArgs(rest, process.env);
       if (!parsed.ok) {

@@ -96,7 +96,7 @@ export class DiscordAdapter {
 
   constructor(private readonly o: DiscordOptions) {
     this.logger = (o.logger ?? createLogger()).child({ platform: "discord" });
-    this.inbox = o.inboxFile ? new Inbox(o.inboxFile, { log: (line) => this.logger.warn(line) }) : undefined;
+    this.inbox = o.inboxFile ? new Inbox(o.inboxFile, { logger: this.logger }) : undefined;
     // Slash commands need no privileged intent: Guilds is enough.
     this.client = new Client({ intents: [GatewayIntentBits.Guilds], ...(o.apiBase ? { rest: { api: o.apiBase } } : {}) });
     this.courier = new DiscordCourier({ rest: this.client.rest, store: o.store, table: o.engine.table, logger: this.logger, live: this.live, started: () => this.started });

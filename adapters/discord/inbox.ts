@@ -6,6 +6,7 @@
 // answer goes out through its token (valid for 15 minutes); one never acknowledged is left alone,
 // so it changed nothing. The command's request id keeps a second run from changing anything twice.
 import { appendFileSync, chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import type { Logger } from "../../src/log.ts";
 import { keepPrivate, tightenedLine } from "../../src/secrets.ts";
 import type { Caller } from "../../src/services/context.ts";
 import { TOKEN_TTL_MS, type ReplyTarget } from "./courier.ts";
@@ -32,13 +33,13 @@ export interface InboxEntry {
 
 export class Inbox {
   private appended = 0;
-  /** `log` hears of a file that was readable by others and is private now (one line). */
+  /** `logger` hears (a warning) of a file that was readable by others and is private now. */
   constructor(
     readonly file: string,
-    o: { log?: (line: string) => void } = {},
+    o: { logger?: Logger } = {},
   ) {
     const wider = keepPrivate(file);
-    if (wider !== null) o.log?.(tightenedLine(file, wider));
+    if (wider !== null) o.logger?.warn({ file, mode: wider.toString(8).padStart(4, "0") }, tightenedLine(file, wider));
   }
 
   /** Records an acknowledged interaction (synchronously: it is on disk before the command runs). */

@@ -193,7 +193,7 @@ export class MatrixAdapter implements Courier {
   /** Logs in (with the stored or given token, or once with user and password) and prepares the client. */
   static async connect(o: MatrixOptions): Promise<MatrixAdapter> {
     routeSdkLogs(o.logger ?? createLogger());
-    const state = new StateFile(o.storageFile, { log: (line) => (o.logger ?? createLogger()).warn(line) });
+    const state = new StateFile(o.storageFile, { logger: (o.logger ?? createLogger()).child({ platform: "matrix" }) });
     let token = o.accessToken ?? state.readValue("dpool.accessToken");
     if (!token) {
       if (!o.user || !o.password) throw new Error("no MATRIX_ACCESS_TOKEN, and no MATRIX_USER and MATRIX_PASSWORD to log in with");

@@ -8,6 +8,7 @@
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { IFilterInfo, IStorageProvider } from "@vector-im/matrix-bot-sdk";
+import type { Logger } from "../../src/log.ts";
 import { keepPrivate, tightenedLine } from "../../src/secrets.ts";
 
 interface StateData {
@@ -26,14 +27,14 @@ export class StateFile implements IStorageProvider {
   private depth = 0;
   private dirty = false;
 
-  /** `log` hears of a file that was readable by others and is private now (one line). */
+  /** `logger` hears (a warning) of a file that was readable by others and is private now. */
   constructor(
     readonly file: string,
-    o: { log?: (line: string) => void } = {},
+    o: { logger?: Logger } = {},
   ) {
     mkdirSync(dirname(file), { recursive: true });
     const wider = keepPrivate(file);
-    if (wider !== null) o.log?.(tightenedLine(file, wider));
+    if (wider !== null) o.logger?.warn({ file, mode: wider.toString(8).padStart(4, "0") }, tightenedLine(file, wider));
     let raw: Partial<StateData> = {};
     try {
       const text = readFileSync(file, "utf8").trim();

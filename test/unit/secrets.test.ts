@@ -106,21 +106,23 @@ describe("files holding tokens are private", () => {
   it("GIVEN a new Matrix state file THEN it is written 0600; an existing 0644 one is tightened at start with one line", () => {
     dir = mkdtempSync(join(tmpdir(), "dpool-secrets-"));
     const fresh = join(dir, "a", "matrix-state.json");
-    const logged: string[] = [];
-    new StateFile(fresh, { log: (l) => logged.push(l) }).storeValue("dpool.accessToken", MATRIX_TOKEN);
+    const { logger, lines } = memoryLogger();
+    new StateFile(fresh, { logger }).storeValue("dpool.accessToken", MATRIX_TOKEN);
     expect(mode(fresh)).toBe(0o600);
-    expect(logged).toEqual([]);
+    expect(lines).toEqual([]);
 
     const old = join(dir, "matrix-state.json");
     writeFileSync(old, JSON.stringify({ kvStore: { "dpool.accessToken": MATRIX_TOKEN } }), { mode: 0o644 });
     expect(mode(old)).toBe(0o644);
-    const s = new StateFile(old, { log: (l) => logged.push(l) });
+    const s = new StateFile(old, { logger });
     expect(mode(old)).toBe(0o600);
-    expect(logged).toEqual([`${old} was readable by other users (mode 0644); it holds tokens, so it is now readable by the bot's user only (0600)`]);
+    expect(lines).toEqual([
+      expect.objectContaining({ level: "warn", file: old, mode: "0644", msg: `${old} was readable by other users (mode 0644); it holds tokens, so it is now readable by the bot's user only (0600)` }),
+    ]);
     s.setSyncToken("s2");
     expect(mode(old)).toBe(0o600);
-    new StateFile(old, { log: (l) => logged.push(l) });
-    expect(logged).toHaveLength(1);
+    new StateFile(old, { logger });
+    expect(lines).toHaveLength(1);
   });
 
   it("GIVEN a temporary state file left 0644 by a crash THEN the next write is still 0600", () => {
@@ -134,17 +136,17 @@ describe("files holding tokens are private", () => {
   it("GIVEN the Discord interaction inbox THEN created 0600, an existing 0644 one tightened with one line, compaction keeps 0600", () => {
     dir = mkdtempSync(join(tmpdir(), "dpool-secrets-"));
     const file = join(dir, "dpool.sqlite.discord-inbox");
-    const logged: string[] = [];
+    const { logger, lines } = memoryLogger();
     const entry = { target: { interaction: "1", token: "interaction-token", at: Date.now() }, caller: { platform: "discord", userId: "u", displayName: "u", roomId: "r" }, now: Date.now(), plan: { text: "me balance" } };
-    new Inbox(file, { log: (l) => logged.push(l) }).record(entry as never);
+    new Inbox(file, { logger }).record(entry as never);
     expect(mode(file)).toBe(0o600);
-    expect(logged).toEqual([]);
+    expect(lines).toEqual([]);
 
     const old = join(dir, "old.discord-inbox");
     writeFileSync(old, `${JSON.stringify(entry)}\n`, { mode: 0o644 });
-    const inbox = new Inbox(old, { log: (l) => logged.push(l) });
+    const inbox = new Inbox(old, { logger });
     expect(mode(old)).toBe(0o600);
-    expect(logged).toEqual([expect.stringMatching(/old\.discord-inbox was readable by other users \(mode 0644\)/)]);
+    expect(lines).toEqual([expect.objectContaining({ level: "warn", file: old, mode: "0644", msg: expect.stringMatching(/old\.discord-inbox was readable by other users \(mode 0644\)/) })]);
     writeFileSync(`${old}.tmp-${process.pid}`, "", { mode: 0o644 });
     expect(inbox.compact(Date.now())).toHaveLength(1);
     expect(mode(old)).toBe(0o600);

@@ -253,7 +253,7 @@ export async function requestGood(c: PoolCtx, name: string, qtyGiven: number | u
   // no round spends work on it.
   const cost = effort * qty;
   const accountRow = await c.tx.account(c.pool.row.id, "member", c.member.id);
-  if (!accountRow) await ensureAccount(c.tx, c.pool.row.id, "member", c.member.id);
+  const accountId = accountRow?.id ?? (await ensureAccount(c.tx, c.pool.row.id, "member", c.member.id));
   const balance = accountRow?.balance ?? 0;
   const committed = await committedCharges(c, c.member.id, waiting);
   if (!withinCreditLimit(balance - committed, cost, c.pool.policy.creditLimit)) {
@@ -262,8 +262,9 @@ export async function requestGood(c: PoolCtx, name: string, qtyGiven: number | u
   }
   if (pending.requests === 0 && fresh.stock >= qty) {
     const id = await c.tx.insertGoodRequest({ ...base, filled: qty, status: "allocated", closedAt: c.now });
-    await allocate(c.tx, fresh, { requestId: id, roundId: null, memberId: c.member.id, qty, effort, weight: WEIGHT_ONE, total: cost, at: c.now, requestKey: c.requestId });
-    const after = (await c.tx.good(good.id)) ?? good;
+    // The member's account and the good's stock as read above: nothing in this command changed them since.
+    await allocate(c.tx, fresh, { requestId: id, roundId: null, memberId: c.member.id, qty, effort, weight: WEIGHT_ONE, total: cost, at: c.now, requestKey: c.requestId }, { memberAccount: accountId, stock: fresh.stock });
+    const after = { ...fresh, stock: fresh.stock - qty };
     return ok({ request: { id, ...base, filled: qty, status: "allocated", closedAt: c.now }, good: await viewGood(c.tx, after, c.pool.policy, effortNow), cost, round: null, was: null, allocated: null });
   }
   const id = await c.tx.insertGoodRequest({ ...base, filled: 0, status: "pending", closedAt: null });
@@ -336,15 +337,16 @@ async function postRoundEntries(tx: Tx, es: readonly NewEntry[]): Promise<void> 
 /**
  * Hands units to a member: stock goes down, the producing project is credited the effort, and
  * the commons the surplus above it. Producers never get more than the effort. (A round does
- * the same for all its winners at once, in `closeRound`.)
+ * the same for all its winners at once, in `closeRound`.) `known`: the member's account and the
+ * good's stock, when the caller read them in this transaction and nothing changed them since.
  */
-async function allocate(tx: Tx, good: GoodRow, a: Allocation): Promise<AllocationRow> {
+async function allocate(tx: Tx, good: GoodRow, a: Allocation, known?: { readonly memberAccount: number; readonly stock: number }): Promise<AllocationRow> {
   const poolId = good.poolId;
-  const member = await ensureAccount(tx, poolId, "member", a.memberId);
+  const member = known?.memberAccount ?? (await ensureAccount(tx, poolId, "member", a.memberId));
   const project = await ensureAccount(tx, poolId, "project", good.projectId);
   const commons = await ensureAccount(tx, poolId, "commons", poolId);
   for (const p of allocationEntries(good, a, member, project, commons)) await postEntry(tx, p);
-  const current = (await tx.good(good.id))?.stock ?? good.stock;
+  const current = known?.stock ?? (await tx.good(good.id))?.stock ?? good.stock;
   await tx.setStock(good.id, current - a.qty);
   const row = { goodId: good.id, requestId: a.requestId, roundId: a.roundId, memberId: a.memberId, qty: a.qty, effort: a.effort, weight: a.weight, cost: a.total, at: a.at };
   return { id: await tx.insertAllocation(row), ...row };

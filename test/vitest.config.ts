@@ -1,14 +1,97 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { defineConfig } from "vitest/config";
+import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config";
+import { pgUnavailable } from "./support/pg.ts";
 
-export default defineConfig({
-  root: fileURLToPath(new URL("..", import.meta.url)),
-  test: {
-    include: ["test/**/*.test.ts"],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
-    pool: "forks",
-    // Vitest leaves one core idle by default; on CI's two cores both run test files.
-    maxWorkers: 2,
-  },
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+// Test files about SQLite itself, which the "postgres" project leaves out (they run on SQLite):
+const SQLITE_ONLY = [
+  // The SQLite migrations of db/migrations, applied to SQLite files.
+  "test/unit/db/migrations.test.ts",
+  // SQLite's query plans (EXPLAIN QUERY PLAN, INDEXED BY) over a history in a SQLite file.
+  "test/unit/db/query-plans.test.ts",
+  // `dpool backup` copies the SQLite file (VACUUM INTO) and checks it.
+  "test/e2e/backup.test.ts",
+  // `dpool export` and `import` read and write the SQLite file only.
+  "test/e2e/export-import.test.ts",
+  // Statements counted per command are the SQLite store's (its statement counter).
+  "test/unit/db/query-count.test.ts",
+  // Reads beside another process's BEGIN IMMEDIATE and WAL: SQLite's file lock.
+  "test/unit/services/reads-beside-writes.test.ts",
+  // `dpool migrate-to-postgres` copies a SQLite file into PostgreSQL: its pools are SQLite's.
+  "test/e2e/pg-migrate.test.ts",
+];
+
+// Test files that still read or write rows with SQL of their own on SQLite's connection
+// (store.db.$client, often in synchronous model checks); they run on SQLite only until they
+// use sqlRows (test/support/db-dump.ts) instead.
+const SQLITE_SQL = [
+  "test/property/clean-text.property.test.ts",
+  "test/property/goods.property.test.ts",
+  "test/property/ledger.property.test.ts",
+  "test/property/link.property.test.ts",
+  "test/property/reads-now.property.test.ts",
+  "test/property/tasks.property.test.ts",
+  "test/unit/services/admission.test.ts",
+  "test/unit/services/audit.test.ts",
+  "test/unit/services/boards-lazy.test.ts",
+  "test/unit/services/bounded-answers.test.ts",
+  "test/unit/services/catch-up.test.ts",
+  "test/unit/services/due.test.ts",
+  "test/unit/services/long-lists.test.ts",
+  "test/unit/services/market.test.ts",
+  "test/unit/services/members.test.ts",
+  "test/unit/services/read-cache.test.ts",
+  "test/unit/services/rooms.test.ts",
+  "test/unit/services/storage.test.ts",
+  "test/unit/services/summary-period.test.ts",
+];
+
+/**
+ * The test files whose behaviour goes through a store by way of testPool (test/support/app.ts):
+ * every one of them runs a second time on PostgreSQL, but those in SQLITE_ONLY and SQLITE_SQL.
+ */
+function storeTestFiles(): string[] {
+  const files: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, e.name);
+      if (e.isDirectory()) walk(path);
+      else if (e.name.endsWith(".test.ts") && /\b(testPool|riverside)\(/.test(readFileSync(path, "utf8"))) files.push(relative(root, path));
+    }
+  };
+  walk(join(root, "test"));
+  return files.filter((f) => !SQLITE_ONLY.includes(f) && !SQLITE_SQL.includes(f)).sort();
+}
+
+export default defineConfig(async () => {
+  // The PostgreSQL half runs when a server answers (DPOOL_TEST_PG_URL, or the local one).
+  const noPg = await pgUnavailable();
+  if (noPg) console.log(noPg);
+  const projects: TestProjectInlineConfiguration[] = [{ extends: true, test: { name: "sqlite", include: ["test/**/*.test.ts"] } }];
+  if (!noPg) {
+    projects.push({
+      extends: true,
+      test: {
+        name: "postgres",
+        include: storeTestFiles(),
+        env: { DPOOL_TEST_STORE: "postgres" },
+        globalSetup: ["test/support/pg-global-setup.ts"],
+        setupFiles: ["test/support/pg-setup.ts"],
+      },
+    });
+  }
+  return {
+    root,
+    test: {
+      testTimeout: 60_000,
+      hookTimeout: 60_000,
+      pool: "forks",
+      // Vitest leaves one core idle by default; on CI's two cores both run test files.
+      maxWorkers: 2,
+      projects,
+    },
+  };
 });

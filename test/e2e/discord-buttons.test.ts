@@ -95,6 +95,6 @@ describe("Discord buttons: a command's key and typed values", () => {
     const refused = await press("bob", 'dpool-do:tc:{"id":"twelve"}');
     expect(refused.ephemeral).toBe(true);
     expect(refused.text).toContain("id must be a whole number");
-    expect(dumpTables(app.store)).toBe(before);
+    expect(await dumpTables(app.store)).toBe(before);
   });
 });

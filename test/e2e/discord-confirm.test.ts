@@ -76,7 +76,7 @@ describe("pool correct on Discord: the preview's buttons", () => {
     expect(preview.ephemeral).toBe(false);
     expect(preview.text).toContain("would be reversed");
     expect(preview.text).toContain("Nothing is changed yet");
-    expect(dumpTables(app.store)).toBe(before);
+    expect(await dumpTables(app.store)).toBe(before);
     const buttons = buttonsOf(preview.reply);
     reverse = buttons.find((b) => b.label === "Reverse entry #1")!;
     cancel = buttons.find((b) => b.label === "Cancel")!;
@@ -90,7 +90,7 @@ describe("pool correct on Discord: the preview's buttons", () => {
     await pressed.settled();
     expect(pressed.text).toContain("only the member who asked for this pool correct can confirm it");
     expect(pressed.messages.every((m) => ((m.flags ?? 0) & 64) !== 0)).toBe(true);
-    expect(dumpTables(app.store)).toBe(before);
+    expect(await dumpTables(app.store)).toBe(before);
   });
 
   it("GIVEN the preview WHEN alice presses Reverse THEN entry #1 is reversed, bob's balance is back to 0 and task show reads it corrected", async () => {
@@ -122,7 +122,7 @@ describe("pool correct on Discord: the preview's buttons", () => {
     expect(again.messages).toHaveLength(1);
     expect(again.messages[0]!.flags! & 64).toBe(64);
     expect(again.text).toContain("entry #1 was already corrected by entry #2");
-    expect(dumpTables(app.store)).toBe(before);
+    expect(await dumpTables(app.store)).toBe(before);
   });
 
   it("GIVEN a preview WHEN bob presses Cancel THEN he is refused privately; WHEN alice does THEN the preview loses its buttons and nothing changes", async () => {
@@ -147,6 +147,6 @@ describe("pool correct on Discord: the preview's buttons", () => {
     expect(buttonsOf(after)).toEqual([]);
     expect(after.embeds[0]?.footer?.text).toContain("Cancelled");
     expect(after.embeds[0]?.description).toContain("would be reversed");
-    expect(dumpTables(app.store)).toBe(before);
+    expect(await dumpTables(app.store)).toBe(before);
   });
 });

@@ -158,7 +158,7 @@ describe("Discord end to end", () => {
 
     const unbound = await run("bob", "bakery", "me", "balance");
     expect(unbound.content).toContain("this room belongs to no pool yet");
-    expect(dumpTables(app.store)).toBe(before);
+    expect(await dumpTables(app.store)).toBe(before);
   });
 
   it("GIVEN work sent back THEN the worker gets a direct message", async () => {
@@ -202,7 +202,7 @@ describe("Discord end to end", () => {
     const before = await quietDump(app.store);
     const typo = await run("bob", "lobby", "good", "request", [{ name: "good", type: STRING, value: "bred" }]);
     expect(typo.text).toMatch(/there is no good "bred" in this pool: did you mean "bread"\?/);
-    expect(dumpTables(app.store)).toBe(before);
+    expect(await dumpTables(app.store)).toBe(before);
   });
 
   it("GIVEN the same interaction delivered twice THEN its credit is posted once", async () => {
@@ -359,7 +359,7 @@ describe("Discord: binding channels needs Manage Channels; /help and /me link wo
       expect(tries[i]!.ephemeral, name).toBe(true);
       expect(tries[i]!.text, name).toBe(`✗ ${name} binds this channel, which needs the Manage Channels permission here: ask someone who has it to run ${name}`);
     }
-    expect(dumpTables(app.store)).toBe(before);
+    expect(await dumpTables(app.store)).toBe(before);
     // The same member's other commands run as before.
     expect((await run("bob", "lobby", "pool", "info")).text).toContain("Riverside commons");
   });
@@ -371,7 +371,7 @@ describe("Discord: binding channels needs Manage Channels; /help and /me link wo
     const tried = await run(CAROL, "lobby", "project", "room", [{ name: "project", type: STRING, value: "bakery" }]);
     expect(tried.text).not.toContain("Manage Channels");
     expect(tried.text).toMatch(/coordinator|admin/);
-    expect(dumpTables(app.store)).toBe(before);
+    expect(await dumpTables(app.store)).toBe(before);
   });
 
   it("GIVEN a button carrying a binding command THEN bob is refused the same way, and in a DM it says to use a server channel", async () => {
@@ -382,7 +382,7 @@ describe("Discord: binding channels needs Manage Channels; /help and /me link wo
     const inDm = fake.interact({ type: "button", user: "alice", guildId: null, customId: "dpool:pool create Kitchen" });
     await inDm.settled();
     expect(inDm.text).toBe("✗ /pool create binds a server channel: run it in the channel to bind (it needs Manage Channels there), not in a direct message");
-    expect(dumpTables(app.store)).toBe(before);
+    expect(await dumpTables(app.store)).toBe(before);
   });
 
   it("GIVEN the commands registered globally THEN /help and /me are offered in DMs (contexts), the rest only in servers, none with dm_permission", async () => {
@@ -421,7 +421,7 @@ describe("Discord: binding channels needs Manage Channels; /help and /me link wo
     await balance.settled();
     expect(balance.ephemeral).toBe(true);
     expect(balance.text).toBe("✗ /me balance works in a channel of your pool, not in a direct message: run it there (here /help and /me link work)");
-    expect(dumpTables(app.store)).toBe(before);
+    expect(await dumpTables(app.store)).toBe(before);
   });
 
   it("GIVEN every message of the scenarios above THEN commands are named as slash commands with real options, never with !dpool or as typed text", () => {

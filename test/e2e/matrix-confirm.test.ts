@@ -54,7 +54,7 @@ describe("pool correct on Matrix: ✅ on the preview", () => {
     preview = await say(alice, "!dpool pool correct 1 hours were reported twice");
     expect(text(preview)).toContain("would be reversed");
     expect(text(preview)).toContain(`react to this message with ✅: only ${alice.userId} can confirm it`);
-    expect(dumpTables(app.store)).toBe(before);
+    expect(await dumpTables(app.store)).toBe(before);
   });
 
   it("GIVEN the preview WHEN bob reacts ✅ THEN he gets a short refusal and nothing changes; other reactions do nothing", async () => {
@@ -67,7 +67,7 @@ describe("pool correct on Matrix: ✅ on the preview", () => {
     hs.react(lobby, alice.userId, preview.event_id, "👍");
     await settle();
     expect(hs.sentBy(lobby, botUser.userId)).toHaveLength(said);
-    expect(dumpTables(app.store)).toBe(before);
+    expect(await dumpTables(app.store)).toBe(before);
     expect(entries()).toHaveLength(1);
   });
 
@@ -94,7 +94,7 @@ describe("pool correct on Matrix: ✅ on the preview", () => {
     const again = hs.react(lobby, alice.userId, preview.event_id, "✔️");
     const refused = await hs.waitForEvent(lobby, (e) => e.sender === botUser.userId && text(e).includes("already corrected"), 10_000, { after: again });
     expect(text(refused)).toContain("entry #1 was already corrected by entry #2");
-    expect(dumpTables(app.store)).toBe(before);
+    expect(await dumpTables(app.store)).toBe(before);
   });
 });
 

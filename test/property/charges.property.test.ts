@@ -15,6 +15,7 @@ import { DAY_MS, HOUR_MS } from "../../src/clock.ts";
 import { daysCharge, roundedCharge, unitsCharge } from "../../src/core/amounts.ts";
 import { WEIGHT_ONE } from "../../src/core/weights.ts";
 import { testPool } from "../support/app.ts";
+import { sqlRows } from "../support/db-dump.ts";
 
 /** A charge's exact value as a fraction: numerator over denominator. */
 const exact = (factors: readonly number[], divisor: number) => ({ n: factors.reduce((a, f) => a * BigInt(f), 1n), d: BigInt(divisor) });
@@ -106,9 +107,9 @@ describe("many small charges add up to their exact total", () => {
             const clearing = Math.round(Number(lowest.weight) * WEIGHT_ONE);
             if (supply > 0 && Number(lowest.weight) < Number(ranked[0]!.weight)) for (const w of winners) exacts.push(exact([w.qty, p.seedEffort, clearing], WEIGHT_ONE));
             // The ledger's charges: loans, allocations and the surpluses above the effort.
-            const db = t.store.db.$client;
-            const charged = (db.prepare("SELECT coalesce(sum(amount), 0) AS s FROM entries WHERE kind IN ('loan', 'allocation', 'surplus')").get() as { s: number }).s;
-            const count = (db.prepare("SELECT count(*) AS n FROM loans").get() as { n: number }).n + (db.prepare("SELECT count(*) AS n FROM allocations").get() as { n: number }).n;
+            const one = async (sql: string) => ((await sqlRows<{ n: number }>(t.store, sql)) as [{ n: number }])[0].n;
+            const charged = await one("SELECT coalesce(sum(amount), 0) AS n FROM entries WHERE kind IN ('loan', 'allocation', 'surplus')");
+            const count = (await one("SELECT count(*) AS n FROM loans")) + (await one("SELECT count(*) AS n FROM allocations"));
             expect(count).toBe(exacts.length);
             // Sum of the exact fractions, compared as fractions: |charged - sum| <= count / 2, but
             // for charges below half a milli-hour, charged 0.001 wh (less than one more each).

@@ -512,8 +512,8 @@ const userOf = (who: Who, good?: GoodName): User => (who < 0 ? (good ? goodOf(go
 const hours = (milli: number) => String(milli / 1000);
 
 /** The database without the pool's clock, which every command moves to its time (reads too). */
-function dumpSansClock(t: TestPool): string {
-  const tables = JSON.parse(t.dump()) as Array<[string, Array<Record<string, unknown>>]>;
+async function dumpSansClock(t: TestPool): Promise<string> {
+  const tables = JSON.parse(await t.dump()) as Array<[string, Array<Record<string, unknown>>]>;
   for (const [name, rows] of tables) if (name === "pools") for (const r of rows) delete r.clock;
   return JSON.stringify(tables);
 }
@@ -523,15 +523,15 @@ function dumpSansClock(t: TestPool): string {
  * `readOnly`: a read when nothing is due, which changes nothing but the pool's clock.
  */
 async function command(s: State, user: User, text: string, o: { requestId?: string; readOnly?: boolean } = {}): Promise<Reply> {
-  const before = s.t.dump();
-  const quiet = o.readOnly ? dumpSansClock(s.t) : "";
+  const before = await s.t.dump();
+  const quiet = o.readOnly ? await dumpSansClock(s.t) : "";
   const requestId = o.requestId ?? `console:step-${++s.n}`;
   const reply = await s.t.say(user, text, { requestId });
   if (!reply.ok) {
     expect(reply.code, `"${text}" as ${user}: ${reply.message}`).not.toBe("internal");
-    expect(s.t.dump(), `refused "${text}" as ${user} (${reply.code}) changed the database`).toBe(before);
+    expect(await s.t.dump(), `refused "${text}" as ${user} (${reply.code}) changed the database`).toBe(before);
   } else if (o.readOnly) {
-    expect(dumpSansClock(s.t), `"${text}" changed the database`).toBe(quiet);
+    expect(await dumpSansClock(s.t), `"${text}" changed the database`).toBe(quiet);
   } else if (MUTATING(text) && !reply.replayed) {
     s.done.push({ requestId, user, text, data: reply.data });
   }
@@ -1101,9 +1101,9 @@ async function step(s: State, a: Action) {
       }
       if (closed.length > 0) count("due:closed-rounds");
       // Nothing is due any more: running it again changes nothing.
-      const dump = s.t.dump();
+      const dump = await s.t.dump();
       expect(await s.t.store.transaction((tx) => closeDueRounds(tx, now))).toEqual([]);
-      expect(s.t.dump()).toBe(dump);
+      expect(await s.t.dump()).toBe(dump);
       checkStep(s, before, "due", expected);
       return invariants(s);
     }
@@ -1113,9 +1113,9 @@ async function step(s: State, a: Action) {
         const now = s.t.clock.now().getTime();
         await s.t.store.transaction((tx) => settlePeriod(tx, now));
         caught = model;
-        const dump = s.t.dump();
+        const dump = await s.t.dump();
         expect(await s.t.store.transaction((tx) => settlePeriod(tx, now, POOL_ID))).toEqual([]);
-        expect(s.t.dump()).toBe(dump);
+        expect(await s.t.dump()).toBe(dump);
       } else {
         const reply = await command(s, user, "pool settle");
         ran(reply);
@@ -1289,7 +1289,7 @@ async function step(s: State, a: Action) {
       // refused (half the time the caller, else anyone). Neither changes anything.
       const earlier = s.done[a.pick % Math.max(1, s.done.length)];
       if (!earlier) return;
-      const before = s.t.dump();
+      const before = await s.t.dump();
       const who = a.pick % 2 === 0 ? earlier.user : userOf(a.who);
       const reply = await s.t.say(who, earlier.text, { requestId: earlier.requestId });
       if (who === earlier.user) {
@@ -1300,7 +1300,7 @@ async function step(s: State, a: Action) {
         expect(reply).toMatchObject({ ok: false, code: "request_reused" });
         count("replay:refused");
       }
-      expect(s.t.dump()).toBe(before);
+      expect(await s.t.dump()).toBe(before);
       break;
     }
     case "garbage": {
@@ -1727,7 +1727,7 @@ async function lateHistory(p: { roundHours: number; creditLimit: number }, actio
     await catchUp();
     // Rows written by a catch-up come in another order when it runs later: compared without
     // their ids (rounds by their good and opening time).
-    const tables = JSON.parse(t.dump()) as Array<[string, Array<Record<string, unknown>>]>;
+    const tables = JSON.parse(await t.dump()) as Array<[string, Array<Record<string, unknown>>]>;
     const roundKey = new Map<unknown, string>();
     for (const [name, rows] of tables) if (name === "rounds") for (const r of rows) roundKey.set(r.id, `${r.good_id}@${r.opened_at}`);
     const sorted = (rows: Array<Record<string, unknown>>) => rows.map((r) => JSON.stringify(r)).sort();

@@ -333,7 +333,7 @@ interface Step {
 
 async function runStep(t: TestPool, m: Model, step: Step, requestId: string): Promise<Reply> {
   const q = sql(t);
-  const before = t.dump();
+  const before = await t.dump();
   const knewActor = m.userMember.has(step.user);
   const reply = await t.say(step.user, step.text, { room: step.room, requestId });
   const label = `${step.user} in ${step.room}: ${JSON.stringify(step.text)} -> ${reply.ok ? "ok" : `${reply.code} (${reply.message})`}`;
@@ -341,7 +341,7 @@ async function runStep(t: TestPool, m: Model, step: Step, requestId: string): Pr
   if (step.predicted !== "any") {
     expect(reply.ok ? OK : no(reply.code), label).toEqual(step.predicted);
   }
-  const after = t.dump();
+  const after = await t.dump();
   if (!reply.ok) {
     expect(after, `a refused command changed the database: ${label}`).toBe(before);
     if (!knewActor) expect(q.identity("console", step.user)).toBeUndefined();
@@ -360,7 +360,7 @@ async function runStep(t: TestPool, m: Model, step: Step, requestId: string): Pr
   // Replaying the same request id: same answer, nothing changes.
   if (MUTATING(step.text)) {
     const again = await t.say(step.user, step.text, { room: step.room, requestId });
-    expect(t.dump(), `replay changed the database: ${label}`).toBe(after);
+    expect(await t.dump(), `replay changed the database: ${label}`).toBe(after);
     if (reply.ok) {
       expect(again.ok && again.replayed, label).toBe(true);
       expect(again.ok && again.data).toStrictEqual(reply.data);
@@ -657,7 +657,7 @@ function checkBalance(t: TestPool, m: Model, member: number, data: { balance: nu
 }
 
 async function post(t: TestPool, m: Model, a: Extract<Action, { t: "post" }>, n: number) {
-  const before = t.dump();
+  const before = await t.dump();
   const chosen = { from: 0, to: 0 };
   const attempt = t.store.transaction(async (tx) => {
     const facts = await tx.auditFacts(POOL_ID);
@@ -684,7 +684,7 @@ async function post(t: TestPool, m: Model, a: Extract<Action, { t: "post" }>, n:
   );
   if (!valid || chosen.from === chosen.to) {
     expect(result.ok, `posting ${JSON.stringify({ ...a, ...chosen })} should be refused`).toBe(false);
-    expect(t.dump(), "a refused posting changed the database").toBe(before);
+    expect(await t.dump(), "a refused posting changed the database").toBe(before);
     count("post:refused");
     return;
   }
@@ -695,12 +695,12 @@ async function post(t: TestPool, m: Model, a: Extract<Action, { t: "post" }>, n:
 }
 
 async function audit(t: TestPool, m: Model) {
-  const before = t.dump();
+  const before = await t.dump();
   const reply = await t.say("alice", "pool audit", { room: "lobby" });
   expect(reply.ok).toBe(true);
   const data = (reply as { data: { balanced: boolean; sum: number; entries: number; mismatched: unknown[] } }).data;
   expect(data).toMatchObject({ balanced: true, sum: 0, entries: m.entries.length, mismatched: [] });
-  expect(t.dump(), "pool audit changed the database").toBe(before);
+  expect(await t.dump(), "pool audit changed the database").toBe(before);
 }
 
 async function checkAll(t: TestPool, m: Model) {
@@ -741,10 +741,10 @@ async function runScenario(actions: readonly Action[]): Promise<Model> {
           m.now += a.ms;
           break;
         case "noise": {
-          const before = t.dump();
+          const before = await t.dump();
           const reply = await t.say("alice", a.text, { room: "lobby", requestId });
           if (!reply.ok) expect(reply.code).not.toBe("internal");
-          expect(t.dump(), `noise ${JSON.stringify(a.text)} changed the database`).toBe(before);
+          expect(await t.dump(), `noise ${JSON.stringify(a.text)} changed the database`).toBe(before);
           break;
         }
         case "replay": {
@@ -752,7 +752,7 @@ async function runScenario(actions: readonly Action[]): Promise<Model> {
           // their accounts, whenever); anyone else is refused. Neither changes anything.
           const earlier = m.done[a.pick % Math.max(1, m.done.length)];
           if (!earlier) break;
-          const before = t.dump();
+          const before = await t.dump();
           const who = a.user % 2 === 0 ? earlier.user : USERS[a.user]!;
           const reply = await t.say(who, earlier.text, { room: ROOMS[a.room]!, requestId: earlier.requestId });
           const memberOf = (user: string) => (m.userMember.has(user) ? m.live(m.userMember.get(user)!) : undefined);
@@ -762,7 +762,7 @@ async function runScenario(actions: readonly Action[]): Promise<Model> {
           } else {
             expect(reply).toMatchObject({ ok: false, code: "request_reused" });
           }
-          expect(t.dump()).toBe(before);
+          expect(await t.dump()).toBe(before);
           break;
         }
         default: {

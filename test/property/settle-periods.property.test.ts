@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { HOUR_MS } from "../../src/clock.ts";
 import { settlePeriod } from "../../src/services/goods.ts";
 import { testPool } from "../support/app.ts";
+import { sqlRows } from "../support/db-dump.ts";
 
 type Step =
   | { readonly t: "produce"; readonly qty: number }
@@ -44,10 +45,9 @@ describe("flat-rate settlement under policy switches", () => {
           // Whatever is still running is settled up to now.
           const now = t.clock.now().getTime();
           await t.store.transaction((tx) => settlePeriod(tx, now, 1, now));
-          const db = t.store.db.$client;
-          const charged = (db.prepare("SELECT coalesce(sum(amount), 0) AS s FROM entries WHERE kind = 'flat-rate'").get() as { s: number }).s;
+          const [{ s: charged }] = (await sqlRows<{ s: number }>(t.store, "SELECT coalesce(sum(amount), 0) AS s FROM entries WHERE kind = 'flat-rate'")) as [{ s: number }];
           expect(charged).toBe(produced);
-          const periods = db.prepare("SELECT period_start AS s, period_end AS e FROM settlements ORDER BY period_start").all() as Array<{ s: number; e: number }>;
+          const periods = await sqlRows<{ s: number; e: number }>(t.store, "SELECT period_start AS s, period_end AS e FROM settlements ORDER BY period_start");
           for (const [i, p] of periods.entries()) {
             expect(p.e).toBeGreaterThan(p.s);
             if (i > 0) expect(p.s, "each period starts where the last ended").toBe(periods[i - 1]!.e);

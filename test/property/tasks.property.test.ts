@@ -535,9 +535,9 @@ async function checkAll(t: TestPool, m: Model): Promise<Map<string, number>> {
   // Reads see the pool as of now too: the first one releases the claims that ran out.
   catchUp(m);
   await read(t, "erin", "me balance");
-  const before = t.dump();
+  const before = await t.dump();
   const kinds = await checkReads(t, m);
-  expect(t.dump(), "reading changed the database").toBe(before);
+  expect(await t.dump(), "reading changed the database").toBe(before);
   checkNotes(t, m);
   checkOpenHistory(t);
   return kinds;
@@ -618,19 +618,19 @@ interface Step {
 }
 
 async function runStep(t: TestPool, m: Model, step: Step, requestId: string, key: string): Promise<Reply> {
-  const before = t.dump();
+  const before = await t.dump();
   const reply = await t.say(step.user, step.text, { room: "lobby", requestId });
   const label = `${step.user}: ${JSON.stringify(step.text)} at +${((m.now - Date.parse("2026-11-27T09:00:00Z")) / HOUR_MS).toFixed(2)} h -> ${reply.ok ? "ok" : `${reply.code} (${reply.message})`}`;
   count(`${key}:${reply.ok ? "ok" : reply.code}`);
   expect(reply.ok ? OK : no(reply.code), label).toEqual(step.predicted);
-  const after = t.dump();
+  const after = await t.dump();
   if (!reply.ok) {
     expect(after, `a refused command changed the database: ${label}`).toBe(before);
     step.undo?.();
   } else step.apply?.(reply.data);
   if (MUTATING(step.text)) {
     const again = await t.say(step.user, step.text, { room: "lobby", requestId });
-    expect(t.dump(), `replay changed the database: ${label}`).toBe(after);
+    expect(await t.dump(), `replay changed the database: ${label}`).toBe(after);
     if (reply.ok) {
       expect(again.ok && again.replayed, label).toBe(true);
       expect(again.ok && again.data, label).toStrictEqual(reply.data);
@@ -1184,9 +1184,9 @@ async function release(t: TestPool, m: Model) {
   count(got.length > 0 ? "release:some" : "release:none");
   count("released-claims", got.length);
   // Running it again at once finds nothing and changes nothing.
-  const before = t.dump();
+  const before = await t.dump();
   expect(await t.store.transaction((tx) => releaseExpiredClaims(tx, m.now))).toEqual([]);
-  expect(t.dump()).toBe(before);
+  expect(await t.dump()).toBe(before);
 }
 
 async function setup(t: TestPool): Promise<Map<User, number>> {
@@ -1238,7 +1238,7 @@ async function runScenario(actions: readonly Action[]): Promise<void> {
         case "replay": {
           const earlier = nth(m.done, a.pick);
           if (!earlier) break;
-          const before = t.dump();
+          const before = await t.dump();
           // Half the time its own caller, else anyone: the stored answer is its caller's, anyone
           // else is refused; neither changes anything.
           const who = a.who % 2 === 0 ? earlier.user : USERS[a.who]!;
@@ -1251,15 +1251,15 @@ async function runScenario(actions: readonly Action[]): Promise<void> {
             expect(reply).toMatchObject({ ok: false, code: "request_reused" });
             count("replay-later:refused");
           }
-          expect(t.dump()).toBe(before);
+          expect(await t.dump()).toBe(before);
           break;
         }
         case "garbage": {
-          const before = t.dump();
+          const before = await t.dump();
           const reply = await t.say(USERS[a.who]!, a.text, { room: "lobby", requestId });
           expect(reply.ok, `garbage ${JSON.stringify(a.text)} was accepted`).toBe(false);
           expect(!reply.ok && reply.code).not.toBe("internal");
-          expect(t.dump()).toBe(before);
+          expect(await t.dump()).toBe(before);
           count("garbage");
           break;
         }
@@ -1639,10 +1639,10 @@ describe("found by the properties", () => {
       await t.ok("bob", "task claim 1"); // until day 7
       t.clock.advance(7 * DAY_MS); // exactly the deadline, and the scheduler has not run
       expect((await shown(t, 1)).status, "task show shows the task as of now: the claim ran out").toBe("open");
-      const before = t.dump();
+      const before = await t.dump();
       const late = await t.say("bob", "task done 1");
       expect(!late.ok && late.code).toBe("no_claim");
-      expect(t.dump(), "the refused report changed nothing").toBe(before);
+      expect(await t.dump(), "the refused report changed nothing").toBe(before);
       const carol = await t.ok("carol", "task claim 1");
       expect(carol.outcome).toBe("claimed");
       expect(carol.task.claims.map((c: { member: string; status: string }) => [c.member, c.status])).toEqual([

@@ -1,5 +1,8 @@
-// Test harness: a fresh in-memory database with migrations applied, a fixed clock, seeded
-// randomness, and a way to type commands as a console user in a console room.
+// Test harness: a fresh database with migrations applied, a fixed clock, seeded randomness,
+// and a way to type commands as a console user in a console room. The database is SQLite in
+// memory, or PostgreSQL when the run asks for it (DPOOL_TEST_STORE=postgres, as the "postgres"
+// project of test/vitest.config.ts does): an empty database of the server's, see
+// test/support/pg.ts.
 import { memoryLogger } from "../../src/log.ts";
 import { runText, type Reply } from "../../commands/dispatch.ts";
 import { docToText } from "../../commands/doc.ts";
@@ -8,6 +11,8 @@ import { rebuildMarkedBoards } from "../../src/services/rooms.ts";
 import { fixedClock } from "../../src/clock.ts";
 import type { RandomBytes } from "../../src/core/ids.ts";
 import type { SqliteStore } from "../../db/sqlite-store.ts";
+import { dumpStore } from "./db-dump.ts";
+import { testStoreKind, takePgDatabase } from "./pg.ts";
 
 /** Deterministic bytes (a small xorshift), so codes and ids repeat from run to run. */
 export function seededRandom(seed = 42): RandomBytes {
@@ -26,6 +31,10 @@ export function seededRandom(seed = 42): RandomBytes {
 
 export interface TestPool {
   readonly app: App;
+  /**
+   * The pool's store. Typed as SQLite's for the tests that read rows with SQL of their own
+   * (store.db); on PostgreSQL it is a PgStore, which has no `db` (those tests run on SQLite only).
+   */
   readonly store: SqliteStore;
   readonly clock: ReturnType<typeof fixedClock>;
   /** Runs a line of text as `user` in console room `room`, with a fresh request id unless given. */
@@ -33,7 +42,7 @@ export interface TestPool {
   /** Like say, but fails the test unless the command succeeded; returns the JSON data. */
   ok(user: string, text: string, o?: { room?: string; requestId?: string }): Promise<any>;
   /** Every row of every table, to compare the database before and after a command. */
-  dump(): string;
+  dump(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -46,7 +55,10 @@ export interface TestPool {
 export async function testPool(o: { start?: string; seed?: number; dbFile?: string; flood?: boolean; boards?: "after each command" | "left marked" } = {}): Promise<TestPool> {
   const clock = fixedClock(o.start ?? "2026-11-27T09:00:00Z");
   const { logger, lines: errors } = memoryLogger();
-  const app = openApp({ dbFile: o.dbFile ?? ":memory:", random: seededRandom(o.seed), logger, floodControl: o.flood ?? false });
+  // On PostgreSQL, a database of its own (the same one again for the same dbFile, as a file
+  // would be), emptied for the next pool when this one closes.
+  const pg = testStoreKind() === "postgres" ? await takePgDatabase(o.dbFile) : undefined;
+  const app = openApp({ dbFile: o.dbFile ?? ":memory:", store: pg?.store, random: seededRandom(o.seed), logger, floodControl: o.flood ?? false });
   const store = app.store as SqliteStore;
   let n = 0;
   const say = async (user: string, text: string, opt: { room?: string; requestId?: string } = {}) => {
@@ -74,13 +86,11 @@ export async function testPool(o: { start?: string; seed?: number; dbFile?: stri
       if (!r.ok) throw new Error(`"${text}" as ${user} was refused: ${r.message} ${JSON.stringify(errors)}`);
       return r.data;
     },
-    dump() {
-      const db = store.db.$client;
-      // Not sqlite_stat1: the query planner's statistics (PRAGMA optimize), not the pool's rows.
-      const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_stat%' ORDER BY name").all() as Array<{ name: string }>;
-      return JSON.stringify(tables.map((t) => [t.name, db.prepare(`SELECT * FROM "${t.name}" ORDER BY rowid`).all()]));
+    dump: () => dumpStore(store),
+    async close() {
+      await app.close();
+      await pg?.release();
     },
-    close: () => app.close(),
   };
 }
 

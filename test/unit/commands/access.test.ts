@@ -219,7 +219,7 @@ describe("access: every command as every role", () => {
             await t.ok("alice", "project room bakery", { room: "bakery-room" });
           }
           const text = c.text(await c.setup?.(t, who));
-          const before = t.dump();
+          const before = await t.dump();
           const r = await t.say(who, text, { room: c.room ?? "lobby" });
           if (lets(need, role)) {
             expect(r.ok ? "ran" : `refused: ${r.message}`, `${text} as ${role} (${who})`).toBe("ran");
@@ -228,7 +228,7 @@ describe("access: every command as every role", () => {
             if (r.ok) continue;
             expect(r.message.startsWith(REFUSAL[need as Exclude<AccessRole, "anyone">]), `${text} as ${role}: ${r.message}`).toBe(true);
             expect(r.message).not.toContain("\n");
-            expect(t.dump(), `${text} as ${role} changed something`).toBe(before);
+            expect(await t.dump(), `${text} as ${role} changed something`).toBe(before);
           }
         } finally {
           await t.close();

@@ -205,13 +205,13 @@ describe("options are given once", () => {
     try {
       await t.ok("admin", "pool create Riverside");
       await t.ok("admin", "project create bakery Bakery");
-      const before = t.dump();
+      const before = await t.dump();
       for (const input of ["task post bakery Sweep the floor hours:1.5 hours:2", "task post bakery Sweep kind:cleaning the floor kind:baking hours:1"]) {
         const r = await t.say("admin", input);
         expect(r).toMatchObject({ ok: false, code: "usage" });
         expect(!r.ok && r.message).toMatch(/^(hours|kind): is given twice/);
       }
-      expect(t.dump()).toBe(before);
+      expect(await t.dump()).toBe(before);
       expect(await t.ok("admin", 'task post bakery "Sweep the floor hours:2" hours:1.5')).toMatchObject({ task: { title: "Sweep the floor hours:2", estimate: 1.5 } });
     } finally {
       await t.close();

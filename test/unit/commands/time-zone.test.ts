@@ -9,6 +9,7 @@ import { table } from "../../../commands/table.ts";
 import { Deliverer, type Courier, type NoteItem, type OutboxItem } from "../../../src/delivery.ts";
 import { memoryLogger } from "../../../src/log.ts";
 import { testPool, text, type TestPool } from "../../support/app.ts";
+import { sqlRows } from "../../support/db-dump.ts";
 
 let t: TestPool;
 afterEach(async () => t.close());
@@ -132,7 +133,7 @@ describe("a pool in Europe/Berlin", () => {
     const first = await runText(t.app.engine, inv, "task show 1");
     expect(text(first)).toContain("2026-11-02 10:00 Europe/Berlin");
     await say("admin", "pool policy timezone America/New_York");
-    const row = t.store.db.$client.prepare("SELECT body FROM replies WHERE request_id = 'console:stored-1'").get() as { body: string };
+    const [row] = (await sqlRows<{ body: string }>(t.store, "SELECT body FROM replies WHERE request_id = 'console:stored-1'")) as [{ body: string }];
     expect(JSON.parse(row.body)).toMatchObject({ ok: true, timeZone: "Europe/Berlin" });
     expect(text(replyFromStored(table, row.body))).toContain("2026-11-02 10:00 Europe/Berlin");
     // The same request again is answered from that row: the same text.

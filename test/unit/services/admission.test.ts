@@ -28,7 +28,7 @@ describe("request ids belong to their caller", () => {
     await t.ok("admin", "pool create Riverside");
     const invite = await t.ok("admin", "pool invite", { requestId: "console:admin-1" });
     const link = await t.ok("admin", "me link", { requestId: "console:admin-2" });
-    const before = t.dump();
+    const before = await t.dump();
     for (const [requestId, line] of [
       ["console:admin-1", "pool invite"],
       ["console:admin-2", "me link"],
@@ -40,7 +40,7 @@ describe("request ids belong to their caller", () => {
       expect(JSON.stringify(r)).not.toContain(invite.code);
       expect(JSON.stringify(r)).not.toContain(link.code);
     }
-    expect(t.dump()).toBe(before);
+    expect(await t.dump()).toBe(before);
     // Mallory is no member and no admin: the refused commands made her nothing.
     expect((await t.ok("admin", "pool members")).members.map((m: { handle: string }) => m.handle)).toEqual(["admin"]);
   });
@@ -51,11 +51,11 @@ describe("request ids belong to their caller", () => {
     const first = await t.say("alice", "me link", { requestId: "console:a" });
     const again = await t.say("alice", "me link", { requestId: "console:a" });
     expect(again).toMatchObject({ ok: true, replayed: true, data: first.ok ? first.data : null });
-    const before = t.dump();
+    const before = await t.dump();
     for (const line of ["pool invite", "me link ABCD-EFGH", "me balance"]) {
       expect(await t.say("alice", line, { requestId: "console:a" })).toMatchObject({ ok: false, code: "request_reused", message: REUSED });
     }
-    expect(t.dump()).toBe(before);
+    expect(await t.dump()).toBe(before);
   });
 
   it("GIVEN a member who linked another account since THEN the stored answer reaches them from that account too", async () => {
@@ -73,13 +73,13 @@ describe("request ids belong to their caller", () => {
     const link = await chat(t, "alice", "me link", "matrix:$link");
     expect(link.ok).toBe(true);
     const code = link.ok ? (link.data as { code: string }).code : "";
-    const before = t.dump();
+    const before = await t.dump();
     const stolen = await chat(t, "bob", "me link", "matrix:$link");
     expect(stolen).toMatchObject({ ok: false, code: "request_reused", message: REUSED });
     expect(JSON.stringify(stolen)).not.toContain(code);
     expect(await chat(t, "alice", "me balance", "matrix:$link")).toMatchObject({ ok: false, code: "request_reused" });
     expect(await chat(t, "bob", "no such command", "matrix:$link")).toMatchObject({ ok: false, code: "request_reused" });
-    expect(t.dump()).toBe(before);
+    expect(await t.dump()).toBe(before);
     expect(await chat(t, "alice", "me link", "matrix:$link")).toMatchObject({ ok: true, replayed: true, data: { code } });
   });
 });
@@ -90,14 +90,14 @@ describe("flood control", () => {
     await t.ok("admin", "pool create Riverside");
     for (let i = 0; i < 9; i++) await t.ok("admin", "pool info");
     t.clock.advance(4 * SECOND_MS);
-    const before = t.dump();
+    const before = await t.dump();
     const told = await t.say("admin", "project create bakery Bakery");
     expect(told).toMatchObject({ ok: false, code: "rate_limited", message: "you are sending commands too fast: wait 6 s" });
     expect(told.ok === false && told.quiet).toBeFalsy();
     expect(text(told)).toBe("✗ you are sending commands too fast: wait 6 s");
     const ignored = await t.say("admin", "goal announce bakery Bread");
     expect(ignored).toMatchObject({ ok: false, code: "rate_limited", quiet: true });
-    expect(t.dump()).toBe(before);
+    expect(await t.dump()).toBe(before);
     // Per member: someone else is not held up.
     expect((await t.say("bob", "pool info")).ok).toBe(true);
     t.clock.advance(6 * SECOND_MS);

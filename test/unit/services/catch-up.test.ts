@@ -115,10 +115,10 @@ describe("catching up is part of the command", () => {
     await t.ok("alice", "task post bakery Scrub the floor hours:2");
     await t.ok("bob", "task claim 1");
     t.clock.advance(8 * DAY_MS);
-    const before = t.dump();
+    const before = await t.dump();
     const refused = await t.say("bob", "task verify 1 @bob");
     expect(refused.ok).toBe(false);
-    expect(t.dump()).toBe(before);
+    expect(await t.dump()).toBe(before);
   });
 });
 

@@ -4,6 +4,7 @@
 // for what the project can get (members taking goods they pay for).
 import { afterEach, describe, expect, it } from "vitest";
 import { testPool, text, type TestPool } from "../../support/app.ts";
+import { sqlRows } from "../../support/db-dump.ts";
 
 let t: TestPool;
 afterEach(() => t?.close());
@@ -73,12 +74,12 @@ describe("work linked to a copyable good", () => {
     await work(t, "bakery", 6);
     expect(await t.ok("alice", "project info bakery")).toMatchObject({ balance: -6, deficit: 6 });
     expect(await commons(t)).toBe(-4);
-    const before = t.dump();
+    const before = await t.dump();
     const refused = await t.say("alice", "task post bakery Bake hours:2 good:bread qty:10");
     expect(!refused.ok && refused.code).toBe("deficit_cap");
     expect(!refused.ok && refused.message).toMatch(/until members take more of its goods \(bread\)/);
     expect(!refused.ok && refused.message).not.toMatch(/recipes/);
-    expect(t.dump()).toBe(before);
+    expect(await t.dump()).toBe(before);
     expect((await t.say("alice", "task post bakery Write hours:2 good:recipes qty:1")).ok).toBe(true);
   });
 });
@@ -109,8 +110,8 @@ describe("what the commons carries, shown", () => {
     await t.ok("alice", "project create soft Software");
     await t.ok("alice", "good add soft app effort:1 model:copyable");
     await work(t, "soft", 3);
-    const entry = t.store.db.$client.prepare("SELECT id FROM entries WHERE kind = 'work'").get() as { id: number };
-    await t.ok("admin", `pool correct ${entry.id} wrong hours confirm`);
+    const [entry] = await sqlRows<{ id: number }>(t.store, "SELECT id FROM entries WHERE kind = 'work'");
+    await t.ok("admin", `pool correct ${entry!.id} wrong hours confirm`);
     expect(await commons(t)).toBe(0);
     expect((await t.ok("alice", "project info soft")).commons).toEqual({ carried: 0, goods: [{ name: "app", carried: 0, members: 0 }], otherWork: 0 });
     expect((await t.ok("admin", "pool audit")).balanced).toBe(true);

@@ -3,6 +3,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { DAY_MS, HOUR_MS } from "../../../src/core/time.ts";
 import { testPool, type TestPool } from "../../support/app.ts";
+import { sqlRows } from "../../support/db-dump.ts";
 
 let t: TestPool;
 afterEach(() => t?.close());
@@ -22,7 +23,7 @@ async function verifiedWork(): Promise<TestPool> {
 }
 
 const notes = (tp: TestPool, handle: string) =>
-  tp.store.db.$client.prepare("SELECT n.kind, n.body FROM member_notes n JOIN members m ON m.id = n.member_id WHERE m.handle = ? ORDER BY n.id").all(handle) as Array<{ kind: string; body: string }>;
+  sqlRows<{ kind: string; body: string }>(tp.store, "SELECT n.kind, n.body FROM member_notes n JOIN members m ON m.id = n.member_id WHERE m.handle = ? ORDER BY n.id", [handle]);
 
 describe("pool correct of a work credit", () => {
   it("GIVEN verified work whose credit is reversed THEN the claim reads corrected, the task is open again, and summaries count it no more", async () => {
@@ -47,8 +48,8 @@ describe("pool correct of a work credit", () => {
     expect(after.open.map((x: { id: number }) => x.id)).toEqual([1]);
     expect((await t.ok("bob", "me balance")).balance).toBe(0);
     expect(await t.ok("admin", "pool audit")).toMatchObject({ balanced: true, entries: 2 });
-    expect(notes(t, "bob").map((n) => n.kind)).toContain("corrected");
-    expect(JSON.parse(notes(t, "bob").find((n) => n.kind === "corrected")!.body)).toMatchObject({ task: 1, reason: "the dough was never kneaded", by: "admin" });
+    expect((await notes(t, "bob")).map((n) => n.kind)).toContain("corrected");
+    expect(JSON.parse((await notes(t, "bob")).find((n) => n.kind === "corrected")!.body)).toMatchObject({ task: 1, reason: "the dough was never kneaded", by: "admin" });
   });
 
   it("GIVEN a corrected claim THEN the task is claimed, done and verified again, and counted once", async () => {

@@ -27,12 +27,12 @@ describe("past its due date a task cannot be claimed and stops rising (issue 13,
   it("GIVEN a task due 2026-12-20 THEN a claim on the 21st is refused naming the due date and what the coordinator can do, and changes nothing", async () => {
     t = await dueTask();
     at("2026-12-21T10:00:00Z");
-    const before = t.dump();
+    const before = await t.dump();
     const r = await t.say("bob", "task claim 1");
     expect(r.ok).toBe(false); // was claimed at 1.771561 with a report deadline of Dec 28
     expect(!r.ok && r.code).toBe("task_overdue");
     expect(!r.ok && r.message).toMatch(/task #1 was due 2026-12-20 23:59 UTC: it can no longer be claimed\. Its coordinators can give it a new date \("task due 1 <date>"\) or cancel it \("task cancel 1"\)/);
-    expect(t.dump()).toBe(before);
+    expect(await t.dump()).toBe(before);
   });
 
   it("GIVEN a task due 2026-12-20 left open THEN its weight stops at the due date (5 full days: 1.61051) and weeks later is still 1.61051, not 4.00", async () => {
@@ -81,11 +81,11 @@ describe("a claim's report deadline is never past the due date", () => {
     await t.ok("bob", "task done 1");
     await t.ok("carol", "task done 1");
     at("2026-12-22T09:00:00Z");
-    const before = t.dump();
+    const before = await t.dump();
     const r = await t.say("alice", "task reject 1 @bob the crust is burnt");
     expect(!r.ok && r.code).toBe("task_overdue"); // was: back to bob until Dec 29, a week past the due date
     expect(!r.ok && r.message).toMatch(/task #1 was due 2026-12-20 23:59 UTC: work sent back now could not be redone in time\. Verify it \("task verify 1 @bob"\), turn it down \("task refuse 1 @bob"\), or give the task a new date first \("task due 1 <date>"\)/);
-    expect(t.dump()).toBe(before);
+    expect(await t.dump()).toBe(before);
     await t.ok("alice", "task verify 1 @bob");
     await t.ok("alice", "task refuse 1 @carol");
   });
@@ -139,11 +139,11 @@ describe("task due: coordinators extend (or move) a task's due date", () => {
       ["alice", "task due 9 2026-12-31", /there is no task #9/],
     ];
     for (const [who, text, message] of cases) {
-      const before = t.dump();
+      const before = await t.dump();
       const r = await t.say(who, text);
       expect(r.ok, text).toBe(false);
       expect(!r.ok && r.message, text).toMatch(message);
-      expect(t.dump(), text).toBe(before);
+      expect(await t.dump(), text).toBe(before);
     }
   });
 });

@@ -38,11 +38,11 @@ describe("bounded work for every command", () => {
     t = await bakery();
     await t.ok("alice", "good add bakery cake effort:3 stock:1");
     await t.ok("carol", "good request cake");
-    const before = t.dump();
+    const before = await t.dump();
     const r = await t.say("mallory", "good request cake qty:4");
     expect(!r.ok && r.code).toBe("insufficient_credit");
     expect(!r.ok && r.message).toMatch(/that costs 12.00 wh and you can take 10.00 wh more \(balance plus the credit limit\): enough for 3 units at the effort; contribute first/);
-    expect(t.dump()).toBe(before);
+    expect(await t.dump()).toBe(before);
     // Three wait; raising the bid to four would not be payable.
     expect((await t.ok("mallory", "good request cake qty:3")).request.status).toBe("pending");
     const again = await t.say("mallory", "good request cake qty:4");

@@ -98,11 +98,11 @@ describe("item 9: one bid per member per good", () => {
     await t.ok("alice", "good add bakery cake effort:2");
     await t.ok("dave", "good request cake weight:1.2");
     expect((await t.ok("dave", "good request cake qty:4 weight:1.3")).request).toMatchObject({ id: 1, qty: 4, weight: 1.3 });
-    const before = t.dump();
+    const before = await t.dump();
     const r = await t.say("dave", "good request cake qty:6");
     expect(!r.ok && r.code).toBe("insufficient_credit");
     expect(!r.ok && r.message).toMatch(/that costs 12.00 wh and you can take 10.00 wh more/);
-    expect(t.dump()).toBe(before);
+    expect(await t.dump()).toBe(before);
   });
 });
 
@@ -186,11 +186,11 @@ describe("item 13: the credit limit binds what members choose to take", () => {
     t = await pool();
     await t.ok("alice", "good add bakery soup effort:1 model:flat-rate");
     await t.ok("alice", "good produce soup 20");
-    const before = t.dump();
+    const before = await t.dump();
     const r = await t.say("carol", "good subscribe soup");
     expect(!r.ok && r.code).toBe("insufficient_credit");
     expect(!r.ok && r.message).toMatch(/your expected share of soup this period is 20.00 wh and you can take 10.00 wh more \(balance plus the credit limit\): contribute first, then "good subscribe soup"/);
-    expect(t.dump()).toBe(before);
+    expect(await t.dump()).toBe(before);
     // With a second subscriber the expected share is 10: it fits.
     await earn(t, "dave", 10);
     await t.ok("dave", "good subscribe soup");

@@ -29,10 +29,10 @@ describe("taking goods at their production effort", () => {
   it("GIVEN a request beyond the credit limit THEN it is refused and nothing changes", async () => {
     t = await pool();
     await t.ok("alice", "good add bakery bread effort:4 stock:5");
-    const before = t.dump();
+    const before = await t.dump();
     const r = await t.say("carol", "good request bread qty:3");
     expect(!r.ok && r.message).toMatch(/that costs 12.00 wh and you can take 10.00 wh more/);
-    expect(t.dump()).toBe(before);
+    expect(await t.dump()).toBe(before);
   });
 });
 
@@ -146,10 +146,10 @@ describe("only wanted effort counts", () => {
     await t.ok("dave", "task done 2");
     await t.ok("alice", "task verify 2 @dave");
     expect((await t.ok("alice", "project info bakery")).project.deficitWarning).toBe("over_cap");
-    const before = t.dump();
+    const before = await t.dump();
     const refused = await t.say("alice", "task post bakery Even more hours:1 good:bread");
     expect(!refused.ok && refused.message).toMatch(/bakery's deficit is 6.00 wh, past the pool's cap of 5.00 wh: no new production tasks/);
-    expect(t.dump()).toBe(before);
+    expect(await t.dump()).toBe(before);
     // Tasks that make no good are still fine, and demand brings the deficit down.
     expect((await t.say("alice", "task post bakery Sweep hours:1")).ok).toBe(true);
     await t.ok("alice", "good produce bread 6");

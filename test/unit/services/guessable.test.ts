@@ -33,11 +33,11 @@ describe("units typed after numbers", () => {
     t = await pool();
     expect(await t.ok("admin", "pool policy creditLimit 15 wh")).toMatchObject({ value: 15, changed: true });
     expect(await t.ok("admin", "pool policy creditLimit 16wh")).toMatchObject({ value: 16 });
-    const before = t.dump();
+    const before = await t.dump();
     const r = await t.say("admin", "pool policy creditLimit 15 days");
     expect(r.ok).toBe(false);
     expect(r.ok ? "" : r.message).toMatch(/weighted hours \(wh\), not days.*pool policy creditLimit 15/);
-    expect(t.dump()).toBe(before);
+    expect(await t.dump()).toBe(before);
   });
 
   it("GIVEN hours:2h on task post and effort:2wh on good add THEN accepted; hours:2wh and effort:2% are refused", async () => {
@@ -46,7 +46,7 @@ describe("units typed after numbers", () => {
     expect((await t.ok("alice", 'task post bakery Knead again hours:"1.5 hours"')).task.estimate).toBe(1.5);
     const spaced = (await t.ok("alice", "task post bakery Mop the floor hours:2 h")).task;
     expect(spaced).toMatchObject({ title: "Mop the floor", estimate: 2 });
-    const before = t.dump();
+    const before = await t.dump();
     const days = await t.say("alice", "task post bakery Mop again hours:2 days");
     expect(days.ok ? "" : days.message).toMatch(/hours must be hours, not days: type 2 or 2h/);
     // Followed by more words, a unit word is text: a note that starts "days were long" is a note.
@@ -54,11 +54,11 @@ describe("units typed after numbers", () => {
     expect(parseCommand(table, "task done 1 hours:1 d")).toMatchObject({ ok: false });
     const bad = await t.say("alice", "task post bakery Knead more hours:2wh");
     expect(bad.ok ? "" : bad.message).toMatch(/hours.*not weighted hours/);
-    expect(t.dump()).toBe(before);
+    expect(await t.dump()).toBe(before);
     expect(await t.ok("alice", "good add bakery bread effort:2wh")).toMatchObject({ good: { name: "bread" } });
     const pct = await t.say("alice", "good add bakery cake effort:2%");
     expect(pct.ok).toBe(false);
-    expect(t.dump()).not.toBe(before);
+    expect(await t.dump()).not.toBe(before);
   });
 });
 
@@ -76,10 +76,10 @@ async function verifiedWork(): Promise<TestPool> {
 describe("pool correct shows before it acts", () => {
   it("GIVEN pool correct 1 <reason> THEN nothing changes and the reply shows the entry and how to confirm; with confirm it is reversed", async () => {
     t = await verifiedWork();
-    const before = t.dump();
+    const before = await t.dump();
     const r = await t.say("admin", "pool correct 1 reported twice");
     expect(r.ok).toBe(true);
-    expect(t.dump()).toBe(before);
+    expect(await t.dump()).toBe(before);
     expect(r.ok && r.data).toMatchObject({ confirmed: false, original: { id: 1, kind: "work", amount: 2 }, claim: { task: 1, member: "bob" } });
     expect(text(r)).toContain("pool correct 1 reported twice confirm");
     const done = await t.ok("admin", "pool correct 1 reported twice confirm");
@@ -90,11 +90,11 @@ describe("pool correct shows before it acts", () => {
 
   it("GIVEN a reason that looks like an option (hours:2) THEN it is refused with what to type, and nothing changes", async () => {
     t = await verifiedWork();
-    const before = t.dump();
+    const before = await t.dump();
     const r = await t.say("admin", "pool correct 1 hours:2 confirm");
     expect(r.ok).toBe(false);
     expect(r.ok ? "" : r.message).toMatch(/reason.*hours:2.*pool correct 1 "/);
-    expect(t.dump()).toBe(before);
+    expect(await t.dump()).toBe(before);
   });
 });
 
@@ -107,11 +107,11 @@ describe("good return <good>", () => {
     expect(await t.ok("bob", "good return drill")).toMatchObject({ loan: { id: 1, good: "drill", days: 1 } });
     await t.ok("bob", "good borrow drill days:2");
     await t.ok("bob", "good borrow drill days:2");
-    const before = t.dump();
+    const before = await t.dump();
     const two = await t.say("bob", "good return drill");
     expect(two.ok).toBe(false);
     expect(two.ok ? "" : two.message).toMatch(/two loans of drill.*good return 2.*good return 3/);
-    expect(t.dump()).toBe(before);
+    expect(await t.dump()).toBe(before);
     const none = await t.say("carol", "good return drill");
     expect(none.ok ? "" : none.message).toMatch(/no loan of drill.*"me" lists your loans/);
   });

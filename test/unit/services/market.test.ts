@@ -104,11 +104,11 @@ describe("one stale task does not set the whole kind (issue 13, item 3)", () => 
   it("GIVEN marketSmoothing out of range or not a percentage THEN the policy is refused with what to type and nothing changes", async () => {
     t = await bakery();
     for (const bad of ["0%", "101%", "12.25%", "half"]) {
-      const before = t.dump();
+      const before = await t.dump();
       const r = await t.say("admin", `pool policy marketSmoothing ${bad}`);
       expect(r.ok).toBe(false);
       expect(!r.ok && r.message).toMatch(/marketSmoothing must be a percentage from 1% to 100%, such as 12%/);
-      expect(t.dump()).toBe(before);
+      expect(await t.dump()).toBe(before);
     }
     expect((await t.ok("admin", "pool policy marketSmoothing 100%")).value).toBe(100);
   });
@@ -123,11 +123,11 @@ describe("coordinators claiming their own project's tasks", () => {
     await t.ok("alice", "task refuse 1 @bob");
     t.clock.advance(6 * DAY_MS);
     for (const coordinator of ["alice", "dave"]) {
-      const before = t.dump();
+      const before = await t.dump();
       const r = await t.say(coordinator, "task claim 1");
       expect(!r.ok && r.code).toBe("coordinator_claim");
       expect(!r.ok && r.message).toMatch(/bakery turned a volunteer down for task #1, so its coordinators may not claim it themselves/);
-      expect(t.dump()).toBe(before);
+      expect(await t.dump()).toBe(before);
     }
     expect((await t.ok("carol", "task claim 1")).weight).toBe(1.771561);
   });

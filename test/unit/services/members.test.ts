@@ -24,10 +24,10 @@ describe("link codes", () => {
     const { code, expiresAt } = await t.ok("alice", "me link");
     expect(Date.parse(expiresAt) - t.clock.now().getTime()).toBe(15 * MINUTE_MS);
     t.clock.advance(ageMs);
-    const before = t.dump();
+    const before = await t.dump();
     const r = await t.say("alicephone", `me link ${code}`);
     expect(r).toMatchObject(expected);
-    if (!r.ok) expect(t.dump()).toBe(before);
+    if (!r.ok) expect(await t.dump()).toBe(before);
   });
 
   it("GIVEN a used code THEN it works for nobody again, its user included, and nothing changes", async () => {
@@ -35,11 +35,11 @@ describe("link codes", () => {
     await t.ok("admin", "pool create Riverside");
     const { code } = await t.ok("alice", "me link");
     await t.ok("alicephone", `me link ${code}`);
-    const before = t.dump();
+    const before = await t.dump();
     for (const user of ["bob", "alicephone", "alice"]) {
       expect(await t.say(user, `me link ${code}`)).toMatchObject({ ok: false, code: "code_invalid", message: "that code was used already: each code works once, ask for a new one" });
     }
-    expect(t.dump()).toBe(before);
+    expect(await t.dump()).toBe(before);
   });
 
   it("GIVEN a completed link THEN each account gets its own private note, and nobody else does", async () => {

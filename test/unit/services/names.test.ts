@@ -85,14 +85,14 @@ describe("GIVEN bakery (Riverside Bakery, project 1) with goods bread (1) and sh
     ["task show 11", "not_found", /no task #11.*did you mean #1\?/],
     ["task list kind:bakng", "not_found", /no kind "bakng".*did you mean "baking"\?/],
   ])("WHEN alice types %j THEN %s with the nearest name, and nothing changes", async (command, code, pattern) => {
-    const before = t.dump();
+    const before = await t.dump();
     const r = await t.say("alice", command);
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.code).toBe(code);
     expect(r.message).toMatch(pattern);
     expect(r.message).not.toContain("\n");
-    expect(t.dump()).toBe(before);
+    expect(await t.dump()).toBe(before);
   });
 
   it("WHEN two projects share a display name THEN typing it names both short names to type instead, and changes nothing", async () => {
@@ -104,14 +104,14 @@ describe("GIVEN bakery (Riverside Bakery, project 1) with goods bread (1) and sh
       await u.ok("bob", "project create garden Garden");
       // A short name wins over another project's display name.
       expect((await u.ok("carol", "project info GARDEN")).project.slug).toBe("garden");
-      const before = u.dump();
+      const before = await u.dump();
       const both = await u.say("carol", 'task list "Community  Garden"');
       expect(both.ok).toBe(false);
       if (!both.ok) expect(both.message).toBe('"Community Garden" is the name of 2 projects: type the short name of the one you mean, "north" or "south"');
       const typo = await u.say("carol", "pool summary gardn");
       expect(typo.ok).toBe(false);
       if (!typo.ok) expect(typo.message).toMatch(/no project "gardn".*did you mean "garden"\?/);
-      expect(u.dump()).toBe(before);
+      expect(await u.dump()).toBe(before);
     } finally {
       await u.close();
     }
@@ -131,9 +131,9 @@ describe("GIVEN bakery (Riverside Bakery, project 1) with goods bread (1) and sh
   });
 
   it("WHEN a good is added with a display name that is too long THEN it is refused and nothing changes", async () => {
-    const before = t.dump();
+    const before = await t.dump();
     const r = await t.say("alice", `good add bakery rolls "${"x".repeat(81)}" effort:1`);
     expect(r.ok).toBe(false);
-    expect(t.dump()).toBe(before);
+    expect(await t.dump()).toBe(before);
   });
 });

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { MINUTE_MS, DAY_MS } from "../../../src/clock.ts";
 import { postEntry } from "../../../src/services/posting.ts";
 import { testPool, type TestPool } from "../../support/app.ts";
+import { sqlRows } from "../../support/db-dump.ts";
 
 let t: TestPool;
 afterEach(() => t?.close());
@@ -48,11 +49,11 @@ describe("request ids", () => {
     t = await testPool();
     await t.ok("admin", "pool create Riverside");
     const first = await t.say("alice", "project create bakery Bakery", { requestId: "discord:1" });
-    const before = t.dump();
+    const before = await t.dump();
     const replay = await t.say("alice", "project create bakery Bakery", { requestId: "discord:1" });
     expect(replay.ok && replay.replayed).toBe(true);
     expect(replay.ok && replay.data).toEqual(first.ok && first.data);
-    expect(t.dump()).toBe(before);
+    expect(await t.dump()).toBe(before);
     const invite1 = await t.ok("admin", "pool invite", { requestId: "matrix:$ev1" });
     const invite2 = await t.ok("admin", "pool invite", { requestId: "matrix:$ev1" });
     expect(invite2.code).toBe(invite1.code);
@@ -227,9 +228,8 @@ describe("ledger corrections", () => {
     await t.ok("admin", "pool create Riverside");
     await t.ok("alice", "project create bakery Bakery");
     await creditFromProject(t, "bakery", "alice", 2000);
-    const db = t.store.db.$client;
-    expect(() => db.prepare("UPDATE entries SET amount = 1").run()).toThrow(/append-only/);
-    expect(() => db.prepare("DELETE FROM entries").run()).toThrow(/append-only/);
+    await expect(sqlRows(t.store, "UPDATE entries SET amount = 1")).rejects.toThrow(/append-only/);
+    await expect(sqlRows(t.store, "DELETE FROM entries")).rejects.toThrow(/append-only/);
   });
 });
 

@@ -181,9 +181,9 @@ describe("reads that must write first run as writes", () => {
     expect(count(t, "SELECT count(*) AS n FROM memberships")).toBe(before + 1);
     expect(count(t, "SELECT count(*) AS n FROM members WHERE handle = 'dave'")).toBe(1);
     // The second is a plain read: nothing more is written.
-    const dump = t.dump();
+    const dump = await t.dump();
     expect((await t.say("dave", "me balance")).ok).toBe(true);
-    expect(t.dump()).toBe(dump);
+    expect(await t.dump()).toBe(dump);
   });
 
   it("GIVEN a new member while another process holds the lock THEN their read waits for the lock (it must write the membership) and works after", async () => {
@@ -227,9 +227,9 @@ describe("reads that must write first run as writes", () => {
     t = await riversideOnFile(file);
     const clock = count(t, "SELECT clock AS n FROM pools");
     t.clock.advance(HOUR_MS);
-    const dump = t.dump();
+    const dump = await t.dump();
     for (const c of ["me balance", "task list", "task show 1", "good show cake", "pool info"]) expect((await t.say("bob", c)).ok).toBe(true);
-    expect(t.dump()).toBe(dump);
+    expect(await t.dump()).toBe(dump);
     expect(count(t, "SELECT clock AS n FROM pools")).toBe(clock);
   });
 });
@@ -272,9 +272,9 @@ describe("nothingDue agrees with catching up", () => {
       expect((await t.say("carol", "task list")).ok).toBe(true);
       expect(await due()).toBe(false);
       // And the next read writes nothing.
-      const dump = t.dump();
+      const dump = await t.dump();
       expect((await t.say("carol", "me balance")).ok).toBe(true);
-      expect(t.dump()).toBe(dump);
+      expect(await t.dump()).toBe(dump);
     });
   }
 });

@@ -56,7 +56,7 @@ describe("GIVEN a pool with bakery (alice) and bikes (bob)", () => {
     ["alice", "lobby", `${"\u0007".repeat(50_000)}`, "usage", /^unknown command "(\\u0007){10}…"/],
     ["alice", "lobby", "chore claim 3", "usage", /unknown command "chore"/],
   ])("WHEN %s in #%s types %j THEN %s and nothing changes", async (who, room, command, code, pattern) => {
-    const before = t.dump();
+    const before = await t.dump();
     const r = await t.say(who, command, { room });
     expect(r.ok).toBe(false);
     if (r.ok) return;
@@ -64,6 +64,6 @@ describe("GIVEN a pool with bakery (alice) and bikes (bob)", () => {
     expect(r.message).toMatch(pattern);
     expect(r.message).not.toContain("\n");
     expect(unsafeChar(r.message)).toBeNull();
-    expect(t.dump()).toBe(before);
+    expect(await t.dump()).toBe(before);
   });
 });

@@ -64,17 +64,17 @@ describe("announcement switches", () => {
 
   it("GIVEN a member who neither administers the pool nor coordinates the room's project THEN the switch is refused and nothing changes", async () => {
     await bakery();
-    const before = t.dump();
+    const before = await t.dump();
     const r = await t.say("bob", "pool announcements tasks off", { room: "bakery" });
     expect(r.ok).toBe(false);
     expect(text(r)).toContain("only a coordinator of bakery or a pool admin can do that");
     const lobby = await t.say("alice", "pool announcements board off");
     expect(text(lobby)).toContain("only a pool admin can do that");
-    expect(t.dump()).toBe(before);
+    expect(await t.dump()).toBe(before);
     const typo = await t.say("admin", "pool announcements task off");
     expect(typo.ok).toBe(false);
     expect(text(typo)).toMatch(/goals, tasks, rounds, summaries, neglected, board/);
-    expect(t.dump()).toBe(before);
+    expect(await t.dump()).toBe(before);
   });
 });
 

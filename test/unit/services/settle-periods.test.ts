@@ -5,12 +5,13 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { DAY_MS, HOUR_MS } from "../../../src/clock.ts";
 import { testPool, type TestPool } from "../../support/app.ts";
+import { sqlRows } from "../../support/db-dump.ts";
 
 let t: TestPool;
 afterEach(() => t?.close());
 
 /** Every flat-rate charge in the ledger, in milli-hours. */
-const charged = (tp: TestPool) => (tp.store.db.$client.prepare("SELECT coalesce(sum(amount), 0) AS s FROM entries WHERE kind = 'flat-rate'").get() as { s: number }).s;
+const charged = async (tp: TestPool) => (await sqlRows<{ s: number }>(tp.store, "SELECT coalesce(sum(amount), 0) AS s FROM entries WHERE kind = 'flat-rate'"))[0]!.s;
 
 async function soup(): Promise<TestPool> {
   const tp = await testPool({ start: "2026-11-02T09:00:00Z" });
@@ -28,11 +29,11 @@ describe("settlement periods never overlap", () => {
     t = await soup();
     t.clock.advance(30 * DAY_MS);
     await t.ok("admin", "pool settle");
-    expect(charged(t)).toBe(6000);
+    expect(await charged(t)).toBe(6000);
     await t.ok("admin", "pool policy settlePeriod weekly");
     t.clock.advance(14 * DAY_MS);
     await t.ok("admin", "pool settle");
-    expect(charged(t)).toBe(6000);
+    expect(await charged(t)).toBe(6000);
     expect(await t.ok("admin", "pool audit")).toMatchObject({ balanced: true });
   });
 
@@ -41,20 +42,20 @@ describe("settlement periods never overlap", () => {
     await t.ok("admin", "pool policy settlePeriod weekly");
     t.clock.advance(8 * DAY_MS); // Tuesday 10 November: the first week ended
     await t.ok("admin", "pool settle");
-    expect(charged(t)).toBe(6000);
+    expect(await charged(t)).toBe(6000);
     await t.ok("alice", "good produce soup 4");
     t.clock.advance(HOUR_MS);
     await t.ok("admin", "pool policy settlePeriod monthly");
     // The week running since Monday 9 November is settled up to the switch: 4 more.
-    expect(charged(t)).toBe(10_000);
+    expect(await charged(t)).toBe(10_000);
     await t.ok("alice", "good produce soup 2");
     t.clock.advance(30 * DAY_MS);
     await t.ok("admin", "pool settle");
-    expect(charged(t)).toBe(12_000);
+    expect(await charged(t)).toBe(12_000);
     await t.ok("admin", "pool policy settlePeriod weekly");
     await t.ok("admin", "pool policy settlePeriod monthly");
     t.clock.advance(60 * DAY_MS);
     await t.ok("admin", "pool settle");
-    expect(charged(t)).toBe(12_000);
+    expect(await charged(t)).toBe(12_000);
   });
 });

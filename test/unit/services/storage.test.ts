@@ -39,11 +39,11 @@ describe("keepDays: how long answers, request ids and sent messages are kept", (
     const t = await pool();
     const shown = await t.ok("admin", "pool policy");
     expect(JSON.stringify(shown)).toContain('"keepDays"');
-    const before = t.dump();
+    const before = await t.dump();
     const refused = await t.say("admin", "pool policy keepDays 0");
     expect(refused.ok).toBe(false);
     expect(refused.ok ? "" : refused.message).toContain("a whole number from 1 to 365");
-    expect(t.dump()).toBe(before);
+    expect(await t.dump()).toBe(before);
     await t.ok("admin", "pool policy keepDays 30");
   });
 

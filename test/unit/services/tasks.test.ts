@@ -178,10 +178,10 @@ describe("reporting and verifying", () => {
     await t.ok("alice", "task post bakery Scrub hours:2");
     await t.ok("bob", "task claim 1");
     await t.ok("bob", "task done 1 hours:5");
-    const before = t.dump();
+    const before = await t.dump();
     const refused = await t.say("alice", "task verify 1 @bob");
     expect(!refused.ok && refused.message).toMatch(/reported 5 h, above the cap of 4 h.*task verify 1 @bob hours:<h>/);
-    expect(t.dump()).toBe(before);
+    expect(await t.dump()).toBe(before);
     expect((await t.ok("alice", "task verify 1 @bob hours:4.5")).credited).toBe(4.5);
   });
 
@@ -275,13 +275,13 @@ describe("refusals change nothing", () => {
     t = await bakery();
     await t.ok("alice", "task post bakery Scrub hours:2");
     await t.ok("bob", "task claim 1");
-    const before = t.dump();
+    const before = await t.dump();
     const r = await t.say(who, command);
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.code).toBe(code);
     expect(r.message).toMatch(pattern);
-    expect(t.dump()).toBe(before);
+    expect(await t.dump()).toBe(before);
   });
 });
 

@@ -12,7 +12,6 @@ import { openPg } from "../../db/pg-client.ts";
 import { PgStore } from "../../db/pg-store.ts";
 import { SqliteStore } from "../../db/sqlite-store.ts";
 import { runDueJobs } from "../../src/schedules.ts";
-import { testPool } from "../support/app.ts";
 import { testPoolOn } from "../support/pg-pool.ts";
 import { freshPgDatabase, pgUnavailable, type TestDatabase } from "../support/pg.ts";
 
@@ -30,8 +29,10 @@ const HOUR = 3600_000;
 
 /** A week of a pool's life on a file: projects, tasks claimed, done, verified, goods, a round, a correction, the jobs every hour. */
 async function poolWithAWeek(file: string): Promise<void> {
-  const t = await testPool({ dbFile: file, start: "2026-11-02T09:00:00Z" });
-  const jobs = async () => void (await runDueJobs(t.store, t.clock.now().getTime()));
+  // A SQLite file by nature (what is migrated), also when the suite runs its stores on PostgreSQL.
+  const store = new SqliteStore(file);
+  const t = testPoolOn(store, "2026-11-02T09:00:00Z");
+  const jobs = async () => void (await runDueJobs(store, t.clock.now().getTime()));
   await t.ok("admin", "pool create Riverside commons");
   await t.ok("alice", "project create bakery The Bakery");
   await t.ok("bob", "project create bikes Bike Workshop");
@@ -63,7 +64,7 @@ async function poolWithAWeek(file: string): Promise<void> {
     }
   }
   await t.ok("admin", 'pool correct 2 "counted twice" confirm');
-  await t.close();
+  await store.close();
 }
 
 /** A row as JSON, its columns by name (the two schemas order them differently), booleans as SQLite's 0 and 1. */
@@ -143,9 +144,9 @@ describe.skipIf(Boolean(skip))("dpool migrate-to-postgres", () => {
 
   it("GIVEN a missing file, an address that is not PostgreSQL's, or a server that does not answer THEN one line says what to give instead", async () => {
     const file = join(dir, "small.sqlite");
-    const t = await testPool({ dbFile: file });
-    await t.ok("admin", "pool create Small");
-    await t.close();
+    const store = new SqliteStore(file);
+    await testPoolOn(store, "2026-11-02T09:00:00Z").ok("admin", "pool create Small");
+    await store.close();
     const run = async (...argv: string[]) => {
       const lines: string[] = [];
       const code = await migrateCommand(argv, (s) => lines.push(s), (s) => lines.push(s));

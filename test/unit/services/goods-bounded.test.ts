@@ -1,9 +1,8 @@
-// Issue 12, item 3: any member could freeze the bot. Two newcomers asking qty:10000 of a good
+// Any member could once freeze the bot. Two newcomers asking qty:10000 of a good
 // with stock 1 that neither could pay made `good allocate` take 6.7 s here (43 s in the report),
 // holding the write lock, and every later round repeated it. Now a request waits only if its
 // member could pay it at the effort, `qty:` is capped by policy, and the auction is not
 // quadratic in units.
-import { performance } from "node:perf_hooks";
 import { afterEach, describe, expect, it } from "vitest";
 import { riverside, type TestPool } from "../../support/app.ts";
 
@@ -28,10 +27,11 @@ describe("bounded work for every command", () => {
       const r = await t.say(who, "good request cake qty:10000");
       expect(!r.ok && r.message).toMatch(/that costs 200000.00 wh and you can take 10.00 wh more \(balance plus the credit limit\): not enough for one unit/);
     }
-    const t0 = performance.now();
+    // Nothing waits, so there is no round to close (how long a round takes is `npm run bench`'s).
     const r = await t.say("alice", "good allocate cake");
-    expect(performance.now() - t0).toBeLessThan(100);
     expect(!r.ok && r.code).toBe("no_round");
+    const waiting = await t.store.read(async (tx) => tx.pendingTotals((await tx.goodByName(1, "cake"))!.id));
+    expect(waiting).toEqual({ requests: 0, units: 0 });
   });
 
   it("GIVEN a request the member could not pay at the effort THEN it does not wait, and the refusal says what they can afford", async () => {

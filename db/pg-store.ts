@@ -13,6 +13,7 @@
 // booleans, no INDEXED BY: PostgreSQL's planner keeps its own statistics).
 import { getTableColumns } from "drizzle-orm";
 import type pg from "pg";
+import { SLOT_HOLDING_STATUSES } from "../src/core/tasks.ts";
 import { DatabaseBusyError, WriteInReadError } from "../src/errors.ts";
 import type {
   AccountRow,
@@ -187,6 +188,9 @@ const MERGE_MEMBER_ROWS = [
   "UPDATE member_notes SET member_id = @to WHERE member_id = @from",
   "UPDATE requests SET member_id = @to WHERE member_id = @from",
 ];
+
+/** The statuses of a claim that holds a slot (src/core/tasks.ts), as a list for SQL's IN (fixed words, never input). */
+const SLOT_HOLDING_SQL = SLOT_HOLDING_STATUSES.map((s) => `'${s}'`).join(", ");
 
 /** The tasks that take claims at @now, of a pool or a project (and kind): the boards' partial indexes' terms. */
 function openScope(scope: OpenTaskScope): string {
@@ -813,7 +817,7 @@ function makeTx(c: Conn): Tx {
       return c.all<OpenTaskRow>(
         `SELECT t.id, t.project_id AS "projectId", t.kind_id AS "kindId", t.title, t.posted_weight AS "postedWeight", t.estimate, t.slots,
                 t.open_ms AS "openMs", t.open_since AS "openSince", t.due_at AS "dueAt", count(c.id) AS taken
-         FROM tasks t LEFT JOIN claims c ON c.task_id = t.id AND c.status IN ('active', 'reported', 'verified')
+         FROM tasks t LEFT JOIN claims c ON c.task_id = t.id AND c.status IN (${SLOT_HOLDING_SQL})
          WHERE t.pool_id = $1 AND t.open_since IS NOT NULL AND t.cancelled_at IS NULL
          GROUP BY t.id HAVING count(c.id) < t.slots ORDER BY t.id`,
         [poolId],
@@ -826,7 +830,7 @@ function makeTx(c: Conn): Tx {
       return c.all<OpenTaskLine>(
         `SELECT t.id, t.project_id AS "projectId", t.kind_id AS "kindId", t.title, t.posted_weight AS "postedWeight", t.estimate, t.slots,
                 t.open_ms AS "openMs", t.open_since AS "openSince", t.due_at AS "dueAt",
-                (SELECT count(*) FROM claims c WHERE c.task_id = t.id AND c.status IN ('active', 'reported', 'verified')) AS taken,
+                (SELECT count(*) FROM claims c WHERE c.task_id = t.id AND c.status IN (${SLOT_HOLDING_SQL})) AS taken,
                 (SELECT p.slug FROM projects p WHERE p.id = t.project_id) AS project,
                 (SELECT k.name FROM kinds k WHERE k.id = t.kind_id) AS kind
          FROM tasks t
@@ -846,7 +850,7 @@ function makeTx(c: Conn): Tx {
         cancelled: "s.rank = 3",
       }[state];
       const ranked = `WITH c AS (
-           SELECT c.task_id, count(*) FILTER (WHERE c.status IN ('active', 'reported', 'verified')) AS taken, count(*) FILTER (WHERE c.status = 'verified') AS verified
+           SELECT c.task_id, count(*) FILTER (WHERE c.status IN (${SLOT_HOLDING_SQL})) AS taken, count(*) FILTER (WHERE c.status = 'verified') AS verified
            FROM claims c JOIN tasks t ON t.id = c.task_id WHERE ${where} GROUP BY c.task_id
          ), s AS (
            SELECT t.id,

@@ -11,6 +11,7 @@
 // wait in the queue.
 import { and, asc, desc, eq, getTableColumns, gte, inArray, isNotNull, isNull, lt, or, sql } from "drizzle-orm";
 import type { AccountKind } from "../src/core/ledger.ts";
+import { SLOT_HOLDING_STATUSES } from "../src/core/tasks.ts";
 import Database from "better-sqlite3";
 import { drizzle } from "drizzle-orm/better-sqlite3";
 import { DatabaseBusyError, WriteInReadError } from "../src/errors.ts";
@@ -83,6 +84,8 @@ function columnOf(table: Parameters<typeof getTableColumns>[0], key: string): st
 }
 /** A value as SQLite stores it (booleans as 0 and 1). */
 const sqlValue = (v: unknown) => (typeof v === "boolean" ? (v ? 1 : 0) : v);
+/** The statuses of a claim that holds a slot (src/core/tasks.ts), as a list for SQL's IN (fixed words, never input). */
+const SLOT_HOLDING_SQL = SLOT_HOLDING_STATUSES.map((s) => `'${s}'`).join(", ");
 
 const poolRows = rows<PoolRow>(t.pools, "pools");
 const roomRows = rows<RoomRow>(t.rooms, "rooms");
@@ -993,7 +996,7 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
           taken: sql<number>`count(${t.claims.id})`,
         })
         .from(t.tasks)
-        .leftJoin(t.claims, and(eq(t.claims.taskId, t.tasks.id), inArray(t.claims.status, ["active", "reported", "verified"])))
+        .leftJoin(t.claims, and(eq(t.claims.taskId, t.tasks.id), inArray(t.claims.status, [...SLOT_HOLDING_STATUSES])))
         .where(and(eq(t.tasks.poolId, poolId), isNotNull(t.tasks.openSince), isNull(t.tasks.cancelledAt)))
         .groupBy(t.tasks.id)
         .having(sql`count(${t.claims.id}) < ${t.tasks.slots}`)
@@ -1006,7 +1009,7 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
       return stmt(
         `SELECT t.id, t.project_id AS projectId, t.kind_id AS kindId, t.title, t.posted_weight AS postedWeight, t.estimate, t.slots,
                 t.open_ms AS openMs, t.open_since AS openSince, t.due_at AS dueAt,
-                (SELECT count(*) FROM claims c WHERE c.task_id = t.id AND c.status IN ('active', 'reported', 'verified')) AS taken,
+                (SELECT count(*) FROM claims c WHERE c.task_id = t.id AND c.status IN (${SLOT_HOLDING_SQL})) AS taken,
                 (SELECT p.slug FROM projects p WHERE p.id = t.project_id) AS project,
                 (SELECT k.name FROM kinds k WHERE k.id = t.kind_id) AS kind
          FROM tasks t
@@ -1026,7 +1029,7 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
         cancelled: "s.rank = 3",
       }[state];
       const ranked = `WITH c AS (
-           SELECT c.task_id, sum(c.status IN ('active', 'reported', 'verified')) AS taken, sum(c.status = 'verified') AS verified
+           SELECT c.task_id, sum(c.status IN (${SLOT_HOLDING_SQL})) AS taken, sum(c.status = 'verified') AS verified
            FROM claims c JOIN tasks t ON t.id = c.task_id WHERE ${where} GROUP BY c.task_id
          ), s AS (
            SELECT t.id,

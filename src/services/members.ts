@@ -4,7 +4,7 @@ import { MAX_ENTRY_MILLI_HOURS } from "../core/ledger.ts";
 import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
 import { didSomething } from "../core/outcome.ts";
-import { HOLDS_SLOT } from "../core/tasks.ts";
+import { holdsSlot } from "../core/tasks.ts";
 import type { ClaimRow, ClaimStatus, IdentityRow, MemberRow, Tx } from "../store.ts";
 import { noteRow } from "./announce.ts";
 import { catchUp } from "./catch-up.ts";
@@ -127,7 +127,7 @@ export async function useLinkCode(ctx: Ctx, typed: string): R<Linked> {
   const doubled = await doubledSlots(tx, from.id, into.id);
   await tx.mergeMemberRows(from.id, into.id, now);
   // A slot on a task is no place on its waitlist (only one of the accounts had either).
-  const held = (await tx.claimsOfMember(into.id)).filter((c) => HOLDS_SLOT.has(c.status));
+  const held = (await tx.claimsOfMember(into.id)).filter((c) => holdsSlot(c.status));
   for (const taskId of new Set(held.map((c) => c.taskId))) await tx.leaveWaitlist(taskId, into.id, now);
   const resolved: SlotResolved[] = [];
   for (const { kept, gaveBack } of doubled) {
@@ -173,7 +173,7 @@ export async function useLinkCode(ctx: Ctx, typed: string): R<Linked> {
  * member keeps and which is given back.
  */
 async function doubledSlots(tx: Tx, fromId: number, intoId: number): Promise<Array<{ kept: ClaimRow; gaveBack: ClaimRow }>> {
-  const holding = (id: number) => tx.claimsOfMember(id).then((cs) => new Map(cs.filter((c) => HOLDS_SLOT.has(c.status)).map((c) => [c.taskId, c])));
+  const holding = (id: number) => tx.claimsOfMember(id).then((cs) => new Map(cs.filter((c) => holdsSlot(c.status)).map((c) => [c.taskId, c])));
   const [mine, theirs] = [await holding(intoId), await holding(fromId)];
   const out: Array<{ kept: ClaimRow; gaveBack: ClaimRow }> = [];
   for (const [taskId, a] of mine) {

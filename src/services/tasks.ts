@@ -4,7 +4,7 @@
 // weight moves only on evidence: each verified claim pulls it part of the way (marketSmoothing)
 // toward that claim's weight; volunteers who find a task full lower it. Claims that end without
 // verified work move nothing, so nobody can push a kind's weight by claiming and dropping.
-import { HOLDS_SLOT, claimDeadline, creditHours, isOverdue, openTimeAfter, openTimeOnNewDue, slotsTaken, taskState, type TaskState } from "../core/tasks.ts";
+import { claimDeadline, creditHours, holdsSlot, isOverdue, openTimeAfter, openTimeOnNewDue, slotsTaken, taskState, type TaskState } from "../core/tasks.ts";
 import { nearestNamed } from "../core/suggest.ts";
 import { DAY_MS } from "../core/time.ts";
 import { credit, marketWeight, nextRiseAt, openMsAt, taskWeight, waitlistWeight, weightRules } from "../core/weights.ts";
@@ -391,8 +391,8 @@ export async function claimTask(c: PoolCtx, id: number): R<ClaimOutcome> {
   if (state === "done" || state === "cancelled") return err({ kind: "task_closed", id, state });
   if (isOverdue(task, c.now)) return err({ kind: "task_overdue", id, dueAt: task.dueAt!, action: "claim" });
   const mine = claims.filter((cl) => cl.memberId === c.member.id);
-  const holding = mine.find((cl) => HOLDS_SLOT.has(cl.status));
-  if (holding) return err({ kind: "already_claimed", id, state: holding.status as "active" | "reported" | "verified" });
+  const holding = mine.map((cl) => cl.status).find(holdsSlot);
+  if (holding) return err({ kind: "already_claimed", id, state: holding });
   const project = await projectOf(c, task);
   if (mine.some((cl) => cl.status === "refused")) return err({ kind: "turned_down", id, project: project.slug });
   // Turning a volunteer down keeps the weight rising: it must not be a way to raise it for oneself.

@@ -15,6 +15,7 @@ import {
 } from "discord-api-types/v10";
 import type { AnyArg } from "../../commands/args.ts";
 import { commandName, type AnyCommand } from "../../commands/define.ts";
+import { hoursOf } from "../../src/core/amounts.ts";
 import { clipUnits } from "./render.ts";
 
 /** Arguments whose values name things of the pool: Discord offers autocomplete for them. */
@@ -49,7 +50,7 @@ function option(command: AnyCommand, name: string, a: AnyArg): APIApplicationCom
     case "integer":
       return { ...base, type: ApplicationCommandOptionType.Integer, min_value: a.spec.min, max_value: a.spec.max, ...(auto ? { autocomplete: true } : {}) };
     case "hours":
-      return { ...base, type: ApplicationCommandOptionType.Number, min_value: (a.spec.min ?? 0) / 1000, max_value: (a.spec.max ?? 0) / 1000 };
+      return { ...base, type: ApplicationCommandOptionType.Number, min_value: hoursOf(a.spec.min ?? 0), max_value: hoursOf(a.spec.max ?? 0) };
     case "member":
       return { ...base, type: ApplicationCommandOptionType.User };
     case "choice":

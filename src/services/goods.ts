@@ -2,7 +2,7 @@
 // the producers are still credited only their effort (the surplus goes to the commons). Four
 // models: per unit, flat rate (split among subscribers), copyable (free; the commons carries the
 // effort), durable (borrowed, charged per day of use).
-import { daysCharge, unitsCharge } from "../core/amounts.ts";
+import { daysCharge, MILLI, unitsCharge, type MilliHours, type WeightPpm } from "../core/amounts.ts";
 import type { OverdueNote, RoundAnnouncement } from "../core/announcements.ts";
 import { roundOutcome, type RoundOutcome } from "../core/auction.ts";
 import { checkEntry, withinCreditLimit } from "../core/ledger.ts";
@@ -362,6 +362,9 @@ async function allocate(tx: Tx, good: GoodRow, a: Allocation, known?: { readonly
 const EXACT = WEIGHT_ONE;
 const exactRoom = (milliHours: number) => milliHours * EXACT + (EXACT / 2 - 1);
 
+/** The price of one unit, in millionths of an hour: effort (milli-hours) x clearing weight (millionths), to the millionth. */
+const unitPriceOf = (effort: MilliHours, clearing: WeightPpm): number => Math.round((effort * clearing) / MILLI);
+
 /**
  * Closes a round as of `now`: the auction decides with the pure rule on the waiting members'
  * balances as of that time (entries dated later do not count, so a round closed late decides as
@@ -480,7 +483,7 @@ export async function closeRound(tx: Tx, round: RoundRow, now: number, requestKe
   if (total > 0) {
     const project = await tx.project(good.projectId);
     const rooms = await projectRooms(tx, good.poolId, good.projectId);
-    const body: RoundAnnouncement = { good: good.name, project: project?.slug ?? "?", clearing: outcome.clearing, unitCost: outcome.unitCost, unitPrice: Math.round((effort * outcome.clearing) / 1000), allocated: total, members: outcome.winners.length, queued, stock: good.stock - total };
+    const body: RoundAnnouncement = { good: good.name, project: project?.slug ?? "?", clearing: outcome.clearing, unitCost: outcome.unitCost, unitPrice: unitPriceOf(effort, outcome.clearing), allocated: total, members: outcome.winners.length, queued, stock: good.stock - total };
     await announceTo(tx, good.poolId, rooms, { kind: "round", body }, now);
   }
   return {
@@ -488,7 +491,7 @@ export async function closeRound(tx: Tx, round: RoundRow, now: number, requestKe
     good: good.name,
     outcome: { clearing: outcome.clearing, unitCost: outcome.unitCost },
     effort,
-    unitPrice: Math.round((effort * outcome.clearing) / 1000),
+    unitPrice: unitPriceOf(effort, outcome.clearing),
     units: total,
     winners: outcome.winners.length,
     allocations,

@@ -1,4 +1,5 @@
 // Projects: each sets its own goals and runs itself; the pool shares tasks, goods and accounts.
+import { timesThousandths } from "../core/amounts.ts";
 import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
 import type { GoalRow, ProjectRow, RoomRow, TaskRow, Tx } from "../store.ts";
@@ -137,7 +138,7 @@ export async function projectInfo(c: PoolCtx, slug: string): R<ProjectInfo> {
     rooms,
     deficit: Math.max(0, -line.balance),
     deficitCap: policy.deficitCap,
-    deficitWarnAt: Math.floor((policy.deficitCap * policy.deficitWarnPercent) / 1000),
+    deficitWarnAt: Math.floor(timesThousandths(policy.deficitCap, policy.deficitWarnPercent)),
     commons: await commonsShare(c.tx, c.pool.row.id, found.value.id),
   });
 }

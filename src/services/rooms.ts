@@ -2,6 +2,7 @@
 // board (one message per room, edited in place by the adapter) and the daily neglected-work
 // notice. Everything here queues outbox messages inside the caller's transaction (announcing
 // itself, and which rooms are muted, is in announce.ts).
+import { ppmOfThousandths } from "../core/amounts.ts";
 import { ANNOUNCEMENT_SWITCH_NAMES, type AnnouncementSwitch } from "../core/announcements.ts";
 import { parseCron, slotsBetween } from "../core/cron.ts";
 import { readPolicy, type Policy } from "../core/policy.ts";
@@ -271,7 +272,7 @@ export async function sendNeglectedNotices(tx: Tx, slot: number, windowMs: numbe
   let sent = 0;
   for (const pool of await tx.pools()) {
     const policy = readPolicy(pool.policy);
-    const threshold = policy.neglectedWeight * 1000;
+    const threshold = ppmOfThousandths(policy.neglectedWeight);
     const cron = parseCron(policy.noticeSchedule);
     const due = cron ? slotsBetween(cron, slot - windowMs, slot, policy.timezone).at(-1) : undefined;
     if (threshold <= 0 || due === undefined) continue;

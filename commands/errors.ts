@@ -144,8 +144,10 @@ export function describeDomainError(e: DomainError, view: View = UTC_VIEW): stri
     case "insufficient_credit": {
       const held = e.committed ? `, less ${formatHours(e.committed)} held by your waiting requests, loans and subscriptions` : "";
       const units = e.units === undefined ? "" : e.units > 0 ? `enough for ${e.units} unit${e.units === 1 ? "" : "s"} at the effort; ` : "not enough for one unit; ";
-      if (e.share) return `your expected share of ${e.share.good} this period is ${formatHours(e.needed)} and you can take ${formatHours(Math.max(0, e.available))} more (balance plus the credit limit${held}): contribute first, then "good subscribe ${e.share.good}"`;
-      return `that costs ${formatHours(e.needed)} and you can take ${formatHours(Math.max(0, e.available))} more (balance plus the credit limit${held}): ${units}contribute first, or ask for less`;
+      // The limit itself comes last, so the member sees how far below zero the pool lets a balance go.
+      const limit = ` (the pool's credit limit is ${formatHours(e.limit)})`;
+      if (e.share) return `your expected share of ${e.share.good} this period is ${formatHours(e.needed)} and you can take ${formatHours(Math.max(0, e.available))} more (balance plus the credit limit${held}): contribute first, then "good subscribe ${e.share.good}"${limit}`;
+      return `that costs ${formatHours(e.needed)} and you can take ${formatHours(Math.max(0, e.available))} more (balance plus the credit limit${held}): ${units}contribute first, or ask for less${limit}`;
     }
     case "too_many_units":
       return `a request may ask for at most ${e.max} units (pool policy maxRequestQty), not ${e.qty}: ask for fewer`;

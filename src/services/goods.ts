@@ -258,7 +258,7 @@ export async function requestGood(c: PoolCtx, name: string, qtyGiven: number | u
   const committed = await committedCharges(c, c.member.id, waiting);
   if (!withinCreditLimit(balance - committed, cost, c.pool.policy.creditLimit)) {
     const available = balance - committed + c.pool.policy.creditLimit;
-    return err({ kind: "insufficient_credit", needed: cost, available, committed, units: Math.max(0, Math.floor(available / effort)) });
+    return err({ kind: "insufficient_credit", needed: cost, available, limit: c.pool.policy.creditLimit, committed, units: Math.max(0, Math.floor(available / effort)) });
   }
   if (pending.requests === 0 && fresh.stock >= qty) {
     const id = await c.tx.insertGoodRequest({ ...base, filled: qty, status: "allocated", closedAt: c.now });
@@ -296,7 +296,7 @@ async function changeBid(c: PoolCtx, good: GoodRow, mine: GoodRequestRow, qty: n
   const committed = (await committedCharges(c, c.member.id)) - was.qty * effort;
   if (!withinCreditLimit(balance - committed, cost, c.pool.policy.creditLimit)) {
     const available = balance - committed + c.pool.policy.creditLimit;
-    return err({ kind: "insufficient_credit", needed: cost, available, committed, units: Math.max(0, Math.floor(available / effort)) });
+    return err({ kind: "insufficient_credit", needed: cost, available, limit: c.pool.policy.creditLimit, committed, units: Math.max(0, Math.floor(available / effort)) });
   }
   await c.tx.updateGoodRequest(mine.id, { qty: next.qty, weight: next.weight, bidAt: c.now });
   const allocated = await serveIfCovered(c, good);
@@ -637,7 +637,7 @@ export async function subscribe(c: PoolCtx, name: string, on: boolean): R<{ good
     const balance = (await c.tx.accountById(await ensureAccount(c.tx, c.pool.row.id, "member", c.member.id)))?.balance ?? 0;
     const committed = await committedCharges(c, c.member.id);
     if (!withinCreditLimit(balance - committed, share, c.pool.policy.creditLimit)) {
-      return err({ kind: "insufficient_credit", needed: share, available: balance - committed + c.pool.policy.creditLimit, committed, share: { good: good.name } });
+      return err({ kind: "insufficient_credit", needed: share, available: balance - committed + c.pool.policy.creditLimit, limit: c.pool.policy.creditLimit, committed, share: { good: good.name } });
     }
     await c.tx.insertSubscription({ goodId: good.id, memberId: c.member.id, since: c.now, until: null });
   } else {
@@ -833,7 +833,7 @@ export async function borrowGood(c: PoolCtx, name: string, days: number): R<Borr
   // What the member's waiting requests, open loans and subscriptions will cost is already spoken for.
   const committed = await committedCharges(c, c.member.id);
   if (!withinCreditLimit(balance - committed, planned, c.pool.policy.creditLimit)) {
-    return err({ kind: "insufficient_credit", needed: planned, available: balance - committed + c.pool.policy.creditLimit, committed });
+    return err({ kind: "insufficient_credit", needed: planned, available: balance - committed + c.pool.policy.creditLimit, limit: c.pool.policy.creditLimit, committed });
   }
   await c.tx.setStock(good.id, current.stock - 1);
   const row = { goodId: good.id, memberId: c.member.id, borrowedAt: c.now, dueAt: c.now + days * DAY_MS, returnedAt: null, charged: null };

@@ -67,3 +67,30 @@ describe("GIVEN a pool with bakery (alice) and bikes (bob)", () => {
     expect(await t.dump()).toBe(before);
   });
 });
+
+describe("GIVEN a pool whose credit limit is 7 weighted hours", () => {
+  it.each([
+    ["good request cake qty:3", /^that costs 9\.00 wh and you can take 7\.00 wh more \(balance plus the credit limit\): enough for 2 units at the effort; contribute first, or ask for less \(the pool's credit limit is 7\.00 wh\)$/],
+    ["good subscribe soup", /^your expected share of soup this period is 20\.00 wh and you can take 7\.00 wh more .*"good subscribe soup" \(the pool's credit limit is 7\.00 wh\)$/],
+    ["good borrow drill days:60", /^that costs 12\.00 wh and you can take 7\.00 wh more .* \(the pool's credit limit is 7\.00 wh\)$/],
+  ])("WHEN carol (balance 0) types %j beyond it THEN the refusal quotes the limit and nothing changes", async (command, pattern) => {
+    const p = await testPool();
+    try {
+      await p.ok("admin", 'pool create "Riverside commons"');
+      await p.ok("admin", "pool policy creditLimit 7");
+      await p.ok("alice", "project create bakery The Bakery");
+      await p.ok("alice", "good add bakery cake effort:3 stock:5");
+      await p.ok("alice", "good add bakery soup effort:1 model:flat-rate");
+      await p.ok("alice", "good produce soup 20");
+      await p.ok("alice", "good add bakery drill effort:20 model:durable stock:1");
+      await p.ok("carol", "me balance");
+      const before = await p.dump();
+      const r = await p.say("carol", command);
+      expect(!r.ok && r.code).toBe("insufficient_credit");
+      expect(!r.ok && r.message).toMatch(pattern);
+      expect(await p.dump()).toBe(before);
+    } finally {
+      await p.close();
+    }
+  });
+});

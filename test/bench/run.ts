@@ -106,6 +106,12 @@ async function main() {
   save();
   process.stdout.write(`${formatTable(results)}\n`);
   process.stderr.write(`bench: figures written to ${o.out}\n`);
+  // PostgreSQL beside SQLite (test/bench/pg.ts, printed only), at the smallest size, when a server
+  // answers (it says so in one line when none does); its trouble does not fail the SQLite bench.
+  const smallest = Math.min(...o.sizes);
+  process.stderr.write(`bench: size ${smallest} on SQLite and PostgreSQL...\n`);
+  const pgRun = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "test", "bench", "pg.ts"), "--size", String(smallest)], { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"], timeout: MEASURE_LIMIT_MS });
+  if (pgRun.status !== 0) process.stderr.write(`bench: the PostgreSQL comparison stopped (${pgRun.error ? String(pgRun.error) : `exit code ${pgRun.status}`})\n`);
   if (!o.keep) rmSync(work, { recursive: true, force: true });
   if (results.sizes.some((s) => "error" in s)) process.exitCode = 1;
 }

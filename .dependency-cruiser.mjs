@@ -3,13 +3,14 @@
 //   src/core        the pure domain: imports nothing of the project but src/core (and zod)
 //   src/services    the use cases: src/core plus the kernel (the Store interface in src/store.ts,
 //                   src/errors.ts, src/result.ts, src/clock.ts); never commands, adapters or db
-//   db/             the Store implementation (drizzle, better-sqlite3): the only place with SQL
+//   db/             the Store implementations (drizzle; better-sqlite3, pg): the only place with SQL
+//   db/schema.ts    the tables; src/store.ts names their rows (drizzle's $inferSelect), types only
 //   commands/       the command table: src/services, src/core and the kernel; never adapters or db
 //   adapters/       platform code (discord, matrix, console): each on its own, never db/
 //   src/*.ts        the wiring (app.ts, main.ts, cli.ts, ...): the one layer that may reach db/
 //                   and the adapters, to plug them together
 // plus no cycles (type-only ones included), no module nobody imports that imports nothing, and
-// the platform SDKs and the SQL driver only in their own folder. Imports are resolved with
+// the platform SDKs and the SQL drivers only in their own folder. Imports are resolved with
 // tsconfig.json (`.ts` suffixes, allowImportingTsExtensions); an import that does not resolve is
 // an error, so no rule below can pass by seeing no edges.
 // test/unit/architecture.test.ts runs this through the tool's API and keeps the checks it can't
@@ -19,7 +20,9 @@
 const WIRING = "^src/(app|main|cli|cli-data|clockwork|delivery|lifecycle|log)[.]ts$";
 /** What every layer may lean on: the Store interface, the refusal union, Result, the clock. */
 const KERNEL = "^src/(store|errors|result|clock)[.]ts$";
-const SQL = "^node_modules/(better-sqlite3|drizzle-orm)/";
+const SQL = "^node_modules/(better-sqlite3|drizzle-orm|pg)/";
+/** The tables, whose inferred rows are the Store interface's rows. */
+const SCHEMA = "^db/schema[.]ts$";
 const DISCORD = "^node_modules/(discord[.]js|@discordjs/[^/]+|discord-api-types)/";
 const MATRIX = "^node_modules/@vector-im/matrix-bot-sdk/";
 
@@ -78,18 +81,32 @@ export default {
     {
       name: "kernel-inward",
       severity: "error",
-      comment: "The kernel (store interface, errors, Result, clock) is what every layer leans on: it sees only src/core and itself.",
+      comment:
+        "The kernel (store interface, errors, Result, clock) is what every layer leans on: it sees only src/core and " +
+        "itself, and the types of db/schema.ts (rule schema-types-only).",
       from: { path: KERNEL },
-      to: { dependencyTypesNot: ["core"], pathNot: ["^src/core/", KERNEL, "^node_modules/zod/"] },
+      to: { dependencyTypesNot: ["core"], pathNot: ["^src/core/", KERNEL, "^node_modules/zod/", SCHEMA] },
     },
     {
       name: "src-inward",
       severity: "error",
       comment:
         "The modules of src/ that are no wiring (the kernel, schedules.ts, secrets.ts) import no commands/, " +
-        "adapters/ or db/: the wiring hands them what they need.",
+        "adapters/ or db/: the wiring hands them what they need. The one exception, db/schema.ts's types, is the " +
+        "next rule's.",
       from: { path: "^src/[^/]+[.]ts$", pathNot: WIRING },
-      to: { path: "^(commands|adapters|db)/" },
+      to: { path: "^(commands|adapters|db)/", pathNot: SCHEMA },
+    },
+    {
+      name: "schema-types-only",
+      severity: "error",
+      comment:
+        "src/store.ts's rows are the schema's tables' rows as drizzle infers them ($inferSelect), not copies kept " +
+        "in step by hand; so it imports db/schema.ts, but with `import type` only: erased when compiled, it loads " +
+        "no drizzle and no SQL, and the services still get the database only as a Tx. Moving the tables into src/ " +
+        "instead would put drizzle (SQL) outside db/.",
+      from: { path: "^src/[^/]+[.]ts$", pathNot: WIRING },
+      to: { path: SCHEMA, dependencyTypesNot: ["type-only"] },
     },
     {
       name: "db-implements-store",
@@ -135,7 +152,9 @@ export default {
     {
       name: "sql-only-in-db",
       severity: "error",
-      comment: "better-sqlite3 and drizzle-orm (all SQL) are imported in db/ only; the wiring reaches them through db/ (app.ts, cli-data.ts, main.ts).",
+      comment:
+        "better-sqlite3, pg and drizzle-orm (all SQL) are imported in db/ only; the wiring reaches them through db/ " +
+        "(app.ts, cli-data.ts, main.ts).",
       from: { pathNot: "^db/" },
       to: { path: SQL },
     },

@@ -6,6 +6,11 @@
 // UPDATE and DELETE on them. Migrations: `npm run db:generate:pg` (drizzle.pg.config.ts).
 import { sql } from "drizzle-orm";
 import { bigint, boolean, check, index, integer, pgTable, primaryKey, text, uniqueIndex } from "drizzle-orm/pg-core";
+import type { AccountKind } from "../src/core/ledger.ts";
+import type { ClaimStatus } from "../src/core/tasks.ts";
+
+// Its columns are narrowed as db/schema.ts's are (enum, $type), so both infer the same rows:
+// test/unit/db/row-types.ts checks that they do.
 
 export const pools = pgTable("pools", {
   id: integer("id").primaryKey().generatedByDefaultAsIdentity(),
@@ -158,7 +163,7 @@ export const accounts = pgTable(
     poolId: integer("pool_id")
       .notNull()
       .references(() => pools.id),
-    kind: text("kind", { enum: ["member", "project", "commons"] }).notNull(),
+    kind: text("kind").$type<AccountKind>().notNull(),
     ownerId: bigint("owner_id", { mode: "number" }).notNull(),
     balance: bigint("balance", { mode: "number" }).notNull(),
   },
@@ -197,7 +202,6 @@ export const entries = pgTable(
   ],
 );
 
-/** Answers of mutating commands by request id: a replayed id gets the first answer back. */
 /**
  * What every message waiting to be sent carries: which process claimed it and until when (two
  * bot processes on one database never send it both), how often it was tried, and why it was
@@ -211,6 +215,7 @@ const deliveryColumns = () => ({
   failure: text("failure"),
 });
 
+/** Answers of mutating commands by request id: a replayed id gets the first answer back. */
 export const requests = pgTable(
   "requests",
   {
@@ -381,7 +386,7 @@ export const claims = pgTable(
       .notNull()
       .references(() => members.id),
     weight: bigint("weight", { mode: "number" }).notNull(),
-    status: text("status", { enum: ["active", "reported", "verified", "dropped", "refused", "released", "cancelled", "corrected"] }).notNull(),
+    status: text("status").$type<ClaimStatus>().notNull(),
     claimedAt: bigint("claimed_at", { mode: "number" }).notNull(),
     expiresAt: bigint("expires_at", { mode: "number" }).notNull(),
     reportedAt: bigint("reported_at", { mode: "number" }),

@@ -2,145 +2,67 @@
 // so nothing here knows about better-sqlite3 or SQL. Every call is async so that a
 // networked database fits the same shape; the SQLite store answers them synchronously under
 // the hood, inside one serialised transaction.
+//
+// The rows are the schema's (db/schema.ts), as drizzle infers them: a type-only import, erased
+// when compiled, so the kernel still loads nothing of db/ (.dependency-cruiser.mjs allows this
+// one import, types only). A column that holds fewer values than its SQL type says (a status,
+// a kind of account) is narrowed there, with drizzle's enum or $type.
+import type * as schema from "../db/schema.ts";
 import type { AnnouncementKind, NoteKind } from "./core/announcements.ts";
 import type { AccountKind } from "./core/ledger.ts";
 import type { ClaimStatus } from "./core/tasks.ts";
 
-export interface PoolRow {
-  readonly id: number;
-  readonly name: string;
-  readonly policy: string;
-  readonly createdAt: number;
-  readonly createdBy: number;
-  /** The pool's time: the latest moment a command ran in it or the scheduler ran (0 before any). */
-  readonly clock?: number;
-}
+/** A table's row as drizzle infers it from the schema. */
+type Select<T extends { $inferSelect: object }> = T["$inferSelect"];
+/**
+ * A row as the services see it: read-only. `Later`: columns added after rows were first
+ * written, optional here so that code that builds a row (an insert, a test's fixture) may
+ * leave them out; read back they are always there (null where unset).
+ */
+type Row<R extends object, Later extends keyof R = never> = Readonly<Omit<R, Later> & Partial<Pick<R, Later>>>;
 
-export interface MemberRow {
-  readonly id: number;
-  readonly handle: string;
-  readonly createdAt: number;
-  readonly mergedInto: number | null;
-}
+/** A pool; the pool's time `clock` is the latest moment a command ran in it or the scheduler ran (0 before any). Its boards' mark is the store's own (markBoards). */
+export type PoolRow = Row<Omit<Select<typeof schema.pools>, "boardsDirtyAt">, "clock">;
 
-export interface IdentityRow {
-  readonly platform: string;
-  readonly externalId: string;
-  readonly memberId: number;
-}
+export type MemberRow = Row<Select<typeof schema.members>>;
 
-export type PoolRole = "admin" | "member";
+export type IdentityRow = Row<Pick<Select<typeof schema.identities>, "platform" | "externalId" | "memberId">>;
 
-export interface MembershipRow {
-  readonly poolId: number;
-  readonly memberId: number;
-  readonly role: PoolRole;
-  readonly joinedAt: number;
-}
+export type PoolRole = MembershipRow["role"];
 
-export interface ProjectRow {
-  readonly id: number;
-  readonly poolId: number;
-  readonly slug: string;
-  readonly name: string;
-  readonly createdAt: number;
-  readonly createdBy: number;
-}
+export type MembershipRow = Row<Select<typeof schema.memberships>>;
 
-export interface RoomRow {
-  readonly id: number;
-  readonly platform: string;
-  readonly externalId: string;
-  readonly poolId: number;
-  readonly projectId: number | null;
-  readonly isLobby: boolean;
-  readonly boundAt: number;
-  readonly boundBy: number;
-  /** When the platform refused the bot there (kicked, banned, access removed); null while reachable. */
-  readonly unreachableSince: number | null;
-}
+export type ProjectRow = Row<Select<typeof schema.projects>>;
 
-export interface GoalRow {
-  readonly id: number;
-  readonly poolId: number;
-  readonly projectId: number;
-  readonly text: string;
-  readonly status: "open" | "done";
-  readonly createdAt: number;
-  readonly createdBy: number;
-  readonly doneAt: number | null;
-  readonly doneBy: number | null;
-}
+/** `unreachableSince`: when the platform refused the bot there (kicked, banned, access removed); null while reachable. */
+export type RoomRow = Row<Select<typeof schema.rooms>>;
 
-export interface CodeRow {
-  readonly code: string;
-  readonly purpose: "invite" | "link";
-  readonly poolId: number | null;
-  readonly memberId: number;
-  readonly createdAt: number;
-  readonly expiresAt: number;
-  readonly usedAt: number | null;
-  readonly usedBy: number | null;
-}
+export type GoalRow = Row<Select<typeof schema.goals>>;
 
-export interface AccountRow {
-  readonly id: number;
-  readonly poolId: number;
-  readonly kind: AccountKind;
-  readonly ownerId: number;
-  readonly balance: number;
-}
+export type CodeRow = Row<Select<typeof schema.codes>>;
 
-export interface EntryRow {
-  readonly id: number;
-  readonly poolId: number;
-  readonly fromAccount: number;
-  readonly toAccount: number;
-  readonly amount: number;
-  readonly kind: string;
-  readonly memo: string;
-  readonly reverses: number | null;
-  readonly requestId: string;
-  readonly createdAt: number;
-  readonly createdBy: number | null;
-}
+export type AccountRow = Row<Select<typeof schema.accounts>>;
+
+export type EntryRow = Row<Select<typeof schema.entries>>;
 
 export type NewEntry = Omit<EntryRow, "id">;
 
-export interface RequestRow {
-  readonly requestId: string;
-  readonly command: string;
-  readonly memberId: number | null;
-  readonly reply: string;
-  readonly createdAt: number;
-  /** Hash of the command's name and parsed values (null in rows from before it was kept). */
-  readonly fingerprint?: string | null;
-}
+/** `fingerprint`: hash of the command's name and parsed values (null in rows from before it was kept). */
+export type RequestRow = Row<Select<typeof schema.requests>, "fingerprint">;
 
 /** A task that has an open slot, as boards and notices need it. */
-export interface OpenTaskRow {
-  readonly id: number;
-  readonly projectId: number;
-  readonly kindId: number;
-  readonly title: string;
-  readonly postedWeight: number;
-  readonly estimate: number;
-  readonly slots: number;
-  readonly openMs: number;
-  readonly openSince: number | null;
-  /** Past its due date a task stops rising and takes no claims. */
-  readonly dueAt: number | null;
+export type OpenTaskRow = Pick<TaskRow, "id" | "projectId" | "kindId" | "title" | "postedWeight" | "estimate" | "slots" | "openMs" | "openSince" | "dueAt"> & {
   /** Claims holding a slot: active, reported or verified. */
   readonly taken: number;
-}
+};
 
 /** A task that takes claims, as boards and the open task list read it: with its project's and kind's names. */
-export interface OpenTaskLine extends OpenTaskRow {
+export type OpenTaskLine = OpenTaskRow & {
   /** The project's short name. */
   readonly project: string;
   /** The kind's name. */
   readonly kind: string;
-}
+};
 
 /** The tasks task list shows: those in one state, the overdue ones (open or claimed), or all. */
 export type TaskListState = "open" | "claimed" | "done" | "cancelled" | "overdue" | "all";
@@ -156,48 +78,25 @@ export interface OpenTaskScope {
   readonly now: number;
 }
 
-export interface BoardRow {
-  readonly roomId: number;
-  readonly body: string;
-  readonly updatedAt: number;
-  readonly messageId: string | null;
-}
+export type BoardRow = Row<Select<typeof schema.boards>>;
 
-export interface OutboxRow {
-  readonly id: number;
-  readonly roomId: number;
-  /**
-   * An AnnouncementKind when this version queued it; read back it stays a string, since a newer
-   * version may have queued a kind this one does not know (readAnnouncement says so).
-   */
-  readonly kind: string;
-  /** JSON: the announcement's body (src/core/announcements.ts). */
-  readonly body: string;
-  readonly createdAt: number;
-  readonly deliveredAt: number | null;
-}
+/**
+ * A message for a room. `kind` is an AnnouncementKind when this version queued it; read back it
+ * stays a string, since a newer version may have queued a kind this one does not know
+ * (readAnnouncement says so). `body` is JSON: the announcement's body (src/core/announcements.ts).
+ */
+export type OutboxRow = Row<Omit<Select<typeof schema.outbox>, schema.DeliveryColumn>>;
 
 /**
  * The answer to one command, waiting to be sent (or sent): see `replies` in db/schema.ts. Its
  * idempotency key is `reply:<requestId>`.
  */
-export interface ReplyRow {
-  readonly requestId: string;
-  readonly platform: string;
-  /** JSON: where the answer goes, in the platform's terms. */
-  readonly target: string;
-  /** JSON: a StoredReply (commands/dispatch.ts). */
-  readonly body: string;
-  readonly createdAt: number;
-  readonly deliveredAt: number | null;
-  readonly attempts: number;
-  readonly failedAt: number | null;
-  readonly failure: string | null;
-  /** The platform user who sent the command (null in rows from before it was kept). */
-  readonly userId?: string | null;
-  /** Hash of the command's name and parsed values; null for input that did not parse. */
-  readonly fingerprint?: string | null;
-}
+/**
+ * The answer to one command, waiting to be sent (or sent): see `replies` in db/schema.ts. Its
+ * idempotency key is `reply:<requestId>`. `target` is JSON, where the answer goes in the
+ * platform's terms; `body` JSON, a StoredReply (commands/dispatch.ts).
+ */
+export type ReplyRow = Row<Omit<Select<typeof schema.replies>, "claimedBy" | "claimedUntil">, "userId" | "fingerprint">;
 
 /** What became of one attempt to send a message. */
 export type DeliveryOutcome =
@@ -229,170 +128,43 @@ export interface ClaimOptions {
   readonly limit: number;
 }
 
-export interface KindRow {
-  readonly id: number;
-  readonly poolId: number;
-  readonly name: string;
-  /** Market weight in millionths. */
-  readonly weight: number;
-  readonly createdAt: number;
-}
+/** A kind of work; `weight`, its market weight, in millionths. */
+export type KindRow = Row<Select<typeof schema.kinds>>;
 
-export interface KindChangeRow {
-  readonly id: number;
-  readonly kindId: number;
-  readonly before: number | null;
-  readonly after: number;
-  readonly reason: "new" | "claim" | "waitlist" | "verify";
-  readonly taskId: number | null;
-  readonly memberId: number | null;
-  readonly at: number;
-}
+export type KindChangeRow = Row<Select<typeof schema.kindChanges>>;
 
 /** A change of a task's due date (`task due`). */
-export interface TaskDueChangeRow {
-  readonly id: number;
-  readonly taskId: number;
-  readonly before: number | null;
-  readonly after: number;
-  readonly at: number;
-  readonly by: number;
-}
+export type TaskDueChangeRow = Row<Select<typeof schema.taskDueChanges>>;
 
-export interface TaskRow {
-  readonly id: number;
-  readonly poolId: number;
-  readonly projectId: number;
-  readonly kindId: number;
-  readonly title: string;
-  /** Estimated hours, milli-hours. */
-  readonly estimate: number;
-  readonly slots: number;
-  readonly postedWeight: number;
-  readonly postedAt: number;
-  readonly postedBy: number;
-  readonly dueAt: number | null;
-  readonly openSince: number | null;
-  readonly openMs: number;
-  readonly cancelledAt: number | null;
-  readonly cancelledBy: number | null;
-  readonly goodId: number | null;
-  readonly goodQty: number | null;
-}
+/** A task; `estimate` in milli-hours. */
+export type TaskRow = Row<Select<typeof schema.tasks>>;
 
 /** Where a claim stands: the core's type (src/core/tasks.ts), which the column holds. */
 export type { ClaimStatus };
 
-export interface ClaimRow {
-  readonly id: number;
-  readonly taskId: number;
-  readonly memberId: number;
-  readonly weight: number;
-  readonly status: ClaimStatus;
-  readonly claimedAt: number;
-  readonly expiresAt: number;
-  readonly reportedAt: number | null;
-  readonly reportedHours: number | null;
-  readonly note: string | null;
-  readonly rejectReason: string | null;
-  readonly verifiedAt: number | null;
-  readonly verifiedBy: number | null;
-  readonly creditedHours: number | null;
-  readonly credited: number | null;
-  readonly entryId: number | null;
-  readonly endedAt: number | null;
-  readonly endedBy: number | null;
-}
+export type ClaimRow = Row<Select<typeof schema.claims>>;
 
-export type GoodModel = "per-unit" | "flat-rate" | "copyable" | "durable";
+export type GoodModel = GoodRow["model"];
 
-export interface GoodRow {
-  readonly id: number;
-  readonly poolId: number;
-  readonly projectId: number;
-  readonly name: string;
-  /** The name the project gave it besides its short name, if any ("Bread Share"). */
-  readonly displayName: string | null;
-  readonly unit: string;
-  readonly model: GoodModel;
-  readonly sector: string | null;
-  /** Effort per unit the project declared, milli-hours. */
-  readonly declaredEffort: number;
-  readonly stock: number;
-  readonly createdAt: number;
-  readonly createdBy: number;
-}
+/** A good; `declaredEffort`, the effort per unit the project declared, in milli-hours. */
+export type GoodRow = Row<Select<typeof schema.goods>>;
 
-export interface ProductionRow {
-  readonly id: number;
-  readonly goodId: number;
-  readonly qty: number;
-  readonly effort: number;
-  readonly at: number;
-  readonly by: number;
-  /** The production task whose last verified slot added the units; null for `good produce`. */
-  readonly taskId?: number | null;
-}
+/** Units produced; `taskId`, the production task whose last verified slot added them (null for `good produce`). */
+export type ProductionRow = Row<Select<typeof schema.productions>, "taskId">;
 
-export type RequestStatus = "pending" | "allocated" | "cancelled" | "access";
+export type RequestStatus = GoodRequestRow["status"];
 
-export interface GoodRequestRow {
-  readonly id: number;
-  readonly goodId: number;
-  readonly memberId: number;
-  readonly qty: number;
-  readonly filled: number;
-  readonly weight: number;
-  readonly status: RequestStatus;
-  readonly createdAt: number;
-  readonly closedAt: number | null;
-  /** When the member last changed the bid (null: as made); ties go to the earlier bid. */
-  readonly bidAt?: number | null;
-}
+/** A request for a good; `bidAt`: when the member last changed the bid (null: as made); ties go to the earlier bid. */
+export type GoodRequestRow = Row<Select<typeof schema.goodRequests>, "bidAt">;
 
-export interface RoundRow {
-  readonly id: number;
-  readonly goodId: number;
-  readonly openedAt: number;
-  readonly closesAt: number;
-  readonly closedAt: number | null;
-  readonly clearingWeight: number | null;
-  readonly supply: number | null;
-  readonly allocated: number | null;
-}
+export type RoundRow = Row<Select<typeof schema.rounds>>;
 
-export interface AllocationRow {
-  readonly id: number;
-  readonly goodId: number;
-  readonly requestId: number;
-  readonly roundId: number | null;
-  readonly memberId: number;
-  readonly qty: number;
-  readonly effort: number;
-  readonly weight: number;
-  readonly cost: number;
-  readonly at: number;
-}
+export type AllocationRow = Row<Select<typeof schema.allocations>>;
 
-export interface SubscriptionRow {
-  readonly id: number;
-  readonly goodId: number;
-  readonly memberId: number;
-  readonly since: number;
-  readonly until: number | null;
-}
+export type SubscriptionRow = Row<Select<typeof schema.subscriptions>>;
 
-export interface LoanRow {
-  readonly id: number;
-  readonly goodId: number;
-  readonly memberId: number;
-  readonly borrowedAt: number;
-  readonly dueAt: number;
-  readonly returnedAt: number | null;
-  readonly charged: number | null;
-  /** When it passed its due date unreturned (and its borrower was told); null: not overdue. */
-  readonly overdueAt?: number | null;
-}
+/** A loan; `overdueAt`: when it passed its due date unreturned (and its borrower was told); null: not overdue. */
+export type LoanRow = Row<Select<typeof schema.loans>, "overdueAt">;
 
 /** Verified work on production tasks of a good: what measures its effort per unit. */
 export interface MeasuredEffort {
@@ -400,20 +172,12 @@ export interface MeasuredEffort {
   readonly effort: number;
 }
 
-export interface NoteRow {
-  readonly id: number;
-  readonly poolId: number;
-  readonly memberId: number;
-  /** A NoteKind when this version queued it; read back a string, as OutboxRow's kind (readNote checks it). */
-  readonly kind: string;
-  /** JSON: the note's body (src/core/announcements.ts). */
-  readonly body: string;
-  readonly createdAt: number;
-  readonly deliveredAt: number | null;
-  /** For one account of the member only (its platform and user id); null: any of them. */
-  readonly onlyPlatform?: string | null;
-  readonly onlyExternalId?: string | null;
-}
+/**
+ * A note to one member. `kind` is a NoteKind when this version queued it; read back a string,
+ * as OutboxRow's kind (readNote checks it). `body` is JSON (src/core/announcements.ts).
+ * `onlyPlatform` and `onlyExternalId`: for one account of the member only; null: any of them.
+ */
+export type NoteRow = Row<Omit<Select<typeof schema.memberNotes>, schema.DeliveryColumn>, "onlyPlatform" | "onlyExternalId">;
 
 /** Rows the storage job deleted, by kind. */
 export interface PruneCounts {
@@ -750,9 +514,16 @@ export interface Tx {
 
 export interface Store {
   /**
-   * Runs `fn` in one transaction: committed if it resolves, rolled back if it throws. It holds
-   * the write lock from its start (on SQLite: BEGIN IMMEDIATE, after the transactions of this
-   * process in line before it), so what it read stays true until it commits.
+   * Runs `fn` in one transaction: committed if it resolves, rolled back if it throws. On every
+   * engine what it read stays true until it commits: it is as if no other transaction ran
+   * beside it. On SQLite it holds the write lock from its start (BEGIN IMMEDIATE, after the
+   * transactions of this process in line before it) and `fn` runs once. On PostgreSQL it runs
+   * at SERIALIZABLE beside others; when the database refuses its commit (serialization failure,
+   * deadlock) it is rolled back and `fn` runs again from the start, a bounded number of times.
+   * So `fn` may run more than once: it must have no effect outside the transaction (no message
+   * sent, no counter moved); what it means to send goes into the transaction's rows (outbox,
+   * notes, replies), delivered after the commit. A lock held too
+   * long (SQLite) or a commit refused every time (PostgreSQL) throws DatabaseBusyError.
    */
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /**

@@ -3,6 +3,7 @@
 // date; summaries list overdue tasks and the claims in progress.
 import { afterEach, describe, expect, it } from "vitest";
 import { testPool, type TestPool } from "../../support/app.ts";
+import { sqlRows } from "../../support/db-dump.ts";
 
 let t: TestPool;
 afterEach(() => t?.close());
@@ -115,8 +116,7 @@ describe("task due: coordinators extend (or move) a task's due date", () => {
       ["bob", "active"],
       ["carol", "reported"],
     ]);
-    const db = t.store.db.$client;
-    expect(db.prepare("SELECT status, expires_at AS expiresAt FROM claims ORDER BY id").all()).toEqual([
+    expect(await sqlRows(t.store, 'SELECT status, expires_at AS "expiresAt" FROM claims ORDER BY id')).toEqual([
       { status: "active", expiresAt: Date.parse("2026-12-18T12:00:00Z") },
       { status: "reported", expiresAt: Date.parse(DUE) },
     ]);

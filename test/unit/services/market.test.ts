@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { DAY_MS } from "../../../src/core/time.ts";
 import { releaseExpiredClaims } from "../../../src/services/tasks.ts";
 import { riverside, type TestPool } from "../../support/app.ts";
+import { sqlRows } from "../../support/db-dump.ts";
 
 let t: TestPool;
 afterEach(() => t?.close());
@@ -42,7 +43,7 @@ describe("claims that end without verified work move nothing (issue 13, item 2)"
     await t.ok("bob", "task done 1");
     await t.ok("alice", "task reject 1 @bob not clean yet");
     expect(await market("cleaning")).toBe(1);
-    const changes = t.store.db.$client.prepare("SELECT reason FROM kind_changes").all() as Array<{ reason: string }>;
+    const changes = await sqlRows<{ reason: string }>(t.store, "SELECT reason FROM kind_changes");
     expect(changes.map((c) => c.reason)).toEqual(["new"]);
   });
 });
@@ -81,7 +82,7 @@ describe("one stale task does not set the whole kind (issue 13, item 3)", () => 
     expect(await market("hauling")).toBe(1.571795); // 1 + (2.143589 - 1) / 2, rounded half up
     await t.ok("alice", "task verify 1 @bob");
     expect(await market("hauling")).toBe(1.285898); // 1.571795 + (1 - 1.571795) / 2 = 1.2858975, half up
-    const changes = t.store.db.$client.prepare("SELECT reason, before, after FROM kind_changes WHERE reason != 'new'").all();
+    const changes = await sqlRows(t.store, "SELECT reason, before, after FROM kind_changes WHERE reason != 'new' ORDER BY id");
     expect(changes).toEqual([
       { reason: "verify", before: 1_000_000, after: 1_571_795 },
       { reason: "verify", before: 1_571_795, after: 1_285_898 },

@@ -9,6 +9,7 @@ import { UTC_VIEW } from "../../../commands/present.ts";
 import { docToText } from "../../../commands/doc.ts";
 import { MINUTE_MS } from "../../../src/clock.ts";
 import { testPool, type TestPool } from "../../support/app.ts";
+import { sqlRows } from "../../support/db-dump.ts";
 
 let t: TestPool;
 afterEach(() => t?.close());
@@ -114,8 +115,8 @@ describe("linking moves everything the member holds", () => {
     expect(linked).toMatchObject({ member: "carol", merged: "bob", movedBalances: 1 });
     expect((await t.ok("carol", "me balance")).balance).toBe(-1);
     expect((await t.ok("bob", "me balance")).balance).toBe(-1);
-    const bobAccount = t.store.db.$client.prepare("SELECT a.balance FROM accounts a JOIN members m ON m.id = a.owner_id WHERE a.kind = 'member' AND m.handle = 'bob'").get() as { balance: number };
-    expect(bobAccount.balance).toBe(0);
+    const [bobAccount] = await sqlRows<{ balance: number }>(t.store, "SELECT a.balance FROM accounts a JOIN members m ON m.id = a.owner_id WHERE a.kind = 'member' AND m.handle = 'bob'");
+    expect(bobAccount!.balance).toBe(0);
     expect(await t.ok("admin", "pool audit")).toMatchObject({ balanced: true, sum: 0 });
   });
 
@@ -248,25 +249,31 @@ describe("every member column of the schema is handled by linking", () => {
     await t.ok("bob", "good borrow drill days:1");
     await t.ok("bob", "good subscribe soup");
     await t.ok("admin", "task refuse 1 @bob"); // a note for bob
-    const db = t.store.db.$client;
-    const bob = (db.prepare("SELECT id FROM members WHERE handle = 'bob'").get() as { id: number }).id;
-    const count = (column: string) => {
-      const [table, col] = column.split(".");
-      return (db.prepare(`SELECT count(*) AS n FROM "${table}" WHERE "${col}" = ?`).get(bob) as { n: number }).n;
+    const bob = (await sqlRows<{ id: number }>(t.store, "SELECT id FROM members WHERE handle = 'bob'"))[0]!.id;
+    /** Rows naming bob, per "table.column". */
+    const counts = async (columns: readonly string[]): Promise<Record<string, number>> => {
+      const out: Record<string, number> = {};
+      for (const column of columns) {
+        const [table, col] = column.split(".");
+        out[column] = (await sqlRows<{ n: number }>(t.store, `SELECT count(*) AS n FROM "${table}" WHERE "${col}" = ?`, [bob]))[0]!.n;
+      }
+      return out;
     };
     const moving = Object.entries(MEMBER_COLUMNS).filter(([, what]) => what === "moves").map(([c]) => c);
-    expect(moving.filter((c) => count(c) === 0), "the scenario gives bob a row in each table that moves").toEqual([]);
-    const history = Object.fromEntries(Object.entries(MEMBER_COLUMNS).filter(([, what]) => what === "history").map(([c]) => [c, count(c)]));
+    const movingBefore = await counts(moving);
+    expect(moving.filter((c) => movingBefore[c] === 0), "the scenario gives bob a row in each table that moves").toEqual([]);
+    const historyColumns = Object.entries(MEMBER_COLUMNS).filter(([, what]) => what === "history").map(([c]) => c);
+    const history = await counts(historyColumns);
 
     const { code } = await t.ok("carol", "me link");
     await t.ok("bob", `me link ${code}`);
     // Only the link's own request id names bob: it is stored after the command, as typed by
     // that account (a replay finds the member through merged_into).
-    expect(Object.fromEntries(moving.map((c) => [c, count(c)]))).toEqual({ ...Object.fromEntries(moving.map((c) => [c, 0])), "requests.member_id": 1 });
+    expect(await counts(moving)).toEqual({ ...Object.fromEntries(moving.map((c) => [c, 0])), "requests.member_id": 1 });
     // History: who did what stays as it was (the link's own code and entries name bob as well).
-    const after = Object.fromEntries(Object.entries(MEMBER_COLUMNS).filter(([, what]) => what === "history").map(([c]) => [c, count(c)]));
+    const after = await counts(historyColumns);
     expect(after).toEqual({ ...history, "codes.used_by": history["codes.used_by"]! + 1, "entries.created_by": after["entries.created_by"] });
-    expect(db.prepare("SELECT balance FROM accounts WHERE kind = 'member' AND owner_id = ?").get(bob)).toEqual({ balance: 0 });
+    expect(await sqlRows(t.store, "SELECT balance FROM accounts WHERE kind = 'member' AND owner_id = ?", [bob])).toEqual([{ balance: 0 }]);
     expect(await t.ok("admin", "pool audit")).toMatchObject({ balanced: true, sum: 0 });
   });
 });

@@ -10,6 +10,7 @@ import { DAY_MS, HOUR_MS } from "../../../src/core/time.ts";
 import { openMsAt, taskWeight, weightJson, weightRules } from "../../../src/core/weights.ts";
 import type { ClaimRow, ProjectRow, Tx } from "../../../src/store.ts";
 import { testPool, type TestPool } from "../../support/app.ts";
+import { sqlRows } from "../../support/db-dump.ts";
 import { mulberry32 } from "../../support/random.ts";
 
 let t: TestPool;
@@ -33,7 +34,6 @@ async function randomPool(seed: number): Promise<void> {
   for (const m of MEMBERS) await t.ok(m, "me balance");
   await t.ok("admin", "project coordinator add p0 @m4");
   let tasks = 0;
-  const db = t.store.db.$client;
   for (let step = 0; step < 220; step++) {
     t.clock.advance(r.int(10) * HOUR_MS + r.int(60) * 60_000);
     const task = 1 + r.int(Math.max(1, tasks));
@@ -46,14 +46,14 @@ async function randomPool(seed: number): Promise<void> {
       tasks++;
     } else if (roll < 0.45) await t.say(m, `task claim ${task}`);
     else if (roll < 0.62) {
-      const active = db.prepare("SELECT c.task_id, m.handle FROM claims c JOIN members m ON m.id = c.member_id WHERE c.status = 'active' ORDER BY c.id").all() as Array<{ task_id: number; handle: string }>;
+      const active = await sqlRows<{ task_id: number; handle: string }>(t.store, "SELECT c.task_id, m.handle FROM claims c JOIN members m ON m.id = c.member_id WHERE c.status = 'active' ORDER BY c.id");
       if (active.length > 0) {
         const c = r.pick(active);
         await t.say(c.handle, `task done ${c.task_id}${r.next() < 0.5 ? ` hours:${1 + r.int(3)}` : ""}`);
       }
     }
     else if (roll < 0.8) {
-      const reported = db.prepare("SELECT c.task_id, m.handle FROM claims c JOIN members m ON m.id = c.member_id WHERE c.status = 'reported' ORDER BY c.id").all() as Array<{ task_id: number; handle: string }>;
+      const reported = await sqlRows<{ task_id: number; handle: string }>(t.store, "SELECT c.task_id, m.handle FROM claims c JOIN members m ON m.id = c.member_id WHERE c.status = 'reported' ORDER BY c.id");
       if (reported.length > 0) {
         const c = r.pick(reported);
         // Now and then m4 (a coordinator of p0) verifies, so that pairs can form.
@@ -62,7 +62,7 @@ async function randomPool(seed: number): Promise<void> {
     } else if (roll < 0.87) await t.say(m, `task drop ${task}`);
     else if (roll < 0.91) await t.say("admin", `task cancel ${task}`);
     else if (roll < 0.95) {
-      const work = db.prepare("SELECT e.id FROM entries e WHERE e.kind = 'work' AND NOT EXISTS (SELECT 1 FROM entries x WHERE x.reverses = e.id) ORDER BY e.id").all() as Array<{ id: number }>;
+      const work = await sqlRows<{ id: number }>(t.store, "SELECT e.id FROM entries e WHERE e.kind = 'work' AND NOT EXISTS (SELECT 1 FROM entries x WHERE x.reverses = e.id) ORDER BY e.id");
       if (work.length > 0) await t.say("admin", `pool correct ${r.pick(work).id} "checked again" confirm`);
     } else await t.say(m, `task claim ${task}`);
   }
@@ -155,7 +155,7 @@ describe("summaries read the period, not the history", () => {
   for (const seed of [1, 2, 3, 4]) {
     it(`GIVEN a random pool (seed ${seed}) THEN each project's summary, alone and in the whole pool's, equals the one computed from its whole history`, async () => {
       await randomPool(seed);
-      const poolId = (t.store.db.$client.prepare("SELECT id FROM pools").get() as { id: number }).id;
+      const poolId = (await sqlRows<{ id: number }>(t.store, "SELECT id FROM pools"))[0]!.id;
       const now = t.clock.now().getTime();
       let compared = 0;
       for (const days of [1, 3, 7, 30]) {

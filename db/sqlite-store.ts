@@ -14,37 +14,19 @@ import type { AccountKind } from "../src/core/ledger.ts";
 import { SLOT_HOLDING_STATUSES } from "../src/core/tasks.ts";
 import Database from "better-sqlite3";
 import { drizzle } from "drizzle-orm/better-sqlite3";
+import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import { DatabaseBusyError, WriteInReadError } from "../src/errors.ts";
 import type {
   AccountRow,
   ClaimOptions,
-  ClaimRow,
   DeliveryOutcome,
   DeliveryRef,
   EntryRow,
-  GoalRow,
   GoodRequestRow,
-  GoodRow,
-  KindChangeRow,
-  KindRow,
-  LoanRow,
-  MemberRow,
-  MembershipRow,
-  NoteRow,
   OpenTaskLine,
   OpenTaskScope,
-  OutboxRow,
-  PoolRow,
-  ProductionRow,
-  ProjectRow,
   ReplyRow,
-  RequestRow,
-  RoomRow,
-  RoundRow,
   Store,
-  SubscriptionRow,
-  TaskDueChangeRow,
-  TaskRow,
   Tx,
 } from "../src/store.ts";
 import { openSqlite, optimize, type SqliteDb } from "./client.ts";
@@ -56,21 +38,21 @@ import * as t from "./schema.ts";
  * which cost far more than running them. The columns come from the schema, so a new column
  * is read without touching the queries.
  */
-function rows<T>(table: Parameters<typeof getTableColumns>[0], alias: string) {
+function rows<Table extends SQLiteTable>(table: Table, alias: string) {
   const cols = Object.entries(getTableColumns(table)).map(([key, col]) => ({ key, name: col.name, bool: col.columnType === "SQLiteBoolean" }));
   return {
     /** `alias."column", ...` in the schema's order. */
     list: cols.map((c) => `${alias}."${c.name}"`).join(", "),
     width: cols.length,
-    /** The typed row from a raw row, its columns from `at` on. */
-    read(raw: readonly unknown[], at = 0): T {
+    /** The table's row (as drizzle infers it) from a raw row, its columns from `at` on, in the schema's order. */
+    read(raw: readonly unknown[], at = 0): Table["$inferSelect"] {
       const o: Record<string, unknown> = {};
       for (let i = 0; i < cols.length; i++) {
         const c = cols[i]!;
         const v = raw[at + i];
         o[c.key] = c.bool && v !== null ? v === 1 : v;
       }
-      return o as T;
+      return o;
     },
   };
 }
@@ -87,26 +69,26 @@ const sqlValue = (v: unknown) => (typeof v === "boolean" ? (v ? 1 : 0) : v);
 /** The statuses of a claim that holds a slot (src/core/tasks.ts), as a list for SQL's IN (fixed words, never input). */
 const SLOT_HOLDING_SQL = SLOT_HOLDING_STATUSES.map((s) => `'${s}'`).join(", ");
 
-const poolRows = rows<PoolRow>(t.pools, "pools");
-const roomRows = rows<RoomRow>(t.rooms, "rooms");
-const membershipRows = rows<MembershipRow>(t.memberships, "memberships");
-const memberRows = rows<MemberRow>(t.members, "members");
-const accountRows = rows<AccountRow>(t.accounts, "accounts");
-const taskRows = rows<TaskRow>(t.tasks, "tasks");
-const claimRows = rows<ClaimRow>(t.claims, "claims");
-const dueChangeRows = rows<TaskDueChangeRow>(t.taskDueChanges, "task_due_changes");
-const goodRows = rows<GoodRow>(t.goods, "goods");
-const replyRows = rows<ReplyRow>(t.replies, "replies");
-const requestRows = rows<RequestRow>(t.requests, "requests");
-const projectRows = rows<ProjectRow>(t.projects, "projects");
-const roundRows = rows<RoundRow>(t.rounds, "rounds");
-const subscriptionRows = rows<SubscriptionRow>(t.subscriptions, "subscriptions");
-const loanRows = rows<LoanRow>(t.loans, "loans");
-const kindRows = rows<KindRow>(t.kinds, "kinds");
-const kindChangeRows = rows<KindChangeRow>(t.kindChanges, "kind_changes");
-const goalRows = rows<GoalRow>(t.goals, "goals");
-const goodRequestRows = rows<GoodRequestRow>(t.goodRequests, "good_requests");
-const productionRows = rows<ProductionRow>(t.productions, "productions");
+const poolRows = rows(t.pools, "pools");
+const roomRows = rows(t.rooms, "rooms");
+const membershipRows = rows(t.memberships, "memberships");
+const memberRows = rows(t.members, "members");
+const accountRows = rows(t.accounts, "accounts");
+const taskRows = rows(t.tasks, "tasks");
+const claimRows = rows(t.claims, "claims");
+const dueChangeRows = rows(t.taskDueChanges, "task_due_changes");
+const goodRows = rows(t.goods, "goods");
+const replyRows = rows(t.replies, "replies");
+const requestRows = rows(t.requests, "requests");
+const projectRows = rows(t.projects, "projects");
+const roundRows = rows(t.rounds, "rounds");
+const subscriptionRows = rows(t.subscriptions, "subscriptions");
+const loanRows = rows(t.loans, "loans");
+const kindRows = rows(t.kinds, "kinds");
+const kindChangeRows = rows(t.kindChanges, "kind_changes");
+const goalRows = rows(t.goals, "goals");
+const goodRequestRows = rows(t.goodRequests, "good_requests");
+const productionRows = rows(t.productions, "productions");
 
 /** A note meant for one account (a link's confirmation) reaches that account only. */
 const noteReaches = and(
@@ -213,10 +195,14 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
   // Statements a round closing runs once per winner or per waiting request: prepared once per
   // connection, since building each through drizzle costs more than running it.
   const prepared = new Map<string, Database.Statement>();
-  const stmt = (text: string) => {
+  /**
+   * The statement of `text`, prepared once. `R` is the row it reads (an array of the columns
+   * after .raw()): what SQL hands back is typed here, once, instead of at every query.
+   */
+  const stmt = <R = unknown>(text: string) => {
     let s = prepared.get(text);
     if (!s) prepared.set(text, (s = db.$client.prepare(text)));
-    return s;
+    return s as Database.Statement<unknown[], R>;
   };
   /**
    * Inserts rows into `table` many at a time (one prepared statement of up to BULK rows): a
@@ -260,11 +246,11 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
   };
   /** Appends an entry and moves both balances: three prepared statements. */
   const appendEntry = (e: Omit<EntryRow, "id">): number => {
-    const [id] = stmt(
+    const [id] = stmt<[number]>(
       "INSERT INTO entries (pool_id, from_account, to_account, amount, kind, memo, reverses, request_id, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
       .raw()
-      .get(e.poolId, e.fromAccount, e.toAccount, e.amount, e.kind, e.memo, e.reverses, e.requestId, e.createdAt, e.createdBy) as [number];
+      .get(e.poolId, e.fromAccount, e.toAccount, e.amount, e.kind, e.memo, e.reverses, e.requestId, e.createdAt, e.createdBy)!;
     const move = stmt("UPDATE accounts SET balance = balance + ? WHERE id = ?");
     move.run(-e.amount, e.fromAccount);
     move.run(e.amount, e.toAccount);
@@ -275,7 +261,7 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
       return db.insert(t.pools).values(p).returning({ id: t.pools.id }).get().id;
     },
     async pool(id) {
-      const raw = stmt(`SELECT ${poolRows.list} FROM pools WHERE id = ?`).raw().get(id) as unknown[] | undefined;
+      const raw = stmt<unknown[]>(`SELECT ${poolRows.list} FROM pools WHERE id = ?`).raw().get(id);
       return raw && poolRows.read(raw);
     },
     async pools() {
@@ -290,7 +276,7 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
     },
 
     async identity(platform, externalId) {
-      const raw = stmt("SELECT member_id FROM identities WHERE platform = ? AND external_id = ?").raw().get(platform, externalId) as [number] | undefined;
+      const raw = stmt<[number]>("SELECT member_id FROM identities WHERE platform = ? AND external_id = ?").raw().get(platform, externalId);
       return raw && { platform, externalId, memberId: raw[0] };
     },
     async identitiesOf(memberId) {
@@ -318,16 +304,16 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
       for (const text of MERGE_MEMBER_ROWS) stmt(text).run(p);
     },
     async member(id) {
-      const raw = stmt(`SELECT ${memberRows.list} FROM members WHERE id = ?`).raw().get(id) as unknown[] | undefined;
+      const raw = stmt<unknown[]>(`SELECT ${memberRows.list} FROM members WHERE id = ?`).raw().get(id);
       return raw && memberRows.read(raw);
     },
     async memberByHandle(handle) {
-      const raw = stmt(`SELECT ${memberRows.list} FROM members WHERE handle = ?`).raw().get(handle) as unknown[] | undefined;
+      const raw = stmt<unknown[]>(`SELECT ${memberRows.list} FROM members WHERE handle = ?`).raw().get(handle);
       return raw && memberRows.read(raw);
     },
 
     async membership(poolId, memberId) {
-      const raw = stmt(`SELECT ${membershipRows.list} FROM memberships WHERE pool_id = ? AND member_id = ?`).raw().get(poolId, memberId) as unknown[] | undefined;
+      const raw = stmt<unknown[]>(`SELECT ${membershipRows.list} FROM memberships WHERE pool_id = ? AND member_id = ?`).raw().get(poolId, memberId);
       return raw && membershipRows.read(raw);
     },
     async membershipsOf(memberId) {
@@ -362,7 +348,7 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
       return db.insert(t.projects).values(p).returning({ id: t.projects.id }).get().id;
     },
     async project(id) {
-      const raw = stmt(`SELECT ${projectRows.list} FROM projects WHERE id = ?`).raw().get(id) as unknown[] | undefined;
+      const raw = stmt<unknown[]>(`SELECT ${projectRows.list} FROM projects WHERE id = ?`).raw().get(id);
       return raw && projectRows.read(raw);
     },
     async projectBySlug(poolId, slug) {
@@ -377,11 +363,11 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
     },
     async coordinators(projectId) {
       // Read by every coordinator's command (requireCoordinator): prepared once, rows as arrays.
-      const raws = stmt(
+      const raws = stmt<[number, string, number]>(
         "SELECT coordinators.member_id, members.handle, coordinators.added_at FROM coordinators JOIN members ON members.id = coordinators.member_id WHERE coordinators.project_id = ? ORDER BY coordinators.added_at, members.handle",
       )
         .raw()
-        .all(projectId) as Array<[number, string, number]>;
+        .all(projectId);
       return raws.map(([memberId, handle, addedAt]) => ({ memberId, handle, addedAt }));
     },
     async coordinatorProjects(poolId, memberId) {
@@ -410,7 +396,7 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
     },
 
     async room(platform, externalId) {
-      const raw = stmt(`SELECT ${roomRows.list} FROM rooms WHERE platform = ? AND external_id = ?`).raw().get(platform, externalId) as unknown[] | undefined;
+      const raw = stmt<unknown[]>(`SELECT ${roomRows.list} FROM rooms WHERE platform = ? AND external_id = ?`).raw().get(platform, externalId);
       return raw && roomRows.read(raw);
     },
     async rooms(poolId) {
@@ -434,8 +420,8 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
     },
     async goals(poolId, filter) {
       const where = ["pool_id = @poolId", ...(filter.projectId !== undefined ? ["project_id = @projectId"] : []), ...(filter.status !== undefined ? ["status = @status"] : [])];
-      const raws = stmt(`SELECT ${goalRows.list} FROM goals WHERE ${where.join(" AND ")} ORDER BY id`).raw()
-        .all({ poolId, ...(filter.projectId !== undefined ? { projectId: filter.projectId } : {}), ...(filter.status !== undefined ? { status: filter.status } : {}) }) as unknown[][];
+      const raws = stmt<unknown[]>(`SELECT ${goalRows.list} FROM goals WHERE ${where.join(" AND ")} ORDER BY id`).raw()
+        .all({ poolId, ...(filter.projectId !== undefined ? { projectId: filter.projectId } : {}), ...(filter.status !== undefined ? { status: filter.status } : {}) });
       return raws.map((r) => goalRows.read(r));
     },
     async finishGoal(id, doneAt, doneBy) {
@@ -453,11 +439,11 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
     },
 
     async account(poolId, kind, ownerId) {
-      const raw = stmt(`SELECT ${accountRows.list} FROM accounts WHERE pool_id = ? AND kind = ? AND owner_id = ?`).raw().get(poolId, kind, ownerId) as unknown[] | undefined;
+      const raw = stmt<unknown[]>(`SELECT ${accountRows.list} FROM accounts WHERE pool_id = ? AND kind = ? AND owner_id = ?`).raw().get(poolId, kind, ownerId);
       return raw && accountRows.read(raw);
     },
     async accountById(id) {
-      const raw = stmt(`SELECT ${accountRows.list} FROM accounts WHERE id = ?`).raw().get(id) as unknown[] | undefined;
+      const raw = stmt<unknown[]>(`SELECT ${accountRows.list} FROM accounts WHERE id = ?`).raw().get(id);
       return raw && accountRows.read(raw);
     },
     async insertAccount(a) {
@@ -492,7 +478,7 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
       // it, from the pool's entries dated later only (none when the round closes on time).
       const net = new Map<number, number>();
       if (asOf !== undefined) {
-        for (const [from, to, amount] of stmt("SELECT from_account, to_account, amount FROM entries WHERE pool_id = ? AND created_at > ?").raw().all(poolId, asOf) as Array<[number, number, number]>) {
+        for (const [from, to, amount] of stmt<[number, number, number]>("SELECT from_account, to_account, amount FROM entries WHERE pool_id = ? AND created_at > ?").raw().all(poolId, asOf)) {
           net.set(from, (net.get(from) ?? 0) + amount);
           net.set(to, (net.get(to) ?? 0) - amount);
         }
@@ -500,12 +486,12 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
       // Up to one row per member of the pool (a round of 100,000 requests): read one at a time,
       // so that no array of all the raw rows is held beside the result.
       const found: Array<{ memberId: number; handle: string; account: AccountRow }> = [];
-      const rows = stmt(
+      const rows = stmt<unknown[]>(
         `SELECT ${accountRows.list}, members.handle FROM accounts JOIN members ON members.id = accounts.owner_id
          WHERE accounts.pool_id = ? AND accounts.kind = 'member' AND accounts.owner_id IN (SELECT member_id FROM good_requests WHERE good_id = ? AND status = 'pending')`,
       )
         .raw()
-        .iterate(poolId, goodId) as IterableIterator<unknown[]>;
+        .iterate(poolId, goodId);
       for (const r of rows) {
         const account = accountRows.read(r);
         const later = net.get(account.id);
@@ -534,14 +520,14 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
       // entries counted on the way (each has one paying account of the pool), not read again.
       let entries = 0;
       const accounts = (
-        stmt(
+        stmt<unknown[]>(
           `SELECT ${accountRows.list},
              (SELECT coalesce(sum(amount), 0) FROM entries WHERE to_account = accounts.id),
              (SELECT json_array(coalesce(sum(amount), 0), count(*)) FROM entries WHERE from_account = accounts.id)
            FROM accounts WHERE pool_id = ? ORDER BY id`,
         )
           .raw()
-          .all(poolId) as unknown[][]
+          .all(poolId)
       ).map((r) => {
         const [paid, count] = JSON.parse(r[accountRows.width + 1] as string) as [number, number];
         entries += count;
@@ -551,15 +537,15 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
     },
 
     async kind(poolId, name) {
-      const raw = stmt(`SELECT ${kindRows.list} FROM kinds WHERE pool_id = ? AND name = ?`).raw().get(poolId, name) as unknown[] | undefined;
+      const raw = stmt<unknown[]>(`SELECT ${kindRows.list} FROM kinds WHERE pool_id = ? AND name = ?`).raw().get(poolId, name);
       return raw && kindRows.read(raw);
     },
     async kindById(id) {
-      const raw = stmt(`SELECT ${kindRows.list} FROM kinds WHERE id = ?`).raw().get(id) as unknown[] | undefined;
+      const raw = stmt<unknown[]>(`SELECT ${kindRows.list} FROM kinds WHERE id = ?`).raw().get(id);
       return raw && kindRows.read(raw);
     },
     async kinds(poolId) {
-      const raws = stmt(`SELECT ${kindRows.list} FROM kinds WHERE pool_id = ? ORDER BY name`).raw().all(poolId) as unknown[][];
+      const raws = stmt<unknown[]>(`SELECT ${kindRows.list} FROM kinds WHERE pool_id = ? ORDER BY name`).raw().all(poolId);
       return raws.map((r) => kindRows.read(r));
     },
     async insertKind(k) {
@@ -572,7 +558,7 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
       insertRow(t.kindChanges, "kind_changes", c);
     },
     async kindChanges(kindId, since) {
-      const raws = stmt(`SELECT ${kindChangeRows.list} FROM kind_changes WHERE kind_id = ? AND at >= ? ORDER BY at, id`).raw().all(kindId, since) as unknown[][];
+      const raws = stmt<unknown[]>(`SELECT ${kindChangeRows.list} FROM kind_changes WHERE kind_id = ? AND at >= ? ORDER BY at, id`).raw().all(kindId, since);
       return raws.map((r) => kindChangeRows.read(r));
     },
 
@@ -580,7 +566,7 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
       return insertRow(t.tasks, "tasks", row);
     },
     async task(id) {
-      const raw = stmt(`SELECT ${taskRows.list} FROM tasks WHERE id = ?`).raw().get(id) as unknown[] | undefined;
+      const raw = stmt<unknown[]>(`SELECT ${taskRows.list} FROM tasks WHERE id = ?`).raw().get(id);
       return raw && taskRows.read(raw);
     },
     async tasks(poolId, filter) {
@@ -615,7 +601,7 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
         .all();
     },
     async claimsOf(taskId) {
-      const raws = stmt(`SELECT ${claimRows.list} FROM claims WHERE task_id = ? ORDER BY id`).raw().all(taskId) as unknown[][];
+      const raws = stmt<unknown[]>(`SELECT ${claimRows.list} FROM claims WHERE task_id = ? ORDER BY id`).raw().all(taskId);
       return raws.map((r) => claimRows.read(r));
     },
     async claimsOfMember(memberId) {
@@ -644,11 +630,11 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
       updateRow(t.claims, "claims", id, patch);
     },
     async expiredClaims(now) {
-      const raws = stmt(`SELECT ${claimRows.list} FROM claims WHERE status = 'active' AND expires_at <= ? ORDER BY expires_at, id`).raw().all(now) as unknown[][];
+      const raws = stmt<unknown[]>(`SELECT ${claimRows.list} FROM claims WHERE status = 'active' AND expires_at <= ? ORDER BY expires_at, id`).raw().all(now);
       return raws.map((r) => claimRows.read(r));
     },
     async waitlistOf(taskId) {
-      return (stmt("SELECT member_id, at FROM waitlist WHERE task_id = ? AND left_at IS NULL ORDER BY at, rowid").raw().all(taskId) as Array<[number, number]>).map(([memberId, at]) => ({ memberId, at }));
+      return stmt<[number, number]>("SELECT member_id, at FROM waitlist WHERE task_id = ? AND left_at IS NULL ORDER BY at, rowid").raw().all(taskId).map(([memberId, at]) => ({ memberId, at }));
     },
     async waitlistsOfTasks(taskIds) {
       if (taskIds.length === 0) return [];
@@ -679,28 +665,28 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
       return db.insert(t.goods).values(g).returning({ id: t.goods.id }).get().id;
     },
     async good(id) {
-      const raw = stmt(`SELECT ${goodRows.list} FROM goods WHERE id = ?`).raw().get(id) as unknown[] | undefined;
+      const raw = stmt<unknown[]>(`SELECT ${goodRows.list} FROM goods WHERE id = ?`).raw().get(id);
       return raw && goodRows.read(raw);
     },
     async goodByName(poolId, name) {
-      const raw = stmt(`SELECT ${goodRows.list} FROM goods WHERE pool_id = ? AND name = ?`).raw().get(poolId, name) as unknown[] | undefined;
+      const raw = stmt<unknown[]>(`SELECT ${goodRows.list} FROM goods WHERE pool_id = ? AND name = ?`).raw().get(poolId, name);
       return raw && goodRows.read(raw);
     },
     async goods(poolId, filter) {
       const where = ["pool_id = @poolId", ...(filter.projectId !== undefined ? ["project_id = @projectId"] : []), ...(filter.sector !== undefined ? ["sector = @sector"] : [])];
       const params = { poolId, ...(filter.projectId !== undefined ? { projectId: filter.projectId } : {}), ...(filter.sector !== undefined ? { sector: filter.sector } : {}) };
-      const raws = stmt(`SELECT ${goodRows.list} FROM goods WHERE ${where.join(" AND ")} ORDER BY name`).raw().all(params) as unknown[][];
+      const raws = stmt<unknown[]>(`SELECT ${goodRows.list} FROM goods WHERE ${where.join(" AND ")} ORDER BY name`).raw().all(params);
       return raws.map((r) => goodRows.read(r));
     },
     async onlyCopyableGoods(poolId, projectId) {
       // No index has the project: in the table's order, to the first good that is not copyable
       // (a scan of every good only for a project whose goods all are).
-      const [only] = stmt(
+      const [only] = stmt<[number]>(
         `SELECT CASE WHEN EXISTS (SELECT 1 FROM goods WHERE pool_id = @poolId AND project_id = @projectId AND model <> 'copyable') THEN 0
                 ELSE EXISTS (SELECT 1 FROM goods WHERE pool_id = @poolId AND project_id = @projectId) END`,
       )
         .raw()
-        .get({ poolId, projectId }) as [number];
+        .get({ poolId, projectId })!;
       return only === 1;
     },
     async setStock(goodId, stock) {
@@ -710,7 +696,7 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
       insertRow(t.productions, "productions", p);
     },
     async productionOfTask(taskId) {
-      const raw = stmt(`SELECT ${productionRows.list} FROM productions WHERE task_id = ?`).raw().get(taskId) as unknown[] | undefined;
+      const raw = stmt<unknown[]>(`SELECT ${productionRows.list} FROM productions WHERE task_id = ?`).raw().get(taskId);
       return raw && productionRows.read(raw);
     },
     async productions(goodId, from, to) {
@@ -724,7 +710,7 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
     async measuredEffort(goodId, asOf) {
       // The good's production tasks first (tasks_good), then their claims (claims_task): CROSS
       // JOIN keeps that order whatever the statistics say (never through every verified claim).
-      const [units, effort] = stmt(
+      const [units, effort] = stmt<[number, number]>(
         `SELECT coalesce(sum(qty), 0), coalesce(sum(credited), 0) FROM (
            SELECT tasks.good_qty AS qty, sum(claims.credited) AS credited
            FROM tasks CROSS JOIN claims ON claims.task_id = tasks.id AND claims.status = 'verified' AND claims.verified_at <= @asOf
@@ -734,23 +720,23 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
            HAVING count(claims.id) >= tasks.slots)`,
       )
         .raw()
-        .get({ goodId, asOf: asOf ?? Number.MAX_SAFE_INTEGER }) as [number, number];
+        .get({ goodId, asOf: asOf ?? Number.MAX_SAFE_INTEGER })!;
       return { units, effort };
     },
     async insertGoodRequest(r) {
       return insertRow(t.goodRequests, "good_requests", r);
     },
     async goodRequest(id) {
-      const raw = stmt(`SELECT ${goodRequestRows.list} FROM good_requests WHERE id = ?`).raw().get(id) as unknown[] | undefined;
+      const raw = stmt<unknown[]>(`SELECT ${goodRequestRows.list} FROM good_requests WHERE id = ?`).raw().get(id);
       return raw && goodRequestRows.read(raw);
     },
     async goodRequestsOf(goodId, status) {
       // Up to every waiting request of a good (a round reads them all): one prepared statement,
       // rows read as arrays (building the objects here is about twice as fast as the driver's),
       // one at a time, so that no array of all the raw rows is held beside the result.
-      const rows = stmt("SELECT id, good_id, member_id, qty, filled, weight, status, created_at, closed_at, bid_at FROM good_requests WHERE good_id = ? AND status = ? ORDER BY id")
+      const rows = stmt<[number, number, number, number, number, number, GoodRequestRow["status"], number, number | null, number | null]>("SELECT id, good_id, member_id, qty, filled, weight, status, created_at, closed_at, bid_at FROM good_requests WHERE good_id = ? AND status = ? ORDER BY id")
         .raw()
-        .iterate(goodId, status) as IterableIterator<[number, number, number, number, number, number, GoodRequestRow["status"], number, number | null, number | null]>;
+        .iterate(goodId, status);
       const out: GoodRequestRow[] = [];
       for (const [id, goodId, memberId, qty, filled, weight, status, createdAt, closedAt, bidAt] of rows) out.push({ id, goodId, memberId, qty, filled, weight, status, createdAt, closedAt, bidAt });
       return out;
@@ -758,16 +744,16 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
     async pendingRequestsOfMember(poolId, memberId) {
       // The member's waiting requests (good_requests_member), each good by its id: never the
       // pool's every request.
-      const raws = stmt(
+      const raws = stmt<unknown[]>(
         `SELECT ${goodRequestRows.list} FROM good_requests CROSS JOIN goods ON goods.id = good_requests.good_id
          WHERE good_requests.member_id = ? AND good_requests.status = 'pending' AND goods.pool_id = ? ORDER BY good_requests.id`,
       )
         .raw()
-        .all(memberId, poolId) as unknown[][];
+        .all(memberId, poolId);
       return raws.map((r) => goodRequestRows.read(r));
     },
     async pendingTotals(goodId) {
-      const [requests, units] = stmt("SELECT count(*), coalesce(sum(qty - filled), 0) FROM good_requests WHERE good_id = ? AND status = 'pending'").raw().get(goodId) as [number, number];
+      const [requests, units] = stmt<[number, number]>("SELECT count(*), coalesce(sum(qty - filled), 0) FROM good_requests WHERE good_id = ? AND status = 'pending'").raw().get(goodId)!;
       return { requests, units };
     },
     async updateGoodRequest(id, patch) {
@@ -778,17 +764,17 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
       for (const f of fills) update.run(f.filled, f.status, f.closedAt, f.id);
     },
     async openRound(goodId) {
-      const raw = stmt(`SELECT ${roundRows.list} FROM rounds WHERE good_id = ? AND closed_at IS NULL`).raw().get(goodId) as unknown[] | undefined;
+      const raw = stmt<unknown[]>(`SELECT ${roundRows.list} FROM rounds WHERE good_id = ? AND closed_at IS NULL`).raw().get(goodId);
       return raw && roundRows.read(raw);
     },
     async lastClosedRound(goodId) {
-      const raw = stmt(`SELECT ${roundRows.list} FROM rounds WHERE good_id = ? AND closed_at IS NOT NULL AND clearing_weight IS NOT NULL ORDER BY closed_at DESC, id DESC`)
+      const raw = stmt<unknown[]>(`SELECT ${roundRows.list} FROM rounds WHERE good_id = ? AND closed_at IS NOT NULL AND clearing_weight IS NOT NULL ORDER BY closed_at DESC, id DESC`)
         .raw()
-        .get(goodId) as unknown[] | undefined;
+        .get(goodId);
       return raw && roundRows.read(raw);
     },
     async roundsClosed(goodId, from, to) {
-      const raws = stmt(`SELECT ${roundRows.list} FROM rounds WHERE good_id = ? AND closed_at >= ? AND closed_at < ? ORDER BY closed_at, id`).raw().all(goodId, from, to) as unknown[][];
+      const raws = stmt<unknown[]>(`SELECT ${roundRows.list} FROM rounds WHERE good_id = ? AND closed_at >= ? AND closed_at < ? ORDER BY closed_at, id`).raw().all(goodId, from, to);
       return raws.map((r) => roundRows.read(r));
     },
     async insertRound(r) {
@@ -798,7 +784,7 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
       db.update(t.rounds).set(patch).where(eq(t.rounds.id, id)).run();
     },
     async dueRounds(now) {
-      const raws = stmt(`SELECT ${roundRows.list} FROM rounds WHERE closed_at IS NULL AND closes_at <= ? ORDER BY closes_at, id`).raw().all(now) as unknown[][];
+      const raws = stmt<unknown[]>(`SELECT ${roundRows.list} FROM rounds WHERE closed_at IS NULL AND closes_at <= ? ORDER BY closes_at, id`).raw().all(now);
       return raws.map((r) => roundRows.read(r));
     },
     async insertAllocation(a) {
@@ -821,11 +807,11 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
         .all();
     },
     async subscriptions(goodId) {
-      const raws = stmt(`SELECT ${subscriptionRows.list} FROM subscriptions WHERE good_id = ? ORDER BY id`).raw().all(goodId) as unknown[][];
+      const raws = stmt<unknown[]>(`SELECT ${subscriptionRows.list} FROM subscriptions WHERE good_id = ? ORDER BY id`).raw().all(goodId);
       return raws.map((r) => subscriptionRows.read(r));
     },
     async runningSubscriptionsOf(memberId) {
-      const raws = stmt(`SELECT ${subscriptionRows.list} FROM subscriptions WHERE member_id = ? AND until IS NULL ORDER BY id`).raw().all(memberId) as unknown[][];
+      const raws = stmt<unknown[]>(`SELECT ${subscriptionRows.list} FROM subscriptions WHERE member_id = ? AND until IS NULL ORDER BY id`).raw().all(memberId);
       return raws.map((r) => subscriptionRows.read(r));
     },
     async insertSubscription(s) {
@@ -853,7 +839,7 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
       db.insert(t.settlements).values(s).run();
     },
     async flatRateGoods() {
-      const raws = stmt(`SELECT ${goodRows.list} FROM goods WHERE model = 'flat-rate' ORDER BY id`).raw().all() as unknown[][];
+      const raws = stmt<unknown[]>(`SELECT ${goodRows.list} FROM goods WHERE model = 'flat-rate' ORDER BY id`).raw().all();
       return raws.map((r) => goodRows.read(r));
     },
     async insertLoan(l) {
@@ -863,29 +849,29 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
       return db.select().from(t.loans).where(eq(t.loans.id, id)).get();
     },
     async loansOf(goodId) {
-      const raws = stmt(`SELECT ${loanRows.list} FROM loans WHERE good_id = ? ORDER BY id`).raw().all(goodId) as unknown[][];
+      const raws = stmt<unknown[]>(`SELECT ${loanRows.list} FROM loans WHERE good_id = ? ORDER BY id`).raw().all(goodId);
       return raws.map((r) => loanRows.read(r));
     },
     async returnLoan(id, returnedAt, charged) {
       db.update(t.loans).set({ returnedAt, charged }).where(eq(t.loans.id, id)).run();
     },
     async openLoans(poolId, memberId) {
-      const raws = stmt(
+      const raws = stmt<unknown[]>(
         `SELECT ${loanRows.list} FROM loans JOIN goods ON goods.id = loans.good_id
          WHERE goods.pool_id = @poolId AND loans.returned_at IS NULL${memberId === undefined ? "" : " AND loans.member_id = @memberId"} ORDER BY loans.id`,
       )
         .raw()
-        .all(memberId === undefined ? { poolId } : { poolId, memberId }) as unknown[][];
+        .all(memberId === undefined ? { poolId } : { poolId, memberId });
       return raws.map((r) => loanRows.read(r));
     },
     async loansFallingOverdue(now, poolId) {
-      const raws = stmt(
+      const raws = stmt<unknown[]>(
         `SELECT ${loanRows.list} FROM loans JOIN goods ON goods.id = loans.good_id
          WHERE loans.returned_at IS NULL AND loans.overdue_at IS NULL AND loans.due_at <= @now${poolId === undefined ? "" : " AND goods.pool_id = @poolId"}
          ORDER BY loans.due_at, loans.id`,
       )
         .raw()
-        .all(poolId === undefined ? { now } : { now, poolId }) as unknown[][];
+        .all(poolId === undefined ? { now } : { now, poolId });
       return raws.map((r) => loanRows.read(r));
     },
     async markLoanOverdue(id, at) {
@@ -916,35 +902,35 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
 
     async nextDeadlines() {
       // Each a search of one index (claims_open, rounds_due, loans_due) for its first entry.
-      const r = stmt(
+      const r = stmt<{ claim: number | null; round: number | null; loan: number | null }>(
         `SELECT (SELECT min(expires_at) FROM claims WHERE status = 'active') AS claim,
                 (SELECT min(closes_at) FROM rounds WHERE closed_at IS NULL) AS round,
                 (SELECT min(due_at) FROM loans WHERE returned_at IS NULL AND overdue_at IS NULL) AS loan`,
-      ).get() as { claim: number | null; round: number | null; loan: number | null };
+      ).get()!;
       return { claim: r.claim, round: r.round, loan: r.loan };
     },
     async unsettledSince() {
       // The flat-rate goods through goods_model; each one's last period through settlements_good_period.
-      return stmt(
+      return stmt<{ poolId: number; policy: string; since: number }>(
         `SELECT g.pool_id AS poolId, p.policy AS policy,
                 min(coalesce((SELECT s.period_end FROM settlements s WHERE s.good_id = g.id ORDER BY s.period_start DESC LIMIT 1), g.created_at)) AS since
          FROM goods g JOIN pools p ON p.id = g.pool_id
          WHERE g.model = 'flat-rate'
          GROUP BY g.pool_id ORDER BY g.pool_id`,
-      ).all() as Array<{ poolId: number; policy: string; since: number }>;
+      ).all();
     },
     async commonsWork(poolId) {
-      return stmt(
+      return stmt<{ projectId: number; goodId: number | null; amount: number }>(
         // From what the commons paid (entries_from), to the claims those entries credited
         // (claims_entry): not through every verified claim of the pool.
         `SELECT tasks.project_id AS projectId, tasks.good_id AS goodId, sum(claims.credited) AS amount
          FROM accounts CROSS JOIN entries ON entries.from_account = accounts.id CROSS JOIN claims ON claims.entry_id = entries.id CROSS JOIN tasks ON tasks.id = claims.task_id
          WHERE accounts.pool_id = @poolId AND accounts.kind = 'commons' AND tasks.pool_id = @poolId AND claims.status = 'verified'
          GROUP BY tasks.project_id, tasks.good_id ORDER BY tasks.project_id, tasks.good_id`,
-      ).all({ poolId }) as Array<{ projectId: number; goodId: number | null; amount: number }>;
+      ).all({ poolId });
     },
     async copyableUsers(poolId, projectId) {
-      return stmt(
+      return stmt<{ goodId: number; members: number }>(
         // A member linked into another counts as that one. From the pool's copyable goods
         // (goods_model) to each one's requests with access (good_requests_good): CROSS JOIN and
         // INDEXED BY keep that order, never every request of the pool through good_requests_made.
@@ -954,7 +940,7 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
            CROSS JOIN members m ON m.id = r.member_id
          WHERE g.model = 'copyable' AND g.pool_id = @poolId AND (@projectId IS NULL OR g.project_id = @projectId)
          GROUP BY r.good_id ORDER BY r.good_id`,
-      ).all({ poolId, projectId: projectId ?? null }) as Array<{ goodId: number; members: number }>;
+      ).all({ poolId, projectId: projectId ?? null });
     },
 
     async roomMutes(poolId) {
@@ -1006,7 +992,7 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
       // Straight from one of the boards' indexes (tasks_board_*, tasks_project_board_*), in its
       // order, so only the rows asked for are read; names and slots taken for those rows alone.
       const by = order === "weight" ? "t.posted_weight DESC" : "(t.open_since - t.open_ms), t.id";
-      return stmt(
+      return stmt<OpenTaskLine>(
         `SELECT t.id, t.project_id AS projectId, t.kind_id AS kindId, t.title, t.posted_weight AS postedWeight, t.estimate, t.slots,
                 t.open_ms AS openMs, t.open_since AS openSince, t.due_at AS dueAt,
                 (SELECT count(*) FROM claims c WHERE c.task_id = t.id AND c.status IN (${SLOT_HOLDING_SQL})) AS taken,
@@ -1015,7 +1001,7 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
          FROM tasks t
          WHERE ${openScope(scope)}
          ORDER BY ${by} LIMIT @limit OFFSET @offset`,
-      ).all({ ...scopeParams(scope), limit, offset }) as OpenTaskLine[];
+      ).all({ ...scopeParams(scope), limit, offset });
     },
     async taskPage(scope, state, limit, offset) {
       // Each task's state from its claims, aggregated once per task; ranked as task list shows it.
@@ -1039,28 +1025,22 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
            FROM tasks t LEFT JOIN c ON c.task_id = t.id WHERE ${where}
          )`;
       const params = { poolId: scope.poolId, now: scope.now, ...(scope.projectId === undefined ? {} : { projectId: scope.projectId }), ...(scope.kindId === undefined ? {} : { kindId: scope.kindId }) };
-      const rows = stmt(`${ranked} SELECT s.id, count(*) OVER () AS total FROM s WHERE ${listed} ORDER BY s.rank, s.open DESC, s.id LIMIT @limit OFFSET @offset`).all({ ...params, limit, offset }) as Array<{
-        id: number;
-        total: number;
-      }>;
-      const total = rows[0]?.total ?? (stmt(`${ranked} SELECT count(*) AS n FROM s WHERE ${listed}`).get(params) as { n: number }).n;
+      const rows = stmt<{ id: number; total: number }>(`${ranked} SELECT s.id, count(*) OVER () AS total FROM s WHERE ${listed} ORDER BY s.rank, s.open DESC, s.id LIMIT @limit OFFSET @offset`).all({ ...params, limit, offset });
+      const total = rows[0]?.total ?? stmt<{ n: number }>(`${ranked} SELECT count(*) AS n FROM s WHERE ${listed}`).get(params)!.n;
       return { ids: rows.map((r) => r.id), total };
     },
     async countOpenTasks(scope) {
-      return (stmt(`SELECT count(*) AS n FROM tasks t ${countedBy(scope)} WHERE ${openScope(scope)}`).get(scopeParams(scope)) as { n: number }).n;
+      return stmt<{ n: number }>(`SELECT count(*) AS n FROM tasks t ${countedBy(scope)} WHERE ${openScope(scope)}`).get(scopeParams(scope))!.n;
     },
     async openTasksPerKind(poolId, now) {
       const scope = { poolId, now };
-      return stmt(`SELECT t.kind_id AS kindId, count(*) AS open FROM tasks t ${countedBy(scope)} WHERE ${openScope(scope)} GROUP BY t.kind_id`).all(scopeParams(scope)) as Array<{
-        kindId: number;
-        open: number;
-      }>;
+      return stmt<{ kindId: number; open: number }>(`SELECT t.kind_id AS kindId, count(*) AS open FROM tasks t ${countedBy(scope)} WHERE ${openScope(scope)} GROUP BY t.kind_id`).all(scopeParams(scope));
     },
     async markBoards(poolId, at) {
       stmt("UPDATE pools SET boards_dirty_at = max(coalesce(boards_dirty_at, @at), @at) WHERE id = @poolId").run({ poolId, at });
     },
     async markedBoards() {
-      return stmt("SELECT id AS poolId, boards_dirty_at AS at FROM pools WHERE boards_dirty_at IS NOT NULL ORDER BY id").all() as Array<{ poolId: number; at: number }>;
+      return stmt<{ poolId: number; at: number }>("SELECT id AS poolId, boards_dirty_at AS at FROM pools WHERE boards_dirty_at IS NOT NULL ORDER BY id").all();
     },
     async clearBoardsMark(poolId) {
       stmt("UPDATE pools SET boards_dirty_at = NULL WHERE id = ?").run(poolId);
@@ -1102,7 +1082,7 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
     },
 
     async request(requestId) {
-      const raw = stmt(`SELECT ${requestRows.list} FROM requests WHERE request_id = ?`).raw().get(requestId) as unknown[] | undefined;
+      const raw = stmt<unknown[]>(`SELECT ${requestRows.list} FROM requests WHERE request_id = ?`).raw().get(requestId);
       return raw && requestRows.read(raw);
     },
     async insertRequest(r) {
@@ -1112,7 +1092,7 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
       return insertRow(t.outbox, "outbox", o);
     },
     async reply(requestId) {
-      const raw = stmt(`SELECT ${replyRows.list} FROM replies WHERE request_id = ?`).raw().get(requestId) as unknown[] | undefined;
+      const raw = stmt<unknown[]>(`SELECT ${replyRows.list} FROM replies WHERE request_id = ?`).raw().get(requestId);
       return raw && replyRows.read(raw);
     },
     async insertReply(r) {
@@ -1149,7 +1129,7 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
       const openBy = scope.projectId === undefined ? "tasks_board_weight" : "tasks_project_board_weight";
       const p = scope.projectId === undefined ? { poolId: scope.poolId } : { projectId: scope.projectId };
       const tasks = (
-        stmt(
+        stmt<unknown[]>(
           `WITH u(id) AS (
              SELECT id FROM tasks INDEXED BY ${openBy} WHERE ${which} AND open_since IS NOT NULL AND cancelled_at IS NULL
              UNION SELECT tasks.id FROM claims CROSS JOIN tasks ON tasks.id = claims.task_id
@@ -1157,20 +1137,20 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
            SELECT ${taskRows.list} FROM tasks WHERE id IN u ORDER BY id`,
         )
           .raw()
-          .all(p) as unknown[][]
+          .all(p)
       ).map((r) => taskRows.read(r));
       const ids = JSON.stringify(tasks.map((x) => x.id));
       return {
         tasks,
-        claims: (stmt(`SELECT ${claimRows.list} FROM claims WHERE task_id IN (SELECT value FROM json_each(?)) ORDER BY id`).raw().all(ids) as unknown[][]).map((r) => claimRows.read(r)),
-        dueChanges: (stmt(`SELECT ${dueChangeRows.list} FROM task_due_changes WHERE task_id IN (SELECT value FROM json_each(?)) ORDER BY id`).raw().all(ids) as unknown[][]).map((r) =>
+        claims: (stmt<unknown[]>(`SELECT ${claimRows.list} FROM claims WHERE task_id IN (SELECT value FROM json_each(?)) ORDER BY id`).raw().all(ids)).map((r) => claimRows.read(r)),
+        dueChanges: (stmt<unknown[]>(`SELECT ${dueChangeRows.list} FROM task_due_changes WHERE task_id IN (SELECT value FROM json_each(?)) ORDER BY id`).raw().all(ids)).map((r) =>
           dueChangeRows.read(r),
         ),
       };
     },
     async verifiedIn(projectId, from, to) {
       return (
-        stmt(
+        stmt<[number, number | null, number, number]>(
           // The period's verifications (claims_verified; `+status` keeps the planner from
           // claims_open, which holds every verified claim), then each one's task by id.
           `SELECT claims.member_id, claims.verified_by, coalesce(sum(claims.credited), 0), count(*) FROM claims CROSS JOIN tasks ON tasks.id = claims.task_id
@@ -1178,18 +1158,18 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
            GROUP BY claims.member_id, claims.verified_by ORDER BY min(claims.id)`,
         )
           .raw()
-          .all({ projectId, from, to }) as Array<[number, number | null, number, number]>
+          .all({ projectId, from, to })
       ).map(([memberId, verifiedBy, credited, claims]) => ({ memberId, verifiedBy, credited, claims }));
     },
     async escalatedIn(projectId, from, to, factor) {
       return (
-        stmt(
+        stmt<[number, number]>(
           `SELECT claims.member_id, count(*) FROM claims CROSS JOIN tasks ON tasks.id = claims.task_id
            WHERE claims.claimed_at >= @from AND claims.claimed_at < @to AND tasks.project_id = @projectId AND claims.weight >= tasks.posted_weight * @factor
            GROUP BY claims.member_id ORDER BY min(claims.id)`,
         )
           .raw()
-          .all({ projectId, from, to, factor }) as Array<[number, number]>
+          .all({ projectId, from, to, factor })
       ).map(([memberId, claims]) => ({ memberId, claims }));
     },
     async kindsInUse(scope, from, to) {
@@ -1201,7 +1181,7 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
       const openBy = scope.projectId === undefined ? "tasks_board_weight" : "tasks_project_board_weight";
       const p = scope.projectId === undefined ? { poolId: scope.poolId } : { projectId: scope.projectId };
       return (
-        stmt(
+        stmt<[number, number]>(
           `WITH cand(id) AS (
              SELECT id FROM tasks INDEXED BY ${openBy} WHERE ${which} AND open_since IS NOT NULL AND cancelled_at IS NULL
              UNION SELECT task_id FROM claims INDEXED BY claims_open WHERE status IN ('active', 'reported')
@@ -1214,21 +1194,21 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
            ORDER BY tasks.project_id, tasks.kind_id`,
         )
           .raw()
-          .all({ ...p, from, to }) as Array<[number, number]>
+          .all({ ...p, from, to })
       ).map(([projectId, kindId]) => ({ projectId, kindId }));
     },
     async goodInUse(goodId) {
-      const [subscribers, onLoan] = stmt(
+      const [subscribers, onLoan] = stmt<[number, number]>(
         `SELECT (SELECT count(*) FROM subscriptions WHERE good_id = @goodId AND until IS NULL),
                 (SELECT count(*) FROM loans WHERE good_id = @goodId AND returned_at IS NULL)`,
       )
         .raw()
-        .get({ goodId }) as [number, number];
+        .get({ goodId })!;
       return { subscribers, onLoan };
     },
     async goodFlows(poolId, projectId, from, to) {
       return (
-        stmt(
+        stmt<unknown[]>(
           `SELECT ${goodRows.list},
              (SELECT coalesce(sum(qty), 0) FROM productions INDEXED BY productions_good WHERE good_id = goods.id AND at >= @from AND at < @to),
              (SELECT coalesce(sum(qty), 0) FROM productions INDEXED BY productions_good WHERE good_id = goods.id AND at >= @from),
@@ -1240,7 +1220,7 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
            FROM goods WHERE goods.pool_id = @poolId AND goods.project_id = @projectId ORDER BY goods.name`,
         )
           .raw()
-          .all({ poolId, projectId, from, to }) as unknown[][]
+          .all({ poolId, projectId, from, to })
       ).map((r) => {
         const [produced, producedSince, allocatedSince, requested, borrowed, lentSince, backSince] = r.slice(goodRows.width) as number[];
         return { good: goodRows.read(r), produced: produced!, producedSince: producedSince!, allocatedSince: allocatedSince!, requested: requested!, borrowed: borrowed!, lentSince: lentSince!, backSince: backSince! };
@@ -1469,7 +1449,7 @@ export class SqliteStore implements Store {
       .orderBy(asc(t.outbox.id))
       .limit(limit)
       .all();
-    return rows.map((r) => ({ ...(r.outbox as OutboxRow), room: r.room }));
+    return rows.map((r) => ({ ...r.outbox, room: r.room }));
   }
 
   async markDelivered(ids: readonly number[], at: number) {
@@ -1493,7 +1473,7 @@ export class SqliteStore implements Store {
       .orderBy(asc(t.memberNotes.id))
       .limit(limit)
       .all();
-    return rows.map((r) => ({ ...(r.note as NoteRow), externalId: r.externalId }));
+    return rows.map((r) => ({ ...r.note, externalId: r.externalId }));
   }
 
   async markNotesDelivered(ids: readonly number[], at: number) {
@@ -1563,7 +1543,7 @@ export class SqliteStore implements Store {
         .set({ claimedBy: o.owner, claimedUntil: o.now + o.leaseMs })
         .where(inArray(t.outbox.id, rows.map((r) => r.outbox.id)))
         .run();
-      return rows.map((r) => ({ ...(r.outbox as OutboxRow), attempts: r.outbox.attempts, room: r.room }));
+      return rows.map((r) => ({ ...r.outbox, attempts: r.outbox.attempts, room: r.room }));
     });
   }
 
@@ -1586,7 +1566,7 @@ export class SqliteStore implements Store {
         .set({ claimedBy: o.owner, claimedUntil: o.now + o.leaseMs })
         .where(inArray(t.memberNotes.id, notes.map((r) => r.note.id)))
         .run();
-      return notes.map((r) => ({ ...(r.note as NoteRow), attempts: r.note.attempts, externalId: r.externalId }));
+      return notes.map((r) => ({ ...r.note, attempts: r.note.attempts, externalId: r.externalId }));
     });
   }
 

@@ -1301,5 +1301,5 @@ function withRoom<R>(r: Record<string, unknown>): R & { room: RoomRow } {
     if (k.startsWith("room.")) room[k.slice(5)] = v;
     else row[k] = v;
   }
-  return { ...(row as R), room: room as unknown as RoomRow };
+  return { ...(row as R), room: room as RoomRow };
 }

@@ -33,8 +33,8 @@ export interface ArgSpec {
  * "<name> must be <expect>, not ..." (it follows the argument's name), `why` is added to it.
  */
 export interface IssueParams {
-  readonly problem?: string;
-  readonly why?: string;
+  readonly problem?: string | undefined;
+  readonly why?: string | undefined;
 }
 
 const UNSAFE_WORDS: Record<UnsafeChar["kind"], string> = {

@@ -25,7 +25,7 @@ export interface CommandEnv {
   /** The whole table, for commands that describe the others (help). */
   readonly table: readonly AnyCommand[];
   /** What came due and was done as this command began (commands of a pool; see services/catch-up.ts). */
-  readonly caughtUp?: CaughtUp;
+  readonly caughtUp?: CaughtUp | undefined;
 }
 
 /** Where a command works: in a room of a pool (most), or in any room (help, pool create, me link). */
@@ -76,7 +76,7 @@ export interface CommandDef<A extends Record<string, AnyArg>, D, W extends Where
    * its message lives, so a key is never changed or given to another command). Only commands
    * that an action runs need one.
    */
-  readonly key?: string;
+  readonly key?: string | undefined;
   /**
    * What the answer offers to do next, each a command of the table with its values: Discord
    * shows them as buttons under the answer. Read from the command's own data, so a renamed

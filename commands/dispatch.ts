@@ -28,10 +28,10 @@ export interface Engine {
   readonly table: readonly AnyCommand[];
   readonly random: RandomBytes;
   /** Called after a command committed (the app delivers queued announcements). */
-  readonly afterCommit?: () => void;
-  readonly logger?: Logger;
+  readonly afterCommit?: (() => void) | undefined;
+  readonly logger?: Logger | undefined;
   /** Flood control (the pool policy's floodCommands per floodSeconds and member); on unless false. */
-  readonly floodControl?: boolean;
+  readonly floodControl?: boolean | undefined;
 }
 
 export interface Invocation {
@@ -68,7 +68,7 @@ export interface Invocation {
 /** An answer as stored in a reply row: enough to render it again exactly. */
 export type StoredReply =
   | { readonly ok: true; readonly command: string; readonly data: unknown; readonly timeZone?: string }
-  | { readonly ok: false; readonly code: string; readonly command?: string; readonly message: string };
+  | { readonly ok: false; readonly code: string; readonly command?: string | undefined; readonly message: string };
 
 export type Reply<D = unknown> =
   | {
@@ -93,7 +93,7 @@ export type Reply<D = unknown> =
       readonly ok: false;
       /** "usage" for input that does not parse, "internal" for bugs, else the refusal's kind. */
       readonly code: string;
-      readonly command?: string;
+      readonly command?: string | undefined;
       readonly message: string;
       readonly doc: Doc;
       /**

@@ -41,7 +41,7 @@ export interface TextOptions {
   readonly width?: number;
 }
 
-type Piece = { readonly style?: Style; readonly text: string };
+type Piece = { readonly style?: Style | undefined; readonly text: string };
 
 const pieces = (spans: readonly Span[]): Piece[] => spans.map((s) => (typeof s === "string" ? { text: s } : s));
 

@@ -15,7 +15,7 @@ export interface CommandSummary {
 }
 
 export interface CommandDetails extends CommandSummary {
-  readonly details?: string;
+  readonly details?: string | undefined;
   /** It binds a room: the caller also needs the platform's right to manage the room. */
   readonly bindsRoom: boolean;
   readonly examples: readonly string[];

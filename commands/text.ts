@@ -21,7 +21,7 @@ export interface UsageError {
   /** The command the input was meant for, if known: its usage line goes with the message. */
   readonly command?: AnyCommand;
   readonly problem: string;
-  readonly suggestion?: string;
+  readonly suggestion?: string | undefined;
 }
 
 export type Parsed = { readonly ok: true; readonly command: AnyCommand; readonly values: Record<string, unknown> } | { readonly ok: false; readonly error: UsageError };

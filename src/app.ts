@@ -17,15 +17,15 @@ export interface App {
 export interface AppOptions {
   readonly dbFile: string;
   /** A store opened already (a PostgreSQL one): used instead of opening `dbFile`. */
-  readonly store?: Store;
-  readonly random?: RandomBytes;
-  readonly logger?: Logger;
-  readonly afterCommit?: () => void;
+  readonly store?: Store | undefined;
+  readonly random?: RandomBytes | undefined;
+  readonly logger?: Logger | undefined;
+  readonly afterCommit?: (() => void) | undefined;
   /**
    * Flood control (the pools' floodCommands in floodSeconds per member): on unless false. Tests
    * that drive members faster than anyone types, at a clock that stands still, switch it off.
    */
-  readonly floodControl?: boolean;
+  readonly floodControl?: boolean | undefined;
 }
 
 export const cryptoRandom: RandomBytes = (n) => new Uint8Array(randomBytes(n));

@@ -15,13 +15,13 @@ export type { Logger };
 export const LOG_LEVELS: readonly Level[] = ["trace", "debug", "info", "warn", "error", "fatal"];
 
 export interface LoggerOptions {
-  readonly level?: string;
+  readonly level?: string | undefined;
   /** Human-readable lines (default: when stderr is a terminal). */
-  readonly pretty?: boolean;
+  readonly pretty?: boolean | undefined;
   /** Where lines go (default: stderr, written synchronously so nothing is lost at exit). */
-  readonly destination?: DestinationStream;
+  readonly destination?: DestinationStream | undefined;
   /** Values blanked out wherever they appear (the configured token and password). */
-  readonly secrets?: readonly string[];
+  readonly secrets?: readonly string[] | undefined;
 }
 
 /** Fields that hold credentials, at the top of a line or one level down (`err.headers` two). */

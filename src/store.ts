@@ -250,7 +250,7 @@ export interface Tx {
   // goals
   insertGoal(g: Omit<GoalRow, "id">): Promise<number>;
   goal(id: number): Promise<GoalRow | undefined>;
-  goals(poolId: number, filter: { projectId?: number; status?: "open" | "done" }): Promise<GoalRow[]>;
+  goals(poolId: number, filter: { projectId?: number | undefined; status?: "open" | "done" | undefined }): Promise<GoalRow[]>;
   finishGoal(id: number, doneAt: number, doneBy: number): Promise<void>;
 
   // one-time codes
@@ -325,7 +325,7 @@ export interface Tx {
   insertGood(g: Omit<GoodRow, "id">): Promise<number>;
   good(id: number): Promise<GoodRow | undefined>;
   goodByName(poolId: number, name: string): Promise<GoodRow | undefined>;
-  goods(poolId: number, filter: { projectId?: number; sector?: string }): Promise<GoodRow[]>;
+  goods(poolId: number, filter: { projectId?: number | undefined; sector?: string | undefined }): Promise<GoodRow[]>;
   /**
    * Whether the project (of the pool) has goods and every one of them is copyable: then no good
    * recovers its work, and the commons carries it (services/projects.ts, carriedByCommons). Run

@@ -30,7 +30,7 @@ export interface ConsoleOptions {
   readonly tty?: boolean;
   readonly firstStart?: boolean;
   /** File that keeps the input history between sessions. */
-  readonly historyFile?: string;
+  readonly historyFile?: string | undefined;
 }
 
 const NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/i;

@@ -46,7 +46,7 @@ export interface DiscordOptions {
   readonly store: Store;
   readonly clock: Clock;
   /** Base of the REST API (DISCORD_API_URL), e.g. a shared rate-limit proxy or a test server. */
-  readonly apiBase?: string;
+  readonly apiBase?: string | undefined;
   readonly logger?: Logger;
   /** How long a read may run before its reply is deferred (Discord allows 3 s in all). */
   readonly deferAfterMs?: number;

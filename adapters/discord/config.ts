@@ -4,8 +4,8 @@
 export interface DiscordConfig {
   readonly token: string;
   readonly appId: string;
-  readonly guildId?: string;
-  readonly apiBase?: string;
+  readonly guildId?: string | undefined;
+  readonly apiBase?: string | undefined;
 }
 
 const SNOWFLAKE = /^\d{15,22}$/;

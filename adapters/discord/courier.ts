@@ -70,7 +70,7 @@ export function restMessage(p: ReplyPayload, files: Files = [], flags?: number):
   if (shown.length > 0) {
     const [first, ...rest] = embeds.length > 0 ? embeds : [{}];
     const image = (name: string) => ({ url: `attachment://${name}` });
-    embeds.splice(0, embeds.length, { ...first, image: image(shown[0]!.name) }, ...rest, ...shown.slice(1).map((c) => ({ image: image(c.name), color: first?.color })));
+    embeds.splice(0, embeds.length, { ...first, image: image(shown[0]!.name) }, ...rest, ...shown.slice(1).map((c) => ({ image: image(c.name), ...(first?.color === undefined ? {} : { color: first.color }) })));
   }
   const body: Record<string, unknown> = {
     ...(p.content !== undefined ? { content: p.content } : {}),

@@ -20,7 +20,7 @@ export function inviteUrl(appId: string): string {
   return `https://discord.com/oauth2/authorize?client_id=${appId}&scope=bot%20applications.commands&permissions=${INVITE_PERMISSIONS}`;
 }
 
-export async function registerCommands(o: { token: string; appId: string; guildId?: string; apiBase?: string }): Promise<number> {
+export async function registerCommands(o: { token: string; appId: string; guildId?: string | undefined; apiBase?: string | undefined }): Promise<number> {
   const rest = new REST(o.apiBase ? { api: o.apiBase } : {}).setToken(o.token);
   const body = slashCommands(table);
   const route = o.guildId ? Routes.applicationGuildCommands(o.appId, o.guildId) : Routes.applicationCommands(o.appId);

@@ -43,12 +43,17 @@ export function autocompleteOf(command: AnyCommand, name: string): "project" | "
   return ref;
 }
 
+/** The bounds that are set (Discord's types, like its API, take a bound left out, not one given as undefined). */
+function defined<T extends Record<string, number | undefined>>(o: T): { [K in keyof T]?: number } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: number };
+}
+
 function option(command: AnyCommand, name: string, a: AnyArg): APIApplicationCommandBasicOption {
   const base = { name, description: clip(a.spec.description), required: !a.spec.optional };
   const auto = autocompleteOf(command, name) !== undefined;
   switch (a.spec.kind) {
     case "integer":
-      return { ...base, type: ApplicationCommandOptionType.Integer, min_value: a.spec.min, max_value: a.spec.max, ...(auto ? { autocomplete: true } : {}) };
+      return { ...base, type: ApplicationCommandOptionType.Integer, ...defined({ min_value: a.spec.min, max_value: a.spec.max }), ...(auto ? { autocomplete: true } : {}) };
     case "hours":
       return { ...base, type: ApplicationCommandOptionType.Number, min_value: hoursOf(a.spec.min ?? 0), max_value: hoursOf(a.spec.max ?? 0) };
     case "member":
@@ -61,7 +66,7 @@ function option(command: AnyCommand, name: string, a: AnyArg): APIApplicationCom
         : { ...base, type: ApplicationCommandOptionType.String, max_length: 32 };
     }
     case "text":
-      return { ...base, type: ApplicationCommandOptionType.String, min_length: a.spec.min, max_length: a.spec.max };
+      return { ...base, type: ApplicationCommandOptionType.String, ...defined({ min_length: a.spec.min, max_length: a.spec.max }) };
     case "slug":
       return { ...base, type: ApplicationCommandOptionType.String, max_length: a.spec.max ?? 32, ...(auto ? { autocomplete: true } : {}) };
     case "code":

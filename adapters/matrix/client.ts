@@ -75,7 +75,7 @@ export interface MatrixTarget {
   /** The thread root, when the command was typed in a thread. */
   readonly thread?: string;
   /** Whose reaction this answers: the answer starts with their name. */
-  readonly who?: string;
+  readonly who?: string | undefined;
   /** Who asked (or reacted): the answer mentions them (`m.mentions`), as a reply to them should. */
   readonly sender?: string;
   /**
@@ -87,9 +87,9 @@ export interface MatrixTarget {
 
 export interface MatrixOptions {
   readonly homeserverUrl: string;
-  readonly accessToken?: string;
-  readonly user?: string;
-  readonly password?: string;
+  readonly accessToken?: string | undefined;
+  readonly user?: string | undefined;
+  readonly password?: string | undefined;
   /** Where the sync token, the access token from a password login and room facts are kept. */
   readonly storageFile: string;
   readonly engine: Engine;

@@ -3,9 +3,9 @@
 // token or password pasted into the wrong variable must not end up in a log).
 export interface MatrixConfig {
   readonly homeserverUrl: string;
-  readonly accessToken?: string;
-  readonly user?: string;
-  readonly password?: string;
+  readonly accessToken?: string | undefined;
+  readonly user?: string | undefined;
+  readonly password?: string | undefined;
   readonly inviteServers: readonly string[];
   /** MATRIX_SYNC_TIMEOUT_MS: long-poll timeout of /sync (default 30 s). */
   readonly syncTimeoutMs?: number;

@@ -47,12 +47,12 @@ export interface ProjectSummary {
   readonly contributions: { readonly total: number; readonly members: ReadonlyArray<{ member: string; credited: number }> };
   readonly goods: ReadonlyArray<{ name: string; stock: number; demand: number; effort: number; rounds: ReadonlyArray<{ closedAt: number; clearing: number | null; allocated: number }> }>;
   /** Loans of the project's goods past their due date and still out at the end of the period. */
-  readonly overdueLoans?: readonly OverdueView[];
+  readonly overdueLoans?: readonly OverdueView[] | undefined;
   readonly balance: number;
   readonly deficit: number;
   readonly deficitCap: number;
   /** What the pool's commons carries of the project's work (summaries sent before it was kept have none). */
-  readonly commons?: CommonsShare;
+  readonly commons?: CommonsShare | undefined;
   readonly goals: readonly GoalRow[];
   readonly warnings: readonly string[];
   /** The figures of the summary's chart: kinds' weights over the period, goods' supply and demand. */
@@ -238,7 +238,7 @@ export interface ProjectDigest {
   readonly heaviest: { readonly id: number; readonly title: string; readonly weight: number } | null;
   readonly waiting: number;
   /** Tasks past their due date (absent in digests sent before it was kept). */
-  readonly overdue?: number;
+  readonly overdue?: number | undefined;
   readonly contributed: number;
   readonly contributors: number;
   readonly deficit: number;

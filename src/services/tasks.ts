@@ -233,7 +233,7 @@ export interface PostTask {
   readonly slots: number;
   readonly dueAt: number | undefined;
   /** A production task: it makes `qty` units of this good of the project. */
-  readonly good?: { readonly name: string; readonly qty: number };
+  readonly good?: { readonly name: string; readonly qty: number } | undefined;
 }
 
 /** Posts a task at its kind's current market weight (coordinators of the project). */
@@ -279,7 +279,7 @@ export async function postTask(c: PoolCtx, a: PostTask): R<{ task: TaskView; roo
 }
 
 /** `open`: tasks that take claims now; `overdue`: open or claimed ones past their due date. */
-export type TaskListFilter = { readonly project?: string; readonly kind?: string; readonly state: TaskState | "overdue" | "all" };
+export type TaskListFilter = { readonly project?: string | undefined; readonly kind?: string | undefined; readonly state: TaskState | "overdue" | "all" };
 
 /** Tasks on a page of `task list`: a list that long is cut for chat (Discord's embed holds 4096 characters). */
 export const TASK_PAGE = 20;
@@ -300,7 +300,7 @@ export interface TaskList {
  * 10,000 open tasks as with ten. Other filters (claimed, done, ...) read the pool's tasks and
  * their claims (joined, never a list of ids) to know each task's state.
  */
-export async function listTasks(c: PoolCtx, f: TaskListFilter & { readonly page?: number }): R<TaskList> {
+export async function listTasks(c: PoolCtx, f: TaskListFilter & { readonly page?: number | undefined }): R<TaskList> {
   let projectId: number | undefined;
   if (f.project !== undefined) {
     const found = await findProject(c, f.project);

@@ -32,7 +32,7 @@ export interface RoundFacts {
  * Adds the good (`name`) and its round of requests (100,000 at full size), produces half as
  * many units, and times `good allocate`: the figures of the table's round line.
  */
-export async function benchRound(sqlite: Database.Database, facts: RoundFacts, o: { say: Say; now: () => number; platform: string; domain: string; seed: number; name: string; requests?: number; beforeClose?: () => void }): Promise<NonNullable<SizeFigures["round"]>> {
+export async function benchRound(sqlite: Database.Database, facts: RoundFacts, o: { say: Say; now: () => number; platform: string; domain: string; seed: number; name: string; requests?: number | undefined; beforeClose?: () => void }): Promise<NonNullable<SizeFigures["round"]>> {
   const project = facts.projects[0]!;
   const coordinator = project.coordinators[0]!;
   const added = await o.say(coordinator, `good add ${project.slug} ${o.name} effort:0.05`);

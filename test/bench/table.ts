@@ -33,7 +33,7 @@ export interface SizeFigures {
 }
 
 export interface Results {
-  readonly machine: { nproc: number; cpu: string; mhz?: number; memoryGB: number; node: string; os: string };
+  readonly machine: { nproc: number; cpu: string; mhz?: number | undefined; memoryGB: number; node: string; os: string };
   readonly command: string;
   readonly sizes: ReadonlyArray<SizeFigures | { scale: number; error: string }>;
 }

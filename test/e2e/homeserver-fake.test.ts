@@ -398,7 +398,7 @@ function api(hs: FakeHomeserver, token: string): Api {
     const res = await fetch(`${hs.baseUrl}/_matrix/client/v3${path}`, {
       method,
       headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await res.text();
     let json: AnyEvent = {};

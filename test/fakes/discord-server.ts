@@ -161,7 +161,7 @@ interface InteractionBaseInput {
 export interface CommandInput extends InteractionBaseInput {
   type?: "command";
   name: string;
-  group?: string;
+  group?: string | undefined;
   subcommand?: string;
   options?: OptionInput[];
 }
@@ -2099,7 +2099,7 @@ export class FakeDiscord {
         authorizing_integration_owners: p.authorizing_integration_owners,
         ...(p.type === InteractionType.MessageComponent && interaction.componentMessageId ? { interacted_message_id: interaction.componentMessageId } : {}),
         ...(p.type === InteractionType.ApplicationCommand && typeof data?.name === "string" ? { name: data.name, command_type: ApplicationCommandType.ChatInput } : {}),
-      } as APIMessage["interaction_metadata"],
+      } as NonNullable<APIMessage["interaction_metadata"]>,
     };
   }
 

@@ -72,7 +72,7 @@ export interface FakeMedia {
   mxc: string;
   data: Buffer;
   contentType: string;
-  filename?: string;
+  filename?: string | undefined;
   uploader: string;
 }
 
@@ -109,7 +109,7 @@ export interface FakeHomeserverOptions {
    * and non-member `PUT .../state/...`. Off unless given; `SYNAPSE_RC_MESSAGE` holds Synapse's defaults.
    * `exempt` lists users that are never limited (Synapse's ratelimit override with 0 messages/second).
    */
-  messageRateLimit?: MessageRateLimit & { exempt?: string[] };
+  messageRateLimit?: (MessageRateLimit & { exempt?: string[] }) | undefined;
   /**
    * How long a transaction id is remembered, in ms. Default 24 h: Synapse keeps the HTTP response
    * for 30-60 min and, for an event that was stored, the (room, access token, txnId) mapping for 24 h.
@@ -141,7 +141,7 @@ interface Stored {
   /** Position in the server-wide stream (sync tokens are `s<pos>`). */
   pos: number;
   /** Who sent it over HTTP, for `unsigned.transaction_id`. */
-  txn?: { token: string; txnId: string };
+  txn?: { token: string; txnId: string } | undefined;
 }
 
 interface RoomData {
@@ -162,13 +162,13 @@ interface Versioned {
 interface UserData {
   userId: string;
   localpart: string;
-  password?: string;
-  displayName?: string;
-  avatarUrl?: string;
+  password?: string | undefined;
+  displayName?: string | undefined;
+  avatarUrl?: string | undefined;
   accountData: Map<string, Versioned>;
   roomAccountData: Map<string, Map<string, Versioned>>;
   filters: Map<string, Json>;
-  presence: { presence: string; status_msg?: string; since: number };
+  presence: { presence: string; status_msg?: string | undefined; since: number };
 }
 
 interface Session {
@@ -180,7 +180,7 @@ interface Session {
 interface SyncFilter {
   timelineLimit: number;
   includeLeave: boolean;
-  rooms?: string[];
+  rooms?: string[] | undefined;
   notRooms: string[];
   timeline: EventFilter;
   state: EventFilter;
@@ -189,9 +189,9 @@ interface SyncFilter {
 }
 
 interface EventFilter {
-  types?: string[];
+  types?: string[] | undefined;
   notTypes: string[];
-  senders?: string[];
+  senders?: string[] | undefined;
   notSenders: string[];
 }
 
@@ -216,7 +216,7 @@ interface EventWatcher {
 interface RateLimitRule {
   remaining: number;
   retryAfterMs: number;
-  pathPrefix?: string;
+  pathPrefix?: string | undefined;
 }
 
 interface TxnEntry {
@@ -237,7 +237,7 @@ interface Ctx {
   path: string;
   body: Buffer;
   headers: IncomingMessage["headers"];
-  session?: Session;
+  session?: Session | undefined;
   res: ServerResponse;
   json(): Json;
 }
@@ -366,11 +366,11 @@ export class FakeHomeserver {
   private readonly txns = new Map<string, TxnEntry>();
   private txnTtlMs = DEFAULT_TXN_TTL_MS;
   private deduped = 0;
-  private messageLimit?: MessageRateLimit;
+  private messageLimit?: MessageRateLimit | undefined;
   private readonly rateOverrides = new Map<string, MessageRateLimit>();
   private readonly buckets = new Map<string, { count: number; start: number }>();
   private offline = false;
-  private proxyError?: { status: number; until?: number };
+  private proxyError?: { status: number; until?: number | undefined } | undefined;
   private readonly mediaStore = new Map<string, FakeMedia>();
   private readonly waiters = new Set<SyncWaiter>();
   private readonly watchers = new Set<EventWatcher>();

@@ -232,8 +232,7 @@ function makeTx(c: Conn): Tx {
    * Inserts one row with the fields it has (undefined ones left to their defaults); its id, for
    * tables that have one. `orIgnore`: a row that would break a unique key is left out.
    */
-  const insertRow = async (table: Table, name: string, row: object, o: { orIgnore?: boolean } = {}): Promise<number> => {
-    const r = row as Record<string, unknown>;
+  const insertRow = async (table: Table, name: string, r: Readonly<Record<string, unknown>>, o: { orIgnore?: boolean } = {}): Promise<number> => {
     const keys = Object.keys(r).filter((k) => r[k] !== undefined && columnOf(table, k) !== undefined);
     const hasId = columnOf(table, "id") !== undefined;
     const text = `INSERT INTO ${name} (${keys.map((k) => `"${columnOf(table, k)}"`).join(", ")}) VALUES (${keys.map((_, i) => `$${i + 1}`).join(", ")})${o.orIgnore ? " ON CONFLICT DO NOTHING" : ""}${hasId ? " RETURNING id" : ""}`;
@@ -244,8 +243,7 @@ function makeTx(c: Conn): Tx {
     return found?.id ?? 0;
   };
   /** Sets the given fields of one row by its id. */
-  const updateRow = async (table: Table, name: string, id: number, patch: object): Promise<void> => {
-    const p = patch as Record<string, unknown>;
+  const updateRow = async (table: Table, name: string, id: number, p: Readonly<Record<string, unknown>>): Promise<void> => {
     const keys = Object.keys(p).filter((k) => p[k] !== undefined && columnOf(table, k) !== undefined);
     if (keys.length === 0) return;
     await c.run(`UPDATE ${name} SET ${keys.map((k, i) => `"${columnOf(table, k)}" = $${i + 1}`).join(", ")} WHERE id = $${keys.length + 1}`, [...keys.map((k) => p[k]), id]);

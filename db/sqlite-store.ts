@@ -231,18 +231,18 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
    * their defaults), as one prepared statement per set of fields; returns its id. `orIgnore`:
    * a row that would break a unique key is left out (ON CONFLICT DO NOTHING).
    */
-  const insertRow = (table: Parameters<typeof getTableColumns>[0], name: string, row: object, o: { orIgnore?: boolean } = {}): number => {
+  const insertRow = (table: Parameters<typeof getTableColumns>[0], name: string, row: Readonly<Record<string, unknown>>, o: { orIgnore?: boolean } = {}): number => {
     // As drizzle does: fields that are no column of the table, or undefined, are left out.
-    const keys = Object.keys(row).filter((k) => (row as Record<string, unknown>)[k] !== undefined && columnOf(table, k) !== undefined);
+    const keys = Object.keys(row).filter((k) => row[k] !== undefined && columnOf(table, k) !== undefined);
     const cols = keys.map((k) => `"${columnOf(table, k)}"`);
     const text = `INSERT INTO ${name} (${cols.join(", ")}) VALUES (${keys.map(() => "?").join(", ")})${o.orIgnore ? " ON CONFLICT DO NOTHING" : ""}`;
-    return Number(stmt(text).run(keys.map((k) => sqlValue((row as Record<string, unknown>)[k]))).lastInsertRowid);
+    return Number(stmt(text).run(keys.map((k) => sqlValue(row[k]))).lastInsertRowid);
   };
   /** Sets the given fields of one row of `table` by its id (one prepared statement per set of fields). */
-  const updateRow = (table: Parameters<typeof getTableColumns>[0], name: string, id: number, patch: object): void => {
-    const keys = Object.keys(patch).filter((k) => (patch as Record<string, unknown>)[k] !== undefined && columnOf(table, k) !== undefined);
+  const updateRow = (table: Parameters<typeof getTableColumns>[0], name: string, id: number, patch: Readonly<Record<string, unknown>>): void => {
+    const keys = Object.keys(patch).filter((k) => patch[k] !== undefined && columnOf(table, k) !== undefined);
     if (keys.length === 0) return;
-    stmt(`UPDATE ${name} SET ${keys.map((k) => `"${columnOf(table, k)}" = ?`).join(", ")} WHERE id = ?`).run(...keys.map((k) => sqlValue((patch as Record<string, unknown>)[k])), id);
+    stmt(`UPDATE ${name} SET ${keys.map((k) => `"${columnOf(table, k)}" = ?`).join(", ")} WHERE id = ?`).run(...keys.map((k) => sqlValue(patch[k])), id);
   };
   /** Appends an entry and moves both balances: three prepared statements. */
   const appendEntry = (e: Omit<EntryRow, "id">): number => {

@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { auditAll } from "../../db/migrate-to-pg.ts";
 import { openPg } from "../../db/pg-client.ts";
 import { PgStore } from "../../db/pg-store.ts";
+import { JOBS } from "../../src/schedules.ts";
 import { freshPgDatabase, pgUnavailable, type TestDatabase } from "../support/pg.ts";
 import { until } from "../support/until.ts";
 
@@ -218,16 +219,21 @@ describe.skipIf(Boolean(skip))("several processes on one PostgreSQL pool", () =>
       expect(closed.n).toBeGreaterThan(0);
 
       // Every slot ran once: no (job, slot) in the runs of both processes, and the runs are job_runs.
-      const runs = [...a.lines, ...b.lines].flatMap((l) => ((l.ran as Array<{ job: string; slot: number; ok: boolean }> | undefined) ?? []).map((r) => ({ ...r, bot: l.bot })));
+      const runs = [...a.lines, ...b.lines].flatMap((l) => ((l.ran as Array<{ job: string; slot: number; ok: boolean; outcome: string }> | undefined) ?? []).map((r) => ({ ...r, bot: l.bot })));
+      // A run the database kept refusing (DatabaseBusyError after its retries, on a busy machine)
+      // is logged and its slot tried again at the next tick: allowed, but nothing else may fail.
       const failedRuns = runs.filter((r) => !r.ok);
-      expect(failedRuns).toEqual([]);
-      const keys = runs.map((r) => `${r.job}@${r.slot}`);
+      expect(failedRuns.filter((r) => !/stayed locked by another process/.test(r.outcome))).toEqual([]);
+      const keys = runs.filter((r) => r.ok).map((r) => `${r.job}@${r.slot}`);
+      // ...and ran later (a job that runs only the latest of its missed slots, the boards, may skip it).
+      const latestOnly = new Set(JOBS.filter((j) => j.latestOnly).map((j) => j.name));
+      for (const f of failedRuns.filter((r) => !latestOnly.has(r.job))) expect(keys).toContain(`${f.job}@${f.slot}`);
       const repeated = keys.filter((k, i) => keys.indexOf(k) !== i);
       expect(repeated).toEqual([]);
       const recorded = (await pool.query<{ job: string; slot: number }>("SELECT job, slot FROM job_runs ORDER BY job, slot")).rows.map((r) => `${r.job}@${r.slot}`);
       expect([...keys].sort()).toEqual([...recorded].sort());
-      const byBot = { a: runs.filter((r) => r.bot === "a").length, b: runs.filter((r) => r.bot === "b").length };
-      console.log(`pg processes: ${runs.length} job slots run (a ${byBot.a}, b ${byBot.b})`);
+      const byBot = { a: runs.filter((r) => r.ok && r.bot === "a").length, b: runs.filter((r) => r.ok && r.bot === "b").length };
+      console.log(`pg processes: ${keys.length} job slots run (a ${byBot.a}, b ${byBot.b}), ${failedRuns.length} runs refused as busy and run again`);
       expect(byBot.a + byBot.b).toBeGreaterThan(20);
 
       // Every message sent once: no row twice across both processes, and every row sent is delivered.

@@ -249,6 +249,9 @@ export async function execute(engine: Engine, inv: Invocation, command: AnyComma
     let outcome: Outcome | undefined = read?.outcome;
     if (outcome && !("answered" in outcome) && inv.replyTo !== undefined && !(inv.platformAnswersOnce === true && command.confirm === undefined))
       outcome = await storeReadReply(engine, inv, { replayed: false, command: outcome.command, data: outcome.data }, fingerprint, view);
+    // Flood control counts the command once, although the store may run the transaction's
+    // function again (PostgreSQL retries it after a serialization failure).
+    let admitted = read?.admitted ?? false;
     outcome ??= await engine.store.transaction(async (tx): Promise<Outcome> => {
       // A request id is its caller's: the stored answer goes only to the same member for the
       // same command; replays are not counted by flood control.
@@ -267,7 +270,10 @@ export async function execute(engine: Engine, inv: Invocation, command: AnyComma
       }
       const ctx = await resolveCaller(tx, inv.caller, { now, requestId: inv.requestId, random: engine.random });
       // Counted once: a read that was admitted and then wanted to write is not counted again.
-      if (!read?.admitted) admitResolved(engine, inv, ctx);
+      if (!admitted) {
+        admitResolved(engine, inv, ctx);
+        admitted = true;
+      }
       if (ctx.pool) view = viewOf(ctx.pool.policy);
       // Time only moves forward: a time given by hand may not go back before the pool's clock.
       const clock = ctx.pool?.row.clock ?? 0;

@@ -48,16 +48,22 @@ async function rowsOf(store: Store, without: readonly string[]): Promise<Array<[
     return out;
   }
   const db = (store as SqliteStore).db.$client;
-  const tables = db
-    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> '__drizzle_migrations' ORDER BY name")
-    .all() as Array<{ name: string }>;
-  return tables
-    .filter((t) => !without.includes(t.name))
-    .map((t) => {
+  let queries = sqliteQueries.get(db);
+  if (!queries) {
+    // Each table's query, found once per connection: tests dump before and after every command.
+    const tables = db
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> '__drizzle_migrations' ORDER BY name")
+      .all() as Array<{ name: string }>;
+    queries = tables.map((t) => {
       const pk = (db.prepare(`SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk`).all(t.name) as Array<{ name: string }>).map((c) => `"${c.name}"`);
-      return [t.name, (db.prepare(`SELECT * FROM "${t.name}" ORDER BY ${pk.length ? pk.join(", ") : "rowid"}`).all() as Row[]).map(normalised)];
+      return [t.name, `SELECT * FROM "${t.name}" ORDER BY ${pk.length ? pk.join(", ") : "rowid"}`] as const;
     });
+    sqliteQueries.set(db, queries);
+  }
+  return queries.filter(([name]) => !without.includes(name)).map(([name, sql]) => [name, (db.prepare(sql).all() as Row[]).map(normalised)]);
 }
+
+const sqliteQueries = new WeakMap<object, ReadonlyArray<readonly [string, string]>>();
 
 /** Every row of every table. */
 export async function dumpStore(store: Store): Promise<string> {

@@ -42,7 +42,6 @@ const SQLITE_SQL = [
   "test/unit/services/long-lists.test.ts",
   "test/unit/services/read-cache.test.ts",
   "test/unit/services/rooms.test.ts",
-  "test/unit/services/storage.test.ts",
 ];
 
 /**

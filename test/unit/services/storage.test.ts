@@ -10,6 +10,7 @@ import { JOBS, runDueJobs } from "../../../src/schedules.ts";
 import { PRUNE_BATCH } from "../../../src/services/storage.ts";
 import type { Store, Tx } from "../../../src/store.ts";
 import { testPool, type TestPool } from "../../support/app.ts";
+import { sqlRows } from "../../support/db-dump.ts";
 
 const START = "2026-11-02T09:00:00Z";
 const pools: TestPool[] = [];
@@ -29,7 +30,7 @@ const at = (t: TestPool, days: number, hours = 0) => {
   t.clock.set(new Date(Date.parse(START) + days * DAY_MS + hours * HOUR_MS));
   return t.clock.now().getTime();
 };
-const count = (t: TestPool, sql: string) => (t.store.db.$client.prepare(sql).get() as { n: number }).n;
+const count = async (t: TestPool, sql: string) => ((await sqlRows<{ n: number }>(t.store, sql)) as [{ n: number }])[0].n;
 /** The storage job alone (the other jobs are tested elsewhere), run by the scheduler as of `now`. */
 const STORAGE = JOBS.filter((j) => j.name === "storage");
 const storage = (t: TestPool, now: number) => runDueJobs(t.store, now, { jobs: STORAGE });
@@ -56,7 +57,7 @@ describe("keepDays: how long answers, request ids and sent messages are kept", (
     await storage(t, t.clock.now().getTime());
     const replay = await t.say("admin", 'goal announce bakery "Bread for 40"', { requestId: "console:goal-1" });
     expect(replay.ok && replay.replayed).toBe(true);
-    expect(goals()).toBe(1);
+    expect(await goals()).toBe(1);
     // Seven days and an hour later the job has run past the first request: the id is free again.
     const pruned = await storage(t, at(t, 7, 1));
     expect(pruned).toHaveLength(1);
@@ -64,7 +65,7 @@ describe("keepDays: how long answers, request ids and sent messages are kept", (
     expect(JSON.parse(pruned[0]!.outcome)).toMatchObject({ requests: 3 });
     const again = await t.say("admin", 'goal announce bakery "Bread for 40"', { requestId: "console:goal-1" });
     expect(again.ok && again.replayed).toBe(false);
-    expect(goals()).toBe(2);
+    expect(await goals()).toBe(2);
   });
 
   it("GIVEN answers stored for a chat platform THEN a sent or given-up answer goes after 7 days, one still to send stays", async () => {
@@ -79,9 +80,9 @@ describe("keepDays: how long answers, request ids and sent messages are kept", (
     await t.store.claimReply("chat:given-up", o);
     await t.store.settle({ kind: "reply", id: "chat:given-up" }, "test", { failedAt: o.now, reason: "the interaction expired" });
     await storage(t, at(t, 6, 23));
-    expect(count(t, "SELECT count(*) AS n FROM replies")).toBe(3);
+    expect(await count(t, "SELECT count(*) AS n FROM replies")).toBe(3);
     await storage(t, at(t, 7, 1));
-    expect(t.store.db.$client.prepare("SELECT request_id FROM replies ORDER BY request_id").all()).toEqual([{ request_id: "chat:waiting" }]);
+    expect(await sqlRows(t.store, "SELECT request_id FROM replies ORDER BY request_id")).toEqual([{ request_id: "chat:waiting" }]);
     // The sent answer's id is new again: the command runs, it is not a replay.
     const again = await say("chat:sent", "help");
     expect(again.ok && again.replayed).toBe(false);
@@ -105,26 +106,26 @@ describe("keepDays: how long answers, request ids and sent messages are kept", (
     await t.store.markNotesDelivered([ids.sentNote], at(t, 0, 1));
     at(t, 1);
     await t.ok("admin", 'goal announce bakery "Bread for 40"');
-    const ids_ = (sql: string) => (t.store.db.$client.prepare(sql).all() as Array<{ id: number }>).map((r) => r.id);
-    const waiting = ids_("SELECT id FROM outbox WHERE delivered_at IS NULL");
+    const ids_ = async (sql: string) => (await sqlRows<{ id: number }>(t.store, sql)).map((r) => r.id);
+    const waiting = await ids_("SELECT id FROM outbox WHERE delivered_at IS NULL");
     expect(waiting.length).toBeGreaterThan(0);
     const outbox = () => ids_("SELECT id FROM outbox");
     await storage(t, at(t, 7, 0));
-    expect(outbox()).toEqual(expect.arrayContaining([...sent, ...waiting]));
+    expect(await outbox()).toEqual(expect.arrayContaining([...sent, ...waiting]));
     const [run] = await storage(t, at(t, 8, 2));
     expect(JSON.parse(run!.outcome)).toMatchObject({ outbox: sent.length, notes: 1 });
-    expect(outbox().filter((id) => sent.includes(id))).toEqual([]);
-    expect(outbox()).toEqual(expect.arrayContaining(waiting));
-    const notes = ids_("SELECT id FROM member_notes");
+    expect((await outbox()).filter((id) => sent.includes(id))).toEqual([]);
+    expect(await outbox()).toEqual(expect.arrayContaining(waiting));
+    const notes = await ids_("SELECT id FROM member_notes");
     expect([notes.includes(ids.sentNote), notes.includes(ids.waitingNote)]).toEqual([false, true]);
     // A room that refused the bot: what waited for it is given up, and deleted 7 days later.
     await t.store.markRoomUnreachable(roomId, at(t, 9));
-    const givenUp = ids_("SELECT id FROM outbox WHERE failed_at IS NOT NULL");
+    const givenUp = await ids_("SELECT id FROM outbox WHERE failed_at IS NOT NULL");
     expect(givenUp).toEqual(expect.arrayContaining(waiting));
     await storage(t, at(t, 15, 23));
-    expect(outbox()).toEqual(expect.arrayContaining(givenUp));
+    expect(await outbox()).toEqual(expect.arrayContaining(givenUp));
     await storage(t, at(t, 16, 1));
-    expect(outbox().filter((id) => givenUp.includes(id))).toEqual([]);
+    expect((await outbox()).filter((id) => givenUp.includes(id))).toEqual([]);
   });
 
   it("GIVEN a longer keepDays THEN answers are kept that long", async () => {
@@ -133,9 +134,9 @@ describe("keepDays: how long answers, request ids and sent messages are kept", (
     at(t, 0);
     await t.say("admin", 'goal announce bakery "Bread for 40"', { requestId: "console:goal-1" });
     await storage(t, at(t, 29, 23));
-    expect(count(t, "SELECT count(*) AS n FROM requests WHERE request_id = 'console:goal-1'")).toBe(1);
+    expect(await count(t, "SELECT count(*) AS n FROM requests WHERE request_id = 'console:goal-1'")).toBe(1);
     await storage(t, at(t, 30, 1));
-    expect(count(t, "SELECT count(*) AS n FROM requests WHERE request_id = 'console:goal-1'")).toBe(0);
+    expect(await count(t, "SELECT count(*) AS n FROM requests WHERE request_id = 'console:goal-1'")).toBe(0);
   });
 });
 
@@ -174,6 +175,6 @@ describe("the storage job", () => {
     expect(runs).toHaveLength(1);
     // Full batches are followed by another, in a new transaction; the short one is the last.
     expect(batches).toEqual([PRUNE_BATCH, PRUNE_BATCH, 234]);
-    expect(count(t, "SELECT count(*) AS n FROM outbox WHERE delivered_at IS NOT NULL")).toBe(0);
+    expect(await count(t, "SELECT count(*) AS n FROM outbox WHERE delivered_at IS NOT NULL")).toBe(0);
   });
 });

@@ -1176,9 +1176,10 @@ export class PgStore implements Store {
     return rows.map((r) => withRoom<OutboxRow>(r));
   }
 
-  async markDelivered(ids: readonly number[], at: number) {
-    if (ids.length === 0) return;
-    await this.statement("UPDATE outbox SET delivered_at = $1 WHERE id = ANY($2::int[])", [at, ids]);
+  async markDelivered(ids: readonly number[], at: number): Promise<number[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.statement<{ id: number }>("UPDATE outbox SET delivered_at = $1 WHERE id = ANY($2::int[]) AND delivered_at IS NULL RETURNING id", [at, ids]);
+    return rows.map((r) => r.id);
   }
 
   async pendingNotes(platform: string, limit: number) {
@@ -1192,9 +1193,10 @@ export class PgStore implements Store {
     );
   }
 
-  async markNotesDelivered(ids: readonly number[], at: number) {
-    if (ids.length === 0) return;
-    await this.statement("UPDATE member_notes SET delivered_at = $1 WHERE id = ANY($2::int[])", [at, ids]);
+  async markNotesDelivered(ids: readonly number[], at: number): Promise<number[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.statement<{ id: number }>("UPDATE member_notes SET delivered_at = $1 WHERE id = ANY($2::int[]) AND delivered_at IS NULL RETURNING id", [at, ids]);
+    return rows.map((r) => r.id);
   }
 
   // The claims: one UPDATE each, whose rows are picked with FOR UPDATE SKIP LOCKED (rows another

@@ -1452,15 +1452,17 @@ export class SqliteStore implements Store {
     return rows.map((r) => ({ ...r.outbox, room: r.room }));
   }
 
-  async markDelivered(ids: readonly number[], at: number) {
-    if (ids.length === 0) return;
-    await this.transaction(async () => {
+  async markDelivered(ids: readonly number[], at: number): Promise<number[]> {
+    if (ids.length === 0) return [];
+    return this.transaction(async () =>
       this.db
         .update(t.outbox)
         .set({ deliveredAt: at })
-        .where(inArray(t.outbox.id, [...ids]))
-        .run();
-    });
+        .where(and(inArray(t.outbox.id, [...ids]), isNull(t.outbox.deliveredAt)))
+        .returning({ id: t.outbox.id })
+        .all()
+        .map((r) => r.id),
+    );
   }
 
   async pendingNotes(platform: string, limit: number) {
@@ -1476,15 +1478,17 @@ export class SqliteStore implements Store {
     return rows.map((r) => ({ ...r.note, externalId: r.externalId }));
   }
 
-  async markNotesDelivered(ids: readonly number[], at: number) {
-    if (ids.length === 0) return;
-    await this.transaction(async () => {
+  async markNotesDelivered(ids: readonly number[], at: number): Promise<number[]> {
+    if (ids.length === 0) return [];
+    return this.transaction(async () =>
       this.db
         .update(t.memberNotes)
         .set({ deliveredAt: at })
-        .where(inArray(t.memberNotes.id, [...ids]))
-        .run();
-    });
+        .where(and(inArray(t.memberNotes.id, [...ids]), isNull(t.memberNotes.deliveredAt)))
+        .returning({ id: t.memberNotes.id })
+        .all()
+        .map((r) => r.id),
+    );
   }
 
   claimReplies(platform: string, o: ClaimOptions): Promise<ReplyRow[]> {

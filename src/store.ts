@@ -556,10 +556,16 @@ export interface Store {
   markRoomUnreachable(roomId: number, at: number): Promise<void>;
   /** Messages not yet delivered to rooms of a platform, oldest first. */
   pendingOutbox(platform: string, limit: number): Promise<Array<OutboxRow & { room: RoomRow }>>;
-  markDelivered(ids: readonly number[], at: number): Promise<void>;
+  /**
+   * Marks the listed messages delivered at `at`, those still undelivered only, and returns
+   * their ids: of two processes marking one message, one gets it (the console shows only what
+   * it took, so two consoles on one database never both show a message).
+   */
+  markDelivered(ids: readonly number[], at: number): Promise<number[]>;
   /** Notes not yet delivered to members known on a platform, with the identity to reach them. */
   pendingNotes(platform: string, limit: number): Promise<Array<NoteRow & { externalId: string }>>;
-  markNotesDelivered(ids: readonly number[], at: number): Promise<void>;
+  /** The same for notes: marks those still undelivered, and returns their ids. */
+  markNotesDelivered(ids: readonly number[], at: number): Promise<number[]>;
   /** The platform's id of the room's board message, once an adapter has posted it. */
   boardMessage(roomId: number): Promise<string | null>;
   setBoardMessage(roomId: number, messageId: string | null): Promise<void>;

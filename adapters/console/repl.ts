@@ -93,8 +93,14 @@ export async function startConsole(o: ConsoleOptions): Promise<void> {
    */
   const deliver = async () => {
     const pending = await o.store.pendingOutbox("console", 500);
-    const here = pending.filter((p) => p.room.externalId === room);
-    const notes = (await o.store.pendingNotes("console", 500)).filter((n) => n.externalId === user);
+    // Taken before shown: another console on the same database (PostgreSQL) may be showing the
+    // same room's news at this moment, and each message is shown by the one that marked it.
+    const at = o.clock.now().getTime();
+    const takenRows = new Set(await o.store.markDelivered(pending.filter((p) => p.room.externalId === room).map((p) => p.id), at));
+    const here = pending.filter((p) => takenRows.has(p.id));
+    const mine = (await o.store.pendingNotes("console", 500)).filter((n) => n.externalId === user);
+    const takenNotes = new Set(await o.store.markNotesDelivered(mine.map((n) => n.id), at));
+    const notes = mine.filter((n) => takenNotes.has(n.id));
     // Times in announcements and notes are shown in their pool's time zone.
     const zones = await poolTimeZones(o.store, [...here.map((p) => p.room.poolId), ...notes.map((n) => n.poolId)]);
     const view = (poolId: number) => ({ timeZone: zones.get(poolId) ?? "UTC" });
@@ -111,10 +117,6 @@ export async function startConsole(o: ConsoleOptions): Promise<void> {
       show(renderAnnouncementMessage(m, view(p.room.poolId)));
       if (m.kind === "summary") saveCharts(() => [{ name: `summary-${p.id}.png`, png: renderSummaryChart(m.body, view(p.room.poolId)) }]);
     }
-    await o.store.markDelivered(
-      here.map((p) => p.id),
-      o.clock.now().getTime(),
-    );
     for (const n of notes) {
       const read = readNote(n.kind, n.body);
       if (!read.ok) {
@@ -125,10 +127,6 @@ export async function startConsole(o: ConsoleOptions): Promise<void> {
       show(renderNoteMessage(m, view(n.poolId)));
       if (m.kind === "summary") saveCharts(() => [{ name: `summary-note-${n.id}.png`, png: renderSummaryChart(m.body, view(n.poolId)) }]);
     }
-    await o.store.markNotesDelivered(
-      notes.map((n) => n.id),
-      o.clock.now().getTime(),
-    );
     const elsewhere = new Set(pending.filter((p) => p.room.externalId !== room).map((p) => p.room.externalId));
     if (elsewhere.size > 0 && tty) print(`\u001b[2m(news waiting in ${[...elsewhere].map((r) => `#${r}`).join(", ")}: /room <name> to read)\u001b[22m`);
   };

@@ -535,8 +535,12 @@ describe.each([
     const mine = <R extends { room?: { id: number }; memberId?: number }>(rows: R[]) => rows.filter((r) => (r.room ? r.room.id === w.room : r.memberId === w.bob));
     expect(mine(await store.pendingOutbox("discord", 100)).map((o) => o.body)).toEqual(["x", "y"]);
     expect(mine(await store.pendingNotes("discord", 100)).map((n) => [n.body, n.externalId])).toEqual([["n", `d-${w.tag}`]]);
-    await store.markDelivered([w.outbox[0]!], T0 + 1);
-    await store.markNotesDelivered([w.note], T0 + 1);
+    // Marking returns what this call took: a second mark of the same rows (another console on
+    // the same database) takes nothing.
+    expect(await store.markDelivered([w.outbox[0]!], T0 + 1)).toEqual([w.outbox[0]]);
+    expect(await store.markNotesDelivered([w.note], T0 + 1)).toEqual([w.note]);
+    expect(await store.markDelivered([w.outbox[0]!], T0 + 1)).toEqual([]);
+    expect(await store.markNotesDelivered([w.note], T0 + 1)).toEqual([]);
     expect(mine(await store.pendingOutbox("discord", 100)).map((o) => o.body)).toEqual(["y"]);
     expect(mine(await store.pendingNotes("discord", 100))).toEqual([]);
     const o = { owner: "p1", now: T0 + 2, leaseMs: 1000 };

@@ -153,8 +153,7 @@ export default {
       name: "sql-only-in-db",
       severity: "error",
       comment:
-        "better-sqlite3, pg and drizzle-orm (all SQL) are imported in db/ only; the wiring reaches them through db/ " +
-        "(app.ts, cli-data.ts, main.ts).",
+        "better-sqlite3, pg and drizzle-orm (all SQL) are imported in db/ only; the wiring reaches them through db/ " + "(app.ts, cli-data.ts, main.ts).",
       from: { pathNot: "^db/" },
       to: { path: SQL },
     },

@@ -21,13 +21,7 @@ export default tseslint.config(
       sourceType: "module",
       parserOptions: {
         projectService: {
-          allowDefaultProject: [
-            "eslint.config.js",
-            ".dependency-cruiser.mjs",
-            "bin/*.js",
-            "adapters/matrix/no-crypto/*.js",
-            "test/support/*.mjs",
-          ],
+          allowDefaultProject: ["eslint.config.js", ".dependency-cruiser.mjs", "bin/*.js", "adapters/matrix/no-crypto/*.js", "test/support/*.mjs"],
         },
         tsconfigRootDir: import.meta.dirname,
       },
@@ -39,10 +33,7 @@ export default tseslint.config(
       // union that forgets a member.
       "@typescript-eslint/no-floating-promises": "error",
       "@typescript-eslint/no-misused-promises": "error",
-      "@typescript-eslint/switch-exhaustiveness-check": [
-        "error",
-        { considerDefaultExhaustiveForUnions: true, requireDefaultForNonUnion: false },
-      ],
+      "@typescript-eslint/switch-exhaustiveness-check": ["error", { considerDefaultExhaustiveForUnions: true, requireDefaultForNonUnion: false }],
       // tsc's noUnusedLocals/noUnusedParameters already report these, with `_` prefixes allowed.
       "@typescript-eslint/no-unused-vars": "off",
       // Off: the store (db/sqlite-store.ts) implements

@@ -93,7 +93,8 @@ function lock() {
       rmSync(LOCK, { recursive: true, force: true });
       continue;
     }
-    if (Date.now() >= deadline) throw new Error(`another build has held ${relative(ROOT, LOCK)} for ${LOCK_WAIT_MS / 1000} s; if no build runs, delete that folder`);
+    if (Date.now() >= deadline)
+      throw new Error(`another build has held ${relative(ROOT, LOCK)} for ${LOCK_WAIT_MS / 1000} s; if no build runs, delete that folder`);
     sleep(100);
   }
 }

@@ -17,7 +17,11 @@ import { build } from "esbuild";
 const BUNDLED_PACKAGES = new Set(["drizzle-orm", "zod", "pino", "pino-pretty"]);
 const ENTRIES = ["src/cli.js", "src/main.js"];
 
-const packageName = (specifier) => specifier.split("/").slice(0, specifier.startsWith("@") ? 2 : 1).join("/");
+const packageName = (specifier) =>
+  specifier
+    .split("/")
+    .slice(0, specifier.startsWith("@") ? 2 : 1)
+    .join("/");
 
 /**
  * Bundles <dir>/src/cli.js and <dir>/src/main.js in place: the two files are replaced by their
@@ -88,7 +92,9 @@ if (isEntry) {
   } catch (e) {
     // esbuild's own message starts with a count ("Build failed with 1 error:"): say the first one.
     const first = e?.errors?.[0];
-    const why = first ? `${first.location ? `${first.location.file}:${first.location.line}: ` : ""}${first.text}` : String(e instanceof Error ? e.message : e).split("\n")[0];
+    const why = first
+      ? `${first.location ? `${first.location.file}:${first.location.line}: ` : ""}${first.text}`
+      : String(e instanceof Error ? e.message : e).split("\n")[0];
     process.stderr.write(`${why}\n`);
     process.exitCode = 1;
   }

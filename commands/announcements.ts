@@ -45,7 +45,9 @@ export function renderAnnouncementMessage(m: Announcement, v: View): Doc {
           "🛠 New task ",
           doc.strong(`#${t.task}`),
           ` for ${t.project}: ${t.title} `,
-          doc.muted(`(${t.kind}, ${formatPlainHours(t.estimate)}, ${t.slots} slot${t.slots === 1 ? "" : "s"}${t.dueAt === null ? "" : `, due ${when(t.dueAt, v)}`})`),
+          doc.muted(
+            `(${t.kind}, ${formatPlainHours(t.estimate)}, ${t.slots} slot${t.slots === 1 ? "" : "s"}${t.dueAt === null ? "" : `, due ${when(t.dueAt, v)}`})`,
+          ),
           " at weight ",
           doc.strong(formatWeight(t.weight)),
           ". Take it with ",
@@ -76,8 +78,20 @@ export function renderAnnouncementMessage(m: Announcement, v: View): Doc {
     case "neglected": {
       const n = m.body;
       return [
-        doc.line(doc.warn("⏳ "), `${plural(n.tasks.length, "task")} waited long enough to reach weight ${formatWeight(n.threshold)} or more${n.project ? ` in ${n.project}` : ""}:`),
-        doc.list(n.tasks.map((t) => [doc.strong(`#${t.id}`), ` ${t.title} `, doc.muted(`(${t.project}, ${t.kind})`), " weight ", doc.strong(formatWeight(t.weight)), doc.muted(` · open ${duration(t.openMs)}`)])),
+        doc.line(
+          doc.warn("⏳ "),
+          `${plural(n.tasks.length, "task")} waited long enough to reach weight ${formatWeight(n.threshold)} or more${n.project ? ` in ${n.project}` : ""}:`,
+        ),
+        doc.list(
+          n.tasks.map((t) => [
+            doc.strong(`#${t.id}`),
+            ` ${t.title} `,
+            doc.muted(`(${t.project}, ${t.kind})`),
+            " weight ",
+            doc.strong(formatWeight(t.weight)),
+            doc.muted(` · open ${duration(t.openMs)}`),
+          ]),
+        ),
         doc.line(doc.muted("Take one with "), doc.cmd("task claim <id>"), doc.muted(".")),
       ];
     }
@@ -102,7 +116,9 @@ export function renderBoard(b: ShownBoard, v: View): Doc {
       ]),
     ),
     doc.line(
-      doc.muted(`${b.open > b.tasks.length ? `Top ${b.tasks.length} of ${b.open} open, heaviest first` : "Heaviest first"}${b.at === undefined ? "" : `; updated ${when(b.at, v)}`}. Take one with `),
+      doc.muted(
+        `${b.open > b.tasks.length ? `Top ${b.tasks.length} of ${b.open} open, heaviest first` : "Heaviest first"}${b.at === undefined ? "" : `; updated ${when(b.at, v)}`}. Take one with `,
+      ),
       doc.cmd("task claim <id>"),
       doc.muted("."),
     ),
@@ -120,17 +136,34 @@ export function renderNoteMessage(m: Note, v: View): Doc {
     }
     case "skipped": {
       const n = m.body;
-      return [doc.line(doc.warn("⚠ "), `You won ${n.qty} of ${n.good} in its round, but ${formatHours(n.cost)} would take you past the credit limit; your request stays queued for the next round.`)];
+      return [
+        doc.line(
+          doc.warn("⚠ "),
+          `You won ${n.qty} of ${n.good} in its round, but ${formatHours(n.cost)} would take you past the credit limit; your request stays queued for the next round.`,
+        ),
+      ];
     }
     case "overdue": {
       const l = m.body;
       return [
-        doc.line(doc.warn("⏰ "), `Your loan #${l.loan} (${l.good}) was due back ${when(l.dueAt, v)}. Each day you keep it costs ${formatHours(l.perDay, 1_000_000)} more, also past your credit limit: `, doc.cmd(`good return ${l.loan}`), " when you bring it back."),
+        doc.line(
+          doc.warn("⏰ "),
+          `Your loan #${l.loan} (${l.good}) was due back ${when(l.dueAt, v)}. Each day you keep it costs ${formatHours(l.perDay, 1_000_000)} more, also past your credit limit: `,
+          doc.cmd(`good return ${l.loan}`),
+          " when you bring it back.",
+        ),
       ];
     }
     case "released": {
       const n = m.body;
-      return [doc.line(doc.warn("⏰ "), `Your claim on task #${n.task} (${n.title}) ran out at ${when(n.expiresAt, v)} without a report, so its slot was released. `, doc.cmd(`task claim ${n.task}`), " takes it again if it is still open.")];
+      return [
+        doc.line(
+          doc.warn("⏰ "),
+          `Your claim on task #${n.task} (${n.title}) ran out at ${when(n.expiresAt, v)} without a report, so its slot was released. `,
+          doc.cmd(`task claim ${n.task}`),
+          " takes it again if it is still open.",
+        ),
+      ];
     }
     case "refused": {
       const n = m.body;
@@ -138,7 +171,15 @@ export function renderNoteMessage(m: Note, v: View): Doc {
     }
     case "rejected": {
       const n = m.body;
-      return [doc.line(`@${n.by} sent your work on task #${n.task} (${n.title}) back: ${n.reason}. Redo it and `, doc.cmd(`task done ${n.task}`), ", or ", doc.cmd(`task drop ${n.task}`), ".")];
+      return [
+        doc.line(
+          `@${n.by} sent your work on task #${n.task} (${n.title}) back: ${n.reason}. Redo it and `,
+          doc.cmd(`task done ${n.task}`),
+          ", or ",
+          doc.cmd(`task drop ${n.task}`),
+          ".",
+        ),
+      ];
     }
     case "cancelled": {
       const n = m.body;
@@ -148,7 +189,13 @@ export function renderNoteMessage(m: Note, v: View): Doc {
       const n = m.body;
       return n.restored
         ? [doc.line(`@${n.by} restored the credit for your work on task #${n.task} (${n.title}): ${n.reason}.`)]
-        : [doc.line(doc.warn("↩ "), `@${n.by} reversed the credit for your work on task #${n.task} (${n.title}): ${n.reason}. It no longer counts.`, ...(n.state === "open" ? [" The task is open again: ", doc.cmd(`task claim ${n.task}`), "."] : []))];
+        : [
+            doc.line(
+              doc.warn("↩ "),
+              `@${n.by} reversed the credit for your work on task #${n.task} (${n.title}): ${n.reason}. It no longer counts.`,
+              ...(n.state === "open" ? [" The task is open again: ", doc.cmd(`task claim ${n.task}`), "."] : []),
+            ),
+          ];
     }
     case "slot_open": {
       const n = m.body;
@@ -156,12 +203,20 @@ export function renderNoteMessage(m: Note, v: View): Doc {
     }
     case "due": {
       const n = m.body;
-      return [doc.line(`@${n.by} gave task #${n.task} (${n.title}) a new due date: report your work by ${when(n.expiresAt, v)} with `, doc.cmd(`task done ${n.task}`), ", or the slot is released.")];
+      return [
+        doc.line(
+          `@${n.by} gave task #${n.task} (${n.title}) a new due date: report your work by ${when(n.expiresAt, v)} with `,
+          doc.cmd(`task done ${n.task}`),
+          ", or the slot is released.",
+        ),
+      ];
     }
     case "linked": {
       const l = m.body;
       return [
-        doc.line(`🔗 Accounts linked: ${l.accounts.join(", ")} now act${l.accounts.length === 1 ? "s" : ""} as @${l.member} (@${l.merged} was merged into it).`),
+        doc.line(
+          `🔗 Accounts linked: ${l.accounts.join(", ")} now act${l.accounts.length === 1 ? "s" : ""} as @${l.member} (@${l.merged} was merged into it).`,
+        ),
         doc.line(doc.warn("If you did not do this, tell a pool admin at once.")),
       ];
     }

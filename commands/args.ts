@@ -137,7 +137,10 @@ export const arg = {
    */
   ref(description: string, placeholder: string) {
     return new Arg<string>(
-      spec("slug", description, placeholder, "its short name, its number or its display name (in quotes when it has spaces), as the list shows it", { min: 1, max: 80 }),
+      spec("slug", description, placeholder, "its short name, its number or its display name (in quotes when it has spaces), as the list shows it", {
+        min: 1,
+        max: 80,
+      }),
       z
         .string()
         .transform((s) => s.replace(EDGE_SPACES, "").replace(SPACES, " "))
@@ -176,14 +179,24 @@ export const arg = {
       if (!u) return parseThousandths(s);
       if (u.unit === own) return parseThousandths(u.number);
       const instead = own ? `${u.number} or ${u.number}${UNIT_SHORT[own]}` : u.number;
-      c.addIssue({ code: "custom", message: "another unit", params: { problem: `must be ${own ?? noun}, not ${u.unit}: type ${instead}` } satisfies IssueParams });
+      c.addIssue({
+        code: "custom",
+        message: "another unit",
+        params: { problem: `must be ${own ?? noun}, not ${u.unit}: type ${instead}` } satisfies IssueParams,
+      });
       return z.NEVER;
     };
     return new Arg<number>(
-      spec("hours", description, o.placeholder ?? "hours", `${noun} from ${formatThousandths(o.min, 0)} to ${formatThousandths(max, 0)} with at most three decimals, such as 1.5`, {
-        min: o.min,
-        max,
-      }),
+      spec(
+        "hours",
+        description,
+        o.placeholder ?? "hours",
+        `${noun} from ${formatThousandths(o.min, 0)} to ${formatThousandths(max, 0)} with at most three decimals, such as 1.5`,
+        {
+          min: o.min,
+          max,
+        },
+      ),
       z
         .union([z.number(), z.string()])
         .transform((v, c) => (typeof v === "number" ? parseThousandths(String(v)) : number(v, c)))

@@ -92,7 +92,13 @@ export function summaryCharts(projects: readonly ProjectSummary[], view: View): 
 export function summaryChartInputs(projects: readonly ProjectSummary[], view: View): Array<{ name: string; input: ChartInput }> {
   // A summary of every project draws the first few: a pool of forty projects is not forty images.
   // A summary stored before charts existed has none to draw.
-  return projects.slice(0, MAX_REPLY_CHARTS).flatMap((s) => ((s as { chart?: unknown }).chart === undefined ? [] : [{ name: `summary-${s.project.slug}.png`, input: { ...chartInput(s, view), title: s.project.slug } }]));
+  return projects
+    .slice(0, MAX_REPLY_CHARTS)
+    .flatMap((s) =>
+      (s as { chart?: unknown }).chart === undefined
+        ? []
+        : [{ name: `summary-${s.project.slug}.png`, input: { ...chartInput(s, view), title: s.project.slug } }],
+    );
 }
 
 interface Box {
@@ -163,7 +169,13 @@ function drawWeights(g: SKRSContext2D, input: ChartInput, box: Box): void {
     const more = i === shown - 1 && kinds.length > shown ? ` (+${kinds.length - shown} more)` : "";
     g.fillStyle = COLOURS[i % COLOURS.length]!;
     g.fillRect(lx, ly - 9, 14, 4);
-    text(g, fit(g, `${k.kind} ${formatWeight(weightPpm(k.points.at(-1)!.weight))}`, colW - 22 - (more ? g.measureText(more).width : 0), 11) + more, lx + 20, ly - 3, { size: 11 });
+    text(
+      g,
+      fit(g, `${k.kind} ${formatWeight(weightPpm(k.points.at(-1)!.weight))}`, colW - 22 - (more ? g.measureText(more).width : 0), 11) + more,
+      lx + 20,
+      ly - 3,
+      { size: 11 },
+    );
   });
 }
 
@@ -258,7 +270,13 @@ function padded(lo: number, hi: number): [number, number] {
   return [Math.max(0, lo - pad), hi + pad];
 }
 
-function text(g: SKRSContext2D, s: string, x: number, y: number, o: { size: number; bold?: boolean; colour?: string; align?: "left" | "center" | "right" }): void {
+function text(
+  g: SKRSContext2D,
+  s: string,
+  x: number,
+  y: number,
+  o: { size: number; bold?: boolean; colour?: string; align?: "left" | "center" | "right" },
+): void {
   g.font = `${o.size}px "${o.bold ? FONT_BOLD : FONT}"`;
   g.fillStyle = o.colour ?? INK;
   g.textAlign = o.align ?? "left";

@@ -111,7 +111,9 @@ export type AnyCommand = CommandDef<Record<string, AnyArg>, any, Where>;
  * the table's entry): actions name such commands with values of their arguments' types, and
  * `resultOf` reads an answer's data as its command's type.
  */
-export type Command<A extends Record<string, AnyArg>, D, W extends Where = Where> = AnyCommand & { readonly [types]?: { readonly args: A; readonly data: D; readonly where: W } };
+export type Command<A extends Record<string, AnyArg>, D, W extends Where = Where> = AnyCommand & {
+  readonly [types]?: { readonly args: A; readonly data: D; readonly where: W };
+};
 declare const types: unique symbol;
 
 export function defineCommand<A extends Record<string, AnyArg>, D, const W extends Where>(def: CommandDef<A, D, W>): Command<A, D, W> {
@@ -151,7 +153,12 @@ export type ActionValues<A extends Record<string, AnyArg>> = { readonly [K in ke
 };
 
 /** An action running `command` with `values`; the command needs a key (buttons name it by that). */
-export function action<A extends Record<string, AnyArg>>(command: Command<A, unknown>, values: ActionValues<A>, label: string, style: ActionStyle = "primary"): Action {
+export function action<A extends Record<string, AnyArg>>(
+  command: Command<A, unknown>,
+  values: ActionValues<A>,
+  label: string,
+  style: ActionStyle = "primary",
+): Action {
   if (command.key === undefined) throw new Error(`"${commandName(command)}" is used in an action but has no key`);
   return { command, values, label, style };
 }
@@ -174,7 +181,10 @@ export function previewOf<D>(a: Answered<D>): { readonly label: string } | undef
 }
 
 /** The answer's data as `command`'s type, when `command` gave the answer. */
-export function resultOf<A extends Record<string, AnyArg>, D>(a: { readonly ok: boolean; readonly def?: AnyCommand; readonly result?: unknown }, command: Command<A, D>): D | undefined {
+export function resultOf<A extends Record<string, AnyArg>, D>(
+  a: { readonly ok: boolean; readonly def?: AnyCommand; readonly result?: unknown },
+  command: Command<A, D>,
+): D | undefined {
   return a.ok && a.def === command ? (a.result as D) : undefined;
 }
 

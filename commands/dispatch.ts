@@ -314,13 +314,23 @@ export async function execute(engine: Engine, inv: Invocation, command: AnyComma
         if (poolId !== undefined) await tx.advanceClock(now, poolId);
       }
       if (mutates) await tx.insertRequest({ requestId: inv.requestId, command: name, memberId: ctx.member.id, reply: stored, createdAt: now, fingerprint });
-      if (inv.replyTo !== undefined) await storeReply(tx, inv, `{"ok":true,"command":${JSON.stringify(name)},"data":${stored},"timeZone":${JSON.stringify(view.timeZone)}}`, fingerprint);
+      if (inv.replyTo !== undefined)
+        await storeReply(tx, inv, `{"ok":true,"command":${JSON.stringify(name)},"data":${stored},"timeZone":${JSON.stringify(view.timeZone)}}`, fingerprint);
       return { replayed: false as const, command: name, data: JSON.parse(stored) as unknown };
     });
     engine.afterCommit?.();
     if ("answered" in outcome) return replyFromStored(engine.table, outcome.answered, true);
     const def = engine.table.find((c) => commandName(c) === outcome.command) ?? command;
-    return { ok: true, command: outcome.command, def, result: outcome.data, data: def.json(outcome.data), doc: def.render(outcome.data, view), replayed: outcome.replayed, view };
+    return {
+      ok: true,
+      command: outcome.command,
+      def,
+      result: outcome.data,
+      data: def.json(outcome.data),
+      doc: def.render(outcome.data, view),
+      replayed: outcome.replayed,
+      view,
+    };
   } catch (e) {
     if (e instanceof Ignored) return ignoredReply(e.waitMs, name);
     if (e instanceof Refusal) {

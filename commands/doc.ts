@@ -62,7 +62,10 @@ function wrap(ps: readonly Piece[], fmt: SpanFormatter, width: number | undefine
     if (p.style === "code" || p.style === "cmd") {
       // Whole where it fits a line; a longer one breaks between its words (never inside <...>).
       if (visible(p.text) <= room) units.push({ piece: p, space: false });
-      else refWords(p.text).forEach((w, i) => units.push(...(i > 0 ? [{ piece: { text: " " }, space: true }] : []), { piece: { style: p.style, text: w }, space: false }));
+      else
+        refWords(p.text).forEach((w, i) =>
+          units.push(...(i > 0 ? [{ piece: { text: " " }, space: true }] : []), { piece: { style: p.style, text: w }, space: false }),
+        );
       continue;
     }
     for (const m of p.text.matchAll(/(\s+)|(\S+)/g)) units.push({ piece: { ...(p.style ? { style: p.style } : {}), text: m[0] }, space: m[1] !== undefined });
@@ -134,10 +137,14 @@ export function docToText(d: Doc, fmt: SpanFormatter = plainSpan, opts: TextOpti
         // The last column wraps under itself when it has room for 20 columns at least.
         const wrapLast = width !== undefined && lead + (widths[last] ?? 0) > width && width - lead >= 20;
         const row = (cells: readonly string[], style?: Style): string[] => {
-          const head = cells.slice(0, last).map((c, i) => c + " ".repeat(Math.max(0, (widths[i] ?? 0) - visible(c)))).join("  ");
+          const head = cells
+            .slice(0, last)
+            .map((c, i) => c + " ".repeat(Math.max(0, (widths[i] ?? 0) - visible(c))))
+            .join("  ");
           const lastCell = cells[last] ?? "";
           if (!wrapLast) {
-            const text = `  ${[...cells.slice(0, last).map((c, i) => c + " ".repeat(Math.max(0, (widths[i] ?? 0) - visible(c)))), lastCell].join("  ")}`.trimEnd();
+            const text =
+              `  ${[...cells.slice(0, last).map((c, i) => c + " ".repeat(Math.max(0, (widths[i] ?? 0) - visible(c)))), lastCell].join("  ")}`.trimEnd();
             return width === undefined ? [style ? fmt(style, text) : text] : wrap([{ ...(style ? { style } : {}), text }], fmt, width, "", "    ");
           }
           const lines = wrap([{ ...(style ? { style } : {}), text: lastCell }], fmt, width, " ".repeat(lead), " ".repeat(lead));

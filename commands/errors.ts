@@ -32,7 +32,8 @@ export function describeDomainError(e: DomainError, view: View = UTC_VIEW): stri
     case "not_found":
       switch (e.what) {
         case "project":
-          if (e.near && e.near.length > 1) return `"${excerpt(e.ref)}" is the name of ${e.near.length} projects: type the short name of the one you mean, ${e.near.map((n) => `"${n}"`).join(" or ")}`;
+          if (e.near && e.near.length > 1)
+            return `"${excerpt(e.ref)}" is the name of ${e.near.length} projects: type the short name of the one you mean, ${e.near.map((n) => `"${n}"`).join(" or ")}`;
           return `there is no project "${excerpt(e.ref)}" in this pool: ${didYouMean(e.near, true)}"project list" shows them`;
         case "goal":
           return `there is no goal ${e.ref} in this pool: "goal list" shows them`;
@@ -43,7 +44,8 @@ export function describeDomainError(e: DomainError, view: View = UTC_VIEW): stri
         case "task":
           return `there is no task ${excerpt(e.ref)} in this pool: ${didYouMean(e.near, false)}"task list status:all" shows them`;
         case "good":
-          if (e.near && e.near.length > 1) return `"${excerpt(e.ref)}" is the name of ${e.near.length} goods: type the short name of the one you mean, ${e.near.map((n) => `"${n}"`).join(" or ")}`;
+          if (e.near && e.near.length > 1)
+            return `"${excerpt(e.ref)}" is the name of ${e.near.length} goods: type the short name of the one you mean, ${e.near.map((n) => `"${n}"`).join(" or ")}`;
           return `there is no good "${excerpt(e.ref)}" in this pool: ${didYouMean(e.near, true)}"good list" shows them`;
         case "kind":
           return `there is no kind "${excerpt(e.ref)}" in this pool: ${didYouMean(e.near, true)}"kind list" shows them`;
@@ -70,7 +72,7 @@ export function describeDomainError(e: DomainError, view: View = UTC_VIEW): stri
           return assertNever(e.reason);
       }
     case "already_linked":
-      return 'that link code is your own: type it as your other account (on the other platform), not this one';
+      return "that link code is your own: type it as your other account (on the other platform), not this one";
     case "already_coordinator":
       return `@${e.member} already coordinates ${e.project}`;
     case "not_coordinator":
@@ -143,10 +145,12 @@ export function describeDomainError(e: DomainError, view: View = UTC_VIEW): stri
               : `${e.good} is a per-unit good: type "good request ${e.good} qty:<n>" instead`;
     case "insufficient_credit": {
       const held = e.committed ? `, less ${formatHours(e.committed)} held by your waiting requests, loans and subscriptions` : "";
-      const units = e.units === undefined ? "" : e.units > 0 ? `enough for ${e.units} unit${e.units === 1 ? "" : "s"} at the effort; ` : "not enough for one unit; ";
+      const units =
+        e.units === undefined ? "" : e.units > 0 ? `enough for ${e.units} unit${e.units === 1 ? "" : "s"} at the effort; ` : "not enough for one unit; ";
       // The limit itself comes last, so the member sees how far below zero the pool lets a balance go.
       const limit = ` (the pool's credit limit is ${formatHours(e.limit)})`;
-      if (e.share) return `your expected share of ${e.share.good} this period is ${formatHours(e.needed)} and you can take ${formatHours(Math.max(0, e.available))} more (balance plus the credit limit${held}): contribute first, then "good subscribe ${e.share.good}"${limit}`;
+      if (e.share)
+        return `your expected share of ${e.share.good} this period is ${formatHours(e.needed)} and you can take ${formatHours(Math.max(0, e.available))} more (balance plus the credit limit${held}): contribute first, then "good subscribe ${e.share.good}"${limit}`;
       return `that costs ${formatHours(e.needed)} and you can take ${formatHours(Math.max(0, e.available))} more (balance plus the credit limit${held}): ${units}contribute first, or ask for less${limit}`;
     }
     case "too_many_units":

@@ -54,11 +54,20 @@ function goodCard(v: goods.GoodView, view: View): Block[] {
     doc.line(
       doc.muted("Effort per unit: "),
       `declared ${formatHours(e.declared)}`,
-      e.measured === null ? "; not measured yet (production tasks with good:" + v.good.name + " measure it)" : `; measured ${formatHours(e.measured)} over ${plural(e.measuredUnits, "unit")}`,
+      e.measured === null
+        ? "; not measured yet (production tasks with good:" + v.good.name + " measure it)"
+        : `; measured ${formatHours(e.measured)} over ${plural(e.measuredUnits, "unit")}`,
       e.usesMeasured ? ", which is what a unit costs." : ", the declared one is charged.",
     ),
   );
-  if (v.round) blocks.push(doc.line(`Round open: ${plural(v.waiting, "request")} for ${plural(v.demand, "unit")}, closes ${when(v.round.closesAt, view)}. `, doc.cmd(`good request ${v.good.name} weight:<w>`), " to bid higher."));
+  if (v.round)
+    blocks.push(
+      doc.line(
+        `Round open: ${plural(v.waiting, "request")} for ${plural(v.demand, "unit")}, closes ${when(v.round.closesAt, view)}. `,
+        doc.cmd(`good request ${v.good.name} weight:<w>`),
+        " to bid higher.",
+      ),
+    );
   if (v.lastClearing !== null) blocks.push(doc.line(doc.muted(`Last round cleared at weight ${formatWeight(v.lastClearing)}.`)));
   if (v.good.model === "flat-rate") blocks.push(doc.line(`${plural(v.subscribers, "subscriber")} share its effort each period.`));
   if (v.good.model === "durable") blocks.push(doc.line(`${v.onLoan} on loan.`));
@@ -71,7 +80,14 @@ export function renderSectors(sectors: readonly goods.SectorLine[]): Block[] {
     doc.heading(`Sector ${s.sector}`),
     doc.table(
       ["good", "project", "stock", "waiting", "effort", "last clearing"],
-      s.goods.map((g) => [g.good.name, g.project, g.good.model === "copyable" ? "∞" : String(g.good.stock), String(g.demand), formatHours(g.effort.effort), g.lastClearing === null ? "-" : formatWeight(g.lastClearing)]),
+      s.goods.map((g) => [
+        g.good.name,
+        g.project,
+        g.good.model === "copyable" ? "∞" : String(g.good.stock),
+        String(g.demand),
+        formatHours(g.effort.effort),
+        g.lastClearing === null ? "-" : formatWeight(g.lastClearing),
+      ]),
     ),
     doc.line(doc.muted("Deficits: "), s.projects.map((p) => `${p.slug} ${formatHours(p.deficit)} of ${formatHours(p.cap)}`).join(", ")),
   ]);
@@ -83,7 +99,11 @@ export function renderSectors(sectors: readonly goods.SectorLine[]): Block[] {
  */
 function roundCounts(d: goods.RoundClosed): { winners: number; units: number; skipped: number } {
   const kept = d as Partial<goods.RoundClosed>;
-  return { winners: kept.winners ?? d.allocations.length, units: kept.units ?? d.allocations.reduce((a, x) => a + x.qty, 0), skipped: kept.skippedMembers ?? d.skipped.length };
+  return {
+    winners: kept.winners ?? d.allocations.length,
+    units: kept.units ?? d.allocations.reduce((a, x) => a + x.qty, 0),
+    skipped: kept.skippedMembers ?? d.skipped.length,
+  };
 }
 
 /** " and 30 more members (45 units)" after the winners a reply names; "" when it names them all. */
@@ -126,7 +146,8 @@ function bidChanged(d: goods.Requested, view: View): Block[] {
 const GOOD_CARD: Card = { tone: "good" };
 
 /** A good card's button: Request, for goods taken by the unit (per-unit and copyable ones). */
-const goodActions = (v: goods.GoodView): readonly Action[] => (v.good.model === "per-unit" || v.good.model === "copyable" ? [action(goodRequest, { good: v.good.name }, "Request")] : []);
+const goodActions = (v: goods.GoodView): readonly Action[] =>
+  v.good.model === "per-unit" || v.good.model === "copyable" ? [action(goodRequest, { good: v.good.name }, "Request")] : [];
 
 export const goodRequest = defineCommand({
   path: ["good", "request"],
@@ -139,7 +160,10 @@ export const goodRequest = defineCommand({
   args: {
     good: goodArg,
     qty: arg.integer("How many units (default 1)", { min: 1, max: 10_000, placeholder: "n" }).optional().named(),
-    weight: arg.hours("Your preference weight if it is scarce (default 1.00)", { min: 1000, max: 100_000, placeholder: "w", noun: "a weight" }).optional().named(),
+    weight: arg
+      .hours("Your preference weight if it is scarce (default 1.00)", { min: 1000, max: 100_000, placeholder: "w", noun: "a weight" })
+      .optional()
+      .named(),
   },
   examples: ["good request bread qty:2", "good request bread weight:1.5", "good request #2", 'good request "Bread Share"'],
   run: (ctx, a) => goods.requestGood(ctx, a.good, a.qty, a.weight === undefined ? undefined : ppmOfThousandths(a.weight)),
@@ -147,15 +171,25 @@ export const goodRequest = defineCommand({
     d.was !== null
       ? bidChanged(d, view)
       : d.request.status === "allocated"
-      ? [doc.line(`You took ${d.request.qty} x ${d.good.good.name} (${d.good.good.unit}) for `, doc.strong(formatHours(d.cost ?? 0)), ` (request #${d.request.id}).`)]
-      : d.request.status === "access"
-        ? [doc.line(`${d.good.good.name} is copyable: it is yours to use, at no charge.`)]
-        : [
+        ? [
             doc.line(
-              `Request #${d.request.id} for ${d.request.qty} of ${d.good.good.name} waits for the round (${d.good.good.stock} in stock, ${d.good.demand} asked for), at preference weight ${formatWeight(d.request.weight)}.`,
+              `You took ${d.request.qty} x ${d.good.good.name} (${d.good.good.unit}) for `,
+              doc.strong(formatHours(d.cost ?? 0)),
+              ` (request #${d.request.id}).`,
             ),
-            doc.line(doc.muted(`The round closes ${when(d.round?.closesAt ?? 0, view)}. `), doc.cmd(`good cancel ${d.request.id}`), doc.muted(" withdraws it.")),
-          ],
+          ]
+        : d.request.status === "access"
+          ? [doc.line(`${d.good.good.name} is copyable: it is yours to use, at no charge.`)]
+          : [
+              doc.line(
+                `Request #${d.request.id} for ${d.request.qty} of ${d.good.good.name} waits for the round (${d.good.good.stock} in stock, ${d.good.demand} asked for), at preference weight ${formatWeight(d.request.weight)}.`,
+              ),
+              doc.line(
+                doc.muted(`The round closes ${when(d.round?.closesAt ?? 0, view)}. `),
+                doc.cmd(`good cancel ${d.request.id}`),
+                doc.muted(" withdraws it."),
+              ),
+            ],
   json: (d) => ({
     request: {
       id: d.request.id,
@@ -181,7 +215,7 @@ export const goodCommands = [
     where: "pool",
     summary: "Offer a good of your project to the pool, with its production effort per unit",
     details:
-      "Models: per-unit (a member who takes a unit is charged its effort), flat-rate (subscribers share each period's effort), copyable (free for all; the commons carries its effort), durable (borrowed and charged per day of use). The declared effort is charged until production tasks (task post ... good:<good> qty:<n>) have measured it over measuredEffortMinUnits ({measuredEffortMinUnits}) units; when the last slot of such a task is verified, its units join the stock. An optional display name after the short name (\"Bread Share\", in quotes when it has spaces) shows in lists; the good is then found by its short name, its number (#2) or its display name in any case.",
+      'Models: per-unit (a member who takes a unit is charged its effort), flat-rate (subscribers share each period\'s effort), copyable (free for all; the commons carries its effort), durable (borrowed and charged per day of use). The declared effort is charged until production tasks (task post ... good:<good> qty:<n>) have measured it over measuredEffortMinUnits ({measuredEffortMinUnits}) units; when the last slot of such a task is verified, its units join the stock. An optional display name after the short name ("Bread Share", in quotes when it has spaces) shows in lists; the good is then found by its short name, its number (#2) or its display name in any case.',
     access: "coordinator of the project",
     mutates: true,
     args: {
@@ -194,8 +228,22 @@ export const goodCommands = [
       sector: arg.slug("Sector it belongs to, like food", "label").optional().named(),
       stock: arg.integer("Units already made (default 0)", { min: 0, max: 1_000_000, placeholder: "n" }).optional().named(),
     },
-    examples: ["good add bakery bread effort:0.5 unit:loaf sector:food stock:20", 'good add bakery share "Bread Share" effort:1 model:flat-rate', "good add bikes drill effort:20 model:durable stock:2"],
-    run: (ctx, a) => goods.addGood(ctx, { project: a.project, name: a.name, displayName: a.title, effort: a.effort, unit: a.unit ?? "unit", model: a.model ?? "per-unit", sector: a.sector, stock: a.stock ?? 0 }),
+    examples: [
+      "good add bakery bread effort:0.5 unit:loaf sector:food stock:20",
+      'good add bakery share "Bread Share" effort:1 model:flat-rate',
+      "good add bikes drill effort:20 model:durable stock:2",
+    ],
+    run: (ctx, a) =>
+      goods.addGood(ctx, {
+        project: a.project,
+        name: a.name,
+        displayName: a.title,
+        effort: a.effort,
+        unit: a.unit ?? "unit",
+        model: a.model ?? "per-unit",
+        sector: a.sector,
+        stock: a.stock ?? 0,
+      }),
     render: (v) => [doc.line("Added: ", ...goodLine(v))],
     json: (v) => ({ good: goodJson(v) }),
     actions: (v) => goodActions(v),
@@ -215,7 +263,9 @@ export const goodCommands = [
     run: (ctx, a) => goods.produceGood(ctx, a.good, a.qty),
     render: (d) => [
       doc.line("Stock now: ", ...goodLine(d.good)),
-      ...(d.allocated ? [doc.line(`Everyone waiting was served: ${d.allocated.allocations.map((x) => `@${x.member} ${x.qty}`).join(", ")}${moreWinners(d.allocated)}.`)] : []),
+      ...(d.allocated
+        ? [doc.line(`Everyone waiting was served: ${d.allocated.allocations.map((x) => `@${x.member} ${x.qty}`).join(", ")}${moreWinners(d.allocated)}.`)]
+        : []),
     ],
     json: (d) => ({ good: goodJson(d.good), ...(d.allocated ? allocatedJson(d.allocated) : { allocated: [], allocatedMembers: 0 }) }),
     actions: (d) => goodActions(d.good),
@@ -234,7 +284,10 @@ export const goodCommands = [
     render: (d) =>
       d.goods.length === 0
         ? [doc.line(doc.muted("No goods yet."), " Coordinators add them with ", doc.cmd("good add <project> <name> effort:<hours per unit>"), ".")]
-        : [doc.list(d.goods.map(goodLine)), doc.line(doc.muted("Take some with "), doc.cmd("good request <good> qty:<n>"), doc.muted(": a good by its short name, number or display name."))],
+        : [
+            doc.list(d.goods.map(goodLine)),
+            doc.line(doc.muted("Take some with "), doc.cmd("good request <good> qty:<n>"), doc.muted(": a good by its short name, number or display name.")),
+          ],
     json: (d) => ({ goods: d.goods.map(goodJson) }),
     // Matrix shows the list as a compact table.
     compact: (d) =>
@@ -243,7 +296,14 @@ export const goodCommands = [
         : [
             doc.table(
               ["good", "model", "stock", "effort", "waiting", "last clearing"],
-              d.goods.map((v) => [v.good.name, v.good.model, v.good.model === "copyable" ? "∞" : String(v.good.stock), formatHours(v.effort.effort), String(v.demand), v.lastClearing === null ? "-" : formatWeight(v.lastClearing)]),
+              d.goods.map((v) => [
+                v.good.name,
+                v.good.model,
+                v.good.model === "copyable" ? "∞" : String(v.good.stock),
+                formatHours(v.effort.effort),
+                String(v.demand),
+                v.lastClearing === null ? "-" : formatWeight(v.lastClearing),
+              ]),
             ),
             doc.line(doc.muted("Take some with "), doc.cmd("good request <good> qty:<n>"), doc.muted(".")),
           ],
@@ -272,8 +332,7 @@ export const goodCommands = [
     path: ["good", "allocate"],
     where: "pool",
     summary: "Close a good's round now: the auction hands out the stock",
-    details:
-      `The reply gives the clearing weight, how many units went to how many members, and names the first ${goods.ROUND_LINES} winners and the first ${goods.ROUND_LINES} skipped (past the credit limit) with how many more; each winner and each skipped member gets a note of their own. When good produce or a changed bid serves everyone waiting at once, its reply names the first ${goods.ROUND_LINES} served the same way.`,
+    details: `The reply gives the clearing weight, how many units went to how many members, and names the first ${goods.ROUND_LINES} winners and the first ${goods.ROUND_LINES} skipped (past the credit limit) with how many more; each winner and each skipped member gets a note of their own. When good produce or a changed bid serves everyone waiting at once, its reply names the first ${goods.ROUND_LINES} served the same way.`,
     access: "coordinator of the project",
     mutates: true,
     args: { good: goodArg },
@@ -283,11 +342,23 @@ export const goodCommands = [
       const moreSkipped = n.skipped - d.skipped.length;
       return [
         d.allocations.length > 0
-          ? doc.line(`Round of ${d.good} closed at clearing weight `, doc.strong(formatWeight(d.outcome.clearing)), ` (${formatHours(d.unitPrice, 1_000_000)} per unit, effort ${formatHours(d.effort)}; each pays their units' total, rounded once)${n.winners > d.allocations.length ? `: ${plural(n.units, "unit")} to ${plural(n.winners, "member")}, the first ${d.allocations.length}` : ""}:`)
+          ? doc.line(
+              `Round of ${d.good} closed at clearing weight `,
+              doc.strong(formatWeight(d.outcome.clearing)),
+              ` (${formatHours(d.unitPrice, 1_000_000)} per unit, effort ${formatHours(d.effort)}; each pays their units' total, rounded once)${n.winners > d.allocations.length ? `: ${plural(n.units, "unit")} to ${plural(n.winners, "member")}, the first ${d.allocations.length}` : ""}:`,
+            )
           : doc.line(`Round of ${d.good} closed with nothing to hand out (no stock, or nobody could pay).`),
         ...(d.allocations.length > 0 ? [doc.list(d.allocations.map((x) => [`@${x.member}: ${x.qty} for ${formatHours(x.cost)}`]))] : []),
         ...(n.winners > d.allocations.length ? [doc.line(doc.muted(`...${moreWinners(d)}: each winner has a note of what they got.`))] : []),
-        ...(d.skipped.length > 0 ? [doc.line(doc.warn(`Skipped (past the credit limit): ${d.skipped.map((s) => `@${s.member}`).join(" ")}${moreSkipped > 0 ? ` and ${plural(moreSkipped, "more member")}` : ""}.`))] : []),
+        ...(d.skipped.length > 0
+          ? [
+              doc.line(
+                doc.warn(
+                  `Skipped (past the credit limit): ${d.skipped.map((s) => `@${s.member}`).join(" ")}${moreSkipped > 0 ? ` and ${plural(moreSkipped, "more member")}` : ""}.`,
+                ),
+              ),
+            ]
+          : []),
         ...(d.queued > 0 ? [doc.line(doc.muted(`${plural(d.queued, "unit")} still asked for: they wait for the next round.`))] : []),
       ];
     },
@@ -362,7 +433,11 @@ export const goodCommands = [
     examples: ["good borrow drill days:3"],
     run: (ctx, a) => goods.borrowGood(ctx, a.good, a.days),
     render: (d, view) => [
-      doc.line(`Loan #${d.loan.id}: one ${d.good} until ${when(d.loan.dueAt, view)}, at ${formatHours(d.perDay, 1_000_000)} per day of use (${formatHours(d.planned)} for the days you planned). `, doc.cmd(`good return ${d.loan.id}`), " when you bring it back."),
+      doc.line(
+        `Loan #${d.loan.id}: one ${d.good} until ${when(d.loan.dueAt, view)}, at ${formatHours(d.perDay, 1_000_000)} per day of use (${formatHours(d.planned)} for the days you planned). `,
+        doc.cmd(`good return ${d.loan.id}`),
+        " when you bring it back.",
+      ),
       doc.line(doc.muted(`Each day you keep it past ${when(d.loan.dueAt, view)} costs ${formatHours(d.perDay, 1_000_000)} more, also past your credit limit.`)),
     ],
     json: (d) => ({ loan: { id: d.loan.id, good: d.good, dueAt: iso(d.loan.dueAt), perDay: d.perDay / 1_000_000, planned: toHours(d.planned) } }),
@@ -391,16 +466,33 @@ export const goodCommands = [
     path: ["sector", "report"],
     where: "pool",
     summary: "Supply, demand, clearing weights and deficits of the projects making a sector's goods",
-    details: "What a prosumer association needs to adjust production together: projects that make similar goods see each other's stock, demand and deficits side by side.",
+    details:
+      "What a prosumer association needs to adjust production together: projects that make similar goods see each other's stock, demand and deficits side by side.",
     access: "anyone",
     mutates: false,
     args: { sector: arg.slug("Only this sector", "sector").optional() },
     run: (ctx, a) => goods.sectorReport(ctx, a.sector),
-    render: (d) => (d.sectors.length === 0 ? [doc.line(doc.muted("No goods with a sector yet: "), doc.cmd("good add <project> <name> effort:<hours per unit> sector:<label>"), doc.muted(" gives one."))] : renderSectors(d.sectors)),
+    render: (d) =>
+      d.sectors.length === 0
+        ? [
+            doc.line(
+              doc.muted("No goods with a sector yet: "),
+              doc.cmd("good add <project> <name> effort:<hours per unit> sector:<label>"),
+              doc.muted(" gives one."),
+            ),
+          ]
+        : renderSectors(d.sectors),
     json: (d) => ({
       sectors: d.sectors.map((s) => ({
         sector: s.sector,
-        goods: s.goods.map((g) => ({ name: g.good.name, project: g.project, stock: g.good.stock, demand: g.demand, effort: toHours(g.effort.effort), lastClearingWeight: g.lastClearing === null ? null : weightJson(g.lastClearing) })),
+        goods: s.goods.map((g) => ({
+          name: g.good.name,
+          project: g.project,
+          stock: g.good.stock,
+          demand: g.demand,
+          effort: toHours(g.effort.effort),
+          lastClearingWeight: g.lastClearing === null ? null : weightJson(g.lastClearing),
+        })),
         projects: s.projects.map((p) => ({ slug: p.slug, deficit: toHours(p.deficit), cap: toHours(p.cap) })),
       })),
     }),
@@ -431,6 +523,15 @@ export const goodCommands = [
               ]),
             ),
           ],
-    json: (d) => ({ settled: d.settled.map((s) => ({ good: s.good, periodStart: iso(s.periodStart), periodEnd: iso(s.periodEnd), effort: toHours(s.effort), subscribers: s.subscribers, share: toHours(s.share) })) }),
+    json: (d) => ({
+      settled: d.settled.map((s) => ({
+        good: s.good,
+        periodStart: iso(s.periodStart),
+        periodEnd: iso(s.periodEnd),
+        effort: toHours(s.effort),
+        subscribers: s.subscribers,
+        share: toHours(s.share),
+      })),
+    }),
   }),
 ];

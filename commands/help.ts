@@ -23,7 +23,13 @@ export interface CommandDetails extends CommandSummary {
 }
 
 export type HelpData =
-  | { readonly topic: "all"; readonly groups: readonly GroupSummary[]; readonly commands: readonly CommandSummary[]; readonly unknown?: string; readonly suggestion?: string }
+  | {
+      readonly topic: "all";
+      readonly groups: readonly GroupSummary[];
+      readonly commands: readonly CommandSummary[];
+      readonly unknown?: string;
+      readonly suggestion?: string;
+    }
   | { readonly topic: "group"; readonly group: string; readonly commands: readonly CommandSummary[]; readonly bindsRoom: readonly string[] }
   | ({ readonly topic: "command" } & CommandDetails);
 
@@ -111,8 +117,26 @@ export function renderOverview(groups: readonly GroupSummary[]): Doc {
   return [
     doc.heading("d-pool commands"),
     doc.list(groups.map((g) => [doc.strong(g.group), ` — ${g.summary}`])),
-    doc.line("A group's commands: ", doc.cmd("help <group>"), ", e.g. ", doc.cmd("help task"), ". One command: ", doc.cmd("help <command>"), ", e.g. ", doc.cmd("help task claim"), "."),
-    doc.line(doc.muted("New here? "), doc.cmd("pool create <name>"), doc.muted(" starts a pool, "), doc.cmd("pool join <code>"), doc.muted(" adds a room to one, "), doc.cmd("task list"), doc.muted(" shows the work.")),
+    doc.line(
+      "A group's commands: ",
+      doc.cmd("help <group>"),
+      ", e.g. ",
+      doc.cmd("help task"),
+      ". One command: ",
+      doc.cmd("help <command>"),
+      ", e.g. ",
+      doc.cmd("help task claim"),
+      ".",
+    ),
+    doc.line(
+      doc.muted("New here? "),
+      doc.cmd("pool create <name>"),
+      doc.muted(" starts a pool, "),
+      doc.cmd("pool join <code>"),
+      doc.muted(" adds a room to one, "),
+      doc.cmd("task list"),
+      doc.muted(" shows the work."),
+    ),
   ];
 }
 
@@ -121,8 +145,14 @@ export function renderGroup(group: string, commands: readonly CommandSummary[], 
   return [
     doc.heading(`${group} commands`),
     doc.list(commands.map((c) => [doc.cmd(c.usage), ` — ${c.summary}.`])),
-    ...(bindsRoom.length > 0 ? [doc.line(doc.muted(`${bindsRoom.join(", ")}: ${bindsRoom.length === 1 ? "it" : "each"} binds the room, so it also ${BINDS_ROOM_RULE}.`))] : []),
-    doc.line(doc.muted("Values with spaces go in double quotes when typed. One command explained: "), doc.cmd(`help ${commands[0]?.name ?? group}`), doc.muted(".")),
+    ...(bindsRoom.length > 0
+      ? [doc.line(doc.muted(`${bindsRoom.join(", ")}: ${bindsRoom.length === 1 ? "it" : "each"} binds the room, so it also ${BINDS_ROOM_RULE}.`))]
+      : []),
+    doc.line(
+      doc.muted("Values with spaces go in double quotes when typed. One command explained: "),
+      doc.cmd(`help ${commands[0]?.name ?? group}`),
+      doc.muted("."),
+    ),
   ];
 }
 
@@ -130,7 +160,8 @@ export const helpCommand = defineCommand({
   path: ["help"],
   where: "anywhere",
   summary: "The groups of commands, a group's commands, or one command explained",
-  details: "Alone it lists the groups of commands, one line each; with a group (help task) it lists that group's commands with their usage; with a command (help task claim) it explains it: its options, who may run it and examples. Each platform shows commands in its own syntax: as slash commands on Discord, with the prefix on Matrix. A mistyped command is explained as the one nearest to it; words that are no command say so, with the nearest group if there is one, then list the groups.",
+  details:
+    "Alone it lists the groups of commands, one line each; with a group (help task) it lists that group's commands with their usage; with a command (help task claim) it explains it: its options, who may run it and examples. Each platform shows commands in its own syntax: as slash commands on Discord, with the prefix on Matrix. A mistyped command is explained as the one nearest to it; words that are no command say so, with the nearest group if there is one, then list the groups.",
   access: "anyone",
   mutates: false,
   args: { command: arg.text("A command or group, like pool create or goal", { max: 60, placeholder: "command" }).optional().rest() },
@@ -144,7 +175,13 @@ export const helpCommand = defineCommand({
     if (exact) return ok<HelpData>({ topic: "command", ...describeCommand(exact, policy) });
     // A group, or the first words of several commands (pool admin: add and remove).
     const group = env.table.filter((c) => c.path.length > words.length && words.every((w, i) => c.path[i] === w));
-    if (group.length > 0 && (words.length === 1 || group.length > 1)) return ok<HelpData>({ topic: "group", group: words.join(" "), commands: group.map(summarize), bindsRoom: group.filter((c) => c.bindsRoom === true).map(commandName) });
+    if (group.length > 0 && (words.length === 1 || group.length > 1))
+      return ok<HelpData>({
+        topic: "group",
+        group: words.join(" "),
+        commands: group.map(summarize),
+        bindsRoom: group.filter((c) => c.bindsRoom === true).map(commandName),
+      });
     const near = closest(words.join(" "), env.table.map(commandName));
     const target = near ? env.table.find((c) => commandName(c) === near) : undefined;
     if (target) return ok<HelpData>({ topic: "command", ...describeCommand(target, policy) });
@@ -152,7 +189,13 @@ export const helpCommand = defineCommand({
     const groups = [...new Set(env.table.map((c) => c.path[0]!))];
     const nearGroup = closest(words[0]!, groups);
     const suggestion = nearGroup ? `help ${nearGroup}` : undefined;
-    return ok<HelpData>({ topic: "all", groups: groupsOf(env.table), commands: env.table.map(summarize), unknown: a.command!, ...(suggestion ? { suggestion } : {}) });
+    return ok<HelpData>({
+      topic: "all",
+      groups: groupsOf(env.table),
+      commands: env.table.map(summarize),
+      unknown: a.command!,
+      ...(suggestion ? { suggestion } : {}),
+    });
   },
   render: (d: HelpData) =>
     d.topic === "command"
@@ -162,7 +205,13 @@ export const helpCommand = defineCommand({
         : [
             ...(d.unknown === undefined
               ? []
-              : [doc.line(`"${d.unknown}" is not a command.`, ...(d.suggestion ? [" Did you mean ", doc.cmd(d.suggestion), "?"] : []), " These are the groups:")]),
+              : [
+                  doc.line(
+                    `"${d.unknown}" is not a command.`,
+                    ...(d.suggestion ? [" Did you mean ", doc.cmd(d.suggestion), "?"] : []),
+                    " These are the groups:",
+                  ),
+                ]),
             ...renderOverview(d.groups),
           ],
   json: (d: HelpData) => d,

@@ -35,20 +35,53 @@ export const meCommands = [
       const b = d.balance;
       const empty = d.claims.length + d.reported.length + d.requests.length + d.loans.length + d.subscriptions.length === 0;
       return [
-        doc.line("Your balance: ", doc.strong(formatHours(b.balance)), `. You can take up to ${formatHours(b.available)} more (credit limit ${formatHours(b.creditLimit)}).`),
-        ...(empty ? [doc.line(doc.muted("Nothing else is yours yet: no claims, reported work, requests, loans or subscriptions. "), doc.cmd("task list"), doc.muted(" shows open tasks, "), doc.cmd("good list"), doc.muted(" the goods."))] : []),
+        doc.line(
+          "Your balance: ",
+          doc.strong(formatHours(b.balance)),
+          `. You can take up to ${formatHours(b.available)} more (credit limit ${formatHours(b.creditLimit)}).`,
+        ),
+        ...(empty
+          ? [
+              doc.line(
+                doc.muted("Nothing else is yours yet: no claims, reported work, requests, loans or subscriptions. "),
+                doc.cmd("task list"),
+                doc.muted(" shows open tasks, "),
+                doc.cmd("good list"),
+                doc.muted(" the goods."),
+              ),
+            ]
+          : []),
         ...(d.claims.length === 0
           ? []
           : [
               doc.heading("Your claims"),
-              doc.list(d.claims.map((c) => [`#${c.task} ${c.title} (${c.project}): report by ${when(c.expiresAt, v)}`, c.dueAt !== null && c.dueAt !== c.expiresAt ? `, task due ${when(c.dueAt, v)}` : "", ". ", doc.cmd(`task done ${c.task}`)])),
+              doc.list(
+                d.claims.map((c) => [
+                  `#${c.task} ${c.title} (${c.project}): report by ${when(c.expiresAt, v)}`,
+                  c.dueAt !== null && c.dueAt !== c.expiresAt ? `, task due ${when(c.dueAt, v)}` : "",
+                  ". ",
+                  doc.cmd(`task done ${c.task}`),
+                ]),
+              ),
             ]),
         ...(d.reported.length === 0
           ? []
-          : [doc.heading("Waiting for verification"), doc.list(d.reported.map((r) => [`#${r.task} ${r.title} (${r.project}): ${formatPlainHours(r.hours)} reported ${when(r.reportedAt, v)}`]))]),
+          : [
+              doc.heading("Waiting for verification"),
+              doc.list(d.reported.map((r) => [`#${r.task} ${r.title} (${r.project}): ${formatPlainHours(r.hours)} reported ${when(r.reportedAt, v)}`])),
+            ]),
         ...(d.requests.length === 0
           ? []
-          : [doc.heading("Your waiting requests"), doc.list(d.requests.map((r) => [`#${r.request} ${r.good}: ${plural(r.qty, "unit")}, weight ${formatWeight(r.weight)}. `, doc.cmd(`good cancel ${r.request}`), " withdraws it."]))]),
+          : [
+              doc.heading("Your waiting requests"),
+              doc.list(
+                d.requests.map((r) => [
+                  `#${r.request} ${r.good}: ${plural(r.qty, "unit")}, weight ${formatWeight(r.weight)}. `,
+                  doc.cmd(`good cancel ${r.request}`),
+                  " withdraws it.",
+                ]),
+              ),
+            ]),
         ...(d.loans.length === 0
           ? []
           : [
@@ -56,24 +89,45 @@ export const meCommands = [
               doc.list(
                 d.loans.map((l) =>
                   l.overdue
-                    ? [doc.warn("Overdue: "), `#${l.loan} ${l.good}, due ${when(l.dueAt, v)}: ${formatHours(l.charged ?? 0)} so far. `, doc.cmd(`good return ${l.loan}`)]
+                    ? [
+                        doc.warn("Overdue: "),
+                        `#${l.loan} ${l.good}, due ${when(l.dueAt, v)}: ${formatHours(l.charged ?? 0)} so far. `,
+                        doc.cmd(`good return ${l.loan}`),
+                      ]
                     : [`#${l.loan} ${l.good}, due ${when(l.dueAt, v)}. `, doc.cmd(`good return ${l.loan}`)],
                 ),
               ),
             ]),
         ...(d.subscriptions.length === 0
           ? []
-          : [doc.heading("Your subscriptions"), doc.list(d.subscriptions.map((s) => [`${s.good}, since ${when(s.since, v)}. `, doc.cmd(`good unsubscribe ${s.good}`)]))]),
+          : [
+              doc.heading("Your subscriptions"),
+              doc.list(d.subscriptions.map((s) => [`${s.good}, since ${when(s.since, v)}. `, doc.cmd(`good unsubscribe ${s.good}`)])),
+            ]),
       ];
     },
     json: (d) => ({
       balance: toHours(d.balance.balance),
       creditLimit: toHours(d.balance.creditLimit),
       available: toHours(d.balance.available),
-      claims: d.claims.map((c) => ({ task: c.task, title: c.title, project: c.project, status: "active", expiresAt: iso(c.expiresAt), dueAt: c.dueAt === null ? null : iso(c.dueAt) })),
+      claims: d.claims.map((c) => ({
+        task: c.task,
+        title: c.title,
+        project: c.project,
+        status: "active",
+        expiresAt: iso(c.expiresAt),
+        dueAt: c.dueAt === null ? null : iso(c.dueAt),
+      })),
       reported: d.reported.map((r) => ({ task: r.task, title: r.title, project: r.project, hours: toHours(r.hours), reportedAt: iso(r.reportedAt) })),
       requests: d.requests.map((r) => ({ request: r.request, good: r.good, qty: r.qty, weight: weightJson(r.weight), createdAt: iso(r.createdAt) })),
-      loans: d.loans.map((l) => ({ loan: l.loan, good: l.good, borrowedAt: iso(l.borrowedAt), dueAt: iso(l.dueAt), overdue: l.overdue, charged: l.charged === null ? null : toHours(l.charged) })),
+      loans: d.loans.map((l) => ({
+        loan: l.loan,
+        good: l.good,
+        borrowedAt: iso(l.borrowedAt),
+        dueAt: iso(l.dueAt),
+        overdue: l.overdue,
+        charged: l.charged === null ? null : toHours(l.charged),
+      })),
       subscriptions: d.subscriptions.map((s) => ({ good: s.good, since: iso(s.since) })),
     }),
   }),
@@ -90,9 +144,18 @@ export const meCommands = [
     args: {},
     run: (ctx) => ledger.myBalance(ctx),
     render: (d, v) => [
-      doc.line("Your balance: ", doc.strong(formatHours(d.balance)), `. You can take up to ${formatHours(d.available)} more (credit limit ${formatHours(d.creditLimit)}).`),
+      doc.line(
+        "Your balance: ",
+        doc.strong(formatHours(d.balance)),
+        `. You can take up to ${formatHours(d.available)} more (credit limit ${formatHours(d.creditLimit)}).`,
+      ),
       ...d.overdue.map((o) =>
-        doc.line(doc.warn("Overdue: "), `${o.good} (loan #${o.loan}), due ${when(o.dueAt, v)}: ${formatHours(o.charged)} so far for ${plural(o.days, "day")}; each day adds more. `, doc.cmd(`good return ${o.loan}`), " when you bring it back."),
+        doc.line(
+          doc.warn("Overdue: "),
+          `${o.good} (loan #${o.loan}), due ${when(o.dueAt, v)}: ${formatHours(o.charged)} so far for ${plural(o.days, "day")}; each day adds more. `,
+          doc.cmd(`good return ${o.loan}`),
+          " when you bring it back.",
+        ),
       ),
     ],
     json: (d) => ({
@@ -119,7 +182,13 @@ export const meCommands = [
         : [
             doc.table(
               ["#", "when", "amount", "with", "what"],
-              d.lines.map((l) => [String(l.entry.id), when(l.entry.createdAt, v), `${l.amount > 0 ? "+" : ""}${formatHours(l.amount)}`, l.counterparty, `${l.entry.kind}: ${l.entry.memo}`]),
+              d.lines.map((l) => [
+                String(l.entry.id),
+                when(l.entry.createdAt, v),
+                `${l.amount > 0 ? "+" : ""}${formatHours(l.amount)}`,
+                l.counterparty,
+                `${l.entry.kind}: ${l.entry.memo}`,
+              ]),
             ),
             doc.line("Balance now: ", doc.strong(formatHours(d.balance))),
           ],
@@ -149,8 +218,17 @@ export const meCommands = [
       d.mode === "code"
         ? [doc.line("Your link code: ", doc.strong(d.code), `. As your other account, type `, doc.cmd(`me link ${d.code}`), ` before ${when(d.expiresAt, v)}.`)]
         : [
-            doc.line(doc.good("Linked."), " You are ", doc.strong(`@${d.member.handle}`), " on all of these: ", d.identities.map((i) => `${i.platform}:${i.externalId}`).join(", "), "."),
-            ...(d.resolved ?? []).map((r) => doc.line(`Both accounts held a slot on task #${r.task}: you keep the ${r.kept} one; the ${r.gaveBack} one was given back.`)),
+            doc.line(
+              doc.good("Linked."),
+              " You are ",
+              doc.strong(`@${d.member.handle}`),
+              " on all of these: ",
+              d.identities.map((i) => `${i.platform}:${i.externalId}`).join(", "),
+              ".",
+            ),
+            ...(d.resolved ?? []).map((r) =>
+              doc.line(`Both accounts held a slot on task #${r.task}: you keep the ${r.kept} one; the ${r.gaveBack} one was given back.`),
+            ),
           ],
     json: (d) =>
       d.mode === "code"
@@ -163,7 +241,6 @@ export const meCommands = [
             resolved: d.resolved ?? [],
           },
   }),
-
 ];
 
 /** `pool correct 12 <reason> confirm`: the last word confirms (our choice: no state kept between commands). */
@@ -194,7 +271,8 @@ export const ledgerCommands = [
     run: async (ctx, a): Promise<Result<CorrectData, DomainError>> => {
       const { reason, confirmed } = confirmation(a.reason);
       const option = OPTION_LIKE.exec(reason);
-      if (option) return err({ kind: "text_like_option", what: "reason", word: option[1]!, retype: `pool correct ${a.entry} "hours were reported twice" confirm` });
+      if (option)
+        return err({ kind: "text_like_option", what: "reason", word: option[1]!, retype: `pool correct ${a.entry} "hours were reported twice" confirm` });
       if (confirmed) {
         const r = await corrections.correctEntry(ctx, a.entry, reason);
         return r.ok ? ok({ confirmed: true as const, ...r.value }) : r;
@@ -205,13 +283,19 @@ export const ledgerCommands = [
     render: (d, v) =>
       !d.confirmed
         ? [
-            doc.line(`Entry #${d.original.id} (${d.original.kind}: ${d.original.memo}, ${when(d.original.createdAt, v)}) would be reversed: ${formatHours(d.original.amount)} back from ${d.from} to ${d.to}.`),
+            doc.line(
+              `Entry #${d.original.id} (${d.original.kind}: ${d.original.memo}, ${when(d.original.createdAt, v)}) would be reversed: ${formatHours(d.original.amount)} back from ${d.from} to ${d.to}.`,
+            ),
             ...(d.claim === null
               ? []
               : [
                   d.claim.status === "corrected"
-                    ? doc.line(`@${d.claim.member}'s work on task #${d.claim.task} (${d.claim.title}) would be marked corrected and count no more; the task would be ${d.claim.taskState === "open" ? "open again" : d.claim.taskState}.`)
-                    : doc.line(`@${d.claim.member}'s work on task #${d.claim.task} (${d.claim.title}) would be verified again; the task would be ${d.claim.taskState}.`),
+                    ? doc.line(
+                        `@${d.claim.member}'s work on task #${d.claim.task} (${d.claim.title}) would be marked corrected and count no more; the task would be ${d.claim.taskState === "open" ? "open again" : d.claim.taskState}.`,
+                      )
+                    : doc.line(
+                        `@${d.claim.member}'s work on task #${d.claim.task} (${d.claim.title}) would be verified again; the task would be ${d.claim.taskState}.`,
+                      ),
                 ]),
             doc.line(doc.warn("Nothing is changed yet. "), "To reverse it, type ", doc.cmd(`pool correct ${d.entry} ${d.reason} confirm`), "."),
           ]
@@ -221,7 +305,9 @@ export const ledgerCommands = [
               ? []
               : [
                   d.claim.status === "corrected"
-                    ? doc.line(`@${d.claim.member}'s work on task #${d.claim.task} (${d.claim.title}) is marked corrected and counts no more; the task is ${d.claim.taskState === "open" ? "open again" : d.claim.taskState}.`)
+                    ? doc.line(
+                        `@${d.claim.member}'s work on task #${d.claim.task} (${d.claim.title}) is marked corrected and counts no more; the task is ${d.claim.taskState === "open" ? "open again" : d.claim.taskState}.`,
+                      )
                     : doc.line(`@${d.claim.member}'s work on task #${d.claim.task} (${d.claim.title}) is verified again; the task is ${d.claim.taskState}.`),
                 ]),
           ],

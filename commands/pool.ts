@@ -68,7 +68,8 @@ export const poolCommands = [
     path: ["pool", "invite"],
     where: "pool",
     summary: "A one-time code that binds another room to this pool",
-    details: "Type the code in the other room (Discord channel, Matrix room or console room) with pool join <code>. Each code works once and expires after the policy's inviteDays ({inviteDays} days).",
+    details:
+      "Type the code in the other room (Discord channel, Matrix room or console room) with pool join <code>. Each code works once and expires after the policy's inviteDays ({inviteDays} days).",
     access: "pool admin",
     mutates: true,
     args: {},
@@ -160,7 +161,8 @@ export const poolCommands = [
       path: ["pool", "admin", op],
       where: "pool",
       summary: op === "add" ? "Make a member a pool admin" : "Take the pool admin role from a member",
-      details: "Pool admins set the pool's policy, invite rooms and correct ledger entries; they may also act for any project's coordinators on rooms and coordinator seats. A pool always keeps at least one admin.",
+      details:
+        "Pool admins set the pool's policy, invite rooms and correct ledger entries; they may also act for any project's coordinators on rooms and coordinator seats. A pool always keeps at least one admin.",
       access: "pool admin",
       mutates: true,
       args: { member: arg.member("The member") },
@@ -186,8 +188,14 @@ export const poolCommands = [
       const more = differ - d.report.mismatched.length;
       return [
         d.report.balanced
-          ? doc.line(doc.good("Balanced."), ` Checked ${plural(d.report.accounts, "account")} and ${plural(d.report.entries, "entry", "entries")}: balances sum to ${formatHours(d.report.sum)} and each equals its entries.`)
-          : doc.line(doc.bad("NOT balanced."), ` Checked ${plural(d.report.accounts, "account")} and ${plural(d.report.entries, "entry", "entries")}: balances sum to ${formatHours(d.report.sum)}; ${differ} account(s) differ from their entries${more > 0 ? `, the first ${d.report.mismatched.length} by number` : ""}.`),
+          ? doc.line(
+              doc.good("Balanced."),
+              ` Checked ${plural(d.report.accounts, "account")} and ${plural(d.report.entries, "entry", "entries")}: balances sum to ${formatHours(d.report.sum)} and each equals its entries.`,
+            )
+          : doc.line(
+              doc.bad("NOT balanced."),
+              ` Checked ${plural(d.report.accounts, "account")} and ${plural(d.report.entries, "entry", "entries")}: balances sum to ${formatHours(d.report.sum)}; ${differ} account(s) differ from their entries${more > 0 ? `, the first ${d.report.mismatched.length} by number` : ""}.`,
+            ),
         ...(d.report.mismatched.length > 0
           ? [doc.list(d.report.mismatched.map((m) => [`account ${m.id} (${m.kind}): balance ${formatHours(m.balance)}, entries say ${formatHours(m.net)}`]))]
           : []),

@@ -15,7 +15,10 @@ const handles = (hs: readonly string[]) => hs.map((h) => `@${h}`).join(" ") || "
 /** What the commons carries of a project's work, per copyable good (with how many members took it) and the rest. */
 export function commonsLine(c: projects.CommonsShare): string | null {
   if (c.carried === 0 && c.goods.length === 0) return null;
-  const parts = [...c.goods.map((g) => `${g.name} ${formatHours(g.carried)} (used by ${plural(g.members, "member")})`), ...(c.otherWork > 0 ? [`its other work ${formatHours(c.otherWork)}`] : [])];
+  const parts = [
+    ...c.goods.map((g) => `${g.name} ${formatHours(g.carried)} (used by ${plural(g.members, "member")})`),
+    ...(c.otherWork > 0 ? [`its other work ${formatHours(c.otherWork)}`] : []),
+  ];
   return `The commons carries ${formatHours(c.carried)} of its work: ${parts.join(", ")}.`;
 }
 
@@ -61,9 +64,20 @@ export const projectCommands = [
         : [
             doc.table(
               ["#", "project", "name", "coordinators", "open goals", "balance"],
-              d.projects.map((p) => [String(p.project.id), p.project.slug, p.project.name, handles(p.coordinators), String(p.openGoals), formatHours(p.balance)]),
+              d.projects.map((p) => [
+                String(p.project.id),
+                p.project.slug,
+                p.project.name,
+                handles(p.coordinators),
+                String(p.openGoals),
+                formatHours(p.balance),
+              ]),
             ),
-            doc.line(doc.muted("Commands take a project by its number, short name or name (in quotes when it has spaces): "), doc.cmd(`project info ${d.projects[0]!.project.slug}`), doc.muted(".")),
+            doc.line(
+              doc.muted("Commands take a project by its number, short name or name (in quotes when it has spaces): "),
+              doc.cmd(`project info ${d.projects[0]!.project.slug}`),
+              doc.muted("."),
+            ),
           ],
     json: (d) => ({
       projects: d.projects.map((p) => ({ ...projectJson(p.project), coordinators: p.coordinators, openGoals: p.openGoals, balance: toHours(p.balance) })),
@@ -86,12 +100,20 @@ export const projectCommands = [
       doc.heading(`${d.project.name} (${d.project.slug})`),
       doc.line("Coordinators: ", handles(d.coordinators), `. Rooms: ${d.rooms.length}. Balance: `, doc.strong(formatHours(d.balance)), "."),
       d.commons.allCopyable
-        ? doc.line(doc.muted(`Its goods are all copyable: the commons carries its work, and the deficit cap binds none of its tasks${d.deficit > 0 ? ` (a deficit of ${formatHours(d.deficit)} remains from work before)` : ""}.`))
+        ? doc.line(
+            doc.muted(
+              `Its goods are all copyable: the commons carries its work, and the deficit cap binds none of its tasks${d.deficit > 0 ? ` (a deficit of ${formatHours(d.deficit)} remains from work before)` : ""}.`,
+            ),
+          )
         : d.deficit >= d.deficitCap
-        ? doc.line(doc.bad(`Deficit ${formatHours(d.deficit)} has reached the cap of ${formatHours(d.deficitCap)}: no new production tasks until members take more of its goods${d.commons.paidGoods.length > 0 ? ` (${d.commons.paidGoods.join(", ")})` : ""}.`))
-        : d.deficit >= d.deficitWarnAt && d.deficit > 0
-          ? doc.line(doc.warn(`Deficit ${formatHours(d.deficit)} is close to the cap of ${formatHours(d.deficitCap)}.`))
-          : doc.line(doc.muted(`Deficit ${formatHours(d.deficit)} of a cap of ${formatHours(d.deficitCap)}.`)),
+          ? doc.line(
+              doc.bad(
+                `Deficit ${formatHours(d.deficit)} has reached the cap of ${formatHours(d.deficitCap)}: no new production tasks until members take more of its goods${d.commons.paidGoods.length > 0 ? ` (${d.commons.paidGoods.join(", ")})` : ""}.`,
+              ),
+            )
+          : d.deficit >= d.deficitWarnAt && d.deficit > 0
+            ? doc.line(doc.warn(`Deficit ${formatHours(d.deficit)} is close to the cap of ${formatHours(d.deficitCap)}.`))
+            : doc.line(doc.muted(`Deficit ${formatHours(d.deficit)} of a cap of ${formatHours(d.deficitCap)}.`)),
       ...(commonsLine(d.commons) ? [doc.line(commonsLine(d.commons)!)] : []),
       ...(d.goals.length > 0 ? [doc.line("Open goals:"), doc.list(d.goals.map((g) => [`#${g.id} `, g.text]))] : [doc.line(doc.muted("No open goals."))]),
     ],
@@ -101,7 +123,13 @@ export const projectCommands = [
         balance: toHours(d.balance),
         deficit: toHours(d.deficit),
         deficitCap: toHours(d.deficitCap),
-        deficitWarning: d.commons.allCopyable ? null : d.deficit >= d.deficitCap ? "over_cap" : d.deficit >= d.deficitWarnAt && d.deficit > 0 ? "near_cap" : null,
+        deficitWarning: d.commons.allCopyable
+          ? null
+          : d.deficit >= d.deficitCap
+            ? "over_cap"
+            : d.deficit >= d.deficitWarnAt && d.deficit > 0
+              ? "near_cap"
+              : null,
       },
       coordinators: d.coordinators,
       balance: toHours(d.balance),
@@ -118,14 +146,17 @@ export const projectCommands = [
     path: ["project", "room"],
     where: "pool",
     summary: "Make this room the project's room",
-    details: "The room must already belong to the pool (pool create or pool join). A room may belong to one project; binding it to another moves it. The project's own announcements go to its rooms.",
+    details:
+      "The room must already belong to the pool (pool create or pool join). A room may belong to one project; binding it to another moves it. The project's own announcements go to its rooms.",
     access: "coordinator of the project or pool admin",
     bindsRoom: true,
     mutates: true,
     changesBoards: true,
     args: { project: projectArg },
     run: (ctx, a) => projects.bindProjectRoom(ctx, a.project),
-    render: (d) => [doc.line("This room is now a room of ", doc.strong(d.project.slug), d.previous && d.previous !== d.project.slug ? ` (it was ${d.previous}'s).` : ".")],
+    render: (d) => [
+      doc.line("This room is now a room of ", doc.strong(d.project.slug), d.previous && d.previous !== d.project.slug ? ` (it was ${d.previous}'s).` : "."),
+    ],
     json: (d) => ({ project: projectJson(d.project), room: { id: d.room.id } }),
   }),
 
@@ -141,7 +172,11 @@ export const projectCommands = [
       examples: [`project coordinator ${op} bakery @alice`],
       run: (ctx, a) => projects.changeCoordinator(ctx, op, a.project, a.member),
       render: (d) => [
-        doc.line(`@${d.member} ${op === "add" ? "now coordinates" : "no longer coordinates"} `, doc.strong(d.project.slug), `. Coordinators: ${handles(d.coordinators)}.`),
+        doc.line(
+          `@${d.member} ${op === "add" ? "now coordinates" : "no longer coordinates"} `,
+          doc.strong(d.project.slug),
+          `. Coordinators: ${handles(d.coordinators)}.`,
+        ),
       ],
       json: (d) => ({ project: projectJson(d.project), member: d.member, coordinators: d.coordinators }),
     }),
@@ -171,15 +206,25 @@ export const projectCommands = [
     mutates: false,
     args: {
       project: projectArg.optional(),
-      status: arg.choice("Which goals to show", ["open", "done", "all"] as const, "status").optional().named(),
+      status: arg
+        .choice("Which goals to show", ["open", "done", "all"] as const, "status")
+        .optional()
+        .named(),
     },
     examples: ["goal list", "goal list bakery status:all"],
     run: (ctx, a) => goals.listGoals(ctx, a.project, a.status ?? "open"),
     render: (d, v) =>
       d.goals.length === 0
         ? [doc.line(doc.muted("No goals to show."), " Coordinators announce them with ", doc.cmd("goal announce <project> <text>"), ".")]
-        : [doc.table(["#", "project", "status", "since", "goal"], d.goals.map((g) => [String(g.id), g.project, g.status, when(g.createdAt, v), g.text]))],
-    json: (d) => ({ goals: d.goals.map((g) => ({ id: g.id, project: g.project, text: g.text, status: g.status, createdAt: iso(g.createdAt), doneAt: iso(g.doneAt) })) }),
+        : [
+            doc.table(
+              ["#", "project", "status", "since", "goal"],
+              d.goals.map((g) => [String(g.id), g.project, g.status, when(g.createdAt, v), g.text]),
+            ),
+          ],
+    json: (d) => ({
+      goals: d.goals.map((g) => ({ id: g.id, project: g.project, text: g.text, status: g.status, createdAt: iso(g.createdAt), doneAt: iso(g.doneAt) })),
+    }),
     direct: true,
   }),
 

@@ -109,7 +109,8 @@ export function commandsInText(table: readonly AnyCommand[], text: string): Text
  * commands are doc.cmd already, and quoted words are members' own text (a title, a goal).
  */
 export function markQuotedCommands(table: readonly AnyCommand[], d: Doc): Doc {
-  const spans = (ss: readonly Span[]): Span[] => ss.flatMap((s) => (typeof s === "string" ? commandsInText(table, s).map((p): Span => (p.cmd ? { style: "cmd", text: p.text } : p.text)) : [s]));
+  const spans = (ss: readonly Span[]): Span[] =>
+    ss.flatMap((s) => (typeof s === "string" ? commandsInText(table, s).map((p): Span => (p.cmd ? { style: "cmd", text: p.text } : p.text)) : [s]));
   const refusal = (ss: readonly Span[]) => typeof ss[0] === "object" && ss[0].style === "bad";
   return d.map((b): Block => (b.kind === "line" && refusal(b.spans) ? { kind: "line", spans: spans(b.spans) } : b));
 }

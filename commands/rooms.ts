@@ -25,7 +25,14 @@ export const roomCommands = [
     run: (ctx, a) => rooms.roomAnnouncements(ctx, a.kind, a.state === undefined ? undefined : a.state === "on"),
     render: (d) => [
       ...(d.changed
-        ? [doc.line(doc.strong(d.changed.name), d.changed.already ? ` was already ${d.changed.on ? "on" : "off"} in this room.` : ` announcements are now ${d.changed.on ? "on" : "off"} in this room.`)]
+        ? [
+            doc.line(
+              doc.strong(d.changed.name),
+              d.changed.already
+                ? ` was already ${d.changed.on ? "on" : "off"} in this room.`
+                : ` announcements are now ${d.changed.on ? "on" : "off"} in this room.`,
+            ),
+          ]
         : [doc.heading(`Announcements in this room${d.project ? ` (project ${d.project})` : d.room.isLobby ? " (the lobby)" : ""}`)]),
       doc.table(
         ["kind", "state", "what"],
@@ -54,7 +61,16 @@ export const roomCommands = [
     json: (d) => ({
       project: d.project,
       open: d.open,
-      tasks: d.tasks.map((t) => ({ id: t.id, title: t.title, project: t.project, kind: t.kind, weight: weightJson(t.weight), estimate: toHours(t.estimate), taken: t.taken, slots: t.slots })),
+      tasks: d.tasks.map((t) => ({
+        id: t.id,
+        title: t.title,
+        project: t.project,
+        kind: t.kind,
+        weight: weightJson(t.weight),
+        estimate: toHours(t.estimate),
+        taken: t.taken,
+        slots: t.slots,
+      })),
     }),
     card: () => ({ tone: "task" }),
   }),

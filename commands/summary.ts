@@ -18,10 +18,26 @@ export function renderProjectSummary(s: ProjectSummary, v: View): Block[] {
     blocks.push(
       doc.table(
         ["#", "open task", "kind", "weight", "change", "open for"],
-        s.open.slice(0, 15).map((t) => [String(t.id), t.title, t.kind, formatWeight(t.weight), t.weight > t.weightBefore ? `+${formatWeight(t.weight - t.weightBefore)}` : "-", duration(t.openMs)]),
+        s.open
+          .slice(0, 15)
+          .map((t) => [
+            String(t.id),
+            t.title,
+            t.kind,
+            formatWeight(t.weight),
+            t.weight > t.weightBefore ? `+${formatWeight(t.weight - t.weightBefore)}` : "-",
+            duration(t.openMs),
+          ]),
       ),
     );
-  if (s.fastestRising) blocks.push(doc.line("Fastest rising: ", doc.strong(`#${s.fastestRising.id} ${s.fastestRising.title}`), ` (${formatWeight(s.fastestRising.weightBefore)} → ${formatWeight(s.fastestRising.weight)}).`));
+  if (s.fastestRising)
+    blocks.push(
+      doc.line(
+        "Fastest rising: ",
+        doc.strong(`#${s.fastestRising.id} ${s.fastestRising.title}`),
+        ` (${formatWeight(s.fastestRising.weightBefore)} → ${formatWeight(s.fastestRising.weight)}).`,
+      ),
+    );
   if (s.stalest) blocks.push(doc.line("Stalest: ", doc.strong(`#${s.stalest.id} ${s.stalest.title}`), `, open for ${duration(s.stalest.openMs)}.`));
   // Summaries sent before these were kept have neither.
   const overdue = s.overdue ?? [];
@@ -39,7 +55,8 @@ export function renderProjectSummary(s: ProjectSummary, v: View): Block[] {
     );
   }
   const inProgress = s.inProgress ?? [];
-  if (inProgress.length > 0) blocks.push(doc.line(`In progress: ${inProgress.map((c) => `#${c.task} by @${c.member} (report by ${when(c.until, v)})`).join(", ")}.`));
+  if (inProgress.length > 0)
+    blocks.push(doc.line(`In progress: ${inProgress.map((c) => `#${c.task} by @${c.member} (report by ${when(c.until, v)})`).join(", ")}.`));
   blocks.push(
     s.waiting.length === 0
       ? doc.line(doc.muted("No work waits for verification."))
@@ -55,10 +72,23 @@ export function renderProjectSummary(s: ProjectSummary, v: View): Block[] {
   );
   for (const g of s.goods) {
     const rounds = g.rounds.filter((r) => r.allocated > 0);
-    blocks.push(doc.line(`Good ${g.name}: ${g.stock} in stock, ${g.demand} waiting, effort ${formatHours(g.effort)}`, rounds.length > 0 ? `; ${plural(rounds.length, "round")} closed at ${rounds.map((r) => formatWeight(r.clearing ?? 1_000_000)).join(", ")}` : "", "."));
+    blocks.push(
+      doc.line(
+        `Good ${g.name}: ${g.stock} in stock, ${g.demand} waiting, effort ${formatHours(g.effort)}`,
+        rounds.length > 0 ? `; ${plural(rounds.length, "round")} closed at ${rounds.map((r) => formatWeight(r.clearing ?? 1_000_000)).join(", ")}` : "",
+        ".",
+      ),
+    );
   }
   const lent = s.overdueLoans ?? [];
-  if (lent.length > 0) blocks.push(doc.line(doc.warn("Overdue loans: "), lent.map((l) => `${l.good} #${l.loan} @${l.member} (due ${when(l.dueAt, v)}, ${plural(l.days, "day")} of use)`).join(", "), "."));
+  if (lent.length > 0)
+    blocks.push(
+      doc.line(
+        doc.warn("Overdue loans: "),
+        lent.map((l) => `${l.good} #${l.loan} @${l.member} (due ${when(l.dueAt, v)}, ${plural(l.days, "day")} of use)`).join(", "),
+        ".",
+      ),
+    );
   const near = s.commons?.allCopyable
     ? doc.muted("(its goods are all copyable: the cap binds none of its tasks)")
     : s.deficit >= s.deficitCap
@@ -110,7 +140,10 @@ export const poolSummaryCommand = defineCommand({
   },
   examples: ["pool summary", "pool summary bakery days:30"],
   run: (ctx, a) => poolSummary(ctx, a.project, a.days ?? 7),
-  render: (d, v) => [...(d.projects.length === 0 ? [doc.line(doc.muted("No projects yet."))] : d.projects.flatMap((s) => renderProjectSummary(s, v))), ...renderSectors(d.sectors)],
+  render: (d, v) => [
+    ...(d.projects.length === 0 ? [doc.line(doc.muted("No projects yet."))] : d.projects.flatMap((s) => renderProjectSummary(s, v))),
+    ...renderSectors(d.sectors),
+  ],
   json: (d) => ({
     projects: d.projects.map((s) => ({
       project: s.project.slug,
@@ -122,9 +155,29 @@ export const poolSummaryCommand = defineCommand({
       overdue: s.overdue.map((t) => ({ id: t.id, title: t.title, dueAt: iso(t.dueAt), taken: t.taken, slots: t.slots })),
       inProgress: s.inProgress.map((c) => ({ task: c.task, title: c.title, member: c.member, since: iso(c.since), until: iso(c.until) })),
       waiting: s.waiting.map((w) => ({ ...w, hours: toHours(w.hours) })),
-      contributions: { total: toHours(s.contributions.total), members: s.contributions.members.map((m) => ({ member: m.member, credited: toHours(m.credited) })) },
-      goods: s.goods.map((g) => ({ name: g.name, stock: g.stock, demand: g.demand, effort: toHours(g.effort), rounds: g.rounds.map((r) => ({ closedAt: iso(r.closedAt), clearingWeight: r.clearing === null ? null : weightJson(r.clearing), allocated: r.allocated })) })),
-      overdueLoans: (s.overdueLoans ?? []).map((l) => ({ loan: l.loan, good: l.good, member: l.member, dueAt: iso(l.dueAt), days: l.days, charged: toHours(l.charged) })),
+      contributions: {
+        total: toHours(s.contributions.total),
+        members: s.contributions.members.map((m) => ({ member: m.member, credited: toHours(m.credited) })),
+      },
+      goods: s.goods.map((g) => ({
+        name: g.name,
+        stock: g.stock,
+        demand: g.demand,
+        effort: toHours(g.effort),
+        rounds: g.rounds.map((r) => ({
+          closedAt: iso(r.closedAt),
+          clearingWeight: r.clearing === null ? null : weightJson(r.clearing),
+          allocated: r.allocated,
+        })),
+      })),
+      overdueLoans: (s.overdueLoans ?? []).map((l) => ({
+        loan: l.loan,
+        good: l.good,
+        member: l.member,
+        dueAt: iso(l.dueAt),
+        days: l.days,
+        charged: toHours(l.charged),
+      })),
       balance: toHours(s.balance),
       deficit: toHours(s.deficit),
       deficitCap: toHours(s.deficitCap),
@@ -136,13 +189,14 @@ export const poolSummaryCommand = defineCommand({
         goods: s.chart.goods,
       },
     })),
-    sectors: d.sectors.map((x) => ({ sector: x.sector, goods: x.goods.map((g) => ({ name: g.good.name, project: g.project, stock: g.good.stock, demand: g.demand })), projects: x.projects.map((p) => ({ slug: p.slug, deficit: toHours(p.deficit), cap: toHours(p.cap) })) })),
+    sectors: d.sectors.map((x) => ({
+      sector: x.sector,
+      goods: x.goods.map((g) => ({ name: g.good.name, project: g.project, stock: g.good.stock, demand: g.demand })),
+      projects: x.projects.map((p) => ({ slug: p.slug, deficit: toHours(p.deficit), cap: toHours(p.cap) })),
+    })),
   }),
   // Each project's chart goes with the answer (Discord, Matrix; the console saves them as files).
   attachments: (d, view) => summaryCharts(d.projects, view),
 });
 
-export const summaryCommands = [
-  poolSummaryCommand,
-
-];
+export const summaryCommands = [poolSummaryCommand];

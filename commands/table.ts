@@ -10,4 +10,14 @@ import { goodCommands } from "./good.ts";
 import { summaryCommands } from "./summary.ts";
 import { taskCommands } from "./task.ts";
 
-export const table: readonly AnyCommand[] = [helpCommand, ...poolCommands, ...ledgerCommands, ...summaryCommands, ...roomCommands, ...projectCommands, ...taskCommands, ...goodCommands, ...meCommands];
+export const table: readonly AnyCommand[] = [
+  helpCommand,
+  ...poolCommands,
+  ...ledgerCommands,
+  ...summaryCommands,
+  ...roomCommands,
+  ...projectCommands,
+  ...taskCommands,
+  ...goodCommands,
+  ...meCommands,
+];

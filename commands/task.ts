@@ -78,7 +78,11 @@ function taskCard(t: tasks.TaskView, v: View): Block[] {
           exactly,
           `Posted at ${formatWeight(t.postedWeight, { exact: true })} (the ${t.kind} market weight then) by @${t.postedBy}, ${when(t.postedAt, v)}. `,
           `Unclaimed for ${duration(t.openMs)}; +${formatPercent(thousandthsOfPpm(t.growth - WEIGHT_ONE))} per full day, compounded, up to ${formatWeight(t.cap, { exact: true })}. `,
-          t.nextRiseAt !== null ? `Next rise: ${when(t.nextRiseAt, v)}.` : t.dueAt !== null && t.weight < t.cap ? "It rises no more before its due date." : "It is at the cap.",
+          t.nextRiseAt !== null
+            ? `Next rise: ${when(t.nextRiseAt, v)}.`
+            : t.dueAt !== null && t.weight < t.cap
+              ? "It rises no more before its due date."
+              : "It is at the cap.",
         ]
       : [exactly, `Posted at ${formatWeight(t.postedWeight, { exact: true })} by @${t.postedBy}, ${when(t.postedAt, v)}; open ${duration(t.openMs)} in all.`];
   blocks.push(doc.line(doc.muted("Why this weight: "), ...why));
@@ -112,9 +116,15 @@ function taskCard(t: tasks.TaskView, v: View): Block[] {
   // A reversed credit says so: who reversed it, when and why (the row above credits nothing).
   for (const c of t.claims) {
     if (c.correction === null) continue;
-    blocks.push(doc.line(doc.warn(`@${c.member}'s credit reversed by @${c.correction.by}`), `, ${when(c.correction.at, v)} (entry #${c.correction.entry}): ${c.correction.reason}`));
+    blocks.push(
+      doc.line(
+        doc.warn(`@${c.member}'s credit reversed by @${c.correction.by}`),
+        `, ${when(c.correction.at, v)} (entry #${c.correction.entry}): ${c.correction.reason}`,
+      ),
+    );
   }
-  if (t.waitlist.length > 0 && (t.state === "open" || t.state === "claimed")) blocks.push(doc.line(doc.muted(`Waitlist: ${t.waitlist.map((h) => `@${h}`).join(" ")}`)));
+  if (t.waitlist.length > 0 && (t.state === "open" || t.state === "claimed"))
+    blocks.push(doc.line(doc.muted(`Waitlist: ${t.waitlist.map((h) => `@${h}`).join(" ")}`)));
   return blocks;
 }
 
@@ -153,13 +163,26 @@ export const taskClaim = defineCommand({
       : [
           doc.line(`Every slot of task #${d.task.id} is taken: you are number ${d.position} on its waitlist, and you will hear when a slot opens.`),
           d.lowered
-            ? doc.line(doc.muted(`More volunteers than slots: the ${d.kind} market weight fell from ${formatWeight(d.kindBefore)} to ${formatWeight(d.kindAfter)}.`))
+            ? doc.line(
+                doc.muted(`More volunteers than slots: the ${d.kind} market weight fell from ${formatWeight(d.kindBefore)} to ${formatWeight(d.kindAfter)}.`),
+              )
             : doc.line(doc.muted("You were on the waitlist already.")),
         ],
   json: (d) =>
     d.outcome === "claimed"
-      ? { outcome: d.outcome, task: taskJson(d.task), weight: weightJson(d.weight), expiresAt: iso(d.expiresAt), market: { name: d.kind, weight: weightJson(d.market) } }
-      : { outcome: d.outcome, task: taskJson(d.task), position: d.position, kind: { name: d.kind, before: weightJson(d.kindBefore), after: weightJson(d.kindAfter) } },
+      ? {
+          outcome: d.outcome,
+          task: taskJson(d.task),
+          weight: weightJson(d.weight),
+          expiresAt: iso(d.expiresAt),
+          market: { name: d.kind, weight: weightJson(d.market) },
+        }
+      : {
+          outcome: d.outcome,
+          task: taskJson(d.task),
+          position: d.position,
+          kind: { name: d.kind, before: weightJson(d.kindBefore), after: weightJson(d.kindAfter) },
+        },
   key: "tc",
   // The worker reports with Done; a waitlisted member sees Claim while a slot is open.
   actions: (d): readonly Action[] => (d.outcome === "claimed" ? [action(taskDone, { id: d.task.id }, "Done", "success")] : taskActions(d.task)),
@@ -209,7 +232,11 @@ export const taskCommands = [
       good: arg.ref("The good this task produces (a production task)", "good").optional().named(),
       qty: arg.integer("How many units of the good it makes (default 1)", { min: 1, max: 1_000_000, placeholder: "n" }).optional().named(),
     },
-    examples: ["task post bakery Knead the dough hours:2 kind:baking", 'task post bikes "Fix the lathe" hours:4 slots:2 due:2026-12-20', "task post bakery Bake bread hours:3 kind:baking good:bread qty:20"],
+    examples: [
+      "task post bakery Knead the dough hours:2 kind:baking",
+      'task post bikes "Fix the lathe" hours:4 slots:2 due:2026-12-20',
+      "task post bakery Bake bread hours:3 kind:baking good:bread qty:20",
+    ],
     run: (ctx, a) =>
       tasks.postTask(ctx, {
         project: a.project,
@@ -229,7 +256,11 @@ export const taskCommands = [
         : [
             d.newKind.near === null
               ? doc.line(doc.muted(`New kind ${d.newKind.name}.`))
-              : doc.line(`New kind ${d.newKind.name}. Did you mean ${d.newKind.near}? `, doc.cmd(`task cancel ${d.task.id}`), ` and post it again with kind:${d.newKind.near}.`),
+              : doc.line(
+                  `New kind ${d.newKind.name}. Did you mean ${d.newKind.near}? `,
+                  doc.cmd(`task cancel ${d.task.id}`),
+                  ` and post it again with kind:${d.newKind.near}.`,
+                ),
           ]),
     ],
     json: (d) => ({ task: taskJson(d.task), rooms: d.rooms, newKind: d.newKind }),
@@ -241,14 +272,21 @@ export const taskCommands = [
     path: ["task", "list"],
     where: "pool",
     summary: "The pool's to-do list with current weights, most neglected first",
-    details: "By default the tasks you can claim now. status:overdue lists open and claimed tasks past their due date, which take no claims until a coordinator gives them a new date.",
+    details:
+      "By default the tasks you can claim now. status:overdue lists open and claimed tasks past their due date, which take no claims until a coordinator gives them a new date.",
     access: "anyone",
     mutates: false,
     args: {
       project: arg.ref("Only this project's tasks", "project").optional(),
       kind: arg.slug("Only tasks of this kind", "label").optional().named(),
-      status: arg.choice("Which tasks (default open)", ["open", "claimed", "overdue", "done", "cancelled", "all"] as const, "status").optional().named(),
-      page: arg.integer(`Which page of a long list (${tasks.TASK_PAGE} tasks each; default 1)`, { min: 1, max: 1_000_000, placeholder: "n" }).optional().named(),
+      status: arg
+        .choice("Which tasks (default open)", ["open", "claimed", "overdue", "done", "cancelled", "all"] as const, "status")
+        .optional()
+        .named(),
+      page: arg
+        .integer(`Which page of a long list (${tasks.TASK_PAGE} tasks each; default 1)`, { min: 1, max: 1_000_000, placeholder: "n" })
+        .optional()
+        .named(),
     },
     examples: ["task list", "task list bakery", "task list kind:cleaning status:all", "task list status:overdue", "task list page:2"],
     run: async (ctx, a) => {
@@ -258,8 +296,17 @@ export const taskCommands = [
       const pages = Math.max(1, Math.ceil(total / pageSize));
       // The same list's other pages, as the member would type them.
       const pageCommand = (n: number) =>
-        ["task list", ...(a.project === undefined ? [] : [/\s/.test(a.project) ? `"${a.project}"` : a.project]), ...(a.kind === undefined ? [] : [`kind:${a.kind}`]), ...(a.status === undefined ? [] : [`status:${a.status}`]), `page:${n}`].join(" ");
-      return { ok: true as const, value: { ...listed.value, pages, next: page < pages ? pageCommand(page + 1) : null, last: page > pages ? pageCommand(pages) : null } };
+        [
+          "task list",
+          ...(a.project === undefined ? [] : [/\s/.test(a.project) ? `"${a.project}"` : a.project]),
+          ...(a.kind === undefined ? [] : [`kind:${a.kind}`]),
+          ...(a.status === undefined ? [] : [`status:${a.status}`]),
+          `page:${n}`,
+        ].join(" ");
+      return {
+        ok: true as const,
+        value: { ...listed.value, pages, next: page < pages ? pageCommand(page + 1) : null, last: page > pages ? pageCommand(pages) : null },
+      };
     },
     render: (d, v) => [
       ...(d.tasks.length === 0
@@ -269,11 +316,22 @@ export const taskCommands = [
         : d.tasks.every((t) => t.overdue)
           ? [
               doc.list(d.tasks.map((t) => taskLine(t, v))),
-              doc.line(doc.muted("Past their due date, these take no claims: their coordinators give a new date with "), doc.cmd("task due <id> <date>"), doc.muted(" or cancel them with "), doc.cmd("task cancel <id>"), doc.muted(".")),
+              doc.line(
+                doc.muted("Past their due date, these take no claims: their coordinators give a new date with "),
+                doc.cmd("task due <id> <date>"),
+                doc.muted(" or cancel them with "),
+                doc.cmd("task cancel <id>"),
+                doc.muted("."),
+              ),
             ]
-          : [doc.list(d.tasks.map((t) => taskLine(t, v))), doc.line(doc.muted("Take one with "), doc.cmd("task claim <id>"), doc.muted("; "), doc.cmd("task show <id>"), doc.muted(" explains its weight."))]),
+          : [
+              doc.list(d.tasks.map((t) => taskLine(t, v))),
+              doc.line(doc.muted("Take one with "), doc.cmd("task claim <id>"), doc.muted("; "), doc.cmd("task show <id>"), doc.muted(" explains its weight.")),
+            ]),
       // A long list comes a page at a time (a chat message holds a few thousand characters).
-      ...(d.next === null ? [] : [doc.line(doc.muted(`Page ${d.page} of ${d.pages}; ${plural(d.total - d.page * d.pageSize, "more task")}: `), doc.cmd(d.next))]),
+      ...(d.next === null
+        ? []
+        : [doc.line(doc.muted(`Page ${d.page} of ${d.pages}; ${plural(d.total - d.page * d.pageSize, "more task")}: `), doc.cmd(d.next))]),
     ],
     json: (d) => ({ tasks: d.tasks.map(taskJson), total: d.total, page: d.page, pages: d.pages, next: d.next }),
     // Matrix shows the list as a compact table; a reaction on an announcement claims there.
@@ -281,7 +339,10 @@ export const taskCommands = [
       d.tasks.length === 0
         ? null
         : [
-            doc.table(["#", "task", "kind", "weight", "slots", "status"], d.tasks.map((t) => [String(t.id), t.title, t.kind, formatWeight(t.weight), `${taken(t)}/${t.slots}`, t.state])),
+            doc.table(
+              ["#", "task", "kind", "weight", "slots", "status"],
+              d.tasks.map((t) => [String(t.id), t.title, t.kind, formatWeight(t.weight), `${taken(t)}/${t.slots}`, t.state]),
+            ),
             doc.line(doc.muted("Take one with "), doc.cmd("task claim <id>"), doc.muted(", or ✋ on its announcement.")),
           ],
     card: () => TASK_CARD,
@@ -332,7 +393,13 @@ export const taskCommands = [
     args: { id: taskId, member: memberArg },
     examples: ["task refuse 12 @bob"],
     run: (ctx, a) => tasks.refuseVolunteer(ctx, a.id, a.member),
-    render: (d) => [doc.line(`@${d.member} is turned down for task #${d.task.id}; the slot is open again at weight `, doc.strong(formatWeight(d.task.weight)), ", still rising.")],
+    render: (d) => [
+      doc.line(
+        `@${d.member} is turned down for task #${d.task.id}; the slot is open again at weight `,
+        doc.strong(formatWeight(d.task.weight)),
+        ", still rising.",
+      ),
+    ],
     json: (d) => ({ task: taskJson(d.task), member: d.member }),
     actions: (d) => taskActions(d.task),
     card: () => TASK_CARD,
@@ -353,7 +420,12 @@ export const taskCommands = [
     examples: ["task verify 12 @bob", "task verify 12 @bob hours:5"],
     run: (ctx, a) => tasks.verifyWork(ctx, a.id, a.member, a.hours),
     render: (d) => [
-      doc.line(doc.good("Verified: "), `@${d.member} is credited `, doc.strong(formatHours(d.credited)), ` (${formatPlainHours(d.hours)} x ${formatWeight(d.weight)}) for task #${d.task.id}.`),
+      doc.line(
+        doc.good("Verified: "),
+        `@${d.member} is credited `,
+        doc.strong(formatHours(d.credited)),
+        ` (${formatPlainHours(d.hours)} x ${formatWeight(d.weight)}) for task #${d.task.id}.`,
+      ),
       doc.line(
         doc.muted(
           d.market.after === d.market.before
@@ -451,11 +523,23 @@ export const taskCommands = [
         : [
             doc.table(
               ["kind", "weight", "open tasks", "a week ago", "trend"],
-              d.kinds.map((k) => [k.kind, formatWeight(k.weight), String(k.open), formatWeight(k.weekAgo), k.weight > k.weekAgo ? "↑ rising" : k.weight < k.weekAgo ? "↓ falling" : "→ steady"]),
+              d.kinds.map((k) => [
+                k.kind,
+                formatWeight(k.weight),
+                String(k.open),
+                formatWeight(k.weekAgo),
+                k.weight > k.weekAgo ? "↑ rising" : k.weight < k.weekAgo ? "↓ falling" : "→ steady",
+              ]),
             ),
           ],
     json: (d) => ({
-      kinds: d.kinds.map((k) => ({ kind: k.kind, weight: weightJson(k.weight), open: k.open, weekAgo: weightJson(k.weekAgo), trend: k.weight > k.weekAgo ? "rising" : k.weight < k.weekAgo ? "falling" : "steady" })),
+      kinds: d.kinds.map((k) => ({
+        kind: k.kind,
+        weight: weightJson(k.weight),
+        open: k.open,
+        weekAgo: weightJson(k.weekAgo),
+        trend: k.weight > k.weekAgo ? "rising" : k.weight < k.weekAgo ? "falling" : "steady",
+      })),
     }),
     direct: true,
   }),

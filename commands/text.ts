@@ -24,7 +24,8 @@ export interface UsageError {
   readonly suggestion?: string | undefined;
 }
 
-export type Parsed = { readonly ok: true; readonly command: AnyCommand; readonly values: Record<string, unknown> } | { readonly ok: false; readonly error: UsageError };
+export type Parsed =
+  { readonly ok: true; readonly command: AnyCommand; readonly values: Record<string, unknown> } | { readonly ok: false; readonly error: UsageError };
 
 const OPEN_QUOTES = new Set(['"', "\u201c", "\u201e"]);
 const CLOSE_QUOTES = new Set(['"', "\u201d", "\u201c"]);
@@ -79,7 +80,7 @@ export function tokenize(input: string): { ok: true; tokens: Token[] } | { ok: f
           value += c;
           i++;
         }
-        if (!closed) return { ok: false, problem: "a quote is not closed: put a \" at the end of the quoted value" };
+        if (!closed) return { ok: false, problem: 'a quote is not closed: put a " at the end of the quoted value' };
       } else {
         const plain = run(PLAIN);
         value += plain;
@@ -194,7 +195,10 @@ function bindArgs(command: AnyCommand, tokens: readonly Token[]): Parsed {
     while (next < positional.length && raw.has(positional[next]![0])) next++;
     const free = positional[next];
     if (tok.key !== undefined && !(free && free[1].spec.kind === "text")) {
-      const near = closest(tok.key, entries.map(([k]) => k));
+      const near = closest(
+        tok.key,
+        entries.map(([k]) => k),
+      );
       return fail(`unknown option "${tok.key}:"`, near ? `${near}:` : undefined);
     }
     if (!free) return fail(`too many values: "${excerpt(tok.value)}" is not expected`);

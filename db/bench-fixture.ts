@@ -63,7 +63,13 @@ export interface Fixture {
   readonly rows: Readonly<Record<string, number>>;
   /** Platform user ids of the members, by member index (handle `m<index>`). */
   readonly memberUsers: readonly string[];
-  readonly projects: ReadonlyArray<{ readonly id: number; readonly slug: string; readonly coordinators: readonly string[]; readonly room: string; readonly openTasks: number }>;
+  readonly projects: ReadonlyArray<{
+    readonly id: number;
+    readonly slug: string;
+    readonly coordinators: readonly string[];
+    readonly room: string;
+    readonly openTasks: number;
+  }>;
   /** Tasks with an open slot and no claim. */
   readonly openTasks: readonly number[];
   /** Claims not reported yet: the member's user id and the task. */
@@ -94,10 +100,68 @@ export interface FixtureInput {
 
 const rng = mulberry32;
 
-const KIND_WORDS = ["baking", "cleaning", "repair", "sewing", "writing", "coding", "delivery", "gardening", "cooking", "teaching", "translation", "design", "accounting", "carpentry", "painting", "harvest", "brewing", "printing", "welding", "childcare"];
-const GOOD_WORDS = ["bread", "jam", "soap", "cheese", "honey", "beer", "chair", "shirt", "bike", "drill", "ladder", "book", "apples", "candles", "cider", "tea", "pasta", "sauce", "yarn", "tent"];
+const KIND_WORDS = [
+  "baking",
+  "cleaning",
+  "repair",
+  "sewing",
+  "writing",
+  "coding",
+  "delivery",
+  "gardening",
+  "cooking",
+  "teaching",
+  "translation",
+  "design",
+  "accounting",
+  "carpentry",
+  "painting",
+  "harvest",
+  "brewing",
+  "printing",
+  "welding",
+  "childcare",
+];
+const GOOD_WORDS = [
+  "bread",
+  "jam",
+  "soap",
+  "cheese",
+  "honey",
+  "beer",
+  "chair",
+  "shirt",
+  "bike",
+  "drill",
+  "ladder",
+  "book",
+  "apples",
+  "candles",
+  "cider",
+  "tea",
+  "pasta",
+  "sauce",
+  "yarn",
+  "tent",
+];
 const TITLE_WORDS = ["Fix", "Bake", "Sort", "Paint", "Deliver", "Write", "Clean", "Plan", "Repair", "Harvest", "Translate", "Review", "Build", "Teach", "Pack"];
-const OBJECT_WORDS = ["the oven", "shelves", "the bikes", "the flyer", "the roof", "orders", "the garden", "the website", "crates", "the guide", "the stall", "the fence", "the cellar", "the van", "the library"];
+const OBJECT_WORDS = [
+  "the oven",
+  "shelves",
+  "the bikes",
+  "the flyer",
+  "the roof",
+  "orders",
+  "the garden",
+  "the website",
+  "crates",
+  "the guide",
+  "the stall",
+  "the fence",
+  "the cellar",
+  "the van",
+  "the library",
+];
 
 /**
  * Fills the pool in one transaction. The pool, its admin (with an account), its lobby room and
@@ -122,7 +186,9 @@ export function generatePool(sqlite: Database.Database, f: FixtureInput): Fixtur
     setBalance: sqlite.prepare("UPDATE accounts SET balance = ? WHERE id = ?"),
     project: sqlite.prepare("INSERT INTO projects (id, pool_id, slug, name, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)"),
     coordinator: sqlite.prepare("INSERT INTO coordinators (project_id, member_id, added_at) VALUES (?, ?, ?)"),
-    room: sqlite.prepare("INSERT INTO rooms (id, platform, external_id, pool_id, project_id, is_lobby, bound_at, bound_by, unreachable_since) VALUES (?, ?, ?, ?, ?, 0, ?, ?, NULL)"),
+    room: sqlite.prepare(
+      "INSERT INTO rooms (id, platform, external_id, pool_id, project_id, is_lobby, bound_at, bound_by, unreachable_since) VALUES (?, ?, ?, ?, ?, 0, ?, ?, NULL)",
+    ),
     board: sqlite.prepare("INSERT OR REPLACE INTO boards (room_id, body, updated_at, message_id) VALUES (?, ?, ?, ?)"),
     kind: sqlite.prepare("INSERT INTO kinds (id, pool_id, name, weight, created_at) VALUES (?, ?, ?, ?, ?)"),
     kindChange: sqlite.prepare("INSERT INTO kind_changes (kind_id, before, after, reason, task_id, member_id, at) VALUES (?, ?, ?, ?, ?, ?, ?)"),
@@ -132,21 +198,31 @@ export function generatePool(sqlite: Database.Database, f: FixtureInput): Fixtur
     claim: sqlite.prepare(
       "INSERT INTO claims (task_id, member_id, weight, status, claimed_at, expires_at, reported_at, reported_hours, note, reject_reason, verified_at, verified_by, credited_hours, credited, entry_id, ended_at, ended_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, ?, ?, ?, ?)",
     ),
-    entry: sqlite.prepare("INSERT INTO entries (id, pool_id, from_account, to_account, amount, kind, memo, reverses, request_id, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)"),
+    entry: sqlite.prepare(
+      "INSERT INTO entries (id, pool_id, from_account, to_account, amount, kind, memo, reverses, request_id, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)",
+    ),
     good: sqlite.prepare(
       "INSERT INTO goods (id, pool_id, project_id, name, display_name, unit, model, sector, declared_effort, stock, created_at, created_by) VALUES (?, ?, ?, ?, ?, 'unit', ?, NULL, ?, ?, ?, ?)",
     ),
     loan: sqlite.prepare("INSERT INTO loans (good_id, member_id, borrowed_at, due_at, returned_at, charged, overdue_at) VALUES (?, ?, ?, ?, ?, ?, ?)"),
     goal: sqlite.prepare("INSERT INTO goals (pool_id, project_id, text, status, created_at, created_by, done_at, done_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
     production: sqlite.prepare("INSERT INTO productions (good_id, qty, effort, at, by, task_id) VALUES (?, ?, ?, ?, ?, ?)"),
-    request: sqlite.prepare("INSERT INTO good_requests (id, good_id, member_id, qty, filled, weight, status, created_at, closed_at, bid_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)"),
-    round: sqlite.prepare("INSERT INTO rounds (id, good_id, opened_at, closes_at, closed_at, clearing_weight, supply, allocated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
-    allocation: sqlite.prepare("INSERT INTO allocations (good_id, request_id, round_id, member_id, qty, effort, weight, cost, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+    request: sqlite.prepare(
+      "INSERT INTO good_requests (id, good_id, member_id, qty, filled, weight, status, created_at, closed_at, bid_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+    ),
+    round: sqlite.prepare(
+      "INSERT INTO rounds (id, good_id, opened_at, closes_at, closed_at, clearing_weight, supply, allocated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    ),
+    allocation: sqlite.prepare(
+      "INSERT INTO allocations (good_id, request_id, round_id, member_id, qty, effort, weight, cost, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    ),
     reply: sqlite.prepare(
       "INSERT INTO replies (request_id, platform, target, body, created_at, delivered_at, claimed_by, claimed_until, attempts, failed_at, failure, user_id, fingerprint) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, 1, NULL, NULL, ?, ?)",
     ),
     requestRow: sqlite.prepare("INSERT INTO requests (request_id, command, member_id, reply, created_at, fingerprint) VALUES (?, ?, ?, ?, ?, ?)"),
-    outbox: sqlite.prepare("INSERT INTO outbox (room_id, kind, body, created_at, delivered_at, claimed_by, claimed_until, attempts, failed_at, failure) VALUES (?, ?, ?, ?, ?, NULL, NULL, 1, NULL, NULL)"),
+    outbox: sqlite.prepare(
+      "INSERT INTO outbox (room_id, kind, body, created_at, delivered_at, claimed_by, claimed_until, attempts, failed_at, failure) VALUES (?, ?, ?, ?, ?, NULL, NULL, 1, NULL, NULL)",
+    ),
     note: sqlite.prepare(
       "INSERT INTO member_notes (pool_id, member_id, kind, body, created_at, delivered_at, claimed_by, claimed_until, attempts, failed_at, failure, platform, external_id) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, 1, NULL, NULL, NULL, NULL)",
     ),
@@ -209,7 +285,16 @@ export function generatePool(sqlite: Database.Database, f: FixtureInput): Fixtur
       // Three goals each: two reached, one open.
       for (let k = 0; k < 3; k++) {
         const at = start + int(0, shape.days - 10) * DAY_MS;
-        q.goal.run(poolId, p.id, `Goal ${k + 1} of ${p.slug}`, k < 2 ? "done" : "open", at, p.coordinators[0]!, k < 2 ? at + 7 * DAY_MS : null, k < 2 ? p.coordinators[0]! : null);
+        q.goal.run(
+          poolId,
+          p.id,
+          `Goal ${k + 1} of ${p.slug}`,
+          k < 2 ? "done" : "open",
+          at,
+          p.coordinators[0]!,
+          k < 2 ? at + 7 * DAY_MS : null,
+          k < 2 ? p.coordinators[0]! : null,
+        );
         count("goals");
       }
     }
@@ -233,14 +318,35 @@ export function generatePool(sqlite: Database.Database, f: FixtureInput): Fixtur
     const projectById = new Map(projects.map((p) => [p.id, p]));
     // ---- Goods: most per-unit, some copyable. Stock and productions follow from what was taken.
     const goodBase = nextId("goods");
-    const goods: Array<{ id: number; name: string; project: number; model: "per-unit" | "copyable" | "durable"; effort: number; allocated: number; taskUnits: number; round: { id: number; opened: number; clearing: number; allocated: number; supply: number } | null; waiting: boolean }> = [];
+    const goods: Array<{
+      id: number;
+      name: string;
+      project: number;
+      model: "per-unit" | "copyable" | "durable";
+      effort: number;
+      allocated: number;
+      taskUnits: number;
+      round: { id: number; opened: number; clearing: number; allocated: number; supply: number } | null;
+      waiting: boolean;
+    }> = [];
     for (let g = 0; g < shape.goods; g++) {
       const project = projects[g % shape.projects]!;
       const model = g % 10 === 9 ? "copyable" : g % 20 === 8 ? "durable" : "per-unit";
       const name = `${GOOD_WORDS[g % GOOD_WORDS.length]}-${g}`;
-      goods.push({ id: goodBase + g, name, project: project.id, model, effort: model === "durable" ? int(20, 200) * 100 : int(5, 30) * 10, allocated: 0, taskUnits: 0, round: null, waiting: false });
+      goods.push({
+        id: goodBase + g,
+        name,
+        project: project.id,
+        model,
+        effort: model === "durable" ? int(20, 200) * 100 : int(5, 30) * 10,
+        allocated: 0,
+        taskUnits: 0,
+        round: null,
+        waiting: false,
+      });
     }
-    for (const g of goods) q.good.run(g.id, poolId, g.project, g.name, null, g.model, g.effort, 0, start + HOUR_MS, projectById.get(g.project)!.coordinators[0]!);
+    for (const g of goods)
+      q.good.run(g.id, poolId, g.project, g.name, null, g.model, g.effort, 0, start + HOUR_MS, projectById.get(g.project)!.coordinators[0]!);
     count("goods", goods.length);
     const perUnit = goods.filter((g) => g.model === "per-unit");
     const copyable = goods.filter((g) => g.model === "copyable");
@@ -258,7 +364,16 @@ export function generatePool(sqlite: Database.Database, f: FixtureInput): Fixtur
     let requestId = nextId("good_requests");
     let roundId = nextId("rounds");
     const taskProductions: Array<{ good: number; qty: number; effort: number; at: number; by: number; task: number }> = [];
-    const closedRounds: Array<{ id: number; good: number; opened: number; closes: number; closed: number; clearing: number; supply: number; allocated: number }> = [];
+    const closedRounds: Array<{
+      id: number;
+      good: number;
+      opened: number;
+      closes: number;
+      closed: number;
+      clearing: number;
+      supply: number;
+      allocated: number;
+    }> = [];
     let workLeft = verified;
     let slotsLeft = shape.entries;
     let cancelledLeft = shape.cancelledTasks;
@@ -274,7 +389,23 @@ export function generatePool(sqlite: Database.Database, f: FixtureInput): Fixtur
           const project = pick(projects);
           const kind = int(0, shape.kinds - 1);
           const posted = t - int(2, 20) * DAY_MS;
-          q.task.run(taskId++, poolId, project.id, kindBase + kind, taskTitle(rand), int(2, 8) * 500, kindWeights[kind]!, posted, project.coordinators[0]!, null, t - posted, t, project.coordinators[0]!, null, null);
+          q.task.run(
+            taskId++,
+            poolId,
+            project.id,
+            kindBase + kind,
+            taskTitle(rand),
+            int(2, 8) * 500,
+            kindWeights[kind]!,
+            posted,
+            project.coordinators[0]!,
+            null,
+            t - posted,
+            t,
+            project.coordinators[0]!,
+            null,
+            null,
+          );
           cancelledLeft--;
           count("tasks");
         }
@@ -286,7 +417,7 @@ export function generatePool(sqlite: Database.Database, f: FixtureInput): Fixtur
         const reported = Math.min(t - HOUR_MS, claimed + int(1, 72) * HOUR_MS);
         const kindWeight = kindWeights[kind]!;
         const weight = Math.max(250_000, Math.min(4 * WEIGHT_ONE, Math.round(kindWeight * (0.9 + rand() * 0.2))));
-        const hours = rand() < 0.8 ? estimate : int(1, 2 * estimate / 250) * 250;
+        const hours = rand() < 0.8 ? estimate : int(1, (2 * estimate) / 250) * 250;
         const amount = Math.round((hours * weight) / WEIGHT_ONE);
         const worker = memberAt(claimed);
         const verifier = project.coordinators[0] === memberIds[worker] ? project.coordinators[1]! : project.coordinators[0]!;
@@ -298,17 +429,65 @@ export function generatePool(sqlite: Database.Database, f: FixtureInput): Fixtur
         }
         const id = taskId++;
         const title = taskTitle(rand);
-        q.task.run(id, poolId, project.id, kindBase + kind, title, estimate, kindWeight, posted, project.coordinators[0]!, null, claimed - posted, null, null, good?.id ?? null, goodQty);
+        q.task.run(
+          id,
+          poolId,
+          project.id,
+          kindBase + kind,
+          title,
+          estimate,
+          kindWeight,
+          posted,
+          project.coordinators[0]!,
+          null,
+          claimed - posted,
+          null,
+          null,
+          good?.id ?? null,
+          goodQty,
+        );
         count("tasks");
         if (rand() < 0.1) {
           // Someone claimed it before and let it run out.
-          q.claim.run(id, memberIds[memberAt(posted)]!, weight, "released", posted + HOUR_MS, posted + HOUR_MS + 7 * DAY_MS, null, null, null, null, null, null, null, posted + HOUR_MS + 7 * DAY_MS, null);
+          q.claim.run(
+            id,
+            memberIds[memberAt(posted)]!,
+            weight,
+            "released",
+            posted + HOUR_MS,
+            posted + HOUR_MS + 7 * DAY_MS,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            null,
+            posted + HOUR_MS + 7 * DAY_MS,
+            null,
+          );
           count("claims");
         }
         const key = requestKey();
         q.entry.run(entryId, poolId, project.account, memberAccounts[worker]!, amount, "work", `task #${id} ${title}`, key, t, verifier);
         move(project.account, memberAccounts[worker]!, amount);
-        q.claim.run(id, memberIds[worker]!, weight, "verified", claimed, claimed + 7 * DAY_MS, reported, hours, t, verifier, hours, amount, entryId, null, null);
+        q.claim.run(
+          id,
+          memberIds[worker]!,
+          weight,
+          "verified",
+          claimed,
+          claimed + 7 * DAY_MS,
+          reported,
+          hours,
+          t,
+          verifier,
+          hours,
+          amount,
+          entryId,
+          null,
+          null,
+        );
         count("claims");
         count("entries");
         entryId++;
@@ -341,7 +520,18 @@ export function generatePool(sqlite: Database.Database, f: FixtureInput): Fixtur
         const borrower = memberAt(t);
         const key = requestKey();
         q.loan.run(d.id, memberIds[borrower]!, t - days * DAY_MS, t - days * DAY_MS + 14 * DAY_MS, t, charged, null);
-        q.entry.run(entryId++, poolId, memberAccounts[borrower]!, projectById.get(d.project)!.account, charged, "loan", `${d.name}, ${days} day${days === 1 ? "" : "s"}`, key, t, memberIds[borrower]!);
+        q.entry.run(
+          entryId++,
+          poolId,
+          memberAccounts[borrower]!,
+          projectById.get(d.project)!.account,
+          charged,
+          "loan",
+          `${d.name}, ${days} day${days === 1 ? "" : "s"}`,
+          key,
+          t,
+          memberIds[borrower]!,
+        );
         move(memberAccounts[borrower]!, projectById.get(d.project)!.account, charged);
         count("loans");
         count("entries");
@@ -374,7 +564,17 @@ export function generatePool(sqlite: Database.Database, f: FixtureInput): Fixtur
       }
       // A round of this good: a new one a day after the last (each hands out a few units).
       if (!g.round || t - g.round.opened > DAY_MS) {
-        if (g.round) closedRounds.push({ id: g.round.id, good: g.id, opened: g.round.opened, closes: g.round.opened + 24 * HOUR_MS, closed: Math.max(t - HOUR_MS, g.round.opened + HOUR_MS), clearing: g.round.clearing, supply: g.round.supply, allocated: g.round.allocated });
+        if (g.round)
+          closedRounds.push({
+            id: g.round.id,
+            good: g.id,
+            opened: g.round.opened,
+            closes: g.round.opened + 24 * HOUR_MS,
+            closed: Math.max(t - HOUR_MS, g.round.opened + HOUR_MS),
+            clearing: g.round.clearing,
+            supply: g.round.supply,
+            allocated: g.round.allocated,
+          });
         g.round = { id: roundId++, opened: t - 2 * HOUR_MS, clearing: int(100, 150) * 10_000, allocated: 0, supply: 0 };
         // Written now (its allocations refer to it), its outcome when it closes.
         q.round.run(g.round.id, g.id, g.round.opened, g.round.opened + 24 * HOUR_MS, null, null, null, null);
@@ -405,11 +605,37 @@ export function generatePool(sqlite: Database.Database, f: FixtureInput): Fixtur
       const project = pick(projects);
       const kind = int(0, shape.kinds - 1);
       const posted = now - int(20, 40) * DAY_MS;
-      q.task.run(taskId++, poolId, project.id, kindBase + kind, taskTitle(rand), int(2, 8) * 500, kindWeights[kind]!, posted, project.coordinators[0]!, null, 10 * DAY_MS, posted + 10 * DAY_MS, project.coordinators[0]!, null, null);
+      q.task.run(
+        taskId++,
+        poolId,
+        project.id,
+        kindBase + kind,
+        taskTitle(rand),
+        int(2, 8) * 500,
+        kindWeights[kind]!,
+        posted,
+        project.coordinators[0]!,
+        null,
+        10 * DAY_MS,
+        posted + 10 * DAY_MS,
+        project.coordinators[0]!,
+        null,
+        null,
+      );
       count("tasks");
     }
     for (const g of perUnit) {
-      if (g.round) closedRounds.push({ id: g.round.id, good: g.id, opened: g.round.opened, closes: g.round.opened + 24 * HOUR_MS, closed: g.round.opened + 24 * HOUR_MS, clearing: g.round.clearing, supply: g.round.supply, allocated: g.round.allocated });
+      if (g.round)
+        closedRounds.push({
+          id: g.round.id,
+          good: g.id,
+          opened: g.round.opened,
+          closes: g.round.opened + 24 * HOUR_MS,
+          closed: g.round.opened + 24 * HOUR_MS,
+          clearing: g.round.clearing,
+          supply: g.round.supply,
+          allocated: g.round.allocated,
+        });
     }
     const closeRound = sqlite.prepare("UPDATE rounds SET closed_at = ?, clearing_weight = ?, supply = ?, allocated = ? WHERE id = ?");
     for (const r of closedRounds) closeRound.run(r.closed, r.clearing, r.supply, r.allocated, r.id);
@@ -472,9 +698,41 @@ export function generatePool(sqlite: Database.Database, f: FixtureInput): Fixtur
       let worker = int(0, shape.members - 1);
       while (project.coordinators.includes(memberIds[worker]!)) worker = int(0, shape.members - 1);
       const id = taskId++;
-      q.task.run(id, poolId, project.id, kindBase + kind, taskTitle(rand), estimate, kindWeights[kind]!, posted, project.coordinators[0]!, null, claimed - posted, null, null, null, null);
+      q.task.run(
+        id,
+        poolId,
+        project.id,
+        kindBase + kind,
+        taskTitle(rand),
+        estimate,
+        kindWeights[kind]!,
+        posted,
+        project.coordinators[0]!,
+        null,
+        claimed - posted,
+        null,
+        null,
+        null,
+        null,
+      );
       const reported = i % 2 === 1;
-      q.claim.run(id, memberIds[worker]!, kindWeights[kind]!, reported ? "reported" : "active", claimed, claimed + 7 * DAY_MS, reported ? claimed + HOUR_MS : null, reported ? estimate : null, null, null, null, null, null, null, null);
+      q.claim.run(
+        id,
+        memberIds[worker]!,
+        kindWeights[kind]!,
+        reported ? "reported" : "active",
+        claimed,
+        claimed + 7 * DAY_MS,
+        reported ? claimed + HOUR_MS : null,
+        reported ? estimate : null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+      );
       if (reported) reportedClaims.push({ task: id, handle: `m${worker}`, coordinator: user(memberIndexOf.get(project.coordinators[0]!)!) });
       else activeClaims.push({ task: id, user: user(worker) });
       count("tasks");
@@ -487,7 +745,23 @@ export function generatePool(sqlite: Database.Database, f: FixtureInput): Fixtur
       const posted = now - int(1, 60 * 24) * HOUR_MS;
       const good = rand() < 0.1 ? pick(producible) : null;
       const id = taskId++;
-      q.task.run(id, poolId, project.id, kindBase + kind, taskTitle(rand), int(2, 8) * 500, kindWeights[kind]!, posted, project.coordinators[0]!, posted, 0, null, null, good?.id ?? null, good ? int(1, 10) : null);
+      q.task.run(
+        id,
+        poolId,
+        project.id,
+        kindBase + kind,
+        taskTitle(rand),
+        int(2, 8) * 500,
+        kindWeights[kind]!,
+        posted,
+        project.coordinators[0]!,
+        posted,
+        0,
+        null,
+        null,
+        good?.id ?? null,
+        good ? int(1, 10) : null,
+      );
       openTasks.push(id);
       project.open++;
       count("tasks");
@@ -508,7 +782,16 @@ export function generatePool(sqlite: Database.Database, f: FixtureInput): Fixtur
       const id = `${f.platform}:$w${i}`;
       const data = replyData(rand, i, projects[i % shape.projects]!.slug);
       const fingerprint = fingerprintOf(rand);
-      q.reply.run(id, f.platform, JSON.stringify({ room: `!lobby:${f.domain}`, event: `$w${i}` }), JSON.stringify({ ok: true, command: data.command, data: data.data }), at, at + 400, user(m), fingerprint);
+      q.reply.run(
+        id,
+        f.platform,
+        JSON.stringify({ room: `!lobby:${f.domain}`, event: `$w${i}` }),
+        JSON.stringify({ ok: true, command: data.command, data: data.data }),
+        at,
+        at + 400,
+        user(m),
+        fingerprint,
+      );
       count("replies");
       if (data.mutates) {
         q.requestRow.run(id, data.command, memberIds[m]!, JSON.stringify(data.data), at, fingerprint);
@@ -518,17 +801,36 @@ export function generatePool(sqlite: Database.Database, f: FixtureInput): Fixtur
     for (let i = 0; i < Math.round(weekly / 3); i++) {
       const at = since + Math.floor((i / (weekly / 3)) * 7 * DAY_MS);
       const project = projects[i % shape.projects]!;
-      const body = JSON.stringify({ task: openTasks[i % openTasks.length], title: "Sort the crates", project: project.slug, kind: "cleaning", weight: 1_100_000, estimate: 2000, slots: 1, by: `m${i % shape.members}`, dueAt: null });
+      const body = JSON.stringify({
+        task: openTasks[i % openTasks.length],
+        title: "Sort the crates",
+        project: project.slug,
+        kind: "cleaning",
+        weight: 1_100_000,
+        estimate: 2000,
+        slots: 1,
+        by: `m${i % shape.members}`,
+        dueAt: null,
+      });
       for (const room of [lobby.id, project.room]) q.outbox.run(room, "task", body, at, at + 300);
       count("outbox", 2);
     }
     for (let i = 0; i < Math.round(weekly / 10); i++) {
       const at = since + Math.floor((i / (weekly / 10)) * 7 * DAY_MS);
-      q.note.run(poolId, memberIds[i % shape.members]!, "allocated", JSON.stringify({ good: goods[i % goods.length]!.name, qty: 1, cost: 240, clearing: 1_200_000 }), at, at + 500);
+      q.note.run(
+        poolId,
+        memberIds[i % shape.members]!,
+        "allocated",
+        JSON.stringify({ good: goods[i % goods.length]!.name, qty: 1, cost: 240, clearing: 1_200_000 }),
+        at,
+        at + 500,
+      );
       count("member_notes");
     }
     for (const room of [{ id: lobby.id, project: null as string | null }, ...projects.map((p) => ({ id: p.room, project: p.slug }))]) {
-      const tasks = openTasks.slice(0, 10).map((id) => ({ id, title: "Sort the crates", project: "p0", kind: "cleaning", weight: 1_100_000, estimate: 2000, taken: 0, slots: 1 }));
+      const tasks = openTasks
+        .slice(0, 10)
+        .map((id) => ({ id, title: "Sort the crates", project: "p0", kind: "cleaning", weight: 1_100_000, estimate: 2000, taken: 0, slots: 1 }));
       q.board.run(room.id, JSON.stringify({ pool: "Bench", project: room.project, tasks, open: openTasks.length }), now - HOUR_MS, `$board-${room.id}`);
       count("boards");
     }
@@ -536,7 +838,9 @@ export function generatePool(sqlite: Database.Database, f: FixtureInput): Fixtur
     if (f.console) {
       q.identity.run("console", f.console.user, f.adminId, start);
       sqlite
-        .prepare("INSERT INTO rooms (platform, external_id, pool_id, project_id, is_lobby, bound_at, bound_by, unreachable_since) VALUES ('console', ?, ?, NULL, 0, ?, ?, NULL)")
+        .prepare(
+          "INSERT INTO rooms (platform, external_id, pool_id, project_id, is_lobby, bound_at, bound_by, unreachable_since) VALUES ('console', ?, ?, NULL, 0, ?, ?, NULL)",
+        )
         .run(f.console.room, poolId, start, f.adminId);
       count("identities");
       count("rooms");
@@ -550,7 +854,13 @@ export function generatePool(sqlite: Database.Database, f: FixtureInput): Fixtur
       shape,
       rows,
       memberUsers: memberIds.map((_, i) => user(i)),
-      projects: projects.map((p) => ({ id: p.id, slug: p.slug, coordinators: p.coordinators.map((c) => user(memberIndexOf.get(c)!)), room: p.roomUser, openTasks: p.open })),
+      projects: projects.map((p) => ({
+        id: p.id,
+        slug: p.slug,
+        coordinators: p.coordinators.map((c) => user(memberIndexOf.get(c)!)),
+        room: p.roomUser,
+        openTasks: p.open,
+      })),
       openTasks,
       activeClaims,
       reportedClaims,
@@ -575,18 +885,55 @@ function fingerprintOf(rand: () => number): string {
 
 /** An answer as the bot stores it, of the size and shape of a real one (a task, a balance, a good). */
 function replyData(rand: () => number, i: number, project: string): { command: string; mutates: boolean; data: unknown } {
-  const task = { id: 1000 + i, title: taskTitle(rand), project, kind: "cleaning", estimate: 2000, slots: 1, state: "claimed", overdue: false, weight: 1_100_000, postedWeight: 1_000_000, postedAt: 1_795_770_180_000, postedBy: "m1", dueAt: null, openMs: 120_000, nextRiseAt: null, growth: 1_100_000, cap: 4_000_000 };
+  const task = {
+    id: 1000 + i,
+    title: taskTitle(rand),
+    project,
+    kind: "cleaning",
+    estimate: 2000,
+    slots: 1,
+    state: "claimed",
+    overdue: false,
+    weight: 1_100_000,
+    postedWeight: 1_000_000,
+    postedAt: 1_795_770_180_000,
+    postedBy: "m1",
+    dueAt: null,
+    openMs: 120_000,
+    nextRiseAt: null,
+    growth: 1_100_000,
+    cap: 4_000_000,
+  };
   switch (i % 5) {
     case 0:
       return { command: "me balance", mutates: false, data: { balance: 12_500, creditLimit: 10_000, available: 22_500, overdue: [] } };
     case 1:
-      return { command: "task claim", mutates: true, data: { outcome: "claimed", task, claim: { id: 5000 + i, weight: 1_100_000, expiresAt: 1_796_375_100_000 } } };
+      return {
+        command: "task claim",
+        mutates: true,
+        data: { outcome: "claimed", task, claim: { id: 5000 + i, weight: 1_100_000, expiresAt: 1_796_375_100_000 } },
+      };
     case 2:
       return { command: "task done", mutates: true, data: { task, hours: 2000, note: null } };
     case 3:
-      return { command: "task show", mutates: false, data: { task, claims: [{ member: "m2", status: "active", weight: 1_100_000 }], why: { kind: 1_000_000, days: 1, growth: 1_100_000 } } };
+      return {
+        command: "task show",
+        mutates: false,
+        data: { task, claims: [{ member: "m2", status: "active", weight: 1_100_000 }], why: { kind: 1_000_000, days: 1, growth: 1_100_000 } },
+      };
     default:
-      return { command: "good request", mutates: true, data: { request: { id: 9000 + i, goodId: 3, memberId: 7, qty: 1, weight: 1_000_000, filled: 1, status: "allocated" }, good: { name: "bread-3", project, stock: 12, effort: 300 }, cost: 300, round: null, was: null, allocated: null } };
+      return {
+        command: "good request",
+        mutates: true,
+        data: {
+          request: { id: 9000 + i, goodId: 3, memberId: 7, qty: 1, weight: 1_000_000, filled: 1, status: "allocated" },
+          good: { name: "bread-3", project, stock: 12, effort: 300 },
+          cost: 300,
+          round: null,
+          was: null,
+          allocated: null,
+        },
+      };
   }
 }
 
@@ -595,7 +942,10 @@ function replyData(rand: () => number, i: number, project: string): { command: s
  * then new members (with an identity, a membership and an empty account) until there are
  * enough. Each bid is one unit at a weight between 1 and 2, payable within the credit limit.
  */
-export function addRoundBids(sqlite: Database.Database, o: { poolId: number; goodId: number; requests: number; platform: string; domain: string; now: number; seed: number }): { members: number; requests: number } {
+export function addRoundBids(
+  sqlite: Database.Database,
+  o: { poolId: number; goodId: number; requests: number; platform: string; domain: string; now: number; seed: number },
+): { members: number; requests: number } {
   const rand = rng(o.seed);
   return sqlite
     .transaction(() => {
@@ -617,8 +967,12 @@ export function addRoundBids(sqlite: Database.Database, o: { poolId: number; goo
         added++;
       }
       const opened = o.now - HOUR_MS;
-      sqlite.prepare("INSERT INTO rounds (good_id, opened_at, closes_at, closed_at, clearing_weight, supply, allocated) VALUES (?, ?, ?, NULL, NULL, NULL, NULL)").run(o.goodId, opened, opened + 24 * HOUR_MS);
-      const request = sqlite.prepare("INSERT INTO good_requests (good_id, member_id, qty, filled, weight, status, created_at, closed_at, bid_at) VALUES (?, ?, 1, 0, ?, 'pending', ?, NULL, NULL)");
+      sqlite
+        .prepare("INSERT INTO rounds (good_id, opened_at, closes_at, closed_at, clearing_weight, supply, allocated) VALUES (?, ?, ?, NULL, NULL, NULL, NULL)")
+        .run(o.goodId, opened, opened + 24 * HOUR_MS);
+      const request = sqlite.prepare(
+        "INSERT INTO good_requests (good_id, member_id, qty, filled, weight, status, created_at, closed_at, bid_at) VALUES (?, ?, 1, 0, ?, 'pending', ?, NULL, NULL)",
+      );
       ids.forEach((id, i) => request.run(o.goodId, id, (100 + Math.floor(rand() * 101)) * 10_000, opened + Math.floor((i / ids.length) * 50 * 60_000)));
       return { members: added, requests: ids.length };
     })

@@ -39,7 +39,9 @@ export class ImportRefused extends Error {
 }
 
 /** Every table of the schema, by name (the foreign keys are checked at the end of an import, so order does not matter). */
-export const EXPORT_TABLES: ReadonlyArray<{ readonly name: string; readonly table: SQLiteTable; readonly fields: readonly string[] }> = (Object.values(schema) as unknown[])
+export const EXPORT_TABLES: ReadonlyArray<{ readonly name: string; readonly table: SQLiteTable; readonly fields: readonly string[] }> = (
+  Object.values(schema) as unknown[]
+)
   .filter((x): x is SQLiteTable => is(x, SQLiteTable))
   .map((table) => ({ name: getTableName(table), table, fields: Object.keys(getTableColumns(table)) }));
 
@@ -48,7 +50,8 @@ function journal(): Array<{ tag: string; when: number }> {
 }
 
 function lastMigration(db: SqliteDb): string {
-  const row = db.$client.prepare("SELECT created_at AS at FROM __drizzle_migrations ORDER BY created_at DESC LIMIT 1").get() as { at: number | string } | undefined;
+  const row = db.$client.prepare("SELECT created_at AS at FROM __drizzle_migrations ORDER BY created_at DESC LIMIT 1").get() as
+    { at: number | string } | undefined;
   const at = row ? Number(row.at) : -1;
   return journal().find((e) => e.when === at)?.tag ?? String(at);
 }
@@ -85,10 +88,13 @@ export function readExportDocument(value: unknown): ExportDocument {
   if (typeof value !== "object" || value === null || Array.isArray(value)) throw invalid("the file is not a d-pool export (expected a JSON object)");
   const d = value as Record<string, unknown>;
   if (d.format !== EXPORT_FORMAT) throw invalid(`the file is not a d-pool export (format is not "${EXPORT_FORMAT}")`);
-  if (d.version !== EXPORT_VERSION) throw invalid(`export version ${JSON.stringify(d.version)} is not one this d-pool reads (it reads version ${EXPORT_VERSION})`);
+  if (d.version !== EXPORT_VERSION)
+    throw invalid(`export version ${JSON.stringify(d.version)} is not one this d-pool reads (it reads version ${EXPORT_VERSION})`);
   const tags = journal().map((e) => e.tag);
   if (typeof d.migration !== "string" || !tags.includes(d.migration)) {
-    throw invalid(`the export was made by a d-pool with a database schema this one does not know (${JSON.stringify(d.migration)}): import it with that version or a newer one`);
+    throw invalid(
+      `the export was made by a d-pool with a database schema this one does not know (${JSON.stringify(d.migration)}): import it with that version or a newer one`,
+    );
   }
   if (typeof d.tables !== "object" || d.tables === null || Array.isArray(d.tables)) throw invalid("the export has no tables");
   const known = new Map(EXPORT_TABLES.map((t) => [t.name, new Set(t.fields)]));

@@ -67,8 +67,17 @@ type Sqlite = SqliteStore["db"]["$client"];
  * rowid order, which is the order they were made in.
  */
 function tablesInOrder(db: Sqlite): string[] {
-  const names = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '\\_\\_drizzle%' ESCAPE '\\' ORDER BY name").all() as Array<{ name: string }>).map((r) => r.name);
-  const parents = new Map(names.map((n) => [n, new Set((db.prepare(`PRAGMA foreign_key_list("${n}")`).all() as Array<{ table: string }>).map((f) => f.table).filter((t) => t !== n))]));
+  const names = (
+    db
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '\\_\\_drizzle%' ESCAPE '\\' ORDER BY name")
+      .all() as Array<{ name: string }>
+  ).map((r) => r.name);
+  const parents = new Map(
+    names.map((n) => [
+      n,
+      new Set((db.prepare(`PRAGMA foreign_key_list("${n}")`).all() as Array<{ table: string }>).map((f) => f.table).filter((t) => t !== n)),
+    ]),
+  );
   const out: string[] = [];
   const placed = new Set<string>();
   while (out.length < names.length) {
@@ -84,7 +93,9 @@ function tablesInOrder(db: Sqlite): string[] {
 
 /** The boolean columns of the target's tables: SQLite keeps them as 0 and 1. */
 async function booleanColumns(client: pg.PoolClient): Promise<Set<string>> {
-  const r = await client.query<{ t: string; c: string }>("SELECT table_name AS t, column_name AS c FROM information_schema.columns WHERE table_schema = 'public' AND data_type = 'boolean'");
+  const r = await client.query<{ t: string; c: string }>(
+    "SELECT table_name AS t, column_name AS c FROM information_schema.columns WHERE table_schema = 'public' AND data_type = 'boolean'",
+  );
   return new Set(r.rows.map((x) => `${x.t}.${x.c}`));
 }
 
@@ -97,8 +108,10 @@ const CHUNK_PARAMS = 30_000;
  * holds any row already; nothing is written then.
  */
 export async function migrateToPostgres(from: string, to: string): Promise<MigrateResult> {
-  if (!existsSync(from) || !statSync(from).isFile()) throw new MigrateRefused("no_file", `there is no SQLite file ${from}: give the pool's database file with --from (./data/dpool.sqlite by default)`);
-  if (!/^postgres(ql)?:\/\//i.test(to)) throw new MigrateRefused("bad_url", `--to must be a PostgreSQL address such as postgres://dpool@localhost:5432/dpool, not "${redactUrl(to).slice(0, 80)}"`);
+  if (!existsSync(from) || !statSync(from).isFile())
+    throw new MigrateRefused("no_file", `there is no SQLite file ${from}: give the pool's database file with --from (./data/dpool.sqlite by default)`);
+  if (!/^postgres(ql)?:\/\//i.test(to))
+    throw new MigrateRefused("bad_url", `--to must be a PostgreSQL address such as postgres://dpool@localhost:5432/dpool, not "${redactUrl(to).slice(0, 80)}"`);
   // Opening the file brings an older one up to date first, as every start does.
   const source = new SqliteStore(from);
   let pool: pg.Pool | undefined;
@@ -106,7 +119,10 @@ export async function migrateToPostgres(from: string, to: string): Promise<Migra
     try {
       pool = await openPg(to, { max: 2 });
     } catch (e) {
-      throw new MigrateRefused("unreachable", `cannot open the PostgreSQL database ${redactUrl(to)}: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]} (create it with createdb, and check the address)`);
+      throw new MigrateRefused(
+        "unreachable",
+        `cannot open the PostgreSQL database ${redactUrl(to)}: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]} (create it with createdb, and check the address)`,
+      );
     }
     const db = source.db.$client;
     const tables = tablesInOrder(db);
@@ -119,11 +135,19 @@ export async function migrateToPostgres(from: string, to: string): Promise<Migra
         for (const table of tables) {
           const r = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${table}"`);
           const n = r.rows[0]?.n ?? 0;
-          if (n > 0) throw new MigrateRefused("not_empty", `the PostgreSQL database ${redactUrl(to)} is not empty (${n} rows in ${table}): give a new, empty database (createdb dpool_new) or drop this one's tables first`);
+          if (n > 0)
+            throw new MigrateRefused(
+              "not_empty",
+              `the PostgreSQL database ${redactUrl(to)} is not empty (${n} rows in ${table}): give a new, empty database (createdb dpool_new) or drop this one's tables first`,
+            );
         }
         const booleans = await booleanColumns(client);
         const identities = new Set(
-          (await client.query<{ t: string }>("SELECT table_name AS t FROM information_schema.columns WHERE table_schema = 'public' AND column_name = 'id' AND is_identity = 'YES'")).rows.map((r) => r.t),
+          (
+            await client.query<{ t: string }>(
+              "SELECT table_name AS t FROM information_schema.columns WHERE table_schema = 'public' AND column_name = 'id' AND is_identity = 'YES'",
+            )
+          ).rows.map((r) => r.t),
         );
         for (const table of tables) {
           const columns = (db.prepare(`PRAGMA table_info("${table}")`).all() as Array<{ name: string }>).map((c) => c.name);
@@ -139,7 +163,9 @@ export async function migrateToPostgres(from: string, to: string): Promise<Migra
             batch = [];
           };
           for (const row of db.prepare(`SELECT ${list} FROM "${table}" ORDER BY rowid`).raw().iterate() as IterableIterator<unknown[]>) {
-            batch.push(row.map((v, j) => (v !== null && booleans.has(`${table}.${columns[j]}`) ? v === 1 || v === true : typeof v === "bigint" ? Number(v) : v)));
+            batch.push(
+              row.map((v, j) => (v !== null && booleans.has(`${table}.${columns[j]}`) ? v === 1 || v === true : typeof v === "bigint" ? Number(v) : v)),
+            );
             if (batch.length >= perStatement) await flush();
           }
           await flush();
@@ -169,7 +195,10 @@ export async function migrateToPostgres(from: string, to: string): Promise<Migra
       await target.close();
     }
     if (JSON.stringify(sourceAudit) !== JSON.stringify(targetAudit)) {
-      throw new MigrateRefused("audit_differs", `the copy's audit differs from the file's (file ${JSON.stringify(sourceAudit)}, copy ${JSON.stringify(targetAudit)}): keep using the file and report this`);
+      throw new MigrateRefused(
+        "audit_differs",
+        `the copy's audit differs from the file's (file ${JSON.stringify(sourceAudit)}, copy ${JSON.stringify(targetAudit)}): keep using the file and report this`,
+      );
     }
     return { tables: copied, source: sourceAudit, target: targetAudit };
   } finally {
@@ -192,13 +221,19 @@ export async function migrateCommand(argv: readonly string[], out: (s: string) =
     const a = argv[i]!;
     const [flag, inline] = a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a, undefined];
     if (flag === "--json") continue;
-    if (flag !== "--from" && flag !== "--to") return fail("usage", `unknown option ${a.slice(0, 40)}: type dpool migrate-to-postgres --from FILE --to postgres://...`, 2);
+    if (flag !== "--from" && flag !== "--to")
+      return fail("usage", `unknown option ${a.slice(0, 40)}: type dpool migrate-to-postgres --from FILE --to postgres://...`, 2);
     const v = inline ?? argv[++i];
     if (v === undefined || v === "") return fail("usage", `${flag} needs a value: type dpool migrate-to-postgres --from FILE --to postgres://...`, 2);
     if (flag === "--from") from = v;
     else to = v;
   }
-  if (from === undefined || to === undefined) return fail("usage", `give both --from FILE and --to postgres://...: dpool migrate-to-postgres --from ./data/dpool.sqlite --to postgres://dpool@localhost:5432/dpool`, 2);
+  if (from === undefined || to === undefined)
+    return fail(
+      "usage",
+      `give both --from FILE and --to postgres://...: dpool migrate-to-postgres --from ./data/dpool.sqlite --to postgres://dpool@localhost:5432/dpool`,
+      2,
+    );
   try {
     const r = await migrateToPostgres(from, to);
     const rows = Object.values(r.tables).reduce((a, b) => a + b, 0);
@@ -207,13 +242,20 @@ export async function migrateCommand(argv: readonly string[], out: (s: string) =
       return 0;
     }
     out(`copied ${rows} rows of ${Object.keys(r.tables).length} tables from ${from} to ${redactUrl(to)}`);
-    for (const [side, audits] of [["file", r.source], ["PostgreSQL", r.target]] as const) {
-      for (const a of audits) out(`audit (${side}) pool ${a.poolId}: ${a.accounts} accounts, ${a.entries} entries, sum ${a.sum}, ${a.balanced ? "balanced" : `NOT balanced (${a.mismatched} accounts differ)`}`);
+    for (const [side, audits] of [
+      ["file", r.source],
+      ["PostgreSQL", r.target],
+    ] as const) {
+      for (const a of audits)
+        out(
+          `audit (${side}) pool ${a.poolId}: ${a.accounts} accounts, ${a.entries} entries, sum ${a.sum}, ${a.balanced ? "balanced" : `NOT balanced (${a.mismatched} accounts differ)`}`,
+        );
       if (audits.length === 0) out(`audit (${side}): no pools`);
     }
     return 0;
   } catch (e) {
-    if (e instanceof MigrateRefused) return fail(e.reason, e.message, e.reason === "not_empty" || e.reason === "audit_differs" ? 1 : e.reason === "bad_url" ? 2 : 3);
+    if (e instanceof MigrateRefused)
+      return fail(e.reason, e.message, e.reason === "not_empty" || e.reason === "audit_differs" ? 1 : e.reason === "bad_url" ? 2 : 3);
     const message = (e instanceof Error ? e.message : String(e)).split("\n")[0]!;
     return fail("database", `the migration stopped and PostgreSQL was left as it was: ${message}`, 3);
   }

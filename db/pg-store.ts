@@ -213,7 +213,18 @@ function scopeParams(scope: OpenTaskScope): Record<string, number> {
 const BULK = 500;
 
 const ENTRY_COLUMNS = ["pool_id", "from_account", "to_account", "amount", "kind", "memo", "reverses", "request_id", "created_at", "created_by"];
-const entryValues = (e: Omit<EntryRow, "id">) => [e.poolId, e.fromAccount, e.toAccount, e.amount, e.kind, e.memo, e.reverses, e.requestId, e.createdAt, e.createdBy];
+const entryValues = (e: Omit<EntryRow, "id">) => [
+  e.poolId,
+  e.fromAccount,
+  e.toAccount,
+  e.amount,
+  e.kind,
+  e.memo,
+  e.reverses,
+  e.requestId,
+  e.createdAt,
+  e.createdBy,
+];
 
 function makeTx(c: Conn): Tx {
   /** Inserts rows many at a time; the new ids in order (RETURNING gives them in the order of VALUES). */
@@ -246,7 +257,10 @@ function makeTx(c: Conn): Tx {
   const updateRow = async (table: Table, name: string, id: number, p: Readonly<Record<string, unknown>>): Promise<void> => {
     const keys = Object.keys(p).filter((k) => p[k] !== undefined && columnOf(table, k) !== undefined);
     if (keys.length === 0) return;
-    await c.run(`UPDATE ${name} SET ${keys.map((k, i) => `"${columnOf(table, k)}" = $${i + 1}`).join(", ")} WHERE id = $${keys.length + 1}`, [...keys.map((k) => p[k]), id]);
+    await c.run(`UPDATE ${name} SET ${keys.map((k, i) => `"${columnOf(table, k)}" = $${i + 1}`).join(", ")} WHERE id = $${keys.length + 1}`, [
+      ...keys.map((k) => p[k]),
+      id,
+    ]);
   };
   /** Moves each account's balance once by the sum of its entries' amounts. */
   const moveBalances = async (es: ReadonlyArray<Omit<EntryRow, "id">>): Promise<void> => {
@@ -282,10 +296,15 @@ function makeTx(c: Conn): Tx {
     },
 
     async identity(platform, externalId) {
-      return c.one<IdentityRow>('SELECT platform, external_id AS "externalId", member_id AS "memberId" FROM identities WHERE platform = $1 AND external_id = $2', [platform, externalId]);
+      return c.one<IdentityRow>(
+        'SELECT platform, external_id AS "externalId", member_id AS "memberId" FROM identities WHERE platform = $1 AND external_id = $2',
+        [platform, externalId],
+      );
     },
     async identitiesOf(memberId) {
-      return c.all<IdentityRow>('SELECT platform, external_id AS "externalId", member_id AS "memberId" FROM identities WHERE member_id = $1 ORDER BY id', [memberId]);
+      return c.all<IdentityRow>('SELECT platform, external_id AS "externalId", member_id AS "memberId" FROM identities WHERE member_id = $1 ORDER BY id', [
+        memberId,
+      ]);
     },
     async insertMember(handle, createdAt) {
       return insertRow(t.members, "members", { handle, createdAt });
@@ -386,7 +405,11 @@ function makeTx(c: Conn): Tx {
       return c.one<GoalRow>(`SELECT ${C.goals} FROM goals WHERE id = $1`, [id]);
     },
     async goals(poolId, filter) {
-      const where = ["pool_id = @poolId", ...(filter.projectId !== undefined ? ["project_id = @projectId"] : []), ...(filter.status !== undefined ? ["status = @status"] : [])];
+      const where = [
+        "pool_id = @poolId",
+        ...(filter.projectId !== undefined ? ["project_id = @projectId"] : []),
+        ...(filter.status !== undefined ? ["status = @status"] : []),
+      ];
       return c.all<GoalRow>(`SELECT ${C.goals} FROM goals WHERE ${where.join(" AND ")} ORDER BY id`, {
         poolId,
         ...(filter.projectId !== undefined ? { projectId: filter.projectId } : {}),
@@ -438,7 +461,10 @@ function makeTx(c: Conn): Tx {
       // As of a time: the running balance less what came in after it, plus what went out after
       // it, from the pool's entries dated later only (entries_pool; none when the round closes on time).
       const byAccount = new Set(found.map((f) => f.account.id));
-      const later = await c.all<{ from: number; to: number; amount: number }>('SELECT from_account AS "from", to_account AS "to", amount FROM entries WHERE pool_id = $1 AND created_at > $2', [poolId, asOf]);
+      const later = await c.all<{ from: number; to: number; amount: number }>(
+        'SELECT from_account AS "from", to_account AS "to", amount FROM entries WHERE pool_id = $1 AND created_at > $2',
+        [poolId, asOf],
+      );
       const net = new Map<number, number>();
       for (const { from, to, amount } of later) {
         if (byAccount.has(from)) net.set(from, (net.get(from) ?? 0) + amount);
@@ -555,7 +581,10 @@ function makeTx(c: Conn): Tx {
       return c.all<ClaimRow>(`SELECT ${C.claims} FROM claims WHERE status = 'active' AND expires_at <= $1 ORDER BY expires_at, id`, [now]);
     },
     async waitlistOf(taskId) {
-      return c.all<{ memberId: number; at: number }>('SELECT member_id AS "memberId", "at" FROM waitlist WHERE task_id = $1 AND left_at IS NULL ORDER BY "at", seq', [taskId]);
+      return c.all<{ memberId: number; at: number }>(
+        'SELECT member_id AS "memberId", "at" FROM waitlist WHERE task_id = $1 AND left_at IS NULL ORDER BY "at", seq',
+        [taskId],
+      );
     },
     async waitlistsOfTasks(taskIds) {
       if (taskIds.length === 0) return [];
@@ -568,7 +597,10 @@ function makeTx(c: Conn): Tx {
       return (await c.one("SELECT 1 FROM waitlist WHERE task_id = $1 AND member_id = $2", [taskId, memberId])) !== undefined;
     },
     async joinWaitlist(taskId, memberId, at) {
-      await c.run('INSERT INTO waitlist (task_id, member_id, "at", left_at) VALUES ($1, $2, $3, NULL) ON CONFLICT (task_id, member_id) DO UPDATE SET left_at = NULL', [taskId, memberId, at]);
+      await c.run(
+        'INSERT INTO waitlist (task_id, member_id, "at", left_at) VALUES ($1, $2, $3, NULL) ON CONFLICT (task_id, member_id) DO UPDATE SET left_at = NULL',
+        [taskId, memberId, at],
+      );
     },
     async leaveWaitlist(taskId, memberId, at) {
       await c.run("UPDATE waitlist SET left_at = $1 WHERE task_id = $2 AND member_id = $3 AND left_at IS NULL", [at, taskId, memberId]);
@@ -584,7 +616,11 @@ function makeTx(c: Conn): Tx {
       return c.one<GoodRow>(`SELECT ${C.goods} FROM goods WHERE pool_id = $1 AND name = $2`, [poolId, name]);
     },
     async goods(poolId, filter) {
-      const where = ["pool_id = @poolId", ...(filter.projectId !== undefined ? ["project_id = @projectId"] : []), ...(filter.sector !== undefined ? ["sector = @sector"] : [])];
+      const where = [
+        "pool_id = @poolId",
+        ...(filter.projectId !== undefined ? ["project_id = @projectId"] : []),
+        ...(filter.sector !== undefined ? ["sector = @sector"] : []),
+      ];
       return c.all<GoodRow>(`SELECT ${C.goods} FROM goods WHERE ${where.join(" AND ")} ORDER BY name COLLATE "C"`, {
         poolId,
         ...(filter.projectId !== undefined ? { projectId: filter.projectId } : {}),
@@ -665,10 +701,17 @@ function makeTx(c: Conn): Tx {
       return c.one<RoundRow>(`SELECT ${C.rounds} FROM rounds WHERE good_id = $1 AND closed_at IS NULL LIMIT 1`, [goodId]);
     },
     async lastClosedRound(goodId) {
-      return c.one<RoundRow>(`SELECT ${C.rounds} FROM rounds WHERE good_id = $1 AND closed_at IS NOT NULL AND clearing_weight IS NOT NULL ORDER BY closed_at DESC, id DESC LIMIT 1`, [goodId]);
+      return c.one<RoundRow>(
+        `SELECT ${C.rounds} FROM rounds WHERE good_id = $1 AND closed_at IS NOT NULL AND clearing_weight IS NOT NULL ORDER BY closed_at DESC, id DESC LIMIT 1`,
+        [goodId],
+      );
     },
     async roundsClosed(goodId, from, to) {
-      return c.all<RoundRow>(`SELECT ${C.rounds} FROM rounds WHERE good_id = $1 AND closed_at >= $2 AND closed_at < $3 ORDER BY closed_at, id`, [goodId, from, to]);
+      return c.all<RoundRow>(`SELECT ${C.rounds} FROM rounds WHERE good_id = $1 AND closed_at >= $2 AND closed_at < $3 ORDER BY closed_at, id`, [
+        goodId,
+        from,
+        to,
+      ]);
     },
     async insertRound(r) {
       return insertRow(t.rounds, "rounds", r);
@@ -803,13 +846,22 @@ function makeTx(c: Conn): Tx {
     },
     async setRoomMute(roomId, kind, muted) {
       if (muted === null) await c.run("DELETE FROM room_mutes WHERE room_id = $1 AND kind = $2", [roomId, kind]);
-      else await c.run("INSERT INTO room_mutes (room_id, kind, muted_at, muted_by) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", [roomId, kind, muted.at, muted.by]);
+      else
+        await c.run("INSERT INTO room_mutes (room_id, kind, muted_at, muted_by) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", [
+          roomId,
+          kind,
+          muted.at,
+          muted.by,
+        ]);
     },
     async board(roomId) {
       return c.one(`SELECT ${C.boards} FROM boards WHERE room_id = $1`, [roomId]);
     },
     async putBoard(roomId, body, at) {
-      await c.run("INSERT INTO boards (room_id, body, updated_at) VALUES ($1, $2, $3) ON CONFLICT (room_id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at", [roomId, body, at]);
+      await c.run(
+        "INSERT INTO boards (room_id, body, updated_at) VALUES ($1, $2, $3) ON CONFLICT (room_id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
+        [roomId, body, at],
+      );
     },
     async openTasks(poolId) {
       return c.all<OpenTaskRow>(
@@ -838,7 +890,11 @@ function makeTx(c: Conn): Tx {
       );
     },
     async taskPage(scope, state, limit, offset) {
-      const where = ["t.pool_id = @poolId", ...(scope.projectId === undefined ? [] : ["t.project_id = @projectId"]), ...(scope.kindId === undefined ? [] : ["t.kind_id = @kindId"])].join(" AND ");
+      const where = [
+        "t.pool_id = @poolId",
+        ...(scope.projectId === undefined ? [] : ["t.project_id = @projectId"]),
+        ...(scope.kindId === undefined ? [] : ["t.kind_id = @kindId"]),
+      ].join(" AND ");
       const listed = {
         all: "true",
         overdue: "s.overdue AND s.rank <= 1",
@@ -857,7 +913,12 @@ function makeTx(c: Conn): Tx {
                   t.open_ms + CASE WHEN t.open_since IS NULL THEN 0 ELSE GREATEST(0, LEAST(@now::bigint, coalesce(t.due_at, @now::bigint)) - t.open_since) END AS open
            FROM tasks t LEFT JOIN c ON c.task_id = t.id WHERE ${where}
          )`;
-      const params = { poolId: scope.poolId, now: scope.now, ...(scope.projectId === undefined ? {} : { projectId: scope.projectId }), ...(scope.kindId === undefined ? {} : { kindId: scope.kindId }) };
+      const params = {
+        poolId: scope.poolId,
+        now: scope.now,
+        ...(scope.projectId === undefined ? {} : { projectId: scope.projectId }),
+        ...(scope.kindId === undefined ? {} : { kindId: scope.kindId }),
+      };
       const rows = await c.all<{ id: number; total: number }>(
         `${ranked} SELECT s.id, count(*) OVER () AS total FROM s WHERE ${listed} ORDER BY s.rank, s.open DESC, s.id LIMIT @limit OFFSET @offset`,
         { ...params, limit, offset },
@@ -870,7 +931,10 @@ function makeTx(c: Conn): Tx {
     },
     async openTasksPerKind(poolId, now) {
       const scope = { poolId, now };
-      return c.all<{ kindId: number; open: number }>(`SELECT t.kind_id AS "kindId", count(*) AS open FROM tasks t WHERE ${openScope(scope)} GROUP BY t.kind_id ORDER BY t.kind_id`, scopeParams(scope));
+      return c.all<{ kindId: number; open: number }>(
+        `SELECT t.kind_id AS "kindId", count(*) AS open FROM tasks t WHERE ${openScope(scope)} GROUP BY t.kind_id ORDER BY t.kind_id`,
+        scopeParams(scope),
+      );
     },
     async markBoards(poolId, at) {
       // GREATEST leaves out a null: the first mark is `at`.
@@ -886,13 +950,17 @@ function makeTx(c: Conn): Tx {
       await c.run("DELETE FROM boards WHERE room_id = $1", [roomId]);
     },
     async noticedTasks(roomId) {
-      return (await c.all<{ taskId: number }>('SELECT task_id AS "taskId" FROM room_notices WHERE room_id = $1 ORDER BY task_id', [roomId])).map((r) => r.taskId);
+      return (await c.all<{ taskId: number }>('SELECT task_id AS "taskId" FROM room_notices WHERE room_id = $1 ORDER BY task_id', [roomId])).map(
+        (r) => r.taskId,
+      );
     },
     async insertNotice(n) {
       await c.run("INSERT INTO room_notices (room_id, task_id, noticed_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", [n.roomId, n.taskId, n.noticedAt]);
     },
     async lastOutboxAt(roomId, kind) {
-      return (await c.one<{ at: number }>('SELECT created_at AS "at" FROM outbox WHERE room_id = $1 AND kind = $2 ORDER BY created_at DESC LIMIT 1', [roomId, kind]))?.at;
+      return (
+        await c.one<{ at: number }>('SELECT created_at AS "at" FROM outbox WHERE room_id = $1 AND kind = $2 ORDER BY created_at DESC LIMIT 1', [roomId, kind])
+      )?.at;
     },
 
     async insertNote(n) {
@@ -1002,7 +1070,9 @@ function makeTx(c: Conn): Tx {
       return { subscribers: r!.subscribers, onLoan: r!.onLoan };
     },
     async goodFlows(poolId, projectId, from, to) {
-      const rows = await c.all<GoodRow & { produced: number; producedSince: number; allocatedSince: number; requested: number; borrowed: number; lentSince: number; backSince: number }>(
+      const rows = await c.all<
+        GoodRow & { produced: number; producedSince: number; allocatedSince: number; requested: number; borrowed: number; lentSince: number; backSince: number }
+      >(
         `SELECT ${C.goods},
            (SELECT coalesce(sum(qty), 0) FROM productions WHERE good_id = goods.id AND "at" >= @from AND "at" < @to) AS produced,
            (SELECT coalesce(sum(qty), 0) FROM productions WHERE good_id = goods.id AND "at" >= @from) AS "producedSince",
@@ -1026,7 +1096,11 @@ function makeTx(c: Conn): Tx {
       }));
     },
     async goodRequestsMade(goodId, from, to) {
-      return c.all<GoodRequestRow>(`SELECT ${C.goodRequests} FROM good_requests WHERE good_id = $1 AND created_at >= $2 AND created_at < $3 ORDER BY id`, [goodId, from, to]);
+      return c.all<GoodRequestRow>(`SELECT ${C.goodRequests} FROM good_requests WHERE good_id = $1 AND created_at >= $2 AND created_at < $3 ORDER BY id`, [
+        goodId,
+        from,
+        to,
+      ]);
     },
   };
 }
@@ -1178,7 +1252,10 @@ export class PgStore implements Store {
 
   async markDelivered(ids: readonly number[], at: number): Promise<number[]> {
     if (ids.length === 0) return [];
-    const rows = await this.statement<{ id: number }>("UPDATE outbox SET delivered_at = $1 WHERE id = ANY($2::int[]) AND delivered_at IS NULL RETURNING id", [at, ids]);
+    const rows = await this.statement<{ id: number }>("UPDATE outbox SET delivered_at = $1 WHERE id = ANY($2::int[]) AND delivered_at IS NULL RETURNING id", [
+      at,
+      ids,
+    ]);
     return rows.map((r) => r.id);
   }
 
@@ -1195,7 +1272,10 @@ export class PgStore implements Store {
 
   async markNotesDelivered(ids: readonly number[], at: number): Promise<number[]> {
     if (ids.length === 0) return [];
-    const rows = await this.statement<{ id: number }>("UPDATE member_notes SET delivered_at = $1 WHERE id = ANY($2::int[]) AND delivered_at IS NULL RETURNING id", [at, ids]);
+    const rows = await this.statement<{ id: number }>(
+      "UPDATE member_notes SET delivered_at = $1 WHERE id = ANY($2::int[]) AND delivered_at IS NULL RETURNING id",
+      [at, ids],
+    );
     return rows.map((r) => r.id);
   }
 
@@ -1259,7 +1339,11 @@ export class PgStore implements Store {
         ? { text: "delivered_at = @at, claimed_by = NULL, claimed_until = NULL", at: outcome.delivered, failure: null }
         : "retryAt" in outcome
           ? { text: "claimed_by = NULL, claimed_until = @at, failure = @failure", at: outcome.retryAt, failure: outcome.error.slice(0, 500) }
-          : { text: "failed_at = @at, failure = @failure, claimed_by = NULL, claimed_until = NULL", at: outcome.failedAt, failure: outcome.reason.slice(0, 500) };
+          : {
+              text: "failed_at = @at, failure = @failure, claimed_by = NULL, claimed_until = NULL",
+              at: outcome.failedAt,
+              failure: outcome.reason.slice(0, 500),
+            };
     const [table, key] = ref.kind === "reply" ? ["replies", "request_id"] : ref.kind === "outbox" ? ["outbox", "id"] : ["member_notes", "id"];
     const params: Record<string, unknown> = { at: set.at, owner, id: ref.id };
     if (set.failure !== null) params.failure = set.failure;

@@ -231,7 +231,12 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
    * their defaults), as one prepared statement per set of fields; returns its id. `orIgnore`:
    * a row that would break a unique key is left out (ON CONFLICT DO NOTHING).
    */
-  const insertRow = (table: Parameters<typeof getTableColumns>[0], name: string, row: Readonly<Record<string, unknown>>, o: { orIgnore?: boolean } = {}): number => {
+  const insertRow = (
+    table: Parameters<typeof getTableColumns>[0],
+    name: string,
+    row: Readonly<Record<string, unknown>>,
+    o: { orIgnore?: boolean } = {},
+  ): number => {
     // As drizzle does: fields that are no column of the table, or undefined, are left out.
     const keys = Object.keys(row).filter((k) => row[k] !== undefined && columnOf(table, k) !== undefined);
     const cols = keys.map((k) => `"${columnOf(table, k)}"`);
@@ -419,9 +424,18 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
       return db.select().from(t.goals).where(eq(t.goals.id, id)).get();
     },
     async goals(poolId, filter) {
-      const where = ["pool_id = @poolId", ...(filter.projectId !== undefined ? ["project_id = @projectId"] : []), ...(filter.status !== undefined ? ["status = @status"] : [])];
-      const raws = stmt<unknown[]>(`SELECT ${goalRows.list} FROM goals WHERE ${where.join(" AND ")} ORDER BY id`).raw()
-        .all({ poolId, ...(filter.projectId !== undefined ? { projectId: filter.projectId } : {}), ...(filter.status !== undefined ? { status: filter.status } : {}) });
+      const where = [
+        "pool_id = @poolId",
+        ...(filter.projectId !== undefined ? ["project_id = @projectId"] : []),
+        ...(filter.status !== undefined ? ["status = @status"] : []),
+      ];
+      const raws = stmt<unknown[]>(`SELECT ${goalRows.list} FROM goals WHERE ${where.join(" AND ")} ORDER BY id`)
+        .raw()
+        .all({
+          poolId,
+          ...(filter.projectId !== undefined ? { projectId: filter.projectId } : {}),
+          ...(filter.status !== undefined ? { status: filter.status } : {}),
+        });
       return raws.map((r) => goalRows.read(r));
     },
     async finishGoal(id, doneAt, doneBy) {
@@ -478,7 +492,11 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
       // it, from the pool's entries dated later only (none when the round closes on time).
       const net = new Map<number, number>();
       if (asOf !== undefined) {
-        for (const [from, to, amount] of stmt<[number, number, number]>("SELECT from_account, to_account, amount FROM entries WHERE pool_id = ? AND created_at > ?").raw().all(poolId, asOf)) {
+        for (const [from, to, amount] of stmt<[number, number, number]>(
+          "SELECT from_account, to_account, amount FROM entries WHERE pool_id = ? AND created_at > ?",
+        )
+          .raw()
+          .all(poolId, asOf)) {
           net.set(from, (net.get(from) ?? 0) + amount);
           net.set(to, (net.get(to) ?? 0) - amount);
         }
@@ -495,7 +513,11 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
       for (const r of rows) {
         const account = accountRows.read(r);
         const later = net.get(account.id);
-        found.push({ memberId: account.ownerId, handle: r[accountRows.width] as string, account: later === undefined ? account : { ...account, balance: account.balance + later } });
+        found.push({
+          memberId: account.ownerId,
+          handle: r[accountRows.width] as string,
+          account: later === undefined ? account : { ...account, balance: account.balance + later },
+        });
       }
       return found;
     },
@@ -519,20 +541,19 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
       // account and amount), compared by the caller with the running balance; the pool's
       // entries counted on the way (each has one paying account of the pool), not read again.
       let entries = 0;
-      const accounts = (
-        stmt<unknown[]>(
-          `SELECT ${accountRows.list},
+      const accounts = stmt<unknown[]>(
+        `SELECT ${accountRows.list},
              (SELECT coalesce(sum(amount), 0) FROM entries WHERE to_account = accounts.id),
              (SELECT json_array(coalesce(sum(amount), 0), count(*)) FROM entries WHERE from_account = accounts.id)
            FROM accounts WHERE pool_id = ? ORDER BY id`,
-        )
-          .raw()
-          .all(poolId)
-      ).map((r) => {
-        const [paid, count] = JSON.parse(r[accountRows.width + 1] as string) as [number, number];
-        entries += count;
-        return { account: accountRows.read(r), net: Number(r[accountRows.width]) - paid };
-      });
+      )
+        .raw()
+        .all(poolId)
+        .map((r) => {
+          const [paid, count] = JSON.parse(r[accountRows.width + 1] as string) as [number, number];
+          entries += count;
+          return { account: accountRows.read(r), net: Number(r[accountRows.width]) - paid };
+        });
       return { accounts, entries };
     },
 
@@ -634,7 +655,10 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
       return raws.map((r) => claimRows.read(r));
     },
     async waitlistOf(taskId) {
-      return stmt<[number, number]>("SELECT member_id, at FROM waitlist WHERE task_id = ? AND left_at IS NULL ORDER BY at, rowid").raw().all(taskId).map(([memberId, at]) => ({ memberId, at }));
+      return stmt<[number, number]>("SELECT member_id, at FROM waitlist WHERE task_id = ? AND left_at IS NULL ORDER BY at, rowid")
+        .raw()
+        .all(taskId)
+        .map(([memberId, at]) => ({ memberId, at }));
     },
     async waitlistsOfTasks(taskIds) {
       if (taskIds.length === 0) return [];
@@ -655,7 +679,11 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
       );
     },
     async joinWaitlist(taskId, memberId, at) {
-      stmt("INSERT INTO waitlist (task_id, member_id, at, left_at) VALUES (?, ?, ?, NULL) ON CONFLICT (task_id, member_id) DO UPDATE SET left_at = NULL").run(taskId, memberId, at);
+      stmt("INSERT INTO waitlist (task_id, member_id, at, left_at) VALUES (?, ?, ?, NULL) ON CONFLICT (task_id, member_id) DO UPDATE SET left_at = NULL").run(
+        taskId,
+        memberId,
+        at,
+      );
     },
     async leaveWaitlist(taskId, memberId, at) {
       stmt("UPDATE waitlist SET left_at = ? WHERE task_id = ? AND member_id = ? AND left_at IS NULL").run(at, taskId, memberId);
@@ -673,9 +701,19 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
       return raw && goodRows.read(raw);
     },
     async goods(poolId, filter) {
-      const where = ["pool_id = @poolId", ...(filter.projectId !== undefined ? ["project_id = @projectId"] : []), ...(filter.sector !== undefined ? ["sector = @sector"] : [])];
-      const params = { poolId, ...(filter.projectId !== undefined ? { projectId: filter.projectId } : {}), ...(filter.sector !== undefined ? { sector: filter.sector } : {}) };
-      const raws = stmt<unknown[]>(`SELECT ${goodRows.list} FROM goods WHERE ${where.join(" AND ")} ORDER BY name`).raw().all(params);
+      const where = [
+        "pool_id = @poolId",
+        ...(filter.projectId !== undefined ? ["project_id = @projectId"] : []),
+        ...(filter.sector !== undefined ? ["sector = @sector"] : []),
+      ];
+      const params = {
+        poolId,
+        ...(filter.projectId !== undefined ? { projectId: filter.projectId } : {}),
+        ...(filter.sector !== undefined ? { sector: filter.sector } : {}),
+      };
+      const raws = stmt<unknown[]>(`SELECT ${goodRows.list} FROM goods WHERE ${where.join(" AND ")} ORDER BY name`)
+        .raw()
+        .all(params);
       return raws.map((r) => goodRows.read(r));
     },
     async onlyCopyableGoods(poolId, projectId) {
@@ -734,11 +772,14 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
       // Up to every waiting request of a good (a round reads them all): one prepared statement,
       // rows read as arrays (building the objects here is about twice as fast as the driver's),
       // one at a time, so that no array of all the raw rows is held beside the result.
-      const rows = stmt<[number, number, number, number, number, number, GoodRequestRow["status"], number, number | null, number | null]>("SELECT id, good_id, member_id, qty, filled, weight, status, created_at, closed_at, bid_at FROM good_requests WHERE good_id = ? AND status = ? ORDER BY id")
+      const rows = stmt<[number, number, number, number, number, number, GoodRequestRow["status"], number, number | null, number | null]>(
+        "SELECT id, good_id, member_id, qty, filled, weight, status, created_at, closed_at, bid_at FROM good_requests WHERE good_id = ? AND status = ? ORDER BY id",
+      )
         .raw()
         .iterate(goodId, status);
       const out: GoodRequestRow[] = [];
-      for (const [id, goodId, memberId, qty, filled, weight, status, createdAt, closedAt, bidAt] of rows) out.push({ id, goodId, memberId, qty, filled, weight, status, createdAt, closedAt, bidAt });
+      for (const [id, goodId, memberId, qty, filled, weight, status, createdAt, closedAt, bidAt] of rows)
+        out.push({ id, goodId, memberId, qty, filled, weight, status, createdAt, closedAt, bidAt });
       return out;
     },
     async pendingRequestsOfMember(poolId, memberId) {
@@ -753,7 +794,11 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
       return raws.map((r) => goodRequestRows.read(r));
     },
     async pendingTotals(goodId) {
-      const [requests, units] = stmt<[number, number]>("SELECT count(*), coalesce(sum(qty - filled), 0) FROM good_requests WHERE good_id = ? AND status = 'pending'").raw().get(goodId)!;
+      const [requests, units] = stmt<[number, number]>(
+        "SELECT count(*), coalesce(sum(qty - filled), 0) FROM good_requests WHERE good_id = ? AND status = 'pending'",
+      )
+        .raw()
+        .get(goodId)!;
       return { requests, units };
     },
     async updateGoodRequest(id, patch) {
@@ -768,13 +813,17 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
       return raw && roundRows.read(raw);
     },
     async lastClosedRound(goodId) {
-      const raw = stmt<unknown[]>(`SELECT ${roundRows.list} FROM rounds WHERE good_id = ? AND closed_at IS NOT NULL AND clearing_weight IS NOT NULL ORDER BY closed_at DESC, id DESC`)
+      const raw = stmt<unknown[]>(
+        `SELECT ${roundRows.list} FROM rounds WHERE good_id = ? AND closed_at IS NOT NULL AND clearing_weight IS NOT NULL ORDER BY closed_at DESC, id DESC`,
+      )
         .raw()
         .get(goodId);
       return raw && roundRows.read(raw);
     },
     async roundsClosed(goodId, from, to) {
-      const raws = stmt<unknown[]>(`SELECT ${roundRows.list} FROM rounds WHERE good_id = ? AND closed_at >= ? AND closed_at < ? ORDER BY closed_at, id`).raw().all(goodId, from, to);
+      const raws = stmt<unknown[]>(`SELECT ${roundRows.list} FROM rounds WHERE good_id = ? AND closed_at >= ? AND closed_at < ? ORDER BY closed_at, id`)
+        .raw()
+        .all(goodId, from, to);
       return raws.map((r) => roundRows.read(r));
     },
     async insertRound(r) {
@@ -791,11 +840,8 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
       return insertRow(t.allocations, "allocations", a);
     },
     async insertAllocations(as) {
-      return insertMany(
-        "allocations",
-        ["good_id", "request_id", "round_id", "member_id", "qty", "effort", "weight", "cost", "at"],
-        as,
-        (p, a) => p.push(a.goodId, a.requestId, a.roundId, a.memberId, a.qty, a.effort, a.weight, a.cost, a.at),
+      return insertMany("allocations", ["good_id", "request_id", "round_id", "member_id", "qty", "effort", "weight", "cost", "at"], as, (p, a) =>
+        p.push(a.goodId, a.requestId, a.roundId, a.memberId, a.qty, a.effort, a.weight, a.cost, a.at),
       );
     },
     async allocationsOf(goodId, since) {
@@ -888,13 +934,7 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
       );
     },
     async lastJobSlot(job) {
-      return db
-        .select({ slot: t.jobRuns.slot })
-        .from(t.jobRuns)
-        .where(eq(t.jobRuns.job, job))
-        .orderBy(desc(t.jobRuns.slot))
-        .limit(1)
-        .get()?.slot;
+      return db.select({ slot: t.jobRuns.slot }).from(t.jobRuns).where(eq(t.jobRuns.job, job)).orderBy(desc(t.jobRuns.slot)).limit(1).get()?.slot;
     },
     async insertJobRun(r) {
       db.insert(t.jobRuns).values(r).run();
@@ -953,7 +993,10 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
         .all();
     },
     async setRoomMute(roomId, kind, muted) {
-      if (muted === null) db.delete(t.roomMutes).where(and(eq(t.roomMutes.roomId, roomId), eq(t.roomMutes.kind, kind))).run();
+      if (muted === null)
+        db.delete(t.roomMutes)
+          .where(and(eq(t.roomMutes.roomId, roomId), eq(t.roomMutes.kind, kind)))
+          .run();
       else db.insert(t.roomMutes).values({ roomId, kind, mutedAt: muted.at, mutedBy: muted.by }).onConflictDoNothing().run();
     },
     async board(roomId) {
@@ -1005,7 +1048,11 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
     },
     async taskPage(scope, state, limit, offset) {
       // Each task's state from its claims, aggregated once per task; ranked as task list shows it.
-      const where = ["t.pool_id = @poolId", ...(scope.projectId === undefined ? [] : ["t.project_id = @projectId"]), ...(scope.kindId === undefined ? [] : ["t.kind_id = @kindId"])].join(" AND ");
+      const where = [
+        "t.pool_id = @poolId",
+        ...(scope.projectId === undefined ? [] : ["t.project_id = @projectId"]),
+        ...(scope.kindId === undefined ? [] : ["t.kind_id = @kindId"]),
+      ].join(" AND ");
       const listed = {
         all: "1",
         overdue: "s.overdue AND s.rank <= 1",
@@ -1024,8 +1071,15 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
                   t.open_ms + CASE WHEN t.open_since IS NULL THEN 0 ELSE max(0, min(@now, coalesce(t.due_at, @now)) - t.open_since) END AS open
            FROM tasks t LEFT JOIN c ON c.task_id = t.id WHERE ${where}
          )`;
-      const params = { poolId: scope.poolId, now: scope.now, ...(scope.projectId === undefined ? {} : { projectId: scope.projectId }), ...(scope.kindId === undefined ? {} : { kindId: scope.kindId }) };
-      const rows = stmt<{ id: number; total: number }>(`${ranked} SELECT s.id, count(*) OVER () AS total FROM s WHERE ${listed} ORDER BY s.rank, s.open DESC, s.id LIMIT @limit OFFSET @offset`).all({ ...params, limit, offset });
+      const params = {
+        poolId: scope.poolId,
+        now: scope.now,
+        ...(scope.projectId === undefined ? {} : { projectId: scope.projectId }),
+        ...(scope.kindId === undefined ? {} : { kindId: scope.kindId }),
+      };
+      const rows = stmt<{ id: number; total: number }>(
+        `${ranked} SELECT s.id, count(*) OVER () AS total FROM s WHERE ${listed} ORDER BY s.rank, s.open DESC, s.id LIMIT @limit OFFSET @offset`,
+      ).all({ ...params, limit, offset });
       const total = rows[0]?.total ?? stmt<{ n: number }>(`${ranked} SELECT count(*) AS n FROM s WHERE ${listed}`).get(params)!.n;
       return { ids: rows.map((r) => r.id), total };
     },
@@ -1034,7 +1088,9 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
     },
     async openTasksPerKind(poolId, now) {
       const scope = { poolId, now };
-      return stmt<{ kindId: number; open: number }>(`SELECT t.kind_id AS kindId, count(*) AS open FROM tasks t ${countedBy(scope)} WHERE ${openScope(scope)} GROUP BY t.kind_id`).all(scopeParams(scope));
+      return stmt<{ kindId: number; open: number }>(
+        `SELECT t.kind_id AS kindId, count(*) AS open FROM tasks t ${countedBy(scope)} WHERE ${openScope(scope)} GROUP BY t.kind_id`,
+      ).all(scopeParams(scope));
     },
     async markBoards(poolId, at) {
       stmt("UPDATE pools SET boards_dirty_at = max(coalesce(boards_dirty_at, @at), @at) WHERE id = @poolId").run({ poolId, at });
@@ -1073,11 +1129,8 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
       return insertRow(t.memberNotes, "member_notes", n);
     },
     async insertNotes(ns) {
-      insertMany(
-        "member_notes",
-        ["pool_id", "member_id", "kind", "body", "created_at"],
-        ns,
-        (p, n) => p.push(n.poolId, n.memberId, n.kind, n.body, n.createdAt),
+      insertMany("member_notes", ["pool_id", "member_id", "kind", "body", "created_at"], ns, (p, n) =>
+        p.push(n.poolId, n.memberId, n.kind, n.body, n.createdAt),
       );
     },
 
@@ -1128,49 +1181,50 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
       const which = scope.projectId === undefined ? "pool_id = @poolId" : "project_id = @projectId";
       const openBy = scope.projectId === undefined ? "tasks_board_weight" : "tasks_project_board_weight";
       const p = scope.projectId === undefined ? { poolId: scope.poolId } : { projectId: scope.projectId };
-      const tasks = (
-        stmt<unknown[]>(
-          `WITH u(id) AS (
+      const tasks = stmt<unknown[]>(
+        `WITH u(id) AS (
              SELECT id FROM tasks INDEXED BY ${openBy} WHERE ${which} AND open_since IS NOT NULL AND cancelled_at IS NULL
              UNION SELECT tasks.id FROM claims CROSS JOIN tasks ON tasks.id = claims.task_id
                WHERE claims.status IN ('active', 'reported') AND tasks.${which} AND tasks.cancelled_at IS NULL)
            SELECT ${taskRows.list} FROM tasks WHERE id IN u ORDER BY id`,
-        )
-          .raw()
-          .all(p)
-      ).map((r) => taskRows.read(r));
+      )
+        .raw()
+        .all(p)
+        .map((r) => taskRows.read(r));
       const ids = JSON.stringify(tasks.map((x) => x.id));
       return {
         tasks,
-        claims: (stmt<unknown[]>(`SELECT ${claimRows.list} FROM claims WHERE task_id IN (SELECT value FROM json_each(?)) ORDER BY id`).raw().all(ids)).map((r) => claimRows.read(r)),
-        dueChanges: (stmt<unknown[]>(`SELECT ${dueChangeRows.list} FROM task_due_changes WHERE task_id IN (SELECT value FROM json_each(?)) ORDER BY id`).raw().all(ids)).map((r) =>
-          dueChangeRows.read(r),
-        ),
+        claims: stmt<unknown[]>(`SELECT ${claimRows.list} FROM claims WHERE task_id IN (SELECT value FROM json_each(?)) ORDER BY id`)
+          .raw()
+          .all(ids)
+          .map((r) => claimRows.read(r)),
+        dueChanges: stmt<unknown[]>(`SELECT ${dueChangeRows.list} FROM task_due_changes WHERE task_id IN (SELECT value FROM json_each(?)) ORDER BY id`)
+          .raw()
+          .all(ids)
+          .map((r) => dueChangeRows.read(r)),
       };
     },
     async verifiedIn(projectId, from, to) {
-      return (
-        stmt<[number, number | null, number, number]>(
-          // The period's verifications (claims_verified; `+status` keeps the planner from
-          // claims_open, which holds every verified claim), then each one's task by id.
-          `SELECT claims.member_id, claims.verified_by, coalesce(sum(claims.credited), 0), count(*) FROM claims CROSS JOIN tasks ON tasks.id = claims.task_id
+      return stmt<[number, number | null, number, number]>(
+        // The period's verifications (claims_verified; `+status` keeps the planner from
+        // claims_open, which holds every verified claim), then each one's task by id.
+        `SELECT claims.member_id, claims.verified_by, coalesce(sum(claims.credited), 0), count(*) FROM claims CROSS JOIN tasks ON tasks.id = claims.task_id
            WHERE claims.verified_at >= @from AND claims.verified_at < @to AND +claims.status = 'verified' AND tasks.project_id = @projectId
            GROUP BY claims.member_id, claims.verified_by ORDER BY min(claims.id)`,
-        )
-          .raw()
-          .all({ projectId, from, to })
-      ).map(([memberId, verifiedBy, credited, claims]) => ({ memberId, verifiedBy, credited, claims }));
+      )
+        .raw()
+        .all({ projectId, from, to })
+        .map(([memberId, verifiedBy, credited, claims]) => ({ memberId, verifiedBy, credited, claims }));
     },
     async escalatedIn(projectId, from, to, factor) {
-      return (
-        stmt<[number, number]>(
-          `SELECT claims.member_id, count(*) FROM claims CROSS JOIN tasks ON tasks.id = claims.task_id
+      return stmt<[number, number]>(
+        `SELECT claims.member_id, count(*) FROM claims CROSS JOIN tasks ON tasks.id = claims.task_id
            WHERE claims.claimed_at >= @from AND claims.claimed_at < @to AND tasks.project_id = @projectId AND claims.weight >= tasks.posted_weight * @factor
            GROUP BY claims.member_id ORDER BY min(claims.id)`,
-        )
-          .raw()
-          .all({ projectId, from, to, factor })
-      ).map(([memberId, claims]) => ({ memberId, claims }));
+      )
+        .raw()
+        .all({ projectId, from, to, factor })
+        .map(([memberId, claims]) => ({ memberId, claims }));
     },
     async kindsInUse(scope, from, to) {
       // The tasks that can have been in use: unfinished ones, ones with a verification since
@@ -1180,9 +1234,8 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
       const which = scope.projectId === undefined ? "pool_id = @poolId" : "project_id = @projectId";
       const openBy = scope.projectId === undefined ? "tasks_board_weight" : "tasks_project_board_weight";
       const p = scope.projectId === undefined ? { poolId: scope.poolId } : { projectId: scope.projectId };
-      return (
-        stmt<[number, number]>(
-          `WITH cand(id) AS (
+      return stmt<[number, number]>(
+        `WITH cand(id) AS (
              SELECT id FROM tasks INDEXED BY ${openBy} WHERE ${which} AND open_since IS NOT NULL AND cancelled_at IS NULL
              UNION SELECT task_id FROM claims INDEXED BY claims_open WHERE status IN ('active', 'reported')
              UNION SELECT task_id FROM claims INDEXED BY claims_verified WHERE verified_at >= @from
@@ -1192,10 +1245,10 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
              AND (tasks.cancelled_at IS NOT NULL
                OR (SELECT count(*) FROM claims AS verified WHERE verified.task_id = tasks.id AND verified.status = 'verified' AND verified.verified_at < @from) < tasks.slots)
            ORDER BY tasks.project_id, tasks.kind_id`,
-        )
-          .raw()
-          .all({ ...p, from, to })
-      ).map(([projectId, kindId]) => ({ projectId, kindId }));
+      )
+        .raw()
+        .all({ ...p, from, to })
+        .map(([projectId, kindId]) => ({ projectId, kindId }));
     },
     async goodInUse(goodId) {
       const [subscribers, onLoan] = stmt<[number, number]>(
@@ -1207,9 +1260,8 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
       return { subscribers, onLoan };
     },
     async goodFlows(poolId, projectId, from, to) {
-      return (
-        stmt<unknown[]>(
-          `SELECT ${goodRows.list},
+      return stmt<unknown[]>(
+        `SELECT ${goodRows.list},
              (SELECT coalesce(sum(qty), 0) FROM productions INDEXED BY productions_good WHERE good_id = goods.id AND at >= @from AND at < @to),
              (SELECT coalesce(sum(qty), 0) FROM productions INDEXED BY productions_good WHERE good_id = goods.id AND at >= @from),
              (SELECT coalesce(sum(qty), 0) FROM allocations INDEXED BY allocations_good WHERE good_id = goods.id AND at >= @from),
@@ -1218,13 +1270,22 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
              (SELECT count(*) FROM loans WHERE good_id = goods.id AND borrowed_at >= @from),
              (SELECT count(*) FROM loans WHERE good_id = goods.id AND returned_at >= @from)
            FROM goods WHERE goods.pool_id = @poolId AND goods.project_id = @projectId ORDER BY goods.name`,
-        )
-          .raw()
-          .all({ poolId, projectId, from, to })
-      ).map((r) => {
-        const [produced, producedSince, allocatedSince, requested, borrowed, lentSince, backSince] = r.slice(goodRows.width) as number[];
-        return { good: goodRows.read(r), produced: produced!, producedSince: producedSince!, allocatedSince: allocatedSince!, requested: requested!, borrowed: borrowed!, lentSince: lentSince!, backSince: backSince! };
-      });
+      )
+        .raw()
+        .all({ poolId, projectId, from, to })
+        .map((r) => {
+          const [produced, producedSince, allocatedSince, requested, borrowed, lentSince, backSince] = r.slice(goodRows.width) as number[];
+          return {
+            good: goodRows.read(r),
+            produced: produced!,
+            producedSince: producedSince!,
+            allocatedSince: allocatedSince!,
+            requested: requested!,
+            borrowed: borrowed!,
+            lentSince: lentSince!,
+            backSince: backSince!,
+          };
+        });
     },
     async goodRequestsMade(goodId, from, to) {
       return db
@@ -1246,7 +1307,8 @@ const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 /** A write through a read-only connection (or one with query_only on). */
 const isReadOnly = (e: unknown) => e instanceof Database.SqliteError && (e.code === "SQLITE_READONLY" || e.code.startsWith("SQLITE_READONLY_"));
-const isBusy = (e: unknown) => e instanceof Database.SqliteError && (e.code === "SQLITE_BUSY" || e.code.startsWith("SQLITE_BUSY_") || e.code === "SQLITE_LOCKED");
+const isBusy = (e: unknown) =>
+  e instanceof Database.SqliteError && (e.code === "SQLITE_BUSY" || e.code.startsWith("SQLITE_BUSY_") || e.code === "SQLITE_LOCKED");
 
 /** A claim is free when nobody holds it or its holder's lease ran out. */
 const claimFree = (claimedUntil: typeof t.outbox.claimedUntil | typeof t.replies.claimedUntil | typeof t.memberNotes.claimedUntil, now: number) =>
@@ -1318,7 +1380,9 @@ export class SqliteStore implements Store {
   private closed = false;
   /** Transactions running or waiting in line. */
   private pending = 0;
-  private reader: { db: SqliteDb; tx: Tx; queue: Promise<unknown>; begin: Database.Statement; commit: Database.Statement; version: Database.Statement; memo: ReadMemo } | undefined;
+  private reader:
+    | { db: SqliteDb; tx: Tx; queue: Promise<unknown>; begin: Database.Statement; commit: Database.Statement; version: Database.Statement; memo: ReadMemo }
+    | undefined;
   private readonly lockWaitMs: number;
   private readonly counter: StatementCounter = { n: 0 };
   /** The writer's BEGIN IMMEDIATE, COMMIT and ROLLBACK, prepared once: compiling them cost about as much as running them. */
@@ -1504,7 +1568,12 @@ export class SqliteStore implements Store {
       this.db
         .update(t.replies)
         .set({ claimedBy: o.owner, claimedUntil: o.now + o.leaseMs })
-        .where(inArray(t.replies.requestId, rows.map((r) => r.requestId)))
+        .where(
+          inArray(
+            t.replies.requestId,
+            rows.map((r) => r.requestId),
+          ),
+        )
         .run();
       return rows;
     });
@@ -1518,7 +1587,11 @@ export class SqliteStore implements Store {
         .where(and(eq(t.replies.requestId, requestId), isNull(t.replies.deliveredAt), isNull(t.replies.failedAt), claimFree(t.replies.claimedUntil, o.now)))
         .get();
       if (!row) return undefined;
-      this.db.update(t.replies).set({ claimedBy: o.owner, claimedUntil: o.now + o.leaseMs }).where(eq(t.replies.requestId, requestId)).run();
+      this.db
+        .update(t.replies)
+        .set({ claimedBy: o.owner, claimedUntil: o.now + o.leaseMs })
+        .where(eq(t.replies.requestId, requestId))
+        .run();
       return row;
     });
   }
@@ -1545,7 +1618,12 @@ export class SqliteStore implements Store {
       this.db
         .update(t.outbox)
         .set({ claimedBy: o.owner, claimedUntil: o.now + o.leaseMs })
-        .where(inArray(t.outbox.id, rows.map((r) => r.outbox.id)))
+        .where(
+          inArray(
+            t.outbox.id,
+            rows.map((r) => r.outbox.id),
+          ),
+        )
         .run();
       return rows.map((r) => ({ ...r.outbox, attempts: r.outbox.attempts, room: r.room }));
     });
@@ -1568,7 +1646,12 @@ export class SqliteStore implements Store {
       this.db
         .update(t.memberNotes)
         .set({ claimedBy: o.owner, claimedUntil: o.now + o.leaseMs })
-        .where(inArray(t.memberNotes.id, notes.map((r) => r.note.id)))
+        .where(
+          inArray(
+            t.memberNotes.id,
+            notes.map((r) => r.note.id),
+          ),
+        )
         .run();
       return notes.map((r) => ({ ...r.note, attempts: r.note.attempts, externalId: r.externalId }));
     });

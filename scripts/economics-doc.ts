@@ -157,7 +157,10 @@ type MarketStep = { readonly event: string; readonly next: (w: number) => number
 /** A kind's market weight through a series of events, with the default policy. */
 export function marketSteps(): Array<{ event: string; weight: number }> {
   const r = rules();
-  const verified = (at: number): MarketStep => ({ event: `a claim locked at ${formatWeight(W(at))} is verified`, next: (w) => marketWeight(w, W(at), r.smoothing) });
+  const verified = (at: number): MarketStep => ({
+    event: `a claim locked at ${formatWeight(W(at))} is verified`,
+    next: (w) => marketWeight(w, W(at), r.smoothing),
+  });
   const full: MarketStep = { event: "a volunteer finds a task of the kind full", next: (w) => waitlistWeight(w, r) };
   const steps: MarketStep[] = [verified(4), verified(1.75), full, full, verified(2)];
   const out = [{ event: "the kind is used for the first time", weight: r.newKind }];
@@ -257,7 +260,9 @@ export function renderAuctionMarkdown(): string {
     const who = (member: number) => c.bids[member - 1]!.who;
     const n = (units: number) => `${units} ${units === 1 ? "unit" : "units"}`;
     const units = (shares: RoundOutcome["winners"]) => shares.map((s) => `${who(s.member)} ${n(s.units)}`).join(", ") || "nobody";
-    const bids = c.bids.map((b) => `${b.who} ${n(b.units)} at ${formatWeight(W(b.weight))}${b.balance !== undefined ? ` (balance ${formatHours(MH(b.balance))})` : ""}`).join(", ");
+    const bids = c.bids
+      .map((b) => `${b.who} ${n(b.units)} at ${formatWeight(W(b.weight))}${b.balance !== undefined ? ` (balance ${formatHours(MH(b.balance))})` : ""}`)
+      .join(", ");
     const winners = r.winners.map((s) => {
       // The winner's charge for all their units, rounded once, as closeRound charges it.
       const paid = unitsCharge(s.units, MH(c.effort), r.clearing);
@@ -286,8 +291,14 @@ export function chargeExamples(): Array<{ what: string; computed: string }> {
     { what: "5 h reported on a task estimated at 2 h, verified without hours:", computed: capText },
     { what: "3 loaves of bread of effort 2.00, no scarcity (weight 1.00)", computed: formatHours(unitsCharge(3, MH(2), W(1))) },
     { what: "1000 seeds of effort 0.001 won at clearing weight 1.5", computed: `${formatHours(unitsCharge(1000, 1, W(1.5)))} (not 1000 x 0.002)` },
-    { what: `a drill of effort 0.15 borrowed 10 days at ${pct("durableDayPercent")} a day`, computed: `${formatHours(daysCharge(10, MH(0.15), p.durableDayPercent))} (not 10 x 0.002)` },
-    { what: `a drill of effort 0.01 borrowed 1 day at ${pct("durableDayPercent")} a day (exactly 0.0001 wh)`, computed: `${formatHours(daysCharge(1, MH(0.01), p.durableDayPercent))}: never free` },
+    {
+      what: `a drill of effort 0.15 borrowed 10 days at ${pct("durableDayPercent")} a day`,
+      computed: `${formatHours(daysCharge(10, MH(0.15), p.durableDayPercent))} (not 10 x 0.002)`,
+    },
+    {
+      what: `a drill of effort 0.01 borrowed 1 day at ${pct("durableDayPercent")} a day (exactly 0.0001 wh)`,
+      computed: `${formatHours(daysCharge(1, MH(0.01), p.durableDayPercent))}: never free`,
+    },
     { what: `balance 0.00 wh, taking 10.00 wh (limit ${formatHours(limit)})`, computed: `allowed: ${yes(withinCreditLimit(0, MH(10), limit))}` },
     { what: `balance 0.00 wh, taking 10.001 wh (limit ${formatHours(limit)})`, computed: `allowed: ${yes(withinCreditLimit(0, 10_001, limit))}` },
     { what: `balance -5.00 wh, taking 5.00 wh (limit ${formatHours(limit)})`, computed: `allowed: ${yes(withinCreditLimit(MH(-5), MH(5), limit))}` },

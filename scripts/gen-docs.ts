@@ -68,7 +68,15 @@ function groups(commands: readonly AnyCommand[]): Array<[string, CommandDetails[
 }
 
 function renderCommand(c: CommandDetails): string {
-  const lines: string[] = [`#### ${c.name}`, "", codeSpan(c.usage), "", `On Discord ${codeSpan(slashCommandText(c.usage))}, on Matrix ${codeSpan(matrixCommandText(c.usage))}.`, "", escapeMarkdown(sentence(c.summary))];
+  const lines: string[] = [
+    `#### ${c.name}`,
+    "",
+    codeSpan(c.usage),
+    "",
+    `On Discord ${codeSpan(slashCommandText(c.usage))}, on Matrix ${codeSpan(matrixCommandText(c.usage))}.`,
+    "",
+    escapeMarkdown(sentence(c.summary)),
+  ];
   if (c.details) lines.push("", escapeMarkdown(sentence(c.details)));
   lines.push("", `Who may run it: ${escapeMarkdown(c.access)}${c.bindsRoom ? `; it ${escapeMarkdown(BINDS_ROOM_RULE)}` : ""}.`);
   if (c.args.length > 0) {
@@ -127,11 +135,7 @@ export function renderPolicyMarkdown(): string {
       spec.ours ? "ours" : "Siefkes'",
     ];
   });
-  return [
-    "| key | default | meaning | accepts | rule |",
-    "| --- | --- | --- | --- | --- |",
-    ...rows.map((r) => `| ${r.map(cell).join(" | ")} |`),
-  ].join("\n");
+  return ["| key | default | meaning | accepts | rule |", "| --- | --- | --- | --- | --- |", ...rows.map((r) => `| ${r.map(cell).join(" | ")} |`)].join("\n");
 }
 
 /** The scheduler's jobs: name, schedule (UTC) and what each does. */
@@ -139,13 +143,20 @@ export function renderJobsMarkdown(): string {
   return [
     "| job | runs (cron, UTC) | what it does |",
     "| --- | --- | --- |",
-    ...JOBS.map((j) => `| ${[codeSpan(j.name), codeSpan(j.cron), escapeMarkdown(sentence(j.summary)) + (j.latestOnly ? " Only the latest missed slot runs." : "")].map(cell).join(" | ")} |`),
+    ...JOBS.map(
+      (j) =>
+        `| ${[codeSpan(j.name), codeSpan(j.cron), escapeMarkdown(sentence(j.summary)) + (j.latestOnly ? " Only the latest missed slot runs." : "")].map(cell).join(" | ")} |`,
+    ),
   ].join("\n");
 }
 
 /** The kinds of announcement a room can switch off with `pool announcements <kind> off`. */
 export function renderAnnouncementsMarkdown(): string {
-  return ["| kind | what the room hears |", "| --- | --- |", ...ANNOUNCEMENT_SWITCH_NAMES.map((n) => `| ${codeSpan(n)} | ${cell(escapeMarkdown(sentence(ANNOUNCEMENT_SWITCHES[n].summary)))} |`)].join("\n");
+  return [
+    "| kind | what the room hears |",
+    "| --- | --- |",
+    ...ANNOUNCEMENT_SWITCH_NAMES.map((n) => `| ${codeSpan(n)} | ${cell(escapeMarkdown(sentence(ANNOUNCEMENT_SWITCHES[n].summary)))} |`),
+  ].join("\n");
 }
 
 export function renderSection(section: Section): string {

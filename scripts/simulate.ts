@@ -53,7 +53,11 @@ export async function simulateMonth(seed = 1, days = 30, volunteers = 12): Promi
   let commands = 0;
   const say = async (user: string, text: string) => {
     commands++;
-    const r = await runText(app.engine, { caller: { platform: "console", userId: user, displayName: user, roomId: "lobby" }, requestId: `sim:${commands}`, now: new Date(now) }, text);
+    const r = await runText(
+      app.engine,
+      { caller: { platform: "console", userId: user, displayName: user, roomId: "lobby" }, requestId: `sim:${commands}`, now: new Date(now) },
+      text,
+    );
     return r;
   };
   const must = async (user: string, text: string) => {

@@ -39,7 +39,10 @@ export async function openDatabaseUrl(env: NodeJS.ProcessEnv): Promise<Store | u
   const url = env.DPOOL_DATABASE_URL?.trim();
   if (!url) return undefined;
   if (!/^postgres(ql)?:\/\//i.test(url)) {
-    throw new FatalError("DPOOL_DATABASE_URL must be a PostgreSQL address such as postgres://dpool@localhost:5432/dpool (unset it to use the SQLite file)", EXIT.config);
+    throw new FatalError(
+      "DPOOL_DATABASE_URL must be a PostgreSQL address such as postgres://dpool@localhost:5432/dpool (unset it to use the SQLite file)",
+      EXIT.config,
+    );
   }
   const { PgStore } = await import("../db/pg-store.ts");
   try {

@@ -34,12 +34,18 @@ const firstLine = (s: string) => s.split("\n")[0]!.trim();
 
 /** Any error as a failure a person can read: refusals, unusable files, and bugs as `internal`. */
 export function failureOf(e: unknown, dbFile: string): Failure {
-  if (e instanceof BackupRefused && e.reason === "no_database") return { code: "database", message: `cannot use the database ${dbFile}: there is none (--db FILE or DPOOL_DB names it)`, exit: EXIT.unusable };
+  if (e instanceof BackupRefused && e.reason === "no_database")
+    return { code: "database", message: `cannot use the database ${dbFile}: there is none (--db FILE or DPOOL_DB names it)`, exit: EXIT.unusable };
   if (e instanceof BackupRefused) return { code: "exists", message: e.message, exit: EXIT.refused };
   if (e instanceof ImportRefused) return { code: e.reason, message: e.message, exit: EXIT.refused };
   if (e instanceof FileProblem) return { code: "file", message: e.message, exit: EXIT.unusable };
   const problem = databaseProblem(e);
-  if (problem) return { code: problem.code, message: `cannot use the database ${dbFile}: ${problem.reason}`, exit: problem.code === "busy" ? EXIT.refused : EXIT.unusable };
+  if (problem)
+    return {
+      code: problem.code,
+      message: `cannot use the database ${dbFile}: ${problem.reason}`,
+      exit: problem.code === "busy" ? EXIT.refused : EXIT.unusable,
+    };
   const message = e instanceof Error ? e.message : String(e);
   return { code: "internal", message: `unexpected error (a bug in d-pool, please report it): ${firstLine(message)}`, exit: EXIT.refused };
 }
@@ -121,7 +127,12 @@ async function run(
   const json = typeof parsed === "string" ? argv.slice(0, argv.includes("--") ? argv.indexOf("--") : argv.length).includes("--json") : parsed.json;
   const usage = (problem: string) => {
     if (json) out(JSON.stringify({ ok: false, error: { code: "usage", message: problem } }));
-    else errOut(`dpool ${name}: ${problem}\nusage:\n${DATA_USAGE.split("\n").filter((l) => l.includes(`dpool ${name} `)).join("\n")}`);
+    else
+      errOut(
+        `dpool ${name}: ${problem}\nusage:\n${DATA_USAGE.split("\n")
+          .filter((l) => l.includes(`dpool ${name} `))
+          .join("\n")}`,
+      );
     return EXIT.usage;
   };
   if (typeof parsed === "string") return usage(parsed);
@@ -140,7 +151,8 @@ async function run(
 class UsageProblem extends Error {}
 
 function oneFile(o: DataOptions, what: string): string {
-  if (o.files.length !== 1) throw new UsageProblem(o.files.length === 0 ? `name the ${what}` : `one ${what} only, not ${o.files.length} (${o.files.join(" ")})`);
+  if (o.files.length !== 1)
+    throw new UsageProblem(o.files.length === 0 ? `name the ${what}` : `one ${what} only, not ${o.files.length} (${o.files.join(" ")})`);
   return o.files[0]!;
 }
 

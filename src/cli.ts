@@ -59,17 +59,23 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): {
           break;
         case "--as":
           opts.as = value();
-          if (!CONSOLE_NAME.test(opts.as)) return { ok: false, problem: `--as takes a name of letters, digits, - and _ (like alice), not "${excerpt(opts.as)}"` };
+          if (!CONSOLE_NAME.test(opts.as))
+            return { ok: false, problem: `--as takes a name of letters, digits, - and _ (like alice), not "${excerpt(opts.as)}"` };
           break;
         case "--room":
           opts.room = value();
-          if (!CONSOLE_NAME.test(opts.room)) return { ok: false, problem: `--room takes a name of letters, digits, - and _ (like bakery), not "${excerpt(opts.room)}"` };
+          if (!CONSOLE_NAME.test(opts.room))
+            return { ok: false, problem: `--room takes a name of letters, digits, - and _ (like bakery), not "${excerpt(opts.room)}"` };
           break;
         case "--at": {
           const v = value();
           // Strict: 2026-02-30 is refused, not read as 2 March; a date alone is its midnight UTC.
           const m = parseMoment(v);
-          if (!m.ok) return { ok: false, problem: `--at takes an ISO time such as 2026-11-27T09:00:00Z or a date such as 2026-11-27, not "${excerpt(v)}"${m.why ? ` (${m.why})` : ""}` };
+          if (!m.ok)
+            return {
+              ok: false,
+              problem: `--at takes an ISO time such as 2026-11-27T09:00:00Z or a date such as 2026-11-27, not "${excerpt(v)}"${m.why ? ` (${m.why})` : ""}`,
+            };
           opts.at = new Date(m.ms);
           break;
         }
@@ -123,7 +129,15 @@ export async function exec(argv: readonly string[], env: NodeJS.ProcessEnv, out:
     return tell({ code: "database", message: e instanceof Error ? e.message : String(e), exit: 3 }, o.json, out, errOut);
   }
   try {
-    app = openApp({ dbFile: o.db, store, logger: createLogger({ level: env.DPOOL_LOG_LEVEL, pretty: env.DPOOL_LOG_FORMAT !== "json", destination: { write: (line: string) => errOut(line.trimEnd()) } }) });
+    app = openApp({
+      dbFile: o.db,
+      store,
+      logger: createLogger({
+        level: env.DPOOL_LOG_LEVEL,
+        pretty: env.DPOOL_LOG_FORMAT !== "json",
+        destination: { write: (line: string) => errOut(line.trimEnd()) },
+      }),
+    });
   } catch (e) {
     // A folder, a file that is not a database, a read-only place: one line, never a stack.
     return tell(failureOf(e, o.db), o.json, out, errOut);
@@ -141,7 +155,13 @@ export async function exec(argv: readonly string[], env: NodeJS.ProcessEnv, out:
       argvToText(o.rest),
     );
     if (o.json) {
-      out(JSON.stringify(reply.ok ? { ok: true, command: reply.command, data: reply.data, text: docToText(reply.doc), replayed: reply.replayed } : { ok: false, error: { code: reply.code, message: reply.message } }));
+      out(
+        JSON.stringify(
+          reply.ok
+            ? { ok: true, command: reply.command, data: reply.data, text: docToText(reply.doc), replayed: reply.replayed }
+            : { ok: false, error: { code: reply.code, message: reply.message } },
+        ),
+      );
     } else {
       // Replies wrap to 80 columns; a refusal stays one line.
       (reply.ok ? out : errOut)(consoleText(reply.doc, { colour: Boolean(process.stdout.isTTY) && !env.NO_COLOR, ...(reply.ok ? {} : { width: Infinity }) }));

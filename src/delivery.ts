@@ -189,7 +189,10 @@ export class Deliverer {
     this.gone.clear();
     for (;;) {
       const claimed = await store.claimOutbox(courier.platform, this.claim());
-      const zones = await poolTimeZones(store, claimed.map((i) => i.room.poolId));
+      const zones = await poolTimeZones(
+        store,
+        claimed.map((i) => i.room.poolId),
+      );
       const items = claimed.map((i) => ({ ...i, timeZone: zones.get(i.room.poolId) ?? "UTC" }));
       const newest = newestBoards(items);
       for (const item of items) {
@@ -210,7 +213,10 @@ export class Deliverer {
       if (items.length < this.o.batch) break;
     }
     const notes = await store.claimNotes(courier.platform, this.claim());
-    const zones = await poolTimeZones(store, notes.map((n) => n.poolId));
+    const zones = await poolTimeZones(
+      store,
+      notes.map((n) => n.poolId),
+    );
     for (const claimed of notes) {
       if (this.stopped) return;
       const ref = { kind: "note", id: claimed.id } as const;
@@ -230,7 +236,10 @@ export class Deliverer {
    * that nobody is shown raw JSON and it is not tried again.
    */
   private async unreadable(ref: DeliveryRef, target: string, kind: string, problem: string): Promise<void> {
-    this.o.logger.warn({ platform: this.o.courier.platform, delivery: deliveryKey(ref), kind: kind.slice(0, 40) }, `gave up a message to ${target} unsent: ${problem}`);
+    this.o.logger.warn(
+      { platform: this.o.courier.platform, delivery: deliveryKey(ref), kind: kind.slice(0, 40) },
+      `gave up a message to ${target} unsent: ${problem}`,
+    );
     await this.o.store.settle(ref, this.owner, { failedAt: this.o.now(), reason: problem });
   }
 

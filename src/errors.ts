@@ -50,7 +50,15 @@ export type DomainError =
   | { readonly kind: "good_exists"; readonly name: string }
   | { readonly kind: "good_model"; readonly good: string; readonly model: string; readonly need: "per-unit" | "flat-rate" | "durable" | "stock" }
   /** `committed`: what the member's waiting requests and open loans already hold of the room; `units`: how many they could afford. */
-  | { readonly kind: "insufficient_credit"; readonly needed: number; readonly available: number; readonly limit: number; readonly committed?: number; readonly units?: number; readonly share?: { readonly good: string } }
+  | {
+      readonly kind: "insufficient_credit";
+      readonly needed: number;
+      readonly available: number;
+      readonly limit: number;
+      readonly committed?: number;
+      readonly units?: number;
+      readonly share?: { readonly good: string };
+    }
   | { readonly kind: "out_of_stock"; readonly good: string }
   | { readonly kind: "too_many_units"; readonly qty: number; readonly max: number }
   | { readonly kind: "no_round"; readonly good: string }

@@ -25,7 +25,11 @@ export interface LoggerOptions {
 }
 
 /** Fields that hold credentials, at the top of a line or one level down (`err.headers` two). */
-const REDACT_PATHS = ["password", "token", "accessToken", "access_token", "authorization", "headers.authorization", "headers.Authorization"].flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);
+const REDACT_PATHS = ["password", "token", "accessToken", "access_token", "authorization", "headers.authorization", "headers.Authorization"].flatMap((k) => [
+  k,
+  `*.${k}`,
+  `*.*.${k}`,
+]);
 
 /** What every logger of the process shares: secrets redacted and scrubbed, whatever the format. */
 export function safeOptions(level: string, secrets: readonly string[] = []): PinoOptions {

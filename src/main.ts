@@ -22,7 +22,12 @@ export async function runConsole(dbFile: string, user = "admin", room = "lobby",
   const firstStart = store === undefined && (dbFile === ":memory:" || !existsSync(dbFile));
   const app = openApp({ dbFile, store });
   // The pool's clockwork runs in the console too; the console shows its news after each command.
-  const clockwork = await startClockwork({ store: app.store, clock: systemClock, afterTick: () => undefined, logger: loggerFromEnv(process.env).child({ platform: "scheduler" }) });
+  const clockwork = await startClockwork({
+    store: app.store,
+    clock: systemClock,
+    afterTick: () => undefined,
+    logger: loggerFromEnv(process.env).child({ platform: "scheduler" }),
+  });
   try {
     const { startConsole } = await import("../adapters/console/repl.ts");
     await startConsole({
@@ -76,7 +81,10 @@ async function connect<T>(what: string, attempt: () => Promise<T>, o: { logger: 
       if (e instanceof FatalError) throw e;
       if (o.stopping()) throw e;
       if (Date.now() - started >= o.giveUpAfterMs) {
-        throw new FatalError(`${what} stayed unreachable for ${Math.round((Date.now() - started) / 60_000)} min (${errorText(e)}); giving up`, EXIT.unreachable);
+        throw new FatalError(
+          `${what} stayed unreachable for ${Math.round((Date.now() - started) / 60_000)} min (${errorText(e)}); giving up`,
+          EXIT.unreachable,
+        );
       }
       if (n === 0) o.logger.warn(`${what} is unreachable (${errorText(e)}); retrying with back-off`);
       await new Promise((resolve) => setTimeout(resolve, Math.min(60_000, 1000 * 2 ** n)));
@@ -204,7 +212,9 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, logge
         afterTick: () => running.forEach((a) => void a.deliver()),
         logger: logger.child({ platform: "scheduler" }),
       });
-      logger.info(`d-pool is connected to ${running.map((r) => r.name).join(" and ")}, database ${store ? "PostgreSQL (DPOOL_DATABASE_URL)" : dbFile}. Ctrl-C stops it.`);
+      logger.info(
+        `d-pool is connected to ${running.map((r) => r.name).join(" and ")}, database ${store ? "PostgreSQL (DPOOL_DATABASE_URL)" : dbFile}. Ctrl-C stops it.`,
+      );
     }
   } catch (e) {
     if (e instanceof FatalError) finish(e.exitCode, e.message);

@@ -47,7 +47,8 @@ export const JOBS: readonly Job[] = [
   {
     name: "close-rounds",
     cron: "*/5 * * * *",
-    summary: "Close auction rounds roundHours after their first unmet request; loans falling overdue and flat-rate periods that ended before are done first, each as of its own time",
+    summary:
+      "Close auction rounds roundHours after their first unmet request; loans falling overdue and flat-rate periods that ended before are done first, each as of its own time",
     run: async (tx, slot) => (await closeDueRounds(tx, slot)).length,
   },
   {

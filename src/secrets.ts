@@ -48,16 +48,22 @@ export function scrubValue(value: unknown, depth = 0, seen = new WeakSet<object>
   seen.add(value);
   if (Array.isArray(value)) return value.slice(0, 100).map((v) => scrubValue(v, depth + 1, seen));
   if (value instanceof Error) {
-    const out: Record<string, unknown> = { type: value.name, message: scrubSecrets(value.message), stack: value.stack === undefined ? undefined : scrubSecrets(value.stack) };
+    const out: Record<string, unknown> = {
+      type: value.name,
+      message: scrubSecrets(value.message),
+      stack: value.stack === undefined ? undefined : scrubSecrets(value.stack),
+    };
     for (const [k, v] of Object.entries(value)) if (!(k in out)) out[k] = SECRET_KEY_SET.has(k.toLowerCase()) ? REDACTED : scrubValue(v, depth + 1, seen);
     if (value.cause !== undefined) out.cause = scrubValue(value.cause, depth + 1, seen);
     return out;
   }
   if (Buffer.isBuffer(value) || ArrayBuffer.isView(value)) return `[${value.byteLength} bytes]`;
   const proto = Object.getPrototypeOf(value) as unknown;
-  if (proto !== Object.prototype && proto !== null && typeof (value as { toJSON?: unknown }).toJSON === "function") return scrubValue((value as { toJSON(): unknown }).toJSON(), depth + 1, seen);
+  if (proto !== Object.prototype && proto !== null && typeof (value as { toJSON?: unknown }).toJSON === "function")
+    return scrubValue((value as { toJSON(): unknown }).toJSON(), depth + 1, seen);
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEY_SET.has(k.toLowerCase()) && v !== null && v !== undefined ? REDACTED : scrubValue(v, depth + 1, seen);
+  for (const [k, v] of Object.entries(value))
+    out[k] = SECRET_KEY_SET.has(k.toLowerCase()) && v !== null && v !== undefined ? REDACTED : scrubValue(v, depth + 1, seen);
   return out;
 }
 

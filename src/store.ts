@@ -108,7 +108,8 @@ export type DeliveryOutcome =
   | { readonly failedAt: number; readonly reason: string };
 
 /** One message to send: which table it is in, and its row id there. */
-export type DeliveryRef = { readonly kind: "reply"; readonly id: string } | { readonly kind: "outbox"; readonly id: number } | { readonly kind: "note"; readonly id: number };
+export type DeliveryRef =
+  { readonly kind: "reply"; readonly id: string } | { readonly kind: "outbox"; readonly id: number } | { readonly kind: "note"; readonly id: number };
 
 /**
  * The idempotency key of a message: stable across crashes and processes, derived from its row.
@@ -429,7 +430,12 @@ export interface Tx {
    * cancelled, each longest open first, then lowest id; with how many there are on all pages.
    * Each task's state comes from its claims, counted in SQL: no task or claim is read into memory.
    */
-  taskPage(scope: Omit<OpenTaskScope, "now"> & { readonly now: number }, state: TaskListState, limit: number, offset: number): Promise<{ ids: number[]; total: number }>;
+  taskPage(
+    scope: Omit<OpenTaskScope, "now"> & { readonly now: number },
+    state: TaskListState,
+    limit: number,
+    offset: number,
+  ): Promise<{ ids: number[]; total: number }>;
   /** How many tasks of the scope take claims at its `now` (counted in an index). */
   countOpenTasks(scope: OpenTaskScope): Promise<number>;
   /** For each kind of the pool with tasks that take claims at `now`, how many. */
@@ -509,7 +515,18 @@ export interface Tx {
     projectId: number,
     from: number,
     to: number,
-  ): Promise<Array<{ good: GoodRow; produced: number; producedSince: number; allocatedSince: number; requested: number; borrowed: number; lentSince: number; backSince: number }>>;
+  ): Promise<
+    Array<{
+      good: GoodRow;
+      produced: number;
+      producedSince: number;
+      allocatedSince: number;
+      requested: number;
+      borrowed: number;
+      lentSince: number;
+      backSince: number;
+    }>
+  >;
 }
 
 export interface Store {

@@ -53,7 +53,8 @@ export async function startConsole(o: ConsoleOptions): Promise<void> {
   let user = (o.user ?? "admin").toLowerCase();
   let room = (o.room ?? "lobby").toLowerCase();
   const print = (text: string) => output.write(`${text}\n`);
-  const show = (d: Doc) => print(consoleText(d, { colour: tty, width: tty ? Math.min(CONSOLE_WIDTH, (output as NodeJS.WriteStream).columns || CONSOLE_WIDTH) : CONSOLE_WIDTH }));
+  const show = (d: Doc) =>
+    print(consoleText(d, { colour: tty, width: tty ? Math.min(CONSOLE_WIDTH, (output as NodeJS.WriteStream).columns || CONSOLE_WIDTH) : CONSOLE_WIDTH }));
   /** Summary charts go to PNG files in a folder of this session under the system's temp folder. */
   let chartDir: string | undefined;
   const saveCharts = (draw: () => Array<{ name: string; png: Buffer }>) => {
@@ -96,10 +97,20 @@ export async function startConsole(o: ConsoleOptions): Promise<void> {
     // Taken before shown: another console on the same database (PostgreSQL) may be showing the
     // same room's news at this moment, and each message is shown by the one that marked it.
     const at = o.clock.now().getTime();
-    const takenRows = new Set(await o.store.markDelivered(pending.filter((p) => p.room.externalId === room).map((p) => p.id), at));
+    const takenRows = new Set(
+      await o.store.markDelivered(
+        pending.filter((p) => p.room.externalId === room).map((p) => p.id),
+        at,
+      ),
+    );
     const here = pending.filter((p) => takenRows.has(p.id));
     const mine = (await o.store.pendingNotes("console", 500)).filter((n) => n.externalId === user);
-    const takenNotes = new Set(await o.store.markNotesDelivered(mine.map((n) => n.id), at));
+    const takenNotes = new Set(
+      await o.store.markNotesDelivered(
+        mine.map((n) => n.id),
+        at,
+      ),
+    );
     const notes = mine.filter((n) => takenNotes.has(n.id));
     // Times in announcements and notes are shown in their pool's time zone.
     const zones = await poolTimeZones(o.store, [...here.map((p) => p.room.poolId), ...notes.map((n) => n.poolId)]);

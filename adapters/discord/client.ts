@@ -99,7 +99,14 @@ export class DiscordAdapter {
     this.inbox = o.inboxFile ? new Inbox(o.inboxFile, { logger: this.logger }) : undefined;
     // Slash commands need no privileged intent: Guilds is enough.
     this.client = new Client({ intents: [GatewayIntentBits.Guilds], ...(o.apiBase ? { rest: { api: o.apiBase } } : {}) });
-    this.courier = new DiscordCourier({ rest: this.client.rest, store: o.store, table: o.engine.table, logger: this.logger, live: this.live, started: () => this.started });
+    this.courier = new DiscordCourier({
+      rest: this.client.rest,
+      store: o.store,
+      table: o.engine.table,
+      logger: this.logger,
+      live: this.live,
+      started: () => this.started,
+    });
     this.deliverer = new Deliverer({ store: o.store, courier: this.courier, logger: this.logger, leaseMs: o.leaseMs ?? 15_000, pollMs: o.pollMs ?? 5_000 });
     this.client.on(Events.InteractionCreate, (i) => {
       void this.onInteraction(i);
@@ -225,14 +232,17 @@ export class DiscordAdapter {
       this.live.set(i.id, live);
       const message = `something went wrong on our side (incident ${incident}); nothing was changed.`;
       const reply: Reply = { ok: false, code: "internal", message, doc: [doc.line(doc.bad("✗ "), message)] };
-      await live.serial(() => this.courier.answerLive(live, reply)).catch((err: unknown) => this.logger.warn({ incident, reason: String(err) }, `could not report incident ${incident}`));
+      await live
+        .serial(() => this.courier.answerLive(live, reply))
+        .catch((err: unknown) => this.logger.warn({ incident, reason: String(err) }, `could not report incident ${incident}`));
     }
   }
 
   /** What a slash command will run, whether it changes anything, and whether its answer is private. */
   private planSlash(i: ChatInputCommandInteraction): Plan {
     const command = commandForSlash(this.o.engine.table, i.commandName, i.options.getSubcommandGroup(false), i.options.getSubcommand(false));
-    if (!command) return this.planOf({ refuse: { code: "usage", message: "this command is not known to the bot any more: ask an admin to run npm run discord:register" } });
+    if (!command)
+      return this.planOf({ refuse: { code: "usage", message: "this command is not known to the bot any more: ask an admin to run npm run discord:register" } });
     const refusal = roomRightRefusal(i, command);
     if (refusal) return this.planOf({ refuse: { code: "forbidden", message: refusal } });
     const raw = new Map<string, unknown>();
@@ -277,7 +287,10 @@ export class DiscordAdapter {
    * told privately that it is not theirs. Nothing in the pool changes, so nothing is stored.
    */
   private async onCancel(i: ButtonInteraction): Promise<void> {
-    this.live.set(i.id, new LiveInteraction({ interaction: i.id, token: i.token, app: i.applicationId, ephemeral: true, deferred: false, at: i.createdTimestamp }));
+    this.live.set(
+      i.id,
+      new LiveInteraction({ interaction: i.id, token: i.token, app: i.applicationId, ephemeral: true, deferred: false, at: i.createdTimestamp }),
+    );
     const preview = await this.o.store.read((tx) => tx.reply(`discord:${i.customId.slice(CANCEL_PREFIX.length)}`));
     if (preview && preview.userId !== i.user.id) {
       await i.reply({ content: "✗ only the member who asked for this preview can cancel it; nothing was changed", flags: MessageFlags.Ephemeral });
@@ -300,7 +313,10 @@ export class DiscordAdapter {
       if (Date.now() - t.at > TOKEN_TTL_MS) return;
       await this.client.rest.patch(Routes.webhookMessage(t.app, t.token, "@original"), { body: { components: [] }, auth: false });
     } catch (e) {
-      this.logger.warn({ requestId: previewRequestId, reason: e instanceof Error ? e.message : String(e) }, "could not take the buttons off a confirmed preview");
+      this.logger.warn(
+        { requestId: previewRequestId, reason: e instanceof Error ? e.message : String(e) },
+        "could not take the buttons off a confirmed preview",
+      );
     }
   }
 
@@ -309,7 +325,12 @@ export class DiscordAdapter {
     const engine = this.o.engine;
     if ("refuse" in journal) {
       const { code, message } = journal.refuse;
-      return { journal, personal: true, mutates: false, run: (inv) => refuse(engine, inv, { ok: false, code, message, doc: [doc.line(doc.bad("✗ "), message)] }) };
+      return {
+        journal,
+        personal: true,
+        mutates: false,
+        run: (inv) => refuse(engine, inv, { ok: false, code, message, doc: [doc.line(doc.bad("✗ "), message)] }),
+      };
     }
     // A confirmation is answered in the channel like the typed command (a refusal still privately);
     // once it acted, the preview's buttons go.
@@ -324,7 +345,12 @@ export class DiscordAdapter {
     if ("text" in journal) {
       const parsed = parseCommand(engine.table, journal.text);
       if (!parsed.ok) return { journal, personal: true, mutates: false, run: (inv) => runText(engine, inv, journal.text) };
-      return { journal, personal: true, mutates: mutatesWith(parsed.command, parsed.values), run: (inv) => execute(engine, inv, parsed.command, parsed.values) };
+      return {
+        journal,
+        personal: true,
+        mutates: mutatesWith(parsed.command, parsed.values),
+        run: (inv) => execute(engine, inv, parsed.command, parsed.values),
+      };
     }
     if ("action" in journal) {
       // A button: answered privately, as the command's text on an older button was.
@@ -338,7 +364,12 @@ export class DiscordAdapter {
     if (!command) return this.planOf({ refuse: { code: "usage", message: `the command "${journal.path.join(" ")}" is not known to the bot any more` } });
     const checked = checkValues(command, new Map(journal.raw));
     if (!checked.ok) return { journal, personal: true, mutates: false, run: (inv) => refuse(engine, inv, usageReply(checked.error)) };
-    return { journal, personal: command.personal === true, mutates: mutatesWith(command, checked.values), run: (inv) => execute(engine, inv, command, checked.values) };
+    return {
+      journal,
+      personal: command.personal === true,
+      mutates: mutatesWith(command, checked.values),
+      run: (inv) => execute(engine, inv, command, checked.values),
+    };
   }
 
   /**
@@ -399,7 +430,10 @@ export class DiscordAdapter {
     try {
       this.inbox?.record(entry);
     } catch (e) {
-      this.logger.warn({ requestId: `discord:${entry.target.interaction}`, reason: e instanceof Error ? e.message : String(e) }, "could not note the interaction in the inbox");
+      this.logger.warn(
+        { requestId: `discord:${entry.target.interaction}`, reason: e instanceof Error ? e.message : String(e) },
+        "could not note the interaction in the inbox",
+      );
     }
   }
 
@@ -448,7 +482,8 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  */
 export function roomRightRefusal(i: Interaction, command: AnyCommand): string | undefined {
   const name = `/${command.path.join(" ")}`;
-  if (!i.inGuild() && command.where === "pool") return `${name} works in a channel of your pool, not in a direct message: run it there (here /help and /me link work)`;
+  if (!i.inGuild() && command.where === "pool")
+    return `${name} works in a channel of your pool, not in a direct message: run it there (here /help and /me link work)`;
   if (command.bindsRoom !== true) return undefined;
   if (!i.inGuild()) return `${name} binds a server channel: run it in the channel to bind (it needs Manage Channels there), not in a direct message`;
   if (i.memberPermissions?.has(PermissionFlagsBits.ManageChannels)) return undefined;
@@ -462,7 +497,8 @@ function mutatesWith(command: AnyCommand, values: Record<string, unknown>): bool
 /** An error from login() that means Discord will not take the bot as configured. */
 function fatalOfLogin(e: unknown): FatalError | undefined {
   const err = e as { code?: unknown; message?: unknown };
-  if (err?.code === "TokenInvalid") return new FatalError("Discord refused the bot token (invalid token at login): put the current one in DISCORD_TOKEN", EXIT.credentials);
+  if (err?.code === "TokenInvalid")
+    return new FatalError("Discord refused the bot token (invalid token at login): put the current one in DISCORD_TOKEN", EXIT.credentials);
   const message = typeof err?.message === "string" ? err.message : "";
   const byMessage: Record<string, number> = {
     "Authentication failed": 4004,

@@ -16,12 +16,20 @@ export function discordConfig(env: NodeJS.ProcessEnv): { ok: true; value: Discor
   const appId = env.DISCORD_APP_ID?.trim();
   if (!token && !appId) return { ok: true, value: null };
   if (!token) return { ok: false, error: "DISCORD_APP_ID is set but DISCORD_TOKEN is not: copy the bot token from the Developer Portal (Bot > Reset Token)." };
-  if (!appId) return { ok: false, error: "DISCORD_TOKEN is set but DISCORD_APP_ID is not: copy the Application ID from the Developer Portal (General Information)." };
-  if (!SNOWFLAKE.test(appId)) return { ok: false, error: `DISCORD_APP_ID must be the application's numeric id (15 to 22 digits, from General Information)${/^\d+$/.test(appId) ? "" : `; the value set has other characters (is the bot token in it?)`}.` };
-  if (!/^[\w.-]{20,200}$/.test(token)) return { ok: false, error: "DISCORD_TOKEN does not look like a bot token: copy it again from the Developer Portal (Bot > Reset Token)." };
+  if (!appId)
+    return { ok: false, error: "DISCORD_TOKEN is set but DISCORD_APP_ID is not: copy the Application ID from the Developer Portal (General Information)." };
+  if (!SNOWFLAKE.test(appId))
+    return {
+      ok: false,
+      error: `DISCORD_APP_ID must be the application's numeric id (15 to 22 digits, from General Information)${/^\d+$/.test(appId) ? "" : `; the value set has other characters (is the bot token in it?)`}.`,
+    };
+  if (!/^[\w.-]{20,200}$/.test(token))
+    return { ok: false, error: "DISCORD_TOKEN does not look like a bot token: copy it again from the Developer Portal (Bot > Reset Token)." };
   const guildId = env.DISCORD_GUILD_ID?.trim() || undefined;
-  if (guildId !== undefined && !SNOWFLAKE.test(guildId)) return { ok: false, error: "DISCORD_GUILD_ID must be a server's numeric id (15 to 22 digits: right-click the server, Copy Server ID)." };
+  if (guildId !== undefined && !SNOWFLAKE.test(guildId))
+    return { ok: false, error: "DISCORD_GUILD_ID must be a server's numeric id (15 to 22 digits: right-click the server, Copy Server ID)." };
   const apiBase = env.DISCORD_API_URL?.trim() || undefined;
-  if (apiBase !== undefined && !/^https?:\/\/[^\s]+$/.test(apiBase)) return { ok: false, error: "DISCORD_API_URL must be an http(s) URL such as http://localhost:8080/api, without spaces." };
+  if (apiBase !== undefined && !/^https?:\/\/[^\s]+$/.test(apiBase))
+    return { ok: false, error: "DISCORD_API_URL must be an http(s) URL such as http://localhost:8080/api, without spaces." };
   return { ok: true, value: { token, appId, guildId, apiBase } };
 }

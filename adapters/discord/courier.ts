@@ -70,7 +70,13 @@ export function restMessage(p: ReplyPayload, files: Files = [], flags?: number):
   if (shown.length > 0) {
     const [first, ...rest] = embeds.length > 0 ? embeds : [{}];
     const image = (name: string) => ({ url: `attachment://${name}` });
-    embeds.splice(0, embeds.length, { ...first, image: image(shown[0]!.name) }, ...rest, ...shown.slice(1).map((c) => ({ image: image(c.name), ...(first?.color === undefined ? {} : { color: first.color }) })));
+    embeds.splice(
+      0,
+      embeds.length,
+      { ...first, image: image(shown[0]!.name) },
+      ...rest,
+      ...shown.slice(1).map((c) => ({ image: image(c.name), ...(first?.color === undefined ? {} : { color: first.color }) })),
+    );
   }
   const body: Record<string, unknown> = {
     ...(p.content !== undefined ? { content: p.content } : {}),
@@ -166,7 +172,10 @@ export class DiscordCourier implements Courier {
       if (live.ack !== "none") return live.ack !== "expired";
       const t = live.target;
       try {
-        await this.o.rest.post(Routes.interactionCallback(t.interaction, t.token), { body: { type: 5, ...(t.ephemeral ? { data: { flags: MessageFlags.Ephemeral } } : {}) }, auth: false });
+        await this.o.rest.post(Routes.interactionCallback(t.interaction, t.token), {
+          body: { type: 5, ...(t.ephemeral ? { data: { flags: MessageFlags.Ephemeral } } : {}) },
+          auth: false,
+        });
         live.ack = "deferred";
         return true;
       } catch (e) {
@@ -178,7 +187,10 @@ export class DiscordCourier implements Courier {
         }
         if (c === RESTJSONErrorCodes.UnknownInteraction) {
           live.ack = "expired";
-          this.o.logger.warn({ requestId: `discord:${t.interaction}` }, `interaction expired before it could be acknowledged (10062, ${Date.now() - t.at} ms after it was created): not run`);
+          this.o.logger.warn(
+            { requestId: `discord:${t.interaction}` },
+            `interaction expired before it could be acknowledged (10062, ${Date.now() - t.at} ms after it was created): not run`,
+          );
           return false;
         }
         throw e;
@@ -307,7 +319,12 @@ export class DiscordCourier implements Courier {
       channel = dm.id;
       this.dmChannels.set(row.externalId, channel);
     }
-    await this.post(channel, announcementPayload(renderNoteMessage(row.message, { timeZone: row.timeZone })), this.chartOf(row.message, { timeZone: row.timeZone }), discordNonce(key, row.createdAt));
+    await this.post(
+      channel,
+      announcementPayload(renderNoteMessage(row.message, { timeZone: row.timeZone })),
+      this.chartOf(row.message, { timeZone: row.timeZone }),
+      discordNonce(key, row.createdAt),
+    );
   }
 
   /**
@@ -344,7 +361,10 @@ export class DiscordCourier implements Courier {
       }
       return;
     }
-    const payload = boardPayload(renderBoard(board, { timeZone: row.timeZone }), board.tasks.map((t) => t.id));
+    const payload = boardPayload(
+      renderBoard(board, { timeZone: row.timeZone }),
+      board.tasks.map((t) => t.id),
+    );
     if (existing !== null) {
       try {
         await this.o.rest.patch(Routes.channelMessage(channel, existing), { body: restMessage(payload).body });

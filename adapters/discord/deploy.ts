@@ -13,7 +13,8 @@ import { slashCommands } from "./slash-json.ts";
  * What the bot needs in a channel: View Channels (find the channels it announces in), Send Messages
  * (announcements), Embed Links (cards), Attach Files (the chart of each summary): 52224.
  */
-export const INVITE_PERMISSIONS = PermissionFlagsBits.ViewChannel | PermissionFlagsBits.SendMessages | PermissionFlagsBits.EmbedLinks | PermissionFlagsBits.AttachFiles;
+export const INVITE_PERMISSIONS =
+  PermissionFlagsBits.ViewChannel | PermissionFlagsBits.SendMessages | PermissionFlagsBits.EmbedLinks | PermissionFlagsBits.AttachFiles;
 
 /** The URL that adds the bot to a server with the slash commands and INVITE_PERMISSIONS. */
 export function inviteUrl(appId: string): string {
@@ -38,7 +39,9 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     const c = config.value;
     registerCommands(c).then(
       (n) => {
-        console.log(`Registered ${n} slash commands ${c.guildId ? `in guild ${c.guildId} (active now)` : "globally (Discord may take up to an hour to show them)"}.`);
+        console.log(
+          `Registered ${n} slash commands ${c.guildId ? `in guild ${c.guildId} (active now)` : "globally (Discord may take up to an hour to show them)"}.`,
+        );
         console.log(`Invite the bot with: ${inviteUrl(c.appId)}`);
       },
       (e: unknown) => {

@@ -1,13 +1,6 @@
 // Reply documents as Discord messages: Markdown in an embed, cards with buttons for tasks and
 // goods, plain ephemeral text for refusals. Formatting only: no rule of the pool lives here.
-import {
-  ActionRowBuilder,
-  ButtonBuilder,
-  ButtonStyle,
-  escapeMarkdown,
-  type APIEmbed,
-  type MessageActionRowComponentBuilder,
-} from "discord.js";
+import { ActionRowBuilder, ButtonBuilder, ButtonStyle, escapeMarkdown, type APIEmbed, type MessageActionRowComponentBuilder } from "discord.js";
 import { actionsOf, cardOf, previewOf, type Action, type AnyCommand, type Answered, type Card } from "../../commands/define.ts";
 import type { Doc, Span } from "../../commands/doc.ts";
 import { commandsInText, markQuotedCommands, readRef, slashText } from "../../commands/refs.ts";
@@ -185,7 +178,12 @@ export const ACTION_PREFIX = "dpool-do:";
  */
 export const BUTTON_PREFIX = "dpool:";
 
-const STYLES: Record<Action["style"], ButtonStyle> = { primary: ButtonStyle.Primary, success: ButtonStyle.Success, danger: ButtonStyle.Danger, secondary: ButtonStyle.Secondary };
+const STYLES: Record<Action["style"], ButtonStyle> = {
+  primary: ButtonStyle.Primary,
+  success: ButtonStyle.Success,
+  danger: ButtonStyle.Danger,
+  secondary: ButtonStyle.Secondary,
+};
 
 /** An action's custom id. */
 export function actionId(a: Action): string {
@@ -207,7 +205,10 @@ export const UNKNOWN_BUTTON = "this button runs a command the bot no longer know
  * The command a button's custom id names and its values as given (still to be checked by the
  * command's schemas), or why it names none.
  */
-export function readActionId(commands: readonly AnyCommand[], customId: string): { ok: true; command: AnyCommand; raw: Array<[string, unknown]> } | { ok: false; message: string } {
+export function readActionId(
+  commands: readonly AnyCommand[],
+  customId: string,
+): { ok: true; command: AnyCommand; raw: Array<[string, unknown]> } | { ok: false; message: string } {
   const rest = customId.slice(ACTION_PREFIX.length);
   const colon = rest.indexOf(":");
   const command = colon < 0 ? undefined : commands.find((c) => c.key === rest.slice(0, colon));

@@ -53,7 +53,12 @@ function option(command: AnyCommand, name: string, a: AnyArg): APIApplicationCom
   const auto = autocompleteOf(command, name) !== undefined;
   switch (a.spec.kind) {
     case "integer":
-      return { ...base, type: ApplicationCommandOptionType.Integer, ...defined({ min_value: a.spec.min, max_value: a.spec.max }), ...(auto ? { autocomplete: true } : {}) };
+      return {
+        ...base,
+        type: ApplicationCommandOptionType.Integer,
+        ...defined({ min_value: a.spec.min, max_value: a.spec.max }),
+        ...(auto ? { autocomplete: true } : {}),
+      };
     case "hours":
       return { ...base, type: ApplicationCommandOptionType.Number, min_value: hoursOf(a.spec.min ?? 0), max_value: hoursOf(a.spec.max ?? 0) };
     case "member":
@@ -95,7 +100,9 @@ export const worksInDm = (c: AnyCommand): boolean => c.where === "anywhere" && c
  * only to members with Manage Channels (Discord hides it from the others). Mixed groups are
  * offered to all and the adapter checks the right per command.
  */
-function offered(commands: readonly AnyCommand[]): Pick<RESTPostAPIChatInputApplicationCommandsJSONBody, "contexts" | "integration_types" | "default_member_permissions"> {
+function offered(
+  commands: readonly AnyCommand[],
+): Pick<RESTPostAPIChatInputApplicationCommandsJSONBody, "contexts" | "integration_types" | "default_member_permissions"> {
   return {
     integration_types: [ApplicationIntegrationType.GuildInstall],
     contexts: commands.some(worksInDm) ? [InteractionContextType.Guild, InteractionContextType.BotDM] : [InteractionContextType.Guild],
@@ -122,7 +129,17 @@ export function slashCommands(table: readonly AnyCommand[]): RESTPostAPIChatInpu
         const name = c.path[1]!;
         let g = subgroups.get(name);
         if (!g) {
-          g = { type: ApplicationCommandOptionType.SubcommandGroup, name, description: clip(`${group} ${name}: ${commands.filter((x) => x.path[1] === name).map((x) => x.path[2]).join(", ")}`), options: [] };
+          g = {
+            type: ApplicationCommandOptionType.SubcommandGroup,
+            name,
+            description: clip(
+              `${group} ${name}: ${commands
+                .filter((x) => x.path[1] === name)
+                .map((x) => x.path[2])
+                .join(", ")}`,
+            ),
+            options: [],
+          };
           subgroups.set(name, g);
           opts.push(g);
         }
@@ -130,7 +147,13 @@ export function slashCommands(table: readonly AnyCommand[]): RESTPostAPIChatInpu
       } else throw new Error(`command "${commandName(c)}" has a path Discord cannot express`);
     }
     const verbs = commands.map((c) => c.path.slice(1).join(" ")).join(", ");
-    out.push({ type: ApplicationCommandType.ChatInput, name: group, description: clip(`${group[0]!.toUpperCase()}${group.slice(1)} commands: ${verbs}`), options: opts, ...offered(commands) });
+    out.push({
+      type: ApplicationCommandType.ChatInput,
+      name: group,
+      description: clip(`${group[0]!.toUpperCase()}${group.slice(1)} commands: ${verbs}`),
+      options: opts,
+      ...offered(commands),
+    });
   }
   return out;
 }

@@ -202,7 +202,8 @@ export class MatrixAdapter implements Courier {
         login = await new MatrixAuth(o.homeserverUrl).passwordLogin(o.user, o.password, "d-pool");
       } catch (e) {
         const t = troubleOf(e);
-        if (t.kind === "token" || t.kind === "forbidden") throw new FatalError(`the homeserver at ${o.homeserverUrl} refused MATRIX_USER and MATRIX_PASSWORD (${t.reason})`, EXIT.credentials);
+        if (t.kind === "token" || t.kind === "forbidden")
+          throw new FatalError(`the homeserver at ${o.homeserverUrl} refused MATRIX_USER and MATRIX_PASSWORD (${t.reason})`, EXIT.credentials);
         throw e;
       }
       token = login.accessToken;
@@ -216,7 +217,8 @@ export class MatrixAdapter implements Courier {
       userId = await client.getUserId();
     } catch (e) {
       const t = troubleOf(e);
-      if (t.kind === "token") throw new FatalError(`the homeserver at ${o.homeserverUrl} refused the access token (${t.reason}): set a valid MATRIX_ACCESS_TOKEN`, EXIT.credentials);
+      if (t.kind === "token")
+        throw new FatalError(`the homeserver at ${o.homeserverUrl} refused the access token (${t.reason}): set a valid MATRIX_ACCESS_TOKEN`, EXIT.credentials);
       throw e;
     }
     return new MatrixAdapter(client, state, o, userId);
@@ -236,7 +238,9 @@ export class MatrixAdapter implements Courier {
     // a new filter, which would drop what was said while the bot was away.
     const known = this.state.getFilter();
     if (!known || JSON.stringify(known.filter) !== JSON.stringify(filter)) {
-      const made = (await this.call(() => this.client.doRequest("POST", `/_matrix/client/v3/user/${enc(this.userId)}/filter`, null, filter))) as { filter_id: string };
+      const made = (await this.call(() => this.client.doRequest("POST", `/_matrix/client/v3/user/${enc(this.userId)}/filter`, null, filter))) as {
+        filter_id: string;
+      };
       this.state.setFilter({ id: made.filter_id as unknown as number, filter });
     }
     this.syncing = true;
@@ -289,7 +293,8 @@ export class MatrixAdapter implements Courier {
       token = raw.next_batch;
       // The rooms' handled positions and the token, in one write.
       this.state.batch(() => {
-        for (const [roomId, eventId] of this.handled) if (this.state.readValue(`dpool.handled.${roomId}`) !== eventId) this.state.storeValue(`dpool.handled.${roomId}`, eventId);
+        for (const [roomId, eventId] of this.handled)
+          if (this.state.readValue(`dpool.handled.${roomId}`) !== eventId) this.state.storeValue(`dpool.handled.${roomId}`, eventId);
         this.state.setSyncToken(token);
       });
       this.reachable();
@@ -325,7 +330,9 @@ export class MatrixAdapter implements Courier {
     const giveUp = this.o.giveUpAfterMs ?? DEFAULT_GIVE_UP_AFTER_MS;
     if (!this.failing) {
       this.failing = { since: now, reason: t.reason, attempts: 0 };
-      this.logger.warn(`the homeserver at ${this.o.homeserverUrl} cannot be reached (${t.reason}); retrying with back-off, giving up after ${formatMs(giveUp)}`);
+      this.logger.warn(
+        `the homeserver at ${this.o.homeserverUrl} cannot be reached (${t.reason}); retrying with back-off, giving up after ${formatMs(giveUp)}`,
+      );
     }
     this.failing.attempts++;
     const down = now - this.failing.since;
@@ -342,7 +349,9 @@ export class MatrixAdapter implements Courier {
     if (!this.failing) return;
     const f = this.failing;
     this.failing = undefined;
-    this.logger.info(`the homeserver at ${this.o.homeserverUrl} is reachable again (it failed for ${formatMs(Date.now() - f.since)}, ${f.attempts} attempt${f.attempts === 1 ? "" : "s"}: ${f.reason})`);
+    this.logger.info(
+      `the homeserver at ${this.o.homeserverUrl} is reachable again (it failed for ${formatMs(Date.now() - f.since)}, ${f.attempts} attempt${f.attempts === 1 ? "" : "s"}: ${f.reason})`,
+    );
     void this.deliverer.kick();
   }
 
@@ -401,7 +410,9 @@ export class MatrixAdapter implements Courier {
     // Rooms the bot was thrown out of go quiet before anything is sent (the SDK hands leaves
     // over first too; doing it here also comes before the first delivery after a start).
     for (const [roomId, room] of Object.entries(raw.rooms?.leave ?? {})) {
-      const mine = (room.timeline?.events ?? []).filter((e) => e.type === "m.room.member" && e.state_key === this.userId && (e.content?.membership === "leave" || e.content?.membership === "ban"));
+      const mine = (room.timeline?.events ?? []).filter(
+        (e) => e.type === "m.room.member" && e.state_key === this.userId && (e.content?.membership === "leave" || e.content?.membership === "ban"),
+      );
       if (mine.length > 0) await this.onLeave(roomId, mine.at(-1)!);
     }
     if (!this.synced) {
@@ -431,7 +442,9 @@ export class MatrixAdapter implements Courier {
     const out: Event[] = [];
     let token = from;
     for (let page = 0; page < MAX_PAGES; page++) {
-      const res = (await this.call(() => this.client.doRequest("GET", `/_matrix/client/v3/rooms/${enc(roomId)}/messages`, { dir: "b", from: token, to, limit: PAGE }))) as {
+      const res = (await this.call(() =>
+        this.client.doRequest("GET", `/_matrix/client/v3/rooms/${enc(roomId)}/messages`, { dir: "b", from: token, to, limit: PAGE }),
+      )) as {
         chunk?: Event[];
         end?: string;
       };
@@ -471,7 +484,10 @@ export class MatrixAdapter implements Courier {
       // The homeserver's trouble, not the event's: the batch is handled again once it is over.
       if (t.kind === "down" || t.kind === "rate" || t.kind === "token") throw e;
       const incident = randomBytes(4).toString("hex");
-      this.logger.error({ err: e, incident, room: roomId, event: event.event_id }, `could not handle ${name} ${event.event_id} in ${roomId} (incident ${incident})`);
+      this.logger.error(
+        { err: e, incident, room: roomId, event: event.event_id },
+        `could not handle ${name} ${event.event_id} in ${roomId} (incident ${incident})`,
+      );
     }
   }
 
@@ -493,15 +509,40 @@ export class MatrixAdapter implements Courier {
       await this.warnEncrypted(roomId);
       return;
     }
-    const hello = invite.content?.is_direct === true
-      ? notice([
-          doc.line("Hello! Here you can type your own commands for your pool, and the prefix is optional: ", doc.cmd("me balance"), ", ", doc.cmd("task list"), ", ", doc.cmd("task claim <id>"), ", ", doc.cmd("task done <id>"), ", ", doc.cmd("good request <good>"), "."),
-          doc.line("Commands for the whole pool (posting tasks, admin ones, binding rooms) go in the pool's rooms. ", doc.cmd("help"), " lists every command."),
-        ])
-      : notice([
-          doc.line("Hello! I keep a distribution pool: shared tasks, goods and weighted hours for peer-production projects."),
-          doc.line("Start with ", doc.cmd("pool create <name>"), " (this room becomes the lobby) or ", doc.cmd("pool join <code>"), " with an invite from a pool admin. ", doc.cmd("help"), " lists every command."),
-        ]);
+    const hello =
+      invite.content?.is_direct === true
+        ? notice([
+            doc.line(
+              "Hello! Here you can type your own commands for your pool, and the prefix is optional: ",
+              doc.cmd("me balance"),
+              ", ",
+              doc.cmd("task list"),
+              ", ",
+              doc.cmd("task claim <id>"),
+              ", ",
+              doc.cmd("task done <id>"),
+              ", ",
+              doc.cmd("good request <good>"),
+              ".",
+            ),
+            doc.line(
+              "Commands for the whole pool (posting tasks, admin ones, binding rooms) go in the pool's rooms. ",
+              doc.cmd("help"),
+              " lists every command.",
+            ),
+          ])
+        : notice([
+            doc.line("Hello! I keep a distribution pool: shared tasks, goods and weighted hours for peer-production projects."),
+            doc.line(
+              "Start with ",
+              doc.cmd("pool create <name>"),
+              " (this room becomes the lobby) or ",
+              doc.cmd("pool join <code>"),
+              " with an invite from a pool admin. ",
+              doc.cmd("help"),
+              " lists every command.",
+            ),
+          ]);
     await this.call(() => this.put(roomId, "m.room.message", hello, txnIdOf(`hello:${roomId}:${invite.event_id}`)));
   }
 
@@ -512,7 +553,10 @@ export class MatrixAdapter implements Courier {
     await this.o.store.markRoomUnreachable(row.id, Date.now());
     const how = event.content?.membership === "ban" ? "banned" : event.sender === this.userId ? "left" : "kicked";
     const reason = typeof event.content?.reason === "string" && event.content.reason ? ` (${event.content.reason.slice(0, 100)})` : "";
-    this.logger.warn({ room: roomId }, `the bot was ${how} from ${roomId}${how === "left" ? "" : ` by ${event.sender}`}${reason}: no more announcements go there until it is back`);
+    this.logger.warn(
+      { room: roomId },
+      `the bot was ${how} from ${roomId}${how === "left" ? "" : ` by ${event.sender}`}${reason}: no more announcements go there until it is back`,
+    );
   }
 
   private async isEncrypted(roomId: string): Promise<boolean> {
@@ -537,7 +581,8 @@ export class MatrixAdapter implements Courier {
   private async onEvent(roomId: string, event: Event): Promise<void> {
     if (event.type === "m.room.member" && event.state_key === this.userId) {
       // The bot's own join: what was said in the room before it stays unanswered.
-      if (event.content?.membership === "join") this.state.storeValue(`dpool.joined.${roomId}`, String(Math.max(event.origin_server_ts, this.joinedAt(roomId) ?? 0)));
+      if (event.content?.membership === "join")
+        this.state.storeValue(`dpool.joined.${roomId}`, String(Math.max(event.origin_server_ts, this.joinedAt(roomId) ?? 0)));
       return;
     }
     if (event.sender === this.userId) return;
@@ -571,10 +616,18 @@ export class MatrixAdapter implements Courier {
       const path = parsed.command.path.join(" ");
       if (parsed.command.where === "pool" && direct) {
         // A direct message with the bot: the member's own commands, for their one pool.
-        const pool = parsed.command.direct === true || parsed.command.personal === true ? await this.onlyPool(event.sender) : { refusal: `!dpool ${text} works only in a room of the pool, not in a direct message: type it in one of its rooms` };
+        const pool =
+          parsed.command.direct === true || parsed.command.personal === true
+            ? await this.onlyPool(event.sender)
+            : { refusal: `!dpool ${text} works only in a room of the pool, not in a direct message: type it in one of its rooms` };
         if ("refusal" in pool) {
           const message = pool.refusal;
-          return this.answer(inv, await this.run(inv, () => refuse(this.o.engine, inv, { ok: false, code: "room_unbound", command: path, message, doc: [doc.line(doc.bad("✗ "), message)] })));
+          return this.answer(
+            inv,
+            await this.run(inv, () =>
+              refuse(this.o.engine, inv, { ok: false, code: "room_unbound", command: path, message, doc: [doc.line(doc.bad("✗ "), message)] }),
+            ),
+          );
         }
         inv = { ...inv, caller: { ...inv.caller, roomId: pool.roomId } };
       } else if (parsed.command.where === "pool" && !(await this.roomIsBound(roomId))) return; // rooms of no pool: only starting commands
@@ -582,7 +635,9 @@ export class MatrixAdapter implements Courier {
         const power = await this.power(roomId, event.sender);
         if (power.level < power.needed) {
           const message = `binding a room needs the power to change its settings (power level ${power.needed} in this room, yours is ${power.level}): ask a room admin or moderator to type !dpool ${text}`;
-          const reply = await this.run(inv, () => refuse(this.o.engine, inv, { ok: false, code: "forbidden", command: path, message, doc: [doc.line(doc.bad("✗ "), message)] }));
+          const reply = await this.run(inv, () =>
+            refuse(this.o.engine, inv, { ok: false, code: "forbidden", command: path, message, doc: [doc.line(doc.bad("✗ "), message)] }),
+          );
           return this.answer(inv, reply);
         }
       }
@@ -605,7 +660,11 @@ export class MatrixAdapter implements Courier {
     let body = html !== undefined && /matrix\.to\/#\/(@|%40)/i.test(html) ? htmlToCommandText(html) : plain;
     const mentioned = (c["m.mentions"] as { user_ids?: unknown } | undefined)?.user_ids;
     const lowered = body.toLowerCase();
-    const maybe = direct || PREFIXES.some((p) => lowered.startsWith(p)) || lowered.startsWith(this.userId.toLowerCase()) || (Array.isArray(mentioned) && mentioned.includes(this.userId));
+    const maybe =
+      direct ||
+      PREFIXES.some((p) => lowered.startsWith(p)) ||
+      lowered.startsWith(this.userId.toLowerCase()) ||
+      (Array.isArray(mentioned) && mentioned.includes(this.userId));
     if (!maybe) return undefined; // chat: nothing is looked up for it
     // Clients without pills name the user in the body and list them in m.mentions.
     if (Array.isArray(mentioned)) {
@@ -623,7 +682,8 @@ export class MatrixAdapter implements Courier {
     let rest: string | undefined;
     const prefix = PREFIXES.find((p) => lower === p || lower.startsWith(`${p} `));
     if (prefix) rest = body.slice(prefix.length);
-    else if (lower.startsWith(this.userId.toLowerCase()) && /^($|[\s:,])/.test(body.slice(this.userId.length))) rest = body.slice(this.userId.length).replace(/^[:,]/, "");
+    else if (lower.startsWith(this.userId.toLowerCase()) && /^($|[\s:,])/.test(body.slice(this.userId.length)))
+      rest = body.slice(this.userId.length).replace(/^[:,]/, "");
     else if (direct && body !== "" && !body.startsWith(">")) rest = body;
     if (rest === undefined) return undefined;
     return rest.trim() || "help";
@@ -656,12 +716,21 @@ export class MatrixAdapter implements Courier {
       for (const m of memberships) {
         const pool = await tx.pool(m.poolId);
         if (!pool) continue;
-        const rooms = (await tx.rooms(pool.id)).filter((r) => r.platform === "matrix" && r.unreachableSince === null).sort((a, b) => Number(b.isLobby) - Number(a.isLobby));
+        const rooms = (await tx.rooms(pool.id))
+          .filter((r) => r.platform === "matrix" && r.unreachableSince === null)
+          .sort((a, b) => Number(b.isLobby) - Number(a.isLobby));
         pools.push({ name: pool.name, rooms: rooms.map((r) => r.externalId) });
       }
-      if (pools.length === 0) return { refusal: "you are in no pool yet: type !dpool pool join <code> in a room of a pool (ask a pool admin for the code), or start one with !dpool pool create <name> in a room" };
-      const where = pools.map((p) => `${p.name}: ${p.rooms.length > 0 ? p.rooms.map((r) => `https://matrix.to/#/${r}`).join(" ") : "no Matrix room"}`).join("; ");
-      if (pools.length > 1) return { refusal: `you are in ${pools.length} pools, so I cannot tell which one you mean here: type it in a room of the pool (${where})` };
+      if (pools.length === 0)
+        return {
+          refusal:
+            "you are in no pool yet: type !dpool pool join <code> in a room of a pool (ask a pool admin for the code), or start one with !dpool pool create <name> in a room",
+        };
+      const where = pools
+        .map((p) => `${p.name}: ${p.rooms.length > 0 ? p.rooms.map((r) => `https://matrix.to/#/${r}`).join(" ") : "no Matrix room"}`)
+        .join("; ");
+      if (pools.length > 1)
+        return { refusal: `you are in ${pools.length} pools, so I cannot tell which one you mean here: type it in a room of the pool (${where})` };
       const room = pools[0]!.rooms[0];
       if (room === undefined) return { refusal: `your pool ${pools[0]!.name} has no Matrix room I can reach: type it in one of its rooms on another platform` };
       return { roomId: room };
@@ -682,7 +751,13 @@ export class MatrixAdapter implements Courier {
       if (typeof preview !== "string") return;
       // A preview asked in a thread is answered there: so is the ✅ on it.
       const thread = await this.threadOfAnswer(preview);
-      const inv = this.invocation(roomId, event, { roomId, eventId: rel.event_id, who: localpart(event.sender), sender: event.sender, ...(thread ? { thread } : {}) });
+      const inv = this.invocation(roomId, event, {
+        roomId,
+        eventId: rel.event_id,
+        who: localpart(event.sender),
+        sender: event.sender,
+        ...(thread ? { thread } : {}),
+      });
       await this.answer(inv, await this.run(inv, () => runConfirmation(this.o.engine, inv, preview)));
       return;
     }
@@ -709,7 +784,9 @@ export class MatrixAdapter implements Courier {
       const stored = await this.o.store.read((tx) => tx.reply(inv.requestId)).catch(() => undefined);
       if (!stored) {
         const target = inv.replyTo as MatrixTarget;
-        await this.call(() => this.put(target.roomId, "m.room.message", this.answerContent(reply, target), txnIdOf(`unstored:${inv.requestId}:${randomBytes(6).toString("hex")}`)));
+        await this.call(() =>
+          this.put(target.roomId, "m.room.message", this.answerContent(reply, target), txnIdOf(`unstored:${inv.requestId}:${randomBytes(6).toString("hex")}`)),
+        );
         return;
       }
     }
@@ -770,7 +847,10 @@ export class MatrixAdapter implements Courier {
       const sent = await this.put(target.roomId, "m.room.message", this.answerContent(reply, target, preview), txnIdOf(key));
       if (preview) this.state.storeValue(`dpool.preview.${sent}`, row.requestId);
       // Charts of an answer in a thread stay in the thread (not replies themselves: the fallback points at the command).
-      const inThread = target.thread === undefined ? {} : { "m.relates_to": { rel_type: "m.thread", event_id: target.thread, is_falling_back: true, "m.in_reply_to": { event_id: target.eventId } } };
+      const inThread =
+        target.thread === undefined
+          ? {}
+          : { "m.relates_to": { rel_type: "m.thread", event_id: target.thread, is_falling_back: true, "m.in_reply_to": { event_id: target.eventId } } };
       if (reply.ok) await this.sendCharts(target.roomId, key, undefined, () => [...attachmentsOf(reply)], inThread);
     });
   }
@@ -781,9 +861,15 @@ export class MatrixAdapter implements Courier {
       const m = item.message;
       if (m.kind === "board") return this.showBoard(item, m.body, key);
       const hint = m.kind === "task" ? [doc.line(doc.muted("React with ✋ to claim it."))] : [];
-      const eventId = await this.put(roomId, "m.room.message", notice([...renderAnnouncementMessage(m, { timeZone: item.timeZone }), ...hint]), txnIdOf(key, item.createdAt));
+      const eventId = await this.put(
+        roomId,
+        "m.room.message",
+        notice([...renderAnnouncementMessage(m, { timeZone: item.timeZone }), ...hint]),
+        txnIdOf(key, item.createdAt),
+      );
       if (m.kind === "task") this.state.storeValue(`dpool.announce.${eventId}`, String(m.body.task));
-      if (m.kind === "summary") await this.sendCharts(roomId, key, item.createdAt, () => [{ name: CHART_FILE, png: renderSummaryChart(m.body, { timeZone: item.timeZone }) }]);
+      if (m.kind === "summary")
+        await this.sendCharts(roomId, key, item.createdAt, () => [{ name: CHART_FILE, png: renderSummaryChart(m.body, { timeZone: item.timeZone }) }]);
     });
   }
 
@@ -795,7 +881,10 @@ export class MatrixAdapter implements Courier {
   private async replyPrivately(target: MatrixTarget, userId: string, reply: Reply, key: string): Promise<void> {
     const dm = await this.dmRoom(userId);
     // Asked in a direct message of theirs with the bot (not always the one the bot would pick): answered there.
-    if (dm === target.roomId || (this.client.dms.isDm(target.roomId) && (await this.client.getJoinedRoomMembers(target.roomId)).every((u) => u === userId || u === this.userId))) {
+    if (
+      dm === target.roomId ||
+      (this.client.dms.isDm(target.roomId) && (await this.client.getJoinedRoomMembers(target.roomId)).every((u) => u === userId || u === this.userId))
+    ) {
       await this.put(target.roomId, "m.room.message", this.answerContent(reply, target), txnIdOf(key));
       return;
     }
@@ -819,7 +908,8 @@ export class MatrixAdapter implements Courier {
       const dm = await this.dmRoom(n.externalId);
       const m = n.message;
       await this.put(dm, "m.room.message", notice(renderNoteMessage(m, { timeZone: n.timeZone })), txnIdOf(key, n.createdAt));
-      if (m.kind === "summary") await this.sendCharts(dm, key, n.createdAt, () => [{ name: CHART_FILE, png: renderSummaryChart(m.body, { timeZone: n.timeZone }) }]);
+      if (m.kind === "summary")
+        await this.sendCharts(dm, key, n.createdAt, () => [{ name: CHART_FILE, png: renderSummaryChart(m.body, { timeZone: n.timeZone }) }]);
     });
   }
 
@@ -863,7 +953,8 @@ export class MatrixAdapter implements Courier {
   /** The answer as a notice replying to its event (in its thread), in its compact form where the command has one (lists as tables). */
   private answerContent(reply: Reply, target: MatrixTarget, preview = false): object {
     let body: Doc = reply.doc;
-    if (preview) body = [...body, doc.line(doc.muted(`Or react to this message with ✅: only ${target.sender ?? "the member who asked"} can confirm it that way.`))];
+    if (preview)
+      body = [...body, doc.line(doc.muted(`Or react to this message with ✅: only ${target.sender ?? "the member who asked"} can confirm it that way.`))];
     const compact = reply.ok ? compactOf(reply) : null;
     if (compact) body = compact;
     return this.forTarget(body, target);
@@ -874,12 +965,17 @@ export class MatrixAdapter implements Courier {
     if (target.who !== undefined) body = [doc.line(`${target.who}: `), ...body];
     const content = { ...notice(body, target.eventId), "m.mentions": target.sender === undefined ? {} : { user_ids: [target.sender] } };
     if (target.thread === undefined) return content;
-    return { ...content, "m.relates_to": { rel_type: "m.thread", event_id: target.thread, is_falling_back: false, "m.in_reply_to": { event_id: target.eventId } } };
+    return {
+      ...content,
+      "m.relates_to": { rel_type: "m.thread", event_id: target.thread, is_falling_back: false, "m.in_reply_to": { event_id: target.eventId } },
+    };
   }
 
   /** `PUT /rooms/{roomId}/send/{type}/{txnId}`: the homeserver sends a txnId once. */
   private async put(roomId: string, type: string, content: object, txnId: string): Promise<string> {
-    const res = (await this.client.doRequest("PUT", `/_matrix/client/v3/rooms/${enc(roomId)}/send/${enc(type)}/${enc(txnId)}`, null, content)) as { event_id: string };
+    const res = (await this.client.doRequest("PUT", `/_matrix/client/v3/rooms/${enc(roomId)}/send/${enc(type)}/${enc(txnId)}`, null, content)) as {
+      event_id: string;
+    };
     return res.event_id;
   }
 
@@ -887,7 +983,13 @@ export class MatrixAdapter implements Courier {
    * Summary charts after the summary's text: each PNG uploaded, then posted as an m.image with a
    * key derived from the summary's. A chart that cannot be drawn is logged and left out.
    */
-  private async sendCharts(roomId: string, key: string, salt: number | undefined, draw: () => Array<{ name: string; png: Buffer }>, extra: object = {}): Promise<void> {
+  private async sendCharts(
+    roomId: string,
+    key: string,
+    salt: number | undefined,
+    draw: () => Array<{ name: string; png: Buffer }>,
+    extra: object = {},
+  ): Promise<void> {
     let charts: Array<{ name: string; png: Buffer }>;
     try {
       charts = draw();
@@ -897,7 +999,14 @@ export class MatrixAdapter implements Courier {
     }
     for (const [i, { name, png }] of charts.entries()) {
       const url = await this.client.uploadContent(png, "image/png", name);
-      const content = { msgtype: "m.image", "m.mentions": {}, body: name, url, info: { w: CHART_WIDTH, h: CHART_HEIGHT, mimetype: "image/png", size: png.length }, ...extra };
+      const content = {
+        msgtype: "m.image",
+        "m.mentions": {},
+        body: name,
+        url,
+        info: { w: CHART_WIDTH, h: CHART_HEIGHT, mimetype: "image/png", size: png.length },
+        ...extra,
+      };
       await this.put(roomId, "m.room.message", content, txnIdOf(`${key}:chart:${i}`, salt));
     }
   }
@@ -911,7 +1020,9 @@ export class MatrixAdapter implements Courier {
     const txnId = txnIdOf(key, item.createdAt);
     if (board.removed) {
       if (board.messageId !== null) {
-        await this.client.doRequest("PUT", `/_matrix/client/v3/rooms/${enc(matrixRoom)}/redact/${enc(board.messageId)}/${enc(txnId)}`, null, { reason: "The task board was switched off" });
+        await this.client.doRequest("PUT", `/_matrix/client/v3/rooms/${enc(matrixRoom)}/redact/${enc(board.messageId)}/${enc(txnId)}`, null, {
+          reason: "The task board was switched off",
+        });
       }
       return;
     }

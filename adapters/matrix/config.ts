@@ -31,9 +31,12 @@ export function matrixConfig(env: NodeJS.ProcessEnv): { ok: true; value: MatrixC
   const password = env.MATRIX_PASSWORD || undefined;
   if (!url && !token && !user) return { ok: true, value: null };
   if (!url) return { ok: false, error: "MATRIX_HOMESERVER_URL is missing: set it to your homeserver's client URL, such as https://matrix.example.org." };
-  if (!/^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(url)) return { ok: false, error: "MATRIX_HOMESERVER_URL must be an http(s) URL such as https://matrix.example.org, without spaces." };
-  if (!token && !(user && password)) return { ok: false, error: "Matrix needs MATRIX_ACCESS_TOKEN, or MATRIX_USER and MATRIX_PASSWORD for a first login (the token is then kept)." };
-  if (user && !/^@?[a-z0-9._=\-/+]+(:[^\s]+)?$/i.test(user)) return { ok: false, error: "MATRIX_USER must be a user name or id such as @dpool:example.org (letters, digits and ._=-/+ before the colon)." };
+  if (!/^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(url))
+    return { ok: false, error: "MATRIX_HOMESERVER_URL must be an http(s) URL such as https://matrix.example.org, without spaces." };
+  if (!token && !(user && password))
+    return { ok: false, error: "Matrix needs MATRIX_ACCESS_TOKEN, or MATRIX_USER and MATRIX_PASSWORD for a first login (the token is then kept)." };
+  if (user && !/^@?[a-z0-9._=\-/+]+(:[^\s]+)?$/i.test(user))
+    return { ok: false, error: "MATRIX_USER must be a user name or id such as @dpool:example.org (letters, digits and ._=-/+ before the colon)." };
   const inviteServers = (env.MATRIX_INVITE_SERVERS ?? "")
     .split(",")
     .map((s) => s.trim().toLowerCase())

@@ -17,7 +17,19 @@ export type HttpTrouble =
   /** Any other refusal (400, 404, 413...): sending the same again will fail again. */
   | { readonly kind: "refused"; readonly reason: string };
 
-const NETWORK = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "ESOCKETTIMEDOUT", "EPIPE", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "ECONNABORTED", "UND_ERR_SOCKET"]);
+const NETWORK = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "ESOCKETTIMEDOUT",
+  "EPIPE",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ECONNABORTED",
+  "UND_ERR_SOCKET",
+]);
 
 /** Reads an error thrown by matrix-bot-sdk (MatrixError, a raw non-2xx response, or a network error). */
 export function troubleOf(e: unknown): HttpTrouble {
@@ -45,7 +57,8 @@ export function troubleOf(e: unknown): HttpTrouble {
   }
   const code = isObject(e) && typeof e.code === "string" ? e.code : undefined;
   const message = e instanceof Error ? e.message : String(e);
-  if (code && NETWORK.has(code)) return { kind: "down", reason: `${code}${message && !message.includes(code) ? `: ${message}` : message ? ` (${message})` : ""}`.slice(0, 200) };
+  if (code && NETWORK.has(code))
+    return { kind: "down", reason: `${code}${message && !message.includes(code) ? `: ${message}` : message ? ` (${message})` : ""}`.slice(0, 200) };
   if (/socket hang up|timed? ?out|network/i.test(message)) return { kind: "down", reason: message.slice(0, 200) };
   return { kind: "refused", reason: message.split("\n")[0]!.slice(0, 200) };
 }
@@ -66,7 +79,9 @@ const isObject = (x: unknown): x is Record<string, unknown> => typeof x === "obj
  * rows from 1 apart for one bot account.
  */
 export function txnIdOf(key: string, salt?: string | number): string {
-  const h = createHash("sha256").update(salt === undefined ? key : `${key}\u0000${salt}`).digest("base64url");
+  const h = createHash("sha256")
+    .update(salt === undefined ? key : `${key}\u0000${salt}`)
+    .digest("base64url");
   return `dpool.${h.slice(0, 32)}`;
 }
 
@@ -83,7 +98,8 @@ export function routeSdkLogs(logger: Logger): void {
       .map((p) => (typeof p === "string" ? p : p instanceof Error ? p.message : JSON.stringify(p)))
       .join(" ")
       .slice(0, 500);
-  const quiet = (module: string, parts: unknown[]) => module === "MatrixHttpClient" || parts.some((p) => isObject(p) && (p.errcode === "M_NOT_FOUND" || p.statusCode === 404));
+  const quiet = (module: string, parts: unknown[]) =>
+    module === "MatrixHttpClient" || parts.some((p) => isObject(p) && (p.errcode === "M_NOT_FOUND" || p.statusCode === 404));
   LogService.setLogger({
     trace: () => undefined,
     debug: () => undefined,

@@ -59,7 +59,10 @@ export function docToHtml(d: Doc): string {
     }
   }
   // Lists and tables are blocks already; lines are separated by line breaks.
-  return out.reduce((acc, part, i) => (i === 0 ? part : /^<(ul|table)/.test(part) || /<\/(ul|table)>$/.test(out[i - 1]!) ? acc + part : `${acc}<br>${part}`), "");
+  return out.reduce(
+    (acc, part, i) => (i === 0 ? part : /^<(ul|table)/.test(part) || /<\/(ul|table)>$/.test(out[i - 1]!) ? acc + part : `${acc}<br>${part}`),
+    "",
+  );
 }
 
 export interface NoticeContent {

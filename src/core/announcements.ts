@@ -34,7 +34,17 @@ const text = z.string();
 const listOf = <T extends z.ZodType>(item: T) => z.array(item).readonly();
 
 export const goalAnnouncement = z.object({ goal: int, project: text, projectName: text, text, by: text, done: z.boolean().optional() });
-export const taskAnnouncement = z.object({ task: int, title: text, project: text, kind: text, weight: int, estimate: int, slots: int, by: text, dueAt: int.nullable() });
+export const taskAnnouncement = z.object({
+  task: int,
+  title: text,
+  project: text,
+  kind: text,
+  weight: int,
+  estimate: int,
+  slots: int,
+  by: text,
+  dueAt: int.nullable(),
+});
 export const roundAnnouncement = z.object({
   good: text,
   project: text,
@@ -76,13 +86,35 @@ export const projectSummary = z.object({
   inProgress: listOf(z.object({ task: int, title: text, member: text, since: int, until: int })).default([]),
   waiting: listOf(z.object({ task: int, title: text, member: text, hours: int })),
   contributions: z.object({ total: int, members: listOf(z.object({ member: text, credited: int })) }),
-  goods: listOf(z.object({ name: text, stock: int, demand: int, effort: int, rounds: listOf(z.object({ closedAt: int, clearing: int.nullable(), allocated: int })) })),
+  goods: listOf(
+    z.object({ name: text, stock: int, demand: int, effort: int, rounds: listOf(z.object({ closedAt: int, clearing: int.nullable(), allocated: int })) }),
+  ),
   overdueLoans: listOf(z.object({ loan: int, good: text, member: text, dueAt: int, days: int, charged: int })).optional(),
   balance: int,
   deficit: int,
   deficitCap: int,
-  commons: z.object({ carried: int, goods: listOf(z.object({ name: text, carried: int, members: int })), otherWork: int, paidGoods: listOf(text), allCopyable: z.boolean() }).optional(),
-  goals: listOf(z.object({ id: int, poolId: int, projectId: int, text, status: z.enum(["open", "done"]), createdAt: int, createdBy: int, doneAt: int.nullable(), doneBy: int.nullable() })),
+  commons: z
+    .object({
+      carried: int,
+      goods: listOf(z.object({ name: text, carried: int, members: int })),
+      otherWork: int,
+      paidGoods: listOf(text),
+      allCopyable: z.boolean(),
+    })
+    .optional(),
+  goals: listOf(
+    z.object({
+      id: int,
+      poolId: int,
+      projectId: int,
+      text,
+      status: z.enum(["open", "done"]),
+      createdAt: int,
+      createdBy: int,
+      doneAt: int.nullable(),
+      doneBy: int.nullable(),
+    }),
+  ),
   warnings: listOf(text),
   // Summaries queued before charts existed draw empty panels.
   chart: z
@@ -106,7 +138,16 @@ const goodRow = z.object({
   createdAt: int,
   createdBy: int,
 });
-const roundRow = z.object({ id: int, goodId: int, openedAt: int, closesAt: int, closedAt: int.nullable(), clearingWeight: int.nullable(), supply: int.nullable(), allocated: int.nullable() });
+const roundRow = z.object({
+  id: int,
+  goodId: int,
+  openedAt: int,
+  closesAt: int,
+  closedAt: int.nullable(),
+  clearingWeight: int.nullable(),
+  supply: int.nullable(),
+  allocated: int.nullable(),
+});
 const goodView = z.object({
   good: goodRow,
   project: text,

@@ -181,7 +181,7 @@ export function roundOutcome(input: RoundInput, meter?: AuctionMeter): RoundOutc
   // loser is unit k. Units the previous pass kept stay payable (the price only falls), so each
   // pass decides only on the units that entered with it.
   let k = Math.min(supply, n);
-  for (let from = 0; ; ) {
+  for (let from = 0; ;) {
     const cost = costAt(k);
     let dropped = 0;
     for (let i = from; i < k; i++) {
@@ -328,7 +328,7 @@ export function roundOutcome(input: RoundInput, meter?: AuctionMeter): RoundOutc
 
   const group = (keep: (i: number) => boolean): Share[] => {
     const shares: Share[] = [];
-    for (let i = 0; i < n; ) {
+    for (let i = 0; i < n;) {
       if (!keep(i)) {
         i++;
         continue;

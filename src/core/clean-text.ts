@@ -22,7 +22,7 @@ const MODIFIER = /^[\p{Emoji_Modifier}\ufe0f]$/u;
 /** The code points of `s` with their UTF-16 offsets (lone surrogates stay single units). */
 function codePoints(s: string): Array<{ ch: string; at: number }> {
   const out: Array<{ ch: string; at: number }> = [];
-  for (let i = 0; i < s.length; ) {
+  for (let i = 0; i < s.length;) {
     const cp = s.codePointAt(i)!;
     const ch = String.fromCodePoint(cp);
     const lone = cp >= 0xd800 && cp <= 0xdfff;
@@ -73,7 +73,10 @@ export function unsafeChar(s: string): UnsafeChar | null {
 export function withoutUnsafe(s: string): string {
   if (!UNSAFE.test(s)) return s;
   const cps = codePoints(s);
-  return cps.filter(({ ch }, i) => kindOf(ch) === null || (ch.codePointAt(0) === ZWJ && joinsEmoji(cps, i))).map((c) => c.ch).join("");
+  return cps
+    .filter(({ ch }, i) => kindOf(ch) === null || (ch.codePointAt(0) === ZWJ && joinsEmoji(cps, i)))
+    .map((c) => c.ch)
+    .join("");
 }
 
 export const EXCERPT_MAX = 60;

@@ -51,7 +51,16 @@ export function parseCron(expr: string): Cron | null {
   if (fields.some((f) => f === null)) return null;
   const [minute, hour, day, month, weekday] = fields as Set<number>[];
   if (weekday!.has(7)) weekday!.add(0);
-  return { minute: minute!, hour: hour!, day: day!, month: month!, weekday: weekday!, anyDay: parts[2] === "*", anyWeekday: parts[4] === "*", anyHour: hour!.size === 24 };
+  return {
+    minute: minute!,
+    hour: hour!,
+    day: day!,
+    month: month!,
+    weekday: weekday!,
+    anyDay: parts[2] === "*",
+    anyWeekday: parts[4] === "*",
+    anyHour: hour!.size === 24,
+  };
 }
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
@@ -59,7 +68,16 @@ const formatters = new Map<string, Intl.DateTimeFormat>();
 function localParts(ms: number, timeZone: string) {
   let f = formatters.get(timeZone);
   if (!f) {
-    f = new Intl.DateTimeFormat("en-US", { timeZone, hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric", weekday: "short" });
+    f = new Intl.DateTimeFormat("en-US", {
+      timeZone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "numeric",
+      day: "numeric",
+      hour: "numeric",
+      minute: "numeric",
+      weekday: "short",
+    });
     formatters.set(timeZone, f);
   }
   const p = Object.fromEntries(f.formatToParts(new Date(ms)).map((x) => [x.type, x.value]));

@@ -17,9 +17,7 @@ export interface FloodState {
 }
 
 export type FloodVerdict =
-  | { readonly verdict: "run" }
-  | { readonly verdict: "tell"; readonly waitMs: number }
-  | { readonly verdict: "quiet"; readonly waitMs: number };
+  { readonly verdict: "run" } | { readonly verdict: "tell"; readonly waitMs: number } | { readonly verdict: "quiet"; readonly waitMs: number };
 
 export const EMPTY_FLOOD: FloodState = { times: [], toldUntil: null };
 

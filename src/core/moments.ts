@@ -41,7 +41,11 @@ export function parseMoment(text: string): MomentResult {
   const ms = t[7] === undefined ? 0 : Number(t[7].padEnd(3, "0"));
   const why = badDay(y, m, day);
   if (why) return { ok: false, why };
-  if (hh > 23 || mm > 59 || ss > 59) return { ok: false, why: `${t[4]}:${t[5]}${t[6] === undefined ? "" : `:${t[6]}`} is not a time of day: hours go from 00 to 23, minutes and seconds from 00 to 59` };
+  if (hh > 23 || mm > 59 || ss > 59)
+    return {
+      ok: false,
+      why: `${t[4]}:${t[5]}${t[6] === undefined ? "" : `:${t[6]}`} is not a time of day: hours go from 00 to 23, minutes and seconds from 00 to 59`,
+    };
   if (t[8] === undefined) return { ok: false, why: "a time needs its zone: Z for UTC, or an offset such as +01:00" };
   let offsetMin = 0;
   if (t[8].toUpperCase() !== "Z") {

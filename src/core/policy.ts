@@ -3,7 +3,21 @@
 // Stored as one JSON document of integers; parsing an older document fills in keys added
 // since, so a pool created by an earlier version keeps working.
 import { z } from "zod";
-import { formatHours, formatPercent, formatThousandths, formatWeight, hoursOf, MAX_MILLI_HOURS, MILLI, parseThousandths, ppmOfThousandths, splitUnit, UNIT_SHORT, weightOf, type AmountUnit } from "./amounts.ts";
+import {
+  formatHours,
+  formatPercent,
+  formatThousandths,
+  formatWeight,
+  hoursOf,
+  MAX_MILLI_HOURS,
+  MILLI,
+  parseThousandths,
+  ppmOfThousandths,
+  splitUnit,
+  UNIT_SHORT,
+  weightOf,
+  type AmountUnit,
+} from "./amounts.ts";
 import { parseCron } from "./cron.ts";
 
 type Unit = "hours" | "weight" | "percent" | "count" | "timezone" | "choice" | "cron";
@@ -190,7 +204,8 @@ export const POLICY_KEYS = {
     default: 10,
     min: 0,
     max: 1000,
-    summary: "Flood control: most commands one member may send within floodSeconds (0: no limit); past it they are told once how long to wait, then ignored until then",
+    summary:
+      "Flood control: most commands one member may send within floodSeconds (0: no limit); past it they are told once how long to wait, then ignored until then",
     ours: true,
   },
   floodSeconds: {
@@ -239,10 +254,16 @@ function keySchema(spec: KeySpec) {
     return z.enum(spec.choices as [string, ...string[]]).default(spec.default as string);
   }
   if (spec.unit === "cron") {
-    return z.string().refine((s) => parseCron(s) !== null, "not a cron expression").default(spec.default as string);
+    return z
+      .string()
+      .refine((s) => parseCron(s) !== null, "not a cron expression")
+      .default(spec.default as string);
   }
   if (spec.unit === "timezone") {
-    return z.string().refine(isValidTimezone, "not a known time zone").default(spec.default as string);
+    return z
+      .string()
+      .refine(isValidTimezone, "not a known time zone")
+      .default(spec.default as string);
   }
   return z
     .number()
@@ -304,7 +325,12 @@ function unitOf(key: PolicyKey, spec: KeySpec): AmountUnit | null {
   return null;
 }
 
-const UNIT_NAMES: Readonly<Record<AmountUnit, string>> = { hours: "hours (h)", "weighted hours": "weighted hours (wh)", days: "days", percent: "a percentage (%)" };
+const UNIT_NAMES: Readonly<Record<AmountUnit, string>> = {
+  hours: "hours (h)",
+  "weighted hours": "weighted hours (wh)",
+  days: "days",
+  percent: "a percentage (%)",
+};
 
 /** Parses what a user typed for a key ("12%", "1.5", "Europe/Berlin") into the stored value. */
 export function parsePolicyValue(key: PolicyKey, text: string): { ok: true; value: number | string } | { ok: false; problem: PolicyValueProblem } {

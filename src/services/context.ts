@@ -81,11 +81,7 @@ export async function ensureAccount(tx: Tx, poolId: number, kind: "member" | "pr
  * Everything the services need about the caller, resolved inside the command's transaction.
  * Whatever this writes, findCaller (below) must see as "undefined: run as a write".
  */
-export async function resolveCaller(
-  tx: Tx,
-  caller: Caller,
-  base: { now: number; requestId: string; random: RandomBytes },
-): Promise<Ctx> {
+export async function resolveCaller(tx: Tx, caller: Caller, base: { now: number; requestId: string; random: RandomBytes }): Promise<Ctx> {
   const member = await ensureMember(tx, caller.platform, caller.userId, caller.displayName, base.now);
   let room = await tx.room(caller.platform, caller.roomId);
   let pool: Ctx["pool"];
@@ -108,11 +104,7 @@ export async function resolveCaller(
  * resolving the caller would write something (a new member or identity, a first membership in
  * the room's pool, a room that was marked unreachable). Then the command runs as a write.
  */
-export async function findCaller(
-  tx: Tx,
-  caller: Caller,
-  base: { now: number; requestId: string; random: RandomBytes },
-): Promise<Ctx | undefined> {
+export async function findCaller(tx: Tx, caller: Caller, base: { now: number; requestId: string; random: RandomBytes }): Promise<Ctx | undefined> {
   const identity = await tx.identity(caller.platform, caller.userId);
   if (!identity) return undefined;
   let member = await tx.member(identity.memberId);
@@ -165,7 +157,10 @@ export async function findProject(ctx: PoolCtx, ref: string): Promise<Result<Pro
   const all = await ctx.tx.projects(poolId);
   const named = n === undefined ? all.filter((p) => nameKey(p.name) === nameKey(ref)) : [];
   if (named.length === 1) return ok(named[0]!);
-  const nearest = nearestNamed(ref, all.map((p) => ({ names: [p.slug, p.name], say: p.slug })));
+  const nearest = nearestNamed(
+    ref,
+    all.map((p) => ({ names: [p.slug, p.name], say: p.slug })),
+  );
   const near = named.length > 1 ? named.map((p) => p.slug) : nearest ? [nearest] : [];
   return err({ kind: "not_found", what: "project", ref, near });
 }
@@ -180,7 +175,10 @@ export async function findPoolMember(ctx: PoolCtx, ref: MemberRef): Promise<Resu
     m = await ctx.tx.memberByHandle(ref.handle.toLowerCase());
     while (m && m.mergedInto !== null) m = await ctx.tx.member(m.mergedInto);
     if (!m || !(await ctx.tx.membership(ctx.pool.row.id, m.id))) {
-      const nearest = nearestNamed(ref.handle, (await ctx.tx.members(ctx.pool.row.id)).map((x) => ({ names: [x.handle], say: `@${x.handle}` })));
+      const nearest = nearestNamed(
+        ref.handle,
+        (await ctx.tx.members(ctx.pool.row.id)).map((x) => ({ names: [x.handle], say: `@${x.handle}` })),
+      );
       return err({ kind: "not_found", what: "member", ref: `@${ref.handle}`, near: nearest ? [nearest] : [] });
     }
   } else {
@@ -189,4 +187,3 @@ export async function findPoolMember(ctx: PoolCtx, ref: MemberRef): Promise<Resu
   }
   return ok(m);
 }
-

@@ -61,7 +61,9 @@ export async function previewCorrection(c: PoolCtx, entryId: number): Promise<Re
   // The task's state as it would be with the claim changed.
   const after = row && task ? (await c.tx.claimsOf(task.id)).map((x) => (x.id === row.id ? { ...x, status } : x)) : [];
   const claim: CreditChange | null =
-    row && task && wouldChange ? { task: task.id, title: task.title, member: (await c.tx.member(row.memberId))?.handle ?? "?", status, taskState: taskState(task, after) } : null;
+    row && task && wouldChange
+      ? { task: task.id, title: task.title, member: (await c.tx.member(row.memberId))?.handle ?? "?", status, taskState: taskState(task, after) }
+      : null;
   // The amount goes back: from the account it went to, to the one it came from.
   return ok({ original, from: await name(original.toAccount), to: await name(original.fromAccount), claim });
 }

@@ -14,19 +14,28 @@ export async function announceGoal(c: PoolCtx, slug: string, text: string): R<{ 
   if (!found.ok) return found;
   const denied = await requireCoordinator(c, found.value, false);
   if (denied) return err(denied);
-  const row = { poolId: c.pool.row.id, projectId: found.value.id, text, status: "open" as const, createdAt: c.now, createdBy: c.member.id, doneAt: null, doneBy: null };
+  const row = {
+    poolId: c.pool.row.id,
+    projectId: found.value.id,
+    text,
+    status: "open" as const,
+    createdAt: c.now,
+    createdBy: c.member.id,
+    doneAt: null,
+    doneBy: null,
+  };
   const id = await c.tx.insertGoal(row);
   const rooms = await c.tx.rooms(c.pool.row.id);
   const body: GoalAnnouncement = { goal: id, project: found.value.slug, projectName: found.value.name, text, by: c.member.handle };
-  const heard = await announce(c, rooms.map((r) => r.id), { kind: "goal", body });
+  const heard = await announce(
+    c,
+    rooms.map((r) => r.id),
+    { kind: "goal", body },
+  );
   return ok({ goal: { id, ...row }, project: found.value, rooms: heard.length });
 }
 
-export async function listGoals(
-  c: PoolCtx,
-  slug: string | undefined,
-  status: "open" | "done" | "all",
-): R<{ goals: Array<GoalRow & { project: string }> }> {
+export async function listGoals(c: PoolCtx, slug: string | undefined, status: "open" | "done" | "all"): R<{ goals: Array<GoalRow & { project: string }> }> {
   let projectId: number | undefined;
   if (slug !== undefined) {
     const found = await findProject(c, slug);
@@ -50,6 +59,10 @@ export async function finishGoal(c: PoolCtx, id: number): R<{ goal: GoalRow; pro
   await c.tx.finishGoal(id, c.now, c.member.id);
   const rooms = await c.tx.rooms(c.pool.row.id);
   const body: GoalAnnouncement = { goal: id, project: project.slug, projectName: project.name, text: goal.text, by: c.member.handle, done: true };
-  await announce(c, rooms.map((r) => r.id), { kind: "goal", body });
+  await announce(
+    c,
+    rooms.map((r) => r.id),
+    { kind: "goal", body },
+  );
   return ok({ goal: { ...goal, status: "done", doneAt: c.now, doneBy: c.member.id }, project });
 }

@@ -82,7 +82,10 @@ async function findGood(c: PoolCtx, ref: string): Promise<Result<GoodRow, Domain
   const all = await c.tx.goods(poolId, {});
   const named = n === undefined ? all.filter((g) => g.displayName !== null && nameKey(g.displayName) === nameKey(ref)) : [];
   if (named.length === 1) return ok(named[0]!);
-  const nearest = nearestNamed(ref, all.map((g) => ({ names: g.displayName === null ? [g.name] : [g.name, g.displayName], say: g.name })));
+  const nearest = nearestNamed(
+    ref,
+    all.map((g) => ({ names: g.displayName === null ? [g.name] : [g.name, g.displayName], say: g.name })),
+  );
   const near = named.length > 1 ? named.map((g) => g.name) : nearest ? [nearest] : [];
   return err({ kind: "not_found", what: "good", ref, near });
 }
@@ -115,7 +118,19 @@ export async function addGood(c: PoolCtx, a: AddGood): R<GoodView> {
   if (denied) return err(denied);
   if (await c.tx.goodByName(c.pool.row.id, a.name)) return err({ kind: "good_exists", name: a.name });
   const stock = a.model === "copyable" ? 0 : a.stock;
-  const row = { poolId: c.pool.row.id, projectId: found.value.id, name: a.name, displayName: a.displayName ?? null, unit: a.unit, model: a.model, sector: a.sector ?? null, declaredEffort: a.effort, stock, createdAt: c.now, createdBy: c.member.id };
+  const row = {
+    poolId: c.pool.row.id,
+    projectId: found.value.id,
+    name: a.name,
+    displayName: a.displayName ?? null,
+    unit: a.unit,
+    model: a.model,
+    sector: a.sector ?? null,
+    declaredEffort: a.effort,
+    stock,
+    createdAt: c.now,
+    createdBy: c.member.id,
+  };
   const id = await c.tx.insertGood(row);
   if (stock > 0) await c.tx.insertProduction({ goodId: id, qty: stock, effort: a.effort, at: c.now, by: c.member.id });
   return ok(await viewGood(c.tx, { id, ...row }, c.pool.policy));
@@ -232,7 +247,14 @@ export async function requestGood(c: PoolCtx, name: string, qtyGiven: number | u
   const base = { goodId: good.id, memberId: c.member.id, qty, weight, createdAt: c.now };
   if (good.model === "copyable") {
     const id = await c.tx.insertGoodRequest({ ...base, filled: qty, status: "access", closedAt: c.now });
-    return ok({ request: { id, ...base, filled: qty, status: "access", closedAt: c.now }, good: await viewGood(c.tx, good, c.pool.policy), cost: 0, round: null, was: null, allocated: null });
+    return ok({
+      request: { id, ...base, filled: qty, status: "access", closedAt: c.now },
+      good: await viewGood(c.tx, good, c.pool.policy),
+      cost: 0,
+      round: null,
+      was: null,
+      allocated: null,
+    });
   }
   if (good.model !== "per-unit") return err(needModel(good, "per-unit"));
   // Under the dispatcher everything due was done before the command (c.caughtUp), and the good
@@ -258,22 +280,56 @@ export async function requestGood(c: PoolCtx, name: string, qtyGiven: number | u
   const committed = await committedCharges(c, c.member.id, waiting);
   if (!withinCreditLimit(balance - committed, cost, c.pool.policy.creditLimit)) {
     const available = balance - committed + c.pool.policy.creditLimit;
-    return err({ kind: "insufficient_credit", needed: cost, available, limit: c.pool.policy.creditLimit, committed, units: Math.max(0, Math.floor(available / effort)) });
+    return err({
+      kind: "insufficient_credit",
+      needed: cost,
+      available,
+      limit: c.pool.policy.creditLimit,
+      committed,
+      units: Math.max(0, Math.floor(available / effort)),
+    });
   }
   if (pending.requests === 0 && fresh.stock >= qty) {
     const id = await c.tx.insertGoodRequest({ ...base, filled: qty, status: "allocated", closedAt: c.now });
     // The member's account and the good's stock as read above: nothing in this command changed them since.
-    await allocate(c.tx, fresh, { requestId: id, roundId: null, memberId: c.member.id, qty, effort, weight: WEIGHT_ONE, total: cost, at: c.now, requestKey: c.requestId }, { memberAccount: accountId, stock: fresh.stock });
+    await allocate(
+      c.tx,
+      fresh,
+      { requestId: id, roundId: null, memberId: c.member.id, qty, effort, weight: WEIGHT_ONE, total: cost, at: c.now, requestKey: c.requestId },
+      { memberAccount: accountId, stock: fresh.stock },
+    );
     const after = { ...fresh, stock: fresh.stock - qty };
-    return ok({ request: { id, ...base, filled: qty, status: "allocated", closedAt: c.now }, good: await viewGood(c.tx, after, c.pool.policy, effortNow), cost, round: null, was: null, allocated: null });
+    return ok({
+      request: { id, ...base, filled: qty, status: "allocated", closedAt: c.now },
+      good: await viewGood(c.tx, after, c.pool.policy, effortNow),
+      cost,
+      round: null,
+      was: null,
+      allocated: null,
+    });
   }
   const id = await c.tx.insertGoodRequest({ ...base, filled: 0, status: "pending", closedAt: null });
   let round = await c.tx.openRound(good.id);
   if (!round) {
-    const r = { goodId: good.id, openedAt: c.now, closesAt: c.now + c.pool.policy.roundHours * HOUR_MS, closedAt: null, clearingWeight: null, supply: null, allocated: null };
+    const r = {
+      goodId: good.id,
+      openedAt: c.now,
+      closesAt: c.now + c.pool.policy.roundHours * HOUR_MS,
+      closedAt: null,
+      clearingWeight: null,
+      supply: null,
+      allocated: null,
+    };
     round = { id: await c.tx.insertRound(r), ...r };
   }
-  return ok({ request: { id, ...base, filled: 0, status: "pending", closedAt: null }, good: await viewGood(c.tx, fresh, c.pool.policy, effortNow), cost: null, round, was: null, allocated: null });
+  return ok({
+    request: { id, ...base, filled: 0, status: "pending", closedAt: null },
+    good: await viewGood(c.tx, fresh, c.pool.policy, effortNow),
+    cost: null,
+    round,
+    was: null,
+    allocated: null,
+  });
 }
 
 /**
@@ -296,7 +352,14 @@ async function changeBid(c: PoolCtx, good: GoodRow, mine: GoodRequestRow, qty: n
   const committed = (await committedCharges(c, c.member.id)) - was.qty * effort;
   if (!withinCreditLimit(balance - committed, cost, c.pool.policy.creditLimit)) {
     const available = balance - committed + c.pool.policy.creditLimit;
-    return err({ kind: "insufficient_credit", needed: cost, available, limit: c.pool.policy.creditLimit, committed, units: Math.max(0, Math.floor(available / effort)) });
+    return err({
+      kind: "insufficient_credit",
+      needed: cost,
+      available,
+      limit: c.pool.policy.creditLimit,
+      committed,
+      units: Math.max(0, Math.floor(available / effort)),
+    });
   }
   await c.tx.updateGoodRequest(mine.id, { qty: next.qty, weight: next.weight, bidAt: c.now });
   const allocated = await serveIfCovered(c, good);
@@ -309,14 +372,44 @@ async function changeBid(c: PoolCtx, good: GoodRow, mine: GoodRequestRow, qty: n
 type Allocation = Omit<AllocationRow, "id" | "goodId" | "cost"> & { readonly total: number; readonly requestKey: string };
 
 /** The entries of an allocation: the effort to the producing project, the surplus above it to the commons. */
-function allocationEntries(good: GoodRow, a: Pick<Allocation, "memberId" | "qty" | "effort" | "total" | "at" | "requestKey">, member: number, project: number, commons: number): NewEntry[] {
+function allocationEntries(
+  good: GoodRow,
+  a: Pick<Allocation, "memberId" | "qty" | "effort" | "total" | "at" | "requestKey">,
+  member: number,
+  project: number,
+  commons: number,
+): NewEntry[] {
   const poolId = good.poolId;
   const memo = `${a.qty} x ${good.name}`;
   const effortTotal = a.effort * a.qty;
   const surplus = a.total - effortTotal;
   const out: NewEntry[] = [];
-  if (effortTotal > 0) out.push({ poolId, fromAccount: member, toAccount: project, amount: effortTotal, kind: "allocation", memo, reverses: null, requestId: a.requestKey, createdAt: a.at, createdBy: a.memberId });
-  if (surplus > 0) out.push({ poolId, fromAccount: member, toAccount: commons, amount: surplus, kind: "surplus", memo, reverses: null, requestId: a.requestKey, createdAt: a.at, createdBy: a.memberId });
+  if (effortTotal > 0)
+    out.push({
+      poolId,
+      fromAccount: member,
+      toAccount: project,
+      amount: effortTotal,
+      kind: "allocation",
+      memo,
+      reverses: null,
+      requestId: a.requestKey,
+      createdAt: a.at,
+      createdBy: a.memberId,
+    });
+  if (surplus > 0)
+    out.push({
+      poolId,
+      fromAccount: member,
+      toAccount: commons,
+      amount: surplus,
+      kind: "surplus",
+      memo,
+      reverses: null,
+      requestId: a.requestKey,
+      createdAt: a.at,
+      createdBy: a.memberId,
+    });
   return out;
 }
 
@@ -348,7 +441,17 @@ async function allocate(tx: Tx, good: GoodRow, a: Allocation, known?: { readonly
   for (const p of allocationEntries(good, a, member, project, commons)) await postEntry(tx, p);
   const current = known?.stock ?? (await tx.good(good.id))?.stock ?? good.stock;
   await tx.setStock(good.id, current - a.qty);
-  const row = { goodId: good.id, requestId: a.requestId, roundId: a.roundId, memberId: a.memberId, qty: a.qty, effort: a.effort, weight: a.weight, cost: a.total, at: a.at };
+  const row = {
+    goodId: good.id,
+    requestId: a.requestId,
+    roundId: a.roundId,
+    memberId: a.memberId,
+    qty: a.qty,
+    effort: a.effort,
+    weight: a.weight,
+    cost: a.total,
+    at: a.at,
+  };
   return { id: await tx.insertAllocation(row), ...row };
 }
 
@@ -429,12 +532,12 @@ export async function closeRound(tx: Tx, round: RoundRow, now: number, requestKe
   // member pays their requests' charges (each rounded once) in one entry to the project and one
   // to the commons, and gets one note; the allocations and filled requests stay one per request.
   const winners = [...outcome.winners].sort((a, b) => a.member - b.member || a.request - b.request);
-  for (let at = 0; at < winners.length; ) {
+  for (let at = 0; at < winners.length;) {
     const postings: NewEntry[] = [];
     const rows: Array<Omit<AllocationRow, "id">> = [];
     const fills: Array<Pick<GoodRequestRow, "id" | "filled" | "status" | "closedAt">> = [];
     const notes: NewNote[] = [];
-    for (const end = Math.min(winners.length, at + ROUND_CHUNK); at < end; ) {
+    for (const end = Math.min(winners.length, at + ROUND_CHUNK); at < end;) {
       const memberId = winners[at]!.member;
       const member = accountIds.get(memberId) ?? (await ensureAccount(tx, good.poolId, "member", memberId));
       let qty = 0;
@@ -443,14 +546,30 @@ export async function closeRound(tx: Tx, round: RoundRow, now: number, requestKe
         const w = winners[at]!;
         const req = requestOf(w.request);
         const charge = totalOf(w.units);
-        rows.push({ goodId: good.id, requestId: w.request, roundId: round.id, memberId, qty: w.units, effort, weight: outcome.clearing, cost: charge, at: now });
+        rows.push({
+          goodId: good.id,
+          requestId: w.request,
+          roundId: round.id,
+          memberId,
+          qty: w.units,
+          effort,
+          weight: outcome.clearing,
+          cost: charge,
+          at: now,
+        });
         const filled = req.filled + w.units;
-        fills.push(filled >= req.qty ? { id: w.request, filled, status: "allocated", closedAt: now } : { id: w.request, filled, status: req.status, closedAt: req.closedAt });
+        fills.push(
+          filled >= req.qty
+            ? { id: w.request, filled, status: "allocated", closedAt: now }
+            : { id: w.request, filled, status: req.status, closedAt: req.closedAt },
+        );
         qty += w.units;
         cost += charge;
       }
       postings.push(...allocationEntries(good, { memberId, qty, effort, total: cost, at: now, requestKey }, member, projectAccount, commonsAccount));
-      notes.push(noteRow({ poolId: good.poolId, memberId, createdAt: now }, { kind: "allocated", body: { good: good.name, qty, cost, clearing: outcome.clearing } }));
+      notes.push(
+        noteRow({ poolId: good.poolId, memberId, createdAt: now }, { kind: "allocated", body: { good: good.name, qty, cost, clearing: outcome.clearing } }),
+      );
     }
     await postRoundEntries(tx, postings);
     await tx.insertAllocations(rows);
@@ -460,9 +579,9 @@ export async function closeRound(tx: Tx, round: RoundRow, now: number, requestKe
   if (total > 0) await tx.setStock(good.id, good.stock - total);
   // Skipped members are told too, one note each.
   const passed = [...outcome.skipped].sort((a, b) => a.member - b.member);
-  for (let at = 0; at < passed.length; ) {
+  for (let at = 0; at < passed.length;) {
     const notes: NewNote[] = [];
-    for (const end = Math.min(passed.length, at + ROUND_CHUNK); at < end; ) {
+    for (const end = Math.min(passed.length, at + ROUND_CHUNK); at < end;) {
       const memberId = passed[at]!.member;
       let qty = 0;
       let cost = 0;
@@ -478,12 +597,30 @@ export async function closeRound(tx: Tx, round: RoundRow, now: number, requestKe
   await tx.closeRound(round.id, { closedAt: now, clearingWeight: total > 0 ? outcome.clearing : null, supply: good.stock, allocated: total });
   const queued = outcome.losers.reduce((a, l) => a + l.units, 0) + outcome.skipped.reduce((a, l) => a + l.units, 0);
   if (queued > 0) {
-    await tx.insertRound({ goodId: good.id, openedAt: nextOpensAt, closesAt: nextOpensAt + policy.roundHours * HOUR_MS, closedAt: null, clearingWeight: null, supply: null, allocated: null });
+    await tx.insertRound({
+      goodId: good.id,
+      openedAt: nextOpensAt,
+      closesAt: nextOpensAt + policy.roundHours * HOUR_MS,
+      closedAt: null,
+      clearingWeight: null,
+      supply: null,
+      allocated: null,
+    });
   }
   if (total > 0) {
     const project = await tx.project(good.projectId);
     const rooms = await projectRooms(tx, good.poolId, good.projectId);
-    const body: RoundAnnouncement = { good: good.name, project: project?.slug ?? "?", clearing: outcome.clearing, unitCost: outcome.unitCost, unitPrice: unitPriceOf(effort, outcome.clearing), allocated: total, members: outcome.winners.length, queued, stock: good.stock - total };
+    const body: RoundAnnouncement = {
+      good: good.name,
+      project: project?.slug ?? "?",
+      clearing: outcome.clearing,
+      unitCost: outcome.unitCost,
+      unitPrice: unitPriceOf(effort, outcome.clearing),
+      allocated: total,
+      members: outcome.winners.length,
+      queued,
+      stock: good.stock - total,
+    };
     await announceTo(tx, good.poolId, rooms, { kind: "round", body }, now);
   }
   return {
@@ -637,7 +774,14 @@ export async function subscribe(c: PoolCtx, name: string, on: boolean): R<{ good
     const balance = (await c.tx.accountById(await ensureAccount(c.tx, c.pool.row.id, "member", c.member.id)))?.balance ?? 0;
     const committed = await committedCharges(c, c.member.id);
     if (!withinCreditLimit(balance - committed, share, c.pool.policy.creditLimit)) {
-      return err({ kind: "insufficient_credit", needed: share, available: balance - committed + c.pool.policy.creditLimit, limit: c.pool.policy.creditLimit, committed, share: { good: good.name } });
+      return err({
+        kind: "insufficient_credit",
+        needed: share,
+        available: balance - committed + c.pool.policy.creditLimit,
+        limit: c.pool.policy.creditLimit,
+        committed,
+        share: { good: good.name },
+      });
     }
     await c.tx.insertSubscription({ goodId: good.id, memberId: c.member.id, since: c.now, until: null });
   } else {
@@ -757,7 +901,15 @@ async function settleOne(tx: Tx, good: GoodRow, start: number, end: number, now:
     }
   }
   await tx.insertSettlement({ goodId: good.id, periodStart: start, periodEnd: end, effort, subscribers: members.length, at: now });
-  return { good: good.name, pool: good.poolId, periodStart: start, periodEnd: end, effort, subscribers: members.length, share: members.length > 0 ? Math.max(effort > 0 ? 1 : 0, Math.floor(effort / members.length)) : 0 };
+  return {
+    good: good.name,
+    pool: good.poolId,
+    periodStart: start,
+    periodEnd: end,
+    effort,
+    subscribers: members.length,
+    share: members.length > 0 ? Math.max(effort > 0 ? 1 : 0, Math.floor(effort / members.length)) : 0,
+  };
 }
 
 /** `pool settle`: an admin runs the settlement of this pool's flat-rate goods now. */
@@ -833,7 +985,13 @@ export async function borrowGood(c: PoolCtx, name: string, days: number): R<Borr
   // What the member's waiting requests, open loans and subscriptions will cost is already spoken for.
   const committed = await committedCharges(c, c.member.id);
   if (!withinCreditLimit(balance - committed, planned, c.pool.policy.creditLimit)) {
-    return err({ kind: "insufficient_credit", needed: planned, available: balance - committed + c.pool.policy.creditLimit, limit: c.pool.policy.creditLimit, committed });
+    return err({
+      kind: "insufficient_credit",
+      needed: planned,
+      available: balance - committed + c.pool.policy.creditLimit,
+      limit: c.pool.policy.creditLimit,
+      committed,
+    });
   }
   await c.tx.setStock(good.id, current.stock - 1);
   const row = { goodId: good.id, memberId: c.member.id, borrowedAt: c.now, dueAt: c.now + days * DAY_MS, returnedAt: null, charged: null };
@@ -861,7 +1019,17 @@ export async function returnGood(c: PoolCtx, id: number): R<{ loan: LoanRow; goo
   if (charged > 0) {
     const from = await ensureAccount(c.tx, c.pool.row.id, "member", loan.memberId);
     const to = await ensureAccount(c.tx, c.pool.row.id, "project", good.projectId);
-    await postEntry(c.tx, { poolId: c.pool.row.id, fromAccount: from, toAccount: to, amount: charged, kind: "loan", memo: `${good.name}, ${days} day${days === 1 ? "" : "s"}`, requestId: c.requestId, createdAt: c.now, createdBy: c.member.id });
+    await postEntry(c.tx, {
+      poolId: c.pool.row.id,
+      fromAccount: from,
+      toAccount: to,
+      amount: charged,
+      kind: "loan",
+      memo: `${good.name}, ${days} day${days === 1 ? "" : "s"}`,
+      requestId: c.requestId,
+      createdAt: c.now,
+      createdBy: c.member.id,
+    });
   }
   await c.tx.returnLoan(id, c.now, charged);
   await c.tx.setStock(good.id, ((await c.tx.good(good.id))?.stock ?? good.stock) + 1);

@@ -194,7 +194,10 @@ async function doubledSlots(tx: Tx, fromId: number, intoId: number): Promise<Arr
 async function confirmLink(ctx: Ctx, into: MemberRow, from: MemberRow, added: readonly IdentityRow[], identities: readonly IdentityRow[]): Promise<void> {
   const poolId = ctx.pool?.row.id ?? (await ctx.tx.membershipsOf(into.id))[0]?.poolId;
   if (poolId === undefined) return;
-  const note = noteRow({ poolId, memberId: into.id, createdAt: ctx.now }, { kind: "linked", body: { member: into.handle, merged: from.handle, accounts: added.map((i) => `${i.platform}:${i.externalId}`) } });
+  const note = noteRow(
+    { poolId, memberId: into.id, createdAt: ctx.now },
+    { kind: "linked", body: { member: into.handle, merged: from.handle, accounts: added.map((i) => `${i.platform}:${i.externalId}`) } },
+  );
   for (const i of identities) {
     await ctx.tx.insertNote({ ...note, onlyPlatform: i.platform, onlyExternalId: i.externalId });
   }

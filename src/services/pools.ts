@@ -1,13 +1,7 @@
 // Pools and their rooms: creating a pool, inviting and binding rooms, policy, members, audit.
 import { audit, type AuditReport } from "../core/ledger.ts";
 import { makeCode, normaliseCode } from "../core/ids.ts";
-import {
-  defaultPolicy,
-  parsePolicyValue,
-  policySchema,
-  type Policy,
-  type PolicyKey,
-} from "../core/policy.ts";
+import { defaultPolicy, parsePolicyValue, policySchema, type Policy, type PolicyKey } from "../core/policy.ts";
 import { DAY_MS } from "../clock.ts";
 import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
@@ -116,7 +110,15 @@ export async function joinPool(ctx: Ctx, typedCode: string): R<PoolCreated> {
   if (!pool) throw new Error(`invite ${row.code} has no pool`);
   await ctx.tx.useCode(row.code, ctx.now, ctx.member.id);
   await ensureMembership(ctx.tx, pool.id, ctx.member.id, "member", ctx.now);
-  const room = { platform: ctx.caller.platform, externalId: ctx.caller.roomId, poolId: pool.id, projectId: null, isLobby: false, boundAt: ctx.now, boundBy: ctx.member.id };
+  const room = {
+    platform: ctx.caller.platform,
+    externalId: ctx.caller.roomId,
+    poolId: pool.id,
+    projectId: null,
+    isLobby: false,
+    boundAt: ctx.now,
+    boundBy: ctx.member.id,
+  };
   const roomId = await ctx.tx.insertRoom(room);
   return ok({ pool, room: { id: roomId, ...room, unreachableSince: null } });
 }
@@ -134,7 +136,8 @@ export async function policy(c: PoolCtx, key: PolicyKey | undefined, value: stri
   const denied = requireAdmin(c);
   if (denied) return err(denied);
   const parsed = parsePolicyValue(key, value);
-  if (!parsed.ok) return err({ kind: "policy_value", key, expected: parsed.problem.expected, ...(parsed.problem.example ? { example: parsed.problem.example } : {}) });
+  if (!parsed.ok)
+    return err({ kind: "policy_value", key, expected: parsed.problem.expected, ...(parsed.problem.example ? { example: parsed.problem.example } : {}) });
   const next = policySchema.parse({ ...current, [key]: parsed.value });
   // Periods never overlap: the running one is settled up to the change under the old rule,
   // and the new rule's periods start from there (each unit of effort is charged once).

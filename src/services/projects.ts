@@ -3,14 +3,7 @@ import { timesThousandths } from "../core/amounts.ts";
 import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
 import type { GoalRow, ProjectRow, RoomRow, TaskRow, Tx } from "../store.ts";
-import {
-  ensureAccount,
-  findPoolMember,
-  findProject,
-  requireCoordinator,
-  type PoolCtx,
-  type MemberRef,
-} from "./context.ts";
+import { ensureAccount, findPoolMember, findProject, requireCoordinator, type PoolCtx, type MemberRef } from "./context.ts";
 
 type R<T> = Promise<Result<T, DomainError>>;
 

@@ -158,7 +158,16 @@ async function boardOf(tx: Tx, pool: PoolRow, rules: WeightRules, projectId: num
   return {
     pool: pool.name,
     project: projectId === null ? null : ((await tx.project(projectId))?.slug ?? null),
-    tasks: top.map((t) => ({ id: t.id, title: t.title, project: t.project, kind: t.kind, weight: t.weight, estimate: t.estimate, taken: t.taken, slots: t.slots })),
+    tasks: top.map((t) => ({
+      id: t.id,
+      title: t.title,
+      project: t.project,
+      kind: t.kind,
+      weight: t.weight,
+      estimate: t.estimate,
+      taken: t.taken,
+      slots: t.slots,
+    })),
     open: await tx.countOpenTasks(scope),
   };
 }
@@ -289,7 +298,17 @@ export async function sendNeglectedNotices(tx: Tx, slot: number, windowMs: numbe
       const body: NeglectedNotice = {
         project: room.projectId === null ? null : (news[0]?.project ?? null),
         threshold,
-        tasks: news.map((h) => ({ id: h.id, title: h.title, project: h.project, kind: h.kind, weight: h.weight, estimate: h.estimate, taken: h.taken, slots: h.slots, openMs: h.openMs })),
+        tasks: news.map((h) => ({
+          id: h.id,
+          title: h.title,
+          project: h.project,
+          kind: h.kind,
+          weight: h.weight,
+          estimate: h.estimate,
+          taken: h.taken,
+          slots: h.slots,
+          openMs: h.openMs,
+        })),
       };
       await queueInRoom(tx, room.id, { kind: "neglected", body }, due);
       for (const h of news) await tx.insertNotice({ roomId: room.id, taskId: h.id, noticedAt: due });

@@ -90,7 +90,15 @@ async function goodBalances(tx: Tx, project: ProjectRow, from: number, to: numbe
     const g = f.good;
     // Stock at `from`: today's stock with every recorded change since undone.
     const stockAtStart = g.model === "copyable" ? 0 : Math.max(0, g.stock - f.producedSince + f.allocatedSince + f.lentSince - f.backSince);
-    out.push({ good: g.name, unit: g.unit, model: g.model, stockAtStart, produced: f.produced, supply: g.model === "copyable" ? null : stockAtStart + f.produced, demand: f.requested + f.borrowed });
+    out.push({
+      good: g.name,
+      unit: g.unit,
+      model: g.model,
+      stockAtStart,
+      produced: f.produced,
+      supply: g.model === "copyable" ? null : stockAtStart + f.produced,
+      demand: f.requested + f.borrowed,
+    });
   }
   return out;
 }

@@ -45,7 +45,13 @@ export interface ProjectSummary {
   readonly inProgress: ReadonlyArray<{ task: number; title: string; member: string; since: number; until: number }>;
   readonly waiting: ReadonlyArray<{ task: number; title: string; member: string; hours: number }>;
   readonly contributions: { readonly total: number; readonly members: ReadonlyArray<{ member: string; credited: number }> };
-  readonly goods: ReadonlyArray<{ name: string; stock: number; demand: number; effort: number; rounds: ReadonlyArray<{ closedAt: number; clearing: number | null; allocated: number }> }>;
+  readonly goods: ReadonlyArray<{
+    name: string;
+    stock: number;
+    demand: number;
+    effort: number;
+    rounds: ReadonlyArray<{ closedAt: number; clearing: number | null; allocated: number }>;
+  }>;
   /** Loans of the project's goods past their due date and still out at the end of the period. */
   readonly overdueLoans?: readonly OverdueView[] | undefined;
   readonly balance: number;
@@ -142,7 +148,14 @@ async function summarize(c: PoolView, project: ProjectRow, from: number, to: num
     const openNow = openMsAt(t, to);
     // Open time at the start of the period, from the claims that held its slots since (and the due dates it had).
     const openThen = Math.min(openNow, openMsBy(t, claimsOf(t), from, dueOf.get(t.id) ?? []));
-    open.push({ id: t.id, title: t.title, kind: kinds.get(t.kindId) ?? "?", weight: taskWeight(t.postedWeight, openNow, rules), weightBefore: taskWeight(t.postedWeight, openThen, rules), openMs: openNow });
+    open.push({
+      id: t.id,
+      title: t.title,
+      kind: kinds.get(t.kindId) ?? "?",
+      weight: taskWeight(t.postedWeight, openNow, rules),
+      weightBefore: taskWeight(t.postedWeight, openThen, rules),
+      openMs: openNow,
+    });
   }
   open.sort((a, b) => b.openMs - a.openMs || a.id - b.id);
   const rising = [...open].sort((a, b) => b.weight / b.weightBefore - a.weight / a.weightBefore || a.id - b.id)[0] ?? null;
@@ -219,13 +232,26 @@ export async function sendSummaries(tx: Tx, slot: number, windowMs: number): Pro
     const facts = await poolFacts(tx, pool.id, from, due);
     for (const project of await tx.projects(pool.id)) {
       const s = await summarize(view, project, from, due, facts(project.id));
-      await announceTo(tx, pool.id, rooms.filter((x) => x.projectId === project.id).map((r) => r.id), { kind: "summary", body: s }, due);
-      for (const co of await tx.coordinators(project.id)) await tx.insertNote(noteRow({ poolId: pool.id, memberId: co.memberId, createdAt: due }, { kind: "summary", body: s }));
+      await announceTo(
+        tx,
+        pool.id,
+        rooms.filter((x) => x.projectId === project.id).map((r) => r.id),
+        { kind: "summary", body: s },
+        due,
+      );
+      for (const co of await tx.coordinators(project.id))
+        await tx.insertNote(noteRow({ poolId: pool.id, memberId: co.memberId, createdAt: due }, { kind: "summary", body: s }));
       digests.push(digest(s));
       sent++;
     }
     const lobby: PoolDigest = { pool: pool.name, from, to: due, projects: digests, sectors: await sectorLines(view, undefined) };
-    await announceTo(tx, pool.id, rooms.filter((r) => r.isLobby).map((r) => r.id), { kind: "pool-summary", body: lobby }, due);
+    await announceTo(
+      tx,
+      pool.id,
+      rooms.filter((r) => r.isLobby).map((r) => r.id),
+      { kind: "pool-summary", body: lobby },
+      due,
+    );
   }
   return sent;
 }
@@ -287,12 +313,14 @@ async function patterns(
   handle: (id: number) => Promise<string>,
 ): Promise<string[]> {
   const out: string[] = [];
-  for (const e of await tx.escalatedIn(project.id, from, to, ESCALATED)) if (e.claims >= 3) out.push(`@${await handle(e.memberId)} took ${e.claims} tasks only after their weight had risen`);
+  for (const e of await tx.escalatedIn(project.id, from, to, ESCALATED))
+    if (e.claims >= 3) out.push(`@${await handle(e.memberId)} took ${e.claims} tasks only after their weight had risen`);
   const pairs = new Map<string, number>();
   for (const v of verified) if (v.verifiedBy !== null) pairs.set(`${v.verifiedBy}>${v.memberId}`, v.claims);
   for (const [key, n] of pairs) {
     const [a, b] = key.split(">").map(Number) as [number, number];
-    if (a < b && n >= 2 && (pairs.get(`${b}>${a}`) ?? 0) >= 2) out.push(`@${await handle(a)} and @${await handle(b)} verified each other's work ${n + (pairs.get(`${b}>${a}`) ?? 0)} times`);
+    if (a < b && n >= 2 && (pairs.get(`${b}>${a}`) ?? 0) >= 2)
+      out.push(`@${await handle(a)} and @${await handle(b)} verified each other's work ${n + (pairs.get(`${b}>${a}`) ?? 0)} times`);
   }
   return out;
 }

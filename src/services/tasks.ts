@@ -198,7 +198,10 @@ async function findTask(c: PoolCtx, id: number): Promise<Result<{ task: TaskRow;
 
 /** The refusal for a task number the pool does not have, with the nearest number it has. */
 async function taskNotFound(c: PoolCtx, id: number): Promise<DomainError> {
-  const nearest = nearestNamed(String(id), (await c.tx.tasks(c.pool.row.id, {})).map((t) => ({ names: [String(t.id)], say: `#${t.id}` })));
+  const nearest = nearestNamed(
+    String(id),
+    (await c.tx.tasks(c.pool.row.id, {})).map((t) => ({ names: [String(t.id)], say: `#${t.id}` })),
+  );
   return { kind: "not_found", what: "task", ref: `#${id}`, near: nearest ? [nearest] : [] };
 }
 
@@ -251,7 +254,12 @@ export async function postTask(c: PoolCtx, a: PostTask): R<{ task: TaskView; roo
   }
   // A kind the pool does not have yet is made here; if it is close to one it has, it was perhaps a typo.
   const isNew = !(await c.tx.kind(c.pool.row.id, a.kind));
-  const near = isNew ? nearestNamed(a.kind, (await c.tx.kinds(c.pool.row.id)).map((k) => ({ names: [k.name], say: k.name }))) : null;
+  const near = isNew
+    ? nearestNamed(
+        a.kind,
+        (await c.tx.kinds(c.pool.row.id)).map((k) => ({ names: [k.name], say: k.name })),
+      )
+    : null;
   const kind = await kindFor(c, a.kind);
   const row = {
     poolId: c.pool.row.id,
@@ -273,7 +281,17 @@ export async function postTask(c: PoolCtx, a: PostTask): R<{ task: TaskView; roo
   };
   const id = await c.tx.insertTask(row);
   const rooms = await projectRooms(c.tx, c.pool.row.id, found.value.id);
-  const body: TaskAnnouncement = { task: id, title: a.title, project: found.value.slug, kind: kind.name, weight: kind.weight, estimate: a.estimate, slots: a.slots, by: c.member.handle, dueAt: row.dueAt };
+  const body: TaskAnnouncement = {
+    task: id,
+    title: a.title,
+    project: found.value.slug,
+    kind: kind.name,
+    weight: kind.weight,
+    estimate: a.estimate,
+    slots: a.slots,
+    by: c.member.handle,
+    dueAt: row.dueAt,
+  };
   const heard = await announce(c, rooms, { kind: "task", body });
   return ok({ task: await viewTask(c, { id, ...row }, []), rooms: heard.length, newKind: isNew ? { name: kind.name, near } : null });
 }
@@ -311,7 +329,10 @@ export async function listTasks(c: PoolCtx, f: TaskListFilter & { readonly page?
   if (f.kind !== undefined) {
     const k = await c.tx.kind(c.pool.row.id, f.kind);
     if (!k) {
-      const nearest = nearestNamed(f.kind, (await c.tx.kinds(c.pool.row.id)).map((x) => ({ names: [x.name], say: x.name })));
+      const nearest = nearestNamed(
+        f.kind,
+        (await c.tx.kinds(c.pool.row.id)).map((x) => ({ names: [x.name], say: x.name })),
+      );
       return err({ kind: "not_found", what: "kind", ref: f.kind, near: nearest ? [nearest] : [] });
     }
     kindId = k.id;
@@ -334,7 +355,12 @@ export async function listTasks(c: PoolCtx, f: TaskListFilter & { readonly page?
     claimsOf = (id) => claims.filter((cl) => cl.taskId === id);
   } else {
     // The page is picked in SQL (each task's state from its claims there); only its tasks are read.
-    const found = await c.tx.taskPage({ poolId: c.pool.row.id, ...(projectId === undefined ? {} : { projectId }), ...(kindId === undefined ? {} : { kindId }), now: c.now }, f.state, TASK_PAGE, skip);
+    const found = await c.tx.taskPage(
+      { poolId: c.pool.row.id, ...(projectId === undefined ? {} : { projectId }), ...(kindId === undefined ? {} : { kindId }), now: c.now },
+      f.state,
+      TASK_PAGE,
+      skip,
+    );
     total = found.total;
     rows = [];
     for (const id of found.ids) {
@@ -345,7 +371,10 @@ export async function listTasks(c: PoolCtx, f: TaskListFilter & { readonly page?
     claimsOf = (id) => claims.filter((cl) => cl.taskId === id);
   }
   const lookups = new Lookups(c.tx);
-  await lookups.preload(c.pool.row.id, rows.map((r) => r.id));
+  await lookups.preload(
+    c.pool.row.id,
+    rows.map((r) => r.id),
+  );
   const views: TaskView[] = [];
   for (const row of rows) views.push(await viewTask(c, row, claimsOf(row.id), lookups));
   return ok({ tasks: views, total, page, pageSize: TASK_PAGE });
@@ -369,13 +398,31 @@ async function retime(c: PoolCtx, task: TaskRow, takenBefore: number, takenAfter
 /** Tells the waitlist that a slot of the task is open again. */
 async function noteWaitlist(tx: Tx, task: TaskRow, now: number): Promise<void> {
   for (const w of await tx.waitlistOf(task.id)) {
-    await tx.insertNote(noteRow({ poolId: task.poolId, memberId: w.memberId, createdAt: now }, { kind: "slot_open", body: { task: task.id, title: task.title } }));
+    await tx.insertNote(
+      noteRow({ poolId: task.poolId, memberId: w.memberId, createdAt: now }, { kind: "slot_open", body: { task: task.id, title: task.title } }),
+    );
   }
 }
 
 export type ClaimOutcome =
-  | { readonly outcome: "claimed"; readonly task: TaskView; readonly weight: number; readonly expiresAt: number; readonly kind: string; readonly market: number; readonly smoothing: number }
-  | { readonly outcome: "waitlisted"; readonly task: TaskView; readonly position: number; readonly kind: string; readonly kindBefore: number; readonly kindAfter: number; readonly lowered: boolean };
+  | {
+      readonly outcome: "claimed";
+      readonly task: TaskView;
+      readonly weight: number;
+      readonly expiresAt: number;
+      readonly kind: string;
+      readonly market: number;
+      readonly smoothing: number;
+    }
+  | {
+      readonly outcome: "waitlisted";
+      readonly task: TaskView;
+      readonly position: number;
+      readonly kind: string;
+      readonly kindBefore: number;
+      readonly kindAfter: number;
+      readonly lowered: boolean;
+    };
 
 /**
  * Takes a slot at the current weight, locked from then on; the kind's market weight does not
@@ -443,14 +490,30 @@ export async function claimTask(c: PoolCtx, id: number): R<ClaimOutcome> {
   const after = lowersWeight ? waitlistWeight(kind.weight, rules) : kind.weight;
   if (after !== kind.weight) await setKindWeight(c, kind, after, "waitlist", task.id, c.member.id);
   lookups.know({ waitlist: { taskId: task.id, memberIds: waiting } });
-  return ok({ outcome: "waitlisted", task: await viewTask(c, task, claims, lookups), position, kind: kind.name, kindBefore: kind.weight, kindAfter: after, lowered: after !== kind.weight });
+  return ok({
+    outcome: "waitlisted",
+    task: await viewTask(c, task, claims, lookups),
+    position,
+    kind: kind.name,
+    kindBefore: kind.weight,
+    kindAfter: after,
+    lowered: after !== kind.weight,
+  });
 }
 
 /**
  * Ends a claim that holds a slot at `at`; unless the task is being cancelled, the slot reopens
  * then, the weight goes on rising from where it was, and the waitlist hears of it.
  */
-export async function endClaim(tx: Tx, task: TaskRow, claim: ClaimRow, status: "dropped" | "refused" | "released" | "cancelled", at: number, by: number | null, now: number): Promise<void> {
+export async function endClaim(
+  tx: Tx,
+  task: TaskRow,
+  claim: ClaimRow,
+  status: "dropped" | "refused" | "released" | "cancelled",
+  at: number,
+  by: number | null,
+  now: number,
+): Promise<void> {
   const before = slotsTaken(await tx.claimsOf(task.id));
   await tx.updateClaim(claim.id, { status, endedAt: at, endedBy: by });
   if (status === "cancelled") return;
@@ -490,7 +553,12 @@ export async function refuseVolunteer(c: PoolCtx, id: number, who: MemberRef): R
   const { member, claim } = found.value;
   if (!claim) return err({ kind: "no_claim", id, member: member.handle });
   await endClaim(c.tx, task, claim, "refused", c.now, c.member.id, c.now);
-  await c.tx.insertNote(noteRow({ poolId: c.pool.row.id, memberId: member.id, createdAt: c.now }, { kind: "refused", body: { task: id, title: task.title, project: project.slug } }));
+  await c.tx.insertNote(
+    noteRow(
+      { poolId: c.pool.row.id, memberId: member.id, createdAt: c.now },
+      { kind: "refused", body: { task: id, title: task.title, project: project.slug } },
+    ),
+  );
   return ok({ task: await viewTask(c, (await c.tx.task(id)) ?? task), member: member.handle });
 }
 
@@ -606,7 +674,12 @@ export async function rejectWork(c: PoolCtx, id: number, who: MemberRef, reason:
   if (isOverdue(task, c.now)) return err({ kind: "task_overdue", id, dueAt: task.dueAt!, action: "reject", member: member.handle });
   const expiresAt = claimDeadline(task.dueAt, c.now, c.pool.policy.claimDays);
   await c.tx.updateClaim(claim.id, { status: "active", rejectReason: reason, reportedAt: null, reportedHours: null, expiresAt });
-  await c.tx.insertNote(noteRow({ poolId: c.pool.row.id, memberId: member.id, createdAt: c.now }, { kind: "rejected", body: { task: id, title: task.title, reason, by: c.member.handle } }));
+  await c.tx.insertNote(
+    noteRow(
+      { poolId: c.pool.row.id, memberId: member.id, createdAt: c.now },
+      { kind: "rejected", body: { task: id, title: task.title, reason, by: c.member.handle } },
+    ),
+  );
   return ok({ task: await viewTask(c, task), member: member.handle, expiresAt });
 }
 
@@ -639,7 +712,12 @@ export async function setDue(c: PoolCtx, id: number, dueAt: number): R<{ task: T
   const workers: string[] = [];
   for (const cl of claims.filter((x) => x.status === "active")) {
     if (cl.expiresAt !== dueAt) await c.tx.updateClaim(cl.id, { expiresAt: dueAt });
-    await c.tx.insertNote(noteRow({ poolId: c.pool.row.id, memberId: cl.memberId, createdAt: c.now }, { kind: "due", body: { task: id, title: task.title, expiresAt: dueAt, by: c.member.handle } }));
+    await c.tx.insertNote(
+      noteRow(
+        { poolId: c.pool.row.id, memberId: cl.memberId, createdAt: c.now },
+        { kind: "due", body: { task: id, title: task.title, expiresAt: dueAt, by: c.member.handle } },
+      ),
+    );
     workers.push((await c.tx.member(cl.memberId))?.handle ?? "?");
   }
   return ok({ task: await viewTask(c, (await c.tx.task(id)) ?? task), before: task.dueAt, workers });
@@ -653,7 +731,12 @@ export async function cancelTask(c: PoolCtx, id: number): R<{ task: TaskView; en
   const ended: string[] = [];
   for (const cl of claims.filter((x) => x.status === "active" || x.status === "reported")) {
     await endClaim(c.tx, task, cl, "cancelled", c.now, c.member.id, c.now);
-    await c.tx.insertNote(noteRow({ poolId: c.pool.row.id, memberId: cl.memberId, createdAt: c.now }, { kind: "cancelled", body: { task: id, title: task.title, project: project.slug } }));
+    await c.tx.insertNote(
+      noteRow(
+        { poolId: c.pool.row.id, memberId: cl.memberId, createdAt: c.now },
+        { kind: "cancelled", body: { task: id, title: task.title, project: project.slug } },
+      ),
+    );
     ended.push((await c.tx.member(cl.memberId))?.handle ?? "?");
   }
   // A cancelled task's weight stops where it is.
@@ -690,8 +773,19 @@ export async function followCredit(c: PoolCtx, claim: ClaimRow, stands: boolean,
     if (!stands && before >= task.slots) await noteWaitlist(c.tx, task, c.now);
   }
   const state = taskState(task, await c.tx.claimsOf(task.id));
-  await c.tx.insertNote(noteRow({ poolId: task.poolId, memberId: claim.memberId, createdAt: c.now }, { kind: "corrected", body: { task: task.id, title: task.title, reason, by: c.member.handle, restored: stands, state } }));
-  return { task: task.id, title: task.title, member: (await c.tx.member(claim.memberId))?.handle ?? "?", status: stands ? "verified" : "corrected", taskState: state };
+  await c.tx.insertNote(
+    noteRow(
+      { poolId: task.poolId, memberId: claim.memberId, createdAt: c.now },
+      { kind: "corrected", body: { task: task.id, title: task.title, reason, by: c.member.handle, restored: stands, state } },
+    ),
+  );
+  return {
+    task: task.id,
+    title: task.title,
+    member: (await c.tx.member(claim.memberId))?.handle ?? "?",
+    status: stands ? "verified" : "corrected",
+    taskState: state,
+  };
 }
 
 export interface KindView {
@@ -740,7 +834,12 @@ async function releaseClaim(tx: Tx, claim: ClaimRow, now: number): Promise<Relea
   const task = await tx.task(claim.taskId);
   if (!task) throw new Error(`claim ${claim.id} has no task`);
   await endClaim(tx, task, claim, "released", claim.expiresAt, null, now);
-  await tx.insertNote(noteRow({ poolId: task.poolId, memberId: claim.memberId, createdAt: now }, { kind: "released", body: { task: task.id, title: task.title, expiresAt: claim.expiresAt } }));
+  await tx.insertNote(
+    noteRow(
+      { poolId: task.poolId, memberId: claim.memberId, createdAt: now },
+      { kind: "released", body: { task: task.id, title: task.title, expiresAt: claim.expiresAt } },
+    ),
+  );
   return { claim: claim.id, task: task.id, member: claim.memberId, pool: task.poolId };
 }
 

@@ -18,7 +18,9 @@ const t = await testPool({ dbFile: join(dir, "h5.sqlite"), boards: "left marked"
 function line(label: string, wall: number[], cpu: number[]) {
   const s = [...wall].sort((a, b) => a - b);
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  console.log(`${label.padEnd(44)} n=${String(s.length).padStart(3)}  wall p50 ${s[Math.floor(s.length / 2)]!.toFixed(2)} ms  cpu mean ${mean(cpu).toFixed(2)} ms`);
+  console.log(
+    `${label.padEnd(44)} n=${String(s.length).padStart(3)}  wall p50 ${s[Math.floor(s.length / 2)]!.toFixed(2)} ms  cpu mean ${mean(cpu).toFixed(2)} ms`,
+  );
 }
 
 async function measure(label: string, n: number, run: (i: number) => Promise<unknown>) {

@@ -28,7 +28,16 @@ const run = `${process.pid}-${Date.now().toString(36)}`;
 for (let i = 0; i < times; i++) {
   const id = `matrix:$one-${run}-${i}`;
   const t = await timed(() =>
-    runText(app.engine, { caller: { platform: "matrix", userId: user, displayName: user.slice(1).split(":")[0]!, roomId: "!lobby:bench.example" }, requestId: id, now: new Date((clock += 5000)), replyTo: { room: "!lobby:bench.example", event: id } }, text),
+    runText(
+      app.engine,
+      {
+        caller: { platform: "matrix", userId: user, displayName: user.slice(1).split(":")[0]!, roomId: "!lobby:bench.example" },
+        requestId: id,
+        now: new Date((clock += 5000)),
+        replyTo: { room: "!lobby:bench.example", event: id },
+      },
+      text,
+    ),
   );
   const r = t.value;
   process.stdout.write(`${text}: ${t.wallMs.toFixed(1)} ms (CPU ${t.cpuMs.toFixed(1)} ms) ${r.ok ? "ok" : `refused: ${r.message}`}\n`);

@@ -71,7 +71,16 @@ async function mix(store: Store, facts: Fixture): Promise<Pick<Figures, "command
   const say = (user: string, text: string) => {
     clock += 2000;
     const id = `${PLATFORM}:$pgbench${++n}`;
-    return runText(app.engine, { caller: { platform: PLATFORM, userId: user, displayName: user.slice(1).split(":")[0]!, roomId: LOBBY }, requestId: id, now: new Date(clock), replyTo: { room: LOBBY, event: `$pgbench${n}` } }, text);
+    return runText(
+      app.engine,
+      {
+        caller: { platform: PLATFORM, userId: user, displayName: user.slice(1).split(":")[0]!, roomId: LOBBY },
+        requestId: id,
+        now: new Date(clock),
+        replyTo: { room: LOBBY, event: `$pgbench${n}` },
+      },
+      text,
+    );
   };
   const reads4 = ["me balance", "task list <project>", "task show", "good show"];
   const writes4 = ["task claim", "task done", "task verify", "good request"];
@@ -171,7 +180,10 @@ async function onPostgres(url: string, facts: Fixture): Promise<Figures> {
         }),
       );
     }
-    for (let i = 0; i < 300; i++) reads.push(await timed(() => client.query({ name: "account", text: "SELECT * FROM accounts WHERE id = $1", values: [1 + (i % facts.memberUsers.length)] })));
+    for (let i = 0; i < 300; i++)
+      reads.push(
+        await timed(() => client.query({ name: "account", text: "SELECT * FROM accounts WHERE id = $1", values: [1 + (i % facts.memberUsers.length)] })),
+      );
   } finally {
     await client.end();
   }
@@ -188,12 +200,17 @@ const database = await freshPgDatabase();
 try {
   const file = join(dir, "pool.sqlite");
   const factsFile = join(dir, "facts.json");
-  const made = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "test", "bench", "size.ts"), "generate", file, String(scale), factsFile], { cwd: ROOT, stdio: "inherit" });
+  const made = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "test", "bench", "size.ts"), "generate", file, String(scale), factsFile], {
+    cwd: ROOT,
+    stdio: "inherit",
+  });
   if (made.status !== 0) throw new Error(`generating the pool failed (exit ${made.status})`);
   const facts = JSON.parse(readFileSync(factsFile, "utf8")) as Fixture;
   const copied = await timed(() => migrateToPostgres(file, database.url));
   const rows = Object.values(copied.value.tables).reduce((a, b) => a + b, 0);
-  process.stdout.write(`size ${scale}: ${rows} rows copied to PostgreSQL in ${(copied.wallMs / 1000).toFixed(1)} s; audit SQLite ${JSON.stringify(copied.value.source)}, PostgreSQL ${JSON.stringify(copied.value.target)}\n\n`);
+  process.stdout.write(
+    `size ${scale}: ${rows} rows copied to PostgreSQL in ${(copied.wallMs / 1000).toFixed(1)} s; audit SQLite ${JSON.stringify(copied.value.source)}, PostgreSQL ${JSON.stringify(copied.value.target)}\n\n`,
+  );
   const sqlite = await onSqlite(file, facts);
   const postgres = await onPostgres(database.url, facts);
   const cell = (s: Series | undefined) => (s ? `${s.meanMs.toFixed(3)} / ${s.p99Ms.toFixed(2)} / ${s.cpuMs.toFixed(3)}` : "-");
@@ -204,7 +221,9 @@ try {
     `| cheapest read (an account by key) | ${cell(sqlite.read)} | ${cell(postgres.read)} |`,
     `| mix: reads (70%) | ${cell(sqlite.reads)} | ${cell(postgres.reads)} |`,
     `| mix: writes (30%) | ${cell(sqlite.writes)} | ${cell(postgres.writes)} |`,
-    ...Object.keys(sqlite.commands).sort().map((k) => `| ${k} | ${cell(sqlite.commands[k])} | ${cell(postgres.commands[k])} |`),
+    ...Object.keys(sqlite.commands)
+      .sort()
+      .map((k) => `| ${k} | ${cell(sqlite.commands[k])} | ${cell(postgres.commands[k])} |`),
     `| refused in the mix | ${sqlite.refused} | ${postgres.refused} |`,
   ];
   process.stdout.write(`${lines.join("\n")}\n`);

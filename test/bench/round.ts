@@ -32,7 +32,11 @@ export interface RoundFacts {
  * Adds the good (`name`) and its round of requests (100,000 at full size), produces half as
  * many units, and times `good allocate`: the figures of the table's round line.
  */
-export async function benchRound(sqlite: Database.Database, facts: RoundFacts, o: { say: Say; now: () => number; platform: string; domain: string; seed: number; name: string; requests?: number | undefined; beforeClose?: () => void }): Promise<NonNullable<SizeFigures["round"]>> {
+export async function benchRound(
+  sqlite: Database.Database,
+  facts: RoundFacts,
+  o: { say: Say; now: () => number; platform: string; domain: string; seed: number; name: string; requests?: number | undefined; beforeClose?: () => void },
+): Promise<NonNullable<SizeFigures["round"]>> {
   const project = facts.projects[0]!;
   const coordinator = project.coordinators[0]!;
   const added = await o.say(coordinator, `good add ${project.slug} ${o.name} effort:0.05`);
@@ -53,7 +57,9 @@ export async function benchRound(sqlite: Database.Database, facts: RoundFacts, o
     wallMs: t.wallMs,
     cpuMs: t.cpuMs,
     ok: r.ok,
-    ...(r.ok ? { winners: Number((sqlite.prepare("SELECT count(*) AS n FROM allocations WHERE good_id = ?").get(goodId) as { n: number }).n) } : { message: r.message }),
+    ...(r.ok
+      ? { winners: Number((sqlite.prepare("SELECT count(*) AS n FROM allocations WHERE good_id = ?").get(goodId) as { n: number }).n) }
+      : { message: r.message }),
   };
 }
 
@@ -124,7 +130,16 @@ async function main(argv: readonly string[]): Promise<void> {
     const say: Say = (user, text) => {
       const id = `matrix:$round-${run}-${++n}`;
       clock += 2000;
-      return runText(app.engine, { caller: { platform: "matrix", userId: user, displayName: user.slice(1).split(":")[0]!, roomId: `!lobby:${domain}` }, requestId: id, now: new Date(clock), replyTo: { room: `!lobby:${domain}`, event: id } }, text);
+      return runText(
+        app.engine,
+        {
+          caller: { platform: "matrix", userId: user, displayName: user.slice(1).split(":")[0]!, roomId: `!lobby:${domain}` },
+          requestId: id,
+          now: new Date(clock),
+          replyTo: { room: `!lobby:${domain}`, event: id },
+        },
+        text,
+      );
     };
     const taken = (sqlite.prepare("SELECT count(*) AS n FROM goods WHERE name LIKE 'roundcake%'").get() as { n: number }).n;
     const rssBefore = process.memoryUsage().rss / 2 ** 20;
@@ -134,7 +149,16 @@ async function main(argv: readonly string[]): Promise<void> {
       const m = process.memoryUsage();
       beforeClose = { rss: m.rss / 2 ** 20, peak: process.resourceUsage().maxRSS / 1024, heap: m.heapUsed / 2 ** 20 };
     };
-    const r = await benchRound(sqlite, facts, { say, now: () => clock, platform: "matrix", domain, seed: 20261127 + 2, name: taken === 0 ? "roundcake" : `roundcake${taken + 1}`, requests, beforeClose: mark }).catch((e: unknown) => {
+    const r = await benchRound(sqlite, facts, {
+      say,
+      now: () => clock,
+      platform: "matrix",
+      domain,
+      seed: 20261127 + 2,
+      name: taken === 0 ? "roundcake" : `roundcake${taken + 1}`,
+      requests,
+      beforeClose: mark,
+    }).catch((e: unknown) => {
       for (const line of log.lines) process.stderr.write(`${JSON.stringify(line)}\n`);
       throw e;
     });

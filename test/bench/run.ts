@@ -44,7 +44,13 @@ function options(argv: readonly string[]) {
 }
 
 function run(args: readonly string[], timeoutMs: number): { ok: boolean; message: string } {
-  const r = spawnSync(process.execPath, ["--import", "tsx", SIZE_SCRIPT, ...args], { cwd: ROOT, encoding: "utf8", timeout: timeoutMs, stdio: ["ignore", "inherit", "pipe"], maxBuffer: 64 * 2 ** 20 });
+  const r = spawnSync(process.execPath, ["--import", "tsx", SIZE_SCRIPT, ...args], {
+    cwd: ROOT,
+    encoding: "utf8",
+    timeout: timeoutMs,
+    stdio: ["ignore", "inherit", "pipe"],
+    maxBuffer: 64 * 2 ** 20,
+  });
   if (r.status === 0) return { ok: true, message: "" };
   const why = r.error ? String(r.error) : r.signal ? `killed (${r.signal})` : `exit code ${r.status}`;
   return { ok: false, message: `${why}: ${(r.stderr ?? "").trim().split("\n").slice(-5).join(" | ")}` };
@@ -71,7 +77,13 @@ async function main() {
   }
   const work = mkdtempSync(join(tmpdir(), "dpool-bench-"));
   const started = new Date().toISOString();
-  const results: { machine: ReturnType<typeof machine>; command: string; started: string; finished?: string; sizes: Array<SizeFigures | { scale: number; error: string }> } = {
+  const results: {
+    machine: ReturnType<typeof machine>;
+    command: string;
+    started: string;
+    finished?: string;
+    sizes: Array<SizeFigures | { scale: number; error: string }>;
+  } = {
     machine: machine(),
     command: `npm run bench -- --size ${o.sizes.join(",")}`,
     started,
@@ -110,8 +122,13 @@ async function main() {
   // answers (it says so in one line when none does); its trouble does not fail the SQLite bench.
   const smallest = Math.min(...o.sizes);
   process.stderr.write(`bench: size ${smallest} on SQLite and PostgreSQL...\n`);
-  const pgRun = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "test", "bench", "pg.ts"), "--size", String(smallest)], { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"], timeout: MEASURE_LIMIT_MS });
-  if (pgRun.status !== 0) process.stderr.write(`bench: the PostgreSQL comparison stopped (${pgRun.error ? String(pgRun.error) : `exit code ${pgRun.status}`})\n`);
+  const pgRun = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "test", "bench", "pg.ts"), "--size", String(smallest)], {
+    cwd: ROOT,
+    stdio: ["ignore", "inherit", "inherit"],
+    timeout: MEASURE_LIMIT_MS,
+  });
+  if (pgRun.status !== 0)
+    process.stderr.write(`bench: the PostgreSQL comparison stopped (${pgRun.error ? String(pgRun.error) : `exit code ${pgRun.status}`})\n`);
   if (!o.keep) rmSync(work, { recursive: true, force: true });
   if (results.sizes.some((s) => "error" in s)) process.exitCode = 1;
 }

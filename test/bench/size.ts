@@ -31,7 +31,14 @@ const SEED = 20261127;
 /** `me balance` answered as on Discord (its answer not stored); "me balance" is as on Matrix. */
 export const ME_DISCORD = "me balance (Discord)";
 
-type Facts = Fixture & { readonly poolId: number; readonly scale: number; readonly generateMs: number; readonly generateCpuMs: number; readonly fileBytes: number; readonly entries: number };
+type Facts = Fixture & {
+  readonly poolId: number;
+  readonly scale: number;
+  readonly generateMs: number;
+  readonly generateCpuMs: number;
+  readonly fileBytes: number;
+  readonly entries: number;
+};
 
 function open(file: string): App {
   // Quiet: only errors are kept (a bug shows as a refusal with code "internal" anyway).
@@ -54,7 +61,17 @@ function sayer(app: App, startAt: number, prefix: string) {
     say(user: string, text: string, room = LOBBY, stepMs = 2000, once = false): Promise<Reply> {
       const id = `${PLATFORM}:$${prefix}${++n}`;
       clock += stepMs;
-      return runText(app.engine, { caller: { platform: PLATFORM, userId: user, displayName: user.slice(1).split(":")[0]!, roomId: room }, requestId: id, now: new Date(clock), replyTo: { room, event: `$${prefix}${n}` }, ...(once ? { platformAnswersOnce: true } : {}) }, text);
+      return runText(
+        app.engine,
+        {
+          caller: { platform: PLATFORM, userId: user, displayName: user.slice(1).split(":")[0]!, roomId: room },
+          requestId: id,
+          now: new Date(clock),
+          replyTo: { room, event: `$${prefix}${n}` },
+          ...(once ? { platformAnswersOnce: true } : {}),
+        },
+        text,
+      );
     },
   };
 }
@@ -68,8 +85,21 @@ async function generate(file: string, scale: number, factsFile: string): Promise
   if (!created.ok) throw new Error(`pool create: ${created.message}`);
   const sqlite = client(app);
   const { id: poolId } = sqlite.prepare("SELECT id FROM pools WHERE name = 'Bench'").get() as { id: number };
-  const { member_id: adminId } = sqlite.prepare("SELECT member_id FROM identities WHERE platform = ? AND external_id = ?").get(PLATFORM, ADMIN) as { member_id: number };
-  const made = await timed(() => generatePool(sqlite, { poolId, adminId, platform: PLATFORM, domain: DOMAIN, now: HISTORY_ENDS, seed: SEED, shape, console: { user: "admin", room: "lobby" } }));
+  const { member_id: adminId } = sqlite.prepare("SELECT member_id FROM identities WHERE platform = ? AND external_id = ?").get(PLATFORM, ADMIN) as {
+    member_id: number;
+  };
+  const made = await timed(() =>
+    generatePool(sqlite, {
+      poolId,
+      adminId,
+      platform: PLATFORM,
+      domain: DOMAIN,
+      now: HISTORY_ENDS,
+      seed: SEED,
+      shape,
+      console: { user: "admin", room: "lobby" },
+    }),
+  );
   const fileBytes = databaseBytes(sqlite);
   await app.close();
   const facts: Facts = { ...made.value, poolId, scale, generateMs: made.wallMs, generateCpuMs: made.cpuMs, fileBytes, entries: made.value.rows.entries ?? 0 };
@@ -211,7 +241,10 @@ async function measure(file: string, factsFile: string, out: string): Promise<vo
     writesCpuVsCheapestWrite: fig.cheapest.write.cpuMs / w.cpuMs,
     meBalanceCpuVsCheapestRead: fig.cheapest.read.cpuMs / me.cpuMs,
     ...(commands[ME_DISCORD]
-      ? { meBalanceDiscordVsCheapestRead: fig.cheapest.read.meanMs / commands[ME_DISCORD].meanMs, meBalanceDiscordCpuVsCheapestRead: fig.cheapest.read.cpuMs / commands[ME_DISCORD].cpuMs }
+      ? {
+          meBalanceDiscordVsCheapestRead: fig.cheapest.read.meanMs / commands[ME_DISCORD].meanMs,
+          meBalanceDiscordCpuVsCheapestRead: fig.cheapest.read.cpuMs / commands[ME_DISCORD].cpuMs,
+        }
       : {}),
   };
   save("mix");
@@ -255,7 +288,11 @@ async function measure(file: string, factsFile: string, out: string): Promise<vo
     for (let i = 0; i < 6; i++) {
       ensureBuilt(() => undefined);
       const t0 = performance.now();
-      const r = spawnSync(process.execPath, [join(ROOT, "bin", "dpool.js"), "exec", "--db", file, "--as", "admin", "--room", "lobby", "--json", "--", "me balance"], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
+      const r = spawnSync(
+        process.execPath,
+        [join(ROOT, "bin", "dpool.js"), "exec", "--db", file, "--as", "admin", "--room", "lobby", "--json", "--", "me balance"],
+        { cwd: ROOT, encoding: "utf8", timeout: 120_000 },
+      );
       const ms = performance.now() - t0;
       if (r.status !== 0) {
         ok = false;
@@ -265,7 +302,8 @@ async function measure(file: string, factsFile: string, out: string): Promise<vo
       if (i > 0) runs.push(ms);
     }
     const bare: number[] = [];
-    const script = "const D = require('better-sqlite3'); const db = new D(process.argv[1]); db.prepare('SELECT balance FROM accounts WHERE id = 2').get(); db.close();";
+    const script =
+      "const D = require('better-sqlite3'); const db = new D(process.argv[1]); db.prepare('SELECT balance FROM accounts WHERE id = 2').get(); db.close();";
     for (let i = 0; i < 5; i++) {
       const t0 = performance.now();
       spawnSync(process.execPath, ["-e", script, file], { cwd: ROOT, timeout: 60_000 });
@@ -277,7 +315,14 @@ async function measure(file: string, factsFile: string, out: string): Promise<vo
   }
 
   // ---- A round of 100,000 requests (at full size) closed by its coordinator (test/bench/round.ts).
-  fig.round = await benchRound(sqlite, facts, { say: (user, text) => s.say(user, text), now: () => s.now, platform: PLATFORM, domain: DOMAIN, seed: SEED + 2, name: "roundcake" });
+  fig.round = await benchRound(sqlite, facts, {
+    say: (user, text) => s.say(user, text),
+    now: () => s.now,
+    platform: PLATFORM,
+    domain: DOMAIN,
+    seed: SEED + 2,
+    name: "roundcake",
+  });
   save("round");
   await app.close();
   fig.fileBytesAfter = statSync(file).size;

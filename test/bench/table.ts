@@ -39,8 +39,20 @@ export interface Results {
 }
 
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
-const ms = (n: number | undefined) => (n === undefined ? "-" : n >= 10_000 ? `${(n / 1000).toFixed(1)} s` : n >= 1000 ? `${(n / 1000).toFixed(2)} s` : n >= 100 ? `${n.toFixed(0)} ms` : n >= 1 ? `${n.toFixed(1)} ms` : `${(n * 1000).toFixed(1)} µs`);
-const pct = (r: number | undefined) => (r === undefined ? "-" : r >= 0.1 ? `${(r * 100).toFixed(0)}%` : r >= 0.001 ? `${(r * 100).toFixed(1)}%` : `${(r * 100).toFixed(3)}%`);
+const ms = (n: number | undefined) =>
+  n === undefined
+    ? "-"
+    : n >= 10_000
+      ? `${(n / 1000).toFixed(1)} s`
+      : n >= 1000
+        ? `${(n / 1000).toFixed(2)} s`
+        : n >= 100
+          ? `${n.toFixed(0)} ms`
+          : n >= 1
+            ? `${n.toFixed(1)} ms`
+            : `${(n * 1000).toFixed(1)} µs`;
+const pct = (r: number | undefined) =>
+  r === undefined ? "-" : r >= 0.1 ? `${(r * 100).toFixed(0)}%` : r >= 0.001 ? `${(r * 100).toFixed(1)}%` : `${(r * 100).toFixed(3)}%`;
 
 /** The table: a row per measure, a column per size, the issue's target last. */
 export function formatTable(r: Results): string {
@@ -56,28 +68,69 @@ export function formatTable(r: Results): string {
   row("members / open tasks / goods", (s) => `${int(s.shape.members)} / ${int(s.shape.openTasks)} / ${int(s.shape.goods)}`);
   row("generating the pool (bulk inserts)", (s) => `${ms(s.generate.wallMs)} (CPU ${ms(s.generate.cpuMs)})`);
   row("file size, bytes per ledger entry", (s) => `${(s.fileBytes / 2 ** 20).toFixed(0)} MB, ${int(s.bytesPerEntry)} B`);
-  row("cheapest write (1-row insert, own IMMEDIATE tx)", (s) => `${int(s.cheapest!.write.perSec)}/s, p50 ${ms(s.cheapest!.write.p50Ms)}, CPU ${ms(s.cheapest!.write.cpuMs)}`);
+  row(
+    "cheapest write (1-row insert, own IMMEDIATE tx)",
+    (s) => `${int(s.cheapest!.write.perSec)}/s, p50 ${ms(s.cheapest!.write.p50Ms)}, CPU ${ms(s.cheapest!.write.cpuMs)}`,
+  );
   row("cheapest read (point select by key)", (s) => `${int(s.cheapest!.read.perSec)}/s, CPU ${ms(s.cheapest!.read.cpuMs)}`);
   row("mix 70/30: commands/s", (s) => `${s.mix!.all.perSec.toFixed(1)}/s (${s.mix!.all.count} commands)`);
   row("mix reads: p50 / p99 / CPU", (s) => `${ms(s.mix!.reads.p50Ms)} / ${ms(s.mix!.reads.p99Ms)} / ${ms(s.mix!.reads.cpuMs)}`);
   row("mix writes: p50 / p99 / CPU", (s) => `${ms(s.mix!.writes.p50Ms)} / ${ms(s.mix!.writes.p99Ms)} / ${ms(s.mix!.writes.cpuMs)}`, "CPU flat");
-  for (const name of ["me balance", "me balance (Discord)", "task list <project>", "task show", "good show", "task claim", "task done", "task verify", "good request"]) {
-    row(`\`${name}\`: p50 / p99 / CPU`, (s) => {
-      const c = cmd(s, name);
-      return c ? `${ms(c.p50Ms)} / ${ms(c.p99Ms)} / ${ms(c.cpuMs)}` : "-";
-    }, name === "good show" ? "CPU flat" : "");
+  for (const name of [
+    "me balance",
+    "me balance (Discord)",
+    "task list <project>",
+    "task show",
+    "good show",
+    "task claim",
+    "task done",
+    "task verify",
+    "good request",
+  ]) {
+    row(
+      `\`${name}\`: p50 / p99 / CPU`,
+      (s) => {
+        const c = cmd(s, name);
+        return c ? `${ms(c.p50Ms)} / ${ms(c.p99Ms)} / ${ms(c.cpuMs)}` : "-";
+      },
+      name === "good show" ? "CPU flat" : "",
+    );
   }
-  row("**dispatcher writes / cheapest write** (time; CPU)", (s) => `**${pct(s.ratios!.writesVsCheapestWrite)}**; ${pct(s.ratios!.writesCpuVsCheapestWrite)}`, ">= 50%");
-  row("**`me balance` / cheapest read** (time; CPU)", (s) => `**${pct(s.ratios!.meBalanceVsCheapestRead)}**; ${pct(s.ratios!.meBalanceCpuVsCheapestRead)}`, ">= 25%");
-  row("**`me balance` (Discord) / cheapest read** (time; CPU)", (s) => `**${pct(s.ratios!.meBalanceDiscordVsCheapestRead)}**; ${pct(s.ratios!.meBalanceDiscordCpuVsCheapestRead)}`, ">= 25%");
+  row(
+    "**dispatcher writes / cheapest write** (time; CPU)",
+    (s) => `**${pct(s.ratios!.writesVsCheapestWrite)}**; ${pct(s.ratios!.writesCpuVsCheapestWrite)}`,
+    ">= 50%",
+  );
+  row(
+    "**`me balance` / cheapest read** (time; CPU)",
+    (s) => `**${pct(s.ratios!.meBalanceVsCheapestRead)}**; ${pct(s.ratios!.meBalanceCpuVsCheapestRead)}`,
+    ">= 25%",
+  );
+  row(
+    "**`me balance` (Discord) / cheapest read** (time; CPU)",
+    (s) => `**${pct(s.ratios!.meBalanceDiscordVsCheapestRead)}**; ${pct(s.ratios!.meBalanceDiscordCpuVsCheapestRead)}`,
+    ">= 25%",
+  );
   row("`pool summary` largest project", (s) => single(s, "pool summary (largest project)"), "< 100 ms");
   row("`pool summary` whole pool", (s) => single(s, "pool summary (whole pool)"), "< 1 s");
   row("`task list` over all open tasks (its first page)", (s) => single(s, "task list (all open tasks)"), "< 50 ms");
   row("`kind list`", (s) => single(s, "kind list"), "< 10 ms");
   row("`pool audit` (balanced?)", (s) => `${single(s, "pool audit")}${s.audit ? (s.audit.balanced ? ", balanced" : ", NOT balanced") : ""}`, "< 200 ms");
-  row("closing a round of N requests", (s) => (s.round ? (s.round.ok ? `${int(s.round.requests)}: ${ms(s.round.wallMs)} (CPU ${ms(s.round.cpuMs)})` : `fails: ${s.round.message}`) : "-"), "100k < 500 ms");
-  row("`dpool exec` start to answer (median of 5)", (s) => (s.exec ? (s.exec.ok ? `${ms(s.exec.medianMs)} (bare node + open + select: ${ms(s.exec.bareNodeMs)})` : `fails: ${s.exec.message}`) : "-"), "< 0.3 s");
-  row("peak RSS of the measuring process (after the mix)", (s) => (s.peakRssMB === undefined ? "-" : `${s.peakRssMB.toFixed(0)} MB (${s.peakRssMBAfter?.mix ?? "-"} MB)`), "< 300 MB");
+  row(
+    "closing a round of N requests",
+    (s) => (s.round ? (s.round.ok ? `${int(s.round.requests)}: ${ms(s.round.wallMs)} (CPU ${ms(s.round.cpuMs)})` : `fails: ${s.round.message}`) : "-"),
+    "100k < 500 ms",
+  );
+  row(
+    "`dpool exec` start to answer (median of 5)",
+    (s) => (s.exec ? (s.exec.ok ? `${ms(s.exec.medianMs)} (bare node + open + select: ${ms(s.exec.bareNodeMs)})` : `fails: ${s.exec.message}`) : "-"),
+    "< 0.3 s",
+  );
+  row(
+    "peak RSS of the measuring process (after the mix)",
+    (s) => (s.peakRssMB === undefined ? "-" : `${s.peakRssMB.toFixed(0)} MB (${s.peakRssMBAfter?.mix ?? "-"} MB)`),
+    "< 300 MB",
+  );
   row("commands refused in the mix", (s) => String(s.mix?.refused.length ?? "-"), "0");
   const errors = r.sizes.filter((s) => "error" in s && s.error).map((s) => `size ${s.scale}: ${(s as { error: string }).error}`);
   const line = (cells: string[]) => `| ${cells.map((c) => c.replaceAll("|", "\\|")).join(" | ")} |`;

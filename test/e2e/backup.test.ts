@@ -18,7 +18,12 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 async function cli(command: typeof exec, argv: string[]) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await command(argv, { ...process.env, DPOOL_DB: "" }, (s) => out.push(s), (s) => err.push(s));
+  const code = await command(
+    argv,
+    { ...process.env, DPOOL_DB: "" },
+    (s) => out.push(s),
+    (s) => err.push(s),
+  );
   return { code, out: out.join("\n"), err: err.join("\n") };
 }
 
@@ -58,7 +63,10 @@ describe("dpool backup", () => {
     copyFileSync(file, plain);
     expect(tablesIn(plain)).toBe(0);
 
-    const writer = spawn(process.execPath, ["--import", "tsx", join(root, "test", "support", "pool-writer.ts"), file], { cwd: root, stdio: ["pipe", "pipe", "pipe"] });
+    const writer = spawn(process.execPath, ["--import", "tsx", join(root, "test", "support", "pool-writer.ts"), file], {
+      cwd: root,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
     let out = "";
     let err = "";
     writer.stdout.on("data", (b: Buffer) => (out += b.toString()));
@@ -96,7 +104,9 @@ describe("dpool backup", () => {
     await bot.close();
     const live = await inspect(file);
     expect(final.entries).toBe(live.entries);
-    console.log(`backup while writing: ${copies.length} backups while another process credited ${credits} tasks (entries ${counts.join(", ")}; final ${final.entries}), each integrity ok and audit balanced; a plain copy had ${tablesIn(plain)} tables`);
+    console.log(
+      `backup while writing: ${copies.length} backups while another process credited ${credits} tasks (entries ${counts.join(", ")}; final ${final.entries}), each integrity ok and audit balanced; a plain copy had ${tablesIn(plain)} tables`,
+    );
   });
 
   it("GIVEN an existing file THEN backup refuses unless --force; a missing database or folder is one clear line", async () => {
@@ -106,7 +116,10 @@ describe("dpool backup", () => {
     await t.close();
     const target = join(dir, "taken.sqlite");
     writeFileSync(target, "something precious");
-    expect(await cli(backupCommand, ["--json", "--db", file, target])).toMatchObject({ code: 1, out: JSON.stringify({ ok: false, error: { code: "exists", message: `${target} already exists: choose a new name, or add --force to replace it` } }) });
+    expect(await cli(backupCommand, ["--json", "--db", file, target])).toMatchObject({
+      code: 1,
+      out: JSON.stringify({ ok: false, error: { code: "exists", message: `${target} already exists: choose a new name, or add --force to replace it` } }),
+    });
     const text = await cli(backupCommand, ["--db", file, target]);
     expect(text).toMatchObject({ code: 1, out: "" });
     expect(text.err).toBe(`dpool: ${target} already exists: choose a new name, or add --force to replace it`);

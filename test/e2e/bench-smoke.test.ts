@@ -16,7 +16,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function bench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "test", "bench", "run.ts"), ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "test", "bench", "run.ts"), ...args], {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (b: Buffer) => (stdout += b.toString("utf8")));
@@ -48,7 +51,16 @@ describe("npm run bench at a tiny size", () => {
 
   it("GIVEN --size 0.001 THEN it exits 0 and prints the table with every measure", () => {
     expect(run.code, run.stderr).toBe(0);
-    for (const label of ["dispatcher writes / cheapest write", "`me balance` / cheapest read", "`pool summary` whole pool", "`task list` over all open tasks", "`kind list`", "closing a round of N requests", "`dpool exec` start to answer", "peak RSS"]) {
+    for (const label of [
+      "dispatcher writes / cheapest write",
+      "`me balance` / cheapest read",
+      "`pool summary` whole pool",
+      "`task list` over all open tasks",
+      "`kind list`",
+      "closing a round of N requests",
+      "`dpool exec` start to answer",
+      "peak RSS",
+    ]) {
       expect(run.stdout).toContain(label);
     }
     expect(run.stdout).toMatch(/^Machine: \d+ cores \(nproc\), .+, node v\d+/m);
@@ -79,7 +91,17 @@ describe("npm run bench at a tiny size", () => {
 
   it("GIVEN the 70/30 mix THEN every command was accepted and each has figures", () => {
     expect(size.mix!.refused).toEqual([]);
-    expect(Object.keys(size.mix!.commands).sort()).toEqual(["good request", "good show", "me balance", "me balance (Discord)", "task claim", "task done", "task list <project>", "task show", "task verify"]);
+    expect(Object.keys(size.mix!.commands).sort()).toEqual([
+      "good request",
+      "good show",
+      "me balance",
+      "me balance (Discord)",
+      "task claim",
+      "task done",
+      "task list <project>",
+      "task show",
+      "task verify",
+    ]);
     for (const s of Object.values(size.mix!.commands)) isSeries(s);
     isSeries(size.mix!.reads);
     isSeries(size.mix!.writes);

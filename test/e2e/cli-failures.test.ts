@@ -40,31 +40,34 @@ const UNUSABLE: Array<[string, string, RegExp, RegExp]> = [
 ];
 
 describe("dpool failures", () => {
-  it.each(UNUSABLE)("GIVEN --db at %s THEN exec, backup and export answer one JSON line under --json and one plain line otherwise (exit 3)", async (_what, db, reason, readReason) => {
-    const runs = await Promise.all([
-      dpool(["exec", "--json", "--db", db, "--", "pool", "info"]),
-      dpool(["backup", "--json", "--db", db, join(dir, "never.sqlite")]),
-      dpool(["export", "--json", "--db", db, "--out", join(dir, "never.json")]),
-      dpool(["exec", "--db", db, "--", "pool", "info"]),
-    ]);
-    const [execJson, backupJson, exportJson, execText] = runs;
-    for (const [r, why] of [
-      [execJson, reason],
-      [backupJson, readReason],
-      [exportJson, readReason],
-    ] as const) {
-      expect(r.code).toBe(3);
-      expect(r.stdout.trimEnd().split("\n")).toHaveLength(1);
-      expect(JSON.parse(r.stdout)).toEqual({ ok: false, error: { code: "database", message: expect.stringMatching(why) } });
-      expect(JSON.parse(r.stdout).error.message.startsWith(`cannot use the database ${db}: `)).toBe(true);
-      expect(r.stderr).toBe("");
-    }
-    expect(execText.code).toBe(3);
-    expect(execText.stdout).toBe("");
-    expect(execText.stderr.trimEnd().split("\n")).toEqual([expect.stringMatching(reason)]);
-    for (const r of runs) expect(r.stdout + r.stderr).not.toMatch(/^\s+at /m);
-    expect(existsSync(join(dir, "never.sqlite")) || existsSync(join(dir, "never.json"))).toBe(false);
-  });
+  it.each(UNUSABLE)(
+    "GIVEN --db at %s THEN exec, backup and export answer one JSON line under --json and one plain line otherwise (exit 3)",
+    async (_what, db, reason, readReason) => {
+      const runs = await Promise.all([
+        dpool(["exec", "--json", "--db", db, "--", "pool", "info"]),
+        dpool(["backup", "--json", "--db", db, join(dir, "never.sqlite")]),
+        dpool(["export", "--json", "--db", db, "--out", join(dir, "never.json")]),
+        dpool(["exec", "--db", db, "--", "pool", "info"]),
+      ]);
+      const [execJson, backupJson, exportJson, execText] = runs;
+      for (const [r, why] of [
+        [execJson, reason],
+        [backupJson, readReason],
+        [exportJson, readReason],
+      ] as const) {
+        expect(r.code).toBe(3);
+        expect(r.stdout.trimEnd().split("\n")).toHaveLength(1);
+        expect(JSON.parse(r.stdout)).toEqual({ ok: false, error: { code: "database", message: expect.stringMatching(why) } });
+        expect(JSON.parse(r.stdout).error.message.startsWith(`cannot use the database ${db}: `)).toBe(true);
+        expect(r.stderr).toBe("");
+      }
+      expect(execText.code).toBe(3);
+      expect(execText.stdout).toBe("");
+      expect(execText.stderr.trimEnd().split("\n")).toEqual([expect.stringMatching(reason)]);
+      for (const r of runs) expect(r.stdout + r.stderr).not.toMatch(/^\s+at /m);
+      expect(existsSync(join(dir, "never.sqlite")) || existsSync(join(dir, "never.json"))).toBe(false);
+    },
+  );
 
   it("GIVEN dpool's options after -- THEN they are command text: no other database is opened and --json does not switch the output", async () => {
     const db = join(dir, "pool.sqlite");
@@ -80,7 +83,10 @@ describe("dpool failures", () => {
   });
 
   it("GIVEN an unknown option, or a database import cannot write to, under --json THEN one JSON line", async () => {
-    const [usage, imported] = await Promise.all([dpool(["backup", "--json", "--verbose", "x"]), dpool(["import", "--json", "--db", folder, join(root, "package.json")])]);
+    const [usage, imported] = await Promise.all([
+      dpool(["backup", "--json", "--verbose", "x"]),
+      dpool(["import", "--json", "--db", folder, join(root, "package.json")]),
+    ]);
     expect(usage.code).toBe(2);
     expect(JSON.parse(usage.stdout)).toEqual({ ok: false, error: { code: "usage", message: "unknown option --verbose" } });
     // import reads its file first: this one is JSON but no export, and it says so in one line

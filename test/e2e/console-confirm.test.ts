@@ -64,7 +64,15 @@ describe("console input typed before the console is ready", () => {
   it("GIVEN news waiting for the room and lines piped in at once THEN the news is shown first and every line is run in order, none lost", async () => {
     // News for the room #early waits in the outbox: a task announced while no console showed it.
     const say = (text: string) =>
-      runText(app.engine, { caller: { platform: "console", userId: "admin", displayName: "admin", roomId: "early" }, requestId: `console:early-${text}`, now: new Date("2026-11-02T09:00:00Z") }, text);
+      runText(
+        app.engine,
+        {
+          caller: { platform: "console", userId: "admin", displayName: "admin", roomId: "early" },
+          requestId: `console:early-${text}`,
+          now: new Date("2026-11-02T09:00:00Z"),
+        },
+        text,
+      );
     for (const line of ["pool create Early", 'project create early "Early birds"']) expect((await say(line)).ok).toBe(true);
     const posted = await say("task post early Sweep the yard hours:1");
     if (!posted.ok) throw new Error(posted.message);

@@ -83,7 +83,10 @@ describe("npm start (console room)", () => {
   });
 
   it("GIVEN pool summary THEN its chart is written as a PNG file whose path is printed", async () => {
-    const r = await session(["pool create Charts", "project create bakery Bakery", "task post bakery Knead hours:1 kind:baking", "pool summary bakery"], join(dir, "charts.sqlite"));
+    const r = await session(
+      ["pool create Charts", "project create bakery Bakery", "task post bakery Knead hours:1 kind:baking", "pool summary bakery"],
+      join(dir, "charts.sqlite"),
+    );
     const file = /^Chart: (.+summary-bakery\.png)$/m.exec(r.out)?.[1];
     expect(file, r.out).toBeDefined();
     try {

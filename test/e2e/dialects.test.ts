@@ -60,25 +60,30 @@ beforeAll(async () => {
 afterAll(() => world?.close());
 
 describe("every platform writes commands its own way", () => {
-  it("GIVEN the scenario on Discord THEN every reply, announcement and DM names slash commands with real options, never !dpool or text commands", { timeout: 120_000 }, async () => {
-    const texts: string[] = [];
-    for (const [user, line] of SCRIPT) {
-      const i = world.discord.interact(slashOf(user, line));
-      await i.settled();
-      for (const m of i.messages) texts.push(discordMessageText(m));
-    }
-    await world.settle();
-    for (const channel of ["lobby", world.discord.dmChannel(FAKE_IDS.alice).id, world.discord.dmChannel(FAKE_IDS.bob).id]) for (const m of world.discord.channelMessages(channel)) texts.push(discordMessageText(m));
-    const all = texts.join("\n");
-    // Not vacuous: the hints are there, in slash form.
-    expect(all).toContain("`/task claim id:1`");
-    expect(all).toContain("`/help command:task claim`");
-    expect(all).toMatch(/`\/task (done|drop) id:2`/);
-    // A refusal's hint too: "task list status:all" shows them.
-    expect(all).toContain("`/task list status:all` shows them");
-    expect(texts.length).toBeGreaterThan(SCRIPT.length);
-    expect(texts.flatMap((t) => dialectProblems("discord", t))).toEqual([]);
-  });
+  it(
+    "GIVEN the scenario on Discord THEN every reply, announcement and DM names slash commands with real options, never !dpool or text commands",
+    { timeout: 120_000 },
+    async () => {
+      const texts: string[] = [];
+      for (const [user, line] of SCRIPT) {
+        const i = world.discord.interact(slashOf(user, line));
+        await i.settled();
+        for (const m of i.messages) texts.push(discordMessageText(m));
+      }
+      await world.settle();
+      for (const channel of ["lobby", world.discord.dmChannel(FAKE_IDS.alice).id, world.discord.dmChannel(FAKE_IDS.bob).id])
+        for (const m of world.discord.channelMessages(channel)) texts.push(discordMessageText(m));
+      const all = texts.join("\n");
+      // Not vacuous: the hints are there, in slash form.
+      expect(all).toContain("`/task claim id:1`");
+      expect(all).toContain("`/help command:task claim`");
+      expect(all).toMatch(/`\/task (done|drop) id:2`/);
+      // A refusal's hint too: "task list status:all" shows them.
+      expect(all).toContain("`/task list status:all` shows them");
+      expect(texts.length).toBeGreaterThan(SCRIPT.length);
+      expect(texts.flatMap((t) => dialectProblems("discord", t))).toEqual([]);
+    },
+  );
 
   it("GIVEN the scenario on Matrix THEN every message in every room and DM names commands with the prefix, in both bodies", { timeout: 120_000 }, async () => {
     const room = await world.matrixRoom();
@@ -87,7 +92,10 @@ describe("every platform writes commands its own way", () => {
     }
     await world.settle();
     const events: FakeEvent[] = world.hs.roomIds().flatMap((r) => world.hs.sentBy(r, world.botId, "m.room.message"));
-    const bodies = events.flatMap((e) => [String((e.content as { body?: string }).body ?? ""), String((e.content as { formatted_body?: string }).formatted_body ?? "")]);
+    const bodies = events.flatMap((e) => [
+      String((e.content as { body?: string }).body ?? ""),
+      String((e.content as { formatted_body?: string }).formatted_body ?? ""),
+    ]);
     const all = bodies.join("\n");
     expect(all).toContain("`!dpool task claim 1`");
     expect(all).toContain("<code>!dpool task claim 1</code>");
@@ -98,42 +106,63 @@ describe("every platform writes commands its own way", () => {
     expect(bodies.flatMap((t) => dialectProblems("matrix", t))).toEqual([]);
   });
 
-  it("GIVEN the scenario in the console room THEN replies and announcements are plain, within 80 columns, refusals on one line", { timeout: 120_000 }, async () => {
-    let out = "";
-    const output = new Writable({
-      write(chunk, _enc, done) {
-        out += String(chunk);
-        done();
-      },
-    });
-    const lines = SCRIPT.flatMap(([user, line]) => [`/as ${user}`, line]);
-    await startConsole({ engine: world.capp.engine, store: world.capp.store, clock, input: Readable.from([`${lines.join("\n")}\n`]), output, tty: false, room: "kitchen" });
-    expect(out).toContain("task claim 1");
-    expect(out).toContain("help task claim");
-    expect(dialectProblems("console", out)).toEqual([]);
-    // Replies wrap to 80 columns; a refusal (✗ ...) stays on one line however long.
-    const wide = out.split("\n").filter((l) => [...l].length > 80);
-    expect(wide.length).toBeGreaterThan(0);
-    for (const line of wide) expect(line).toMatch(/^✗ /);
-  });
+  it(
+    "GIVEN the scenario in the console room THEN replies and announcements are plain, within 80 columns, refusals on one line",
+    { timeout: 120_000 },
+    async () => {
+      let out = "";
+      const output = new Writable({
+        write(chunk, _enc, done) {
+          out += String(chunk);
+          done();
+        },
+      });
+      const lines = SCRIPT.flatMap(([user, line]) => [`/as ${user}`, line]);
+      await startConsole({
+        engine: world.capp.engine,
+        store: world.capp.store,
+        clock,
+        input: Readable.from([`${lines.join("\n")}\n`]),
+        output,
+        tty: false,
+        room: "kitchen",
+      });
+      expect(out).toContain("task claim 1");
+      expect(out).toContain("help task claim");
+      expect(dialectProblems("console", out)).toEqual([]);
+      // Replies wrap to 80 columns; a refusal (✗ ...) stays on one line however long.
+      const wide = out.split("\n").filter((l) => [...l].length > 80);
+      expect(wide.length).toBeGreaterThan(0);
+      for (const line of wide) expect(line).toMatch(/^✗ /);
+    },
+  );
 
-  it("GIVEN the scenario through dpool exec THEN its text has no backticks, no prefix and no slash commands; replies within 80 columns, refusals on one line", { timeout: 120_000 }, async () => {
-    const db = join(world.dir, "exec.sqlite");
-    const texts: string[] = [];
-    const refusals: string[] = [];
-    for (const [user, line] of SCRIPT) {
-      let text = "";
-      await exec(["--db", db, "--as", user, line], { NO_COLOR: "1" }, (s) => (text += `${s}\n`), (s) => refusals.push(s));
-      texts.push(text);
-    }
-    // Replies wrap to 80 columns; a refusal stays on one line however long.
-    expect(texts.flatMap((t) => t.split("\n")).filter((l) => [...l].length > 80)).toEqual([]);
-    expect(refusals.some((r) => r.length > 80)).toBe(true);
-    for (const r of refusals) expect(r).not.toContain("\n");
-    const all = [...texts, ...refusals].join("\n");
-    expect(all).toContain("task claim 1");
-    expect(all).toContain("help task claim");
-    expect(all).toContain('"task list status:all" shows them');
-    expect([...texts, ...refusals].flatMap((t) => dialectProblems("exec", t))).toEqual([]);
-  });
+  it(
+    "GIVEN the scenario through dpool exec THEN its text has no backticks, no prefix and no slash commands; replies within 80 columns, refusals on one line",
+    { timeout: 120_000 },
+    async () => {
+      const db = join(world.dir, "exec.sqlite");
+      const texts: string[] = [];
+      const refusals: string[] = [];
+      for (const [user, line] of SCRIPT) {
+        let text = "";
+        await exec(
+          ["--db", db, "--as", user, line],
+          { NO_COLOR: "1" },
+          (s) => (text += `${s}\n`),
+          (s) => refusals.push(s),
+        );
+        texts.push(text);
+      }
+      // Replies wrap to 80 columns; a refusal stays on one line however long.
+      expect(texts.flatMap((t) => t.split("\n")).filter((l) => [...l].length > 80)).toEqual([]);
+      expect(refusals.some((r) => r.length > 80)).toBe(true);
+      for (const r of refusals) expect(r).not.toContain("\n");
+      const all = [...texts, ...refusals].join("\n");
+      expect(all).toContain("task claim 1");
+      expect(all).toContain("help task claim");
+      expect(all).toContain('"task list status:all" shows them');
+      expect([...texts, ...refusals].flatMap((t) => dialectProblems("exec", t))).toEqual([]);
+    },
+  );
 });

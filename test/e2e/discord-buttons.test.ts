@@ -37,7 +37,10 @@ async function press(user: string, customId: string) {
 }
 
 /** The custom ids of a message's buttons. */
-const idsOf = (components: unknown): string[] => ((components ?? []) as Array<{ components?: Array<{ custom_id?: string }> }>).flatMap((r) => (r.components ?? []).flatMap((c) => (c.custom_id === undefined ? [] : [c.custom_id])));
+const idsOf = (components: unknown): string[] =>
+  ((components ?? []) as Array<{ components?: Array<{ custom_id?: string }> }>).flatMap((r) =>
+    (r.components ?? []).flatMap((c) => (c.custom_id === undefined ? [] : [c.custom_id])),
+  );
 
 const post = (title: string) =>
   run("alice", "task", "post", [

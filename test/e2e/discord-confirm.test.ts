@@ -37,7 +37,13 @@ async function run(user: string, name: string, subcommand: string, options: Arra
 
 const press = (user: string, customId: string, message: string) => fake.interact({ type: "button", user, channelId: "lobby", customId, message });
 
-const entries = () => (app.store as SqliteStore).db.$client.prepare("SELECT id, kind, reverses, memo FROM entries ORDER BY id").all() as Array<{ id: number; kind: string; reverses: number | null; memo: string }>;
+const entries = () =>
+  (app.store as SqliteStore).db.$client.prepare("SELECT id, kind, reverses, memo FROM entries ORDER BY id").all() as Array<{
+    id: number;
+    kind: string;
+    reverses: number | null;
+    memo: string;
+  }>;
 
 type Button = { type: number; style?: number; label?: string; custom_id?: string };
 const buttonsOf = (m: { components?: unknown } | undefined): Button[] =>
@@ -102,7 +108,10 @@ describe("pool correct on Discord: the preview's buttons", () => {
     // The preview's buttons are gone; its text stays.
     await vi.waitFor(() => expect(buttonsOf(fake.message(preview.reply!.id))).toEqual([]), { timeout: 5000 });
     expect(fake.message(preview.reply!.id)?.embeds[0]?.description).toContain("would be reversed");
-    expect(entries()).toEqual([expect.objectContaining({ id: 1, kind: "work" }), { id: 2, kind: "correction", reverses: 1, memo: "hours were reported twice" }]);
+    expect(entries()).toEqual([
+      expect.objectContaining({ id: 1, kind: "work" }),
+      { id: 2, kind: "correction", reverses: 1, memo: "hours were reported twice" },
+    ]);
     expect((await run("bob", "me", "balance")).text).toContain("Your balance: **0.00 wh**");
     const shown = await run("bob", "task", "show", [{ name: "id", type: INTEGER, value: 1 }]);
     expect(shown.text).toContain("corrected");
@@ -111,7 +120,9 @@ describe("pool correct on Discord: the preview's buttons", () => {
     // The same press delivered twice: the second is ignored, one answer and one correction.
     const seen = logged.length;
     fake.dispatch("INTERACTION_CREATE", pressed.payload);
-    await vi.waitFor(() => expect(logged.slice(seen).map((l) => l.msg)).toContain("the same interaction arrived twice; the second is ignored"), { timeout: 5000 });
+    await vi.waitFor(() => expect(logged.slice(seen).map((l) => l.msg)).toContain("the same interaction arrived twice; the second is ignored"), {
+      timeout: 5000,
+    });
     expect(pressed.messages).toHaveLength(1);
     expect(entries()).toHaveLength(2);
 

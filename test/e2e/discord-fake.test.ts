@@ -318,7 +318,13 @@ describe("FakeDiscord with the real discord.js client", () => {
     const channel = await client.channels.fetch(FAKE_IDS.lobby);
     if (!channel?.isSendable()) throw new Error("not sendable");
     const bytes = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 1, 2, 3, 255]);
-    const sent = await channel.send({ embeds: [{ title: "Chart", image: { url: "attachment://c.png" } }], files: [{ attachment: bytes, name: "c.png" }, { attachment: Buffer.from("notes"), name: "n.txt" }] });
+    const sent = await channel.send({
+      embeds: [{ title: "Chart", image: { url: "attachment://c.png" } }],
+      files: [
+        { attachment: bytes, name: "c.png" },
+        { attachment: Buffer.from("notes"), name: "n.txt" },
+      ],
+    });
     expect(sent.attachments.map((a) => [a.name, a.size])).toEqual([
       ["c.png", bytes.length],
       ["n.txt", 5],
@@ -332,9 +338,9 @@ describe("FakeDiscord with the real discord.js client", () => {
   it("GIVEN a second callback or an unknown route THEN Discord-like errors are returned and recorded", async () => {
     const i = fake.interact({ user: "alice", channelId: "lobby", name: "ping" });
     await i.settled();
-    await expect(
-      client.rest.post(`/interactions/${i.id}/${i.token}/callback`, { body: { type: 4, data: { content: "again" } }, auth: false }),
-    ).rejects.toThrow(/already been acknowledged/);
+    await expect(client.rest.post(`/interactions/${i.id}/${i.token}/callback`, { body: { type: 4, data: { content: "again" } }, auth: false })).rejects.toThrow(
+      /already been acknowledged/,
+    );
     expect(i.errors.map((e) => e.code)).toEqual([40060]);
     await expect(client.rest.get("/nonsense/route")).rejects.toThrow();
     expect(fake.unhandled.map((r) => r.path)).toEqual(["/nonsense/route"]);
@@ -410,7 +416,12 @@ async function rawGateway(fake: FakeDiscord, identify: { token?: string; intents
     ws.once("error", reject);
   });
   if (identify) {
-    ws.send(JSON.stringify({ op: 2, d: { token: identify.token ?? fake.token, intents: identify.intents ?? 1, properties: { os: "linux", browser: "t", device: "t" } } }));
+    ws.send(
+      JSON.stringify({
+        op: 2,
+        d: { token: identify.token ?? fake.token, intents: identify.intents ?? 1, properties: { os: "linux", browser: "t", device: "t" } },
+      }),
+    );
   }
   return { ws, closed };
 }
@@ -434,7 +445,8 @@ describe("FakeDiscord, driven by hand (fetch and a bare gateway socket)", () => 
     await fake?.close();
   });
   const callback = (i: FakeInteraction, body: unknown) => api(fake, "POST", `/interactions/${i.id}/${i.token}/callback`, body, { token: null });
-  const hook = (i: FakeInteraction, method: string, sub: string, body?: unknown) => api(fake, method, `/webhooks/${fake.applicationId}/${i.token}${sub}`, body, { token: null });
+  const hook = (i: FakeInteraction, method: string, sub: string, body?: unknown) =>
+    api(fake, method, `/webhooks/${fake.applicationId}/${i.token}${sub}`, body, { token: null });
   afterEach(() => {
     fake.setBotPermissions(BOT_PERMISSIONS);
     fake.restoreChannelAccess("lobby");
@@ -669,7 +681,11 @@ describe("FakeDiscord, driven by hand (fetch and a bare gateway socket)", () => 
       i.ageBy(15 * 60_000 - 1000);
       expect((await hook(i, "PATCH", "/messages/@original", { content: "still in time" })).status).toBe(200);
       i.ageBy(2000);
-      for (const r of [await hook(i, "PATCH", "/messages/@original", { content: "late" }), await hook(i, "POST", "", { content: "late" }), await hook(i, "DELETE", "/messages/@original")]) {
+      for (const r of [
+        await hook(i, "PATCH", "/messages/@original", { content: "late" }),
+        await hook(i, "POST", "", { content: "late" }),
+        await hook(i, "DELETE", "/messages/@original"),
+      ]) {
         expectError(r, 401, 50027);
         expect(r.body.message).toBe("Invalid Webhook Token");
       }
@@ -682,7 +698,14 @@ describe("FakeDiscord, driven by hand (fetch and a bare gateway socket)", () => 
 
     it("GIVEN interactMany THEN all are dispatched back to back, in order, each with its own record", async () => {
       const framesBefore = fake.frames.length;
-      const many = fake.interactMany(Array.from({ length: 150 }, (_, n) => ({ user: n % 2 ? "alice" : "bob", channelId: "lobby", name: "ping", options: [{ name: "n", type: 4, value: n }] })));
+      const many = fake.interactMany(
+        Array.from({ length: 150 }, (_, n) => ({
+          user: n % 2 ? "alice" : "bob",
+          channelId: "lobby",
+          name: "ping",
+          options: [{ name: "n", type: 4, value: n }],
+        })),
+      );
       expect(many).toHaveLength(150);
       const sent = fake.frames.slice(framesBefore).filter((f) => f.t === "INTERACTION_CREATE");
       expect(sent.map((f) => (f.d as { id: string }).id)).toEqual(many.map((i) => i.id));
@@ -713,7 +736,21 @@ describe("FakeDiscord, driven by hand (fetch and a bare gateway socket)", () => 
       ["6 buttons in a row", { content: "x", components: [row(6)] }],
       ["custom_id 101", { content: "x", components: [{ type: 1, components: [{ type: 2, style: 1, label: "b", custom_id: "x".repeat(101) }] }] }],
       ["button label 81", { content: "x", components: [{ type: 1, components: [{ type: 2, style: 1, label: "x".repeat(81), custom_id: "c" }] }] }],
-      ["a select beside a button", { content: "x", components: [{ type: 1, components: [{ type: 3, custom_id: "s", options: [{ label: "a", value: "a" }] }, { type: 2, style: 1, label: "b", custom_id: "c" }] }] }],
+      [
+        "a select beside a button",
+        {
+          content: "x",
+          components: [
+            {
+              type: 1,
+              components: [
+                { type: 3, custom_id: "s", options: [{ label: "a", value: "a" }] },
+                { type: 2, style: 1, label: "b", custom_id: "c" },
+              ],
+            },
+          ],
+        },
+      ],
     ];
     const atTheLimit: Record<string, unknown> = {
       content: "x".repeat(2000),
@@ -759,7 +796,14 @@ describe("FakeDiscord, driven by hand (fetch and a bare gateway socket)", () => 
     });
 
     it("GIVEN autocomplete results THEN at most 25 choices, names 1-100 UTF-16 code units, string values at most 100", async () => {
-      const ac = () => fake.interact({ type: "autocomplete", user: "alice", channelId: "lobby", name: "pool", options: [{ name: "kind", type: 3, value: "b", focused: true }] });
+      const ac = () =>
+        fake.interact({
+          type: "autocomplete",
+          user: "alice",
+          channelId: "lobby",
+          name: "pool",
+          options: [{ name: "kind", type: 3, value: "b", focused: true }],
+        });
       const choices = (list: unknown[]) => ({ type: 8, data: { choices: list } });
       const i = ac();
       const bad: unknown[][] = [
@@ -832,7 +876,13 @@ describe("FakeDiscord's Discord behaviours with the real discord.js client", () 
   it("GIVEN no Attach Files THEN send with files rejects with 50013, discord.js's permission cache agrees, and DMs still take files", async () => {
     fake.setBotPermissions(BOT_PERMISSIONS & ~PermissionFlagsBits.AttachFiles);
     const channel = await sendable(FAKE_IDS.lobby);
-    await fake.waitFor(() => client.guilds.cache.get(FAKE_IDS.guild)?.channels.cache.get(FAKE_IDS.lobby)?.permissionsFor(client.user!.id)?.has(PermissionFlagsBits.AttachFiles) === false, 2000, "CHANNEL_UPDATE in the cache");
+    await fake.waitFor(
+      () =>
+        client.guilds.cache.get(FAKE_IDS.guild)?.channels.cache.get(FAKE_IDS.lobby)?.permissionsFor(client.user!.id)?.has(PermissionFlagsBits.AttachFiles) ===
+        false,
+      2000,
+      "CHANNEL_UPDATE in the cache",
+    );
     const before = fake.channelMessages("lobby").length;
     const err: unknown = await channel.send({ content: "chart", files: [{ attachment: Buffer.from("png"), name: "c.png" }] }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DiscordAPIError);
@@ -842,7 +892,11 @@ describe("FakeDiscord's Discord behaviours with the real discord.js client", () 
     const dm = await alice.send({ content: "your chart", files: [{ attachment: Buffer.from("png"), name: "c.png" }] });
     expect(dm.attachments.size).toBe(1);
     fake.setBotPermissions(BOT_PERMISSIONS);
-    await fake.waitFor(() => client.guilds.cache.get(FAKE_IDS.guild)?.channels.cache.get(FAKE_IDS.lobby)?.permissionsFor(client.user!.id)?.has(PermissionFlagsBits.AttachFiles), 2000, "CHANNEL_UPDATE in the cache");
+    await fake.waitFor(
+      () => client.guilds.cache.get(FAKE_IDS.guild)?.channels.cache.get(FAKE_IDS.lobby)?.permissionsFor(client.user!.id)?.has(PermissionFlagsBits.AttachFiles),
+      2000,
+      "CHANNEL_UPDATE in the cache",
+    );
     expect((await channel.send({ content: "chart", files: [{ attachment: Buffer.from("png"), name: "c.png" }] })).attachments.size).toBe(1);
   });
 
@@ -852,13 +906,22 @@ describe("FakeDiscord's Discord behaviours with the real discord.js client", () 
     fake.revokeChannelAccess("bakery");
     await expect(channel.send("after")).rejects.toMatchObject({ status: 403, code: 50001, message: "Missing Access" });
     await expect(m.edit("edited")).rejects.toMatchObject({ status: 403, code: 50001 });
-    expect(client.guilds.cache.get(FAKE_IDS.guild)?.channels.cache.get(FAKE_IDS.bakery)?.permissionsFor(client.user!.id)?.has(PermissionFlagsBits.ViewChannel)).toBe(false);
+    expect(
+      client.guilds.cache.get(FAKE_IDS.guild)?.channels.cache.get(FAKE_IDS.bakery)?.permissionsFor(client.user!.id)?.has(PermissionFlagsBits.ViewChannel),
+    ).toBe(false);
     fake.restoreChannelAccess("bakery");
     expect((await m.edit("edited")).content).toBe("edited");
   });
 
   it("GIVEN 150 interactions at once THEN discord.js acknowledges each within 3 s and answers each", async () => {
-    const many = fake.interactMany(Array.from({ length: 150 }, (_, n) => ({ user: n % 2 ? "alice" : "bob", channelId: "lobby", name: "burst", options: [{ name: "n", type: 4, value: n }] })));
+    const many = fake.interactMany(
+      Array.from({ length: 150 }, (_, n) => ({
+        user: n % 2 ? "alice" : "bob",
+        channelId: "lobby",
+        name: "burst",
+        options: [{ name: "n", type: 4, value: n }],
+      })),
+    );
     await Promise.all(many.map((i) => i.settled(15_000)));
     expect(many.every((i) => i.acknowledged && i.callbackType === 5)).toBe(true);
     expect(Math.max(...many.map((i) => i.ackAfterMs!))).toBeLessThan(3000);

@@ -65,7 +65,11 @@ async function world(name: string, o: { tasks?: number } = {}): Promise<World> {
   const clock = fixedClock("2026-11-02T09:00:00Z");
   let n = 0;
   const as = async (user: string, text: string, channel: string = FAKE_IDS.lobby) => {
-    const r = await runText(app.engine, { caller: { platform: "discord", userId: user, displayName: user, roomId: channel }, requestId: `setup:${++n}`, now: clock.now() }, text);
+    const r = await runText(
+      app.engine,
+      { caller: { platform: "discord", userId: user, displayName: user, roomId: channel }, requestId: `setup:${++n}`, now: clock.now() },
+      text,
+    );
     if (!r.ok) throw new Error(`${text}: ${r.message}`);
     return r;
   };
@@ -77,7 +81,15 @@ async function world(name: string, o: { tasks?: number } = {}): Promise<World> {
   await as(FAKE_IDS.alice, `pool join ${code}`, FAKE_IDS.bakery);
   await as(FAKE_IDS.alice, "project room bakery", FAKE_IDS.bakery);
   const fatal: FatalError[] = [];
-  const bot = new DiscordAdapter({ token: fake.token, apiBase: fake.apiBase, engine: app.engine, store: app.store, clock, logger, onFatal: (e) => fatal.push(e) });
+  const bot = new DiscordAdapter({
+    token: fake.token,
+    apiBase: fake.apiBase,
+    engine: app.engine,
+    store: app.store,
+    clock,
+    logger,
+    onFatal: (e) => fatal.push(e),
+  });
   holder.push(bot);
   await bot.start();
   // What the setup queued (announcements, boards) goes out first.
@@ -123,7 +135,16 @@ function burst(count: number, tasks: number): InteractInput[] {
         out.push({ user, channelId: "lobby", name: "task", subcommand: "claim", options: [{ name: "id", type: INTEGER, value: task }] });
         break;
       case 2:
-        out.push({ user, channelId: "lobby", name: "good", subcommand: "request", options: [{ name: "good", type: STRING, value: "bread" }, { name: "qty", type: INTEGER, value: 1 }] });
+        out.push({
+          user,
+          channelId: "lobby",
+          name: "good",
+          subcommand: "request",
+          options: [
+            { name: "good", type: STRING, value: "bread" },
+            { name: "qty", type: INTEGER, value: 1 },
+          ],
+        });
         break;
       case 3:
         out.push({ user, channelId: "lobby", name: "me", subcommand: "balance" });
@@ -150,12 +171,18 @@ describe("Discord under load", () => {
     const sent = w.fake.interactMany(burst(150, 10));
     await allAnswered(w.fake, sent);
     const incomplete = sent.filter((i) => answers(i) === 0);
-    if (incomplete.length > 0) console.log(JSON.stringify(incomplete.slice(0, 5).map((i) => [i.ackAfterMs, i.responses.map((r) => r.kind), i.errors])), JSON.stringify(w.logged.slice(-10)));
+    if (incomplete.length > 0)
+      console.log(
+        JSON.stringify(incomplete.slice(0, 5).map((i) => [i.ackAfterMs, i.responses.map((r) => r.kind), i.errors])),
+        JSON.stringify(w.logged.slice(-10)),
+      );
     expect(incomplete.map((i) => i.id)).toEqual([]);
     const acks = sent.map((i) => i.ackAfterMs ?? Infinity);
     const max = Math.max(...acks);
     const answered = sent.map((i) => i.answeredAfterMs ?? i.ackAfterMs ?? 0);
-    console.log(`discord burst: 150 interactions, acknowledged within max ${max} ms (median ${[...acks].sort((a, b) => a - b)[75]} ms), all answered within ${Math.max(...answered)} ms`);
+    console.log(
+      `discord burst: 150 interactions, acknowledged within max ${max} ms (median ${[...acks].sort((a, b) => a - b)[75]} ms), all answered within ${Math.max(...answered)} ms`,
+    );
     expect(max).toBeLessThan(3000);
     expect(sent.filter((i) => answers(i) !== 1).map((i) => [i.id, answers(i), i.responses.map((r) => r.kind)])).toEqual([]);
     expect(sent.flatMap((i) => i.errors)).toEqual([]);
@@ -189,8 +216,20 @@ describe("Discord under load", () => {
     const fake = w.fake;
     const first = fake.interactMany(burst(30, 10));
     // While the lock is held: autocomplete for a task and for a project.
-    const auto = fake.autocomplete({ user: member(1), channelId: "lobby", name: "task", subcommand: "claim", options: [{ name: "id", type: INTEGER, value: "", focused: true }] });
-    const autoProject = fake.autocomplete({ user: member(40), channelId: "lobby", name: "task", subcommand: "list", options: [{ name: "project", type: STRING, value: "bak", focused: true }] });
+    const auto = fake.autocomplete({
+      user: member(1),
+      channelId: "lobby",
+      name: "task",
+      subcommand: "claim",
+      options: [{ name: "id", type: INTEGER, value: "", focused: true }],
+    });
+    const autoProject = fake.autocomplete({
+      user: member(40),
+      channelId: "lobby",
+      name: "task",
+      subcommand: "list",
+      options: [{ name: "project", type: STRING, value: "bak", focused: true }],
+    });
     await auto.firstResponse(3000);
     await autoProject.firstResponse(3000);
     const later = fake.interactMany(burst(12, 10));
@@ -199,7 +238,9 @@ describe("Discord under load", () => {
     const releasedAt = said.find((s) => s.line === "released")!.at;
     const all = [...first, ...later];
     const max = Math.max(...all.map((i) => i.ackAfterMs ?? Infinity));
-    console.log(`discord lock: 42 interactions during a 4 s lock by another process, acknowledged within max ${max} ms; autocomplete answered ${auto.ackAfterMs} ms after dispatch, ${auto.callback!.at - lockedAt} ms into the lock`);
+    console.log(
+      `discord lock: 42 interactions during a 4 s lock by another process, acknowledged within max ${max} ms; autocomplete answered ${auto.ackAfterMs} ms after dispatch, ${auto.callback!.at - lockedAt} ms into the lock`,
+    );
     expect(max).toBeLessThan(3000);
     expect(auto.callback!.at).toBeLessThan(releasedAt);
     expect(auto.choices?.length).toBeGreaterThan(0);
@@ -248,7 +289,17 @@ describe("Discord channels that refuse the bot", () => {
     fake.revokeChannelAccess("bakery");
     const before = logged.length;
     const postsBefore = bakeryPosts();
-    const task = fake.command({ user: "alice", channelId: "lobby", name: "task", subcommand: "post", options: [{ name: "project", type: STRING, value: "bakery" }, { name: "title", type: STRING, value: "Scrub the ovens" }, { name: "hours", type: 10, value: 1 }] });
+    const task = fake.command({
+      user: "alice",
+      channelId: "lobby",
+      name: "task",
+      subcommand: "post",
+      options: [
+        { name: "project", type: STRING, value: "bakery" },
+        { name: "title", type: STRING, value: "Scrub the ovens" },
+        { name: "hours", type: 10, value: 1 },
+      ],
+    });
     await task.settled(10_000);
     await fake.waitForChannelMessage("lobby", (m) => JSON.stringify(m.embeds).includes("Scrub the ovens"), 10_000);
     await vi.waitFor(() => expect(logged.slice(before).some((l) => l.msg.includes("refused the bot"))).toBe(true), { timeout: 10_000 });
@@ -260,7 +311,17 @@ describe("Discord channels that refuse the bot", () => {
     expect(lines.every((l) => l.err === undefined && !l.msg.includes("\n"))).toBe(true);
 
     // Another task: the lobby hears of it, the bakery is not tried.
-    const second = fake.command({ user: "alice", channelId: "lobby", name: "task", subcommand: "post", options: [{ name: "project", type: STRING, value: "bakery" }, { name: "title", type: STRING, value: "Sort the flour" }, { name: "hours", type: 10, value: 1 }] });
+    const second = fake.command({
+      user: "alice",
+      channelId: "lobby",
+      name: "task",
+      subcommand: "post",
+      options: [
+        { name: "project", type: STRING, value: "bakery" },
+        { name: "title", type: STRING, value: "Sort the flour" },
+        { name: "hours", type: 10, value: 1 },
+      ],
+    });
     await second.settled(10_000);
     await fake.waitForChannelMessage("lobby", (m) => JSON.stringify(m.embeds).includes("Sort the flour"), 10_000);
     await w.bot.deliver();
@@ -269,8 +330,18 @@ describe("Discord channels that refuse the bot", () => {
 
     // Access is back and someone uses the bot there: announcements go there again.
     fake.restoreChannelAccess("bakery");
-    await (fake.command({ user: "alice", channelId: "bakery", name: "me", subcommand: "balance" })).settled(10_000);
-    const third = fake.command({ user: "alice", channelId: "lobby", name: "task", subcommand: "post", options: [{ name: "project", type: STRING, value: "bakery" }, { name: "title", type: STRING, value: "Fold the towels" }, { name: "hours", type: 10, value: 1 }] });
+    await fake.command({ user: "alice", channelId: "bakery", name: "me", subcommand: "balance" }).settled(10_000);
+    const third = fake.command({
+      user: "alice",
+      channelId: "lobby",
+      name: "task",
+      subcommand: "post",
+      options: [
+        { name: "project", type: STRING, value: "bakery" },
+        { name: "title", type: STRING, value: "Fold the towels" },
+        { name: "hours", type: 10, value: 1 },
+      ],
+    });
     await third.settled(10_000);
     await fake.waitForChannelMessage("bakery", (m) => JSON.stringify(m.embeds).includes("Fold the towels"), 10_000);
   });
@@ -282,7 +353,15 @@ describe("Discord connection", () => {
     const app = openApp({ dbFile: ":memory:", random: seededRandom(3) });
     const { logger, lines } = memoryLogger();
     const fatal: FatalError[] = [];
-    const bot = new DiscordAdapter({ token: fake.token, apiBase: fake.apiBase, engine: app.engine, store: app.store, clock: fixedClock("2026-11-02T09:00:00Z"), logger, onFatal: (e) => fatal.push(e) });
+    const bot = new DiscordAdapter({
+      token: fake.token,
+      apiBase: fake.apiBase,
+      engine: app.engine,
+      store: app.store,
+      clock: fixedClock("2026-11-02T09:00:00Z"),
+      logger,
+      onFatal: (e) => fatal.push(e),
+    });
     try {
       await bot.start();
       fake.dropConnection(4000);
@@ -313,7 +392,15 @@ describe("Discord connection", () => {
         [() => (fake.failIdentify(4014), fake.token), "4014"],
       ] as const) {
         const fatal: FatalError[] = [];
-        const bot = new DiscordAdapter({ token: setup(), apiBase: fake.apiBase, engine: app.engine, store: app.store, clock: fixedClock("2026-11-02T09:00:00Z"), logger, onFatal: (e) => fatal.push(e) });
+        const bot = new DiscordAdapter({
+          token: setup(),
+          apiBase: fake.apiBase,
+          engine: app.engine,
+          store: app.store,
+          clock: fixedClock("2026-11-02T09:00:00Z"),
+          logger,
+          onFatal: (e) => fatal.push(e),
+        });
         await expect(bot.start()).rejects.toMatchObject({ exitCode: EXIT.credentials });
         expect(fatal).toHaveLength(1);
         expect(fatal[0]!.message).toContain(expected);

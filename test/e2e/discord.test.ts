@@ -17,7 +17,10 @@ import { decodePng, distinctColours } from "../support/png.ts";
 import { dialectProblems, discordMessageText } from "../support/dialects.ts";
 
 /** The custom ids of a message's buttons. */
-const idsOf = (components: unknown): string[] => ((components ?? []) as Array<{ components?: Array<{ custom_id?: string }> }>).flatMap((r) => (r.components ?? []).flatMap((c) => (c.custom_id === undefined ? [] : [c.custom_id])));
+const idsOf = (components: unknown): string[] =>
+  ((components ?? []) as Array<{ components?: Array<{ custom_id?: string }> }>).flatMap((r) =>
+    (r.components ?? []).flatMap((c) => (c.custom_id === undefined ? [] : [c.custom_id])),
+  );
 /** A button's custom id: the command's key and its values as typed (stable: old messages keep them). */
 const claimButton = (id: number | string) => `dpool-do:tc:{"id":"${id}"}`;
 
@@ -37,10 +40,23 @@ beforeAll(async () => {
 
 afterAll(() => world?.close());
 
-const slash = (user: string, channel: string, name: string, subcommand: string, options: Array<{ name: string; type: number; value: string | number }> = [], group?: string) =>
-  fake.interact({ user, channelId: channel, name, subcommand, group, options });
+const slash = (
+  user: string,
+  channel: string,
+  name: string,
+  subcommand: string,
+  options: Array<{ name: string; type: number; value: string | number }> = [],
+  group?: string,
+) => fake.interact({ user, channelId: channel, name, subcommand, group, options });
 
-async function run(user: string, channel: string, name: string, subcommand: string, options: Array<{ name: string; type: number; value: string | number }> = [], group?: string) {
+async function run(
+  user: string,
+  channel: string,
+  name: string,
+  subcommand: string,
+  options: Array<{ name: string; type: number; value: string | number }> = [],
+  group?: string,
+) {
   const i = slash(user, channel, name, subcommand, options, group);
   await i.settled();
   return i;
@@ -185,11 +201,27 @@ describe("Discord end to end", () => {
       { name: "title", type: STRING, value: "Sweep the floor" },
       { name: "hours", type: NUMBER, value: 1 },
     ]);
-    const tasks = fake.interact({ type: "autocomplete", user: "bob", channelId: "lobby", name: "task", subcommand: "claim", options: [{ name: "id", type: INTEGER, value: "", focused: true }] });
+    const tasks = fake.interact({
+      type: "autocomplete",
+      user: "bob",
+      channelId: "lobby",
+      name: "task",
+      subcommand: "claim",
+      options: [{ name: "id", type: INTEGER, value: "", focused: true }],
+    });
     await tasks.settled();
-    expect(tasks.choices?.map((c) => c.name)).toEqual(expect.arrayContaining(["#3 Sweep the floor · weight 1.00 · open", "#2 Wash the trays · weight 1.00 · open"]));
+    expect(tasks.choices?.map((c) => c.name)).toEqual(
+      expect.arrayContaining(["#3 Sweep the floor · weight 1.00 · open", "#2 Wash the trays · weight 1.00 · open"]),
+    );
     expect(tasks.choices?.map((c) => c.value).sort()).toEqual([2, 3]);
-    const projects = fake.interact({ type: "autocomplete", user: "bob", channelId: "lobby", name: "task", subcommand: "list", options: [{ name: "project", type: STRING, value: "bak", focused: true }] });
+    const projects = fake.interact({
+      type: "autocomplete",
+      user: "bob",
+      channelId: "lobby",
+      name: "task",
+      subcommand: "list",
+      options: [{ name: "project", type: STRING, value: "bak", focused: true }],
+    });
     await projects.settled();
     expect(projects.choices).toEqual([{ name: "bakery · The Bakery", value: "bakery" }]);
   });
@@ -216,7 +248,9 @@ describe("Discord end to end", () => {
     const before = (await run("bob", "lobby", "me", "balance")).text;
     const seen = logged.length;
     fake.dispatch("INTERACTION_CREATE", verify.payload);
-    await vi.waitFor(() => expect(logged.slice(seen).map((l) => l.msg)).toContain("the same interaction arrived twice; the second is ignored"), { timeout: 5000 });
+    await vi.waitFor(() => expect(logged.slice(seen).map((l) => l.msg)).toContain("the same interaction arrived twice; the second is ignored"), {
+      timeout: 5000,
+    });
     const after = (await run("bob", "lobby", "me", "balance")).text;
     expect(after).toBe(before);
   });
@@ -241,7 +275,9 @@ describe("Discord end to end", () => {
     const invite = await run("alice", "lobby", "pool", "invite");
     const code = /[A-Z2-9]{4}-[A-Z2-9]{4}/.exec(invite.text)![0];
     await run("alice", "bakery", "pool", "join", [{ name: "code", type: STRING, value: code }]);
-    expect((await run("alice", "bakery", "project", "room", [{ name: "project", type: STRING, value: "bakery" }])).text).toContain("This room is now a room of **bakery**");
+    expect((await run("alice", "bakery", "project", "room", [{ name: "project", type: STRING, value: "bakery" }])).text).toContain(
+      "This room is now a room of **bakery**",
+    );
     // Monday 09:00: the bakery's summary goes to its channel and, as a note, to alice (its coordinator).
     const summaries = JOBS.filter((j) => j.name === "summaries");
     expect((await runDueJobs(app.store, Date.parse("2026-11-09T09:00:00Z"), { jobs: summaries }))[0]?.outcome).toBe("1");
@@ -280,7 +316,13 @@ describe("Discord replies that take longer", () => {
     const slow = new DiscordAdapter({ token: slowFake.token, apiBase: slowFake.apiBase, engine: slowApp.engine, store: slowApp.store, clock, deferAfterMs: 0 });
     try {
       await slow.start();
-      const created = slowFake.interact({ user: "alice", channelId: "lobby", name: "pool", subcommand: "create", options: [{ name: "name", type: STRING, value: "Slow pool" }] });
+      const created = slowFake.interact({
+        user: "alice",
+        channelId: "lobby",
+        name: "pool",
+        subcommand: "create",
+        options: [{ name: "name", type: STRING, value: "Slow pool" }],
+      });
       await created.settled();
       expect(created.deferred).toBe(true);
       expect(created.text).toContain("Pool **Slow pool** created");
@@ -316,12 +358,19 @@ describe("Discord replies that take longer", () => {
     const claim = fake.interact({ type: "button", user: "bob", channelId: "lobby", customId: claimButton(id!), message: board.id });
     await claim.settled();
     expect(claim.text).toContain("You took task");
-    const edited = await fake.waitFor(() => boards().find((m) => m.id === board.id && !JSON.stringify(m.embeds).includes("Sweep the yard")), 5000, "the board without the claimed task");
+    const edited = await fake.waitFor(
+      () => boards().find((m) => m.id === board.id && !JSON.stringify(m.embeds).includes("Sweep the yard")),
+      5000,
+      "the board without the claimed task",
+    );
     expect(idsOf(edited.components)).not.toContain(claimButton(id!));
     expect(boards()).toHaveLength(1);
 
     // Someone deletes the board: the next change posts a new one, which is edited from then on.
-    const res = await fetch(`${fake.apiBase}/v10/channels/${FAKE_IDS.lobby}/messages/${board.id}`, { method: "DELETE", headers: { authorization: `Bot ${fake.token}` } });
+    const res = await fetch(`${fake.apiBase}/v10/channels/${FAKE_IDS.lobby}/messages/${board.id}`, {
+      method: "DELETE",
+      headers: { authorization: `Bot ${fake.token}` },
+    });
     expect(res.status).toBe(204);
     await run("alice", "lobby", "task", "post", [
       { name: "project", type: STRING, value: "bakery" },
@@ -355,7 +404,11 @@ describe("Discord: binding channels needs Manage Channels; /help and /me link wo
       await run("bob", "bakery", "pool", "join", [{ name: "code", type: STRING, value: code }]),
       await run("bob", "bakery", "project", "room", [{ name: "project", type: STRING, value: "bakery" }]),
     ];
-    for (const [i, name] of [[0, "/pool create"], [1, "/pool join"], [2, "/project room"]] as const) {
+    for (const [i, name] of [
+      [0, "/pool create"],
+      [1, "/pool join"],
+      [2, "/project room"],
+    ] as const) {
       expect(tries[i]!.ephemeral, name).toBe(true);
       expect(tries[i]!.text, name).toBe(`✗ ${name} binds this channel, which needs the Manage Channels permission here: ask someone who has it to run ${name}`);
     }
@@ -378,7 +431,9 @@ describe("Discord: binding channels needs Manage Channels; /help and /me link wo
     const before = await quietDump(app.store);
     const pressed = fake.interact({ type: "button", user: "bob", channelId: "bakery", customId: "dpool:project room bakery" });
     await pressed.settled();
-    expect(pressed.text).toBe("✗ /project room binds this channel, which needs the Manage Channels permission here: ask someone who has it to run /project room");
+    expect(pressed.text).toBe(
+      "✗ /project room binds this channel, which needs the Manage Channels permission here: ask someone who has it to run /project room",
+    );
     const inDm = fake.interact({ type: "button", user: "alice", guildId: null, customId: "dpool:pool create Kitchen" });
     await inDm.settled();
     expect(inDm.text).toBe("✗ /pool create binds a server channel: run it in the channel to bind (it needs Manage Channels there), not in a direct message");
@@ -392,7 +447,9 @@ describe("Discord: binding channels needs Manage Channels; /help and /me link wo
     expect(contexts).toMatchObject({ help: [0, 1], me: [0, 1], pool: [0], project: [0], task: [0] });
     expect(global.every((c) => !("dm_permission" in c) || c.dm_permission === undefined)).toBe(true);
     // Discord offers /pool only in servers: no client could send it from a DM.
-    expect(() => fake.command({ user: "bob", guildId: null, name: "pool", subcommand: "create", options: [{ name: "name", type: STRING, value: "DM pool" }] })).toThrow(/not offered in DMs/);
+    expect(() =>
+      fake.command({ user: "bob", guildId: null, name: "pool", subcommand: "create", options: [{ name: "name", type: STRING, value: "DM pool" }] }),
+    ).toThrow(/not offered in DMs/);
   });
 
   it("GIVEN a DM with the bot (user, no member) THEN /help lists the commands and /me link gives bob a code, which his other account takes", async () => {

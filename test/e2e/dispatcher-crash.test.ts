@@ -138,105 +138,130 @@ class Dispatcher {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("crash test of a long-lived dispatcher", () => {
-  it(`GIVEN ${KILLS} SIGKILLs at random moments in flight THEN nothing lost, nothing doubled, audit balanced, integrity ok`, { timeout: 90_000 + KILLS * 6_000 }, async () => {
-    const dir = mkdtempSync(join(tmpdir(), "dpool-crash-"));
-    const file = join(dir, "dpool.sqlite");
-    const random = mulberry32(SEED);
-    const d = new Dispatcher(file);
-    const started = Date.now();
-    let seq = 0;
-    // Simulated time, 2 s a command: weights stay put and no member nears the flood limit.
-    const cmd = (user: string, text: string, kind: string): Command => ({ id: `crash:${kind}:${++seq}`, user, text, at: START + seq * 2_000 });
-    try {
-      d.start();
-      await d.whenReady();
-      let killing = true;
-      // The killer: a random moment (0-800 ms) after each start, but only with commands in flight.
-      const killer = (async () => {
-        while (d.kills < KILLS) {
-          await d.whenReady();
-          await sleep(Math.floor(random() * 800));
-          if (d.inFlight() > 0) d.kill();
-        }
-        killing = false;
-      })();
+  it(
+    `GIVEN ${KILLS} SIGKILLs at random moments in flight THEN nothing lost, nothing doubled, audit balanced, integrity ok`,
+    { timeout: 90_000 + KILLS * 6_000 },
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), "dpool-crash-"));
+      const file = join(dir, "dpool.sqlite");
+      const random = mulberry32(SEED);
+      const d = new Dispatcher(file);
+      const started = Date.now();
+      let seq = 0;
+      // Simulated time, 2 s a command: weights stay put and no member nears the flood limit.
+      const cmd = (user: string, text: string, kind: string): Command => ({ id: `crash:${kind}:${++seq}`, user, text, at: START + seq * 2_000 });
+      try {
+        d.start();
+        await d.whenReady();
+        let killing = true;
+        // The killer: a random moment (0-800 ms) after each start, but only with commands in flight.
+        const killer = (async () => {
+          while (d.kills < KILLS) {
+            await d.whenReady();
+            await sleep(Math.floor(random() * 800));
+            if (d.inFlight() > 0) d.kill();
+          }
+          killing = false;
+        })();
 
-      const setup = [cmd("admin", "pool create Crash test", "setup"), cmd("alice", "project create bakery The Bakery", "setup"), cmd("alice", "good add bakery bread effort:1", "setup"), ...MEMBERS.map((m) => cmd(m, "me balance", "setup"))];
-      for (const c of setup) expect((await d.run([c]))[0]).toMatchObject({ ok: true });
+        const setup = [
+          cmd("admin", "pool create Crash test", "setup"),
+          cmd("alice", "project create bakery The Bakery", "setup"),
+          cmd("alice", "good add bakery bread effort:1", "setup"),
+          ...MEMBERS.map((m) => cmd(m, "me balance", "setup")),
+        ];
+        for (const c of setup) expect((await d.run([c]))[0]).toMatchObject({ ok: true });
 
-      const credited = new Map<string, number>(MEMBERS.map((m) => [m, 0]));
-      const charged = new Map<string, number>(MEMBERS.map((m) => [m, 0]));
-      const expectEntries = new Set<string>();
-      let jobs = 0;
-      let produced = 0;
-      let taken = 0;
-      const refused: Answer[] = [];
-      const okAll = (as: Answer[]) => {
-        refused.push(...as.filter((a) => !a.ok));
-        return as;
-      };
-      while (killing) {
-        const batch = Array.from({ length: JOBS }, (_, i) => ({ n: jobs + i + 1, member: MEMBERS[Math.floor(random() * MEMBERS.length)]! }));
-        jobs += JOBS;
-        const posts = okAll(await d.run([cmd("alice", `good produce bread ${JOBS}`, "produce"), ...batch.map((j) => cmd("alice", `task post bakery "Job ${j.n}" hours:1 kind:baking`, "post"))]));
-        produced += JOBS;
-        const ids = posts.slice(1).map((a) => a.data.task.id as number);
-        okAll(await d.run(batch.map((j, i) => cmd(j.member, `task claim ${ids[i]}`, "claim"))));
-        okAll(await d.run(batch.map((j, i) => cmd(j.member, `task done ${ids[i]}`, "done"))));
-        const last = batch.flatMap((j, i) => [cmd("alice", `task verify ${ids[i]} @${j.member}`, "verify"), cmd(j.member, "good request bread", "request")]);
-        const answers = okAll(await d.run(last));
-        for (const [k, a] of answers.entries()) {
-          if (!a.ok) continue;
-          const j = batch[Math.floor(k / 2)]!;
-          expectEntries.add(a.id);
-          if (k % 2 === 0) credited.set(j.member, credited.get(j.member)! + a.data.credited);
-          else {
-            expect(a.data.request).toMatchObject({ status: "allocated", qty: 1 });
-            charged.set(j.member, charged.get(j.member)! + a.data.request.cost);
-            taken++;
+        const credited = new Map<string, number>(MEMBERS.map((m) => [m, 0]));
+        const charged = new Map<string, number>(MEMBERS.map((m) => [m, 0]));
+        const expectEntries = new Set<string>();
+        let jobs = 0;
+        let produced = 0;
+        let taken = 0;
+        const refused: Answer[] = [];
+        const okAll = (as: Answer[]) => {
+          refused.push(...as.filter((a) => !a.ok));
+          return as;
+        };
+        while (killing) {
+          const batch = Array.from({ length: JOBS }, (_, i) => ({ n: jobs + i + 1, member: MEMBERS[Math.floor(random() * MEMBERS.length)]! }));
+          jobs += JOBS;
+          const posts = okAll(
+            await d.run([
+              cmd("alice", `good produce bread ${JOBS}`, "produce"),
+              ...batch.map((j) => cmd("alice", `task post bakery "Job ${j.n}" hours:1 kind:baking`, "post")),
+            ]),
+          );
+          produced += JOBS;
+          const ids = posts.slice(1).map((a) => a.data.task.id as number);
+          okAll(await d.run(batch.map((j, i) => cmd(j.member, `task claim ${ids[i]}`, "claim"))));
+          okAll(await d.run(batch.map((j, i) => cmd(j.member, `task done ${ids[i]}`, "done"))));
+          const last = batch.flatMap((j, i) => [cmd("alice", `task verify ${ids[i]} @${j.member}`, "verify"), cmd(j.member, "good request bread", "request")]);
+          const answers = okAll(await d.run(last));
+          for (const [k, a] of answers.entries()) {
+            if (!a.ok) continue;
+            const j = batch[Math.floor(k / 2)]!;
+            expectEntries.add(a.id);
+            if (k % 2 === 0) credited.set(j.member, credited.get(j.member)! + a.data.credited);
+            else {
+              expect(a.data.request).toMatchObject({ status: "allocated", qty: 1 });
+              charged.set(j.member, charged.get(j.member)! + a.data.request.cost);
+              taken++;
+            }
           }
         }
-      }
-      await killer;
-      await d.stop();
-      const commands = seq;
-      const replayed = [...d.answers.values()].filter((a) => a.replayed).length;
-      console.log(
-        `dispatcher crash test: ${d.kills} kills in flight, ${commands} commands (${jobs} tasks), ${d.retries} retries with the same request id (${replayed} answered from the stored reply), 0 lost, ${d.doubled} doubled, ${((Date.now() - started) / 1000).toFixed(1)} s, seed ${SEED}`,
-      );
+        await killer;
+        await d.stop();
+        const commands = seq;
+        const replayed = [...d.answers.values()].filter((a) => a.replayed).length;
+        console.log(
+          `dispatcher crash test: ${d.kills} kills in flight, ${commands} commands (${jobs} tasks), ${d.retries} retries with the same request id (${replayed} answered from the stored reply), 0 lost, ${d.doubled} doubled, ${((Date.now() - started) / 1000).toFixed(1)} s, seed ${SEED}`,
+        );
 
-      // Nothing lost: every command was answered, and none refused.
-      expect(refused).toEqual([]);
-      expect(d.answers.size).toBe(commands);
-      expect(d.doubled).toBe(0);
+        // Nothing lost: every command was answered, and none refused.
+        expect(refused).toEqual([]);
+        expect(d.answers.size).toBe(commands);
+        expect(d.doubled).toBe(0);
 
-      const app = openApp({ dbFile: file });
-      try {
-        const db = (app.store as SqliteStore).db.$client;
-        const one = <T>(sql: string) => db.prepare(sql).get() as T;
-        expect(db.pragma("integrity_check", { simple: true })).toBe("ok");
-        // Each request id's effect once.
-        expect(one<{ n: number }>("SELECT count(*) AS n FROM tasks").n).toBe(jobs);
-        expect(db.prepare("SELECT task_id, count(*) AS n, sum(status = 'verified') AS v FROM claims GROUP BY task_id HAVING n != 1 OR v != 1").all()).toEqual([]);
-        const perRequest = db.prepare("SELECT request_id AS id, count(*) AS n FROM entries GROUP BY request_id").all() as Array<{ id: string; n: number }>;
-        expect(perRequest.filter((r) => r.n !== 1)).toEqual([]);
-        expect(new Set(perRequest.map((r) => r.id))).toEqual(expectEntries);
-        expect(one<{ n: number }>("SELECT count(*) AS n FROM requests WHERE request_id LIKE 'crash:%'").n).toBe(commands - MEMBERS.length);
-        const say = (user: string, text: string) => runText(app.engine, { caller: { platform: "console", userId: user, displayName: user, roomId: "lobby" }, requestId: `check:${++seq}`, now: new Date(START + ++seq * 2_000) }, text);
-        const audit = await say("admin", "pool audit");
-        expect(audit).toMatchObject({ ok: true, data: { balanced: true, sum: 0, mismatched: [] } });
-        for (const m of MEMBERS) {
-          const b = await say(m, "me balance");
-          expect(b.ok && (b.data as { balance: number }).balance, m).toBe(credited.get(m)! - charged.get(m)!);
+        const app = openApp({ dbFile: file });
+        try {
+          const db = (app.store as SqliteStore).db.$client;
+          const one = <T>(sql: string) => db.prepare(sql).get() as T;
+          expect(db.pragma("integrity_check", { simple: true })).toBe("ok");
+          // Each request id's effect once.
+          expect(one<{ n: number }>("SELECT count(*) AS n FROM tasks").n).toBe(jobs);
+          expect(db.prepare("SELECT task_id, count(*) AS n, sum(status = 'verified') AS v FROM claims GROUP BY task_id HAVING n != 1 OR v != 1").all()).toEqual(
+            [],
+          );
+          const perRequest = db.prepare("SELECT request_id AS id, count(*) AS n FROM entries GROUP BY request_id").all() as Array<{ id: string; n: number }>;
+          expect(perRequest.filter((r) => r.n !== 1)).toEqual([]);
+          expect(new Set(perRequest.map((r) => r.id))).toEqual(expectEntries);
+          expect(one<{ n: number }>("SELECT count(*) AS n FROM requests WHERE request_id LIKE 'crash:%'").n).toBe(commands - MEMBERS.length);
+          const say = (user: string, text: string) =>
+            runText(
+              app.engine,
+              {
+                caller: { platform: "console", userId: user, displayName: user, roomId: "lobby" },
+                requestId: `check:${++seq}`,
+                now: new Date(START + ++seq * 2_000),
+              },
+              text,
+            );
+          const audit = await say("admin", "pool audit");
+          expect(audit).toMatchObject({ ok: true, data: { balanced: true, sum: 0, mismatched: [] } });
+          for (const m of MEMBERS) {
+            const b = await say(m, "me balance");
+            expect(b.ok && (b.data as { balance: number }).balance, m).toBe(credited.get(m)! - charged.get(m)!);
+          }
+          const bread = await say("alice", "good show bread");
+          expect(bread.ok && (bread.data as { good: { stock: number } }).good.stock).toBe(produced - taken);
+        } finally {
+          await app.close();
         }
-        const bread = await say("alice", "good show bread");
-        expect(bread.ok && (bread.data as { good: { stock: number } }).good.stock).toBe(produced - taken);
       } finally {
-        await app.close();
+        await d.stop();
+        rmSync(dir, { recursive: true, force: true });
       }
-    } finally {
-      await d.stop();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    },
+  );
 });

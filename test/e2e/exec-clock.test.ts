@@ -20,7 +20,12 @@ const freshDb = () => join(dir, `pool-${++n}.sqlite`);
 async function dpool(db: string, argv: string[]) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await exec(["--db", db, ...argv], { ...process.env, DPOOL_DB: "", NO_COLOR: "1" }, (s) => out.push(s), (s) => err.push(s));
+  const code = await exec(
+    ["--db", db, ...argv],
+    { ...process.env, DPOOL_DB: "", NO_COLOR: "1" },
+    (s) => out.push(s),
+    (s) => err.push(s),
+  );
   return { code, out: out.join("\n"), err: err.join("\n") };
 }
 
@@ -36,7 +41,9 @@ async function at(db: string, time: string, as: string, text: string, room = "lo
 function dump(db: string): string {
   const d = new Database(db, { readonly: true });
   try {
-    const tables = d.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_stat%' ORDER BY name").all() as Array<{ name: string }>;
+    const tables = d.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_stat%' ORDER BY name").all() as Array<{
+      name: string;
+    }>;
     return JSON.stringify(tables.map((t) => [t.name, d.prepare(`SELECT * FROM "${t.name}" ORDER BY rowid`).all()]));
   } finally {
     d.close();
@@ -62,11 +69,16 @@ describe("dpool exec --at: time only moves forward", () => {
       ok: false,
       error: {
         code: "clock_behind",
-        message: "this pool's time is already 2026-12-08T09:00:00Z (its latest recorded command): --at cannot go back before it; give --at 2026-12-08T09:00:00Z or later",
+        message:
+          "this pool's time is already 2026-12-08T09:00:00Z (its latest recorded command): --at cannot go back before it; give --at 2026-12-08T09:00:00Z or later",
       },
     });
     const text = await dpool(db, ["--as", "bob", "--at", "2026-12-08T08:59:59.999Z", "--", "task", "claim", "1"]);
-    expect(text).toEqual({ code: 1, out: "", err: "✗ this pool's time is already 2026-12-08T09:00:00Z (its latest recorded command): --at cannot go back before it; give --at 2026-12-08T09:00:00Z or later" });
+    expect(text).toEqual({
+      code: 1,
+      out: "",
+      err: "✗ this pool's time is already 2026-12-08T09:00:00Z (its latest recorded command): --at cannot go back before it; give --at 2026-12-08T09:00:00Z or later",
+    });
     expect(dump(db)).toBe(before);
 
     // The same moment is not earlier: it runs.

@@ -38,44 +38,51 @@ async function json(as: string, room: string, ...command: string[]) {
 describe("dpool exec", () => {
   // Ten one-shot processes, each starting node and loading the program: beside two busy cores
   // this took over a minute. The timeout only guards against a hang.
-  it("GIVEN a fresh database THEN a scripted session builds a pool with two projects, a goal and linked identities, and the audit balances", { timeout: 300_000 }, async () => {
-    const created = await json("admin", "lobby", "pool", "create", "Riverside commons");
-    expect(created).toEqual({ code: 0, body: expect.objectContaining({ ok: true, command: "pool create" }) });
+  it(
+    "GIVEN a fresh database THEN a scripted session builds a pool with two projects, a goal and linked identities, and the audit balances",
+    { timeout: 300_000 },
+    async () => {
+      const created = await json("admin", "lobby", "pool", "create", "Riverside commons");
+      expect(created).toEqual({ code: 0, body: expect.objectContaining({ ok: true, command: "pool create" }) });
 
-    const bakery = await json("alice", "lobby", "project", "create", "bakery", "The Bakery");
-    expect(bakery.body.data.project.slug).toBe("bakery");
-    const bikes = await json("bob", "lobby", "project create bikes \"Bike Workshop\"");
-    expect(bikes.body.data.project).toMatchObject({ slug: "bikes", name: "Bike Workshop" });
+      const bakery = await json("alice", "lobby", "project", "create", "bakery", "The Bakery");
+      expect(bakery.body.data.project.slug).toBe("bakery");
+      const bikes = await json("bob", "lobby", 'project create bikes "Bike Workshop"');
+      expect(bikes.body.data.project).toMatchObject({ slug: "bikes", name: "Bike Workshop" });
 
-    const info = await json("carol", "lobby", "pool", "info");
-    expect(info.body.data.commons).toBe(0);
-    expect(info.body.data.projects.map((p: { slug: string; coordinators: string[] }) => [p.slug, p.coordinators])).toEqual([
-      ["bakery", ["alice"]],
-      ["bikes", ["bob"]],
-    ]);
+      const info = await json("carol", "lobby", "pool", "info");
+      expect(info.body.data.commons).toBe(0);
+      expect(info.body.data.projects.map((p: { slug: string; coordinators: string[] }) => [p.slug, p.coordinators])).toEqual([
+        ["bakery", ["alice"]],
+        ["bikes", ["bob"]],
+      ]);
 
-    const refused = await json("bob", "lobby", "goal", "announce", "bakery", "Not my project");
-    expect(refused).toEqual({ code: 1, body: { ok: false, error: { code: "forbidden", message: expect.stringMatching(/^only a coordinator of bakery can do that/) } } });
+      const refused = await json("bob", "lobby", "goal", "announce", "bakery", "Not my project");
+      expect(refused).toEqual({
+        code: 1,
+        body: { ok: false, error: { code: "forbidden", message: expect.stringMatching(/^only a coordinator of bakery can do that/) } },
+      });
 
-    const goal = await json("alice", "lobby", "goal", "announce", "bakery", "Bread for 40 households");
-    expect(goal.body.data.goal).toEqual({ id: 1, project: "bakery", text: "Bread for 40 households", status: "open" });
+      const goal = await json("alice", "lobby", "goal", "announce", "bakery", "Bread for 40 households");
+      expect(goal.body.data.goal).toEqual({ id: 1, project: "bakery", text: "Bread for 40 households", status: "open" });
 
-    const link = await json("alice", "lobby", "me", "link");
-    expect(link.body.data.code).toMatch(/^[A-Z2-9]{4}-[A-Z2-9]{4}$/);
-    const linked = await json("alice-matrix", "garden", "me", "link", link.body.data.code);
-    expect(linked.body.data).toMatchObject({ member: "alice", merged: "alice-matrix" });
-    expect(linked.body.data.identities).toEqual([
-      { platform: "console", id: "alice" },
-      { platform: "console", id: "alice-matrix" },
-    ]);
+      const link = await json("alice", "lobby", "me", "link");
+      expect(link.body.data.code).toMatch(/^[A-Z2-9]{4}-[A-Z2-9]{4}$/);
+      const linked = await json("alice-matrix", "garden", "me", "link", link.body.data.code);
+      expect(linked.body.data).toMatchObject({ member: "alice", merged: "alice-matrix" });
+      expect(linked.body.data.identities).toEqual([
+        { platform: "console", id: "alice" },
+        { platform: "console", id: "alice-matrix" },
+      ]);
 
-    const balance = await json("alice-matrix", "lobby", "me", "balance");
-    expect(balance.body).toMatchObject({ ok: true, command: "me balance", data: { balance: 0, creditLimit: 10, available: 10 } });
+      const balance = await json("alice-matrix", "lobby", "me", "balance");
+      expect(balance.body).toMatchObject({ ok: true, command: "me balance", data: { balance: 0, creditLimit: 10, available: 10 } });
 
-    const audit = await json("carol", "lobby", "pool", "audit");
-    expect(audit.body.data).toMatchObject({ balanced: true, sum: 0 });
-    expect(audit.body.text).toMatch(/^Balanced\. Checked \d+ accounts/);
-  });
+      const audit = await json("carol", "lobby", "pool", "audit");
+      expect(audit.body.data).toMatchObject({ balanced: true, sum: 0 });
+      expect(audit.body.text).toMatch(/^Balanced\. Checked \d+ accounts/);
+    },
+  );
 
   it("GIVEN no --json THEN the reply is the text a chat user sees, and exit codes tell ok, refused and usage apart", async () => {
     const ok = await dpool(["--as", "carol", "--", "pool", "audit"]);
@@ -122,7 +129,11 @@ describe("dpool exec", () => {
       expect(r.stdout).not.toContain(link.data.code);
     }
     // The admin's own replay still works; the other command under the same id does not.
-    expect(JSON.parse((await dpool(["--json", "--request-id", "console:admin-link", "--", "me", "link"])).stdout)).toMatchObject({ ok: true, replayed: true, data: { code: link.data.code } });
+    expect(JSON.parse((await dpool(["--json", "--request-id", "console:admin-link", "--", "me", "link"])).stdout)).toMatchObject({
+      ok: true,
+      replayed: true,
+      data: { code: link.data.code },
+    });
     expect(JSON.parse((await dpool(["--json", "--request-id", "console:admin-link", "--", "pool", "invite"])).stdout).error.code).toBe("request_reused");
     expect(JSON.parse((await dpool(["--json", "--", "pool", "members"])).stdout).data).toEqual(membersBefore);
   }, 180_000); // nine processes through npx: about 1 s each, several on a busy machine

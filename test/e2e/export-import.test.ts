@@ -19,7 +19,12 @@ const MEMBERS = ["admin", "alice", "bob", "carol", "dave"];
 async function cli(command: typeof exec, argv: string[]) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await command(argv, { ...process.env, DPOOL_DB: "" }, (s) => out.push(s), (s) => err.push(s));
+  const code = await command(
+    argv,
+    { ...process.env, DPOOL_DB: "" },
+    (s) => out.push(s),
+    (s) => err.push(s),
+  );
   return { code, out: out.join("\n"), err: err.join("\n") };
 }
 
@@ -41,9 +46,20 @@ async function observed(db: string) {
 function tableDump(file: string): Record<string, unknown[]> {
   const db = new Database(file, { readonly: true });
   // sqlite_stat1 holds the query planner's statistics (PRAGMA optimize at every start), not data.
-  const names = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('sqlite_sequence', 'sqlite_stat1', '__drizzle_migrations') ORDER BY name").all() as Array<{ name: string }>;
+  const names = db
+    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('sqlite_sequence', 'sqlite_stat1', '__drizzle_migrations') ORDER BY name")
+    .all() as Array<{ name: string }>;
   // Sorted rows: a table keyed by text (requests) may hold its rows in another physical order.
-  const out = Object.fromEntries(names.map(({ name }) => [name, db.prepare(`SELECT * FROM "${name}"`).all().map((r) => JSON.stringify(r)).sort()]));
+  const out = Object.fromEntries(
+    names.map(({ name }) => [
+      name,
+      db
+        .prepare(`SELECT * FROM "${name}"`)
+        .all()
+        .map((r) => JSON.stringify(r))
+        .sort(),
+    ]),
+  );
   db.close();
   return out;
 }
@@ -87,7 +103,8 @@ describe("dpool export and import", () => {
     expect(e).toMatchObject({ code: 0, body: { ok: true, command: "export", data: { format: "json", version: 1 } } });
     expect(statSync(exported).mode & 0o777).toBe(0o600);
     const doc = JSON.parse(readFileSync(exported, "utf8"));
-    for (const t of ["members", "identities", "pools", "projects", "tasks", "claims", "goods", "good_requests", "accounts", "entries"]) expect(doc.tables[t]?.length, t).toBeGreaterThan(0);
+    for (const t of ["members", "identities", "pools", "projects", "tasks", "claims", "goods", "good_requests", "accounts", "entries"])
+      expect(doc.tables[t]?.length, t).toBeGreaterThan(0);
     expect(doc.tables.entries.some((x: { reverses: number | null }) => x.reverses !== null)).toBe(true);
 
     const target = join(dir, "moved.sqlite");
@@ -104,7 +121,9 @@ describe("dpool export and import", () => {
     expect(before.audit).toMatchObject({ balanced: true, sum: 0 });
     expect(Object.values(before.balances).filter((b) => (b as { balance: number }).balance !== 0).length).toBeGreaterThanOrEqual(3);
     expect(await observed(target)).toEqual(before);
-    console.log(`round trip: ${Object.values(doc.tables as Record<string, unknown[]>).reduce((n, r) => n + r.length, 0)} rows in ${Object.keys(doc.tables).length} tables, ${doc.tables.entries.length} ledger entries, ${MEMBERS.length} balances identical`);
+    console.log(
+      `round trip: ${Object.values(doc.tables as Record<string, unknown[]>).reduce((n, r) => n + r.length, 0)} rows in ${Object.keys(doc.tables).length} tables, ${doc.tables.entries.length} ledger entries, ${MEMBERS.length} balances identical`,
+    );
   });
 
   it("GIVEN a database that is not empty THEN import refuses and changes nothing", async () => {
@@ -112,7 +131,10 @@ describe("dpool export and import", () => {
     await json(exportCommand, ["--db", source, "--out", exported]);
     const before = tableDump(source);
     const r = await json(importCommand, ["--db", source, exported]);
-    expect(r).toEqual({ code: 1, body: { ok: false, error: { code: "not_empty", message: expect.stringMatching(/^the database is not empty \(.*\): import into a new file$/) } } });
+    expect(r).toEqual({
+      code: 1,
+      body: { ok: false, error: { code: "not_empty", message: expect.stringMatching(/^the database is not empty \(.*\): import into a new file$/) } },
+    });
     expect(tableDump(source)).toEqual(before);
   });
 
@@ -122,7 +144,10 @@ describe("dpool export and import", () => {
     expect((await json(importCommand, ["--db", join(dir, "x1.sqlite"), notJson])).body.error.code).toBe("invalid_export");
     const other = join(dir, "other.json");
     writeFileSync(other, JSON.stringify({ format: "something-else" }));
-    expect((await json(importCommand, ["--db", join(dir, "x2.sqlite"), other])).body.error).toEqual({ code: "invalid_export", message: expect.stringContaining("not a d-pool export") });
+    expect((await json(importCommand, ["--db", join(dir, "x2.sqlite"), other])).body.error).toEqual({
+      code: "invalid_export",
+      message: expect.stringContaining("not a d-pool export"),
+    });
 
     const doc = JSON.parse(readFileSync(join(dir, "pool.json"), "utf8"));
     doc.tables.members = [];
@@ -143,7 +168,20 @@ describe("dpool export and import", () => {
     const r = await json(exportCommand, ["--db", source, "--format", "csv", "--out", out]);
     expect(r.code).toBe(0);
     const files = readdirSync(out);
-    expect(files).toEqual(expect.arrayContaining(["members.csv", "identities.csv", "pools.csv", "projects.csv", "tasks.csv", "claims.csv", "goods.csv", "good_requests.csv", "accounts.csv", "entries.csv"]));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        "members.csv",
+        "identities.csv",
+        "pools.csv",
+        "projects.csv",
+        "tasks.csv",
+        "claims.csv",
+        "goods.csv",
+        "good_requests.csv",
+        "accounts.csv",
+        "entries.csv",
+      ]),
+    );
     const members = readFileSync(join(out, "members.csv"), "utf8").split("\r\n");
     expect(members[0]).toBe("id,handle,createdAt,mergedInto");
     expect(members.slice(1).some((l) => /^\d+,alice,\d+,$/.test(l))).toBe(true);
@@ -151,17 +189,26 @@ describe("dpool export and import", () => {
     // boardsDirtyAt: the pool's boards marked for a rebuild (a command just changed them), or empty.
     expect(pools).toMatch(/^id,name,policy,createdAt,createdBy,clock,boardsDirtyAt\r\n1,Riverside commons,"\{""creditLimit""/);
 
-    expect(tableCsv("members", [{ id: 9, handle: "=HYPERLINK(\"x\")", createdAt: 1, mergedInto: null }])).toBe('id,handle,createdAt,mergedInto\r\n9,"\'=HYPERLINK(""x"")",1,\r\n');
+    expect(tableCsv("members", [{ id: 9, handle: '=HYPERLINK("x")', createdAt: 1, mergedInto: null }])).toBe(
+      'id,handle,createdAt,mergedInto\r\n9,"\'=HYPERLINK(""x"")",1,\r\n',
+    );
 
     expect((await json(exportCommand, ["--db", source, "--format", "csv", "--out", out])).body.error.code).toBe("exists");
     expect((await json(exportCommand, ["--db", source, "--format", "csv", "--out", out, "--force"])).code).toBe(0);
-    expect((await json(exportCommand, ["--db", source, "--format", "csv"])).body.error).toEqual({ code: "usage", message: expect.stringContaining("--out DIR") });
+    expect((await json(exportCommand, ["--db", source, "--format", "csv"])).body.error).toEqual({
+      code: "usage",
+      message: expect.stringContaining("--out DIR"),
+    });
     expect((await json(exportCommand, ["--db", source, "--format", "xml", "--out", join(dir, "x")])).body.error.code).toBe("usage");
   });
 
   it("GIVEN no --out THEN the JSON export goes to standard output", async () => {
     const r = await cli(exportCommand, ["--db", source]);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.out)).toMatchObject({ format: "dpool-export", version: 1, tables: { pools: [expect.objectContaining({ name: "Riverside commons" })] } });
+    expect(JSON.parse(r.out)).toMatchObject({
+      format: "dpool-export",
+      version: 1,
+      tables: { pools: [expect.objectContaining({ name: "Riverside commons" })] },
+    });
   });
 });

@@ -32,10 +32,7 @@ interface Delivered {
 
 const FILTER = { room: { timeline: { limit: 20 } } };
 // A 1x1 transparent PNG.
-const PNG = Buffer.from(
-  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==",
-  "base64",
-);
+const PNG = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==", "base64");
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function waitFor<T>(probe: () => T | undefined | false, what: string, ms = 5000): Promise<T> {
@@ -157,15 +154,17 @@ describe("FakeHomeserver with the real matrix-bot-sdk MatrixClient", () => {
     AutojoinRoomsMixin.setupOnClient(client);
     client.on("room.message", (rid: string, ev: AnyEvent) => {
       if (ev.sender === bot.userId || typeof ev.content?.body !== "string" || !ev.content.body.startsWith("!dpool")) return;
-      client
-        .replyNotice(rid, ev, "Pool: 3 members, 12 hours", "<b>Pool</b>: 3 members, 12 hours")
-        .catch((e: unknown) => handlerErrors.push(e));
+      client.replyNotice(rid, ev, "Pool: 3 members, 12 hours", "<b>Pool</b>: 3 members, 12 hours").catch((e: unknown) => handlerErrors.push(e));
     });
     await client.start(FILTER);
     // start() resolves once the loop is launched, before the first /sync has even been sent.
     await waitFor(() => botRequests().some((r) => r.path === "/_matrix/client/v3/sync"), "first sync");
 
-    expect(botRequests().slice(0, 5).map((r) => `${r.method} ${r.path}`)).toEqual([
+    expect(
+      botRequests()
+        .slice(0, 5)
+        .map((r) => `${r.method} ${r.path}`),
+    ).toEqual([
       "GET /_matrix/client/v3/account/whoami",
       `GET /_matrix/client/v3/user/${bot.userId}/account_data/m.direct`,
       "GET /_matrix/client/v3/joined_rooms",
@@ -565,10 +564,7 @@ describe("FakeHomeserver like Synapse: timeline limit, limited/prev_batch and /m
     c1.stop();
     // stop() does not abort a /sync in flight, and one may start just after it: let every one end.
     await sleep(250);
-    await waitFor(
-      () => hs.requests.every((r) => r.user !== bot.userId || r.status !== undefined),
-      "last sync of the stopped client to end",
-    );
+    await waitFor(() => hs.requests.every((r) => r.user !== bot.userId || r.status !== undefined), "last sync of the stopped client to end");
 
     for (let i = 0; i < 35; i++) hs.send(id, alice.userId, { msgtype: "m.text", body: `s${i}` });
     const c2 = new RawSyncClient(hs.baseUrl, bot.accessToken, storage);
@@ -878,25 +874,21 @@ describe("FakeHomeserver outages: down (connection refused/reset) and proxy erro
     expect(hs.unhandled).toEqual([]);
   });
 
-  it(
-    "the real client's sync loop survives a down server: after its 5-15 s back-off it resumes and delivers what was missed",
-    async () => {
-      client = new MatrixClient(hs.baseUrl, bot.accessToken, new MemoryStorageProvider());
-      client.syncingTimeout = 200;
-      const delivered = track(client);
-      await client.start();
-      await waitFor(() => hs.pendingSyncs(bot.userId) > 0, "sync loop");
-      await hs.goOffline();
-      const missed = hs.send(roomId, alice.userId, { msgtype: "m.text", body: "missed while down" });
-      await sleep(300);
-      await hs.goOnline();
-      const t0 = Date.now();
-      await waitFor(() => delivered.find((d) => d.event.event_id === missed), "delivery after the outage", 20_000);
-      expect(Date.now() - t0).toBeGreaterThan(3000); // it waited out its back-off, not the server
-      client.stop();
-    },
-    30_000,
-  );
+  it("the real client's sync loop survives a down server: after its 5-15 s back-off it resumes and delivers what was missed", async () => {
+    client = new MatrixClient(hs.baseUrl, bot.accessToken, new MemoryStorageProvider());
+    client.syncingTimeout = 200;
+    const delivered = track(client);
+    await client.start();
+    await waitFor(() => hs.pendingSyncs(bot.userId) > 0, "sync loop");
+    await hs.goOffline();
+    const missed = hs.send(roomId, alice.userId, { msgtype: "m.text", body: "missed while down" });
+    await sleep(300);
+    await hs.goOnline();
+    const t0 = Date.now();
+    await waitFor(() => delivered.find((d) => d.event.event_id === missed), "delivery after the outage", 20_000);
+    expect(Date.now() - t0).toBeGreaterThan(3000); // it waited out its back-off, not the server
+    client.stop();
+  }, 30_000);
 });
 
 describe("FakeHomeserver outages: closing", () => {
@@ -936,10 +928,7 @@ describe("FakeHomeserver counting helpers", () => {
     expect(hs.repliesTo(roomId, cmd)).toHaveLength(1);
     await client.replyNotice(roomId, cmdEvent, "help text again");
     await client.replyNotice(roomId, await client.getEvent(roomId, other), "info");
-    expect(hs.repliesTo(roomId, cmd).map((e) => e.content.body)).toEqual([
-      expect.stringMatching(/help text$/),
-      expect.stringMatching(/help text again$/),
-    ]);
+    expect(hs.repliesTo(roomId, cmd).map((e) => e.content.body)).toEqual([expect.stringMatching(/help text$/), expect.stringMatching(/help text again$/)]);
     expect(hs.repliesTo(roomId, cmd, alice.userId)).toEqual([]);
     expect(hs.repliesTo(roomId, other, bot.userId)).toHaveLength(1);
     hs.react(roomId, bot.userId, cmd, "👍");

@@ -40,7 +40,9 @@ function startBot(env: Record<string, string>): Bot {
   let log = "";
   child.stdout.on("data", (b: Buffer) => (log += b.toString()));
   child.stderr.on("data", (b: Buffer) => (log += b.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; log: string }>((done) => child.on("exit", (code, signal) => setImmediate(() => done({ code, signal, log }))));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; log: string }>((done) =>
+    child.on("exit", (code, signal) => setImmediate(() => done({ code, signal, log }))),
+  );
   closers.push(async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     await exited;
@@ -144,7 +146,12 @@ describe("how the bot process ends", () => {
     const hs = await FakeHomeserver.start();
     closers.push(() => hs.close());
     hs.registerUser("dpool", { password: "right-password" });
-    const bot = startBot({ MATRIX_HOMESERVER_URL: hs.baseUrl, MATRIX_USER: `@dpool:${hs.serverName}`, MATRIX_PASSWORD: "wrong-password", DPOOL_DB: join(dir, "login", "bot.sqlite") });
+    const bot = startBot({
+      MATRIX_HOMESERVER_URL: hs.baseUrl,
+      MATRIX_USER: `@dpool:${hs.serverName}`,
+      MATRIX_PASSWORD: "wrong-password",
+      DPOOL_DB: join(dir, "login", "bot.sqlite"),
+    });
     const r = await bot.exited;
     expect(r.code).toBe(EXIT.credentials);
     const fatal = fatalLines(r.log);

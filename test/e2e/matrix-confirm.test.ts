@@ -25,7 +25,13 @@ const answers = (roomId: string, eventId: string) => w.answers(roomId, eventId);
 const say = (user: MatrixUser, body: string) => w.say(user, body, 10_000);
 const settle = () => w.settle();
 
-const entries = () => (app.store as SqliteStore).db.$client.prepare("SELECT id, kind, reverses, memo FROM entries ORDER BY id").all() as Array<{ id: number; kind: string; reverses: number | null; memo: string }>;
+const entries = () =>
+  (app.store as SqliteStore).db.$client.prepare("SELECT id, kind, reverses, memo FROM entries ORDER BY id").all() as Array<{
+    id: number;
+    kind: string;
+    reverses: number | null;
+    memo: string;
+  }>;
 
 /** The bot's messages in the lobby that hold `needle`. */
 const botSaid = (needle: string) => hs.events(lobby).filter((e) => e.sender === botUser.userId && e.type === "m.room.message" && text(e).includes(needle));
@@ -78,7 +84,10 @@ describe("pool correct on Matrix: ✅ on the preview", () => {
     const alices = hs.react(lobby, alice.userId, preview.event_id, "✅");
     const done = await hs.waitForEvent(lobby, (e) => e.sender === botUser.userId && text(e).includes("reversed by entry #2"), 10_000, { after: alices });
     expect(text(done)).toContain("Entry #1 (2.00 wh) reversed by entry #2: hours were reported twice");
-    expect(entries()).toEqual([expect.objectContaining({ id: 1, kind: "work" }), { id: 2, kind: "correction", reverses: 1, memo: "hours were reported twice" }]);
+    expect(entries()).toEqual([
+      expect.objectContaining({ id: 1, kind: "work" }),
+      { id: 2, kind: "correction", reverses: 1, memo: "hours were reported twice" },
+    ]);
     expect(text(await say(bob, "!dpool task show 1"))).toContain("reversed by @alice");
 
     await w.bot.stop();
@@ -110,7 +119,11 @@ describe("pool correct on Matrix in a thread: the ✅'s answer stays in the thre
     expect(text(await say(alice, `!dpool task verify 2 ${bob.userId}`))).toContain("credited 1.00 wh");
     expect(entries().map((e) => e.id)).toEqual([1, 2, 3]);
     root = hs.send(lobby, alice.userId, { msgtype: "m.text", body: "Bob's hours for the loaves look doubled" });
-    const command = hs.send(lobby, alice.userId, { msgtype: "m.text", body: "!dpool pool correct 3 shaped twice", "m.relates_to": { rel_type: "m.thread", event_id: root, is_falling_back: true, "m.in_reply_to": { event_id: root } } });
+    const command = hs.send(lobby, alice.userId, {
+      msgtype: "m.text",
+      body: "!dpool pool correct 3 shaped twice",
+      "m.relates_to": { rel_type: "m.thread", event_id: root, is_falling_back: true, "m.in_reply_to": { event_id: root } },
+    });
     await until("the preview", () => answers(lobby, command).length > 0, 10_000);
     preview = answers(lobby, command)[0]!;
     expect(text(preview)).toContain("would be reversed");

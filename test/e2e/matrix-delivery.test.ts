@@ -54,7 +54,9 @@ describe("Matrix: nothing lost on the way in", () => {
     await until("an answer to each of the others' commands", () => others.every((id) => w.answers(w.lobby, id).length > 0), 20_000);
     await w.settle();
     const counts = bobs.map((id) => w.answers(w.lobby, id).length);
-    console.log(`matrix burst test: bob sent 20 / answered once ${counts.filter((c) => c === 1).length} / answered twice ${counts.filter((c) => c > 1).length} / lost ${counts.filter((c) => c === 0).length}; /messages pages fetched: ${w.hs.requests.filter((r) => r.path.endsWith("/messages")).length - before}`);
+    console.log(
+      `matrix burst test: bob sent 20 / answered once ${counts.filter((c) => c === 1).length} / answered twice ${counts.filter((c) => c > 1).length} / lost ${counts.filter((c) => c === 0).length}; /messages pages fetched: ${w.hs.requests.filter((r) => r.path.endsWith("/messages")).length - before}`,
+    );
     expect(counts).toEqual(Array(20).fill(1));
     expect(others.map((id) => w.answers(w.lobby, id).length)).toEqual(others.map(() => 1));
     // The gaps were there, and were paged.
@@ -75,7 +77,8 @@ describe("Matrix: nothing lost on the way in", () => {
     w.hs.exemptFromRateLimit(w.botUser.userId);
     await w.bot.stop();
     const sent: string[] = [];
-    for (let i = 0; i < 25; i++) sent.push(w.hs.send(w.lobby, i % 2 ? w.bob.userId : w.carol.userId, { msgtype: "m.text", body: i % 3 ? "!dpool me balance" : "!dpool task list" }));
+    for (let i = 0; i < 25; i++)
+      sent.push(w.hs.send(w.lobby, i % 2 ? w.bob.userId : w.carol.userId, { msgtype: "m.text", body: i % 3 ? "!dpool me balance" : "!dpool task list" }));
     await w.startBot();
     await until("an answer to each command sent while the bot was stopped", () => sent.every((id) => w.answers(w.lobby, id).length > 0), 30_000);
     await w.settle();
@@ -90,7 +93,11 @@ describe("Matrix: replies where they belong, notices once", () => {
     const w = world;
     w.hs.exemptFromRateLimit(w.botUser.userId);
     const root = w.hs.send(w.lobby, w.bob.userId, { msgtype: "m.text", body: "Questions about money" });
-    const id = w.hs.send(w.lobby, w.bob.userId, { msgtype: "m.text", body: "!dpool me balance", "m.relates_to": { rel_type: "m.thread", event_id: root, is_falling_back: true, "m.in_reply_to": { event_id: root } } });
+    const id = w.hs.send(w.lobby, w.bob.userId, {
+      msgtype: "m.text",
+      body: "!dpool me balance",
+      "m.relates_to": { rel_type: "m.thread", event_id: root, is_falling_back: true, "m.in_reply_to": { event_id: root } },
+    });
     await until("the answer", () => w.answers(w.lobby, id).length > 0);
     const answer = w.answers(w.lobby, id)[0]!;
     expect(answer.content["m.relates_to"]).toEqual({ rel_type: "m.thread", event_id: root, is_falling_back: false, "m.in_reply_to": { event_id: id } });
@@ -250,7 +257,11 @@ describe("Matrix: a room that threw the bot out", () => {
     await w.bot.stop();
     w.hs.kick(workshop, w.alice.userId, w.botUser.userId);
     // A task posted meanwhile (on another platform, say): its announcements wait in the outbox.
-    const posted = await runText(w.app.engine, { caller: { platform: "matrix", userId: w.alice.userId, displayName: "alice", roomId: w.lobby }, requestId: "test:post", now: new Date() }, "task post bakery While away hours:1");
+    const posted = await runText(
+      w.app.engine,
+      { caller: { platform: "matrix", userId: w.alice.userId, displayName: "alice", roomId: w.lobby }, requestId: "test:post", now: new Date() },
+      "task post bakery While away hours:1",
+    );
     expect(posted.ok).toBe(true);
     await w.startBot();
     await until("the announcement in the lobby", () => w.hs.sentBy(w.lobby, w.botUser.userId).some((e) => text(e).includes("While away")));
@@ -271,7 +282,9 @@ describe("Matrix: a room that threw the bot out", () => {
 
   it("GIVEN a send refused with 403 M_FORBIDDEN THEN the courier gives the room up at once, without a retry", async () => {
     world = await World.create();
-    const failure = world.bot.classify(Object.assign(new Error("x"), { errcode: "M_FORBIDDEN", error: "User @dpool:test.local not in room", statusCode: 403, body: {} }));
+    const failure = world.bot.classify(
+      Object.assign(new Error("x"), { errcode: "M_FORBIDDEN", error: "User @dpool:test.local not in room", statusCode: 403, body: {} }),
+    );
     expect(failure).toMatchObject({ retry: false, roomGone: true });
   });
 });

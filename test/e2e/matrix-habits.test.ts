@@ -55,7 +55,14 @@ describe("Matrix habits", () => {
     // A client without pills: only the body and m.mentions.
     expect(text(await send(bob, lobby, { body: "d-pool: pool info", "m.mentions": { user_ids: [botUser.userId] } }))).toContain("Bakery");
     // A reply from a client that quotes the message it replies to in the plain body.
-    expect(text(await send(bob, lobby, { body: `> <${alice.userId}> which pool is this?\n\n!dpool pool info`, "m.relates_to": { "m.in_reply_to": { event_id: capital.event_id } } }))).toContain("Bakery");
+    expect(
+      text(
+        await send(bob, lobby, {
+          body: `> <${alice.userId}> which pool is this?\n\n!dpool pool info`,
+          "m.relates_to": { "m.in_reply_to": { event_id: capital.event_id } },
+        }),
+      ),
+    ).toContain("Bakery");
     // The full user id typed works as well.
     expect(text(await say(bob, lobby, `${botUser.userId} pool info`))).toContain("Bakery");
 
@@ -89,16 +96,29 @@ describe("Matrix habits", () => {
     await say(alice, lobby, '!dpool project create bakery "Riverside Bakery"');
     const posted = await say(alice, lobby, "!dpool task post bakery Knead the dough hours:2");
     expect(text(posted)).toMatch(/^Posted: #1 Knead the dough/);
-    await until("the task's announcement", () => hs.sentBy(lobby, botUser.userId, "m.room.message").some((e) => text(e).includes("Knead the dough") && e.content["m.relates_to"] === undefined));
-    const announcement = hs.sentBy(lobby, botUser.userId, "m.room.message").find((e) => text(e).includes("Knead the dough") && e.content["m.relates_to"] === undefined)!;
+    await until("the task's announcement", () =>
+      hs.sentBy(lobby, botUser.userId, "m.room.message").some((e) => text(e).includes("Knead the dough") && e.content["m.relates_to"] === undefined),
+    );
+    const announcement = hs
+      .sentBy(lobby, botUser.userId, "m.room.message")
+      .find((e) => text(e).includes("Knead the dough") && e.content["m.relates_to"] === undefined)!;
     expect(announcement.content["m.mentions"]).toEqual({});
   });
 
   it("GIVEN a summary asked in a thread THEN its text and its chart both stay in the thread", async () => {
     const root = hs.send(lobby, alice.userId, { msgtype: "m.text", body: "How is the bakery doing?" });
-    const command = hs.send(lobby, alice.userId, { msgtype: "m.text", body: "!dpool pool summary bakery", "m.relates_to": { rel_type: "m.thread", event_id: root, is_falling_back: true, "m.in_reply_to": { event_id: root } } });
+    const command = hs.send(lobby, alice.userId, {
+      msgtype: "m.text",
+      body: "!dpool pool summary bakery",
+      "m.relates_to": { rel_type: "m.thread", event_id: root, is_falling_back: true, "m.in_reply_to": { event_id: root } },
+    });
     await until("the summary", () => answers(lobby, command).length > 0);
-    expect(answers(lobby, command)[0]!.content["m.relates_to"]).toEqual({ rel_type: "m.thread", event_id: root, is_falling_back: false, "m.in_reply_to": { event_id: command } });
+    expect(answers(lobby, command)[0]!.content["m.relates_to"]).toEqual({
+      rel_type: "m.thread",
+      event_id: root,
+      is_falling_back: false,
+      "m.in_reply_to": { event_id: command },
+    });
     await until("the summary's chart", () => hs.sentBy(lobby, botUser.userId, "m.room.message").some((e) => e.content.msgtype === "m.image"));
     const chart = hs.sentBy(lobby, botUser.userId, "m.room.message").find((e) => e.content.msgtype === "m.image")!;
     expect(chart.content["m.relates_to"]).toEqual({ rel_type: "m.thread", event_id: root, is_falling_back: true, "m.in_reply_to": { event_id: command } });
@@ -113,11 +133,17 @@ describe("Matrix habits", () => {
     hs.sendState(workshop, alice.userId, "m.room.power_levels", "", { ...pl, events: { ...pl.events, "m.room.name": 100 } });
     const code = /[A-Z2-9]{4}-[A-Z2-9]{4}/.exec(text(await say(alice, lobby, "!dpool pool invite")))![0];
     const refused = await say(bob, workshop, `!dpool pool join ${code}`);
-    expect(text(refused)).toBe(`✗ binding a room needs the power to change its settings (power level 100 in this room, yours is 50): ask a room admin or moderator to type !dpool pool join ${code}`);
+    expect(text(refused)).toBe(
+      `✗ binding a room needs the power to change its settings (power level 100 in this room, yours is 50): ask a room admin or moderator to type !dpool pool join ${code}`,
+    );
     expect(await app.store.read((tx) => tx.room("matrix", workshop))).toBeUndefined();
 
     // The room lets everybody change its name: bob, at level 0 now, binds it.
-    hs.sendState(workshop, alice.userId, "m.room.power_levels", "", { ...pl, events: { ...pl.events, "m.room.name": 0 }, users: { ...pl.users, [bob.userId]: 0 } });
+    hs.sendState(workshop, alice.userId, "m.room.power_levels", "", {
+      ...pl,
+      events: { ...pl.events, "m.room.name": 0 },
+      users: { ...pl.users, [bob.userId]: 0 },
+    });
     expect(text(await say(bob, workshop, `!dpool pool join ${code}`))).toContain("This room is now part of the pool Bakery");
   });
 
@@ -135,7 +161,7 @@ describe("Matrix habits", () => {
     // A second direct-message room with the bot: personal answers asked in the first still come there.
     const dm2 = hs.createRoom(bob.userId, { name: "", invite: [botUser.userId], isDirect: true });
     await hs.waitForEvent(dm2, (e) => e.sender === botUser.userId && e.type === "m.room.message", 10_000);
-    const again = await say(bob, dm, "me balance")
+    const again = await say(bob, dm, "me balance");
     expect(text(again)).toMatch(/balance/i);
     expect(text(again)).not.toContain("direct message");
     const admin = await say(bob, dm, "pool admin add @alice");

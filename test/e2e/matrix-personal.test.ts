@@ -87,7 +87,9 @@ describe("Matrix: flood control", () => {
     await until("answers to the first four", () => sent.slice(0, 4).every((id) => w.answers(w.lobby, id).length > 0));
     await w.settle();
     const answered = sent.map((id) => w.answers(w.lobby, id).map(text));
-    console.log(`matrix flood test: 6 commands at once, limit 3 in 4 s: answered ${answered.filter((a) => a.length > 0).length}, told to wait ${answered.filter((a) => a.some((t) => t.includes("too fast"))).length}, ignored ${answered.filter((a) => a.length === 0).length}`);
+    console.log(
+      `matrix flood test: 6 commands at once, limit 3 in 4 s: answered ${answered.filter((a) => a.length > 0).length}, told to wait ${answered.filter((a) => a.some((t) => t.includes("too fast"))).length}, ignored ${answered.filter((a) => a.length === 0).length}`,
+    );
     expect(answered.slice(0, 3).map((a) => a.length)).toEqual([1, 1, 1]);
     expect(answered.slice(0, 3).every((a) => a[0]!.includes("Bakery"))).toBe(true);
     expect(answered[3]).toHaveLength(1);

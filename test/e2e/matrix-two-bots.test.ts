@@ -49,7 +49,13 @@ beforeAll(async () => {
   const second = hs.login(bot.userId);
   for (const [n, token] of [bot.accessToken, second.accessToken].entries()) {
     // Bursts faster than any person types: flood control has its own tests.
-    const app = openApp({ dbFile: join(dir, "pool.sqlite"), random: seededRandom(11 + n), logger: log.logger, afterCommit: () => bots.forEach((b) => void b.deliver()), floodControl: false });
+    const app = openApp({
+      dbFile: join(dir, "pool.sqlite"),
+      random: seededRandom(11 + n),
+      logger: log.logger,
+      afterCommit: () => bots.forEach((b) => void b.deliver()),
+      floodControl: false,
+    });
     apps.push(app);
     const b = await MatrixAdapter.connect({
       homeserverUrl: hs.baseUrl,
@@ -89,7 +95,8 @@ describe("two bot processes on one database", () => {
     expect(body(await say(alice, lobby, "!dpool project create bakery The Bakery"))).toContain("created");
 
     const sent: Array<[string, string]> = [];
-    for (let i = 1; i <= 8; i++) sent.push([lobby, hs.send(lobby, alice.userId, { msgtype: "m.text", body: `!dpool task post bakery Knead batch ${i} hours:1` })]);
+    for (let i = 1; i <= 8; i++)
+      sent.push([lobby, hs.send(lobby, alice.userId, { msgtype: "m.text", body: `!dpool task post bakery Knead batch ${i} hours:1` })]);
     for (let i = 1; i <= 4; i++) sent.push([kitchen, hs.send(kitchen, bob.userId, { msgtype: "m.text", body: `!dpool task claim ${i}` })]);
     sent.push([lobby, hs.send(lobby, bob.userId, { msgtype: "m.text", body: "!dpool me balance" })]);
     sent.push([lobby, hs.send(lobby, alice.userId, { msgtype: "m.text", body: "!dpool goal announce bakery Bread for forty households" })]);
@@ -102,7 +109,9 @@ describe("two bot processes on one database", () => {
     const counts = sent.map(([room, id]) => answers(room, id).length);
     const once = counts.filter((c) => c === 1).length;
     const twice = counts.filter((c) => c > 1).length;
-    process.stdout.write(`matrix two bots: sent ${sent.length} / answered once ${once} / answered twice ${twice} / lost ${counts.filter((c) => c === 0).length}\n`);
+    process.stdout.write(
+      `matrix two bots: sent ${sent.length} / answered once ${once} / answered twice ${twice} / lost ${counts.filter((c) => c === 0).length}\n`,
+    );
     expect(counts).toEqual(sent.map(() => 1));
     // Tasks are announced in the lobby (the kitchen is no project's room); goals in every room.
     const tasks = hs
@@ -114,7 +123,11 @@ describe("two bot processes on one database", () => {
     for (const room of [lobby, kitchen]) {
       expect(hs.sentBy(room, bot.userId).filter((e) => body(e).includes("has a new goal"))).toHaveLength(1);
     }
-    const audit = await runText(apps[0]!.engine, { caller: { platform: "matrix", userId: alice.userId, displayName: "alice", roomId: lobby }, requestId: "audit", now: new Date() }, "pool audit");
+    const audit = await runText(
+      apps[0]!.engine,
+      { caller: { platform: "matrix", userId: alice.userId, displayName: "alice", roomId: lobby }, requestId: "audit", now: new Date() },
+      "pool audit",
+    );
     expect(audit.ok && (audit.data as { balanced: boolean }).balanced).toBe(true);
     expect(log.lines.filter((l) => l.level === "error" || l.level === "fatal")).toEqual([]);
   });

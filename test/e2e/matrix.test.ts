@@ -61,7 +61,13 @@ beforeAll(async () => {
   alice = hs.registerUser("alice");
   bob = hs.registerUser("bob");
   // Members here act faster than any person types, at a clock that stands still: flood control has its own tests.
-  app = openApp({ dbFile: join(dir, "pool.sqlite"), random: seededRandom(3), logger, afterCommit: () => adapters.forEach((a) => void a.deliver()), floodControl: false });
+  app = openApp({
+    dbFile: join(dir, "pool.sqlite"),
+    random: seededRandom(3),
+    logger,
+    afterCommit: () => adapters.forEach((a) => void a.deliver()),
+    floodControl: false,
+  });
   dbot = new DiscordAdapter({ token: discord.token, apiBase: discord.apiBase, engine: app.engine, store: app.store, clock, logger });
   await dbot.start();
   adapters.push(dbot);
@@ -92,7 +98,12 @@ async function privately(user: { userId: string }, includes: string): Promise<st
   const end = Date.now() + 5000;
   for (;;) {
     const dm = (hs.accountData(botId, "m.direct") as Record<string, string[]> | undefined)?.[user.userId]?.[0];
-    const found = dm ? hs.sentBy(dm, botId, "m.room.message").map(text).filter((t) => t.includes(includes)) : [];
+    const found = dm
+      ? hs
+          .sentBy(dm, botId, "m.room.message")
+          .map(text)
+          .filter((t) => t.includes(includes))
+      : [];
     if (found.length > 0) return found.at(-1)!;
     if (Date.now() > end) throw new Error(`no direct message to ${user.userId} containing "${includes}"`);
     await new Promise((r) => setTimeout(r, 25));
@@ -214,10 +225,16 @@ describe("Matrix end to end", () => {
     // While the bot is down, bob reacts and types.
     const whileDown = hs.send(room, bob.userId, { msgtype: "m.text", body: "!dpool good request bread" });
     mbot = await startMatrix();
-    const answer = await hs.waitForEvent(room, (e) => e.sender === botId && (e.content as any)?.["m.relates_to"]?.["m.in_reply_to"]?.event_id === whileDown, 8000, { after: whileDown });
+    const answer = await hs.waitForEvent(
+      room,
+      (e) => e.sender === botId && (e.content as any)?.["m.relates_to"]?.["m.in_reply_to"]?.event_id === whileDown,
+      8000,
+      { after: whileDown },
+    );
     expect(text(answer)).toContain("for 0.50 wh");
     await new Promise((r) => setTimeout(r, 500));
-    const repliesTo = (id: string) => hs.events(room).filter((e) => e.sender === botId && (e.content as any)?.["m.relates_to"]?.["m.in_reply_to"]?.event_id === id);
+    const repliesTo = (id: string) =>
+      hs.events(room).filter((e) => e.sender === botId && (e.content as any)?.["m.relates_to"]?.["m.in_reply_to"]?.event_id === id);
     expect(repliesTo(whileDown)).toHaveLength(1);
     expect(repliesTo((before.content as any)["m.relates_to"]["m.in_reply_to"].event_id)).toHaveLength(1);
     expect(text(await say(bob, room, "!dpool me balance"))).toContain(SENT_PRIVATELY);
@@ -260,7 +277,9 @@ describe("Matrix login", () => {
     expect(first.userId).toBe(`@pwbot:${hs.serverName}`);
     const again = await MatrixAdapter.connect(base);
     expect(again.userId).toBe(first.userId);
-    await expect(MatrixAdapter.connect({ ...base, storageFile: join(dir, "empty.json") })).rejects.toThrow(/no MATRIX_ACCESS_TOKEN, and no MATRIX_USER and MATRIX_PASSWORD/);
+    await expect(MatrixAdapter.connect({ ...base, storageFile: join(dir, "empty.json") })).rejects.toThrow(
+      /no MATRIX_ACCESS_TOKEN, and no MATRIX_USER and MATRIX_PASSWORD/,
+    );
   });
 
   it("GIVEN tasks that change THEN the room's task board is one event, replaced in place with m.replace edits", async () => {

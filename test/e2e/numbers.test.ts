@@ -134,7 +134,15 @@ describe("numbers with two decimals and times in the pool's zone, on every platf
     for (const day of DAYS) {
       clock.set(day.at);
       const lines = day.lines.flatMap(([user, line]) => [`/as ${user}`, line]);
-      await startConsole({ engine: world.capp.engine, store: world.capp.store, clock, input: Readable.from([`${lines.join("\n")}\n`]), output, tty: false, room: "kitchen" });
+      await startConsole({
+        engine: world.capp.engine,
+        store: world.capp.store,
+        clock,
+        input: Readable.from([`${lines.join("\n")}\n`]),
+        output,
+        tty: false,
+        room: "kitchen",
+      });
     }
     expect(out).not.toContain("✗");
     expectShown(out);
@@ -152,7 +160,8 @@ describe("numbers with two decimals and times in the pool's zone, on every platf
       }
     }
     await world.settle();
-    for (const channel of ["lobby", world.discord.dmChannel(FAKE_IDS.alice).id, world.discord.dmChannel(FAKE_IDS.bob).id]) for (const m of world.discord.channelMessages(channel)) texts.push(discordMessageText(m));
+    for (const channel of ["lobby", world.discord.dmChannel(FAKE_IDS.alice).id, world.discord.dmChannel(FAKE_IDS.bob).id])
+      for (const m of world.discord.channelMessages(channel)) texts.push(discordMessageText(m));
     const all = texts.join("\n");
     expect(all).not.toContain("✗");
     expectShown(all);

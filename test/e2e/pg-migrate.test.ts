@@ -69,7 +69,11 @@ async function poolWithAWeek(file: string): Promise<void> {
 
 /** A row as JSON, its columns by name (the two schemas order them differently), booleans as SQLite's 0 and 1. */
 const normalised = (row: Record<string, unknown>): string =>
-  JSON.stringify(Object.keys(row).sort().map((k) => [k, typeof row[k] === "boolean" ? Number(row[k]) : row[k]]));
+  JSON.stringify(
+    Object.keys(row)
+      .sort()
+      .map((k) => [k, typeof row[k] === "boolean" ? Number(row[k]) : row[k]]),
+  );
 
 /** Every table's rows, normalised (booleans as 0/1, rows sorted), keyed by table. */
 async function pgRows(url: string, tables: readonly string[]): Promise<Record<string, string[]>> {
@@ -91,8 +95,14 @@ function sqliteRows(file: string): Record<string, string[]> {
   const s = new SqliteStore(file);
   try {
     const db = s.db.$client;
-    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> '__drizzle_migrations' ORDER BY name").all() as Array<{ name: string }>).map((r) => r.name);
-    return Object.fromEntries(tables.map((t) => [t, (db.prepare(`SELECT * FROM "${t}"`).all() as Array<Record<string, unknown>>).map((row) => normalised(row)).sort()]));
+    const tables = (
+      db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> '__drizzle_migrations' ORDER BY name")
+        .all() as Array<{ name: string }>
+    ).map((r) => r.name);
+    return Object.fromEntries(
+      tables.map((t) => [t, (db.prepare(`SELECT * FROM "${t}"`).all() as Array<Record<string, unknown>>).map((row) => normalised(row)).sort()]),
+    );
   } finally {
     void s.close();
   }
@@ -106,7 +116,9 @@ describe.skipIf(Boolean(skip))("dpool migrate-to-postgres", () => {
     databases.push(target);
 
     const result = await migrateToPostgres(file, target.url);
-    console.log(`migrate-to-postgres: ${Object.values(result.tables).reduce((a, b) => a + b, 0)} rows; audit file ${JSON.stringify(result.source)}, PostgreSQL ${JSON.stringify(result.target)}`);
+    console.log(
+      `migrate-to-postgres: ${Object.values(result.tables).reduce((a, b) => a + b, 0)} rows; audit file ${JSON.stringify(result.source)}, PostgreSQL ${JSON.stringify(result.target)}`,
+    );
     expect(result.target).toEqual(result.source);
     expect(result.source.length).toBe(1);
     expect(result.source[0]).toMatchObject({ balanced: true, sum: 0, mismatched: 0 });
@@ -135,7 +147,11 @@ describe.skipIf(Boolean(skip))("dpool migrate-to-postgres", () => {
     // Again into the database that now holds the pool: refused in one line, nothing changed.
     const dumped = await pgRows(target.url, tables);
     const lines: string[] = [];
-    const code = await migrateCommand(["--from", file, "--to", target.url], (s) => lines.push(s), (s) => lines.push(s));
+    const code = await migrateCommand(
+      ["--from", file, "--to", target.url],
+      (s) => lines.push(s),
+      (s) => lines.push(s),
+    );
     expect(code).toBe(1);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^dpool: the PostgreSQL database .* is not empty \(\d+ rows in \w+\): give a new, empty database/);
@@ -149,15 +165,29 @@ describe.skipIf(Boolean(skip))("dpool migrate-to-postgres", () => {
     await store.close();
     const run = async (...argv: string[]) => {
       const lines: string[] = [];
-      const code = await migrateCommand(argv, (s) => lines.push(s), (s) => lines.push(s));
+      const code = await migrateCommand(
+        argv,
+        (s) => lines.push(s),
+        (s) => lines.push(s),
+      );
       return { code, lines };
     };
     const missing = await run("--from", join(dir, "nowhere.sqlite"), "--to", "postgres://postgres@127.0.0.1:5432/x");
-    expect(missing).toEqual({ code: 3, lines: [expect.stringMatching(/^dpool: there is no SQLite file .*nowhere\.sqlite: give the pool's database file with --from/)] });
+    expect(missing).toEqual({
+      code: 3,
+      lines: [expect.stringMatching(/^dpool: there is no SQLite file .*nowhere\.sqlite: give the pool's database file with --from/)],
+    });
     const notPg = await run("--from", file, "--to", "mysql://root@localhost/pool");
     expect(notPg).toEqual({ code: 2, lines: [expect.stringMatching(/^dpool: --to must be a PostgreSQL address such as postgres:\/\//)] });
     const noServer = await run("--from", file, "--to", "postgres://postgres@127.0.0.1:1/dpool");
-    expect(noServer).toEqual({ code: 3, lines: [expect.stringMatching(/^dpool: cannot open the PostgreSQL database postgres:\/\/postgres@127\.0\.0\.1:1\/dpool: .*\(create it with createdb, and check the address\)$/)] });
+    expect(noServer).toEqual({
+      code: 3,
+      lines: [
+        expect.stringMatching(
+          /^dpool: cannot open the PostgreSQL database postgres:\/\/postgres@127\.0\.0\.1:1\/dpool: .*\(create it with createdb, and check the address\)$/,
+        ),
+      ],
+    });
     const noTo = await run("--from", file);
     expect(noTo).toEqual({ code: 2, lines: [expect.stringMatching(/^dpool: give both --from FILE and --to postgres:/)] });
   }, 60_000);

@@ -42,7 +42,10 @@ class Bot {
     readonly name: string,
     url: string,
   ) {
-    this.child = spawn(process.execPath, ["--import", "tsx", resolve(root, "test", "support", "pg-bot.ts"), name], { cwd: root, env: { ...process.env, DPOOL_DATABASE_URL: url } });
+    this.child = spawn(process.execPath, ["--import", "tsx", resolve(root, "test", "support", "pg-bot.ts"), name], {
+      cwd: root,
+      env: { ...process.env, DPOOL_DATABASE_URL: url },
+    });
     children.push(this.child);
     let buffer = "";
     this.child.stdout.on("data", (b: Buffer) => {
@@ -89,10 +92,14 @@ class Bot {
 /** `dpool exec` on the database (the CLI from the sources, on DPOOL_DATABASE_URL). */
 function exec(url: string, as: string, at: number, text: string): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, ["--import", "tsx", resolve(root, "src", "cli.ts"), "exec", "--json", "--as", as, "--at", new Date(at).toISOString(), "--", text], {
-      cwd: root,
-      env: { ...process.env, DPOOL_DATABASE_URL: url },
-    });
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", resolve(root, "src", "cli.ts"), "exec", "--json", "--as", as, "--at", new Date(at).toISOString(), "--", text],
+      {
+        cwd: root,
+        env: { ...process.env, DPOOL_DATABASE_URL: url },
+      },
+    );
     let out = "";
     let err = "";
     child.stdout.on("data", (b: Buffer) => (out += b.toString()));
@@ -150,28 +157,58 @@ describe.skipIf(Boolean(skip))("several processes on one PostgreSQL pool", () =>
         const text = `task claim ${task}`;
         stream.push(exec(db.url, claimer, t, text).then((r) => execs.push({ text, ...r })));
         // Last round's claimants report, the one before is verified (refused where it was not theirs).
-        if (prev !== undefined) for (const [i, m] of ["m1", "m2", claimer].entries()) stream.push(bot(i).say(m, `task done ${prev}`).then((l) => said.push(l)));
-        if (older !== undefined) for (const [i, m] of ["m1", "m2", "m3", "m4"].entries()) stream.push(bot(i + 1).say("alice", `task verify ${older} @${m}`).then((l) => said.push(l)));
+        if (prev !== undefined)
+          for (const [i, m] of ["m1", "m2", claimer].entries())
+            stream.push(
+              bot(i)
+                .say(m, `task done ${prev}`)
+                .then((l) => said.push(l)),
+            );
+        if (older !== undefined)
+          for (const [i, m] of ["m1", "m2", "m3", "m4"].entries())
+            stream.push(
+              bot(i + 1)
+                .say("alice", `task verify ${older} @${m}`)
+                .then((l) => said.push(l)),
+            );
         // Scarce goods: more asked for than there is.
-        for (const [i, m] of ["m4", "m5", "m6"].entries()) stream.push(bot(i + round).say(m, `good request bread qty:2 weight:${1 + ((i + round) % 3) / 2}`).then((l) => said.push(l)));
-        stream.push(bot(round).say("m1", "good request jam").then((l) => said.push(l)));
+        for (const [i, m] of ["m4", "m5", "m6"].entries())
+          stream.push(
+            bot(i + round)
+              .say(m, `good request bread qty:2 weight:${1 + ((i + round) % 3) / 2}`)
+              .then((l) => said.push(l)),
+          );
+        stream.push(
+          bot(round)
+            .say("m1", "good request jam")
+            .then((l) => said.push(l)),
+        );
         if (round % 3 === 1) {
           const produce = "good produce bread 3";
           stream.push(exec(db.url, "alice", t, produce).then((r) => execs.push({ text: produce, ...r })));
         }
-        if (round % 4 === 2) stream.push(bot(round + 1).say("alice", `goal announce bakery "Shift ${round} is posted"`).then((l) => said.push(l)));
+        if (round % 4 === 2)
+          stream.push(
+            bot(round + 1)
+              .say("alice", `goal announce bakery "Shift ${round} is posted"`)
+              .then((l) => said.push(l)),
+          );
         await Promise.all(stream);
       }
       t += 25 * HOUR;
       await both();
       await Promise.all([a.quiet(), b.quiet()]);
       // What either process left (a claim of the other's, a retry) is delivered by its poll.
-      await until("every message and note delivered", async () => {
-        const left = await one<{ n: number }>(
-          "SELECT (SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL) + (SELECT count(*) FROM member_notes WHERE delivered_at IS NULL AND failed_at IS NULL) + (SELECT count(*) FROM replies WHERE delivered_at IS NULL AND failed_at IS NULL AND platform = 'console') AS n",
-        );
-        return left.n === 0;
-      }, 120_000);
+      await until(
+        "every message and note delivered",
+        async () => {
+          const left = await one<{ n: number }>(
+            "SELECT (SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL) + (SELECT count(*) FROM member_notes WHERE delivered_at IS NULL AND failed_at IS NULL) + (SELECT count(*) FROM replies WHERE delivered_at IS NULL AND failed_at IS NULL AND platform = 'console') AS n",
+          );
+          return left.n === 0;
+        },
+        120_000,
+      );
       await Promise.all([a.quiet(), b.quiet()]);
 
       // The commands ran: none crashed, and each kind had successes and refusals where it raced.
@@ -180,7 +217,9 @@ describe.skipIf(Boolean(skip))("several processes on one PostgreSQL pool", () =>
       for (const e of execs) expect(JSON.parse(e.out) as { ok: boolean }).toHaveProperty("ok");
       const claimsOk = said.filter((l) => l.ok).length;
       const refused = said.filter((l) => !l.ok).length;
-      console.log(`pg processes: ${said.length} bot commands (${claimsOk} done, ${refused} refused), ${execs.length} dpool exec calls (${execs.filter((e) => e.code === 0).length} done)`);
+      console.log(
+        `pg processes: ${said.length} bot commands (${claimsOk} done, ${refused} refused), ${execs.length} dpool exec calls (${execs.filter((e) => e.code === 0).length} done)`,
+      );
       expect(claimsOk).toBeGreaterThan(0);
       expect(refused).toBeGreaterThan(0);
 
@@ -192,9 +231,17 @@ describe.skipIf(Boolean(skip))("several processes on one PostgreSQL pool", () =>
       expect(audits[0]!.entries).toBeGreaterThan(10);
 
       // No task has more live claims than slots, nobody holds two of one task.
-      const overTaken = (await pool.query("SELECT t.id, t.slots, count(c.id) AS n FROM tasks t JOIN claims c ON c.task_id = t.id AND c.status IN ('active', 'reported', 'verified') GROUP BY t.id HAVING count(c.id) > t.slots")).rows;
+      const overTaken = (
+        await pool.query(
+          "SELECT t.id, t.slots, count(c.id) AS n FROM tasks t JOIN claims c ON c.task_id = t.id AND c.status IN ('active', 'reported', 'verified') GROUP BY t.id HAVING count(c.id) > t.slots",
+        )
+      ).rows;
       expect(overTaken).toEqual([]);
-      const twice = (await pool.query("SELECT task_id, member_id FROM claims WHERE status IN ('active', 'reported', 'verified') GROUP BY task_id, member_id HAVING count(*) > 1")).rows;
+      const twice = (
+        await pool.query(
+          "SELECT task_id, member_id FROM claims WHERE status IN ('active', 'reported', 'verified') GROUP BY task_id, member_id HAVING count(*) > 1",
+        )
+      ).rows;
       expect(twice).toEqual([]);
       const full = await one<{ n: number }>("SELECT count(*) AS n FROM tasks t WHERE (SELECT count(*) FROM claims c WHERE c.task_id = t.id) >= 2");
       expect(full.n).toBeGreaterThan(0);
@@ -212,14 +259,21 @@ describe.skipIf(Boolean(skip))("several processes on one PostgreSQL pool", () =>
       ).rows;
       console.log(`pg processes: goods ${JSON.stringify(goods)}`);
       for (const g of goods) {
-        expect({ good: g.name, stock: g.stock >= 0, balance: g.stock + g.given, overfilled: g.overfilled }).toEqual({ good: g.name, stock: true, balance: g.made, overfilled: 0 });
+        expect({ good: g.name, stock: g.stock >= 0, balance: g.stock + g.given, overfilled: g.overfilled }).toEqual({
+          good: g.name,
+          stock: true,
+          balance: g.made,
+          overfilled: 0,
+        });
         expect(g.given).toBeGreaterThan(0);
       }
       const closed = await one<{ n: number }>("SELECT count(*) AS n FROM rounds WHERE closed_at IS NOT NULL");
       expect(closed.n).toBeGreaterThan(0);
 
       // Every slot ran once: no (job, slot) in the runs of both processes, and the runs are job_runs.
-      const runs = [...a.lines, ...b.lines].flatMap((l) => ((l.ran as Array<{ job: string; slot: number; ok: boolean; outcome: string }> | undefined) ?? []).map((r) => ({ ...r, bot: l.bot })));
+      const runs = [...a.lines, ...b.lines].flatMap((l) =>
+        ((l.ran as Array<{ job: string; slot: number; ok: boolean; outcome: string }> | undefined) ?? []).map((r) => ({ ...r, bot: l.bot })),
+      );
       // A run the database kept refusing (DatabaseBusyError after its retries, on a busy machine)
       // is logged and its slot tried again at the next tick: allowed, but nothing else may fail.
       const failedRuns = runs.filter((r) => !r.ok);
@@ -230,14 +284,18 @@ describe.skipIf(Boolean(skip))("several processes on one PostgreSQL pool", () =>
       for (const f of failedRuns.filter((r) => !latestOnly.has(r.job))) expect(keys).toContain(`${f.job}@${f.slot}`);
       const repeated = keys.filter((k, i) => keys.indexOf(k) !== i);
       expect(repeated).toEqual([]);
-      const recorded = (await pool.query<{ job: string; slot: number }>("SELECT job, slot FROM job_runs ORDER BY job, slot")).rows.map((r) => `${r.job}@${r.slot}`);
+      const recorded = (await pool.query<{ job: string; slot: number }>("SELECT job, slot FROM job_runs ORDER BY job, slot")).rows.map(
+        (r) => `${r.job}@${r.slot}`,
+      );
       expect([...keys].sort()).toEqual([...recorded].sort());
       const byBot = { a: runs.filter((r) => r.ok && r.bot === "a").length, b: runs.filter((r) => r.ok && r.bot === "b").length };
       console.log(`pg processes: ${keys.length} job slots run (a ${byBot.a}, b ${byBot.b}), ${failedRuns.length} runs refused as busy and run again`);
       expect(byBot.a + byBot.b).toBeGreaterThan(20);
 
       // Every message sent once: no row twice across both processes, and every row sent is delivered.
-      const sent = [...a.lines, ...b.lines].filter((l) => l.sent !== undefined).map((l) => ({ sent: l.sent as string, kind: l.kind as string | undefined, id: String(l.id), bot: l.bot }));
+      const sent = [...a.lines, ...b.lines]
+        .filter((l) => l.sent !== undefined)
+        .map((l) => ({ sent: l.sent as string, kind: l.kind as string | undefined, id: String(l.id), bot: l.bot }));
       const sentKeys = sent.map((s) => `${s.sent}:${s.id}`);
       expect(sentKeys.filter((k, i) => sentKeys.indexOf(k) !== i)).toEqual([]);
       const delivered = async (sql: string) => (await pool.query<{ id: string }>(sql)).rows.map((r) => String(r.id)).sort();
@@ -251,8 +309,17 @@ describe.skipIf(Boolean(skip))("several processes on one PostgreSQL pool", () =>
       const boards = await delivered("SELECT id FROM outbox WHERE delivered_at IS NOT NULL AND kind = 'board'");
       for (const id of sentOf("outbox", true)) expect(boards).toContain(id);
       expect(sentOf("note")).toEqual(await delivered("SELECT id FROM member_notes WHERE delivered_at IS NOT NULL"));
-      expect(await delivered("SELECT id FROM outbox WHERE failed_at IS NOT NULL UNION ALL SELECT id FROM member_notes WHERE failed_at IS NOT NULL")).toEqual([]);
-      const counts = { announcements: sentOf("outbox", false).length, boards: sentOf("outbox", true).length, notes: sentOf("note").length, replies: sentOf("reply").length, byA: sent.filter((s) => s.bot === "a").length, byB: sent.filter((s) => s.bot === "b").length };
+      expect(await delivered("SELECT id FROM outbox WHERE failed_at IS NOT NULL UNION ALL SELECT id FROM member_notes WHERE failed_at IS NOT NULL")).toEqual(
+        [],
+      );
+      const counts = {
+        announcements: sentOf("outbox", false).length,
+        boards: sentOf("outbox", true).length,
+        notes: sentOf("note").length,
+        replies: sentOf("reply").length,
+        byA: sent.filter((s) => s.bot === "a").length,
+        byB: sent.filter((s) => s.bot === "b").length,
+      };
       console.log(`pg processes: sent ${JSON.stringify(counts)}`);
       expect(counts.announcements).toBeGreaterThan(0);
       expect(counts.notes).toBeGreaterThan(0);

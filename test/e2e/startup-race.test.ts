@@ -22,7 +22,10 @@ interface Racer {
 }
 
 function racer(file: string): Racer {
-  const child = spawn(process.execPath, ["--import", "tsx", join(root, "test", "support", "open-store.ts"), file], { cwd: root, stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", join(root, "test", "support", "open-store.ts"), file], {
+    cwd: root,
+    stdio: ["pipe", "pipe", "pipe"],
+  });
   let out = "";
   let err = "";
   let markReady!: () => void;

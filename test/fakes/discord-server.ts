@@ -352,7 +352,7 @@ function validateMessageBody(body: Json, creating: boolean): void {
     if (components.length > 5) throw formError(fieldError(["components"], "BASE_TYPE_MAX_LENGTH", "Must be 5 or fewer in length."));
     components.forEach((row, i) => {
       if (!isRecord(row) || row.type !== ComponentType.ActionRow) {
-        throw formError(fieldError(["components", String(i)], "UNION_TYPE_CHOICES", "Value of field \"type\" must be one of (1,)."));
+        throw formError(fieldError(["components", String(i)], "UNION_TYPE_CHOICES", 'Value of field "type" must be one of (1,).'));
       }
       const children = Array.isArray(row.components) ? (row.components as unknown[]) : [];
       if (children.length < 1 || children.length > 5) {
@@ -361,22 +361,33 @@ function validateMessageBody(body: Json, creating: boolean): void {
       children.forEach((c, j) => {
         if (!isRecord(c)) return;
         const at = ["components", String(i), "components", String(j)];
-        if (typeof c.custom_id === "string" && c.custom_id.length > 100) throw formError(fieldError([...at, "custom_id"], "BASE_TYPE_MAX_LENGTH", "Must be 100 or fewer in length."));
+        if (typeof c.custom_id === "string" && c.custom_id.length > 100)
+          throw formError(fieldError([...at, "custom_id"], "BASE_TYPE_MAX_LENGTH", "Must be 100 or fewer in length."));
         if (c.type === ComponentType.Button) {
-          if (typeof c.label === "string" && c.label.length > 80) throw formError(fieldError([...at, "label"], "BASE_TYPE_MAX_LENGTH", "Must be 80 or fewer in length."));
-          if (c.style !== 5 && c.style !== 6 && typeof c.custom_id !== "string") throw formError(fieldError([...at, "custom_id"], "BASE_TYPE_REQUIRED", "This field is required"));
-        } else if (typeof c.type === "number" && c.type >= ComponentType.StringSelect && c.type <= ComponentType.ChannelSelect && c.type !== ComponentType.TextInput) {
+          if (typeof c.label === "string" && c.label.length > 80)
+            throw formError(fieldError([...at, "label"], "BASE_TYPE_MAX_LENGTH", "Must be 80 or fewer in length."));
+          if (c.style !== 5 && c.style !== 6 && typeof c.custom_id !== "string")
+            throw formError(fieldError([...at, "custom_id"], "BASE_TYPE_REQUIRED", "This field is required"));
+        } else if (
+          typeof c.type === "number" &&
+          c.type >= ComponentType.StringSelect &&
+          c.type <= ComponentType.ChannelSelect &&
+          c.type !== ComponentType.TextInput
+        ) {
           // A select menu fills its row (width 5).
           if (children.length > 1) throw formError(fieldError([...at], "COMPONENT_LAYOUT_WIDTH_EXCEEDED", "The specified component exceeds the maximum width"));
-          if (typeof c.placeholder === "string" && c.placeholder.length > 150) throw formError(fieldError([...at, "placeholder"], "BASE_TYPE_MAX_LENGTH", "Must be 150 or fewer in length."));
+          if (typeof c.placeholder === "string" && c.placeholder.length > 150)
+            throw formError(fieldError([...at, "placeholder"], "BASE_TYPE_MAX_LENGTH", "Must be 150 or fewer in length."));
           if (c.type === ComponentType.StringSelect) {
             const options = Array.isArray(c.options) ? (c.options as unknown[]) : [];
-            if (options.length < 1 || options.length > 25) throw formError(fieldError([...at, "options"], "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 25 in length."));
+            if (options.length < 1 || options.length > 25)
+              throw formError(fieldError([...at, "options"], "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 25 in length."));
             options.forEach((o, k) => {
               if (!isRecord(o)) return;
               for (const key of ["label", "value", "description"] as const) {
                 const v = o[key];
-                if (typeof v === "string" && v.length > 100) throw formError(fieldError([...at, "options", String(k), key], "BASE_TYPE_MAX_LENGTH", "Must be 100 or fewer in length."));
+                if (typeof v === "string" && v.length > 100)
+                  throw formError(fieldError([...at, "options", String(k), key], "BASE_TYPE_MAX_LENGTH", "Must be 100 or fewer in length."));
               }
             });
           }
@@ -386,7 +397,8 @@ function validateMessageBody(body: Json, creating: boolean): void {
   }
   if (creating) {
     const hasFiles = Array.isArray(body.attachments) && (body.attachments as unknown[]).length > 0;
-    const empty = !(typeof content === "string" && content.length > 0) && embeds.length === 0 && components.length === 0 && !hasFiles && !body.sticker_ids && !body.poll;
+    const empty =
+      !(typeof content === "string" && content.length > 0) && embeds.length === 0 && components.length === 0 && !hasFiles && !body.sticker_ids && !body.poll;
     if (empty) throw new HttpError(400, 50006, "Cannot send an empty message");
   }
 }
@@ -427,11 +439,14 @@ function validateCommands(commands: unknown[]): void {
         const sub = o.type === ApplicationCommandOptionType.Subcommand || o.type === ApplicationCommandOptionType.SubcommandGroup;
         if (!sub) {
           if (o.required === true && seenOptional) {
-            throw formError(fieldError([...at, "required"], "APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID", "Required options must be placed before non-required options"));
+            throw formError(
+              fieldError([...at, "required"], "APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID", "Required options must be placed before non-required options"),
+            );
           }
           if (o.required !== true) seenOptional = true;
         }
-        if (Array.isArray(o.choices) && o.choices.length > 25) throw formError(fieldError([...at, "choices"], "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length."));
+        if (Array.isArray(o.choices) && o.choices.length > 25)
+          throw formError(fieldError([...at, "choices"], "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length."));
         if (o.autocomplete === true && Array.isArray(o.choices) && o.choices.length > 0) {
           throw formError(fieldError([...at, "autocomplete"], "APPLICATION_COMMAND_AUTOCOMPLETE_INVALID", "Autocomplete cannot be set with choices"));
         }
@@ -570,7 +585,11 @@ export class FakeInteraction {
       };
       const timer = setTimeout(() => {
         cleanup();
-        reject(new Error(`FakeDiscord: ${what} within ${ms} ms for interaction ${this.describe()}; so far: ${JSON.stringify(this.responses.map((r) => [r.kind, r.type ?? null]))}${this.errors.length ? `; refused: ${JSON.stringify(this.errors)}` : ""}`));
+        reject(
+          new Error(
+            `FakeDiscord: ${what} within ${ms} ms for interaction ${this.describe()}; so far: ${JSON.stringify(this.responses.map((r) => [r.kind, r.type ?? null]))}${this.errors.length ? `; refused: ${JSON.stringify(this.errors)}` : ""}`,
+          ),
+        );
       }, ms);
       const cleanup = () => {
         clearTimeout(timer);
@@ -768,7 +787,7 @@ export class FakeDiscord {
     this.server = server;
     this.wss = wss;
     this.applicationId = opts.applicationId ?? FAKE_IDS.application;
-    this.botUserId = opts.botUserId ?? (opts.applicationId ?? FAKE_IDS.bot);
+    this.botUserId = opts.botUserId ?? opts.applicationId ?? FAKE_IDS.bot;
     const idPart = Buffer.from(this.botUserId).toString("base64url");
     this.tokenValue = opts.token ?? `${idPart}.${token(4)}.${token(27)}`;
     this.apiBase = `http://127.0.0.1:${port}/api`;
@@ -843,25 +862,23 @@ export class FakeDiscord {
       this.role(spec.id, "@everyone", EVERYONE_PERMISSIONS, 0),
       ...(spec.roles ?? []).map((r, i) => this.role(r.id, r.name, r.permissions === undefined ? 0n : BigInt(r.permissions), i + 1)),
     ];
-    const channels = spec.channels.map(
-      (c, i): APIGuildTextChannel<ChannelType.GuildText> => ({
-        id: c.id,
-        type: ChannelType.GuildText,
-        guild_id: spec.id,
-        name: c.name,
-        position: i,
-        permission_overwrites: [],
-        nsfw: false,
-        topic: null,
-        last_message_id: null,
-        rate_limit_per_user: 0,
-        parent_id: null,
-        flags: 0 as ChannelFlags,
-        default_auto_archive_duration: 4320,
-        default_thread_rate_limit_per_user: 0,
-        last_pin_timestamp: null,
-      }),
-    );
+    const channels = spec.channels.map((c, i): APIGuildTextChannel<ChannelType.GuildText> => ({
+      id: c.id,
+      type: ChannelType.GuildText,
+      guild_id: spec.id,
+      name: c.name,
+      position: i,
+      permission_overwrites: [],
+      nsfw: false,
+      topic: null,
+      last_message_id: null,
+      rate_limit_per_user: 0,
+      parent_id: null,
+      flags: 0 as ChannelFlags,
+      default_auto_archive_duration: 4320,
+      default_thread_rate_limit_per_user: 0,
+      last_pin_timestamp: null,
+    }));
     const members = new Map<string, FakeMemberSpec>();
     for (const m of spec.members ?? []) {
       members.set(m.id, m);
@@ -1221,7 +1238,11 @@ export class FakeDiscord {
           session_id: session.id,
           resume_gateway_url: this.gatewayUrl,
           shard: Array.isArray(d.shard) ? (d.shard as [number, number]) : [0, 1],
-          application: { id: this.applicationId, flags: ApplicationFlags.GatewayMessageContentLimited, flags_new: String(ApplicationFlags.GatewayMessageContentLimited) },
+          application: {
+            id: this.applicationId,
+            flags: ApplicationFlags.GatewayMessageContentLimited,
+            flags_new: String(ApplicationFlags.GatewayMessageContentLimited),
+          },
         };
         this.dispatchTo(session, GatewayDispatchEvents.Ready, ready);
         // discord.js handles each frame in an async function; a GUILD_CREATE processed before READY
@@ -1337,7 +1358,10 @@ export class FakeDiscord {
    * intents, 4011 sharding required). `null` lets them succeed again. RESUMEs are unaffected
    * (use resetToken for a 4004 on both).
    */
-  failIdentify(code: number | null = 4004, reason: string = code !== null && code in FATAL_CLOSE_CODES ? FATAL_CLOSE_CODES[code as FatalCloseCode] : "Identify refused by FakeDiscord"): void {
+  failIdentify(
+    code: number | null = 4004,
+    reason: string = code !== null && code in FATAL_CLOSE_CODES ? FATAL_CLOSE_CODES[code as FatalCloseCode] : "Identify refused by FakeDiscord",
+  ): void {
     this.identifyFailure = code === null ? null : { code, reason };
   }
 
@@ -1643,7 +1667,9 @@ export class FakeDiscord {
     }
     const carries = (components: unknown): boolean =>
       Array.isArray(components) &&
-      components.some((c) => isRecord(c) && (c.custom_id === input.customId || carries(c.components) || (isRecord(c.accessory) && c.accessory.custom_id === input.customId)));
+      components.some(
+        (c) => isRecord(c) && (c.custom_id === input.customId || carries(c.components) || (isRecord(c.accessory) && c.accessory.custom_id === input.customId)),
+      );
     const found = [...this.messages.values()].reverse().find((m) => !m.deleted && m.message.channel_id === channelId && carries(m.message.components));
     if (found) return found.message;
     // A synthetic message by the bot carrying the component.
@@ -1866,7 +1892,13 @@ export class FakeDiscord {
         else if (typeof value !== "string") {
           const m = /^files\[(\d+)\]$/.exec(key);
           const data = Buffer.from(await value.arrayBuffer());
-          files.push({ index: m ? Number(m[1]) : files.length, filename: value.name, size: value.size, contentType: value.type || "application/octet-stream", data });
+          files.push({
+            index: m ? Number(m[1]) : files.length,
+            filename: value.name,
+            size: value.size,
+            contentType: value.type || "application/octet-stream",
+            data,
+          });
         } else body[key] = value;
       }
       if (files.length) Object.defineProperty(body, "__files", { value: files, enumerable: false });
@@ -1887,7 +1919,13 @@ export class FakeDiscord {
     if (auth !== `Bot ${this.token}`) throw new HttpError(401, 0, "401: Unauthorized");
   }
 
-  private route(method: string, path: string, query: Record<string, string>, body: unknown, auth: string | undefined): { status?: number; body: unknown } | undefined {
+  private route(
+    method: string,
+    path: string,
+    query: Record<string, string>,
+    body: unknown,
+    auth: string | undefined,
+  ): { status?: number; body: unknown } | undefined {
     const b: Json = isRecord(body) ? body : {};
     const seg = path
       .split("/")
@@ -1983,7 +2021,8 @@ export class FakeDiscord {
       if ((stored.message.flags ?? 0) & MessageFlags.Ephemeral) throw unknownMessage();
       validateMessageBody(b, false);
       this.applyEdit(stored, b);
-      if (stored.interactionId) this.interactionsById.get(stored.interactionId)?.record({ kind: "edit", messageId: stored.message.id, data: b, at: Date.now() });
+      if (stored.interactionId)
+        this.interactionsById.get(stored.interactionId)?.record({ kind: "edit", messageId: stored.message.id, data: b, at: Date.now() });
       return ok(stored.message);
     }
     if (is("DELETE", "/channels/:id/messages/:mid")) {
@@ -2004,8 +2043,21 @@ export class FakeDiscord {
   }
 
   private restGuild(id: string): APIGuild {
-    const { joined_at: _j, large: _l, unavailable: _u, member_count: _m, voice_states: _v, members: _ms, channels: _c, threads: _t, presences: _p, stage_instances: _s, guild_scheduled_events: _g, soundboard_sounds: _sb, ...guild } =
-      this.guildCreate(this.guildState(id));
+    const {
+      joined_at: _j,
+      large: _l,
+      unavailable: _u,
+      member_count: _m,
+      voice_states: _v,
+      members: _ms,
+      channels: _c,
+      threads: _t,
+      presences: _p,
+      stage_instances: _s,
+      guild_scheduled_events: _g,
+      soundboard_sounds: _sb,
+      ...guild
+    } = this.guildCreate(this.guildState(id));
     return guild;
   }
 
@@ -2048,7 +2100,8 @@ export class FakeDiscord {
     const nonce = body.nonce;
     if (nonce !== undefined && nonce !== null) {
       if (typeof nonce === "string" && nonce.length > 25) throw formError(fieldError(["nonce"], "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length."));
-      if (typeof nonce !== "string" && !(typeof nonce === "number" && Number.isInteger(nonce))) throw formError(fieldError(["nonce"], "NONCE_TYPE_INVALID", "Nonce must be an integer or string."));
+      if (typeof nonce !== "string" && !(typeof nonce === "number" && Number.isInteger(nonce)))
+        throw formError(fieldError(["nonce"], "NONCE_TYPE_INVALID", "Nonce must be an integer or string."));
     }
     validateMessageBody(body, true);
     const nonceKey = nonce !== undefined && nonce !== null && body.enforce_nonce === true ? `${channelId} ${this.botUserId} ${String(nonce)}` : undefined;
@@ -2066,7 +2119,8 @@ export class FakeDiscord {
       const need = PermissionFlagsBits.SendMessages | (this.requestFiles.length > 0 ? PermissionFlagsBits.AttachFiles : 0n);
       this.requireChannel(channelId, need);
     }
-    const flags = typeof body.flags === "number" ? body.flags & (MessageFlags.SuppressEmbeds | MessageFlags.SuppressNotifications | MessageFlags.IsComponentsV2) : 0;
+    const flags =
+      typeof body.flags === "number" ? body.flags & (MessageFlags.SuppressEmbeds | MessageFlags.SuppressNotifications | MessageFlags.IsComponentsV2) : 0;
     const message = this.newMessage(channelId, place.guild?.spec.id, { ...body, flags }, {});
     if (body.nonce !== undefined && (typeof body.nonce === "string" || typeof body.nonce === "number")) message.nonce = body.nonce;
     this.storeMessage(message, place.guild?.spec.id, true);
@@ -2098,7 +2152,9 @@ export class FakeDiscord {
         user,
         authorizing_integration_owners: p.authorizing_integration_owners,
         ...(p.type === InteractionType.MessageComponent && interaction.componentMessageId ? { interacted_message_id: interaction.componentMessageId } : {}),
-        ...(p.type === InteractionType.ApplicationCommand && typeof data?.name === "string" ? { name: data.name, command_type: ApplicationCommandType.ChatInput } : {}),
+        ...(p.type === InteractionType.ApplicationCommand && typeof data?.name === "string"
+          ? { name: data.name, command_type: ApplicationCommandType.ChatInput }
+          : {}),
       } as NonNullable<APIMessage["interaction_metadata"]>,
     };
   }
@@ -2120,18 +2176,32 @@ export class FakeDiscord {
 
     switch (type) {
       case InteractionResponseType.ChannelMessageWithSource: {
-        if (p.type === InteractionType.ApplicationCommandAutocomplete) throw new HttpError(400, 40043, "Interaction callback type is not valid for this interaction");
+        if (p.type === InteractionType.ApplicationCommandAutocomplete)
+          throw new HttpError(400, 40043, "Interaction callback type is not valid for this interaction");
         validateMessageBody(data ?? {}, true);
-        const flags = (data && typeof data.flags === "number" ? data.flags : 0) & (MessageFlags.Ephemeral | MessageFlags.SuppressEmbeds | MessageFlags.SuppressNotifications | MessageFlags.IsComponentsV2);
-        message = this.newMessage(channelId, guildId, { ...(data ?? {}), flags }, { ...this.interactionMessageExtra(interaction), type: MessageType.ChatInputCommand });
+        const flags =
+          (data && typeof data.flags === "number" ? data.flags : 0) &
+          (MessageFlags.Ephemeral | MessageFlags.SuppressEmbeds | MessageFlags.SuppressNotifications | MessageFlags.IsComponentsV2);
+        message = this.newMessage(
+          channelId,
+          guildId,
+          { ...(data ?? {}), flags },
+          { ...this.interactionMessageExtra(interaction), type: MessageType.ChatInputCommand },
+        );
         this.storeMessage(message, guildId, false, interaction.id);
         interaction.originalMessageId = message.id;
         break;
       }
       case InteractionResponseType.DeferredChannelMessageWithSource: {
-        if (p.type === InteractionType.ApplicationCommandAutocomplete) throw new HttpError(400, 40043, "Interaction callback type is not valid for this interaction");
+        if (p.type === InteractionType.ApplicationCommandAutocomplete)
+          throw new HttpError(400, 40043, "Interaction callback type is not valid for this interaction");
         const flags = ((data && typeof data.flags === "number" ? data.flags : 0) & MessageFlags.Ephemeral) | MessageFlags.Loading;
-        message = this.newMessage(channelId, guildId, { content: "", flags }, { ...this.interactionMessageExtra(interaction), type: MessageType.ChatInputCommand });
+        message = this.newMessage(
+          channelId,
+          guildId,
+          { content: "", flags },
+          { ...this.interactionMessageExtra(interaction), type: MessageType.ChatInputCommand },
+        );
         this.storeMessage(message, guildId, false, interaction.id);
         interaction.originalMessageId = message.id;
         break;
@@ -2149,16 +2219,20 @@ export class FakeDiscord {
         break;
       }
       case InteractionResponseType.ApplicationCommandAutocompleteResult: {
-        if (p.type !== InteractionType.ApplicationCommandAutocomplete) throw new HttpError(400, 40043, "Interaction callback type is not valid for this interaction");
+        if (p.type !== InteractionType.ApplicationCommandAutocomplete)
+          throw new HttpError(400, 40043, "Interaction callback type is not valid for this interaction");
         const choices = data && Array.isArray(data.choices) ? (data.choices as unknown[]) : [];
         if (choices.length > 25) throw formError(fieldError(["data", "choices"], "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length."));
         // Lengths in UTF-16 code units (JavaScript's length), as Discord counts them.
         choices.forEach((c, i) => {
           const name = isRecord(c) && typeof c.name === "string" ? c.name : "";
-          if (name.length < 1 || name.length > 100) throw formError(fieldError(["data", "choices", String(i), "name"], "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length."));
+          if (name.length < 1 || name.length > 100)
+            throw formError(fieldError(["data", "choices", String(i), "name"], "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length."));
           const value = isRecord(c) ? c.value : undefined;
-          if (typeof value !== "string" && typeof value !== "number") throw formError(fieldError(["data", "choices", String(i), "value"], "BASE_TYPE_REQUIRED", "This field is required"));
-          if (typeof value === "string" && value.length > 100) throw formError(fieldError(["data", "choices", String(i), "value"], "BASE_TYPE_MAX_LENGTH", "Must be 100 or fewer in length."));
+          if (typeof value !== "string" && typeof value !== "number")
+            throw formError(fieldError(["data", "choices", String(i), "value"], "BASE_TYPE_REQUIRED", "This field is required"));
+          if (typeof value === "string" && value.length > 100)
+            throw formError(fieldError(["data", "choices", String(i), "value"], "BASE_TYPE_MAX_LENGTH", "Must be 100 or fewer in length."));
         });
         break;
       }
@@ -2167,15 +2241,26 @@ export class FakeDiscord {
           throw new HttpError(400, 40043, "Interaction callback type is not valid for this interaction");
         }
         const title = data && typeof data.title === "string" ? data.title : "";
-        if (title.length < 1 || title.length > 45) throw formError(fieldError(["data", "title"], "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 45 in length."));
+        if (title.length < 1 || title.length > 45)
+          throw formError(fieldError(["data", "title"], "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 45 in length."));
         const customId = data && typeof data.custom_id === "string" ? data.custom_id : "";
-        if (customId.length < 1 || customId.length > 100) throw formError(fieldError(["data", "custom_id"], "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length."));
+        if (customId.length < 1 || customId.length > 100)
+          throw formError(fieldError(["data", "custom_id"], "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length."));
         const rows = data && Array.isArray(data.components) ? (data.components as unknown[]) : [];
-        if (rows.length < 1 || rows.length > 5) throw formError(fieldError(["data", "components"], "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 5 in length."));
+        if (rows.length < 1 || rows.length > 5)
+          throw formError(fieldError(["data", "components"], "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 5 in length."));
         break;
       }
       default:
-        throw formError(fieldError(["type"], "BASE_TYPE_CHOICES", `Value must be one of ${Object.values(InteractionResponseType).filter((v) => typeof v === "number").join(", ")}.`));
+        throw formError(
+          fieldError(
+            ["type"],
+            "BASE_TYPE_CHOICES",
+            `Value must be one of ${Object.values(InteractionResponseType)
+              .filter((v) => typeof v === "number")
+              .join(", ")}.`,
+          ),
+        );
     }
     interaction.record({ kind: "callback", type, data, at: Date.now() });
     if (!withResponse) return undefined;
@@ -2239,7 +2324,9 @@ export class FakeDiscord {
     }
     const p = interaction.payload;
     const guildId = "guild_id" in p ? p.guild_id : undefined;
-    const flags = (typeof body.flags === "number" ? body.flags : 0) & (MessageFlags.Ephemeral | MessageFlags.SuppressEmbeds | MessageFlags.SuppressNotifications | MessageFlags.IsComponentsV2);
+    const flags =
+      (typeof body.flags === "number" ? body.flags : 0) &
+      (MessageFlags.Ephemeral | MessageFlags.SuppressEmbeds | MessageFlags.SuppressNotifications | MessageFlags.IsComponentsV2);
     const message = this.newMessage(p.channel_id!, guildId, { ...body, flags }, this.interactionMessageExtra(interaction));
     this.storeMessage(message, guildId, false, interaction.id);
     interaction.followupIds.push(message.id);
@@ -2283,7 +2370,9 @@ export class FakeDiscord {
         version: snowflake(),
         ...(scope === "global"
           ? {
-              integration_types: Array.isArray(c.integration_types) ? (c.integration_types as ApplicationIntegrationType[]) : [ApplicationIntegrationType.GuildInstall],
+              integration_types: Array.isArray(c.integration_types)
+                ? (c.integration_types as ApplicationIntegrationType[])
+                : [ApplicationIntegrationType.GuildInstall],
               contexts: Array.isArray(c.contexts) ? (c.contexts as InteractionContextType[]) : null,
             }
           : {}),

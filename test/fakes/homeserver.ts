@@ -302,7 +302,14 @@ function redactContent(type: string, content: Json): Json {
 
 function globMatch(pattern: string, value: string): boolean {
   if (!pattern.includes("*")) return pattern === value;
-  const re = new RegExp("^" + pattern.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*") + "$");
+  const re = new RegExp(
+    "^" +
+      pattern
+        .split("*")
+        .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+        .join(".*") +
+      "$",
+  );
   return re.test(value);
 }
 
@@ -614,12 +621,7 @@ export class FakeHomeserver {
    * Resolves with the first event of the room matching `predicate`: already stored ones count
    * (only those after `opts.after`, an event id, when given), then new ones as they arrive.
    */
-  waitForEvent(
-    roomId: string,
-    predicate: (e: FakeEvent) => boolean,
-    ms = 5000,
-    opts: { after?: string } = {},
-  ): Promise<FakeEvent> {
+  waitForEvent(roomId: string, predicate: (e: FakeEvent) => boolean, ms = 5000, opts: { after?: string } = {}): Promise<FakeEvent> {
     const room = this.room(roomId);
     let start = 0;
     if (opts.after !== undefined) {
@@ -935,11 +937,7 @@ export class FakeHomeserver {
     }
   }
 
-  private append(
-    room: RoomData,
-    e: { type: string; sender: string; content: Json; state_key?: string; redacts?: string },
-    txn?: Stored["txn"],
-  ): Stored {
+  private append(room: RoomData, e: { type: string; sender: string; content: Json; state_key?: string; redacts?: string }, txn?: Stored["txn"]): Stored {
     const ts = Math.max(Date.now(), this.lastTs);
     this.lastTs = ts;
     const ev: FakeEvent = {
@@ -1355,8 +1353,7 @@ export class FakeHomeserver {
     for (const [type, v] of u.accountData) {
       if ((since === null || v.pos > since) && eventPasses(filter.accountData, { type })) accountData.push({ type, content: clone(v.content) });
     }
-    const empty =
-      Object.keys(join).length === 0 && Object.keys(invite).length === 0 && Object.keys(leave).length === 0 && accountData.length === 0;
+    const empty = Object.keys(join).length === 0 && Object.keys(invite).length === 0 && Object.keys(leave).length === 0 && accountData.length === 0;
     return {
       empty,
       body: {
@@ -1490,7 +1487,9 @@ export class FakeHomeserver {
       }
       // Rate limiting (after authentication, as Synapse does).
       if (session) {
-        const rule = this.rateLimits.find((r) => r.remaining > 0 && (r.pathPrefix === undefined || path.startsWith(r.pathPrefix) || rawPath.startsWith(r.pathPrefix)));
+        const rule = this.rateLimits.find(
+          (r) => r.remaining > 0 && (r.pathPrefix === undefined || path.startsWith(r.pathPrefix) || rawPath.startsWith(r.pathPrefix)),
+        );
         if (rule) {
           rule.remaining--;
           if (rule.remaining === 0) this.rateLimits.splice(this.rateLimits.indexOf(rule), 1);
@@ -1544,12 +1543,7 @@ export class FakeHomeserver {
 
   private buildRoutes(): Route[] {
     const routes: Route[] = [];
-    const add = (
-      method: string,
-      spec: string,
-      handler: Route["handler"],
-      opts: { auth?: Route["auth"]; versions?: readonly string[] } = {},
-    ) => {
+    const add = (method: string, spec: string, handler: Route["handler"], opts: { auth?: Route["auth"]; versions?: readonly string[] } = {}) => {
       const [apiPart, p] = spec.split(":/") as [string, string];
       const api = apiPart as Api;
       routes.push({
@@ -1927,14 +1921,16 @@ export class FakeHomeserver {
       if (this.membershipOf(room, me(ctx)) === "join") fail(400, "M_UNKNOWN", "User is still in the room");
       return { json: {} };
     });
-    const targeted = (membership: "invite" | "leave" | "ban", unban = false) => (ctx: Ctx) => {
-      const b = ctx.json();
-      if (typeof b.user_id !== "string") fail(400, "M_MISSING_PARAM", "Missing user_id");
-      const room = this.room(ctx.params.roomId!);
-      if (unban && this.membershipOf(room, b.user_id) !== "ban") fail(403, "M_FORBIDDEN", `${b.user_id} is not banned`);
-      this.membershipChange(room, me(ctx), b.user_id, membership, { reason: b.reason });
-      return { json: {} };
-    };
+    const targeted =
+      (membership: "invite" | "leave" | "ban", unban = false) =>
+      (ctx: Ctx) => {
+        const b = ctx.json();
+        if (typeof b.user_id !== "string") fail(400, "M_MISSING_PARAM", "Missing user_id");
+        const room = this.room(ctx.params.roomId!);
+        if (unban && this.membershipOf(room, b.user_id) !== "ban") fail(403, "M_FORBIDDEN", `${b.user_id} is not banned`);
+        this.membershipChange(room, me(ctx), b.user_id, membership, { reason: b.reason });
+        return { json: {} };
+      };
     add("POST", "client:/rooms/:roomId/invite", targeted("invite"));
     add("POST", "client:/rooms/:roomId/kick", targeted("leave"));
     add("POST", "client:/rooms/:roomId/ban", targeted("ban"));

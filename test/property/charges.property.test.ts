@@ -34,9 +34,14 @@ function checkRounding(charged: number, factors: readonly number[], divisor: num
 describe("one rounding, at the end", () => {
   it("GIVEN any units, effort and weight THEN the charge is qty x effort x weight rounded once, never 0 for an effort", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 10_000 }), fc.integer({ min: 0, max: 1_000_000 }), fc.integer({ min: WEIGHT_ONE, max: 100 * WEIGHT_ONE }), (qty, effort, weight) => {
-        checkRounding(unitsCharge(qty, effort, weight), [qty, effort, weight], WEIGHT_ONE);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 10_000 }),
+        fc.integer({ min: 0, max: 1_000_000 }),
+        fc.integer({ min: WEIGHT_ONE, max: 100 * WEIGHT_ONE }),
+        (qty, effort, weight) => {
+          checkRounding(unitsCharge(qty, effort, weight), [qty, effort, weight], WEIGHT_ONE);
+        },
+      ),
       { numRuns: 2000 },
     );
   });
@@ -72,7 +77,10 @@ describe("many small charges add up to their exact total", () => {
           dayPercent: fc.constantFrom("0.5%", "1%", "2.5%", "10%"),
           loans: fc.array(fc.record({ who: fc.nat({ max: MEMBERS.length - 1 }), days: fc.integer({ min: 1, max: 20 }) }), { minLength: 1, maxLength: 10 }),
           seedEffort: fc.integer({ min: 1, max: 20 }),
-          bids: fc.array(fc.record({ qty: fc.integer({ min: 1, max: 100 }), weight: fc.constantFrom("1.05", "1.333", "1.5", "1.777", "2.25") }), { minLength: 2, maxLength: MEMBERS.length }),
+          bids: fc.array(fc.record({ qty: fc.integer({ min: 1, max: 100 }), weight: fc.constantFrom("1.05", "1.333", "1.5", "1.777", "2.25") }), {
+            minLength: 2,
+            maxLength: MEMBERS.length,
+          }),
         }),
         async (p) => {
           const t = await testPool({ start: "2026-11-02T09:00:00Z" });
@@ -105,7 +113,8 @@ describe("many small charges add up to their exact total", () => {
             t.clock.advance(25 * HOUR_MS);
             await t.ok("alice", "good show seed");
             const clearing = Math.round(Number(lowest.weight) * WEIGHT_ONE);
-            if (supply > 0 && Number(lowest.weight) < Number(ranked[0]!.weight)) for (const w of winners) exacts.push(exact([w.qty, p.seedEffort, clearing], WEIGHT_ONE));
+            if (supply > 0 && Number(lowest.weight) < Number(ranked[0]!.weight))
+              for (const w of winners) exacts.push(exact([w.qty, p.seedEffort, clearing], WEIGHT_ONE));
             // The ledger's charges: loans, allocations and the surpluses above the effort.
             const one = async (sql: string) => ((await sqlRows<{ n: number }>(t.store, sql)) as [{ n: number }])[0].n;
             const charged = await one("SELECT coalesce(sum(amount), 0) AS n FROM entries WHERE kind IN ('loan', 'allocation', 'surplus')");
@@ -117,7 +126,9 @@ describe("many small charges add up to their exact total", () => {
             const n = exacts.reduce((a, x) => a + (x.n * d) / x.d, 0n);
             const tiny = exacts.filter((x) => x.n > 0n && 2n * x.n < x.d).length;
             const diff = BigInt(charged) * d - n;
-            expect((diff < 0n ? -diff : diff) * 2n <= BigInt(count + tiny) * d, `charged ${charged}, exact ${Number(n) / Number(d)}, ${count} charges`).toBe(true);
+            expect((diff < 0n ? -diff : diff) * 2n <= BigInt(count + tiny) * d, `charged ${charged}, exact ${Number(n) / Number(d)}, ${count} charges`).toBe(
+              true,
+            );
           } finally {
             await t.close();
           }

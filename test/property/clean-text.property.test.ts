@@ -71,7 +71,9 @@ const quoted = (s: string) => `"${s.replace(/\\/g, "\\\\").replace(/["\u201c\u20
 // Every free-text argument of the table, by "<command> <argument>" (short counterexamples).
 const textArgs = new Map(
   table.flatMap((c) =>
-    Object.entries<AnyArg>(c.args).filter(([, a]) => a.spec.kind === "text").map(([name]) => [`${commandName(c)} ${name}`, { c, name }] as const),
+    Object.entries<AnyArg>(c.args)
+      .filter(([, a]) => a.spec.kind === "text")
+      .map(([name]) => [`${commandName(c)} ${name}`, { c, name }] as const),
   ),
 );
 const textArg = fc.constantFrom(...textArgs.keys()).map((k) => textArgs.get(k)!);
@@ -85,14 +87,24 @@ function expectClean(text: string, where: string) {
 function expectShortEchoes(message: string, input: string) {
   for (const m of message.matchAll(/"([^"]*)"/g)) {
     const inner = m[1]!.replace(/…$/, "");
-    if ([...inner].length > EXCERPT_MAX) throw new Error(`an echo longer than ${EXCERPT_MAX} characters in ${JSON.stringify(message)} (input ${JSON.stringify(input)})`);
+    if ([...inner].length > EXCERPT_MAX)
+      throw new Error(`an echo longer than ${EXCERPT_MAX} characters in ${JSON.stringify(message)} (input ${JSON.stringify(input)})`);
   }
 }
 
 describe("parsing hostile text", () => {
   it("the table has free-text arguments for names, titles, reasons, notes and goals", () => {
     const names = [...textArgs.keys()];
-    for (const n of ["pool create name", "project create name", "task post title", "goal announce text", "task done note", "task reject reason", "pool correct reason"]) expect(names).toContain(n);
+    for (const n of [
+      "pool create name",
+      "project create name",
+      "task post title",
+      "goal announce text",
+      "task done note",
+      "task reject reason",
+      "pool correct reason",
+    ])
+      expect(names).toContain(n);
   });
 
   it("GIVEN hostile text in any free-text argument THEN it is refused naming the argument, and the refusal is clean", () => {

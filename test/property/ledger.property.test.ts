@@ -108,7 +108,9 @@ const MUTATING = (text: string): boolean => {
 const noise = fc
   .oneof(
     fc.string({ unit: "binary", maxLength: 40 }),
-    fc.tuple(fc.constantFrom("project info ", "goal list ", "me history ", "help ", "pool audit ", "me balance ", "pool policy "), fc.string({ maxLength: 20 })).map(([a, b]) => a + b),
+    fc
+      .tuple(fc.constantFrom("project info ", "goal list ", "me history ", "help ", "pool audit ", "me balance ", "pool policy "), fc.string({ maxLength: 20 }))
+      .map(([a, b]) => a + b),
   )
   .filter((s) => !MUTATING(s));
 
@@ -140,7 +142,13 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ t: fc.constant("balance" as const), user, room }) },
   {
     weight: 3,
-    arbitrary: fc.record({ t: fc.constant("correct" as const), user, room, entry: pick, reason: fc.constantFrom("typo", "reported twice", "Ünïcode 🎉 reason") }),
+    arbitrary: fc.record({
+      t: fc.constant("correct" as const),
+      user,
+      room,
+      entry: pick,
+      reason: fc.constantFrom("typo", "reported twice", "Ünïcode 🎉 reason"),
+    }),
   },
   {
     weight: 8,
@@ -289,7 +297,9 @@ function compareWithDb(t: TestPool, m: Model) {
     expect({ account: a.id, balance: a.balance }).toEqual({ account: a.id, balance: m.balance(a.id) });
   }
   for (const id of m.balances.keys()) expect(accounts.some((a) => a.id === id)).toBe(true);
-  const entries = q.all<{ id: number; from_account: number; to_account: number; amount: number }>("SELECT id, from_account, to_account, amount FROM entries ORDER BY id");
+  const entries = q.all<{ id: number; from_account: number; to_account: number; amount: number }>(
+    "SELECT id, from_account, to_account, amount FROM entries ORDER BY id",
+  );
   expect(entries.map((e) => ({ id: e.id, from: e.from_account, to: e.to_account, amount: e.amount }))).toEqual(m.entries);
 
   const memberships = q.all<{ member_id: number; role: string }>("SELECT member_id, role FROM memberships WHERE pool_id = ?", POOL_ID);
@@ -307,7 +317,9 @@ function compareWithDb(t: TestPool, m: Model) {
   const expected = [...m.projects].flatMap(([s, cs]) => [...cs].map((id) => ({ slug: s, member_id: id })));
   expect(coordinators).toEqual(expected.sort((a, b) => a.slug.localeCompare(b.slug) || a.member_id - b.member_id));
 
-  const goals = q.all<{ id: number; slug: string; status: string }>("SELECT g.id, p.slug, g.status FROM goals g JOIN projects p ON p.id = g.project_id ORDER BY g.id");
+  const goals = q.all<{ id: number; slug: string; status: string }>(
+    "SELECT g.id, p.slug, g.status FROM goals g JOIN projects p ON p.id = g.project_id ORDER BY g.id",
+  );
   expect(goals).toEqual(m.goals.map((g) => ({ id: g.id, slug: g.slug, status: g.done ? "done" : "open" })));
 
   const rooms = q.all<{ external_id: string; slug: string | null }>(
@@ -337,7 +349,8 @@ async function runStep(t: TestPool, m: Model, step: Step, requestId: string): Pr
   const knewActor = m.userMember.has(step.user);
   const reply = await t.say(step.user, step.text, { room: step.room, requestId });
   const label = `${step.user} in ${step.room}: ${JSON.stringify(step.text)} -> ${reply.ok ? "ok" : `${reply.code} (${reply.message})`}`;
-  if (reply.ok === false && !(step.predicted !== "any" && !step.predicted.ok && step.predicted.code === "internal")) expect(reply.code, label).not.toBe("internal");
+  if (reply.ok === false && !(step.predicted !== "any" && !step.predicted.ok && step.predicted.code === "internal"))
+    expect(reply.code, label).not.toBe("internal");
   if (step.predicted !== "any") {
     expect(reply.ok ? OK : no(reply.code), label).toEqual(step.predicted);
   }
@@ -447,7 +460,9 @@ function stepOf(m: Model, t: TestPool, a: Exclude<Action, { t: "post" | "noise" 
           if (a.op === "add") m.admins.add(id);
           else m.admins.delete(id);
           expect(setOf(data.admins as string[])).toEqual(
-            setOf([...m.admins].filter((x) => !m.merged.has(x)).map((x) => sql(t).one<{ handle: string }>("SELECT handle FROM members WHERE id = ?", x).handle)),
+            setOf(
+              [...m.admins].filter((x) => !m.merged.has(x)).map((x) => sql(t).one<{ handle: string }>("SELECT handle FROM members WHERE id = ?", x).handle),
+            ),
           );
         },
       };
@@ -495,11 +510,7 @@ function stepOf(m: Model, t: TestPool, a: Exclude<Action, { t: "post" | "noise" 
       const codes = m.codesFor("invite");
       const code = codes[a.code % (codes.length + 1)] ?? UNKNOWN_CODE;
       const c = m.codes.get(code);
-      const predicted = bound
-        ? no("room_bound")
-        : !c || c.purpose !== "invite" || c.used || c.expiresAt <= m.now
-          ? no("code_invalid")
-          : OK;
+      const predicted = bound ? no("room_bound") : !c || c.purpose !== "invite" || c.used || c.expiresAt <= m.now ? no("code_invalid") : OK;
       return {
         ...base,
         text: `pool join ${code.toLowerCase()}`,
@@ -785,19 +796,23 @@ async function runScenario(actions: readonly Action[]): Promise<Model> {
 describe("ledger and commands under random sequences", () => {
   // Sized by its runs (60 sequences), not by time: in a full run about 30 s, beside two busy
   // cores about a minute. The timeout only guards against a hang.
-  it("GIVEN any sequence of commands and postings THEN the ledger balances, refusals and replays change nothing, and the model agrees", { timeout: 300_000 }, async () => {
-    await fc.assert(
-      fc.asyncProperty(scenario, async (actions) => {
-        await runScenario(actions);
-      }),
-      { numRuns: 60 },
-    );
-    // The generator must reach the interesting states, not just pile up refusals.
-    const seen = (key: string) => coverage.get(key) ?? 0;
-    for (const key of ["post:ok", "post:refused", "project-create:ok", "invite:ok", "link-use:ok", "link-use:moved-balance", "correct:ok", "garbage:usage"]) {
-      expect(seen(key), `${key} in ${JSON.stringify(Object.fromEntries(coverage))}`).toBeGreaterThan(0);
-    }
-  });
+  it(
+    "GIVEN any sequence of commands and postings THEN the ledger balances, refusals and replays change nothing, and the model agrees",
+    { timeout: 300_000 },
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(scenario, async (actions) => {
+          await runScenario(actions);
+        }),
+        { numRuns: 60 },
+      );
+      // The generator must reach the interesting states, not just pile up refusals.
+      const seen = (key: string) => coverage.get(key) ?? 0;
+      for (const key of ["post:ok", "post:refused", "project-create:ok", "invite:ok", "link-use:ok", "link-use:moved-balance", "correct:ok", "garbage:usage"]) {
+        expect(seen(key), `${key} in ${JSON.stringify(Object.fromEntries(coverage))}`).toBeGreaterThan(0);
+      }
+    },
+  );
 
   it("GIVEN a typical session THEN the model follows it step by step", async () => {
     // A fixed sequence through the same runner, so that a merge with a balance, a correction,
@@ -868,7 +883,17 @@ describe("found by the property", () => {
         const commons = facts.accounts.find((a) => a.account.kind === "commons")!.account.id;
         const bob = facts.accounts.find((a) => a.account.kind === "member" && a.account.ownerId === sql(t).identity("console", "bob"))!.account.id;
         for (const amount of [MAX_ENTRY_MILLI_HOURS, 1]) {
-          await postEntry(tx, { poolId: POOL_ID, fromAccount: commons, toAccount: bob, amount, kind: "test", memo: "big", requestId: "test:big", createdAt: 0, createdBy: null });
+          await postEntry(tx, {
+            poolId: POOL_ID,
+            fromAccount: commons,
+            toAccount: bob,
+            amount,
+            kind: "test",
+            memo: "big",
+            requestId: "test:big",
+            createdAt: 0,
+            createdBy: null,
+          });
         }
       });
       const code = (await t.ok("alice", "me link")).code as string;

@@ -44,7 +44,16 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ t: fc.constant("refuse" as const), who, pick }) },
   { weight: 3, arbitrary: fc.record({ t: fc.constant("verify" as const), who, pick }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant("reject" as const), who, pick }) },
-  { weight: 3, arbitrary: fc.record({ t: fc.constant("request" as const), who, good: fc.constantFrom("bread" as const, "cake" as const), qty: fc.integer({ min: 1, max: 3 }), weight: fc.integer({ min: 100, max: 250 }) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      t: fc.constant("request" as const),
+      who,
+      good: fc.constantFrom("bread" as const, "cake" as const),
+      qty: fc.integer({ min: 1, max: 3 }),
+      weight: fc.integer({ min: 100, max: 250 }),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ t: fc.constant("cancel" as const), who, pick }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant("produce" as const), qty: fc.integer({ min: 1, max: 3 }) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant("allocate" as const) }) },
@@ -106,12 +115,17 @@ async function apply(w: World, s: Step): Promise<void> {
       return;
     case "claim": {
       const open = w.rows<{ id: number }>("SELECT id FROM tasks WHERE cancelled_at IS NULL ORDER BY id");
-      const free = open.filter((task) => !claims.some((c) => c.task === task.id && c.member === me && ["active", "reported", "verified", "refused"].includes(c.status)));
+      const free = open.filter(
+        (task) => !claims.some((c) => c.task === task.id && c.member === me && ["active", "reported", "verified", "refused"].includes(c.status)),
+      );
       const done = (id: number) => {
         const slots = w.rows<{ slots: number }>("SELECT slots FROM tasks WHERE id = ?", id)[0]!.slots;
         return claims.filter((c) => c.task === id && c.status === "verified").length >= slots;
       };
-      const task = chosen(free.filter((x) => !done(x.id)), s.pick);
+      const task = chosen(
+        free.filter((x) => !done(x.id)),
+        s.pick,
+      );
       if (task) await run(w, user, `task claim ${task.id}`, true);
       return;
     }
@@ -163,7 +177,9 @@ async function apply(w: World, s: Step): Promise<void> {
       return;
     }
     case "correct": {
-      const entries = w.rows<{ id: number }>("SELECT id FROM entries WHERE kind IN ('work', 'allocation', 'merge') AND id NOT IN (SELECT reverses FROM entries WHERE reverses IS NOT NULL) AND reverses IS NULL ORDER BY id");
+      const entries = w.rows<{ id: number }>(
+        "SELECT id FROM entries WHERE kind IN ('work', 'allocation', 'merge') AND id NOT IN (SELECT reverses FROM entries WHERE reverses IS NOT NULL) AND reverses IS NULL ORDER BY id",
+      );
       const e = chosen(entries, s.pick);
       if (e) await run(w, "admin", `pool correct ${e.id} a test of corrections confirm`);
       return;
@@ -192,11 +208,13 @@ async function balance(w: World, user: string): Promise<number> {
 /** What the runs should reach at the moment of the link (bob = ?1, carol = ?2). */
 const COVERAGE: Record<string, string> = {
   bobSlot: "SELECT 1 FROM claims WHERE member_id = @bob AND status IN ('active', 'reported')",
-  bothSlotsOneTask: "SELECT 1 FROM claims a JOIN claims b ON a.task_id = b.task_id WHERE a.member_id = @bob AND b.member_id = @carol AND a.status IN ('active', 'reported', 'verified') AND b.status IN ('active', 'reported', 'verified')",
+  bothSlotsOneTask:
+    "SELECT 1 FROM claims a JOIN claims b ON a.task_id = b.task_id WHERE a.member_id = @bob AND b.member_id = @carol AND a.status IN ('active', 'reported', 'verified') AND b.status IN ('active', 'reported', 'verified')",
   bobWaits: "SELECT 1 FROM waitlist WHERE member_id = @bob AND left_at IS NULL",
   bobRequestWaits: "SELECT 1 FROM good_requests WHERE member_id = @bob AND status = 'pending'",
   bobLoan: "SELECT 1 FROM loans WHERE member_id = @bob AND returned_at IS NULL",
-  bothSubscribed: "SELECT 1 FROM subscriptions a JOIN subscriptions b ON a.good_id = b.good_id WHERE a.member_id = @bob AND b.member_id = @carol AND a.until IS NULL AND b.until IS NULL",
+  bothSubscribed:
+    "SELECT 1 FROM subscriptions a JOIN subscriptions b ON a.good_id = b.good_id WHERE a.member_id = @bob AND b.member_id = @carol AND a.until IS NULL AND b.until IS NULL",
 };
 
 describe("linking two members at any step", () => {
@@ -213,7 +231,8 @@ describe("linking two members at any step", () => {
             t,
             linked: false,
             id(user) {
-              let m = (db.prepare("SELECT i.member_id AS id FROM identities i WHERE i.platform = 'console' AND i.external_id = ?").get(user) as { id: number }).id;
+              let m = (db.prepare("SELECT i.member_id AS id FROM identities i WHERE i.platform = 'console' AND i.external_id = ?").get(user) as { id: number })
+                .id;
               for (;;) {
                 const into = (db.prepare("SELECT merged_into AS m FROM members WHERE id = ?").get(m) as { m: number | null }).m;
                 if (into === null) return m;

@@ -82,7 +82,11 @@ const handle = fc.stringMatching(/^[a-z0-9_-]{1,32}$/);
 const discordId = fc.stringMatching(/^[1-9]\d{0,19}$/);
 // What parsing `@localpart:server` gives, for lower-case ids (mixed case: see known bugs).
 const matrixId = fc
-  .tuple(fc.stringMatching(/^[a-z0-9._=\-/+]{1,20}$/), fc.stringMatching(/^[a-z0-9.-]{1,20}$/), fc.option(fc.integer({ min: 1, max: 65535 }), { nil: undefined }))
+  .tuple(
+    fc.stringMatching(/^[a-z0-9._=\-/+]{1,20}$/),
+    fc.stringMatching(/^[a-z0-9.-]{1,20}$/),
+    fc.option(fc.integer({ min: 1, max: 65535 }), { nil: undefined }),
+  )
   .map(([local, server, port]) => ({ platform: "matrix", userId: `@${local}:${server}${port === undefined ? "" : `:${port}`}`, displayName: local }));
 
 const memberValue = fc.oneof(
@@ -196,7 +200,9 @@ describe("formatCommand then parseCommand", () => {
           // "hours:2 h": right after an hours option, its own unit is part of it (the grammar's rule).
           const lastKey = /(\S+):\S*$/.exec(head)?.[1];
           const unitJoins =
-            lastKey !== undefined && c.args[lastKey]?.spec.kind === "hours" && (c.args[lastKey].schema.safeParse(`1 ${safe[0]}`).success || (safe.length === 1 && splitUnit(`1 ${safe[0]}`) !== null));
+            lastKey !== undefined &&
+            c.args[lastKey]?.spec.kind === "hours" &&
+            (c.args[lastKey].schema.safeParse(`1 ${safe[0]}`).success || (safe.length === 1 && splitUnit(`1 ${safe[0]}`) !== null));
           fc.pre(!unitJoins);
           const parsed = parseCommand(table, `${head} ${restText}`);
           if (!parsed.ok) throw new Error(`"${head} ${restText}" does not parse: ${parsed.error.problem}`);
@@ -266,7 +272,13 @@ describe("an option given twice", () => {
     fc.assert(
       fc.property(
         withValues.chain(([c, values]) =>
-          fc.tuple(fc.constant(c), fc.shuffledSubarray(Object.keys(values), { minLength: Object.keys(values).length }), fc.constantFrom(...Object.keys(values)), fc.nat(), fc.constant(values)),
+          fc.tuple(
+            fc.constant(c),
+            fc.shuffledSubarray(Object.keys(values), { minLength: Object.keys(values).length }),
+            fc.constantFrom(...Object.keys(values)),
+            fc.nat(),
+            fc.constant(values),
+          ),
         ),
         ([c, order, again, at, values]) => {
           const parts = order.map((k) => named(c, k, values[k]));
@@ -298,9 +310,7 @@ describe("parseCommand then formatCommand then parseCommand", () => {
     const typed = fc.constantFrom(...table).chain((c) =>
       fc
         .tuple(
-          ...argsOf(c).map(([name, a]) =>
-            (a.spec.optional ? fc.option(typedToken(a), { nil: undefined }) : typedToken(a)).map((t) => [name, a, t] as const),
-          ),
+          ...argsOf(c).map(([name, a]) => (a.spec.optional ? fc.option(typedToken(a), { nil: undefined }) : typedToken(a)).map((t) => [name, a, t] as const)),
         )
         .map((parts) => {
           const words = [...c.path];
@@ -337,7 +347,9 @@ describe("robustness", () => {
   const anyString = fc.oneof(
     fc.string({ unit: "binary", maxLength: 60 }),
     fc.string({ unit: "grapheme", maxLength: 60 }),
-    fc.array(fc.constantFrom(...TEXT_PIECES, "\n", "\t", "\u0000", "\u2028", "pool", "create", "me", "link", "goal"), { maxLength: 12 }).map((p) => p.join(" ")),
+    fc
+      .array(fc.constantFrom(...TEXT_PIECES, "\n", "\t", "\u0000", "\u2028", "pool", "create", "me", "link", "goal"), { maxLength: 12 })
+      .map((p) => p.join(" ")),
   );
   // Random tails after real command names, so that argument binding is reached too.
   const afterCommand = fc.tuple(fc.constantFrom(...table.map(commandName)), anyString, fc.constantFrom(" ", "")).map(([n, tail, sep]) => `${n}${sep}${tail}`);

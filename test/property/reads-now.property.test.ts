@@ -35,8 +35,21 @@ const good = fc.nat({ max: GOODS.length - 1 });
 const qty = fc.integer({ min: 1, max: 3 });
 const weight = fc.constantFrom(1, 1.2, 1.5, 2);
 const action: fc.Arbitrary<Action> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ t: fc.constant("advance" as const), ms: fc.oneof(fc.integer({ min: MINUTE_MS, max: HOUR_MS }), fc.integer({ min: HOUR_MS, max: DAY_MS }), fc.integer({ min: DAY_MS, max: 3 * DAY_MS })) }) },
-  { weight: 3, arbitrary: fc.record({ t: fc.constant("to-deadline" as const), of: fc.constantFrom("claim" as const, "round" as const), delta: fc.constantFrom(-1, 0, 0, 1) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      t: fc.constant("advance" as const),
+      ms: fc.oneof(fc.integer({ min: MINUTE_MS, max: HOUR_MS }), fc.integer({ min: HOUR_MS, max: DAY_MS }), fc.integer({ min: DAY_MS, max: 3 * DAY_MS })),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      t: fc.constant("to-deadline" as const),
+      of: fc.constantFrom("claim" as const, "round" as const),
+      delta: fc.constantFrom(-1, 0, 0, 1),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ t: fc.constant("post" as const), slots: fc.integer({ min: 1, max: 2 }) }) },
   { weight: 5, arbitrary: fc.record({ t: fc.constant("claim" as const), who, task }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant("report" as const), who, task }) },
@@ -131,7 +144,11 @@ async function step(t: TestPool, a: Action): Promise<void> {
     case "probe-task": {
       // The claim as `task show` shows it, then the report `task done` makes of it; mostly by
       // someone who claimed the task (whose claim may have run out).
-      const claimers = (t.store.db.$client.prepare("SELECT m.handle FROM claims c JOIN members m ON m.id = c.member_id WHERE c.task_id = ? ORDER BY c.id").all(id) as Array<{ handle: string }>).map((r) => r.handle);
+      const claimers = (
+        t.store.db.$client.prepare("SELECT m.handle FROM claims c JOIN members m ON m.id = c.member_id WHERE c.task_id = ? ORDER BY c.id").all(id) as Array<{
+          handle: string;
+        }>
+      ).map((r) => r.handle);
       const worker = a.who < 4 && claimers.length > 0 ? claimers[a.who % claimers.length]! : member;
       const shown = (await read(t, "alice", `task show ${id}`, "show")).task;
       const mine = (shown.claims as Array<{ member: string; status: string }>).filter((c) => c.member === worker);
@@ -145,7 +162,11 @@ async function step(t: TestPool, a: Action): Promise<void> {
     }
     case "probe-list": {
       // Whether `task list` lists the task as open, then what a claim by someone without a slot on it gets.
-      const all = (await read(t, "alice", "task list status:all", "list")).tasks as Array<{ id: number; status: string; claims: Array<{ member: string; status: string }> }>;
+      const all = (await read(t, "alice", "task list status:all", "list")).tasks as Array<{
+        id: number;
+        status: string;
+        claims: Array<{ member: string; status: string }>;
+      }>;
       const shown = all.find((x) => x.id === id)!;
       const open = ((await read(t, "alice", "task list", "list")).tasks as Array<{ id: number }>).some((x) => x.id === id);
       expect(open, `#${id} listed open iff its status is open (${shown.status})`).toBe(shown.status === "open");
@@ -161,7 +182,11 @@ async function step(t: TestPool, a: Action): Promise<void> {
     case "probe-good": {
       // The round as `good show` shows it, then what a request joins.
       const db = t.store.db.$client;
-      const waitingAlready = db.prepare("SELECT 1 FROM good_requests r JOIN goods g ON g.id = r.good_id JOIN identities i ON i.member_id = r.member_id WHERE g.name = ? AND i.external_id = ? AND r.status = 'pending'").get(goodName, member);
+      const waitingAlready = db
+        .prepare(
+          "SELECT 1 FROM good_requests r JOIN goods g ON g.id = r.good_id JOIN identities i ON i.member_id = r.member_id WHERE g.name = ? AND i.external_id = ? AND r.status = 'pending'",
+        )
+        .get(goodName, member);
       const shown = (await read(t, "alice", `good show ${goodName}`, "good")).good;
       if (waitingAlready) return; // a second request of the same member changes their bid instead
       const reply = await t.say(member, `good request ${goodName} qty:${a.qty} weight:${a.weight}`);

@@ -147,7 +147,16 @@ const MUTATING = (text: string): boolean => {
 
 type Due = { readonly t: "none" } | { readonly t: "at"; readonly ms: number } | { readonly t: "day"; readonly days: number };
 type Action =
-  | { readonly t: "post"; readonly who: number; readonly pick: number; readonly sense: boolean; readonly kind: number; readonly est: number; readonly slots: number; readonly due: Due }
+  | {
+      readonly t: "post";
+      readonly who: number;
+      readonly pick: number;
+      readonly sense: boolean;
+      readonly kind: number;
+      readonly est: number;
+      readonly slots: number;
+      readonly due: Due;
+    }
   | { readonly t: "claim" | "drop" | "cancel" | "show"; readonly who: number; readonly pick: number; readonly sense: boolean }
   | { readonly t: "due"; readonly who: number; readonly pick: number; readonly sense: boolean; readonly due: Due }
   | { readonly t: "refuse"; readonly who: number; readonly pick: number; readonly other: number; readonly sense: boolean }
@@ -201,7 +210,14 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   },
   {
     weight: 7,
-    arbitrary: fc.record({ t: fc.constant("verify" as const), who, pick, other: who, sense, hours: fc.oneof({ weight: 2, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.nat({ max: VERIFY_HOURS.length - 1 }) }) }),
+    arbitrary: fc.record({
+      t: fc.constant("verify" as const),
+      who,
+      pick,
+      other: who,
+      sense,
+      hours: fc.oneof({ weight: 2, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.nat({ max: VERIFY_HOURS.length - 1 }) }),
+    }),
   },
   { weight: 3, arbitrary: fc.record({ t: fc.constant("reject" as const), who, pick, other: who, sense }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant("cancel" as const), who, pick, sense }) },
@@ -222,11 +238,18 @@ const prelude = fc.tuple(
       t: fc.constant("policy" as const),
       who,
       sense: fc.constant(true),
-      change: fc.constantFrom(...["waitlistPenalty 50%", "waitlistPenalty 100%", "weightFloor 0.9", "weightGrowthPerDay 50%", "weightCap 1.5"].map((x) => POLICY_CHANGES.findIndex(([k, v]) => `${k} ${v}` === x))),
+      change: fc.constantFrom(
+        ...["waitlistPenalty 50%", "waitlistPenalty 100%", "weightFloor 0.9", "weightGrowthPerDay 50%", "weightCap 1.5"].map((x) =>
+          POLICY_CHANGES.findIndex(([k, v]) => `${k} ${v}` === x),
+        ),
+      ),
     }),
     { minLength: 1, maxLength: 2 },
   ),
-  fc.array(postAction.map((a) => ({ ...a, sense: true })), { minLength: 1, maxLength: 4 }),
+  fc.array(
+    postAction.map((a) => ({ ...a, sense: true })),
+    { minLength: 1, maxLength: 4 },
+  ),
 );
 const scenario = fc.tuple(prelude, fc.array(action, { minLength: 15, maxLength: 40 })).map(([[p, q], b]): Action[] => [...p, ...q, ...b]);
 
@@ -239,7 +262,12 @@ const policyNamed = (...xs: string[]) => xs.map((x) => POLICY_CHANGES.findIndex(
 const focusedScenario = fc
   .tuple(
     fc.record({ t: fc.constant("policy" as const), who, sense: fc.constant(true), change: fc.constantFrom(...policyNamed("claimDays 1", "claimDays 3")) }),
-    fc.record({ t: fc.constant("policy" as const), who, sense: fc.constant(true), change: fc.constantFrom(...policyNamed("waitlistPenalty 20%", "waitlistPenalty 100%")) }),
+    fc.record({
+      t: fc.constant("policy" as const),
+      who,
+      sense: fc.constant(true),
+      change: fc.constantFrom(...policyNamed("waitlistPenalty 20%", "waitlistPenalty 100%")),
+    }),
     fc.array(
       postAction.map((a): Action => ({ ...a, sense: true, slots: a.slots === 1 ? 1 : 2, due: { t: "none" } })),
       { minLength: 1, maxLength: 2 },
@@ -248,15 +276,29 @@ const focusedScenario = fc
       fc.oneof(
         { weight: 12, arbitrary: fc.record({ t: fc.constant("claim" as const), who, pick, sense: fc.constant(true) }) },
         { weight: 3, arbitrary: fc.record({ t: fc.constant("drop" as const), who, pick, sense: fc.constant(true) }) },
-        { weight: 3, arbitrary: fc.record({ t: fc.constant("done" as const), who, pick, sense: fc.constant(true), hours: fc.constant(null), note: fc.constant(false) }) },
+        {
+          weight: 3,
+          arbitrary: fc.record({ t: fc.constant("done" as const), who, pick, sense: fc.constant(true), hours: fc.constant(null), note: fc.constant(false) }),
+        },
         { weight: 1, arbitrary: fc.record({ t: fc.constant("verify" as const), who, pick, other: who, sense: fc.constant(true), hours: fc.constant(null) }) },
         { weight: 1, arbitrary: fc.record({ t: fc.constant("refuse" as const), who, pick, other: who, sense: fc.constant(true) }) },
         { weight: 1, arbitrary: fc.record({ t: fc.constant("due" as const), who, pick, sense: fc.constant(true), due: due.filter((d) => d.t !== "none") }) },
         { weight: 1, arbitrary: fc.record({ t: fc.constant("to-due" as const), delta: fc.constantFrom(-1, 0, 1) }) },
         { weight: 4, arbitrary: fc.record({ t: fc.constant("advance" as const), ms: fc.integer({ min: HOUR_MS, max: 2 * DAY_MS }) }) },
-        { weight: 4, arbitrary: fc.record({ t: fc.constant("to-expiry" as const), delta: fc.constantFrom(-1, 0, 0, 1), release: fc.constantFrom(false, false, true) }) },
+        {
+          weight: 4,
+          arbitrary: fc.record({ t: fc.constant("to-expiry" as const), delta: fc.constantFrom(-1, 0, 0, 1), release: fc.constantFrom(false, false, true) }),
+        },
         { weight: 1, arbitrary: fc.constant<Action>({ t: "release" }) },
-        { weight: 2, arbitrary: fc.record({ t: fc.constant("policy" as const), who, sense: fc.constant(true), change: fc.constantFrom(...policyNamed("waitlistPenalty 5%", "waitlistPenalty 50%", "weightFloor 0.9", "weightFloor 1.2", "weightFloor 0.25")) }) },
+        {
+          weight: 2,
+          arbitrary: fc.record({
+            t: fc.constant("policy" as const),
+            who,
+            sense: fc.constant(true),
+            change: fc.constantFrom(...policyNamed("waitlistPenalty 5%", "waitlistPenalty 50%", "weightFloor 0.9", "weightFloor 1.2", "weightFloor 0.25")),
+          }),
+        },
         { weight: 1, arbitrary: fc.record({ t: fc.constant("show" as const), who, pick, sense }) },
       ),
       { minLength: 25, maxLength: 50 },
@@ -495,9 +537,11 @@ function checkTask(m: Model, t: TaskM, json: any) {
   };
   expect(json, `task #${t.id} at +${(m.now - t.postedAt) / HOUR_MS} h`).toMatchObject(expected);
   // A cancelled task has an open slot from then on (its claims ended): the clock would have run on.
-  if (t.cancelledAt !== null && taskWeight(t.postedWeight, open + (m.now - t.cancelledAt), rules) > taskWeight(t.postedWeight, open, rules)) count("cancelled-weight-stopped");
+  if (t.cancelledAt !== null && taskWeight(t.postedWeight, open + (m.now - t.cancelledAt), rules) > taskWeight(t.postedWeight, open, rules))
+    count("cancelled-weight-stopped");
   // Likewise a task past its due date: without the due date it would have risen meanwhile.
-  if (m.overdue(t) && state === "open" && taskWeight(t.postedWeight, open + (m.now - t.dueAt!), rules) > taskWeight(t.postedWeight, open, rules)) count("overdue-weight-stopped");
+  if (m.overdue(t) && state === "open" && taskWeight(t.postedWeight, open + (m.now - t.dueAt!), rules) > taskWeight(t.postedWeight, open, rules))
+    count("overdue-weight-stopped");
 }
 
 function checkKinds(m: Model, json: any) {
@@ -547,7 +591,11 @@ async function checkAll(t: TestPool, m: Model): Promise<Map<string, number>> {
 function checkOpenHistory(t: TestPool) {
   const db = t.store.db.$client;
   const now = t.clock.now().getTime();
-  const tasks = db.prepare("SELECT id, posted_at AS postedAt, slots, cancelled_at AS cancelledAt, open_ms AS openMs, open_since AS openSince, due_at AS dueAt FROM tasks WHERE cancelled_at IS NULL").all() as Array<{
+  const tasks = db
+    .prepare(
+      "SELECT id, posted_at AS postedAt, slots, cancelled_at AS cancelledAt, open_ms AS openMs, open_since AS openSince, due_at AS dueAt FROM tasks WHERE cancelled_at IS NULL",
+    )
+    .all() as Array<{
     id: number;
     postedAt: number;
     slots: number;
@@ -557,8 +605,14 @@ function checkOpenHistory(t: TestPool) {
     dueAt: number | null;
   }>;
   for (const task of tasks) {
-    const claims = db.prepare("SELECT claimed_at AS claimedAt, ended_at AS endedAt FROM claims WHERE task_id = ?").all(task.id) as Array<{ claimedAt: number; endedAt: number | null }>;
-    const moves = db.prepare("SELECT before, at FROM task_due_changes WHERE task_id = ? ORDER BY id").all(task.id) as Array<{ before: number | null; at: number }>;
+    const claims = db.prepare("SELECT claimed_at AS claimedAt, ended_at AS endedAt FROM claims WHERE task_id = ?").all(task.id) as Array<{
+      claimedAt: number;
+      endedAt: number | null;
+    }>;
+    const moves = db.prepare("SELECT before, at FROM task_due_changes WHERE task_id = ? ORDER BY id").all(task.id) as Array<{
+      before: number | null;
+      at: number;
+    }>;
     expect(openMsBy(task, claims, now, moves), `open time of task ${task.id} from its claims and due dates`).toBe(openMsAt(task, now));
   }
 }
@@ -566,7 +620,9 @@ function checkOpenHistory(t: TestPool) {
 /** The notes to members, in the order they were written, are the ones the model expects. */
 function checkNotes(t: TestPool, m: Model) {
   const handles = new Map([...m.memberIds].map(([u, id]) => [id, u]));
-  const rows = t.store.db.$client.prepare("SELECT member_id AS member, kind, body, created_at AS at FROM member_notes WHERE pool_id = ? ORDER BY id").all(POOL_ID) as Array<{
+  const rows = t.store.db.$client
+    .prepare("SELECT member_id AS member, kind, body, created_at AS at FROM member_notes WHERE pool_id = ? ORDER BY id")
+    .all(POOL_ID) as Array<{
     member: number;
     kind: string;
     body: string;
@@ -717,7 +773,13 @@ function stepOf(m: Model, a: Exclude<Action, { t: "advance" | "to-expiry" | "to-
       const dueAt = typed.at;
       const dueText = dueAt === null ? "" : ` due:${typed.text}`;
       const title = `Job ${m.tasks.length + 1} ${a.pick}`;
-      const predicted = !COORDINATORS[project] ? no("not_found") : !m.isCoordinator(user, project) ? no("forbidden") : dueAt !== null && dueAt <= m.now ? no("due_past") : OK;
+      const predicted = !COORDINATORS[project]
+        ? no("not_found")
+        : !m.isCoordinator(user, project)
+          ? no("forbidden")
+          : dueAt !== null && dueAt <= m.now
+            ? no("due_past")
+            : OK;
       // Every command catches up first, also one on no task of those.
       const cu = catchUp(m);
       return {
@@ -823,7 +885,15 @@ function stepOf(m: Model, a: Exclude<Action, { t: "advance" | "to-expiry" | "to-
       return {
         user,
         text: `task refuse ${id} @${target}`,
-        predicted: !task ? no("not_found") : !m.isCoordinator(user, task.project) ? no("forbidden") : target === "nobody" ? no("not_found") : !claim ? no("no_claim") : OK,
+        predicted: !task
+          ? no("not_found")
+          : !m.isCoordinator(user, task.project)
+            ? no("forbidden")
+            : target === "nobody"
+              ? no("not_found")
+              : !claim
+                ? no("no_claim")
+                : OK,
         undo: cu.undo,
         apply: (data) => {
           caughtUp(m, cu.released, "refuse");
@@ -945,7 +1015,13 @@ function stepOf(m: Model, a: Exclude<Action, { t: "advance" | "to-expiry" | "to-
           if (amount > 0) m.entries++;
           else count("verify-zero-credit");
           count(explicit === undefined ? "verify-reported-hours" : "verify-explicit-hours");
-          expect(data).toMatchObject({ member: target, hours: hours / 1000, weight: weightJson(claim!.weight), credited: amount / 1000, entry: amount > 0 ? m.entries : 0 });
+          expect(data).toMatchObject({
+            member: target,
+            hours: hours / 1000,
+            weight: weightJson(claim!.weight),
+            credited: amount / 1000,
+            entry: amount > 0 ? m.entries : 0,
+          });
           checkTask(m, task!, data.task);
         },
       };
@@ -967,7 +1043,13 @@ function stepOf(m: Model, a: Exclude<Action, { t: "advance" | "to-expiry" | "to-
       return {
         user,
         text: `task cancel ${id}`,
-        predicted: !task ? no("not_found") : !m.isCoordinator(user, task.project) ? no("forbidden") : state === "done" || state === "cancelled" ? no("task_closed") : OK,
+        predicted: !task
+          ? no("not_found")
+          : !m.isCoordinator(user, task.project)
+            ? no("forbidden")
+            : state === "done" || state === "cancelled"
+              ? no("task_closed")
+              : OK,
         undo: cu.undo,
         apply: (data) => {
           caughtUp(m, cu.released, "cancel");
@@ -988,7 +1070,13 @@ function stepOf(m: Model, a: Exclude<Action, { t: "advance" | "to-expiry" | "to-
       if (a.sense) {
         // Mostly a task past its due date, else any live one; its coordinator, or the admin.
         const live = m.tasks.filter((x) => m.state(x) === "open" || m.state(x) === "claimed");
-        const task = (a.pick % 3 !== 0 ? nth(live.filter((x) => m.overdue(x)), a.pick) : undefined) ?? nth(live, a.pick);
+        const task =
+          (a.pick % 3 !== 0
+            ? nth(
+                live.filter((x) => m.overdue(x)),
+                a.pick,
+              )
+            : undefined) ?? nth(live, a.pick);
         if (task) [id, user] = [task.id, a.who % 4 === 0 ? "admin" : nth(COORDINATORS[task.project]!, a.who)!];
       } else if (a.pick % 3 !== 0) {
         // A task that is done or cancelled, by its coordinator.
@@ -1196,7 +1284,9 @@ async function setup(t: TestPool): Promise<Map<User, number>> {
   await t.ok("cora", "project coordinator add bakery @cody", { requestId: "setup:4" });
   for (const u of ["bob", "carol", "dave", "erin"]) await t.ok(u, "me balance", { requestId: `setup:${u}` });
   const db = t.store.db.$client;
-  return new Map(USERS.map((u) => [u, (db.prepare("SELECT member_id AS m FROM identities WHERE platform = 'console' AND external_id = ?").get(u) as { m: number }).m]));
+  return new Map(
+    USERS.map((u) => [u, (db.prepare("SELECT member_id AS m FROM identities WHERE platform = 'console' AND external_id = ?").get(u) as { m: number }).m]),
+  );
 }
 
 async function runScenario(actions: readonly Action[]): Promise<void> {
@@ -1224,7 +1314,9 @@ async function runScenario(actions: readonly Action[]): Promise<void> {
         }
         case "to-due": {
           // To a live task's due date (or just before or after it), to catch the boundary.
-          const next = m.tasks.filter((x) => (m.state(x) === "open" || m.state(x) === "claimed") && x.dueAt !== null && x.dueAt + a.delta > m.now).sort((x, y) => x.dueAt! - y.dueAt!)[0];
+          const next = m.tasks
+            .filter((x) => (m.state(x) === "open" || m.state(x) === "claimed") && x.dueAt !== null && x.dueAt + a.delta > m.now)
+            .sort((x, y) => x.dueAt! - y.dueAt!)[0];
           if (!next) break;
           const ms = next.dueAt! + a.delta - m.now;
           t.clock.advance(ms);
@@ -1420,25 +1512,42 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 const timed: fc.Arbitrary<Timed> = fc
   .tuple(
     // Now and then past a claim's whole time (claimDays 7, or 2), for the scheduler or a command to release.
-    fc.oneof(fc.constant(0), fc.integer({ min: MINUTE_MS, max: DAY_MS }), fc.integer({ min: DAY_MS, max: 4 * DAY_MS }), fc.integer({ min: 5 * DAY_MS, max: 9 * DAY_MS })),
+    fc.oneof(
+      fc.constant(0),
+      fc.integer({ min: MINUTE_MS, max: DAY_MS }),
+      fc.integer({ min: DAY_MS, max: 4 * DAY_MS }),
+      fc.integer({ min: 5 * DAY_MS, max: 9 * DAY_MS }),
+    ),
     fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 6 }),
     op,
     fc.nat({ max: 40 }),
     fc.nat({ max: 40 }),
   )
   .map(([d, fractions, o, p, w]) => ({ d, cuts: fractions.map((f) => Math.floor(f * d)).sort((a, b) => a - b), op: o, pick: p, who: w }));
-const schedule = fc.tuple(timed.map((x): Timed => ({ ...x, d: 0, cuts: [], op: "post" })), fc.array(timed, { minLength: 5, maxLength: 25 })).map(([first, rest]) => [first, ...rest]);
+const schedule = fc
+  .tuple(
+    timed.map((x): Timed => ({ ...x, d: 0, cuts: [], op: "post" })),
+    fc.array(timed, { minLength: 5, maxLength: 25 }),
+  )
+  .map(([first, rest]) => [first, ...rest]);
 
 type ListedTask = { id: number; status: string; claims: Array<{ member: string; status: string }> };
 
 /** The command a timed step stands for, picked from what the (jumping) pool shows now. */
 function timedText(s: Timed, tasks: readonly ListedTask[]): { user: User; text: string } {
   const claims = tasks.flatMap((t) => t.claims.map((c) => ({ task: t.id, ...c })));
-  const claimOf = (statuses: string[]) => nth(claims.filter((c) => statuses.includes(c.status)), s.pick);
+  const claimOf = (statuses: string[]) =>
+    nth(
+      claims.filter((c) => statuses.includes(c.status)),
+      s.pick,
+    );
   const fallback = { user: WORKERS[s.who % 4]!, text: `task claim ${1 + (s.pick % (tasks.length + 1))}` };
   switch (s.op) {
     case "post":
-      return { user: "cora", text: `task post bakery Chore hours:2 kind:${KINDS[s.pick % 2]} slots:${1 + (s.who % 2)}${s.pick % 3 === 0 ? ` due:2026-12-${String(1 + (s.who % 9)).padStart(2, "0")}` : ""}` };
+      return {
+        user: "cora",
+        text: `task post bakery Chore hours:2 kind:${KINDS[s.pick % 2]} slots:${1 + (s.who % 2)}${s.pick % 3 === 0 ? ` due:2026-12-${String(1 + (s.who % 9)).padStart(2, "0")}` : ""}`,
+      };
     case "claim": {
       const live = tasks.filter((t) => t.status === "open" || t.status === "claimed");
       const t = nth(live, s.pick);
@@ -1527,7 +1636,7 @@ describe("weights are the same in one step or tick by tick", () => {
             const answer = (r: Reply) => (r.ok ? { ok: true, data: r.data } : { ok: false, code: r.code });
             expect(answer(rb), `${c.user}: ${c.text}`).toStrictEqual(answer(ra));
             expect(answer(rl), `${c.user}: ${c.text} without a scheduler`).toStrictEqual(answer(ra));
-            stepCount(`${c.text.split(" ").slice(0, 2).join(" ")}:${ra.ok ? (ra.data as { outcome?: string }).outcome ?? "ok" : ra.code}`);
+            stepCount(`${c.text.split(" ").slice(0, 2).join(" ")}:${ra.ok ? ((ra.data as { outcome?: string }).outcome ?? "ok") : ra.code}`);
             expect(await read(b, "bob", "task list status:all")).toStrictEqual(await read(a, "bob", "task list status:all"));
             expect(await read(b, "bob", "kind list")).toStrictEqual(await read(a, "bob", "kind list"));
           }
@@ -1549,7 +1658,17 @@ describe("weights are the same in one step or tick by tick", () => {
       { numRuns: 30 },
     );
     const summary = JSON.stringify(Object.fromEntries([...stepCoverage].sort()));
-    for (const key of ["task claim:claimed", "task claim:waitlisted", "task drop:ok", "task refuse:ok", "task verify:ok", "pool policy:ok", "released", "released-by-catch-up", "risen"]) {
+    for (const key of [
+      "task claim:claimed",
+      "task claim:waitlisted",
+      "task drop:ok",
+      "task refuse:ok",
+      "task verify:ok",
+      "pool policy:ok",
+      "released",
+      "released-by-catch-up",
+      "risen",
+    ]) {
       expect(stepCoverage.get(key) ?? 0, `${key} in ${summary}`).toBeGreaterThan(0);
     }
     expect(stepCoverage.get("ticks") ?? 0).toBeGreaterThan(200);
@@ -1739,7 +1858,9 @@ describe("found by the properties", () => {
 function notesOf(t: TestPool, user: User): Array<{ kind: string; task: number }> {
   const db = t.store.db.$client;
   const rows = db
-    .prepare("SELECT n.kind, n.body FROM member_notes n JOIN identities i ON i.member_id = n.member_id WHERE i.platform = 'console' AND i.external_id = ? ORDER BY n.id")
+    .prepare(
+      "SELECT n.kind, n.body FROM member_notes n JOIN identities i ON i.member_id = n.member_id WHERE i.platform = 'console' AND i.external_id = ? ORDER BY n.id",
+    )
     .all(user) as Array<{ kind: string; body: string }>;
   return rows.map((r) => ({ kind: r.kind, task: (JSON.parse(r.body) as { task: number }).task }));
 }

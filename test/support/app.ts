@@ -52,7 +52,9 @@ export interface TestPool {
  * `flood`: flood control on (off by default: tests run members through dozens of commands at a
  * clock that stands still, which no person could do).
  */
-export async function testPool(o: { start?: string; seed?: number; dbFile?: string; flood?: boolean; boards?: "after each command" | "left marked" } = {}): Promise<TestPool> {
+export async function testPool(
+  o: { start?: string; seed?: number; dbFile?: string; flood?: boolean; boards?: "after each command" | "left marked" } = {},
+): Promise<TestPool> {
   const clock = fixedClock(o.start ?? "2026-11-27T09:00:00Z");
   const { logger, lines: errors } = memoryLogger();
   // On PostgreSQL, a database of its own (the same one again for the same dbFile, as a file

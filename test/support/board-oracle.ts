@@ -37,8 +37,12 @@ export async function boardFromScratch(store: Store, poolId: number, projectId: 
 }
 
 /** What the bot keeps as each room's board now (rooms by external id), from its boards table. */
-export function storedBoards(store: { db: { $client: { prepare(sql: string): { all(): unknown[] } } } }): Map<string, { projectId: number | null; board: TaskBoard }> {
-  const rows = store.db.$client.prepare("SELECT r.external_id AS room, r.project_id AS projectId, b.body FROM boards b JOIN rooms r ON r.id = b.room_id ORDER BY r.id").all() as Array<{
+export function storedBoards(store: {
+  db: { $client: { prepare(sql: string): { all(): unknown[] } } };
+}): Map<string, { projectId: number | null; board: TaskBoard }> {
+  const rows = store.db.$client
+    .prepare("SELECT r.external_id AS room, r.project_id AS projectId, b.body FROM boards b JOIN rooms r ON r.id = b.room_id ORDER BY r.id")
+    .all() as Array<{
     room: string;
     projectId: number | null;
     body: string;

@@ -55,7 +55,9 @@ async function rowsOf(store: Store, without: readonly string[]): Promise<Array<[
       .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> '__drizzle_migrations' ORDER BY name")
       .all() as Array<{ name: string }>;
     queries = tables.map((t) => {
-      const pk = (db.prepare(`SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk`).all(t.name) as Array<{ name: string }>).map((c) => `"${c.name}"`);
+      const pk = (db.prepare(`SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk`).all(t.name) as Array<{ name: string }>).map(
+        (c) => `"${c.name}"`,
+      );
       return [t.name, `SELECT * FROM "${t.name}" ORDER BY ${pk.length ? pk.join(", ") : "rowid"}`] as const;
     });
     sqliteQueries.set(db, queries);
@@ -78,7 +80,7 @@ export async function dumpTables(store: Store): Promise<string> {
 /** Rows counted by `sql` (SELECT count(*) AS n ...), on either store. */
 async function count(store: Store, sql: string): Promise<number> {
   if (isPg(store)) return Number((await store.pool.query<{ n: number }>(sql)).rows[0]!.n);
-  return (((store as SqliteStore).db.$client.prepare(sql).get() as { n: number }).n);
+  return ((store as SqliteStore).db.$client.prepare(sql).get() as { n: number }).n;
 }
 
 /** Waits until the bot is quiet: no board marked for a rebuild, no message or note left to send. */
@@ -105,7 +107,12 @@ export async function quietDump(store: Store): Promise<string> {
 export async function sqlRows<R = Row>(store: Store, sql: string, params: readonly unknown[] = []): Promise<R[]> {
   if (isPg(store)) {
     let i = 0;
-    return (await store.pool.query(sql.replace(/\?/g, () => `$${++i}`), params as unknown[])).rows as R[];
+    return (
+      await store.pool.query(
+        sql.replace(/\?/g, () => `$${++i}`),
+        params as unknown[],
+      )
+    ).rows as R[];
   }
   const statement = (store as SqliteStore).db.$client.prepare(sql);
   if (!statement.reader) {

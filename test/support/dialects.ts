@@ -12,7 +12,13 @@ const NAMES = table.map(commandName);
 /** Code spans of Markdown (`x`, ``x``) or HTML (<code>x</code>). */
 export function codeSpans(text: string): string[] {
   const md = [...text.matchAll(/(`+)([\s\S]*?)\1/g)].map((m) => m[2]!.trim());
-  const html = [...text.matchAll(/<code>([\s\S]*?)<\/code>/g)].map((m) => m[1]!.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&amp;/g, "&"));
+  const html = [...text.matchAll(/<code>([\s\S]*?)<\/code>/g)].map((m) =>
+    m[1]!
+      .replace(/&lt;/g, "<")
+      .replace(/&gt;/g, ">")
+      .replace(/&quot;/g, '"')
+      .replace(/&amp;/g, "&"),
+  );
   return [...md, ...html];
 }
 
@@ -82,6 +88,14 @@ export function dialectProblems(platform: Platform, text: string): string[] {
 }
 
 /** The text a Discord message shows: its content and its embeds' title, description, fields and footer. */
-export function discordMessageText(m: { content: string; embeds: ReadonlyArray<{ title?: string; description?: string; fields?: ReadonlyArray<{ name: string; value: string }>; footer?: { text: string } }> }): string {
-  return [m.content, ...m.embeds.flatMap((e) => [e.title ?? "", e.description ?? "", ...(e.fields ?? []).flatMap((f) => [f.name, f.value]), e.footer?.text ?? ""])].filter((s) => s.length > 0).join("\n");
+export function discordMessageText(m: {
+  content: string;
+  embeds: ReadonlyArray<{ title?: string; description?: string; fields?: ReadonlyArray<{ name: string; value: string }>; footer?: { text: string } }>;
+}): string {
+  return [
+    m.content,
+    ...m.embeds.flatMap((e) => [e.title ?? "", e.description ?? "", ...(e.fields ?? []).flatMap((f) => [f.name, f.value]), e.footer?.text ?? ""]),
+  ]
+    .filter((s) => s.length > 0)
+    .join("\n");
 }

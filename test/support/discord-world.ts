@@ -25,7 +25,13 @@ export async function startDiscordWorld(o: { readonly seed: number; readonly clo
   const fake = await FakeDiscord.start();
   const { logger, lines: logged } = memoryLogger();
   const holder: DiscordAdapter[] = [];
-  const app = openApp({ dbFile: ":memory:", random: seededRandom(o.seed), logger, afterCommit: () => holder.forEach((b) => void b.deliver()), floodControl: false });
+  const app = openApp({
+    dbFile: ":memory:",
+    random: seededRandom(o.seed),
+    logger,
+    afterCommit: () => holder.forEach((b) => void b.deliver()),
+    floodControl: false,
+  });
   const bot = new DiscordAdapter({ token: fake.token, apiBase: fake.apiBase, engine: app.engine, store: app.store, clock: o.clock, logger });
   holder.push(bot);
   await bot.start();

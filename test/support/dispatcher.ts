@@ -34,7 +34,11 @@ lines.on("line", (raw) => {
   if (!raw.trim()) return;
   const l = JSON.parse(raw) as Line;
   queue = queue.then(async () => {
-    const r = await runText(app.engine, { caller: { platform: "console", userId: l.user, displayName: l.user, roomId: "lobby" }, requestId: l.id, now: new Date(l.at) }, l.text);
+    const r = await runText(
+      app.engine,
+      { caller: { platform: "console", userId: l.user, displayName: l.user, roomId: "lobby" }, requestId: l.id, now: new Date(l.at) },
+      l.text,
+    );
     out(r.ok ? { id: l.id, ok: true, replayed: r.replayed, data: r.data } : { id: l.id, ok: false, code: r.code, message: r.message });
   });
 });

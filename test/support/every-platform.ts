@@ -43,14 +43,30 @@ export async function startEveryPlatform(o: { readonly name: string; readonly se
   const bot = hs.registerUser("dpool");
   const { logger } = memoryLogger();
   const adapters: Array<{ deliver(): Promise<void> }> = [];
-  const open = (name: string) => openApp({ dbFile: join(dir, `${name}.sqlite`), random: seededRandom(o.seed), logger, afterCommit: () => adapters.forEach((a) => void a.deliver()), floodControl: false });
+  const open = (name: string) =>
+    openApp({
+      dbFile: join(dir, `${name}.sqlite`),
+      random: seededRandom(o.seed),
+      logger,
+      afterCommit: () => adapters.forEach((a) => void a.deliver()),
+      floodControl: false,
+    });
   const dapp = open("discord");
   const mapp = open("matrix");
   const capp = open("console");
   const dbot = new DiscordAdapter({ token: discord.token, apiBase: discord.apiBase, engine: dapp.engine, store: dapp.store, clock: o.clock, logger });
   await dbot.start();
   adapters.push(dbot);
-  const mbot = await MatrixAdapter.connect({ homeserverUrl: hs.baseUrl, accessToken: bot.accessToken, storageFile: join(dir, "matrix-state.json"), engine: mapp.engine, store: mapp.store, clock: o.clock, syncTimeoutMs: 200, logger });
+  const mbot = await MatrixAdapter.connect({
+    homeserverUrl: hs.baseUrl,
+    accessToken: bot.accessToken,
+    storageFile: join(dir, "matrix-state.json"),
+    engine: mapp.engine,
+    store: mapp.store,
+    clock: o.clock,
+    syncTimeoutMs: 200,
+    logger,
+  });
   await mbot.start();
   adapters.push({ deliver: () => mbot.deliver() });
   return {
@@ -77,7 +93,12 @@ export async function startEveryPlatform(o: { readonly name: string; readonly se
         say: async (who, line) => {
           const typed = line.replace(/@bob\b/g, users.bob.userId);
           const id = hs.send(room, users[who].userId, { msgtype: "m.text", body: `!dpool ${typed}` });
-          await hs.waitForEvent(room, (e: FakeEvent) => e.sender === bot.userId && (e.content as any)?.["m.relates_to"]?.["m.in_reply_to"]?.event_id === id, 5000, { after: id });
+          await hs.waitForEvent(
+            room,
+            (e: FakeEvent) => e.sender === bot.userId && (e.content as any)?.["m.relates_to"]?.["m.in_reply_to"]?.event_id === id,
+            5000,
+            { after: id },
+          );
         },
       };
     },
@@ -107,5 +128,11 @@ export function slashOf(user: string, text: string) {
     const value = type === 6 ? FAKE_IDS[p.value.replace(/^@/, "") as Who] : type === 3 ? p.value : Number(p.value);
     return { name: p.name, type, value };
   });
-  return { user, channelId: "lobby", name: path[0]!, ...(path.length === 3 ? { group: path[1]!, subcommand: path[2]! } : path.length === 2 ? { subcommand: path[1]! } : {}), options };
+  return {
+    user,
+    channelId: "lobby",
+    name: path[0]!,
+    ...(path.length === 3 ? { group: path[1]!, subcommand: path[2]! } : path.length === 2 ? { subcommand: path[1]! } : {}),
+    options,
+  };
 }

@@ -67,7 +67,13 @@ export class MatrixWorld {
     const botUser = hs.registerUser("dpool", o.displayNames ? { displayName: "d-pool" } : undefined);
     const log = memoryLogger();
     let world: MatrixWorld | undefined;
-    const app = openApp({ dbFile: join(dir, "pool.sqlite"), random: seededRandom(o.seed), logger: log.logger, afterCommit: () => void world?.bot?.deliver(), floodControl: o.floodControl ?? false });
+    const app = openApp({
+      dbFile: join(dir, "pool.sqlite"),
+      random: seededRandom(o.seed),
+      logger: log.logger,
+      afterCommit: () => void world?.bot?.deliver(),
+      floodControl: o.floodControl ?? false,
+    });
     const w = (world = new MatrixWorld(hs, app, dir, botUser, log, o.adapter ?? {}));
     const [first, ...others] = o.members ?? ["alice", "bob"];
     for (const m of [first!, ...others]) w.users[m] = hs.registerUser(m, o.displayNames ? { displayName: m[0]!.toUpperCase() + m.slice(1) } : undefined);

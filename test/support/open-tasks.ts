@@ -30,7 +30,10 @@ function numbers(seed: number) {
  * Fills the pool of `t` (it must have been created by `admin`: `pool create ...`) with the
  * tasks. Projects are p0, p1...; coordinators c0, c1...; kinds k0, k1...
  */
-export async function manyTasks(t: TestPool, o: { open: number; claimed?: number; done?: number; projects?: number; kinds?: number; seed?: number }): Promise<ManyTasks> {
+export async function manyTasks(
+  t: TestPool,
+  o: { open: number; claimed?: number; done?: number; projects?: number; kinds?: number; seed?: number },
+): Promise<ManyTasks> {
   const nProjects = o.projects ?? 20;
   const nKinds = o.kinds ?? 12;
   const pick = numbers(o.seed ?? 7);
@@ -145,7 +148,16 @@ export async function manyTasks(t: TestPool, o: { open: number; claimed?: number
         cancelledBy: null,
       });
       const member = coordinators[(p + 1) % nProjects]!;
-      insertClaim({ ...claimOf(id, member, at + HOUR_MS), status: "verified", reportedAt: at + 2 * HOUR_MS, reportedHours: 1000, verifiedAt: at + 3 * HOUR_MS, verifiedBy: coordinators[p]!, creditedHours: 1000, credited: 1000 });
+      insertClaim({
+        ...claimOf(id, member, at + HOUR_MS),
+        status: "verified",
+        reportedAt: at + 2 * HOUR_MS,
+        reportedHours: 1000,
+        verifiedAt: at + 3 * HOUR_MS,
+        verifiedBy: coordinators[p]!,
+        creditedHours: 1000,
+        credited: 1000,
+      });
     }
   });
   return { projects, kinds, openIds };

@@ -71,7 +71,11 @@ for await (const line of lines) {
     emit({ at: now });
   } else if (m.op === "say") {
     // Commands run side by side, as a bot serves several members at once.
-    const p = runText(app.engine, { caller: { platform: "console", userId: m.as!, displayName: m.as!, roomId: "lobby" }, requestId: `console:${name}-${m.id}`, now: new Date(now) }, m.text!).then(
+    const p = runText(
+      app.engine,
+      { caller: { platform: "console", userId: m.as!, displayName: m.as!, roomId: "lobby" }, requestId: `console:${name}-${m.id}`, now: new Date(now) },
+      m.text!,
+    ).then(
       (r) => emit({ said: m.id, ok: r.ok, code: r.ok ? undefined : r.code }),
       (e: unknown) => emit({ said: m.id, ok: false, code: "crash", message: String(e) }),
     );

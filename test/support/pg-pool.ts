@@ -19,7 +19,11 @@ export function testPoolOn(store: Store, start: string) {
     clock,
     /** Runs `text` as `user` in console room `room`; fails unless it succeeded; returns its data. */
     async ok(user: string, text: string, room = "lobby"): Promise<any> {
-      const r = await runText(app.engine, { caller: { platform: "console", userId: user, displayName: user, roomId: room }, requestId: `console:${prefix}-${++n}`, now: clock.now() }, text);
+      const r = await runText(
+        app.engine,
+        { caller: { platform: "console", userId: user, displayName: user, roomId: room }, requestId: `console:${prefix}-${++n}`, now: clock.now() },
+        text,
+      );
       if (!r.ok) throw new Error(`"${text}" as ${user} was refused: ${r.message} ${JSON.stringify(lines)}`);
       return r.data;
     },

@@ -14,7 +14,15 @@ let n = 0;
 const START_MS = Date.parse("2026-11-27T12:00:00Z");
 const STEP_MS = 3000;
 const say = async (user: string, text: string) => {
-  const r = await runText(app.engine, { caller: { platform: "console", userId: user, displayName: user, roomId: "lobby" }, requestId: `console:writer-${process.pid}-${++n}`, now: new Date(START_MS + n * STEP_MS) }, text);
+  const r = await runText(
+    app.engine,
+    {
+      caller: { platform: "console", userId: user, displayName: user, roomId: "lobby" },
+      requestId: `console:writer-${process.pid}-${++n}`,
+      now: new Date(START_MS + n * STEP_MS),
+    },
+    text,
+  );
   if (!r.ok) throw new Error(`${text}: ${r.message}`);
   return r.data as { task: { id: number } };
 };

@@ -54,7 +54,10 @@ const summary: AnnouncementBody<"summary"> = {
   commons: { carried: 0, goods: [], otherWork: 0, paidGoods: ["bread"], allCopyable: false },
   goals: [{ id: 3, poolId: 1, projectId: 1, text: "Bread for 40", status: "open", createdAt: AT, createdBy: 1, doneAt: null, doneBy: null }],
   warnings: ["@cy took 3 tasks only after their weight had risen"],
-  chart: { kinds: [{ kind: "baking", points: [{ at: AT, weight: 1_000_000 }] }], goods: [{ good: "bread", unit: "loaf", model: "per-unit", stockAtStart: 1, produced: 2, supply: 3, demand: 5 }] },
+  chart: {
+    kinds: [{ kind: "baking", points: [{ at: AT, weight: 1_000_000 }] }],
+    goods: [{ good: "bread", unit: "loaf", model: "per-unit", stockAtStart: 1, produced: 2, supply: 3, demand: 5 }],
+  },
 };
 
 /**
@@ -63,15 +66,36 @@ const summary: AnnouncementBody<"summary"> = {
  */
 const ANNOUNCEMENTS: { [K in AnnouncementKind]: { body: AnnouncementBody<K>; shows: string } } = {
   goal: { body: { goal: 3, project: "bakery", projectName: "The Bakery", text: "Bread for 40", by: "ann" }, shows: "has a new goal #3: Bread for 40" },
-  task: { body: { task: 7, title: "Knead the dough", project: "bakery", kind: "baking", weight: 1_250_000, estimate: 2000, slots: 1, by: "ann", dueAt: null }, shows: "New task #7 for bakery: Knead the dough" },
-  round: { body: { good: "bread", project: "bakery", clearing: 1_100_000, unitCost: 500, unitPrice: 550_000, allocated: 2, members: 2, queued: 1, stock: 1 }, shows: "The round of bread (bakery) closed: 2 units to 2 members" },
+  task: {
+    body: { task: 7, title: "Knead the dough", project: "bakery", kind: "baking", weight: 1_250_000, estimate: 2000, slots: 1, by: "ann", dueAt: null },
+    shows: "New task #7 for bakery: Knead the dough",
+  },
+  round: {
+    body: { good: "bread", project: "bakery", clearing: 1_100_000, unitCost: 500, unitPrice: 550_000, allocated: 2, members: 2, queued: 1, stock: 1 },
+    shows: "The round of bread (bakery) closed: 2 units to 2 members",
+  },
   summary: { body: summary, shows: "The Bakery (bakery)" },
   "pool-summary": {
     body: {
       pool: "Riverside",
       from: AT - 7 * 86_400_000,
       to: AT,
-      projects: [{ slug: "bakery", name: "The Bakery", open: 1, heaviest: { id: 7, title: "Knead the dough", weight: 1_250_000 }, waiting: 1, overdue: 0, contributed: 4000, contributors: 1, deficit: 4000, deficitCap: 100_000, goals: 1, warnings: 0 }],
+      projects: [
+        {
+          slug: "bakery",
+          name: "The Bakery",
+          open: 1,
+          heaviest: { id: 7, title: "Knead the dough", weight: 1_250_000 },
+          waiting: 1,
+          overdue: 0,
+          contributed: 4000,
+          contributors: 1,
+          deficit: 4000,
+          deficitCap: 100_000,
+          goals: 1,
+          warnings: 0,
+        },
+      ],
       sectors: [],
     },
     shows: "Pool Riverside",
@@ -86,9 +110,15 @@ const NOTES: { [K in NoteKind]: { body: NoteBody<K>; shows: string } } = {
   overdue: { body: { loan: 2, good: "mixer", dueAt: AT, perDay: 50_000 }, shows: "Your loan #2 (mixer) was due back" },
   released: { body: { task: 7, title: "Knead the dough", expiresAt: AT }, shows: "Your claim on task #7 (Knead the dough) ran out" },
   refused: { body: { task: 7, title: "Knead the dough", project: "bakery" }, shows: "bakery turned you down for task #7" },
-  rejected: { body: { task: 7, title: "Knead the dough", reason: "too lumpy", by: "ann" }, shows: "@ann sent your work on task #7 (Knead the dough) back: too lumpy" },
+  rejected: {
+    body: { task: 7, title: "Knead the dough", reason: "too lumpy", by: "ann" },
+    shows: "@ann sent your work on task #7 (Knead the dough) back: too lumpy",
+  },
   cancelled: { body: { task: 7, title: "Knead the dough", project: "bakery" }, shows: "Task #7 (Knead the dough) was cancelled by bakery" },
-  corrected: { body: { task: 7, title: "Knead the dough", reason: "counted twice", by: "ann", restored: false, state: "open" }, shows: "@ann reversed the credit for your work on task #7" },
+  corrected: {
+    body: { task: 7, title: "Knead the dough", reason: "counted twice", by: "ann", restored: false, state: "open" },
+    shows: "@ann reversed the credit for your work on task #7",
+  },
   slot_open: { body: { task: 7, title: "Knead the dough" }, shows: "A slot of task #7 (Knead the dough) is open again" },
   due: { body: { task: 7, title: "Knead the dough", expiresAt: AT, by: "ann" }, shows: "@ann gave task #7 (Knead the dough) a new due date" },
   linked: { body: { member: "ann", merged: "ann2", accounts: ["matrix:@ann:x"] }, shows: "Accounts linked: matrix:@ann:x now acts as @ann" },
@@ -103,7 +133,11 @@ async function world() {
   const store = new SqliteStore(":memory:");
   stores.push(store);
   const engine: Engine = { store, table, random: seededRandom(7), logger: memoryLogger().logger };
-  const made = await runText(engine, { caller: { platform: "chat", userId: "ann", displayName: "ann", roomId: "lobby" }, requestId: "chat:1", now: new Date(AT) }, "pool create Riverside");
+  const made = await runText(
+    engine,
+    { caller: { platform: "chat", userId: "ann", displayName: "ann", roomId: "lobby" }, requestId: "chat:1", now: new Date(AT) },
+    "pool create Riverside",
+  );
   expect(made.ok).toBe(true);
   const one = (sql: string) => (store.db.$client.prepare(sql).get() as { id: number }).id;
   return { store, poolId: one("SELECT id FROM pools"), roomId: one("SELECT id FROM rooms"), memberId: one("SELECT id FROM members") };
@@ -126,7 +160,12 @@ function keepingCourier(): Courier & { rooms: OutboxItem[]; notes: NoteItem[] } 
 }
 
 const undelivered = (store: SqliteStore, table: "outbox" | "member_notes") =>
-  store.db.$client.prepare(`SELECT id, kind, failed_at AS failedAt, failure FROM ${table} WHERE delivered_at IS NULL ORDER BY id`).all() as Array<{ id: number; kind: string; failedAt: number | null; failure: string | null }>;
+  store.db.$client.prepare(`SELECT id, kind, failed_at AS failedAt, failure FROM ${table} WHERE delivered_at IS NULL ORDER BY id`).all() as Array<{
+    id: number;
+    kind: string;
+    failedAt: number | null;
+    failure: string | null;
+  }>;
 
 describe("every announcement and note", () => {
   it("GIVEN a message of every kind queued as the services queue it THEN the courier gets it back read against its kind, equal to what was queued, and it renders as text", async () => {
@@ -182,7 +221,11 @@ describe("a row this version cannot read", () => {
   const broken = [
     { kind: "poll", body: JSON.stringify({ question: "Bread or cake?" }), problem: 'unknown announcement kind "poll" (queued by a newer version?)' },
     { kind: "task", body: '{"task": 7, "title": "Knead', problem: "the body of this task announcement is not JSON" },
-    { kind: "goal", body: JSON.stringify({ goal: 3, project: "bakery", projectName: "The Bakery", by: "ann" }), problem: "the body of this goal announcement does not fit its kind at text" },
+    {
+      kind: "goal",
+      body: JSON.stringify({ goal: 3, project: "bakery", projectName: "The Bakery", by: "ann" }),
+      problem: "the body of this goal announcement does not fit its kind at text",
+    },
   ];
 
   it("GIVEN rows of an unknown kind, with a body that is no JSON, or one missing a field THEN each is logged once and given up, the courier never sees them, and the message queued beside them still goes", async () => {

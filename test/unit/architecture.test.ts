@@ -31,7 +31,8 @@ async function cruiseWithRules(base: string, dirs: readonly string[]): Promise<I
   return out.output;
 }
 
-const violations = (r: ICruiseResult) => r.summary.violations.map((v) => `${v.rule.name}: ${[v.from, ...(v.cycle?.map((c) => c.name) ?? [v.to])].join(" -> ")}`);
+const violations = (r: ICruiseResult) =>
+  r.summary.violations.map((v) => `${v.rule.name}: ${[v.from, ...(v.cycle?.map((c) => c.name) ?? [v.to])].join(" -> ")}`);
 
 describe("layer rules (dependency-cruiser, .dependency-cruiser.mjs)", () => {
   const scratch = mkdtempSync(join(tmpdir(), "dpool-arch-"));
@@ -60,7 +61,10 @@ describe("layer rules (dependency-cruiser, .dependency-cruiser.mjs)", () => {
     put("src/services/a.ts", 'import { b } from "./b.ts";\nimport { rule } from "../core/rule.ts";\nexport const a = (): number => b() + rule();\n');
     put("src/services/b.ts", 'import type { a } from "./a.ts";\nexport const b = (): number => 1;\nexport type A = typeof a;\n');
     put("adapters/console/show.ts", "export const show = (s: string) => s;\n");
-    put("commands/run.ts", 'import { show } from "../adapters/console/show.ts";\nimport { a } from "../src/services/a.ts";\nexport const run = () => show(String(a()));\n');
+    put(
+      "commands/run.ts",
+      'import { show } from "../adapters/console/show.ts";\nimport { a } from "../src/services/a.ts";\nexport const run = () => show(String(a()));\n',
+    );
     const found = violations(await cruiseWithRules(scratch, ["src", "commands", "adapters", "db"]));
     expect(found).toEqual(
       expect.arrayContaining([

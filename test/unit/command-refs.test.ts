@@ -21,7 +21,10 @@ describe("command references", () => {
       ['pool correct 12 "hours were reported twice" confirm', "/pool correct entry:12 reason:hours were reported twice confirm"],
       ["pool announcements <kind> on|off", "/pool announcements kind:<kind> state:on|off"],
       ["me history [limit]", "/me history [limit:<limit>]"],
-      ["good add <project> <name> [display name] effort:<hours per unit>", "/good add project:<project> name:<name> [title:<display name>] effort:<hours per unit>"],
+      [
+        "good add <project> <name> [display name] effort:<hours per unit>",
+        "/good add project:<project> name:<name> [title:<display name>] effort:<hours per unit>",
+      ],
       ["project coordinator add bakery @alice", "/project coordinator add project:bakery member:@alice"],
       ["help task claim", "/help command:task claim"],
       ["help", "/help"],
@@ -56,7 +59,15 @@ describe("command references", () => {
   });
 
   it("GIVEN words of a reference THEN quotes, placeholders and optional parts stay whole", () => {
-    expect(refWords('good add <project> <name> [display name] effort:<hours per unit> "a b"')).toEqual(["good", "add", "<project>", "<name>", "[display name]", "effort:<hours per unit>", '"a b"']);
+    expect(refWords('good add <project> <name> [display name] effort:<hours per unit> "a b"')).toEqual([
+      "good",
+      "add",
+      "<project>",
+      "<name>",
+      "[display name]",
+      "effort:<hours per unit>",
+      '"a b"',
+    ]);
   });
 
   it("GIVEN text naming no command THEN it is no reference", () => {
@@ -97,7 +108,11 @@ describe("command references", () => {
 
   it("GIVEN a long line, a list item and a table THEN a width wraps each at spaces, never inside a command that fits a line", () => {
     const long = "word ".repeat(30).trim();
-    const d = [doc.line(long, " ", doc.cmd("task post <project> <title> hours:<estimate>")), doc.list([[long]]), doc.table(["key", "meaning"], [["creditLimit", long]])];
+    const d = [
+      doc.line(long, " ", doc.cmd("task post <project> <title> hours:<estimate>")),
+      doc.list([[long]]),
+      doc.table(["key", "meaning"], [["creditLimit", long]]),
+    ];
     const text = docToText(d, undefined, { width: 50 });
     for (const line of text.split("\n")) expect(line.length, line).toBeLessThanOrEqual(50);
     expect(text).toContain("task post <project> <title> hours:<estimate>");

@@ -58,7 +58,11 @@ describe("answers stored with the command", () => {
     await say("ann", "pool create Riverside");
     const first = await say("ann", "project create bakery Riverside Bakery", { requestId: "chat:p1", replyTo: { room: "lobby", event: "$1" } });
     expect(first.ok).toBe(true);
-    const row = store.db.$client.prepare("SELECT * FROM replies WHERE request_id = 'chat:p1'").get() as { body: string; target: string; delivered_at: number | null };
+    const row = store.db.$client.prepare("SELECT * FROM replies WHERE request_id = 'chat:p1'").get() as {
+      body: string;
+      target: string;
+      delivered_at: number | null;
+    };
     expect(JSON.parse(row.target)).toEqual({ room: "lobby", event: "$1" });
     expect(JSON.parse(row.body)).toMatchObject({ ok: true, command: "project create" });
     expect(row.delivered_at).toBeNull();
@@ -77,7 +81,9 @@ describe("answers stored with the command", () => {
     expect(refused.ok).toBe(false);
     const typo = await say("bob", "tsak list", { requestId: "chat:r2", replyTo: "t" });
     expect(typo.ok).toBe(false);
-    const bodies = (store.db.$client.prepare("SELECT request_id, body FROM replies ORDER BY request_id").all() as Array<{ request_id: string; body: string }>).map((r) => [r.request_id, JSON.parse(r.body)]);
+    const bodies = (
+      store.db.$client.prepare("SELECT request_id, body FROM replies ORDER BY request_id").all() as Array<{ request_id: string; body: string }>
+    ).map((r) => [r.request_id, JSON.parse(r.body)]);
     expect(bodies).toEqual([
       ["chat:r1", expect.objectContaining({ ok: false, code: "forbidden" })],
       ["chat:r2", expect.objectContaining({ ok: false, code: "usage" })],
@@ -150,7 +156,10 @@ describe("the deliverer", () => {
     const { say } = pool(store);
     await say("ann", "pool create Riverside", { replyTo: "x" });
     const { logger, lines } = memoryLogger();
-    const courier = scriptedCourier([{ retry: true, reason: "connect ECONNREFUSED" }, { retry: true, reason: "connect ECONNREFUSED" }]);
+    const courier = scriptedCourier([
+      { retry: true, reason: "connect ECONNREFUSED" },
+      { retry: true, reason: "connect ECONNREFUSED" },
+    ]);
     let clock = Date.now();
     const d = new Deliverer({ store, courier, logger, now: () => clock });
     await d.kick();
@@ -179,7 +188,7 @@ describe("the deliverer", () => {
     const { say } = pool(store);
     await say("ann", "pool create Riverside");
     const invite = await say("ann", "pool invite");
-    const code = (invite.ok ? (invite.data as { code: string }).code : "");
+    const code = invite.ok ? (invite.data as { code: string }).code : "";
     await say("ann", `pool join ${code}`, { room: "kitchen" });
     await say("ann", "project create bakery Riverside Bakery");
     await say("ann", "goal announce bakery Bake bread every day");
@@ -190,7 +199,8 @@ describe("the deliverer", () => {
       ...scriptedCourier([]),
       announce: async (item) => {
         if (item.room.externalId === "kitchen") triedKitchen++;
-        if (item.room.externalId === "kitchen") throw Object.assign(new Error("403"), { failure: { retry: false, reason: "M_FORBIDDEN: not in room", roomGone: true } });
+        if (item.room.externalId === "kitchen")
+          throw Object.assign(new Error("403"), { failure: { retry: false, reason: "M_FORBIDDEN: not in room", roomGone: true } });
       },
     };
     const d = new Deliverer({ store, courier: kitchenRefuses, logger });

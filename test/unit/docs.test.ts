@@ -6,7 +6,18 @@ import { commandName } from "../../commands/define.ts";
 import { table } from "../../commands/table.ts";
 import { usageLine } from "../../commands/text.ts";
 import { formatPolicyValue, POLICY_KEY_NAMES, POLICY_KEYS } from "../../src/core/policy.ts";
-import { codeSpan, escapeMarkdown, MARKERS, README_FILE, renderAnnouncementsMarkdown, renderCommandsMarkdown, renderJobsMarkdown, renderPolicyMarkdown, replaceSection, updateReadme } from "../../scripts/gen-docs.ts";
+import {
+  codeSpan,
+  escapeMarkdown,
+  MARKERS,
+  README_FILE,
+  renderAnnouncementsMarkdown,
+  renderCommandsMarkdown,
+  renderJobsMarkdown,
+  renderPolicyMarkdown,
+  replaceSection,
+  updateReadme,
+} from "../../scripts/gen-docs.ts";
 
 const readme = readFileSync(README_FILE, "utf8");
 

@@ -70,7 +70,11 @@ describe("help pages", () => {
       expect(payload.embeds).toHaveLength(1);
       const embed = payload.embeds![0]!;
       expect(embed.description).toBe(markdown);
-      const total = (embed.title ?? "").length + (embed.description ?? "").length + (embed.footer?.text ?? "").length + (embed.fields ?? []).reduce((n, f) => n + f.name.length + f.value.length, 0);
+      const total =
+        (embed.title ?? "").length +
+        (embed.description ?? "").length +
+        (embed.footer?.text ?? "").length +
+        (embed.fields ?? []).reduce((n, f) => n + f.name.length + f.value.length, 0);
       expect(total).toBeLessThanOrEqual(LIMITS.embedTotal);
       expect((embed.title ?? "").length).toBeLessThanOrEqual(LIMITS.embedTitle);
       for (const f of embed.fields ?? []) expect(f.value.length).toBeLessThanOrEqual(LIMITS.fieldValue);
@@ -99,7 +103,9 @@ describe("help pages", () => {
     for (const words of ["pool admin", "project coordinator"]) {
       const page = await help(words);
       expect(page.data.topic === "group" && page.data.commands.map((c) => c.name)).toEqual([`${words} add`, `${words} remove`]);
-      expect(docToMarkdown(page.doc)).toContain(`\`/${words} add member:<@member>\``.replace("project coordinator add", "project coordinator add project:<project>"));
+      expect(docToMarkdown(page.doc)).toContain(
+        `\`/${words} add member:<@member>\``.replace("project coordinator add", "project coordinator add project:<project>"),
+      );
     }
   });
 

@@ -7,8 +7,14 @@ import { doc } from "../../commands/doc.ts";
 describe("platform configuration gives one clear line", () => {
   it.each([
     [{}, null],
-    [{ MATRIX_HOMESERVER_URL: "https://m.example.org/", MATRIX_ACCESS_TOKEN: "syt_x" }, { homeserverUrl: "https://m.example.org", accessToken: "syt_x", inviteServers: [] }],
-    [{ MATRIX_HOMESERVER_URL: "https://m.example.org", MATRIX_USER: "@bot:m.example.org", MATRIX_PASSWORD: "pw", MATRIX_INVITE_SERVERS: "A.org, b.org" }, { user: "@bot:m.example.org", password: "pw", inviteServers: ["a.org", "b.org"] }],
+    [
+      { MATRIX_HOMESERVER_URL: "https://m.example.org/", MATRIX_ACCESS_TOKEN: "syt_x" },
+      { homeserverUrl: "https://m.example.org", accessToken: "syt_x", inviteServers: [] },
+    ],
+    [
+      { MATRIX_HOMESERVER_URL: "https://m.example.org", MATRIX_USER: "@bot:m.example.org", MATRIX_PASSWORD: "pw", MATRIX_INVITE_SERVERS: "A.org, b.org" },
+      { user: "@bot:m.example.org", password: "pw", inviteServers: ["a.org", "b.org"] },
+    ],
   ])("GIVEN %j THEN %j", (env, expected) => {
     const r = matrixConfig(env);
     expect(r.ok).toBe(true);

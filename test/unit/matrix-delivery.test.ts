@@ -18,7 +18,10 @@ describe("Matrix: what a failed request means", () => {
     [Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:8008"), { code: "ECONNREFUSED" }), { kind: "down" }],
     [Object.assign(new Error("ESOCKETTIMEDOUT"), { code: "ESOCKETTIMEDOUT" }), { kind: "down" }],
     [{ statusCode: 502, statusMessage: "Bad Gateway", body: "<html>" }, { kind: "down" }],
-    [{ statusCode: 429, headers: { "retry-after": "3" } }, { kind: "rate", afterMs: 3000 }],
+    [
+      { statusCode: 429, headers: { "retry-after": "3" } },
+      { kind: "rate", afterMs: 3000 },
+    ],
     [new TypeError("x is undefined"), { kind: "refused" }],
   ])("GIVEN %s THEN %j", (e, expected) => {
     expect(troubleOf(e)).toMatchObject(expected);
@@ -46,7 +49,17 @@ describe("Matrix state file", () => {
     const file = join(dir, "matrix-state.json");
     writeFileSync(
       file,
-      JSON.stringify({ syncToken: "s42", filter: { id: 1, filter: {} }, appserviceUsers: {}, appserviceTransactions: {}, kvStore: { "dpool.joined.!r:x": "5", "dpool.answered": '["$a"]' } }, null, 2),
+      JSON.stringify(
+        {
+          syncToken: "s42",
+          filter: { id: 1, filter: {} },
+          appserviceUsers: {},
+          appserviceTransactions: {},
+          kvStore: { "dpool.joined.!r:x": "5", "dpool.answered": '["$a"]' },
+        },
+        null,
+        2,
+      ),
     );
     const s = new StateFile(file);
     expect(s.getSyncToken()).toBe("s42");

@@ -38,7 +38,11 @@ async function setUp(store: SqliteStore) {
   const engine = { store, table, random: seededRandom(1) };
   let n = 0;
   const say = async (user: string, text: string, at: number) => {
-    const r = await runText(engine, { caller: { platform: "console", userId: user, displayName: user, roomId: "lobby" }, requestId: `t:${++n}`, now: new Date(at) }, text);
+    const r = await runText(
+      engine,
+      { caller: { platform: "console", userId: user, displayName: user, roomId: "lobby" }, requestId: `t:${++n}`, now: new Date(at) },
+      text,
+    );
     if (!r.ok) throw new Error(`${text}: ${r.message}`);
     return r.data as any;
   };
@@ -68,7 +72,9 @@ describe("the scheduler", () => {
     // The week ended on Monday at 00:00: the job slot then (close-rounds catches up all of the
     // goods, periods included) settled it, once, its entries dated at the period's end.
     const db = store.db.$client;
-    expect(db.prepare("SELECT period_end AS periodEnd, at FROM settlements").all()).toEqual([{ periodEnd: Date.parse("2026-11-09T00:00:00Z"), at: Date.parse("2026-11-09T00:00:00Z") }]);
+    expect(db.prepare("SELECT period_end AS periodEnd, at FROM settlements").all()).toEqual([
+      { periodEnd: Date.parse("2026-11-09T00:00:00Z"), at: Date.parse("2026-11-09T00:00:00Z") },
+    ]);
     expect(db.prepare("SELECT DISTINCT created_at AS at FROM entries WHERE kind = 'flat-rate'").all()).toEqual([{ at: Date.parse("2026-11-09T00:00:00Z") }]);
     expect(runs.every((r) => r.ok)).toBe(true);
     // Every slot of the week ran once: 12 per hour for the two 5-minute jobs, one a day for settling.
@@ -104,7 +110,9 @@ describe("the scheduler", () => {
     await runDueJobs(a, start);
     await a.close();
     const later = String(start + 8 * DAY_MS);
-    const both = await Promise.all([0, 1].map(() => run(join(root, "node_modules", ".bin", "tsx"), [join(root, "test", "support", "run-scheduler.ts"), file, later], { cwd: root })));
+    const both = await Promise.all(
+      [0, 1].map(() => run(join(root, "node_modules", ".bin", "tsx"), [join(root, "test", "support", "run-scheduler.ts"), file, later], { cwd: root })),
+    );
     const attempts = both.flatMap((r) => JSON.parse(r.stdout) as SlotRun[]);
     // A process that finds the database busy past its timeout leaves that job's slots to the
     // next tick: an attempt, not a run. Nothing else may fail.
@@ -113,7 +121,10 @@ describe("the scheduler", () => {
     stores.push(c);
     const runs = [...attempts.filter((r) => r.ok), ...(await runDueJobs(c, Number(later)))];
     const slots = runs.map((r) => `${r.job}@${r.slot}`);
-    expect(slots.filter((s, i) => slots.indexOf(s) !== i), "slots run twice").toEqual([]);
+    expect(
+      slots.filter((s, i) => slots.indexOf(s) !== i),
+      "slots run twice",
+    ).toEqual([]);
     expect(runs.every((r) => r.ok)).toBe(true);
     expect(runs.filter((r) => r.job === "release-claims")).toHaveLength(8 * 24 * 12);
     const db = c.db.$client;
@@ -190,7 +201,11 @@ describe("the scheduler", () => {
       const first = Date.parse(`${day}T00:00:00Z`) - 12 * HOUR_MS;
       let n = 0;
       const say = async (text: string) => {
-        const r = await runText(engine, { caller: { platform: "console", userId: "admin", displayName: "admin", roomId: "lobby" }, requestId: `dst:${++n}`, now: new Date(first) }, text);
+        const r = await runText(
+          engine,
+          { caller: { platform: "console", userId: "admin", displayName: "admin", roomId: "lobby" }, requestId: `dst:${++n}`, now: new Date(first) },
+          text,
+        );
         if (!r.ok) throw new Error(`${text}: ${r.message}`);
       };
       await say("pool create Clockwork");

@@ -16,7 +16,7 @@ import { keepPrivate, scrubSecrets } from "../../src/secrets.ts";
 
 const DISCORD_TOKEN = "MTQ4NjIyNDgzNDcxOTI1MjQ4Mz.GqX9zK.ZnCjm1XVW7vRze4b7Cq4se7kKWsPjQ8hYtRw";
 const MATRIX_TOKEN = "syt_ZHBvb2w_QmVmWnRzUkJxTHpYaWdPbg_2kHq8v";
-const PASSWORD = "correct horse \"battery\" staple";
+const PASSWORD = 'correct horse "battery" staple';
 
 /** Every run of 5 characters of the value: none may appear in the text. */
 function leaks(text: string, value: string): string[] {
@@ -29,15 +29,57 @@ describe("configuration errors never show the value", () => {
   const base = { DISCORD_TOKEN, DISCORD_APP_ID: "123456789012345678" };
   const mx = { MATRIX_HOMESERVER_URL: "https://m.example.org", MATRIX_ACCESS_TOKEN: MATRIX_TOKEN };
   it.each([
-    ["DISCORD_APP_ID holds the bot token", "discord", { ...base, DISCORD_APP_ID: DISCORD_TOKEN }, DISCORD_TOKEN, /^DISCORD_APP_ID must be the application's numeric id .*is the bot token in it\?/],
-    ["DISCORD_GUILD_ID holds the bot token", "discord", { ...base, DISCORD_GUILD_ID: DISCORD_TOKEN }, DISCORD_TOKEN, /^DISCORD_GUILD_ID must be a server's numeric id/],
+    [
+      "DISCORD_APP_ID holds the bot token",
+      "discord",
+      { ...base, DISCORD_APP_ID: DISCORD_TOKEN },
+      DISCORD_TOKEN,
+      /^DISCORD_APP_ID must be the application's numeric id .*is the bot token in it\?/,
+    ],
+    [
+      "DISCORD_GUILD_ID holds the bot token",
+      "discord",
+      { ...base, DISCORD_GUILD_ID: DISCORD_TOKEN },
+      DISCORD_TOKEN,
+      /^DISCORD_GUILD_ID must be a server's numeric id/,
+    ],
     ["DISCORD_API_URL holds the bot token", "discord", { ...base, DISCORD_API_URL: DISCORD_TOKEN }, DISCORD_TOKEN, /^DISCORD_API_URL must be an http\(s\) URL/],
-    ["DISCORD_TOKEN is garbled", "discord", { ...base, DISCORD_TOKEN: "Bot 9f8e7d6c5b4a" }, "Bot 9f8e7d6c5b4a", /^DISCORD_TOKEN does not look like a bot token/],
-    ["MATRIX_HOMESERVER_URL holds the access token", "matrix", { ...mx, MATRIX_HOMESERVER_URL: MATRIX_TOKEN }, MATRIX_TOKEN, /^MATRIX_HOMESERVER_URL must be an http\(s\) URL/],
-    ["MATRIX_HOMESERVER_URL has the token in its query", "matrix", { ...mx, MATRIX_HOMESERVER_URL: `https://m.example.org/?access_token=${MATRIX_TOKEN} x` }, MATRIX_TOKEN, /^MATRIX_HOMESERVER_URL must be an http\(s\) URL/],
+    [
+      "DISCORD_TOKEN is garbled",
+      "discord",
+      { ...base, DISCORD_TOKEN: "Bot 9f8e7d6c5b4a" },
+      "Bot 9f8e7d6c5b4a",
+      /^DISCORD_TOKEN does not look like a bot token/,
+    ],
+    [
+      "MATRIX_HOMESERVER_URL holds the access token",
+      "matrix",
+      { ...mx, MATRIX_HOMESERVER_URL: MATRIX_TOKEN },
+      MATRIX_TOKEN,
+      /^MATRIX_HOMESERVER_URL must be an http\(s\) URL/,
+    ],
+    [
+      "MATRIX_HOMESERVER_URL has the token in its query",
+      "matrix",
+      { ...mx, MATRIX_HOMESERVER_URL: `https://m.example.org/?access_token=${MATRIX_TOKEN} x` },
+      MATRIX_TOKEN,
+      /^MATRIX_HOMESERVER_URL must be an http\(s\) URL/,
+    ],
     ["MATRIX_USER holds the password", "matrix", { ...mx, MATRIX_USER: PASSWORD, MATRIX_PASSWORD: "pw" }, PASSWORD, /^MATRIX_USER must be a user name or id/],
-    ["MATRIX_SYNC_TIMEOUT_MS holds the access token", "matrix", { ...mx, MATRIX_SYNC_TIMEOUT_MS: MATRIX_TOKEN }, MATRIX_TOKEN, /^MATRIX_SYNC_TIMEOUT_MS must be a whole number of at least 0\.$/],
-    ["MATRIX_TIMELINE_LIMIT holds the password", "matrix", { ...mx, MATRIX_TIMELINE_LIMIT: PASSWORD }, PASSWORD, /^MATRIX_TIMELINE_LIMIT must be a whole number of at least 1\.$/],
+    [
+      "MATRIX_SYNC_TIMEOUT_MS holds the access token",
+      "matrix",
+      { ...mx, MATRIX_SYNC_TIMEOUT_MS: MATRIX_TOKEN },
+      MATRIX_TOKEN,
+      /^MATRIX_SYNC_TIMEOUT_MS must be a whole number of at least 0\.$/,
+    ],
+    [
+      "MATRIX_TIMELINE_LIMIT holds the password",
+      "matrix",
+      { ...mx, MATRIX_TIMELINE_LIMIT: PASSWORD },
+      PASSWORD,
+      /^MATRIX_TIMELINE_LIMIT must be a whole number of at least 1\.$/,
+    ],
   ])("GIVEN %s THEN the error names the variable and the rule, and no 5 characters of the value", (_name, which, env, value, rule) => {
     const r = which === "discord" ? discordConfig(env) : matrixConfig(env);
     expect(r.ok).toBe(false);
@@ -53,10 +95,22 @@ describe("log lines scrub secrets", () => {
     ["a Matrix token", `token ${MATRIX_TOKEN} is unknown`, "token [redacted] is unknown"],
     ["a Discord bot token", `login with ${DISCORD_TOKEN} failed`, "login with [redacted] failed"],
     ["a Bot header", "Authorization: Bot abcdefghijklmnop", "Authorization: Bot [redacted]"],
-    ["access_token in a URL", "https://m.example.org/_matrix/client/v3/sync?since=s1&access_token=abc123def456&timeout=0", "https://m.example.org/_matrix/client/v3/sync?since=s1&access_token=[redacted]&timeout=0"],
-    ["a password in a JSON body", '{"type":"m.login.password","user":"dpool","password":"hunter2 \\"x\\""}', '{"type":"m.login.password","user":"dpool","password":"[redacted]"}'],
+    [
+      "access_token in a URL",
+      "https://m.example.org/_matrix/client/v3/sync?since=s1&access_token=abc123def456&timeout=0",
+      "https://m.example.org/_matrix/client/v3/sync?since=s1&access_token=[redacted]&timeout=0",
+    ],
+    [
+      "a password in a JSON body",
+      '{"type":"m.login.password","user":"dpool","password":"hunter2 \\"x\\""}',
+      '{"type":"m.login.password","user":"dpool","password":"[redacted]"}',
+    ],
     ["a token in an escaped JSON body", 'body: "{\\"access_token\\":\\"abc123def456\\"}"', 'body: "{\\"access_token\\":\\"[redacted]\\"}"'],
-    ["an interaction token in a webhook URL", "PATCH /api/v10/webhooks/123456789012345678/aW50ZXJhY3Rpb246MTIzNDU2Nzg5MDEy/messages/@original", "PATCH /api/v10/webhooks/123456789012345678/[redacted]/messages/@original"],
+    [
+      "an interaction token in a webhook URL",
+      "PATCH /api/v10/webhooks/123456789012345678/aW50ZXJhY3Rpb246MTIzNDU2Nzg5MDEy/messages/@original",
+      "PATCH /api/v10/webhooks/123456789012345678/[redacted]/messages/@original",
+    ],
     ["plain text", "room !abc:m.example.org is gone (M_FORBIDDEN)", "room !abc:m.example.org is gone (M_FORBIDDEN)"],
   ])("GIVEN %s THEN scrubbed", (_name, text, expected) => {
     expect(scrubSecrets(text)).toBe(expected);
@@ -65,7 +119,10 @@ describe("log lines scrub secrets", () => {
   it("GIVEN a homeserver error with a token in its message, stack, URL and body THEN the logged line holds none of it", () => {
     const { logger, lines } = memoryLogger();
     const e = new MatrixError({ errcode: "M_UNKNOWN", error: `proxy said: GET /_matrix/client/v3/sync?access_token=${MATRIX_TOKEN} failed` }, 502);
-    Object.assign(e, { headers: { authorization: `Bearer ${MATRIX_TOKEN}` }, request: { url: `https://m.example.org/_matrix/client/v3/sync?access_token=${MATRIX_TOKEN}` } });
+    Object.assign(e, {
+      headers: { authorization: `Bearer ${MATRIX_TOKEN}` },
+      request: { url: `https://m.example.org/_matrix/client/v3/sync?access_token=${MATRIX_TOKEN}` },
+    });
     logger.error({ err: e, reason: e.message, password: PASSWORD }, `the homeserver failed: ${e.message}`);
     const line = JSON.stringify(lines);
     expect(leaks(line, MATRIX_TOKEN)).toEqual([]);
@@ -117,7 +174,12 @@ describe("files holding tokens are private", () => {
     const s = new StateFile(old, { logger });
     expect(mode(old)).toBe(0o600);
     expect(lines).toEqual([
-      expect.objectContaining({ level: "warn", file: old, mode: "0644", msg: `${old} was readable by other users (mode 0644); it holds tokens, so it is now readable by the bot's user only (0600)` }),
+      expect.objectContaining({
+        level: "warn",
+        file: old,
+        mode: "0644",
+        msg: `${old} was readable by other users (mode 0644); it holds tokens, so it is now readable by the bot's user only (0600)`,
+      }),
     ]);
     s.setSyncToken("s2");
     expect(mode(old)).toBe(0o600);
@@ -137,7 +199,12 @@ describe("files holding tokens are private", () => {
     dir = mkdtempSync(join(tmpdir(), "dpool-secrets-"));
     const file = join(dir, "dpool.sqlite.discord-inbox");
     const { logger, lines } = memoryLogger();
-    const entry = { target: { interaction: "1", token: "interaction-token", at: Date.now() }, caller: { platform: "discord", userId: "u", displayName: "u", roomId: "r" }, now: Date.now(), plan: { text: "me balance" } };
+    const entry = {
+      target: { interaction: "1", token: "interaction-token", at: Date.now() },
+      caller: { platform: "discord", userId: "u", displayName: "u", roomId: "r" },
+      now: Date.now(),
+      plan: { text: "me balance" },
+    };
     new Inbox(file, { logger }).record(entry as never);
     expect(mode(file)).toBe(0o600);
     expect(lines).toEqual([]);
@@ -146,7 +213,14 @@ describe("files holding tokens are private", () => {
     writeFileSync(old, `${JSON.stringify(entry)}\n`, { mode: 0o644 });
     const inbox = new Inbox(old, { logger });
     expect(mode(old)).toBe(0o600);
-    expect(lines).toEqual([expect.objectContaining({ level: "warn", file: old, mode: "0644", msg: expect.stringMatching(/old\.discord-inbox was readable by other users \(mode 0644\)/) })]);
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: "warn",
+        file: old,
+        mode: "0644",
+        msg: expect.stringMatching(/old\.discord-inbox was readable by other users \(mode 0644\)/),
+      }),
+    ]);
     writeFileSync(`${old}.tmp-${process.pid}`, "", { mode: 0o644 });
     expect(inbox.compact(Date.now())).toHaveLength(1);
     expect(mode(old)).toBe(0o600);

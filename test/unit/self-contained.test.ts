@@ -32,7 +32,11 @@ function outsideReferences(text: string): string[] {
 
 describe("the repository is self-contained", () => {
   it("GIVEN lines citing outside files THEN the scanner finds each (so the check below is not vacuous)", () => {
-    const cited = [`// see ${["MODEL", "md"].join(".")}, "Goods"`, `import x from "${["..", "shared", "x.ts"].join("/")}";`, `// ${["", "work", "shared", "STACK"].join("/")}.md`];
+    const cited = [
+      `// see ${["MODEL", "md"].join(".")}, "Goods"`,
+      `import x from "${["..", "shared", "x.ts"].join("/")}";`,
+      `// ${["", "work", "shared", "STACK"].join("/")}.md`,
+    ];
     for (const line of cited) expect(outsideReferences(line), line).not.toEqual([]);
     expect(outsideReferences('// docs/economics.md, "Scarce goods: rounds and the auction"')).toEqual([]);
     expect(outsideReferences('const MODELS = ["per-unit", "flat-rate"] as const;')).toEqual([]);

@@ -37,7 +37,11 @@ afterEach(async () => {
 
 describe("the seams are typed: a renamed field or value is a type error", () => {
   it("GIVEN actions, attachments and cards that read the command's data THEN only its real fields compile", () => {
-    const fine = defineCommand({ ...probe, actions: (d) => [action(taskClaim, { id: d.task.id }, "Claim")], card: (d) => ({ tone: d.task.open ? "task" : "answer" }) });
+    const fine = defineCommand({
+      ...probe,
+      actions: (d) => [action(taskClaim, { id: d.task.id }, "Claim")],
+      card: (d) => ({ tone: d.task.open ? "task" : "answer" }),
+    });
     defineCommand({
       ...probe,
       // @ts-expect-error -- the data's task has `id`, not `number`
@@ -120,7 +124,9 @@ describe("what answers carry, declared per command", () => {
   it("GIVEN goods THEN per-unit and copyable ones carry Request, flat-rate and durable ones nothing", async () => {
     t = await bakery();
     expect(buttons(await t.say("admin", "good add bakery bread effort:0.5 stock:3"))).toEqual([{ label: "Request", id: 'dpool-do:gr:{"good":"bread"}' }]);
-    expect(buttons(await t.say("admin", "good add bakery recipes effort:1 model:copyable"))).toEqual([{ label: "Request", id: 'dpool-do:gr:{"good":"recipes"}' }]);
+    expect(buttons(await t.say("admin", "good add bakery recipes effort:1 model:copyable"))).toEqual([
+      { label: "Request", id: 'dpool-do:gr:{"good":"recipes"}' },
+    ]);
     expect(buttons(await t.say("admin", "good add bakery share effort:1 model:flat-rate"))).toEqual([]);
     expect(buttons(await t.say("admin", "good add bakery oven effort:20 model:durable stock:1"))).toEqual([]);
     expect(buttons(await t.say("bob", "good show bread"))).toEqual([{ label: "Request", id: 'dpool-do:gr:{"good":"bread"}' }]);
@@ -177,7 +183,14 @@ describe("what answers carry, declared per command", () => {
     await t.ok("bob", "task claim 1");
     expect(compactOfSaid(await t.say("bob", "task list"))).toEqual([
       { kind: "table", head: ["#", "task", "kind", "weight", "slots", "status"], rows: [["1", "Sweep", "cleaning", "1.00", "1/2", "open"]] },
-      { kind: "line", spans: [{ style: "muted", text: "Take one with " }, { style: "cmd", text: "task claim <id>" }, { style: "muted", text: ", or ✋ on its announcement." }] },
+      {
+        kind: "line",
+        spans: [
+          { style: "muted", text: "Take one with " },
+          { style: "cmd", text: "task claim <id>" },
+          { style: "muted", text: ", or ✋ on its announcement." },
+        ],
+      },
     ]);
     await t.ok("admin", "good add bakery bread effort:0.5 stock:3");
     await t.ok("admin", "good add bakery recipes effort:1 model:copyable");
@@ -237,7 +250,11 @@ describe("a button's custom id: the command's key and its values, checked by the
   });
 
   it("GIVEN an action's id THEN reading it back gives the command, and its schemas the same values", () => {
-    for (const a of [claimAction(12), action(taskDone, { id: 7, hours: 2500 }, "Done"), action(goodRequest, { good: "Bread Share", qty: 3, weight: 1500 }, "Request")]) {
+    for (const a of [
+      claimAction(12),
+      action(taskDone, { id: 7, hours: 2500 }, "Done"),
+      action(goodRequest, { good: "Bread Share", qty: 3, weight: 1500 }, "Request"),
+    ]) {
       const id = actionId(a);
       expect(id.startsWith(ACTION_PREFIX)).toBe(true);
       expect(id.length).toBeLessThanOrEqual(100);

@@ -93,7 +93,11 @@ const CASES: readonly Case[] = [
   { command: "project info", text: () => "project info bakery" },
   { command: "project room", setup: (t) => spareRoom(t, "spare"), text: () => "project room bakery", room: "spare" },
   { command: "project coordinator add", text: () => "project coordinator add bakery @dave" },
-  { command: "project coordinator remove", setup: (t) => t.ok("alice", "project coordinator add bakery @dave"), text: () => "project coordinator remove bakery @dave" },
+  {
+    command: "project coordinator remove",
+    setup: (t) => t.ok("alice", "project coordinator add bakery @dave"),
+    text: () => "project coordinator remove bakery @dave",
+  },
   { command: "goal announce", text: () => 'goal announce bakery "Bread for 40"' },
   { command: "goal list", text: () => "goal list" },
   { command: "goal done", setup: (t) => t.ok("alice", 'goal announce bakery "Bread for 40"'), text: () => "goal done 1" },

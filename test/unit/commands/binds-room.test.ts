@@ -6,7 +6,10 @@ import { testPool, text } from "../../support/app.ts";
 
 describe("room-binding commands", () => {
   it("GIVEN the table THEN exactly the commands that bind a room to a pool or project are marked", () => {
-    const marked = table.filter((c) => c.bindsRoom).map(commandName).sort();
+    const marked = table
+      .filter((c) => c.bindsRoom)
+      .map(commandName)
+      .sort();
     expect(marked).toEqual(["pool create", "pool join", "project room"]);
   });
 
@@ -20,7 +23,9 @@ describe("room-binding commands", () => {
       }
       const join = text(await t.say("alice", "help pool join"));
       expect(join).toContain("Who may run it: anyone; it needs the right to manage the room");
-      expect(text(await t.say("alice", "help project room"))).toContain("Who may run it: coordinator of the project or pool admin; it needs the right to manage the room");
+      expect(text(await t.say("alice", "help project room"))).toContain(
+        "Who may run it: coordinator of the project or pool admin; it needs the right to manage the room",
+      );
       // Other commands say nothing of it.
       expect(text(await t.say("alice", "help pool info"))).not.toContain("manage the room");
       expect(await t.ok("alice", "help pool join")).toMatchObject({ topic: "command", name: "pool join", bindsRoom: true });

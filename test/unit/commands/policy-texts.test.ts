@@ -24,7 +24,12 @@ describe("policy numbers in help and refusals", () => {
     const t = await testPool();
     try {
       await t.ok("admin", "pool create Riverside");
-      for (const [key, value] of [["claimDays", "3"], ["marketSmoothing", "40%"], ["waitlistPenalty", "12.5%"]]) await t.ok("admin", `pool policy ${key} ${value}`);
+      for (const [key, value] of [
+        ["claimDays", "3"],
+        ["marketSmoothing", "40%"],
+        ["waitlistPenalty", "12.5%"],
+      ])
+        await t.ok("admin", `pool policy ${key} ${value}`);
       const here = text(await t.say("carol", "help task claim"));
       expect(here).toContain("marketSmoothing (40%)");
       expect(here).toContain("waitlistPenalty (12.5%)");

@@ -51,8 +51,16 @@ describe("parseCommand", () => {
     ["project create bakery The Bakery", "project create", { slug: "bakery", name: "The Bakery" }],
     ["project create Bakery x", "project create", { slug: "bakery", name: "x" }],
     ["project coordinator add bakery @Alice", "project coordinator add", { project: "bakery", member: { handle: "alice" } }],
-    ["project coordinator remove bakery <@123456>", "project coordinator remove", { project: "bakery", member: { platform: "discord", userId: "123456", displayName: "123456" } }],
-    ["project coordinator add bakery @bob:example.org", "project coordinator add", { project: "bakery", member: { platform: "matrix", userId: "@bob:example.org", displayName: "bob" } }],
+    [
+      "project coordinator remove bakery <@123456>",
+      "project coordinator remove",
+      { project: "bakery", member: { platform: "discord", userId: "123456", displayName: "123456" } },
+    ],
+    [
+      "project coordinator add bakery @bob:example.org",
+      "project coordinator add",
+      { project: "bakery", member: { platform: "matrix", userId: "@bob:example.org", displayName: "bob" } },
+    ],
     ['goal announce bakery "Bread for 40"', "goal announce", { project: "bakery", text: "Bread for 40" }],
     ["goal announce bakery Note: bread at 10:30", "goal announce", { project: "bakery", text: "Note: bread at 10:30" }],
     ["goal list status:all", "goal list", { status: "all" }],
@@ -97,7 +105,10 @@ describe("parseCommand", () => {
     ['project create pastry "Pas\u200Dtry"', /^name holds an invisible character \(U\+200D\) at character 4/],
     ['goal announce bakery "Bread\u200B"', /^text holds an invisible character \(U\+200B\)/],
     ['pool create "\uFEFFRiverside"', /^name holds an invisible character \(U\+FEFF\) at character 1/],
-    ["task post bakery Sweep hours:1 due:2027-02-30T10:00Z", /^due must be a date such as 2026-12-01 or a time such as 2026-12-01T18:00Z, not "2027-02-30T10:00Z" \(February 2027 has 28 days\)/],
+    [
+      "task post bakery Sweep hours:1 due:2027-02-30T10:00Z",
+      /^due must be a date such as 2026-12-01 or a time such as 2026-12-01T18:00Z, not "2027-02-30T10:00Z" \(February 2027 has 28 days\)/,
+    ],
     ["task post bakery Sweep hours:1 due:2026-02-30", /not "2026-02-30" \(February 2026 has 28 days\)/],
     ["task post bakery Sweep hours:1 due:2026-13-01", /not "2026-13-01" \(there is no month 13: months go from 01 to 12\)/],
     ["task post bakery Sweep hours:1 due:2026-12-01T24:61Z", /\(24:61 is not a time of day: hours go from 00 to 23/],
@@ -212,7 +223,9 @@ describe("options are given once", () => {
         expect(!r.ok && r.message).toMatch(/^(hours|kind): is given twice/);
       }
       expect(await t.dump()).toBe(before);
-      expect(await t.ok("admin", 'task post bakery "Sweep the floor hours:2" hours:1.5')).toMatchObject({ task: { title: "Sweep the floor hours:2", estimate: 1.5 } });
+      expect(await t.ok("admin", 'task post bakery "Sweep the floor hours:2" hours:1.5')).toMatchObject({
+        task: { title: "Sweep the floor hours:2", estimate: 1.5 },
+      });
     } finally {
       await t.close();
     }

@@ -129,7 +129,12 @@ describe("a pool in Europe/Berlin", () => {
   it("GIVEN a chat answer stored as a reply row THEN it renders again in the zone it was given in, even after the pool's zone changed", async () => {
     await riverside("Europe/Berlin");
     await say("alice", "task post bakery Knead dough hours:2 kind:baking");
-    const inv = { caller: { platform: "console", userId: "bob", displayName: "bob", roomId: "lobby" }, requestId: "console:stored-1", now: t.clock.now(), replyTo: { room: "lobby" } };
+    const inv = {
+      caller: { platform: "console", userId: "bob", displayName: "bob", roomId: "lobby" },
+      requestId: "console:stored-1",
+      now: t.clock.now(),
+      replyTo: { room: "lobby" },
+    };
     const first = await runText(t.app.engine, inv, "task show 1");
     expect(text(first)).toContain("2026-11-02 10:00 Europe/Berlin");
     await say("admin", "pool policy timezone America/New_York");

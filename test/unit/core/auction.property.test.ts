@@ -39,21 +39,29 @@ const input: fc.Arbitrary<RoundInput> = fc
     effort,
     creditLimit,
     // Room to pay (balance + limit), near multiples of the effort: the interesting edge.
-    rooms: fc.array(fc.oneof(fc.integer({ min: -3000, max: 30_000 }), fc.tuple(fc.integer({ min: 0, max: 6 }), fc.constantFrom(-1, 0, 1, 200, 500)).map(([k, d]) => ({ k, d }))), {
-      minLength: MEMBERS.length,
-      maxLength: MEMBERS.length,
-    }),
+    rooms: fc.array(
+      fc.oneof(
+        fc.integer({ min: -3000, max: 30_000 }),
+        fc.tuple(fc.integer({ min: 0, max: 6 }), fc.constantFrom(-1, 0, 1, 200, 500)).map(([k, d]) => ({ k, d })),
+      ),
+      {
+        minLength: MEMBERS.length,
+        maxLength: MEMBERS.length,
+      },
+    ),
   })
   .map(({ bids, supply, effort, creditLimit, rooms }) => ({
     bids: bids.map((b, i): Bid => ({ request: 10 + i, ...b })),
     supply,
     effort,
     creditLimit,
-    balances: new Map(MEMBERS.map((m, i) => {
-      const r = rooms[i]!;
-      const room = typeof r === "number" ? r : r.k * effort + r.d;
-      return [m, room - creditLimit] as const;
-    })),
+    balances: new Map(
+      MEMBERS.map((m, i) => {
+        const r = rooms[i]!;
+        const room = typeof r === "number" ? r : r.k * effort + r.d;
+        return [m, room - creditLimit] as const;
+      }),
+    ),
   }));
 
 interface Unit {
@@ -154,7 +162,8 @@ function checkOutcome(i: RoundInput, o: RoundOutcome) {
   if (o.clearing > WEIGHT_ONE) seen("clearing above 1.00");
   if (skipped.length > 0) seen("skipped");
   if (skipped.length > 0 && winners.length > 0) seen("skipped, the unit to the next bid");
-  if (winners.some((w, k) => winners[k + 1]?.bid.request === w.bid.request) && losers.some((l) => winners.some((w) => w.bid.request === l.bid.request))) seen("partial fill");
+  if (winners.some((w, k) => winners[k + 1]?.bid.request === w.bid.request) && losers.some((l) => winners.some((w) => w.bid.request === l.bid.request)))
+    seen("partial fill");
   if (worstWinner && bestLoser && worstWinner.bid.weight === bestLoser.bid.weight) seen("tie at the margin");
   if (skipped.some((s) => (wonBy.get(s.bid.member) ?? 0) > 0)) seen("member paid for some of their units");
 }
@@ -188,14 +197,25 @@ describe("roundOutcome under random bids", () => {
         const o = roundOutcome(i);
         checkOutcome(i, o);
         // The same bids in another order give the same outcome.
-        const shuffled = [...i.bids].map((b, k) => ({ b, key: Math.sin(seed + k) })).sort((x, y) => x.key - y.key).map((x) => x.b);
+        const shuffled = [...i.bids]
+          .map((b, k) => ({ b, key: Math.sin(seed + k) }))
+          .sort((x, y) => x.key - y.key)
+          .map((x) => x.b);
         expect(roundOutcome({ ...i, bids: shuffled })).toEqual(o);
         // The input is left alone.
         expect(i.bids.every((b) => b.units > 0)).toBe(true);
       }),
       { numRuns: 3000 },
     );
-    for (const k of ["winners and losers", "clearing above 1.00", "skipped", "skipped, the unit to the next bid", "partial fill", "tie at the margin", "member paid for some of their units"]) {
+    for (const k of [
+      "winners and losers",
+      "clearing above 1.00",
+      "skipped",
+      "skipped, the unit to the next bid",
+      "partial fill",
+      "tie at the margin",
+      "member paid for some of their units",
+    ]) {
       expect(outcomes.get(k) ?? 0, `${k} in ${JSON.stringify(Object.fromEntries(outcomes))}`).toBeGreaterThan(20);
     }
   });
@@ -220,7 +240,11 @@ describe("found by the property", () => {
       creditLimit: 10_000,
     };
     const o = roundOutcome(i);
-    expect({ winners: o.winners.map((w) => w.member), skipped: o.skipped.map((s) => s.member), clearing: o.clearing }).toEqual({ winners: [1, 3], skipped: [2], clearing: WEIGHT_ONE });
+    expect({ winners: o.winners.map((w) => w.member), skipped: o.skipped.map((s) => s.member), clearing: o.clearing }).toEqual({
+      winners: [1, 3],
+      skipped: [2],
+      clearing: WEIGHT_ONE,
+    });
   });
 
   // One member alone: at the first price (1.60) they can pay one unit, so their 2.00 unit and

@@ -83,7 +83,10 @@ const input = (maxBids: number, maxUnits: number): fc.Arbitrary<RoundInput> =>
       bids: fc.array(
         fc.record({
           member: fc.constantFrom(...MEMBERS),
-          weight: fc.oneof({ weight: 3, arbitrary: fc.constantFrom(1_000_000, 1_200_000, 1_500_000, 2_000_000, 3_000_000) }, { weight: 1, arbitrary: fc.integer({ min: WEIGHT_ONE, max: 5_000_000 }) }),
+          weight: fc.oneof(
+            { weight: 3, arbitrary: fc.constantFrom(1_000_000, 1_200_000, 1_500_000, 2_000_000, 3_000_000) },
+            { weight: 1, arbitrary: fc.integer({ min: WEIGHT_ONE, max: 5_000_000 }) },
+          ),
           units: fc.integer({ min: 1, max: maxUnits }),
           at: fc.integer({ min: 0, max: 5 }),
         }),
@@ -92,17 +95,22 @@ const input = (maxBids: number, maxUnits: number): fc.Arbitrary<RoundInput> =>
       supply: fc.integer({ min: -1, max: 2 * maxUnits + 4 }),
       effort: fc.oneof(fc.constantFrom(0, 1, 333, 1000, 2000, 3333), fc.integer({ min: 0, max: 10_000 })),
       creditLimit: fc.oneof(fc.constantFrom(0, 1000, 5000, 10_000), fc.integer({ min: 0, max: 20_000 })),
-      rooms: fc.array(fc.oneof(fc.integer({ min: -3000, max: 30_000 }), fc.tuple(fc.integer({ min: 0, max: 8 }), fc.constantFrom(-1, 0, 1, 200, 500))), { minLength: MEMBERS.length, maxLength: MEMBERS.length }),
+      rooms: fc.array(fc.oneof(fc.integer({ min: -3000, max: 30_000 }), fc.tuple(fc.integer({ min: 0, max: 8 }), fc.constantFrom(-1, 0, 1, 200, 500))), {
+        minLength: MEMBERS.length,
+        maxLength: MEMBERS.length,
+      }),
     })
     .map(({ bids, supply, effort, creditLimit, rooms }) => ({
       bids: bids.map((b, i): Bid => ({ request: 10 + i, ...b })),
       supply,
       effort,
       creditLimit,
-      balances: new Map(MEMBERS.map((m, i) => {
-        const r = rooms[i]!;
-        return [m, (typeof r === "number" ? r : r[0] * effort + r[1]) - creditLimit] as const;
-      })),
+      balances: new Map(
+        MEMBERS.map((m, i) => {
+          const r = rooms[i]!;
+          return [m, (typeof r === "number" ? r : r[0] * effort + r[1]) - creditLimit] as const;
+        }),
+      ),
     }));
 
 describe("roundOutcome against the rule written out", () => {
@@ -143,16 +151,35 @@ describe("bounded work", () => {
       balances: new Map(),
       creditLimit: 10_000,
     };
-    expect(roundOutcome(i)).toMatchObject({ winners: [], losers: [], skipped: [{ request: 1, units: 10_000 }, { request: 2, units: 10_000 }] });
+    expect(roundOutcome(i)).toMatchObject({
+      winners: [],
+      losers: [],
+      skipped: [
+        { request: 1, units: 10_000 },
+        { request: 2, units: 10_000 },
+      ],
+    });
     expect(steps(i)).toBeLessThanOrEqual(4 * 20_000);
   });
 
   it("GIVEN 10,000 requests of 1 to 100 units with random balances THEN the work stays linear in units", () => {
     let seed = 12;
-    const rnd = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
-    const bids: Bid[] = Array.from({ length: 10_000 }, (_, r) => ({ request: r + 1, member: 1 + Math.floor(rnd() * 3000), weight: WEIGHT_ONE + Math.floor(rnd() * 20) * 100_000, units: 1 + Math.floor(rnd() * 100), at: r }));
+    const rnd = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+    const bids: Bid[] = Array.from({ length: 10_000 }, (_, r) => ({
+      request: r + 1,
+      member: 1 + Math.floor(rnd() * 3000),
+      weight: WEIGHT_ONE + Math.floor(rnd() * 20) * 100_000,
+      units: 1 + Math.floor(rnd() * 100),
+      at: r,
+    }));
     const units = bids.reduce((a, b) => a + b.units, 0);
-    const i: RoundInput = { bids, supply: 20_000, effort: 500, balances: new Map(Array.from({ length: 3000 }, (_, m) => [m + 1, Math.floor(rnd() * 40_000) - 20_000])), creditLimit: 10_000 };
+    const i: RoundInput = {
+      bids,
+      supply: 20_000,
+      effort: 500,
+      balances: new Map(Array.from({ length: 3000 }, (_, m) => [m + 1, Math.floor(rnd() * 40_000) - 20_000])),
+      creditLimit: 10_000,
+    };
     expect(steps(i)).toBeLessThanOrEqual(4 * units);
   });
 
@@ -175,7 +202,10 @@ describe("bounded work", () => {
       ],
       supply: 20_000,
       effort: 1000,
-      balances: new Map([[1, 15_000_000], [2, 0]]),
+      balances: new Map([
+        [1, 15_000_000],
+        [2, 0],
+      ]),
       creditLimit: 10_000,
     };
     // At 1.60 (the first price) member 1 can pay 9,381 units; with the rest left out nobody

@@ -16,9 +16,17 @@ function run(times: readonly number[], limit = LIMIT): string[] {
 describe("floodVerdict", () => {
   it.each([
     ["GIVEN commands under the limit THEN every one runs", [0, 1, 2], ["run", "run", "run"]],
-    ["GIVEN one past the limit THEN told once how long to wait, then ignored quietly", [0, 1000, 2000, 3000, 4000], ["run", "run", "run", "tell 7000", "quiet 6000"]],
+    [
+      "GIVEN one past the limit THEN told once how long to wait, then ignored quietly",
+      [0, 1000, 2000, 3000, 4000],
+      ["run", "run", "run", "tell 7000", "quiet 6000"],
+    ],
     ["GIVEN the window passed THEN it runs again", [0, 1000, 2000, 3000, 10_000], ["run", "run", "run", "tell 7000", "run"]],
-    ["GIVEN a spell over and a new flood THEN told again", [0, 1, 2, 3, 10_000, 10_001, 10_002, 10_003, 10_004], ["run", "run", "run", "tell 9997", "run", "run", "run", "tell 9997", "quiet 9996"]],
+    [
+      "GIVEN a spell over and a new flood THEN told again",
+      [0, 1, 2, 3, 10_000, 10_001, 10_002, 10_003, 10_004],
+      ["run", "run", "run", "tell 9997", "run", "run", "run", "tell 9997", "quiet 9996"],
+    ],
     ["GIVEN commands spread out THEN the window slides", [0, 4000, 8000, 10_000, 14_000], ["run", "run", "run", "run", "run"]],
     ["GIVEN the same instant (a clock standing still) THEN the limit holds", [5, 5, 5, 5, 5], ["run", "run", "run", "tell 10000", "quiet 10000"]],
   ])("%s", (_name, times, expected) => {
@@ -32,7 +40,17 @@ describe("floodVerdict", () => {
 
   it("GIVEN ignored commands THEN they are not counted: the wait ends when the oldest counted one leaves the window", () => {
     // Told at 3000 to wait until 10_000; a steady stream meanwhile changes nothing about that.
-    expect(run([0, 1000, 2000, 3000, 5000, 7000, 9000, 9999, 10_000])).toEqual(["run", "run", "run", "tell 7000", "quiet 5000", "quiet 3000", "quiet 1000", "quiet 1", "run"]);
+    expect(run([0, 1000, 2000, 3000, 5000, 7000, 9000, 9999, 10_000])).toEqual([
+      "run",
+      "run",
+      "run",
+      "tell 7000",
+      "quiet 5000",
+      "quiet 3000",
+      "quiet 1000",
+      "quiet 1",
+      "run",
+    ]);
   });
 
   it("GIVEN a state THEN it is idle once its window passed and nobody waits", () => {

@@ -46,7 +46,7 @@ describe("audit", () => {
   });
 });
 
-describe("credit limit (docs/economics.md, \"Balances and the credit limit\": a balance may go negative down to the limit)", () => {
+describe('credit limit (docs/economics.md, "Balances and the credit limit": a balance may go negative down to the limit)', () => {
   it.each([
     [0, 10_000, 10_000, true],
     [0, 10_001, 10_000, false],

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { defaultPolicy, formatPolicyValue, parsePolicyValue, readPolicy } from "../../../src/core/policy.ts";
 
-describe("pool policy defaults are the numbers docs/economics.md gives (\"Policy keys\")", () => {
+describe('pool policy defaults are the numbers docs/economics.md gives ("Policy keys")', () => {
   const p = defaultPolicy();
   it.each([
     ["creditLimit", 10_000, "credit limit of 10 weighted hours"],

@@ -12,7 +12,12 @@ describe("taskState", () => {
     [["verified", "verified"], "done"],
     [["refused", "released", "cancelled"], "open"],
   ] as const)("GIVEN claims %j on two slots THEN %s", (statuses, state) => {
-    expect(taskState(task, statuses.map((status) => ({ status })))).toBe(state);
+    expect(
+      taskState(
+        task,
+        statuses.map((status) => ({ status })),
+      ),
+    ).toBe(state);
   });
   it("GIVEN a cancelled task THEN cancelled whatever its claims", () => {
     expect(taskState({ slots: 1, cancelledAt: 5 }, [{ status: "verified" }])).toBe("cancelled");

@@ -53,7 +53,10 @@ describe("opening the database", () => {
 
     const store = new SqliteStore(file);
     const c = store.db.$client;
-    expect(c.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name").all()).toEqual([{ name: "entries_no_delete" }, { name: "entries_no_update" }]);
+    expect(c.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name").all()).toEqual([
+      { name: "entries_no_delete" },
+      { name: "entries_no_update" },
+    ]);
     expect(await store.transaction((tx) => tx.memberByHandle("olduser"))).toMatchObject({ handle: "olduser" });
     const applied = c.prepare("SELECT count(*) AS n FROM __drizzle_migrations").get() as { n: number };
     expect(applied.n).toBe(readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith(".sql")).length);

@@ -78,6 +78,7 @@ describe("SQL statements per write command, as a chat platform sends it", () => 
 
     const counts = { own, claim: claim.statements, done: done.statements, verify: verify.statements, request: request.statements };
     const bounds = { own: 8, claim: 21, done: 20, verify: 30, request: 34 };
-    for (const [name, max] of Object.entries(bounds)) expect(counts[name as keyof typeof counts], `${name} of ${JSON.stringify(counts)}`).toBeLessThanOrEqual(max);
+    for (const [name, max] of Object.entries(bounds))
+      expect(counts[name as keyof typeof counts], `${name} of ${JSON.stringify(counts)}`).toBeLessThanOrEqual(max);
   });
 });

@@ -80,7 +80,11 @@ beforeAll(async () => {
   grow(db, "good_requests", { template: "1", count: HISTORY, set: { status: "'allocated'", filled: "src.qty" } });
   grow(db, "outbox", { template: "1", count: HISTORY, set: { delivered_at: `${NOW} - n.i * 60000` } });
   grow(db, "member_notes", { template: "1", count: HISTORY, set: { delivered_at: `${NOW} - n.i * 60000` } });
-  grow(db, "replies", { template: "1", count: HISTORY, set: { request_id: "'discord:old-' || n.i", delivered_at: `${NOW} - n.i * 60000`, created_at: `${NOW} - n.i * 60000` } });
+  grow(db, "replies", {
+    template: "1",
+    count: HISTORY,
+    set: { request_id: "'discord:old-' || n.i", delivered_at: `${NOW} - n.i * 60000`, created_at: `${NOW} - n.i * 60000` },
+  });
   grow(db, "requests", { template: "1", count: HISTORY, set: { request_id: "'console:old-' || n.i", created_at: `${NOW} - n.i * 60000` } });
   grow(db, "accounts", { template: "kind = 'member'", count: HISTORY, set: { owner_id: "100000 + n.i", balance: "0" } });
   grow(db, "entries", { template: "1", count: HISTORY });
@@ -134,7 +138,7 @@ async function plansOf(fn: (store: SqliteStore) => Promise<unknown>): Promise<st
   const plans = ran
     .filter((r) => !/^\s*(BEGIN|COMMIT|ROLLBACK)/i.test(r.sql))
     .map((r) => {
-      const rows = prepare(`EXPLAIN QUERY PLAN ${r.sql}`).all(...(r.args)) as Array<{ detail: string }>;
+      const rows = prepare(`EXPLAIN QUERY PLAN ${r.sql}`).all(...r.args) as Array<{ detail: string }>;
       return `${r.sql.replace(/\s+/g, " ").slice(0, 70)} => ${rows.map((x) => x.detail).join(" | ")}`;
     });
   await store.close();
@@ -146,7 +150,11 @@ const inTx = (fn: (tx: Tx) => Promise<unknown>) => (store: SqliteStore) => store
 /** Every plan names its index; none reads a large table from end to end. */
 function expectIndexed(plans: string[], ...wanted: Array<string | RegExp>): void {
   expect(plans.length).toBeGreaterThan(0);
-  for (const w of wanted) expect(plans.some((p) => (typeof w === "string" ? p.includes(w) : w.test(p))), `no plan with ${w} in:\n${plans.join("\n")}`).toBe(true);
+  for (const w of wanted)
+    expect(
+      plans.some((p) => (typeof w === "string" ? p.includes(w) : w.test(p))),
+      `no plan with ${w} in:\n${plans.join("\n")}`,
+    ).toBe(true);
   const scans = plans.filter((p) => LARGE.some((table) => new RegExp(`\\bSCAN ${table}\\b(?! USING)`).test(p)));
   expect(scans).toEqual([]);
 }
@@ -173,7 +181,10 @@ describe("plans of the hot queries over a long history", () => {
   it("GIVEN the open tasks of a pool THEN only open tasks are read (tasks_open), with their claims by claims_task", async () => {
     const plans = await plansOf(inTx((tx) => Promise.all([tx.openTasks(ids.pool), tx.tasks(ids.pool, { open: true })])));
     expectIndexed(plans, "tasks USING INDEX tasks_open", "SEARCH claims USING INDEX claims_task (task_id=?)");
-    expect(plans.filter((p) => p.includes("tasks_pool")), "the pool's index reads every task it ever had").toEqual([]);
+    expect(
+      plans.filter((p) => p.includes("tasks_pool")),
+      "the pool's index reads every task it ever had",
+    ).toEqual([]);
   });
 
   it("GIVEN the boards, task list and kind list THEN the top of each board order, a page of open tasks and the counts of open tasks read the boards' indexes in their order, never every task", async () => {
@@ -298,7 +309,11 @@ describe("plans of the hot queries over a long history", () => {
     const bakery = await new SqliteStore(file).read(async (tx) => (await tx.projects(ids.pool))[0]!);
     const plans = await plansOf(inTx((tx) => Promise.all([tx.copyableUsers(ids.pool), tx.copyableUsers(ids.pool, bakery.id)])));
     expect(plans).toHaveLength(2);
-    expectIndexed(plans, /SEARCH g USING (COVERING )?INDEX goods_model \(model=\? AND pool_id=\?\)/, "SEARCH r USING COVERING INDEX good_requests_good (good_id=? AND status=?)");
+    expectIndexed(
+      plans,
+      /SEARCH g USING (COVERING )?INDEX goods_model \(model=\? AND pool_id=\?\)/,
+      "SEARCH r USING COVERING INDEX good_requests_good (good_id=? AND status=?)",
+    );
     for (const p of plans) expect(p).toMatch(/goods_model .*good_requests_good/);
     expect(plans.filter((p) => p.includes("good_requests_made"))).toEqual([]);
   });
@@ -310,7 +325,11 @@ describe("plans of the hot queries over a long history", () => {
 
   it("GIVEN a round closed late THEN its bidders' balances are read by index and only the entries dated after its closing time", async () => {
     const plans = await plansOf(inTx((tx) => tx.pendingMemberAccounts(ids.pool, ids.bread, NOW - DAY_MS)));
-    expectIndexed(plans, /good_requests USING (COVERING )?INDEX good_requests_good \(good_id=\? AND status=\?\)/, "entries USING INDEX entries_pool (pool_id=? AND created_at>?)");
+    expectIndexed(
+      plans,
+      /good_requests USING (COVERING )?INDEX good_requests_good \(good_id=\? AND status=\?\)/,
+      "entries USING INDEX entries_pool (pool_id=? AND created_at>?)",
+    );
   });
 
   it("GIVEN a command's hot lookups THEN each finds its row by its key", async () => {
@@ -348,8 +367,13 @@ describe("plans of the hot queries over a long history", () => {
       "rounds USING INDEX rounds_good (good_id=? AND closed_at>?)",
       "rounds USING INDEX rounds_good (good_id=? AND closed_at>? AND closed_at<?)",
     );
-    expect(plans.filter((p) => p.startsWith("SELECT rounds") && p.includes("TEMP B-TREE")), "a good's rounds in their index's order, never sorted").toEqual([]);
+    expect(
+      plans.filter((p) => p.startsWith("SELECT rounds") && p.includes("TEMP B-TREE")),
+      "a good's rounds in their index's order, never sorted",
+    ).toEqual([]);
     // The member, pool, task and good by their ids (and the goods of the member's requests).
-    expect(new Set(plans.flatMap((p) => /SEARCH (members|pools|tasks|goods) USING INTEGER PRIMARY KEY/.exec(p)?.[1] ?? []))).toEqual(new Set(["members", "pools", "tasks", "goods"]));
+    expect(new Set(plans.flatMap((p) => /SEARCH (members|pools|tasks|goods) USING INTEGER PRIMARY KEY/.exec(p)?.[1] ?? []))).toEqual(
+      new Set(["members", "pools", "tasks", "goods"]),
+    );
   });
 });

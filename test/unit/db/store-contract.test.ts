@@ -169,7 +169,11 @@ describe.each([
       const w = await world(tx);
       const first = await tx.insertEntry(entry(w.pool, w.commons, w.bobAcc, 2500));
       // More than 2^31 in all: amounts are 64-bit on both stores.
-      const many = await tx.insertEntries([entry(w.pool, w.commons, w.bobAcc, 3_000_000_000), entry(w.pool, w.bobAcc, w.adminAcc, 500), entry(w.pool, w.adminAcc, w.bobAcc, 100)]);
+      const many = await tx.insertEntries([
+        entry(w.pool, w.commons, w.bobAcc, 3_000_000_000),
+        entry(w.pool, w.bobAcc, w.adminAcc, 500),
+        entry(w.pool, w.adminAcc, w.bobAcc, 100),
+      ]);
       return { w, first, many };
     });
     expect(ids.many).toEqual([ids.first + 1, ids.first + 2, ids.first + 3]);
@@ -299,7 +303,15 @@ describe.each([
         tx.insertGoodRequest({ goodId: good, memberId, qty: 2, filled: 0, weight, status: "pending", createdAt: T0 + 1, closedAt: null, bidAt: null });
       const r1 = await req(w.bob, 1_500_000);
       const r2 = await req(w.admin, 1_000_000);
-      const round = await tx.insertRound({ goodId: good, openedAt: T0, closesAt: T0 + HOUR, closedAt: null, clearingWeight: null, supply: null, allocated: null });
+      const round = await tx.insertRound({
+        goodId: good,
+        openedAt: T0,
+        closesAt: T0 + HOUR,
+        closedAt: null,
+        clearingWeight: null,
+        supply: null,
+        allocated: null,
+      });
       return { ...w, good, r1, r2, round };
     });
     const before = await store.read(async (tx) => ({
@@ -352,7 +364,15 @@ describe.each([
       const w = await world(tx);
       await tx.markBoards(w.pool, T0 + 5);
       await tx.markBoards(w.pool, T0 + 2);
-      const room = await tx.insertRoom({ platform: "console", externalId: `lobby-${w.tag}`, poolId: w.pool, projectId: null, isLobby: true, boundAt: T0, boundBy: w.admin });
+      const room = await tx.insertRoom({
+        platform: "console",
+        externalId: `lobby-${w.tag}`,
+        poolId: w.pool,
+        projectId: null,
+        isLobby: true,
+        boundAt: T0,
+        boundBy: w.admin,
+      });
       await tx.putBoard(room, "first", T0);
       await tx.putBoard(room, "second", T0 + 1);
       return { pool: w.pool, room };
@@ -382,7 +402,15 @@ describe.each([
     const room = await a.transaction(async (tx) => {
       const w = await world(tx);
       await tx.insertIdentity({ platform: "matrix", externalId: "@bob:x", memberId: w.bob, createdAt: T0 });
-      const room = await tx.insertRoom({ platform: "matrix", externalId: "!lobby", poolId: w.pool, projectId: null, isLobby: true, boundAt: T0, boundBy: w.admin });
+      const room = await tx.insertRoom({
+        platform: "matrix",
+        externalId: "!lobby",
+        poolId: w.pool,
+        projectId: null,
+        isLobby: true,
+        boundAt: T0,
+        boundBy: w.admin,
+      });
       for (let i = 0; i < 6; i++) {
         await tx.insertReply({ requestId: `req-${i}`, platform: "matrix", target: "{}", body: `{"n":${i}}`, createdAt: T0 + i });
         await tx.insertOutbox({ roomId: room, kind: "goal", body: `m${i}`, createdAt: T0 + i });
@@ -450,7 +478,16 @@ describe.each([
         const open = await tx.goals(pool, { status: "open" });
         if (runs <= 2) await bothRead();
         if (open.some((g) => g.text === "Bread for 40")) return "found";
-        await tx.insertGoal({ poolId: pool, projectId: w.project, text: "Bread for 40", status: "open", createdAt: T0, createdBy: w.admin, doneAt: null, doneBy: null });
+        await tx.insertGoal({
+          poolId: pool,
+          projectId: w.project,
+          text: "Bread for 40",
+          status: "open",
+          createdAt: T0,
+          createdBy: w.admin,
+          doneAt: null,
+          doneBy: null,
+        });
         return "added";
       });
     const outcomes = await Promise.all([addGoalOnce(a), addGoalOnce(b)]);
@@ -471,15 +508,67 @@ describe.each([
       await tx.setTaskDue({ taskId: task, before: null, after: T0 + 24 * HOUR, at: T0 + 1, by: w.admin });
       await tx.setTaskDue({ taskId: task, before: T0 + 24 * HOUR, after: T0 + 48 * HOUR, at: T0 + 2, by: w.admin });
       const claim = await tx.insertClaim({
-        taskId: task, memberId: w.bob, weight: 1_000_000, status: "active", claimedAt: T0, expiresAt: T0 + HOUR, reportedAt: null, reportedHours: null, note: null,
-        rejectReason: null, verifiedAt: null, verifiedBy: null, creditedHours: null, credited: null, entryId: null, endedAt: null, endedBy: null,
+        taskId: task,
+        memberId: w.bob,
+        weight: 1_000_000,
+        status: "active",
+        claimedAt: T0,
+        expiresAt: T0 + HOUR,
+        reportedAt: null,
+        reportedHours: null,
+        note: null,
+        rejectReason: null,
+        verifiedAt: null,
+        verifiedBy: null,
+        creditedHours: null,
+        credited: null,
+        entryId: null,
+        endedAt: null,
+        endedBy: null,
       });
-      const good = await tx.insertGood({ poolId: w.pool, projectId: w.project, name: "oven", displayName: "Big Oven", unit: "oven", model: "durable", sector: "kitchen", declaredEffort: 1000, stock: 1, createdAt: T0, createdBy: w.admin });
-      const request = await tx.insertGoodRequest({ goodId: good, memberId: w.bob, qty: 1, filled: 0, weight: 1_000_000, status: "pending", createdAt: T0, closedAt: null });
+      const good = await tx.insertGood({
+        poolId: w.pool,
+        projectId: w.project,
+        name: "oven",
+        displayName: "Big Oven",
+        unit: "oven",
+        model: "durable",
+        sector: "kitchen",
+        declaredEffort: 1000,
+        stock: 1,
+        createdAt: T0,
+        createdBy: w.admin,
+      });
+      const request = await tx.insertGoodRequest({
+        goodId: good,
+        memberId: w.bob,
+        qty: 1,
+        filled: 0,
+        weight: 1_000_000,
+        status: "pending",
+        createdAt: T0,
+        closedAt: null,
+      });
       await tx.updateGoodRequest(request, { status: "cancelled", closedAt: T0 + 5 });
-      const loan = await tx.insertLoan({ goodId: good, memberId: w.bob, borrowedAt: T0, dueAt: T0 + 24 * HOUR, returnedAt: null, charged: null, overdueAt: null });
+      const loan = await tx.insertLoan({
+        goodId: good,
+        memberId: w.bob,
+        borrowedAt: T0,
+        dueAt: T0 + 24 * HOUR,
+        returnedAt: null,
+        charged: null,
+        overdueAt: null,
+      });
       await tx.returnLoan(loan, T0 + 2 * HOUR, 83);
-      const room = await tx.insertRoom({ platform: "console", externalId: `hall-${w.tag}`, poolId: w.pool, projectId: null, isLobby: false, boundAt: T0, boundBy: w.admin });
+      const room = await tx.insertRoom({
+        platform: "console",
+        externalId: `hall-${w.tag}`,
+        poolId: w.pool,
+        projectId: null,
+        isLobby: false,
+        boundAt: T0,
+        boundBy: w.admin,
+      });
       await tx.insertNotice({ roomId: room, taskId: task, noticedAt: T0 });
       await tx.insertNotice({ roomId: room, taskId: task, noticedAt: T0 + 1 }); // once per room
       await tx.insertOutbox({ roomId: room, kind: "neglected", body: "a", createdAt: T0 + 3 });
@@ -509,7 +598,18 @@ describe.each([
       claim: T0 + HOUR,
       open: ["Sweep"],
       all: ["Sweep", "Mop"],
-      request: { id: w.request, goodId: w.good, memberId: w.bob, qty: 1, filled: 0, weight: 1_000_000, status: "cancelled", createdAt: T0, closedAt: T0 + 5, bidAt: null },
+      request: {
+        id: w.request,
+        goodId: w.good,
+        memberId: w.bob,
+        qty: 1,
+        filled: 0,
+        weight: 1_000_000,
+        status: "cancelled",
+        createdAt: T0,
+        closedAt: T0 + 5,
+        bidAt: null,
+      },
       loans: [[T0 + 2 * HOUR, 83]],
       noticed: [w.task],
       lastOutbox: T0 + 7,
@@ -524,15 +624,27 @@ describe.each([
     const w = await store.transaction(async (tx) => {
       const w = await world(tx);
       await tx.insertIdentity({ platform: "discord", externalId: `d-${w.tag}`, memberId: w.bob, createdAt: T0 });
-      const room = await tx.insertRoom({ platform: "discord", externalId: `c-${w.tag}`, poolId: w.pool, projectId: null, isLobby: true, boundAt: T0, boundBy: w.admin });
-      const outbox = [await tx.insertOutbox({ roomId: room, kind: "goal", body: "x", createdAt: T0 }), await tx.insertOutbox({ roomId: room, kind: "goal", body: "y", createdAt: T0 })];
+      const room = await tx.insertRoom({
+        platform: "discord",
+        externalId: `c-${w.tag}`,
+        poolId: w.pool,
+        projectId: null,
+        isLobby: true,
+        boundAt: T0,
+        boundBy: w.admin,
+      });
+      const outbox = [
+        await tx.insertOutbox({ roomId: room, kind: "goal", body: "x", createdAt: T0 }),
+        await tx.insertOutbox({ roomId: room, kind: "goal", body: "y", createdAt: T0 }),
+      ];
       const note = await tx.insertNote({ poolId: w.pool, memberId: w.bob, kind: "released", body: "n", createdAt: T0 });
       // Meant for another account of bob's only: not sent to this one.
       await tx.insertNote({ poolId: w.pool, memberId: w.bob, kind: "linked", body: "m", createdAt: T0, onlyPlatform: "discord", onlyExternalId: "elsewhere" });
       await tx.insertReply({ requestId: `discord:${w.tag}`, platform: "discord", target: "{}", body: "{}", createdAt: T0 });
       return { ...w, room, outbox, note };
     });
-    const mine = <R extends { room?: { id: number }; memberId?: number }>(rows: R[]) => rows.filter((r) => (r.room ? r.room.id === w.room : r.memberId === w.bob));
+    const mine = <R extends { room?: { id: number }; memberId?: number }>(rows: R[]) =>
+      rows.filter((r) => (r.room ? r.room.id === w.room : r.memberId === w.bob));
     expect(mine(await store.pendingOutbox("discord", 100)).map((o) => o.body)).toEqual(["x", "y"]);
     expect(mine(await store.pendingNotes("discord", 100)).map((n) => [n.body, n.externalId])).toEqual([["n", `d-${w.tag}`]]);
     // Marking returns what this call took: a second mark of the same rows (another console on
@@ -554,14 +666,20 @@ describe.each([
 
   it.skipIf(skip)("gives the last slot of a task to one of two members claiming it at once on two processes", async () => {
     const [a, b] = await backend.openTwo();
-    const apps = [a, b].map((store, i) => openApp({ dbFile: "(given)", store, random: seededRandom(20 + i), logger: memoryLogger().logger, floodControl: false }));
+    const apps = [a, b].map((store, i) =>
+      openApp({ dbFile: "(given)", store, random: seededRandom(20 + i), logger: memoryLogger().logger, floodControl: false }),
+    );
     let n = 0;
     const say = (app: (typeof apps)[number], user: string, text: string) =>
-      runText(app.engine, { caller: { platform: "console", userId: user, displayName: user, roomId: "race-room" }, requestId: `console:race-${++n}`, now: new Date(T0 + 60_000) }, text);
+      runText(
+        app.engine,
+        { caller: { platform: "console", userId: user, displayName: user, roomId: "race-room" }, requestId: `console:race-${++n}`, now: new Date(T0 + 60_000) },
+        text,
+      );
     await say(apps[0]!, "admin", "pool create Riverside");
     await say(apps[0]!, "alice", "project create bakery The Bakery");
     const posted = await say(apps[0]!, "alice", "task post bakery Knead hours:2 kind:baking");
-    const task = (posted.ok ? (posted.data as { task: { id: number } }).task.id : 0);
+    const task = posted.ok ? (posted.data as { task: { id: number } }).task.id : 0;
     // Both are known to the pool before they race (a room of its own: the database is shared with the other tests).
     await say(apps[0]!, "bob", "me balance");
     await say(apps[1]!, "carol", "me balance");
@@ -580,7 +698,11 @@ describe.each([
     const app = openApp({ dbFile: "(given)", store, random: seededRandom(7), logger, floodControl: false });
     let n = 0;
     const say = async (user: string, text: string) => {
-      const r = await runText(app.engine, { caller: { platform: "console", userId: user, displayName: user, roomId: "lobby" }, requestId: `console:c-${++n}`, now: new Date(T0 + n * 60_000) }, text);
+      const r = await runText(
+        app.engine,
+        { caller: { platform: "console", userId: user, displayName: user, roomId: "lobby" }, requestId: `console:c-${++n}`, now: new Date(T0 + n * 60_000) },
+        text,
+      );
       if (!r.ok) throw new Error(`"${text}" as ${user} was refused: ${r.message}`);
       return r.data as { task?: { id: number } };
     };
@@ -724,7 +846,16 @@ describe.skipIf(skipPg)("PostgreSQL's refusals", () => {
         const open = await tx.goals(w.pool, {});
         read++;
         for (let i = 0; i < 100 && read < 2; i++) await new Promise((r) => setTimeout(r, 10));
-        await tx.insertGoal({ poolId: w.pool, projectId: w.project, text: `${text} after ${open.length}`, status: "open", createdAt: T0, createdBy: w.admin, doneAt: null, doneBy: null });
+        await tx.insertGoal({
+          poolId: w.pool,
+          projectId: w.project,
+          text: `${text} after ${open.length}`,
+          status: "open",
+          createdAt: T0,
+          createdBy: w.admin,
+          doneAt: null,
+          doneBy: null,
+        });
       });
     const outcomes = await Promise.allSettled([addGoal(a, "one"), addGoal(b, "two")]);
     // Each read the other's write too late: one of the two may not commit.
@@ -742,13 +873,25 @@ describe.skipIf(skipPg)("PostgreSQL's refusals", () => {
 function shapeOf(c: ReturnType<typeof sqliteTableConfig> | ReturnType<typeof pgTableConfig>, leaveOut: readonly string[] = []) {
   return {
     name: c.name,
-    columns: c.columns.filter((x) => !leaveOut.includes(x.name)).map((x) => `${x.name}${x.notNull ? " not null" : ""}${x.hasDefault && !x.primary ? " default" : ""}${x.primary ? " primary" : ""}`),
+    columns: c.columns
+      .filter((x) => !leaveOut.includes(x.name))
+      .map((x) => `${x.name}${x.notNull ? " not null" : ""}${x.hasDefault && !x.primary ? " default" : ""}${x.primary ? " primary" : ""}`),
     indexes: c.indexes
-      .map((i) => `${i.config.name}${i.config.unique ? " unique" : ""} (${i.config.columns.map((x) => ("name" in x && typeof x.name === "string" ? x.name : "expression")).join(", ")})${i.config.where ? " partial" : ""}`)
+      .map(
+        (i) =>
+          `${i.config.name}${i.config.unique ? " unique" : ""} (${i.config.columns.map((x) => ("name" in x && typeof x.name === "string" ? x.name : "expression")).join(", ")})${i.config.where ? " partial" : ""}`,
+      )
       .sort(),
     checks: c.checks.map((x) => x.name).sort(),
     primaryKeys: c.primaryKeys.map((k) => k.columns.map((x) => x.name).join(", ")),
-    foreignKeys: c.foreignKeys.map((f) => f.reference().columns.map((x) => x.name).join(", ")).sort(),
+    foreignKeys: c.foreignKeys
+      .map((f) =>
+        f
+          .reference()
+          .columns.map((x) => x.name)
+          .join(", "),
+      )
+      .sort(),
   };
 }
 
@@ -783,6 +926,9 @@ describe("DPOOL_DATABASE_URL", () => {
 
   it("says in one line when the server cannot be reached", async () => {
     const refused = await openDatabaseUrl({ DPOOL_DATABASE_URL: "postgres://postgres@127.0.0.1:1/none" }).catch((e: unknown) => e);
-    expect(refused).toMatchObject({ exitCode: EXIT.unreachable, message: expect.stringMatching(/^cannot open the PostgreSQL database of DPOOL_DATABASE_URL: /) as unknown });
+    expect(refused).toMatchObject({
+      exitCode: EXIT.unreachable,
+      message: expect.stringMatching(/^cannot open the PostgreSQL database of DPOOL_DATABASE_URL: /) as unknown,
+    });
   });
 });

@@ -33,7 +33,12 @@ function checkMessage(what: string, body: Record<string, unknown>): void {
   const content = typeof body.content === "string" ? body.content : "";
   expect(content.length, `${what}: content`).toBeLessThanOrEqual(LIMITS.content);
   expect(LONE_SURROGATE.test(content), `${what}: content cut inside a surrogate pair`).toBe(false);
-  const embeds = (body.embeds ?? []) as Array<{ title?: string; description?: string; fields?: Array<{ name: string; value: string }>; footer?: { text: string } }>;
+  const embeds = (body.embeds ?? []) as Array<{
+    title?: string;
+    description?: string;
+    fields?: Array<{ name: string; value: string }>;
+    footer?: { text: string };
+  }>;
   expect(embeds.length, `${what}: embeds`).toBeLessThanOrEqual(LIMITS.embeds);
   let total = 0;
   for (const e of embeds) {
@@ -46,7 +51,11 @@ function checkMessage(what: string, body: Record<string, unknown>): void {
       expect(f.value.length).toBeLessThanOrEqual(LIMITS.fieldValue);
     }
     expect((e.footer?.text ?? "").length).toBeLessThanOrEqual(LIMITS.footer);
-    total += (e.title ?? "").length + (e.description ?? "").length + (e.footer?.text ?? "").length + (e.fields ?? []).reduce((a, f) => a + f.name.length + f.value.length, 0);
+    total +=
+      (e.title ?? "").length +
+      (e.description ?? "").length +
+      (e.footer?.text ?? "").length +
+      (e.fields ?? []).reduce((a, f) => a + f.name.length + f.value.length, 0);
   }
   expect(total, `${what}: characters in all embeds`).toBeLessThanOrEqual(LIMITS.embedTotal);
   expect(content.length > 0 || embeds.length > 0, `${what}: an empty message`).toBe(true);
@@ -80,7 +89,10 @@ describe("Discord renderers within Discord's limits", () => {
       const slug = `p${p}${"abcdefghijklmnopqrstuvwxyz0123456789".slice(0, 30)}`;
       projects.push(slug);
       await pool.ok("alice", `project create ${slug} ${longest(80, `Project ${p}`)}`);
-      await pool.ok("alice", `good add ${slug} ${`g${p}${"good-name-long".repeat(3)}`.slice(0, 32)} effort:0.5 stock:1000000 sector:${"s".repeat(32)} unit:${"u".repeat(32)}`);
+      await pool.ok(
+        "alice",
+        `good add ${slug} ${`g${p}${"good-name-long".repeat(3)}`.slice(0, 32)} effort:0.5 stock:1000000 sector:${"s".repeat(32)} unit:${"u".repeat(32)}`,
+      );
       await pool.ok("alice", `goal announce ${slug} ${longest(300, "A goal")}`);
     }
     const invite = await pool.ok("alice", "pool invite");
@@ -89,7 +101,10 @@ describe("Discord renderers within Discord's limits", () => {
     await pool.ok("alice", `project room ${projects[0]}`, { room: "project-room" });
     for (let t = 0; t < TASKS; t++) {
       const slug = projects[t % projects.length]!;
-      await pool.ok("alice", `task post ${slug} ${longest(120, `Task ${t}`)} hours:1000 kind:${`k${t % 20}${"kind".repeat(8)}`.slice(0, 32)} slots:100 due:2027-12-31`);
+      await pool.ok(
+        "alice",
+        `task post ${slug} ${longest(120, `Task ${t}`)} hours:1000 kind:${`k${t % 20}${"kind".repeat(8)}`.slice(0, 32)} slots:100 due:2027-12-31`,
+      );
     }
     pool.clock.advance(40 * 86_400_000);
     for (let t = 1; t <= 40; t++) await pool.ok(`member${t % 7}`, `task claim ${t}`);
@@ -129,7 +144,8 @@ describe("Discord renderers within Discord's limits", () => {
     const { logger } = memoryLogger();
     const courier = new DiscordCourier({ rest: {} as never, store: pool.store, table: pool.app.engine.table, logger, live: new Map(), started: () => true });
     for (const { text, reply } of replies) {
-      if (!reply.ok && reply.code === "usage" && !text.startsWith("project info") && !text.startsWith("task claim")) throw new Error(`${text}: ${reply.message}`);
+      if (!reply.ok && reply.code === "usage" && !text.startsWith("project info") && !text.startsWith("task claim"))
+        throw new Error(`${text}: ${reply.message}`);
       for (const ephemeral of [false, true]) checkMessage(text, courier.message(reply, ephemeral).body);
       checkMessage(`${text} (error payload)`, restMessage(errorPayload(longest(5000, "refused"))).body);
       if (reply.ok) checkMessage(`${text} (raw)`, restMessage(okPayload(reply)).body);
@@ -141,17 +157,28 @@ describe("Discord renderers within Discord's limits", () => {
     await pool.ok("alice", "task board on").catch(() => undefined);
     const queued = await pool.store.pendingOutbox("console", 100_000);
     const kinds = new Set(queued.map((q) => q.kind));
-    console.log(`limits: ${replies.length} replies, ${queued.length} queued announcements (${[...kinds].join(", ")}), ${notes0(await pool.store.pendingNotes("console", 100_000))} notes`);
+    console.log(
+      `limits: ${replies.length} replies, ${queued.length} queued announcements (${[...kinds].join(", ")}), ${notes0(await pool.store.pendingNotes("console", 100_000))} notes`,
+    );
     expect([...kinds]).toEqual(expect.arrayContaining(["task", "goal", "board", "summary", "pool-summary", "neglected"]));
     for (const q of queued) {
-      const payload = q.kind === "board" ? boardPayload(renderAnnouncement("board", q.body, UTC_VIEW), boardTaskIds(JSON.parse(q.body) as BoardMessage)) : announcementPayload(renderAnnouncement(q.kind, q.body, UTC_VIEW));
+      const payload =
+        q.kind === "board"
+          ? boardPayload(renderAnnouncement("board", q.body, UTC_VIEW), boardTaskIds(JSON.parse(q.body) as BoardMessage))
+          : announcementPayload(renderAnnouncement(q.kind, q.body, UTC_VIEW));
       checkMessage(`announcement ${q.kind}`, restMessage(payload, q.kind === "summary" ? [{ name: "summary.png", png: Buffer.alloc(1) }] : []).body);
     }
     const notes = await pool.store.pendingNotes("console", 100_000);
     for (const n of notes) checkMessage(`note ${n.kind}`, restMessage(announcementPayload(renderNote(n.kind, n.body, UTC_VIEW))).body);
     // Charts: at most ten embeds however many are drawn.
     const charts = Array.from({ length: 14 }, (_, i) => ({ name: `summary-${i}.png`, png: Buffer.alloc(1) }));
-    checkMessage("fourteen charts", restMessage(okPayload({ def: poolSummaryCommand, result: { projects: [], sectors: [] }, view: UTC_VIEW, doc: [{ kind: "line", spans: [longest(5000, "x")] }] }), charts).body);
+    checkMessage(
+      "fourteen charts",
+      restMessage(
+        okPayload({ def: poolSummaryCommand, result: { projects: [], sectors: [] }, view: UTC_VIEW, doc: [{ kind: "line", spans: [longest(5000, "x")] }] }),
+        charts,
+      ).body,
+    );
 
     // Autocomplete: every kind of choice, with and without something typed.
     const caller = { platform: "console", userId: "member1", displayName: "member1", roomId: "lobby" };

@@ -12,7 +12,8 @@ const commands = slashCommands(table);
 function walk(options: readonly APIApplicationCommandOption[] | undefined, visit: (o: APIApplicationCommandOption, depth: number) => void, depth = 1): void {
   for (const o of options ?? []) {
     visit(o, depth);
-    if ("options" in o && (o.type === ApplicationCommandOptionType.Subcommand || o.type === ApplicationCommandOptionType.SubcommandGroup)) walk(o.options, visit, depth + 1);
+    if ("options" in o && (o.type === ApplicationCommandOptionType.Subcommand || o.type === ApplicationCommandOptionType.SubcommandGroup))
+      walk(o.options, visit, depth + 1);
   }
 }
 
@@ -73,7 +74,13 @@ describe("slash commands derived from the table", () => {
     const coordinator = project.options!.find((o) => o.name === "coordinator")!;
     expect(coordinator.type).toBe(ApplicationCommandOptionType.SubcommandGroup);
     const list = commands.find((c) => c.name === "goal")!.options!.find((o) => o.name === "list") as { options: APIApplicationCommandOption[] };
-    expect(list.options.find((o) => o.name === "status")).toMatchObject({ choices: [{ name: "open", value: "open" }, { name: "done", value: "done" }, { name: "all", value: "all" }] });
+    expect(list.options.find((o) => o.name === "status")).toMatchObject({
+      choices: [
+        { name: "open", value: "open" },
+        { name: "done", value: "done" },
+        { name: "all", value: "all" },
+      ],
+    });
   });
 });
 
@@ -92,7 +99,7 @@ describe("where slash commands are offered, and to whom", () => {
     for (const name of ["pool", "project", "task", "good", "goal", "kind", "sector"]) expect(contexts[name], name).toEqual([InteractionContextType.Guild]);
   });
 
-  it("GIVEN a top-level command all of whose commands bind rooms THEN it needs Manage Channels (default_member_permissions \"16\"); mixed groups are open to all", () => {
+  it('GIVEN a top-level command all of whose commands bind rooms THEN it needs Manage Channels (default_member_permissions "16"); mixed groups are open to all', () => {
     for (const c of commands) expect(c.default_member_permissions ?? null, c.name).toBeNull();
     const binding = table.filter((c) => c.bindsRoom);
     const [pool] = slashCommands(binding.filter((c) => c.path[0] === "pool"));
@@ -109,6 +116,8 @@ describe("invite", () => {
     const { INVITE_PERMISSIONS, inviteUrl } = await import("../../../adapters/discord/deploy.ts");
     expect(INVITE_PERMISSIONS).toBe(52224n);
     expect(INVITE_PERMISSIONS & 32768n).toBe(32768n);
-    expect(inviteUrl("123456789012345678")).toBe("https://discord.com/oauth2/authorize?client_id=123456789012345678&scope=bot%20applications.commands&permissions=52224");
+    expect(inviteUrl("123456789012345678")).toBe(
+      "https://discord.com/oauth2/authorize?client_id=123456789012345678&scope=bot%20applications.commands&permissions=52224",
+    );
   });
 });

@@ -55,7 +55,11 @@ describe("flood control under a store that runs a transaction again", () => {
     const engine: Engine = { ...t.app.engine, store: runningTwice(t.app.store, runs) };
     let n = 0;
     const say = (line: string): Promise<Reply> =>
-      runText(engine, { caller: { platform: "console", userId: "carol", displayName: "carol", roomId: "lobby" }, requestId: `console:twice-${++n}`, now: t!.clock.now() }, line);
+      runText(
+        engine,
+        { caller: { platform: "console", userId: "carol", displayName: "carol", roomId: "lobby" }, requestId: `console:twice-${++n}`, now: t!.clock.now() },
+        line,
+      );
     for (const line of ["task claim 1", "task drop 1", "task claim 1", "task drop 1"]) {
       const r = await say(line);
       expect(r.ok, `${line}: ${r.ok ? "" : r.message}`).toBe(true);

@@ -20,7 +20,8 @@ function chat(pool: TestPool, user: string, line: string, requestId: string, roo
   return runText(pool.app.engine, inv, line);
 }
 
-const replyRows = (pool: TestPool) => pool.store.db.$client.prepare("SELECT request_id AS id, body FROM replies ORDER BY rowid").all() as Array<{ id: string; body: string }>;
+const replyRows = (pool: TestPool) =>
+  pool.store.db.$client.prepare("SELECT request_id AS id, body FROM replies ORDER BY rowid").all() as Array<{ id: string; body: string }>;
 
 describe("request ids belong to their caller", () => {
   it("GIVEN an admin's invite and link code under request ids THEN a stranger reusing those ids gets neither back, is refused, and nothing changes", async () => {

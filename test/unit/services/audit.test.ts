@@ -13,7 +13,10 @@ async function ledgerPool(): Promise<TestPool> {
   await t.ok("admin", "pool create Riverside");
   await t.ok("admin", "project create bakery The Bakery");
   await t.ok("admin", "good add bakery bread effort:1 stock:0");
-  for (const [task, who] of [[1, "bob"], [2, "carol"]] as const) {
+  for (const [task, who] of [
+    [1, "bob"],
+    [2, "carol"],
+  ] as const) {
     await t.ok("admin", `task post bakery Job${task} hours:2`);
     await t.ok(who, `task claim ${task}`);
     await t.ok(who, `task done ${task}`);
@@ -52,12 +55,17 @@ describe("pool audit from the running balances and the indexes", () => {
   it("GIVEN an entry's amount changed behind the ledger's back (its guard dropped) THEN both of its accounts differ from their entries", async () => {
     await ledgerPool();
     const carol = accountOf("carol");
-    const entry = db().prepare("SELECT id, from_account FROM entries WHERE to_account = ? AND kind = 'work'").get(carol) as { id: number; from_account: number };
+    const entry = db().prepare("SELECT id, from_account FROM entries WHERE to_account = ? AND kind = 'work'").get(carol) as {
+      id: number;
+      from_account: number;
+    };
     db().exec("DROP TRIGGER entries_no_update");
     db().prepare("UPDATE entries SET amount = amount + 250 WHERE id = ?").run(entry.id);
     const r = await t.ok("admin", "pool audit");
     expect(r.balanced).toBe(false);
-    expect(r.mismatched.map((m: { account: number }) => m.account).sort((a: number, b: number) => a - b)).toEqual([entry.from_account, carol].sort((a, b) => a - b));
+    expect(r.mismatched.map((m: { account: number }) => m.account).sort((a: number, b: number) => a - b)).toEqual(
+      [entry.from_account, carol].sort((a, b) => a - b),
+    );
     expect(r.mismatched.find((m: { account: number }) => m.account === carol)).toMatchObject({ balance: 2, entries: 2.25 });
   });
 
@@ -72,7 +80,11 @@ describe("pool audit from the running balances and the indexes", () => {
     const moves = Array.from({ length: 150 }, (_, i) => ({ ...e, fromAccount: i % 2 ? bob : carol, toAccount: dave, amount: 1 + i, memo: `move ${i}` }));
     const ids = await t.store.transaction((tx) => tx.insertEntries(moves));
     expect(ids).toHaveLength(150);
-    const stored = db().prepare("SELECT id, memo, amount FROM entries WHERE request_id = 'test:bulk' ORDER BY id").all() as Array<{ id: number; memo: string; amount: number }>;
+    const stored = db().prepare("SELECT id, memo, amount FROM entries WHERE request_id = 'test:bulk' ORDER BY id").all() as Array<{
+      id: number;
+      memo: string;
+      amount: number;
+    }>;
     expect(stored.map((s) => s.id)).toEqual(ids);
     expect(stored.map((s) => s.memo)).toEqual(moves.map((m) => m.memo));
     const sent = (odd: number) => moves.filter((_, i) => i % 2 === odd).reduce((a, m) => a + m.amount, 0);

@@ -72,7 +72,9 @@ function recordingCourier(): Courier & { boards: OutboxItem[] } {
 }
 
 const boardRows = (p: { store: SqliteStore }, afterId = 0) =>
-  p.store.db.$client.prepare("SELECT r.external_id AS room, o.id FROM outbox o JOIN rooms r ON r.id = o.room_id WHERE o.kind = 'board' AND o.id > ? ORDER BY o.id").all(afterId) as Array<{
+  p.store.db.$client
+    .prepare("SELECT r.external_id AS room, o.id FROM outbox o JOIN rooms r ON r.id = o.room_id WHERE o.kind = 'board' AND o.id > ? ORDER BY o.id")
+    .all(afterId) as Array<{
     room: string;
     id: number;
   }>;
@@ -124,7 +126,13 @@ describe("boards rebuilt lazily", () => {
     const now = t.clock.now();
     // Fifty members claim fifty tasks at once, as a busy chat would send them.
     const replies = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => runText(engine, { caller: { platform: "console", userId: `m${i}`, displayName: `m${i}`, roomId: "lobby" }, requestId: `console:burst-${i}`, now }, `task claim ${i + 1}`)),
+      Array.from({ length: 50 }, (_, i) =>
+        runText(
+          engine,
+          { caller: { platform: "console", userId: `m${i}`, displayName: `m${i}`, roomId: "lobby" }, requestId: `console:burst-${i}`, now },
+          `task claim ${i + 1}`,
+        ),
+      ),
     );
     expect(replies.filter((r) => !r.ok)).toEqual([]);
     await deliverer.kick();
@@ -137,58 +145,65 @@ describe("boards rebuilt lazily", () => {
     expect(await t.store.read((tx) => tx.markedBoards())).toEqual([]);
   });
 
-  it("GIVEN the process killed after its task commands committed, before any rebuild THEN the next delivery rebuilds the boards from the mark left in the database, exactly", { timeout: 120_000 }, async () => {
-    const dir = mkdtempSync(join(tmpdir(), "dpool-boards-"));
-    dirs.push(dir);
-    const file = join(dir, "pool.sqlite");
-    const start = Date.parse("2026-11-02T09:00:00Z");
-    const lines = [
-      ["admin", "pool create Riverside"],
-      ["alice", "project create bakery Bakery"],
-      ...Array.from({ length: 14 }, (_, i) => ["alice", `task post bakery "Job ${i}" hours:1 kind:k${i % 4}${i % 3 === 0 ? " slots:2" : ""}`]),
-      ["bob", "task claim 2"],
-      ["carol", "task claim 3"],
-      ["bob", "task claim 1"],
-      ["alice", "task cancel 4"],
-    ].map(([user, text], i) => ({ id: `console:k${i}`, user, text, at: start + i * 6 * HOUR_MS }));
-    // A dispatcher process that delivers nothing (no chat platform), killed once all is answered.
-    const child = spawn(process.execPath, ["--import", "tsx", "test/support/dispatcher.ts", file], { cwd: process.cwd(), stdio: ["pipe", "pipe", "inherit"] });
-    const answered = new Map<string, { ok: boolean }>();
-    const exited = new Promise((resolve) => child.on("exit", resolve));
-    await new Promise<void>((resolve) => {
-      createInterface({ input: child.stdout }).on("line", (raw) => {
-        const o = JSON.parse(raw) as { id?: string; ok?: boolean; ready?: number };
-        if (o.ready !== undefined) for (const l of lines) child.stdin.write(`${JSON.stringify(l)}\n`);
-        if (o.id !== undefined) answered.set(o.id, { ok: o.ok === true });
-        if (answered.size === lines.length) resolve();
+  it(
+    "GIVEN the process killed after its task commands committed, before any rebuild THEN the next delivery rebuilds the boards from the mark left in the database, exactly",
+    { timeout: 120_000 },
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), "dpool-boards-"));
+      dirs.push(dir);
+      const file = join(dir, "pool.sqlite");
+      const start = Date.parse("2026-11-02T09:00:00Z");
+      const lines = [
+        ["admin", "pool create Riverside"],
+        ["alice", "project create bakery Bakery"],
+        ...Array.from({ length: 14 }, (_, i) => ["alice", `task post bakery "Job ${i}" hours:1 kind:k${i % 4}${i % 3 === 0 ? " slots:2" : ""}`]),
+        ["bob", "task claim 2"],
+        ["carol", "task claim 3"],
+        ["bob", "task claim 1"],
+        ["alice", "task cancel 4"],
+      ].map(([user, text], i) => ({ id: `console:k${i}`, user, text, at: start + i * 6 * HOUR_MS }));
+      // A dispatcher process that delivers nothing (no chat platform), killed once all is answered.
+      const child = spawn(process.execPath, ["--import", "tsx", "test/support/dispatcher.ts", file], {
+        cwd: process.cwd(),
+        stdio: ["pipe", "pipe", "inherit"],
       });
-    });
-    child.kill("SIGKILL");
-    await exited;
-    expect([...answered.values()].every((a) => a.ok)).toBe(true);
+      const answered = new Map<string, { ok: boolean }>();
+      const exited = new Promise((resolve) => child.on("exit", resolve));
+      await new Promise<void>((resolve) => {
+        createInterface({ input: child.stdout }).on("line", (raw) => {
+          const o = JSON.parse(raw) as { id?: string; ok?: boolean; ready?: number };
+          if (o.ready !== undefined) for (const l of lines) child.stdin.write(`${JSON.stringify(l)}\n`);
+          if (o.id !== undefined) answered.set(o.id, { ok: o.ok === true });
+          if (answered.size === lines.length) resolve();
+        });
+      });
+      child.kill("SIGKILL");
+      await exited;
+      expect([...answered.values()].every((a) => a.ok)).toBe(true);
 
-    const store = new SqliteStore(file);
-    try {
-      const last = lines.at(-1)!.at;
-      expect(await store.read((tx) => tx.markedBoards())).toEqual([{ poolId: 1, at: last }]);
-      expect(boardRows({ store })).toEqual([]);
-      // A bot starts on the file: its first delivery round rebuilds the board.
-      const courier = recordingCourier();
-      const deliverer = new Deliverer({ store, courier, logger: memoryLogger().logger });
-      await deliverer.kick();
-      await deliverer.stop();
-      expect(boardRows({ store }).map((b) => b.room)).toEqual(["lobby"]);
-      expect(courier.boards).toHaveLength(1);
-      await expectBoardsExact(store, last, ["lobby"]);
-      const board = storedBoards(store).get("lobby")!.board;
-      expect(board.tasks.map((x) => x.id)).not.toContain(4); // cancelled
-      expect(board.tasks.map((x) => x.id)).toContain(1); // two slots, one taken
-      expect(board.open).toBe(11);
-      expect(await store.read((tx) => tx.markedBoards())).toEqual([]);
-    } finally {
-      await store.close();
-    }
-  });
+      const store = new SqliteStore(file);
+      try {
+        const last = lines.at(-1)!.at;
+        expect(await store.read((tx) => tx.markedBoards())).toEqual([{ poolId: 1, at: last }]);
+        expect(boardRows({ store })).toEqual([]);
+        // A bot starts on the file: its first delivery round rebuilds the board.
+        const courier = recordingCourier();
+        const deliverer = new Deliverer({ store, courier, logger: memoryLogger().logger });
+        await deliverer.kick();
+        await deliverer.stop();
+        expect(boardRows({ store }).map((b) => b.room)).toEqual(["lobby"]);
+        expect(courier.boards).toHaveLength(1);
+        await expectBoardsExact(store, last, ["lobby"]);
+        const board = storedBoards(store).get("lobby")!.board;
+        expect(board.tasks.map((x) => x.id)).not.toContain(4); // cancelled
+        expect(board.tasks.map((x) => x.id)).toContain(1); // two slots, one taken
+        expect(board.open).toBe(11);
+        expect(await store.read((tx) => tx.markedBoards())).toEqual([]);
+      } finally {
+        await store.close();
+      }
+    },
+  );
 
   it("GIVEN boards marked and no delivery THEN the scheduled boards job rebuilds them and clears the mark", async () => {
     t = await riversideRooms();
@@ -202,41 +217,46 @@ describe("boards rebuilt lazily", () => {
 });
 
 describe("a board reads its top tasks, not every open task", () => {
-  it("GIVEN 3,000 open tasks of every posted weight, age, slot count and due date THEN each board equals the one built from scratch, today and as the weights rise, and reads a small part of the open tasks", { timeout: 120_000 }, async () => {
-    t = await testPool({ boards: "left marked" });
-    await t.ok("admin", "pool create Big");
-    await manyTasks(t, { open: 3000, done: 500, projects: 6, kinds: 5, seed: 11 });
-    for (let p = 0; p < 3; p++) {
-      const { code } = await t.ok("admin", "pool invite");
-      await t.ok(`c${p}`, `pool join ${code}`, { room: `room${p}` });
-      await t.ok(`c${p}`, `project room p${p}`, { room: `room${p}` });
-    }
-    const start = t.clock.now().getTime();
-    for (const later of [0, 2 * HOUR_MS, 3 * DAY_MS, 9 * DAY_MS + 7 * HOUR_MS, 40 * DAY_MS]) {
-      const now = start + later;
-      await t.store.transaction((tx) => refreshBoards(tx, 1, now));
-      await expectBoardsExact(t.store, now, ["lobby", "room0", "room1", "room2"]);
-    }
-    // The lobby's board read from both orders of the index, at most a few times its size deep.
-    const { store, calls } = counted(t.store);
-    const read: number[] = [];
-    await store.transaction(async (tx) => {
-      const pool = (await tx.pool(1))!;
-      const counting = new Proxy(tx, {
-        get(target, key) {
-          if (key !== "openTasksBy") return Reflect.get(target, key) as unknown;
-          return async (...a: Parameters<Tx["openTasksBy"]>) => {
-            const rows = await target.openTasksBy(...a);
-            read.push(rows.length);
-            return rows;
-          };
-        },
+  it(
+    "GIVEN 3,000 open tasks of every posted weight, age, slot count and due date THEN each board equals the one built from scratch, today and as the weights rise, and reads a small part of the open tasks",
+    { timeout: 120_000 },
+    async () => {
+      t = await testPool({ boards: "left marked" });
+      await t.ok("admin", "pool create Big");
+      await manyTasks(t, { open: 3000, done: 500, projects: 6, kinds: 5, seed: 11 });
+      for (let p = 0; p < 3; p++) {
+        const { code } = await t.ok("admin", "pool invite");
+        await t.ok(`c${p}`, `pool join ${code}`, { room: `room${p}` });
+        await t.ok(`c${p}`, `project room p${p}`, { room: `room${p}` });
+      }
+      const start = t.clock.now().getTime();
+      for (const later of [0, 2 * HOUR_MS, 3 * DAY_MS, 9 * DAY_MS + 7 * HOUR_MS, 40 * DAY_MS]) {
+        const now = start + later;
+        await t.store.transaction((tx) => refreshBoards(tx, 1, now));
+        await expectBoardsExact(t.store, now, ["lobby", "room0", "room1", "room2"]);
+      }
+      // The lobby's board read from both orders of the index, at most a few times its size deep.
+      const { store, calls } = counted(t.store);
+      const read: number[] = [];
+      await store.transaction(async (tx) => {
+        const pool = (await tx.pool(1))!;
+        const counting = new Proxy(tx, {
+          get(target, key) {
+            if (key !== "openTasksBy") return Reflect.get(target, key) as unknown;
+            return async (...a: Parameters<Tx["openTasksBy"]>) => {
+              const rows = await target.openTasksBy(...a);
+              read.push(rows.length);
+              return rows;
+            };
+          },
+        });
+        for (const later of [0, 3 * DAY_MS, 40 * DAY_MS])
+          await topOpenTasks(counting, { poolId: 1, now: start + later }, weightRules(readPolicy(pool.policy)), BOARD_SIZE);
       });
-      for (const later of [0, 3 * DAY_MS, 40 * DAY_MS]) await topOpenTasks(counting, { poolId: 1, now: start + later }, weightRules(readPolicy(pool.policy)), BOARD_SIZE);
-    });
-    expect(calls.openTasks ?? 0, "every open task read").toBe(0);
-    expect(Math.max(...read)).toBeLessThanOrEqual(8 * BOARD_SIZE);
-  });
+      expect(calls.openTasks ?? 0, "every open task read").toBe(0);
+      expect(Math.max(...read)).toBeLessThanOrEqual(8 * BOARD_SIZE);
+    },
+  );
 
   it("GIVEN a heavy new task and old light ones THEN the board ranks by weight at now, with ties by time open and then number", async () => {
     t = await riversideRooms();

@@ -16,12 +16,26 @@ const db = () => t.store.db.$client;
 
 /** A command as a chat platform sends it: with a reply target, so its answer is stored in a reply row. */
 function chat(user: string, line: string, requestId: string): Promise<Reply> {
-  return runText(t.app.engine, { caller: { platform: "console", userId: user, displayName: user, roomId: "lobby" }, requestId, now: t.clock.now(), replyTo: { room: "lobby", event: requestId } }, line);
+  return runText(
+    t.app.engine,
+    {
+      caller: { platform: "console", userId: user, displayName: user, roomId: "lobby" },
+      requestId,
+      now: t.clock.now(),
+      replyTo: { room: "lobby", event: requestId },
+    },
+    line,
+  );
 }
 
 const storedReply = (requestId: string) => (db().prepare("SELECT body FROM replies WHERE request_id = ?").get(requestId) as { body: string }).body;
 const recorded = (requestId: string) => (db().prepare("SELECT reply FROM requests WHERE request_id = ?").get(requestId) as { reply: string }).reply;
-const count = (sql: string, ...args: unknown[]) => (db().prepare(sql).get(...args) as { n: number }).n;
+const count = (sql: string, ...args: unknown[]) =>
+  (
+    db()
+      .prepare(sql)
+      .get(...args) as { n: number }
+  ).n;
 
 /** Riverside with a cake of effort `effort` and `bidders` members waiting for one each at `weight`, then `units` made. */
 async function round(o: { bidders: number; units: number; effort: number; weight?: string }): Promise<string[]> {
@@ -40,7 +54,9 @@ describe("a round's close answers with counts and the first winners", () => {
     const bidders = await round({ bidders: 300, units: 250, effort: 1 });
     const r = await chat("admin", "good allocate cake", "chat:close");
     expect(r.ok).toBe(true);
-    const data = r.ok ? (r.data as { round: { units: number; winners: number; allocations: Array<{ member: string; qty: number; cost: number }>; queued: number } }).round : undefined;
+    const data = r.ok
+      ? (r.data as { round: { units: number; winners: number; allocations: Array<{ member: string; qty: number; cost: number }>; queued: number } }).round
+      : undefined;
     // Ties go to the earlier bid: the first 250 bidders win, one unit each at the effort.
     expect(data).toMatchObject({ units: 250, winners: 250, queued: 50, skippedMembers: 0 });
     expect(data!.allocations).toEqual(bidders.slice(0, ROUND_LINES).map((m) => ({ member: m, qty: 1, cost: 1 })));
@@ -135,7 +151,9 @@ describe("pool audit answers with counts and the first accounts that differ", ()
     for (const id of [...tampered].reverse()) bump.run(id);
     const r = await chat("admin", "pool audit", "chat:audit");
     expect(r.ok).toBe(true);
-    const data = r.ok ? (r.data as { balanced: boolean; mismatchedCount: number; mismatched: Array<{ account: number; balance: number; entries: number }> }) : undefined;
+    const data = r.ok
+      ? (r.data as { balanced: boolean; mismatchedCount: number; mismatched: Array<{ account: number; balance: number; entries: number }> })
+      : undefined;
     expect(data).toMatchObject({ balanced: false, sum: 7.5, mismatchedCount: 30 });
     expect(data!.mismatched).toEqual(tampered.slice(0, AUDIT_LINES).map((account) => ({ account, kind: "member", balance: 0.25, entries: 0 })));
     const shown = text(r);

@@ -95,7 +95,11 @@ describe("a flat-rate period that ended", () => {
 describe("catching up is part of the command", () => {
   /** What catching up could change (the pool's own clock moves with every command). */
   const caughtUpState = (tp: TestPool) =>
-    JSON.stringify(["claims", "tasks", "rounds", "good_requests", "allocations", "entries", "accounts", "settlements", "loans", "member_notes", "outbox"].map((x) => tp.store.db.$client.prepare(`SELECT * FROM ${x} ORDER BY rowid`).all()));
+    JSON.stringify(
+      ["claims", "tasks", "rounds", "good_requests", "allocations", "entries", "accounts", "settlements", "loans", "member_notes", "outbox"].map((x) =>
+        tp.store.db.$client.prepare(`SELECT * FROM ${x} ORDER BY rowid`).all(),
+      ),
+    );
 
   it("GIVEN nothing due THEN a read writes nothing", async () => {
     t = await bakery();
@@ -144,12 +148,23 @@ describe("when nothing is due, catching up is cheap", () => {
     const deadlines = plan(
       "SELECT (SELECT min(expires_at) FROM claims WHERE status = 'active') AS claim, (SELECT min(closes_at) FROM rounds WHERE closed_at IS NULL) AS round, (SELECT min(due_at) FROM loans WHERE returned_at IS NULL AND overdue_at IS NULL) AS loan",
     );
-    expect(deadlines).toEqual(expect.arrayContaining([expect.stringMatching(/^SEARCH claims USING COVERING INDEX claims_open/), expect.stringMatching(/^SEARCH rounds USING COVERING INDEX rounds_due/), expect.stringMatching(/^SEARCH loans USING COVERING INDEX loans_due/)]));
+    expect(deadlines).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^SEARCH claims USING COVERING INDEX claims_open/),
+        expect.stringMatching(/^SEARCH rounds USING COVERING INDEX rounds_due/),
+        expect.stringMatching(/^SEARCH loans USING COVERING INDEX loans_due/),
+      ]),
+    );
     const periods = plan(
       `SELECT g.pool_id AS poolId, p.policy AS policy, min(coalesce((SELECT s.period_end FROM settlements s WHERE s.good_id = g.id ORDER BY s.period_start DESC LIMIT 1), g.created_at)) AS since
        FROM goods g JOIN pools p ON p.id = g.pool_id WHERE g.model = 'flat-rate' GROUP BY g.pool_id ORDER BY g.pool_id`,
     );
-    expect(periods).toEqual(expect.arrayContaining([expect.stringMatching(/^SEARCH g USING INDEX goods_model/), expect.stringMatching(/^SEARCH s USING INDEX settlements_good_period/)]));
+    expect(periods).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^SEARCH g USING INDEX goods_model/),
+        expect.stringMatching(/^SEARCH s USING INDEX settlements_good_period/),
+      ]),
+    );
     for (const line of [...deadlines, ...periods]) expect(line).not.toMatch(/^SCAN (claims|rounds|loans|goods|settlements)/);
   });
 });

@@ -100,7 +100,9 @@ describe("what the commons carries, shown", () => {
     const summary = (await t.ok("alice", "pool summary soft")).projects[0];
     expect(summary.commons).toEqual(expected);
     expect(text(info)).toMatch(/The commons carries 6\.00 wh of its work: app 2\.00 wh \(used by 2 members\), its other work 4\.00 wh/);
-    expect(text(await t.say("alice", "pool summary soft"))).toMatch(/The commons carries 6\.00 wh of its work: app 2\.00 wh \(used by 2 members\), its other work 4\.00 wh/);
+    expect(text(await t.say("alice", "pool summary soft"))).toMatch(
+      /The commons carries 6\.00 wh of its work: app 2\.00 wh \(used by 2 members\), its other work 4\.00 wh/,
+    );
     // Its goods are all copyable: no deficit cap binds it, and project info says so instead.
     expect(text(info)).toMatch(/goods are all copyable/);
   });

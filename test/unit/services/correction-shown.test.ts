@@ -38,7 +38,14 @@ describe("task show after a reversed credit", () => {
     expect(body).toContain("the dough was never kneaded");
     expect(body).toContain("entry #2");
     const data = (shown as { data: { task: { state?: string; status?: string; claims: unknown[] } } }).data.task;
-    expect(data.claims).toEqual([expect.objectContaining({ member: "bob", status: "corrected", credited: null, correction: expect.objectContaining({ entry: 2, by: "admin", reason: "the dough was never kneaded" }) })]);
+    expect(data.claims).toEqual([
+      expect.objectContaining({
+        member: "bob",
+        status: "corrected",
+        credited: null,
+        correction: expect.objectContaining({ entry: 2, by: "admin", reason: "the dough was never kneaded" }),
+      }),
+    ]);
   });
 
   it("GIVEN the reversal reversed THEN task show credits bob again and shows no reversal", async () => {

@@ -23,7 +23,11 @@ async function verifiedWork(): Promise<TestPool> {
 }
 
 const notes = (tp: TestPool, handle: string) =>
-  sqlRows<{ kind: string; body: string }>(tp.store, "SELECT n.kind, n.body FROM member_notes n JOIN members m ON m.id = n.member_id WHERE m.handle = ? ORDER BY n.id", [handle]);
+  sqlRows<{ kind: string; body: string }>(
+    tp.store,
+    "SELECT n.kind, n.body FROM member_notes n JOIN members m ON m.id = n.member_id WHERE m.handle = ? ORDER BY n.id",
+    [handle],
+  );
 
 describe("pool correct of a work credit", () => {
   it("GIVEN verified work whose credit is reversed THEN the claim reads corrected, the task is open again, and summaries count it no more", async () => {
@@ -49,7 +53,11 @@ describe("pool correct of a work credit", () => {
     expect((await t.ok("bob", "me balance")).balance).toBe(0);
     expect(await t.ok("admin", "pool audit")).toMatchObject({ balanced: true, entries: 2 });
     expect((await notes(t, "bob")).map((n) => n.kind)).toContain("corrected");
-    expect(JSON.parse((await notes(t, "bob")).find((n) => n.kind === "corrected")!.body)).toMatchObject({ task: 1, reason: "the dough was never kneaded", by: "admin" });
+    expect(JSON.parse((await notes(t, "bob")).find((n) => n.kind === "corrected")!.body)).toMatchObject({
+      task: 1,
+      reason: "the dough was never kneaded",
+      by: "admin",
+    });
   });
 
   it("GIVEN a corrected claim THEN the task is claimed, done and verified again, and counted once", async () => {

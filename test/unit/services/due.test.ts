@@ -32,7 +32,9 @@ describe("past its due date a task cannot be claimed and stops rising (issue 13,
     const r = await t.say("bob", "task claim 1");
     expect(r.ok).toBe(false); // was claimed at 1.771561 with a report deadline of Dec 28
     expect(!r.ok && r.code).toBe("task_overdue");
-    expect(!r.ok && r.message).toMatch(/task #1 was due 2026-12-20 23:59 UTC: it can no longer be claimed\. Its coordinators can give it a new date \("task due 1 <date>"\) or cancel it \("task cancel 1"\)/);
+    expect(!r.ok && r.message).toMatch(
+      /task #1 was due 2026-12-20 23:59 UTC: it can no longer be claimed\. Its coordinators can give it a new date \("task due 1 <date>"\) or cancel it \("task cancel 1"\)/,
+    );
     expect(await t.dump()).toBe(before);
   });
 
@@ -85,7 +87,9 @@ describe("a claim's report deadline is never past the due date", () => {
     const before = await t.dump();
     const r = await t.say("alice", "task reject 1 @bob the crust is burnt");
     expect(!r.ok && r.code).toBe("task_overdue"); // was: back to bob until Dec 29, a week past the due date
-    expect(!r.ok && r.message).toMatch(/task #1 was due 2026-12-20 23:59 UTC: work sent back now could not be redone in time\. Verify it \("task verify 1 @bob"\), turn it down \("task refuse 1 @bob"\), or give the task a new date first \("task due 1 <date>"\)/);
+    expect(!r.ok && r.message).toMatch(
+      /task #1 was due 2026-12-20 23:59 UTC: work sent back now could not be redone in time\. Verify it \("task verify 1 @bob"\), turn it down \("task refuse 1 @bob"\), or give the task a new date first \("task due 1 <date>"\)/,
+    );
     expect(await t.dump()).toBe(before);
     await t.ok("alice", "task verify 1 @bob");
     await t.ok("alice", "task refuse 1 @carol");

@@ -41,12 +41,16 @@ describe("bounded work for every command", () => {
     const before = await t.dump();
     const r = await t.say("mallory", "good request cake qty:4");
     expect(!r.ok && r.code).toBe("insufficient_credit");
-    expect(!r.ok && r.message).toMatch(/that costs 12.00 wh and you can take 10.00 wh more \(balance plus the credit limit\): enough for 3 units at the effort; contribute first/);
+    expect(!r.ok && r.message).toMatch(
+      /that costs 12.00 wh and you can take 10.00 wh more \(balance plus the credit limit\): enough for 3 units at the effort; contribute first/,
+    );
     expect(await t.dump()).toBe(before);
     // Three wait; raising the bid to four would not be payable.
     expect((await t.ok("mallory", "good request cake qty:3")).request.status).toBe("pending");
     const again = await t.say("mallory", "good request cake qty:4");
-    expect(!again.ok && again.message).toMatch(/that costs 12.00 wh and you can take 10.00 wh more \(balance plus the credit limit\): enough for 3 units at the effort/);
+    expect(!again.ok && again.message).toMatch(
+      /that costs 12.00 wh and you can take 10.00 wh more \(balance plus the credit limit\): enough for 3 units at the effort/,
+    );
   });
 
   it("GIVEN waiting requests THEN they count against a loan, and a loan against a request", async () => {
@@ -60,7 +64,9 @@ describe("bounded work for every command", () => {
     await t.ok("mallory", "good borrow drill days:4");
     const r = await t.say("mallory", "good request cake qty:3");
     expect(!r.ok && r.code).toBe("insufficient_credit");
-    expect(!r.ok && r.message).toMatch(/you can take 6.00 wh more \(balance plus the credit limit, less 4.00 wh held by your waiting requests, loans and subscriptions\): enough for 2 units/);
+    expect(!r.ok && r.message).toMatch(
+      /you can take 6.00 wh more \(balance plus the credit limit, less 4.00 wh held by your waiting requests, loans and subscriptions\): enough for 2 units/,
+    );
   });
 
   it("GIVEN maxRequestQty raised by an admin THEN larger requests are accepted", async () => {

@@ -135,7 +135,17 @@ describe("item 12: a round closed late decides as of its closing time", () => {
     await t.store.transaction(async (tx) => {
       const from = await ensureAccount(tx, 1, "project", 2);
       const to = await ensureAccount(tx, 1, "member", (await tx.memberByHandle("carol"))!.id);
-      await postEntry(tx, { poolId: 1, fromAccount: from, toAccount: to, amount: 5000, kind: "work", memo: "late work", requestId: "test:late", createdAt: at, createdBy: null });
+      await postEntry(tx, {
+        poolId: 1,
+        fromAccount: from,
+        toAccount: to,
+        amount: 5000,
+        kind: "work",
+        memo: "late work",
+        requestId: "test:late",
+        createdAt: at,
+        createdBy: null,
+      });
     });
     t.clock.advance(7 * DAY_MS);
     const [closed] = await t.store.transaction((tx) => closeDueRounds(tx, t.clock.now().getTime()));
@@ -189,7 +199,9 @@ describe("item 13: the credit limit binds what members choose to take", () => {
     const before = await t.dump();
     const r = await t.say("carol", "good subscribe soup");
     expect(!r.ok && r.code).toBe("insufficient_credit");
-    expect(!r.ok && r.message).toMatch(/your expected share of soup this period is 20.00 wh and you can take 10.00 wh more \(balance plus the credit limit\): contribute first, then "good subscribe soup"/);
+    expect(!r.ok && r.message).toMatch(
+      /your expected share of soup this period is 20.00 wh and you can take 10.00 wh more \(balance plus the credit limit\): contribute first, then "good subscribe soup"/,
+    );
     expect(await t.dump()).toBe(before);
     // With a second subscriber the expected share is 10: it fits.
     await earn(t, "dave", 10);

@@ -42,7 +42,11 @@ async function queue(waiting: number): Promise<Queue> {
   let n = 0;
   const run = async (user: string, text: string) => {
     const before = store.statements;
-    const reply = await runText(app.engine, { caller: { platform: "console", userId: user, displayName: user, roomId: "lobby" }, requestId: `lock:${++n}`, now: new Date((clock += 2000)) }, text);
+    const reply = await runText(
+      app.engine,
+      { caller: { platform: "console", userId: user, displayName: user, roomId: "lobby" }, requestId: `lock:${++n}`, now: new Date((clock += 2000)) },
+      text,
+    );
     return { reply, statements: store.statements - before };
   };
   const ok = async (user: string, text: string) => {
@@ -59,7 +63,16 @@ async function queue(waiting: number): Promise<Queue> {
     const good = (await tx.goodByName(1, "cake"))!;
     for (let i = MEMBERS; i < waiting; i++) {
       const member = (await tx.memberByHandle(`m${i % MEMBERS}`))!;
-      await tx.insertGoodRequest({ goodId: good.id, memberId: member.id, qty: 1 + (i % 3), weight: 1_000_000 + (i % 40) * 50_000, createdAt: clock + i, filled: 0, status: "pending", closedAt: null });
+      await tx.insertGoodRequest({
+        goodId: good.id,
+        memberId: member.id,
+        qty: 1 + (i % 3),
+        weight: 1_000_000 + (i % 40) * 50_000,
+        createdAt: clock + i,
+        filled: 0,
+        status: "pending",
+        closedAt: null,
+      });
     }
   });
   return { app, run, ok, clockNow: () => clock };

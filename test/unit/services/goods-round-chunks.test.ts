@@ -23,14 +23,21 @@ let app: App;
 let clock = Date.parse("2026-11-02T09:00:00Z");
 let n = 0;
 const say = (user: string, text: string) =>
-  runText(app.engine, { caller: { platform: "console", userId: user, displayName: user, roomId: "lobby" }, requestId: `chunks:${++n}`, now: new Date((clock += 2000)) }, text);
+  runText(
+    app.engine,
+    { caller: { platform: "console", userId: user, displayName: user, roomId: "lobby" }, requestId: `chunks:${++n}`, now: new Date((clock += 2000)) },
+    text,
+  );
 async function ok(user: string, text: string) {
   const r = await say(user, text);
   if (!r.ok) throw new Error(`${text}: ${r.message}`);
   return r.data as any;
 }
 const sql = () => (app.store as SqliteStore).db.$client;
-const all = <T>(text: string, ...params: unknown[]) => sql().prepare(text).all(...params) as T[];
+const all = <T>(text: string, ...params: unknown[]) =>
+  sql()
+    .prepare(text)
+    .all(...params) as T[];
 
 let closed: any;
 let goodId: number;
@@ -46,7 +53,9 @@ beforeAll(async () => {
   addRoundBids(sql(), { poolId, goodId, requests: BIDDERS, platform: "console", domain: "example", now: clock, seed: 11 });
   // A second request of some bidders, above every other weight: both of theirs win.
   const twice = all<{ member_id: number }>("SELECT member_id FROM good_requests WHERE good_id = ? ORDER BY id DESC LIMIT ?", goodId, TWICE);
-  const insert = sql().prepare("INSERT INTO good_requests (good_id, member_id, qty, filled, weight, status, created_at, closed_at, bid_at) VALUES (?, ?, 2, 0, 2100000, 'pending', ?, NULL, NULL)");
+  const insert = sql().prepare(
+    "INSERT INTO good_requests (good_id, member_id, qty, filled, weight, status, created_at, closed_at, bid_at) VALUES (?, ?, 2, 0, 2100000, 'pending', ?, NULL, NULL)",
+  );
   for (const { member_id } of twice) insert.run(goodId, member_id, clock);
   await ok("alice", `good produce cake ${UNITS}`);
   closed = (await ok("alice", "good allocate cake")).round;
@@ -58,14 +67,20 @@ afterAll(async () => {
 
 describe(`a round of ${BIDDERS + TWICE} requests and ${UNITS} units`, () => {
   it("GIVEN more winners than one chunk THEN every unit is handed out once, one allocation per winning request", () => {
-    const allocations = all<{ request_id: number; member_id: number; qty: number; cost: number }>("SELECT request_id, member_id, qty, cost FROM allocations WHERE good_id = ?", goodId);
+    const allocations = all<{ request_id: number; member_id: number; qty: number; cost: number }>(
+      "SELECT request_id, member_id, qty, cost FROM allocations WHERE good_id = ?",
+      goodId,
+    );
     expect(closed.units).toBe(UNITS);
     expect(allocations.reduce((a, x) => a + x.qty, 0)).toBe(UNITS);
     expect(new Set(allocations.map((a) => a.request_id)).size).toBe(allocations.length);
     expect(closed.winners).toBe(allocations.length);
     expect(new Set(allocations.map((a) => a.member_id)).size).toBeGreaterThan(2_000);
     // Each request filled by its allocation; the rest still wait.
-    const requests = all<{ id: number; qty: number; filled: number; status: string }>("SELECT id, qty, filled, status FROM good_requests WHERE good_id = ?", goodId);
+    const requests = all<{ id: number; qty: number; filled: number; status: string }>(
+      "SELECT id, qty, filled, status FROM good_requests WHERE good_id = ?",
+      goodId,
+    );
     const won = new Map(allocations.map((a) => [a.request_id, a.qty]));
     for (const r of requests) {
       expect(r.filled).toBe(won.get(r.id) ?? 0);
@@ -98,13 +113,18 @@ describe(`a round of ${BIDDERS + TWICE} requests and ${UNITS} units`, () => {
     expect(several).toBeGreaterThan(TWICE / 2);
     expect(several).toBeLessThanOrEqual(TWICE);
     // The producers got the effort, the commons the rest.
-    const [project] = all<{ amount: number }>("SELECT coalesce(sum(e.amount), 0) AS amount FROM entries e JOIN accounts a ON a.id = e.to_account WHERE a.kind = 'project' AND e.kind = 'allocation'");
+    const [project] = all<{ amount: number }>(
+      "SELECT coalesce(sum(e.amount), 0) AS amount FROM entries e JOIN accounts a ON a.id = e.to_account WHERE a.kind = 'project' AND e.kind = 'allocation'",
+    );
     expect(project!.amount).toBe(paid.reduce((a, p) => a + p.effort, 0));
   });
 
   it("GIVEN members with several winning requests THEN each winner gets one note with their units and cost", () => {
     const notes = all<{ member_id: number; body: string }>("SELECT member_id, body FROM member_notes WHERE kind = 'allocated'");
-    const paid = all<{ member_id: number; qty: number; cost: number }>("SELECT member_id, sum(qty) AS qty, sum(cost) AS cost FROM allocations WHERE good_id = ? GROUP BY member_id", goodId);
+    const paid = all<{ member_id: number; qty: number; cost: number }>(
+      "SELECT member_id, sum(qty) AS qty, sum(cost) AS cost FROM allocations WHERE good_id = ? GROUP BY member_id",
+      goodId,
+    );
     expect(notes).toHaveLength(paid.length);
     const body = new Map(notes.map((x) => [x.member_id, JSON.parse(x.body) as { good: string; qty: number; cost: number }]));
     for (const p of paid) expect(body.get(p.member_id), `member ${p.member_id}`).toMatchObject({ good: "cake", qty: p.qty, cost: p.cost });

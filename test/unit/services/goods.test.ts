@@ -41,7 +41,12 @@ describe("scarcity: a uniform-price auction", () => {
     const tp = await pool();
     await tp.ok("alice", "good add bakery cake effort:2 sector:food");
     const reqs = [];
-    for (const [who, w] of [["dave", "1.2"], ["erin", "1.5"], ["frank", "1.8"]] as const) reqs.push(await tp.ok(who, `good request cake weight:${w}`));
+    for (const [who, w] of [
+      ["dave", "1.2"],
+      ["erin", "1.5"],
+      ["frank", "1.8"],
+    ] as const)
+      reqs.push(await tp.ok(who, `good request cake weight:${w}`));
     expect(reqs.map((r) => r.request.status)).toEqual(["pending", "pending", "pending"]);
     // Two units made while three are waiting: they go to the round, not to the earliest requests.
     const produced = await tp.ok("alice", "good produce cake 2");
@@ -79,7 +84,12 @@ describe("scarcity: a uniform-price auction", () => {
   it("GIVEN a winner at the credit limit THEN they are skipped and the unit goes to the next bid", async () => {
     t = await pool();
     await t.ok("alice", "good add bakery cake effort:2 sector:food");
-    for (const [who, w] of [["dave", "1.2"], ["erin", "1.5"], ["frank", "1.8"]] as const) await t.ok(who, `good request cake weight:${w}`);
+    for (const [who, w] of [
+      ["dave", "1.2"],
+      ["erin", "1.5"],
+      ["frank", "1.8"],
+    ] as const)
+      await t.ok(who, `good request cake weight:${w}`);
     // Frank's waiting cake holds 2 of his 10; the bread takes the other 8, so 2.4 is too much.
     await t.ok("alice", "good add bakery bread effort:8 stock:2");
     await t.ok("frank", "good request bread");
@@ -196,7 +206,9 @@ describe("the other models", () => {
     // 2026-11-02 is a Monday: the week ends on the 9th.
     t.clock.set("2026-11-09T00:00:00Z");
     const settled = await t.ok("admin", "pool settle");
-    expect(settled.settled).toEqual([{ good: "weekly-bread", periodStart: "2026-11-02T00:00:00.000Z", periodEnd: "2026-11-09T00:00:00.000Z", effort: 10, subscribers: 2, share: 5 }]);
+    expect(settled.settled).toEqual([
+      { good: "weekly-bread", periodStart: "2026-11-02T00:00:00.000Z", periodEnd: "2026-11-09T00:00:00.000Z", effort: 10, subscribers: 2, share: 5 },
+    ]);
     expect(await balance(t, "carol")).toBe(-5);
     expect(await balance(t, "dave")).toBe(-5);
     expect(await balance(t, "erin")).toBe(0);
@@ -250,6 +262,12 @@ describe("a scenario across projects", () => {
     expect(await projectBalance(t, "bakery")).toBe(4);
     expect(await t.ok("admin", "pool audit")).toMatchObject({ balanced: true, sum: 0 });
     const sector = (await t.ok("admin", "sector report food")).sectors;
-    expect(sector).toEqual([{ sector: "food", goods: [{ name: "bread", project: "bakery", stock: 12, demand: 0, effort: 0.5, lastClearingWeight: null }], projects: [{ slug: "bakery", deficit: 0, cap: 200 }] }]);
+    expect(sector).toEqual([
+      {
+        sector: "food",
+        goods: [{ name: "bread", project: "bakery", stock: 12, demand: 0, effort: 0.5, lastClearingWeight: null }],
+        projects: [{ slug: "bakery", deficit: 0, cap: 200 }],
+      },
+    ]);
   });
 });

@@ -78,7 +78,9 @@ describe("lists of a pool with 10,000 open tasks", () => {
   it("GIVEN the same pool THEN status:claimed, status:overdue and status:all list the tasks the claims put in that state, in task list's order", async () => {
     // Every task and claim read into memory and ranked by the core's rules: what the SQL must match.
     const db = t.store.db.$client;
-    const tasks = db.prepare("SELECT id, slots, cancelled_at AS cancelledAt, due_at AS dueAt, open_since AS openSince, open_ms AS openMs FROM tasks").all() as Array<{
+    const tasks = db
+      .prepare("SELECT id, slots, cancelled_at AS cancelledAt, due_at AS dueAt, open_since AS openSince, open_ms AS openMs FROM tasks")
+      .all() as Array<{
       id: number;
       slots: number;
       cancelledAt: number | null;
@@ -87,7 +89,8 @@ describe("lists of a pool with 10,000 open tasks", () => {
       openMs: number;
     }>;
     const claims = new Map<number, Array<{ status: ClaimState }>>();
-    for (const c of db.prepare("SELECT task_id AS taskId, status FROM claims").all() as Array<{ taskId: number; status: ClaimState }>) claims.set(c.taskId, [...(claims.get(c.taskId) ?? []), c]);
+    for (const c of db.prepare("SELECT task_id AS taskId, status FROM claims").all() as Array<{ taskId: number; status: ClaimState }>)
+      claims.set(c.taskId, [...(claims.get(c.taskId) ?? []), c]);
     const rank = { open: 0, claimed: 1, done: 2, cancelled: 3 } as const;
     const ranked = tasks
       .map((x) => ({ id: x.id, state: taskState(x, claims.get(x.id) ?? []), overdue: isOverdue(x, now), open: openMsAt(x, now) }))
@@ -101,7 +104,10 @@ describe("lists of a pool with 10,000 open tasks", () => {
       expect(want.length, status).toBeGreaterThan(TASK_PAGE);
       const page = await t.ok("bob", `task list status:${status} page:2`);
       expect(page.total, status).toBe(want.length);
-      expect(page.tasks.map((x: { id: number }) => x.id), status).toEqual(want.slice(TASK_PAGE, 2 * TASK_PAGE).map((x) => x.id));
+      expect(
+        page.tasks.map((x: { id: number }) => x.id),
+        status,
+      ).toEqual(want.slice(TASK_PAGE, 2 * TASK_PAGE).map((x) => x.id));
     }
   });
 

@@ -17,8 +17,16 @@ afterEach(() => t?.close());
 describe("link codes", () => {
   it.each([
     ["GIVEN a code 14 min 59 s old THEN it links", 15 * MINUTE_MS - 1000, { ok: true }],
-    ["GIVEN a code exactly 15 min old THEN it has expired", 15 * MINUTE_MS, { ok: false, code: "code_invalid", message: "that code has expired: ask for a new one" }],
-    ["GIVEN a code a day old THEN it has expired", 24 * 60 * MINUTE_MS, { ok: false, code: "code_invalid", message: "that code has expired: ask for a new one" }],
+    [
+      "GIVEN a code exactly 15 min old THEN it has expired",
+      15 * MINUTE_MS,
+      { ok: false, code: "code_invalid", message: "that code has expired: ask for a new one" },
+    ],
+    [
+      "GIVEN a code a day old THEN it has expired",
+      24 * 60 * MINUTE_MS,
+      { ok: false, code: "code_invalid", message: "that code has expired: ask for a new one" },
+    ],
   ])("%s", async (_name, ageMs, expected) => {
     t = await testPool();
     await t.ok("admin", "pool create Riverside");
@@ -38,7 +46,11 @@ describe("link codes", () => {
     await t.ok("alicephone", `me link ${code}`);
     const before = await t.dump();
     for (const user of ["bob", "alicephone", "alice"]) {
-      expect(await t.say(user, `me link ${code}`)).toMatchObject({ ok: false, code: "code_invalid", message: "that code was used already: each code works once, ask for a new one" });
+      expect(await t.say(user, `me link ${code}`)).toMatchObject({
+        ok: false,
+        code: "code_invalid",
+        message: "that code was used already: each code works once, ask for a new one",
+      });
     }
     expect(await t.dump()).toBe(before);
   });
@@ -115,7 +127,10 @@ describe("linking moves everything the member holds", () => {
     expect(linked).toMatchObject({ member: "carol", merged: "bob", movedBalances: 1 });
     expect((await t.ok("carol", "me balance")).balance).toBe(-1);
     expect((await t.ok("bob", "me balance")).balance).toBe(-1);
-    const [bobAccount] = await sqlRows<{ balance: number }>(t.store, "SELECT a.balance FROM accounts a JOIN members m ON m.id = a.owner_id WHERE a.kind = 'member' AND m.handle = 'bob'");
+    const [bobAccount] = await sqlRows<{ balance: number }>(
+      t.store,
+      "SELECT a.balance FROM accounts a JOIN members m ON m.id = a.owner_id WHERE a.kind = 'member' AND m.handle = 'bob'",
+    );
     expect(bobAccount!.balance).toBe(0);
     expect(await t.ok("admin", "pool audit")).toMatchObject({ balanced: true, sum: 0 });
   });
@@ -225,8 +240,14 @@ describe("every member column of the schema is handled by linking", () => {
   it("GIVEN db/schema.ts THEN each column holding a member is in MEMBER_COLUMNS (moves, ledger, history or link), and no other", () => {
     const found = memberColumns();
     expect(found.length).toBeGreaterThan(20);
-    expect(found.filter((c) => !(c in MEMBER_COLUMNS)), "member columns that linking does not handle: add them to MEMBER_COLUMNS and to the merge").toEqual([]);
-    expect(Object.keys(MEMBER_COLUMNS).filter((c) => !found.includes(c)), "MEMBER_COLUMNS names columns the schema does not have").toEqual([]);
+    expect(
+      found.filter((c) => !(c in MEMBER_COLUMNS)),
+      "member columns that linking does not handle: add them to MEMBER_COLUMNS and to the merge",
+    ).toEqual([]);
+    expect(
+      Object.keys(MEMBER_COLUMNS).filter((c) => !found.includes(c)),
+      "MEMBER_COLUMNS names columns the schema does not have",
+    ).toEqual([]);
   });
 
   it("GIVEN bob holds a row in every table that moves THEN after the link no such row names bob, his history stays, and his account holds 0", async () => {
@@ -259,10 +280,17 @@ describe("every member column of the schema is handled by linking", () => {
       }
       return out;
     };
-    const moving = Object.entries(MEMBER_COLUMNS).filter(([, what]) => what === "moves").map(([c]) => c);
+    const moving = Object.entries(MEMBER_COLUMNS)
+      .filter(([, what]) => what === "moves")
+      .map(([c]) => c);
     const movingBefore = await counts(moving);
-    expect(moving.filter((c) => movingBefore[c] === 0), "the scenario gives bob a row in each table that moves").toEqual([]);
-    const historyColumns = Object.entries(MEMBER_COLUMNS).filter(([, what]) => what === "history").map(([c]) => c);
+    expect(
+      moving.filter((c) => movingBefore[c] === 0),
+      "the scenario gives bob a row in each table that moves",
+    ).toEqual([]);
+    const historyColumns = Object.entries(MEMBER_COLUMNS)
+      .filter(([, what]) => what === "history")
+      .map(([c]) => c);
     const history = await counts(historyColumns);
 
     const { code } = await t.ok("carol", "me link");

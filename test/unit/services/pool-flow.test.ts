@@ -13,7 +13,17 @@ async function creditFromProject(tt: TestPool, slug: string, handle: string, mil
     const project = await tx.projectBySlug(1, slug);
     const from = await tx.account(1, "project", project!.id);
     const to = await tx.account(1, "member", member!.id);
-    await postEntry(tx, { poolId: 1, fromAccount: from!.id, toAccount: to!.id, amount: milliHours, kind: "work", memo: "test credit", requestId: `test:${handle}:${milliHours}`, createdAt: tt.clock.now().getTime(), createdBy: null });
+    await postEntry(tx, {
+      poolId: 1,
+      fromAccount: from!.id,
+      toAccount: to!.id,
+      amount: milliHours,
+      kind: "work",
+      memo: "test credit",
+      requestId: `test:${handle}:${milliHours}`,
+      createdAt: tt.clock.now().getTime(),
+      createdBy: null,
+    });
   });
 }
 

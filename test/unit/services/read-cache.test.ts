@@ -75,7 +75,8 @@ async function onTheReadPath<T>(other: Database.Database, work: () => Promise<T>
   }
 }
 
-const replies = (tp: TestPool, requestId: string) => (tp.store.db.$client.prepare("SELECT count(*) AS n FROM replies WHERE request_id = ?").get(requestId) as { n: number }).n;
+const replies = (tp: TestPool, requestId: string) =>
+  (tp.store.db.$client.prepare("SELECT count(*) AS n FROM replies WHERE request_id = ?").get(requestId) as { n: number }).n;
 const creditLimit = async (tp: TestPool, user: string) => ((await tp.ok(user, "me balance")) as { creditLimit: number }).creditLimit;
 
 describe("the read-only connection's memo", () => {
@@ -117,10 +118,22 @@ describe("the read-only connection's memo", () => {
     await t.ok("carol", "me balance");
     const other = otherConnection(t);
     other.prepare("DELETE FROM memberships WHERE member_id = (SELECT member_id FROM identities WHERE external_id = 'carol')").run();
-    expect((other.prepare("SELECT count(*) AS n FROM memberships WHERE member_id = (SELECT member_id FROM identities WHERE external_id = 'carol')").get() as { n: number }).n).toBe(0);
+    expect(
+      (
+        other.prepare("SELECT count(*) AS n FROM memberships WHERE member_id = (SELECT member_id FROM identities WHERE external_id = 'carol')").get() as {
+          n: number;
+        }
+      ).n,
+    ).toBe(0);
     // A kept membership would have let the read answer without writing one.
     await t.ok("carol", "me balance");
-    expect((other.prepare("SELECT count(*) AS n FROM memberships WHERE member_id = (SELECT member_id FROM identities WHERE external_id = 'carol')").get() as { n: number }).n).toBe(1);
+    expect(
+      (
+        other.prepare("SELECT count(*) AS n FROM memberships WHERE member_id = (SELECT member_id FROM identities WHERE external_id = 'carol')").get() as {
+          n: number;
+        }
+      ).n,
+    ).toBe(1);
   });
 
   it("GIVEN a claim that runs out WHEN nothing else changed THEN the next read still catches it up: kept deadlines are compared with the time of each command", async () => {

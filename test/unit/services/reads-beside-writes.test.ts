@@ -249,7 +249,11 @@ describe("nothingDue agrees with catching up", () => {
       },
       DAY_MS + HOUR_MS,
     ],
-    ["a loan past its due date", async (tp) => (await tp.ok("alice", "good add bakery drill effort:20 model:durable stock:1"), void (await tp.ok("bob", "good borrow drill days:2"))), 3 * DAY_MS],
+    [
+      "a loan past its due date",
+      async (tp) => (await tp.ok("alice", "good add bakery drill effort:20 model:durable stock:1"), void (await tp.ok("bob", "good borrow drill days:2"))),
+      3 * DAY_MS,
+    ],
     [
       "a flat-rate period that ended",
       async (tp) => {
@@ -293,7 +297,11 @@ describe("a busy read-only view", () => {
       },
     });
     const engine = { ...t.app.engine, store: busyOnce };
-    const r = await runText(engine, { caller: { platform: "console", userId: "bob", displayName: "bob", roomId: "lobby" }, requestId: "console:busy", now: t.clock.now() }, "me balance");
+    const r = await runText(
+      engine,
+      { caller: { platform: "console", userId: "bob", displayName: "bob", roomId: "lobby" }, requestId: "console:busy", now: t.clock.now() },
+      "me balance",
+    );
     expect(tried).toBe(1);
     expect(r.ok && r.data).toMatchObject({ balance: 0 });
   });

@@ -45,7 +45,13 @@ describe("GIVEN a pool with bakery (alice) and bikes (bob)", () => {
     ["alice", "lobby", "me history 0", "usage", /limit must be a whole number from 1 to 100/],
     ["alice", "lobby", "me history 99999999999999999999", "usage", /limit must be a whole number/],
     ["alice", "lobby", "goal announce bakery", "usage", /missing <text>/],
-    ["alice", "lobby", "goal announce bakery \u001b[31mred", "usage", /^text holds a control character \(U\+001B\) at character 1: type it again with visible characters only/],
+    [
+      "alice",
+      "lobby",
+      "goal announce bakery \u001b[31mred",
+      "usage",
+      /^text holds a control character \(U\+001B\) at character 1: type it again with visible characters only/,
+    ],
     ["alice", "lobby", 'task post bakery "Pay \u202Eecila" hours:1', "usage", /^title holds a text-direction character \(U\+202E\)/],
     ["alice", "lobby", 'task post bakery "Sweep\u200B" hours:1', "usage", /^title holds an invisible character \(U\+200B\)/],
     ["admin", "lobby", 'pool correct 1 "typo\u2067"', "usage", /^reason holds a text-direction character \(U\+2067\)/],
@@ -70,8 +76,14 @@ describe("GIVEN a pool with bakery (alice) and bikes (bob)", () => {
 
 describe("GIVEN a pool whose credit limit is 7 weighted hours", () => {
   it.each([
-    ["good request cake qty:3", /^that costs 9\.00 wh and you can take 7\.00 wh more \(balance plus the credit limit\): enough for 2 units at the effort; contribute first, or ask for less \(the pool's credit limit is 7\.00 wh\)$/],
-    ["good subscribe soup", /^your expected share of soup this period is 20\.00 wh and you can take 7\.00 wh more .*"good subscribe soup" \(the pool's credit limit is 7\.00 wh\)$/],
+    [
+      "good request cake qty:3",
+      /^that costs 9\.00 wh and you can take 7\.00 wh more \(balance plus the credit limit\): enough for 2 units at the effort; contribute first, or ask for less \(the pool's credit limit is 7\.00 wh\)$/,
+    ],
+    [
+      "good subscribe soup",
+      /^your expected share of soup this period is 20\.00 wh and you can take 7\.00 wh more .*"good subscribe soup" \(the pool's credit limit is 7\.00 wh\)$/,
+    ],
     ["good borrow drill days:60", /^that costs 12\.00 wh and you can take 7\.00 wh more .* \(the pool's credit limit is 7\.00 wh\)$/],
   ])("WHEN carol (balance 0) types %j beyond it THEN the refusal quotes the limit and nothing changes", async (command, pattern) => {
     const p = await testPool();

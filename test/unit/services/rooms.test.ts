@@ -147,7 +147,9 @@ describe("round results", () => {
     await t.ok("alice", "good allocate cake");
     const rounds = outbox(t, "round");
     expect(rounds.map((r) => r.room)).toEqual(["lobby", "bakery"]);
-    expect(show(rounds[0]!)).toBe("🏁 The round of cake (bakery) closed: 1 unit to 1 member at clearing weight 1.00, 2.00 wh each. 0 left in stock, 1 still asked for (next round).");
+    expect(show(rounds[0]!)).toBe(
+      "🏁 The round of cake (bakery) closed: 1 unit to 1 member at clearing weight 1.00, 2.00 wh each. 0 left in stock, 1 still asked for (next round).",
+    );
   });
 });
 
@@ -272,7 +274,9 @@ describe("a simulated week", () => {
     // Summaries on Mondays at 09:00: the project's room gets the bakery's, the lobby the pool's.
     expect(of("summary")).toEqual(["bakery 11-02T09:00", "bakery 11-09T09:00"]);
     expect(of("pool-summary")).toEqual(["lobby 11-02T09:00", "lobby 11-09T09:00"]);
-    const notes = t.store.db.$client.prepare("SELECT m.handle, n.created_at AS at FROM member_notes n JOIN members m ON m.id = n.member_id WHERE n.kind = 'summary' ORDER BY n.id").all() as Array<{ handle: string; at: number }>;
+    const notes = t.store.db.$client
+      .prepare("SELECT m.handle, n.created_at AS at FROM member_notes n JOIN members m ON m.id = n.member_id WHERE n.kind = 'summary' ORDER BY n.id")
+      .all() as Array<{ handle: string; at: number }>;
     expect(notes.map((n) => `${n.handle} ${iso(n.at)}`)).toEqual(["alice 11-02T09:00", "alice 11-09T09:00"]);
     // The cake's round closed a day after carol asked, with the one cake for her; dave waits
     // in rounds that hand out nothing and so are not announced.

@@ -11,7 +11,8 @@ let t: TestPool;
 afterEach(() => t?.close());
 
 /** Every flat-rate charge in the ledger, in milli-hours. */
-const charged = async (tp: TestPool) => (await sqlRows<{ s: number }>(tp.store, "SELECT coalesce(sum(amount), 0) AS s FROM entries WHERE kind = 'flat-rate'"))[0]!.s;
+const charged = async (tp: TestPool) =>
+  (await sqlRows<{ s: number }>(tp.store, "SELECT coalesce(sum(amount), 0) AS s FROM entries WHERE kind = 'flat-rate'"))[0]!.s;
 
 async function soup(): Promise<TestPool> {
   const tp = await testPool({ start: "2026-11-02T09:00:00Z" });

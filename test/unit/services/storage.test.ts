@@ -71,7 +71,11 @@ describe("keepDays: how long answers, request ids and sent messages are kept", (
   it("GIVEN answers stored for a chat platform THEN a sent or given-up answer goes after 7 days, one still to send stays", async () => {
     const t = await pool();
     const say = (id: string, text: string) =>
-      runText(t.app.engine, { caller: { platform: "chat", userId: "ann", displayName: "ann", roomId: "room-1" }, requestId: id, now: t.clock.now(), replyTo: { event: id } }, text);
+      runText(
+        t.app.engine,
+        { caller: { platform: "chat", userId: "ann", displayName: "ann", roomId: "room-1" }, requestId: id, now: t.clock.now(), replyTo: { event: id } },
+        text,
+      );
     at(t, 0);
     for (const id of ["chat:sent", "chat:waiting", "chat:given-up"]) await say(id, "help");
     const o = { owner: "test", now: t.clock.now().getTime(), leaseMs: 60_000 };

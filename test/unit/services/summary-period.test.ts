@@ -46,14 +46,19 @@ async function randomPool(seed: number): Promise<void> {
       tasks++;
     } else if (roll < 0.45) await t.say(m, `task claim ${task}`);
     else if (roll < 0.62) {
-      const active = await sqlRows<{ task_id: number; handle: string }>(t.store, "SELECT c.task_id, m.handle FROM claims c JOIN members m ON m.id = c.member_id WHERE c.status = 'active' ORDER BY c.id");
+      const active = await sqlRows<{ task_id: number; handle: string }>(
+        t.store,
+        "SELECT c.task_id, m.handle FROM claims c JOIN members m ON m.id = c.member_id WHERE c.status = 'active' ORDER BY c.id",
+      );
       if (active.length > 0) {
         const c = r.pick(active);
         await t.say(c.handle, `task done ${c.task_id}${r.next() < 0.5 ? ` hours:${1 + r.int(3)}` : ""}`);
       }
-    }
-    else if (roll < 0.8) {
-      const reported = await sqlRows<{ task_id: number; handle: string }>(t.store, "SELECT c.task_id, m.handle FROM claims c JOIN members m ON m.id = c.member_id WHERE c.status = 'reported' ORDER BY c.id");
+    } else if (roll < 0.8) {
+      const reported = await sqlRows<{ task_id: number; handle: string }>(
+        t.store,
+        "SELECT c.task_id, m.handle FROM claims c JOIN members m ON m.id = c.member_id WHERE c.status = 'reported' ORDER BY c.id",
+      );
       if (reported.length > 0) {
         const c = r.pick(reported);
         // Now and then m4 (a coordinator of p0) verifies, so that pairs can form.
@@ -62,7 +67,10 @@ async function randomPool(seed: number): Promise<void> {
     } else if (roll < 0.87) await t.say(m, `task drop ${task}`);
     else if (roll < 0.91) await t.say("admin", `task cancel ${task}`);
     else if (roll < 0.95) {
-      const work = await sqlRows<{ id: number }>(t.store, "SELECT e.id FROM entries e WHERE e.kind = 'work' AND NOT EXISTS (SELECT 1 FROM entries x WHERE x.reverses = e.id) ORDER BY e.id");
+      const work = await sqlRows<{ id: number }>(
+        t.store,
+        "SELECT e.id FROM entries e WHERE e.kind = 'work' AND NOT EXISTS (SELECT 1 FROM entries x WHERE x.reverses = e.id) ORDER BY e.id",
+      );
       if (work.length > 0) await t.say("admin", `pool correct ${r.pick(work).id} "checked again" confirm`);
     } else await t.say(m, `task claim ${task}`);
   }
@@ -92,7 +100,13 @@ async function fromHistory(tx: Tx, project: ProjectRow, from: number, to: number
     const openNow = openMsAt(task, to);
     const dueChanges = (await tx.dueChangesOf([task.id])).filter((d) => d.taskId === task.id);
     const openThen = Math.min(openNow, openMsBy(task, claimsOf(task.id), from, dueChanges));
-    open.push({ id: task.id, kind: kinds.get(task.kindId), weight: weightJson(taskWeight(task.postedWeight, openNow, rules)), weightBefore: weightJson(taskWeight(task.postedWeight, openThen, rules)), openMs: openNow });
+    open.push({
+      id: task.id,
+      kind: kinds.get(task.kindId),
+      weight: weightJson(taskWeight(task.postedWeight, openNow, rules)),
+      weightBefore: weightJson(taskWeight(task.postedWeight, openThen, rules)),
+      openMs: openNow,
+    });
   }
   open.sort((a, b) => b.openMs - a.openMs || a.id - b.id);
   const inProgress = [];
@@ -115,7 +129,8 @@ async function fromHistory(tx: Tx, project: ProjectRow, from: number, to: number
   for (const c of verified) if (c.verifiedBy !== null) pairs.set(`${c.verifiedBy}>${c.memberId}`, (pairs.get(`${c.verifiedBy}>${c.memberId}`) ?? 0) + 1);
   for (const [key, n] of pairs) {
     const [a, b] = key.split(">").map(Number) as [number, number];
-    if (a < b && n >= 2 && (pairs.get(`${b}>${a}`) ?? 0) >= 2) warnings.push(`@${await handle(a)} and @${await handle(b)} verified each other's work ${n + (pairs.get(`${b}>${a}`) ?? 0)} times`);
+    if (a < b && n >= 2 && (pairs.get(`${b}>${a}`) ?? 0) >= 2)
+      warnings.push(`@${await handle(a)} and @${await handle(b)} verified each other's work ${n + (pairs.get(`${b}>${a}`) ?? 0)} times`);
   }
   // Kinds in use: tasks posted before the end, neither cancelled nor done before the start.
   const used = new Set<string>();
@@ -166,7 +181,8 @@ describe("summaries read the period, not the history", () => {
           const expected = await t.store.transaction(async (tx) => fromHistory(tx, (await tx.projectBySlug(poolId, slug))!, now - days * DAY_MS, now));
           expect(figures(alone)).toEqual(expected);
           expect(figures(whole.find((s: any) => s.project === slug))).toEqual(expected);
-          compared += expected.open.length + expected.contributions.members.length + expected.kinds.length + expected.waiting.length + expected.inProgress.length;
+          compared +=
+            expected.open.length + expected.contributions.members.length + expected.kinds.length + expected.waiting.length + expected.inProgress.length;
         }
       }
       // The pool had something to compare: open work, contributions and kinds, not empty summaries.

@@ -43,7 +43,12 @@ describe("pool summary", () => {
     await t.ok("alice", "task post bakery Mutual2 hours:1");
     await t.ok("alice", "task post bakery Mutual3 hours:1");
     await t.ok("alice", "task post bakery Mutual4 hours:1");
-    for (const [worker, verifier, id] of [["alice", "bob", 6], ["bob", "alice", 7], ["alice", "bob", 8], ["bob", "alice", 9]] as const) {
+    for (const [worker, verifier, id] of [
+      ["alice", "bob", 6],
+      ["bob", "alice", 7],
+      ["alice", "bob", 8],
+      ["bob", "alice", 9],
+    ] as const) {
       await t.ok(worker, `task claim ${id}`);
       await t.ok(worker, `task done ${id}`);
       await t.ok(verifier, `task verify ${id} @${worker}`);

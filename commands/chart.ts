@@ -315,8 +315,3 @@ export function chartLabels(input: ChartInput): { period: string; axis: [string,
   const [a, b, c] = axisTimes(input);
   return { period: `${day(input.from, zone)} to ${day(input.to, zone)}, ${zone}`, axis: [day(a, zone), day(b, zone), day(c, zone)] };
 }
-
-/** The chart of a summary as queued (the JSON body of an outbox item or note of kind "summary"), its days in the view's zone. */
-export function chartOfStoredSummary(body: string, view: View): Buffer {
-  return renderSummaryChart(JSON.parse(body) as ProjectSummary, view);
-}

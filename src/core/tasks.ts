@@ -11,8 +11,6 @@ import { openMsAt, type OpenTime } from "./weights.ts";
  */
 export const CLAIM_STATUSES = ["active", "reported", "verified", "dropped", "refused", "released", "cancelled", "corrected"] as const;
 export type ClaimStatus = (typeof CLAIM_STATUSES)[number];
-/** The same type under the name older code and tests know it by. */
-export type ClaimState = ClaimStatus;
 /** The statuses of a claim that holds a slot: being worked on, reported, or verified. */
 export const SLOT_HOLDING_STATUSES = ["active", "reported", "verified"] as const;
 export type SlotHoldingStatus = (typeof SLOT_HOLDING_STATUSES)[number];

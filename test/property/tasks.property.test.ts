@@ -36,7 +36,7 @@ import { table } from "../../commands/table.ts";
 import { parseCommand } from "../../commands/text.ts";
 import { DAY_MS, HOUR_MS, MINUTE_MS } from "../../src/clock.ts";
 import { defaultPolicy, policyValueJson, type Policy, type PolicyKey } from "../../src/core/policy.ts";
-import { openMsBy, type ClaimState, type TaskState } from "../../src/core/tasks.ts";
+import { openMsBy, type ClaimStatus, type TaskState } from "../../src/core/tasks.ts";
 import { nextRiseAt, openMsAt, taskWeight, weightJson, weightRules, type WeightRules } from "../../src/core/weights.ts";
 import { releaseExpiredClaims } from "../../src/services/tasks.ts";
 import { testPool, type TestPool } from "../support/app.ts";
@@ -314,7 +314,7 @@ interface ClaimM {
   readonly task: number;
   readonly user: User;
   readonly weight: number;
-  status: ClaimState;
+  status: ClaimStatus;
   readonly claimedAt: number;
   expiresAt: number;
   reportedHours: number | null;
@@ -361,7 +361,7 @@ interface KindM {
   readonly changes: Array<{ at: number; before: number | null; after: number }>;
 }
 
-const HOLDS: ReadonlySet<ClaimState> = new Set(["active", "reported", "verified"]);
+const HOLDS: ReadonlySet<ClaimStatus> = new Set(["active", "reported", "verified"]);
 
 class Model {
   policy: Policy = defaultPolicy();
@@ -745,7 +745,7 @@ function caughtUp(m: Model, released: readonly ClaimM[], key: string) {
  * Claims in these states for a sensible command: mostly ones still within their time, but one
  * pick in four from all of them (so also claims that ran out, which the command releases first).
  */
-function senseClaims(m: Model, pick: number, states: readonly ClaimState[]): ClaimM[] {
+function senseClaims(m: Model, pick: number, states: readonly ClaimStatus[]): ClaimM[] {
   const all = m.claims.filter((x) => states.includes(x.status));
   const live = all.filter((x) => x.status !== "active" || x.expiresAt > m.now);
   return pick % 4 === 0 || live.length === 0 ? all : live;

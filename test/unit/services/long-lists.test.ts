@@ -4,7 +4,7 @@
 // longest open first, counted and read from an index; every answer is checked against the
 // tasks and claims read straight from the tables.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isOverdue, taskState, type ClaimState } from "../../../src/core/tasks.ts";
+import { isOverdue, taskState, type ClaimStatus } from "../../../src/core/tasks.ts";
 import { openMsAt } from "../../../src/core/weights.ts";
 import { TASK_PAGE } from "../../../src/services/tasks.ts";
 import { testPool, text, type TestPool } from "../../support/app.ts";
@@ -88,8 +88,8 @@ describe("lists of a pool with 10,000 open tasks", () => {
       openSince: number | null;
       openMs: number;
     }>;
-    const claims = new Map<number, Array<{ status: ClaimState }>>();
-    for (const c of db.prepare("SELECT task_id AS taskId, status FROM claims").all() as Array<{ taskId: number; status: ClaimState }>)
+    const claims = new Map<number, Array<{ status: ClaimStatus }>>();
+    for (const c of db.prepare("SELECT task_id AS taskId, status FROM claims").all() as Array<{ taskId: number; status: ClaimStatus }>)
       claims.set(c.taskId, [...(claims.get(c.taskId) ?? []), c]);
     const rank = { open: 0, claimed: 1, done: 2, cancelled: 3 } as const;
     const ranked = tasks

@@ -34,8 +34,6 @@ const SQLITE_SQL = [
   "test/property/link.property.test.ts",
   "test/property/reads-now.property.test.ts",
   "test/property/tasks.property.test.ts",
-  "test/unit/services/admission.test.ts",
-  "test/unit/services/audit.test.ts",
   "test/unit/services/boards-lazy.test.ts",
   "test/unit/services/bounded-answers.test.ts",
   "test/unit/services/catch-up.test.ts",

@@ -6,18 +6,43 @@
 // UPDATE and DELETE on them. Migrations: `npm run db:generate:pg` (drizzle.pg.config.ts).
 import { sql } from "drizzle-orm";
 import { bigint, boolean, check, index, integer, pgTable, primaryKey, text, uniqueIndex } from "drizzle-orm/pg-core";
+import type {
+  AccountId,
+  AllocationId,
+  ClaimId,
+  DueChangeId,
+  EntryId,
+  GoalId,
+  GoodId,
+  GoodRequestId,
+  IdentityId,
+  KindChangeId,
+  KindId,
+  LoanId,
+  MemberId,
+  NoteId,
+  OutboxId,
+  PoolId,
+  ProductionId,
+  ProjectId,
+  RoomId,
+  RoundId,
+  SettlementId,
+  SubscriptionId,
+  TaskId,
+} from "../src/core/ids.ts";
 import type { AccountKind } from "../src/core/ledger.ts";
 import type { ClaimStatus } from "../src/core/tasks.ts";
 
-// Its columns are narrowed as db/schema.ts's are (enum, $type), so both infer the same rows:
+// Its columns are narrowed as db/schema.ts's are (enum, $type, the kinds of ids), so both infer the same rows:
 // test/unit/db/row-types.ts checks that they do.
 
 export const pools = pgTable("pools", {
-  id: integer("id").primaryKey().generatedByDefaultAsIdentity(),
+  id: integer("id").$type<PoolId>().primaryKey().generatedByDefaultAsIdentity(),
   name: text("name").notNull(),
   policy: text("policy").notNull(),
   createdAt: bigint("created_at", { mode: "number" }).notNull(),
-  createdBy: bigint("created_by", { mode: "number" }).notNull(),
+  createdBy: bigint("created_by", { mode: "number" }).$type<MemberId>().notNull(),
   /** The pool's time: the latest moment a command ran in it (or the scheduler ran); a time given by hand may not go before it. */
   clock: bigint("clock", { mode: "number" }).notNull().default(0),
   /**
@@ -31,10 +56,10 @@ export const pools = pgTable("pools", {
 export const members = pgTable(
   "members",
   {
-    id: integer("id").primaryKey().generatedByDefaultAsIdentity(),
+    id: integer("id").$type<MemberId>().primaryKey().generatedByDefaultAsIdentity(),
     handle: text("handle").notNull(),
     createdAt: bigint("created_at", { mode: "number" }).notNull(),
-    mergedInto: bigint("merged_into", { mode: "number" }),
+    mergedInto: bigint("merged_into", { mode: "number" }).$type<MemberId>(),
   },
   (t) => [uniqueIndex("members_handle").on(t.handle)],
 );
@@ -42,10 +67,11 @@ export const members = pgTable(
 export const identities = pgTable(
   "identities",
   {
-    id: integer("id").primaryKey().generatedByDefaultAsIdentity(),
+    id: integer("id").$type<IdentityId>().primaryKey().generatedByDefaultAsIdentity(),
     platform: text("platform").notNull(),
     externalId: text("external_id").notNull(),
     memberId: integer("member_id")
+      .$type<MemberId>()
       .notNull()
       .references(() => members.id),
     createdAt: bigint("created_at", { mode: "number" }).notNull(),
@@ -57,9 +83,11 @@ export const memberships = pgTable(
   "memberships",
   {
     poolId: integer("pool_id")
+      .$type<PoolId>()
       .notNull()
       .references(() => pools.id),
     memberId: integer("member_id")
+      .$type<MemberId>()
       .notNull()
       .references(() => members.id),
     role: text("role", { enum: ["admin", "member"] }).notNull(),
@@ -71,14 +99,16 @@ export const memberships = pgTable(
 export const projects = pgTable(
   "projects",
   {
-    id: integer("id").primaryKey().generatedByDefaultAsIdentity(),
+    id: integer("id").$type<ProjectId>().primaryKey().generatedByDefaultAsIdentity(),
     poolId: integer("pool_id")
+      .$type<PoolId>()
       .notNull()
       .references(() => pools.id),
     slug: text("slug").notNull(),
     name: text("name").notNull(),
     createdAt: bigint("created_at", { mode: "number" }).notNull(),
     createdBy: integer("created_by")
+      .$type<MemberId>()
       .notNull()
       .references(() => members.id),
   },
@@ -89,9 +119,11 @@ export const coordinators = pgTable(
   "coordinators",
   {
     projectId: integer("project_id")
+      .$type<ProjectId>()
       .notNull()
       .references(() => projects.id),
     memberId: integer("member_id")
+      .$type<MemberId>()
       .notNull()
       .references(() => members.id),
     addedAt: bigint("added_at", { mode: "number" }).notNull(),
@@ -102,16 +134,20 @@ export const coordinators = pgTable(
 export const rooms = pgTable(
   "rooms",
   {
-    id: integer("id").primaryKey().generatedByDefaultAsIdentity(),
+    id: integer("id").$type<RoomId>().primaryKey().generatedByDefaultAsIdentity(),
     platform: text("platform").notNull(),
     externalId: text("external_id").notNull(),
     poolId: integer("pool_id")
+      .$type<PoolId>()
       .notNull()
       .references(() => pools.id),
-    projectId: integer("project_id").references(() => projects.id),
+    projectId: integer("project_id")
+      .$type<ProjectId>()
+      .references(() => projects.id),
     isLobby: boolean("is_lobby").notNull(),
     boundAt: bigint("bound_at", { mode: "number" }).notNull(),
     boundBy: integer("bound_by")
+      .$type<MemberId>()
       .notNull()
       .references(() => members.id),
     /** Set when the platform refused the bot there (kicked, banned, access removed): no announcements go there until it hears from the room again. */
@@ -123,21 +159,26 @@ export const rooms = pgTable(
 export const goals = pgTable(
   "goals",
   {
-    id: integer("id").primaryKey().generatedByDefaultAsIdentity(),
+    id: integer("id").$type<GoalId>().primaryKey().generatedByDefaultAsIdentity(),
     poolId: integer("pool_id")
+      .$type<PoolId>()
       .notNull()
       .references(() => pools.id),
     projectId: integer("project_id")
+      .$type<ProjectId>()
       .notNull()
       .references(() => projects.id),
     text: text("text").notNull(),
     status: text("status", { enum: ["open", "done"] }).notNull(),
     createdAt: bigint("created_at", { mode: "number" }).notNull(),
     createdBy: integer("created_by")
+      .$type<MemberId>()
       .notNull()
       .references(() => members.id),
     doneAt: bigint("done_at", { mode: "number" }),
-    doneBy: integer("done_by").references(() => members.id),
+    doneBy: integer("done_by")
+      .$type<MemberId>()
+      .references(() => members.id),
   },
   (t) => [index("goals_pool").on(t.poolId)],
 );
@@ -146,21 +187,27 @@ export const goals = pgTable(
 export const codes = pgTable("codes", {
   code: text("code").primaryKey(),
   purpose: text("purpose", { enum: ["invite", "link"] }).notNull(),
-  poolId: integer("pool_id").references(() => pools.id),
+  poolId: integer("pool_id")
+    .$type<PoolId>()
+    .references(() => pools.id),
   memberId: integer("member_id")
+    .$type<MemberId>()
     .notNull()
     .references(() => members.id),
   createdAt: bigint("created_at", { mode: "number" }).notNull(),
   expiresAt: bigint("expires_at", { mode: "number" }).notNull(),
   usedAt: bigint("used_at", { mode: "number" }),
-  usedBy: integer("used_by").references(() => members.id),
+  usedBy: integer("used_by")
+    .$type<MemberId>()
+    .references(() => members.id),
 });
 
 export const accounts = pgTable(
   "accounts",
   {
-    id: integer("id").primaryKey().generatedByDefaultAsIdentity(),
+    id: integer("id").$type<AccountId>().primaryKey().generatedByDefaultAsIdentity(),
     poolId: integer("pool_id")
+      .$type<PoolId>()
       .notNull()
       .references(() => pools.id),
     kind: text("kind").$type<AccountKind>().notNull(),
@@ -173,23 +220,28 @@ export const accounts = pgTable(
 export const entries = pgTable(
   "entries",
   {
-    id: integer("id").primaryKey().generatedByDefaultAsIdentity(),
+    id: integer("id").$type<EntryId>().primaryKey().generatedByDefaultAsIdentity(),
     poolId: integer("pool_id")
+      .$type<PoolId>()
       .notNull()
       .references(() => pools.id),
     fromAccount: integer("from_account")
+      .$type<AccountId>()
       .notNull()
       .references(() => accounts.id),
     toAccount: integer("to_account")
+      .$type<AccountId>()
       .notNull()
       .references(() => accounts.id),
     amount: bigint("amount", { mode: "number" }).notNull(),
     kind: text("kind").notNull(),
     memo: text("memo").notNull(),
-    reverses: bigint("reverses", { mode: "number" }),
+    reverses: bigint("reverses", { mode: "number" }).$type<EntryId>(),
     requestId: text("request_id").notNull(),
     createdAt: bigint("created_at", { mode: "number" }).notNull(),
-    createdBy: integer("created_by").references(() => members.id),
+    createdBy: integer("created_by")
+      .$type<MemberId>()
+      .references(() => members.id),
   },
   (t) => [
     // With the amount, so that an account's sums (the audit) read the index alone; by pool in
@@ -221,7 +273,7 @@ export const requests = pgTable(
   {
     requestId: text("request_id").primaryKey(),
     command: text("command").notNull(),
-    memberId: bigint("member_id", { mode: "number" }),
+    memberId: bigint("member_id", { mode: "number" }).$type<MemberId>(),
     reply: text("reply").notNull(),
     createdAt: bigint("created_at", { mode: "number" }).notNull(),
     /** Hash of the command's name and parsed values: a replay must be the same command (null in rows from before). */
@@ -235,8 +287,9 @@ export const requests = pgTable(
 export const outbox = pgTable(
   "outbox",
   {
-    id: integer("id").primaryKey().generatedByDefaultAsIdentity(),
+    id: integer("id").$type<OutboxId>().primaryKey().generatedByDefaultAsIdentity(),
     roomId: integer("room_id")
+      .$type<RoomId>()
       .notNull()
       .references(() => rooms.id),
     kind: text("kind").notNull(),
@@ -281,8 +334,9 @@ export const replies = pgTable(
 export const kinds = pgTable(
   "kinds",
   {
-    id: integer("id").primaryKey().generatedByDefaultAsIdentity(),
+    id: integer("id").$type<KindId>().primaryKey().generatedByDefaultAsIdentity(),
     poolId: integer("pool_id")
+      .$type<PoolId>()
       .notNull()
       .references(() => pools.id),
     name: text("name").notNull(),
@@ -296,15 +350,18 @@ export const kinds = pgTable(
 export const kindChanges = pgTable(
   "kind_changes",
   {
-    id: integer("id").primaryKey().generatedByDefaultAsIdentity(),
+    id: integer("id").$type<KindChangeId>().primaryKey().generatedByDefaultAsIdentity(),
     kindId: integer("kind_id")
+      .$type<KindId>()
       .notNull()
       .references(() => kinds.id),
     before: bigint("before", { mode: "number" }),
     after: bigint("after", { mode: "number" }).notNull(),
     reason: text("reason", { enum: ["new", "claim", "waitlist", "verify"] }).notNull(),
-    taskId: bigint("task_id", { mode: "number" }),
-    memberId: integer("member_id").references(() => members.id),
+    taskId: bigint("task_id", { mode: "number" }).$type<TaskId>(),
+    memberId: integer("member_id")
+      .$type<MemberId>()
+      .references(() => members.id),
     at: bigint("at", { mode: "number" }).notNull(),
   },
   (t) => [index("kind_changes_kind").on(t.kindId, t.at)],
@@ -313,14 +370,17 @@ export const kindChanges = pgTable(
 export const tasks = pgTable(
   "tasks",
   {
-    id: integer("id").primaryKey().generatedByDefaultAsIdentity(),
+    id: integer("id").$type<TaskId>().primaryKey().generatedByDefaultAsIdentity(),
     poolId: integer("pool_id")
+      .$type<PoolId>()
       .notNull()
       .references(() => pools.id),
     projectId: integer("project_id")
+      .$type<ProjectId>()
       .notNull()
       .references(() => projects.id),
     kindId: integer("kind_id")
+      .$type<KindId>()
       .notNull()
       .references(() => kinds.id),
     title: text("title").notNull(),
@@ -329,6 +389,7 @@ export const tasks = pgTable(
     postedWeight: bigint("posted_weight", { mode: "number" }).notNull(),
     postedAt: bigint("posted_at", { mode: "number" }).notNull(),
     postedBy: integer("posted_by")
+      .$type<MemberId>()
       .notNull()
       .references(() => members.id),
     dueAt: bigint("due_at", { mode: "number" }),
@@ -337,9 +398,11 @@ export const tasks = pgTable(
     /** Milliseconds with an open slot before the current stretch. */
     openMs: bigint("open_ms", { mode: "number" }).notNull(),
     cancelledAt: bigint("cancelled_at", { mode: "number" }),
-    cancelledBy: integer("cancelled_by").references(() => members.id),
+    cancelledBy: integer("cancelled_by")
+      .$type<MemberId>()
+      .references(() => members.id),
     /** A production task makes `goodQty` units of this good; its credited work measures the effort. */
-    goodId: bigint("good_id", { mode: "number" }),
+    goodId: bigint("good_id", { mode: "number" }).$type<GoodId>(),
     goodQty: bigint("good_qty", { mode: "number" }),
   },
   (t) => [
@@ -378,11 +441,13 @@ export const tasks = pgTable(
 export const claims = pgTable(
   "claims",
   {
-    id: integer("id").primaryKey().generatedByDefaultAsIdentity(),
+    id: integer("id").$type<ClaimId>().primaryKey().generatedByDefaultAsIdentity(),
     taskId: integer("task_id")
+      .$type<TaskId>()
       .notNull()
       .references(() => tasks.id),
     memberId: integer("member_id")
+      .$type<MemberId>()
       .notNull()
       .references(() => members.id),
     weight: bigint("weight", { mode: "number" }).notNull(),
@@ -394,12 +459,18 @@ export const claims = pgTable(
     note: text("note"),
     rejectReason: text("reject_reason"),
     verifiedAt: bigint("verified_at", { mode: "number" }),
-    verifiedBy: integer("verified_by").references(() => members.id),
+    verifiedBy: integer("verified_by")
+      .$type<MemberId>()
+      .references(() => members.id),
     creditedHours: bigint("credited_hours", { mode: "number" }),
     credited: bigint("credited", { mode: "number" }),
-    entryId: integer("entry_id").references(() => entries.id),
+    entryId: integer("entry_id")
+      .$type<EntryId>()
+      .references(() => entries.id),
     endedAt: bigint("ended_at", { mode: "number" }),
-    endedBy: integer("ended_by").references(() => members.id),
+    endedBy: integer("ended_by")
+      .$type<MemberId>()
+      .references(() => members.id),
   },
   (t) => [
     index("claims_task").on(t.taskId),
@@ -420,14 +491,16 @@ export const claims = pgTable(
 export const taskDueChanges = pgTable(
   "task_due_changes",
   {
-    id: integer("id").primaryKey().generatedByDefaultAsIdentity(),
+    id: integer("id").$type<DueChangeId>().primaryKey().generatedByDefaultAsIdentity(),
     taskId: integer("task_id")
+      .$type<TaskId>()
       .notNull()
       .references(() => tasks.id),
     before: bigint("before", { mode: "number" }),
     after: bigint("after", { mode: "number" }).notNull(),
     at: bigint("at", { mode: "number" }).notNull(),
     by: integer("by")
+      .$type<MemberId>()
       .notNull()
       .references(() => members.id),
   },
@@ -442,9 +515,11 @@ export const waitlist = pgTable(
   "waitlist",
   {
     taskId: integer("task_id")
+      .$type<TaskId>()
       .notNull()
       .references(() => tasks.id),
     memberId: integer("member_id")
+      .$type<MemberId>()
       .notNull()
       .references(() => members.id),
     at: bigint("at", { mode: "number" }).notNull(),
@@ -462,11 +537,13 @@ export const waitlist = pgTable(
 export const memberNotes = pgTable(
   "member_notes",
   {
-    id: integer("id").primaryKey().generatedByDefaultAsIdentity(),
+    id: integer("id").$type<NoteId>().primaryKey().generatedByDefaultAsIdentity(),
     poolId: integer("pool_id")
+      .$type<PoolId>()
       .notNull()
       .references(() => pools.id),
     memberId: integer("member_id")
+      .$type<MemberId>()
       .notNull()
       .references(() => members.id),
     kind: text("kind").notNull(),
@@ -487,11 +564,13 @@ export const memberNotes = pgTable(
 export const goods = pgTable(
   "goods",
   {
-    id: integer("id").primaryKey().generatedByDefaultAsIdentity(),
+    id: integer("id").$type<GoodId>().primaryKey().generatedByDefaultAsIdentity(),
     poolId: integer("pool_id")
+      .$type<PoolId>()
       .notNull()
       .references(() => pools.id),
     projectId: integer("project_id")
+      .$type<ProjectId>()
       .notNull()
       .references(() => projects.id),
     name: text("name").notNull(),
@@ -504,6 +583,7 @@ export const goods = pgTable(
     stock: bigint("stock", { mode: "number" }).notNull(),
     createdAt: bigint("created_at", { mode: "number" }).notNull(),
     createdBy: integer("created_by")
+      .$type<MemberId>()
       .notNull()
       .references(() => members.id),
   },
@@ -519,18 +599,22 @@ export const goods = pgTable(
 export const productions = pgTable(
   "productions",
   {
-    id: integer("id").primaryKey().generatedByDefaultAsIdentity(),
+    id: integer("id").$type<ProductionId>().primaryKey().generatedByDefaultAsIdentity(),
     goodId: integer("good_id")
+      .$type<GoodId>()
       .notNull()
       .references(() => goods.id),
     qty: bigint("qty", { mode: "number" }).notNull(),
     effort: bigint("effort", { mode: "number" }).notNull(),
     at: bigint("at", { mode: "number" }).notNull(),
     by: integer("by")
+      .$type<MemberId>()
       .notNull()
       .references(() => members.id),
     /** The production task whose last verified slot added these units (null: `good produce`); once per task. */
-    taskId: integer("task_id").references(() => tasks.id),
+    taskId: integer("task_id")
+      .$type<TaskId>()
+      .references(() => tasks.id),
   },
   (t) => [index("productions_good").on(t.goodId, t.at), uniqueIndex("productions_task").on(t.taskId)],
 );
@@ -538,11 +622,13 @@ export const productions = pgTable(
 export const goodRequests = pgTable(
   "good_requests",
   {
-    id: integer("id").primaryKey().generatedByDefaultAsIdentity(),
+    id: integer("id").$type<GoodRequestId>().primaryKey().generatedByDefaultAsIdentity(),
     goodId: integer("good_id")
+      .$type<GoodId>()
       .notNull()
       .references(() => goods.id),
     memberId: integer("member_id")
+      .$type<MemberId>()
       .notNull()
       .references(() => members.id),
     qty: bigint("qty", { mode: "number" }).notNull(),
@@ -566,8 +652,9 @@ export const goodRequests = pgTable(
 export const rounds = pgTable(
   "rounds",
   {
-    id: integer("id").primaryKey().generatedByDefaultAsIdentity(),
+    id: integer("id").$type<RoundId>().primaryKey().generatedByDefaultAsIdentity(),
     goodId: integer("good_id")
+      .$type<GoodId>()
       .notNull()
       .references(() => goods.id),
     openedAt: bigint("opened_at", { mode: "number" }).notNull(),
@@ -586,15 +673,20 @@ export const rounds = pgTable(
 export const allocations = pgTable(
   "allocations",
   {
-    id: integer("id").primaryKey().generatedByDefaultAsIdentity(),
+    id: integer("id").$type<AllocationId>().primaryKey().generatedByDefaultAsIdentity(),
     goodId: integer("good_id")
+      .$type<GoodId>()
       .notNull()
       .references(() => goods.id),
     requestId: integer("request_id")
+      .$type<GoodRequestId>()
       .notNull()
       .references(() => goodRequests.id),
-    roundId: integer("round_id").references(() => rounds.id),
+    roundId: integer("round_id")
+      .$type<RoundId>()
+      .references(() => rounds.id),
     memberId: integer("member_id")
+      .$type<MemberId>()
       .notNull()
       .references(() => members.id),
     qty: bigint("qty", { mode: "number" }).notNull(),
@@ -609,11 +701,13 @@ export const allocations = pgTable(
 export const subscriptions = pgTable(
   "subscriptions",
   {
-    id: integer("id").primaryKey().generatedByDefaultAsIdentity(),
+    id: integer("id").$type<SubscriptionId>().primaryKey().generatedByDefaultAsIdentity(),
     goodId: integer("good_id")
+      .$type<GoodId>()
       .notNull()
       .references(() => goods.id),
     memberId: integer("member_id")
+      .$type<MemberId>()
       .notNull()
       .references(() => members.id),
     since: bigint("since", { mode: "number" }).notNull(),
@@ -627,8 +721,9 @@ export const subscriptions = pgTable(
 export const settlements = pgTable(
   "settlements",
   {
-    id: integer("id").primaryKey().generatedByDefaultAsIdentity(),
+    id: integer("id").$type<SettlementId>().primaryKey().generatedByDefaultAsIdentity(),
     goodId: integer("good_id")
+      .$type<GoodId>()
       .notNull()
       .references(() => goods.id),
     periodStart: bigint("period_start", { mode: "number" }).notNull(),
@@ -643,11 +738,13 @@ export const settlements = pgTable(
 export const loans = pgTable(
   "loans",
   {
-    id: integer("id").primaryKey().generatedByDefaultAsIdentity(),
+    id: integer("id").$type<LoanId>().primaryKey().generatedByDefaultAsIdentity(),
     goodId: integer("good_id")
+      .$type<GoodId>()
       .notNull()
       .references(() => goods.id),
     memberId: integer("member_id")
+      .$type<MemberId>()
       .notNull()
       .references(() => members.id),
     borrowedAt: bigint("borrowed_at", { mode: "number" }).notNull(),
@@ -681,11 +778,13 @@ export const roomMutes = pgTable(
   "room_mutes",
   {
     roomId: integer("room_id")
+      .$type<RoomId>()
       .notNull()
       .references(() => rooms.id),
     kind: text("kind").notNull(),
     mutedAt: bigint("muted_at", { mode: "number" }).notNull(),
     mutedBy: integer("muted_by")
+      .$type<MemberId>()
       .notNull()
       .references(() => members.id),
   },
@@ -698,6 +797,7 @@ export const roomMutes = pgTable(
  */
 export const boards = pgTable("boards", {
   roomId: bigint("room_id", { mode: "number" })
+    .$type<RoomId>()
     .primaryKey()
     .references(() => rooms.id),
   body: text("body").notNull(),
@@ -710,9 +810,11 @@ export const roomNotices = pgTable(
   "room_notices",
   {
     roomId: integer("room_id")
+      .$type<RoomId>()
       .notNull()
       .references(() => rooms.id),
     taskId: integer("task_id")
+      .$type<TaskId>()
       .notNull()
       .references(() => tasks.id),
     noticedAt: bigint("noticed_at", { mode: "number" }).notNull(),

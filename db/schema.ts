@@ -3,22 +3,49 @@
 // first migration refuse UPDATE and DELETE on them.
 import { sql } from "drizzle-orm";
 import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import type {
+  AccountId,
+  AllocationId,
+  ClaimId,
+  DueChangeId,
+  EntryId,
+  GoalId,
+  GoodId,
+  GoodRequestId,
+  IdentityId,
+  KindChangeId,
+  KindId,
+  LoanId,
+  MemberId,
+  NoteId,
+  OutboxId,
+  PoolId,
+  ProductionId,
+  ProjectId,
+  RoomId,
+  RoundId,
+  SettlementId,
+  SubscriptionId,
+  TaskId,
+} from "../src/core/ids.ts";
 import type { AccountKind } from "../src/core/ledger.ts";
 import type { ClaimStatus } from "../src/core/tasks.ts";
 
 // The rows of src/store.ts are these tables' as drizzle infers them ($inferSelect), so a column
 // that holds fewer values than its SQL type is narrowed here: a closed set of words with `enum`,
 // the core's own types with $type (type-only: neither changes the SQL nor needs a migration).
+// Every id column, and every column that holds another table's id, is its kind of id
+// (src/core/ids.ts: TaskId, MemberId...), so a row's ids do not mix with another table's.
 // Kinds of announcements and notes stay text: a newer version may have queued one this one does
 // not know. db/pg-schema.ts narrows the same columns; test/unit/db/row-types.ts checks that
 // both infer the same rows.
 
 export const pools = sqliteTable("pools", {
-  id: integer("id").primaryKey({ autoIncrement: true }),
+  id: integer("id").$type<PoolId>().primaryKey({ autoIncrement: true }),
   name: text("name").notNull(),
   policy: text("policy").notNull(),
   createdAt: integer("created_at").notNull(),
-  createdBy: integer("created_by").notNull(),
+  createdBy: integer("created_by").$type<MemberId>().notNull(),
   /** The pool's time: the latest moment a command ran in it (or the scheduler ran); a time given by hand may not go before it. */
   clock: integer("clock").notNull().default(0),
   /**
@@ -32,10 +59,10 @@ export const pools = sqliteTable("pools", {
 export const members = sqliteTable(
   "members",
   {
-    id: integer("id").primaryKey({ autoIncrement: true }),
+    id: integer("id").$type<MemberId>().primaryKey({ autoIncrement: true }),
     handle: text("handle").notNull(),
     createdAt: integer("created_at").notNull(),
-    mergedInto: integer("merged_into"),
+    mergedInto: integer("merged_into").$type<MemberId>(),
   },
   (t) => [uniqueIndex("members_handle").on(t.handle)],
 );
@@ -43,10 +70,11 @@ export const members = sqliteTable(
 export const identities = sqliteTable(
   "identities",
   {
-    id: integer("id").primaryKey({ autoIncrement: true }),
+    id: integer("id").$type<IdentityId>().primaryKey({ autoIncrement: true }),
     platform: text("platform").notNull(),
     externalId: text("external_id").notNull(),
     memberId: integer("member_id")
+      .$type<MemberId>()
       .notNull()
       .references(() => members.id),
     createdAt: integer("created_at").notNull(),
@@ -58,9 +86,11 @@ export const memberships = sqliteTable(
   "memberships",
   {
     poolId: integer("pool_id")
+      .$type<PoolId>()
       .notNull()
       .references(() => pools.id),
     memberId: integer("member_id")
+      .$type<MemberId>()
       .notNull()
       .references(() => members.id),
     role: text("role", { enum: ["admin", "member"] }).notNull(),
@@ -72,14 +102,16 @@ export const memberships = sqliteTable(
 export const projects = sqliteTable(
   "projects",
   {
-    id: integer("id").primaryKey({ autoIncrement: true }),
+    id: integer("id").$type<ProjectId>().primaryKey({ autoIncrement: true }),
     poolId: integer("pool_id")
+      .$type<PoolId>()
       .notNull()
       .references(() => pools.id),
     slug: text("slug").notNull(),
     name: text("name").notNull(),
     createdAt: integer("created_at").notNull(),
     createdBy: integer("created_by")
+      .$type<MemberId>()
       .notNull()
       .references(() => members.id),
   },
@@ -90,9 +122,11 @@ export const coordinators = sqliteTable(
   "coordinators",
   {
     projectId: integer("project_id")
+      .$type<ProjectId>()
       .notNull()
       .references(() => projects.id),
     memberId: integer("member_id")
+      .$type<MemberId>()
       .notNull()
       .references(() => members.id),
     addedAt: integer("added_at").notNull(),
@@ -103,16 +137,20 @@ export const coordinators = sqliteTable(
 export const rooms = sqliteTable(
   "rooms",
   {
-    id: integer("id").primaryKey({ autoIncrement: true }),
+    id: integer("id").$type<RoomId>().primaryKey({ autoIncrement: true }),
     platform: text("platform").notNull(),
     externalId: text("external_id").notNull(),
     poolId: integer("pool_id")
+      .$type<PoolId>()
       .notNull()
       .references(() => pools.id),
-    projectId: integer("project_id").references(() => projects.id),
+    projectId: integer("project_id")
+      .$type<ProjectId>()
+      .references(() => projects.id),
     isLobby: integer("is_lobby", { mode: "boolean" }).notNull(),
     boundAt: integer("bound_at").notNull(),
     boundBy: integer("bound_by")
+      .$type<MemberId>()
       .notNull()
       .references(() => members.id),
     /** Set when the platform refused the bot there (kicked, banned, access removed): no announcements go there until it hears from the room again. */
@@ -124,21 +162,26 @@ export const rooms = sqliteTable(
 export const goals = sqliteTable(
   "goals",
   {
-    id: integer("id").primaryKey({ autoIncrement: true }),
+    id: integer("id").$type<GoalId>().primaryKey({ autoIncrement: true }),
     poolId: integer("pool_id")
+      .$type<PoolId>()
       .notNull()
       .references(() => pools.id),
     projectId: integer("project_id")
+      .$type<ProjectId>()
       .notNull()
       .references(() => projects.id),
     text: text("text").notNull(),
     status: text("status", { enum: ["open", "done"] }).notNull(),
     createdAt: integer("created_at").notNull(),
     createdBy: integer("created_by")
+      .$type<MemberId>()
       .notNull()
       .references(() => members.id),
     doneAt: integer("done_at"),
-    doneBy: integer("done_by").references(() => members.id),
+    doneBy: integer("done_by")
+      .$type<MemberId>()
+      .references(() => members.id),
   },
   (t) => [index("goals_pool").on(t.poolId)],
 );
@@ -147,21 +190,27 @@ export const goals = sqliteTable(
 export const codes = sqliteTable("codes", {
   code: text("code").primaryKey(),
   purpose: text("purpose", { enum: ["invite", "link"] }).notNull(),
-  poolId: integer("pool_id").references(() => pools.id),
+  poolId: integer("pool_id")
+    .$type<PoolId>()
+    .references(() => pools.id),
   memberId: integer("member_id")
+    .$type<MemberId>()
     .notNull()
     .references(() => members.id),
   createdAt: integer("created_at").notNull(),
   expiresAt: integer("expires_at").notNull(),
   usedAt: integer("used_at"),
-  usedBy: integer("used_by").references(() => members.id),
+  usedBy: integer("used_by")
+    .$type<MemberId>()
+    .references(() => members.id),
 });
 
 export const accounts = sqliteTable(
   "accounts",
   {
-    id: integer("id").primaryKey({ autoIncrement: true }),
+    id: integer("id").$type<AccountId>().primaryKey({ autoIncrement: true }),
     poolId: integer("pool_id")
+      .$type<PoolId>()
       .notNull()
       .references(() => pools.id),
     kind: text("kind").$type<AccountKind>().notNull(),
@@ -174,23 +223,28 @@ export const accounts = sqliteTable(
 export const entries = sqliteTable(
   "entries",
   {
-    id: integer("id").primaryKey({ autoIncrement: true }),
+    id: integer("id").$type<EntryId>().primaryKey({ autoIncrement: true }),
     poolId: integer("pool_id")
+      .$type<PoolId>()
       .notNull()
       .references(() => pools.id),
     fromAccount: integer("from_account")
+      .$type<AccountId>()
       .notNull()
       .references(() => accounts.id),
     toAccount: integer("to_account")
+      .$type<AccountId>()
       .notNull()
       .references(() => accounts.id),
     amount: integer("amount").notNull(),
     kind: text("kind").notNull(),
     memo: text("memo").notNull(),
-    reverses: integer("reverses"),
+    reverses: integer("reverses").$type<EntryId>(),
     requestId: text("request_id").notNull(),
     createdAt: integer("created_at").notNull(),
-    createdBy: integer("created_by").references(() => members.id),
+    createdBy: integer("created_by")
+      .$type<MemberId>()
+      .references(() => members.id),
   },
   (t) => [
     // With the amount, so that an account's sums (the audit) read the index alone; by pool in
@@ -224,7 +278,7 @@ export const requests = sqliteTable(
   {
     requestId: text("request_id").primaryKey(),
     command: text("command").notNull(),
-    memberId: integer("member_id"),
+    memberId: integer("member_id").$type<MemberId>(),
     reply: text("reply").notNull(),
     createdAt: integer("created_at").notNull(),
     /** Hash of the command's name and parsed values: a replay must be the same command (null in rows from before). */
@@ -238,8 +292,9 @@ export const requests = sqliteTable(
 export const outbox = sqliteTable(
   "outbox",
   {
-    id: integer("id").primaryKey({ autoIncrement: true }),
+    id: integer("id").$type<OutboxId>().primaryKey({ autoIncrement: true }),
     roomId: integer("room_id")
+      .$type<RoomId>()
       .notNull()
       .references(() => rooms.id),
     kind: text("kind").notNull(),
@@ -284,8 +339,9 @@ export const replies = sqliteTable(
 export const kinds = sqliteTable(
   "kinds",
   {
-    id: integer("id").primaryKey({ autoIncrement: true }),
+    id: integer("id").$type<KindId>().primaryKey({ autoIncrement: true }),
     poolId: integer("pool_id")
+      .$type<PoolId>()
       .notNull()
       .references(() => pools.id),
     name: text("name").notNull(),
@@ -299,15 +355,18 @@ export const kinds = sqliteTable(
 export const kindChanges = sqliteTable(
   "kind_changes",
   {
-    id: integer("id").primaryKey({ autoIncrement: true }),
+    id: integer("id").$type<KindChangeId>().primaryKey({ autoIncrement: true }),
     kindId: integer("kind_id")
+      .$type<KindId>()
       .notNull()
       .references(() => kinds.id),
     before: integer("before"),
     after: integer("after").notNull(),
     reason: text("reason", { enum: ["new", "claim", "waitlist", "verify"] }).notNull(),
-    taskId: integer("task_id"),
-    memberId: integer("member_id").references(() => members.id),
+    taskId: integer("task_id").$type<TaskId>(),
+    memberId: integer("member_id")
+      .$type<MemberId>()
+      .references(() => members.id),
     at: integer("at").notNull(),
   },
   (t) => [index("kind_changes_kind").on(t.kindId, t.at)],
@@ -316,14 +375,17 @@ export const kindChanges = sqliteTable(
 export const tasks = sqliteTable(
   "tasks",
   {
-    id: integer("id").primaryKey({ autoIncrement: true }),
+    id: integer("id").$type<TaskId>().primaryKey({ autoIncrement: true }),
     poolId: integer("pool_id")
+      .$type<PoolId>()
       .notNull()
       .references(() => pools.id),
     projectId: integer("project_id")
+      .$type<ProjectId>()
       .notNull()
       .references(() => projects.id),
     kindId: integer("kind_id")
+      .$type<KindId>()
       .notNull()
       .references(() => kinds.id),
     title: text("title").notNull(),
@@ -332,6 +394,7 @@ export const tasks = sqliteTable(
     postedWeight: integer("posted_weight").notNull(),
     postedAt: integer("posted_at").notNull(),
     postedBy: integer("posted_by")
+      .$type<MemberId>()
       .notNull()
       .references(() => members.id),
     dueAt: integer("due_at"),
@@ -340,9 +403,11 @@ export const tasks = sqliteTable(
     /** Milliseconds with an open slot before the current stretch. */
     openMs: integer("open_ms").notNull(),
     cancelledAt: integer("cancelled_at"),
-    cancelledBy: integer("cancelled_by").references(() => members.id),
+    cancelledBy: integer("cancelled_by")
+      .$type<MemberId>()
+      .references(() => members.id),
     /** A production task makes `goodQty` units of this good; its credited work measures the effort. */
-    goodId: integer("good_id"),
+    goodId: integer("good_id").$type<GoodId>(),
     goodQty: integer("good_qty"),
   },
   (t) => [
@@ -381,11 +446,13 @@ export const tasks = sqliteTable(
 export const claims = sqliteTable(
   "claims",
   {
-    id: integer("id").primaryKey({ autoIncrement: true }),
+    id: integer("id").$type<ClaimId>().primaryKey({ autoIncrement: true }),
     taskId: integer("task_id")
+      .$type<TaskId>()
       .notNull()
       .references(() => tasks.id),
     memberId: integer("member_id")
+      .$type<MemberId>()
       .notNull()
       .references(() => members.id),
     weight: integer("weight").notNull(),
@@ -397,12 +464,18 @@ export const claims = sqliteTable(
     note: text("note"),
     rejectReason: text("reject_reason"),
     verifiedAt: integer("verified_at"),
-    verifiedBy: integer("verified_by").references(() => members.id),
+    verifiedBy: integer("verified_by")
+      .$type<MemberId>()
+      .references(() => members.id),
     creditedHours: integer("credited_hours"),
     credited: integer("credited"),
-    entryId: integer("entry_id").references(() => entries.id),
+    entryId: integer("entry_id")
+      .$type<EntryId>()
+      .references(() => entries.id),
     endedAt: integer("ended_at"),
-    endedBy: integer("ended_by").references(() => members.id),
+    endedBy: integer("ended_by")
+      .$type<MemberId>()
+      .references(() => members.id),
   },
   (t) => [
     index("claims_task").on(t.taskId),
@@ -423,14 +496,16 @@ export const claims = sqliteTable(
 export const taskDueChanges = sqliteTable(
   "task_due_changes",
   {
-    id: integer("id").primaryKey({ autoIncrement: true }),
+    id: integer("id").$type<DueChangeId>().primaryKey({ autoIncrement: true }),
     taskId: integer("task_id")
+      .$type<TaskId>()
       .notNull()
       .references(() => tasks.id),
     before: integer("before"),
     after: integer("after").notNull(),
     at: integer("at").notNull(),
     by: integer("by")
+      .$type<MemberId>()
       .notNull()
       .references(() => members.id),
   },
@@ -445,9 +520,11 @@ export const waitlist = sqliteTable(
   "waitlist",
   {
     taskId: integer("task_id")
+      .$type<TaskId>()
       .notNull()
       .references(() => tasks.id),
     memberId: integer("member_id")
+      .$type<MemberId>()
       .notNull()
       .references(() => members.id),
     at: integer("at").notNull(),
@@ -460,11 +537,13 @@ export const waitlist = sqliteTable(
 export const memberNotes = sqliteTable(
   "member_notes",
   {
-    id: integer("id").primaryKey({ autoIncrement: true }),
+    id: integer("id").$type<NoteId>().primaryKey({ autoIncrement: true }),
     poolId: integer("pool_id")
+      .$type<PoolId>()
       .notNull()
       .references(() => pools.id),
     memberId: integer("member_id")
+      .$type<MemberId>()
       .notNull()
       .references(() => members.id),
     kind: text("kind").notNull(),
@@ -485,11 +564,13 @@ export const memberNotes = sqliteTable(
 export const goods = sqliteTable(
   "goods",
   {
-    id: integer("id").primaryKey({ autoIncrement: true }),
+    id: integer("id").$type<GoodId>().primaryKey({ autoIncrement: true }),
     poolId: integer("pool_id")
+      .$type<PoolId>()
       .notNull()
       .references(() => pools.id),
     projectId: integer("project_id")
+      .$type<ProjectId>()
       .notNull()
       .references(() => projects.id),
     name: text("name").notNull(),
@@ -502,6 +583,7 @@ export const goods = sqliteTable(
     stock: integer("stock").notNull(),
     createdAt: integer("created_at").notNull(),
     createdBy: integer("created_by")
+      .$type<MemberId>()
       .notNull()
       .references(() => members.id),
   },
@@ -517,18 +599,22 @@ export const goods = sqliteTable(
 export const productions = sqliteTable(
   "productions",
   {
-    id: integer("id").primaryKey({ autoIncrement: true }),
+    id: integer("id").$type<ProductionId>().primaryKey({ autoIncrement: true }),
     goodId: integer("good_id")
+      .$type<GoodId>()
       .notNull()
       .references(() => goods.id),
     qty: integer("qty").notNull(),
     effort: integer("effort").notNull(),
     at: integer("at").notNull(),
     by: integer("by")
+      .$type<MemberId>()
       .notNull()
       .references(() => members.id),
     /** The production task whose last verified slot added these units (null: `good produce`); once per task. */
-    taskId: integer("task_id").references(() => tasks.id),
+    taskId: integer("task_id")
+      .$type<TaskId>()
+      .references(() => tasks.id),
   },
   (t) => [index("productions_good").on(t.goodId, t.at), uniqueIndex("productions_task").on(t.taskId)],
 );
@@ -536,11 +622,13 @@ export const productions = sqliteTable(
 export const goodRequests = sqliteTable(
   "good_requests",
   {
-    id: integer("id").primaryKey({ autoIncrement: true }),
+    id: integer("id").$type<GoodRequestId>().primaryKey({ autoIncrement: true }),
     goodId: integer("good_id")
+      .$type<GoodId>()
       .notNull()
       .references(() => goods.id),
     memberId: integer("member_id")
+      .$type<MemberId>()
       .notNull()
       .references(() => members.id),
     qty: integer("qty").notNull(),
@@ -564,8 +652,9 @@ export const goodRequests = sqliteTable(
 export const rounds = sqliteTable(
   "rounds",
   {
-    id: integer("id").primaryKey({ autoIncrement: true }),
+    id: integer("id").$type<RoundId>().primaryKey({ autoIncrement: true }),
     goodId: integer("good_id")
+      .$type<GoodId>()
       .notNull()
       .references(() => goods.id),
     openedAt: integer("opened_at").notNull(),
@@ -584,15 +673,20 @@ export const rounds = sqliteTable(
 export const allocations = sqliteTable(
   "allocations",
   {
-    id: integer("id").primaryKey({ autoIncrement: true }),
+    id: integer("id").$type<AllocationId>().primaryKey({ autoIncrement: true }),
     goodId: integer("good_id")
+      .$type<GoodId>()
       .notNull()
       .references(() => goods.id),
     requestId: integer("request_id")
+      .$type<GoodRequestId>()
       .notNull()
       .references(() => goodRequests.id),
-    roundId: integer("round_id").references(() => rounds.id),
+    roundId: integer("round_id")
+      .$type<RoundId>()
+      .references(() => rounds.id),
     memberId: integer("member_id")
+      .$type<MemberId>()
       .notNull()
       .references(() => members.id),
     qty: integer("qty").notNull(),
@@ -607,11 +701,13 @@ export const allocations = sqliteTable(
 export const subscriptions = sqliteTable(
   "subscriptions",
   {
-    id: integer("id").primaryKey({ autoIncrement: true }),
+    id: integer("id").$type<SubscriptionId>().primaryKey({ autoIncrement: true }),
     goodId: integer("good_id")
+      .$type<GoodId>()
       .notNull()
       .references(() => goods.id),
     memberId: integer("member_id")
+      .$type<MemberId>()
       .notNull()
       .references(() => members.id),
     since: integer("since").notNull(),
@@ -625,8 +721,9 @@ export const subscriptions = sqliteTable(
 export const settlements = sqliteTable(
   "settlements",
   {
-    id: integer("id").primaryKey({ autoIncrement: true }),
+    id: integer("id").$type<SettlementId>().primaryKey({ autoIncrement: true }),
     goodId: integer("good_id")
+      .$type<GoodId>()
       .notNull()
       .references(() => goods.id),
     periodStart: integer("period_start").notNull(),
@@ -641,11 +738,13 @@ export const settlements = sqliteTable(
 export const loans = sqliteTable(
   "loans",
   {
-    id: integer("id").primaryKey({ autoIncrement: true }),
+    id: integer("id").$type<LoanId>().primaryKey({ autoIncrement: true }),
     goodId: integer("good_id")
+      .$type<GoodId>()
       .notNull()
       .references(() => goods.id),
     memberId: integer("member_id")
+      .$type<MemberId>()
       .notNull()
       .references(() => members.id),
     borrowedAt: integer("borrowed_at").notNull(),
@@ -679,11 +778,13 @@ export const roomMutes = sqliteTable(
   "room_mutes",
   {
     roomId: integer("room_id")
+      .$type<RoomId>()
       .notNull()
       .references(() => rooms.id),
     kind: text("kind").notNull(),
     mutedAt: integer("muted_at").notNull(),
     mutedBy: integer("muted_by")
+      .$type<MemberId>()
       .notNull()
       .references(() => members.id),
   },
@@ -696,6 +797,7 @@ export const roomMutes = sqliteTable(
  */
 export const boards = sqliteTable("boards", {
   roomId: integer("room_id")
+    .$type<RoomId>()
     .primaryKey()
     .references(() => rooms.id),
   body: text("body").notNull(),
@@ -708,9 +810,11 @@ export const roomNotices = sqliteTable(
   "room_notices",
   {
     roomId: integer("room_id")
+      .$type<RoomId>()
       .notNull()
       .references(() => rooms.id),
     taskId: integer("task_id")
+      .$type<TaskId>()
       .notNull()
       .references(() => tasks.id),
     noticedAt: integer("noticed_at").notNull(),

@@ -1,4 +1,64 @@
-// Codes people type: short, unambiguous (no 0/O, 1/I/L), grouped for reading aloud.
+// Ids: the rows' ids, each kind its own type, and the codes and handles people type.
+
+// ---- Row ids. Every table with an integer id has its own kind of id, and so has every column
+// that holds one (db/schema.ts narrows them with $type: types only, no SQL changes). What it
+// catches: an id of one kind where another goes, e.g. a MemberId passed to claimTask(ctx,
+// taskId: TaskId) or to tx.task(id), is a type error, and so is comparing or mixing them where
+// a kind is declared. What it does not catch: the brand is optional, so a plain number (a
+// literal in a test, a number parsed from text, arithmetic on an id, a row read by raw SQL) is
+// accepted as an id of any kind, and any id goes where a plain number does (an account's
+// owner, which is a member or a project, stays a plain number). So a number that never had a
+// kind is trusted; only an id that carries one is checked. The check relies on
+// exactOptionalPropertyTypes (tsconfig.json) and costs nothing at run time: an id is a number.
+
+declare const idKind: unique symbol;
+/** An id of a row of one table: a number that does not mix with another table's ids (a plain number still goes anywhere). */
+export type Id<K extends string> = number & { readonly [idKind]?: K };
+
+export type PoolId = Id<"pool">;
+export type MemberId = Id<"member">;
+export type IdentityId = Id<"identity">;
+export type ProjectId = Id<"project">;
+export type RoomId = Id<"room">;
+export type GoalId = Id<"goal">;
+export type AccountId = Id<"account">;
+export type EntryId = Id<"entry">;
+export type OutboxId = Id<"outbox">;
+export type KindId = Id<"kind">;
+export type KindChangeId = Id<"kindChange">;
+export type TaskId = Id<"task">;
+export type ClaimId = Id<"claim">;
+export type DueChangeId = Id<"dueChange">;
+export type NoteId = Id<"note">;
+export type GoodId = Id<"good">;
+export type ProductionId = Id<"production">;
+/** A request for a good (good_requests), not a command's request id (a string). */
+export type GoodRequestId = Id<"goodRequest">;
+export type RoundId = Id<"round">;
+export type AllocationId = Id<"allocation">;
+export type SubscriptionId = Id<"subscription">;
+export type SettlementId = Id<"settlement">;
+export type LoanId = Id<"loan">;
+
+// The boundaries where a number becomes an id of a kind: one function per kind, for a number
+// whose kind the type system cannot see (a row read by raw SQL, a JSON body, an account's owner).
+
+export const poolId = (n: number): PoolId => n;
+export const memberId = (n: number): MemberId => n;
+export const projectId = (n: number): ProjectId => n;
+export const roomId = (n: number): RoomId => n;
+export const goalId = (n: number): GoalId => n;
+export const accountId = (n: number): AccountId => n;
+export const entryId = (n: number): EntryId => n;
+export const kindId = (n: number): KindId => n;
+export const taskId = (n: number): TaskId => n;
+export const claimId = (n: number): ClaimId => n;
+export const goodId = (n: number): GoodId => n;
+export const goodRequestId = (n: number): GoodRequestId => n;
+export const roundId = (n: number): RoundId => n;
+export const loanId = (n: number): LoanId => n;
+
+// ---- Codes people type: short, unambiguous (no 0/O, 1/I/L), grouped for reading aloud.
 // Randomness is a parameter so that tests decide the codes.
 const ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789";
 

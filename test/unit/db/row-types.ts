@@ -7,9 +7,10 @@
 import type * as pg from "../../../db/pg-schema.ts";
 import type * as sqlite from "../../../db/schema.ts";
 import type { AnnouncementKind } from "../../../src/core/announcements.ts";
+import type { AccountId, EntryId, MemberId, PoolId, TaskId } from "../../../src/core/ids.ts";
 import type { AccountKind } from "../../../src/core/ledger.ts";
 import type { ClaimStatus } from "../../../src/core/tasks.ts";
-import type { AccountRow, ClaimRow, GoodRow, MembershipRow, NoteRow, OutboxRow, PoolRow, RequestStatus } from "../../../src/store.ts";
+import type { AccountRow, ClaimRow, EntryRow, GoodRow, MembershipRow, NoteRow, OutboxRow, PoolRow, RequestStatus, TaskRow } from "../../../src/store.ts";
 
 /** True when A and B are the same type, not merely assignable one way. */
 type Same<A, B> = (<X>() => X extends A ? 1 : 2) extends <X>() => X extends B ? 1 : 2 ? true : false;
@@ -47,6 +48,14 @@ export type AccountKindIsTheCores = Check<Same<AccountRow["kind"], AccountKind>>
 export type PoolRoles = Check<Same<MembershipRow["role"], "admin" | "member">>;
 export type GoodModels = Check<Same<GoodRow["model"], "per-unit" | "flat-rate" | "copyable" | "durable">>;
 export type RequestStatuses = Check<Same<RequestStatus, "pending" | "allocated" | "cancelled" | "access">>;
+// Ids are their table's kind of id (src/core/ids.ts), and so are the columns that point at them;
+// an account's owner is a member or a project, so it stays a plain number.
+export type TaskIds = Check<Same<[TaskRow["id"], ClaimRow["taskId"]], [TaskId, TaskId]>>;
+export type MemberIds = Check<Same<[ClaimRow["memberId"], TaskRow["postedBy"], ClaimRow["verifiedBy"]], [MemberId, MemberId, MemberId | null]>>;
+export type PoolIds = Check<Same<TaskRow["poolId"], PoolId>>;
+export type LedgerIds = Check<Same<[EntryRow["fromAccount"], EntryRow["reverses"]], [AccountId, EntryId | null]>>;
+export type OwnerIsANumber = Check<Same<AccountRow["ownerId"], number>>;
+export type KindsDoNotMix = Check<TaskId extends MemberId ? false : true>;
 // Kinds of announcements and notes stay strings on rows read back: a newer version may have
 // queued one this one does not know (readAnnouncement and readNote check them).
 export type OutboxKindIsText = Check<Same<OutboxRow["kind"], string>>;

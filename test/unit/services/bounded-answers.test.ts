@@ -8,11 +8,10 @@ import { runText, type Reply } from "../../../commands/dispatch.ts";
 import { ROUND_LINES } from "../../../src/services/goods.ts";
 import { AUDIT_LINES } from "../../../src/services/pools.ts";
 import { testPool, text, type TestPool } from "../../support/app.ts";
+import { insertRows, sqlRows } from "../../support/db-dump.ts";
 
 let t: TestPool;
 afterEach(() => t?.close());
-
-const db = () => t.store.db.$client;
 
 /** A command as a chat platform sends it: with a reply target, so its answer is stored in a reply row. */
 function chat(user: string, line: string, requestId: string): Promise<Reply> {
@@ -28,14 +27,11 @@ function chat(user: string, line: string, requestId: string): Promise<Reply> {
   );
 }
 
-const storedReply = (requestId: string) => (db().prepare("SELECT body FROM replies WHERE request_id = ?").get(requestId) as { body: string }).body;
-const recorded = (requestId: string) => (db().prepare("SELECT reply FROM requests WHERE request_id = ?").get(requestId) as { reply: string }).reply;
-const count = (sql: string, ...args: unknown[]) =>
-  (
-    db()
-      .prepare(sql)
-      .get(...args) as { n: number }
-  ).n;
+/** The one row `sql` returns. */
+const row = async <R>(sql: string, params: readonly unknown[] = []) => (await sqlRows<R>(t.store, sql, params))[0]!;
+const storedReply = async (requestId: string) => (await row<{ body: string }>("SELECT body FROM replies WHERE request_id = ?", [requestId])).body;
+const recorded = async (requestId: string) => (await row<{ reply: string }>("SELECT reply FROM requests WHERE request_id = ?", [requestId])).reply;
+const count = async (sql: string) => (await row<{ n: number }>(sql)).n;
 
 /** Riverside with a cake of effort `effort` and `bidders` members waiting for one each at `weight`, then `units` made. */
 async function round(o: { bidders: number; units: number; effort: number; weight?: string }): Promise<string[]> {
@@ -65,16 +61,16 @@ describe("a round's close answers with counts and the first winners", () => {
     expect(shown).toContain("and 230 more members (230 units): each winner has a note of what they got.");
     expect(shown).toContain("50 units still asked for");
     // The stored answers (reply row and request record) name only the first 20: no later winner.
-    for (const body of [storedReply("chat:close"), recorded("chat:close")]) {
+    for (const body of [await storedReply("chat:close"), await recorded("chat:close")]) {
       expect(body.length).toBeLessThan(3000);
       expect(body).toContain(`"${bidders[ROUND_LINES - 1]}"`);
       expect(body).not.toContain(`"${bidders[ROUND_LINES]}"`);
       expect(body).not.toContain(`"${bidders[249]}"`);
     }
     // The books are as before: every winner has an allocation and a note, every one paid.
-    expect(count("SELECT count(*) AS n FROM allocations")).toBe(250);
-    expect(count("SELECT count(*) AS n FROM member_notes WHERE kind = 'allocated'")).toBe(250);
-    expect(count("SELECT count(*) AS n FROM good_requests WHERE status = 'allocated'")).toBe(250);
+    expect(await count("SELECT count(*) AS n FROM allocations")).toBe(250);
+    expect(await count("SELECT count(*) AS n FROM member_notes WHERE kind = 'allocated'")).toBe(250);
+    expect(await count("SELECT count(*) AS n FROM good_requests WHERE status = 'allocated'")).toBe(250);
     expect((await t.ok(bidders[249]!, "me balance")).balance).toBe(-1);
     expect(await t.ok("admin", "pool audit")).toMatchObject({ balanced: true, sum: 0 });
     // The same request again gives the stored answer, rendered the same.
@@ -100,8 +96,8 @@ describe("a round's close answers with counts and the first winners", () => {
     expect(text(r)).toMatch(/Everyone waiting was served: @m001 1, .*@m020 1 and 10 more members \(10 units\)\./);
     expect(r.ok && r.data).toMatchObject({ allocatedMembers: 30 });
     expect(r.ok && (r.data as { allocated: unknown[] }).allocated).toHaveLength(ROUND_LINES);
-    expect(storedReply("chat:produce")).not.toContain(`"${bidders[ROUND_LINES]}"`);
-    expect(count("SELECT count(*) AS n FROM member_notes WHERE kind = 'allocated'")).toBe(30);
+    expect(await storedReply("chat:produce")).not.toContain(`"${bidders[ROUND_LINES]}"`);
+    expect(await count("SELECT count(*) AS n FROM member_notes WHERE kind = 'allocated'")).toBe(30);
   }, 60_000);
 
   it("GIVEN 60 bids at 2.00 for 30 units that cost more than the credit limit at 2.00 THEN the answer names the first 20 skipped and how many more, and each has a note", async () => {
@@ -111,12 +107,12 @@ describe("a round's close answers with counts and the first winners", () => {
     const r = await chat("admin", "good allocate cake", "chat:skips");
     expect(r.ok).toBe(true);
     const data = r.ok ? (r.data as { round: { skipped: unknown[] } }).round : undefined;
-    const skipped = count("SELECT count(*) AS n FROM member_notes WHERE kind = 'skipped'");
+    const skipped = await count("SELECT count(*) AS n FROM member_notes WHERE kind = 'skipped'");
     expect(skipped).toBe(30);
     expect(data).toMatchObject({ skippedMembers: 30, winners: 30, units: 30 });
     expect(data!.skipped).toHaveLength(ROUND_LINES);
     expect(text(r)).toMatch(/Skipped \(past the credit limit\): (@m\d{3} ){19}@m\d{3} and 10 more members\./);
-    expect(count("SELECT count(*) AS n FROM member_notes WHERE kind = 'allocated'")).toBe(30);
+    expect(await count("SELECT count(*) AS n FROM member_notes WHERE kind = 'allocated'")).toBe(30);
     expect(await t.ok("admin", "pool audit")).toMatchObject({ balanced: true });
   }, 60_000);
 });
@@ -126,29 +122,30 @@ describe("pool audit answers with counts and the first accounts that differ", ()
   async function manyAccounts(n: number): Promise<number[]> {
     t = await testPool();
     await t.ok("admin", "pool create Riverside");
-    const poolId = (db().prepare("SELECT id FROM pools").get() as { id: number }).id;
-    const insert = db().prepare("INSERT INTO accounts (pool_id, kind, owner_id, balance) VALUES (?, 'member', ?, 0)");
-    const ids: number[] = [];
-    db().transaction(() => {
-      for (let i = 0; i < n; i++) ids.push(Number(insert.run(poolId, 100_000 + i).lastInsertRowid));
-    })();
-    return ids;
+    const poolId = (await row<{ id: number }>("SELECT id FROM pools")).id;
+    const owners = Array.from({ length: n }, (_, i) => 100_000 + i);
+    await insertRows(
+      t.store,
+      "accounts",
+      owners.map((owner) => ({ pool_id: poolId, kind: "member", owner_id: owner, balance: 0 })),
+    );
+    // Their ids in the order written (each owner's account is the one of its number).
+    return (await sqlRows<{ id: number }>(t.store, "SELECT id FROM accounts WHERE owner_id >= ? ORDER BY owner_id", [owners[0]])).map((r) => r.id);
   }
 
   it("GIVEN 5,000 accounts THEN the stored answer of pool audit holds its counts, not the accounts", async () => {
     await manyAccounts(5000);
-    const accounts = count("SELECT count(*) AS n FROM accounts");
+    const accounts = await count("SELECT count(*) AS n FROM accounts");
     const r = await chat("admin", "pool audit", "chat:audit");
     expect(r.ok && r.data).toEqual({ balanced: true, sum: 0, accounts, entries: 0, mismatchedCount: 0, mismatched: [] });
-    expect(storedReply("chat:audit").length).toBeLessThan(500);
+    expect((await storedReply("chat:audit")).length).toBeLessThan(500);
   });
 
   it("GIVEN 30 of 5,000 balances changed behind the ledger's back THEN the audit lists the first 20 by number and says how many more", async () => {
     const ids = await manyAccounts(5000);
     // Every 100th account from the 7th, in an order that is not theirs.
     const tampered = Array.from({ length: 30 }, (_, i) => ids[7 + 100 * i]!);
-    const bump = db().prepare("UPDATE accounts SET balance = balance + 250 WHERE id = ?");
-    for (const id of [...tampered].reverse()) bump.run(id);
+    for (const id of [...tampered].reverse()) await sqlRows(t.store, "UPDATE accounts SET balance = balance + 250 WHERE id = ?", [id]);
     const r = await chat("admin", "pool audit", "chat:audit");
     expect(r.ok).toBe(true);
     const data = r.ok
@@ -161,6 +158,6 @@ describe("pool audit answers with counts and the first accounts that differ", ()
     expect(shown).toContain(`account ${tampered[19]} (member)`);
     expect(shown).not.toContain(`account ${tampered[20]} (member)`);
     expect(shown).toContain("and 10 more accounts that differ.");
-    expect(storedReply("chat:audit").length).toBeLessThan(3000);
+    expect((await storedReply("chat:audit")).length).toBeLessThan(3000);
   });
 });

@@ -35,8 +35,6 @@ const SQLITE_SQL = [
   "test/property/reads-now.property.test.ts",
   "test/property/tasks.property.test.ts",
   "test/unit/services/boards-lazy.test.ts",
-  "test/unit/services/bounded-answers.test.ts",
-  "test/unit/services/catch-up.test.ts",
   "test/unit/services/long-lists.test.ts",
   "test/unit/services/read-cache.test.ts",
   "test/unit/services/rooms.test.ts",

@@ -9,6 +9,27 @@
 // a kind of account) is narrowed there, with drizzle's enum or $type.
 import type * as schema from "../db/schema.ts";
 import type { AnnouncementKind, NoteKind } from "./core/announcements.ts";
+import type {
+  AccountId,
+  AllocationId,
+  ClaimId,
+  EntryId,
+  GoalId,
+  GoodId,
+  GoodRequestId,
+  KindId,
+  LoanId,
+  MemberId,
+  NoteId,
+  OutboxId,
+  PoolId,
+  ProjectId,
+  RoomId,
+  RoundId,
+  SettlementId,
+  SubscriptionId,
+  TaskId,
+} from "./core/ids.ts";
 import type { AccountKind } from "./core/ledger.ts";
 import type { ClaimStatus } from "./core/tasks.ts";
 
@@ -72,9 +93,9 @@ export type TaskListState = "open" | "claimed" | "done" | "cancelled" | "overdue
  * the pool's, or one project's; of one kind only if given.
  */
 export interface OpenTaskScope {
-  readonly poolId: number;
-  readonly projectId?: number;
-  readonly kindId?: number;
+  readonly poolId: PoolId;
+  readonly projectId?: ProjectId;
+  readonly kindId?: KindId;
   readonly now: number;
 }
 
@@ -109,7 +130,7 @@ export type DeliveryOutcome =
 
 /** One message to send: which table it is in, and its row id there. */
 export type DeliveryRef =
-  { readonly kind: "reply"; readonly id: string } | { readonly kind: "outbox"; readonly id: number } | { readonly kind: "note"; readonly id: number };
+  { readonly kind: "reply"; readonly id: string } | { readonly kind: "outbox"; readonly id: OutboxId } | { readonly kind: "note"; readonly id: NoteId };
 
 /**
  * The idempotency key of a message: stable across crashes and processes, derived from its row.
@@ -196,20 +217,20 @@ export interface AccountNet {
 /** One unit of work: everything a command reads and writes, committed or rolled back together. */
 export interface Tx {
   // pools
-  insertPool(p: Omit<PoolRow, "id">): Promise<number>;
-  pool(id: number): Promise<PoolRow | undefined>;
+  insertPool(p: Omit<PoolRow, "id">): Promise<PoolId>;
+  pool(id: PoolId): Promise<PoolRow | undefined>;
   pools(): Promise<PoolRow[]>;
-  setPoolPolicy(id: number, policy: string): Promise<void>;
+  setPoolPolicy(id: PoolId, policy: string): Promise<void>;
   /** Moves the pool's clock (every pool's, without `poolId`) forward to `at`; it never goes back. */
-  advanceClock(at: number, poolId?: number): Promise<void>;
+  advanceClock(at: number, poolId?: PoolId): Promise<void>;
 
   // members and identities
   identity(platform: string, externalId: string): Promise<IdentityRow | undefined>;
-  identitiesOf(memberId: number): Promise<IdentityRow[]>;
-  insertMember(handle: string, createdAt: number): Promise<number>;
+  identitiesOf(memberId: MemberId): Promise<IdentityRow[]>;
+  insertMember(handle: string, createdAt: number): Promise<MemberId>;
   insertIdentity(i: IdentityRow & { createdAt: number }): Promise<void>;
-  moveIdentities(fromMember: number, toMember: number): Promise<void>;
-  markMerged(memberId: number, into: number): Promise<void>;
+  moveIdentities(fromMember: MemberId, toMember: MemberId): Promise<void>;
+  markMerged(memberId: MemberId, into: MemberId): Promise<void>;
   /**
    * Linking: moves every row the member holds to `toMember`, in one go (which columns, and why
    * the others stay: MEMBER_COLUMNS in src/services/members.ts). Where both hold one: pool
@@ -219,171 +240,171 @@ export interface Tx {
    * allocations, notes and request ids simply move (the services settle two slots on one task
    * first). Balances are not touched: they move by ledger entries.
    */
-  mergeMemberRows(fromMember: number, toMember: number, at: number): Promise<void>;
-  member(id: number): Promise<MemberRow | undefined>;
+  mergeMemberRows(fromMember: MemberId, toMember: MemberId, at: number): Promise<void>;
+  member(id: MemberId): Promise<MemberRow | undefined>;
   memberByHandle(handle: string): Promise<MemberRow | undefined>;
 
   // memberships
-  membership(poolId: number, memberId: number): Promise<MembershipRow | undefined>;
-  membershipsOf(memberId: number): Promise<MembershipRow[]>;
+  membership(poolId: PoolId, memberId: MemberId): Promise<MembershipRow | undefined>;
+  membershipsOf(memberId: MemberId): Promise<MembershipRow[]>;
   insertMembership(m: MembershipRow): Promise<void>;
-  setRole(poolId: number, memberId: number, role: PoolRole): Promise<void>;
-  members(poolId: number): Promise<Array<MembershipRow & { handle: string }>>;
+  setRole(poolId: PoolId, memberId: MemberId, role: PoolRole): Promise<void>;
+  members(poolId: PoolId): Promise<Array<MembershipRow & { handle: string }>>;
 
   // projects and coordinators
-  insertProject(p: Omit<ProjectRow, "id">): Promise<number>;
-  project(id: number): Promise<ProjectRow | undefined>;
-  projectBySlug(poolId: number, slug: string): Promise<ProjectRow | undefined>;
-  projects(poolId: number): Promise<ProjectRow[]>;
-  coordinators(projectId: number): Promise<Array<{ memberId: number; handle: string; addedAt: number }>>;
-  coordinatorProjects(poolId: number, memberId: number): Promise<ProjectRow[]>;
-  insertCoordinator(projectId: number, memberId: number, addedAt: number): Promise<void>;
-  deleteCoordinator(projectId: number, memberId: number): Promise<void>;
+  insertProject(p: Omit<ProjectRow, "id">): Promise<ProjectId>;
+  project(id: ProjectId): Promise<ProjectRow | undefined>;
+  projectBySlug(poolId: PoolId, slug: string): Promise<ProjectRow | undefined>;
+  projects(poolId: PoolId): Promise<ProjectRow[]>;
+  coordinators(projectId: ProjectId): Promise<Array<{ memberId: MemberId; handle: string; addedAt: number }>>;
+  coordinatorProjects(poolId: PoolId, memberId: MemberId): Promise<ProjectRow[]>;
+  insertCoordinator(projectId: ProjectId, memberId: MemberId, addedAt: number): Promise<void>;
+  deleteCoordinator(projectId: ProjectId, memberId: MemberId): Promise<void>;
 
   // rooms
   room(platform: string, externalId: string): Promise<RoomRow | undefined>;
-  rooms(poolId: number): Promise<RoomRow[]>;
-  insertRoom(r: Omit<RoomRow, "id" | "unreachableSince">): Promise<number>;
+  rooms(poolId: PoolId): Promise<RoomRow[]>;
+  insertRoom(r: Omit<RoomRow, "id" | "unreachableSince">): Promise<RoomId>;
   /** Marks a room reachable again (null) or refused by its platform since `at`. */
-  setRoomUnreachable(roomId: number, at: number | null): Promise<void>;
-  setRoomProject(roomId: number, projectId: number | null): Promise<void>;
+  setRoomUnreachable(roomId: RoomId, at: number | null): Promise<void>;
+  setRoomProject(roomId: RoomId, projectId: ProjectId | null): Promise<void>;
 
   // goals
-  insertGoal(g: Omit<GoalRow, "id">): Promise<number>;
-  goal(id: number): Promise<GoalRow | undefined>;
-  goals(poolId: number, filter: { projectId?: number | undefined; status?: "open" | "done" | undefined }): Promise<GoalRow[]>;
-  finishGoal(id: number, doneAt: number, doneBy: number): Promise<void>;
+  insertGoal(g: Omit<GoalRow, "id">): Promise<GoalId>;
+  goal(id: GoalId): Promise<GoalRow | undefined>;
+  goals(poolId: PoolId, filter: { projectId?: ProjectId | undefined; status?: "open" | "done" | undefined }): Promise<GoalRow[]>;
+  finishGoal(id: GoalId, doneAt: number, doneBy: MemberId): Promise<void>;
 
   // one-time codes
   insertCode(c: CodeRow): Promise<void>;
   code(code: string): Promise<CodeRow | undefined>;
-  useCode(code: string, usedAt: number, usedBy: number): Promise<void>;
+  useCode(code: string, usedAt: number, usedBy: MemberId): Promise<void>;
 
   // ledger
-  account(poolId: number, kind: AccountKind, ownerId: number): Promise<AccountRow | undefined>;
-  accountById(id: number): Promise<AccountRow | undefined>;
-  insertAccount(a: Omit<AccountRow, "id" | "balance">): Promise<number>;
+  account(poolId: PoolId, kind: AccountKind, ownerId: number): Promise<AccountRow | undefined>;
+  accountById(id: AccountId): Promise<AccountRow | undefined>;
+  insertAccount(a: Omit<AccountRow, "id" | "balance">): Promise<AccountId>;
   /** Appends an entry and moves the two balances, in the same transaction. */
-  insertEntry(e: NewEntry): Promise<number>;
+  insertEntry(e: NewEntry): Promise<EntryId>;
   /** Appends entries in order (one prepared statement each), moving the balances; their ids in order. */
-  insertEntries(es: readonly NewEntry[]): Promise<number[]>;
+  insertEntries(es: readonly NewEntry[]): Promise<EntryId[]>;
   /**
    * The member accounts (with balances) of the members who have a waiting request for the good, in one query.
    * With `asOf`, each balance is as of that time: the sum of the entries dated at or before it
    * (the running balance less what moved after it, read from the entries dated later only).
    */
-  pendingMemberAccounts(poolId: number, goodId: number, asOf?: number): Promise<Array<{ memberId: number; handle: string; account: AccountRow }>>;
-  entry(id: number): Promise<EntryRow | undefined>;
-  reversalOf(entryId: number): Promise<EntryRow | undefined>;
-  entriesOf(accountId: number, limit: number): Promise<EntryRow[]>;
+  pendingMemberAccounts(poolId: PoolId, goodId: GoodId, asOf?: number): Promise<Array<{ memberId: MemberId; handle: string; account: AccountRow }>>;
+  entry(id: EntryId): Promise<EntryRow | undefined>;
+  reversalOf(entryId: EntryId): Promise<EntryRow | undefined>;
+  entriesOf(accountId: AccountId, limit: number): Promise<EntryRow[]>;
   /** Every account of the pool with the net of its entries, and how many entries the pool has. */
-  auditFacts(poolId: number): Promise<{ accounts: AccountNet[]; entries: number }>;
+  auditFacts(poolId: PoolId): Promise<{ accounts: AccountNet[]; entries: number }>;
 
   // kinds of work and their market weights
-  kind(poolId: number, name: string): Promise<KindRow | undefined>;
-  kindById(id: number): Promise<KindRow | undefined>;
-  kinds(poolId: number): Promise<KindRow[]>;
-  insertKind(k: Omit<KindRow, "id">): Promise<number>;
-  setKindWeight(kindId: number, weight: number): Promise<void>;
+  kind(poolId: PoolId, name: string): Promise<KindRow | undefined>;
+  kindById(id: KindId): Promise<KindRow | undefined>;
+  kinds(poolId: PoolId): Promise<KindRow[]>;
+  insertKind(k: Omit<KindRow, "id">): Promise<KindId>;
+  setKindWeight(kindId: KindId, weight: number): Promise<void>;
   insertKindChange(c: Omit<KindChangeRow, "id">): Promise<void>;
   /** Changes of a kind's weight, oldest first, from `since` on. */
-  kindChanges(kindId: number, since: number): Promise<KindChangeRow[]>;
+  kindChanges(kindId: KindId, since: number): Promise<KindChangeRow[]>;
 
   // tasks, claims and waitlists
-  insertTask(t: Omit<TaskRow, "id">): Promise<number>;
-  task(id: number): Promise<TaskRow | undefined>;
+  insertTask(t: Omit<TaskRow, "id">): Promise<TaskId>;
+  task(id: TaskId): Promise<TaskRow | undefined>;
   /** With `open`, only tasks that have an open slot now (openSince set). */
-  tasks(poolId: number, filter: { projectId?: number; kindId?: number; open?: boolean }): Promise<TaskRow[]>;
-  setTaskOpen(taskId: number, openSince: number | null, openMs: number): Promise<void>;
-  cancelTask(taskId: number, at: number, by: number): Promise<void>;
+  tasks(poolId: PoolId, filter: { projectId?: ProjectId; kindId?: KindId; open?: boolean }): Promise<TaskRow[]>;
+  setTaskOpen(taskId: TaskId, openSince: number | null, openMs: number): Promise<void>;
+  cancelTask(taskId: TaskId, at: number, by: MemberId): Promise<void>;
   /** Sets a task's due date and records the change. */
   setTaskDue(c: Omit<TaskDueChangeRow, "id">): Promise<void>;
   /** The due date changes of the listed tasks, oldest first. */
-  dueChangesOf(taskIds: readonly number[]): Promise<TaskDueChangeRow[]>;
-  claimsOf(taskId: number): Promise<ClaimRow[]>;
+  dueChangesOf(taskIds: readonly TaskId[]): Promise<TaskDueChangeRow[]>;
+  claimsOf(taskId: TaskId): Promise<ClaimRow[]>;
   /** Every claim the member made, in every pool, oldest first. */
-  claimsOfMember(memberId: number): Promise<ClaimRow[]>;
+  claimsOfMember(memberId: MemberId): Promise<ClaimRow[]>;
   /** Claims of every listed task, in one query. */
-  claimsOfTasks(taskIds: readonly number[]): Promise<ClaimRow[]>;
-  claim(id: number): Promise<ClaimRow | undefined>;
+  claimsOfTasks(taskIds: readonly TaskId[]): Promise<ClaimRow[]>;
+  claim(id: ClaimId): Promise<ClaimRow | undefined>;
   /** The claim whose verification posted this work entry, if any. */
-  claimOfEntry(entryId: number): Promise<ClaimRow | undefined>;
-  insertClaim(c: Omit<ClaimRow, "id">): Promise<number>;
-  updateClaim(id: number, patch: Partial<Omit<ClaimRow, "id" | "taskId" | "memberId">>): Promise<void>;
+  claimOfEntry(entryId: EntryId): Promise<ClaimRow | undefined>;
+  insertClaim(c: Omit<ClaimRow, "id">): Promise<ClaimId>;
+  updateClaim(id: ClaimId, patch: Partial<Omit<ClaimRow, "id" | "taskId" | "memberId">>): Promise<void>;
   /** Active claims (not reported) whose time ran out by `now`, in every pool. */
   expiredClaims(now: number): Promise<ClaimRow[]>;
   /** Who waits for a slot of the task now, in the order they came. */
-  waitlistOf(taskId: number): Promise<Array<{ memberId: number; at: number }>>;
+  waitlistOf(taskId: TaskId): Promise<Array<{ memberId: MemberId; at: number }>>;
   /** The waitlists of several tasks at once, each in its order (for lists). */
-  waitlistsOfTasks(taskIds: readonly number[]): Promise<Array<{ taskId: number; memberId: number; at: number }>>;
+  waitlistsOfTasks(taskIds: readonly TaskId[]): Promise<Array<{ taskId: TaskId; memberId: MemberId; at: number }>>;
   /** Whether the member ever waited for this task (and so lowered its kind's weight once). */
-  waitedBefore(taskId: number, memberId: number): Promise<boolean>;
+  waitedBefore(taskId: TaskId, memberId: MemberId): Promise<boolean>;
   /** Puts the member on the waitlist, or back on it (keeping their first place in time). */
-  joinWaitlist(taskId: number, memberId: number, at: number): Promise<void>;
-  leaveWaitlist(taskId: number, memberId: number, at: number): Promise<void>;
+  joinWaitlist(taskId: TaskId, memberId: MemberId, at: number): Promise<void>;
+  leaveWaitlist(taskId: TaskId, memberId: MemberId, at: number): Promise<void>;
 
   // goods
-  insertGood(g: Omit<GoodRow, "id">): Promise<number>;
-  good(id: number): Promise<GoodRow | undefined>;
-  goodByName(poolId: number, name: string): Promise<GoodRow | undefined>;
-  goods(poolId: number, filter: { projectId?: number | undefined; sector?: string | undefined }): Promise<GoodRow[]>;
+  insertGood(g: Omit<GoodRow, "id">): Promise<GoodId>;
+  good(id: GoodId): Promise<GoodRow | undefined>;
+  goodByName(poolId: PoolId, name: string): Promise<GoodRow | undefined>;
+  goods(poolId: PoolId, filter: { projectId?: ProjectId | undefined; sector?: string | undefined }): Promise<GoodRow[]>;
   /**
    * Whether the project (of the pool) has goods and every one of them is copyable: then no good
    * recovers its work, and the commons carries it (services/projects.ts, carriedByCommons). Run
    * at every verification: it stops at the project's first good that is not copyable rather
    * than reading all of the project's goods.
    */
-  onlyCopyableGoods(poolId: number, projectId: number): Promise<boolean>;
-  setStock(goodId: number, stock: number): Promise<void>;
+  onlyCopyableGoods(poolId: PoolId, projectId: ProjectId): Promise<boolean>;
+  setStock(goodId: GoodId, stock: number): Promise<void>;
   insertProduction(p: Omit<ProductionRow, "id">): Promise<void>;
   /** The units a production task added, if it did. */
-  productionOfTask(taskId: number): Promise<ProductionRow | undefined>;
-  productions(goodId: number, from: number, to: number): Promise<ProductionRow[]>;
+  productionOfTask(taskId: TaskId): Promise<ProductionRow | undefined>;
+  productions(goodId: GoodId, from: number, to: number): Promise<ProductionRow[]>;
   /** Units and credited effort of the good's production tasks that are done (every slot verified, not cancelled). */
   /** With `asOf`: as it stood then (the tasks whose every slot was verified by then). */
-  measuredEffort(goodId: number, asOf?: number): Promise<MeasuredEffort>;
-  insertGoodRequest(r: Omit<GoodRequestRow, "id">): Promise<number>;
-  goodRequest(id: number): Promise<GoodRequestRow | undefined>;
-  goodRequestsOf(goodId: number, status: RequestStatus): Promise<GoodRequestRow[]>;
+  measuredEffort(goodId: GoodId, asOf?: number): Promise<MeasuredEffort>;
+  insertGoodRequest(r: Omit<GoodRequestRow, "id">): Promise<GoodRequestId>;
+  goodRequest(id: GoodRequestId): Promise<GoodRequestRow | undefined>;
+  goodRequestsOf(goodId: GoodId, status: RequestStatus): Promise<GoodRequestRow[]>;
   /** The member's waiting requests for any good of the pool. */
-  pendingRequestsOfMember(poolId: number, memberId: number): Promise<GoodRequestRow[]>;
+  pendingRequestsOfMember(poolId: PoolId, memberId: MemberId): Promise<GoodRequestRow[]>;
   /** How many requests wait for the good, and for how many units, counted in SQL. */
-  pendingTotals(goodId: number): Promise<{ requests: number; units: number }>;
-  updateGoodRequest(id: number, patch: Partial<Pick<GoodRequestRow, "filled" | "status" | "closedAt" | "qty" | "weight" | "bidAt">>): Promise<void>;
+  pendingTotals(goodId: GoodId): Promise<{ requests: number; units: number }>;
+  updateGoodRequest(id: GoodRequestId, patch: Partial<Pick<GoodRequestRow, "filled" | "status" | "closedAt" | "qty" | "weight" | "bidAt">>): Promise<void>;
   /** Sets each request's filled units, status and closing time (a round's winners, in one go). */
   fillGoodRequests(fills: ReadonlyArray<Pick<GoodRequestRow, "id" | "filled" | "status" | "closedAt">>): Promise<void>;
-  openRound(goodId: number): Promise<RoundRow | undefined>;
+  openRound(goodId: GoodId): Promise<RoundRow | undefined>;
   /** The last round that handed units out (and so has a clearing weight). */
-  lastClosedRound(goodId: number): Promise<RoundRow | undefined>;
-  insertRound(r: Omit<RoundRow, "id">): Promise<number>;
+  lastClosedRound(goodId: GoodId): Promise<RoundRow | undefined>;
+  insertRound(r: Omit<RoundRow, "id">): Promise<RoundId>;
   /** Rounds of the good closed in [from, to), oldest first. */
-  roundsClosed(goodId: number, from: number, to: number): Promise<RoundRow[]>;
-  closeRound(id: number, patch: { closedAt: number; clearingWeight: number | null; supply: number; allocated: number }): Promise<void>;
+  roundsClosed(goodId: GoodId, from: number, to: number): Promise<RoundRow[]>;
+  closeRound(id: RoundId, patch: { closedAt: number; clearingWeight: number | null; supply: number; allocated: number }): Promise<void>;
   /** Open rounds whose closing time has come, in every pool, oldest first. */
   dueRounds(now: number): Promise<RoundRow[]>;
-  insertAllocation(a: Omit<AllocationRow, "id">): Promise<number>;
-  insertAllocations(as: ReadonlyArray<Omit<AllocationRow, "id">>): Promise<number[]>;
-  allocationsOf(goodId: number, since: number): Promise<AllocationRow[]>;
-  subscriptions(goodId: number): Promise<SubscriptionRow[]>;
+  insertAllocation(a: Omit<AllocationRow, "id">): Promise<AllocationId>;
+  insertAllocations(as: ReadonlyArray<Omit<AllocationRow, "id">>): Promise<AllocationId[]>;
+  allocationsOf(goodId: GoodId, since: number): Promise<AllocationRow[]>;
+  subscriptions(goodId: GoodId): Promise<SubscriptionRow[]>;
   /** The member's running subscriptions (any pool), oldest first. */
-  runningSubscriptionsOf(memberId: number): Promise<SubscriptionRow[]>;
+  runningSubscriptionsOf(memberId: MemberId): Promise<SubscriptionRow[]>;
   insertSubscription(s: Omit<SubscriptionRow, "id">): Promise<void>;
-  endSubscription(id: number, until: number): Promise<void>;
-  settlement(goodId: number, periodStart: number): Promise<{ id: number } | undefined>;
+  endSubscription(id: SubscriptionId, until: number): Promise<void>;
+  settlement(goodId: GoodId, periodStart: number): Promise<{ id: SettlementId } | undefined>;
   /** Where the good's last settled period ended (null before the first). */
-  lastSettlementEnd(goodId: number): Promise<number | null>;
-  insertSettlement(s: { goodId: number; periodStart: number; periodEnd: number; effort: number; subscribers: number; at: number }): Promise<void>;
+  lastSettlementEnd(goodId: GoodId): Promise<number | null>;
+  insertSettlement(s: { goodId: GoodId; periodStart: number; periodEnd: number; effort: number; subscribers: number; at: number }): Promise<void>;
   /** Flat-rate goods of every pool, for the settlement job. */
   flatRateGoods(): Promise<GoodRow[]>;
-  insertLoan(l: Omit<LoanRow, "id">): Promise<number>;
-  loan(id: number): Promise<LoanRow | undefined>;
-  loansOf(goodId: number): Promise<LoanRow[]>;
-  returnLoan(id: number, returnedAt: number, charged: number): Promise<void>;
+  insertLoan(l: Omit<LoanRow, "id">): Promise<LoanId>;
+  loan(id: LoanId): Promise<LoanRow | undefined>;
+  loansOf(goodId: GoodId): Promise<LoanRow[]>;
+  returnLoan(id: LoanId, returnedAt: number, charged: number): Promise<void>;
   /** Loans out (not returned) in the pool, or of one member there, oldest first. */
-  openLoans(poolId: number, memberId?: number): Promise<LoanRow[]>;
+  openLoans(poolId: PoolId, memberId?: MemberId): Promise<LoanRow[]>;
   /** Loans out past their due date by `now` not yet marked overdue, in every pool (or one), earliest due first. */
-  loansFallingOverdue(now: number, poolId?: number): Promise<LoanRow[]>;
-  markLoanOverdue(id: number, at: number): Promise<void>;
+  loansFallingOverdue(now: number, poolId?: PoolId): Promise<LoanRow[]>;
+  markLoanOverdue(id: LoanId, at: number): Promise<void>;
 
   // the scheduler's slots
   jobRan(job: string, slot: number): Promise<boolean>;
@@ -400,23 +421,23 @@ export interface Tx {
    * Per pool with flat-rate goods: its policy (JSON) and the earliest moment not settled yet of
    * any of them (where its last settled period ended, or its creation).
    */
-  unsettledSince(): Promise<Array<{ poolId: number; policy: string; since: number }>>;
+  unsettledSince(): Promise<Array<{ poolId: PoolId; policy: string; since: number }>>;
   /** The pool's verified work credited by the commons, per project and good (null: a task without a good). */
-  commonsWork(poolId: number): Promise<Array<{ projectId: number; goodId: number | null; amount: number }>>;
+  commonsWork(poolId: PoolId): Promise<Array<{ projectId: ProjectId; goodId: GoodId | null; amount: number }>>;
   /** How many members ever took each of the pool's copyable goods (only the project's, given one). */
-  copyableUsers(poolId: number, projectId?: number): Promise<Array<{ goodId: number; members: number }>>;
+  copyableUsers(poolId: PoolId, projectId?: ProjectId): Promise<Array<{ goodId: GoodId; members: number }>>;
 
   // rooms' announcements: switches, live boards, neglected-work notices
   /** Announcement kinds switched off in the pool's rooms. */
-  roomMutes(poolId: number): Promise<Array<{ roomId: number; kind: string }>>;
-  setRoomMute(roomId: number, kind: string, muted: { at: number; by: number } | null): Promise<void>;
-  board(roomId: number): Promise<BoardRow | undefined>;
+  roomMutes(poolId: PoolId): Promise<Array<{ roomId: RoomId; kind: string }>>;
+  setRoomMute(roomId: RoomId, kind: string, muted: { at: number; by: MemberId } | null): Promise<void>;
+  board(roomId: RoomId): Promise<BoardRow | undefined>;
   /** Records what the room's board shows now (the message id stays). */
-  putBoard(roomId: number, body: string, at: number): Promise<void>;
+  putBoard(roomId: RoomId, body: string, at: number): Promise<void>;
   /** Forgets the room's board (switched off): the next board is a new message. */
-  deleteBoard(roomId: number): Promise<void>;
+  deleteBoard(roomId: RoomId): Promise<void>;
   /** The pool's tasks with an open slot now, with how many slots are taken: what boards list. */
-  openTasks(poolId: number): Promise<OpenTaskRow[]>;
+  openTasks(poolId: PoolId): Promise<OpenTaskRow[]>;
   /**
    * The first `limit` (after `offset`) tasks of the scope in one of two orders, each read from
    * an index: "weight", highest posted weight first; "age", longest open first (open time at
@@ -435,32 +456,32 @@ export interface Tx {
     state: TaskListState,
     limit: number,
     offset: number,
-  ): Promise<{ ids: number[]; total: number }>;
+  ): Promise<{ ids: TaskId[]; total: number }>;
   /** How many tasks of the scope take claims at its `now` (counted in an index). */
   countOpenTasks(scope: OpenTaskScope): Promise<number>;
   /** For each kind of the pool with tasks that take claims at `now`, how many. */
-  openTasksPerKind(poolId: number, now: number): Promise<Array<{ kindId: number; open: number }>>;
+  openTasksPerKind(poolId: PoolId, now: number): Promise<Array<{ kindId: KindId; open: number }>>;
   /** Marks the pool's boards for a rebuild (keeps the latest time of the marks). */
-  markBoards(poolId: number, at: number): Promise<void>;
+  markBoards(poolId: PoolId, at: number): Promise<void>;
   /** The pools whose boards are marked for a rebuild, with the latest mark's time. */
-  markedBoards(): Promise<Array<{ poolId: number; at: number }>>;
+  markedBoards(): Promise<Array<{ poolId: PoolId; at: number }>>;
   /** The pool's boards were rebuilt: its mark goes. */
-  clearBoardsMark(poolId: number): Promise<void>;
+  clearBoardsMark(poolId: PoolId): Promise<void>;
   /** Tasks already named as neglected in the room. */
-  noticedTasks(roomId: number): Promise<number[]>;
-  insertNotice(n: { roomId: number; taskId: number; noticedAt: number }): Promise<void>;
+  noticedTasks(roomId: RoomId): Promise<TaskId[]>;
+  insertNotice(n: { roomId: RoomId; taskId: TaskId; noticedAt: number }): Promise<void>;
   /** When the room was last sent an announcement of this kind (queued, delivered or not). */
-  lastOutboxAt(roomId: number, kind: AnnouncementKind): Promise<number | undefined>;
+  lastOutboxAt(roomId: RoomId, kind: AnnouncementKind): Promise<number | undefined>;
 
   // notes to one member
-  insertNote(n: Omit<NoteRow, "id" | "deliveredAt" | "kind"> & { readonly kind: NoteKind }): Promise<number>;
+  insertNote(n: Omit<NoteRow, "id" | "deliveredAt" | "kind"> & { readonly kind: NoteKind }): Promise<NoteId>;
   /** Notes to several members (a round's outcome), in order. */
   insertNotes(ns: ReadonlyArray<Omit<NoteRow, "id" | "deliveredAt" | "onlyPlatform" | "onlyExternalId" | "kind"> & { readonly kind: NoteKind }>): Promise<void>;
 
   // idempotency and delivery
   request(requestId: string): Promise<RequestRow | undefined>;
   insertRequest(r: RequestRow): Promise<void>;
-  insertOutbox(o: Omit<OutboxRow, "id" | "deliveredAt" | "kind"> & { readonly kind: AnnouncementKind }): Promise<number>;
+  insertOutbox(o: Omit<OutboxRow, "id" | "deliveredAt" | "kind"> & { readonly kind: AnnouncementKind }): Promise<OutboxId>;
   /** The stored answer to a request, if one was recorded. */
   reply(requestId: string): Promise<ReplyRow | undefined>;
   /** Records the answer to a request; a second answer to the same request id is ignored. */
@@ -478,7 +499,7 @@ export interface Tx {
 
   // summary charts
   /** Requests for the good made in [from, to), whatever became of them, oldest first. */
-  goodRequestsMade(goodId: number, from: number, to: number): Promise<GoodRequestRow[]>;
+  goodRequestsMade(goodId: GoodId, from: number, to: number): Promise<GoodRequestRow[]>;
 
   // summaries: the period's rows found by index and summed in SQL, never the project's history
   /**
@@ -486,33 +507,37 @@ export interface Tx {
    * for verification) of the pool, or of one project, by id, with every claim and due date
    * change of theirs.
    */
-  unfinishedTasks(scope: { poolId: number; projectId?: number }): Promise<{ tasks: TaskRow[]; claims: ClaimRow[]; dueChanges: TaskDueChangeRow[] }>;
+  unfinishedTasks(scope: { poolId: PoolId; projectId?: ProjectId }): Promise<{ tasks: TaskRow[]; claims: ClaimRow[]; dueChanges: TaskDueChangeRow[] }>;
   /**
    * Claims of the project's tasks verified in [from, to), summed per member and verifier: how
    * much was credited and how many claims, in the order of each pair's first claim.
    */
-  verifiedIn(projectId: number, from: number, to: number): Promise<Array<{ memberId: number; verifiedBy: number | null; credited: number; claims: number }>>;
+  verifiedIn(
+    projectId: ProjectId,
+    from: number,
+    to: number,
+  ): Promise<Array<{ memberId: MemberId; verifiedBy: MemberId | null; credited: number; claims: number }>>;
   /**
    * Members who claimed the project's tasks in [from, to) at `factor` times the posted weight or
    * more, with how many such claims, in the order of each one's first.
    */
-  escalatedIn(projectId: number, from: number, to: number, factor: number): Promise<Array<{ memberId: number; claims: number }>>;
+  escalatedIn(projectId: ProjectId, from: number, to: number, factor: number): Promise<Array<{ memberId: MemberId; claims: number }>>;
   /**
    * The kinds of work in use in [from, to) per project (of the pool, or of one project): of
    * tasks posted before `to`, neither cancelled before `from` nor done (every slot verified)
    * before it.
    */
-  kindsInUse(scope: { poolId: number; projectId?: number }, from: number, to: number): Promise<Array<{ projectId: number; kindId: number }>>;
+  kindsInUse(scope: { poolId: PoolId; projectId?: ProjectId }, from: number, to: number): Promise<Array<{ projectId: ProjectId; kindId: KindId }>>;
   /** How many members subscribe to the good now, and how many of its units are out on loan (counted in indexes, not its past). */
-  goodInUse(goodId: number): Promise<{ subscribers: number; onLoan: number }>;
+  goodInUse(goodId: GoodId): Promise<{ subscribers: number; onLoan: number }>;
   /**
    * The project's goods by name, each with its flows over [from, to) and since `from`: units
    * produced in the period and since its start, allocated since, asked for in the period,
    * loans begun in the period and since, loans returned since.
    */
   goodFlows(
-    poolId: number,
-    projectId: number,
+    poolId: PoolId,
+    projectId: ProjectId,
     from: number,
     to: number,
   ): Promise<
@@ -570,7 +595,7 @@ export interface Store {
   /** Records what became of a claimed message; only the claim's owner may settle it. */
   settle(ref: DeliveryRef, owner: string, outcome: DeliveryOutcome): Promise<void>;
   /** A platform refused the bot in this room: announcements stop going there until it hears from the room. */
-  markRoomUnreachable(roomId: number, at: number): Promise<void>;
+  markRoomUnreachable(roomId: RoomId, at: number): Promise<void>;
   /** Messages not yet delivered to rooms of a platform, oldest first. */
   pendingOutbox(platform: string, limit: number): Promise<Array<OutboxRow & { room: RoomRow }>>;
   /**
@@ -578,13 +603,13 @@ export interface Store {
    * their ids: of two processes marking one message, one gets it (the console shows only what
    * it took, so two consoles on one database never both show a message).
    */
-  markDelivered(ids: readonly number[], at: number): Promise<number[]>;
+  markDelivered(ids: readonly OutboxId[], at: number): Promise<OutboxId[]>;
   /** Notes not yet delivered to members known on a platform, with the identity to reach them. */
   pendingNotes(platform: string, limit: number): Promise<Array<NoteRow & { externalId: string }>>;
   /** The same for notes: marks those still undelivered, and returns their ids. */
-  markNotesDelivered(ids: readonly number[], at: number): Promise<number[]>;
+  markNotesDelivered(ids: readonly NoteId[], at: number): Promise<NoteId[]>;
   /** The platform's id of the room's board message, once an adapter has posted it. */
-  boardMessage(roomId: number): Promise<string | null>;
-  setBoardMessage(roomId: number, messageId: string | null): Promise<void>;
+  boardMessage(roomId: RoomId): Promise<string | null>;
+  setBoardMessage(roomId: RoomId, messageId: string | null): Promise<void>;
   close(): Promise<void>;
 }

@@ -5,6 +5,7 @@ import { EMPTY_FLOOD, floodIdle, floodVerdict, type FloodLimit, type FloodState,
 import { defaultPolicy, readPolicy, type Policy } from "../core/policy.ts";
 import type { MemberRow, ReplyRow, RequestRow, Tx } from "../store.ts";
 import type { Caller } from "./context.ts";
+import type { MemberId } from "../core/ids.ts";
 
 /**
  * What makes two commands the same command: the name and the parsed values (so `task claim 3`
@@ -42,7 +43,7 @@ export async function callerMember(tx: Tx, caller: Caller): Promise<MemberRow | 
   return identity ? currentMember(tx, identity.memberId) : undefined;
 }
 
-async function currentMember(tx: Tx, id: number): Promise<MemberRow | undefined> {
+async function currentMember(tx: Tx, id: MemberId): Promise<MemberRow | undefined> {
   let m = await tx.member(id);
   // Bounded: a merge chain never loops, but a damaged database must not hang a command.
   for (let hops = 0; m && m.mergedInto !== null && hops < 1000; hops++) m = await tx.member(m.mergedInto);
@@ -105,7 +106,7 @@ export class FloodGate {
   }
 
   /** The same for a caller whose member (if any) and limit are known already. */
-  admitKnown(caller: Caller, memberId: number | undefined, limit: FloodLimit, now: number): FloodVerdict {
+  admitKnown(caller: Caller, memberId: MemberId | undefined, limit: FloodLimit, now: number): FloodVerdict {
     if (limit.commands <= 0) return { verdict: "run" };
     if (memberId !== undefined) this.joined(caller, memberId);
     const key = memberId !== undefined ? `member:${memberId}` : identityKey(caller);
@@ -116,7 +117,7 @@ export class FloodGate {
   }
 
   /** A new identity became a member: what it sent so far counts for the member from now on. */
-  joined(caller: Caller, memberId: number): void {
+  joined(caller: Caller, memberId: MemberId): void {
     const early = this.members.get(identityKey(caller));
     if (!early) return;
     this.members.delete(identityKey(caller));

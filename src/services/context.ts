@@ -1,6 +1,6 @@
 // What every service call gets: who acts, where, when, and the open transaction.
 // Adapters build the `Caller`; `resolveCaller` turns it into a member of the room's pool.
-import type { RandomBytes } from "../core/ids.ts";
+import type { AccountId, MemberId, PoolId, RandomBytes } from "../core/ids.ts";
 import { handleFrom } from "../core/ids.ts";
 import { readPolicy, type Policy } from "../core/policy.ts";
 import { nameKey, nearestNamed } from "../core/suggest.ts";
@@ -64,7 +64,7 @@ async function freeHandle(tx: Tx, base: string): Promise<string> {
 }
 
 /** Makes the member a member of the pool (on first use of one of its rooms) and opens their account. */
-export async function ensureMembership(tx: Tx, poolId: number, memberId: number, role: PoolRole, now: number): Promise<PoolRole> {
+export async function ensureMembership(tx: Tx, poolId: PoolId, memberId: MemberId, role: PoolRole, now: number): Promise<PoolRole> {
   const existing = await tx.membership(poolId, memberId);
   if (existing) return existing.role;
   await tx.insertMembership({ poolId, memberId, role, joinedAt: now });
@@ -72,7 +72,7 @@ export async function ensureMembership(tx: Tx, poolId: number, memberId: number,
   return role;
 }
 
-export async function ensureAccount(tx: Tx, poolId: number, kind: "member" | "project" | "commons", ownerId: number): Promise<number> {
+export async function ensureAccount(tx: Tx, poolId: PoolId, kind: "member" | "project" | "commons", ownerId: number): Promise<AccountId> {
   const a = await tx.account(poolId, kind, ownerId);
   return a ? a.id : tx.insertAccount({ poolId, kind, ownerId });
 }

@@ -9,6 +9,7 @@ import type { EntryRow } from "../store.ts";
 import type { PoolCtx } from "./context.ts";
 import { accountName, reverseEntry, reversibleEntry } from "./ledger.ts";
 import { followCredit, type CreditChange } from "./tasks.ts";
+import type { AccountId, EntryId } from "../core/ids.ts";
 
 export interface Correction {
   readonly original: EntryRow;
@@ -45,11 +46,11 @@ async function rootOf(c: PoolCtx, entry: EntryRow): Promise<{ root: EntryRow; st
  * Shows what `pool correct` would reverse (pool admins), with the same refusals as the
  * correction itself; it changes nothing.
  */
-export async function previewCorrection(c: PoolCtx, entryId: number): Promise<Result<CorrectionPreview, DomainError>> {
+export async function previewCorrection(c: PoolCtx, entryId: EntryId): Promise<Result<CorrectionPreview, DomainError>> {
   const found = await reversibleEntry(c, entryId);
   if (!found.ok) return found;
   const original = found.value;
-  const name = async (id: number) => {
+  const name = async (id: AccountId) => {
     const a = await c.tx.accountById(id);
     return a ? accountName(c.tx, a) : "?";
   };
@@ -69,7 +70,7 @@ export async function previewCorrection(c: PoolCtx, entryId: number): Promise<Re
 }
 
 /** Reverses a ledger entry (pool admins) and marks a work credit's claim accordingly. */
-export async function correctEntry(c: PoolCtx, entryId: number, reason: string): Promise<Result<Correction, DomainError>> {
+export async function correctEntry(c: PoolCtx, entryId: EntryId, reason: string): Promise<Result<Correction, DomainError>> {
   const r = await reverseEntry(c, entryId, reason);
   if (!r.ok) return r;
   const { root, stands } = await rootOf(c, r.value.original);

@@ -5,6 +5,7 @@ import { err, ok, type Result } from "../result.ts";
 import type { GoalRow, ProjectRow } from "../store.ts";
 import { announce } from "./announce.ts";
 import { findProject, requireCoordinator, type PoolCtx } from "./context.ts";
+import type { GoalId, ProjectId } from "../core/ids.ts";
 
 type R<T> = Promise<Result<T, DomainError>>;
 
@@ -36,7 +37,7 @@ export async function announceGoal(c: PoolCtx, slug: string, text: string): R<{ 
 }
 
 export async function listGoals(c: PoolCtx, slug: string | undefined, status: "open" | "done" | "all"): R<{ goals: Array<GoalRow & { project: string }> }> {
-  let projectId: number | undefined;
+  let projectId: ProjectId | undefined;
   if (slug !== undefined) {
     const found = await findProject(c, slug);
     if (!found.ok) return found;
@@ -48,7 +49,7 @@ export async function listGoals(c: PoolCtx, slug: string | undefined, status: "o
 }
 
 /** Marks a goal reached (a coordinator of its project) and tells every room. */
-export async function finishGoal(c: PoolCtx, id: number): R<{ goal: GoalRow; project: ProjectRow }> {
+export async function finishGoal(c: PoolCtx, id: GoalId): R<{ goal: GoalRow; project: ProjectRow }> {
   const goal = await c.tx.goal(id);
   if (!goal || goal.poolId !== c.pool.row.id) return err({ kind: "not_found", what: "goal", ref: `#${id}` });
   const project = await c.tx.project(goal.projectId);

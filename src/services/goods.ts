@@ -18,6 +18,7 @@ import { ensureAccount, findProject, requireAdmin, requireCoordinator, typedNumb
 import { announceTo, noteRow, type NewNote } from "./announce.ts";
 import { projectRooms } from "./rooms.ts";
 import { postEntry } from "./posting.ts";
+import type { GoodId, GoodRequestId, LoanId, MemberId, PoolId, ProjectId, RoundId, TaskId } from "../core/ids.ts";
 
 type R<T> = Promise<Result<T, DomainError>>;
 
@@ -149,7 +150,7 @@ export const ROUND_LINES = 20;
 const ROUND_CHUNK = 500;
 
 export interface RoundClosed {
-  readonly round: number;
+  readonly round: RoundId;
   readonly good: string;
   /** The clearing weight; `unitCost` is effort x clearing weight rounded to the milli-hour: winners pay their units' total, rounded once. */
   readonly outcome: Pick<RoundOutcome, "clearing" | "unitCost">;
@@ -184,7 +185,7 @@ export async function produceGood(c: PoolCtx, name: string, qty: number): R<{ go
  * Units join the stock (after the pool's goods have caught up): recorded as a production at the
  * effort of now, and when they cover every unit waiting in the open round, it closes at once.
  */
-async function addUnits(c: PoolCtx, good: GoodRow, qty: number, taskId: number | null): Promise<RoundClosed | null> {
+async function addUnits(c: PoolCtx, good: GoodRow, qty: number, taskId: TaskId | null): Promise<RoundClosed | null> {
   await catchUp(c.tx, good.poolId, c.now);
   const current = (await c.tx.good(good.id)) ?? good;
   const { effort } = await effortOf(c.tx, good, c.pool.policy);
@@ -210,7 +211,7 @@ async function serveIfCovered(c: PoolCtx, good: GoodRow): Promise<RoundClosed | 
  * Copyable goods have no stock: their tasks only measure the effort. The task-verify code calls
  * this after every verification.
  */
-export async function produceFromTask(c: PoolCtx, taskId: number): Promise<{ good: string; qty: number; allocated: RoundClosed | null } | null> {
+export async function produceFromTask(c: PoolCtx, taskId: TaskId): Promise<{ good: string; qty: number; allocated: RoundClosed | null } | null> {
   const task = await c.tx.task(taskId);
   if (!task || task.goodId === null || task.goodQty === null || task.goodQty <= 0) return null;
   if (taskState(task, await c.tx.claimsOf(taskId)) !== "done") return null;
@@ -485,7 +486,7 @@ export async function closeRound(tx: Tx, round: RoundRow, now: number, requestKe
   // In the order of their ids, to find a winner's request by a binary search (a round of
   // 100,000 requests holds no map of them beside the list).
   const pending = (await tx.goodRequestsOf(good.id, "pending")).sort((a, b) => a.id - b.id);
-  const requestOf = (id: number): GoodRequestRow => {
+  const requestOf = (id: GoodRequestId): GoodRequestRow => {
     let lo = 0;
     let hi = pending.length - 1;
     while (lo < hi) {
@@ -516,7 +517,7 @@ export async function closeRound(tx: Tx, round: RoundRow, now: number, requestKe
   const outcome: RoundOutcome = { ...exact, unitCost: credit(effort, exact.clearing) };
   const totalOf = (units: number) => unitsCharge(units, effort, outcome.clearing);
   // Only the few members the answer names are looked up by name.
-  const handle = async (id: number) => (await tx.member(id))?.handle ?? String(id);
+  const handle = async (id: MemberId) => (await tx.member(id))?.handle ?? String(id);
   const projectAccount = outcome.winners.length > 0 ? await ensureAccount(tx, good.poolId, "project", good.projectId) : 0;
   const commonsAccount = outcome.winners.length > 0 ? await ensureAccount(tx, good.poolId, "commons", good.poolId) : 0;
   // The answer names the first winners and skipped members in the auction's order.
@@ -655,16 +656,16 @@ export async function allocateGood(c: PoolCtx, name: string): R<RoundClosed> {
  * first, each as of its own time (see `catchUpGoods`): a request or new units never reach a
  * round that should have closed before them, whether or not the scheduler ran on time.
  */
-async function catchUp(tx: Tx, poolId: number, now: number): Promise<void> {
+async function catchUp(tx: Tx, poolId: PoolId, now: number): Promise<void> {
   await catchUpGoods(tx, now, poolId);
 }
 
 /** A loan that passed its due date unreturned: marked, and its borrower told. */
 export interface OverdueLoan {
-  readonly loan: number;
-  readonly pool: number;
+  readonly loan: LoanId;
+  readonly pool: PoolId;
   readonly good: string;
-  readonly member: number;
+  readonly member: MemberId;
   readonly dueAt: number;
 }
 
@@ -682,10 +683,10 @@ export interface GoodsCaughtUp {
  * late, or a command that comes first all end with the same ledger as if each had happened on
  * time. The scheduler's jobs and every goods command run it; it is safe to run at any moment.
  */
-export async function catchUpGoods(tx: Tx, now: number, poolId?: number): Promise<GoodsCaughtUp> {
+export async function catchUpGoods(tx: Tx, now: number, poolId?: PoolId): Promise<GoodsCaughtUp> {
   const out = { rounds: [] as RoundClosed[], settled: [] as Settled[], overdue: [] as OverdueLoan[] };
   const poolOfGood = new Map<number, number>();
-  const poolOf = async (goodId: number) => {
+  const poolOf = async (goodId: GoodId) => {
     let p = poolOfGood.get(goodId);
     if (p === undefined) poolOfGood.set(goodId, (p = (await tx.good(goodId))?.poolId ?? -1));
     return p;
@@ -734,7 +735,7 @@ async function markOverdue(tx: Tx, loan: LoanRow): Promise<OverdueLoan> {
 }
 
 /** The member's own pending request leaves the queue. */
-export async function cancelRequest(c: PoolCtx, id: number): R<{ request: GoodRequestRow; good: string }> {
+export async function cancelRequest(c: PoolCtx, id: GoodRequestId): R<{ request: GoodRequestRow; good: string }> {
   const r = await c.tx.goodRequest(id);
   const good = r ? await c.tx.good(r.goodId) : undefined;
   if (!r || !good || good.poolId !== c.pool.row.id) return err({ kind: "not_found", what: "request", ref: `#${id}` });
@@ -822,7 +823,7 @@ export function periodEnd(start: number, period: string): number {
 
 export interface Settled {
   readonly good: string;
-  readonly pool: number;
+  readonly pool: PoolId;
   readonly periodStart: number;
   readonly periodEnd: number;
   readonly effort: number;
@@ -840,7 +841,7 @@ export interface Settled {
  * With `upTo`, the running period is settled too, up to that instant (a change of
  * settlePeriod does that first).
  */
-export async function settlePeriod(tx: Tx, now: number, poolId?: number, upTo?: number): Promise<Settled[]> {
+export async function settlePeriod(tx: Tx, now: number, poolId?: PoolId, upTo?: number): Promise<Settled[]> {
   const out = [...(await catchUpGoods(tx, now, poolId)).settled];
   if (upTo === undefined) return out;
   for (const good of await tx.flatRateGoods()) {
@@ -851,7 +852,7 @@ export async function settlePeriod(tx: Tx, now: number, poolId?: number, upTo?: 
   return out;
 }
 
-async function policyOfPool(tx: Tx, poolId: number): Promise<Policy> {
+async function policyOfPool(tx: Tx, poolId: PoolId): Promise<Policy> {
   return readPolicy((await tx.pool(poolId))?.policy ?? "{}");
 }
 
@@ -862,7 +863,7 @@ async function runningPeriodStart(tx: Tx, good: GoodRow, policy?: Policy): Promi
 }
 
 /** The flat-rate period (of one pool, if given) that ended first by `now` and is not settled yet. */
-async function nextPeriodEnd(tx: Tx, now: number, poolId: number | undefined): Promise<{ good: GoodRow; start: number; end: number } | null> {
+async function nextPeriodEnd(tx: Tx, now: number, poolId: PoolId | undefined): Promise<{ good: GoodRow; start: number; end: number } | null> {
   let next: { good: GoodRow; start: number; end: number } | null = null;
   for (const good of await tx.flatRateGoods()) {
     if (poolId !== undefined && good.poolId !== poolId) continue;
@@ -928,10 +929,10 @@ export const loanDays = (loan: Pick<LoanRow, "borrowedAt">, at: number): number 
  * their subscriptions' expected shares of the running periods. `waiting`: the member's waiting
  * requests, when the caller has read them already.
  */
-async function committedCharges(c: PoolCtx, memberId: number, waiting?: readonly GoodRequestRow[]): Promise<number> {
+async function committedCharges(c: PoolCtx, memberId: MemberId, waiting?: readonly GoodRequestRow[]): Promise<number> {
   let total = 0;
-  const efforts = new Map<number, number>();
-  const effortFor = async (goodId: number): Promise<number> => {
+  const efforts = new Map<GoodId, number>();
+  const effortFor = async (goodId: GoodId): Promise<number> => {
     let effort = efforts.get(goodId);
     if (effort === undefined) {
       const good = await c.tx.good(goodId);
@@ -1003,7 +1004,7 @@ export async function borrowGood(c: PoolCtx, name: string, days: number): R<Borr
  * (at least one) and rounded once, to the producing project; days past the due date too, also
  * past the credit limit (they follow from the borrower's choice).
  */
-export async function returnGood(c: PoolCtx, id: number): R<{ loan: LoanRow; good: string; days: number; charged: number }> {
+export async function returnGood(c: PoolCtx, id: LoanId): R<{ loan: LoanRow; good: string; days: number; charged: number }> {
   const loan = await c.tx.loan(id);
   const good = loan ? await c.tx.good(loan.goodId) : undefined;
   if (!loan || !good || good.poolId !== c.pool.row.id) return err({ kind: "not_found", what: "loan", ref: `#${id}` });
@@ -1052,7 +1053,7 @@ export async function returnLoanOf(c: PoolCtx, ref: string): R<{ loan: LoanRow; 
 }
 
 export interface OverdueView {
-  readonly loan: number;
+  readonly loan: LoanId;
   readonly good: string;
   readonly member: string;
   readonly dueAt: number;
@@ -1063,7 +1064,7 @@ export interface OverdueView {
 }
 
 /** The pool's loans past their due date and still out, as of `now` (of one member or one project's goods, if given). */
-export async function overdueLoans(c: Pick<PoolCtx, "tx" | "pool" | "now">, filter: { memberId?: number; projectId?: number }): Promise<OverdueView[]> {
+export async function overdueLoans(c: Pick<PoolCtx, "tx" | "pool" | "now">, filter: { memberId?: MemberId; projectId?: ProjectId }): Promise<OverdueView[]> {
   const out: OverdueView[] = [];
   for (const l of await c.tx.openLoans(c.pool.row.id, filter.memberId)) {
     if (l.dueAt > c.now) continue;
@@ -1078,7 +1079,7 @@ export async function overdueLoans(c: Pick<PoolCtx, "tx" | "pool" | "now">, filt
 }
 
 export async function listGoods(c: PoolCtx, project: string | undefined, sector: string | undefined): R<{ goods: GoodView[] }> {
-  let projectId: number | undefined;
+  let projectId: ProjectId | undefined;
   if (project !== undefined) {
     const p = await findProject(c, project);
     if (!p.ok) return p;

@@ -7,11 +7,12 @@ import type { AccountRow, EntryRow, Tx } from "../store.ts";
 import { requireAdmin, type PoolCtx } from "./context.ts";
 import { overdueLoans, type OverdueView } from "./goods.ts";
 import { postEntry } from "./posting.ts";
+import type { EntryId } from "../core/ids.ts";
 
 type R<T> = Promise<Result<T, DomainError>>;
 
 /** An entry of this pool that a pool admin may reverse: not reversed yet. */
-export async function reversibleEntry(c: PoolCtx, entryId: number): R<EntryRow> {
+export async function reversibleEntry(c: PoolCtx, entryId: EntryId): R<EntryRow> {
   const denied = requireAdmin(c);
   if (denied) return err(denied);
   const original = await c.tx.entry(entryId);
@@ -25,7 +26,7 @@ export async function reversibleEntry(c: PoolCtx, entryId: number): R<EntryRow> 
  * Reverses an entry with a new one (pool admins); the original stays as it was. What the entry
  * stood for follows in services/corrections.ts (a work credit's claim).
  */
-export async function reverseEntry(c: PoolCtx, entryId: number, reason: string): R<{ original: EntryRow; correction: EntryRow }> {
+export async function reverseEntry(c: PoolCtx, entryId: EntryId, reason: string): R<{ original: EntryRow; correction: EntryRow }> {
   const found = await reversibleEntry(c, entryId);
   if (!found.ok) return found;
   const original = found.value;

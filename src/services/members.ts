@@ -12,6 +12,7 @@ import { ensureAccount, type Ctx } from "./context.ts";
 import { postEntry } from "./posting.ts";
 import { freshCode, takeCode } from "./pools.ts";
 import { endClaim } from "./tasks.ts";
+import type { MemberId, TaskId } from "../core/ids.ts";
 
 type R<T> = Promise<Result<T, DomainError>>;
 
@@ -33,7 +34,7 @@ export async function makeLinkCode(ctx: Ctx): R<LinkCode> {
 
 /** Two slots of the member on one task: the one kept and the one given back, by their states then. */
 export interface SlotResolved {
-  readonly task: number;
+  readonly task: TaskId;
   readonly kept: ClaimStatus;
   readonly gaveBack: ClaimStatus;
 }
@@ -172,8 +173,8 @@ export async function useLinkCode(ctx: Ctx, typed: string): R<Linked> {
  * Tasks on which both members hold a slot (not both verified: done work stays): which claim the
  * member keeps and which is given back.
  */
-async function doubledSlots(tx: Tx, fromId: number, intoId: number): Promise<Array<{ kept: ClaimRow; gaveBack: ClaimRow }>> {
-  const holding = (id: number) => tx.claimsOfMember(id).then((cs) => new Map(cs.filter((c) => holdsSlot(c.status)).map((c) => [c.taskId, c])));
+async function doubledSlots(tx: Tx, fromId: MemberId, intoId: MemberId): Promise<Array<{ kept: ClaimRow; gaveBack: ClaimRow }>> {
+  const holding = (id: MemberId) => tx.claimsOfMember(id).then((cs) => new Map(cs.filter((c) => holdsSlot(c.status)).map((c) => [c.taskId, c])));
   const [mine, theirs] = [await holding(intoId), await holding(fromId)];
   const out: Array<{ kept: ClaimRow; gaveBack: ClaimRow }> = [];
   for (const [taskId, a] of mine) {

@@ -5,9 +5,10 @@ import { ok, type Result } from "../result.ts";
 import { myBalance, type BalanceView } from "./ledger.ts";
 import type { PoolCtx } from "./context.ts";
 import { overdueLoans } from "./goods.ts";
+import type { GoodId, ProjectId, TaskId } from "../core/ids.ts";
 
 export interface MyClaim {
-  readonly task: number;
+  readonly task: TaskId;
   readonly title: string;
   readonly project: string;
   /** When the claim runs out (the work must be reported by then). */
@@ -17,7 +18,7 @@ export interface MyClaim {
 }
 
 export interface MyReport {
-  readonly task: number;
+  readonly task: TaskId;
   readonly title: string;
   readonly project: string;
   readonly reportedAt: number;
@@ -64,8 +65,8 @@ export async function myStatus(c: PoolCtx): Promise<Result<MyStatus, DomainError
   const balance = await myBalance(c);
   if (!balance.ok) return balance;
 
-  const projects = new Map<number, string>();
-  const projectSlug = async (id: number) => {
+  const projects = new Map<ProjectId, string>();
+  const projectSlug = async (id: ProjectId) => {
     if (!projects.has(id)) projects.set(id, (await c.tx.project(id))?.slug ?? "?");
     return projects.get(id)!;
   };
@@ -80,8 +81,8 @@ export async function myStatus(c: PoolCtx): Promise<Result<MyStatus, DomainError
     else reported.push({ task: task.id, title: task.title, project, reportedAt: cl.reportedAt ?? cl.claimedAt, hours: cl.reportedHours ?? task.estimate });
   }
 
-  const goodName = new Map<number, string>();
-  const nameOf = async (id: number) => {
+  const goodName = new Map<GoodId, string>();
+  const nameOf = async (id: GoodId) => {
     if (!goodName.has(id)) goodName.set(id, (await c.tx.good(id))?.name ?? "?");
     return goodName.get(id)!;
   };

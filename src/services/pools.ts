@@ -8,6 +8,7 @@ import { err, ok, type Result } from "../result.ts";
 import type { PoolRole, PoolRow, ProjectRow, RoomRow } from "../store.ts";
 import { settlePeriod } from "./goods.ts";
 import { ensureAccount, ensureMembership, findPoolMember, requireAdmin, type Ctx, type MemberRef, type PoolCtx } from "./context.ts";
+import type { MemberId } from "../core/ids.ts";
 
 type R<T> = Promise<Result<T, DomainError>>;
 
@@ -169,7 +170,7 @@ export async function changeAdmin(c: PoolCtx, op: "add" | "remove", who: MemberR
 }
 
 export interface MemberLine {
-  readonly memberId: number;
+  readonly memberId: MemberId;
   readonly handle: string;
   readonly role: PoolRole;
   readonly coordinates: readonly string[];

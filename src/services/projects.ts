@@ -4,6 +4,7 @@ import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
 import type { GoalRow, ProjectRow, RoomRow, TaskRow, Tx } from "../store.ts";
 import { ensureAccount, findPoolMember, findProject, requireCoordinator, type PoolCtx, type MemberRef } from "./context.ts";
+import type { AccountId, GoodId, PoolId, ProjectId } from "../core/ids.ts";
 
 type R<T> = Promise<Result<T, DomainError>>;
 
@@ -47,13 +48,13 @@ async function projectLine(c: PoolCtx, project: ProjectRow): Promise<ProjectLine
  * good, so such work would stay in the project's deficit for ever. A project with no goods yet
  * carries its own work: a good it adds may still recover it.
  */
-export async function carriedByCommons(tx: Tx, poolId: number, task: Pick<TaskRow, "projectId" | "goodId">): Promise<boolean> {
+export async function carriedByCommons(tx: Tx, poolId: PoolId, task: Pick<TaskRow, "projectId" | "goodId">): Promise<boolean> {
   if (task.goodId !== null) return (await tx.good(task.goodId))?.model === "copyable";
   return tx.onlyCopyableGoods(poolId, task.projectId);
 }
 
 /** The account that pays for the task's verified work: the commons or the task's project (see carriedByCommons). */
-export async function workAccount(tx: Tx, poolId: number, task: Pick<TaskRow, "projectId" | "goodId">): Promise<number> {
+export async function workAccount(tx: Tx, poolId: PoolId, task: Pick<TaskRow, "projectId" | "goodId">): Promise<AccountId> {
   return (await carriedByCommons(tx, poolId, task)) ? ensureAccount(tx, poolId, "commons", poolId) : ensureAccount(tx, poolId, "project", task.projectId);
 }
 
@@ -77,25 +78,25 @@ export interface CommonsShare {
  */
 export interface CommonsFacts {
   /** The pool's verified work credited by the commons, per project and good. */
-  readonly work: ReadonlyArray<{ readonly projectId: number; readonly goodId: number | null; readonly amount: number }>;
+  readonly work: ReadonlyArray<{ readonly projectId: ProjectId; readonly goodId: GoodId | null; readonly amount: number }>;
   /** How many members ever took each of the pool's copyable goods, by good id. */
   readonly users: ReadonlyMap<number, number>;
 }
 
 /** The pool's commons facts; given a project, `users` holds only its goods (all commonsShare needs of it). */
-export async function commonsFacts(tx: Tx, poolId: number, projectId?: number): Promise<CommonsFacts> {
+export async function commonsFacts(tx: Tx, poolId: PoolId, projectId?: ProjectId): Promise<CommonsFacts> {
   const work = await tx.commonsWork(poolId);
   const users = new Map((await tx.copyableUsers(poolId, projectId)).map((u) => [u.goodId, u.members]));
   return { work, users };
 }
 
 /** The project's share of the commons; `facts` when the caller already read the pool's (see commonsFacts). */
-export async function commonsShare(tx: Tx, poolId: number, projectId: number, facts?: CommonsFacts): Promise<CommonsShare> {
+export async function commonsShare(tx: Tx, poolId: PoolId, projectId: ProjectId, facts?: CommonsFacts): Promise<CommonsShare> {
   const goods = await tx.goods(poolId, { projectId });
   const pool = facts ?? (await commonsFacts(tx, poolId, projectId));
   const work = pool.work.filter((w) => w.projectId === projectId);
   const users = pool.users;
-  const carriedOn = (goodId: number | null) => work.filter((w) => w.goodId === goodId).reduce((a, w) => a + w.amount, 0);
+  const carriedOn = (goodId: GoodId | null) => work.filter((w) => w.goodId === goodId).reduce((a, w) => a + w.amount, 0);
   // A good that is not copyable has no share of the commons' (unless work was posted before its rules).
   const shown = goods.filter((g) => g.model === "copyable" || carriedOn(g.id) > 0);
   return {

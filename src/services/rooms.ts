@@ -13,11 +13,12 @@ import { err, ok, type Result } from "../result.ts";
 import type { OpenTaskRow, OpenTaskScope, PoolRow, RoomRow, Store, Tx } from "../store.ts";
 import { mutedRooms, queueInRoom, silentRooms } from "./announce.ts";
 import { isCoordinator, type PoolCtx } from "./context.ts";
+import type { PoolId, ProjectId, RoomId, TaskId } from "../core/ids.ts";
 
 type R<T> = Promise<Result<T, DomainError>>;
 
 /** The rooms that hear about a project's tasks and goods: its own rooms and the pool's lobby. */
-export async function projectRooms(tx: Tx, poolId: number, projectId: number): Promise<number[]> {
+export async function projectRooms(tx: Tx, poolId: PoolId, projectId: ProjectId): Promise<RoomId[]> {
   return (await tx.rooms(poolId)).filter((r) => r.isLobby || r.projectId === projectId).map((r) => r.id);
 }
 
@@ -66,7 +67,7 @@ export async function roomAnnouncements(c: PoolCtx, name: AnnouncementSwitch | u
 export const BOARD_SIZE = 10;
 
 export interface BoardTask {
-  readonly id: number;
+  readonly id: TaskId;
   readonly title: string;
   readonly project: string;
   readonly kind: string;
@@ -86,7 +87,7 @@ export interface TaskBoard {
   readonly open: number;
 }
 
-type OpenLine = BoardTask & { readonly openMs: number; readonly projectId: number };
+type OpenLine = BoardTask & { readonly openMs: number; readonly projectId: ProjectId };
 
 /** The boards' order: heaviest first, then longest open, then lowest number. */
 const boardOrder = (a: { weight: number; openMs: number; id: number }, b: { weight: number; openMs: number; id: number }) =>
@@ -152,7 +153,7 @@ export async function topOpenTasks(tx: Tx, scope: OpenTaskScope, rules: WeightRu
 }
 
 /** The board of the pool's tasks (projectId null) or of one project's, at `now`. */
-async function boardOf(tx: Tx, pool: PoolRow, rules: WeightRules, projectId: number | null, now: number): Promise<TaskBoard> {
+async function boardOf(tx: Tx, pool: PoolRow, rules: WeightRules, projectId: ProjectId | null, now: number): Promise<TaskBoard> {
   const scope: OpenTaskScope = projectId === null ? { poolId: pool.id, now } : { poolId: pool.id, projectId, now };
   const top = await topOpenTasks(tx, scope, rules, BOARD_SIZE);
   return {
@@ -190,7 +191,7 @@ export async function taskBoard(tx: Tx, pool: PoolRow, policy: Policy, room: Roo
  * (the lobby's and other pool rooms' once, each project's once), whatever the number of rooms.
  * Returns the rooms queued.
  */
-export async function refreshBoards(tx: Tx, poolId: number, now: number, only?: { room: number }): Promise<number> {
+export async function refreshBoards(tx: Tx, poolId: PoolId, now: number, only?: { room: RoomId }): Promise<number> {
   const pool = await tx.pool(poolId);
   if (!pool) return 0;
   const at = boardTime(pool, now);
@@ -218,7 +219,7 @@ export async function refreshBoards(tx: Tx, poolId: number, now: number, only?: 
  * (rebuildMarkedBoards), once for a whole burst of such commands. The mark is in the database,
  * so a process that stops before the rebuild leaves it for the next delivery or boards job.
  */
-export function markBoards(tx: Tx, poolId: number, at: number): Promise<void> {
+export function markBoards(tx: Tx, poolId: PoolId, at: number): Promise<void> {
   return tx.markBoards(poolId, at);
 }
 
@@ -248,7 +249,7 @@ export async function rebuildMarkedBoards(store: Store): Promise<{ pools: number
 export type BoardMessage = (TaskBoard & { readonly at: number; readonly removed?: undefined }) | { readonly removed: true; readonly messageId: string | null };
 
 /** Queues the removal of the room's board message and forgets the board. */
-async function removeBoard(tx: Tx, roomId: number, now: number): Promise<void> {
+async function removeBoard(tx: Tx, roomId: RoomId, now: number): Promise<void> {
   const before = await tx.board(roomId);
   if (!before) return;
   await tx.deleteBoard(roomId);

@@ -16,6 +16,7 @@ import { effortOf, overdueLoans, sectorLines, type OverdueView, type SectorLine 
 import { commonsFacts, commonsShare, type CommonsFacts, type CommonsShare } from "./projects.ts";
 import { announceTo, noteRow } from "./announce.ts";
 import { summaryChart, type SummaryChart } from "./summary-chart.ts";
+import type { MemberId, PoolId, ProjectId, TaskId } from "../core/ids.ts";
 
 type R<T> = Promise<Result<T, DomainError>>;
 
@@ -23,7 +24,7 @@ type R<T> = Promise<Result<T, DomainError>>;
 const ESCALATED = 1.2;
 
 export interface TaskLine {
-  readonly id: number;
+  readonly id: TaskId;
   readonly title: string;
   readonly kind: string;
   readonly weight: number;
@@ -40,7 +41,7 @@ export interface ProjectSummary {
   readonly fastestRising: TaskLine | null;
   readonly stalest: TaskLine | null;
   /** Open or claimed tasks past their due date: they take no claims until given a new date or cancelled. */
-  readonly overdue: ReadonlyArray<{ id: number; title: string; dueAt: number; taken: number; slots: number }>;
+  readonly overdue: ReadonlyArray<{ id: TaskId; title: string; dueAt: number; taken: number; slots: number }>;
   /** Claims being worked on (not reported yet), with their report deadlines. */
   readonly inProgress: ReadonlyArray<{ task: number; title: string; member: string; since: number; until: number }>;
   readonly waiting: ReadonlyArray<{ task: number; title: string; member: string; hours: number }>;
@@ -86,12 +87,12 @@ interface ProjectFacts {
 }
 
 /** The facts of every project of the pool at once (a whole pool's summaries: one query each, not one per project). */
-async function poolFacts(tx: Tx, poolId: number, from: number, to: number): Promise<(projectId: number) => ProjectFacts> {
+async function poolFacts(tx: Tx, poolId: PoolId, from: number, to: number): Promise<(projectId: ProjectId) => ProjectFacts> {
   const { tasks, claims, dueChanges } = await tx.unfinishedTasks({ poolId });
   const kinds = await tx.kindsInUse({ poolId }, from, to);
   const commons = await commonsFacts(tx, poolId);
   const of = new Map<number, ProjectFacts>();
-  const get = (projectId: number) => {
+  const get = (projectId: ProjectId) => {
     let f = of.get(projectId);
     if (!f) of.set(projectId, (f = { tasks: [], claims: [], dueChanges: [], kinds: [], commons }));
     return f;
@@ -116,7 +117,7 @@ async function summarize(c: PoolView, project: ProjectRow, from: number, to: num
   const { tx } = c;
   const rules = weightRules(c.pool.policy);
   const names = new Map<number, string>();
-  const handle = async (id: number) => {
+  const handle = async (id: MemberId) => {
     if (!names.has(id)) names.set(id, (await tx.member(id))?.handle ?? String(id));
     return names.get(id)!;
   };
@@ -261,7 +262,7 @@ export interface ProjectDigest {
   readonly slug: string;
   readonly name: string;
   readonly open: number;
-  readonly heaviest: { readonly id: number; readonly title: string; readonly weight: number } | null;
+  readonly heaviest: { readonly id: TaskId; readonly title: string; readonly weight: number } | null;
   readonly waiting: number;
   /** Tasks past their due date (absent in digests sent before it was kept). */
   readonly overdue?: number | undefined;
@@ -307,10 +308,10 @@ function digest(s: ProjectSummary): ProjectDigest {
 async function patterns(
   tx: Tx,
   project: ProjectRow,
-  verified: ReadonlyArray<{ memberId: number; verifiedBy: number | null; claims: number }>,
+  verified: ReadonlyArray<{ memberId: MemberId; verifiedBy: number | null; claims: number }>,
   from: number,
   to: number,
-  handle: (id: number) => Promise<string>,
+  handle: (id: MemberId) => Promise<string>,
 ): Promise<string[]> {
   const out: string[] = [];
   for (const e of await tx.escalatedIn(project.id, from, to, ESCALATED))

@@ -18,11 +18,12 @@ import { produceFromTask, productionGood } from "./goods.ts";
 import { workAccount } from "./projects.ts";
 import { projectRooms } from "./rooms.ts";
 import { postEntry } from "./posting.ts";
+import type { ClaimId, EntryId, GoodId, KindId, MemberId, PoolId, ProjectId, TaskId } from "../core/ids.ts";
 
 type R<T> = Promise<Result<T, DomainError>>;
 
 export interface ClaimView {
-  readonly id: number;
+  readonly id: ClaimId;
   readonly member: string;
   readonly weight: number;
   readonly status: ClaimStatus;
@@ -33,11 +34,11 @@ export interface ClaimView {
   readonly credited: number | null;
   readonly verifiedBy: string | null;
   /** For a corrected claim: the entry that reversed its credit, who made it, when and why. */
-  readonly correction: { readonly entry: number; readonly by: string; readonly at: number; readonly reason: string } | null;
+  readonly correction: { readonly entry: EntryId; readonly by: string; readonly at: number; readonly reason: string } | null;
 }
 
 export interface TaskView {
-  readonly id: number;
+  readonly id: TaskId;
   readonly title: string;
   readonly project: string;
   readonly kind: string;
@@ -66,11 +67,11 @@ export interface TaskView {
  * list preloads them for all its tasks; a single view reads what it needs.
  */
 class Lookups {
-  private readonly projects = new Map<number, string>();
-  private readonly kinds = new Map<number, string>();
-  private readonly goods = new Map<number, string>();
-  private readonly handles = new Map<number, string>();
-  private readonly waitlists = new Map<number, number[]>();
+  private readonly projects = new Map<ProjectId, string>();
+  private readonly kinds = new Map<KindId, string>();
+  private readonly goods = new Map<GoodId, string>();
+  private readonly handles = new Map<MemberId, string>();
+  private readonly waitlists = new Map<TaskId, MemberId[]>();
 
   constructor(private readonly tx: Tx) {}
 
@@ -78,7 +79,7 @@ class Lookups {
    * What the command read already (the task's project and kind, the caller, the waitlist), so
    * that its view does not read them again.
    */
-  know(o: { project?: ProjectRow; kind?: KindRow; member?: MemberRow; waitlist?: { taskId: number; memberIds: number[] } }): this {
+  know(o: { project?: ProjectRow; kind?: KindRow; member?: MemberRow; waitlist?: { taskId: TaskId; memberIds: MemberId[] } }): this {
     if (o.project) this.projects.set(o.project.id, o.project.slug);
     if (o.kind) this.kinds.set(o.kind.id, o.kind.name);
     if (o.member) this.handles.set(o.member.id, o.member.handle);
@@ -91,35 +92,35 @@ class Lookups {
    * kinds and the tasks' waitlists. Members and goods are looked up as met (a page names a few;
    * a pool may have thousands).
    */
-  async preload(poolId: number, taskIds: readonly number[]): Promise<void> {
+  async preload(poolId: PoolId, taskIds: readonly TaskId[]): Promise<void> {
     for (const p of await this.tx.projects(poolId)) this.projects.set(p.id, p.slug);
     for (const k of await this.tx.kinds(poolId)) this.kinds.set(k.id, k.name);
     for (const id of taskIds) this.waitlists.set(id, []);
     for (const w of await this.tx.waitlistsOfTasks(taskIds)) this.waitlists.get(w.taskId)?.push(w.memberId);
   }
 
-  project(id: number): Promise<string> {
+  project(id: ProjectId): Promise<string> {
     return cached(this.projects, id, async () => (await this.tx.project(id))?.slug ?? "?");
   }
 
-  kind(id: number): Promise<string> {
+  kind(id: KindId): Promise<string> {
     return cached(this.kinds, id, async () => (await this.tx.kindById(id))?.name ?? "?");
   }
 
-  good(id: number): Promise<string> {
+  good(id: GoodId): Promise<string> {
     return cached(this.goods, id, async () => (await this.tx.good(id))?.name ?? "?");
   }
 
-  async handle(memberId: number | null): Promise<string> {
+  async handle(memberId: MemberId | null): Promise<string> {
     return memberId === null ? "?" : cached(this.handles, memberId, async () => (await this.tx.member(memberId))?.handle ?? String(memberId));
   }
 
-  waitlist(taskId: number): Promise<number[]> {
+  waitlist(taskId: TaskId): Promise<MemberId[]> {
     return cached(this.waitlists, taskId, async () => (await this.tx.waitlistOf(taskId)).map((w) => w.memberId));
   }
 }
 
-async function cached<T>(map: Map<number, T>, id: number, load: () => Promise<T>): Promise<T> {
+async function cached<I extends number, T>(map: Map<I, T>, id: I, load: () => Promise<T>): Promise<T> {
   if (!map.has(id)) map.set(id, await load());
   return map.get(id)!;
 }
@@ -128,7 +129,7 @@ async function cached<T>(map: Map<number, T>, id: number, load: () => Promise<T>
  * The correction that undoes an entry now: along the chain of reversals (a correction, its own
  * correction, ...), the last one an odd number of steps away (undefined when the entry stands).
  */
-async function reversalInForce(tx: Tx, entryId: number): Promise<EntryRow | undefined> {
+async function reversalInForce(tx: Tx, entryId: EntryId): Promise<EntryRow | undefined> {
   let inForce: EntryRow | undefined;
   let at = entryId;
   for (let depth = 1; depth < 1000; depth++) {
@@ -191,13 +192,13 @@ export async function viewTask(c: PoolCtx, task: TaskRow, claims?: readonly Clai
 }
 
 /** The task and its claims (by id), with its claims that ran out released first (see catchUp). */
-async function findTask(c: PoolCtx, id: number): Promise<Result<{ task: TaskRow; claims: ClaimRow[] }, DomainError>> {
+async function findTask(c: PoolCtx, id: TaskId): Promise<Result<{ task: TaskRow; claims: ClaimRow[] }, DomainError>> {
   const t = await c.tx.task(id);
   return t && t.poolId === c.pool.row.id ? ok(await catchUp(c.tx, t, c.now)) : err(await taskNotFound(c, id));
 }
 
 /** The refusal for a task number the pool does not have, with the nearest number it has. */
-async function taskNotFound(c: PoolCtx, id: number): Promise<DomainError> {
+async function taskNotFound(c: PoolCtx, id: TaskId): Promise<DomainError> {
   const nearest = nearestNamed(
     String(id),
     (await c.tx.tasks(c.pool.row.id, {})).map((t) => ({ names: [String(t.id)], say: `#${t.id}` })),
@@ -223,7 +224,7 @@ async function kindFor(c: PoolCtx, name: string): Promise<KindRow> {
   return { id, ...row };
 }
 
-async function setKindWeight(c: PoolCtx, kind: KindRow, after: number, reason: "verify" | "waitlist", taskId: number, memberId: number): Promise<void> {
+async function setKindWeight(c: PoolCtx, kind: KindRow, after: number, reason: "verify" | "waitlist", taskId: TaskId, memberId: MemberId): Promise<void> {
   await c.tx.setKindWeight(kind.id, after);
   await c.tx.insertKindChange({ kindId: kind.id, before: kind.weight, after, reason, taskId, memberId, at: c.now });
 }
@@ -246,7 +247,7 @@ export async function postTask(c: PoolCtx, a: PostTask): R<{ task: TaskView; roo
   const denied = await requireCoordinator(c, found.value, false);
   if (denied) return err(denied);
   if (a.dueAt !== undefined && a.dueAt <= c.now) return err({ kind: "due_past", due: c.now });
-  let good: { id: number; qty: number } | null = null;
+  let good: { id: GoodId; qty: number } | null = null;
   if (a.good) {
     const g = await productionGood(c, found.value, a.good.name);
     if (!g.ok) return g;
@@ -319,13 +320,13 @@ export interface TaskList {
  * their claims (joined, never a list of ids) to know each task's state.
  */
 export async function listTasks(c: PoolCtx, f: TaskListFilter & { readonly page?: number | undefined }): R<TaskList> {
-  let projectId: number | undefined;
+  let projectId: ProjectId | undefined;
   if (f.project !== undefined) {
     const found = await findProject(c, f.project);
     if (!found.ok) return found;
     projectId = found.value.id;
   }
-  let kindId: number | undefined;
+  let kindId: KindId | undefined;
   if (f.kind !== undefined) {
     const k = await c.tx.kind(c.pool.row.id, f.kind);
     if (!k) {
@@ -341,7 +342,7 @@ export async function listTasks(c: PoolCtx, f: TaskListFilter & { readonly page?
   const skip = (page - 1) * TASK_PAGE;
   let total: number;
   let rows: TaskRow[];
-  let claimsOf: (taskId: number) => readonly ClaimRow[];
+  let claimsOf: (taskId: TaskId) => readonly ClaimRow[];
   if (f.state === "open") {
     // Longest open first is the index's order (open time at now is now - (openSince - openMs)).
     const scope = { poolId: c.pool.row.id, ...(projectId === undefined ? {} : { projectId }), ...(kindId === undefined ? {} : { kindId }), now: c.now };
@@ -380,7 +381,7 @@ export async function listTasks(c: PoolCtx, f: TaskListFilter & { readonly page?
   return ok({ tasks: views, total, page, pageSize: TASK_PAGE });
 }
 
-export async function showTask(c: PoolCtx, id: number): R<{ task: TaskView }> {
+export async function showTask(c: PoolCtx, id: TaskId): R<{ task: TaskView }> {
   // A read: it shows the stored facts and does not release claims that ran out.
   const t = await c.tx.task(id);
   if (!t || t.poolId !== c.pool.row.id) return err(await taskNotFound(c, id));
@@ -430,7 +431,7 @@ export type ClaimOutcome =
  * and, once per task, lowers the kind's weight. A task past its due date takes no claims; once
  * its project turned a volunteer down, its coordinators may not claim it themselves.
  */
-export async function claimTask(c: PoolCtx, id: number): R<ClaimOutcome> {
+export async function claimTask(c: PoolCtx, id: TaskId): R<ClaimOutcome> {
   const t = await findTask(c, id);
   if (!t.ok) return t;
   const { task, claims } = t.value;
@@ -523,7 +524,7 @@ export async function endClaim(
 }
 
 /** The caller gives their slot back (before verification). */
-export async function dropTask(c: PoolCtx, id: number): R<{ task: TaskView }> {
+export async function dropTask(c: PoolCtx, id: TaskId): R<{ task: TaskView }> {
   const t = await findTask(c, id);
   if (!t.ok) return t;
   const claim = t.value.claims.find((cl) => cl.memberId === c.member.id && (cl.status === "active" || cl.status === "reported"));
@@ -541,7 +542,7 @@ async function claimOfMember(c: PoolCtx, claims: readonly ClaimRow[], who: Membe
 }
 
 /** A coordinator turns a volunteer down: the slot reopens and the weight keeps rising. */
-export async function refuseVolunteer(c: PoolCtx, id: number, who: MemberRef): R<{ task: TaskView; member: string }> {
+export async function refuseVolunteer(c: PoolCtx, id: TaskId, who: MemberRef): R<{ task: TaskView; member: string }> {
   const t = await findTask(c, id);
   if (!t.ok) return t;
   const { task, claims } = t.value;
@@ -563,7 +564,7 @@ export async function refuseVolunteer(c: PoolCtx, id: number, who: MemberRef): R
 }
 
 /** The worker reports their work done, with the hours spent (the estimate if not given). */
-export async function reportDone(c: PoolCtx, id: number, hours: number | undefined, note: string | undefined): R<{ task: TaskView; hours: number }> {
+export async function reportDone(c: PoolCtx, id: TaskId, hours: number | undefined, note: string | undefined): R<{ task: TaskView; hours: number }> {
   const t = await findTask(c, id);
   if (!t.ok) return t;
   const { task, claims } = t.value;
@@ -585,7 +586,7 @@ export interface Verified {
   readonly hours: number;
   readonly weight: number;
   readonly credited: number;
-  readonly entry: number;
+  readonly entry: EntryId;
   /** The kind's market weight before and after this verified claim moved it. */
   readonly market: { readonly kind: string; readonly before: number; readonly after: number };
   /** The last slot of a production task: the units its verification added to the good's stock. */
@@ -598,7 +599,7 @@ export interface Verified {
  * work is the evidence that moves the kind's market weight: marketSmoothing (25%) of the way
  * toward the claim's weight.
  */
-export async function verifyWork(c: PoolCtx, id: number, who: MemberRef, explicitHours: number | undefined): R<Verified> {
+export async function verifyWork(c: PoolCtx, id: TaskId, who: MemberRef, explicitHours: number | undefined): R<Verified> {
   const t = await findTask(c, id);
   if (!t.ok) return t;
   const { task, claims } = t.value;
@@ -615,7 +616,7 @@ export async function verifyWork(c: PoolCtx, id: number, who: MemberRef, explici
   if (!hours.ok) return err({ kind: "needs_hours", id, member: member.handle, reported: hours.reported, cap: hours.cap });
   const amount = credit(hours.hours, claim.weight);
   const poolId = c.pool.row.id;
-  let entryId: number | null = null;
+  let entryId: EntryId | null = null;
   if (amount > 0) {
     // Work no good can ever recover (on a copyable good, or of a project whose goods are all
     // copyable) is carried by the commons: nobody is charged for taking a copyable good.
@@ -657,7 +658,7 @@ export async function verifyWork(c: PoolCtx, id: number, who: MemberRef, explici
 }
 
 /** Sends reported work back to the worker to redo (or drop), with a reason and a fresh deadline. */
-export async function rejectWork(c: PoolCtx, id: number, who: MemberRef, reason: string): R<{ task: TaskView; member: string; expiresAt: number }> {
+export async function rejectWork(c: PoolCtx, id: TaskId, who: MemberRef, reason: string): R<{ task: TaskView; member: string; expiresAt: number }> {
   const t = await findTask(c, id);
   if (!t.ok) return t;
   const { task, claims } = t.value;
@@ -684,7 +685,7 @@ export async function rejectWork(c: PoolCtx, id: number, who: MemberRef, reason:
 }
 
 /** A task that is neither done nor cancelled, with its claims, for one of its coordinators (or a pool admin, if `admins`). */
-async function unfinishedTaskFor(c: PoolCtx, id: number, admins: boolean): R<{ task: TaskRow; project: ProjectRow; claims: ClaimRow[] }> {
+async function unfinishedTaskFor(c: PoolCtx, id: TaskId, admins: boolean): R<{ task: TaskRow; project: ProjectRow; claims: ClaimRow[] }> {
   const t = await findTask(c, id);
   if (!t.ok) return t;
   const { task, claims } = t.value;
@@ -701,7 +702,7 @@ async function unfinishedTaskFor(c: PoolCtx, id: number, admins: boolean): R<{ t
  * old date takes claims again and rises from where it stopped (the days it was overdue never
  * count); the new date becomes the report deadline of every active claim, and each worker is told.
  */
-export async function setDue(c: PoolCtx, id: number, dueAt: number): R<{ task: TaskView; before: number | null; workers: string[] }> {
+export async function setDue(c: PoolCtx, id: TaskId, dueAt: number): R<{ task: TaskView; before: number | null; workers: string[] }> {
   const found = await unfinishedTaskFor(c, id, true);
   if (!found.ok) return found;
   const { task, claims } = found.value;
@@ -724,7 +725,7 @@ export async function setDue(c: PoolCtx, id: number, dueAt: number): R<{ task: T
 }
 
 /** Cancels a task (its coordinators): open claims end, nothing is credited. */
-export async function cancelTask(c: PoolCtx, id: number): R<{ task: TaskView; ended: string[] }> {
+export async function cancelTask(c: PoolCtx, id: TaskId): R<{ task: TaskView; ended: string[] }> {
   const found = await unfinishedTaskFor(c, id, false);
   if (!found.ok) return found;
   const { task, project, claims } = found.value;
@@ -747,7 +748,7 @@ export async function cancelTask(c: PoolCtx, id: number): R<{ task: TaskView; en
 }
 
 export interface CreditChange {
-  readonly task: number;
+  readonly task: TaskId;
   readonly title: string;
   readonly member: string;
   /** `corrected`: the credit was reversed; `verified`: a reversal was itself reversed. */
@@ -813,10 +814,10 @@ export async function listKinds(c: PoolCtx): R<{ kinds: KindView[] }> {
 }
 
 export interface Released {
-  readonly claim: number;
-  readonly task: number;
-  readonly member: number;
-  readonly pool: number;
+  readonly claim: ClaimId;
+  readonly task: TaskId;
+  readonly member: MemberId;
+  readonly pool: PoolId;
 }
 
 /**

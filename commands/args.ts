@@ -167,6 +167,19 @@ export const arg = {
   },
 
   /**
+   * A row's number as the lists show it (a task, a goal, an entry, a request for a good): an
+   * integer that comes out as that table's kind of id (`of`, from src/core/ids.ts), so a command
+   * that passes a task's number where a member's id goes does not compile.
+   */
+  id<I extends number>(of: (n: number) => I, description: string, o: { max: number; placeholder: string }) {
+    return new Arg<I>(
+      spec("integer", description, o.placeholder, `a whole number from 1 to ${o.max}`, { min: 1, max: o.max }),
+      intInput.pipe(z.number().int().min(1).max(o.max)).transform(of),
+      (v) => String(v),
+    );
+  },
+
+  /**
    * Weighted or plain hours, typed as decimals ("1.5"), kept as integer milli-hours. The unit may
    * follow the number ("2h", "2 hours" for hours, "2wh" for weighted hours); another unit is refused.
    */

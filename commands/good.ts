@@ -8,6 +8,7 @@ import { arg } from "./args.ts";
 import { action, defineCommand, type Action, type Card } from "./define.ts";
 import { doc, type Block, type Span } from "./doc.ts";
 import { iso, plural, when, type View } from "./present.ts";
+import { goodRequestId } from "../src/core/ids.ts";
 
 const goodArg = arg.ref("The good (see good list)", "good");
 const MODELS = ["per-unit", "flat-rate", "copyable", "durable"] as const;
@@ -387,7 +388,7 @@ export const goodCommands = [
     summary: "Withdraw your waiting request",
     access: "anyone",
     mutates: true,
-    args: { request: arg.integer("Request number", { min: 1, max: 1_000_000_000, placeholder: "request" }) },
+    args: { request: arg.id(goodRequestId, "Request number", { max: 1_000_000_000, placeholder: "request" }) },
     run: (ctx, a) => goods.cancelRequest(ctx, a.request),
     render: (d) => [doc.line(`Request #${d.request.id} for ${d.good} is withdrawn.`)],
     json: (d) => ({ request: { id: d.request.id, status: d.request.status } }),

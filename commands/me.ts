@@ -13,6 +13,7 @@ import { arg } from "./args.ts";
 import { defineCommand } from "./define.ts";
 import { doc } from "./doc.ts";
 import { iso, plural, when } from "./present.ts";
+import { entryId } from "../src/core/ids.ts";
 
 type LinkData = ({ mode: "code" } & members.LinkCode) | ({ mode: "linked" } & members.Linked);
 
@@ -264,7 +265,7 @@ export const ledgerCommands = [
     access: "pool admin",
     mutates: (a) => confirmation(a.reason).confirmed,
     args: {
-      entry: arg.integer("Entry number (see me history)", { min: 1, max: 1_000_000_000_000, placeholder: "entry" }),
+      entry: arg.id(entryId, "Entry number (see me history)", { max: 1_000_000_000_000, placeholder: "entry" }),
       reason: arg.text("Why it is corrected; end with confirm to reverse it", { max: 200, placeholder: "reason" }).rest(),
     },
     examples: ['pool correct 12 "hours were reported twice"', 'pool correct 12 "hours were reported twice" confirm'],

@@ -7,6 +7,7 @@ import { arg } from "./args.ts";
 import { defineCommand } from "./define.ts";
 import { doc } from "./doc.ts";
 import { iso, plural, when } from "./present.ts";
+import { goalId } from "../src/core/ids.ts";
 
 const projectArg = arg.ref("The project (see project list)", "project");
 const projectJson = (p: ProjectRow) => ({ id: p.id, slug: p.slug, name: p.name, createdAt: iso(p.createdAt) });
@@ -234,7 +235,7 @@ export const projectCommands = [
     summary: "Mark a goal of your project as reached",
     access: "coordinator of the project",
     mutates: true,
-    args: { id: arg.integer("Goal number (see goal list)", { min: 1, max: 1_000_000_000, placeholder: "id" }) },
+    args: { id: arg.id(goalId, "Goal number (see goal list)", { max: 1_000_000_000, placeholder: "id" }) },
     examples: ["goal done 3"],
     run: (ctx, a) => goals.finishGoal(ctx, a.id),
     render: (d) => [doc.line(doc.good("Reached: "), `goal #${d.goal.id} of `, doc.strong(d.project.slug), `: ${d.goal.text}`)],

@@ -8,8 +8,9 @@ import { arg } from "./args.ts";
 import { action, defineCommand, type Action, type Card } from "./define.ts";
 import { doc, type Block, type Span } from "./doc.ts";
 import { dayEndIn, iso, plural, viewOf, when, type View } from "./present.ts";
+import { taskId as taskIdOf } from "../src/core/ids.ts";
 
-const taskId = arg.integer("Task number (see task list)", { min: 1, max: 1_000_000_000, placeholder: "id" });
+const taskId = arg.id(taskIdOf, "Task number (see task list)", { max: 1_000_000_000, placeholder: "id" });
 const memberArg = arg.member("The volunteer");
 
 /** "3 d 4 h", "5 h", "0 h". */

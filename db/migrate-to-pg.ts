@@ -4,6 +4,10 @@
 // same ones a bot applies at start); its identity sequences are then set past the highest id
 // copied, so the next row PostgreSQL numbers does not collide with a copied one. Both sides are
 // audited (every balance from its entries, each pool summing to zero) and must agree.
+// The rows go in as pg_restore puts them: the foreign keys and the secondary indexes are set
+// aside in the transaction, the rows inserted many thousand a statement (one array per column),
+// then the indexes built and each foreign key checked once over its whole table. Row by row, a
+// million ledger entries took tens of minutes (a parent lookup and every index updated per row).
 import { existsSync, statSync } from "node:fs";
 import type pg from "pg";
 import { audit } from "../src/core/ledger.ts";
@@ -91,16 +95,42 @@ function tablesInOrder(db: Sqlite): string[] {
   return out;
 }
 
-/** The boolean columns of the target's tables: SQLite keeps them as 0 and 1. */
-async function booleanColumns(client: pg.PoolClient): Promise<Set<string>> {
-  const r = await client.query<{ t: string; c: string }>(
-    "SELECT table_name AS t, column_name AS c FROM information_schema.columns WHERE table_schema = 'public' AND data_type = 'boolean'",
+/** The type of every column of the target's tables, by "table.column" (integer, bigint, text, boolean, ...). */
+async function columnTypes(client: pg.PoolClient): Promise<Map<string, string>> {
+  const r = await client.query<{ t: string; c: string; type: string }>(
+    `SELECT c.relname AS t, a.attname AS c, format_type(a.atttypid, a.atttypmod) AS type
+       FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+      WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped`,
   );
-  return new Set(r.rows.map((x) => `${x.t}.${x.c}`));
+  return new Map(r.rows.map((x) => [`${x.t}.${x.c}`, x.type]));
 }
 
-/** Rows inserted per statement (PostgreSQL takes at most 65,535 parameters in one). */
-const CHUNK_PARAMS = 30_000;
+/**
+ * Takes the foreign keys and the secondary indexes (those no primary key or unique constraint
+ * owns) off the target's tables, in the transaction, and returns what puts them back: the
+ * statements their own definitions make, indexes first (a foreign key may lean on one).
+ */
+async function setAsideKeysAndIndexes(client: pg.PoolClient): Promise<string[]> {
+  const keys = (
+    await client.query<{ t: string; name: string; def: string }>(
+      "SELECT conrelid::regclass::text AS t, conname AS name, pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace ORDER BY conrelid::regclass::text, conname",
+    )
+  ).rows;
+  const indexes = (
+    await client.query<{ name: string; def: string }>(
+      `SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS def
+         FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+        WHERE c.relnamespace = 'public'::regnamespace AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.contype IN ('p', 'u', 'x'))
+        ORDER BY 1`,
+    )
+  ).rows;
+  for (const k of keys) await client.query(`ALTER TABLE ${k.t} DROP CONSTRAINT "${k.name}"`);
+  for (const i of indexes) await client.query(`DROP INDEX ${i.name}`);
+  return [...indexes.map((i) => i.def), ...keys.map((k) => `ALTER TABLE ${k.t} ADD CONSTRAINT "${k.name}" ${k.def}`)];
+}
+
+/** Rows inserted per statement: each column goes as one array parameter. */
+const CHUNK_ROWS = 5_000;
 
 /**
  * Copies the SQLite file `from` into the PostgreSQL database at `to`. Refuses (MigrateRefused)
@@ -129,8 +159,11 @@ export async function migrateToPostgres(from: string, to: string): Promise<Migra
     const copied: Record<string, number> = {};
     const client = await pool.connect();
     try {
-      await client.query("BEGIN ISOLATION LEVEL SERIALIZABLE");
+      await client.query("BEGIN");
       try {
+        // Nobody else writes while the copy is made (a second copy at the same time waits here,
+        // then finds the rows of the first and is refused).
+        if (tables.length > 0) await client.query(`LOCK TABLE ${tables.map((t) => `"${t}"`).join(", ")} IN ACCESS EXCLUSIVE MODE`);
         // Any row at all: a pool is there already (or was half made by hand); never merge into it.
         for (const table of tables) {
           const r = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${table}"`);
@@ -141,7 +174,8 @@ export async function migrateToPostgres(from: string, to: string): Promise<Migra
               `the PostgreSQL database ${redactUrl(to)} is not empty (${n} rows in ${table}): give a new, empty database (createdb dpool_new) or drop this one's tables first`,
             );
         }
-        const booleans = await booleanColumns(client);
+        const types = await columnTypes(client);
+        const putBack = await setAsideKeysAndIndexes(client);
         const identities = new Set(
           (
             await client.query<{ t: string }>(
@@ -151,22 +185,36 @@ export async function migrateToPostgres(from: string, to: string): Promise<Migra
         );
         for (const table of tables) {
           const columns = (db.prepare(`PRAGMA table_info("${table}")`).all() as Array<{ name: string }>).map((c) => c.name);
-          const perStatement = Math.max(1, Math.floor(CHUNK_PARAMS / columns.length));
+          const typeOf = columns.map((c) => {
+            const t = types.get(`${table}.${c}`);
+            if (t === undefined) throw new Error(`the PostgreSQL table ${table} has no column ${c}: its migrations and the file's differ`);
+            return t;
+          });
+          const boolean = typeOf.map((t) => t === "boolean");
           const list = columns.map((c) => `"${c}"`).join(", ");
+          // One array per column, unnested into rows in their order: one statement per chunk,
+          // parsed once (a name of its own per table), whatever the chunk's length.
+          const insert = {
+            name: `copy_${table}`,
+            text: `INSERT INTO "${table}" (${list}) OVERRIDING SYSTEM VALUE SELECT * FROM unnest(${typeOf.map((t, j) => `$${j + 1}::${t}[]`).join(", ")})`,
+          };
           let count = 0;
-          let batch: unknown[][] = [];
+          let batch: unknown[][] = columns.map(() => []);
+          let rows = 0;
           const flush = async () => {
-            if (batch.length === 0) return;
-            const values = batch.map((_, i) => `(${columns.map((__, j) => `$${i * columns.length + j + 1}`).join(", ")})`).join(", ");
-            await client.query(`INSERT INTO "${table}" (${list}) OVERRIDING SYSTEM VALUE VALUES ${values}`, batch.flat());
-            count += batch.length;
-            batch = [];
+            if (rows === 0) return;
+            await client.query({ ...insert, values: batch });
+            count += rows;
+            batch = columns.map(() => []);
+            rows = 0;
           };
           for (const row of db.prepare(`SELECT ${list} FROM "${table}" ORDER BY rowid`).raw().iterate() as IterableIterator<unknown[]>) {
-            batch.push(
-              row.map((v, j) => (v !== null && booleans.has(`${table}.${columns[j]}`) ? v === 1 || v === true : typeof v === "bigint" ? Number(v) : v)),
-            );
-            if (batch.length >= perStatement) await flush();
+            for (let j = 0; j < row.length; j++) {
+              const v = row[j];
+              // SQLite keeps booleans as 0 and 1.
+              batch[j]!.push(v !== null && boolean[j] ? v === 1 || v === true : typeof v === "bigint" ? Number(v) : v);
+            }
+            if (++rows >= CHUNK_ROWS) await flush();
           }
           await flush();
           copied[table] = count;
@@ -176,11 +224,17 @@ export async function migrateToPostgres(from: string, to: string): Promise<Migra
             await client.query(`SELECT setval($1, GREATEST((SELECT max(id) FROM "${table}"), 1), (SELECT max(id) FROM "${table}") IS NOT NULL)`, [sequence]);
           }
         }
+        // The indexes built over all the rows, and each foreign key checked once (a copied row
+        // whose parent is missing refuses the whole copy here, as it would have row by row).
+        for (const statement of putBack) await client.query(statement);
         await client.query("COMMIT");
       } catch (e) {
         await client.query("ROLLBACK").catch(() => undefined);
         throw e;
       }
+      // The planner's statistics of the new rows now, not when autovacuum comes by: the first
+      // commands on the copy find the plans they will keep.
+      await client.query("VACUUM (ANALYZE)");
     } finally {
       client.release();
     }

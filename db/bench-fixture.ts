@@ -9,6 +9,7 @@
 // waitlists, due dates, corrections and merged members.
 // Every balance is the sum of its entries, so `pool audit` balances. All SQL stays here.
 import type Database from "better-sqlite3";
+import pg from "pg";
 import { mulberry32 } from "../src/core/random.ts";
 
 const WEIGHT_ONE = 1_000_000;
@@ -977,6 +978,137 @@ export function addRoundBids(
       return { members: added, requests: ids.length };
     })
     .immediate();
+}
+
+/**
+ * addRoundBids on PostgreSQL: the same members, bidders and weights from the same seed, in one
+ * transaction; the new members' ids are taken from their sequence, so the store numbers the next
+ * ones after them.
+ */
+async function addRoundBidsPg(
+  client: pg.Client,
+  o: { poolId: number; goodId: number; requests: number; platform: string; domain: string; now: number; seed: number },
+): Promise<{ members: number; requests: number }> {
+  const rand = rng(o.seed);
+  await client.query("BEGIN");
+  try {
+    const members = await client.query<{ id: number }>("SELECT member_id AS id FROM memberships WHERE pool_id = $1 ORDER BY member_id", [o.poolId]);
+    const ids = members.rows.map((m) => m.id).slice(0, o.requests);
+    const missing = Math.max(0, o.requests - ids.length);
+    const fresh = (
+      await client.query<{ id: number }>("SELECT nextval(pg_get_serial_sequence('members', 'id'))::int AS id FROM generate_series(1, $1::int)", [missing])
+    ).rows.map((r) => r.id);
+    const joined = o.now - DAY_MS;
+    if (fresh.length > 0) {
+      await client.query(
+        "INSERT INTO members (id, handle, created_at, merged_into) OVERRIDING SYSTEM VALUE SELECT id, 'bidder' || id, $2::bigint, NULL FROM unnest($1::int[]) AS id ORDER BY id",
+        [fresh, joined],
+      );
+      await client.query(
+        "INSERT INTO identities (platform, external_id, member_id, created_at) SELECT $2, '@bidder' || id || ':' || $3, id, $4::bigint FROM unnest($1::int[]) AS id ORDER BY id",
+        [fresh, o.platform, o.domain, joined],
+      );
+      await client.query(
+        "INSERT INTO memberships (pool_id, member_id, role, joined_at) SELECT $2, id, 'member', $3::bigint FROM unnest($1::int[]) AS id ORDER BY id",
+        [fresh, o.poolId, joined],
+      );
+      await client.query("INSERT INTO accounts (pool_id, kind, owner_id, balance) SELECT $2, 'member', id, 0 FROM unnest($1::int[]) AS id ORDER BY id", [
+        fresh,
+        o.poolId,
+      ]);
+      ids.push(...fresh);
+    }
+    const opened = o.now - HOUR_MS;
+    await client.query(
+      "INSERT INTO rounds (good_id, opened_at, closes_at, closed_at, clearing_weight, supply, allocated) VALUES ($1, $2, $3, NULL, NULL, NULL, NULL)",
+      [o.goodId, opened, opened + 24 * HOUR_MS],
+    );
+    const weights = ids.map(() => (100 + Math.floor(rand() * 101)) * 10_000);
+    const created = ids.map((_, i) => opened + Math.floor((i / ids.length) * 50 * 60_000));
+    await client.query(
+      `INSERT INTO good_requests (good_id, member_id, qty, filled, weight, status, created_at, closed_at, bid_at)
+       SELECT $1, m, 1, 0, w, 'pending', c, NULL, NULL FROM unnest($2::int[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS r(m, w, c, n) ORDER BY n`,
+      [o.goodId, ids, weights, created],
+    );
+    await client.query("COMMIT");
+    return { members: fresh.length, requests: ids.length };
+  } catch (e) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw e;
+  }
+}
+
+/**
+ * What the bench reads and writes beside the store, on the store's own database: the cheapest
+ * write and read (the floor a command is measured against), a few facts to type the next
+ * command, the round's bids, and the database's size. `kind` says which database it is: on
+ * SQLite every call but close is synchronous underneath (the promises resolve at once).
+ */
+export interface BenchDb {
+  readonly kind: "sqlite" | "postgres";
+  /** One row in its own transaction, in a table of its own (made by the first call). */
+  cheapestWrite(): Promise<() => unknown>;
+  /** A member's account by its primary key, prepared once (on SQLite the read is synchronous). */
+  cheapestRead(): (id: number) => unknown;
+  maxAccountId(): Promise<number>;
+  /** The slug of a task's project. */
+  taskProject(task: number): Promise<string>;
+  goodId(poolId: number, name: string): Promise<number>;
+  addRoundBids(o: Parameters<typeof addRoundBids>[1]): Promise<{ members: number; requests: number }>;
+  allocations(goodId: number): Promise<number>;
+  /** The database's size in bytes (SQLite: the file's pages; PostgreSQL: pg_database_size). */
+  bytes(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** The bench's own statements on a SQLite connection (the store's). */
+export function sqliteBenchDb(sqlite: Database.Database): BenchDb {
+  const taskProject = sqlite.prepare("SELECT p.slug AS slug FROM tasks t JOIN projects p ON p.id = t.project_id WHERE t.id = ?");
+  return {
+    kind: "sqlite",
+    cheapestWrite: () => Promise.resolve(cheapestWrite(sqlite)),
+    cheapestRead: () => cheapestRead(sqlite),
+    maxAccountId: () => Promise.resolve(Number((sqlite.prepare("SELECT max(id) AS n FROM accounts").get() as { n: number }).n)),
+    taskProject: (task) => Promise.resolve((taskProject.get(task) as { slug: string }).slug),
+    goodId: (poolId, name) => Promise.resolve((sqlite.prepare("SELECT id FROM goods WHERE pool_id = ? AND name = ?").get(poolId, name) as { id: number }).id),
+    addRoundBids: (o) => Promise.resolve(addRoundBids(sqlite, o)),
+    allocations: (goodId) =>
+      Promise.resolve(Number((sqlite.prepare("SELECT count(*) AS n FROM allocations WHERE good_id = ?").get(goodId) as { n: number }).n)),
+    bytes: () => Promise.resolve(databaseBytes(sqlite)),
+    close: () => Promise.resolve(),
+  };
+}
+
+/**
+ * The bench's own statements on PostgreSQL, on a connection of their own beside the store's
+ * pool. The cheapest write is BEGIN, a prepared insert and COMMIT: three round trips, as the
+ * store's shortest transaction makes at least.
+ */
+export async function pgBenchDb(url: string): Promise<BenchDb> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const one = async (text: string, values: unknown[] = []) => Number((await client.query<{ n: number | string }>(text, values)).rows[0]?.n ?? 0);
+  return {
+    kind: "postgres",
+    async cheapestWrite() {
+      await client.query("CREATE TABLE IF NOT EXISTS bench_probe (id integer PRIMARY KEY GENERATED BY DEFAULT AS IDENTITY, v integer NOT NULL)");
+      let n = 0;
+      return async () => {
+        await client.query("BEGIN");
+        await client.query({ name: "bench_probe", text: "INSERT INTO bench_probe (v) VALUES ($1)", values: [++n] });
+        await client.query("COMMIT");
+      };
+    },
+    cheapestRead: () => (id) => client.query({ name: "bench_account", text: "SELECT * FROM accounts WHERE id = $1", values: [id] }),
+    maxAccountId: () => one("SELECT max(id) AS n FROM accounts"),
+    taskProject: async (task) =>
+      (await client.query<{ slug: string }>("SELECT p.slug FROM tasks t JOIN projects p ON p.id = t.project_id WHERE t.id = $1", [task])).rows[0]!.slug,
+    goodId: (poolId, name) => one("SELECT id AS n FROM goods WHERE pool_id = $1 AND name = $2", [poolId, name]),
+    addRoundBids: (o) => addRoundBidsPg(client, o),
+    allocations: (goodId) => one("SELECT count(*)::int AS n FROM allocations WHERE good_id = $1", [goodId]),
+    bytes: () => one("SELECT pg_database_size(current_database()) AS n"),
+    close: () => client.end(),
+  };
 }
 
 /** The database's size in bytes (pages in use and free), after the write-ahead log is folded in. */

@@ -9,9 +9,8 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync }
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type Database from "better-sqlite3";
 import { runText, type Reply } from "../../commands/dispatch.ts";
-import { addRoundBids, type Fixture } from "../../db/bench-fixture.ts";
+import { sqliteBenchDb, type BenchDb, type Fixture } from "../../db/bench-fixture.ts";
 import type { SqliteStore } from "../../db/sqlite-store.ts";
 import { openApp } from "../../src/app.ts";
 import type { Store, Tx } from "../../src/store.ts";
@@ -33,7 +32,7 @@ export interface RoundFacts {
  * many units, and times `good allocate`: the figures of the table's round line.
  */
 export async function benchRound(
-  sqlite: Database.Database,
+  db: BenchDb,
   facts: RoundFacts,
   o: { say: Say; now: () => number; platform: string; domain: string; seed: number; name: string; requests?: number | undefined; beforeClose?: () => void },
 ): Promise<NonNullable<SizeFigures["round"]>> {
@@ -41,9 +40,9 @@ export async function benchRound(
   const coordinator = project.coordinators[0]!;
   const added = await o.say(coordinator, `good add ${project.slug} ${o.name} effort:0.05`);
   if (!added.ok) throw new Error(`good add: ${added.message}`);
-  const { id: goodId } = sqlite.prepare("SELECT id FROM goods WHERE pool_id = ? AND name = ?").get(facts.poolId, o.name) as { id: number };
+  const goodId = await db.goodId(facts.poolId, o.name);
   const requests = o.requests ?? Math.max(50, Math.round(100_000 * facts.scale));
-  const bids = addRoundBids(sqlite, { poolId: facts.poolId, goodId, requests, platform: o.platform, domain: o.domain, now: o.now(), seed: o.seed });
+  const bids = await db.addRoundBids({ poolId: facts.poolId, goodId, requests, platform: o.platform, domain: o.domain, now: o.now(), seed: o.seed });
   const units = Math.floor(requests / 2);
   const produced = await o.say(coordinator, `good produce ${o.name} ${units}`);
   if (!produced.ok) throw new Error(`good produce: ${produced.message}`);
@@ -57,9 +56,7 @@ export async function benchRound(
     wallMs: t.wallMs,
     cpuMs: t.cpuMs,
     ok: r.ok,
-    ...(r.ok
-      ? { winners: Number((sqlite.prepare("SELECT count(*) AS n FROM allocations WHERE good_id = ?").get(goodId) as { n: number }).n) }
-      : { message: r.message }),
+    ...(r.ok ? { winners: await db.allocations(goodId) } : { message: r.message }),
   };
 }
 
@@ -149,7 +146,7 @@ async function main(argv: readonly string[]): Promise<void> {
       const m = process.memoryUsage();
       beforeClose = { rss: m.rss / 2 ** 20, peak: process.resourceUsage().maxRSS / 1024, heap: m.heapUsed / 2 ** 20 };
     };
-    const r = await benchRound(sqlite, facts, {
+    const r = await benchRound(sqliteBenchDb(sqlite), facts, {
       say,
       now: () => clock,
       platform: "matrix",

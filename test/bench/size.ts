@@ -1,7 +1,11 @@
 // One size of the bench, in processes of its own (test/bench/run.ts starts them):
 //   generate FILE SCALE FACTS   builds the pool on FILE and writes what the bench needs to FACTS
-//   measure FILE FACTS OUT      measures commands on it and writes the figures to OUT, step by
-//                               step (a step that never ends leaves the earlier ones written)
+//   copy FILE URL OUT           copies the pool of FILE into the empty PostgreSQL database at URL
+//                               (`dpool migrate-to-postgres`'s code), timed, and writes that to OUT
+//   measure FILE FACTS OUT [--postgres URL]
+//                               measures commands on FILE (or, with --postgres, on its copy at URL
+//                               through the PostgreSQL store) and writes the figures to OUT, step
+//                               by step (a step that never ends leaves the earlier ones written)
 // Every command goes through the dispatcher as a chat adapter calls it: runText with the
 // platform's request id and a replyTo, so each answer is stored as on Matrix; every other
 // `me balance` of the mix is answered as on Discord instead, where a read's answer is not stored.
@@ -12,7 +16,9 @@ import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import { ensureBuilt } from "../../bin/build.js";
 import { runText, type Reply } from "../../commands/dispatch.ts";
-import { cheapestRead, cheapestWrite, databaseBytes, fixtureShape, generatePool, type Fixture } from "../../db/bench-fixture.ts";
+import { databaseBytes, fixtureShape, generatePool, pgBenchDb, sqliteBenchDb, type BenchDb, type Fixture } from "../../db/bench-fixture.ts";
+import { migrateToPostgres } from "../../db/migrate-to-pg.ts";
+import { PgStore } from "../../db/pg-store.ts";
 import type { SqliteStore } from "../../db/sqlite-store.ts";
 import { openApp, type App } from "../../src/app.ts";
 import { memoryLogger } from "../../src/log.ts";
@@ -43,6 +49,11 @@ type Facts = Fixture & {
 function open(file: string): App {
   // Quiet: only errors are kept (a bug shows as a refusal with code "internal" anyway).
   return openApp({ dbFile: file, logger: memoryLogger("fatal").logger });
+}
+
+/** The app on the pool's copy in PostgreSQL, as a bot with DPOOL_DATABASE_URL opens it (connected, migrations checked). */
+async function openOnPostgres(url: string): Promise<App> {
+  return openApp({ dbFile: ":memory:", store: await PgStore.open(url), logger: memoryLogger("fatal").logger });
 }
 
 function client(app: App) {
@@ -106,11 +117,20 @@ async function generate(file: string, scale: number, factsFile: string): Promise
   writeFileSync(factsFile, JSON.stringify(facts));
 }
 
+/** The copy into PostgreSQL, as `dpool migrate-to-postgres` makes it, timed in a process of its own. */
+async function copy(file: string, url: string, out: string): Promise<void> {
+  const t = await timed(() => migrateToPostgres(file, url));
+  const rows = Object.values(t.value.tables).reduce((a, b) => a + b, 0);
+  const balanced = t.value.target.every((a) => a.balanced);
+  writeFileSync(out, JSON.stringify({ wallMs: t.wallMs, cpuMs: t.cpuMs, rows, balanced } satisfies NonNullable<SizeFigures["copy"]>));
+}
+
 type Figures = SizeFigures;
 
-async function measure(file: string, factsFile: string, out: string): Promise<void> {
+async function measure(file: string, factsFile: string, out: string, pgUrl: string | undefined): Promise<void> {
   const facts = JSON.parse(readFileSync(factsFile, "utf8")) as Facts;
   const fig: Figures = {
+    ...(pgUrl ? { store: "postgres" as const } : {}),
     scale: facts.scale,
     shape: facts.shape,
     rows: facts.rows,
@@ -124,28 +144,39 @@ async function measure(file: string, factsFile: string, out: string): Promise<vo
     if (step) fig.peakRssMBAfter = { ...fig.peakRssMBAfter, [step]: Math.round(fig.peakRssMB) };
     writeFileSync(out, JSON.stringify(fig, null, 2));
   };
-  // A restart on the generated file: migrations checked, statistics brought up to date.
-  const opened = await timed(() => open(file));
+  // A restart on the generated file (migrations checked, statistics brought up to date), or a
+  // start on its copy in PostgreSQL (connected, migrations checked).
+  const opened = await timed(() => (pgUrl ? openOnPostgres(pgUrl) : open(file)));
   const app = opened.value;
   fig.openMs = opened.wallMs;
-  const sqlite = client(app);
+  // The bench's own statements: on SQLite the store's connection, on PostgreSQL one beside its pool.
+  const db: BenchDb = pgUrl ? await pgBenchDb(pgUrl) : sqliteBenchDb(client(app));
+  if (pgUrl) {
+    fig.fileBytes = await db.bytes();
+    fig.bytesPerEntry = fig.fileBytes / Math.max(1, facts.entries);
+  }
   const rand = seeded(SEED + 1);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
   const s = sayer(app, HISTORY_ENDS, "bench");
 
-  // ---- The cheapest write and read on the same file and connection settings.
-  const write = cheapestWrite(sqlite);
+  // ---- The cheapest write and read on the same database and connection settings.
+  const write = await db.cheapestWrite();
   const writes: Sample[] = [];
   for (let i = 0; i < 300; i++) writes.push(await timed(() => write()));
-  const read = cheapestRead(sqlite);
-  const maxAccount = Number((sqlite.prepare("SELECT max(id) AS n FROM accounts").get() as { n: number }).n);
+  const read = db.cheapestRead();
+  const maxAccount = await db.maxAccountId();
   const reads: Sample[] = [];
-  // Each sample is 100 reads (one is below the timer's resolution), counted as 100.
-  for (let i = 0; i < 200; i++) {
-    const t = await timed(() => {
-      for (let k = 0; k < 100; k++) read(1 + Math.floor(rand() * maxAccount));
-    });
-    for (let k = 0; k < 100; k++) reads.push({ wallMs: t.wallMs / 100, cpuMs: t.cpuMs / 100 });
+  if (db.kind === "sqlite") {
+    // Each sample is 100 reads (one is below the timer's resolution), counted as 100.
+    for (let i = 0; i < 200; i++) {
+      const t = await timed(() => {
+        for (let k = 0; k < 100; k++) read(1 + Math.floor(rand() * maxAccount));
+      });
+      for (let k = 0; k < 100; k++) reads.push({ wallMs: t.wallMs / 100, cpuMs: t.cpuMs / 100 });
+    }
+  } else {
+    // A round trip to the server each, well above the timer's resolution.
+    for (let i = 0; i < 2000; i++) reads.push(await timed(() => read(1 + Math.floor(rand() * maxAccount))));
   }
   fig.cheapest = { write: series(writes), read: series(reads) };
   save("open and cheapest");
@@ -172,15 +203,14 @@ async function measure(file: string, factsFile: string, out: string): Promise<vo
   const goods = [...facts.goodsInStock, ...facts.goodsWaiting];
   const solvent = facts.solventUsers.length > 0 ? facts.solventUsers : workers;
   // Claims made in the mix, reported in the mix, verified in the mix: the coordinator of each task's project.
-  const taskProject = sqlite.prepare("SELECT p.slug AS slug FROM tasks t JOIN projects p ON p.id = t.project_id WHERE t.id = ?");
-  const coordinatorOf = (task: number) => {
-    const slug = (taskProject.get(task) as { slug: string }).slug;
+  const coordinatorOf = async (task: number) => {
+    const slug = await db.taskProject(task);
     return facts.projects.find((p) => p.slug === slug)!.coordinators[0]!;
   };
   for (const step of plan) {
     let user: string;
     let text: string;
-    let after: ((r: Reply) => void) | undefined;
+    let after: ((r: Reply) => unknown) | undefined;
     let [label, once] = [step.name, false];
     switch (step.name) {
       case "me balance":
@@ -209,7 +239,7 @@ async function measure(file: string, factsFile: string, out: string): Promise<vo
         const c = claimed.shift();
         if (!c) continue;
         [user, text] = [c.user, `task done ${c.task}`];
-        after = (r) => r.ok && reported.push({ task: c.task, handle: c.user.slice(1).split(":")[0]!, coordinator: coordinatorOf(c.task) });
+        after = async (r) => r.ok && reported.push({ task: c.task, handle: c.user.slice(1).split(":")[0]!, coordinator: await coordinatorOf(c.task) });
         break;
       }
       case "task verify": {
@@ -223,7 +253,7 @@ async function measure(file: string, factsFile: string, out: string): Promise<vo
     }
     const t = await timed(() => s.say(user, text, LOBBY, 2000, once));
     if (!t.value.ok) refused.push(`${text} (${user}): ${t.value.message}`);
-    after?.(t.value);
+    await after?.(t.value);
     const list = samples.get(label) ?? [];
     list.push(t);
     samples.set(label, list);
@@ -278,10 +308,12 @@ async function measure(file: string, factsFile: string, out: string): Promise<vo
     save(label);
   }
 
-  // ---- `dpool exec` from start to answer, on this file, as users run it (dist/ built before
-  // each run, untimed: other work may change the sources in between), beside a bare node that
-  // opens the file and reads one row.
+  // ---- `dpool exec` from start to answer, on this file (or, with DPOOL_DATABASE_URL, on its
+  // copy in PostgreSQL), as users run it (dist/ built before each run, untimed: other work may
+  // change the sources in between), beside a bare node that opens the file (or connects) and
+  // reads one row.
   {
+    const env = pgUrl ? { ...process.env, DPOOL_DATABASE_URL: pgUrl } : process.env;
     const runs: number[] = [];
     let ok = true;
     let message: string | undefined;
@@ -290,8 +322,8 @@ async function measure(file: string, factsFile: string, out: string): Promise<vo
       const t0 = performance.now();
       const r = spawnSync(
         process.execPath,
-        [join(ROOT, "bin", "dpool.js"), "exec", "--db", file, "--as", "admin", "--room", "lobby", "--json", "--", "me balance"],
-        { cwd: ROOT, encoding: "utf8", timeout: 120_000 },
+        [join(ROOT, "bin", "dpool.js"), "exec", ...(pgUrl ? [] : ["--db", file]), "--as", "admin", "--room", "lobby", "--json", "--", "me balance"],
+        { cwd: ROOT, encoding: "utf8", timeout: 120_000, env },
       );
       const ms = performance.now() - t0;
       if (r.status !== 0) {
@@ -302,11 +334,12 @@ async function measure(file: string, factsFile: string, out: string): Promise<vo
       if (i > 0) runs.push(ms);
     }
     const bare: number[] = [];
-    const script =
-      "const D = require('better-sqlite3'); const db = new D(process.argv[1]); db.prepare('SELECT balance FROM accounts WHERE id = 2').get(); db.close();";
+    const script = pgUrl
+      ? "const pg = require('pg'); const c = new pg.Client(process.argv[1]); c.connect().then(() => c.query('SELECT balance FROM accounts WHERE id = 2')).then(() => c.end());"
+      : "const D = require('better-sqlite3'); const db = new D(process.argv[1]); db.prepare('SELECT balance FROM accounts WHERE id = 2').get(); db.close();";
     for (let i = 0; i < 5; i++) {
       const t0 = performance.now();
-      spawnSync(process.execPath, ["-e", script, file], { cwd: ROOT, timeout: 60_000 });
+      spawnSync(process.execPath, ["-e", script, pgUrl ?? file], { cwd: ROOT, timeout: 60_000 });
       bare.push(performance.now() - t0);
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? 0;
@@ -315,7 +348,7 @@ async function measure(file: string, factsFile: string, out: string): Promise<vo
   }
 
   // ---- A round of 100,000 requests (at full size) closed by its coordinator (test/bench/round.ts).
-  fig.round = await benchRound(sqlite, facts, {
+  fig.round = await benchRound(db, facts, {
     say: (user, text) => s.say(user, text),
     now: () => s.now,
     platform: PLATFORM,
@@ -324,15 +357,18 @@ async function measure(file: string, factsFile: string, out: string): Promise<vo
     name: "roundcake",
   });
   save("round");
+  if (pgUrl) fig.fileBytesAfter = await db.bytes();
+  await db.close();
   await app.close();
-  fig.fileBytesAfter = statSync(file).size;
+  if (!pgUrl) fig.fileBytesAfter = statSync(file).size;
   save();
 }
 
 const [mode, ...args] = process.argv.slice(2);
 if (mode === "generate") await generate(args[0]!, Number(args[1]), args[2]!);
-else if (mode === "measure") await measure(args[0]!, args[1]!, args[2]!);
+else if (mode === "copy") await copy(args[0]!, args[1]!, args[2]!);
+else if (mode === "measure" && (args.length === 3 || (args.length === 5 && args[3] === "--postgres"))) await measure(args[0]!, args[1]!, args[2]!, args[4]);
 else {
-  process.stderr.write("usage: size.ts generate FILE SCALE FACTS | measure FILE FACTS OUT\n");
+  process.stderr.write("usage: size.ts generate FILE SCALE FACTS | copy FILE URL OUT | measure FILE FACTS OUT [--postgres URL]\n");
   process.exit(2);
 }

@@ -8,9 +8,10 @@ import { arg } from "./args.ts";
 import { action, defineCommand, type Action, type Card } from "./define.ts";
 import { doc, type Block, type Span } from "./doc.ts";
 import { dayEndIn, iso, plural, viewOf, when, type View } from "./present.ts";
-import { taskId as taskIdOf } from "../src/core/ids.ts";
+import { taskId } from "../src/core/ids.ts";
 
-const taskId = arg.id(taskIdOf, "Task number (see task list)", { max: 1_000_000_000, placeholder: "id" });
+/** A task's number, parsed as a TaskId. */
+export const taskIdArg = arg.id(taskId, "Task number (see task list)", { max: 1_000_000_000, placeholder: "id" });
 const memberArg = arg.member("The volunteer");
 
 /** "3 d 4 h", "5 h", "0 h". */
@@ -146,7 +147,7 @@ export const taskClaim = defineCommand({
   access: "anyone",
   mutates: true,
   changesBoards: true,
-  args: { id: taskId },
+  args: { id: taskIdArg },
   examples: ["task claim 12"],
   run: (ctx, a) => tasks.claimTask(ctx, a.id),
   render: (d, v) =>
@@ -199,7 +200,7 @@ export const taskDone = defineCommand({
   mutates: true,
   changesBoards: true,
   args: {
-    id: taskId,
+    id: taskIdArg,
     hours: arg.hours("Hours you spent (default: the estimate)", { min: 1, max: 1_000_000 }).optional().named(),
     note: arg.text("Anything the verifier should know", { max: 300, placeholder: "note" }).optional().rest(),
   },
@@ -356,7 +357,7 @@ export const taskCommands = [
     summary: "A task, its claims, and why it has its weight",
     access: "anyone",
     mutates: false,
-    args: { id: taskId },
+    args: { id: taskIdArg },
     examples: ["task show 12"],
     run: (ctx, a) => tasks.showTask(ctx, a.id),
     render: (d, v) => taskCard(d.task, v),
@@ -375,7 +376,7 @@ export const taskCommands = [
     access: "anyone",
     mutates: true,
     changesBoards: true,
-    args: { id: taskId },
+    args: { id: taskIdArg },
     run: (ctx, a) => tasks.dropTask(ctx, a.id),
     render: (d) => [doc.line(`You gave your slot of task #${d.task.id} back. Its weight goes on rising from `, doc.strong(formatWeight(d.task.weight)), ".")],
     json: (d) => ({ task: taskJson(d.task) }),
@@ -391,7 +392,7 @@ export const taskCommands = [
     access: "coordinator of the project",
     mutates: true,
     changesBoards: true,
-    args: { id: taskId, member: memberArg },
+    args: { id: taskIdArg, member: memberArg },
     examples: ["task refuse 12 @bob"],
     run: (ctx, a) => tasks.refuseVolunteer(ctx, a.id, a.member),
     render: (d) => [
@@ -417,7 +418,7 @@ export const taskCommands = [
     access: "coordinator of the project or pool admin",
     mutates: true,
     changesBoards: true,
-    args: { id: taskId, member: memberArg, hours: arg.hours("Hours to credit, if not the reported ones", { min: 1, max: 1_000_000 }).optional().named() },
+    args: { id: taskIdArg, member: memberArg, hours: arg.hours("Hours to credit, if not the reported ones", { min: 1, max: 1_000_000 }).optional().named() },
     examples: ["task verify 12 @bob", "task verify 12 @bob hours:5"],
     run: (ctx, a) => tasks.verifyWork(ctx, a.id, a.member, a.hours),
     render: (d) => [
@@ -457,7 +458,7 @@ export const taskCommands = [
     access: "coordinator of the project or pool admin",
     mutates: true,
     changesBoards: true,
-    args: { id: taskId, member: memberArg, reason: arg.text("What is missing", { max: 300, placeholder: "reason" }).rest() },
+    args: { id: taskIdArg, member: memberArg, reason: arg.text("What is missing", { max: 300, placeholder: "reason" }).rest() },
     examples: ['task reject 12 @bob "the floor is still wet"'],
     run: (ctx, a) => tasks.rejectWork(ctx, a.id, a.member, a.reason),
     render: (d, v) => [doc.line(`Task #${d.task.id} goes back to @${d.member}, who has until ${when(d.expiresAt, v)} to redo or drop it.`)],
@@ -475,7 +476,7 @@ export const taskCommands = [
     access: "coordinator of the project or pool admin",
     mutates: true,
     changesBoards: true,
-    args: { id: taskId, date: arg.date("The new due date (the end of that day in the pool's time zone) or time") },
+    args: { id: taskIdArg, date: arg.date("The new due date (the end of that day in the pool's time zone) or time") },
     examples: ["task due 12 2026-12-31", "task due 12 2026-12-24T18:00Z"],
     run: (ctx, a) => tasks.setDue(ctx, a.id, dayEndIn(a.date, viewOf(ctx.pool.policy))),
     render: (d, v) => [
@@ -500,7 +501,7 @@ export const taskCommands = [
     access: "coordinator of the project",
     mutates: true,
     changesBoards: true,
-    args: { id: taskId },
+    args: { id: taskIdArg },
     run: (ctx, a) => tasks.cancelTask(ctx, a.id),
     render: (d) => [doc.line(`Task #${d.task.id} is cancelled.`, d.ended.length > 0 ? ` Claims ended: ${d.ended.map((h) => `@${h}`).join(" ")}.` : "")],
     json: (d) => ({ task: taskJson(d.task), ended: d.ended }),

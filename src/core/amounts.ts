@@ -4,7 +4,8 @@
 //   Thousandths  what the policy keeps its weights, factors and shares in: 1.00 = 1000, 25% = 250
 // Conversions between them go through the helpers below, never a bare * 1000 or / 1000. Floats
 // appear only at the edges: when a user types "1.5" and when JSON shows hours with at most
-// three decimals.
+// three decimals. These are aliases of number, for the reader; rows' ids are numbers of
+// another sort, each table's a type the compiler keeps apart (TaskId, MemberId: src/core/ids.ts).
 
 /** Weighted hours (ledger amounts, balances, efforts) or hours of work (estimates, reports), in thousandths of an hour. */
 export type MilliHours = number;

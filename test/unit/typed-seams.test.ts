@@ -11,11 +11,14 @@ import { action, actionsOf, attachmentsOf, cardOf, compactOf, defineCommand, pre
 import { replyFromStored, type Reply } from "../../commands/dispatch.ts";
 import { goodRequest } from "../../commands/good.ts";
 import { table } from "../../commands/table.ts";
-import { claimAction, taskClaim, taskDone } from "../../commands/task.ts";
+import { claimAction, taskClaim, taskDone, taskIdArg } from "../../commands/task.ts";
 import { checkValues } from "../../commands/text.ts";
+import type { MemberId, TaskId } from "../../src/core/ids.ts";
 import { ok } from "../../src/result.ts";
+import { inPool, resolveCaller } from "../../src/services/context.ts";
 import type { ProjectSummary } from "../../src/services/summary.ts";
-import { testPool, type TestPool } from "../support/app.ts";
+import { claimTask, showTask } from "../../src/services/tasks.ts";
+import { seededRandom, testPool, type TestPool } from "../support/app.ts";
 
 /** A command of the shape the table's commands have, its data `{ task: { id } }`. */
 const probe = {
@@ -277,5 +280,58 @@ describe("a button's custom id: the command's key and its values, checked by the
     const checked = checkValues(read.command, new Map(read.raw));
     expect(checked.ok).toBe(false);
     expect(!checked.ok && checked.error.problem).toMatch(/^id must be/);
+  });
+});
+
+describe("ids are branded: an id of one table does not go where another table's goes (src/core/ids.ts)", () => {
+  it("GIVEN a member's id THEN passing it as a task's id to a service or a Tx method does not compile, and a plain number does", async () => {
+    t = await bakery();
+    for (const title of ["Knead", "Sweep", "Bake"]) await t.ok("admin", `task post bakery ${title} hours:2`);
+    await t.ok("bob", "me balance");
+    const now = t.clock.now().getTime();
+    const seen = await t.store.transaction(async (tx) => {
+      const ctx = inPool(
+        await resolveCaller(
+          tx,
+          { platform: "console", userId: "bob", displayName: "bob", roomId: "lobby" },
+          { now, requestId: "console:ids", random: seededRandom() },
+        ),
+      );
+      if (!ctx.ok) throw new Error("the lobby is in the pool");
+      const bob: MemberId = ctx.value.member.id;
+      // Without the brand both lines below compile, and each reads the task whose number happens
+      // to be bob's member id: a row of another table, found without complaint.
+      // @ts-expect-error -- a member's id is not a task's id for a Tx method
+      const asTask = await tx.task(bob);
+      // @ts-expect-error -- nor for a service
+      const shown = await showTask(ctx.value, bob);
+      // A plain number (a literal, a number parsed from text) is accepted as any kind of id.
+      const claimed = await claimTask(ctx.value, 1);
+      const first: TaskId = 1;
+      // @ts-expect-error -- and a task's id does not go where a member's goes
+      const member: MemberId = first;
+      return { bob, asTask: asTask?.id, shown: shown.ok ? shown.value.task.id : undefined, claimed: claimed.ok ? claimed.value.task.id : undefined, member };
+    });
+    expect(seen.bob).toBeLessThanOrEqual(3);
+    expect(seen.asTask).toBe(seen.bob);
+    expect(seen.shown).toBe(seen.bob);
+    expect(seen.claimed).toBe(1);
+    expect(seen.member).toBe(1);
+  });
+
+  it("GIVEN a command's task number THEN it is parsed as a task's id, not a member's", () => {
+    expect(taskClaim.args.id).toBe(taskIdArg);
+    const id: TaskId = taskIdArg.schema.parse("#12");
+    // @ts-expect-error -- task claim's id is a task's
+    const asMember: MemberId = taskIdArg.schema.parse("12");
+    expect([id, asMember]).toEqual([12, 12]);
+    // In a command's run, the value of a task number argument is a TaskId too.
+    const misnamed = defineCommand({
+      ...probe,
+      args: { id: taskIdArg },
+      // @ts-expect-error -- a command's task number is not a member's id
+      run: async (ctx, a) => ok({ task: { id: (await ctx.tx.member(a.id))?.id ?? 0, open: true } }),
+    });
+    expect(misnamed.args.id).toBe(taskIdArg);
   });
 });

@@ -40,9 +40,14 @@ const SQLITE_SQL = [
   "test/unit/services/rooms.test.ts",
 ];
 
+// How a test file opens its pools on the store the run asks for: testPool or riverside
+// (test/support/app.ts), the end-to-end worlds built on test/support/test-app.ts (discord-world,
+// matrix-world, every-platform), or test-app.ts itself (openTestApp, testDatabaseSpot).
+const STORE_USE = /\b(testPool|riverside)\(|from "\.\.\/support\/(discord-world|matrix-world|every-platform|test-app)\.ts"/;
+
 /**
- * The test files whose behaviour goes through a store by way of testPool (test/support/app.ts):
- * every one of them runs a second time on PostgreSQL, but those in SQLITE_ONLY and SQLITE_SQL.
+ * The test files whose behaviour goes through a store the way STORE_USE finds: every one of them
+ * runs a second time on PostgreSQL, but those in SQLITE_ONLY and SQLITE_SQL.
  */
 function storeTestFiles(): string[] {
   const files: string[] = [];
@@ -50,7 +55,7 @@ function storeTestFiles(): string[] {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const path = join(dir, e.name);
       if (e.isDirectory()) walk(path);
-      else if (e.name.endsWith(".test.ts") && /\b(testPool|riverside)\(/.test(readFileSync(path, "utf8"))) files.push(relative(root, path));
+      else if (e.name.endsWith(".test.ts") && STORE_USE.test(readFileSync(path, "utf8"))) files.push(relative(root, path));
     }
   };
   walk(join(root, "test"));

@@ -10,7 +10,8 @@ import { fixedClock } from "../../src/clock.ts";
 import { FAKE_IDS } from "../fakes/discord-server.ts";
 import type { FakeEvent } from "../fakes/homeserver.ts";
 import { dialectProblems, discordMessageText } from "../support/dialects.ts";
-import { slashOf, startEveryPlatform, type EveryPlatform } from "../support/every-platform.ts";
+import { startEveryPlatform, type EveryPlatform } from "../support/every-platform.ts";
+import { testDatabaseSpot } from "../support/test-app.ts";
 
 /** Who types what, in the pool's one room; refusals and help pages included. */
 const SCRIPT: ReadonlyArray<readonly ["alice" | "bob", string]> = [
@@ -66,8 +67,7 @@ describe("every platform writes commands its own way", () => {
     async () => {
       const texts: string[] = [];
       for (const [user, line] of SCRIPT) {
-        const i = world.discord.interact(slashOf(user, line));
-        await i.settled();
+        const i = await world.discordSay(user, line);
         for (const m of i.messages) texts.push(discordMessageText(m));
       }
       await world.settle();
@@ -141,19 +141,22 @@ describe("every platform writes commands its own way", () => {
     "GIVEN the scenario through dpool exec THEN its text has no backticks, no prefix and no slash commands; replies within 80 columns, refusals on one line",
     { timeout: 120_000 },
     async () => {
+      // A pool of its own: a SQLite file, or a PostgreSQL database on the "postgres" test project.
       const db = join(world.dir, "exec.sqlite");
+      const spot = await testDatabaseSpot(db);
       const texts: string[] = [];
       const refusals: string[] = [];
       for (const [user, line] of SCRIPT) {
         let text = "";
         await exec(
           ["--db", db, "--as", user, line],
-          { NO_COLOR: "1" },
+          { NO_COLOR: "1", ...spot.env },
           (s) => (text += `${s}\n`),
           (s) => refusals.push(s),
         );
         texts.push(text);
       }
+      await spot.drop();
       // Replies wrap to 80 columns; a refusal stays on one line however long.
       expect(texts.flatMap((t) => t.split("\n")).filter((l) => [...l].length > 80)).toEqual([]);
       expect(refusals.some((r) => r.length > 80)).toBe(true);

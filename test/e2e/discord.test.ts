@@ -5,14 +5,16 @@ import type { APIMessage } from "discord-api-types/v10";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { DiscordAdapter } from "../../adapters/discord/client.ts";
 import { registerCommands } from "../../adapters/discord/deploy.ts";
-import { openApp, type App } from "../../src/app.ts";
+import type { App } from "../../src/app.ts";
+import type { Store } from "../../src/store.ts";
 import { fixedClock } from "../../src/clock.ts";
 import { DAY_MS } from "../../src/core/time.ts";
 import { FAKE_IDS, FakeDiscord } from "../fakes/discord-server.ts";
 import { JOBS, runDueJobs } from "../../src/schedules.ts";
 import { seededRandom } from "../support/app.ts";
+import { openTestApp } from "../support/test-app.ts";
 import { OPTION, startDiscordWorld, type DiscordWorld } from "../support/discord-world.ts";
-import { dumpTables, quietDump } from "../support/db-dump.ts";
+import { dumpTables, quietDump, waitQuiet } from "../support/db-dump.ts";
 import { decodePng, distinctColours } from "../support/png.ts";
 import { dialectProblems, discordMessageText } from "../support/dialects.ts";
 
@@ -49,6 +51,9 @@ const slash = (
   group?: string,
 ) => fake.interact({ user, channelId: channel, name, subcommand, group, options });
 
+// Each command is sent once the bot is quiet: the tests name tasks by number, and on PostgreSQL a
+// command whose transaction overlapped the board rebuild after the one before may be refused by
+// the database and run again, which leaves a gap in the ids.
 async function run(
   user: string,
   channel: string,
@@ -57,6 +62,7 @@ async function run(
   options: Array<{ name: string; type: number; value: string | number }> = [],
   group?: string,
 ) {
+  await waitQuiet(app.store);
   const i = slash(user, channel, name, subcommand, options, group);
   await i.settled();
   return i;
@@ -151,6 +157,8 @@ describe("Discord end to end", () => {
       { name: "text", type: STRING, value: "Bob's goal" },
     ]);
     // A command that changes something is deferred publicly before it runs; its refusal is then a private follow-up.
+    // (The public deferral is taken down before the follow-up goes out: settled() may come between.)
+    await forbidden.followupsAtLeast(1);
     expect(forbidden.reply).toBeUndefined();
     expect(forbidden.followups).toHaveLength(1);
     expect(forbidden.followups[0]!.flags! & 64).toBe(64);
@@ -256,15 +264,20 @@ describe("Discord end to end", () => {
   });
 
   it("GIVEN a bug while a command runs THEN the member gets an ephemeral incident id and the bot stays connected", async () => {
-    const store = app.store as unknown as { transaction: (...a: unknown[]) => Promise<unknown> };
-    const real = store.transaction.bind(store);
-    store.transaction = async () => {
-      store.transaction = real;
-      throw new Error("disk on fire");
+    // The command's store breaks at its first call: `me balance` reads (on a SQLite file and on
+    // PostgreSQL a read is no transaction). Only the engine's store: delivery keeps the real one.
+    const engine = app.engine as { store: Store };
+    const real = engine.store;
+    const broken = (): Promise<never> => {
+      engine.store = real;
+      return Promise.reject(new Error("disk on fire"));
     };
-    const broken = await run("bob", "lobby", "me", "balance");
-    expect(broken.ephemeral).toBe(true);
-    expect(broken.content).toMatch(/something went wrong on our side \(incident [0-9a-f]{8}\); nothing was changed/);
+    engine.store = new Proxy(real, {
+      get: (target, key) => (key === "read" || key === "transaction" ? broken : Reflect.get(target, key, target)),
+    });
+    const answered = await run("bob", "lobby", "me", "balance");
+    expect(answered.ephemeral).toBe(true);
+    expect(answered.content).toMatch(/something went wrong on our side \(incident [0-9a-f]{8}\); nothing was changed/);
     expect(logged.some((l) => l.msg.includes("incident "))).toBe(true);
     const fine = await run("bob", "lobby", "me", "balance");
     expect(fine.text).toContain("Your balance:");
@@ -305,7 +318,7 @@ describe("Discord end to end", () => {
 describe("Discord replies that take longer", () => {
   it("GIVEN a slow command THEN the reply is deferred and then edited; a refusal after a public deferral becomes a private follow-up", async () => {
     const slowFake = await FakeDiscord.start();
-    const slowApp = openApp({ dbFile: ":memory:", random: seededRandom(9) });
+    const slowApp = await openTestApp({ dbFile: ":memory:", random: seededRandom(9) });
     // Every command takes 50 ms more than the adapter waits before deferring.
     const store = slowApp.store as unknown as { transaction: <T>(fn: unknown) => Promise<T> };
     const real = store.transaction.bind(store);
@@ -328,6 +341,7 @@ describe("Discord replies that take longer", () => {
       expect(created.text).toContain("Pool **Slow pool** created");
       const refused = slowFake.interact({ user: "bob", channelId: "lobby", name: "pool", subcommand: "invite" });
       await refused.settled();
+      await refused.followupsAtLeast(1);
       expect(refused.responses.map((r) => r.kind)).toEqual(["callback", "delete", "followup"]);
       expect(refused.followups[0]?.flags).toBe(64);
       expect(JSON.stringify(refused.followups[0])).toContain("only a pool admin can do that");

@@ -11,7 +11,7 @@ import { fixedClock } from "../../src/clock.ts";
 import { FAKE_IDS } from "../fakes/discord-server.ts";
 import type { FakeEvent } from "../fakes/homeserver.ts";
 import { discordMessageText } from "../support/dialects.ts";
-import { slashOf, startEveryPlatform, type EveryPlatform, type Who } from "../support/every-platform.ts";
+import { startEveryPlatform, type EveryPlatform, type Who } from "../support/every-platform.ts";
 
 /** The script, day by day (each day's commands at its time): who types what in the pool's room. */
 const DAYS: ReadonlyArray<{ readonly at: string; readonly lines: ReadonlyArray<readonly [Who, string]> }> = [
@@ -154,8 +154,7 @@ describe("numbers with two decimals and times in the pool's zone, on every platf
     for (const day of DAYS) {
       clock.set(day.at);
       for (const [user, line] of day.lines) {
-        const i = world.discord.interact(slashOf(user, line));
-        await i.settled();
+        const i = await world.discordSay(user, line);
         for (const m of i.messages) texts.push(discordMessageText(m));
       }
     }

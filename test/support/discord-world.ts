@@ -1,13 +1,14 @@
-// A pool in memory served by the real Discord adapter against the local Discord server (the
+// A pool in memory (or, on the "postgres" test project, in a PostgreSQL database) served by the real Discord adapter against the local Discord server (the
 // fake in test/fakes/discord-server.ts), delivering after every commit: what the Discord
 // end-to-end tests start with. Members here act faster than any person types, at a clock that
 // stands still: flood control is off (it has its own tests).
 import { DiscordAdapter } from "../../adapters/discord/client.ts";
-import { openApp, type App } from "../../src/app.ts";
+import type { App } from "../../src/app.ts";
 import type { Clock } from "../../src/clock.ts";
 import { memoryLogger } from "../../src/log.ts";
 import { FakeDiscord } from "../fakes/discord-server.ts";
 import { seededRandom } from "./app.ts";
+import { openTestApp } from "./test-app.ts";
 
 /** Discord's application command option types, as interactions carry them. */
 export const OPTION = { STRING: 3, INTEGER: 4, USER: 6, NUMBER: 10 } as const;
@@ -25,7 +26,7 @@ export async function startDiscordWorld(o: { readonly seed: number; readonly clo
   const fake = await FakeDiscord.start();
   const { logger, lines: logged } = memoryLogger();
   const holder: DiscordAdapter[] = [];
-  const app = openApp({
+  const app = await openTestApp({
     dbFile: ":memory:",
     random: seededRandom(o.seed),
     logger,

@@ -1,7 +1,8 @@
 // One scripted scenario typed on every platform at once: Discord slash commands against the
 // local Discord server, Matrix messages against the local homeserver, and the console room, each
-// on its own database (so that task numbers and amounts are the same on each). The end-to-end
-// tests that read every reply of a scenario (dialects, numbers) share it.
+// on its own database (so that task numbers and amounts are the same on each): SQLite files, or
+// PostgreSQL databases on the "postgres" test project. The end-to-end tests that read every reply
+// of a scenario (dialects, numbers) share it.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,13 +11,14 @@ import { MatrixAdapter } from "../../adapters/matrix/client.ts";
 import type { AnyArg } from "../../commands/args.ts";
 import { readRef } from "../../commands/refs.ts";
 import { table } from "../../commands/table.ts";
-import { openApp, type App } from "../../src/app.ts";
+import type { App } from "../../src/app.ts";
 import type { Clock } from "../../src/clock.ts";
 import { memoryLogger } from "../../src/log.ts";
-import { FAKE_IDS, FakeDiscord } from "../fakes/discord-server.ts";
+import { FAKE_IDS, FakeDiscord, type FakeInteraction } from "../fakes/discord-server.ts";
 import { FakeHomeserver, type FakeEvent } from "../fakes/homeserver.ts";
 import { seededRandom } from "./app.ts";
 import { waitQuiet } from "./db-dump.ts";
+import { openTestApp } from "./test-app.ts";
 
 export type Who = "alice" | "bob";
 
@@ -31,7 +33,15 @@ export interface EveryPlatform {
   readonly capp: App;
   /** Waits until both bots have sent everything queued: announcements, boards, notes. */
   settle(): Promise<void>;
-  /** A Matrix room with alice (its creator), bob and the bot; `say` waits for the bot's answer. */
+  /** Types a line of a script as its slash command in the Discord channel "lobby"; waits for the answer. */
+  discordSay(user: string, line: string): Promise<FakeInteraction>;
+  /**
+   * A Matrix room with alice (its creator), bob and the bot; `say` waits for the bot's answer.
+   * Each line of a script (here and in discordSay) is typed once the bot is quiet: scripts name
+   * tasks and entries by the numbers they expect, and on PostgreSQL a command whose transaction
+   * overlapped a board rebuild may be refused by the database and run again, which leaves a gap
+   * in the ids (the first task posted after that would be #3, not #2).
+   */
   matrixRoom(): Promise<{ users: Record<Who, { userId: string }>; say(who: Who, line: string): Promise<void> }>;
   close(): Promise<void>;
 }
@@ -44,16 +54,16 @@ export async function startEveryPlatform(o: { readonly name: string; readonly se
   const { logger } = memoryLogger();
   const adapters: Array<{ deliver(): Promise<void> }> = [];
   const open = (name: string) =>
-    openApp({
+    openTestApp({
       dbFile: join(dir, `${name}.sqlite`),
       random: seededRandom(o.seed),
       logger,
       afterCommit: () => adapters.forEach((a) => void a.deliver()),
       floodControl: false,
     });
-  const dapp = open("discord");
-  const mapp = open("matrix");
-  const capp = open("console");
+  const dapp = await open("discord");
+  const mapp = await open("matrix");
+  const capp = await open("console");
   const dbot = new DiscordAdapter({ token: discord.token, apiBase: discord.apiBase, engine: dapp.engine, store: dapp.store, clock: o.clock, logger });
   await dbot.start();
   adapters.push(dbot);
@@ -81,6 +91,11 @@ export async function startEveryPlatform(o: { readonly name: string; readonly se
       await Promise.all(adapters.map((a) => a.deliver()));
       await Promise.all([waitQuiet(dapp.store), waitQuiet(mapp.store)]);
     },
+    discordSay: async (user, line) => {
+      await waitQuiet(dapp.store);
+      const i = discord.interact(slashOf(user, line));
+      return i.settled();
+    },
     matrixRoom: async () => {
       const users = { alice: hs.registerUser("alice"), bob: hs.registerUser("bob") };
       const room = hs.createRoom(users.alice.userId, { name: "Riverside" });
@@ -91,6 +106,7 @@ export async function startEveryPlatform(o: { readonly name: string; readonly se
       return {
         users,
         say: async (who, line) => {
+          await waitQuiet(mapp.store);
           const typed = line.replace(/@bob\b/g, users.bob.userId);
           const id = hs.send(room, users[who].userId, { msgtype: "m.text", body: `!dpool ${typed}` });
           await hs.waitForEvent(

@@ -3,18 +3,20 @@
 // makes the lobby, the others join it, the bot is invited (it joins by itself), and the first
 // member creates the pool there. Members here act faster than any person types: flood control
 // is off unless asked for (it has its own tests), and the bot is exempt from the homeserver's
-// rate limit unless a test wants the 429s.
+// rate limit unless a test wants the 429s. The pool is a SQLite file, or on the "postgres" test
+// project a PostgreSQL database (test/support/test-app.ts).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "vitest";
 import { MatrixAdapter, type MatrixOptions } from "../../adapters/matrix/client.ts";
-import { openApp, type App } from "../../src/app.ts";
+import type { App } from "../../src/app.ts";
 import { systemClock } from "../../src/clock.ts";
 import type { FatalError } from "../../src/lifecycle.ts";
 import { memoryLogger, type LogLine } from "../../src/log.ts";
 import { FakeHomeserver, type FakeEvent, type FakeHomeserverOptions } from "../fakes/homeserver.ts";
 import { seededRandom } from "./app.ts";
+import { openTestApp } from "./test-app.ts";
 import { until } from "./until.ts";
 
 export type MatrixUser = { userId: string; accessToken: string };
@@ -40,7 +42,7 @@ export interface MatrixWorldOptions {
   readonly rateLimitBot?: boolean;
   /** The pool the first member creates in the lobby ("Bakery"), or none. */
   readonly pool?: string | null;
-  /** The temporary folder's name prefix (the database and the bot's state file are there). */
+  /** The temporary folder's name prefix (the bot's state file is there, and the SQLite database on SQLite). */
   readonly name?: string;
 }
 
@@ -67,7 +69,7 @@ export class MatrixWorld {
     const botUser = hs.registerUser("dpool", o.displayNames ? { displayName: "d-pool" } : undefined);
     const log = memoryLogger();
     let world: MatrixWorld | undefined;
-    const app = openApp({
+    const app = await openTestApp({
       dbFile: join(dir, "pool.sqlite"),
       random: seededRandom(o.seed),
       logger: log.logger,

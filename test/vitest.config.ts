@@ -28,11 +28,8 @@ const SQLITE_ONLY = [
 // (store.db.$client, often in synchronous model checks); they run on SQLite only until they
 // use sqlRows (test/support/db-dump.ts) instead.
 const SQLITE_SQL = [
-  "test/property/clean-text.property.test.ts",
   "test/property/goods.property.test.ts",
   "test/property/ledger.property.test.ts",
-  "test/property/link.property.test.ts",
-  "test/property/reads-now.property.test.ts",
   "test/property/tasks.property.test.ts",
   "test/unit/services/boards-lazy.test.ts",
   "test/unit/services/long-lists.test.ts",

@@ -8,7 +8,7 @@ import { arg } from "./args.ts";
 import { action, defineCommand, type Action, type Card } from "./define.ts";
 import { doc, type Block, type Span } from "./doc.ts";
 import { dayEndIn, iso, plural, viewOf, when, type View } from "./present.ts";
-import { taskId } from "../src/core/ids.ts";
+import { taskId, type TaskId } from "../src/core/ids.ts";
 
 /** A task's number, parsed as a TaskId. */
 export const taskIdArg = arg.id(taskId, "Task number (see task list)", { max: 1_000_000_000, placeholder: "id" });
@@ -133,7 +133,7 @@ function taskCard(t: tasks.TaskView, v: View): Block[] {
 const TASK_CARD: Card = { tone: "task" };
 
 /** Claim on a task: its cards while it has an open slot, its announcement and the boards. */
-export const claimAction = (id: number, label = "Claim"): Action => action(taskClaim, { id }, label);
+export const claimAction = (id: TaskId, label = "Claim"): Action => action(taskClaim, { id }, label);
 
 /** A task card's buttons: Claim while it has an open slot. */
 const taskActions = (t: tasks.TaskView): readonly Action[] => (t.state === "open" ? [claimAction(t.id)] : []);

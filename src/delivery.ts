@@ -17,6 +17,7 @@ import { readPolicy } from "./core/policy.ts";
 import { errorText, type Logger } from "./log.ts";
 import { rebuildMarkedBoards } from "./services/rooms.ts";
 import { deliveryKey, type DeliveryOutcome, type DeliveryRef, type NoteRow, type OutboxRow, type ReplyRow, type RoomRow, type Store } from "./store.ts";
+import type { OutboxId, PoolId, RoomId } from "./core/ids.ts";
 
 /** A room message as claimed, with its pool's time zone (policy `timezone`): times in it are shown there. */
 type ClaimedOutbox = OutboxRow & { room: RoomRow; attempts: number; timeZone: string };
@@ -29,11 +30,11 @@ export type NoteItem = NoteRow & { externalId: string; attempts: number; timeZon
  * The time zone of each of the pools (its policy's `timezone`; UTC for a pool that is gone):
  * announcements and notes are rendered when they are delivered, in their pool's zone.
  */
-export async function poolTimeZones(store: Store, poolIds: Iterable<number>): Promise<Map<number, string>> {
+export async function poolTimeZones(store: Store, poolIds: Iterable<PoolId>): Promise<Map<PoolId, string>> {
   const ids = [...new Set(poolIds)];
   if (ids.length === 0) return new Map();
   return store.read(async (tx) => {
-    const zones = new Map<number, string>();
+    const zones = new Map<PoolId, string>();
     for (const id of ids) {
       const pool = await tx.pool(id);
       zones.set(id, pool ? readPolicy(pool.policy).timezone : "UTC");
@@ -146,7 +147,7 @@ export class Deliverer {
   }
   private busy = false;
   /** Rooms that refused the bot during the current round. */
-  private readonly gone = new Set<number>();
+  private readonly gone = new Set<RoomId>();
 
   /** Sends one answer at once, if it is still to be sent and no other process holds it. */
   async deliverReply(requestId: string): Promise<void> {
@@ -249,7 +250,7 @@ export class Deliverer {
   }
 
   /** One attempt: send, then settle the row as delivered, to retry, or given up. */
-  private async attempt(ref: DeliveryRef, target: string, attempts: number, send: () => Promise<void>, roomId?: number): Promise<void> {
+  private async attempt(ref: DeliveryRef, target: string, attempts: number, send: () => Promise<void>, roomId?: RoomId): Promise<void> {
     const { store, courier, logger } = this.o;
     let outcome: DeliveryOutcome;
     const log = logger.child({ platform: courier.platform, ...(ref.kind === "reply" ? { requestId: ref.id } : { delivery: deliveryKey(ref) }) });
@@ -293,8 +294,8 @@ export class Deliverer {
 const peersOf = new WeakMap<Store, Set<Deliverer>>();
 
 /** The newest board message of each room among the items: older ones need no sending. */
-function newestBoards(items: readonly ClaimedOutbox[]): Map<number, number> {
-  const out = new Map<number, number>();
+function newestBoards(items: readonly ClaimedOutbox[]): Map<RoomId, OutboxId> {
+  const out = new Map<RoomId, OutboxId>();
   for (const i of items) if (i.kind === "board") out.set(i.roomId, Math.max(i.id, out.get(i.roomId) ?? 0));
   return out;
 }

@@ -17,6 +17,7 @@ import { readAnnouncement, readNote } from "../../src/core/announcements.ts";
 import { poolTimeZones } from "../../src/delivery.ts";
 import type { Store } from "../../src/store.ts";
 import { consoleText, CONSOLE_WIDTH } from "./render.ts";
+import type { PoolId } from "../../src/core/ids.ts";
 
 export interface ConsoleOptions {
   readonly engine: Engine;
@@ -114,7 +115,7 @@ export async function startConsole(o: ConsoleOptions): Promise<void> {
     const notes = mine.filter((n) => takenNotes.has(n.id));
     // Times in announcements and notes are shown in their pool's time zone.
     const zones = await poolTimeZones(o.store, [...here.map((p) => p.room.poolId), ...notes.map((n) => n.poolId)]);
-    const view = (poolId: number) => ({ timeZone: zones.get(poolId) ?? "UTC" });
+    const view = (poolId: PoolId) => ({ timeZone: zones.get(poolId) ?? "UTC" });
     for (const p of here) {
       // A terminal cannot edit an earlier message: the board is shown by "task board" instead.
       if (p.kind === "board") continue;

@@ -7,6 +7,7 @@ import { commandsInText, markQuotedCommands, readRef, slashText } from "../../co
 import { table } from "../../commands/table.ts";
 import { tokenize } from "../../commands/text.ts";
 import { claimAction } from "../../commands/task.ts";
+import type { TaskId } from "../../src/core/ids.ts";
 
 /** Discord's limits on what one message may carry (a payload over any of them is refused whole, 50035). */
 export const LIMITS = {
@@ -158,7 +159,7 @@ export function announcementPayload(d: Doc, actions: readonly Action[] = []): Re
 }
 
 /** A room's task board: its list in an embed and a Claim button for each of the first five tasks. */
-export function boardPayload(d: Doc, taskIds: readonly number[]): ReplyPayload {
+export function boardPayload(d: Doc, taskIds: readonly TaskId[]): ReplyPayload {
   const buttons = actionButtons(taskIds.slice(0, 5).map((id) => claimAction(id, `Claim #${id}`)));
   return {
     embeds: [{ description: clipText(docToMarkdown(d), LIMITS.description), color: COLOURS.task }],

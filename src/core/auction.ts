@@ -11,10 +11,11 @@
 // With `maxRequestQty` capping u at 100 r, that is O((u + r) log r).
 import type { MilliHours, WeightPpm } from "./amounts.ts";
 import { credit, WEIGHT_ONE } from "./weights.ts";
+import type { GoodRequestId, MemberId } from "./ids.ts";
 
 export interface Bid {
-  readonly request: number;
-  readonly member: number;
+  readonly request: GoodRequestId;
+  readonly member: MemberId;
   /** Preference weight, >= 1.00. */
   readonly weight: WeightPpm;
   readonly units: number;
@@ -28,13 +29,13 @@ export interface RoundInput {
   /** Production effort per unit. */
   readonly effort: MilliHours;
   /** Each bidding member's balance, by member. */
-  readonly balances: ReadonlyMap<number, MilliHours>;
+  readonly balances: ReadonlyMap<MemberId, MilliHours>;
   readonly creditLimit: MilliHours;
 }
 
 export interface Share {
-  readonly request: number;
-  readonly member: number;
+  readonly request: GoodRequestId;
+  readonly member: MemberId;
   readonly units: number;
 }
 
@@ -149,7 +150,7 @@ class Fenwick {
  */
 export function roundOutcome(input: RoundInput, meter?: AuctionMeter): RoundOutcome {
   const sorted = [...input.bids].sort((a, b) => b.weight - a.weight || a.at - b.at || a.request - b.request);
-  const memberSlot = new Map<number, number>();
+  const memberSlot = new Map<MemberId, number>();
   for (const b of sorted) if (!memberSlot.has(b.member)) memberSlot.set(b.member, memberSlot.size);
   const members = memberSlot.size;
   const room = new Float64Array(members);

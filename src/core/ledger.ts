@@ -3,6 +3,7 @@
 // net of its entries. Entries are never changed; a correction is a new, reversing entry.
 
 import type { MilliHours } from "./amounts.ts";
+import type { AccountId } from "./ids.ts";
 
 export type AccountKind = "member" | "project" | "commons";
 
@@ -31,7 +32,7 @@ export function reversal(e: EntryDraft): EntryDraft {
 }
 
 export interface AccountFacts {
-  readonly id: number;
+  readonly id: AccountId;
   readonly kind: AccountKind;
   readonly ownerId: number;
   readonly balance: MilliHours;

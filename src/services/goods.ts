@@ -18,7 +18,7 @@ import { ensureAccount, findProject, requireAdmin, requireCoordinator, typedNumb
 import { announceTo, noteRow, type NewNote } from "./announce.ts";
 import { projectRooms } from "./rooms.ts";
 import { postEntry } from "./posting.ts";
-import type { GoodId, GoodRequestId, LoanId, MemberId, PoolId, ProjectId, RoundId, TaskId } from "../core/ids.ts";
+import type { AccountId, GoodId, GoodRequestId, LoanId, MemberId, PoolId, ProjectId, RoundId, TaskId } from "../core/ids.ts";
 
 type R<T> = Promise<Result<T, DomainError>>;
 
@@ -496,14 +496,14 @@ export async function closeRound(tx: Tx, round: RoundRow, now: number, requestKe
     }
     return pending[lo]!;
   };
-  const accountIds = new Map<number, number>();
+  const accountIds = new Map<MemberId, AccountId>();
   const exact = roundOutcome({
     bids: pending.map((r) => ({ request: r.id, member: r.memberId, weight: r.weight, units: r.qty - r.filled, at: r.bidAt ?? r.createdAt })),
     supply: good.stock,
     effort: effort * EXACT,
     balances: await (async () => {
       // Every waiting member's balance as of the closing time in one query; without an account, 0.
-      const balances = new Map<number, number>();
+      const balances = new Map<MemberId, number>();
       for (const r of pending) balances.set(r.memberId, exactRoom(0));
       for (const { memberId, account } of await tx.pendingMemberAccounts(good.poolId, good.id, now)) {
         balances.set(memberId, exactRoom(account.balance));
@@ -685,7 +685,7 @@ export interface GoodsCaughtUp {
  */
 export async function catchUpGoods(tx: Tx, now: number, poolId?: PoolId): Promise<GoodsCaughtUp> {
   const out = { rounds: [] as RoundClosed[], settled: [] as Settled[], overdue: [] as OverdueLoan[] };
-  const poolOfGood = new Map<number, number>();
+  const poolOfGood = new Map<GoodId, PoolId>();
   const poolOf = async (goodId: GoodId) => {
     let p = poolOfGood.get(goodId);
     if (p === undefined) poolOfGood.set(goodId, (p = (await tx.good(goodId))?.poolId ?? -1));

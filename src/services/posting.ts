@@ -4,6 +4,7 @@
 // importing it back.
 import { checkEntry } from "../core/ledger.ts";
 import type { AccountRow, EntryRow, NewEntry, Tx } from "../store.ts";
+import type { AccountId } from "../core/ids.ts";
 
 /** An entry to append; `reverses` only for corrections. */
 export type Posting = Omit<NewEntry, "reverses"> & { readonly reverses?: number | null };
@@ -29,7 +30,7 @@ export async function postEntry(tx: Tx, p: Posting): Promise<EntryRow> {
  * once however many entries it is in (a round's winners all pay the same project).
  */
 export async function postEntries(tx: Tx, ps: readonly Posting[]): Promise<void> {
-  const accounts = new Map<number, AccountRow | undefined>();
+  const accounts = new Map<AccountId, AccountRow | undefined>();
   for (const p of ps) {
     const problem = checkEntry(p);
     if (problem) throw new Error(`refusing ledger entry (${problem}): ${JSON.stringify(p)}`);

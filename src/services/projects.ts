@@ -80,7 +80,7 @@ export interface CommonsFacts {
   /** The pool's verified work credited by the commons, per project and good. */
   readonly work: ReadonlyArray<{ readonly projectId: ProjectId; readonly goodId: GoodId | null; readonly amount: number }>;
   /** How many members ever took each of the pool's copyable goods, by good id. */
-  readonly users: ReadonlyMap<number, number>;
+  readonly users: ReadonlyMap<GoodId, number>;
 }
 
 /** The pool's commons facts; given a project, `users` holds only its goods (all commonsShare needs of it). */

@@ -138,7 +138,7 @@ export async function topOpenTasks(tx: Tx, scope: OpenTaskScope, rules: WeightRu
   for (let depth = size; ; depth *= 2) {
     const byWeight = await tx.openTasksBy(scope, "weight", depth);
     const byAge = await tx.openTasksBy(scope, "age", depth);
-    const read = new Map<number, OpenLine>();
+    const read = new Map<TaskId, OpenLine>();
     for (const t of [...byWeight, ...byAge]) if (!read.has(t.id)) read.set(t.id, lineOf(t, t.project, t.kind, scope.now, rules));
     const ranked = [...read.values()].sort(boardOrder);
     const lightest = byWeight.at(-1);
@@ -198,7 +198,7 @@ export async function refreshBoards(tx: Tx, poolId: PoolId, now: number, only?: 
   const rules = weightRules(readPolicy(pool.policy));
   const muted = await silentRooms(tx, poolId, "board");
   const rooms = (await tx.rooms(poolId)).filter((r) => !muted.has(r.id) && (!only || only.room === r.id));
-  const boards = new Map<number | null, TaskBoard>();
+  const boards = new Map<ProjectId | null, TaskBoard>();
   let queued = 0;
   for (const room of rooms) {
     let board = boards.get(room.projectId);

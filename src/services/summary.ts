@@ -91,13 +91,13 @@ async function poolFacts(tx: Tx, poolId: PoolId, from: number, to: number): Prom
   const { tasks, claims, dueChanges } = await tx.unfinishedTasks({ poolId });
   const kinds = await tx.kindsInUse({ poolId }, from, to);
   const commons = await commonsFacts(tx, poolId);
-  const of = new Map<number, ProjectFacts>();
+  const of = new Map<ProjectId, ProjectFacts>();
   const get = (projectId: ProjectId) => {
     let f = of.get(projectId);
     if (!f) of.set(projectId, (f = { tasks: [], claims: [], dueChanges: [], kinds: [], commons }));
     return f;
   };
-  const projectOf = new Map<number, number>();
+  const projectOf = new Map<TaskId, ProjectId>();
   for (const t of tasks) {
     projectOf.set(t.id, t.projectId);
     get(t.projectId).tasks.push(t);
@@ -116,7 +116,7 @@ async function projectFacts(tx: Tx, project: ProjectRow, from: number, to: numbe
 async function summarize(c: PoolView, project: ProjectRow, from: number, to: number, facts?: ProjectFacts): Promise<ProjectSummary> {
   const { tx } = c;
   const rules = weightRules(c.pool.policy);
-  const names = new Map<number, string>();
+  const names = new Map<MemberId, string>();
   const handle = async (id: MemberId) => {
     if (!names.has(id)) names.set(id, (await tx.member(id))?.handle ?? String(id));
     return names.get(id)!;
@@ -126,14 +126,14 @@ async function summarize(c: PoolView, project: ProjectRow, from: number, to: num
   const f = facts ?? (await projectFacts(tx, project, from, to));
   const { tasks, claims, dueChanges } = f;
   const byId = new Map(tasks.map((t) => [t.id, t]));
-  const byTask = new Map<number, ClaimRow[]>();
+  const byTask = new Map<TaskId, ClaimRow[]>();
   for (const cl of claims) {
     const list = byTask.get(cl.taskId);
     if (list) list.push(cl);
     else byTask.set(cl.taskId, [cl]);
   }
   const claimsOf = (t: TaskRow) => byTask.get(t.id) ?? [];
-  const dueOf = new Map<number, TaskDueChangeRow[]>();
+  const dueOf = new Map<TaskId, TaskDueChangeRow[]>();
   for (const d of dueChanges) dueOf.set(d.taskId, [...(dueOf.get(d.taskId) ?? []), d]);
   const kinds = new Map((await tx.kinds(c.pool.row.id)).map((k) => [k.id, k.name]));
 
@@ -176,7 +176,7 @@ async function summarize(c: PoolView, project: ProjectRow, from: number, to: num
 
   // The period's verified claims per member and verifier, in the order of each pair's first claim.
   const verified = await tx.verifiedIn(project.id, from, to);
-  const perMember = new Map<number, number>();
+  const perMember = new Map<MemberId, number>();
   for (const v of verified) perMember.set(v.memberId, (perMember.get(v.memberId) ?? 0) + v.credited);
   const members = [];
   for (const [id, credited] of [...perMember].sort((a, b) => b[1] - a[1])) members.push({ member: await handle(id), credited });

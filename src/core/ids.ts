@@ -3,8 +3,8 @@
 // ---- Row ids. Every table with an integer id has its own kind of id, and so has every column
 // that holds one (db/schema.ts narrows them with $type: types only, no SQL changes). What it
 // catches: an id of one kind where another goes, e.g. a MemberId passed to claimTask(ctx,
-// taskId: TaskId) or to tx.task(id), is a type error, and so is comparing or mixing them where
-// a kind is declared. What it does not catch: the brand is optional, so a plain number (a
+// taskId: TaskId) or to tx.task(id), is a type error, and so are a TaskId compared (===) with
+// a MemberId and a MemberId looked up in a Map<TaskId, ...>. What it does not catch: the brand is optional, so a plain number (a
 // literal in a test, a number parsed from text, arithmetic on an id, a row read by raw SQL) is
 // accepted as an id of any kind, and any id goes where a plain number does (an account's
 // owner, which is a member or a project, stays a plain number). So a number that never had a
@@ -40,23 +40,14 @@ export type SubscriptionId = Id<"subscription">;
 export type SettlementId = Id<"settlement">;
 export type LoanId = Id<"loan">;
 
-// The boundaries where a number becomes an id of a kind: one function per kind, for a number
-// whose kind the type system cannot see (a row read by raw SQL, a JSON body, an account's owner).
+// Where a number becomes an id of a kind it cannot show (a number typed in a command, a row
+// read by raw SQL, a JSON body): one function per kind, named after it, so that the boundary
+// says which kind it hands out. Add one here when a new boundary needs it; nowhere else.
 
-export const poolId = (n: number): PoolId => n;
-export const memberId = (n: number): MemberId => n;
-export const projectId = (n: number): ProjectId => n;
-export const roomId = (n: number): RoomId => n;
-export const goalId = (n: number): GoalId => n;
-export const accountId = (n: number): AccountId => n;
-export const entryId = (n: number): EntryId => n;
-export const kindId = (n: number): KindId => n;
 export const taskId = (n: number): TaskId => n;
-export const claimId = (n: number): ClaimId => n;
-export const goodId = (n: number): GoodId => n;
+export const goalId = (n: number): GoalId => n;
+export const entryId = (n: number): EntryId => n;
 export const goodRequestId = (n: number): GoodRequestId => n;
-export const roundId = (n: number): RoundId => n;
-export const loanId = (n: number): LoanId => n;
 
 // ---- Codes people type: short, unambiguous (no 0/O, 1/I/L), grouped for reading aloud.
 // Randomness is a parameter so that tests decide the codes.

@@ -9,7 +9,7 @@ import { DatabaseBusyError, WriteInReadError, type DomainError } from "../src/er
 import type { FloodVerdict } from "../src/core/flood.ts";
 import { defaultPolicy, readPolicy } from "../src/core/policy.ts";
 import { commandFingerprint, FloodGate, floodLimitOf, ownsReply, ownsRequest } from "../src/services/admission.ts";
-import { findCaller, inPool, resolveCaller, type Caller, type Ctx } from "../src/services/context.ts";
+import { findCaller, inPool, openingQuery, resolveCaller, type Caller, type Ctx } from "../src/services/context.ts";
 import { markBoards } from "../src/services/rooms.ts";
 import { catchUp, nothingDue, type CaughtUp } from "../src/services/catch-up.ts";
 import { didSomething } from "../src/core/outcome.ts";
@@ -255,20 +255,21 @@ export async function execute(engine: Engine, inv: Invocation, command: AnyComma
     outcome ??= await engine.store.transaction(async (tx): Promise<Outcome> => {
       // A request id is its caller's: the stored answer goes only to the same member for the
       // same command; replays are not counted by flood control.
-      if (inv.replyTo !== undefined) {
-        const answered = await tx.reply(inv.requestId);
-        if (answered) {
-          if (!ownsReply(answered, inv.caller, fingerprint)) throw new Refusal({ kind: "request_reused" });
-          return { replayed: true as const, answered: answered.body };
-        }
+      // What the command reads first, in one query: its request id's rows, the caller, the
+      // room and pool, and what has come due.
+      const first = await tx.opening(openingQuery(inv.caller, inv.requestId, inv.replyTo !== undefined));
+      const answered = first.reply;
+      if (answered) {
+        if (!ownsReply(answered, inv.caller, fingerprint)) throw new Refusal({ kind: "request_reused" });
+        return { replayed: true as const, answered: answered.body };
       }
-      const earlier = await tx.request(inv.requestId);
+      const earlier = first.request;
       if (earlier) {
         if (!mutates || !(await ownsRequest(tx, earlier, inv.caller, name, fingerprint))) throw new Refusal({ kind: "request_reused" });
         view = await roomView(tx, inv.caller);
         return { replayed: true as const, command: earlier.command, data: JSON.parse(earlier.reply) as unknown };
       }
-      const ctx = await resolveCaller(tx, inv.caller, { now, requestId: inv.requestId, random: engine.random });
+      const ctx = await resolveCaller(tx, inv.caller, { now, requestId: inv.requestId, random: engine.random }, first);
       // Counted once: a read that was admitted and then wanted to write is not counted again.
       if (!admitted) {
         admitResolved(engine, inv, ctx);
@@ -281,7 +282,7 @@ export async function execute(engine: Engine, inv: Invocation, command: AnyComma
       // Every command of a pool, reads too, sees it as of now: what came due (claims that ran
       // out, rounds and periods that ended) is done first, as of its own time, in this
       // transaction (a refusal takes it back with the rest).
-      const caught = ctx.pool ? await catchUp(tx, now) : undefined;
+      const caught = ctx.pool ? await catchUp(tx, now, first.deadlines) : undefined;
       if (caught) {
         // That decided every pool up to now: none of their clocks may stay before it.
         if (didSomething(caught)) await tx.advanceClock(now);
@@ -301,17 +302,14 @@ export async function execute(engine: Engine, inv: Invocation, command: AnyComma
       if (!ctx.pool) view = await roomView(tx, inv.caller);
       // Stored as JSON and rendered from the stored copy, so a replay answers exactly the same.
       const stored = JSON.stringify(result.value ?? null);
-      if (mutates && command.changesBoards) {
-        // Rooms' live boards follow every change of tasks, weights or rooms: marked here, rebuilt
-        // after the commit at delivery time, once for a burst of commands (services/rooms.ts).
-        const room = ctx.room ?? (await tx.room(inv.caller.platform, inv.caller.roomId));
-        if (room) await markBoards(tx, room.poolId, now);
-      }
       // The pool's clock moves to the time of every command that changed something in it (the
-      // room's pool, also one this command created or joined); a read records nothing.
+      // room's pool, also one this command created or joined); a read records nothing. Rooms'
+      // live boards follow every change of tasks, weights or rooms: marked in the same
+      // statement, rebuilt after the commit at delivery time, once for a burst of commands
+      // (services/rooms.ts).
       if (mutates) {
         const poolId = ctx.pool?.row.id ?? (await tx.room(inv.caller.platform, inv.caller.roomId))?.poolId;
-        if (poolId !== undefined) await tx.advanceClock(now, poolId);
+        if (poolId !== undefined) await tx.touchPool(poolId, now, { boards: command.changesBoards === true });
       }
       if (mutates) await tx.insertRequest({ requestId: inv.requestId, command: name, memberId: ctx.member.id, reply: stored, createdAt: now, fingerprint });
       if (inv.replyTo !== undefined)
@@ -386,19 +384,18 @@ async function readOnly(
   let admitted = false;
   try {
     const outcome = await engine.store.read(async (tx): Promise<Outcome> => {
-      if (inv.replyTo !== undefined) {
-        const answered = await tx.reply(inv.requestId);
-        if (answered) {
-          if (!ownsReply(answered, inv.caller, fingerprint)) throw new Refusal({ kind: "request_reused" });
-          return { replayed: true, answered: answered.body };
-        }
+      const first = await tx.opening(openingQuery(inv.caller, inv.requestId, inv.replyTo !== undefined));
+      const answered = first.reply;
+      if (answered) {
+        if (!ownsReply(answered, inv.caller, fingerprint)) throw new Refusal({ kind: "request_reused" });
+        return { replayed: true, answered: answered.body };
       }
       // A request id recorded by a command that changed something is never a read's.
-      if (await tx.request(inv.requestId)) throw new Refusal({ kind: "request_reused" });
-      const ctx = await findCaller(tx, inv.caller, { now, requestId: inv.requestId, random: engine.random });
+      if (first.request) throw new Refusal({ kind: "request_reused" });
+      const ctx = await findCaller(tx, inv.caller, { now, requestId: inv.requestId, random: engine.random }, first);
       if (!ctx) throw new MustWrite();
       // Something came due: catching up writes (and moves the clocks), so it runs as a write.
-      if (ctx.pool && !(await nothingDue(tx, now))) throw new MustWrite();
+      if (ctx.pool && !nothingDue(first.deadlines, now)) throw new MustWrite();
       admitResolved(engine, inv, ctx);
       admitted = true;
       if (ctx.pool) seeView(viewOf(ctx.pool.policy));

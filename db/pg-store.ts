@@ -19,6 +19,7 @@ import type {
   AccountRow,
   ClaimOptions,
   ClaimRow,
+  Deadlines,
   DeliveryOutcome,
   DeliveryRef,
   EntryRow,
@@ -62,6 +63,49 @@ function cols(table: Table, alias: string, prefix = ""): string {
     .join(", ");
 }
 
+/** `alias."column", ...` of every column, in the schema's order (for json_build_array). */
+function plainCols(table: Table, alias: string): string {
+  return Object.values(getTableColumns(table))
+    .map((col) => `${alias}."${col.name}"`)
+    .join(", ");
+}
+
+/** The row of `table` from an array of its columns' values in the schema's order (json_build_array's). */
+function fromArray<R>(table: Table, values: readonly unknown[]): R {
+  const o: Record<string, unknown> = {};
+  Object.keys(getTableColumns(table)).forEach((key, i) => (o[key] = values[i]));
+  return o as R;
+}
+
+/**
+ * The row of `table` whose fields came back prefixed (cols(table, alias, prefix)) in a wider row;
+ * undefined when a LEFT JOIN found none (its first column is null: a key, never null in a row).
+ */
+function prefixed<R>(table: Table, row: Readonly<Record<string, unknown>>, prefix: string): R | undefined {
+  const keys = Object.keys(getTableColumns(table));
+  if (row[prefix + keys[0]!] === null) return undefined;
+  const o: Record<string, unknown> = {};
+  for (const key of keys) o[key] = row[prefix + key];
+  return o as R;
+}
+
+/** The earliest deadlines (Deadlines) as four columns: claim, round, loan and unsettled (JSON). */
+const DEADLINES_SQL = `(SELECT min(expires_at) FROM claims WHERE status = 'active') AS "dl.claim",
+  (SELECT min(closes_at) FROM rounds WHERE closed_at IS NULL) AS "dl.round",
+  (SELECT min(due_at) FROM loans WHERE returned_at IS NULL AND overdue_at IS NULL) AS "dl.loan",
+  (SELECT coalesce(json_agg(json_build_array(u.pool_id, u.policy, u.since) ORDER BY u.pool_id), '[]') FROM (
+     SELECT g.pool_id, p.policy,
+            min(coalesce((SELECT s.period_end FROM settlements s WHERE s.good_id = g.id ORDER BY s.period_start DESC LIMIT 1), g.created_at)) AS since
+     FROM goods g JOIN pools p ON p.id = g.pool_id
+     WHERE g.model = 'flat-rate'
+     GROUP BY g.pool_id, p.policy) AS u) AS "dl.unsettled"`;
+
+function readDeadlines(row: Readonly<Record<string, unknown>>): Deadlines {
+  const unsettled = (row["dl.unsettled"] as Array<[number, string, number]>).map(([poolId, policy, since]) => ({ poolId, policy, since: Number(since) }));
+  const n = (v: unknown) => (v === null ? null : Number(v));
+  return { claim: n(row["dl.claim"]), round: n(row["dl.round"]), loan: n(row["dl.loan"]), unsettled };
+}
+
 /** Field name to column name, per table (INSERT and UPDATE of whatever fields a row has). */
 const columnNames = new WeakMap<object, Map<string, string>>();
 function columnOf(table: Table, key: string): string | undefined {
@@ -100,11 +144,20 @@ function statementName(text: string): string {
   return name;
 }
 
-/** Runs queries on one connection (of a transaction). */
+/** Statements run, counted (PgStore.statements). */
+interface StatementCounter {
+  n: number;
+}
+
+/** Runs queries on one connection (of a transaction), counting them. */
 class Conn {
-  constructor(readonly client: pg.PoolClient) {}
+  constructor(
+    readonly client: pg.PoolClient,
+    private readonly counter: StatementCounter,
+  ) {}
 
   private query(text: string, params: Params): Promise<pg.QueryResult> {
+    this.counter.n++;
     if (Array.isArray(params)) return this.client.query({ name: statementName(text), text, values: params as unknown[] });
     const n = numbered(text);
     const named = params as Record<string, unknown>;
@@ -293,6 +346,44 @@ function makeTx(c: Conn): Tx {
     async advanceClock(at, poolId) {
       if (poolId === undefined) await c.run("UPDATE pools SET clock = $1 WHERE clock < $1", [at]);
       else await c.run("UPDATE pools SET clock = $1 WHERE id = $2 AND clock < $1", [at, poolId]);
+    },
+    async touchPool(poolId, at, o) {
+      if (!o.boards) await c.run("UPDATE pools SET clock = $1 WHERE id = $2 AND clock < $1", [at, poolId]);
+      // GREATEST leaves out a null: the first mark is `at`.
+      else await c.run("UPDATE pools SET clock = GREATEST(clock, $1), boards_dirty_at = GREATEST(boards_dirty_at, $1) WHERE id = $2", [at, poolId]);
+    },
+    async opening(q) {
+      // One row from one probe of each key (as db/sqlite-store.ts): the request id's rows, the
+      // identity's member, the room with its pool, the member's membership there; the deadlines.
+      const row = (await c.one<Record<string, unknown>>(
+        `SELECT ${
+          q.withReply
+            ? cols(t.replies, "rp", "rp.")
+            : Object.keys(getTableColumns(t.replies))
+                .map((k) => `NULL AS "rp.${k}"`)
+                .join(", ")
+        },
+                ${cols(t.requests, "rq", "rq.")}, ${cols(t.members, "m", "m.")}, ${cols(t.rooms, "ro", "ro.")}, ${cols(t.pools, "p", "p.")},
+                ${cols(t.memberships, "ms", "ms.")}, ${DEADLINES_SQL}
+         FROM (SELECT 1) AS one
+         LEFT JOIN replies rp ON rp.request_id = @requestId
+         LEFT JOIN requests rq ON rq.request_id = @requestId
+         LEFT JOIN identities i ON i.platform = @platform AND i.external_id = @userId
+         LEFT JOIN members m ON m.id = i.member_id
+         LEFT JOIN rooms ro ON ro.platform = @platform AND ro.external_id = @roomId
+         LEFT JOIN pools p ON p.id = ro.pool_id
+         LEFT JOIN memberships ms ON ms.pool_id = p.id AND ms.member_id = m.id`,
+        { requestId: q.requestId, platform: q.platform, userId: q.userId, roomId: q.roomId },
+      ))!;
+      return {
+        reply: prefixed<ReplyRow>(t.replies, row, "rp."),
+        request: prefixed<RequestRow>(t.requests, row, "rq."),
+        member: prefixed<MemberRow>(t.members, row, "m."),
+        room: prefixed<RoomRow>(t.rooms, row, "ro."),
+        pool: prefixed<PoolRow>(t.pools, row, "p."),
+        membership: prefixed<MembershipRow>(t.memberships, row, "ms."),
+        deadlines: readDeadlines(row),
+      };
     },
 
     async identity(platform, externalId) {
@@ -580,6 +671,30 @@ function makeTx(c: Conn): Tx {
     async expiredClaims(now) {
       return c.all<ClaimRow>(`SELECT ${C.claims} FROM claims WHERE status = 'active' AND expires_at <= $1 ORDER BY expires_at, id`, [now]);
     },
+    async taskAggregate(id) {
+      // The task, its project and kind in columns; its claims, waitlist and the handles they name
+      // as JSON arrays, each in its order.
+      const row = await c.one<Record<string, unknown>>(
+        `SELECT ${cols(t.tasks, "tk", "tk.")}, ${cols(t.projects, "pj", "pj.")}, ${cols(t.kinds, "kd", "kd.")},
+           (SELECT coalesce(json_agg(json_build_array(${plainCols(t.claims, "cl")}) ORDER BY cl.id), '[]') FROM claims cl WHERE cl.task_id = tk.id) AS claims,
+           (SELECT coalesce(json_agg(json_build_array(w.member_id, w."at") ORDER BY w."at", w.seq), '[]') FROM waitlist w WHERE w.task_id = tk.id AND w.left_at IS NULL) AS waitlist,
+           (SELECT coalesce(json_agg(json_build_array(m.id, m.handle)), '[]') FROM members m WHERE m.id = tk.posted_by
+              OR m.id IN (SELECT member_id FROM claims WHERE task_id = tk.id UNION SELECT verified_by FROM claims WHERE task_id = tk.id
+                          UNION SELECT member_id FROM waitlist WHERE task_id = tk.id AND left_at IS NULL)) AS handles
+         FROM tasks tk JOIN projects pj ON pj.id = tk.project_id JOIN kinds kd ON kd.id = tk.kind_id
+         WHERE tk.id = $1`,
+        [id],
+      );
+      if (!row) return undefined;
+      return {
+        task: prefixed<TaskRow>(t.tasks, row, "tk.")!,
+        project: prefixed<ProjectRow>(t.projects, row, "pj.")!,
+        kind: prefixed<KindRow>(t.kinds, row, "kd.")!,
+        claims: (row.claims as unknown[][]).map((v) => fromArray<ClaimRow>(t.claims, v)),
+        waitlist: (row.waitlist as Array<[number, number]>).map(([memberId, at]) => ({ memberId, at: Number(at) })),
+        handles: new Map(row.handles as Array<[number, string]>),
+      };
+    },
     async waitlistOf(taskId) {
       return c.all<{ memberId: number; at: number }>(
         'SELECT member_id AS "memberId", "at" FROM waitlist WHERE task_id = $1 AND left_at IS NULL ORDER BY "at", seq',
@@ -801,21 +916,7 @@ function makeTx(c: Conn): Tx {
     },
 
     async nextDeadlines() {
-      const r = await c.one<{ claim: number | null; round: number | null; loan: number | null }>(
-        `SELECT (SELECT min(expires_at) FROM claims WHERE status = 'active') AS claim,
-                (SELECT min(closes_at) FROM rounds WHERE closed_at IS NULL) AS round,
-                (SELECT min(due_at) FROM loans WHERE returned_at IS NULL AND overdue_at IS NULL) AS loan`,
-      );
-      return { claim: r!.claim, round: r!.round, loan: r!.loan };
-    },
-    async unsettledSince() {
-      return c.all<{ poolId: number; policy: string; since: number }>(
-        `SELECT g.pool_id AS "poolId", p.policy AS policy,
-                min(coalesce((SELECT s.period_end FROM settlements s WHERE s.good_id = g.id ORDER BY s.period_start DESC LIMIT 1), g.created_at)) AS since
-         FROM goods g JOIN pools p ON p.id = g.pool_id
-         WHERE g.model = 'flat-rate'
-         GROUP BY g.pool_id, p.policy ORDER BY g.pool_id`,
-      );
+      return readDeadlines((await c.one<Record<string, unknown>>(`SELECT ${DEADLINES_SQL}`))!);
     },
     async commonsWork(poolId) {
       return c.all<{ projectId: number; goodId: number | null; amount: number }>(
@@ -1136,6 +1237,7 @@ export class PgStore implements Store {
   private readonly maxAttempts: number;
   /** Transactions that ran again after the database refused them, since the store opened. */
   retries = 0;
+  private readonly counter: StatementCounter = { n: 0 };
 
   private constructor(
     readonly pool: pg.Pool,
@@ -1151,6 +1253,11 @@ export class PgStore implements Store {
 
   idle(): boolean {
     return this.pending === 0;
+  }
+
+  /** Statements run since the store opened, in transactions, reads and on their own (BEGIN, COMMIT and ROLLBACK not counted). */
+  get statements(): number {
+    return this.counter.n;
   }
 
   private track<T>(p: Promise<T>): Promise<T> {
@@ -1179,7 +1286,7 @@ export class PgStore implements Store {
           let broken: Error | undefined;
           try {
             await client.query("BEGIN ISOLATION LEVEL SERIALIZABLE");
-            const value = await fn(makeTx(new Conn(client)));
+            const value = await fn(makeTx(new Conn(client, this.counter)));
             await client.query("COMMIT");
             return value;
           } catch (e) {
@@ -1214,7 +1321,7 @@ export class PgStore implements Store {
       try {
         await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
         try {
-          return await fn(makeTx(new Conn(client)));
+          return await fn(makeTx(new Conn(client, this.counter)));
         } catch (e) {
           throw sqlState(e) === READ_ONLY ? new WriteInReadError(e) : e;
         } finally {
@@ -1233,7 +1340,7 @@ export class PgStore implements Store {
     const run = async () => {
       const client = await this.pool.connect();
       try {
-        return await new Conn(client).all<R>(text, params);
+        return await new Conn(client, this.counter).all<R>(text, params);
       } finally {
         client.release();
       }

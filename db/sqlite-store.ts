@@ -19,6 +19,7 @@ import { DatabaseBusyError, WriteInReadError } from "../src/errors.ts";
 import type {
   AccountRow,
   ClaimOptions,
+  Deadlines,
   DeliveryOutcome,
   DeliveryRef,
   EntryRow,
@@ -89,6 +90,39 @@ const kindChangeRows = rows(t.kindChanges, "kind_changes");
 const goalRows = rows(t.goals, "goals");
 const goodRequestRows = rows(t.goodRequests, "good_requests");
 const productionRows = rows(t.productions, "productions");
+
+// The same, under the short names of the opening's and the task aggregate's joins.
+const opening = {
+  reply: rows(t.replies, "rp"),
+  request: rows(t.requests, "rq"),
+  member: rows(t.members, "m"),
+  room: rows(t.rooms, "ro"),
+  pool: rows(t.pools, "p"),
+  membership: rows(t.memberships, "ms"),
+};
+const aggregate = { task: rows(t.tasks, "tk"), project: rows(t.projects, "pj"), kind: rows(t.kinds, "kd"), claim: rows(t.claims, "cl") };
+
+/** The earliest deadlines (Deadlines), each a search of one index (claims_open, rounds_due, loans_due) for its first entry. */
+const DEADLINES_SQL = `(SELECT min(expires_at) FROM claims WHERE status = 'active'),
+  (SELECT min(closes_at) FROM rounds WHERE closed_at IS NULL),
+  (SELECT min(due_at) FROM loans WHERE returned_at IS NULL AND overdue_at IS NULL),
+  (SELECT json_group_array(json_array(pool_id, policy, since)) FROM (
+     SELECT g.pool_id AS pool_id, p.policy AS policy,
+            min(coalesce((SELECT s.period_end FROM settlements s WHERE s.good_id = g.id ORDER BY s.period_start DESC LIMIT 1), g.created_at)) AS since
+     FROM goods g JOIN pools p ON p.id = g.pool_id
+     WHERE g.model = 'flat-rate'
+     GROUP BY g.pool_id ORDER BY g.pool_id))`;
+
+/** Deadlines from the four columns DEADLINES_SQL reads, from `at` on. */
+function readDeadlines(raw: readonly unknown[], at: number): Deadlines {
+  const unsettled = (JSON.parse(raw[at + 3] as string) as Array<[number, string, number]>).map(([poolId, policy, since]) => ({ poolId, policy, since }));
+  return { claim: raw[at] as number | null, round: raw[at + 1] as number | null, loan: raw[at + 2] as number | null, unsettled };
+}
+
+/** A row read by a LEFT JOIN: undefined when nothing matched (its id, the first column, is null). */
+function joined<R>(reader: { read(raw: readonly unknown[], at?: number): R }, raw: readonly unknown[], at: number): R | undefined {
+  return raw[at] === null ? undefined : reader.read(raw, at);
+}
 
 /** A note meant for one account (a link's confirmation) reaches that account only. */
 const noteReaches = and(
@@ -278,6 +312,41 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
     async advanceClock(at, poolId) {
       if (poolId === undefined) stmt("UPDATE pools SET clock = ? WHERE clock < ?").run(at, at);
       else stmt("UPDATE pools SET clock = ? WHERE id = ? AND clock < ?").run(at, poolId, at);
+    },
+    async touchPool(poolId, at, o) {
+      if (!o.boards) stmt("UPDATE pools SET clock = @at WHERE id = @poolId AND clock < @at").run({ poolId, at });
+      else stmt("UPDATE pools SET clock = max(clock, @at), boards_dirty_at = max(coalesce(boards_dirty_at, @at), @at) WHERE id = @poolId").run({ poolId, at });
+    },
+    async opening(q) {
+      // One row from one probe of each key: the request id's rows, the identity's member, the
+      // room with its pool, and the member's membership there; then the deadlines.
+      const o = opening;
+      const raw = stmt<unknown[]>(
+        `SELECT ${q.withReply ? o.reply.list : o.reply.list.replace(/rp\."[a-z_]+"/g, "NULL")}, ${o.request.list}, ${o.member.list}, ${o.room.list}, ${o.pool.list}, ${o.membership.list}, ${DEADLINES_SQL}
+         FROM (SELECT 1) AS one
+         LEFT JOIN replies rp ON rp.request_id = @requestId
+         LEFT JOIN requests rq ON rq.request_id = @requestId
+         LEFT JOIN identities i ON i.platform = @platform AND i.external_id = @userId
+         LEFT JOIN members m ON m.id = i.member_id
+         LEFT JOIN rooms ro ON ro.platform = @platform AND ro.external_id = @roomId
+         LEFT JOIN pools p ON p.id = ro.pool_id
+         LEFT JOIN memberships ms ON ms.pool_id = p.id AND ms.member_id = m.id`,
+      )
+        .raw()
+        .get({ requestId: q.requestId, platform: q.platform, userId: q.userId, roomId: q.roomId })!;
+      let at = 0;
+      const next = <R>(reader: { width: number; read(raw: readonly unknown[], at?: number): R }): R | undefined => {
+        const row = joined(reader, raw, at);
+        at += reader.width;
+        return row;
+      };
+      const reply = next(o.reply);
+      const request = next(o.request);
+      const member = next(o.member);
+      const room = next(o.room);
+      const pool = next(o.pool);
+      const membership = next(o.membership);
+      return { reply, request, member, room, pool, membership, deadlines: readDeadlines(raw, at) };
     },
 
     async identity(platform, externalId) {
@@ -654,6 +723,33 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
       const raws = stmt<unknown[]>(`SELECT ${claimRows.list} FROM claims WHERE status = 'active' AND expires_at <= ? ORDER BY expires_at, id`).raw().all(now);
       return raws.map((r) => claimRows.read(r));
     },
+    async taskAggregate(id) {
+      // The task, its project and kind in columns; its claims, waitlist and the handles they name
+      // as JSON arrays (json_group_array keeps the order of the subquery's rows).
+      const g = aggregate;
+      const raw = stmt<unknown[]>(
+        `SELECT ${g.task.list}, ${g.project.list}, ${g.kind.list},
+           (SELECT json_group_array(json_array(${g.claim.list})) FROM (SELECT * FROM claims cl WHERE cl.task_id = tk.id ORDER BY cl.id) AS cl),
+           (SELECT json_group_array(json_array(w.member_id, w.at)) FROM (SELECT member_id, at FROM waitlist w WHERE w.task_id = tk.id AND w.left_at IS NULL ORDER BY at, rowid) AS w),
+           (SELECT json_group_array(json_array(m.id, m.handle)) FROM members m WHERE m.id = tk.posted_by
+              OR m.id IN (SELECT member_id FROM claims WHERE task_id = tk.id UNION SELECT verified_by FROM claims WHERE task_id = tk.id
+                          UNION SELECT member_id FROM waitlist WHERE task_id = tk.id AND left_at IS NULL))
+         FROM tasks tk JOIN projects pj ON pj.id = tk.project_id JOIN kinds kd ON kd.id = tk.kind_id
+         WHERE tk.id = ?`,
+      )
+        .raw()
+        .get(id);
+      if (!raw) return undefined;
+      let at = 0;
+      const task = g.task.read(raw, at);
+      const project = g.project.read(raw, (at += g.task.width));
+      const kind = g.kind.read(raw, (at += g.project.width));
+      at += g.kind.width;
+      const claims = (JSON.parse(raw[at] as string) as unknown[][]).map((c) => g.claim.read(c));
+      const waitlist = (JSON.parse(raw[at + 1] as string) as Array<[number, number]>).map(([memberId, at]) => ({ memberId, at }));
+      const handles = new Map(JSON.parse(raw[at + 2] as string) as Array<[number, string]>);
+      return { task, claims, waitlist, project, kind, handles };
+    },
     async waitlistOf(taskId) {
       return stmt<[number, number]>("SELECT member_id, at FROM waitlist WHERE task_id = ? AND left_at IS NULL ORDER BY at, rowid")
         .raw()
@@ -941,23 +1037,7 @@ function makeTx(conn: SqliteDb, counter: StatementCounter): Tx {
     },
 
     async nextDeadlines() {
-      // Each a search of one index (claims_open, rounds_due, loans_due) for its first entry.
-      const r = stmt<{ claim: number | null; round: number | null; loan: number | null }>(
-        `SELECT (SELECT min(expires_at) FROM claims WHERE status = 'active') AS claim,
-                (SELECT min(closes_at) FROM rounds WHERE closed_at IS NULL) AS round,
-                (SELECT min(due_at) FROM loans WHERE returned_at IS NULL AND overdue_at IS NULL) AS loan`,
-      ).get()!;
-      return { claim: r.claim, round: r.round, loan: r.loan };
-    },
-    async unsettledSince() {
-      // The flat-rate goods through goods_model; each one's last period through settlements_good_period.
-      return stmt<{ poolId: number; policy: string; since: number }>(
-        `SELECT g.pool_id AS poolId, p.policy AS policy,
-                min(coalesce((SELECT s.period_end FROM settlements s WHERE s.good_id = g.id ORDER BY s.period_start DESC LIMIT 1), g.created_at)) AS since
-         FROM goods g JOIN pools p ON p.id = g.pool_id
-         WHERE g.model = 'flat-rate'
-         GROUP BY g.pool_id ORDER BY g.pool_id`,
-      ).all();
+      return readDeadlines(stmt<unknown[]>(`SELECT ${DEADLINES_SQL}`).raw().get()!, 0);
     },
     async commonsWork(poolId) {
       return stmt<{ projectId: number; goodId: number | null; amount: number }>(
@@ -1356,15 +1436,32 @@ function deepFreeze<V>(v: V): V {
 
 /** The read-only connection's Tx: the lookups every command makes first go through the memo. */
 function memoized(tx: Tx, memo: ReadMemo): Tx {
+  const identity: Tx["identity"] = (platform, externalId) => memo.get(`identity\u0000${platform}\u0000${externalId}`, () => tx.identity(platform, externalId));
+  const member: Tx["member"] = (id) => memo.get(`member\u0000${id}`, () => tx.member(id));
+  const room: Tx["room"] = (platform, externalId) => memo.get(`room\u0000${platform}\u0000${externalId}`, () => tx.room(platform, externalId));
+  const pool: Tx["pool"] = (id) => memo.get(`pool\u0000${id}`, () => tx.pool(id));
+  const membership: Tx["membership"] = (poolId, memberId) => memo.get(`membership\u0000${poolId}\u0000${memberId}`, () => tx.membership(poolId, memberId));
+  const nextDeadlines: Tx["nextDeadlines"] = () => memo.get("nextDeadlines", () => tx.nextDeadlines());
   return {
     ...tx,
-    identity: (platform, externalId) => memo.get(`identity\u0000${platform}\u0000${externalId}`, () => tx.identity(platform, externalId)),
-    member: (id) => memo.get(`member\u0000${id}`, () => tx.member(id)),
-    room: (platform, externalId) => memo.get(`room\u0000${platform}\u0000${externalId}`, () => tx.room(platform, externalId)),
-    pool: (id) => memo.get(`pool\u0000${id}`, () => tx.pool(id)),
-    membership: (poolId, memberId) => memo.get(`membership\u0000${poolId}\u0000${memberId}`, () => tx.membership(poolId, memberId)),
-    nextDeadlines: () => memo.get("nextDeadlines", () => tx.nextDeadlines()),
-    unsettledSince: () => memo.get("unsettledSince", () => tx.unsettledSince()),
+    identity,
+    member,
+    room,
+    pool,
+    membership,
+    nextDeadlines,
+    // The request id's rows are new each time (two statements); who the caller is and where,
+    // and the deadlines, come from the memo while the database is unchanged (none).
+    async opening(q) {
+      const reply = q.withReply ? await tx.reply(q.requestId) : undefined;
+      const request = await tx.request(q.requestId);
+      const id = await identity(q.platform, q.userId);
+      const m = id && (await member(id.memberId));
+      const r = await room(q.platform, q.roomId);
+      const p = r && (await pool(r.poolId));
+      const ms = p && m && (await membership(p.id, m.id));
+      return { reply, request, member: m, room: r, pool: p, membership: ms, deadlines: await nextDeadlines() };
+    },
   };
 }
 

@@ -214,6 +214,63 @@ export interface AccountNet {
   readonly net: number;
 }
 
+/**
+ * What has come due, in every pool (services/catch-up.ts): the earliest deadline of an active
+ * claim, closing time of an open round and due date of a loan out and not marked overdue yet
+ * (null: none); and per pool with flat-rate goods, its policy (JSON) and the earliest moment not
+ * settled yet of any of them (where its last settled period ended, or its creation).
+ */
+export interface Deadlines {
+  readonly claim: number | null;
+  readonly round: number | null;
+  readonly loan: number | null;
+  readonly unsettled: ReadonlyArray<{ readonly poolId: PoolId; readonly policy: string; readonly since: number }>;
+}
+
+/** Whose command, where, under which request id (Tx.opening). */
+export interface OpeningQuery {
+  readonly requestId: string;
+  /** Whether to read the answer stored under the request id too (a chat command's). */
+  readonly withReply: boolean;
+  readonly platform: string;
+  readonly userId: string;
+  readonly roomId: string;
+}
+
+/**
+ * What a command reads before it decides anything: a network database answers it in one round
+ * trip instead of nine (commands/dispatch.ts, services/context.ts).
+ */
+export interface Opening {
+  /** The answer stored under the request id (undefined when not asked for). */
+  readonly reply: ReplyRow | undefined;
+  /** The command recorded under the request id. */
+  readonly request: RequestRow | undefined;
+  /** The member the caller's platform identity points at (which may have been merged into another). */
+  readonly member: MemberRow | undefined;
+  /** The room, if it is bound to a pool. */
+  readonly room: RoomRow | undefined;
+  /** The room's pool. */
+  readonly pool: PoolRow | undefined;
+  /** That member's membership of the room's pool. */
+  readonly membership: MembershipRow | undefined;
+  readonly deadlines: Deadlines;
+}
+
+/**
+ * A task and what deciding on it reads, loaded together: its claims (by id), who waits for it
+ * (in the order they came), its project and kind, and the handles of every member these name
+ * (who posted it, claimed it, verified a claim, waits).
+ */
+export interface TaskAggregate {
+  readonly task: TaskRow;
+  readonly claims: ClaimRow[];
+  readonly waitlist: Array<{ memberId: MemberId; at: number }>;
+  readonly project: ProjectRow;
+  readonly kind: KindRow;
+  readonly handles: ReadonlyMap<MemberId, string>;
+}
+
 /** One unit of work: everything a command reads and writes, committed or rolled back together. */
 export interface Tx {
   // pools
@@ -223,6 +280,16 @@ export interface Tx {
   setPoolPolicy(id: PoolId, policy: string): Promise<void>;
   /** Moves the pool's clock (every pool's, without `poolId`) forward to `at`; it never goes back. */
   advanceClock(at: number, poolId?: PoolId): Promise<void>;
+  /**
+   * What a command that changed the pool records in it, in one statement: its clock moves forward
+   * to `at` (never back) and, with `boards`, its boards are marked for a rebuild (as markBoards).
+   */
+  touchPool(poolId: PoolId, at: number, o: { readonly boards: boolean }): Promise<void>;
+  /**
+   * What every command reads first, in one query: what is stored under its request id, who the
+   * caller is, where they speak, and what has come due (see Opening).
+   */
+  opening(q: OpeningQuery): Promise<Opening>;
 
   // members and identities
   identity(platform: string, externalId: string): Promise<IdentityRow | undefined>;
@@ -333,6 +400,11 @@ export interface Tx {
   updateClaim(id: ClaimId, patch: Partial<Omit<ClaimRow, "id" | "taskId" | "memberId">>): Promise<void>;
   /** Active claims (not reported) whose time ran out by `now`, in every pool. */
   expiredClaims(now: number): Promise<ClaimRow[]>;
+  /**
+   * A task with everything a decision on it reads, in one query (see TaskAggregate); undefined
+   * when there is no such task.
+   */
+  taskAggregate(id: TaskId): Promise<TaskAggregate | undefined>;
   /** Who waits for a slot of the task now, in the order they came. */
   waitlistOf(taskId: TaskId): Promise<Array<{ memberId: MemberId; at: number }>>;
   /** The waitlists of several tasks at once, each in its order (for lists). */
@@ -416,12 +488,7 @@ export interface Tx {
    * The earliest deadline of an active claim, closing time of an open round and due date of a
    * loan out and not marked overdue yet, in every pool (null: none).
    */
-  nextDeadlines(): Promise<{ claim: number | null; round: number | null; loan: number | null }>;
-  /**
-   * Per pool with flat-rate goods: its policy (JSON) and the earliest moment not settled yet of
-   * any of them (where its last settled period ended, or its creation).
-   */
-  unsettledSince(): Promise<Array<{ poolId: PoolId; policy: string; since: number }>>;
+  nextDeadlines(): Promise<Deadlines>;
   /** The pool's verified work credited by the commons, per project and good (null: a task without a good). */
   commonsWork(poolId: PoolId): Promise<Array<{ projectId: ProjectId; goodId: GoodId | null; amount: number }>>;
   /** How many members ever took each of the pool's copyable goods (only the project's, given one). */
@@ -582,6 +649,11 @@ export interface Store {
   read<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /** True when no transaction is running or waiting: a command started now starts at once. */
   idle(): boolean;
+  /**
+   * How many SQL statements its transactions and reads have run since it opened (BEGIN, COMMIT
+   * and ROLLBACK not counted): over a network each is a round trip, so tests count a command's.
+   */
+  readonly statements: number;
 
   // Delivery: claim, send with the row's key, settle. Used by the chat adapters.
   /** Claims answers not yet sent on the platform (oldest first) that no live process holds. */

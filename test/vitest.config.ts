@@ -16,8 +16,6 @@ const SQLITE_ONLY = [
   "test/e2e/backup.test.ts",
   // `dpool export` and `import` read and write the SQLite file only.
   "test/e2e/export-import.test.ts",
-  // Statements counted per command are the SQLite store's (its statement counter).
-  "test/unit/db/query-count.test.ts",
   // Reads beside another process's BEGIN IMMEDIATE and WAL: SQLite's file lock.
   "test/unit/services/reads-beside-writes.test.ts",
   // `dpool migrate-to-postgres` copies a SQLite file into PostgreSQL: its pools are SQLite's.

@@ -6,7 +6,7 @@ import { readPolicy, type Policy } from "../core/policy.ts";
 import { nameKey, nearestNamed } from "../core/suggest.ts";
 import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
-import type { MemberRow, PoolRole, PoolRow, ProjectRow, RoomRow, Tx } from "../store.ts";
+import type { MemberRow, Opening, OpeningQuery, PoolRole, PoolRow, ProjectRow, RoomRow, Tx } from "../store.ts";
 
 /** A person on a platform, speaking in a room; what an adapter knows before the core does. */
 export interface Caller {
@@ -44,11 +44,19 @@ export function inPool(ctx: Ctx): Result<PoolCtx, DomainError> {
 /** Finds the member behind a platform identity, creating both on first use. */
 export async function ensureMember(tx: Tx, platform: string, userId: string, displayName: string, now: number): Promise<MemberRow> {
   const identity = await tx.identity(platform, userId);
-  if (identity) {
-    let m = await tx.member(identity.memberId);
-    while (m && m.mergedInto !== null) m = await tx.member(m.mergedInto);
-    if (m) return m;
-  }
+  const m = identity && (await unmerged(tx, await tx.member(identity.memberId)));
+  return m ?? newMember(tx, platform, userId, displayName, now);
+}
+
+/** The member itself, or the one it was merged into (linked accounts), along the chain. */
+async function unmerged(tx: Tx, member: MemberRow | undefined): Promise<MemberRow | undefined> {
+  let m = member;
+  while (m && m.mergedInto !== null) m = await tx.member(m.mergedInto);
+  return m;
+}
+
+/** A member first seen: a free handle from their display name, and their identity. */
+async function newMember(tx: Tx, platform: string, userId: string, displayName: string, now: number): Promise<MemberRow> {
   const handle = await freeHandle(tx, handleFrom(displayName));
   const id = await tx.insertMember(handle, now);
   await tx.insertIdentity({ platform, externalId: userId, memberId: id, createdAt: now });
@@ -77,13 +85,21 @@ export async function ensureAccount(tx: Tx, poolId: PoolId, kind: "member" | "pr
   return a ? a.id : tx.insertAccount({ poolId, kind, ownerId });
 }
 
+/** The Tx.opening query of a caller's command. */
+export function openingQuery(caller: Caller, requestId: string, withReply: boolean): OpeningQuery {
+  return { requestId, withReply, platform: caller.platform, userId: caller.userId, roomId: caller.roomId };
+}
+
 /**
- * Everything the services need about the caller, resolved inside the command's transaction.
+ * Everything the services need about the caller, resolved inside the command's transaction,
+ * from what the command read first (`first`, Tx.opening; read here when not given): only a
+ * caller, room or membership new to the pool costs more queries.
  * Whatever this writes, findCaller (below) must see as "undefined: run as a write".
  */
-export async function resolveCaller(tx: Tx, caller: Caller, base: { now: number; requestId: string; random: RandomBytes }): Promise<Ctx> {
-  const member = await ensureMember(tx, caller.platform, caller.userId, caller.displayName, base.now);
-  let room = await tx.room(caller.platform, caller.roomId);
+export async function resolveCaller(tx: Tx, caller: Caller, base: { now: number; requestId: string; random: RandomBytes }, first?: Opening): Promise<Ctx> {
+  const o = first ?? (await tx.opening(openingQuery(caller, base.requestId, false)));
+  const member = (await unmerged(tx, o.member)) ?? (await newMember(tx, caller.platform, caller.userId, caller.displayName, base.now));
+  let room = o.room;
   let pool: Ctx["pool"];
   if (room && room.unreachableSince !== null) {
     // Someone speaks there again: the bot was let back in, so announcements go there again.
@@ -91,9 +107,11 @@ export async function resolveCaller(tx: Tx, caller: Caller, base: { now: number;
     room = { ...room, unreachableSince: null };
   }
   if (room) {
-    const row = await tx.pool(room.poolId);
+    const row = o.pool;
     if (!row) throw new Error(`room ${room.id} points at missing pool ${room.poolId}`);
-    const role = await ensureMembership(tx, row.id, member.id, "member", base.now);
+    // The membership read first is the identity's member's: not the one it was merged into.
+    const known = o.membership && o.member?.id === member.id ? o.membership.role : undefined;
+    const role = known ?? (await ensureMembership(tx, row.id, member.id, "member", base.now));
     pool = { row, policy: readPolicy(row.policy), role };
   }
   return { tx, ...base, caller, member, room, pool };
@@ -104,19 +122,22 @@ export async function resolveCaller(tx: Tx, caller: Caller, base: { now: number;
  * resolving the caller would write something (a new member or identity, a first membership in
  * the room's pool, a room that was marked unreachable). Then the command runs as a write.
  */
-export async function findCaller(tx: Tx, caller: Caller, base: { now: number; requestId: string; random: RandomBytes }): Promise<Ctx | undefined> {
-  const identity = await tx.identity(caller.platform, caller.userId);
-  if (!identity) return undefined;
-  let member = await tx.member(identity.memberId);
-  while (member && member.mergedInto !== null) member = await tx.member(member.mergedInto);
+export async function findCaller(
+  tx: Tx,
+  caller: Caller,
+  base: { now: number; requestId: string; random: RandomBytes },
+  first?: Opening,
+): Promise<Ctx | undefined> {
+  const o = first ?? (await tx.opening(openingQuery(caller, base.requestId, false)));
+  const member = await unmerged(tx, o.member);
   if (!member) return undefined;
-  const room = await tx.room(caller.platform, caller.roomId);
+  const room = o.room;
   let pool: Ctx["pool"];
   if (room) {
     if (room.unreachableSince !== null) return undefined;
-    const row = await tx.pool(room.poolId);
+    const row = o.pool;
     if (!row) throw new Error(`room ${room.id} points at missing pool ${room.poolId}`);
-    const membership = await tx.membership(row.id, member.id);
+    const membership = o.member?.id === member.id ? o.membership : await tx.membership(row.id, member.id);
     if (!membership) return undefined;
     pool = { row, policy: readPolicy(row.policy), role: membership.role };
   }

@@ -11,7 +11,7 @@ import { credit, marketWeight, nextRiseAt, openMsAt, taskWeight, waitlistWeight,
 import type { TaskAnnouncement } from "../core/announcements.ts";
 import type { DomainError } from "../errors.ts";
 import { err, ok, type Result } from "../result.ts";
-import type { ClaimRow, ClaimStatus, EntryRow, KindRow, MemberRow, ProjectRow, TaskRow, Tx } from "../store.ts";
+import type { ClaimRow, ClaimStatus, EntryRow, KindRow, MemberRow, ProjectRow, TaskAggregate, TaskRow, Tx } from "../store.ts";
 import { announce, noteRow } from "./announce.ts";
 import { ensureAccount, findPoolMember, findProject, isCoordinator, requireCoordinator, type MemberRef, type PoolCtx } from "./context.ts";
 import { produceFromTask, productionGood } from "./goods.ts";
@@ -79,10 +79,17 @@ class Lookups {
    * What the command read already (the task's project and kind, the caller, the waitlist), so
    * that its view does not read them again.
    */
-  know(o: { project?: ProjectRow; kind?: KindRow; member?: MemberRow; waitlist?: { taskId: TaskId; memberIds: MemberId[] } }): this {
+  know(o: {
+    project?: ProjectRow;
+    kind?: KindRow;
+    member?: MemberRow;
+    handles?: ReadonlyMap<MemberId, string>;
+    waitlist?: { taskId: TaskId; memberIds: MemberId[] };
+  }): this {
     if (o.project) this.projects.set(o.project.id, o.project.slug);
     if (o.kind) this.kinds.set(o.kind.id, o.kind.name);
     if (o.member) this.handles.set(o.member.id, o.member.handle);
+    for (const [id, handle] of o.handles ?? []) this.handles.set(id, handle);
     if (o.waitlist) this.waitlists.set(o.waitlist.taskId, o.waitlist.memberIds);
     return this;
   }
@@ -191,10 +198,22 @@ export async function viewTask(c: PoolCtx, task: TaskRow, claims?: readonly Clai
   };
 }
 
-/** The task and its claims (by id), with its claims that ran out released first (see catchUp). */
-async function findTask(c: PoolCtx, id: TaskId): Promise<Result<{ task: TaskRow; claims: ClaimRow[] }, DomainError>> {
-  const t = await c.tx.task(id);
-  return t && t.poolId === c.pool.row.id ? ok(await catchUp(c.tx, t, c.now)) : err(await taskNotFound(c, id));
+/**
+ * The task with what deciding on it reads (Tx.taskAggregate: one query), its claims that ran
+ * out released first (see catchUp).
+ */
+async function findTask(c: PoolCtx, id: TaskId): Promise<Result<TaskAggregate, DomainError>> {
+  const a = await c.tx.taskAggregate(id);
+  return a && a.task.poolId === c.pool.row.id ? ok(await catchUp(c.tx, a, c.now)) : err(await taskNotFound(c, id));
+}
+
+/**
+ * What a task's view shows that its aggregate holds already (project, kind, members' names, the
+ * waitlist), and the caller's name. A command that changes the waitlist says so again after.
+ */
+function lookupsOf(c: PoolCtx, a: TaskAggregate): Lookups {
+  const waitlist = { taskId: a.task.id, memberIds: a.waitlist.map((w) => w.memberId) };
+  return new Lookups(c.tx).know({ project: a.project, kind: a.kind, handles: a.handles, member: c.member, waitlist });
 }
 
 /** The refusal for a task number the pool does not have, with the nearest number it has. */
@@ -204,12 +223,6 @@ async function taskNotFound(c: PoolCtx, id: TaskId): Promise<DomainError> {
     (await c.tx.tasks(c.pool.row.id, {})).map((t) => ({ names: [String(t.id)], say: `#${t.id}` })),
   );
   return { kind: "not_found", what: "task", ref: `#${id}`, near: nearest ? [nearest] : [] };
-}
-
-async function projectOf(c: PoolCtx, task: TaskRow): Promise<ProjectRow> {
-  const p = await c.tx.project(task.projectId);
-  if (!p) throw new Error(`task ${task.id} has no project`);
-  return p;
 }
 
 /** The kind of work by name, created at the policy's weight for new kinds on first use. */
@@ -434,23 +447,20 @@ export type ClaimOutcome =
 export async function claimTask(c: PoolCtx, id: TaskId): R<ClaimOutcome> {
   const t = await findTask(c, id);
   if (!t.ok) return t;
-  const { task, claims } = t.value;
+  const { task, claims, project, kind } = t.value;
   const state = taskState(task, claims);
   if (state === "done" || state === "cancelled") return err({ kind: "task_closed", id, state });
   if (isOverdue(task, c.now)) return err({ kind: "task_overdue", id, dueAt: task.dueAt!, action: "claim" });
   const mine = claims.filter((cl) => cl.memberId === c.member.id);
   const holding = mine.map((cl) => cl.status).find(holdsSlot);
   if (holding) return err({ kind: "already_claimed", id, state: holding });
-  const project = await projectOf(c, task);
   if (mine.some((cl) => cl.status === "refused")) return err({ kind: "turned_down", id, project: project.slug });
   // Turning a volunteer down keeps the weight rising: it must not be a way to raise it for oneself.
   if (claims.some((cl) => cl.status === "refused") && (await isCoordinator(c, project))) return err({ kind: "coordinator_claim", id, project: project.slug });
-  const kind = await c.tx.kindById(task.kindId);
-  if (!kind) throw new Error(`task ${task.id} has no kind`);
   const rules = weightRules(c.pool.policy);
   const taken = slotsTaken(claims);
   // The view below shows what this command read and wrote, without reading it again.
-  const lookups = new Lookups(c.tx).know({ project, kind, member: c.member });
+  const lookups = lookupsOf(c, t.value);
   if (taken < task.slots) {
     const weight = taskWeight(task.postedWeight, openMsAt(task, c.now), rules);
     const expiresAt = claimDeadline(task.dueAt, c.now, c.pool.policy.claimDays);
@@ -476,7 +486,7 @@ export async function claimTask(c: PoolCtx, id: TaskId): R<ClaimOutcome> {
     const claimId = await c.tx.insertClaim(row);
     const after = await retime(c, task, taken, taken + 1, c.now);
     // A claim takes the member off the task's waitlist (if they were on it).
-    const waiting = (await c.tx.waitlistOf(task.id)).map((w) => w.memberId);
+    const waiting = t.value.waitlist.map((w) => w.memberId);
     if (waiting.includes(c.member.id)) await c.tx.leaveWaitlist(task.id, c.member.id, c.now);
     lookups.know({ waitlist: { taskId: task.id, memberIds: waiting.filter((m) => m !== c.member.id) } });
     // Claims in the order of their ids, as the store reads them: the new one is the last.
@@ -545,8 +555,7 @@ async function claimOfMember(c: PoolCtx, claims: readonly ClaimRow[], who: Membe
 export async function refuseVolunteer(c: PoolCtx, id: TaskId, who: MemberRef): R<{ task: TaskView; member: string }> {
   const t = await findTask(c, id);
   if (!t.ok) return t;
-  const { task, claims } = t.value;
-  const project = await projectOf(c, task);
+  const { task, claims, project } = t.value;
   const denied = await requireCoordinator(c, project, false);
   if (denied) return err(denied);
   const found = await claimOfMember(c, claims, who, ["active", "reported"]);
@@ -577,7 +586,7 @@ export async function reportDone(c: PoolCtx, id: TaskId, hours: number | undefin
   await c.tx.updateClaim(claim.id, patch);
   // The view shows the claims as they are now, without reading them again.
   const now = claims.map((cl) => (cl.id === claim.id ? { ...cl, ...patch } : cl));
-  return ok({ task: await viewTask(c, task, now, new Lookups(c.tx).know({ member: c.member })), hours: reported });
+  return ok({ task: await viewTask(c, task, now, lookupsOf(c, t.value)), hours: reported });
 }
 
 export interface Verified {
@@ -602,8 +611,7 @@ export interface Verified {
 export async function verifyWork(c: PoolCtx, id: TaskId, who: MemberRef, explicitHours: number | undefined): R<Verified> {
   const t = await findTask(c, id);
   if (!t.ok) return t;
-  const { task, claims } = t.value;
-  const project = await projectOf(c, task);
+  const { task, claims, project } = t.value;
   const denied = await requireCoordinator(c, project, true);
   if (denied) return err(denied);
   const found = await claimOfMember(c, claims, who, ["active", "reported"]);
@@ -639,14 +647,13 @@ export async function verifyWork(c: PoolCtx, id: TaskId, who: MemberRef, explici
   await c.tx.updateClaim(claim.id, patch);
   // The last slot of a production task verified: its units join the good's stock (once).
   const made = task.goodId === null ? null : await produceFromTask(c, task.id);
-  const kind = await c.tx.kindById(task.kindId);
-  if (!kind) throw new Error(`task ${task.id} has no kind`);
+  const kind = t.value.kind;
   const market = marketWeight(kind.weight, claim.weight, weightRules(c.pool.policy).smoothing);
   if (market !== kind.weight) await setKindWeight(c, kind, market, "verify", task.id, member.id);
   // The view shows the claims as they are now, and the names read above, without reading them again.
   const now = claims.map((cl) => (cl.id === claim.id ? { ...cl, ...patch } : cl));
   return ok({
-    task: await viewTask(c, task, now, new Lookups(c.tx).know({ project, kind, member: c.member }).know({ member })),
+    task: await viewTask(c, task, now, lookupsOf(c, t.value).know({ member })),
     member: member.handle,
     hours: hours.hours,
     weight: claim.weight,
@@ -661,8 +668,7 @@ export async function verifyWork(c: PoolCtx, id: TaskId, who: MemberRef, explici
 export async function rejectWork(c: PoolCtx, id: TaskId, who: MemberRef, reason: string): R<{ task: TaskView; member: string; expiresAt: number }> {
   const t = await findTask(c, id);
   if (!t.ok) return t;
-  const { task, claims } = t.value;
-  const project = await projectOf(c, task);
+  const { task, claims, project } = t.value;
   const denied = await requireCoordinator(c, project, true);
   if (denied) return err(denied);
   const found = await claimOfMember(c, claims, who, ["active", "reported"]);
@@ -688,8 +694,7 @@ export async function rejectWork(c: PoolCtx, id: TaskId, who: MemberRef, reason:
 async function unfinishedTaskFor(c: PoolCtx, id: TaskId, admins: boolean): R<{ task: TaskRow; project: ProjectRow; claims: ClaimRow[] }> {
   const t = await findTask(c, id);
   if (!t.ok) return t;
-  const { task, claims } = t.value;
-  const project = await projectOf(c, task);
+  const { task, claims, project } = t.value;
   const denied = await requireCoordinator(c, project, admins);
   if (denied) return err(denied);
   const state = taskState(task, claims);
@@ -849,10 +854,9 @@ async function releaseClaim(tx: Tx, claim: ClaimRow, now: number): Promise<Relea
  * to it: no slot change after a deadline comes before that deadline's release, so the open time
  * (and so the weight) does not depend on when the scheduler last ran.
  */
-async function catchUp(tx: Tx, task: TaskRow, now: number): Promise<{ task: TaskRow; claims: ClaimRow[] }> {
-  const claims = await tx.claimsOf(task.id);
-  const expired = claims.filter((cl) => cl.status === "active" && cl.expiresAt <= now).sort((a, b) => a.expiresAt - b.expiresAt || a.id - b.id);
-  if (expired.length === 0) return { task, claims };
+async function catchUp(tx: Tx, a: TaskAggregate, now: number): Promise<TaskAggregate> {
+  const expired = a.claims.filter((cl) => cl.status === "active" && cl.expiresAt <= now).sort((x, y) => x.expiresAt - y.expiresAt || x.id - y.id);
+  if (expired.length === 0) return a;
   for (const claim of expired) await releaseClaim(tx, claim, now);
-  return { task: (await tx.task(task.id)) ?? task, claims: await tx.claimsOf(task.id) };
+  return (await tx.taskAggregate(a.task.id)) ?? a;
 }

@@ -269,7 +269,7 @@ describe("nothingDue agrees with catching up", () => {
     it(`GIVEN ${what} THEN it is due until a read catches it up, and then nothing is`, async () => {
       t = await riversideOnFile(":memory:");
       await make(t);
-      const due = () => t!.store.read(async (tx) => !(await nothingDue(tx, t!.clock.now().getTime())));
+      const due = () => t!.store.read(async (tx) => !nothingDue(await tx.nextDeadlines(), t!.clock.now().getTime()));
       expect(await due()).toBe(false);
       t.clock.advance(later);
       expect(await due()).toBe(true);

@@ -1210,6 +1210,15 @@ function makeTx(c: Conn): Tx {
 export const MAX_ATTEMPTS = 10;
 /** serialization_failure and deadlock_detected: the transaction may simply run again. */
 const RETRYABLE = new Set(["40001", "40P01"]);
+/**
+ * How many times a transaction runs at most while a unique key or exclusion constraint breaks
+ * (23505, 23P01): a concurrent transaction may have taken the key after this one's snapshot, so
+ * running again may decide otherwise (PostgreSQL's manual advises retrying these too); a key
+ * broken every time is a real error and is thrown as itself.
+ */
+export const UNIQUE_ATTEMPTS = 3;
+/** unique_violation and exclusion_violation. */
+const UNIQUE = new Set(["23505", "23P01"]);
 /** read_only_sql_transaction: a write in a READ ONLY transaction. */
 const READ_ONLY = "25006";
 
@@ -1274,6 +1283,7 @@ export class PgStore implements Store {
    * maxAttempts times in all, after a short random pause. So `fn` may run more than once: it
    * must have no effect outside the transaction. Refused that often, it throws
    * DatabaseBusyError (the member may simply try again), as SQLite does when its lock stays taken.
+   * A broken unique key runs it again too, UNIQUE_ATTEMPTS times in all, then is thrown as itself.
    */
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new Error("the database is closed"));
@@ -1291,8 +1301,14 @@ export class PgStore implements Store {
             return value;
           } catch (e) {
             await client.query("ROLLBACK").catch((r: Error) => (broken = r));
-            if (RETRYABLE.has(sqlState(e) ?? "")) {
+            const state = sqlState(e) ?? "";
+            if (RETRYABLE.has(state)) {
               if (attempt >= this.maxAttempts) throw new DatabaseBusyError(Date.now() - started);
+              this.retries++;
+              await sleep(backoff(attempt));
+              continue;
+            }
+            if (UNIQUE.has(state) && attempt < Math.min(UNIQUE_ATTEMPTS, this.maxAttempts)) {
               this.retries++;
               await sleep(backoff(attempt));
               continue;

@@ -14,13 +14,14 @@ import { getTableConfig as sqliteTableConfig, SQLiteTable } from "drizzle-orm/sq
 import { runText } from "../../../commands/dispatch.ts";
 import * as pgSchema from "../../../db/pg-schema.ts";
 import * as sqliteSchema from "../../../db/schema.ts";
-import { PgStore } from "../../../db/pg-store.ts";
+import { PgStore, UNIQUE_ATTEMPTS } from "../../../db/pg-store.ts";
 import { SqliteStore } from "../../../db/sqlite-store.ts";
 import { openApp, openDatabaseUrl } from "../../../src/app.ts";
 import { runDueJobs } from "../../../src/schedules.ts";
 import { DatabaseBusyError, WriteInReadError } from "../../../src/errors.ts";
 import { EXIT, FatalError } from "../../../src/lifecycle.ts";
 import { memoryLogger } from "../../../src/log.ts";
+import type { MemberId } from "../../../src/core/ids.ts";
 import type { NewEntry, Store, Tx } from "../../../src/store.ts";
 import { freshPgDatabase, pgUnavailable, type TestDatabase } from "../../support/pg.ts";
 import { seededRandom } from "../../support/app.ts";
@@ -863,6 +864,60 @@ describe.skipIf(skipPg)("PostgreSQL's refusals", () => {
     expect(refused).toHaveLength(1);
     expect((refused[0] as PromiseRejectedResult).reason).toBeInstanceOf(DatabaseBusyError);
     expect((await a.read((tx) => tx.goals(w.pool, {}))).map((g) => g.text)).toHaveLength(1);
+  });
+});
+
+describe.skipIf(skipPg)("PostgreSQL's unique keys under concurrency", () => {
+  const request = (w: { admin: MemberId }, requestId: string) => ({
+    requestId,
+    command: "pool audit",
+    memberId: w.admin,
+    reply: "null",
+    createdAt: T0,
+    fingerprint: null,
+  });
+
+  it("runs a transaction again when another one's insert broke a unique key (23505) it decided from a snapshot without", async () => {
+    const a = await PgStore.open(pgDb!.url, { max: 2 });
+    const b = await PgStore.open(pgDb!.url, { max: 2 });
+    opened.push(a, b);
+    const w = await a.transaction((tx) => world(tx));
+    let inserted!: () => void;
+    const firstInserted = new Promise<void>((resolve) => (inserted = resolve));
+    // The first process takes the key and holds its transaction open a moment.
+    const first = a.transaction(async (tx) => {
+      await tx.insertRequest(request(w, "race-1"));
+      inserted();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    });
+    // The second decided, from what it read before, that the key was free: its insert waits for
+    // the first, then breaks the key. Run again, it reads the first's row and decides otherwise.
+    let attempts = 0;
+    const second = b.transaction(async (tx) => {
+      attempts++;
+      await firstInserted;
+      if (attempts > 1 && (await tx.request("race-1"))) return "taken";
+      await tx.insertRequest(request(w, "race-1"));
+      return "inserted";
+    });
+    await first;
+    expect(await second).toBe("taken");
+    expect(attempts).toBe(2);
+  });
+
+  it("reports a unique key that every attempt breaks as the error it is, not as a busy database", async () => {
+    const a = await PgStore.open(pgDb!.url, { max: 2 });
+    opened.push(a);
+    const w = await a.transaction((tx) => world(tx));
+    await a.transaction((tx) => tx.insertRequest(request(w, "taken-1")));
+    let attempts = 0;
+    const again = a.transaction(async (tx) => {
+      attempts++;
+      await tx.insertRequest(request(w, "taken-1"));
+    });
+    await expect(again).rejects.toMatchObject({ code: "23505" });
+    // Tried a few times (it might have been another transaction's doing), then given up as itself.
+    expect(attempts).toBe(UNIQUE_ATTEMPTS);
   });
 });
 

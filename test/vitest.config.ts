@@ -32,7 +32,6 @@ const SQLITE_SQL = [
   "test/unit/services/boards-lazy.test.ts",
   "test/unit/services/long-lists.test.ts",
   "test/unit/services/read-cache.test.ts",
-  "test/unit/services/rooms.test.ts",
 ];
 
 // How a test file opens its pools on the store the run asks for: testPool or riverside

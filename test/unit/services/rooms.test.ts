@@ -9,6 +9,7 @@ import { docToText } from "../../../commands/doc.ts";
 import { DAY_MS, HOUR_MS, MINUTE_MS } from "../../../src/core/time.ts";
 import { runDueJobs } from "../../../src/schedules.ts";
 import { testPool, text, type TestPool } from "../../support/app.ts";
+import { sqlRows } from "../../support/db-dump.ts";
 
 let t: TestPool;
 afterEach(async () => t.close());
@@ -32,10 +33,11 @@ interface Sent {
 }
 
 /** Every queued room message since the last call (or all), oldest first. */
-function outbox(p: TestPool, kind?: string): Sent[] {
-  const rows = p.store.db.$client
-    .prepare("SELECT r.external_id AS room, o.kind, o.body, o.created_at AS at FROM outbox o JOIN rooms r ON r.id = o.room_id ORDER BY o.id")
-    .all() as Sent[];
+async function outbox(p: TestPool, kind?: string): Promise<Sent[]> {
+  const rows = await sqlRows<Sent>(
+    p.store,
+    "SELECT r.external_id AS room, o.kind, o.body, o.created_at AS at FROM outbox o JOIN rooms r ON r.id = o.room_id ORDER BY o.id",
+  );
   return kind === undefined ? rows : rows.filter((r) => r.kind === kind);
 }
 
@@ -51,15 +53,15 @@ describe("announcement switches", () => {
     expect(off.switches.tasks).toBe(false);
     const posted = await t.ok("alice", "task post bakery Knead dough hours:2 kind:baking");
     expect(posted.rooms).toBe(1);
-    expect(outbox(t, "task").map((s) => s.room)).toEqual(["lobby"]);
+    expect((await outbox(t, "task")).map((s) => s.room)).toEqual(["lobby"]);
     // Goals still reach both rooms.
     await t.ok("alice", "goal announce bakery Bread for the whole street");
-    expect(outbox(t, "goal").map((s) => s.room)).toEqual(["lobby", "bakery"]);
+    expect((await outbox(t, "goal")).map((s) => s.room)).toEqual(["lobby", "bakery"]);
     const again = await t.ok("alice", "pool announcements tasks off", { room: "bakery" });
     expect(again.changed).toEqual({ kind: "tasks", on: false, already: true });
     await t.ok("alice", "pool announcements tasks on", { room: "bakery" });
     await t.ok("alice", "task post bakery Shape loaves hours:1");
-    expect(outbox(t, "task").map((s) => s.room)).toEqual(["lobby", "lobby", "bakery"]);
+    expect((await outbox(t, "task")).map((s) => s.room)).toEqual(["lobby", "lobby", "bakery"]);
   });
 
   it("GIVEN a member who neither administers the pool nor coordinates the room's project THEN the switch is refused and nothing changes", async () => {
@@ -82,21 +84,21 @@ describe("the live task board", () => {
   it("GIVEN tasks posted, claimed and done THEN each room's board is queued only when what it shows changes, heaviest first", async () => {
     await bakery();
     await t.ok("alice", "project create garden Garden");
-    expect(outbox(t, "board")).toEqual([]); // nothing open yet: no board to show
+    expect(await outbox(t, "board")).toEqual([]); // nothing open yet: no board to show
     await t.ok("alice", "task post bakery Knead dough hours:2 kind:baking");
-    let boards = outbox(t, "board");
+    let boards = await outbox(t, "board");
     expect(boards.map((b) => b.room)).toEqual(["lobby", "bakery"]);
     expect(show(boards[0]!)).toContain("#1 Knead dough (bakery, baking) weight 1.00");
     await t.ok("alice", "task post garden Weed beds hours:1 kind:gardening");
-    boards = outbox(t, "board");
+    boards = await outbox(t, "board");
     // The bakery's room shows only bakery work, so only the lobby's board changed.
     expect(boards.map((b) => b.room)).toEqual(["lobby", "bakery", "lobby"]);
     await t.ok("admin", "pool policy creditLimit 20");
-    expect(outbox(t, "board")).toHaveLength(3);
+    expect(await outbox(t, "board")).toHaveLength(3);
     // Two days later the dough has risen; a claim on the beds changes both boards.
     t.clock.advance(2 * DAY_MS);
     await t.ok("bob", "task claim 2");
-    boards = outbox(t, "board");
+    boards = await outbox(t, "board");
     expect(boards.map((b) => b.room)).toEqual(["lobby", "bakery", "lobby", "lobby", "bakery"]);
     const lobby = show(boards[3]!);
     expect(lobby).toContain("#1 Knead dough (bakery, baking) weight 1.21");
@@ -109,17 +111,17 @@ describe("the live task board", () => {
     await bakery();
     await t.ok("alice", "pool announcements board off", { room: "bakery" });
     await t.ok("alice", "task post bakery Knead dough hours:2 kind:baking");
-    expect(outbox(t, "board").map((b) => b.room)).toEqual(["lobby"]);
+    expect((await outbox(t, "board")).map((b) => b.room)).toEqual(["lobby"]);
     await t.ok("alice", "pool announcements board on", { room: "bakery" });
-    expect(outbox(t, "board").map((b) => b.room)).toEqual(["lobby", "bakery"]);
+    expect((await outbox(t, "board")).map((b) => b.room)).toEqual(["lobby", "bakery"]);
     // Once an adapter posted it, switching the board off takes that message down.
-    const bakeryRoom = (t.store.db.$client.prepare("SELECT id FROM rooms WHERE external_id = 'bakery'").get() as { id: number }).id;
+    const bakeryRoom = (await sqlRows<{ id: number }>(t.store, "SELECT id FROM rooms WHERE external_id = 'bakery'"))[0]!.id;
     await t.store.setBoardMessage(bakeryRoom, "msg-17");
     await t.ok("alice", "pool announcements board off", { room: "bakery" });
-    expect(JSON.parse(outbox(t, "board").at(-1)!.body)).toEqual({ removed: true, messageId: "msg-17" });
+    expect(JSON.parse((await outbox(t, "board")).at(-1)!.body)).toEqual({ removed: true, messageId: "msg-17" });
     expect(await t.store.boardMessage(bakeryRoom)).toBeNull();
     await t.ok("alice", "task post bakery Shape loaves hours:1");
-    expect(outbox(t, "board").map((b) => b.room)).toEqual(["lobby", "bakery", "bakery", "lobby"]);
+    expect((await outbox(t, "board")).map((b) => b.room)).toEqual(["lobby", "bakery", "bakery", "lobby"]);
   });
 
   it("GIVEN weights that rise by the day THEN the boards job edits the boards once a day, not at every tick", async () => {
@@ -128,7 +130,7 @@ describe("the live task board", () => {
     const start = t.clock.now().getTime();
     await runDueJobs(t.store, start);
     for (let at = start; at <= start + 2 * DAY_MS; at += HOUR_MS) await runDueJobs(t.store, at);
-    const boards = outbox(t, "board").filter((b) => b.room === "lobby");
+    const boards = (await outbox(t, "board")).filter((b) => b.room === "lobby");
     expect(boards.map((b) => (b.at - start) / HOUR_MS)).toEqual([0, 24, 48]);
     expect(show(boards[2]!)).toContain("weight 1.21");
   });
@@ -142,10 +144,10 @@ describe("round results", () => {
     await t.ok("carol", "good request cake");
     t.clock.advance(25 * HOUR_MS);
     await runDueJobs(t.store, t.clock.now().getTime());
-    expect(outbox(t, "round")).toEqual([]); // nothing in stock: nothing handed out, nothing to say
+    expect(await outbox(t, "round")).toEqual([]); // nothing in stock: nothing handed out, nothing to say
     await t.ok("alice", "good produce cake 1");
     await t.ok("alice", "good allocate cake");
-    const rounds = outbox(t, "round");
+    const rounds = await outbox(t, "round");
     expect(rounds.map((r) => r.room)).toEqual(["lobby", "bakery"]);
     expect(show(rounds[0]!)).toBe(
       "🏁 The round of cake (bakery) closed: 1 unit to 1 member at clearing weight 1.00, 2.00 wh each. 0 left in stock, 1 still asked for (next round).",
@@ -165,7 +167,7 @@ describe("the neglected-work notice", () => {
     await runDueJobs(t.store, start);
     // 1.1^5 = 1.61: the dough crosses 1.5 after five days (Nov 7, 08:00), the oven six hours later.
     for (let at = start; at <= start + 8 * DAY_MS; at += HOUR_MS) await runDueJobs(t.store, at);
-    const notices = outbox(t, "neglected");
+    const notices = await outbox(t, "neglected");
     expect(notices.map((n) => [n.room, new Date(n.at).toISOString()])).toEqual([
       ["lobby", "2026-11-07T08:00:00.000Z"],
       ["bakery", "2026-11-07T08:00:00.000Z"],
@@ -186,11 +188,11 @@ describe("the neglected-work notice", () => {
     const start = Date.parse("2026-11-02T08:00:00Z");
     await runDueJobs(t.store, start);
     await runDueJobs(t.store, start + 3 * DAY_MS);
-    expect(outbox(t, "neglected").map((n) => n.room)).toEqual(["lobby"]);
+    expect((await outbox(t, "neglected")).map((n) => n.room)).toEqual(["lobby"]);
     await t.ok("admin", "pool policy neglectedWeight 0");
     await t.ok("alice", "task post bakery Shape loaves hours:2");
     await runDueJobs(t.store, start + 6 * DAY_MS);
-    expect(outbox(t, "neglected")).toHaveLength(1);
+    expect(await outbox(t, "neglected")).toHaveLength(1);
   });
 });
 
@@ -201,8 +203,8 @@ describe("the pool's summary in the lobby", () => {
     await t.ok("alice", "task post bakery Knead dough hours:2 kind:baking");
     await runDueJobs(t.store, Date.parse("2026-11-02T08:00:00Z"));
     await runDueJobs(t.store, Date.parse("2026-11-09T09:00:00Z"));
-    const pool = outbox(t, "pool-summary");
-    const project = outbox(t, "summary");
+    const pool = await outbox(t, "pool-summary");
+    const project = await outbox(t, "summary");
     // The bot started before Monday 09:00 and was down until the next Monday: both slots ran.
     expect(pool.map((s) => [s.room, new Date(s.at).toISOString()])).toEqual([
       ["lobby", "2026-11-02T09:00:00.000Z"],
@@ -230,7 +232,7 @@ describe("the pool's summary on a large pool", () => {
     const start = Date.parse("2026-11-09T08:00:00Z");
     await runDueJobs(t.store, start);
     await runDueJobs(t.store, start + HOUR_MS);
-    const [lobby] = outbox(t, "pool-summary");
+    const [lobby] = await outbox(t, "pool-summary");
     const d = renderAnnouncement(lobby!.kind, lobby!.body, UTC_VIEW);
     const embed = announcementPayload(d).embeds![0]!;
     expect(embed.description!.length).toBeLessThanOrEqual(LIMITS.description);
@@ -270,27 +272,28 @@ describe("a simulated week", () => {
     }
     expect(runs.every((r) => r.ok)).toBe(true);
     const iso = (ms: number) => new Date(ms).toISOString().slice(5, 16);
-    const of = (kind: string) => outbox(t, kind).map((s) => `${s.room} ${iso(s.at)}`);
+    const of = async (kind: string) => (await outbox(t, kind)).map((s) => `${s.room} ${iso(s.at)}`);
     // Summaries on Mondays at 09:00: the project's room gets the bakery's, the lobby the pool's.
-    expect(of("summary")).toEqual(["bakery 11-02T09:00", "bakery 11-09T09:00"]);
-    expect(of("pool-summary")).toEqual(["lobby 11-02T09:00", "lobby 11-09T09:00"]);
-    const notes = t.store.db.$client
-      .prepare("SELECT m.handle, n.created_at AS at FROM member_notes n JOIN members m ON m.id = n.member_id WHERE n.kind = 'summary' ORDER BY n.id")
-      .all() as Array<{ handle: string; at: number }>;
+    expect(await of("summary")).toEqual(["bakery 11-02T09:00", "bakery 11-09T09:00"]);
+    expect(await of("pool-summary")).toEqual(["lobby 11-02T09:00", "lobby 11-09T09:00"]);
+    const notes = await sqlRows<{ handle: string; at: number }>(
+      t.store,
+      "SELECT m.handle, n.created_at AS at FROM member_notes n JOIN members m ON m.id = n.member_id WHERE n.kind = 'summary' ORDER BY n.id",
+    );
     expect(notes.map((n) => `${n.handle} ${iso(n.at)}`)).toEqual(["alice 11-02T09:00", "alice 11-09T09:00"]);
     // The cake's round closed a day after carol asked, with the one cake for her; dave waits
     // in rounds that hand out nothing and so are not announced.
-    expect(of("round")).toEqual(["lobby 11-03T10:00", "bakery 11-03T10:00"]);
+    expect(await of("round")).toEqual(["lobby 11-03T10:00", "bakery 11-03T10:00"]);
     // The dough reached 1.5 after five open days; the notice came at the next 09:00, once.
-    expect(of("neglected")).toEqual(["lobby 11-07T09:00", "bakery 11-07T09:00"]);
+    expect(await of("neglected")).toEqual(["lobby 11-07T09:00", "bakery 11-07T09:00"]);
     // Sweep's claim ran out after claimDays (7) and the soup's week was settled on Monday, once,
     // by the first job of the goods that ran then (each catches up whatever of them came due).
     expect(runs.filter((r) => r.job === "release-claims" && r.outcome !== "0").map((r) => iso(r.slot))).toEqual(["11-09T08:00"]);
-    const settled = t.store.db.$client.prepare("SELECT period_end AS end, at FROM settlements").all() as Array<{ end: number; at: number }>;
+    const settled = await sqlRows<{ end: number; at: number }>(t.store, "SELECT period_end AS end, at FROM settlements");
     expect(settled.map((x) => `${iso(x.end)} at ${iso(x.at)}`)).toEqual(["11-09T00:00 at 11-09T00:00"]);
     // The boards: set up at the first post, edited for the second and when a claim took Sweep
     // off, then once a day as the dough rose; Sweep came back at the same time as a rise.
-    expect(of("board").filter((b) => b.startsWith("lobby"))).toEqual([
+    expect((await of("board")).filter((b) => b.startsWith("lobby"))).toEqual([
       "lobby 11-02T08:00",
       "lobby 11-02T08:00",
       "lobby 11-02T08:00",
@@ -302,7 +305,7 @@ describe("a simulated week", () => {
       "lobby 11-08T08:00",
       "lobby 11-09T08:00",
     ]);
-    const last = outbox(t, "board").at(-1)!;
+    const last = (await outbox(t, "board")).at(-1)!;
     expect(show(last)).toContain("#1 Knead dough (baking) weight 1.95 ");
     expect(show(last)).toContain("#2 Sweep (cleaning) weight 1.00");
     expect((await t.ok("carol", "me balance")).balance).toBe(-6);

@@ -31,7 +31,6 @@ const SQLITE_SQL = [
   "test/property/tasks.property.test.ts",
   "test/unit/services/boards-lazy.test.ts",
   "test/unit/services/long-lists.test.ts",
-  "test/unit/services/read-cache.test.ts",
 ];
 
 // How a test file opens its pools on the store the run asks for: testPool or riverside

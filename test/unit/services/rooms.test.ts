@@ -1,6 +1,6 @@
 // What rooms hear without asking: announcement switches, the live task board, round results,
 // the neglected-work notice and the pool's summary in the lobby.
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { announcementPayload, LIMITS } from "../../../adapters/discord/render.ts";
 import { notice } from "../../../adapters/matrix/render.ts";
 import { renderAnnouncement } from "../../../commands/announcements.ts";
@@ -13,6 +13,10 @@ import { sqlRows } from "../../support/db-dump.ts";
 
 let t: TestPool;
 afterEach(async () => t.close());
+
+// A hang guard only: the tests that run the scheduler catch up days of per-minute slots, a few
+// thousand job runs each in a transaction of its own, which take minutes on PostgreSQL on a loaded machine.
+vi.setConfig({ testTimeout: 300_000 });
 
 /** A pool with a lobby ("lobby") and the bakery's own room ("bakery"); alice coordinates the bakery. */
 async function bakery(start?: string): Promise<TestPool> {

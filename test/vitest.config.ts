@@ -30,7 +30,6 @@ const SQLITE_SQL = [
   "test/property/ledger.property.test.ts",
   "test/property/tasks.property.test.ts",
   "test/unit/services/boards-lazy.test.ts",
-  "test/unit/services/long-lists.test.ts",
 ];
 
 // How a test file opens its pools on the store the run asks for: testPool or riverside

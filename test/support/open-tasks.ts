@@ -1,12 +1,13 @@
 // A pool with many tasks, written fast: `projects` projects with a coordinator each, `kinds`
 // kinds, then `open` tasks with an open slot, `claimed` ones with every slot taken and `done`
-// finished ones (each with its verified claim), inserted in one transaction of the store
-// (prepared statements). Open tasks vary in everything the boards order by: posted weight, open
+// finished ones (each with its verified claim), written in bulk (insertRows: on PostgreSQL one
+// statement a table, not a round trip a row). Open tasks vary in everything the boards order by: posted weight, open
 // time (so their weights have risen or reached the cap), slots taken, due dates (a few already
 // past), cancelled ones among them. Deterministic from `seed`. Used by the tests of long lists
 // and boards, and by test/bench/h5-lists.ts.
 import { DAY_MS, HOUR_MS } from "../../src/core/time.ts";
 import type { TestPool } from "./app.ts";
+import { insertRows, sqlRows } from "./db-dump.ts";
 
 export interface ManyTasks {
   readonly projects: readonly string[];
@@ -50,18 +51,47 @@ export async function manyTasks(
   }
   const now = t.clock.now().getTime();
   const openIds: number[] = [];
-  // Prepared once: the store's insertTask builds each statement anew, too slow for 40,000 rows.
-  const db = t.store.db.$client;
-  const taskSql = db.prepare(
-    `INSERT INTO tasks (pool_id, project_id, kind_id, title, estimate, slots, posted_weight, posted_at, posted_by, due_at, open_since, open_ms, cancelled_at, cancelled_by)
-     VALUES (@poolId, @projectId, @kindId, @title, @estimate, @slots, @postedWeight, @postedAt, @postedBy, @dueAt, @openSince, @openMs, @cancelledAt, @cancelledBy)`,
-  );
-  const claimSql = db.prepare(
-    `INSERT INTO claims (task_id, member_id, weight, status, claimed_at, expires_at, reported_at, reported_hours, verified_at, verified_by, credited_hours, credited)
-     VALUES (@taskId, @memberId, @weight, @status, @claimedAt, @expiresAt, @reportedAt, @reportedHours, @verifiedAt, @verifiedBy, @creditedHours, @credited)`,
-  );
-  const insertTask = (row: Record<string, unknown>) => Number(taskSql.run(row).lastInsertRowid);
-  const insertClaim = (row: Record<string, unknown>) => claimSql.run(row);
+  // Rows written in bulk at the end (the store's insertTask writes one at a time, too slow for
+  // 40,000 rows). Tasks get their ids here (the next ones after the pool's), for their claims.
+  const taskRows: Array<Record<string, unknown>> = [];
+  const claimRows: Array<Record<string, unknown>> = [];
+  const [{ last }] = (await sqlRows<{ last: number | null }>(t.store, "SELECT max(id) AS last FROM tasks")) as [{ last: number | null }];
+  const insertTask = (row: TaskFields) => {
+    const id = (last ?? 0) + taskRows.length + 1;
+    taskRows.push({
+      id,
+      pool_id: row.poolId,
+      project_id: row.projectId,
+      kind_id: row.kindId,
+      title: row.title,
+      estimate: row.estimate,
+      slots: row.slots,
+      posted_weight: row.postedWeight,
+      posted_at: row.postedAt,
+      posted_by: row.postedBy,
+      due_at: row.dueAt,
+      open_since: row.openSince,
+      open_ms: row.openMs,
+      cancelled_at: row.cancelledAt,
+      cancelled_by: row.cancelledBy,
+    });
+    return id;
+  };
+  const insertClaim = (row: ClaimFields) =>
+    claimRows.push({
+      task_id: row.taskId,
+      member_id: row.memberId,
+      weight: row.weight,
+      status: row.status,
+      claimed_at: row.claimedAt,
+      expires_at: row.expiresAt,
+      reported_at: row.reportedAt,
+      reported_hours: row.reportedHours,
+      verified_at: row.verifiedAt,
+      verified_by: row.verifiedBy,
+      credited_hours: row.creditedHours,
+      credited: row.credited,
+    });
   await t.store.transaction(async (tx) => {
     const pool = (await tx.pools())[0]!;
     const projectRows = await tx.projects(pool.id);
@@ -160,7 +190,41 @@ export async function manyTasks(
       });
     }
   });
+  await insertRows(t.store, "tasks", taskRows);
+  await insertRows(t.store, "claims", claimRows);
   return { projects, kinds, openIds };
+}
+
+interface TaskFields {
+  poolId: number;
+  projectId: number;
+  kindId: number;
+  title: string;
+  estimate: number;
+  slots: number;
+  postedWeight: number;
+  postedAt: number;
+  postedBy: number;
+  dueAt: number | null;
+  openSince: number | null;
+  openMs: number;
+  cancelledAt: number | null;
+  cancelledBy: number | null;
+}
+
+interface ClaimFields {
+  taskId: number;
+  memberId: number;
+  weight: number;
+  status: string;
+  claimedAt: number;
+  expiresAt: number;
+  reportedAt: number | null;
+  reportedHours: number | null;
+  verifiedAt: number | null;
+  verifiedBy: number | null;
+  creditedHours: number | null;
+  credited: number | null;
 }
 
 function claimOf(taskId: number, memberId: number, at: number) {

@@ -8,21 +8,22 @@ import { isOverdue, taskState, type ClaimStatus } from "../../../src/core/tasks.
 import { openMsAt } from "../../../src/core/weights.ts";
 import { TASK_PAGE } from "../../../src/services/tasks.ts";
 import { testPool, text, type TestPool } from "../../support/app.ts";
+import { sqlRows } from "../../support/db-dump.ts";
 import { manyTasks } from "../../support/open-tasks.ts";
 
 let t: TestPool;
 let now: number;
 
 /** Open tasks as the tables say (an open slot by its claims, not cancelled, not past due), longest open first. */
-function openFromTables(): Array<{ id: number; kind: string }> {
-  return t.store.db.$client
-    .prepare(
-      `SELECT t.id, k.name AS kind, t.open_ms + (@now - t.open_since) AS open FROM tasks t JOIN kinds k ON k.id = t.kind_id
-       WHERE t.cancelled_at IS NULL AND (t.due_at IS NULL OR t.due_at > @now)
-         AND (SELECT count(*) FROM claims c WHERE c.task_id = t.id AND c.status IN ('active', 'reported', 'verified')) < t.slots
-       ORDER BY open DESC, t.id`,
-    )
-    .all({ now }) as Array<{ id: number; kind: string }>;
+function openFromTables(): Promise<Array<{ id: number; kind: string }>> {
+  return sqlRows<{ id: number; kind: string }>(
+    t.store,
+    `SELECT t.id, k.name AS kind, t.open_ms + (? - t.open_since) AS open FROM tasks t JOIN kinds k ON k.id = t.kind_id
+     WHERE t.cancelled_at IS NULL AND (t.due_at IS NULL OR t.due_at > ?)
+       AND (SELECT count(*) FROM claims c WHERE c.task_id = t.id AND c.status IN ('active', 'reported', 'verified')) < t.slots
+     ORDER BY open DESC, t.id`,
+    [now, now],
+  );
 }
 
 beforeAll(async () => {
@@ -35,7 +36,7 @@ afterAll(async () => t.close());
 
 describe("lists of a pool with 10,000 open tasks", () => {
   it("GIVEN 33,300 tasks of which 10,000 have an open slot THEN task list (status:open) shows the first page, longest open first, and says how to see the next", async () => {
-    const open = openFromTables();
+    const open = await openFromTables();
     expect(open.length).toBeGreaterThan(9000);
     for (const line of ["task list", "task list status:open"]) {
       const r = await t.say("bob", line);
@@ -58,7 +59,7 @@ describe("lists of a pool with 10,000 open tasks", () => {
   });
 
   it("GIVEN a kind filter THEN the open list of that kind is paged the same way", async () => {
-    const open = openFromTables().filter((x) => x.kind === "k3");
+    const open = (await openFromTables()).filter((x) => x.kind === "k3");
     const r = await t.ok("bob", "task list kind:k3");
     expect(r.tasks.map((x: { id: number }) => x.id)).toEqual(open.slice(0, TASK_PAGE).map((x) => x.id));
     expect(r.total).toBe(open.length);
@@ -69,7 +70,7 @@ describe("lists of a pool with 10,000 open tasks", () => {
     const r = await t.say("bob", "kind list");
     if (!r.ok) throw new Error(text(r));
     const counts = new Map<string, number>();
-    for (const x of openFromTables()) counts.set(x.kind, (counts.get(x.kind) ?? 0) + 1);
+    for (const x of await openFromTables()) counts.set(x.kind, (counts.get(x.kind) ?? 0) + 1);
     const kinds = (r.data as { kinds: Array<{ kind: string; open: number }> }).kinds;
     expect(kinds).toHaveLength(12);
     for (const k of kinds) expect(k.open, k.kind).toBe(counts.get(k.kind) ?? 0);
@@ -77,19 +78,12 @@ describe("lists of a pool with 10,000 open tasks", () => {
 
   it("GIVEN the same pool THEN status:claimed, status:overdue and status:all list the tasks the claims put in that state, in task list's order", async () => {
     // Every task and claim read into memory and ranked by the core's rules: what the SQL must match.
-    const db = t.store.db.$client;
-    const tasks = db
-      .prepare("SELECT id, slots, cancelled_at AS cancelledAt, due_at AS dueAt, open_since AS openSince, open_ms AS openMs FROM tasks")
-      .all() as Array<{
-      id: number;
-      slots: number;
-      cancelledAt: number | null;
-      dueAt: number | null;
-      openSince: number | null;
-      openMs: number;
-    }>;
+    const tasks = await sqlRows<{ id: number; slots: number; cancelledAt: number | null; dueAt: number | null; openSince: number | null; openMs: number }>(
+      t.store,
+      'SELECT id, slots, cancelled_at AS "cancelledAt", due_at AS "dueAt", open_since AS "openSince", open_ms AS "openMs" FROM tasks',
+    );
     const claims = new Map<number, Array<{ status: ClaimStatus }>>();
-    for (const c of db.prepare("SELECT task_id AS taskId, status FROM claims").all() as Array<{ taskId: number; status: ClaimStatus }>)
+    for (const c of await sqlRows<{ taskId: number; status: ClaimStatus }>(t.store, 'SELECT task_id AS "taskId", status FROM claims'))
       claims.set(c.taskId, [...(claims.get(c.taskId) ?? []), c]);
     const rank = { open: 0, claimed: 1, done: 2, cancelled: 3 } as const;
     const ranked = tasks
@@ -118,7 +112,7 @@ describe("lists of a pool with 10,000 open tasks", () => {
     expect((done.data as { tasks: unknown[] }).tasks).toHaveLength(TASK_PAGE);
     const all = await t.say("bob", "task list status:all");
     if (!all.ok) throw new Error(text(all));
-    const count = (t.store.db.$client.prepare("SELECT count(*) AS n FROM tasks").get() as { n: number }).n;
+    const [{ n: count }] = (await sqlRows<{ n: number }>(t.store, "SELECT count(*) AS n FROM tasks")) as [{ n: number }];
     expect((all.data as { total: number }).total).toBe(count);
   });
 });

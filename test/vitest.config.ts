@@ -29,7 +29,6 @@ const SQLITE_SQL = [
   "test/property/goods.property.test.ts",
   "test/property/ledger.property.test.ts",
   "test/property/tasks.property.test.ts",
-  "test/unit/services/boards-lazy.test.ts",
 ];
 
 // How a test file opens its pools on the store the run asks for: testPool or riverside

@@ -6,6 +6,7 @@ import { readPolicy } from "../../src/core/policy.ts";
 import { openMsAt, taskWeight, weightRules } from "../../src/core/weights.ts";
 import { BOARD_SIZE, type TaskBoard } from "../../src/services/rooms.ts";
 import type { Store } from "../../src/store.ts";
+import { sqlRows } from "./db-dump.ts";
 
 export async function boardFromScratch(store: Store, poolId: number, projectId: number | null, now: number): Promise<TaskBoard> {
   return store.transaction(async (tx) => {
@@ -37,15 +38,10 @@ export async function boardFromScratch(store: Store, poolId: number, projectId: 
 }
 
 /** What the bot keeps as each room's board now (rooms by external id), from its boards table. */
-export function storedBoards(store: {
-  db: { $client: { prepare(sql: string): { all(): unknown[] } } };
-}): Map<string, { projectId: number | null; board: TaskBoard }> {
-  const rows = store.db.$client
-    .prepare("SELECT r.external_id AS room, r.project_id AS projectId, b.body FROM boards b JOIN rooms r ON r.id = b.room_id ORDER BY r.id")
-    .all() as Array<{
-    room: string;
-    projectId: number | null;
-    body: string;
-  }>;
+export async function storedBoards(store: Store): Promise<Map<string, { projectId: number | null; board: TaskBoard }>> {
+  const rows = await sqlRows<{ room: string; projectId: number | null; body: string }>(
+    store,
+    'SELECT r.external_id AS room, r.project_id AS "projectId", b.body FROM boards b JOIN rooms r ON r.id = b.room_id ORDER BY r.id',
+  );
   return new Map(rows.map((r) => [r.room, { projectId: r.projectId, board: JSON.parse(r.body) as TaskBoard }]));
 }

@@ -1,12 +1,15 @@
 // A long-lived dispatcher for the crash test (test/e2e/dispatcher-crash.test.ts): reads one
 // command a line from stdin, as JSON {"id", "user", "text", "at"}, runs each in turn through
-// runText on the SQLite file given as the first argument (console room "lobby"), and prints one
+// runText on the SQLite file given as the first argument, or the PostgreSQL database if it is a
+// postgres:// address (console room "lobby"), and prints one
 // JSON line per answer: {"id", "ok", "code", "replayed", "data"}. It prints {"ready": pid} once
 // the database is open. Killed at any moment, it is started again and gets the unanswered
 // commands again, with the same request ids.
-//   node --import tsx test/support/dispatcher.ts FILE
+//   node --import tsx test/support/dispatcher.ts FILE|URL
 import { createInterface } from "node:readline";
 import { runText } from "../../commands/dispatch.ts";
+import { isPostgresUrl } from "../../db/pg-client.ts";
+import { PgStore } from "../../db/pg-store.ts";
 import { openApp } from "../../src/app.ts";
 import { memoryLogger } from "../../src/log.ts";
 
@@ -20,11 +23,12 @@ interface Line {
 
 const file = process.argv[2];
 if (!file) {
-  process.stderr.write("usage: dispatcher.ts FILE\n");
+  process.stderr.write("usage: dispatcher.ts FILE|URL\n");
   process.exit(2);
 }
 // Commands come faster than any person types (and retried): flood control has its own tests.
-const app = openApp({ dbFile: file, logger: memoryLogger("error").logger, floodControl: false });
+const store = isPostgresUrl(file) ? await PgStore.open(file) : undefined;
+const app = openApp({ dbFile: store ? ":memory:" : file, store, logger: memoryLogger("error").logger, floodControl: false });
 const out = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
 
 // One command at a time, in the order they came, as a chat adapter's queue does.

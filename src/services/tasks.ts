@@ -396,9 +396,9 @@ export async function listTasks(c: PoolCtx, f: TaskListFilter & { readonly page?
 
 export async function showTask(c: PoolCtx, id: TaskId): R<{ task: TaskView }> {
   // A read: it shows the stored facts and does not release claims that ran out.
-  const t = await c.tx.task(id);
-  if (!t || t.poolId !== c.pool.row.id) return err(await taskNotFound(c, id));
-  return ok({ task: await viewTask(c, t) });
+  const a = await c.tx.taskAggregate(id);
+  if (!a || a.task.poolId !== c.pool.row.id) return err(await taskNotFound(c, id));
+  return ok({ task: await viewTask(c, a.task, a.claims, lookupsOf(c, a)) });
 }
 
 /** Moves a task's open-time clock after its taken slots changed; returns the task as it is now. */

@@ -44,6 +44,7 @@ import { closeDueRounds, ROUND_LINES, settlePeriod, type RoundClosed } from "../
 import { ensureAccount } from "../../src/services/context.ts";
 import { postEntry } from "../../src/services/posting.ts";
 import { testPool, type TestPool } from "../support/app.ts";
+import { sqlRows } from "../support/db-dump.ts";
 
 const POOL_ID = 1;
 const USERS = ["admin", "alice", "bob", "carol", "dave", "erin", "frank"] as const;
@@ -292,9 +293,8 @@ interface LoanRow {
 }
 
 function sql(t: TestPool) {
-  const db = t.store.db.$client;
-  const all = <T>(q: string, ...p: unknown[]) => db.prepare(q).all(...p) as T[];
-  const one = <T>(q: string, ...p: unknown[]) => db.prepare(q).get(...p) as T;
+  const all = <T>(q: string, ...p: unknown[]) => sqlRows<T>(t.store, q, p);
+  const one = async <T>(q: string, ...p: unknown[]) => (await all<T>(q, ...p))[0] as T;
   return {
     all,
     one,
@@ -305,34 +305,40 @@ function sql(t: TestPool) {
     allocations: () => all<AllocationRow>("SELECT * FROM allocations ORDER BY id"),
     accounts: () => all<AccountRow>("SELECT id, kind, owner_id, balance FROM accounts WHERE pool_id = ? ORDER BY id", POOL_ID),
     loans: () => all<LoanRow>("SELECT * FROM loans ORDER BY id"),
-    member: (handle: string) => one<{ id: number }>("SELECT id FROM members WHERE handle = ?", handle).id,
-    handle: (id: number) => one<{ handle: string }>("SELECT handle FROM members WHERE id = ?", id).handle,
-    maxId: (tableName: string) => one<{ m: number | null }>(`SELECT max(id) AS m FROM ${tableName}`).m ?? 0,
+    member: async (handle: string) => (await one<{ id: number }>("SELECT id FROM members WHERE handle = ?", handle)).id,
+    handle: async (id: number) => (await one<{ handle: string }>("SELECT handle FROM members WHERE id = ?", id)).handle,
+    maxId: async (tableName: string) => (await one<{ m: number | null }>(`SELECT max(id) AS m FROM ${tableName}`)).m ?? 0,
     /** Every member's balance as of `at`: the sum of their entries dated at or before it. */
-    balancesAt: (at: number) =>
+    balancesAt: async (at: number) =>
       new Map(
-        all<{ owner_id: number; b: number }>(
-          `SELECT a.owner_id, coalesce((SELECT sum(amount) FROM entries WHERE to_account = a.id AND created_at <= @at), 0)
-                            - coalesce((SELECT sum(amount) FROM entries WHERE from_account = a.id AND created_at <= @at), 0) AS b
-           FROM accounts a WHERE a.pool_id = @pool AND a.kind = 'member'`,
-          { at, pool: POOL_ID },
+        (
+          await all<{ owner_id: number; b: number }>(
+            `SELECT a.owner_id, coalesce((SELECT sum(amount) FROM entries WHERE to_account = a.id AND created_at <= ?), 0)
+                              - coalesce((SELECT sum(amount) FROM entries WHERE from_account = a.id AND created_at <= ?), 0) AS b
+             FROM accounts a WHERE a.pool_id = ? AND a.kind = 'member'`,
+            at,
+            at,
+            POOL_ID,
+          )
         ).map((r) => [r.owner_id, r.b]),
       ),
     /** Effort of the good's units made in [from, to). */
-    made: (goodId: number, from: number, to: number) =>
-      one<{ s: number | null }>("SELECT sum(qty * effort) AS s FROM productions WHERE good_id = ? AND at >= ? AND at < ?", goodId, from, to).s ?? 0,
+    made: async (goodId: number, from: number, to: number) =>
+      (await one<{ s: number | null }>("SELECT sum(qty * effort) AS s FROM productions WHERE good_id = ? AND at >= ? AND at < ?", goodId, from, to)).s ?? 0,
     /** Members subscribed to the good at `end`, in the order they first subscribed. */
-    subscribersAt: (goodId: number, end: number) =>
-      all<{ member_id: number }>(
-        "SELECT member_id FROM subscriptions WHERE good_id = ? AND since < ? AND (until IS NULL OR until >= ?) GROUP BY member_id ORDER BY min(id)",
-        goodId,
-        end,
-        end,
+    subscribersAt: async (goodId: number, end: number) =>
+      (
+        await all<{ member_id: number }>(
+          "SELECT member_id FROM subscriptions WHERE good_id = ? AND since < ? AND (until IS NULL OR until >= ?) GROUP BY member_id ORDER BY min(id)",
+          goodId,
+          end,
+          end,
+        )
       ).map((r) => r.member_id),
     /** Members subscribed now, with how many there are. */
-    subscribedNow: (goodId: number) =>
-      all<{ member_id: number }>("SELECT DISTINCT member_id FROM subscriptions WHERE good_id = ? AND until IS NULL", goodId).map((r) => r.member_id),
-    lastSettledEnd: (goodId: number) => one<{ e: number | null }>("SELECT max(period_end) AS e FROM settlements WHERE good_id = ?", goodId).e,
+    subscribedNow: async (goodId: number) =>
+      (await all<{ member_id: number }>("SELECT DISTINCT member_id FROM subscriptions WHERE good_id = ? AND until IS NULL", goodId)).map((r) => r.member_id),
+    lastSettledEnd: async (goodId: number) => (await one<{ e: number | null }>("SELECT max(period_end) AS e FROM settlements WHERE good_id = ?", goodId)).e,
   };
 }
 
@@ -371,29 +377,24 @@ interface Snap {
   readonly overdue: ReadonlySet<number>;
 }
 
-function snapshot(s: State): Snap {
+async function snapshot(s: State): Promise<Snap> {
   const q = sql(s.t);
   const memberBalance = new Map<number, number>();
-  for (const a of q.accounts()) if (a.kind === "member") memberBalance.set(a.owner_id, a.balance);
-  const rounds = q.rounds();
+  for (const a of await q.accounts()) if (a.kind === "member") memberBalance.set(a.owner_id, a.balance);
+  const rounds = await q.rounds();
   return {
     now: s.t.clock.now().getTime(),
     limit: s.creditLimit,
     memberBalance,
-    goods: new Map(q.goods().map((g) => [g.id, g])),
-    pending: q.requests().filter((r) => r.status === "pending"),
+    goods: new Map((await q.goods()).map((g) => [g.id, g])),
+    pending: (await q.requests()).filter((r) => r.status === "pending"),
     openRounds: new Map(rounds.filter((r) => r.closed_at === null).map((r) => [r.good_id, r])),
     closedRounds: new Set(rounds.filter((r) => r.closed_at !== null).map((r) => r.id)),
-    maxNote: q.maxId("member_notes"),
-    maxProduction: q.maxId("productions"),
-    maxSettlement: q.maxId("settlements"),
-    maxLoan: q.maxId("loans"),
-    overdue: new Set(
-      q
-        .loans()
-        .filter((l) => l.overdue_at !== null)
-        .map((l) => l.id),
-    ),
+    maxNote: await q.maxId("member_notes"),
+    maxProduction: await q.maxId("productions"),
+    maxSettlement: await q.maxId("settlements"),
+    maxLoan: await q.maxId("loans"),
+    overdue: new Set((await q.loans()).filter((l) => l.overdue_at !== null).map((l) => l.id)),
   };
 }
 
@@ -455,7 +456,7 @@ function exactOutcome(bids: Parameters<typeof roundOutcome>[0]["bids"], supply: 
  * the stock of then and the balances of then (the entries dated at or before it, later ones not
  * counted); if units still wait, the next round opens at that closing time.
  */
-function caughtUpAll(s: State, snap: Snap): Caught {
+async function caughtUpAll(s: State, snap: Snap): Promise<Caught> {
   const q = sql(s.t);
   const goods = new Map<
     number,
@@ -473,19 +474,21 @@ function caughtUpAll(s: State, snap: Snap): Caught {
       open: open ? { id: open.id, closesAt: open.closes_at } : null,
     });
   }
-  let nextRound = q.maxId("rounds") + 1;
+  // Ids for the rounds the catch-up opens: only their order counts (ties at one closing time go
+  // to the older round), and a new round's id is above every existing one's on either store,
+  // whatever PostgreSQL's sequence skipped.
+  let nextRound = (await q.maxId("rounds")) + 1;
   // What the caught-up events moved, on top of the entries already there (all dated at or before their times).
   const moved = new Map<number, number>();
   const move = (m: number, by: number) => moved.set(m, (moved.get(m) ?? 0) + by);
-  const balancesAt = (at: number) => {
-    const b = q.balancesAt(at);
+  const balancesAt = async (at: number) => {
+    const b = await q.balancesAt(at);
     for (const [m, d] of moved) b.set(m, (b.get(m) ?? 0) + d);
     return b;
   };
   const soup = [...snap.goods.values()].find((g) => g.model === "flat-rate");
-  let soupStart = soup ? (q.lastSettledEnd(soup.id) ?? periodStartOf(soup.created_at, s.p.period)) : null;
-  const loans = q
-    .loans()
+  let soupStart = soup ? ((await q.lastSettledEnd(soup.id)) ?? periodStartOf(soup.created_at, s.p.period)) : null;
+  const loans = (await q.loans())
     .filter((l) => l.returned_at === null && l.overdue_at === null && l.due_at <= snap.now)
     .sort((a, b) => a.due_at - b.due_at || a.id - b.id);
   const rounds: CaughtRound[] = [];
@@ -509,8 +512,8 @@ function caughtUpAll(s: State, snap: Snap): Caught {
       continue;
     }
     if (periodAt === first) {
-      const effort = q.made(soup!.id, soupStart!, periodAt);
-      const members = q.subscribersAt(soup!.id, periodAt);
+      const effort = await q.made(soup!.id, soupStart!, periodAt);
+      const members = await q.subscribersAt(soup!.id, periodAt);
       if (effort > 0 && members.length > 0) {
         const share = Math.floor(effort / members.length);
         const extra = effort - share * members.length;
@@ -525,12 +528,12 @@ function caughtUpAll(s: State, snap: Snap): Caught {
     }
     const [goodId, g] = round!;
     const closesAt = g.open!.closesAt;
-    const balance = balancesAt(closesAt);
+    const balance = await balancesAt(closesAt);
     const bids = g.requests
       .filter((r) => (g.waiting.get(r.id) ?? 0) > 0)
       .map((r) => ({ request: r.id, member: r.member_id, weight: r.weight, units: g.waiting.get(r.id)!, at: r.bid_at ?? r.created_at }));
     // Decided on balances that later entries changed: a round closed late that must not see them.
-    const now = balancesAt(snap.now);
+    const now = await balancesAt(snap.now);
     if (bids.some((b) => (balance.get(b.member) ?? 0) !== (now.get(b.member) ?? 0))) count("round:decided-on-earlier-balances");
     const effort = g.good.declared_effort;
     const o = exactOutcome(bids, g.stock, effort, balance, snap.limit);
@@ -610,24 +613,24 @@ async function invariants(s: State) {
   const q = sql(s.t);
   // The ledger: balances sum to zero, each balance is its entries' net (what `pool audit`
   // checks; read directly, since a command would first catch up what is due).
-  const accounts = q.accounts();
+  const accounts = await q.accounts();
   expect(accounts.reduce((a, x) => a + x.balance, 0)).toBe(0);
   const net = new Map(
-    q
-      .all<{ id: number; net: number }>(
+    (
+      await q.all<{ id: number; net: number }>(
         "SELECT a.id, coalesce((SELECT sum(amount) FROM entries WHERE to_account = a.id), 0) - coalesce((SELECT sum(amount) FROM entries WHERE from_account = a.id), 0) AS net FROM accounts a",
       )
-      .map((r) => [r.id, r.net]),
+    ).map((r) => [r.id, r.net]),
   );
   for (const a of accounts) expect(a.balance, `account ${a.id}`).toBe(net.get(a.id));
 
-  const goods = q.goods();
-  const allocations = q.allocations();
-  const requests = q.requests();
-  const rounds = q.rounds();
-  const loans = q.loans();
+  const goods = await q.goods();
+  const allocations = await q.allocations();
+  const requests = await q.requests();
+  const rounds = await q.rounds();
+  const loans = await q.loans();
   const produced = new Map(
-    q.all<{ good_id: number; n: number }>("SELECT good_id, sum(qty) AS n FROM productions GROUP BY good_id").map((r) => [r.good_id, r.n]),
+    (await q.all<{ good_id: number; n: number }>("SELECT good_id, sum(qty) AS n FROM productions GROUP BY good_id")).map((r) => [r.good_id, r.n]),
   );
   for (const g of goods) {
     // Never more units allocated than produced; stock = produced - allocated - on loan, >= 0.
@@ -675,20 +678,21 @@ async function invariants(s: State) {
   // Producers get the effort, never the price: the project's allocation credits are effort x
   // qty exactly; the commons gets every surplus; the members paid both.
   // (Settlements' own surpluses, the 0.001 wh a share below it pays, are not allocations'.)
-  const entrySum = (kind: string, side: "to_account" | "from_account", account: number) =>
-    q.one<{ s: number | null }>(`SELECT sum(amount) AS s FROM entries WHERE kind = ? AND ${side} = ? AND request_id NOT LIKE 'settle:%'`, kind, account).s ?? 0;
+  const entrySum = async (kind: string, side: "to_account" | "from_account", account: number) =>
+    (await q.one<{ s: number | null }>(`SELECT sum(amount) AS s FROM entries WHERE kind = ? AND ${side} = ? AND request_id NOT LIKE 'settle:%'`, kind, account))
+      .s ?? 0;
   const commons = accounts.find((a) => a.kind === "commons")!;
   for (const project of accounts.filter((a) => a.kind === "project")) {
     const effort = allocations.filter((a) => goods.find((g) => g.id === a.good_id)!.project_id === project.owner_id).reduce((a, x) => a + x.effort * x.qty, 0);
-    expect(entrySum("allocation", "to_account", project.id), `project ${project.owner_id} credited`).toBe(effort);
-    expect(entrySum("surplus", "to_account", project.id)).toBe(0);
+    expect(await entrySum("allocation", "to_account", project.id), `project ${project.owner_id} credited`).toBe(effort);
+    expect(await entrySum("surplus", "to_account", project.id)).toBe(0);
   }
-  expect(entrySum("surplus", "to_account", commons.id)).toBe(allocations.reduce((a, x) => a + x.cost - x.effort * x.qty, 0));
+  expect(await entrySum("surplus", "to_account", commons.id)).toBe(allocations.reduce((a, x) => a + x.cost - x.effort * x.qty, 0));
   for (const m of accounts.filter((a) => a.kind === "member")) {
     const paid = allocations.filter((a) => a.member_id === m.owner_id).reduce((a, x) => a + x.cost, 0);
-    expect(entrySum("allocation", "from_account", m.id) + entrySum("surplus", "from_account", m.id), `member ${m.owner_id} paid`).toBe(paid);
+    expect((await entrySum("allocation", "from_account", m.id)) + (await entrySum("surplus", "from_account", m.id)), `member ${m.owner_id} paid`).toBe(paid);
     const charged = loans.filter((l) => l.member_id === m.owner_id).reduce((a, l) => a + (l.charged ?? 0), 0);
-    expect(entrySum("loan", "from_account", m.id)).toBe(charged);
+    expect(await entrySum("loan", "from_account", m.id)).toBe(charged);
   }
 }
 
@@ -700,12 +704,12 @@ type Kind = Action["t"] | "setup";
 const MAY_PASS_LIMIT = new Set<Kind>(["return", "settle", "post", "setup"]);
 
 /** `caught`: the model's catch-up when the step was a command that did it (and succeeded). */
-function checkStep(s: State, snap: Snap, kind: Kind, caught?: Caught) {
+async function checkStep(s: State, snap: Snap, kind: Kind, caught?: Caught) {
   const q = sql(s.t);
-  const rounds = q.rounds();
-  const allocations = q.allocations();
-  const requests = q.requests();
-  const accounts = q.accounts();
+  const rounds = await q.rounds();
+  const allocations = await q.allocations();
+  const requests = await q.requests();
+  const accounts = await q.accounts();
   const after = new Map(accounts.filter((a) => a.kind === "member").map((a) => [a.owner_id, a.balance]));
 
   // No allocation or borrow takes anyone past the credit limit (a settlement caught up first may).
@@ -750,15 +754,15 @@ function checkStep(s: State, snap: Snap, kind: Kind, caught?: Caught) {
   const stock = new Map([...snap.goods].map(([id, g]) => [id, g.stock]));
   // Units made in this step reach the stock after the catch-up, before the step's own round.
   let made = false;
-  const addMade = () => {
+  const addMade = async () => {
     if (made) return;
     made = true;
-    for (const p of q.all<{ good_id: number; qty: number }>("SELECT good_id, qty FROM productions WHERE id > ?", snap.maxProduction))
+    for (const p of await q.all<{ good_id: number; qty: number }>("SELECT good_id, qty FROM productions WHERE id > ?", snap.maxProduction))
       stock.set(p.good_id, (stock.get(p.good_id) ?? 0) + p.qty);
     // The step's own change of a bid (its units) came before its own round too.
     for (const x of snap.pending) remaining.set(x.id, (remaining.get(x.id) ?? 0) + current.get(x.id)!.qty - x.qty);
   };
-  const notes = q.all<{ member_id: number; kind: string; body: string; created_at: number }>(
+  const notes = await q.all<{ member_id: number; kind: string; body: string; created_at: number }>(
     "SELECT member_id, kind, body, created_at FROM member_notes WHERE id > ? AND kind = 'skipped'",
     snap.maxNote,
   );
@@ -796,7 +800,7 @@ function checkStep(s: State, snap: Snap, kind: Kind, caught?: Caught) {
   for (const r of closed) {
     const good = snap.goods.get(r.good_id)!;
     const balance = balanceFor(r);
-    if (!onTime(r)) addMade();
+    if (!onTime(r)) await addMade();
     const bidOf = (x: RequestRow) => (onTime(r) ? x : { ...x, weight: current.get(x.id)!.weight, bid_at: current.get(x.id)!.bid_at });
     // The bids: requests pending before the step (not cancelled before this round), with what they still want.
     const bids = snap.pending
@@ -904,29 +908,33 @@ function checkStep(s: State, snap: Snap, kind: Kind, caught?: Caught) {
   }
 
   // Settlements made in this step: each period's effort split among those subscribed at its end.
-  for (const st of q.all<{ id: number; good_id: number; period_start: number; period_end: number; effort: number; subscribers: number; at: number }>(
+  for (const st of await q.all<{ id: number; good_id: number; period_start: number; period_end: number; effort: number; subscribers: number; at: number }>(
     "SELECT * FROM settlements WHERE id > ?",
     snap.maxSettlement,
   )) {
-    const good = q.goods().find((g) => g.id === st.good_id)!;
+    const good = (await q.goods()).find((g) => g.id === st.good_id)!;
     expect(st.period_end).toBe(nextPeriod(st.period_start, s.p.period));
     expect(st.period_end).toBeLessThanOrEqual(snap.now);
     const effort =
-      q.one<{ s: number | null }>(
-        "SELECT sum(qty * effort) AS s FROM productions WHERE good_id = ? AND at >= ? AND at < ?",
-        st.good_id,
-        st.period_start,
-        st.period_end,
+      (
+        await q.one<{ s: number | null }>(
+          "SELECT sum(qty * effort) AS s FROM productions WHERE good_id = ? AND at >= ? AND at < ?",
+          st.good_id,
+          st.period_start,
+          st.period_end,
+        )
       ).s ?? 0;
     expect(st.effort).toBe(effort);
-    const subs = q.one<{ n: number }>(
-      "SELECT count(DISTINCT member_id) AS n FROM subscriptions WHERE good_id = ? AND since < ? AND (until IS NULL OR until >= ?)",
-      st.good_id,
-      st.period_end,
-      st.period_end,
+    const subs = (
+      await q.one<{ n: number }>(
+        "SELECT count(DISTINCT member_id) AS n FROM subscriptions WHERE good_id = ? AND since < ? AND (until IS NULL OR until >= ?)",
+        st.good_id,
+        st.period_end,
+        st.period_end,
+      )
     ).n;
     expect(st.subscribers).toBe(subs);
-    const entries = q.all<{ amount: number; to_account: number; kind: string; created_at: number }>(
+    const entries = await q.all<{ amount: number; to_account: number; kind: string; created_at: number }>(
       "SELECT amount, to_account, kind, created_at FROM entries WHERE request_id = ?",
       `settle:${st.good_id}:${st.period_start}`,
     );
@@ -947,12 +955,12 @@ function checkStep(s: State, snap: Snap, kind: Kind, caught?: Caught) {
   }
 
   // Loans past their due date in this step: marked as of it, their borrowers told then.
-  const marked = q.loans().filter((l) => l.overdue_at !== null && !snap.overdue.has(l.id));
+  const marked = (await q.loans()).filter((l) => l.overdue_at !== null && !snap.overdue.has(l.id));
   expect(
     marked.map((l) => l.id),
     `${kind} marked loans overdue`,
   ).toEqual(caught ? caught.overdue : []);
-  const overdueNotes = q.all<{ member_id: number; body: string; created_at: number }>(
+  const overdueNotes = await q.all<{ member_id: number; body: string; created_at: number }>(
     "SELECT member_id, body, created_at FROM member_notes WHERE id > ? AND kind = 'overdue'",
     snap.maxNote,
   );
@@ -984,49 +992,52 @@ function nextPeriod(start: number, period: string): number {
 
 async function step(s: State, a: Action) {
   const q = sql(s.t);
-  const snap = snapshot(s);
+  const snap = await snapshot(s);
   /** What every command of the pool does first, and `closeDueRounds`: the model's catch-up. */
-  const model = caughtUpAll(s, snap);
-  const effortOf = (name: GoodName) => q.good(name)?.declared_effort ?? 0;
+  const model = await caughtUpAll(s, snap);
+  const effortOf = async (name: GoodName) => (await q.good(name))?.declared_effort ?? 0;
   const memberOf = (u: User) => q.member(u);
   /** Balance plus the credit limit, once caught up. */
-  const room = (u: User) => (model.balance.get(memberOf(u)) ?? 0) + snap.limit;
+  const room = async (u: User) => (model.balance.get(await memberOf(u)) ?? 0) + snap.limit;
   /** What a member's open loans will cost: their planned days, or the days so far if more. */
-  const loanCharges = (u: User) => {
-    const drill = q.good("drill");
-    return q
-      .loans()
-      .filter((l) => l.member_id === memberOf(u) && l.returned_at === null)
+  const loanCharges = async (u: User) => {
+    const drill = await q.good("drill");
+    const me = await memberOf(u);
+    return (await q.loans())
+      .filter((l) => l.member_id === me && l.returned_at === null)
       .reduce((x, l) => x + daysCharge(Math.max(days(l.borrowed_at, l.due_at), days(l.borrowed_at, snap.now)), drill?.declared_effort ?? 0, dayPercent(s)), 0);
   };
   /** What a member's waiting requests hold at the effort, once caught up (but `except` one). */
-  const waitingCharges = (u: User, except?: number) =>
-    snap.pending
-      .filter((r) => r.member_id === memberOf(u) && r.id !== except)
+  const waitingCharges = async (u: User, except?: number) => {
+    const me = await memberOf(u);
+    return snap.pending
+      .filter((r) => r.member_id === me && r.id !== except)
       .reduce((x, r) => x + (model.goods.get(r.good_id)?.waiting.get(r.id) ?? 0) * (snap.goods.get(r.good_id)?.declared_effort ?? 0), 0);
-  /** A subscriber's expected share of the running period: what the period before made, or this one so far if more, split among `n`. */
-  const expectedShare = (n: number) => {
-    const soup = q.good("soup")!;
-    const start = model.soupStart!;
-    const before = start > soup.created_at ? q.made(soup.id, periodStartOf(start - 1, s.p.period), start) : 0;
-    return Math.ceil(Math.max(before, q.made(soup.id, start, snap.now + 1)) / Math.max(1, n));
   };
-  const subscribed = (u: User) => q.subscribedNow(q.good("soup")!.id).includes(memberOf(u));
-  const subscriptionCharges = (u: User) => (subscribed(u) ? expectedShare(q.subscribedNow(q.good("soup")!.id).length) : 0);
+  /** A subscriber's expected share of the running period: what the period before made, or this one so far if more, split among `n`. */
+  const expectedShare = async (n: number) => {
+    const soup = (await q.good("soup"))!;
+    const start = model.soupStart!;
+    const before = start > soup.created_at ? await q.made(soup.id, periodStartOf(start - 1, s.p.period), start) : 0;
+    return Math.ceil(Math.max(before, await q.made(soup.id, start, snap.now + 1)) / Math.max(1, n));
+  };
+  const subscribedNow = async () => q.subscribedNow((await q.good("soup"))!.id);
+  const subscribed = async (u: User) => (await subscribedNow()).includes(await memberOf(u));
+  const subscriptionCharges = async (u: User) => ((await subscribed(u)) ? expectedShare((await subscribedNow()).length) : 0);
   /** Everything a member's choices already hold of their room. */
-  const held = (u: User, except?: number) => waitingCharges(u, except) + loanCharges(u) + subscriptionCharges(u);
+  const held = async (u: User, except?: number) => (await waitingCharges(u, except)) + (await loanCharges(u)) + (await subscriptionCharges(u));
   /** The model's catch-up, when the step's command did one (it is rolled back with a refusal). */
   let caught: Caught | undefined;
   const ran = (reply: Reply) => {
     if (reply.ok) caught = model;
   };
   /** The round the step closed itself, at its instant (not on schedule). */
-  const ownClosed = (goodId: number) =>
-    q.rounds().filter((r) => r.good_id === goodId && !snap.closedRounds.has(r.id) && r.closed_at !== null && r.closed_at !== r.closes_at);
+  const ownClosed = async (goodId: number) =>
+    (await q.rounds()).filter((r) => r.good_id === goodId && !snap.closedRounds.has(r.id) && r.closed_at !== null && r.closed_at !== r.closes_at);
   switch (a.t) {
     case "produce": {
       const user = userOf(a.who, a.good);
-      const g = q.good(a.good);
+      const g = await q.good(a.good);
       const reply = await command(s, user, `good produce ${a.good} ${a.qty}`);
       ran(reply);
       const kind = goodOf(a.good).model;
@@ -1037,10 +1048,10 @@ async function step(s: State, a: Action) {
         // fewer are waiting than there are now go to the waiting at once.
         const waiting = [...after.waiting.values()].reduce((x, n) => x + n, 0);
         const closes = after.open !== null && waiting <= after.stock + a.qty;
-        const own = ownClosed(g!.id);
+        const own = await ownClosed(g!.id);
         expect(own.map((r) => r.closes_at)).toEqual(closes ? [after.open.closesAt] : []);
         expect(own.every((r) => r.closed_at === snap.now)).toBe(true);
-        expect(okData(reply).allocated.length > 0).toBe(closes && q.allocations().some((x) => x.round_id === own[0]!.id));
+        expect(okData(reply).allocated.length > 0).toBe(closes && (await q.allocations()).some((x) => x.round_id === own[0]!.id));
         if (closes) count("produce:served-the-waiting");
         if (closes && model.rounds.length > 0) count("produce:closed-an-overdue-round-then-served-the-waiting");
       }
@@ -1048,7 +1059,7 @@ async function step(s: State, a: Action) {
     }
     case "request": {
       const user = userOf(a.who);
-      const g = q.good(a.good);
+      const g = await q.good(a.good);
       const qty = a.qty ?? 1;
       const text = `good request ${a.good}${a.qty === null ? "" : ` qty:${a.qty}`}${a.weight === null ? "" : ` weight:${a.weight}`}`;
       const reply = await command(s, user, text);
@@ -1059,10 +1070,10 @@ async function step(s: State, a: Action) {
       else if (kind !== "per-unit") expect(!reply.ok && reply.code).toBe("good_model");
       else {
         const after = model.goods.get(g!.id)!;
-        const me = memberOf(user);
+        const me = await memberOf(user);
         const mine = snap.pending.find((r) => r.good_id === g!.id && r.member_id === me && after.waiting.has(r.id));
-        const roomNow = room(user);
-        const effort = effortOf(a.good);
+        const roomNow = await room(user);
+        const effort = await effortOf(a.good);
         if (mine) {
           // One bid per member: the waiting request changes (its weight, and its units if qty: is
           // given), payable at the effort with what the member's other choices hold.
@@ -1070,11 +1081,11 @@ async function step(s: State, a: Action) {
           const units = a.qty ?? was.units;
           const weight = a.weight === null ? was.weight : Math.round(Number(a.weight) * WEIGHT_ONE);
           const cost = effort * units;
-          const others = held(user, mine.id);
-          const row = () => q.requests().find((r) => r.id === mine.id)!;
+          const others = await held(user, mine.id);
+          const row = async () => (await q.requests()).find((r) => r.id === mine.id)!;
           if (units === was.units && weight === was.weight) {
             expect(okData(reply).request).toMatchObject({ id: mine.id, status: "pending", weight: weight / WEIGHT_ONE });
-            expect(row().bid_at).toBe(mine.bid_at);
+            expect((await row()).bid_at).toBe(mine.bid_at);
             count("request:bid-unchanged");
           } else if (cost > 0 && cost > roomNow - others) {
             expect(!reply.ok && reply.code).toBe("insufficient_credit");
@@ -1082,12 +1093,12 @@ async function step(s: State, a: Action) {
           } else {
             const r = okData(reply).request;
             expect(r).toMatchObject({ id: mine.id, weight: weight / WEIGHT_ONE, was: { qty: was.units, weight: was.weight / WEIGHT_ONE } });
-            expect(row()).toMatchObject({ weight, bid_at: snap.now });
-            expect(row().qty).toBe(mine.qty + units - was.units);
+            expect(await row()).toMatchObject({ weight, bid_at: snap.now });
+            expect((await row()).qty).toBe(mine.qty + units - was.units);
             // Fewer units waiting than in stock now: the round closes at once.
             const waiting = [...after.waiting.values()].reduce((x, n) => x + n, 0) - was.units + units;
             const closes = waiting <= after.stock;
-            expect(ownClosed(g!.id).map((r) => r.closes_at)).toEqual(closes ? [after.open!.closesAt] : []);
+            expect((await ownClosed(g!.id)).map((r) => r.closes_at)).toEqual(closes ? [after.open!.closesAt] : []);
             count(weight > was.weight ? "request:raised-a-bid" : "request:changed-a-bid");
             if (units !== was.units) count("request:changed-the-units");
             if (closes) count("request:changed-bid-served-everyone");
@@ -1099,12 +1110,12 @@ async function step(s: State, a: Action) {
         // exactly when nobody waits and the stock covers it.
         const queue = after.waiting.size > 0;
         const cost = effort * qty;
-        const holding = held(user);
+        const holding = await held(user);
         if (cost > 0 && cost > roomNow - holding) {
           expect(!reply.ok && reply.code).toBe("insufficient_credit");
           count(queue || after.stock < qty ? "request:refused-to-wait" : "request:refused-past-the-limit");
           if (cost <= roomNow) count("request:refused-for-what-is-held");
-          if (cost <= roomNow - waitingCharges(user) - loanCharges(user)) count("request:refused-for-a-subscription");
+          if (cost <= roomNow - (await waitingCharges(user)) - (await loanCharges(user))) count("request:refused-for-a-subscription");
         } else if (!queue && after.stock >= qty) {
           expect(okData(reply).request).toMatchObject({ status: "allocated", qty, cost: cost / 1000 });
           count("request:allocated-at-once");
@@ -1124,10 +1135,10 @@ async function step(s: State, a: Action) {
     }
     case "cancel": {
       // Mostly the owner of a waiting request; else anyone, for any request or none.
-      const all = q.requests();
+      const all = await q.requests();
       const waiting = all.filter((r) => r.status === "pending");
-      const user = a.own && waiting.length > 0 ? (q.handle(waiting[a.pick % waiting.length]!.member_id) as User) : userOf(a.who);
-      const me = memberOf(user);
+      const user = a.own && waiting.length > 0 ? ((await q.handle(waiting[a.pick % waiting.length]!.member_id)) as User) : userOf(a.who);
+      const me = await memberOf(user);
       const ordered = [...all.filter((r) => r.member_id === me && r.status === "pending"), ...all.filter((r) => r.member_id !== me || r.status !== "pending")];
       const target = a.own && waiting.length > 0 ? waiting[a.pick % waiting.length]! : ordered[a.pick % (ordered.length + 2)];
       const id = target?.id ?? 900 + a.pick;
@@ -1141,15 +1152,15 @@ async function step(s: State, a: Action) {
       if (served) count("cancel:served-by-the-overdue-round");
       if (reply.ok) {
         const last = after!.waiting.size === 1;
-        expect(q.rounds().some((r) => r.good_id === target!.good_id && r.closed_at === null)).toBe(!last);
-        expect(ownClosed(target!.good_id).map((r) => r.closes_at)).toEqual(last ? [after!.open!.closesAt] : []);
+        expect((await q.rounds()).some((r) => r.good_id === target!.good_id && r.closed_at === null)).toBe(!last);
+        expect((await ownClosed(target!.good_id)).map((r) => r.closes_at)).toEqual(last ? [after!.open!.closesAt] : []);
         count(last ? "cancel:closed-the-round" : "cancel:others-still-wait");
       }
       break;
     }
     case "allocate": {
       const user = userOf(a.who, a.good);
-      const g = q.good(a.good);
+      const g = await q.good(a.good);
       const reply = await command(s, user, `good allocate ${a.good}`);
       ran(reply);
       // The round it closes is the one open after the catch-up: none if the catch-up served everyone.
@@ -1162,21 +1173,20 @@ async function step(s: State, a: Action) {
       } else {
         // The reply tells what the database says.
         const round = okData(reply).round;
-        const own = ownClosed(g.id);
+        const own = await ownClosed(g.id);
         expect(own.map((r) => [r.closes_at, r.closed_at])).toEqual([[after.open.closesAt, snap.now]]);
         const row = own[0]!;
         expect(round.id).toBe(row.id);
-        const mine = q.allocations().filter((x) => x.round_id === row.id);
-        expect(round.allocations).toEqual(mine.map((x) => ({ member: q.handle(x.member_id), qty: x.qty, cost: x.cost / 1000 })));
+        const mine = (await q.allocations()).filter((x) => x.round_id === row.id);
+        const handles = new Map<number, string>();
+        for (const x of mine) handles.set(x.member_id, await q.handle(x.member_id));
+        expect(round.allocations).toEqual(mine.map((x) => ({ member: handles.get(x.member_id), qty: x.qty, cost: x.cost / 1000 })));
         if (mine.length > 0) expect(round.clearingWeight * WEIGHT_ONE).toBeCloseTo(row.clearing_weight!, 3);
-        const queued = q
-          .requests()
-          .filter((r) => r.good_id === g.id && r.status === "pending")
-          .reduce((x, r) => x + r.qty - r.filled, 0);
+        const queued = (await q.requests()).filter((r) => r.good_id === g.id && r.status === "pending").reduce((x, r) => x + r.qty - r.filled, 0);
         expect(round.queued).toBe(queued);
         // The skipped it reports are its notes (less those of a round caught up at this instant).
         const noted = new Map<number, number>();
-        for (const n of q.all<{ member_id: number; body: string }>(
+        for (const n of await q.all<{ member_id: number; body: string }>(
           "SELECT member_id, body FROM member_notes WHERE id > ? AND kind = 'skipped' AND created_at = ?",
           snap.maxNote,
           snap.now,
@@ -1187,8 +1197,10 @@ async function step(s: State, a: Action) {
         for (const c of model.rounds.filter((x) => x.good === g.id && x.closesAt === snap.now))
           for (const [m, n] of c.skipped) noted.set(m, (noted.get(m) ?? 0) - n);
         const reported = new Map<number, number>();
-        for (const x of round.skipped as Array<{ member: string; qty: number }>)
-          reported.set(memberOf(x.member as User), (reported.get(memberOf(x.member as User)) ?? 0) + x.qty);
+        for (const x of round.skipped as Array<{ member: string; qty: number }>) {
+          const m = await memberOf(x.member as User);
+          reported.set(m, (reported.get(m) ?? 0) + x.qty);
+        }
         expect(reported).toEqual(new Map([...noted].filter(([, n]) => n !== 0)));
       }
       break;
@@ -1196,14 +1208,13 @@ async function step(s: State, a: Action) {
     case "due":
     case "advance": {
       s.t.clock.advance(a.ms);
-      if (a.t === "advance") return checkStep(s, snapshot(s), a.t);
+      if (a.t === "advance") return checkStep(s, await snapshot(s), a.t);
       const now = s.t.clock.now().getTime();
-      const before = snapshot(s);
-      const expected = caughtUpAll(s, before);
+      const before = await snapshot(s);
+      const expected = await caughtUpAll(s, before);
       const closed: RoundClosed[] = await s.t.store.transaction((tx) => closeDueRounds(tx, now));
       // The service's answer agrees with the database, round by round, in order.
-      const rows = q
-        .rounds()
+      const rows = (await q.rounds())
         .filter((r) => r.closed_at !== null && !before.closedRounds.has(r.id))
         .sort((x, y) => x.closed_at! - y.closed_at! || x.id - y.id);
       expect(closed.map((c) => c.round)).toEqual(rows.map((r) => r.id));
@@ -1212,9 +1223,11 @@ async function step(s: State, a: Action) {
         // Each round closes as of its own closing time.
         expect(row.closed_at).toBe(row.closes_at);
         expect(row.closed_at).toBeLessThanOrEqual(now);
-        const mine = q.allocations().filter((x) => x.round_id === row.id);
+        const mine = (await q.allocations()).filter((x) => x.round_id === row.id);
         // It names the first ROUND_LINES winners and counts them all.
-        expect(c.allocations).toEqual(mine.slice(0, ROUND_LINES).map((x) => ({ member: q.handle(x.member_id), qty: x.qty, cost: x.cost })));
+        const handles = new Map<number, string>();
+        for (const x of mine.slice(0, ROUND_LINES)) handles.set(x.member_id, await q.handle(x.member_id));
+        expect(c.allocations).toEqual(mine.slice(0, ROUND_LINES).map((x) => ({ member: handles.get(x.member_id), qty: x.qty, cost: x.cost })));
         expect([c.winners, c.units]).toEqual([mine.length, mine.reduce((a, x) => a + x.qty, 0)]);
         if (mine.length > 0) expect(c.outcome.clearing).toBe(row.clearing_weight);
       }
@@ -1223,7 +1236,7 @@ async function step(s: State, a: Action) {
       const dump = await s.t.dump();
       expect(await s.t.store.transaction((tx) => closeDueRounds(tx, now))).toEqual([]);
       expect(await s.t.dump()).toBe(dump);
-      checkStep(s, before, "due", expected);
+      await checkStep(s, before, "due", expected);
       return invariants(s);
     }
     case "settle": {
@@ -1242,10 +1255,10 @@ async function step(s: State, a: Action) {
       }
       // Every ended period of every flat-rate good is settled now, once.
       if (a.direct || user === "admin") {
-        const soup = q.good("soup")!;
-        const settled = q
-          .all<{ period_start: number }>("SELECT period_start FROM settlements WHERE good_id = ? ORDER BY period_start", soup.id)
-          .map((r) => r.period_start);
+        const soup = (await q.good("soup"))!;
+        const settled = (await q.all<{ period_start: number }>("SELECT period_start FROM settlements WHERE good_id = ? ORDER BY period_start", soup.id)).map(
+          (r) => r.period_start,
+        );
         const expected: number[] = [];
         for (let start = periodStartOf(soup.created_at, s.p.period); nextPeriod(start, s.p.period) <= snap.now; start = nextPeriod(start, s.p.period))
           expected.push(start);
@@ -1255,28 +1268,29 @@ async function step(s: State, a: Action) {
     }
     case "borrow": {
       const user = userOf(a.who);
-      const drill = q.good("drill")!;
+      const drill = (await q.good("drill"))!;
       // The planned charges of the member's open loans, their waiting requests and their
       // subscriptions' expected shares are spoken for.
-      const committed = held(user);
+      const committed = await held(user);
       const reply = await command(s, user, `good borrow drill days:${a.days}`);
       ran(reply);
       const charge = daysCharge(a.days, drill.declared_effort, dayPercent(s));
-      const expected = drill.stock < 1 ? "out_of_stock" : charge > 0 && charge > room(user) - committed ? "insufficient_credit" : "ok";
+      const roomNow = await room(user);
+      const expected = drill.stock < 1 ? "out_of_stock" : charge > 0 && charge > roomNow - committed ? "insufficient_credit" : "ok";
       expect(reply.ok ? "ok" : reply.code).toBe(expected);
       if (reply.ok) expect(okData(reply).loan).toMatchObject({ planned: charge / 1000, perDay: (drill.declared_effort * dayPercent(s)) / WEIGHT_ONE });
       count(`borrow:${expected}`);
-      if (expected === "insufficient_credit" && charge <= room(user)) count("borrow:refused-for-open-loans");
+      if (expected === "insufficient_credit" && charge <= roomNow) count("borrow:refused-for-open-loans");
       if (expected !== "out_of_stock" && committed > 0) count("borrow:counted-open-loans");
-      if (expected === "ok" && charge === 0 && room(user) < 0) count("borrow:free-past-the-limit");
+      if (expected === "ok" && charge === 0 && roomNow < 0) count("borrow:free-past-the-limit");
       break;
     }
     case "return": {
-      const loans = q.loans();
+      const loans = await q.loans();
       // Mostly the borrower of an open loan; else anyone, for any loan or none.
       const open = loans.filter((l) => l.returned_at === null);
-      const user = a.own && open.length > 0 ? (q.handle(open[a.pick % open.length]!.member_id) as User) : userOf(a.who);
-      const me = memberOf(user);
+      const user = a.own && open.length > 0 ? ((await q.handle(open[a.pick % open.length]!.member_id)) as User) : userOf(a.who);
+      const me = await memberOf(user);
       const ordered = [
         ...loans.filter((l) => l.member_id === me && l.returned_at === null),
         ...loans.filter((l) => l.member_id !== me || l.returned_at !== null),
@@ -1290,9 +1304,10 @@ async function step(s: State, a: Action) {
       if (reply.ok) {
         // Every started day of use, at least one, x effort x the day's share, rounded once.
         const n = days(loan!.borrowed_at, snap.now);
-        const charged = daysCharge(n, q.good("drill")!.declared_effort, dayPercent(s));
+        const drill = (await q.good("drill"))!;
+        const charged = daysCharge(n, drill.declared_effort, dayPercent(s));
         expect(okData(reply).loan).toMatchObject({ days: n, charged: charged / 1000 });
-        if (charged !== n * Math.round((q.good("drill")!.declared_effort * dayPercent(s)) / 1000)) count("return:rounded-once-not-per-day");
+        if (charged !== n * Math.round((drill.declared_effort * dayPercent(s)) / 1000)) count("return:rounded-once-not-per-day");
         if (snap.now > loan!.due_at) count("return:late");
         count("return:ok");
       }
@@ -1300,25 +1315,26 @@ async function step(s: State, a: Action) {
     }
     case "subscribe": {
       const user = userOf(a.who);
-      const g = q.good(a.good);
-      const was = g && goodOf(a.good).model === "flat-rate" ? subscribed(user) : false;
+      const g = await q.good(a.good);
+      const was = g && goodOf(a.good).model === "flat-rate" ? await subscribed(user) : false;
       // A new subscription must fit with its expected share (among the subscribers with it), on
       // top of what the member's choices hold.
-      const share = g && goodOf(a.good).model === "flat-rate" && !was ? expectedShare(q.subscribedNow(g.id).length + 1) : 0;
-      const committed = a.on && !was && g ? held(user) : 0;
+      const share = g && goodOf(a.good).model === "flat-rate" && !was ? await expectedShare((await q.subscribedNow(g.id)).length + 1) : 0;
+      const committed = a.on && !was && g ? await held(user) : 0;
       const reply = await command(s, user, `good ${a.on ? "subscribe" : "unsubscribe"} ${a.good}`);
       ran(reply);
+      const roomNow = await room(user);
       const expected = !g
         ? "not_found"
         : goodOf(a.good).model !== "flat-rate"
           ? "good_model"
           : a.on === was
             ? "subscription"
-            : a.on && share > 0 && share > room(user) - committed
+            : a.on && share > 0 && share > roomNow - committed
               ? "insufficient_credit"
               : "ok";
       expect(reply.ok ? "ok" : reply.code).toBe(expected);
-      if (reply.ok) expect(subscribed(user)).toBe(a.on);
+      if (reply.ok) expect(await subscribed(user)).toBe(a.on);
       if (reply.ok && a.on) expect(okData(reply).expectedShare).toBe(share / 1000);
       count(`subscribe:${a.on ? "on" : "off"}:${expected}`);
       break;
@@ -1327,9 +1343,9 @@ async function step(s: State, a: Action) {
       // A member's balance set near the credit limit, through the real postEntry (dated now:
       // nothing due is caught up before it, as a bot that was down would find it).
       const user = userOf(a.who);
-      const m = memberOf(user);
-      const target = (a.target.base === "limit" ? -snap.limit : 0) + a.target.units * (effortOf(a.target.of) || 1000) + a.target.delta;
-      const accounts = q.accounts();
+      const m = await memberOf(user);
+      const target = (a.target.base === "limit" ? -snap.limit : 0) + a.target.units * ((await effortOf(a.target.of)) || 1000) + a.target.delta;
+      const accounts = await q.accounts();
       const account = accounts.find((x) => x.kind === "member" && x.owner_id === m)!;
       const commons = accounts.find((x) => x.kind === "commons")!;
       const amount = target - account.balance;
@@ -1347,7 +1363,7 @@ async function step(s: State, a: Action) {
           createdBy: null,
         }),
       );
-      expect(q.accounts().find((x) => x.id === account.id)!.balance).toBe(target);
+      expect((await q.accounts()).find((x) => x.id === account.id)!.balance).toBe(target);
       if (model.any) count("post:before-a-catch-up");
       count("post:ok");
       break;
@@ -1394,14 +1410,14 @@ async function step(s: State, a: Action) {
       }
       const reply = await command(s, user, `good show ${a.good}`, { readOnly });
       ran(reply);
-      const g = q.good(a.good);
+      const g = await q.good(a.good);
       if (!g) {
         expect(!reply.ok && reply.code).toBe("not_found");
         break;
       }
       // It shows the good as of now: what was due already done.
       const shown = okData(reply).good;
-      const waiting = q.requests().filter((r) => r.good_id === g.id && r.status === "pending");
+      const waiting = (await q.requests()).filter((r) => r.good_id === g.id && r.status === "pending");
       expect(shown).toMatchObject({ stock: g.stock, demand: waiting.reduce((x, r) => x + r.qty - r.filled, 0), effort: g.declared_effort / 1000 });
       const after = model.goods.get(g.id);
       if (after) expect(shown.openRound === null).toBe(after.open === null);
@@ -1434,7 +1450,7 @@ async function step(s: State, a: Action) {
       break;
     }
   }
-  checkStep(s, snap, a.t, caught);
+  await checkStep(s, snap, a.t, caught);
   await invariants(s);
 }
 
@@ -1639,7 +1655,8 @@ describe("goods under random sequences", () => {
     }
     // What the issue asked us to note: which steps took someone past the limit (return:, settle:).
     console.info(`goods property coverage: ${report}`);
-  }, 240_000);
+    // A hang guard only: some 3 minutes on SQLite beside other runs on two cores, several times that on PostgreSQL.
+  }, 3_600_000);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -1670,7 +1687,9 @@ describe("found by the property", () => {
       t.clock.advance(DAY_MS);
       const closed = await t.store.transaction((tx) => closeDueRounds(tx, t.clock.now().getTime()));
       expect(closed.map((c) => c.allocations)).toEqual([[{ member: "dave", qty: 1, cost: 2000 }]]);
-      const rows = sql(t).all<{ at: number; created_at: number }>("SELECT a.at, r.created_at FROM allocations a JOIN good_requests r ON r.id = a.request_id");
+      const rows = await sql(t).all<{ at: number; created_at: number }>(
+        "SELECT a.at, r.created_at FROM allocations a JOIN good_requests r ON r.id = a.request_id",
+      );
       expect(rows.length).toBe(1);
       for (const r of rows) expect(r.at).toBeGreaterThanOrEqual(r.created_at);
     } finally {
@@ -1691,12 +1710,12 @@ describe("found by the property", () => {
       await t.ok("alice", "good produce cake 1"); // 2 waiting, 1 in stock: the round stays open
       t.clock.advance(25 * HOUR_MS);
       await t.ok("dave", "good cancel 2"); // round 1 closes first: carol gets the unit; round 2 opens for dave
-      const rounds = sql(t).rounds();
+      const rounds = await sql(t).rounds();
       expect(rounds.map((r) => [r.id, r.allocated, r.supply])).toEqual([
         [1, 1, 1],
         [2, 0, 0],
       ]);
-      expect(sql(t).good("cake")!.stock).toBe(0);
+      expect((await sql(t).good("cake"))!.stock).toBe(0);
     } finally {
       await t.close();
     }
@@ -1758,7 +1777,7 @@ describe("found by the property", () => {
       await t.ok("alice", "good add bakery cake effort:1");
       await t.ok("carol", "good request cake qty:7 weight:2");
       // Her requests waited while she could pay them; then her balance fell to -7.00: 3.00 left.
-      const carol = sql(t).member("carol");
+      const carol = await sql(t).member("carol");
       await t.store.transaction(async (tx) => {
         const from = await ensureAccount(tx, POOL_ID, "member", carol);
         const to = await ensureAccount(tx, POOL_ID, "commons", POOL_ID);
@@ -1906,9 +1925,8 @@ async function lateHistory(
           due = false;
           break;
         case "return": {
-          const open = sql(t)
-            .loans()
-            .find((l) => l.returned_at === null && l.member_id === sql(t).member(who));
+          const me = await sql(t).member(who);
+          const open = (await sql(t).loans()).find((l) => l.returned_at === null && l.member_id === me);
           if (open) await t.say(who, `good return ${open.id}`);
           due = false;
           break;
@@ -1922,12 +1940,26 @@ async function lateHistory(
     t.clock.advance(7 * DAY_MS + 17_000);
     await catchUp();
     // Rows written by a catch-up come in another order when it runs later: compared without
-    // their ids (rounds by their good and opening time).
+    // their ids (rounds by their good and opening time). So are the rounds named in stored
+    // answers: PostgreSQL's sequence skips the ids rolled-back transactions took, so the same
+    // round may have another number in the late pool there.
     const tables = JSON.parse(await t.dump()) as Array<[string, Array<Record<string, unknown>>]>;
     const roundKey = new Map<unknown, string>();
     for (const [name, rows] of tables) if (name === "rounds") for (const r of rows) roundKey.set(r.id, `${r.good_id}@${r.opened_at}`);
     const sorted = (rows: Array<Record<string, unknown>>) => rows.map((r) => JSON.stringify(r)).sort();
+    const roundsByKey = (v: unknown): unknown => {
+      if (Array.isArray(v)) return v.map(roundsByKey);
+      if (!v || typeof v !== "object") return v;
+      return Object.fromEntries(
+        Object.entries(v).map(([k, x]) => {
+          if ((k === "round" || k === "roundId") && typeof x === "number") return [k, roundKey.get(x) ?? x];
+          if (k === "round" && x && typeof x === "object" && "id" in x) return [k, { ...(roundsByKey(x) as object), id: roundKey.get(x.id) ?? x.id }];
+          return [k, roundsByKey(x)];
+        }),
+      );
+    };
     const normal = tables.map(([name, rows]) => {
+      if (name === "requests") return [name, rows.map((r) => (typeof r.reply === "string" ? { ...r, reply: roundsByKey(JSON.parse(r.reply)) } : r))];
       if (name === "settlements") return [name, rows.map(({ at: _, ...r }) => r)];
       if (name === "rounds") return [name, sorted(rows.map(({ id, ...r }) => ({ ...r, key: roundKey.get(id) })))];
       if (name === "allocations") return [name, sorted(rows.map(({ id: _, round_id, ...r }) => ({ ...r, round: roundKey.get(round_id) ?? null })))];
@@ -1984,5 +2016,6 @@ describe("goods caught up late", () => {
     );
     // Entries were posted after something came due and before anything caught it up.
     expect(late).toBeGreaterThan(10);
-  }, 240_000);
+    // A hang guard only, sized for PostgreSQL beside other runs.
+  }, 1_200_000);
 });

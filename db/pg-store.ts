@@ -1236,6 +1236,37 @@ const CLAIM_FREE = "(claimed_until IS NULL OR claimed_until < @now)";
 export interface PgStoreOptions extends PgOptions {
   /** Attempts per transaction when the database refuses to commit it (default MAX_ATTEMPTS). */
   readonly maxAttempts?: number;
+  /**
+   * How many of this process's write transactions run at once (default 1). Nearly every command
+   * moves its pool's clock (one row), so two at once in one pool conflict and one of them runs
+   * again; taking turns within a process avoids that. Correctness does not rest on it: other
+   * processes' transactions still run beside these, and conflicts with them are retried.
+   */
+  readonly writers?: number;
+}
+
+/** At most `n` holders at a time; the others wait in the order they came. */
+class Turns {
+  private free: number;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(n: number) {
+    this.free = Math.max(1, Math.floor(n));
+  }
+
+  async take(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  give(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free++;
+  }
 }
 
 export class PgStore implements Store {
@@ -1244,6 +1275,7 @@ export class PgStore implements Store {
   /** Everything running now, so that close() waits for it. */
   private readonly running = new Set<Promise<unknown>>();
   private readonly maxAttempts: number;
+  private readonly writers: Turns;
   /** Transactions that ran again after the database refused them, since the store opened. */
   retries = 0;
   private readonly counter: StatementCounter = { n: 0 };
@@ -1253,6 +1285,7 @@ export class PgStore implements Store {
     o: PgStoreOptions,
   ) {
     this.maxAttempts = o.maxAttempts ?? MAX_ATTEMPTS;
+    this.writers = new Turns(o.writers ?? 1);
   }
 
   /** Connects to the database at `url` (postgres://...) and applies the migrations it lacks. */
@@ -1284,12 +1317,14 @@ export class PgStore implements Store {
    * must have no effect outside the transaction. Refused that often, it throws
    * DatabaseBusyError (the member may simply try again), as SQLite does when its lock stays taken.
    * A broken unique key runs it again too, UNIQUE_ATTEMPTS times in all, then is thrown as itself.
+   * This process's transactions take turns (PgStoreOptions.writers); reads do not wait for them.
    */
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new Error("the database is closed"));
     this.pending++;
-    const started = Date.now();
     const run = async (): Promise<T> => {
+      await this.writers.take();
+      const started = Date.now();
       try {
         for (let attempt = 1; ; attempt++) {
           const client = await this.pool.connect();
@@ -1319,6 +1354,7 @@ export class PgStore implements Store {
           }
         }
       } finally {
+        this.writers.give();
         this.pending--;
       }
     };

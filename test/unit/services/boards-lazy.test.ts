@@ -114,46 +114,37 @@ describe("boards rebuilt lazily", () => {
     await expectBoardsExact(t.store, t.clock.now().getTime(), ["lobby", "bakery"]);
   });
 
-  // Skipped on PostgreSQL, where the burst does not run one command after another: its 50
-  // transactions run side by side (SERIALIZABLE, retried on conflict: about 110 retries here), so
-  // a delivery round kicked by an early commit rebuilds while later ones commit. Seen there: the
-  // boards rebuilt and queued twice for the burst (6 board rows, not 3), the rebuild's own
-  // transaction run again up to 7 times (clearBoardsMark counted per attempt), and once a claim
-  // refused as busy after MAX_ATTEMPTS (10) conflicts. Reported to the lead (issue 17).
-  it.skipIf(testStoreKind() === "postgres")(
-    "GIVEN a burst of 50 task commands with delivery kicked after each commit THEN each room's board is rebuilt once, after the burst, and reads as one built from scratch",
-    async () => {
-      t = await riversideRooms();
-      for (let i = 0; i < 60; i++) await t.ok("alice", `task post ${i % 2 === 0 ? "bakery" : "garden"} "Job ${i}" hours:${1 + (i % 5)} kind:k${i % 3}`);
-      await rebuildMarkedBoards(t.store);
-      const before = (await boardRows(t)).at(-1)!.id;
-      const { store, calls } = counted(t.store);
-      const courier = recordingCourier();
-      const deliverer = new Deliverer({ store, courier, logger: memoryLogger().logger });
-      const engine = { ...t.app.engine, afterCommit: () => void deliverer.kick() };
-      t.clock.advance(3 * DAY_MS + 5 * HOUR_MS);
-      const now = t.clock.now();
-      // Fifty members claim fifty tasks at once, as a busy chat would send them.
-      const replies = await Promise.all(
-        Array.from({ length: 50 }, (_, i) =>
-          runText(
-            engine,
-            { caller: { platform: "console", userId: `m${i}`, displayName: `m${i}`, roomId: "lobby" }, requestId: `console:burst-${i}`, now },
-            `task claim ${i + 1}`,
-          ),
+  it("GIVEN a burst of 50 task commands with delivery kicked after each commit THEN each room's board is rebuilt once, after the burst, and reads as one built from scratch", async () => {
+    t = await riversideRooms();
+    for (let i = 0; i < 60; i++) await t.ok("alice", `task post ${i % 2 === 0 ? "bakery" : "garden"} "Job ${i}" hours:${1 + (i % 5)} kind:k${i % 3}`);
+    await rebuildMarkedBoards(t.store);
+    const before = (await boardRows(t)).at(-1)!.id;
+    const { store, calls } = counted(t.store);
+    const courier = recordingCourier();
+    const deliverer = new Deliverer({ store, courier, logger: memoryLogger().logger });
+    const engine = { ...t.app.engine, afterCommit: () => void deliverer.kick() };
+    t.clock.advance(3 * DAY_MS + 5 * HOUR_MS);
+    const now = t.clock.now();
+    // Fifty members claim fifty tasks at once, as a busy chat would send them.
+    const replies = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        runText(
+          engine,
+          { caller: { platform: "console", userId: `m${i}`, displayName: `m${i}`, roomId: "lobby" }, requestId: `console:burst-${i}`, now },
+          `task claim ${i + 1}`,
         ),
-      );
-      expect(replies.filter((r) => !r.ok)).toEqual([]);
-      await deliverer.kick();
-      await deliverer.stop();
-      expect(calls.clearBoardsMark, "pools rebuilt").toBe(1);
-      // One board per room, each handed to the platform once (per command it would have been 50).
-      expect((await boardRows(t, before)).map((b) => b.room)).toEqual(["lobby", "bakery", "garden"]);
-      expect(courier.boards.filter((b) => b.id > before).map((b) => b.room.externalId)).toEqual(["lobby", "bakery", "garden"]);
-      await expectBoardsExact(t.store, now.getTime(), ["lobby", "bakery", "garden"]);
-      expect(await t.store.read((tx) => tx.markedBoards())).toEqual([]);
-    },
-  );
+      ),
+    );
+    expect(replies.filter((r) => !r.ok)).toEqual([]);
+    await deliverer.kick();
+    await deliverer.stop();
+    expect(calls.clearBoardsMark, "pools rebuilt").toBe(1);
+    // One board per room, each handed to the platform once (per command it would have been 50).
+    expect((await boardRows(t, before)).map((b) => b.room)).toEqual(["lobby", "bakery", "garden"]);
+    expect(courier.boards.filter((b) => b.id > before).map((b) => b.room.externalId)).toEqual(["lobby", "bakery", "garden"]);
+    await expectBoardsExact(t.store, now.getTime(), ["lobby", "bakery", "garden"]);
+    expect(await t.store.read((tx) => tx.markedBoards())).toEqual([]);
+  });
 
   it(
     "GIVEN the process killed after its task commands committed, before any rebuild THEN the next delivery rebuilds the boards from the mark left in the database, exactly",

@@ -6,7 +6,8 @@ import { pgUnavailable } from "./support/pg.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
-// Test files about SQLite itself, which the "postgres" project leaves out (they run on SQLite):
+// Test files about SQLite itself, or about a platform fake or the bot process with no pool's rows
+// at stake, which the "postgres" project leaves out (they run on SQLite):
 const SQLITE_ONLY = [
   // The SQLite migrations of db/migrations, applied to SQLite files.
   "test/unit/db/migrations.test.ts",
@@ -20,6 +21,20 @@ const SQLITE_ONLY = [
   "test/unit/services/reads-beside-writes.test.ts",
   // `dpool migrate-to-postgres` copies a SQLite file into PostgreSQL: its pools are SQLite's.
   "test/e2e/pg-migrate.test.ts",
+  // The fake Discord server and the fake homeserver against the real clients: no store.
+  "test/e2e/discord-fake.test.ts",
+  "test/e2e/homeserver-fake.test.ts",
+  // How `npm start` ends (signals, refused credentials, bad settings): exit codes, no pool's rows.
+  "test/e2e/lifecycle.test.ts",
+  // What a start and `dpool exec` on the SQLite file import (pg must not be among them).
+  "test/e2e/startup.test.ts",
+  "test/e2e/exec-imports.test.ts",
+  // Many processes creating one new SQLite file at once (its migrations under the file's lock).
+  "test/e2e/startup-race.test.ts",
+  // Database paths that cannot be a SQLite file (a folder, a path through a file, read-only).
+  "test/e2e/cli-failures.test.ts",
+  // Another process holding SQLite's write lock while 150 interactions arrive (BEGIN IMMEDIATE).
+  "test/e2e/discord-load.test.ts",
 ];
 
 // Test files that still read or write rows with SQL of their own on SQLite's connection

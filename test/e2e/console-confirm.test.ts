@@ -6,12 +6,13 @@ import { PassThrough } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { startConsole } from "../../adapters/console/repl.ts";
 import { runText } from "../../commands/dispatch.ts";
-import { openApp } from "../../src/app.ts";
 import { fixedClock } from "../../src/clock.ts";
 import { memoryLogger } from "../../src/log.ts";
 import { seededRandom } from "../support/app.ts";
+import { openTestApp } from "../support/test-app.ts";
 
-const app = openApp({ dbFile: ":memory:", random: seededRandom(3), logger: memoryLogger().logger, floodControl: false });
+// In memory, or a PostgreSQL database on the "postgres" test project.
+const app = await openTestApp({ dbFile: ":memory:", random: seededRandom(3), logger: memoryLogger().logger, floodControl: false });
 afterAll(() => app.close());
 
 async function session(lines: string[]): Promise<string> {

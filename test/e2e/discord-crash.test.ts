@@ -3,6 +3,8 @@
 // every interaction the bot acknowledged is answered exactly once (after a restart if need be),
 // none answered twice, none lost; an interaction that reached the bot in the moment it was killed,
 // before it was acknowledged, changed nothing. No announcement is posted twice; the books balance.
+// On the "postgres" test project the bot keeps the pool in a PostgreSQL database
+// (DPOOL_DATABASE_URL): a kill cuts its connections mid-transaction.
 import { mulberry32 } from "../support/random.ts";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -13,10 +15,13 @@ import type { APIMessage } from "discord-api-types/v10";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runText } from "../../commands/dispatch.ts";
 import { openApp } from "../../src/app.ts";
+import type { Store } from "../../src/store.ts";
 import { fixedClock } from "../../src/clock.ts";
 import { FAKE_IDS, FakeDiscord, type FakeInteraction, type InteractInput } from "../fakes/discord-server.ts";
 import { seededRandom } from "../support/app.ts";
 import { buildOnce, MAIN } from "../support/built.ts";
+import { sqlRows } from "../support/db-dump.ts";
+import { testDatabaseSpot } from "../support/test-app.ts";
 
 const STRING = 3;
 const INTEGER = 4;
@@ -45,12 +50,25 @@ describe("Discord burst and crash", () => {
     async () => {
       const fake = await FakeDiscord.start();
       const file = join(dir, "crash.sqlite");
+      const spot = await testDatabaseSpot(file);
       const logs: string[] = [];
       let child: ChildProcess | undefined;
+      // The pool's rows, read beside the bot: read only from the SQLite file, or on a connection
+      // of the test's own to the PostgreSQL database.
+      let pgChecks: Store | undefined;
+      const query = async <T>(sql: string, params: readonly unknown[] = []): Promise<T[]> => {
+        if (spot.url !== undefined) return sqlRows<T>((pgChecks ??= await spot.open()), sql, params);
+        const db = new Database(file, { readonly: true });
+        try {
+          return db.prepare(sql).all(...params) as T[];
+        } finally {
+          db.close();
+        }
+      };
       try {
         // The pool, set up before the bot first starts: alice's lobby, project bakery with its
         // channel, tasks of 20 slots and a good in stock.
-        const app = openApp({ dbFile: file, random: seededRandom(11) });
+        const app = openApp({ dbFile: file, store: await spot.open(), random: seededRandom(11) });
         const clock = fixedClock("2026-11-02T09:00:00Z");
         let n = 0;
         const as = async (text: string, channel: string = FAKE_IDS.lobby) => {
@@ -84,6 +102,7 @@ describe("Discord burst and crash", () => {
               DISCORD_APP_ID: fake.applicationId,
               DISCORD_API_URL: fake.apiBase,
               DPOOL_DB: file,
+              ...spot.env,
               DPOOL_LOG_FORMAT: "json",
               DPOOL_LOG_LEVEL: "info",
             },
@@ -180,18 +199,13 @@ describe("Discord burst and crash", () => {
           .waitFor(() => acknowledged.every((i) => answers(i) >= 1) || undefined, 60_000, "every acknowledged interaction answered")
           .catch(() => undefined);
         // And every announcement, board and note: nothing left waiting (claims of dead processes run out after 15 s).
-        const waiting = () => {
-          const db = new Database(file, { readonly: true });
-          try {
-            const count = (table: string) =>
-              (db.prepare(`SELECT count(*) AS n FROM ${table} WHERE delivered_at IS NULL AND failed_at IS NULL`).get() as { n: number }).n;
-            return count("outbox") + count("member_notes") + count("replies");
-          } finally {
-            db.close();
-          }
+        const waiting = async () => {
+          const count = async (table: string) =>
+            (await query<{ n: number }>(`SELECT count(*) AS n FROM ${table} WHERE delivered_at IS NULL AND failed_at IS NULL`))[0]!.n;
+          return (await count("outbox")) + (await count("member_notes")) + (await count("replies"));
         };
-        for (const deadline = Date.now() + 60_000; waiting() > 0 && Date.now() < deadline;) await sleep(250);
-        expect(waiting()).toBe(0);
+        for (const deadline = Date.now() + 60_000; (await waiting()) > 0 && Date.now() < deadline;) await sleep(250);
+        expect(await waiting()).toBe(0);
         await sleep(300);
 
         // The one repeat Discord leaves no way to rule out: a refusal after a public "thinking…"
@@ -232,10 +246,9 @@ describe("Discord burst and crash", () => {
         expect(acknowledged.length).toBeGreaterThan(50);
 
         // Not acknowledged: changed nothing (a change is deferred before it runs, so it never ran).
-        const db = new Database(file, { readonly: true });
-        try {
-          const ran = db.prepare("SELECT count(*) AS n FROM requests WHERE request_id = ?");
-          expect(down.filter((i) => (ran.get(`discord:${i.id}`) as { n: number }).n > 0).map(describe)).toEqual([]);
+        {
+          const ran = new Set((await query<{ id: string }>("SELECT request_id AS id FROM requests")).map((r) => r.id));
+          expect(down.filter((i) => ran.has(`discord:${i.id}`)).map(describe)).toEqual([]);
           // No announcement twice: every channel message of the bot carries a nonce, each nonce once,
           // and each new task is announced once per channel.
           for (const channel of ["lobby", "bakery"]) {
@@ -246,13 +259,9 @@ describe("Discord burst and crash", () => {
             const announced = messages.map((m) => /New task \*\*#(\d+)\*\*/.exec(JSON.stringify(m.embeds))?.[1]).filter((x) => x !== undefined);
             expect(announced.length).toBe(new Set(announced).size);
             // The lobby heard of every task; the bakery of those posted once it was the project's room.
-            const posted = db.prepare(`SELECT count(*) AS n FROM tasks ${channel === "bakery" ? "WHERE title LIKE 'Crash task %'" : ""}`).get() as {
-              n: number;
-            };
-            expect(announced.length).toBe(posted.n);
+            const [posted] = await query<{ n: number }>(`SELECT count(*) AS n FROM tasks ${channel === "bakery" ? "WHERE title LIKE 'Crash task %'" : ""}`);
+            expect(announced.length).toBe(posted!.n);
           }
-        } finally {
-          db.close();
         }
         const audit = fake.command({ user: "alice", channelId: "lobby", name: "pool", subcommand: "audit" });
         await audit.settled(30_000);
@@ -268,6 +277,8 @@ describe("Discord burst and crash", () => {
           child.kill("SIGKILL");
         }
         await fake.close();
+        await pgChecks?.close();
+        await spot.drop();
       }
     },
   );

@@ -4,6 +4,8 @@
 // answered is sent again with the same request id. Checked at the end: every command answered
 // (nothing lost), each request id's effect once (tasks, claims, one ledger entry per crediting
 // or charging request, stock, balances), `pool audit` balanced, `PRAGMA integrity_check` ok.
+// On the "postgres" test project the process runs on a PostgreSQL database (its address given):
+// a kill cuts its connection mid-transaction, and the server rolls that transaction back.
 // A CI-sized run by default (about 30 s); DPOOL_CRASH_KILLS=200 for a longer one,
 // DPOOL_CRASH_SEED for other moments.
 import { spawn, type ChildProcess } from "node:child_process";
@@ -15,7 +17,9 @@ import { describe, expect, it } from "vitest";
 import { runText } from "../../commands/dispatch.ts";
 import type { SqliteStore } from "../../db/sqlite-store.ts";
 import { openApp } from "../../src/app.ts";
+import { sqlRows } from "../support/db-dump.ts";
 import { mulberry32 } from "../support/random.ts";
+import { testDatabaseSpot } from "../support/test-app.ts";
 
 const KILLS = Math.max(1, Number(process.env.DPOOL_CRASH_KILLS ?? "12") || 12);
 const SEED = Number(process.env.DPOOL_CRASH_SEED ?? "20261127") || 20261127;
@@ -53,6 +57,7 @@ class Dispatcher {
   doubled = 0;
   private onReady: Array<() => void> = [];
 
+  /** `file`: the SQLite file, or a PostgreSQL database's postgres:// address. */
   constructor(private readonly file: string) {}
 
   start(): void {
@@ -144,8 +149,9 @@ describe("crash test of a long-lived dispatcher", () => {
     async () => {
       const dir = mkdtempSync(join(tmpdir(), "dpool-crash-"));
       const file = join(dir, "dpool.sqlite");
+      const spot = await testDatabaseSpot(file);
       const random = mulberry32(SEED);
-      const d = new Dispatcher(file);
+      const d = new Dispatcher(spot.url ?? file);
       const started = Date.now();
       let seq = 0;
       // Simulated time, 2 s a command: weights stay put and no member nears the flood limit.
@@ -223,20 +229,22 @@ describe("crash test of a long-lived dispatcher", () => {
         expect(d.answers.size).toBe(commands);
         expect(d.doubled).toBe(0);
 
-        const app = openApp({ dbFile: file });
+        const app = openApp({ dbFile: file, store: await spot.open() });
         try {
-          const db = (app.store as SqliteStore).db.$client;
-          const one = <T>(sql: string) => db.prepare(sql).get() as T;
-          expect(db.pragma("integrity_check", { simple: true })).toBe("ok");
+          const one = async <T>(sql: string) => (await sqlRows<T>(app.store, sql))[0]!;
+          if (spot.url === undefined) expect((app.store as SqliteStore).db.$client.pragma("integrity_check", { simple: true })).toBe("ok");
           // Each request id's effect once.
-          expect(one<{ n: number }>("SELECT count(*) AS n FROM tasks").n).toBe(jobs);
-          expect(db.prepare("SELECT task_id, count(*) AS n, sum(status = 'verified') AS v FROM claims GROUP BY task_id HAVING n != 1 OR v != 1").all()).toEqual(
-            [],
-          );
-          const perRequest = db.prepare("SELECT request_id AS id, count(*) AS n FROM entries GROUP BY request_id").all() as Array<{ id: string; n: number }>;
+          expect((await one<{ n: number }>("SELECT count(*) AS n FROM tasks")).n).toBe(jobs);
+          expect(
+            await sqlRows(
+              app.store,
+              "SELECT task_id, count(*) AS n, sum(CASE WHEN status = 'verified' THEN 1 ELSE 0 END) AS v FROM claims GROUP BY task_id HAVING count(*) <> 1 OR sum(CASE WHEN status = 'verified' THEN 1 ELSE 0 END) <> 1",
+            ),
+          ).toEqual([]);
+          const perRequest = await sqlRows<{ id: string; n: number }>(app.store, "SELECT request_id AS id, count(*) AS n FROM entries GROUP BY request_id");
           expect(perRequest.filter((r) => r.n !== 1)).toEqual([]);
           expect(new Set(perRequest.map((r) => r.id))).toEqual(expectEntries);
-          expect(one<{ n: number }>("SELECT count(*) AS n FROM requests WHERE request_id LIKE 'crash:%'").n).toBe(commands - MEMBERS.length);
+          expect((await one<{ n: number }>("SELECT count(*) AS n FROM requests WHERE request_id LIKE 'crash:%'")).n).toBe(commands - MEMBERS.length);
           const say = (user: string, text: string) =>
             runText(
               app.engine,
@@ -260,6 +268,7 @@ describe("crash test of a long-lived dispatcher", () => {
         }
       } finally {
         await d.stop();
+        await spot.drop();
         rmSync(dir, { recursive: true, force: true });
       }
     },

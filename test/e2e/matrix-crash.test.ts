@@ -6,7 +6,8 @@
 //
 // Environment given to the bot, to keep the test short: MATRIX_SYNC_TIMEOUT_MS (long poll),
 // MATRIX_TIMELINE_LIMIT (10, Synapse's default, so gaps happen), DPOOL_DELIVERY_LEASE_MS (a
-// killed process's claims free up quickly), DPOOL_DELIVERY_POLL_MS.
+// killed process's claims free up quickly), DPOOL_DELIVERY_POLL_MS. On the "postgres" test project
+// the bot keeps the pool in a PostgreSQL database (DPOOL_DATABASE_URL) instead of the file.
 import { mulberry32 } from "../support/random.ts";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -16,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FakeHomeserver, type FakeEvent } from "../fakes/homeserver.ts";
 import { until } from "../support/until.ts";
 import { buildOnce, MAIN } from "../support/built.ts";
+import { testDatabaseSpot, type TestDatabaseSpot } from "../support/test-app.ts";
 
 const root = resolve(import.meta.dirname, "..", "..");
 type User = { userId: string; accessToken: string };
@@ -26,6 +28,7 @@ const text = (e: FakeEvent) => String((e.content as { body?: string }).body ?? "
 
 let hs: FakeHomeserver;
 let dir: string;
+let spot: TestDatabaseSpot | undefined;
 let bot: User;
 let alice: User;
 let bob: User;
@@ -46,6 +49,7 @@ function startBot(): void {
       MATRIX_HOMESERVER_URL: hs.baseUrl,
       MATRIX_ACCESS_TOKEN: bot.accessToken,
       DPOOL_DB: join(dir, "pool.sqlite"),
+      ...spot?.env,
       MATRIX_SYNC_TIMEOUT_MS: "300",
       MATRIX_TIMELINE_LIMIT: "10",
       DPOOL_DELIVERY_LEASE_MS: "1500",
@@ -86,6 +90,7 @@ async function say(user: User, body: string, ms = 30_000): Promise<FakeEvent> {
 beforeAll(buildOnce, 180_000);
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "dpool-matrix-crash-"));
+  spot = await testDatabaseSpot(join(dir, "pool.sqlite"));
   // Synapse's limiter, but faster than its defaults (0.2/s would make this test take minutes).
   hs = await FakeHomeserver.start({ messageRateLimit: { perSecond: 20, burst: 10 } });
   bot = hs.registerUser("dpool");
@@ -110,6 +115,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await killBot("SIGKILL");
   await hs?.close();
+  await spot?.drop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 

@@ -9,11 +9,13 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MatrixAdapter } from "../../adapters/matrix/client.ts";
 import { runText } from "../../commands/dispatch.ts";
-import { openApp, type App } from "../../src/app.ts";
+import type { App } from "../../src/app.ts";
 import { systemClock } from "../../src/clock.ts";
 import { memoryLogger } from "../../src/log.ts";
 import { FakeHomeserver, type FakeEvent } from "../fakes/homeserver.ts";
 import { seededRandom } from "../support/app.ts";
+import { sqlRows } from "../support/db-dump.ts";
+import { openTestApp } from "../support/test-app.ts";
 import { until } from "../support/until.ts";
 
 type User = { userId: string; accessToken: string };
@@ -49,8 +51,10 @@ beforeAll(async () => {
   const second = hs.login(bot.userId);
   for (const [n, token] of [bot.accessToken, second.accessToken].entries()) {
     // Bursts faster than any person types: flood control has its own tests.
-    const app = openApp({
+    // One SQLite file, or on the "postgres" test project one PostgreSQL database.
+    const app = await openTestApp({
       dbFile: join(dir, "pool.sqlite"),
+      shared: true,
       random: seededRandom(11 + n),
       logger: log.logger,
       afterCommit: () => bots.forEach((b) => void b.deliver()),
@@ -119,7 +123,11 @@ describe("two bot processes on one database", () => {
       .map(body)
       .filter((b) => b.startsWith("🛠 New task"))
       .map((b) => Number(/#(\d+)/.exec(b)![1]));
-    expect(tasks.sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    // Each of the 8 tasks posted, once. Their numbers are the pool's: 1 to 8 on SQLite; on
+    // PostgreSQL a transaction the database refused and ran again leaves the ids it took unused.
+    const posted = (await sqlRows<{ id: number }>(apps[0]!.store, "SELECT id FROM tasks ORDER BY id")).map((r) => r.id);
+    expect(posted).toHaveLength(8);
+    expect(tasks.sort((a, b) => a - b)).toEqual(posted);
     for (const room of [lobby, kitchen]) {
       expect(hs.sentBy(room, bot.userId).filter((e) => body(e).includes("has a new goal"))).toHaveLength(1);
     }

@@ -8,8 +8,12 @@ import { openApp, type App, type AppOptions } from "../../src/app.ts";
 import type { Store } from "../../src/store.ts";
 import { freshPgDatabase, takePgDatabase, testStoreKind } from "./pg.ts";
 
-export async function openTestApp(o: Omit<AppOptions, "store">): Promise<App> {
-  const pg = testStoreKind() === "postgres" ? await takePgDatabase() : undefined;
+/**
+ * `shared`: every app opened on the same dbFile gets the same PostgreSQL database, as two
+ * processes on one SQLite file share its rows (the database stays as it is between them).
+ */
+export async function openTestApp({ shared, ...o }: Omit<AppOptions, "store"> & { readonly shared?: boolean }): Promise<App> {
+  const pg = testStoreKind() === "postgres" ? await takePgDatabase(shared ? o.dbFile : undefined) : undefined;
   const app = openApp({ ...o, store: pg?.store });
   return {
     store: app.store,

@@ -335,7 +335,7 @@ function makeTx(c: Conn): Tx {
       return insertRow(t.pools, "pools", p);
     },
     async pool(id) {
-      return c.one<PoolRow>(`SELECT ${C.pools} FROM pools WHERE id = $1`, [id]);
+      return c.one<PoolRow>(`SELECT ${C.pools} FROM pools WHERE id = $1::bigint`, [id]);
     },
     async pools() {
       return c.all<PoolRow>(`SELECT ${C.pools} FROM pools ORDER BY id`);
@@ -414,7 +414,7 @@ function makeTx(c: Conn): Tx {
       for (const text of MERGE_MEMBER_ROWS) await c.run(text, p);
     },
     async member(id) {
-      return c.one<MemberRow>(`SELECT ${C.members} FROM members WHERE id = $1`, [id]);
+      return c.one<MemberRow>(`SELECT ${C.members} FROM members WHERE id = $1::bigint`, [id]);
     },
     async memberByHandle(handle) {
       return c.one<MemberRow>(`SELECT ${C.members} FROM members WHERE handle = $1`, [handle]);
@@ -444,7 +444,7 @@ function makeTx(c: Conn): Tx {
       return insertRow(t.projects, "projects", p);
     },
     async project(id) {
-      return c.one<ProjectRow>(`SELECT ${C.projects} FROM projects WHERE id = $1`, [id]);
+      return c.one<ProjectRow>(`SELECT ${C.projects} FROM projects WHERE id = $1::bigint`, [id]);
     },
     async projectBySlug(poolId, slug) {
       return c.one<ProjectRow>(`SELECT ${C.projects} FROM projects WHERE pool_id = $1 AND slug = $2`, [poolId, slug]);
@@ -493,7 +493,7 @@ function makeTx(c: Conn): Tx {
       return insertRow(t.goals, "goals", g);
     },
     async goal(id) {
-      return c.one<GoalRow>(`SELECT ${C.goals} FROM goals WHERE id = $1`, [id]);
+      return c.one<GoalRow>(`SELECT ${C.goals} FROM goals WHERE id = $1::bigint`, [id]);
     },
     async goals(poolId, filter) {
       const where = [
@@ -525,7 +525,7 @@ function makeTx(c: Conn): Tx {
       return c.one<AccountRow>(`SELECT ${C.accounts} FROM accounts WHERE pool_id = $1 AND kind = $2 AND owner_id = $3`, [poolId, kind, ownerId]);
     },
     async accountById(id) {
-      return c.one<AccountRow>(`SELECT ${C.accounts} FROM accounts WHERE id = $1`, [id]);
+      return c.one<AccountRow>(`SELECT ${C.accounts} FROM accounts WHERE id = $1::bigint`, [id]);
     },
     async insertAccount(a) {
       return insertRow(t.accounts, "accounts", { ...a, balance: 0 });
@@ -564,7 +564,7 @@ function makeTx(c: Conn): Tx {
       return found.map((f) => (net.has(f.account.id) ? { ...f, account: { ...f.account, balance: f.account.balance + net.get(f.account.id)! } } : f));
     },
     async entry(id) {
-      return c.one<EntryRow>(`SELECT ${C.entries} FROM entries WHERE id = $1`, [id]);
+      return c.one<EntryRow>(`SELECT ${C.entries} FROM entries WHERE id = $1::bigint`, [id]);
     },
     async reversalOf(entryId) {
       return c.one<EntryRow>(`SELECT ${C.entries} FROM entries WHERE reverses = $1 LIMIT 1`, [entryId]);
@@ -595,7 +595,7 @@ function makeTx(c: Conn): Tx {
       return c.one<KindRow>(`SELECT ${C.kinds} FROM kinds WHERE pool_id = $1 AND name = $2`, [poolId, name]);
     },
     async kindById(id) {
-      return c.one<KindRow>(`SELECT ${C.kinds} FROM kinds WHERE id = $1`, [id]);
+      return c.one<KindRow>(`SELECT ${C.kinds} FROM kinds WHERE id = $1::bigint`, [id]);
     },
     async kinds(poolId) {
       return c.all<KindRow>(`SELECT ${C.kinds} FROM kinds WHERE pool_id = $1 ORDER BY name COLLATE "C"`, [poolId]);
@@ -617,7 +617,7 @@ function makeTx(c: Conn): Tx {
       return insertRow(t.tasks, "tasks", row);
     },
     async task(id) {
-      return c.one<TaskRow>(`SELECT ${C.tasks} FROM tasks WHERE id = $1`, [id]);
+      return c.one<TaskRow>(`SELECT ${C.tasks} FROM tasks WHERE id = $1::bigint`, [id]);
     },
     async tasks(poolId, filter) {
       const where = [
@@ -657,7 +657,7 @@ function makeTx(c: Conn): Tx {
       return c.all<ClaimRow>(`SELECT ${C.claims} FROM claims WHERE task_id = ANY($1::int[]) ORDER BY id`, [taskIds]);
     },
     async claim(id) {
-      return c.one<ClaimRow>(`SELECT ${C.claims} FROM claims WHERE id = $1`, [id]);
+      return c.one<ClaimRow>(`SELECT ${C.claims} FROM claims WHERE id = $1::bigint`, [id]);
     },
     async claimOfEntry(entryId) {
       return c.one<ClaimRow>(`SELECT ${C.claims} FROM claims WHERE entry_id = $1 LIMIT 1`, [entryId]);
@@ -682,7 +682,7 @@ function makeTx(c: Conn): Tx {
               OR m.id IN (SELECT member_id FROM claims WHERE task_id = tk.id UNION SELECT verified_by FROM claims WHERE task_id = tk.id
                           UNION SELECT member_id FROM waitlist WHERE task_id = tk.id AND left_at IS NULL)) AS handles
          FROM tasks tk JOIN projects pj ON pj.id = tk.project_id JOIN kinds kd ON kd.id = tk.kind_id
-         WHERE tk.id = $1`,
+         WHERE tk.id = $1::bigint`,
         [id],
       );
       if (!row) return undefined;
@@ -725,7 +725,7 @@ function makeTx(c: Conn): Tx {
       return insertRow(t.goods, "goods", g);
     },
     async good(id) {
-      return c.one<GoodRow>(`SELECT ${C.goods} FROM goods WHERE id = $1`, [id]);
+      return c.one<GoodRow>(`SELECT ${C.goods} FROM goods WHERE id = $1::bigint`, [id]);
     },
     async goodByName(poolId, name) {
       return c.one<GoodRow>(`SELECT ${C.goods} FROM goods WHERE pool_id = $1 AND name = $2`, [poolId, name]);
@@ -779,7 +779,7 @@ function makeTx(c: Conn): Tx {
       return insertRow(t.goodRequests, "good_requests", r);
     },
     async goodRequest(id) {
-      return c.one<GoodRequestRow>(`SELECT ${C.goodRequests} FROM good_requests WHERE id = $1`, [id]);
+      return c.one<GoodRequestRow>(`SELECT ${C.goodRequests} FROM good_requests WHERE id = $1::bigint`, [id]);
     },
     async goodRequestsOf(goodId, status) {
       return c.all<GoodRequestRow>(`SELECT ${C.goodRequests} FROM good_requests WHERE good_id = $1 AND status = $2 ORDER BY id`, [goodId, status]);
@@ -878,7 +878,7 @@ function makeTx(c: Conn): Tx {
       return insertRow(t.loans, "loans", l);
     },
     async loan(id) {
-      return c.one<LoanRow>(`SELECT ${C.loans} FROM loans WHERE id = $1`, [id]);
+      return c.one<LoanRow>(`SELECT ${C.loans} FROM loans WHERE id = $1::bigint`, [id]);
     },
     async loansOf(goodId) {
       return c.all<LoanRow>(`SELECT ${C.loans} FROM loans WHERE good_id = $1 ORDER BY id`, [goodId]);

@@ -1960,7 +1960,8 @@ async function lateHistory(
     };
     const normal = tables.map(([name, rows]) => {
       if (name === "requests") return [name, rows.map((r) => (typeof r.reply === "string" ? { ...r, reply: roundsByKey(JSON.parse(r.reply)) } : r))];
-      if (name === "settlements") return [name, rows.map(({ at: _, ...r }) => r)];
+      // Settlements by their good and period, without their ids either (PostgreSQL's may skip).
+      if (name === "settlements") return [name, sorted(rows.map(({ at: _, id: _id, ...r }) => r))];
       if (name === "rounds") return [name, sorted(rows.map(({ id, ...r }) => ({ ...r, key: roundKey.get(id) })))];
       if (name === "allocations") return [name, sorted(rows.map(({ id: _, round_id, ...r }) => ({ ...r, round: roundKey.get(round_id) ?? null })))];
       if (name === "entries" || name === "member_notes" || name === "outbox") return [name, sorted(rows.map(({ id: _, ...r }) => r))];

@@ -37,17 +37,11 @@ const SQLITE_ONLY = [
   "test/e2e/discord-load.test.ts",
 ];
 
-// Test files that still read or write rows with SQL of their own on SQLite's connection
-// (store.db.$client, often in synchronous model checks); they run on SQLite only until they
-// use sqlRows (test/support/db-dump.ts) instead.
-const SQLITE_SQL = [
-  "test/property/goods.property.test.ts",
-  // Uses sqlRows, but PostgreSQL answers differently: "pool correct 999999999999 ..." (an entry
-  // number the argument allows, beyond PostgreSQL's integer) is an internal error there, not
-  // not_found as on SQLite (so is "good return 2147483648"). Back on both stores once they agree.
-  "test/property/ledger.property.test.ts",
-  "test/property/tasks.property.test.ts",
-];
+// Property tests that read rows store-neutrally (sqlRows) and pass on PostgreSQL, but take many
+// minutes there (hundreds of random command sequences, each command a dozen round trips): left
+// out of the "postgres" project to keep a CI run short. On PostgreSQL by hand:
+//   DPOOL_TEST_STORE=postgres npx vitest run --config test/vitest.config.ts --project sqlite <file>
+const SQLITE_SQL = ["test/property/goods.property.test.ts", "test/property/tasks.property.test.ts"];
 
 // How a test file opens its pools on the store the run asks for: testPool or riverside
 // (test/support/app.ts), the end-to-end worlds built on test/support/test-app.ts (discord-world,

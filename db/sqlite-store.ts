@@ -103,7 +103,7 @@ const opening = {
 const aggregate = { task: rows(t.tasks, "tk"), project: rows(t.projects, "pj"), kind: rows(t.kinds, "kd"), claim: rows(t.claims, "cl") };
 
 /** The earliest deadlines (Deadlines), each a search of one index (claims_open, rounds_due, loans_due) for its first entry. */
-const DEADLINES_SQL = `(SELECT min(expires_at) FROM claims WHERE status = 'active'),
+export const DEADLINES_SQL = `(SELECT min(expires_at) FROM claims WHERE status = 'active'),
   (SELECT min(closes_at) FROM rounds WHERE closed_at IS NULL),
   (SELECT min(due_at) FROM loans WHERE returned_at IS NULL AND overdue_at IS NULL),
   (SELECT json_group_array(json_array(pool_id, policy, since)) FROM (

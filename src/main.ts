@@ -19,8 +19,10 @@ import { errorText, loggerFromEnv, type Logger } from "./log.ts";
 import type { Store } from "./store.ts";
 
 export async function runConsole(dbFile: string, user = "admin", room = "lobby", store?: Store): Promise<void> {
-  const firstStart = store === undefined && (dbFile === ":memory:" || !existsSync(dbFile));
   const app = openApp({ dbFile, store });
+  // The welcome and tour greet a database that holds no pool yet: a new SQLite file, or an empty
+  // PostgreSQL database (which has no file to look for).
+  const firstStart = (await app.store.read((tx) => tx.pools())).length === 0;
   // The pool's clockwork runs in the console too; the console shows its news after each command.
   const clockwork = await startClockwork({
     store: app.store,

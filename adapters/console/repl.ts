@@ -2,9 +2,9 @@
 // pool's announcements for the room you are in. Platform code only: every command goes
 // through the same engine as Discord and Matrix.
 import { randomBytes } from "node:crypto";
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import { renderAnnouncementMessage, renderNoteMessage, unreadable } from "../../commands/announcements.ts";
@@ -150,6 +150,8 @@ export async function startConsole(o: ConsoleOptions): Promise<void> {
     if (text.length === 0) return true;
     if (o.historyFile) {
       try {
+        // Its folder is the database file's, which a pool kept in PostgreSQL never made.
+        mkdirSync(dirname(o.historyFile), { recursive: true });
         appendFileSync(o.historyFile, `${text.replace(/\n/g, " ")}\n`);
       } catch {
         // history is a convenience; a read-only disk must not stop the console

@@ -1,10 +1,13 @@
-// `npm start` with no platform tokens: the local console room, driven through its stdin.
+// `npm start` with no platform tokens: the local console room, driven through its stdin; on the
+// SQLite file, or (the "postgres" test project) on a PostgreSQL database named by
+// DPOOL_DATABASE_URL.
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { buildOnce } from "../support/built.ts";
+import { testDatabaseSpot, type TestDatabaseSpot } from "../support/test-app.ts";
 import { dialectProblems } from "../support/dialects.ts";
 import { decodePng, distinctColours } from "../support/png.ts";
 
@@ -12,10 +15,22 @@ const root = resolve(import.meta.dirname, "..", "..");
 const dir = mkdtempSync(join(tmpdir(), "dpool-console-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 beforeAll(buildOnce, 180_000);
+const spots: TestDatabaseSpot[] = [];
+afterEach(async () => {
+  for (const s of spots.splice(0)) await s.drop();
+});
 
-function session(lines: string[], db: string): Promise<{ code: number | null; out: string; err: string }> {
+/** Where a test's pool is kept: the SQLite file `db`, or a PostgreSQL database of its own. */
+async function spotFor(db: string): Promise<TestDatabaseSpot> {
+  const spot = await testDatabaseSpot(db);
+  spots.push(spot);
+  return spot;
+}
+
+function session(lines: string[], db: string, spot: TestDatabaseSpot): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((done, fail) => {
-    const child = spawn("npm", ["start", "--silent"], { cwd: root, env: { ...process.env, DPOOL_DB: db, NO_COLOR: "1" } });
+    const env = { ...process.env, DPOOL_DB: db, DPOOL_DATABASE_URL: "", NO_COLOR: "1", ...spot.env };
+    const child = spawn("npm", ["start", "--silent"], { cwd: root, env });
     let out = "";
     let err = "";
     child.stdout.on("data", (b) => (out += b));
@@ -29,6 +44,7 @@ function session(lines: string[], db: string): Promise<{ code: number | null; ou
 describe("npm start (console room)", () => {
   it("GIVEN a fresh database THEN the welcome and tour print, commands answer, users and rooms switch, goals reach the rooms", async () => {
     const db = join(dir, "fresh", "dpool.sqlite");
+    const spot = await spotFor(db);
     const r = await session(
       [
         'pool create "Riverside commons"',
@@ -47,6 +63,7 @@ describe("npm start (console room)", () => {
         "help",
       ],
       db,
+      spot,
     );
     expect(r.code).toBe(0);
     expect(r.err).toBe("");
@@ -69,14 +86,16 @@ describe("npm start (console room)", () => {
     expect(out.trimEnd().endsWith("Bye.")).toBe(true);
     // Commands in replies are plain, as typed here: no !dpool, no slash commands, no backticks.
     expect(dialectProblems("console", out)).toEqual([]);
-    expect(existsSync(db)).toBe(true);
+    // The pool is in the SQLite file, or in PostgreSQL (and then no file is made).
+    expect(existsSync(db)).toBe(spot.url === undefined);
     expect(readFileSync(join(dir, "fresh", "console_history"), "utf8")).toContain("/as alice");
   });
 
   it("GIVEN an existing database THEN a second start greets briefly and keeps the pool", async () => {
     const db = join(dir, "again.sqlite");
-    await session(["pool create Again"], db);
-    const r = await session(["pool info"], db);
+    const spot = await spotFor(db);
+    await session(["pool create Again"], db, spot);
+    const r = await session(["pool info"], db, spot);
     expect(r.out).not.toContain("Welcome to d-pool");
     expect(r.out).toContain("d-pool console: you are @admin in #lobby");
     expect(r.out).toContain("Pool Again");
@@ -86,6 +105,7 @@ describe("npm start (console room)", () => {
     const r = await session(
       ["pool create Charts", "project create bakery Bakery", "task post bakery Knead hours:1 kind:baking", "pool summary bakery"],
       join(dir, "charts.sqlite"),
+      await spotFor(join(dir, "charts.sqlite")),
     );
     const file = /^Chart: (.+summary-bakery\.png)$/m.exec(r.out)?.[1];
     expect(file, r.out).toBeDefined();

@@ -1,4 +1,6 @@
-// A scripted session through the real `npx dpool exec`, as a script or a newcomer would run it.
+// A scripted session through the real `npx dpool exec`, as a script or a newcomer would run it,
+// on the SQLite file or (the "postgres" test project) on a PostgreSQL database named by
+// DPOOL_DATABASE_URL.
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -6,13 +8,21 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildOnce } from "../support/built.ts";
+import { testDatabaseSpot, type TestDatabaseSpot } from "../support/test-app.ts";
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, "..", "..");
 const dir = mkdtempSync(join(tmpdir(), "dpool-exec-"));
 const db = join(dir, "pool.sqlite");
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-beforeAll(buildOnce, 180_000);
+let spot: TestDatabaseSpot;
+beforeAll(async () => {
+  buildOnce();
+  spot = await testDatabaseSpot(db);
+}, 180_000);
+afterAll(async () => {
+  await spot.drop();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 interface Outcome {
   code: number;
@@ -22,7 +32,10 @@ interface Outcome {
 
 async function dpool(args: string[]): Promise<Outcome> {
   try {
-    const r = await run("npx", ["--no-install", "dpool", "exec", "--db", db, ...args], { cwd: root, env: { ...process.env, NO_COLOR: "1" } });
+    const r = await run("npx", ["--no-install", "dpool", "exec", "--db", db, ...args], {
+      cwd: root,
+      env: { ...process.env, DPOOL_DATABASE_URL: "", NO_COLOR: "1", ...spot.env },
+    });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
     const x = e as { code: number; stdout: string; stderr: string };

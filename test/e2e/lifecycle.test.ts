@@ -97,7 +97,7 @@ describe("how the bot process ends", () => {
     await bot.waitFor("d-pool is connected to Discord");
     bot.child.kill("SIGTERM");
     const r = await bot.exited;
-    expect(r.code).toBe(EXIT.stopped);
+    expect(r.code, r.log).toBe(EXIT.stopped);
     expect(r.log).toContain("SIGTERM received: stopping");
     expect(fatalLines(r.log)).toEqual([]);
   });
@@ -109,7 +109,7 @@ describe("how the bot process ends", () => {
     fake.resetToken();
     fake.dropConnection(4004);
     const r = await bot.exited;
-    expect(r.code).toBe(EXIT.credentials);
+    expect(r.code, r.log).toBe(EXIT.credentials);
     const fatal = fatalLines(r.log);
     expect(fatal).toHaveLength(1);
     expect(fatal[0]!.msg).toMatch(/4004|authentication/i);
@@ -119,7 +119,7 @@ describe("how the bot process ends", () => {
     const fake = await fakeDiscord();
     const bot = startBot({ ...discordEnv(fake), DISCORD_TOKEN: "MTEwMDAwMDAwMDAwMDAwMDAwMA.bad-token-000000000000" });
     const r = await bot.exited;
-    expect(r.code).toBe(EXIT.credentials);
+    expect(r.code, r.log).toBe(EXIT.credentials);
     expect(fatalLines(r.log)).toHaveLength(1);
   });
 
@@ -127,7 +127,7 @@ describe("how the bot process ends", () => {
     const port = await closedPort();
     const bot = startBot({ MATRIX_HOMESERVER_URL: `http://127.0.0.1:${port}`, MATRIX_ACCESS_TOKEN: "syt_x", DPOOL_GIVE_UP_AFTER: "0.05" });
     const r = await bot.exited;
-    expect(r.code).toBe(EXIT.unreachable);
+    expect(r.code, r.log).toBe(EXIT.unreachable);
     expect(r.log).toMatch(/unreachable.*retrying with back-off/);
     expect(fatalLines(r.log)).toHaveLength(1);
     expect(fatalLines(r.log)[0]!.msg).toMatch(/stayed unreachable/);
@@ -138,7 +138,7 @@ describe("how the bot process ends", () => {
     closers.push(() => hs.close());
     const bot = startBot({ MATRIX_HOMESERVER_URL: hs.baseUrl, MATRIX_ACCESS_TOKEN: "syt_not_a_token" });
     const r = await bot.exited;
-    expect(r.code).toBe(EXIT.credentials);
+    expect(r.code, r.log).toBe(EXIT.credentials);
     expect(fatalLines(r.log)).toHaveLength(1);
   });
 
@@ -153,7 +153,7 @@ describe("how the bot process ends", () => {
       DPOOL_DB: join(dir, "login", "bot.sqlite"),
     });
     const r = await bot.exited;
-    expect(r.code).toBe(EXIT.credentials);
+    expect(r.code, r.log).toBe(EXIT.credentials);
     const fatal = fatalLines(r.log);
     expect(fatal).toHaveLength(1);
     expect(fatal[0]!.msg).toMatch(/refused MATRIX_USER and MATRIX_PASSWORD/);
@@ -163,7 +163,7 @@ describe("how the bot process ends", () => {
   it("GIVEN a bad setting THEN one line naming it and exit code 2", async () => {
     const bot = startBot({ DISCORD_TOKEN: "x".repeat(30) });
     const r = await bot.exited;
-    expect(r.code).toBe(EXIT.config);
+    expect(r.code, r.log).toBe(EXIT.config);
     expect(fatalLines(r.log).map((l) => l.msg)).toEqual([expect.stringContaining("DISCORD_APP_ID")]);
   });
 });

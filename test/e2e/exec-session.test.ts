@@ -1,13 +1,15 @@
-// A scripted session through the real `npx dpool exec`, as a script or a newcomer would run it,
-// on the SQLite file or (the "postgres" test project) on a PostgreSQL database named by
-// DPOOL_DATABASE_URL.
+// A scripted session through the real `dpool exec`, as a script or a newcomer would run it, on
+// the SQLite file or (the "postgres" test project) on a PostgreSQL database named by
+// DPOOL_DATABASE_URL. The first command goes through npx, as the README shows; the others run
+// bin/dpool.js (what npx runs, package.json's "bin") with node directly: npx itself takes over a
+// second to start, which made this file one of the suite's slowest.
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildOnce } from "../support/built.ts";
+import { buildOnce, DPOOL } from "../support/built.ts";
 import { testDatabaseSpot, type TestDatabaseSpot } from "../support/test-app.ts";
 
 const run = promisify(execFile);
@@ -30,9 +32,10 @@ interface Outcome {
   stderr: string;
 }
 
-async function dpool(args: string[]): Promise<Outcome> {
+async function dpool(args: string[], o: { npx?: boolean } = {}): Promise<Outcome> {
+  const [file, before] = o.npx ? ["npx", ["--no-install", "dpool"]] : [process.execPath, [DPOOL]];
   try {
-    const r = await run("npx", ["--no-install", "dpool", "exec", "--db", db, ...args], {
+    const r = await run(file, [...before, "exec", "--db", db, ...args], {
       cwd: root,
       env: { ...process.env, DPOOL_DATABASE_URL: "", NO_COLOR: "1", ...spot.env },
     });
@@ -44,7 +47,10 @@ async function dpool(args: string[]): Promise<Outcome> {
 }
 
 async function json(as: string, room: string, ...command: string[]) {
-  const r = await dpool(["--as", as, "--room", room, "--at", "2026-11-27T10:00:00Z", "--json", "--", ...command]);
+  return jsonOf(await dpool(["--as", as, "--room", room, "--at", "2026-11-27T10:00:00Z", "--json", "--", ...command]));
+}
+
+function jsonOf(r: Outcome) {
   return { code: r.code, body: JSON.parse(r.stdout) };
 }
 
@@ -55,7 +61,9 @@ describe("dpool exec", () => {
     "GIVEN a fresh database THEN a scripted session builds a pool with two projects, a goal and linked identities, and the audit balances",
     { timeout: 300_000 },
     async () => {
-      const created = await json("admin", "lobby", "pool", "create", "Riverside commons");
+      const created = jsonOf(
+        await dpool(["--as", "admin", "--room", "lobby", "--at", "2026-11-27T10:00:00Z", "--json", "--", "pool", "create", "Riverside commons"], { npx: true }),
+      );
       expect(created).toEqual({ code: 0, body: expect.objectContaining({ ok: true, command: "pool create" }) });
 
       const bakery = await json("alice", "lobby", "project", "create", "bakery", "The Bakery");

@@ -37,12 +37,6 @@ const SQLITE_ONLY = [
   "test/e2e/discord-load.test.ts",
 ];
 
-// Property tests that read rows store-neutrally (sqlRows) and pass on PostgreSQL, but take many
-// minutes there (hundreds of random command sequences, each command a dozen round trips): left
-// out of the "postgres" project to keep a CI run short. On PostgreSQL by hand:
-//   DPOOL_TEST_STORE=postgres npx vitest run --config test/vitest.config.ts --project sqlite <file>
-const SQLITE_SQL = ["test/property/goods.property.test.ts", "test/property/tasks.property.test.ts"];
-
 // How a test file opens its pools on the store the run asks for: testPool or riverside
 // (test/support/app.ts), the end-to-end worlds built on test/support/test-app.ts (discord-world,
 // matrix-world, every-platform), or test-app.ts itself (openTestApp, testDatabaseSpot).
@@ -50,7 +44,8 @@ const STORE_USE = /\b(testPool|riverside)\(|from "\.\.\/support\/(discord-world|
 
 /**
  * The test files whose behaviour goes through a store the way STORE_USE finds: every one of them
- * runs a second time on PostgreSQL, but those in SQLITE_ONLY and SQLITE_SQL.
+ * runs a second time on PostgreSQL, but those in SQLITE_ONLY. Property tests make fewer random
+ * cases there (randomRuns, test/support/pg.ts).
  */
 function storeTestFiles(): string[] {
   const files: string[] = [];
@@ -62,7 +57,7 @@ function storeTestFiles(): string[] {
     }
   };
   walk(join(root, "test"));
-  return files.filter((f) => !SQLITE_ONLY.includes(f) && !SQLITE_SQL.includes(f)).sort();
+  return files.filter((f) => !SQLITE_ONLY.includes(f)).sort();
 }
 
 export default defineConfig(async () => {

@@ -19,9 +19,11 @@ import type { SqliteStore } from "../../db/sqlite-store.ts";
 import { openApp } from "../../src/app.ts";
 import { sqlRows } from "../support/db-dump.ts";
 import { mulberry32 } from "../support/random.ts";
+import { randomRuns } from "../support/pg.ts";
 import { testDatabaseSpot } from "../support/test-app.ts";
 
-const KILLS = Math.max(1, Number(process.env.DPOOL_CRASH_KILLS ?? "12") || 12);
+// Fewer by default on PostgreSQL (randomRuns), where each restart connects to a database.
+const KILLS = Math.max(1, Number(process.env.DPOOL_CRASH_KILLS ?? "") || randomRuns({ sqlite: 12, postgres: 6 }));
 const SEED = Number(process.env.DPOOL_CRASH_SEED ?? "20261127") || 20261127;
 const MEMBERS = ["bob", "carol", "dave", "erin"];
 /** Jobs per batch: each job is a task posted, claimed, reported, verified, and a unit taken. */

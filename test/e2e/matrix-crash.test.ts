@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FakeHomeserver, type FakeEvent } from "../fakes/homeserver.ts";
 import { until } from "../support/until.ts";
 import { buildOnce, MAIN } from "../support/built.ts";
+import { randomRuns } from "../support/pg.ts";
 import { testDatabaseSpot, type TestDatabaseSpot } from "../support/test-app.ts";
 
 const root = resolve(import.meta.dirname, "..", "..");
@@ -133,7 +134,8 @@ describe("Matrix: burst and crash, the real bot process", () => {
       if (r < 0.85) return [bob, "!dpool task list"];
       return [carol, "!dpool pool info"];
     };
-    const rounds = 10;
+    // Fewer on PostgreSQL (randomRuns): each start there connects and migrates a database.
+    const rounds = randomRuns({ sqlite: 10, postgres: 5 });
     for (let round = 0; round < rounds; round++) {
       if (!child) startBot();
       // A burst while it runs (or starts), and a kill at a random moment in it.

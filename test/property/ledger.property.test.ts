@@ -17,7 +17,7 @@ import { MAX_ENTRY_MILLI_HOURS } from "../../src/core/ledger.ts";
 import { postEntry } from "../../src/services/posting.ts";
 import { testPool, type TestPool } from "../support/app.ts";
 import { sqlRows } from "../support/db-dump.ts";
-import { testStoreKind } from "../support/pg.ts";
+import { randomRuns, testStoreKind } from "../support/pg.ts";
 
 const USERS = ["alice", "bob", "carol", "dave"] as const;
 const ROOMS = ["lobby", "r1", "r2", "r3"] as const;
@@ -844,7 +844,7 @@ describe("ledger and commands under random sequences", () => {
         fc.asyncProperty(scenario, async (actions) => {
           await runScenario(actions);
         }),
-        { numRuns: 60 },
+        { numRuns: randomRuns({ sqlite: 60, postgres: 12 }) },
       );
       // The generator must reach the interesting states, not just pile up refusals.
       const seen = (key: string) => coverage.get(key) ?? 0;

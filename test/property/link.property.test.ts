@@ -17,6 +17,7 @@ import { describe, expect, it } from "vitest";
 import type { Reply } from "../../commands/dispatch.ts";
 import { MEMBER_COLUMNS } from "../../src/services/members.ts";
 import { testPool, type TestPool } from "../support/app.ts";
+import { randomRuns } from "../support/pg.ts";
 import { sqlRows } from "../support/db-dump.ts";
 
 const SEED = Number(process.env.DPOOL_PROPERTY_SEED ?? 20261213);
@@ -280,7 +281,7 @@ describe("linking two members at any step", () => {
           await t.close();
         }
       }),
-      { numRuns: 40, seed: SEED },
+      { numRuns: randomRuns({ sqlite: 40, postgres: 10 }), seed: SEED },
     );
     // The runs reach the interesting cases: at the link bob still held slots, places, requests,
     // loans, and both accounts held a slot on one task or subscribed to one good.

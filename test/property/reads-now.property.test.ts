@@ -15,6 +15,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { DAY_MS, HOUR_MS, MINUTE_MS } from "../../src/clock.ts";
 import { testPool, type TestPool } from "../support/app.ts";
+import { randomRuns } from "../support/pg.ts";
 import { sqlRows } from "../support/db-dump.ts";
 
 const MEMBERS = ["bob", "carol", "dave", "erin", "fay"] as const;
@@ -224,7 +225,7 @@ describe("every read is as of now", () => {
           await t.close();
         }
       }),
-      { numRuns: 60, seed: SEED },
+      { numRuns: randomRuns({ sqlite: 60, postgres: 15 }), seed: SEED },
     );
     // The reads met claims that ran out and rounds past their time, and every kind of agreement came up.
     const summary = JSON.stringify(Object.fromEntries([...coverage].sort()));

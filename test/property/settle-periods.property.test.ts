@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { HOUR_MS } from "../../src/clock.ts";
 import { settlePeriod } from "../../src/services/goods.ts";
 import { testPool } from "../support/app.ts";
+import { randomRuns } from "../support/pg.ts";
 import { sqlRows } from "../support/db-dump.ts";
 
 type Step =
@@ -66,7 +67,7 @@ describe("flat-rate settlement under policy switches", () => {
           }
         },
       ),
-      { numRuns: 40 },
+      { numRuns: randomRuns({ sqlite: 40, postgres: 10 }) },
     );
   });
 });

@@ -41,6 +41,7 @@ import { nextRiseAt, openMsAt, taskWeight, weightJson, weightRules, type WeightR
 import { releaseExpiredClaims } from "../../src/services/tasks.ts";
 import { testPool, type TestPool } from "../support/app.ts";
 import { sqlRows } from "../support/db-dump.ts";
+import { fullRandomRuns, randomRuns } from "../support/pg.ts";
 
 const POOL_ID = 1;
 // The coverage checks ask that rare outcomes occurred (a coordinator refused a task their project
@@ -1387,7 +1388,7 @@ describe("tasks and weights under random sequences", () => {
       fc.asyncProperty(scenario, async (actions) => {
         await runScenario(actions);
       }),
-      { numRuns: 50, seed: SEED },
+      { numRuns: randomRuns({ sqlite: 50, postgres: 4 }), seed: SEED },
     );
     // The runs must reach the interesting states, not just pile up refusals.
     const wanted = [
@@ -1444,8 +1445,11 @@ describe("tasks and weights under random sequences", () => {
       "claim:coordinator_claim",
     ];
     const summary = JSON.stringify(Object.fromEntries([...coverage].sort()));
-    for (const key of wanted) expect(seen(key), `${key} in ${summary}`).toBeGreaterThan(0);
-    expect(seen("released-claims"), summary).toBeGreaterThan(5);
+    // The generator's reach: checked where the full count of cases runs (SQLite).
+    if (fullRandomRuns()) {
+      for (const key of wanted) expect(seen(key), `${key} in ${summary}`).toBeGreaterThan(0);
+      expect(seen("released-claims"), summary).toBeGreaterThan(5);
+    }
   }, 1_800_000); // about 40 s alone; minutes on a busy machine, more on PostgreSQL: a hang guard
 
   it("GIVEN crowded one- and two-slot tasks with short claims THEN waitlists (once per member per task, in order of arrival) and claims that ran out (released before the next command on the task) follow the model", async () => {
@@ -1454,7 +1458,7 @@ describe("tasks and weights under random sequences", () => {
       fc.asyncProperty(focusedScenario, async (actions) => {
         await runScenario(actions);
       }),
-      { numRuns: 22, seed: SEED },
+      { numRuns: randomRuns({ sqlite: 22, postgres: 2 }), seed: SEED },
     );
     // Here the waitlists fill up and the deadlines pass (the wider runs above reach these rarely).
     const wanted = [
@@ -1479,7 +1483,7 @@ describe("tasks and weights under random sequences", () => {
       "claim-away-from-market",
     ];
     const summary = JSON.stringify(Object.fromEntries([...coverage].sort()));
-    for (const key of wanted) expect(seen(key), `${key} in ${summary}`).toBeGreaterThan(0);
+    if (fullRandomRuns()) for (const key of wanted) expect(seen(key), `${key} in ${summary}`).toBeGreaterThan(0);
   }, 1_800_000); // a hang guard, sized for PostgreSQL on a busy machine
 });
 
@@ -1653,7 +1657,7 @@ describe("weights are the same in one step or tick by tick", () => {
           await l.close();
         }
       }),
-      { numRuns: 30 },
+      { numRuns: randomRuns({ sqlite: 30, postgres: 2 }) },
     );
     const summary = JSON.stringify(Object.fromEntries([...stepCoverage].sort()));
     for (const key of [
@@ -1667,9 +1671,9 @@ describe("weights are the same in one step or tick by tick", () => {
       "released-by-catch-up",
       "risen",
     ]) {
-      expect(stepCoverage.get(key) ?? 0, `${key} in ${summary}`).toBeGreaterThan(0);
+      if (fullRandomRuns()) expect(stepCoverage.get(key) ?? 0, `${key} in ${summary}`).toBeGreaterThan(0);
     }
-    expect(stepCoverage.get("ticks") ?? 0).toBeGreaterThan(200);
+    if (fullRandomRuns()) expect(stepCoverage.get("ticks") ?? 0).toBeGreaterThan(200);
   }, 1_800_000); // a hang guard: three pools a run, on PostgreSQL beside other runs several minutes
 });
 

@@ -17,7 +17,7 @@ import { describe, expect, it } from "vitest";
 import type { Reply } from "../../commands/dispatch.ts";
 import { MEMBER_COLUMNS } from "../../src/services/members.ts";
 import { testPool, type TestPool } from "../support/app.ts";
-import { randomRuns } from "../support/pg.ts";
+import { fullRandomRuns, randomRuns } from "../support/pg.ts";
 import { sqlRows } from "../support/db-dump.ts";
 
 const SEED = Number(process.env.DPOOL_PROPERTY_SEED ?? 20261213);
@@ -284,9 +284,12 @@ describe("linking two members at any step", () => {
       { numRuns: randomRuns({ sqlite: 40, postgres: 10 }), seed: SEED },
     );
     // The runs reach the interesting cases: at the link bob still held slots, places, requests,
-    // loans, and both accounts held a slot on one task or subscribed to one good.
-    expect(reached.bobSlot).toBeGreaterThan(5);
-    for (const k of Object.keys(COVERAGE)) expect(reached[k] ?? 0, k).toBeGreaterThan(0);
+    // loans, and both accounts held a slot on one task or subscribed to one good (checked where
+    // the full count of cases runs: SQLite).
+    if (fullRandomRuns()) {
+      expect(reached.bobSlot).toBeGreaterThan(5);
+      for (const k of Object.keys(COVERAGE)) expect(reached[k] ?? 0, k).toBeGreaterThan(0);
+    }
     // A hang guard only: the 40 runs take some 25 s on SQLite, and on PostgreSQL from 100 s on a
     // quiet machine to 9 minutes beside other runs on two cores.
   }, 1_800_000);

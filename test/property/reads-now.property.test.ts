@@ -15,7 +15,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { DAY_MS, HOUR_MS, MINUTE_MS } from "../../src/clock.ts";
 import { testPool, type TestPool } from "../support/app.ts";
-import { randomRuns } from "../support/pg.ts";
+import { fullRandomRuns, randomRuns } from "../support/pg.ts";
 import { sqlRows } from "../support/db-dump.ts";
 
 const MEMBERS = ["bob", "carol", "dave", "erin", "fay"] as const;
@@ -242,7 +242,8 @@ describe("every read is as of now", () => {
       "request-as-shown:served",
       "request-as-shown:new-round",
     ]) {
-      expect(coverage.get(key) ?? 0, `${key} in ${summary}`).toBeGreaterThan(0);
+      // The generator's reach: checked where the full count of cases runs (SQLite).
+      if (fullRandomRuns()) expect(coverage.get(key) ?? 0, `${key} in ${summary}`).toBeGreaterThan(0);
     }
     // A hang guard only: the 60 runs take some 30 s on SQLite, and on PostgreSQL 90 s or (beside
     // other runs on two cores) several minutes.

@@ -82,6 +82,32 @@ export interface DelivererOptions {
 
 export const DEFAULT_LEASE_MS = 60_000;
 
+/** How every platform's delivery may be tuned from the environment (README: rarely needed). */
+export interface DeliverySettings {
+  /** DPOOL_DELIVERY_LEASE_MS: how long a process's claim on a message holds before another process may take it over. */
+  readonly leaseMs?: number;
+  /** DPOOL_DELIVERY_POLL_MS: how often messages waiting for a retry are looked at. */
+  readonly pollMs?: number;
+}
+
+const DELIVERY_NUMBERS = [
+  ["DPOOL_DELIVERY_LEASE_MS", "leaseMs", 100],
+  ["DPOOL_DELIVERY_POLL_MS", "pollMs", 50],
+] as const;
+
+/** DPOOL_DELIVERY_LEASE_MS and DPOOL_DELIVERY_POLL_MS, when set: whole milliseconds, or one line saying what to set. */
+export function deliverySettings(env: NodeJS.ProcessEnv): { ok: true; value: DeliverySettings } | { ok: false; error: string } {
+  const value: { leaseMs?: number; pollMs?: number } = {};
+  for (const [name, field, min] of DELIVERY_NUMBERS) {
+    const raw = env[name]?.trim();
+    if (!raw) continue;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min) return { ok: false, error: `${name} must be a whole number of at least ${min}.` };
+    value[field] = n;
+  }
+  return { ok: true, value };
+}
+
 export class Deliverer {
   /** This process's name on its claims. */
   readonly owner = `${process.pid}-${randomBytes(4).toString("hex")}`;

@@ -164,6 +164,9 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, logge
           const b = new DiscordAdapter({
             token: d.token,
             apiBase: d.apiBase,
+            // DPOOL_DELIVERY_LEASE_MS and DPOOL_DELIVERY_POLL_MS, when set.
+            ...(d.leaseMs === undefined ? {} : { leaseMs: d.leaseMs }),
+            ...(d.pollMs === undefined ? {} : { pollMs: d.pollMs }),
             engine: app.engine,
             store: app.store,
             clock: systemClock,

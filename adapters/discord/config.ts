@@ -1,7 +1,9 @@
 // Discord's configuration from the environment (or .env): checked up front, so that a bad
 // value gives one clear line instead of a stack trace. The line names the variable and the rule,
 // never the value: a token pasted into the wrong variable must not end up in a log.
-export interface DiscordConfig {
+import { deliverySettings, type DeliverySettings } from "../../src/delivery.ts";
+
+export interface DiscordConfig extends DeliverySettings {
   readonly token: string;
   readonly appId: string;
   readonly guildId?: string | undefined;
@@ -31,5 +33,8 @@ export function discordConfig(env: NodeJS.ProcessEnv): { ok: true; value: Discor
   const apiBase = env.DISCORD_API_URL?.trim() || undefined;
   if (apiBase !== undefined && !/^https?:\/\/[^\s]+$/.test(apiBase))
     return { ok: false, error: "DISCORD_API_URL must be an http(s) URL such as http://localhost:8080/api, without spaces." };
-  return { ok: true, value: { token, appId, guildId, apiBase } };
+  // Delivery's lease and poll (DPOOL_DELIVERY_LEASE_MS, DPOOL_DELIVERY_POLL_MS), as for Matrix.
+  const delivery = deliverySettings(env);
+  if (!delivery.ok) return delivery;
+  return { ok: true, value: { token, appId, guildId, apiBase, ...delivery.value } };
 }

@@ -1,6 +1,8 @@
 // Matrix's configuration from the environment (or .env), checked up front: one clear line on a
 // bad value, never a stack trace. The line names the variable and the rule, never the value (a
 // token or password pasted into the wrong variable must not end up in a log).
+import { deliverySettings } from "../../src/delivery.ts";
+
 export interface MatrixConfig {
   readonly homeserverUrl: string;
   readonly accessToken?: string | undefined;
@@ -20,8 +22,6 @@ export interface MatrixConfig {
 const NUMBERS = [
   ["MATRIX_SYNC_TIMEOUT_MS", "syncTimeoutMs", 0],
   ["MATRIX_TIMELINE_LIMIT", "timelineLimit", 1],
-  ["DPOOL_DELIVERY_LEASE_MS", "leaseMs", 100],
-  ["DPOOL_DELIVERY_POLL_MS", "pollMs", 50],
 ] as const;
 
 export function matrixConfig(env: NodeJS.ProcessEnv): { ok: true; value: MatrixConfig | null } | { ok: false; error: string } {
@@ -49,5 +49,7 @@ export function matrixConfig(env: NodeJS.ProcessEnv): { ok: true; value: MatrixC
     if (!Number.isInteger(n) || n < min) return { ok: false, error: `${name} must be a whole number of at least ${min}.` };
     numbers[field] = n;
   }
-  return { ok: true, value: { homeserverUrl: url.replace(/\/+$/, ""), accessToken: token, user, password, inviteServers, ...numbers } };
+  const delivery = deliverySettings(env);
+  if (!delivery.ok) return delivery;
+  return { ok: true, value: { homeserverUrl: url.replace(/\/+$/, ""), accessToken: token, user, password, inviteServers, ...numbers, ...delivery.value } };
 }

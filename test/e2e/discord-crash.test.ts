@@ -103,6 +103,8 @@ describe("Discord burst and crash", () => {
               DISCORD_APP_ID: fake.applicationId,
               DISCORD_API_URL: fake.apiBase,
               DPOOL_DB: file,
+              // A short lease: what a killed process had claimed is taken over 1.5 s later, not 15 s.
+              DPOOL_DELIVERY_LEASE_MS: "1500",
               ...spot.env,
               DPOOL_LOG_FORMAT: "json",
               DPOOL_LOG_LEVEL: "info",
@@ -200,7 +202,7 @@ describe("Discord burst and crash", () => {
         await fake
           .waitFor(() => acknowledged.every((i) => answers(i) >= 1) || undefined, 60_000, "every acknowledged interaction answered")
           .catch(() => undefined);
-        // And every announcement, board and note: nothing left waiting (claims of dead processes run out after 15 s).
+        // And every announcement, board and note: nothing left waiting (claims of dead processes run out after 1.5 s).
         const waiting = async () => {
           const count = async (table: string) =>
             (await query<{ n: number }>(`SELECT count(*) AS n FROM ${table} WHERE delivered_at IS NULL AND failed_at IS NULL`))[0]!.n;

@@ -40,9 +40,32 @@ describe("platform configuration gives one clear line", () => {
     [{ DISCORD_TOKEN: "x".repeat(40), DISCORD_APP_ID: "my-app" }, /numeric id/],
     [{ DISCORD_TOKEN: "short", DISCORD_APP_ID: "123456789012345678" }, /does not look like a bot token/],
     [{ DISCORD_TOKEN: "x".repeat(40), DISCORD_APP_ID: "123456789012345678", DISCORD_API_URL: "localhost:8080" }, /http\(s\) URL/],
+    [
+      { DISCORD_TOKEN: "x".repeat(40), DISCORD_APP_ID: "123456789012345678", DPOOL_DELIVERY_LEASE_MS: "1.5 s" },
+      /^DPOOL_DELIVERY_LEASE_MS must be a whole number of at least 100\.$/,
+    ],
+    [
+      { DISCORD_TOKEN: "x".repeat(40), DISCORD_APP_ID: "123456789012345678", DPOOL_DELIVERY_POLL_MS: "10" },
+      /^DPOOL_DELIVERY_POLL_MS must be a whole number of at least 50\.$/,
+    ],
   ])("GIVEN Discord settings %j THEN refused with %s", (env, pattern) => {
     const r = discordConfig(env);
     expect(!r.ok && r.error).toMatch(pattern);
+  });
+
+  it("GIVEN the delivery settings THEN Discord and Matrix both take them; unset, each keeps its own default (no value here)", () => {
+    const delivery = { DPOOL_DELIVERY_LEASE_MS: "1500", DPOOL_DELIVERY_POLL_MS: "200" };
+    const discord = { DISCORD_TOKEN: "x".repeat(40), DISCORD_APP_ID: "123456789012345678" };
+    const matrix = { MATRIX_HOMESERVER_URL: "https://m.example.org", MATRIX_ACCESS_TOKEN: "syt_x" };
+    expect(discordConfig({ ...discord, ...delivery })).toMatchObject({ ok: true, value: { leaseMs: 1500, pollMs: 200 } });
+    expect(matrixConfig({ ...matrix, ...delivery })).toMatchObject({ ok: true, value: { leaseMs: 1500, pollMs: 200 } });
+    const plain = discordConfig(discord);
+    const value = plain.ok ? plain.value : null;
+    expect(value && Object.keys(value).filter((k) => k === "leaseMs" || k === "pollMs")).toEqual([]);
+    expect(matrixConfig({ ...matrix, DPOOL_DELIVERY_LEASE_MS: "50" })).toEqual({
+      ok: false,
+      error: "DPOOL_DELIVERY_LEASE_MS must be a whole number of at least 100.",
+    });
   });
 });
 

@@ -18,6 +18,7 @@ import { errorText, type Logger } from "./log.ts";
 import { rebuildMarkedBoards } from "./services/rooms.ts";
 import { deliveryKey, type DeliveryOutcome, type DeliveryRef, type NoteRow, type OutboxRow, type ReplyRow, type RoomRow, type Store } from "./store.ts";
 import type { OutboxId, PoolId, RoomId } from "./core/ids.ts";
+import { wholeNumbers } from "./settings.ts";
 
 /** A room message as claimed, with its pool's time zone (policy `timezone`): times in it are shown there. */
 type ClaimedOutbox = OutboxRow & { room: RoomRow; attempts: number; timeZone: string };
@@ -90,22 +91,12 @@ export interface DeliverySettings {
   readonly pollMs?: number;
 }
 
-const DELIVERY_NUMBERS = [
-  ["DPOOL_DELIVERY_LEASE_MS", "leaseMs", 100],
-  ["DPOOL_DELIVERY_POLL_MS", "pollMs", 50],
-] as const;
-
 /** DPOOL_DELIVERY_LEASE_MS and DPOOL_DELIVERY_POLL_MS, when set: whole milliseconds, or one line saying what to set. */
 export function deliverySettings(env: NodeJS.ProcessEnv): { ok: true; value: DeliverySettings } | { ok: false; error: string } {
-  const value: { leaseMs?: number; pollMs?: number } = {};
-  for (const [name, field, min] of DELIVERY_NUMBERS) {
-    const raw = env[name]?.trim();
-    if (!raw) continue;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min) return { ok: false, error: `${name} must be a whole number of at least ${min}.` };
-    value[field] = n;
-  }
-  return { ok: true, value };
+  return wholeNumbers(env, [
+    ["DPOOL_DELIVERY_LEASE_MS", "leaseMs", 100],
+    ["DPOOL_DELIVERY_POLL_MS", "pollMs", 50],
+  ]);
 }
 
 export class Deliverer {

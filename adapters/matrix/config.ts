@@ -1,9 +1,11 @@
 // Matrix's configuration from the environment (or .env), checked up front: one clear line on a
 // bad value, never a stack trace. The line names the variable and the rule, never the value (a
 // token or password pasted into the wrong variable must not end up in a log).
-import { deliverySettings } from "../../src/delivery.ts";
+import { deliverySettings, type DeliverySettings } from "../../src/delivery.ts";
+import { wholeNumbers } from "../../src/settings.ts";
 
-export interface MatrixConfig {
+/** Delivery's lease and poll (DeliverySettings) come from DPOOL_DELIVERY_LEASE_MS and DPOOL_DELIVERY_POLL_MS, as for Discord. */
+export interface MatrixConfig extends DeliverySettings {
   readonly homeserverUrl: string;
   readonly accessToken?: string | undefined;
   readonly user?: string | undefined;
@@ -13,16 +15,7 @@ export interface MatrixConfig {
   readonly syncTimeoutMs?: number;
   /** MATRIX_TIMELINE_LIMIT: timeline events per room and sync asked of the homeserver (default 50). */
   readonly timelineLimit?: number;
-  /** DPOOL_DELIVERY_LEASE_MS: how long a process's claim on a message holds (default 60 s). */
-  readonly leaseMs?: number;
-  /** DPOOL_DELIVERY_POLL_MS: how often messages waiting for a retry are looked at (default 2 s). */
-  readonly pollMs?: number;
 }
-
-const NUMBERS = [
-  ["MATRIX_SYNC_TIMEOUT_MS", "syncTimeoutMs", 0],
-  ["MATRIX_TIMELINE_LIMIT", "timelineLimit", 1],
-] as const;
 
 export function matrixConfig(env: NodeJS.ProcessEnv): { ok: true; value: MatrixConfig | null } | { ok: false; error: string } {
   const url = env.MATRIX_HOMESERVER_URL?.trim();
@@ -41,15 +34,15 @@ export function matrixConfig(env: NodeJS.ProcessEnv): { ok: true; value: MatrixC
     .split(",")
     .map((s) => s.trim().toLowerCase())
     .filter(Boolean);
-  const numbers: Record<string, number> = {};
-  for (const [name, field, min] of NUMBERS) {
-    const raw = env[name]?.trim();
-    if (!raw) continue;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min) return { ok: false, error: `${name} must be a whole number of at least ${min}.` };
-    numbers[field] = n;
-  }
+  const numbers = wholeNumbers(env, [
+    ["MATRIX_SYNC_TIMEOUT_MS", "syncTimeoutMs", 0],
+    ["MATRIX_TIMELINE_LIMIT", "timelineLimit", 1],
+  ]);
+  if (!numbers.ok) return numbers;
   const delivery = deliverySettings(env);
   if (!delivery.ok) return delivery;
-  return { ok: true, value: { homeserverUrl: url.replace(/\/+$/, ""), accessToken: token, user, password, inviteServers, ...numbers, ...delivery.value } };
+  return {
+    ok: true,
+    value: { homeserverUrl: url.replace(/\/+$/, ""), accessToken: token, user, password, inviteServers, ...numbers.value, ...delivery.value },
+  };
 }
